@@ -1,0 +1,40 @@
+"""Dagster wiring. Only ``definitions.py`` and ``cli.py`` import from here."""
+
+import os
+from pathlib import Path
+
+from dagster import Definitions
+
+from codeintel_assets.assets.jobs import index_files, purge_files
+from codeintel_assets.assets.planes import PLANE_ASSETS
+from codeintel_assets.assets.sensors import repository_sensor
+from resources.repo import RepoConfig
+from resources.store import CodeIntelIOManager, CodeIntelStore
+
+DEFAULT_DB = ".codeintel/codeintel.duckdb"
+
+
+def default_db(cwd: str | None = None) -> str:
+    return os.environ.get("CODEINTEL_DB") or str(Path(cwd or os.getcwd()) / DEFAULT_DB)
+
+
+def build_definitions(repo_root: str | None = None, database: str | None = None, workers: int | None = None,
+                      max_file_bytes: int | None = None) -> Definitions:
+    """The one Definitions object; defaults come from CODEINTEL_REPO / CODEINTEL_DB / the working directory."""
+    root = str(Path(repo_root or os.environ.get("CODEINTEL_REPO") or os.getcwd()).resolve())
+    database = str(Path(database or default_db()).resolve())
+    repo_kwargs = {"root": root}
+    if workers is not None or os.environ.get("CODEINTEL_WORKERS"):
+        repo_kwargs["workers"] = workers if workers is not None else int(os.environ["CODEINTEL_WORKERS"])
+    if max_file_bytes is not None:
+        repo_kwargs["max_file_bytes"] = max_file_bytes
+    return Definitions(
+        assets=PLANE_ASSETS,
+        jobs=[index_files, purge_files],
+        sensors=[repository_sensor],
+        resources={
+            "io_manager": CodeIntelIOManager(database=database),
+            "store": CodeIntelStore(database=database),
+            "repo": RepoConfig(**repo_kwargs),
+        },
+    )

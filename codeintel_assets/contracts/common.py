@@ -1,0 +1,63 @@
+"""Shared contract mechanics: the schema version, the registry of tables, column helpers."""
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+# Column shorthands used by every plane's contract.
+i16, i32, i64 = pa.int16(), pa.int32(), pa.int64()
+f32 = pa.float32()
+s = pa.string()
+b = pa.bool_()
+binary = pa.binary()
+str_list = pa.list_(pa.string())
+
+PARTITION_COLUMN = "path"
+
+
+@dataclass(frozen=True)
+class TableContract:
+    """One contract table: its name, plane (Dagster group), Arrow schema and sort key."""
+
+    name: str
+    plane: str
+    schema: pa.Schema
+    key: tuple[str, ...]
+    description: str
+    partitioned: bool = True
+
+
+_REGISTRY: dict[str, TableContract] = {}
+
+
+def define(name: str, plane: str, fields: list[tuple[str, pa.DataType]], key: tuple[str, ...], description: str,
+           partitioned: bool = True) -> TableContract:
+    """Register a contract; per-file tables get ``schema_version`` and ``path`` prepended."""
+    head = [("schema_version", i16), (PARTITION_COLUMN, s)] if partitioned else [("schema_version", i16)]
+    schema = pa.schema([pa.field(n, t) for n, t in head + fields])
+    if name in _REGISTRY:
+        raise ValueError(f"contract {name} defined twice")
+    tc = TableContract(name, plane, schema, key, description, partitioned)
+    _REGISTRY[name] = tc
+    return tc
+
+
+def contract(name: str) -> TableContract:
+    _load_all()
+    return _REGISTRY[name]
+
+
+def all_contracts() -> list[TableContract]:
+    _load_all()
+    return list(_REGISTRY.values())
+
+
+def _load_all() -> None:
+    # Importing the plane modules registers their tables.
+    from codeintel_assets.contracts import bytecode, cfg, source  # noqa: F401
+    try:
+        from codeintel_assets.contracts import symtable  # noqa: F401
+    except ImportError:
+        pass

@@ -1,0 +1,1 @@
+"""Pure extractors: source text -> contract rows. Nothing here knows about Dagster."""

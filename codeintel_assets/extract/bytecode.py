@@ -1,0 +1,341 @@
+"""Bytecode plane extractor (seed 000 `dis -> Arrow`, §2-§4): code units, instructions, exception table.
+
+One ``compile(..., "exec", dont_inherit=True, optimize=0)`` per file; every code object reachable
+through ``co_consts`` is a code unit. Code units are anchored to the AST node whose span equals the
+position of the ``LOAD_CONST`` that creates them in the parent (module: the whole file).
+"""
+
+import ast
+import dis
+import importlib.util
+import re
+import sys
+import sysconfig
+import warnings
+from dataclasses import dataclass, field
+from types import CodeType
+
+import pyarrow as pa
+
+from codeintel_assets.contracts import bytecode as C
+from codeintel_assets.extract.rows import to_table
+from codeintel_assets.extract.spans import LineIndex, code_unit_id_for, module_name_for
+from codeintel_assets.extract.syntax import SourceFile, ast_node_id, error_from_exception, walk_ast
+
+PYTHON_VERSION = ".".join(map(str, sys.version_info[:3]))
+MAGIC = importlib.util.MAGIC_NUMBER
+CACHE_TAG = sys.implementation.cache_tag
+IMPLEMENTATION = sys.implementation.name
+COMPILE_MODE, COMPILE_OPTIMIZE, COMPILE_DONT_INHERIT = "exec", 0, True
+ARGVAL_REPR_LIMIT = 1000
+_ADDR = re.compile(r" at 0x[0-9a-fA-F]+")
+_GENERIC_PREFIX = "<generic parameters of "
+
+
+def compile_source(src: SourceFile) -> CodeType:
+    """The pinned compiler boundary (seed §2.1): exact file bytes, exec mode, no inherited flags."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes etc. is not a failure
+        return compile(src.data, src.path, COMPILE_MODE, dont_inherit=COMPILE_DONT_INHERIT,
+                       optimize=COMPILE_OPTIMIZE)
+
+
+class AstAnchors:
+    """Span -> AST node lookups over the shared preorder numbering."""
+
+    def __init__(self, path: str, tree: ast.AST | None, lines: LineIndex):
+        self.path = path
+        self.exact: dict[tuple[int, int], int] = {}
+        self.by_span: dict[tuple[int, int], list[int]] = {}
+        self.rows = walk_ast(tree, lines) if tree is not None else []
+        starts, ends, ords = [], [], []
+        for r in self.rows:
+            if r.start is None:
+                continue
+            key = (r.start, r.end)
+            self.exact[key] = r.ordinal  # preorder: later = deeper, so the deepest wins
+            self.by_span.setdefault(key, []).append(r.ordinal)
+        order = sorted((r.start, -r.end, r.ordinal) for r in self.rows if r.start is not None)
+        self._starts = [o[0] for o in order]
+        self._ends = [-o[1] for o in order]
+        self._ords = [o[2] for o in order]
+
+    def anchor(self, start: int | None, end: int | None) -> tuple[int | None, str | None]:
+        """Smallest AST node covering [start, end): exact span match first, then covering search."""
+        if start is None:
+            return None, None
+        o = self.exact.get((start, end))
+        if o is not None:
+            return o, "exact"
+        from bisect import bisect_right
+        k = bisect_right(self._starts, start) - 1
+        steps = 0
+        while k >= 0 and steps < 256:
+            if self._ends[k] >= end:
+                return self._ords[k], "covering"
+            k -= 1
+            steps += 1
+        return None, None
+
+    def node(self, ordinal: int) -> ast.AST:
+        return self.rows[ordinal].node
+
+    def parent_field(self, ordinal: int) -> str | None:
+        return self.rows[ordinal].parent_field
+
+
+@dataclass
+class CodeUnit:
+    code: CodeType
+    code_unit_id: str
+    parent_id: str | None
+    qualpath: str
+    kind: str
+    depth: int
+    span: tuple[int | None, int | None]
+    ast_ordinal: int | None
+    key_quality: str
+    instructions: list = field(default_factory=list)
+    exception_entries: list = field(default_factory=list)
+
+
+_KIND_BY_NODE = {
+    ast.ClassDef: "class_body", ast.FunctionDef: "function", ast.AsyncFunctionDef: "function",
+    ast.Lambda: "lambda", ast.GeneratorExp: "comprehension", ast.ListComp: "comprehension",
+    ast.SetComp: "comprehension", ast.DictComp: "comprehension", ast.TypeAlias: "type_scope",
+}
+_OWNER_TYPES = tuple(_KIND_BY_NODE) + (ast.TypeVar, ast.ParamSpec, ast.TypeVarTuple)
+
+
+def _classify(code: CodeType, anchors: AstAnchors, ordinal: int | None, is_root: bool) -> str:
+    if is_root:
+        return "module"
+    if code.co_name.startswith(_GENERIC_PREFIX):
+        return "type_scope"
+    if ordinal is None:
+        return "other"
+    kind = _KIND_BY_NODE.get(type(anchors.node(ordinal)))
+    if kind:
+        return kind
+    if anchors.parent_field(ordinal) in ("bound", "default_value"):
+        return "type_scope"  # lazily evaluated TypeVar bound / constraints / default (PEP 695/696)
+    return "other"
+
+
+def _pick_owner(anchors: AstAnchors, span) -> int | None:
+    """Among nodes with exactly this span, prefer the construct that owns a code object."""
+    cands = anchors.by_span.get(span)
+    if not cands:
+        o, _ = anchors.anchor(*span)
+        return o
+    for o in reversed(cands):
+        if isinstance(anchors.node(o), _OWNER_TYPES):
+            return o
+    return cands[-1]
+
+
+def enumerate_code_units(path: str, module: CodeType, anchors: AstAnchors, lines: LineIndex) -> list[CodeUnit]:
+    """Every code object, depth-first in co_consts order, with qualpath and AST anchor (seed §2.2, §4.5)."""
+    root_name = module_name_for(path)
+    root_span = (0, lines.n_bytes)
+    units: list[CodeUnit] = []
+
+    def visit(code, parent: CodeUnit | None, qualpath: str, span, depth: int, quality: str):
+        ordinal = 0 if parent is None and anchors.rows else (_pick_owner(anchors, span) if span[0] is not None else None)
+        cu = CodeUnit(code, code_unit_id_for(path, span[0], span[1], qualpath), None if parent is None else parent.code_unit_id,
+                      qualpath, _classify(code, anchors, ordinal, parent is None), depth, span, ordinal, quality)
+        units.append(cu)
+        cu.instructions = list(dis.get_instructions(code))
+        cu.exception_entries = dis._parse_exception_table(code)
+        # Creation sites: the LOAD_CONST of a child code object carries its owner's span.
+        creation: dict[int, tuple] = {}
+        for ins in cu.instructions:
+            if ins.opcode == _LOAD_CONST and isinstance(ins.argval, CodeType):
+                p = ins.positions
+                if id(ins.argval) not in creation and p is not None:
+                    creation[id(ins.argval)] = lines.span(p.lineno, p.col_offset, p.end_lineno, p.end_col_offset)
+        seen: dict[str, int] = {}
+        for const in code.co_consts:
+            if not isinstance(const, CodeType):
+                continue
+            name = const.co_name
+            n = seen[name] = seen.get(name, 0) + 1
+            if name.startswith("<") and not name.startswith(_GENERIC_PREFIX):
+                seg = f"{name[:-1]}#{n}>"
+            else:
+                seg = name if n == 1 else f"{name}#{n}"
+            child_span = creation.get(id(const), (None, None))
+            q = "strong" if child_span[0] is not None else "weak"
+            visit(const, cu, f"{qualpath}::{seg}", child_span, depth + 1, q)
+
+    visit(module, None, root_name, root_span, 0, "strong")
+    return units
+
+
+_LOAD_CONST = dis.opmap["LOAD_CONST"]
+
+
+def _labels_for(cu: CodeUnit) -> dict[int, str]:
+    """Seed §4.4: labels L0000.. over sorted unique jump targets and exception boundaries."""
+    offs = set()
+    for ins in cu.instructions:
+        t = ins.jump_target
+        if t is not None:
+            offs.add(t)
+    for e in cu.exception_entries:
+        offs.update((e.start, e.end, e.target))
+    return {o: f"L{k:04d}" for k, o in enumerate(sorted(offs))}
+
+
+def _argval_columns(argval, code_ids: dict[int, tuple[str, str]]):
+    """-> (argval_kind, argval_str, argval_int, argval_repr, argval_code_unit_id)."""
+    t = type(argval)
+    if t is str:
+        r = repr(argval)
+        return "str", argval, None, _cap(r), None
+    if t is bool:
+        return "bool", None, int(argval), repr(argval), None
+    if t is int:
+        v = argval if -(1 << 63) <= argval < (1 << 63) else None
+        return "int", None, v, _cap(repr(argval)) if v is None else str(argval), None
+    if argval is None:
+        return "none", None, None, "None", None
+    if t is CodeType:
+        cu_id, qual = code_ids.get(id(argval), (None, argval.co_qualname))
+        return "code", None, None, f"<code {qual}>", cu_id
+    if t is float:
+        return "float", None, None, repr(argval), None
+    if t is bytes:
+        return "bytes", None, None, _cap(repr(argval)), None
+    if t is tuple:
+        return "tuple", None, None, _cap(_ADDR.sub("", repr(argval))), None
+    if t is frozenset:
+        return "frozenset", None, None, _cap(repr(argval)), None
+    if t is complex:
+        return "complex", None, None, repr(argval), None
+    if argval is Ellipsis:
+        return "ellipsis", None, None, "Ellipsis", None
+    return "other", None, None, _cap(_ADDR.sub("", repr(argval))), None
+
+
+def _cap(r: str) -> str:
+    if len(r) <= ARGVAL_REPR_LIMIT:
+        return r
+    return r[:ARGVAL_REPR_LIMIT] + f"...[{len(r) - ARGVAL_REPR_LIMIT} more chars]"
+
+
+@dataclass(frozen=True)
+class BytecodeFacts:
+    code_units: pa.Table
+    instructions: pa.Table
+    exception_table: pa.Table
+    run_meta: pa.Table
+    units: list[CodeUnit]
+
+
+def run_meta_row(fid, ok: bool, error=None, n_units=0, n_instr=0, run_id=None) -> tuple:
+    return (fid, PYTHON_VERSION, IMPLEMENTATION, CACHE_TAG, MAGIC, COMPILE_MODE, COMPILE_OPTIMIZE,
+            COMPILE_DONT_INHERIT, ok, None if ok else error.type, None if ok else error.describe_short(),
+            None if ok else error.lineno, n_units, n_instr, run_id)
+
+
+def extract_bytecode(src: SourceFile, run_id: str | None = None, tree: ast.AST | None = None) -> BytecodeFacts:
+    """One file -> py_bc_code_units, py_bc_instructions, py_bc_exception_table, codeintel_run_meta."""
+    path, fid = src.path, src.file_id
+    empty = lambda tc: to_table(tc, [], path)  # noqa: E731
+    if src.error is not None:
+        err = _Err("SourceUnavailable", f"{src.error.stage} failed: {src.error.type}: {src.error.msg}", src.error.lineno)
+        return BytecodeFacts(empty(C.PY_BC_CODE_UNITS), empty(C.PY_BC_INSTRUCTIONS), empty(C.PY_BC_EXCEPTION_TABLE),
+                             to_table(C.CODEINTEL_RUN_META, [run_meta_row(fid, False, err, run_id=run_id)], path), [])
+    lines = LineIndex(src.utf8)
+    try:
+        module = compile_source(src)
+        if tree is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(src.data, filename=path)
+        anchors = AstAnchors(path, tree, lines)
+        units = enumerate_code_units(path, module, anchors, lines)
+    except Exception as exc:  # SyntaxError, ValueError (null bytes), RecursionError, MemoryError
+        e = error_from_exception("compile", exc)
+        err = _Err(e.type, e.msg, e.lineno)
+        return BytecodeFacts(empty(C.PY_BC_CODE_UNITS), empty(C.PY_BC_INSTRUCTIONS), empty(C.PY_BC_EXCEPTION_TABLE),
+                             to_table(C.CODEINTEL_RUN_META, [run_meta_row(fid, False, err, run_id=run_id)], path), [])
+    code_ids = {id(u.code): (u.code_unit_id, u.qualpath) for u in units}
+    cu_rows, ins_rows, exc_rows = [], [], []
+    for u in units:
+        code = u.code
+        cu_rows.append((
+            fid, u.code_unit_id, u.parent_id, u.qualpath, code.co_name, code.co_qualname, u.kind, u.depth,
+            code.co_firstlineno, u.span[0], u.span[1],
+            None if u.ast_ordinal is None else ast_node_id(path, u.ast_ordinal), u.key_quality, None,
+            code.co_flags, code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
+            code.co_nlocals, code.co_stacksize, list(code.co_varnames), list(code.co_names),
+            list(code.co_freevars), list(code.co_cellvars), len(code.co_code), len(code.co_exceptiontable),
+            len(u.instructions), len(u.exception_entries), PYTHON_VERSION, MAGIC,
+        ))
+        labels = _labels_for(u)
+        ins_rows.extend(_instruction_rows(path, fid, u, labels, lines, anchors, code_ids))
+        for k, e in enumerate(u.exception_entries):
+            exc_rows.append((fid, u.code_unit_id, k, e.start, e.end, e.target, e.depth, e.lasti,
+                             labels.get(e.start), labels.get(e.end), labels.get(e.target)))
+    meta = run_meta_row(fid, True, None, len(units), len(ins_rows), run_id)
+    return BytecodeFacts(
+        to_table(C.PY_BC_CODE_UNITS, cu_rows, path), to_table(C.PY_BC_INSTRUCTIONS, ins_rows, path),
+        to_table(C.PY_BC_EXCEPTION_TABLE, exc_rows, path), to_table(C.CODEINTEL_RUN_META, [meta], path), units)
+
+
+@dataclass(frozen=True)
+class _Err:
+    type: str
+    msg: str
+    lineno: int | None
+
+    def describe_short(self) -> str:
+        return self.msg
+
+
+def _instruction_rows(path, fid, u: CodeUnit, labels, lines: LineIndex, anchors: AstAnchors, code_ids) -> list[tuple]:
+    rows = []
+    cu_id = u.code_unit_id
+    co_code = u.code.co_code
+    ordinals: dict[tuple, int] = {}
+    span_of = lines.span
+    anchor = anchors.anchor
+    ast_prefix = f"{path}:AST:"
+    for idx, ins in enumerate(u.instructions):
+        p = ins.positions
+        if p is not None and p.lineno:
+            pos = (p.lineno, p.end_lineno, p.col_offset, p.end_col_offset)
+            a, b = span_of(p.lineno, p.col_offset, p.end_lineno, p.end_col_offset)
+        else:
+            pos = None if p is None else (p.lineno, p.end_lineno, p.col_offset, p.end_col_offset)
+            a = b = None
+        base = ins.baseopname
+        if a is not None:
+            key = (a, b, base)
+            n = ordinals[key] = ordinals.get(key, -1) + 1
+            instr_id = f"{cu_id}:{a}:{b}:{base}:{n}"
+            o, akind = anchor(a, b)
+        else:
+            instr_id = f"{cu_id}:NOSPAN:{idx}:{base}"
+            o, akind = None, None
+        start, off = ins.start_offset, ins.offset
+        cache_off = ins.cache_offset
+        end = ins.end_offset
+        jt = ins.jump_target
+        kind, vstr, vint, vrepr, vcode = _argval_columns(ins.argval, code_ids)
+        ci = ins.cache_info
+        rows.append((
+            fid, cu_id, instr_id, f"{cu_id}:OFF:{start}", idx,
+            start, off, cache_off, end, off - start, cache_off - off, end - cache_off,
+            ins.opcode, ins.opname, ins.baseopcode, base,
+            ins.arg, _ADDR.sub("", ins.argrepr) if "0x" in ins.argrepr else ins.argrepr,
+            kind, vstr, vint, vrepr, vcode,
+            ins.is_jump_target, jt, None if jt is None else labels.get(jt), labels.get(off),
+            ins.starts_line, ins.line_number, pos, a, b,
+            None if o is None else ast_prefix + str(o), akind,
+            None if not ci else [(name, size, data) for name, size, data in ci],
+            co_code[cache_off:end] if end > cache_off else None, co_code[start:cache_off],
+        ))
+    return rows

@@ -1,0 +1,308 @@
+"""Source plane extractor: file bytes -> py_files, py_ast_nodes, py_tokens rows.
+
+Also home of the shared AST walk (``walk_ast``): every plane that anchors to AST nodes numbers them
+with this one preorder, so ``ast_node_id`` agrees across planes without a table round trip.
+"""
+
+import ast
+import io
+import os
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from codeintel_assets.contracts import source as C
+from codeintel_assets.extract.rows import to_table
+from codeintel_assets.extract.spans import LineIndex, file_id_for, sha256_hex
+
+DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SourceError:
+    stage: str  # read | limit | decode | parse | tokenize | compile
+    type: str
+    msg: str
+    lineno: int | None = None
+    col: int | None = None
+
+    def describe(self, path: str) -> str:
+        where = path if self.lineno is None else f"{path}:{self.lineno}" + ("" if self.col is None else f":{self.col}")
+        return f"{where}: {self.stage} failed: {self.type}: {self.msg}"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file as read and decoded; ``utf8`` is the coordinate space of every byte span."""
+
+    path: str
+    data: bytes | None
+    text: str | None
+    utf8: bytes | None
+    encoding: str | None
+    has_bom: bool
+    sha256: str | None
+    size: int | None
+    error: SourceError | None
+
+    @property
+    def file_id(self) -> str:
+        return file_id_for(self.path, self.sha256)
+
+
+def error_from_exception(stage: str, exc: BaseException) -> SourceError:
+    if isinstance(exc, SyntaxError):
+        msg = exc.msg or str(exc)
+        return SourceError(stage, type(exc).__name__, msg, exc.lineno, exc.offset)
+    msg = str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        msg = exc.strerror
+    return SourceError(stage, type(exc).__name__, msg[:500])
+
+
+def read_source(root: str | os.PathLike, path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> SourceFile:
+    """Read and decode one repository file; every failure is returned, never raised."""
+    full = Path(root) / path
+    data = None
+    try:
+        st = os.stat(full)  # follows symlinks: a loop raises ELOOP here
+        if not _is_regular(st.st_mode):
+            raise OSError(0, "not a regular file")
+        with open(full, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        return SourceFile(path, None, None, None, None, False, None, None, error_from_exception("read", exc))
+    sha, size = sha256_hex(data), len(data)
+    if size > max_bytes:
+        err = SourceError("limit", "FileTooLarge", f"{size} bytes exceeds the {max_bytes}-byte limit (--max-file-bytes)")
+        return SourceFile(path, data, None, None, None, False, sha, size, err)
+    has_bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        return SourceFile(path, data, None, None, None, has_bom, sha, size, error_from_exception("decode", exc))
+    if encoding == "utf-8-sig":
+        encoding = "utf-8"
+    utf8 = data[3:] if has_bom else (data if encoding == "utf-8" else text.encode("utf-8"))
+    return SourceFile(path, data, text, utf8, encoding, has_bom, sha, size, None)
+
+
+def _is_regular(mode: int) -> bool:
+    import stat
+    return stat.S_ISREG(mode)
+
+
+# ---------------------------------------------------------------------------------------------
+# AST walk (shared numbering)
+
+_SKIP = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+
+
+@dataclass(frozen=True, slots=True)
+class AstNodeRow:
+    ordinal: int
+    parent: int  # -1 for the root
+    depth: int
+    parent_field: str | None
+    node: ast.AST
+    start: int | None
+    end: int | None
+    synthesized: bool
+
+
+def ast_node_id(path: str, ordinal: int) -> str:
+    return f"{path}:AST:{ordinal}"
+
+
+def node_name(node: ast.AST) -> str | None:
+    """The identifier a node carries (def name, Name.id, arg, attr, alias, operator...)."""
+    t = type(node)
+    if t is ast.Name:
+        return node.id
+    if t in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.alias, ast.TypeVar, ast.ParamSpec,
+             ast.TypeVarTuple, ast.MatchAs, ast.MatchStar, ast.ExceptHandler):
+        return getattr(node, "name", None)
+    if t is ast.arg:
+        return node.arg
+    if t is ast.Attribute:
+        return node.attr
+    if t is ast.keyword:
+        return node.arg
+    if t is ast.ImportFrom:
+        return node.module
+    if t in (ast.Global, ast.Nonlocal):
+        return ",".join(node.names)
+    if t in (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.AugAssign):
+        return type(node.op).__name__
+    if t is ast.Compare:
+        return ",".join(type(o).__name__ for o in node.ops)
+    if t is ast.MatchMapping:
+        return node.rest
+    if t is ast.TypeAlias:
+        return node.name.id
+    return None
+
+
+def walk_ast(tree: ast.AST, lines: LineIndex) -> list[AstNodeRow]:
+    """Iterative preorder over every AST node except contexts and operator singletons.
+
+    Nodes without positions (arguments, comprehension, withitem, match_case) get the union of their
+    children's spans, flagged ``synthesized``.
+    """
+    out: list[AstNodeRow] = []
+    stack = [(tree, -1, 0, None)]
+    offset = lines.offset
+    while stack:
+        node, parent, depth, field = stack.pop()
+        lineno = getattr(node, "lineno", None)
+        if lineno is not None:
+            start = offset(lineno, node.col_offset)
+            end = offset(node.end_lineno, node.end_col_offset)
+            if start is None or end is None or end < start:
+                start = end = None
+        else:
+            start = end = None
+        ordinal = len(out)
+        out.append(AstNodeRow(ordinal, parent, depth, field, node, start, end, False))
+        children = []
+        for fname in node._fields:
+            value = getattr(node, fname, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST) and not isinstance(item, _SKIP):
+                        children.append((item, ordinal, depth + 1, fname))
+            elif isinstance(value, ast.AST) and not isinstance(value, _SKIP):
+                children.append((value, ordinal, depth + 1, fname))
+        stack.extend(reversed(children))
+    if isinstance(tree, ast.Module) and out:
+        out[0] = AstNodeRow(0, -1, 0, None, tree, 0, lines.n_bytes, True)
+    # Children follow parents in preorder: a reverse pass fills position-less parents.
+    lo: dict[int, int] = {}
+    hi: dict[int, int] = {}
+    for row in reversed(out):
+        s, e = row.start, row.end
+        if s is None and row.ordinal in lo:
+            s, e = lo[row.ordinal], hi[row.ordinal]
+            out[row.ordinal] = AstNodeRow(row.ordinal, row.parent, row.depth, row.parent_field, row.node, s, e, True)
+        if s is not None and row.parent >= 0:
+            p = row.parent
+            if p not in lo or s < lo[p]:
+                lo[p] = s
+            if p not in hi or e > hi[p]:
+                hi[p] = e
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    files: pa.Table
+    ast_nodes: pa.Table
+    tokens: pa.Table
+
+
+def extract_source(src: SourceFile) -> SourceFacts:
+    """One file -> py_files (one row), py_ast_nodes, py_tokens. Failures become the py_files row."""
+    path = src.path
+    fid = src.file_id
+    node_rows: list[tuple] = []
+    token_rows: list[tuple] = []
+    error = src.error
+    line_count = None
+    if error is None:
+        lines = LineIndex(src.utf8)
+        line_count = lines.line_count
+        try:
+            tree = ast.parse(src.data, filename=path, mode="exec")
+            nodes = walk_ast(tree, lines)
+            node_rows = _ast_rows(path, fid, nodes)
+        except Exception as exc:  # SyntaxError, ValueError (null bytes), RecursionError, MemoryError
+            error = error_from_exception("parse", exc)
+            node_rows = []
+        if error is None:
+            try:
+                token_rows = _token_rows(path, fid, src, lines)
+            except Exception as exc:
+                error = error_from_exception("tokenize", exc)
+                token_rows = []
+    ok = error is None
+    file_row = (
+        fid, src.sha256, src.size, src.encoding, src.has_bom, line_count, ok,
+        None if ok else error.stage, None if ok else error.type, None if ok else error.msg,
+        None if ok else error.lineno, None if ok else error.col,
+        len(node_rows), len(token_rows),
+    )
+    return SourceFacts(
+        files=to_table(C.PY_FILES, [file_row], path),
+        ast_nodes=to_table(C.PY_AST_NODES, node_rows, path),
+        tokens=to_table(C.PY_TOKENS, token_rows, path),
+    )
+
+
+def _ast_rows(path: str, fid: str, nodes: list[AstNodeRow]) -> list[tuple]:
+    rows = []
+    prefix = f"{path}:AST:"
+    for r in nodes:
+        node = r.node
+        ctx = getattr(node, "ctx", None)
+        rows.append((
+            fid, prefix + str(r.ordinal), None if r.parent < 0 else prefix + str(r.parent), r.ordinal, r.depth,
+            r.parent_field, type(node).__name__, node_name(node), None if ctx is None else type(ctx).__name__,
+            getattr(node, "lineno", None), getattr(node, "col_offset", None),
+            getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None),
+            r.start, r.end, r.synthesized,
+        ))
+    return rows
+
+
+def split_lines(text: str) -> list[str]:
+    """Split like CPython's tokenizer (\\r\\n, \\r, \\n only), keeping line ends."""
+    out = []
+    i = 0
+    n = len(text)
+    while i < n:
+        j_n = text.find("\n", i)
+        j_r = text.find("\r", i)
+        if j_n < 0 and j_r < 0:
+            out.append(text[i:])
+            break
+        if j_r >= 0 and (j_n < 0 or j_r < j_n):
+            k = j_r + 2 if text.startswith("\r\n", j_r) else j_r + 1
+        else:
+            k = j_n + 1
+        out.append(text[i:k])
+        i = k
+    return out
+
+
+def _token_rows(path: str, fid: str, src: SourceFile, lines: LineIndex) -> list[tuple]:
+    text_lines = split_lines(src.text[1:] if src.text.startswith("\ufeff") else src.text)
+    starts = lines.line_starts
+    ascii_line = [True] + [ln.isascii() for ln in text_lines]
+    n_bytes = lines.n_bytes
+
+    def byte_at(row: int, col: int) -> int:
+        if row >= len(starts):
+            return n_bytes
+        if row < len(ascii_line) and not ascii_line[row]:
+            col = len(text_lines[row - 1][:col].encode("utf-8"))
+        return min(starts[row] + col, n_bytes)
+
+    rows = []
+    tok_name = tokenize.tok_name
+    prefix = f"{path}:TOK:"
+    for k, tok in enumerate(tokenize.tokenize(io.BytesIO(src.data).readline)):
+        (sr, sc), (er, ec) = tok.start, tok.end
+        if tok.type == tokenize.ENCODING:
+            a = b = 0
+        else:
+            a, b = byte_at(sr, sc), byte_at(er, ec)
+        rows.append((fid, prefix + str(k), k, tok_name[tok.type], tok_name[tok.exact_type], tok.string,
+                     sr, sc, er, ec, a, b))
+    return rows

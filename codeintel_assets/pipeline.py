@@ -1,0 +1,169 @@
+"""Run one plane's extractor over many files: chunked, optionally in worker processes, spooled.
+
+Not Dagster-specific: the plane assets call ``run_plane``; so do benchmarks and tests. Worker
+processes import only this module, the extractors and pyarrow.
+"""
+
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+
+import pyarrow as pa
+
+from codeintel_assets.contracts import bytecode as BC
+from codeintel_assets.contracts import cfg as CF
+from codeintel_assets.contracts import source as SC
+from codeintel_assets.reconcile import key_to_path
+from codeintel_assets.spool import SpooledTable, TableSpool
+
+PLANE_TABLES = {
+    "source": [SC.PY_FILES, SC.PY_AST_NODES, SC.PY_TOKENS],
+    "bytecode": [BC.PY_BC_CODE_UNITS, BC.PY_BC_INSTRUCTIONS, BC.PY_BC_EXCEPTION_TABLE, BC.CODEINTEL_RUN_META],
+    "cfg": [CF.PY_BC_BLOCKS, CF.PY_BC_CFG_EDGES],
+}
+CHUNK_FILES = 24
+
+
+@dataclass
+class FileFailure:
+    path: str
+    stage: str
+    message: str
+
+
+@dataclass
+class ChunkResult:
+    files: dict[str, list[str]] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    failures: list[FileFailure] = field(default_factory=list)
+    n_files: int = 0
+
+
+def extract_file(plane: str, root: str, key: str, max_bytes: int, run_id: str | None) -> tuple[dict[str, pa.Table], FileFailure | None]:
+    """One file through one plane -> {table: rows}, plus its failure (if any) for the summary."""
+    from codeintel_assets.extract.syntax import read_source
+
+    src = read_source(root, key_to_path(key), max_bytes)
+    src = _rekey(src, key)
+    if plane == "source":
+        from codeintel_assets.extract.syntax import extract_source
+        f = extract_source(src)
+        row = f.files.slice(0, 1).to_pylist()[0]
+        fail = None if row["ok"] else FileFailure(key, row["error_stage"], _describe(key, row["error_stage"], row["error_type"], row["error_msg"], row["error_lineno"], row["error_col"]))
+        return {"py_files": f.files, "py_ast_nodes": f.ast_nodes, "py_tokens": f.tokens}, fail
+    if plane == "bytecode":
+        from codeintel_assets.extract.bytecode import extract_bytecode
+        f = extract_bytecode(src, run_id)
+        row = f.run_meta.to_pylist()[0]
+        fail = None
+        if not row["compile_ok"] and src.error is None:
+            fail = FileFailure(key, "compile", _describe(key, "compile", row["error_type"], row["error_msg"], row["error_lineno"], None))
+        return {"py_bc_code_units": f.code_units, "py_bc_instructions": f.instructions,
+                "py_bc_exception_table": f.exception_table, "codeintel_run_meta": f.run_meta}, fail
+    raise ValueError(f"plane {plane} does not read files")
+
+
+def _rekey(src, key):
+    if src.path == key:
+        return src
+    from dataclasses import replace
+    return replace(src, path=key)
+
+
+def _describe(path, stage, etype, msg, lineno, col) -> str:
+    where = path if lineno is None else f"{path}:{lineno}" + ("" if col is None else f":{col}")
+    return f"{where}: {stage} failed: {etype}: {msg}"
+
+
+def extract_chunk(plane: str, root: str, keys: Sequence[str], max_bytes: int, spool_dir: str,
+                  run_id: str | None, inputs: dict[str, pa.Table] | None = None) -> ChunkResult:
+    """A chunk of files through one plane, spooled to Parquet parts under ``spool_dir``."""
+    spools = {tc.name: TableSpool(tc.schema, spool_dir, tc.name, limit=1 << 62) for tc in PLANE_TABLES[plane]}
+    res = ChunkResult(n_files=len(keys))
+    if plane == "cfg":
+        from codeintel_assets.extract.cfg import extract_cfg
+        facts = extract_cfg(inputs["py_bc_instructions"], inputs["py_bc_exception_table"])
+        for f in facts.values():
+            spools["py_bc_blocks"].add(f.blocks)
+            spools["py_bc_cfg_edges"].add(f.edges)
+    else:
+        for key in keys:
+            tables, fail = extract_file(plane, root, key, max_bytes, run_id)
+            for name, t in tables.items():
+                spools[name].add(t)
+            if fail:
+                res.failures.append(fail)
+    for name, sp in spools.items():
+        out = sp.finish()
+        res.files[name] = out.files
+        res.rows[name] = out.num_rows
+    return res
+
+
+Progress = Callable[[int, int, float], None]
+
+
+def run_plane(plane: str, keys: Sequence[str], root: str, spool_dir: str, max_bytes: int, workers: int = 0,
+              run_id: str | None = None, progress: Progress | None = None,
+              load_inputs: Callable[[Sequence[str]], dict[str, pa.Table]] | None = None,
+              chunk_files: int = CHUNK_FILES) -> tuple[dict[str, SpooledTable], list[FileFailure]]:
+    """All ``keys`` through ``plane``; returns one SpooledTable per output table and the failures."""
+    spools = {tc.name: TableSpool(tc.schema, spool_dir, tc.name) for tc in PLANE_TABLES[plane]}
+    failures: list[FileFailure] = []
+    chunks = [list(keys[i:i + chunk_files]) for i in range(0, len(keys), chunk_files)]
+    workers = resolve_workers(workers, len(chunks))
+    start = time.perf_counter()
+    done = 0
+
+    def adopt(r: ChunkResult):
+        nonlocal done
+        for name, files in r.files.items():
+            spools[name].add_files(files, r.rows[name])
+        failures.extend(r.failures)
+        done += r.n_files
+        if progress:
+            progress(done, len(keys), time.perf_counter() - start)
+
+    if workers <= 1:
+        for ch in chunks:
+            adopt(extract_chunk(plane, root, ch, max_bytes, spool_dir, run_id,
+                                load_inputs(ch) if load_inputs else None))
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            pending = set()
+            it = iter(chunks)
+            for ch in it:
+                # Bounded submission: inputs read from DuckDB are held for at most 2 x workers chunks.
+                pending.add(pool.submit(extract_chunk, plane, root, ch, max_bytes, spool_dir, run_id,
+                                        load_inputs(ch) if load_inputs else None))
+                if len(pending) >= 2 * workers:
+                    fut = next(as_completed(pending))
+                    pending.remove(fut)
+                    adopt(fut.result())
+            for fut in as_completed(pending):
+                adopt(fut.result())
+    failures.sort(key=lambda f: f.path)
+    return {name: sp.finish() for name, sp in spools.items()}, failures
+
+
+def resolve_workers(workers: int, n_chunks: int) -> int:
+    if workers <= 0:
+        workers = os.cpu_count() or 1
+    if n_chunks < 4:
+        return 1  # spawning processes costs more than it saves on a handful of files
+    return min(workers, n_chunks)
+
+
+def stderr_progress(plane: str, every: float = 5.0) -> Progress:
+    """A progress callback printing at most every ``every`` seconds (and at the end)."""
+    last = [0.0]
+
+    def cb(done: int, total: int, elapsed: float):
+        if done == total or elapsed - last[0] >= every:
+            last[0] = elapsed
+            print(f"  [{plane}] {done}/{total} files, {elapsed:.1f}s", file=sys.stderr, flush=True)
+    return cb

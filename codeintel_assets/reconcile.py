@@ -1,0 +1,107 @@
+"""Reconcile the repository on disk with what is indexed: which files were added, changed, removed.
+
+Shared by ``codeintel index`` and the Dagster sensor. Partition keys are repository-relative POSIX
+paths; characters that Dagster's partition-range syntax reserves are percent-encoded in the key
+(``,`` ``|`` ``[`` ``]`` ``%``, control characters, and ``...``), and ``path`` columns hold the key.
+"""
+
+import fnmatch
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".codeintel", "__pycache__", ".mypy_cache", ".pytest_cache",
+                       ".ruff_cache", ".tox", ".nox", "node_modules"})
+_RESERVED = re.compile(r"[%,|\[\]\x00-\x1f\x7f]")
+
+
+def path_to_key(rel: str) -> str:
+    key = _RESERVED.sub(lambda m: f"%{ord(m.group()):02X}", rel)
+    return key.replace("...", "%2E%2E%2E")
+
+
+def key_to_path(key: str) -> str:
+    return re.sub(r"%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), key)
+
+
+@dataclass(frozen=True)
+class DiskFile:
+    key: str
+    sha256: str | None  # None: unreadable (the extractor records why)
+
+
+def scan_repository(root: str | os.PathLike, exclude: tuple[str, ...] = ()) -> list[DiskFile]:
+    """Every ``*.py`` under root (symlinked directories not followed; virtualenvs skipped), hashed."""
+    root = Path(root)
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        rel_dir = os.path.relpath(dirpath, root)
+        rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
+        keep = []
+        for d in sorted(dirnames):
+            rel = f"{rel_dir}/{d}" if rel_dir else d
+            if d in SKIP_DIRS or _excluded(rel, exclude) or (Path(dirpath, d, "pyvenv.cfg").exists()):
+                continue
+            keep.append(d)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            if not name.endswith(".py"):
+                continue
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if _excluded(rel, exclude):
+                continue
+            out.append(DiskFile(path_to_key(rel), _hash(Path(dirpath, name))))
+    out.sort(key=lambda f: f.key)
+    return out
+
+
+def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel + "/", p) for p in patterns)
+
+
+def _hash(p: Path) -> str | None:
+    try:
+        with open(p, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+@dataclass
+class Plan:
+    """What to do to bring the index in line with the disk."""
+
+    seen: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def to_materialize(self) -> list[str]:
+        return sorted(self.added + self.changed)
+
+
+def plan_reconcile(disk: list[DiskFile], indexed: dict[str, str | None], partitions: list[str], full: bool = False) -> Plan:
+    """Diff disk against the stored content hashes (``py_files``) and the dynamic partitions.
+
+    A partition with no stored row (a run that died) counts as changed; a stored row with no
+    partition (a wiped Dagster instance) as added.
+    """
+    plan = Plan()
+    part_set = set(partitions)
+    on_disk = {f.key: f.sha256 for f in disk}
+    plan.seen = sorted(on_disk)
+    for key, sha in on_disk.items():
+        if key not in part_set:
+            plan.added.append(key)
+        elif full or key not in indexed or indexed[key] != sha:
+            plan.changed.append(key)
+        else:
+            plan.unchanged.append(key)
+    plan.removed = sorted((part_set | set(indexed)) - set(on_disk))
+    plan.added.sort()
+    plan.changed.sort()
+    return plan

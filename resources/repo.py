@@ -1,0 +1,15 @@
+"""Where the code base is and how files are read."""
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from codeintel_assets.extract.syntax import DEFAULT_MAX_FILE_BYTES
+
+
+class RepoConfig(ConfigurableResource):
+    """The repository being indexed; partition keys are paths relative to ``root``."""
+
+    root: str = Field(description="Absolute path of the repository root.")
+    max_file_bytes: int = Field(default=DEFAULT_MAX_FILE_BYTES, description="Files larger than this are failure rows.")
+    workers: int = Field(default=0, description="Extraction worker processes (0 = one per CPU, 1 = in-process).")
+    spool_dir: str = Field(default="", description="Directory for spilled Parquet parts (default: beside the database).")
