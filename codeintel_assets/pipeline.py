@@ -44,11 +44,38 @@ class ChunkResult:
 
 
 def extract_file(plane: str, root: str, key: str, max_bytes: int, run_id: str | None) -> tuple[dict[str, pa.Table], FileFailure | None]:
-    """One file through one plane -> {table: rows}, plus its failure (if any) for the summary."""
+    """One file through one plane -> {table: rows}, plus its failure (if any) for the summary.
+
+    An exception inside an extractor (a bug, or an input no rule foresaw) becomes this file's
+    failure row; it never takes the other files of the run down with it.
+    """
     from codeintel_assets.extract.syntax import read_source
 
     src = read_source(root, key_to_path(key), max_bytes)
     src = _rekey(src, key)
+    try:
+        return _extract_plane(plane, src, key, run_id)
+    except Exception as exc:  # noqa: BLE001 - recorded as a failure row below
+        return internal_failure(plane, src, key, exc, run_id)
+
+
+def internal_failure(plane: str, src, key: str, exc: BaseException, run_id: str | None):
+    """Failure rows for a file whose extraction raised: the status row of the plane says why."""
+    from codeintel_assets.extract.rows import to_table
+    etype = f"ExtractorError.{type(exc).__name__}"
+    msg = f"internal error in the {plane} extractor: {str(exc)[:300]}"
+    tables = {tc.name: to_table(tc, [], key) for tc in PLANE_TABLES[plane]}
+    fid = src.file_id
+    if plane == "source":
+        tables["py_files"] = to_table(SC.PY_FILES, [(fid, src.sha256, src.size, src.encoding, src.has_bom, None, False,
+                                                     "extract", etype, msg, None, None, 0, 0)], key)
+    elif plane == "bytecode":
+        from codeintel_assets.extract.bytecode import run_meta_row, _Err
+        tables["codeintel_run_meta"] = to_table(BC.CODEINTEL_RUN_META, [run_meta_row(fid, False, _Err(etype, msg, None), run_id=run_id)], key)
+    return tables, FileFailure(key, "extract", f"{key}: {plane} extraction failed: {etype}: {msg}")
+
+
+def _extract_plane(plane: str, src, key: str, run_id: str | None):
     if plane == "source":
         from codeintel_assets.extract.syntax import extract_source
         f = extract_source(src)
@@ -86,7 +113,17 @@ def extract_chunk(plane: str, root: str, keys: Sequence[str], max_bytes: int, sp
     res = ChunkResult(n_files=len(keys))
     if plane == "cfg":
         from codeintel_assets.extract.cfg import extract_cfg
-        facts = extract_cfg(inputs["py_bc_instructions"], inputs["py_bc_exception_table"])
+        ins, exc = inputs["py_bc_instructions"], inputs["py_bc_exception_table"]
+        try:
+            facts = extract_cfg(ins, exc)
+        except Exception:  # noqa: BLE001 - isolate the file(s) that raise, keep the rest
+            facts = {}
+            import pyarrow.compute as pc
+            for key in keys:
+                try:
+                    facts.update(extract_cfg(ins.filter(pc.equal(ins["path"], key)), exc.filter(pc.equal(exc["path"], key))))
+                except Exception as e:  # noqa: BLE001
+                    res.failures.append(FileFailure(key, "cfg", f"{key}: cfg extraction failed: {type(e).__name__}: {e}"))
         for f in facts.values():
             spools["py_bc_blocks"].add(f.blocks)
             spools["py_bc_cfg_edges"].add(f.edges)

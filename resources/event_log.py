@@ -86,6 +86,7 @@ from typing import Any
 
 import dagster
 import yaml
+import sqlalchemy.exc as db_exc
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
@@ -120,7 +121,10 @@ from dagster._core.events import (  # noqa: E402
     EVENT_TYPE_TO_PIPELINE_RUN_STATUS,
 )
 from dagster._core.events.log import EventLogEntry  # noqa: E402
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable  # noqa: E402
+from dagster._core.storage.event_log.schema import (  # noqa: E402
+    AssetKeyTable,
+    SqlEventLogStorageTable,
+)
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (  # noqa: E402
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
@@ -195,6 +199,7 @@ class TunedSqliteEventLogStorage(SqliteEventLogStorage):
         # per thread: shard name -> connection currently checked out (and in a transaction)
         self._active = threading.local()
         self._known_tables: set[str] = set()
+        self._known_asset_key_cols: set[str] = set()
         # the stock __init__ sets self._db_lock = threading.Lock() and may reindex through
         # self._connect (no nesting there); swap in the re-entrant lock afterwards
         super().__init__(base_dir, inst_data=inst_data)
@@ -316,12 +321,12 @@ class TunedSqliteEventLogStorage(SqliteEventLogStorage):
 
     # ---------------------------------------------------------------- batched writes
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
-        """Store ``events`` with the semantics of calling ``store_event`` on each in order.
+        """Store ``events`` leaving exactly the rows ``store_event`` on each, in order, leaves.
 
-        All index-shard mirroring happens in one transaction, all run-shard rows in one
-        transaction per run; the run shard(s) commit just before the index. An exception
-        before that point leaves nothing written (so Dagster's fallback to per-event
-        ``store_event`` is safe).
+        One index-shard transaction (mirrored event rows, indexed asset tags, asset-key entry
+        updates, asset-check executions, run-status rows) and one run-shard transaction per
+        run; the run shard(s) commit just before the index. An exception before that point
+        leaves nothing written, so Dagster's fallback to per-event ``store_event`` is safe.
         """
         check.sequence_param(events, "events", EventLogEntry)
         if not events:
@@ -332,40 +337,110 @@ class TunedSqliteEventLogStorage(SqliteEventLogStorage):
             rows_by_run.setdefault(event.run_id, []).append(row)
 
         with self._db_lock, self.index_transaction() as index_conn:
-            for event, row in zip(events, rows):
-                self._mirror_event_in_index(index_conn, event, row)
+            self._mirror_events_in_index(index_conn, events, rows)
             for run_id, run_rows in rows_by_run.items():
                 with self.run_connection(run_id) as run_conn:
                     run_conn.execute(SqlEventLogStorageTable.insert(), run_rows)
 
-    def _mirror_event_in_index(
-        self, conn: Connection, event: EventLogEntry, row: Mapping[str, Any]
+    def _mirror_events_in_index(
+        self,
+        conn: Connection,
+        events: Sequence[EventLogEntry],
+        rows: Sequence[Mapping[str, Any]],
     ) -> None:
-        """Index-shard half of ``SqliteEventLogStorage.store_event`` (1.13.x), on ``conn``."""
-        if not event.is_dagster_event:
+        """Index-shard half of ``SqliteEventLogStorage.store_event`` (1.13.x) for a batch.
+
+        Per event, the stock code inserts the event row into the index (asset, asset-check and
+        run-status events), then for asset events the indexed tags and the asset-key entry
+        (insert, or update on conflict), and for asset-check events the check execution row.
+        Here the same rows are written in the same order with fewer statements: the event rows
+        in one executemany (ids returned in order), the tag rows in one executemany, and one
+        insert-or-update per asset key carrying the merged values of its events (later events
+        win column by column, which is the state the per-event updates leave behind).
+        """
+        mirrored = [
+            (event, row)
+            for event, row in zip(events, rows)
+            if event.is_dagster_event
+            and (
+                event.dagster_event_type in ASSET_EVENTS
+                or event.dagster_event_type in ASSET_CHECK_EVENTS
+                or event.dagster_event_type in EVENT_TYPE_TO_PIPELINE_RUN_STATUS
+            )
+        ]
+        if not mirrored:
             return
-        event_type = event.dagster_event_type
+        table = SqlEventLogStorageTable
+        result = conn.execute(
+            table.insert().returning(table.c.id, sort_by_parameter_order=True),
+            [row for _, row in mirrored],
+        )
+        event_ids = [row_id for (row_id,) in result.all()]
+        if len(event_ids) != len(mirrored) or any(i is None for i in event_ids):
+            raise DagsterInvariantViolationError(
+                "Cannot store asset event tags for null event id."
+            )
 
-        if event_type in ASSET_EVENTS:
-            event_id = conn.execute(
-                SqlEventLogStorageTable.insert().values(**row)
-            ).inserted_primary_key[0]
-            if event_id is None:
-                raise DagsterInvariantViolationError(
-                    "Cannot store asset event tags for null event id."
+        asset_events = [
+            (event, event_id)
+            for (event, _), event_id in zip(mirrored, event_ids)
+            if event.dagster_event_type in ASSET_EVENTS
+        ]
+        if asset_events:
+            self._store_asset_event_tags(
+                conn, [e for e, _ in asset_events], [i for _, i in asset_events]
+            )
+            self._store_asset_entries(conn, asset_events)
+
+        for (event, _), event_id in zip(mirrored, event_ids):
+            if event.dagster_event_type in ASSET_CHECK_EVENTS:
+                # opens self.index_connection(), which joins `conn` (same thread, same shard)
+                self.store_asset_check_event(event, event_id)
+
+    def _store_asset_entries(
+        self, conn: Connection, asset_events: Sequence[tuple[EventLogEntry, int]]
+    ) -> None:
+        """Batched ``_store_asset_event``: one insert-or-update per asset key."""
+        has_index_cols = self._has_asset_key_index_cols_on_connection(conn)
+        merged: dict[str, dict[str, Any]] = {}
+        for event, _ in asset_events:  # first-seen order == stock insert order (row ids)
+            if event.dagster_event and event.dagster_event.asset_key:
+                merged.setdefault(event.dagster_event.asset_key.to_string(), {})
+        for event, event_id in reversed(asset_events):
+            dagster_event = event.dagster_event
+            if not (dagster_event and dagster_event.asset_key):
+                continue
+            values = merged[dagster_event.asset_key.to_string()]
+            if dagster_event.is_step_materialization and "last_materialization" in values:
+                # a later materialisation already set every column a materialisation sets;
+                # skip re-serialising this one
+                continue
+            for column, value in self._get_asset_entry_values(
+                event, event_id, has_index_cols
+            ).items():
+                values[column] = value
+
+        for asset_key, values in merged.items():
+            if not values:  # stock returns early for events without entry values
+                continue
+            # as in the stock code: a constraint violation aborts only the INSERT statement
+            try:
+                conn.execute(AssetKeyTable.insert().values(asset_key=asset_key, **values))
+            except db_exc.IntegrityError:
+                conn.execute(
+                    AssetKeyTable.update()
+                    .values(**values)
+                    .where(AssetKeyTable.c.asset_key == asset_key)
                 )
-            self._store_asset_event_tags(conn, [event], [event_id])
-            self._store_asset_event(conn, event, event_id)
 
-        if event_type in ASSET_CHECK_EVENTS:
-            event_id = conn.execute(
-                SqlEventLogStorageTable.insert().values(**row)
-            ).inserted_primary_key[0]
-            # opens self.index_connection(), which joins `conn` (same thread, same shard)
-            self.store_asset_check_event(event, event_id)
-
-        if event_type in EVENT_TYPE_TO_PIPELINE_RUN_STATUS:
-            conn.execute(SqlEventLogStorageTable.insert().values(**row))
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        # reflection per asset event in the stock code; columns are never dropped
+        if column_name in self._known_asset_key_cols:
+            return True
+        if super()._has_asset_key_col_on_connection(conn, column_name):
+            self._known_asset_key_cols.add(column_name)
+            return True
+        return False
 
     # ---------------------------------------------------------------- lifecycle
     def watch(self, run_id: str, cursor: str | None, callback: EventHandlerFn) -> None:

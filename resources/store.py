@@ -103,7 +103,7 @@ class ArrowTypeHandler(DbTypeHandler):
             keys = list(table_slice.partition_dimensions[0].partitions)
             connection.register("__codeintel_keys", pa.table({PARTITION_COLUMN: pa.array(keys, pa.string())}))
             sql += f" WHERE {PARTITION_COLUMN} IN (SELECT {PARTITION_COLUMN} FROM __codeintel_keys)"
-        return connection.execute(sql).to_arrow_table()
+        return connection.sql(sql).to_arrow_table()
 
     @property
     def supported_types(self):
@@ -180,8 +180,8 @@ class CodeIntelStore(ConfigurableResource):
             return contract(table).schema.empty_table().select(list(columns))
         conn.register("__codeintel_keys", pa.table({PARTITION_COLUMN: pa.array(list(paths), pa.string())}))
         cols = ", ".join(f'"{c}"' for c in columns)
-        t = conn.execute(f'SELECT {cols} FROM main."{table}" WHERE {PARTITION_COLUMN} IN '
-                         f'(SELECT {PARTITION_COLUMN} FROM __codeintel_keys)').to_arrow_table()
+        t = conn.sql(f'SELECT {cols} FROM main."{table}" WHERE {PARTITION_COLUMN} IN '
+                     f'(SELECT {PARTITION_COLUMN} FROM __codeintel_keys)').to_arrow_table()
         conn.unregister("__codeintel_keys")
         return t
 

@@ -457,25 +457,25 @@ def test_threads_and_eviction(tmp_path):
     assert storage._engines == {}
 
 
-def test_failed_batch_leaves_nothing_behind(tmp_path, monkeypatch):
+@pytest.mark.parametrize("phase", ["index", "run_shard"])
+def test_failed_batch_leaves_nothing_behind(tmp_path, monkeypatch, phase):
+    """A batch that fails half-way (index writes done, or run-shard insert) writes nothing, so
+    Dagster's fallback to per-event store_event cannot duplicate rows."""
     storage = TunedSqliteEventLogStorage(str(tmp_path))
     try:
         events = [_materialization("r", "a", f"p{i}") for i in range(5)]
-        calls = {"n": 0}
-        original = TunedSqliteEventLogStorage._store_asset_event
+        def boom(*args, **kwargs):
+            raise RuntimeError("boom")
 
-        def boom(self, conn, event, event_id):
-            calls["n"] += 1
-            if calls["n"] == 3:
-                raise RuntimeError("boom")
-            return original(self, conn, event, event_id)
-
-        monkeypatch.setattr(TunedSqliteEventLogStorage, "_store_asset_event", boom)
+        # index: while merging asset-key entries; run_shard: after all index writes
+        target = "_get_asset_entry_values" if phase == "index" else "run_connection"
+        monkeypatch.setattr(TunedSqliteEventLogStorage, target, boom)
         with pytest.raises(RuntimeError, match="boom"):
             storage.store_event_batch(events)
+        monkeypatch.undo()
         assert storage.get_records_for_run("r").records == []
         assert storage.get_materialized_partitions(dg.AssetKey("a")) == set()
-        monkeypatch.undo()
+        assert storage.get_asset_records([dg.AssetKey("a")]) == []
         storage.store_event_batch(events)  # Dagster's retry path
         assert len(storage.get_records_for_run("r").records) == 5
         assert len(storage.get_materialized_partitions(dg.AssetKey("a"))) == 5

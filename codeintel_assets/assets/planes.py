@@ -45,7 +45,7 @@ def _progress(context: AssetExecutionContext, plane: str):
 
 def _spool_dir(repo: RepoConfig, store: CodeIntelStore, context, plane: str) -> str:
     base = repo.spool_dir or str(Path(store.database).parent / "spool")
-    return str(Path(base) / context.run_id / plane)
+    return str(Path(base) / context.run.run_id / plane)
 
 
 def _run(context: AssetExecutionContext, plane: str, repo: RepoConfig, store: CodeIntelStore, load_inputs=None):
@@ -53,7 +53,7 @@ def _run(context: AssetExecutionContext, plane: str, repo: RepoConfig, store: Co
     spool = _spool_dir(repo, store, context, plane)
     try:
         tables, failures = run_plane(plane, keys, repo.root, spool, repo.max_file_bytes, repo.workers,
-                                     context.run_id, _progress(context, plane), load_inputs)
+                                     context.run.run_id, _progress(context, plane), load_inputs)
         for f in failures:
             context.log.info(f.message)
         for name, t in tables.items():

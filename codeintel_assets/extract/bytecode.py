@@ -191,8 +191,7 @@ def _argval_columns(argval, code_ids: dict[int, tuple[str, str]]):
     """-> (argval_kind, argval_str, argval_int, argval_repr, argval_code_unit_id)."""
     t = type(argval)
     if t is str:
-        r = repr(argval)
-        return "str", argval, None, _cap(r), None
+        return "str", utf8_safe(argval), None, _cap(repr(argval)), None
     if t is bool:
         return "bool", None, int(argval), repr(argval), None
     if t is int:
@@ -216,6 +215,17 @@ def _argval_columns(argval, code_ids: dict[int, tuple[str, str]]):
     if argval is Ellipsis:
         return "ellipsis", None, None, "Ellipsis", None
     return "other", None, None, _cap(_ADDR.sub("", repr(argval))), None
+
+
+def utf8_safe(s: str) -> str:
+    """Lone surrogates (legal in str constants, e.g. '\\ud800') cannot be stored as UTF-8: escape them."""
+    if s.isascii():
+        return s
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _cap(r: str) -> str:

@@ -181,6 +181,34 @@ def project_exception_edges(blocks: list[Block], exc: list[ExcEntry]) -> list[Ed
     return out
 
 
+def loop_headers(n_blocks: int, edges: list[Edge]) -> set[int]:
+    """Targets of back edges (edges into a block still on the DFS stack from the entry, over normal and
+    exception edges). A backward *jump* is not enough: 3.13 places handler code after the code it
+    returns to (an except clause jumps back to the finally body, CLEANUP_THROW back to END_SEND)."""
+    succ: dict[int, list[int]] = {}
+    for e in edges:
+        succ.setdefault(e.src, []).append(e.dst)
+    heads: set[int] = set()
+    if not n_blocks:
+        return heads
+    state = {0: 1}  # 1 = on the stack, 2 = finished
+    stack = [(0, iter(succ.get(0, ())))]
+    while stack:
+        node, it = stack[-1]
+        for d in it:
+            s = state.get(d)
+            if s == 1:
+                heads.add(d)
+            elif s is None:
+                state[d] = 1
+                stack.append((d, iter(succ.get(d, ()))))
+                break
+        else:
+            state[node] = 2
+            stack.pop()
+    return heads
+
+
 def reachable_blocks(n_blocks: int, edges: list[Edge]) -> set[int]:
     succ: dict[int, list[int]] = {}
     for e in edges:
@@ -211,8 +239,7 @@ def cfg_for_code_unit(code_unit_id: str, instrs: list[Instr], exc: list[ExcEntry
 def _block_rows(path, fid, cu, blocks, edges, instrs, exc) -> list[tuple]:
     reach = reachable_blocks(len(blocks), edges)
     handler_offs = {e.target_offset for e in exc}
-    loop_heads = {i.jump_target_offset for i in instrs
-                  if i.jump_target_offset is not None and i.jump_target_offset <= i.offset}
+    loop_heads = loop_headers(len(blocks), edges)
     preds: dict[int, int] = {}
     for e in edges:
         preds[e.dst] = preds.get(e.dst, 0) + 1
@@ -221,7 +248,7 @@ def _block_rows(path, fid, cu, blocks, edges, instrs, exc) -> list[tuple]:
         last = instrs[b.last]
         is_entry = b.block_index == 0
         is_handler = b.start_off in handler_offs
-        is_loop = b.start_off in loop_heads
+        is_loop = b.block_index in loop_heads
         is_exit = last.baseopname in RETURN_OR_RAISE
         if is_entry:
             kind = "entry"

@@ -97,7 +97,7 @@ def stack_depth(code_units: pa.Table, instructions: pa.Table, blocks: pa.Table, 
     findings: list[Finding] = []
     simulated = 0
     for cu, brows in blk_by_cu.items():
-        instrs = sorted(ins_by_cu.get(cu, ()))
+        instrs = {row[0]: row for row in ins_by_cu.get(cu, ())}
         limit = stacksize.get(cu)
         path = brows[0][0]
         by_id = {r[2]: r for r in brows}
@@ -112,6 +112,10 @@ def stack_depth(code_units: pa.Table, instructions: pa.Table, blocks: pa.Table, 
             _, _, _, first, last, _ = by_id[bid]
             d = depth_in[bid]
             bad = False
+            missing = [i for i in range(first, last + 1) if i not in instrs]
+            if missing:
+                findings.append(Finding(path, cu, f"instr {missing[0]}", "instruction row missing; block not simulated"))
+                continue
             for idx in range(first, last):
                 _, op, arg, opname, off = instrs[idx]
                 d += dis.stack_effect(op, arg)

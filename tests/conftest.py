@@ -1,0 +1,67 @@
+"""Shared fixtures: a tiny repository on disk and an isolated Dagster home + DuckDB file."""
+
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+TINY_REPO = {
+    "pkg/__init__.py": "",
+    "pkg/good.py": """
+        import os
+
+        def f(x):
+            if x:
+                return os.sep
+            return None
+
+        class C:
+            def m(self):
+                try:
+                    return [i for i in range(3)]
+                except ValueError as e:
+                    raise RuntimeError() from e
+    """,
+    "pkg/bad.py": "def g(:\n",
+    "top.py": "print('hi')\n",
+}
+
+
+def write_repo(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text).lstrip("\n"))
+    return root
+
+
+@pytest.fixture
+def tiny_repo(tmp_path) -> Path:
+    return write_repo(tmp_path / "repo", TINY_REPO)
+
+
+@pytest.fixture
+def codeintel_env(tmp_path, monkeypatch):
+    """DAGSTER_HOME and CODEINTEL_DB under tmp_path, with the tuned instance configuration."""
+    home = tmp_path / "dagster_home"
+    db = tmp_path / "ci.duckdb"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("CODEINTEL_DB", str(db))
+    monkeypatch.setenv("CODEINTEL_WORKERS", "1")
+    from codeintel_assets.instance import prepare_home
+    prepare_home()
+    return {"home": home, "db": db}
+
+
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DAGSTER_HOME"] = str(tmp_path / "dagster_home")
+    env["CODEINTEL_DB"] = str(tmp_path / "ci.duckdb")
+    env.pop("DAGSTER_EVENT_BATCH_SIZE", None)
+    return env

@@ -1,0 +1,111 @@
+"""End-to-end: `codeintel index` as a subprocess, incremental behaviour, exit codes, `codeintel check`."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import duckdb
+
+from tests.conftest import cli_env
+
+CODEINTEL = [sys.executable, "-m", "codeintel_assets.cli"]
+PER_FILE_TABLES = ["py_files", "py_ast_nodes", "py_tokens", "py_bc_code_units", "py_bc_instructions",
+                   "py_bc_exception_table", "codeintel_run_meta", "py_bc_blocks", "py_bc_cfg_edges"]
+
+
+def index(repo: Path, env, *extra) -> tuple[int, dict]:
+    p = subprocess.run(CODEINTEL + ["index", str(repo), "--json", "--workers", "1", *extra], env=env,
+                       capture_output=True, text=True, timeout=300)
+    last = p.stdout.strip().splitlines()[-1]
+    return p.returncode, json.loads(last)
+
+
+def rows_for(db: str, path: str) -> dict[str, int]:
+    with duckdb.connect(db, read_only=True) as c:
+        return {t: c.execute(f"select count(*) from {t} where path = ?", [path]).fetchall()[0][0] for t in PER_FILE_TABLES}
+
+
+def run_partitions(env, run_id: str) -> tuple[str, str]:
+    code = ("from dagster import DagsterInstance; i = DagsterInstance.get(); r = i.get_run_by_id(%r); "
+            "print(r.tags['dagster/asset_partition_range_start'], r.tags['dagster/asset_partition_range_end'])" % run_id)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
+    return out[0], out[1]
+
+
+def test_incremental_index(tiny_repo, tmp_path):
+    env = cli_env(tmp_path)
+    db = env["CODEINTEL_DB"]
+
+    code, s = index(tiny_repo, env)
+    assert code == 0, s
+    assert (s["files_seen"], s["files_added"], s["files_changed"], s["files_removed"]) == (4, 4, 0, 0)
+    assert s["files_failed"] == 1 and s["failed_files"][0].startswith("pkg/bad.py:1:")
+    assert "SyntaxError" in s["failed_files"][0]
+    assert s["checks_failed"] == 1 and s["checks_passed"] == 6  # files_ok warns about pkg/bad.py
+    for key in ("files_seen", "files_added", "files_changed", "files_removed", "files_failed", "rows",
+                "checks_passed", "checks_failed", "seconds"):
+        assert key in s
+    assert s["rows"]["py_files"] == 4 and s["rows"]["py_bc_instructions"] > 0
+
+    # No change: nothing materialised, no run.
+    code, s = index(tiny_repo, env)
+    assert code == 0
+    assert (s["files_added"], s["files_changed"], s["files_removed"], s["files_unchanged"]) == (0, 0, 0, 4)
+    assert s["run_id"] is None
+
+    # One file edited: exactly one partition in the run.
+    good_before = rows_for(db, "pkg/good.py")
+    (tiny_repo / "top.py").write_text("print('hi')\nx = [1, 2]\n")
+    code, s = index(tiny_repo, env)
+    assert code == 0
+    assert (s["files_added"], s["files_changed"], s["files_removed"]) == (0, 1, 0)
+    assert run_partitions(env, s["run_id"]) == ("top.py", "top.py")
+    assert rows_for(db, "pkg/good.py") == good_before
+
+    # Two scattered files edited: one run over a contiguous range holding exactly those two.
+    (tiny_repo / "pkg/__init__.py").write_text("VERSION = 1\n")
+    (tiny_repo / "pkg/good.py").write_text((tiny_repo / "pkg/good.py").read_text() + "\nY = 2\n")
+    code, s = index(tiny_repo, env)
+    assert (s["files_changed"], s["files_unchanged"]) == (2, 2)
+    assert run_partitions(env, s["run_id"]) == ("pkg/__init__.py", "pkg/good.py")
+    assert rows_for(db, "top.py")["py_bc_instructions"] > 0
+
+    # One file deleted: its rows are gone from every table, the others stay.
+    (tiny_repo / "pkg/good.py").unlink()
+    code, s = index(tiny_repo, env)
+    assert (s["files_removed"], s["files_seen"]) == (1, 3)
+    assert rows_for(db, "pkg/good.py") == {t: 0 for t in PER_FILE_TABLES}
+    assert rows_for(db, "top.py")["py_bc_instructions"] > 0
+
+    # The bad file fixed: it is indexed, and nothing else was lost along the way.
+    (tiny_repo / "pkg/bad.py").write_text("def g():\n    return 1\n")
+    code, s = index(tiny_repo, env)
+    assert s["files_failed"] == 0 and s["checks_failed"] == 0
+    assert rows_for(db, "pkg/bad.py")["py_bc_code_units"] == 2
+
+
+def test_check_report_and_blocking_failure(tiny_repo, tmp_path):
+    env = cli_env(tmp_path)
+    db = env["CODEINTEL_DB"]
+    code, _ = index(tiny_repo, env)
+    assert code == 0
+    junit = tmp_path / "gates.xml"
+    p = subprocess.run(CODEINTEL + ["check", "--junit", str(junit)], env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "PASS instruction_conservation" in p.stdout
+    suite = ET.parse(junit).getroot()
+    assert suite.get("failures") == "0" and len(suite.findall("testcase")) >= 6
+
+    # Lose one stored instruction row: the conservation gate must fail, naming the file and code unit.
+    with duckdb.connect(db) as c:
+        c.execute("delete from py_bc_instructions where path = 'pkg/good.py' and instr_index = 0 "
+                  "and code_unit_id like '%::f'")
+    p = subprocess.run(CODEINTEL + ["check", "--junit", str(junit)], env=env, capture_output=True, text=True)
+    assert p.returncode == 1
+    assert "FAIL instruction_conservation" in p.stdout
+    assert "pkg/good.py: pkg.good::f" in p.stdout
+    failed = [tc for tc in ET.parse(junit).getroot().findall("testcase") if tc.find("failure") is not None]
+    assert [tc.get("name") for tc in failed] == ["instruction_conservation"] or \
+        "instruction_conservation" in [tc.get("name") for tc in failed]

@@ -1,0 +1,352 @@
+"""Source plane: py_files / py_ast_nodes / py_tokens, UTF-8 byte spans, encodings, and bad input.
+
+Spans are offsets into the UTF-8 text of the file (BOM removed; re-encoded when a cookie names
+another encoding). Expected spans are recomputed here with ``ast.get_source_segment`` and
+``tokenize`` on the decoded text.
+"""
+
+import ast
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import tokenize
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from facts import extract_file, facts
+
+SKIPPED_AST = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+
+
+def test_ast_nodes_kind_parent_field_name_ctx():
+    f = facts("""
+        from os import path as p
+        def g(a, *, k=1) -> int:
+            x = a.b + p(k=a)
+            del x
+            return x < 1 <= 2
+    """)
+    rows = f.source.ast_nodes.to_pylist()
+    ordinal = lambda node_id: None if node_id is None else int(node_id.rsplit(":", 1)[1])  # noqa: E731
+    # Preorder in `_fields` order (FunctionDef: name, args, body, decorator_list, returns, ...);
+    # expr_context and operator singletons are not nodes, they become `ctx` / `name`.
+    assert [(r["ordinal"], ordinal(r["parent_ast_node_id"]), r["parent_field"], r["kind"], r["name"], r["ctx"])
+            for r in rows] == [
+        (0, None, None, "Module", None, None),
+        (1, 0, "body", "ImportFrom", "os", None),
+        (2, 1, "names", "alias", "path", None),
+        (3, 0, "body", "FunctionDef", "g", None),
+        (4, 3, "args", "arguments", None, None),
+        (5, 4, "args", "arg", "a", None),
+        (6, 4, "kwonlyargs", "arg", "k", None),
+        (7, 4, "kw_defaults", "Constant", None, None),
+        (8, 3, "body", "Assign", None, None),
+        (9, 8, "targets", "Name", "x", "Store"),
+        (10, 8, "value", "BinOp", "Add", None),
+        (11, 10, "left", "Attribute", "b", "Load"),
+        (12, 11, "value", "Name", "a", "Load"),
+        (13, 10, "right", "Call", None, None),
+        (14, 13, "func", "Name", "p", "Load"),
+        (15, 13, "keywords", "keyword", "k", None),
+        (16, 15, "value", "Name", "a", "Load"),
+        (17, 3, "body", "Delete", None, None),
+        (18, 17, "targets", "Name", "x", "Del"),
+        (19, 3, "body", "Return", None, None),
+        (20, 19, "value", "Compare", "Lt,LtE", None),
+        (21, 20, "left", "Name", "x", "Load"),
+        (22, 20, "comparators", "Constant", None, None),
+        (23, 20, "comparators", "Constant", None, None),
+        (24, 3, "returns", "Name", "int", "Load"),
+    ]
+    assert [r["depth"] for r in rows][:5] == [0, 1, 2, 1, 2]
+    # `arguments` has no position of its own: its span is the union of its children's, flagged.
+    args = rows[4]
+    assert args["lineno"] is None and args["span_synthesized"]
+    assert f.src.utf8[args["span_start_byte"]:args["span_end_byte"]] == b"a, *, k=1"
+    assert rows[0]["span_synthesized"] and (rows[0]["span_start_byte"], rows[0]["span_end_byte"]) == (0, len(f.src.utf8))
+    (file_row,) = f.source.files.to_pylist()
+    assert (file_row["ast_node_count"], file_row["token_count"]) == (25, len(f.source.tokens))
+
+
+NON_ASCII = (
+    "# coding: utf-8\n"
+    "def grüße(名前: str, *, café='☕') -> str:\n"
+    "    \"\"\"Ünïcödé docstring 🐍\n"
+    "    over two lines\"\"\"\n"
+    "    s = f'{名前}→{café!r:>{len(名前)}}'  # ½\n"
+    "    return s + 'ß' * 2 if 名前 else 'Ω'\n"
+    "λ = lambda ε=1: ε ** 2\n"
+)
+
+
+def assert_ast_spans_match_source(f, text: str) -> int:
+    """Every positioned node: utf8[span] is ast.get_source_segment(text, node). Returns the count."""
+    utf8 = f.src.utf8
+    checked = 0
+    for r in f.source.ast_nodes.to_pylist():
+        if r["lineno"] is None:
+            continue
+        node = SimpleNamespace(lineno=r["lineno"], col_offset=r["col_offset"], end_lineno=r["end_lineno"],
+                               end_col_offset=r["end_col_offset"])
+        expected = ast.get_source_segment(text, node)
+        assert utf8[r["span_start_byte"]:r["span_end_byte"]].decode("utf-8") == expected, r
+        checked += 1
+    # Nothing missed: the same nodes as an independent parse (contexts/operators aside).
+    nodes = [n for n in ast.walk(ast.parse(text)) if not isinstance(n, SKIPPED_AST)]
+    assert sorted(type(n).__name__ for n in nodes) == sorted(r["kind"] for r in f.source.ast_nodes.to_pylist())
+    assert checked == sum(1 for n in nodes if getattr(n, "lineno", None) is not None)
+    return checked
+
+
+def assert_token_spans_match_source(f, data: bytes):
+    utf8 = f.src.utf8
+    rows = f.source.tokens.to_pylist()
+    ref = list(tokenize.tokenize(io.BytesIO(data).readline))
+    assert [(r["type"], r["string"], (r["start_line"], r["start_col"]), (r["end_line"], r["end_col"])) for r in rows] == [
+        (tokenize.tok_name[t.type], t.string, t.start, t.end) for t in ref]
+    for r in rows:
+        if r["type"] in ("ENCODING", "DEDENT", "ENDMARKER"):
+            continue
+        if r["type"] == "NEWLINE" and r["string"] == "":  # the implicit NEWLINE at EOF
+            continue
+        assert utf8[r["span_start_byte"]:r["span_end_byte"]].decode("utf-8") == r["string"], r
+
+
+def test_non_ascii_ast_and_token_spans_are_utf8_byte_offsets():
+    f = facts(NON_ASCII.encode("utf-8"))
+    assert assert_ast_spans_match_source(f, NON_ASCII) > 30
+    assert_token_spans_match_source(f, NON_ASCII.encode("utf-8"))
+    names = {r["name"]: r for r in f.source.ast_nodes.to_pylist() if r["kind"] in ("FunctionDef", "arg")}
+    # col_offset is in UTF-8 bytes already ("名前" is 6 bytes), so spans and columns agree.
+    arg = names["名前"]
+    assert (arg["col_offset"], arg["end_col_offset"]) == (len("def grüße(".encode()), len("def grüße(名前: str".encode()))
+    assert f.src.utf8[arg["span_start_byte"]:arg["span_end_byte"]] == "名前: str".encode()
+    # Token columns are characters: the same token's byte span is computed, not copied.
+    tok = [r for r in f.source.tokens.to_pylist() if r["string"] == "café"][0]
+    assert (tok["start_col"], tok["span_end_byte"] - tok["span_start_byte"]) == (len("def grüße(名前: str, *, "), 5)
+    # Bytecode spans use the same coordinates.
+    loads = [r for r in f.instructions("grüße") if r["argval_str"] == "名前" and r["opname"] == "LOAD_FAST"]
+    assert len(loads) == 3  # {名前}, len(名前), `if 名前`
+    assert {f.src.utf8[r["span_start_byte"]:r["span_end_byte"]] for r in loads} == {"名前".encode()}
+
+
+def test_crlf_line_endings():
+    text = "x = 'é'\r\nif x:\r\n    y = [\r\n        1]\r\n"
+    f = facts(text.encode("utf-8"))
+    (row,) = f.source.files.to_pylist()
+    assert (row["ok"], row["line_count"]) == (True, 4)
+    assert_ast_spans_match_source(f, text)
+    spans = {(r["kind"], r["name"]): (r["span_start_byte"], r["span_end_byte"]) for r in f.source.ast_nodes.to_pylist()}
+    assert f.src.utf8[slice(*spans[("Name", "y")])] == b"y"
+    assert spans[("Name", "y")][0] == len("x = 'é'\r\nif x:\r\n    ".encode())
+    assert f.src.utf8[slice(*spans[("List", None)])] == b"[\r\n        1]"
+    assert_token_spans_match_source(f, text.encode("utf-8"))
+    newline = [r for r in f.source.tokens.to_pylist() if r["type"] == "NEWLINE"][0]
+    assert (newline["string"], newline["span_end_byte"] - newline["span_start_byte"]) == ("\r\n", 2)
+
+
+def test_bom_is_outside_the_coordinate_space():
+    text = "x = 'é'\ny = x\n"
+    data = b"\xef\xbb\xbf" + text.encode("utf-8")
+    f = facts(data)
+    (row,) = f.source.files.to_pylist()
+    assert (row["ok"], row["has_bom"], row["encoding"], row["size_bytes"]) == (True, True, "utf-8", len(data))
+    assert f.src.utf8 == text.encode("utf-8")
+    assert_ast_spans_match_source(f, text)
+    x = [r for r in f.source.ast_nodes.to_pylist() if r["kind"] == "Name" and r["name"] == "x"][0]
+    assert (x["span_start_byte"], x["span_end_byte"]) == (0, 1)
+    assert f.code_unit("mod")["span_end_byte"] == len(text.encode("utf-8"))
+    first = f.source.tokens.to_pylist()[1]
+    assert (first["string"], first["span_start_byte"], first["span_end_byte"]) == ("x", 0, 1)
+
+
+def test_latin1_cookie_spans_are_in_the_utf8_reencoding():
+    text = "# -*- coding: latin-1 -*-\nx = 'café'\ny = x\n"
+    data = text.encode("latin-1")
+    f = facts(data)
+    (row,) = f.source.files.to_pylist()
+    assert (row["ok"], row["encoding"], row["size_bytes"], row["has_bom"]) == (True, "iso-8859-1", len(data), False)
+    assert f.src.utf8 == text.encode("utf-8") != data
+    assert_ast_spans_match_source(f, text)
+    const = [r for r in f.source.ast_nodes.to_pylist() if r["kind"] == "Constant"][0]
+    assert f.src.utf8[const["span_start_byte"]:const["span_end_byte"]] == "'café'".encode("utf-8")  # 7 bytes, 6 in the file
+    y = [r for r in f.source.ast_nodes.to_pylist() if r["kind"] == "Name" and r["name"] == "y"][0]
+    assert y["span_start_byte"] == len("# -*- coding: latin-1 -*-\nx = 'café'\n".encode("utf-8"))
+    assert_token_spans_match_source(f, data)
+    assert f.bytecode.run_meta.column("compile_ok").to_pylist() == [True]
+
+
+def test_empty_file_is_valid_python():
+    f = facts(b"")
+    (row,) = f.source.files.to_pylist()
+    assert (row["ok"], row["size_bytes"], row["ast_node_count"]) == (True, 0, 1)
+    assert [r["type"] for r in f.source.tokens.to_pylist()] == ["ENCODING", "ENDMARKER"]
+    assert [r["kind"] for r in f.source.ast_nodes.to_pylist()] == ["Module"]
+    assert f.code_units() == {"mod": "module"}
+    assert f.ops("mod") == ["RESUME", "RETURN_CONST"]
+    assert f.blocks("mod") == ["B0 entry: RESUME RETURN_CONST"]
+
+
+# -- bad input -------------------------------------------------------------------------------------
+
+GOOD = b"def ok(x):\n    return x + 1\n"
+NESTED_FORS = "".join("    " * i + f"for i{i} in x:\n" for i in range(22)) + "    " * 22 + "pass\n"
+
+# name -> (file bytes, error_stage, error_type, message fragment, error_lineno)
+BAD_SOURCE = {
+    "syntax_error": (b"def g(:\n    pass\n", "parse", "SyntaxError", "invalid syntax", 1),
+    "undecodable_first_lines": (b"x = '\xff\xfe'\n", "decode", "SyntaxError", "invalid or missing encoding", None),
+    "undecodable_later": (b"x = 1\ny = 2\nz = '\xff'\n", "decode", "UnicodeDecodeError", "can't decode byte 0xff", None),
+    "null_byte": (b"x = 1\x00\n", "parse", "SyntaxError", "null bytes", None),
+    "too_many_parentheses": (b"x = " + b"(" * 300 + b"1" + b")" * 300 + b"\n", "parse", "SyntaxError",
+                             "too many nested parentheses", 1),
+    "parser_stack_overflow": (b"x = " + b"-" * 100_000 + b"1\n", "parse", "MemoryError", "too complex", None),
+    "unknown_encoding": (b"# coding: klingon\nx = 1\n", "decode", "SyntaxError", "unknown encoding", None),
+}
+
+
+def _extract_dir(files: dict[str, bytes]) -> dict:
+    """Write files into a fresh dir and extract them all, in order, in this process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for name, data in files.items():
+            (root / name).write_bytes(data)
+        return {name: extract_file(root, name) for name in files}
+
+
+def _good_file_unaffected(results: dict, solo):
+    ok = results["zz_good.py"]
+    assert ok.source.files.column("ok").to_pylist() == [True]
+    for name in ("code_units", "instructions", "exception_table"):
+        assert getattr(ok.bytecode, name).equals(getattr(solo.bytecode, name))
+    assert ok.source.ast_nodes.equals(solo.source.ast_nodes) and ok.blocks_table.equals(solo.blocks_table)
+
+
+@pytest.fixture(scope="module")
+def solo_good():
+    return _extract_dir({"zz_good.py": GOOD})["zz_good.py"]
+
+
+@pytest.mark.parametrize("case", BAD_SOURCE)
+def test_bad_source_gives_a_failure_row(case, solo_good):
+    data, stage, etype, fragment, lineno = BAD_SOURCE[case]
+    results = _extract_dir({"bad.py": data, "zz_good.py": GOOD})
+    bad = results["bad.py"]
+    (row,) = bad.source.files.to_pylist()
+    assert (row["ok"], row["error_stage"], row["error_type"]) == (False, stage, etype)
+    assert fragment in row["error_msg"]
+    assert row["error_lineno"] == lineno
+    assert row["size_bytes"] == len(data) and row["sha256"] is not None  # still identifiable for change detection
+    assert len(bad.source.ast_nodes) == 0 and len(bad.source.tokens) == 0
+    (meta,) = bad.bytecode.run_meta.to_pylist()
+    assert meta["compile_ok"] is False and meta["error_msg"] and len(bad.bytecode.instructions) == 0
+    _good_file_unaffected(results, solo_good)
+
+
+def test_file_over_the_size_limit(solo_good):
+    big = b"x = 1\n" * (10 * 1024 * 1024 // 6 + 1)  # 10 MB of valid code
+    results = _extract_dir({"big.py": big, "zz_good.py": GOOD})
+    (row,) = results["big.py"].source.files.to_pylist()
+    assert (row["ok"], row["error_stage"], row["error_type"], row["size_bytes"]) == (False, "limit", "FileTooLarge",
+                                                                                    len(big))
+    assert f"{len(big)} bytes exceeds the {4 * 1024 * 1024}-byte limit" in row["error_msg"]
+    assert results["big.py"].bytecode.run_meta.column("compile_ok").to_pylist() == [False]
+    _good_file_unaffected(results, solo_good)
+    with tempfile.TemporaryDirectory() as tmp:  # the limit is a parameter: a raised limit accepts it
+        (Path(tmp) / "big.py").write_bytes(big[:6 * 1000])
+        assert extract_file(Path(tmp), "big.py", max_bytes=5000).source.files.column("error_stage").to_pylist() == ["limit"]
+        assert extract_file(Path(tmp), "big.py", max_bytes=6000).source.files.column("ok").to_pylist() == [True]
+
+
+def test_symlink_loop_and_dangling_symlink(solo_good):
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "loop_a.py").symlink_to("loop_b.py")
+        (root / "loop_b.py").symlink_to("loop_a.py")
+        (root / "dangling.py").symlink_to("missing.py")
+        (root / "zz_good.py").write_bytes(GOOD)
+        results = {name: extract_file(root, name) for name in ("loop_a.py", "dangling.py", "zz_good.py")}
+    loop = results["loop_a.py"].source.files.to_pylist()[0]
+    assert (loop["ok"], loop["error_stage"], loop["error_type"], loop["error_msg"]) == (
+        False, "read", "OSError", "Too many levels of symbolic links")  # ELOOP
+    dangling = results["dangling.py"].source.files.to_pylist()[0]
+    assert (dangling["ok"], dangling["error_stage"], dangling["error_type"], dangling["error_msg"]) == (
+        False, "read", "FileNotFoundError", "No such file or directory")
+    for r in (loop, dangling):
+        assert r["sha256"] is None and r["size_bytes"] is None
+    _good_file_unaffected(results, solo_good)
+
+
+# The check runs in a child process that imports the extractor as root (the interpreter lives under
+# /root, which uid 65534 cannot read) and then drops to uid/gid 65534 before reading: as root,
+# chmod 000 would not stop the read.
+UNREADABLE_CHILD = r"""
+import json, os, sys
+from codeintel_assets.extract.syntax import extract_source, read_source
+os.setgroups([]); os.setgid(65534); os.setuid(65534)
+root = sys.argv[1]
+try:
+    open(os.path.join(root, "secret.py"), "rb")
+    direct = "readable"
+except PermissionError:
+    direct = "EACCES"
+out = {"euid": os.geteuid(), "direct": direct}
+for name in ("secret.py", "zz_good.py"):
+    out[name] = extract_source(read_source(root, name)).files.to_pylist()[0]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping to uid 65534 needs root")
+def test_unreadable_file_as_an_unprivileged_user():
+    root = Path(tempfile.mkdtemp(prefix="codeintel-eacces-"))
+    try:
+        root.chmod(0o755)  # mkdtemp makes it 0700: uid 65534 must be able to traverse it
+        (root / "secret.py").write_bytes(GOOD)
+        (root / "secret.py").chmod(0o000)
+        (root / "zz_good.py").write_bytes(GOOD)
+        (root / "zz_good.py").chmod(0o644)
+        repo = Path(__file__).resolve().parent.parent
+        proc = subprocess.run([sys.executable, "-c", UNREADABLE_CHILD, str(root)], capture_output=True, text=True,
+                              cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+    finally:
+        for p in root.iterdir():
+            p.chmod(0o644)
+            p.unlink()
+        root.rmdir()
+    assert (out["euid"], out["direct"]) == (65534, "EACCES")
+    secret = out["secret.py"]
+    assert (secret["ok"], secret["error_stage"], secret["error_type"], secret["error_msg"]) == (
+        False, "read", "PermissionError", "Permission denied")
+    assert out["zz_good.py"]["ok"] is True
+
+
+@pytest.mark.parametrize("source, message", [
+    ("nonlocal x\n", "nonlocal declaration not allowed at module level"),
+    # 3.13 allows 21 nested blocks (CO_MAXBLOCKS); the 22nd `for` is one too many.
+    (NESTED_FORS, "too many statically nested blocks"),
+    ("def f():\n    x = 1\n    global x\n", "name 'x' is assigned to before global declaration"),
+    ("return 1\n", "'return' outside function"),
+])
+def test_parses_but_does_not_compile(source, message):
+    f = facts(source.encode())
+    (row,) = f.source.files.to_pylist()
+    assert row["ok"] is True and row["ast_node_count"] > 1  # the source plane is complete
+    (meta,) = f.bytecode.run_meta.to_pylist()
+    assert (meta["compile_ok"], meta["error_type"], meta["error_msg"]) == (False, "SyntaxError", message)
+    assert meta["error_lineno"] is not None
+    assert len(f.bytecode.code_units) == 0 and len(f.bytecode.instructions) == 0
+
+
+def test_twenty_one_nested_blocks_still_compile():
+    source = "".join("    " * i + f"for i{i} in x:\n" for i in range(21)) + "    " * 21 + "pass\n"
+    f = facts(source.encode())
+    assert f.bytecode.run_meta.column("compile_ok").to_pylist() == [True]
+    assert sum(1 for b in f.block_rows("mod") if b["is_loop_header"]) == 21
