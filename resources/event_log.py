@@ -411,14 +411,14 @@ class TunedSqliteEventLogStorage(SqliteEventLogStorage):
             if not (dagster_event and dagster_event.asset_key):
                 continue
             values = merged[dagster_event.asset_key.to_string()]
-            if dagster_event.is_step_materialization and "last_materialization" in values:
+            if dagster_event.is_step_materialization:
                 # a later materialisation already set every column a materialisation sets;
                 # skip re-serialising this one
                 continue
             for column, value in self._get_asset_entry_values(
                 event, event_id, has_index_cols
             ).items():
-                values[column] = value
+                values.setdefault(column, value)  # the latest event wins
 
         for asset_key, values in merged.items():
             if not values:  # stock returns early for events without entry values

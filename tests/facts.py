@@ -83,7 +83,8 @@ class Facts:
     def cfg_edges(self, q: str) -> set[tuple[str, str, str]]:
         """Normal edges (next / jump / true / false) as (src, dst, kind)."""
         n = self._names(q)
-        return {(n[e["src_block_id"]], n[e["dst_block_id"]], e["kind"]) for e in self.edge_rows(q) if e["kind"] != "exc"}
+        return {(n[e["src_block_id"]], n[e["dst_block_id"]], e["kind"])
+                for e in self.edge_rows(q) if e["kind"] != "exc"}
 
     def branch_rules(self, q: str) -> dict[str, str]:
         """Block -> polarity_rule of its conditional terminator."""

@@ -180,7 +180,7 @@ def test_call_and_load_attr_inline_caches():
     by_op = {}
     for r in ins:
         by_op.setdefault(r["opname"], []).append(r)
-    zeros = lambda n: b"\x00" * n  # noqa: E731 - a fresh (never executed) code object has zeroed caches
+    zeros = lambda n: b"\x00" * n
 
     method, attr = by_op["LOAD_ATTR"]
     # 3.13 LOAD_ATTR: the low bit of arg asks for the method form (pushes NULL|self); argval is the name.
@@ -268,8 +268,8 @@ def test_jump_to_an_extended_arg_prefixed_instruction_lands_on_the_prefix():
     assert (following["opname"], following["argval_str"], following["start_offset"], following["label"]) == (
         "LOAD_CONST", "c299", target["offset"], None)
     assert f.blocks("f")[1:] == [
-        "B1 loop_header: EXTENDED_ARG LOAD_CONST STORE_FAST LOAD_FAST EXTENDED_ARG LOAD_CONST BINARY_OP STORE_FAST "
-        "LOAD_FAST TO_BOOL POP_JUMP_IF_FALSE",  # body + the rotated loop test
+        ("B1 loop_header: EXTENDED_ARG LOAD_CONST STORE_FAST LOAD_FAST EXTENDED_ARG LOAD_CONST BINARY_OP STORE_FAST "
+         "LOAD_FAST TO_BOOL POP_JUMP_IF_FALSE"),  # body + the rotated loop test
         "B2 normal: JUMP_BACKWARD",
         "B3 exit: LOAD_FAST RETURN_VALUE",
     ]

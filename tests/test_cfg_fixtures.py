@@ -17,8 +17,9 @@ own range pointing at the outer handler. So every block lies in at most one rang
 are innermost.
 """
 
-import pytest
+from itertools import pairwise
 
+import pytest
 from facts import facts
 
 FIXTURES = {
@@ -524,8 +525,8 @@ def test_inlined_listcomp():
 def test_generator_expression():
     f = fx("genexpr")
     assert f.code_units() == {"mod": "module", "mod::f": "function", "mod::f::<genexpr#1>": "comprehension"}
-    assert f.blocks("f") == ["B0 entry: RESUME LOAD_GLOBAL LOAD_CONST MAKE_FUNCTION LOAD_FAST GET_ITER CALL CALL "
-                             "RETURN_VALUE"]
+    assert f.blocks("f") == [
+        "B0 entry: RESUME LOAD_GLOBAL LOAD_CONST MAKE_FUNCTION LOAD_FAST GET_ITER CALL CALL RETURN_VALUE"]
     assert f.cfg_edges("f") == set()
     g = "f::<genexpr#1>"
     assert f.blocks(g) == [
@@ -554,8 +555,8 @@ def test_lambda():
         "B2 exit: LOAD_FAST RETURN_VALUE",
     ]
     assert f.cfg_edges("<lambda#1>") == {("B0", "B1", "true"), ("B0", "B2", "false")}
-    assert f.blocks("mod") == ["B0 entry: RESUME LOAD_CONST LOAD_CONST MAKE_FUNCTION SET_FUNCTION_ATTRIBUTE "
-                               "STORE_NAME RETURN_CONST"]
+    assert f.blocks("mod") == [
+        "B0 entry: RESUME LOAD_CONST LOAD_CONST MAKE_FUNCTION SET_FUNCTION_ATTRIBUTE STORE_NAME RETURN_CONST"]
 
 
 def test_class_body():
@@ -563,8 +564,8 @@ def test_class_body():
     assert f.code_units() == {"mod": "module", "mod::C": "class_body", "mod::C::m": "function"}
     assert f.blocks("C") == [
         # __module__, __qualname__, __firstlineno__ are stored before the first statement.
-        "B0 entry: RESUME LOAD_NAME STORE_NAME LOAD_CONST STORE_NAME LOAD_CONST STORE_NAME "
-        "LOAD_CONST STORE_NAME LOAD_NAME TO_BOOL POP_JUMP_IF_FALSE",
+        ("B0 entry: RESUME LOAD_NAME STORE_NAME LOAD_CONST STORE_NAME LOAD_CONST STORE_NAME "
+         "LOAD_CONST STORE_NAME LOAD_NAME TO_BOOL POP_JUMP_IF_FALSE"),
         "B1 normal: LOAD_CONST STORE_NAME",
         "B2 exit: LOAD_CONST MAKE_FUNCTION STORE_NAME LOAD_CONST STORE_NAME RETURN_CONST",  # __static_attributes__
     ]
@@ -577,8 +578,9 @@ def test_decorators():
     f = fx("decorators")
     assert f.code_units() == {"mod": "module", "mod::f": "function"}
     # Decorators are evaluated before the function is made and applied innermost first: straight-line.
-    assert f.blocks("mod") == ["B0 entry: RESUME LOAD_NAME LOAD_NAME PUSH_NULL LOAD_CONST CALL LOAD_CONST "
-                               "MAKE_FUNCTION CALL CALL STORE_NAME RETURN_CONST"]
+    assert f.blocks("mod") == [
+        ("B0 entry: RESUME LOAD_NAME LOAD_NAME PUSH_NULL LOAD_CONST CALL LOAD_CONST MAKE_FUNCTION CALL CALL "
+         "STORE_NAME RETURN_CONST")]
     assert f.cfg_edges("mod") == set()
     assert f.blocks("f") == ["B0 entry: RESUME RETURN_CONST"]
 
@@ -681,7 +683,7 @@ def test_exc_edges_follow_the_table_and_are_innermost(name):
         blocks = {b["block_id"]: b for b in f.block_rows(q)}
         table = {r["exc_entry_index"]: r for r in f.exception_table(q)}
         ranges = sorted((r["start_offset"], r["end_offset"]) for r in table.values())
-        assert all(a[1] <= b[0] for a, b in zip(ranges, ranges[1:])), "3.13 exception ranges never overlap"
+        assert all(a[1] <= b[0] for a, b in pairwise(ranges)), "3.13 exception ranges never overlap"
         expected = set()
         for k, r in table.items():
             for b in blocks.values():

@@ -17,7 +17,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
 from facts import extract_file, facts
 
 SKIPPED_AST = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
@@ -32,7 +31,7 @@ def test_ast_nodes_kind_parent_field_name_ctx():
             return x < 1 <= 2
     """)
     rows = f.source.ast_nodes.to_pylist()
-    ordinal = lambda node_id: None if node_id is None else int(node_id.rsplit(":", 1)[1])  # noqa: E731
+    ordinal = lambda node_id: None if node_id is None else int(node_id.rsplit(":", 1)[1])
     # Preorder in `_fields` order (FunctionDef: name, args, body, decorator_list, returns, ...);
     # expr_context and operator singletons are not nodes, they become `ctx` / `name`.
     assert [(r["ordinal"], ordinal(r["parent_ast_node_id"]), r["parent_field"], r["kind"], r["name"], r["ctx"])
@@ -68,7 +67,8 @@ def test_ast_nodes_kind_parent_field_name_ctx():
     args = rows[4]
     assert args["lineno"] is None and args["span_synthesized"]
     assert f.src.utf8[args["span_start_byte"]:args["span_end_byte"]] == b"a, *, k=1"
-    assert rows[0]["span_synthesized"] and (rows[0]["span_start_byte"], rows[0]["span_end_byte"]) == (0, len(f.src.utf8))
+    module = rows[0]
+    assert module["span_synthesized"] and (module["span_start_byte"], module["span_end_byte"]) == (0, len(f.src.utf8))
     (file_row,) = f.source.files.to_pylist()
     assert (file_row["ast_node_count"], file_row["token_count"]) == (25, len(f.source.tokens))
 
@@ -107,8 +107,8 @@ def assert_token_spans_match_source(f, data: bytes):
     utf8 = f.src.utf8
     rows = f.source.tokens.to_pylist()
     ref = list(tokenize.tokenize(io.BytesIO(data).readline))
-    assert [(r["type"], r["string"], (r["start_line"], r["start_col"]), (r["end_line"], r["end_col"])) for r in rows] == [
-        (tokenize.tok_name[t.type], t.string, t.start, t.end) for t in ref]
+    got = [(r["type"], r["string"], (r["start_line"], r["start_col"]), (r["end_line"], r["end_col"])) for r in rows]
+    assert got == [(tokenize.tok_name[t.type], t.string, t.start, t.end) for t in ref]
     for r in rows:
         if r["type"] in ("ENCODING", "DEDENT", "ENDMARKER"):
             continue
@@ -124,10 +124,11 @@ def test_non_ascii_ast_and_token_spans_are_utf8_byte_offsets():
     names = {r["name"]: r for r in f.source.ast_nodes.to_pylist() if r["kind"] in ("FunctionDef", "arg")}
     # col_offset is in UTF-8 bytes already ("名前" is 6 bytes), so spans and columns agree.
     arg = names["名前"]
-    assert (arg["col_offset"], arg["end_col_offset"]) == (len("def grüße(".encode()), len("def grüße(名前: str".encode()))
+    assert (arg["col_offset"], arg["end_col_offset"]) == (
+        len("def grüße(".encode()), len("def grüße(名前: str".encode()))
     assert f.src.utf8[arg["span_start_byte"]:arg["span_end_byte"]] == "名前: str".encode()
     # Token columns are characters: the same token's byte span is computed, not copied.
-    tok = [r for r in f.source.tokens.to_pylist() if r["string"] == "café"][0]
+    tok = next(r for r in f.source.tokens.to_pylist() if r["string"] == "café")
     assert (tok["start_col"], tok["span_end_byte"] - tok["span_start_byte"]) == (len("def grüße(名前: str, *, "), 5)
     # Bytecode spans use the same coordinates.
     loads = [r for r in f.instructions("grüße") if r["argval_str"] == "名前" and r["opname"] == "LOAD_FAST"]
@@ -146,7 +147,7 @@ def test_crlf_line_endings():
     assert spans[("Name", "y")][0] == len("x = 'é'\r\nif x:\r\n    ".encode())
     assert f.src.utf8[slice(*spans[("List", None)])] == b"[\r\n        1]"
     assert_token_spans_match_source(f, text.encode("utf-8"))
-    newline = [r for r in f.source.tokens.to_pylist() if r["type"] == "NEWLINE"][0]
+    newline = next(r for r in f.source.tokens.to_pylist() if r["type"] == "NEWLINE")
     assert (newline["string"], newline["span_end_byte"] - newline["span_start_byte"]) == ("\r\n", 2)
 
 
@@ -158,7 +159,7 @@ def test_bom_is_outside_the_coordinate_space():
     assert (row["ok"], row["has_bom"], row["encoding"], row["size_bytes"]) == (True, True, "utf-8", len(data))
     assert f.src.utf8 == text.encode("utf-8")
     assert_ast_spans_match_source(f, text)
-    x = [r for r in f.source.ast_nodes.to_pylist() if r["kind"] == "Name" and r["name"] == "x"][0]
+    x = next(r for r in f.source.ast_nodes.to_pylist() if r["kind"] == "Name" and r["name"] == "x")
     assert (x["span_start_byte"], x["span_end_byte"]) == (0, 1)
     assert f.code_unit("mod")["span_end_byte"] == len(text.encode("utf-8"))
     first = f.source.tokens.to_pylist()[1]
@@ -173,10 +174,10 @@ def test_latin1_cookie_spans_are_in_the_utf8_reencoding():
     assert (row["ok"], row["encoding"], row["size_bytes"], row["has_bom"]) == (True, "iso-8859-1", len(data), False)
     assert f.src.utf8 == text.encode("utf-8") != data
     assert_ast_spans_match_source(f, text)
-    const = [r for r in f.source.ast_nodes.to_pylist() if r["kind"] == "Constant"][0]
-    assert f.src.utf8[const["span_start_byte"]:const["span_end_byte"]] == "'café'".encode("utf-8")  # 7 bytes, 6 in the file
-    y = [r for r in f.source.ast_nodes.to_pylist() if r["kind"] == "Name" and r["name"] == "y"][0]
-    assert y["span_start_byte"] == len("# -*- coding: latin-1 -*-\nx = 'café'\n".encode("utf-8"))
+    const = next(r for r in f.source.ast_nodes.to_pylist() if r["kind"] == "Constant")
+    assert f.src.utf8[const["span_start_byte"]:const["span_end_byte"]] == "'café'".encode()  # 7 bytes, 6 in the file
+    y = next(r for r in f.source.ast_nodes.to_pylist() if r["kind"] == "Name" and r["name"] == "y")
+    assert y["span_start_byte"] == len("# -*- coding: latin-1 -*-\nx = 'café'\n".encode())
     assert_token_spans_match_source(f, data)
     assert f.bytecode.run_meta.column("compile_ok").to_pylist() == [True]
 
@@ -201,7 +202,8 @@ NESTED_FORS = "".join("    " * i + f"for i{i} in x:\n" for i in range(22)) + "  
 BAD_SOURCE = {
     "syntax_error": (b"def g(:\n    pass\n", "parse", "SyntaxError", "invalid syntax", 1),
     "undecodable_first_lines": (b"x = '\xff\xfe'\n", "decode", "SyntaxError", "invalid or missing encoding", None),
-    "undecodable_later": (b"x = 1\ny = 2\nz = '\xff'\n", "decode", "UnicodeDecodeError", "can't decode byte 0xff", None),
+    "undecodable_later": (b"x = 1\ny = 2\nz = '\xff'\n", "decode", "UnicodeDecodeError", "can't decode byte 0xff",
+                          None),
     "null_byte": (b"x = 1\x00\n", "parse", "SyntaxError", "null bytes", None),
     "too_many_parentheses": (b"x = " + b"(" * 300 + b"1" + b")" * 300 + b"\n", "parse", "SyntaxError",
                              "too many nested parentheses", 1),
@@ -259,7 +261,8 @@ def test_file_over_the_size_limit(solo_good):
     _good_file_unaffected(results, solo_good)
     with tempfile.TemporaryDirectory() as tmp:  # the limit is a parameter: a raised limit accepts it
         (Path(tmp) / "big.py").write_bytes(big[:6 * 1000])
-        assert extract_file(Path(tmp), "big.py", max_bytes=5000).source.files.column("error_stage").to_pylist() == ["limit"]
+        too_big = extract_file(Path(tmp), "big.py", max_bytes=5000)
+        assert too_big.source.files.column("error_stage").to_pylist() == ["limit"]
         assert extract_file(Path(tmp), "big.py", max_bytes=6000).source.files.column("ok").to_pylist() == [True]
 
 
@@ -313,7 +316,7 @@ def test_unreadable_file_as_an_unprivileged_user():
         (root / "zz_good.py").chmod(0o644)
         repo = Path(__file__).resolve().parent.parent
         proc = subprocess.run([sys.executable, "-c", UNREADABLE_CHILD, str(root)], capture_output=True, text=True,
-                              cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, timeout=60)
+                              check=False, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, timeout=60)
         assert proc.returncode == 0, proc.stderr
         out = json.loads(proc.stdout.strip().splitlines()[-1])
     finally:

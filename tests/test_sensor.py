@@ -1,0 +1,70 @@
+"""The repository sensor: requests runs only for changed files, deletes removed partitions, purges rows."""
+
+import duckdb
+from dagster import DagsterInstance, build_sensor_context
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from codeintel_assets.assets import build_definitions
+from codeintel_assets.assets.partitions import FILES
+from codeintel_assets.assets.sensors import repository_sensor
+from resources.repo import RepoConfig
+from resources.store import CodeIntelStore
+
+
+def _evaluate(instance, repo, db):
+    ctx = build_sensor_context(instance=instance, resources={"repo": RepoConfig(root=str(repo), workers=1),
+                                                             "store": CodeIntelStore(database=str(db))})
+    return repository_sensor(ctx)
+
+
+def _apply(instance, result):
+    """What the sensor daemon does with the dynamic-partition requests, in order."""
+    for req in result.dynamic_partitions_requests:
+        if type(req).__name__.startswith("Add"):
+            instance.add_dynamic_partitions(req.partitions_def_name, [k for k in req.partition_keys
+                                                                      if not instance.has_dynamic_partition(FILES.name, k)])
+        else:
+            for k in req.partition_keys:
+                instance.delete_dynamic_partition(req.partitions_def_name, k)
+
+
+def _launch(instance, repo, db, run_request):
+    defs = build_definitions(str(repo), str(db), workers=1)
+    job = defs.resolve_job_def(run_request.job_name)
+    kwargs = {"run_config": run_request.run_config} if run_request.run_config else {}
+    result = job.execute_in_process(instance=instance, tags=run_request.tags, raise_on_error=True, **kwargs)
+    assert result.success
+
+
+def test_sensor_reconciles_changes(tiny_repo, codeintel_env):
+    db = codeintel_env["db"]
+    instance = DagsterInstance.get()
+
+    first = _evaluate(instance, tiny_repo, db)
+    _apply(instance, first)
+    assert [r.job_name for r in first.run_requests] == ["index_files"]
+    tags = first.run_requests[0].tags
+    assert (tags[ASSET_PARTITION_RANGE_START_TAG], tags[ASSET_PARTITION_RANGE_END_TAG]) == ("pkg/__init__.py", "top.py")
+    _launch(instance, tiny_repo, db, first.run_requests[0])
+
+    # Nothing changed: the sensor skips.
+    again = _evaluate(instance, tiny_repo, db)
+    assert type(again).__name__ == "SkipReason" and "nothing changed" in again.skip_message
+
+    # One file changed, one deleted: one index run for the changed file (moved to the tail), one purge run.
+    (tiny_repo / "pkg/__init__.py").write_text("A = 1\n")
+    (tiny_repo / "top.py").unlink()
+    res = _evaluate(instance, tiny_repo, db)
+    _apply(instance, res)
+    by_job = {r.job_name: r for r in res.run_requests}
+    assert set(by_job) == {"index_files", "purge_files"}
+    idx = by_job["index_files"].tags
+    assert (idx[ASSET_PARTITION_RANGE_START_TAG], idx[ASSET_PARTITION_RANGE_END_TAG]) == ("pkg/__init__.py",) * 2
+    assert instance.get_dynamic_partitions(FILES.name)[-1] == "pkg/__init__.py"
+    assert "top.py" not in instance.get_dynamic_partitions(FILES.name)
+    _launch(instance, tiny_repo, db, by_job["purge_files"])
+    _launch(instance, tiny_repo, db, by_job["index_files"])
+    with duckdb.connect(str(db), config={"custom_user_agent": "dagster"}) as c:
+        assert c.execute("select count(*) from py_bc_instructions where path = 'top.py'").fetchall() == [(0,)]
+        assert c.execute("select count(*) from py_files where path = 'top.py'").fetchall() == [(0,)]
+        assert c.execute("select count(*) from py_ast_nodes where path = 'pkg/__init__.py' and kind = 'Assign'").fetchall() == [(1,)]
