@@ -77,10 +77,14 @@ def cmd_index(args) -> int:
         result = job.execute_in_process(
             instance=instance, tags=range_tags(work), raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
-        run_ok, run_id = result.success, result.run_id
-        if not run_ok:
-            failures = [e for e in result.all_events if e.is_step_failure]
-            run_error = "; ".join(str(e.step_failure_data.error.message).strip() for e in failures) or "run failed"
+        run_id = result.run_id
+        # A blocking check that fails fails its step after the rows were written: that is a check
+        # failure (exit 1), not a broken run (exit 2).
+        failures = [e for e in result.all_events if e.is_step_failure
+                    and "DagsterAssetCheckFailedError" not in (e.step_failure_data.error.cls_name or "")]
+        if failures:
+            run_ok = False
+            run_error = "; ".join(str(e.step_failure_data.error.message).strip() for e in failures)
         checks = [{"check": ev.check_name, "asset": ev.asset_key.to_user_string(), "passed": ev.passed,
                    "severity": ev.severity.value, "metadata": {k: v.value for k, v in ev.metadata.items()
                                                                  if k != "first_findings"},

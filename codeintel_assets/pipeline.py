@@ -4,6 +4,7 @@ Not Dagster-specific: the plane assets call ``run_plane``; so do benchmarks and 
 processes import only this module, the extractors and pyarrow.
 """
 
+import gc
 import os
 import sys
 import time
@@ -111,6 +112,23 @@ def extract_chunk(plane: str, root: str, keys: Sequence[str], max_bytes: int, sp
     """A chunk of files through one plane, spooled to Parquet parts under ``spool_dir``."""
     spools = {tc.name: TableSpool(tc.schema, spool_dir, tc.name, limit=1 << 62) for tc in PLANE_TABLES[plane]}
     res = ChunkResult(n_files=len(keys))
+    # Millions of short-lived row tuples and AST nodes, no reference cycles: the cyclic GC only costs
+    # time here (~30% of extraction). One collection per chunk instead.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _extract_chunk_into(plane, root, keys, max_bytes, run_id, inputs, spools, res)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    for name, sp in spools.items():
+        out = sp.finish()
+        res.files[name] = out.files
+        res.rows[name] = out.num_rows
+    return res
+
+
+def _extract_chunk_into(plane, root, keys, max_bytes, run_id, inputs, spools, res) -> None:
     if plane == "cfg":
         from codeintel_assets.extract.cfg import extract_cfg
         ins, exc = inputs["py_bc_instructions"], inputs["py_bc_exception_table"]
@@ -134,11 +152,6 @@ def extract_chunk(plane: str, root: str, keys: Sequence[str], max_bytes: int, sp
                 spools[name].add(t)
             if fail:
                 res.failures.append(fail)
-    for name, sp in spools.items():
-        out = sp.finish()
-        res.files[name] = out.files
-        res.rows[name] = out.num_rows
-    return res
 
 
 Progress = Callable[[int, int, float], None]

@@ -411,7 +411,7 @@ class TunedSqliteEventLogStorage(SqliteEventLogStorage):
             if not (dagster_event and dagster_event.asset_key):
                 continue
             values = merged[dagster_event.asset_key.to_string()]
-            if dagster_event.is_step_materialization:
+            if dagster_event.is_step_materialization and "last_materialization" in values:
                 # a later materialisation already set every column a materialisation sets;
                 # skip re-serialising this one
                 continue

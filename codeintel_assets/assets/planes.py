@@ -136,7 +136,7 @@ def cfg_plane(context: AssetExecutionContext, repo: RepoConfig, store: CodeIntel
             return tuple(got)
         CU = ("py_bc_code_units", ["path", "code_unit_id", "stacksize"])
         BL = ("py_bc_blocks", ["path", "code_unit_id", "block_id", "block_index", "start_offset", "is_entry", "is_exit",
-                               "is_dead", "first_instr_index", "last_instr_index"])
+                               "is_loop_header", "is_dead", "first_instr_index", "last_instr_index"])
         ED = ("py_bc_cfg_edges", ["code_unit_id", "src_block_id", "dst_block_id", "kind", "exc_entry_index", "depth", "lasti"])
         EX = ("py_bc_exception_table", ["path", "code_unit_id", "exc_entry_index", "target_offset"])
         IN = ("py_bc_instructions", ["code_unit_id", "instr_index", "opcode", "arg", "opname", "offset"])

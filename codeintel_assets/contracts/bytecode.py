@@ -24,7 +24,7 @@ PY_BC_INSTRUCTIONS = define("py_bc_instructions", "bytecode", [
     ("ext_arg_len", i16), ("op_len", i16), ("cache_len", i16),
     ("opcode", i16), ("opname", s), ("baseopcode", i16), ("baseopname", s),
     ("arg", i32), ("argrepr", s), ("argval_kind", s), ("argval_str", s), ("argval_int", i64), ("argval_repr", s),
-    ("argval_code_unit_id", s),
+    ("argval_code_unit_id", s), ("argval_names", str_list),
     ("is_jump_target", b), ("jump_target_offset", i32), ("jump_target_label", s), ("label", s),
     ("starts_line", b), ("line_number", i32), ("pos", POS_TYPE),
     ("span_start_byte", i64), ("span_end_byte", i64), ("ast_node_id", s), ("anchor_kind", s),

@@ -7,6 +7,7 @@ position of the ``LOAD_CONST`` that creates them in the parent (module: the whol
 
 import ast
 import dis
+from bisect import bisect_right
 import importlib.util
 import re
 import sys
@@ -55,6 +56,9 @@ class AstAnchors:
             key = (r.start, r.end)
             self.exact[key] = r.ordinal  # preorder: later = deeper, so the deepest wins
             self.by_span.setdefault(key, []).append(r.ordinal)
+        self._starts = None  # the covering index is built on the first inexact lookup
+
+    def _build_covering_index(self):
         order = sorted((r.start, -r.end, r.ordinal) for r in self.rows if r.start is not None)
         self._starts = [o[0] for o in order]
         self._ends = [-o[1] for o in order]
@@ -67,7 +71,8 @@ class AstAnchors:
         o = self.exact.get((start, end))
         if o is not None:
             return o, "exact"
-        from bisect import bisect_right
+        if self._starts is None:
+            self._build_covering_index()
         k = bisect_right(self._starts, start) - 1
         steps = 0
         while k >= 0 and steps < 256:
@@ -334,14 +339,17 @@ def _instruction_rows(path, fid, u: CodeUnit, labels, lines: LineIndex, anchors:
         cache_off = ins.cache_offset
         end = ins.end_offset
         jt = ins.jump_target
-        kind, vstr, vint, vrepr, vcode = _argval_columns(ins.argval, code_ids)
+        argval = ins.argval
+        kind, vstr, vint, vrepr, vcode = _argval_columns(argval, code_ids)
+        # Superinstructions (LOAD_FAST_LOAD_FAST, STORE_FAST_STORE_FAST, STORE_FAST_LOAD_FAST) name two slots.
+        names = list(argval) if kind == "tuple" and base.endswith(("_FAST", "_FAST_LOAD_FAST", "_FAST_STORE_FAST")) else None
         ci = ins.cache_info
         rows.append((
             fid, cu_id, instr_id, f"{cu_id}:OFF:{start}", idx,
             start, off, cache_off, end, off - start, cache_off - off, end - cache_off,
             ins.opcode, ins.opname, ins.baseopcode, base,
             ins.arg, _ADDR.sub("", ins.argrepr) if "0x" in ins.argrepr else ins.argrepr,
-            kind, vstr, vint, vrepr, vcode,
+            kind, vstr, vint, vrepr, vcode, names,
             ins.is_jump_target, jt, None if jt is None else labels.get(jt), labels.get(off),
             ins.starts_line, ins.line_number, pos, a, b,
             None if o is None else ast_prefix + str(o), akind,

@@ -13,23 +13,31 @@ def _rows(t: pa.Table, cols: list[str]):
 
 
 def cfg_entry_exit(code_units: pa.Table, blocks: pa.Table) -> GateResult:
-    """Exactly one entry block per code unit, starting at its first instruction; at least one exit."""
-    entries, exits, first = defaultdict(int), defaultdict(int), {}
-    for cu, is_entry, is_exit, start, idx in _rows(blocks, ["code_unit_id", "is_entry", "is_exit", "start_offset", "block_index"]):
+    """Exactly one entry block per code unit, starting at its first instruction; at least one exit,
+    unless the code unit diverges (a loop with no way out: CPython emits no RETURN after ``while True``)."""
+    entries, exits, loops, first = defaultdict(int), defaultdict(int), defaultdict(int), {}
+    for cu, is_entry, is_exit, is_loop, start, idx in _rows(
+            blocks, ["code_unit_id", "is_entry", "is_exit", "is_loop_header", "start_offset", "block_index"]):
         entries[cu] += bool(is_entry)
         exits[cu] += bool(is_exit)
+        loops[cu] += bool(is_loop)
         if is_entry:
             first[cu] = (start, idx)
     findings = []
+    divergent = 0
     for path, cu in _rows(code_units, ["path", "code_unit_id"]):
         if entries[cu] != 1:
             findings.append(Finding(path, cu, None, f"{entries[cu]} entry blocks (want exactly 1)"))
         elif first[cu][1] != 0:
             findings.append(Finding(path, cu, f"block {first[cu][1]}", "entry block is not the first block"))
         if exits[cu] < 1:
-            findings.append(Finding(path, cu, None, "no exit block (no RETURN/RAISE/RERAISE)"))
+            if loops[cu]:
+                divergent += 1
+            else:
+                findings.append(Finding(path, cu, None, "no exit block (no RETURN/RAISE/RERAISE) and no loop"))
     return result("cfg_entry_exit", "py_bc_blocks", findings, {"code_units": code_units.num_rows,
-                  "blocks": blocks.num_rows}, description="one entry block per code unit; at least one exit")
+                  "blocks": blocks.num_rows, "divergent_code_units": divergent},
+                  description="one entry block per code unit; at least one exit unless it only loops")
 
 
 def cfg_reachability(blocks: pa.Table, edges: pa.Table) -> GateResult:
