@@ -82,9 +82,8 @@ def _child(setup: str, n_files: int) -> dict:
         from resources.event_log import write_instance_yaml
 
         write_instance_yaml(home)
-    else:
-        with open(os.path.join(home, "dagster.yaml"), "w") as f:
-            f.write("telemetry:\n  enabled: false\n")
+    with open(os.path.join(home, "dagster.yaml"), "a") as f:
+        f.write("telemetry:\n  enabled: false\n")
 
     instance = DagsterInstance.get()
     storage = instance.event_log_storage

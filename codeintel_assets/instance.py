@@ -13,8 +13,12 @@ def prepare_home(cwd: str | None = None) -> str:
     home = str(Path(home).resolve())
     Path(home).mkdir(parents=True, exist_ok=True)
     from resources.event_log import tuned_environment, write_instance_yaml
-    if not (Path(home) / "dagster.yaml").exists():
+    yaml_path = Path(home) / "dagster.yaml"
+    if not yaml_path.exists():
         write_instance_yaml(home)
+        # No telemetry banner on every command (and nothing leaves the machine).
+        with open(yaml_path, "a", encoding="utf-8") as fh:
+            fh.write("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = home
     for k, v in tuned_environment().items():
         os.environ.setdefault(k, v)

@@ -9,7 +9,8 @@ Edge rules (per ref binding, ancestors nearest first):
 - GLOBAL: the module's slot for the name (synthesized, kind ``unknown``, when the module never binds
   nor reads it: builtins, star imports, ``globals()`` writes), confidence 1.0.
 - NONLOCAL: the nearest function-like ancestor (FUNCTION or a type scope: CPython's
-  ``_PyST_IsFunctionLike``) declaring the name, confidence 1.0.
+  ``_PyST_IsFunctionLike``) declaring the name, confidence 1.0; ``nonlocal __class__`` reaches the
+  implicit cell of the enclosing class (below).
 - FREE: the nearest function-like ancestor declaring it (1.0); else, for the implicit cells
   ``__class__`` / ``__classdict__``, the nearest class, whose slot is synthesized (the compiler creates
   the cell; the class table has no symbol for it) (1.0); else a declaring class (0.9), else the
@@ -139,7 +140,10 @@ class Resolver:
             edges = [Edge(f"{src}:RES:GLOBAL", src, dst, "GLOBAL", 1.0, why)]
         elif b.kind == "nonlocal_ref":
             dst = self._nearest_function_binding(b.scope_id, name)
-            edges = [Edge(f"{src}:RES:NONLOCAL", src, dst, "NONLOCAL", 1.0, "nearest enclosing function binding")
+            why = "nearest enclosing function binding"
+            if dst is None and name in IMPLICIT_CLASS_CELLS:
+                dst, why = self._implicit_class_cell(b.scope_id, name)
+            edges = [Edge(f"{src}:RES:NONLOCAL", src, dst, "NONLOCAL", 1.0, why)
                      if dst else Edge(f"{src}:RES:UNKNOWN", src, None, "UNKNOWN", 0.0, "no enclosing function binds it")]
         else:
             edges = [self._free_edge(b)]
@@ -167,11 +171,10 @@ class Resolver:
         dst = self._nearest_function_binding(b.scope_id, name)
         if dst is not None:
             return Edge(f"{src}:RES:FREE", src, dst, "FREE", 1.0, "nearest enclosing function binding (cell)")
-        cls = self._nearest_class(b.scope_id)
-        if name in IMPLICIT_CLASS_CELLS and cls is not None:
-            dst = self._synthesize(cls.scope_id, name, "local", True,
-                                   f"implicit {name} cell the compiler creates in the class body")
-            return Edge(f"{src}:RES:FREE", src, dst, "FREE", 1.0, f"implicit {name} cell of the enclosing class")
+        if name in IMPLICIT_CLASS_CELLS:
+            dst, why = self._implicit_class_cell(b.scope_id, name)
+            if dst is not None:
+                return Edge(f"{src}:RES:FREE", src, dst, "FREE", 1.0, why)
         for anc in self.ancestors(b.scope_id):
             if anc.scope_type == "CLASS" and self._declared(anc.scope_id, name):
                 return Edge(f"{src}:RES:FREE", src, binding_id_for(anc.scope_id, name), "FREE", 0.9,
@@ -180,6 +183,13 @@ class Resolver:
         if d is not None:
             return Edge(f"{src}:RES:FREE", src, d.binding_id, "FREE", 0.7, "fell back to the module binding")
         return Edge(f"{src}:RES:UNKNOWN", src, None, "UNKNOWN", 0.0, "no enclosing scope binds it")
+
+    def _implicit_class_cell(self, scope_id: str, name: str) -> tuple[str | None, str]:
+        cls = self._nearest_class(scope_id)
+        if cls is None:
+            return None, ""
+        dst = self._synthesize(cls.scope_id, name, "local", True, f"implicit {name} cell the compiler creates in the class body")
+        return dst, f"implicit {name} cell of the enclosing class"
 
     def _classdict_edge(self, b: Binding) -> Edge | None:
         if is_implicit_name(b.name) or binding_id_for(b.scope_id, "__classdict__") not in self.bindings:

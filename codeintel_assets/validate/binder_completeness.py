@@ -1,7 +1,8 @@
 """Gate binder_completeness (seed 000 SYM-CPG-ALG-10 A): the AST name sites and the binding slots cover each other.
 
 1. Every binding declared here (param, import, namespace, annot_only, local) has at least one site
-   in ``py_sym_name_sites`` that binds it (role ``def``, or ``decl`` for an ``annot_only`` binding).
+   in ``py_sym_name_sites`` that binds it: role ``def`` or ``kill`` (``del x`` alone makes ``x`` local:
+   symtable records DEL as a binding), or ``decl`` for an ``annot_only`` binding.
    Rule: compiler-created names (``.0``, ``.type_params``, ``.generic_base``, ``.defaults``,
    ``.kwdefaults``, ``__type_params__``, the implicit ``__class__`` / ``__classdict__`` cells: column
    ``is_implicit``) and synthesized target slots have no source occurrence and are not expected to.
@@ -43,7 +44,7 @@ def binder_completeness(bindings: pa.Table, name_sites: pa.Table) -> GateResult:
             stringized += 1
             continue
         where = f"byte {start}" if start is not None else site_id.rsplit(":SITE:", 1)[-1]
-        if role == "def" and bid is not None:
+        if role in ("def", "kill") and bid is not None:
             defined.add(bid)
         elif role == "decl" and bid is not None:
             declared_annot.add(bid)

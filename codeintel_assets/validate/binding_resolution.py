@@ -1,7 +1,9 @@
 """Gate binding_resolution (seed 000 SYM-CPG-ALG-10 B, DESIGN §7): every ref binding resolves lexically.
 
 - each ``nonlocal_ref`` has exactly one NONLOCAL edge, to a binding declared in an enclosing
-  function-like scope (FUNCTION or a type scope);
+  function-like scope (FUNCTION or a type scope). Implicit-name rule: ``nonlocal __class__`` (legal,
+  used by test_super) resolves to the implicit ``__class__`` cell of the enclosing class, a
+  synthesized binding of that CLASS scope;
 - each ``global_ref`` has exactly one GLOBAL edge, to the binding of the file's MODULE scope;
 - each ``free_ref`` has exactly one FREE edge, to a binding of an ancestor scope;
 - no UNKNOWN edge; every edge starts at a ref binding and ends at an existing binding;
@@ -15,6 +17,7 @@ import pyarrow as pa
 from codeintel_assets.validate.base import Finding, GateResult, result
 
 FUNCTION_LIKE = frozenset({"FUNCTION", "ANNOTATION", "TYPE_ALIAS", "TYPE_PARAMETERS", "TYPE_VARIABLE"})
+IMPLICIT_CLASS_CELLS = frozenset({"__class__", "__classdict__"})
 EXPECTED = {"nonlocal_ref": "NONLOCAL", "global_ref": "GLOBAL", "free_ref": "FREE"}
 
 SCOPE_COLUMNS = ["path", "scope_id", "parent_scope_id", "scope_type", "code_unit_id"]
@@ -75,7 +78,8 @@ def binding_resolution(scopes: pa.Table, bindings: pa.Table, edges: pa.Table) ->
             if parent.get(dst_scope, "") is not None or stype.get(dst_scope) != "MODULE":
                 findings.append(Finding(path, cu, where, f"global_ref resolves outside the module scope: {main[0]}"))
         elif kind == "nonlocal_ref":
-            if dst_scope not in anc or stype.get(dst_scope) not in FUNCTION_LIKE or not dst[4]:
+            implicit_cell = name in IMPLICIT_CLASS_CELLS and stype.get(dst_scope) == "CLASS"
+            if dst_scope not in anc or not dst[4] or not (stype.get(dst_scope) in FUNCTION_LIKE or implicit_cell):
                 findings.append(Finding(path, cu, where, f"nonlocal_ref does not resolve to a declared binding of an "
                                                          f"enclosing function: {main[0]}"))
         elif dst_scope not in anc:

@@ -2,10 +2,16 @@
 
 For every scope the crosswalk paired with a code unit (``py_sym_scopes.code_unit_id``):
 
-1. **frees**: the table's FREE names == ``co_freevars``.
-2. **cells**: the table's CELL names == ``co_cellvars``, except that a class body's code may hold the
-   implicit cells ``__class__`` (a method uses ``super()`` / ``__class__``) and ``__classdict__`` (an
-   annotation scope inside the class reads the class namespace), which the class table never lists.
+1. **frees**: the table's FREE names == ``co_freevars``. A class table also passes through the names
+   flagged DEF_FREE_CLASS: bound in the class body *and* free in one of its methods (from an
+   enclosing function), they are free variables of the class body's code as well.
+2. **cells**: the table's CELL names, plus names flagged DEF_COMP_CELL, == ``co_cellvars``. DEF_COMP_CELL
+   marks the iteration variable of an inlined comprehension (PEP 709) captured by a closure: a cell of
+   the enclosing code object although the enclosing table keeps its own classification of the name
+   (LOCAL at module level, or FREE when an outer variable has the same name). A class body's code
+   may also hold the implicit cells ``__class__`` (a method uses ``super()`` / ``__class__``) and
+   ``__classdict__`` (an annotation scope inside the class reads the class namespace), which the class
+   table never lists.
 3. **parameters** (function-like tables): the DEF_PARAM names, in order, == ``co_varnames[:n]`` with
    ``n = co_argcount + co_kwonlyargcount + VARARGS + VARKEYWORDS``. Implicit-name rule: symtable declares
    ``.defaults`` (and ``.kwdefaults``) as parameters of *every* generic def's TYPE_PARAMETERS table, but
@@ -35,6 +41,7 @@ OPTIONAL_TYPE_PARAMS_ARGS = frozenset({".defaults", ".kwdefaults"})
 SCOPE_OFF, SCOPE_MASK = 12, 15
 LOCAL, CELL, FREE = 1, 5, 4
 DEF_PARAM, DEF_BOUND = 2 << 1, 2 | (2 << 1) | (2 << 6)
+DEF_FREE_CLASS, DEF_COMP_CELL = 2 << 5, 2 << 10
 
 SCOPE_COLUMNS = ["path", "scope_id", "scope_type", "qualpath", "code_unit_id"]
 SYMBOL_COLUMNS = ["scope_id", "name", "flags"]
@@ -73,9 +80,11 @@ def symtable_vs_code(scopes: pa.Table, symbols: pa.Table, bindings: pa.Table, pa
         entries = syms.get(sid, [])
         scope_of = {n: (f >> SCOPE_OFF) & SCOPE_MASK for n, f in entries}
         frees = {n for n, s in scope_of.items() if s == FREE}
+        if stype == "CLASS":
+            frees |= {n for n, f in entries if f & DEF_FREE_CLASS}
         if frees != set(freevars):
             findings.append(Finding(path, cu_id, qualpath, _diff("frees", frees, set(freevars), "co_freevars")))
-        cells = {n for n, s in scope_of.items() if s == CELL}
+        cells = {n for n, s in scope_of.items() if s == CELL} | {n for n, f in entries if f & DEF_COMP_CELL}
         code_cells = set(cellvars)
         implicit = (code_cells - cells) & IMPLICIT_CLASS_CELLS if stype == "CLASS" else set()
         implicit_cells += len(implicit)

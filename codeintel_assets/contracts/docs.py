@@ -1,0 +1,38 @@
+"""Render the contract tables as Markdown: `python -m codeintel_assets.contracts.docs > docs/tables.md`.
+
+A test keeps docs/tables.md equal to this output, so the reference cannot drift from the code.
+"""
+
+from codeintel_assets.contracts.common import SCHEMA_VERSION, all_contracts
+
+PLANE_ORDER = ["source", "bytecode", "cfg", "symtable", "dataflow", "inspect", "cpg"]
+
+
+def render() -> str:
+    out = [
+        "# Tables reference",
+        "",
+        "Generated from `codeintel_assets/contracts/` by `python -m codeintel_assets.contracts.docs`;",
+        "`tests/test_docs.py` fails when this file and the code disagree.",
+        "",
+        f"Every row carries `schema_version` (currently {SCHEMA_VERSION}); every per-file table carries `path`,",
+        "the repository-relative POSIX path that is also the Dagster partition key. Byte spans",
+        "(`span_start_byte` / `span_end_byte`) are offsets into the UTF-8 text of the file.",
+        "",
+    ]
+    contracts = sorted(all_contracts(), key=lambda tc: (PLANE_ORDER.index(tc.plane) if tc.plane in PLANE_ORDER else 99))
+    plane = None
+    for tc in contracts:
+        if tc.plane != plane:
+            plane = tc.plane
+            out += [f"## {plane} plane", ""]
+        out += [f"### `{tc.name}`", "", tc.description, "", f"Key: `({', '.join(tc.key)})`", "",
+                "| column | type |", "|---|---|"]
+        for f in tc.schema:
+            out.append(f"| `{f.name}` | `{f.type}` |")
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(render())
