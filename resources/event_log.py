@@ -6,17 +6,20 @@ One CodeIntel run over many file partitions writes two events per (file x asset)
 (materialisation planned + materialised) plus more per asset check. The stock
 ``SqliteEventLogStorage`` creates a new SQLAlchemy engine with ``NullPool`` for every
 event, so every write opens the database, re-runs the schema bookkeeping and, on close,
-checkpoints the WAL (an fsync). Measured on this machine (``benchmarks/bench_event_log.py``,
-6 assets + 2 checks per partition, single-run backfill, ``in_process`` executor)::
+checkpoints the WAL (an fsync). Measured on this machine (2 vCPUs, shared with other jobs, so
+the fsync-bound stock figures vary 2-3x between runs) with ``benchmarks/bench_event_log.py``:
+6 chained assets + 2 checks per file partition, one single-run backfill, ``in_process``::
 
-    files  storage  seconds  events  ms/event
-      200  stock       14.4   2,439     5.90
-      200  tuned        1.7   2,439     0.69
-    1,000  stock       72.3  12,039     6.00
-    1,000  tuned        5.4  12,039     0.45
+    files  setup                      seconds  events  ms/event  time in storage
+      200  stock                       27-67    2,435   11-28        95-97%
+      200  tuned                       1.4-1.9  2,435   0.6-0.8      52-56%
+      200  tuned, no batch env var     5.0-6.8  2,435   2.1-2.8      83-86%
+    1,000  stock                       241-251 12,035   20-21          98%
+    1,000  tuned                       5.3-5.6 12,035   0.44-0.46      60%
+    1,000  tuned, no batch env var       22.7  12,035   1.9            90%
 
-(ms/event is whole-run wall time divided by the events stored, so it includes the
-op compute and Dagster's own bookkeeping, not only the storage).
+(ms/event = whole-run wall time / events stored, so it includes Dagster's own per-event
+work; "time in storage" is the share spent inside store_event / store_event_batch.)
 
 This subclass keeps the on-disk layout and schema of the stock storage (one ``<run_id>.db``
 per run plus ``index.db`` under ``$DAGSTER_HOME/history/runs``), so a home written by it
@@ -38,11 +41,15 @@ connections are made and how batches are written:
    per-partition materialisations of one output) writes every index-shard mirror (asset
    events + their indexed tags + asset-key entry updates, asset-check executions, run-status
    events) in ONE index transaction and all run-shard rows in ONE run-shard transaction per
-   run, with exactly the per-event semantics of ``SqliteEventLogStorage.store_event``. The
-   run shard commits first, then the index, so any failure before the commit rolls both
-   back and Dagster's per-event fallback does not duplicate rows.
-3. ``has_table`` caches positive answers (the stock one builds a new engine per asset
-   event / asset-check event to ask).
+   run, leaving exactly the rows that ``SqliteEventLogStorage.store_event`` on each event
+   leaves (same tables, same row order and ids; the test compares every row). Fewer
+   statements: the mirrored event rows go in one executemany with ``RETURNING id``, the
+   indexed tags in one executemany, and each asset key gets one insert-or-update with the
+   merged entry values of its events (later events win, as with the per-event updates).
+   The run shard commits first, then the index, so a failure before the commits rolls
+   both back and Dagster's per-event fallback does not duplicate rows.
+3. ``has_table`` and the asset-key column reflection cache positive answers (the stock
+   code builds a new engine / reflects the table per asset or asset-check event).
 
 Single events (``store_event``) go through the stock code path, only on pooled connections.
 
@@ -57,8 +64,11 @@ Caveats
   ``watch()`` used for live run logs therefore also listens to ``<run_id>.db-wal``; a
   *stock* storage in another process watching the same run only sees updates on checkpoint
   (reads are always up to date).
+* The two commits are not atomic together: an I/O error between them leaves run-shard
+  rows without their index mirror (and Dagster's fallback then re-stores the batch).
 * Built on private Dagster classes (``SqliteEventLogStorage._connect``, ``_initdb``,
-  ``_event_to_row``, ``_store_asset_event``, ``_store_asset_event_tags``,
+  ``_db_lock``, ``_initialized_dbs``, ``_event_to_row``, ``_get_asset_entry_values``,
+  ``_store_asset_event_tags``, ``_has_asset_key_col_on_connection``,
   ``store_asset_check_event``, ``SqliteEventLogStorageWatchdog``); verified against
   dagster 1.13.x only, enforced at import.
 
@@ -85,8 +95,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import dagster
-import yaml
 import sqlalchemy.exc as db_exc
+import yaml
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
@@ -110,29 +120,29 @@ def _check_dagster_version(version: str = dagster.__version__) -> None:
 
 _check_dagster_version()
 
-import dagster._check as check  # noqa: E402
-from dagster._config import Field, StringSource  # noqa: E402
-from dagster._config.config_schema import UserConfigSchema  # noqa: E402
-from dagster._core.errors import DagsterInvariantViolationError  # noqa: E402
-from dagster._core.event_api import EventHandlerFn  # noqa: E402
-from dagster._core.events import (  # noqa: E402
+import dagster._check as check
+from dagster._config import Field, StringSource
+from dagster._config.config_schema import UserConfigSchema
+from dagster._core.errors import DagsterInvariantViolationError
+from dagster._core.event_api import EventHandlerFn
+from dagster._core.events import (
     ASSET_CHECK_EVENTS,
     ASSET_EVENTS,
     EVENT_TYPE_TO_PIPELINE_RUN_STATUS,
 )
-from dagster._core.events.log import EventLogEntry  # noqa: E402
-from dagster._core.storage.event_log.schema import (  # noqa: E402
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.schema import (
     AssetKeyTable,
     SqlEventLogStorageTable,
 )
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import (  # noqa: E402
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
     SqliteEventLogStorageWatchdog,
 )
-from dagster._core.storage.sql import create_engine  # noqa: E402
-from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS  # noqa: E402
-from dagster._serdes import ConfigurableClassData  # noqa: E402
+from dagster._core.storage.sql import create_engine
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._serdes import ConfigurableClassData
 
 __all__ = [
     "DEFAULT_EVENT_BATCH_SIZE",
@@ -192,7 +202,9 @@ class TunedSqliteEventLogStorage(SqliteEventLogStorage):
             f"synchronous must be one of {_SYNCHRONOUS_MODES}, got {synchronous!r}",
         )
         self._synchronous = synchronous
-        self._max_open_run_shards = max(1, check.int_param(max_open_run_shards, "max_open_run_shards"))
+        self._max_open_run_shards = max(
+            1, check.int_param(max_open_run_shards, "max_open_run_shards")
+        )
         # shard name -> Engine; the index engine is never evicted, run shards are an LRU
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_pid = os.getpid()
@@ -302,13 +314,12 @@ class TunedSqliteEventLogStorage(SqliteEventLogStorage):
             return
         with self._db_lock:
             engine = self._engine_for_shard(shard)
-            with engine.connect() as conn:
-                with conn.begin():
-                    active[shard] = conn
-                    try:
-                        yield conn
-                    finally:
-                        del active[shard]
+            with engine.connect() as conn, conn.begin():
+                active[shard] = conn
+                try:
+                    yield conn
+                finally:
+                    del active[shard]
 
     def has_table(self, table_name: str) -> bool:
         # tables are never dropped by Dagster; cache positive answers only
@@ -377,9 +388,7 @@ class TunedSqliteEventLogStorage(SqliteEventLogStorage):
         )
         event_ids = [row_id for (row_id,) in result.all()]
         if len(event_ids) != len(mirrored) or any(i is None for i in event_ids):
-            raise DagsterInvariantViolationError(
-                "Cannot store asset event tags for null event id."
-            )
+            raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
 
         asset_events = [
             (event, event_id)
@@ -505,20 +514,31 @@ def write_instance_yaml(dagster_home: str) -> None:
 
     The event log goes to ``<dagster_home>/history/runs`` (the stock layout, so the home also
     reads with the stock storage); run/schedule storage stay the stock SQLite defaults. Adds
-    ``concurrency: {pools: {default_limit: 1}}`` (any op/asset with a ``pool`` gets one slot,
-    e.g. the writers of the single DuckDB file) when the installed schema accepts it.
-    Overwrites an existing ``dagster.yaml``.
+    ``concurrency: {pools: {default_limit: 1}}`` when the installed schema accepts it: every
+    op/asset that declares a ``pool`` (e.g. the writers of the single DuckDB file) gets one
+    slot unless that pool is configured otherwise. Other keys of an existing ``dagster.yaml``
+    are kept (an existing ``concurrency.pools.default_limit`` wins); a unified ``storage:``
+    key is rejected because it would conflict with ``event_log_storage``.
     """
     home = os.path.abspath(dagster_home)
     os.makedirs(home, exist_ok=True)
-    config: dict[str, Any] = {
-        "event_log_storage": {
-            "module": "resources.event_log",
-            "class": TunedSqliteEventLogStorage.__name__,
-            "config": {"base_dir": event_log_base_dir(home)},
-        }
+    path = os.path.join(home, "dagster.yaml")
+    config: dict[str, Any] = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            config = yaml.safe_load(f) or {}
+    if "storage" in config:
+        raise ValueError(
+            f"{path} configures `storage:`; remove it to use the per-storage "
+            "`event_log_storage:` key written by write_instance_yaml"
+        )
+    config["event_log_storage"] = {
+        "module": "resources.event_log",
+        "class": TunedSqliteEventLogStorage.__name__,
+        "config": {"base_dir": event_log_base_dir(home)},
     }
     if _concurrency_pools_supported():
-        config["concurrency"] = {"pools": {"default_limit": 1}}
-    with open(os.path.join(home, "dagster.yaml"), "w", encoding="utf-8") as f:
+        pools = config.setdefault("concurrency", {}).setdefault("pools", {})
+        pools.setdefault("default_limit", 1)
+    with open(path, "w", encoding="utf-8") as f:
         yaml.safe_dump(config, f, sort_keys=False)

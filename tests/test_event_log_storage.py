@@ -325,6 +325,7 @@ def test_version_pin():
 
 
 def test_instance_yaml_and_environment(tmp_path):
+    _write_stock_yaml(str(tmp_path))  # telemetry key must survive
     write_instance_yaml(str(tmp_path))
     instance = DagsterInstance.from_config(str(tmp_path))
     try:
@@ -332,9 +333,13 @@ def test_instance_yaml_and_environment(tmp_path):
         assert isinstance(storage, TunedSqliteEventLogStorage)
         assert storage._base_dir == event_log_base_dir(str(tmp_path))
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+        assert instance.get_settings("telemetry") == {"enabled": False}
     finally:
         instance.dispose()
     assert int(tuned_environment()["DAGSTER_EVENT_BATCH_SIZE"]) > 0
+    (tmp_path / "dagster.yaml").write_text("storage:\n  sqlite:\n    base_dir: /x\n")
+    with pytest.raises(ValueError, match="storage"):
+        write_instance_yaml(str(tmp_path))
     assert "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS" not in tuned_environment()
 
 
@@ -352,7 +357,9 @@ def _dump_rows(base_dir: str) -> dict:
             continue
         conn = sqlite3.connect(os.path.join(base_dir, name))
         try:
-            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            tables = [
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
             for table in sorted(tables):
                 cursor = conn.execute(f"SELECT * FROM {table} ORDER BY rowid")
                 cols = [d[0] for d in cursor.description]
@@ -415,7 +422,11 @@ def _materialization(run_id: str, asset: str, partition: str) -> EventLogEntry:
 
 def _log(run_id: str, message: str) -> EventLogEntry:
     return EventLogEntry(
-        error_info=None, level=logging.INFO, user_message=message, run_id=run_id, timestamp=time.time()
+        error_info=None,
+        level=logging.INFO,
+        user_message=message,
+        run_id=run_id,
+        timestamp=time.time(),
     )
 
 
@@ -451,7 +462,9 @@ def test_threads_and_eviction(tmp_path):
                 for r in range(3)
             )
             assert total == n_batches * (batch + 1)
-            assert len(storage.get_materialized_partitions(dg.AssetKey(f"a{t}"))) == n_batches * batch
+            assert (
+                len(storage.get_materialized_partitions(dg.AssetKey(f"a{t}"))) == n_batches * batch
+            )
     finally:
         storage.dispose()
     assert storage._engines == {}
@@ -464,6 +477,7 @@ def test_failed_batch_leaves_nothing_behind(tmp_path, monkeypatch, phase):
     storage = TunedSqliteEventLogStorage(str(tmp_path))
     try:
         events = [_materialization("r", "a", f"p{i}") for i in range(5)]
+
         def boom(*args, **kwargs):
             raise RuntimeError("boom")
 
