@@ -102,6 +102,7 @@ class CodeUnit:
     key_quality: str
     instructions: list = field(default_factory=list)
     exception_entries: list = field(default_factory=list)
+    jump_targets: list = field(default_factory=list)
 
 
 _KIND_BY_NODE = {
@@ -151,6 +152,7 @@ def enumerate_code_units(path: str, module: CodeType, anchors: AstAnchors, lines
                       qualpath, _classify(code, anchors, ordinal, parent is None), depth, span, ordinal, quality)
         units.append(cu)
         cu.instructions = list(dis.get_instructions(code))
+        cu.jump_targets = [ins.jump_target for ins in cu.instructions]
         cu.exception_entries = dis._parse_exception_table(code)
         # Creation sites: the LOAD_CONST of a child code object carries its owner's span.
         creation: dict[int, tuple] = {}
@@ -182,11 +184,7 @@ _LOAD_CONST = dis.opmap["LOAD_CONST"]
 
 def _labels_for(cu: CodeUnit) -> dict[int, str]:
     """Seed §4.4: labels L0000.. over sorted unique jump targets and exception boundaries."""
-    offs = set()
-    for ins in cu.instructions:
-        t = ins.jump_target
-        if t is not None:
-            offs.add(t)
+    offs = {t for t in cu.jump_targets if t is not None}
     for e in cu.exception_entries:
         offs.update((e.start, e.end, e.target))
     return {o: f"L{k:04d}" for k, o in enumerate(sorted(offs))}
@@ -278,6 +276,7 @@ def extract_bytecode(src: SourceFile, run_id: str | None = None, tree: ast.AST |
                              to_table(C.CODEINTEL_RUN_META, [run_meta_row(fid, False, err, run_id=run_id)], path), [])
     code_ids = {id(u.code): (u.code_unit_id, u.qualpath) for u in units}
     cu_rows, ins_rows, exc_rows = [], [], []
+    span_cache: dict = {}
     for u in units:
         code = u.code
         cu_rows.append((
@@ -290,7 +289,7 @@ def extract_bytecode(src: SourceFile, run_id: str | None = None, tree: ast.AST |
             len(u.instructions), len(u.exception_entries), PYTHON_VERSION, MAGIC,
         ))
         labels = _labels_for(u)
-        ins_rows.extend(_instruction_rows(path, fid, u, labels, lines, anchors, code_ids))
+        ins_rows.extend(_instruction_rows(path, fid, u, labels, lines, anchors, code_ids, span_cache))
         for k, e in enumerate(u.exception_entries):
             exc_rows.append((fid, u.code_unit_id, k, e.start, e.end, e.target, e.depth, e.lasti,
                              labels.get(e.start), labels.get(e.end), labels.get(e.target)))
@@ -310,7 +309,16 @@ class _Err:
         return self.msg
 
 
-def _instruction_rows(path, fid, u: CodeUnit, labels, lines: LineIndex, anchors: AstAnchors, code_ids) -> list[tuple]:
+# Per-opcode facts computed once (the Instruction properties recompute them on every access).
+_BASE = {op: (dis._deoptop(op), dis._all_opname[dis._deoptop(op)]) for op in range(256)}
+_CACHE_BYTES = {op: 2 * dis._inline_cache_entries.get(dis._all_opname[op], 0) for op in range(256)}
+_NAME_TUPLE_SUFFIXES = ("_FAST", "_FAST_LOAD_FAST", "_FAST_STORE_FAST")
+
+
+def _instruction_rows(path, fid, u: CodeUnit, labels, lines: LineIndex, anchors: AstAnchors, code_ids,
+                      span_cache: dict) -> list[tuple]:
+    """Seed §3.2 rows for one code unit. ``span_cache`` memoises positions -> (pos, span, anchor) per file:
+    many instructions share one source position."""
     rows = []
     cu_id = u.code_unit_id
     co_code = u.code.co_code
@@ -318,41 +326,47 @@ def _instruction_rows(path, fid, u: CodeUnit, labels, lines: LineIndex, anchors:
     span_of = lines.span
     anchor = anchors.anchor
     ast_prefix = f"{path}:AST:"
+    jts = u.jump_targets
     for idx, ins in enumerate(u.instructions):
         p = ins.positions
-        if p is not None and p.lineno:
-            pos = (p.lineno, p.end_lineno, p.col_offset, p.end_col_offset)
-            a, b = span_of(p.lineno, p.col_offset, p.end_lineno, p.end_col_offset)
-        else:
-            pos = None if p is None else (p.lineno, p.end_lineno, p.col_offset, p.end_col_offset)
-            a = b = None
-        base = ins.baseopname
+        hit = span_cache.get(p)
+        if hit is None:
+            if p is not None and p.lineno:
+                pos = (p.lineno, p.end_lineno, p.col_offset, p.end_col_offset)
+                a, b = span_of(p.lineno, p.col_offset, p.end_lineno, p.end_col_offset)
+            else:
+                pos = None if p is None else (p.lineno, p.end_lineno, p.col_offset, p.end_col_offset)
+                a = b = None
+            o, akind = anchor(a, b) if a is not None else (None, None)
+            hit = span_cache[p] = (pos, a, b, None if o is None else ast_prefix + str(o), akind)
+        pos, a, b, ast_id, akind = hit
+        opcode = ins.opcode
+        baseop, base = _BASE[opcode]
         if a is not None:
             key = (a, b, base)
             n = ordinals[key] = ordinals.get(key, -1) + 1
             instr_id = f"{cu_id}:{a}:{b}:{base}:{n}"
-            o, akind = anchor(a, b)
         else:
             instr_id = f"{cu_id}:NOSPAN:{idx}:{base}"
-            o, akind = None, None
         start, off = ins.start_offset, ins.offset
-        cache_off = ins.cache_offset
-        end = ins.end_offset
-        jt = ins.jump_target
+        cache_off = off + 2
+        end = cache_off + _CACHE_BYTES[opcode]
+        jt = jts[idx]
         argval = ins.argval
         kind, vstr, vint, vrepr, vcode = _argval_columns(argval, code_ids)
         # Superinstructions (LOAD_FAST_LOAD_FAST, STORE_FAST_STORE_FAST, STORE_FAST_LOAD_FAST) name two slots.
-        names = list(argval) if kind == "tuple" and base.endswith(("_FAST", "_FAST_LOAD_FAST", "_FAST_STORE_FAST")) else None
+        names = list(argval) if kind == "tuple" and base.endswith(_NAME_TUPLE_SUFFIXES) else None
         ci = ins.cache_info
+        argrepr = ins.argrepr
+        label = ins.label
         rows.append((
             fid, cu_id, instr_id, f"{cu_id}:OFF:{start}", idx,
-            start, off, cache_off, end, off - start, cache_off - off, end - cache_off,
-            ins.opcode, ins.opname, ins.baseopcode, base,
-            ins.arg, _ADDR.sub("", ins.argrepr) if "0x" in ins.argrepr else ins.argrepr,
+            start, off, cache_off, end, off - start, 2, end - cache_off,
+            opcode, ins.opname, baseop, base,
+            ins.arg, _ADDR.sub("", argrepr) if "0x" in argrepr else argrepr,
             kind, vstr, vint, vrepr, vcode, names,
-            ins.is_jump_target, jt, None if jt is None else labels.get(jt), labels.get(off),
-            ins.starts_line, ins.line_number, pos, a, b,
-            None if o is None else ast_prefix + str(o), akind,
+            label is not None, jt, None if jt is None else labels.get(jt), labels.get(off),
+            ins.starts_line, ins.line_number, pos, a, b, ast_id, akind,
             None if not ci else [(name, size, data) for name, size, data in ci],
             co_code[cache_off:end] if end > cache_off else None, co_code[start:cache_off],
         ))

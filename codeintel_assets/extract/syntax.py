@@ -8,6 +8,8 @@ import ast
 import io
 import os
 import tokenize
+import types
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,6 +148,35 @@ def node_name(node: ast.AST) -> str | None:
     return None
 
 
+_CHILD_FIELDS: dict[type, tuple] = {}
+
+
+def child_fields(t: type) -> tuple[tuple[str, bool | None], ...]:
+    """(field, is_list) of the fields of node type ``t`` that can hold nodes the walk numbers, last first.
+
+    From ``_field_types`` (3.13): fields typed str/int/object or expr_context/operator singletons are
+    never visited. ``is_list`` None: unknown node type, the walker tests each value.
+    """
+    got = _CHILD_FIELDS.get(t)
+    if got is not None:
+        return got
+    types_ = getattr(t, "_field_types", None)
+    if types_ is None:
+        got = tuple((f, None) for f in reversed(t._fields))
+    else:
+        out = []
+        for fname in t._fields:
+            ann = types_.get(fname)
+            is_list = typing.get_origin(ann) is list
+            inner = typing.get_args(ann)[0] if is_list else ann
+            cands = typing.get_args(inner) if isinstance(inner, types.UnionType) else (inner,)
+            if any(isinstance(c, type) and issubclass(c, ast.AST) and not issubclass(c, _SKIP) for c in cands):
+                out.append((fname, is_list))
+        got = tuple(reversed(out))
+    _CHILD_FIELDS[t] = got
+    return got
+
+
 def walk_ast(tree: ast.AST, lines: LineIndex) -> list[AstNodeRow]:
     """Iterative preorder over every AST node except contexts and operator singletons.
 
@@ -154,29 +185,44 @@ def walk_ast(tree: ast.AST, lines: LineIndex) -> list[AstNodeRow]:
     """
     out: list[AstNodeRow] = []
     stack = [(tree, -1, 0, None)]
-    offset = lines.offset
+    starts = lines.line_starts
+    n_lines = len(starts)
+    n_bytes = lines.n_bytes
+    push = stack.append
+    pop = stack.pop
     while stack:
-        node, parent, depth, field = stack.pop()
+        node, parent, depth, field = pop()
         lineno = getattr(node, "lineno", None)
+        start = end = None
         if lineno is not None:
-            start = offset(lineno, node.col_offset)
-            end = offset(node.end_lineno, node.end_col_offset)
-            if start is None or end is None or end < start:
-                start = end = None
-        else:
-            start = end = None
+            end_lineno = node.end_lineno
+            col, end_col = node.col_offset, node.end_col_offset
+            if 0 < lineno < n_lines and end_lineno is not None and 0 < end_lineno < n_lines \
+                    and col is not None and end_col is not None and col >= 0 and end_col >= 0:
+                start = min(starts[lineno] + col, n_bytes)
+                end = min(starts[end_lineno] + end_col, n_bytes)
+                if end < start:
+                    start = end = None
         ordinal = len(out)
         out.append(AstNodeRow(ordinal, parent, depth, field, node, start, end, False))
-        children = []
-        for fname in node._fields:
+        d1 = depth + 1
+        for fname, is_list in child_fields(type(node)):
             value = getattr(node, fname, None)
-            if isinstance(value, list):
-                for item in value:
-                    if isinstance(item, ast.AST) and not isinstance(item, _SKIP):
-                        children.append((item, ordinal, depth + 1, fname))
-            elif isinstance(value, ast.AST) and not isinstance(value, _SKIP):
-                children.append((value, ordinal, depth + 1, fname))
-        stack.extend(reversed(children))
+            if value is None:
+                continue
+            if is_list is None:  # node type without _field_types: test each value
+                if isinstance(value, list):
+                    for item in reversed(value):
+                        if isinstance(item, ast.AST) and not isinstance(item, _SKIP):
+                            push((item, ordinal, d1, fname))
+                elif isinstance(value, ast.AST) and not isinstance(value, _SKIP):
+                    push((value, ordinal, d1, fname))
+            elif is_list:
+                for item in reversed(value):
+                    if item is not None:  # Dict.keys holds None for ** entries
+                        push((item, ordinal, d1, fname))
+            else:
+                push((value, ordinal, d1, fname))
     if isinstance(tree, ast.Module) and out:
         out[0] = AstNodeRow(0, -1, 0, None, tree, 0, lines.n_bytes, True)
     # Children follow parents in preorder: a reverse pass fills position-less parents.
@@ -186,7 +232,7 @@ def walk_ast(tree: ast.AST, lines: LineIndex) -> list[AstNodeRow]:
         s, e = row.start, row.end
         if s is None and row.ordinal in lo:
             s, e = lo[row.ordinal], hi[row.ordinal]
-            out[row.ordinal] = AstNodeRow(row.ordinal, row.parent, row.depth, row.parent_field, row.node, s, e, True)
+            row.start, row.end, row.synthesized = s, e, True
         if s is not None and row.parent >= 0:
             p = row.parent
             if p not in lo or s < lo[p]:
