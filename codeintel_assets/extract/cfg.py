@@ -7,6 +7,7 @@ is a pure function of rows, whether they come from memory or from DuckDB.
 from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import groupby
+from operator import itemgetter
 
 import pyarrow as pa
 
@@ -30,7 +31,7 @@ POLARITY = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per stored instruction, frozen __init__ is ~2x slower
 class Instr:
     instr_index: int
     offset: int
@@ -292,19 +293,14 @@ def extract_cfg(instructions: pa.Table, exception_table: pa.Table) -> dict[str, 
     """Stored bytecode rows (any number of files) -> per-path py_bc_blocks / py_bc_cfg_edges tables."""
     ins = instructions.select(INSTR_COLUMNS).sort_by([("path", "ascending"), ("code_unit_id", "ascending"),
                                                        ("instr_index", "ascending")])
-    cols = {c: ins.column(c).to_pylist() for c in INSTR_COLUMNS}
     exc_by_cu: dict[str, list[ExcEntry]] = {}
     ex = exception_table.select(EXC_COLUMNS).sort_by([("code_unit_id", "ascending"), ("exc_entry_index", "ascending")])
     for cu, k, s, e, t, d, l in zip(*(ex.column(c).to_pylist() for c in EXC_COLUMNS[1:])):
         exc_by_cu.setdefault(cu, []).append(ExcEntry(k, s, e, t, d, l))
     rows_by_path: dict[str, tuple[list, list]] = {}
-    n = len(cols["path"])
-    idx = range(n)
-    for (path, fid, cu), group in groupby(idx, key=lambda j: (cols["path"][j], cols["file_id"][j], cols["code_unit_id"][j])):
-        js = list(group)
-        instrs = [Instr(cols["instr_index"][j], cols["offset"][j], cols["start_offset"][j], cols["end_offset"][j],
-                        cols["baseopname"][j], cols["jump_target_offset"][j], cols["instr_id"][j], cols["label"][j],
-                        cols["span_start_byte"][j], cols["span_end_byte"][j]) for j in js]
+    rows = zip(*(ins.column(c).to_pylist() for c in INSTR_COLUMNS))
+    for (path, fid, cu), group in groupby(rows, key=itemgetter(0, 1, 2)):
+        instrs = [Instr(*r[3:]) for r in group]  # INSTR_COLUMNS[3:] is Instr's field order
         exc = exc_by_cu.get(cu, [])
         blocks, edges = cfg_for_code_unit(cu, instrs, exc)
         brows, erows = rows_by_path.setdefault(path, ([], []))
