@@ -57,8 +57,7 @@ def _run(context: AssetExecutionContext, plane: str, repo: RepoConfig, store: Co
         for f in failures:
             context.log.info(f.message)
         for name, t in tables.items():
-            yield Output(t, output_name=name, metadata={"rows": t.num_rows, "files": len(keys),
-                                                        "failed_files": len(failures)})
+            yield Output(t, output_name=name, metadata={"failed_files_in_run": len(failures)})
     finally:
         remove_spool(spool)
 
