@@ -5,7 +5,10 @@
 Drives the extractors directly (no Dagster): per file, the bytecode plane (for its code units, not
 timed), then the symtable plane (timed), and beside it the raw floor - ``symtable.symtable`` plus
 ``ast.parse`` of the same bytes - so the ratio is robust to machine load. The three gates run on
-each file's tables. Excludes site-packages.
+each file's tables. Excludes site-packages. The cyclic GC is off during a chunk, as in
+``pipeline.extract_chunk``. Also checked per file: the crosswalk the bytecode plane would compute
+(``crosswalk.code_unit_scope_ids``) equals the symtable plane's, and a paired scope's AST anchor
+equals its code unit's ``ast_node_id``.
 """
 
 import argparse
@@ -28,8 +31,19 @@ def stdlib_files(root: Path) -> list[str]:
 
 
 def run_chunk(root: str, rels: list[str]) -> dict:
+    import gc
+    gc.disable()  # as pipeline.extract_chunk does: no reference cycles worth collecting per file
+    try:
+        return _run_chunk(root, rels)
+    finally:
+        gc.enable()
+        gc.collect()
+
+
+def _run_chunk(root: str, rels: list[str]) -> dict:
     warnings.simplefilter("ignore")
     from codeintel_assets.extract.bytecode import extract_bytecode
+    from codeintel_assets.extract.crosswalk import code_unit_scope_ids
     from codeintel_assets.extract.symtable import read_symtable
     from codeintel_assets.extract.symtable_plane import extract_symtable
     from codeintel_assets.extract.syntax import read_source
@@ -40,7 +54,7 @@ def run_chunk(root: str, rels: list[str]) -> dict:
     out = {"files": 0, "t_plane": 0.0, "t_floor_symtable": 0.0, "t_floor_parse": 0.0, "failures": [],
            "findings": defaultdict(list), "metrics": defaultdict(Counter), "anchor": defaultdict(Counter),
            "crosswalk": Counter(), "resolution": Counter(), "site_kinds": Counter(), "binding_kinds": Counter(),
-           "edge_kinds": Counter()}
+           "edge_kinds": Counter(), "pairing": Counter()}
     for rel in rels:
         src = read_source(root, rel)
         out["files"] += 1
@@ -63,6 +77,16 @@ def run_chunk(root: str, rels: list[str]) -> dict:
         f = extract_symtable(src, bc.code_units)
         out["t_plane"] += time.perf_counter() - t0
         st = f.status
+        scopes = f["py_sym_scopes"].select(["scope_id", "code_unit_id", "anchor_ast_node_id"]).to_pylist()
+        by_cu = {r["code_unit_id"]: r for r in scopes if r["code_unit_id"]}
+        if bc.units and st["ok"]:
+            ids = code_unit_scope_ids(rel, bc.units, read_symtable(src.data, rel))
+            for u, sid in zip(bc.units, ids):
+                r = by_cu.get(u.code_unit_id)
+                out["pairing"]["code_units"] += 1
+                out["pairing"]["bytecode_side_agrees"] += (r["scope_id"] if r else None) == sid
+                out["pairing"]["anchor_equals_code_unit_ast_node"] += bool(
+                    r and u.ast_ordinal is not None and r["anchor_ast_node_id"] == f"{rel}:AST:{u.ast_ordinal}")
         if not st["ok"]:
             out["failures"].append(f"{rel}: {st['error_stage']}: {st['error_type']}: {st['error_msg']}")
         for r in f["py_sym_scopes"].select(["scope_type", "anchor_ast_node_id", "anchor_confidence"]).to_pylist():
@@ -139,6 +163,7 @@ def main() -> None:
         "metrics": {g: dict(v) for g, v in total["metrics"].items()},
         "anchor_coverage": {t: dict(c) for t, c in sorted(total["anchor"].items())},
         "crosswalk": dict(total["crosswalk"].most_common()),
+        "pairing": dict(total["pairing"]),
         "resolution": dict(total["resolution"].most_common()),
         "binding_kinds": dict(total["binding_kinds"].most_common()),
         "edge_kinds": dict(total["edge_kinds"].most_common()),

@@ -9,7 +9,10 @@ import warnings
 from pathlib import Path
 
 TABLE_ORDER = ["py_files", "py_ast_nodes", "py_tokens", "py_bc_code_units", "py_bc_instructions",
-               "py_bc_exception_table", "codeintel_run_meta", "py_bc_blocks", "py_bc_cfg_edges"]
+               "py_bc_exception_table", "codeintel_run_meta", "py_bc_blocks", "py_bc_cfg_edges",
+               "py_sym_files", "py_sym_scopes", "py_sym_symbols", "py_sym_scope_edges", "py_sym_namespace_edges",
+               "py_sym_function_partitions", "py_sym_bindings", "py_sym_resolution_edges", "py_sym_name_sites",
+               "py_sym_code_crosswalk"]
 
 
 def _quiet():

@@ -18,6 +18,7 @@ import pyarrow as pa
 from codeintel_assets.contracts import bytecode as BC
 from codeintel_assets.contracts import cfg as CF
 from codeintel_assets.contracts import source as SC
+from codeintel_assets.contracts import symtable as SY
 from codeintel_assets.reconcile import key_to_path
 from codeintel_assets.spool import SpooledTable, TableSpool
 
@@ -25,7 +26,14 @@ PLANE_TABLES = {
     "source": [SC.PY_FILES, SC.PY_AST_NODES, SC.PY_TOKENS],
     "bytecode": [BC.PY_BC_CODE_UNITS, BC.PY_BC_INSTRUCTIONS, BC.PY_BC_EXCEPTION_TABLE, BC.CODEINTEL_RUN_META],
     "cfg": [CF.PY_BC_BLOCKS, CF.PY_BC_CFG_EDGES],
+    "symtable": [SY.PY_SYM_FILES, SY.PY_SYM_SCOPES, SY.PY_SYM_SYMBOLS, SY.PY_SYM_SCOPE_EDGES, SY.PY_SYM_NAMESPACE_EDGES,
+                 SY.PY_SYM_FUNCTION_PARTITIONS, SY.PY_SYM_BINDINGS, SY.PY_SYM_RESOLUTION_EDGES, SY.PY_SYM_NAME_SITES,
+                 SY.PY_SYM_CODE_CROSSWALK],
 }
+# Stored rows a file-reading plane needs from an upstream plane (read per chunk by the asset).
+PLANE_INPUTS = {"symtable": {"py_bc_code_units": ["path", "code_unit_id", "parent_code_unit_id", "co_name",
+                                                  "co_firstlineno", "flags", "varnames", "cellvars", "freevars",
+                                                  "ast_node_id"]}}
 CHUNK_FILES = 24
 
 
@@ -44,7 +52,8 @@ class ChunkResult:
     n_files: int = 0
 
 
-def extract_file(plane: str, root: str, key: str, max_bytes: int, run_id: str | None) -> tuple[dict[str, pa.Table], FileFailure | None]:
+def extract_file(plane: str, root: str, key: str, max_bytes: int, run_id: str | None,
+                 inputs: dict[str, pa.Table] | None = None) -> tuple[dict[str, pa.Table], FileFailure | None]:
     """One file through one plane -> {table: rows}, plus its failure (if any) for the summary.
 
     An exception inside an extractor (a bug, or an input no rule foresaw) becomes this file's
@@ -55,7 +64,7 @@ def extract_file(plane: str, root: str, key: str, max_bytes: int, run_id: str | 
     src = read_source(root, key_to_path(key), max_bytes)
     src = _rekey(src, key)
     try:
-        return _extract_plane(plane, src, key, run_id)
+        return _extract_plane(plane, src, key, run_id, inputs)
     except Exception as exc:  # noqa: BLE001 - recorded as a failure row below
         return internal_failure(plane, src, key, exc, run_id)
 
@@ -73,10 +82,14 @@ def internal_failure(plane: str, src, key: str, exc: BaseException, run_id: str 
     elif plane == "bytecode":
         from codeintel_assets.extract.bytecode import run_meta_row, _Err
         tables["codeintel_run_meta"] = to_table(BC.CODEINTEL_RUN_META, [run_meta_row(fid, False, _Err(etype, msg, None), run_id=run_id)], key)
+    elif plane == "symtable":
+        from codeintel_assets.extract.symtable import COMPILE_TYPE
+        tables["py_sym_files"] = to_table(SY.PY_SYM_FILES, [(fid, False, "extract", etype, msg, None, COMPILE_TYPE,
+                                                              0, 0, 0, None, None)], key)
     return tables, FileFailure(key, "extract", f"{key}: {plane} extraction failed: {etype}: {msg}")
 
 
-def _extract_plane(plane: str, src, key: str, run_id: str | None):
+def _extract_plane(plane: str, src, key: str, run_id: str | None, inputs: dict[str, pa.Table] | None = None):
     if plane == "source":
         from codeintel_assets.extract.syntax import extract_source
         f = extract_source(src)
@@ -92,6 +105,15 @@ def _extract_plane(plane: str, src, key: str, run_id: str | None):
             fail = FileFailure(key, "compile", _describe(key, "compile", row["error_type"], row["error_msg"], row["error_lineno"], None))
         return {"py_bc_code_units": f.code_units, "py_bc_instructions": f.instructions,
                 "py_bc_exception_table": f.exception_table, "codeintel_run_meta": f.run_meta}, fail
+    if plane == "symtable":
+        from codeintel_assets.extract.symtable_plane import extract_symtable
+        f = extract_symtable(src, None if inputs is None else inputs.get("py_bc_code_units"))
+        row = f.status
+        fail = None
+        if not row["ok"] and src.error is None:
+            fail = FileFailure(key, row["error_stage"], _describe(key, row["error_stage"], row["error_type"],
+                                                                  row["error_msg"], row["error_lineno"], None))
+        return f.tables, fail
     raise ValueError(f"plane {plane} does not read files")
 
 
@@ -146,12 +168,31 @@ def _extract_chunk_into(plane, root, keys, max_bytes, run_id, inputs, spools, re
             spools["py_bc_blocks"].add(f.blocks)
             spools["py_bc_cfg_edges"].add(f.edges)
     else:
+        per_file = split_by_path(inputs, keys) if inputs else {}
         for key in keys:
-            tables, fail = extract_file(plane, root, key, max_bytes, run_id)
+            tables, fail = extract_file(plane, root, key, max_bytes, run_id, per_file.get(key))
             for name, t in tables.items():
                 spools[name].add(t)
             if fail:
                 res.failures.append(fail)
+
+
+def split_by_path(inputs: dict[str, pa.Table], keys: Sequence[str]) -> dict[str, dict[str, pa.Table]]:
+    """{table: rows of many files} -> {path: {table: that file's rows}} (every key gets every table)."""
+    out: dict[str, dict[str, pa.Table]] = {k: {} for k in keys}
+    for name, t in inputs.items():
+        t = t.sort_by("path") if t.num_rows else t
+        paths = t.column("path").to_pylist()
+        start = 0
+        bounds: dict[str, tuple[int, int]] = {}
+        for i in range(1, len(paths) + 1):
+            if i == len(paths) or paths[i] != paths[start]:
+                bounds[paths[start]] = (start, i)
+                start = i
+        for k in keys:
+            a, b = bounds.get(k, (0, 0))
+            out[k][name] = t.slice(a, b - a)
+    return out
 
 
 Progress = Callable[[int, int, float], None]

@@ -2,7 +2,7 @@
 
 from xml.etree import ElementTree as ET
 
-from codeintel_assets.validate import bytecode_gates, cfg_gates
+from codeintel_assets.validate import binder_completeness, binding_resolution, bytecode_gates, cfg_gates, symtable_vs_code
 from codeintel_assets.validate.base import GateResult
 
 CHUNK = 200
@@ -33,6 +33,14 @@ def run_all_gates(database: str) -> list[GateResult]:
         SJ = rd("py_bc_instructions", ["path", "code_unit_id", "instr_index", "opname", "span_start_byte",
                                        "span_end_byte", "ast_node_id"])
         IC = rd("py_bc_instructions", ["code_unit_id"])
+        SSC = rd("py_sym_scopes", sorted(set(symtable_vs_code.SCOPE_COLUMNS) | set(binding_resolution.SCOPE_COLUMNS)))
+        SSY = rd("py_sym_symbols", symtable_vs_code.SYMBOL_COLUMNS)
+        SBI = rd("py_sym_bindings", sorted(set(symtable_vs_code.BINDING_COLUMNS) | set(binding_resolution.BINDING_COLUMNS)
+                                           | set(binder_completeness.BINDING_COLUMNS)))
+        SFP = rd("py_sym_function_partitions", symtable_vs_code.PARTITION_COLUMNS)
+        SCU = rd("py_bc_code_units", symtable_vs_code.CODE_UNIT_COLUMNS)
+        SED = rd("py_sym_resolution_edges", binding_resolution.EDGE_COLUMNS)
+        SNS = rd("py_sym_name_sites", binder_completeness.SITE_COLUMNS)
         return [
             run_chunked(bytecode_gates.span_join, load(SJ), paths, CHUNK, bytecode_gates.span_join_finalize),
             run_chunked(bytecode_gates.instruction_conservation, load(CU, IC), paths, CHUNK),
@@ -40,6 +48,9 @@ def run_all_gates(database: str) -> list[GateResult]:
             run_chunked(cfg_gates.cfg_reachability, load(BL, ED), paths, CHUNK),
             run_chunked(cfg_gates.exception_edges, load(EX, BL, ED), paths, CHUNK),
             run_chunked(cfg_gates.stack_depth, load(CU, IN, BL, ED), paths, CHUNK),
+            run_chunked(symtable_vs_code.symtable_vs_code, load(SSC, SSY, SBI, SFP, SCU), paths, CHUNK),
+            run_chunked(binding_resolution.binding_resolution, load(SSC, SBI, SED), paths, CHUNK),
+            run_chunked(binder_completeness.binder_completeness, load(SBI, SNS), paths, CHUNK),
         ]
 
 

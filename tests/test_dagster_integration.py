@@ -8,7 +8,7 @@ from codeintel_assets.assets.partitions import FILES
 from codeintel_assets.assets.sensors import range_tags
 from codeintel_assets.contracts import all_contracts
 
-TABLES = [tc.name for tc in all_contracts() if tc.plane in ("source", "bytecode", "cfg")]
+TABLES = [tc.name for tc in all_contracts() if tc.plane in ("source", "bytecode", "cfg", "symtable")]
 
 
 def _run(repo, db, keys, instance):
@@ -46,7 +46,8 @@ def test_materialise_range_into_duckdb_and_read_checks(tiny_repo, codeintel_env)
     # Check results as Dagster recorded them.
     evals = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert set(evals) == {"files_ok", "span_join", "instruction_conservation", "cfg_entry_exit",
-                          "cfg_reachability", "exception_edges", "stack_depth"}
+                          "cfg_reachability", "exception_edges", "stack_depth",
+                          "symtable_vs_code", "binding_resolution", "binder_completeness"}
     assert all(evals[n].passed for n in evals if n != "files_ok")
     assert not evals["files_ok"].passed and evals["files_ok"].severity.value == "WARN"
     assert "pkg/bad.py" in evals["files_ok"].metadata["first_findings"].value

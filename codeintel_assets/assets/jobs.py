@@ -10,7 +10,7 @@ INDEX_JOB = "index_files"
 PURGE_JOB = "purge_files"
 
 index_files = define_asset_job(
-    INDEX_JOB, selection=AssetSelection.groups("source", "bytecode", "cfg"),
+    INDEX_JOB, selection=AssetSelection.groups("source", "bytecode", "cfg", "symtable"),
     executor_def=in_process_executor,  # steps share the DuckDB writer; process start-up dominated small runs
     description="Index a contiguous range of file partitions (changed files are moved to the tail so one range covers them).",
 )

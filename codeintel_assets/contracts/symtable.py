@@ -53,8 +53,7 @@ PY_SYM_NAME_SITES = define("py_sym_name_sites", "symtable", [
     ("file_id", s), ("site_id", s), ("ast_node_id", s), ("ast_kind", s), ("name", s), ("symbol_name", s),
     ("role", s), ("site_kind", s), ("span_start_byte", i64), ("span_end_byte", i64), ("span_is_name", b),
     ("scope_id", s), ("inlined_comprehension_ast_node_id", s), ("in_annotation", b), ("is_evaluated", b),
-    ("is_implicit", b), ("scope_binding_id", s), ("binding_id", s), ("resolution", s),
-    ("resolve_confidence", f32), ("resolve_reason", s),
+    ("is_implicit", b), ("scope_binding_id", s), ("binding_id", s), ("resolution", s), ("resolve_confidence", f32),
 ], key=("path", "site_id"), description="Every name occurrence in the AST with its scope and resolved binding (SYM-CPG-ALG-5).")
 
 PY_SYM_CODE_CROSSWALK = define("py_sym_code_crosswalk", "symtable", [

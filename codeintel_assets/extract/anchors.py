@@ -168,6 +168,11 @@ def _match(scopes: list[Scope], slots: list[Slot], pair) -> list[Slot]:
             if len(group_sc) == 1 and len(group_sl) == 1:
                 pair(group_sc[0], group_sl[0], 1.0, None)
                 continue
+            if len(group_sc) == len(group_sl) and len({sl.owner for sl in group_sl}) == 1:
+                # The bound/constraints and the default of one TypeVar: symtable enters them in that order.
+                for sc, sl in zip(group_sc, group_sl):
+                    pair(sc, sl, 1.0, None)
+                continue
             a, b = _assign(group_sc, group_sl, pair, "same-line siblings")
             rest_sc.extend(a)
             rest_sl.extend(b)

@@ -23,6 +23,8 @@ A *slot* is an expected symbol table; a *site* is one name occurrence. Nothing h
 
 import ast
 import re
+import types
+import typing
 from dataclasses import dataclass, field
 
 from codeintel_assets.extract.spans import LineIndex
@@ -139,6 +141,7 @@ class _Walker:
         self.utf8 = utf8
         self.lines = lines
         self.offset = lines.offset
+        self.line_starts = lines.line_starts
         self.slots: list[Slot] = []
         self.sites: list[NameSite] = []
 
@@ -209,50 +212,74 @@ class _Walker:
         self.slots.append(root)
         self.future = future_annotations
         stack = [(tree, _Ctx(root, None, None, ANN_NONE))]
+        pop, push = stack.pop, stack.append
         counter = 0
         handlers = _NODE_HANDLERS
-        fields_of = _FIELDS
+        specs = _CHILD_FIELDS
+        name_t, load_t = ast.Name, ast.Load
+        stringized = ANN_STRINGIZED
         while stack:
-            node, ctx = stack.pop()
+            node, ctx = pop()
             o = counter
             counter += 1
             t = type(node)
-            h = handlers.get(t)
-            if ctx.mode == "tv_anchor" and ctx.extra.anchor < 0:
+            mode = ctx.mode
+            if t is name_t and mode is None and ctx.ann != stringized and type(node.ctx) is load_t \
+                    and node.id != "super":
+                self._load(o, node, ctx)  # the common case, without the handler dispatch
+                continue
+            if mode == "tv_anchor" and ctx.extra.anchor < 0:
                 ctx.extra.anchor = o  # the root of a TypeVar bound/default: the TYPE_VARIABLE scope's node
-            if ctx.ann == ANN_STRINGIZED:
+            spec = specs.get(t)
+            if spec is None:
+                spec = specs[t] = _child_fields(t)
+            if ctx.ann == stringized:
                 # symtable never visits a stringized annotation: names are recorded as unevaluated uses.
-                if t is ast.Name:
+                if t is name_t:
                     self.site(o, 0, node, node.id, "use", "annotation_name", ctx)
                 per_field = None
-            elif h is not None:
-                per_field = h(self, node, o, ctx)
             else:
-                per_field = None
-            fields = fields_of.get(t)
-            if fields is None:
-                fields = fields_of[t] = t._fields
-            children = []
-            for fname in fields:
+                h = handlers.get(t)
+                per_field = None if h is None else h(self, node, o, ctx)
+            # Push children last field first, last item first: they pop in preorder (walk_ast's order).
+            for fname, is_list in spec:
                 value = getattr(node, fname, None)
                 if value is None:
                     continue
                 cctx = ctx if per_field is None else per_field.get(fname, ctx)
-                if isinstance(value, list):
-                    if isinstance(cctx, _PerIndex):
-                        for i, item in enumerate(value):
-                            if isinstance(item, ast.AST) and not isinstance(item, _SKIP):
-                                children.append((item, cctx.first if i == 0 else cctx.rest))
+                if is_list is None:  # node type without _field_types: test like walk_ast does
+                    is_list = isinstance(value, list)
+                    if not is_list and (not isinstance(value, ast.AST) or isinstance(value, _SKIP)):
+                        continue
+                    if is_list:
+                        value = [v for v in value if isinstance(v, ast.AST) and not isinstance(v, _SKIP)]
+                if is_list:
+                    if type(cctx) is _PerIndex:
+                        for i in range(len(value) - 1, -1, -1):
+                            if value[i] is not None:
+                                push((value[i], cctx.first if i == 0 else cctx.rest))
                     else:
-                        for item in value:
-                            if isinstance(item, ast.AST) and not isinstance(item, _SKIP):
-                                children.append((item, cctx))
-                elif isinstance(value, ast.AST) and not isinstance(value, _SKIP):
-                    children.append((value, cctx))
-            if children:
-                children.reverse()
-                stack.extend(children)
+                        for item in reversed(value):
+                            if item is not None:
+                                push((item, cctx))
+                else:
+                    push((value, cctx))
         return AstScopes(root, self.slots, self.sites, counter, future_annotations)
+
+    def _load(self, o: int, node: ast.Name, ctx: _Ctx) -> None:
+        """``site()`` for a plain Name load, inlined (about half of all nodes are Names)."""
+        starts = self.line_starts
+        ln, eln = node.lineno, node.end_lineno
+        if 0 < ln < len(starts) and 0 < eln < len(starts):
+            a, b = starts[ln] + node.col_offset, starts[eln] + node.end_col_offset
+        else:
+            a = b = None
+        name = node.id
+        sym = mangle(ctx.private, name, ctx.mangle) if ctx.private is not None and name[:2] == "__" else name
+        ann = ctx.ann
+        self.sites.append(NameSite(o, 0, "Name", name, sym, "use", "name_load", a, b, True, ctx.slot,
+                                   ann != ANN_NONE, ann == ANN_NONE or ann == ANN_EVALUATED))
+        ctx.slot.names.add(sym)
 
     # -- handlers: emit this node's sites, return {field: child context} ---------------------
 
@@ -346,9 +373,9 @@ class _Walker:
         return {"annotation": annot_ctx if annot_ctx is not None else ctx.but()}
 
     def h_lambda(self, node, o, ctx: _Ctx):
-        outer = ctx.but(ann=ctx.ann)
+        outer = ctx.but()
         lam = self.new_slot("FUNCTION", "lambda", node.lineno, o, o, "lambda", self.span(node), ctx)
-        lam_ctx = outer.but(slot=lam, ann=ctx.ann)
+        lam_ctx = outer.but(slot=lam)
         return {"args": _Ctx(lam, ctx.private, ctx.mangle, ctx.ann, "args", (lam_ctx, None, outer)), "body": lam_ctx}
 
     def h_classdef(self, node: ast.ClassDef, o, ctx: _Ctx):
@@ -522,7 +549,27 @@ _NODE_HANDLERS = {
     ast.MatchAs: _Walker.h_matchas, ast.MatchStar: _Walker.h_matchas,
     ast.MatchMapping: _Walker.h_matchmapping,
 }
-_FIELDS: dict[type, tuple] = {}
+_CHILD_FIELDS: dict[type, tuple] = {}
+
+
+def _child_fields(t: type) -> tuple[tuple[str, bool], ...]:
+    """(field, is_list) of the fields of node type ``t`` that can hold nodes ``walk_ast`` numbers, last first.
+
+    From ``_field_types`` (3.13): fields typed str/int/object or expr_context/operator singletons are
+    never visited, which is exactly what walk_ast's isinstance tests skip.
+    """
+    types_ = getattr(t, "_field_types", None)
+    if types_ is None:
+        return tuple((f, None) for f in reversed(t._fields))  # unknown node type: the loop tests each value
+    out = []
+    for fname in t._fields:
+        ann = types_.get(fname)
+        is_list = typing.get_origin(ann) is list
+        inner = typing.get_args(ann)[0] if is_list else ann
+        cands = typing.get_args(inner) if isinstance(inner, types.UnionType) else (inner,)
+        if any(isinstance(c, type) and issubclass(c, ast.AST) and not issubclass(c, _SKIP) for c in cands):
+            out.append((fname, is_list))
+    return tuple(reversed(out))
 
 
 def walk_scopes(tree: ast.Module, utf8: bytes, lines: LineIndex) -> AstScopes:

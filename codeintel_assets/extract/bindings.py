@@ -22,8 +22,7 @@ from dataclasses import dataclass, replace
 
 from codeintel_assets.extract.astscopes import mangle
 from codeintel_assets.extract.symtable import (
-    DEF_GLOBAL, DEF_PARAM, FREE, GLOBAL_EXPLICIT, GLOBAL_IMPLICIT, Scope, SymtableTree, namespaces_of, scope_code,
-    symbol_of,
+    DEF_GLOBAL, FREE, GLOBAL_EXPLICIT, GLOBAL_IMPLICIT, Scope, SymbolFacts, SymtableTree, symbol_facts,
 )
 
 REF_KINDS = frozenset({"global_ref", "nonlocal_ref", "free_ref"})
@@ -57,22 +56,26 @@ def binding_id_for(scope_id: str, name: str) -> str:
     return f"{scope_id}:BIND:{name}"
 
 
-def classify_symbol(sc: Scope, name: str, flags: int, sym) -> tuple[str, str, bool]:
-    """-> (scoping_class, binding_kind, declared_here) from the symbol flags alone (refinement 3 comes later)."""
-    module = sc.scope_type == "MODULE"
-    code = scope_code(flags)
-    bound_flags = sym.is_parameter() or sym.is_assigned() or sym.is_imported() or sym.is_namespace() or sym.is_annotated()
-    if module:
+def classify_symbol(f: SymbolFacts, namespace_names: set[str]) -> tuple[str, str, bool]:
+    """-> (scoping_class, binding_kind, declared_here) from the symbol alone (refinement 3 comes later).
+
+    ``namespace_names``: the names of the scope that a def/class/type alias binds (``namespace_names``).
+    """
+    sc = f.scope
+    code = f.scope_code
+    binds_ns = f.name in namespace_names
+    bound_flags = f.is_parameter or f.is_assigned or f.is_imported or binds_ns or f.is_annotated
+    if sc.scope_type == "MODULE":
         scoping = "LOCAL" if bound_flags else "UNKNOWN"
-    elif sym.is_nonlocal():
+    elif f.is_nonlocal:
         scoping = "NONLOCAL_REF"
-    elif code in (GLOBAL_EXPLICIT, GLOBAL_IMPLICIT) or flags & DEF_GLOBAL:
+    elif code in (GLOBAL_EXPLICIT, GLOBAL_IMPLICIT) or f.flags & DEF_GLOBAL:
         scoping = "GLOBAL_REF"
     elif code == FREE:
         scoping = "FREE_REF"
-    elif flags & DEF_PARAM:
+    elif f.is_parameter:
         scoping = "PARAM_LOCAL"
-    elif sym.is_local():
+    elif f.is_local:
         scoping = "LOCAL"
     else:
         scoping = "UNKNOWN"
@@ -82,15 +85,15 @@ def classify_symbol(sc: Scope, name: str, flags: int, sym) -> tuple[str, str, bo
         kind = "global_ref"
     elif scoping == "FREE_REF":
         kind = "free_ref"
-    elif sym.is_parameter():
+    elif f.is_parameter:
         kind = "param"
-    elif sym.is_imported():
+    elif f.is_imported:
         kind = "import"
-    elif _binds_namespace(sc, name):
+    elif binds_ns:
         kind = "namespace"
-    elif sym.is_annotated() and not sym.is_assigned():
+    elif f.is_annotated and not f.is_assigned:
         kind = "annot_only"
-    elif sym.is_local() or sym.is_assigned():
+    elif f.is_local or f.is_assigned:
         kind = "local"
     else:
         kind = "unknown"
@@ -98,20 +101,23 @@ def classify_symbol(sc: Scope, name: str, flags: int, sym) -> tuple[str, str, bo
     return scoping, kind, declared
 
 
-def _binds_namespace(sc: Scope, name: str) -> bool:
-    # Symbol.is_namespace() matches child tables by *name*: a TypeVar's bound scopes are named after
-    # the TypeVar and a variable called `genexpr` matches a generator expression's table. Only a
-    # def/class (possibly wrapped in its TYPE_PARAMETERS table) or a type alias binds a namespace.
-    # Tables carry the unmangled name, symbols the mangled one (`def __m` in class K binds `_K__m`).
+def namespace_names(sc: Scope) -> set[str]:
+    """Symbol names of ``sc`` that a def, class or type alias binds.
+
+    Symbol.is_namespace() matches child tables by *name*, so a TypeVar's bound scopes (named after the
+    TypeVar) and a variable called ``genexpr`` (a generator expression's table) count as namespaces.
+    Only a def/class (possibly wrapped in its TYPE_PARAMETERS table) or a type alias binds one here;
+    and tables carry the unmangled name while symbols carry the mangled one (``def __m`` in class K
+    binds ``_K__m``, for which is_namespace() is false).
+    """
     private = _private_name(sc)
+    out = set()
     for c in sc.children:
-        if c.name != name and mangle(private, c.name) != name:
-            continue
-        if c.scope_type in ("CLASS", "TYPE_PARAMETERS", "TYPE_ALIAS"):
-            return True
-        if c.scope_type == "FUNCTION" and not c.is_comprehension:
-            return True
-    return False
+        if c.scope_type in ("CLASS", "TYPE_PARAMETERS", "TYPE_ALIAS") or (
+                c.scope_type == "FUNCTION" and c.name != "lambda" and not c.is_comprehension):
+            out.add(c.name)
+            out.add(mangle(private, c.name))
+    return out
 
 
 def _private_name(sc: Scope) -> str | None:
@@ -125,15 +131,17 @@ def _private_name(sc: Scope) -> str | None:
 def build_bindings(tree: SymtableTree) -> dict[str, Binding]:
     """SYM-ALG-3 over every symbol of every scope (refinements 1 and 2 applied)."""
     out: dict[str, Binding] = {}
-    for sc in tree.scopes:
-        ns = namespaces_of(sc, tree)
-        for name, flags in sc.symbols.items():
-            sym = symbol_of(sc, name, flags, ns.get(name, ()))
-            scoping, kind, declared = classify_symbol(sc, name, flags, sym)
-            bid = binding_id_for(sc.scope_id, name)
-            out[bid] = Binding(bid, sc.scope_id, name, f"{sc.scope_id}:SYM:{name}", kind, scoping, declared,
-                               sym.is_referenced(), sym.is_assigned(), sym.is_annotated(), sym.is_annotated(),
-                               is_implicit_name(name))
+    ns_names: dict[str, set[str]] = {}
+    for f in symbol_facts(tree):
+        sc = f.scope
+        names = ns_names.get(sc.scope_id)
+        if names is None:
+            names = ns_names[sc.scope_id] = namespace_names(sc)
+        scoping, kind, declared = classify_symbol(f, names)
+        sid = f.scope.scope_id
+        bid = f"{sid}:BIND:{f.name}"
+        out[bid] = Binding(bid, sid, f.name, f"{sid}:SYM:{f.name}", kind, scoping, declared, f.is_referenced,
+                           f.is_assigned, f.is_annotated, f.is_annotated, is_implicit_name(f.name))
     return out
 
 

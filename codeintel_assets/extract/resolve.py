@@ -68,6 +68,7 @@ class Resolver:
         self.synthesized: dict[str, Binding] = {}
         self.module_id = next(s.scope_id for s in scopes.values() if s.parent_id is None)
         self.edges: dict[str, list[Edge]] = {}
+        self._cache: dict[tuple[str, str], Resolution] = {}
         for e in edges or ():
             self.edges.setdefault(e.src, []).append(e)
 
@@ -123,6 +124,7 @@ class Resolver:
     # -- SYM-ALG-4 --------------------------------------------------------------------------
 
     def compute_edges(self) -> list[Edge]:
+        self._cache.clear()
         out: list[Edge] = []
         for b in list(self.bindings.values()):
             if b.kind not in REF_KINDS:
@@ -207,6 +209,13 @@ class Resolver:
 
     def resolve_binding(self, scope_id: str, name: str) -> Resolution:
         """The binding a name used in ``scope_id`` denotes; ``name`` is the (mangled) symbol name."""
+        key = (scope_id, name)
+        r = self._cache.get(key)
+        if r is None:
+            r = self._cache[key] = self._resolve(scope_id, name)
+        return r
+
+    def _resolve(self, scope_id: str, name: str) -> Resolution:
         bid = binding_id_for(scope_id, name)
         b = self.binding(bid)
         if b is not None:
@@ -252,18 +261,30 @@ class SiteResolution:
     res: Resolution | None
 
 
-def resolve_site(site_slot: Slot, symbol_name: str, stringized: bool, resolver: Resolver) -> SiteResolution:
-    """Containing scope of a site (nearest slot with a table) and the binding its name denotes."""
+def site_scope(site_slot: Slot) -> tuple[Slot, list[Slot]]:
+    """The nearest slot with a table (the site's containing scope) and the inlined comprehensions between."""
     slot = site_slot
     inlined: list[Slot] = []
     while slot.scope is None and slot.parent is not None:
         if slot.inlined:
             inlined.append(slot)
         slot = slot.parent
+    return slot, inlined
+
+
+def resolve_site(site_slot: Slot, symbol_name: str, stringized: bool, resolver: Resolver,
+                 _cache: dict | None = None) -> SiteResolution:
+    """Containing scope of a site (nearest slot with a table) and the binding its name denotes."""
+    info = None if _cache is None else _cache.get(id(site_slot))
+    if info is None:
+        info = site_scope(site_slot)
+        if _cache is not None:
+            _cache[id(site_slot)] = info
+    slot, inlined = info
     scope = slot.scope
     sid = scope.scope_id
-    local = binding_id_for(sid, symbol_name)
-    scope_binding = local if resolver.binding(local) is not None else None
+    local = f"{sid}:BIND:{symbol_name}"
+    scope_binding = local if local in resolver.bindings or local in resolver.synthesized else None
     if stringized:
         return SiteResolution(sid, inlined[0] if inlined else None, scope_binding, None)
     if inlined and scope.scope_type == "CLASS" and not any(symbol_name in c.comp_bound for c in inlined):

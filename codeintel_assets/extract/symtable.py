@@ -8,9 +8,9 @@ TYPE_PARAMETERS scope appends ``<generic parameters of X>`` (the name CPython gi
 TYPE_VARIABLE / TYPE_ALIAS append the type variable / alias name. ``ordinal`` disambiguates siblings
 with equal (type, name, lineno), as the spec asks.
 
-Symbol booleans come from CPython's own ``symtable.Symbol`` built over the raw flag word; namespaces are
-grouped once per table, because ``SymbolTable.lookup`` rescans every child table per symbol
-(quadratic on large modules). The flag word is the same one ``Symbol`` wraps.
+Symbol booleans are ``symtable.Symbol``'s, computed from the raw flag word with Lib/symtable.py's own
+definitions (``SymbolFacts``), and namespaces are grouped once per table: ``SymbolTable.lookup``
+rescans every child table per symbol (quadratic on large modules) and builds an object per symbol.
 """
 
 import symtable as _st
@@ -95,6 +95,7 @@ class SymtableTree:
     scopes: list[Scope]
     by_id: dict[str, Scope]
     by_table: dict[int, Scope]  # id(raw table) -> scope, for get_namespaces()
+    symbol_cache: list | None = None
 
     @property
     def module(self) -> Scope:
@@ -159,7 +160,7 @@ def walk_symtable(top, path: str) -> SymtableTree:
     return SymtableTree(path, top, scopes, {s.scope_id: s for s in scopes}, by_table)
 
 
-def namespaces_of(sc: Scope, tree: SymtableTree) -> dict[str, list[Scope]]:
+def namespaces_of(sc: Scope) -> dict[str, list[Scope]]:
     """name -> child scopes it binds (Symbol.get_namespaces(): children whose table name equals it)."""
     out: dict[str, list[Scope]] = {}
     for c in sc.children:
@@ -167,9 +168,55 @@ def namespaces_of(sc: Scope, tree: SymtableTree) -> dict[str, list[Scope]]:
     return out
 
 
-def symbol_of(sc: Scope, name: str, flags: int, namespaces: list[Scope]):
-    """CPython's own Symbol over the raw flag word (booleans exactly as the symtable module defines them)."""
-    return _st.Symbol(name, flags, [n.table for n in namespaces], module_scope=sc.scope_type == "MODULE")
+DEF_BOUND = DEF_LOCAL | DEF_PARAM | DEF_IMPORT
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolFacts:
+    """``symtable.Symbol``'s booleans for one (scope, name), computed from the flag word exactly as
+    Lib/symtable.py (3.13) does; ``tests/test_symtable_cookbook.py`` checks the equivalence."""
+
+    scope: Scope
+    name: str
+    flags: int
+    scope_code: int
+    is_referenced: bool
+    is_assigned: bool
+    is_imported: bool
+    is_annotated: bool
+    is_parameter: bool
+    is_local: bool
+    is_global: bool
+    is_declared_global: bool
+    is_nonlocal: bool
+    is_free: bool
+    namespaces: tuple
+
+    @property
+    def is_namespace(self) -> bool:
+        return bool(self.namespaces)
+
+
+def symbol_facts(tree: SymtableTree) -> list[SymbolFacts]:
+    """Every symbol of every scope, in table order (cached on the tree)."""
+    if tree.symbol_cache is not None:
+        return tree.symbol_cache
+    out = []
+    for sc in tree.scopes:
+        ns = namespaces_of(sc)
+        # SymbolTable.lookup passes module_scope=(table name == "top"), not the table type.
+        module_scope = sc.name == "top"
+        for name, flags in sc.symbols.items():
+            code = (flags >> SCOPE_OFF) & SCOPE_MASK
+            bound_mod = module_scope and bool(flags & DEF_BOUND)
+            out.append(SymbolFacts(
+                sc, name, flags, code, bool(flags & USE), bool(flags & DEF_LOCAL), bool(flags & DEF_IMPORT),
+                bool(flags & DEF_ANNOT), bool(flags & DEF_PARAM), code in (LOCAL, CELL) or bound_mod,
+                code in (GLOBAL_IMPLICIT, GLOBAL_EXPLICIT) or bound_mod, code == GLOBAL_EXPLICIT,
+                bool(flags & DEF_NONLOCAL), code == FREE, tuple(ns.get(name, ())),
+            ))
+    tree.symbol_cache = out
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,21 +226,18 @@ def symbol_of(sc: Scope, name: str, flags: int, namespaces: list[Scope]):
 def symbol_rows(fid: str, tree: SymtableTree) -> tuple[list[tuple], list[tuple]]:
     """py_sym_symbols and py_sym_namespace_edges rows."""
     sym_rows, ns_rows = [], []
-    for sc in tree.scopes:
-        ns_by_name = namespaces_of(sc, tree)
-        for name, flags in sc.symbols.items():
-            nss = ns_by_name.get(name, ())
-            sym = symbol_of(sc, name, flags, nss)
-            row_id = f"{sc.scope_id}:SYM:{name}"
-            sym_rows.append((
-                fid, sc.scope_id, row_id, name, flags, SCOPE_NAMES.get(scope_code(flags)),
-                sym.is_referenced(), sym.is_assigned(), sym.is_imported(), sym.is_annotated(), sym.is_parameter(),
-                sym.is_local(), sym.is_global(), sym.is_declared_global(), sym.is_nonlocal(), sym.is_free(),
-                sym.is_namespace(), len(nss), bool(flags & DEF_TYPE_PARAM), bool(flags & DEF_COMP_ITER),
-            ))
-            for ns in nss:
-                ns_rows.append((fid, sc.scope_id, row_id, name, ns.scope_id, ns.scope_type, "BINDS_NAMESPACE",
-                                len(nss), len(nss) != 1))
+    for f in symbol_facts(tree):
+        sid = f.scope.scope_id
+        row_id = f"{sid}:SYM:{f.name}"
+        nss = f.namespaces
+        sym_rows.append((
+            fid, sid, row_id, f.name, f.flags, SCOPE_NAMES.get(f.scope_code),
+            f.is_referenced, f.is_assigned, f.is_imported, f.is_annotated, f.is_parameter,
+            f.is_local, f.is_global, f.is_declared_global, f.is_nonlocal, f.is_free,
+            bool(nss), len(nss), bool(f.flags & DEF_TYPE_PARAM), bool(f.flags & DEF_COMP_ITER),
+        ))
+        for ns in nss:
+            ns_rows.append((fid, sid, row_id, f.name, ns.scope_id, ns.scope_type, "BINDS_NAMESPACE", len(nss), len(nss) != 1))
     return sym_rows, ns_rows
 
 
@@ -203,12 +247,28 @@ def scope_edge_rows(fid: str, tree: SymtableTree) -> list[tuple]:
 
 
 def function_partition_rows(fid: str, tree: SymtableTree) -> list[tuple]:
-    """FUNCTION scopes only (seed 2.5), through the public symtable.Function API."""
-    rows = []
-    for sc in tree.scopes:
-        if sc.scope_type != "FUNCTION":
+    """FUNCTION scopes only (seed 2.5): get_parameters/locals/globals/nonlocals/frees().
+
+    Computed with symtable.Function's own tests on the flag word (``Function.__idents_matching``
+    rescans every identifier per call); the cookbook checks equality with the public API.
+    """
+    parts: dict[str, tuple[list, list, list, list, list]] = {}
+    for f in symbol_facts(tree):
+        if f.scope.scope_type != "FUNCTION":
             continue
-        t = sc.table
-        rows.append((fid, sc.scope_id, list(t.get_parameters()), list(t.get_locals()), list(t.get_globals()),
-                     list(t.get_nonlocals()), list(t.get_frees())))
-    return rows
+        p = parts.get(f.scope.scope_id)
+        if p is None:
+            p = parts[f.scope.scope_id] = ([], [], [], [], [])
+        code = f.scope_code
+        if f.flags & DEF_PARAM:
+            p[0].append(f.name)
+        if code in (LOCAL, CELL):
+            p[1].append(f.name)
+        if code in (GLOBAL_IMPLICIT, GLOBAL_EXPLICIT):
+            p[2].append(f.name)
+        if f.flags & DEF_NONLOCAL:
+            p[3].append(f.name)
+        if code == FREE:
+            p[4].append(f.name)
+    return [(fid, sc.scope_id, *parts.get(sc.scope_id, ([], [], [], [], [])))
+            for sc in tree.scopes if sc.scope_type == "FUNCTION"]

@@ -112,7 +112,7 @@ def extract_symtable(src: SourceFile, code_units: pa.Table | None = None, tree: 
 
     ok = ast_error is None
     status = _status_row(fid, ok, None if ok else "anchor", ast_error,
-                         (len(stree.scopes), len(sym_rows), len(site_rows)), codes is not None,
+                         (len(stree.scopes), len(sym_rows), len(site_rows)), bool(codes),
                          None if scopes_ast is None else scopes_ast.future_annotations)
     return _facts(path, {
         "py_sym_files": [status], "py_sym_scopes": scope_rows, "py_sym_symbols": sym_rows,
@@ -128,27 +128,37 @@ def _binding_row(fid, b) -> tuple:
 
 
 def _name_site_rows(path: str, fid: str, scopes_ast: AstScopes, resolver: Resolver):
-    """SYM-CPG-ALG-5: every site with its containing scope and resolved binding."""
+    """SYM-CPG-ALG-5: every site with its containing scope and resolved binding.
+
+    A site's resolution depends only on (its slot, its symbol name): cached, since names repeat.
+    """
     rows = []
     bound: set[str] = set()
     walrus: set[str] = set()
     prefix = f"{path}:AST:"
+    site_prefix = f"{path}:SITE:"
+    slot_cache: dict = {}
+    cache: dict[tuple, tuple] = {}
     for s in scopes_ast.sites:
-        r = resolve_site(s.slot, s.symbol_name, s.site_kind == "annotation_name", resolver)
-        res = r.res
-        bid = None if res is None else res.binding_id
+        stringized = s.site_kind == "annotation_name"
+        key = (id(s.slot), s.symbol_name, stringized)
+        got = cache.get(key)
+        if got is None:
+            r = resolve_site(s.slot, s.symbol_name, stringized, resolver, slot_cache)
+            res = r.res
+            got = cache[key] = (
+                r.scope_id, None if r.inlined_comp is None else prefix + str(r.inlined_comp.owner), r.scope_binding_id,
+                None if res is None else res.binding_id, "stringized_annotation" if res is None else res.resolution,
+                None if res is None else res.confidence)
+        sid, inlined, scope_binding, bid, resolution, conf = got
         if bid is not None and s.role == "def":
             bound.add(bid)
             if s.site_kind == "walrus_target":
                 walrus.add(bid)
         rows.append((
-            fid, f"{path}:SITE:{s.ordinal}:{s.k}", prefix + str(s.ordinal), s.ast_kind, s.name, s.symbol_name,
-            s.role, s.site_kind, s.start, s.end, s.span_is_name, r.scope_id,
-            None if r.inlined_comp is None else prefix + str(r.inlined_comp.owner),
-            s.in_annotation, s.is_evaluated, s.is_implicit, r.scope_binding_id, bid,
-            "stringized_annotation" if res is None else res.resolution,
-            None if res is None else res.confidence,
-            "from __future__ import annotations: never evaluated, not in the symbol table" if res is None else res.reason,
+            fid, f"{site_prefix}{s.ordinal}:{s.k}", prefix + str(s.ordinal), s.ast_kind, s.name, s.symbol_name,
+            s.role, s.site_kind, s.start, s.end, s.span_is_name, sid, inlined,
+            s.in_annotation, s.is_evaluated, s.is_implicit, scope_binding, bid, resolution, conf,
         ))
     return rows, bound, walrus
 

@@ -52,7 +52,7 @@ def binding_resolution(scopes: pa.Table, bindings: pa.Table, edges: pa.Table) ->
             yield p
             p = parent.get(p)
 
-    refs = 0
+    refs = implicit_nonlocal = 0
     for bid, (path, sid, name, kind, _) in binding.items():
         es = out_edges.get(bid, [])
         where = f"{name!r} in {sid.split(':SCOPE:', 1)[-1]}"
@@ -79,6 +79,7 @@ def binding_resolution(scopes: pa.Table, bindings: pa.Table, edges: pa.Table) ->
                 findings.append(Finding(path, cu, where, f"global_ref resolves outside the module scope: {main[0]}"))
         elif kind == "nonlocal_ref":
             implicit_cell = name in IMPLICIT_CLASS_CELLS and stype.get(dst_scope) == "CLASS"
+            implicit_nonlocal += implicit_cell
             if dst_scope not in anc or not dst[4] or not (stype.get(dst_scope) in FUNCTION_LIKE or implicit_cell):
                 findings.append(Finding(path, cu, where, f"nonlocal_ref does not resolve to a declared binding of an "
                                                          f"enclosing function: {main[0]}"))
@@ -89,5 +90,6 @@ def binding_resolution(scopes: pa.Table, bindings: pa.Table, edges: pa.Table) ->
             findings.append(Finding(path, cu, where, "CLASSDICT edge does not end in one enclosing class"))
     return result("binding_resolution", "py_sym_resolution_edges", findings, {
         "bindings": bindings.num_rows, "ref_bindings": refs, "edges": edges.num_rows,
+        "nonlocal_to_implicit_class_cell": implicit_nonlocal,
         **{f"edges_{k.lower()}": kinds.get(k, 0) for k in ("GLOBAL", "NONLOCAL", "FREE", "CLASSDICT", "UNKNOWN")},
     }, description="nonlocal_ref -> one enclosing function binding, global_ref -> module, free_ref -> ancestor")

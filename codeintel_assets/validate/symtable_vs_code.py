@@ -65,7 +65,7 @@ def symtable_vs_code(scopes: pa.Table, symbols: pa.Table, bindings: pa.Table, pa
     ordered_params = {sid: p for sid, p in _rows(partitions, PARTITION_COLUMNS)}
     code = {r[1]: r for r in _rows(code_units, CODE_UNIT_COLUMNS)}
     findings: list[Finding] = []
-    paired = exempt_silent = exempt_defaults = implicit_cells = 0
+    paired = exempt_silent = exempt_defaults = implicit_cells = class_passthrough = comp_cells = 0
     crosswalked: set[str] = set()
     for path, sid, stype, qualpath, cu_id in _rows(scopes, SCOPE_COLUMNS):
         if cu_id is None:
@@ -81,10 +81,15 @@ def symtable_vs_code(scopes: pa.Table, symbols: pa.Table, bindings: pa.Table, pa
         scope_of = {n: (f >> SCOPE_OFF) & SCOPE_MASK for n, f in entries}
         frees = {n for n, s in scope_of.items() if s == FREE}
         if stype == "CLASS":
-            frees |= {n for n, f in entries if f & DEF_FREE_CLASS}
+            through = {n for n, f in entries if f & DEF_FREE_CLASS} - frees
+            class_passthrough += len(through)
+            frees |= through
         if frees != set(freevars):
             findings.append(Finding(path, cu_id, qualpath, _diff("frees", frees, set(freevars), "co_freevars")))
-        cells = {n for n, s in scope_of.items() if s == CELL} | {n for n, f in entries if f & DEF_COMP_CELL}
+        cells = {n for n, s in scope_of.items() if s == CELL}
+        inlined_cells = {n for n, f in entries if f & DEF_COMP_CELL} - cells
+        comp_cells += len(inlined_cells)
+        cells |= inlined_cells
         code_cells = set(cellvars)
         implicit = (code_cells - cells) & IMPLICIT_CLASS_CELLS if stype == "CLASS" else set()
         implicit_cells += len(implicit)
@@ -125,7 +130,8 @@ def symtable_vs_code(scopes: pa.Table, symbols: pa.Table, bindings: pa.Table, pa
     return result("symtable_vs_code", "py_sym_scopes", findings, {
         "scopes": scopes.num_rows, "paired_with_code": paired, "code_units": code_units.num_rows,
         "exempt_unreferenced_annotations": exempt_silent, "exempt_type_params_defaults": exempt_defaults,
-        "implicit_class_cells": implicit_cells,
+        "implicit_class_cells": implicit_cells, "class_free_passthrough": class_passthrough,
+        "inlined_comprehension_cells": comp_cells,
     }, description="frees == co_freevars, cells == co_cellvars, parameters == argument slots, locals within slots")
 
 
