@@ -43,6 +43,13 @@ def test_materialise_range_into_duckdb_and_read_checks(tiny_repo, codeintel_env)
     assert units == {"pkg.good", "pkg.good::f", "pkg.good::C", "pkg.good::C::m"}
     assert _rows(db, "select count(*) from py_bc_cfg_edges where path = 'pkg/good.py' and kind = 'exc'")[0][0] > 0
 
+    # The crosswalk: every code unit of a compiled file names its symtable scope, and that scope exists.
+    assert _rows(db, "select count(*) from py_bc_code_units where scope_id is null") == [(0,)]
+    assert _rows(db, "select count(*) from py_bc_code_units u left join py_sym_scopes s using (scope_id) "
+                     "where s.scope_id is null") == [(0,)]
+    assert _rows(db, "select s.scope_type from py_bc_code_units u join py_sym_scopes s using (scope_id) "
+                     "where u.qualpath = 'pkg.good::C::m'") == [("FUNCTION",)]
+
     # Check results as Dagster recorded them.
     evals = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert set(evals) == {"files_ok", "span_join", "instruction_conservation", "cfg_entry_exit",

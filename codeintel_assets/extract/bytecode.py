@@ -20,7 +20,9 @@ import pyarrow as pa
 
 from codeintel_assets.contracts import bytecode as C
 from codeintel_assets.extract.rows import to_table
+from codeintel_assets.extract.crosswalk import code_unit_scope_ids
 from codeintel_assets.extract.spans import LineIndex, code_unit_id_for, module_name_for
+from codeintel_assets.extract.symtable import read_symtable
 from codeintel_assets.extract.syntax import SourceFile, ast_node_id, error_from_exception, walk_ast
 
 PYTHON_VERSION = ".".join(map(str, sys.version_info[:3]))
@@ -275,14 +277,18 @@ def extract_bytecode(src: SourceFile, run_id: str | None = None, tree: ast.AST |
         return BytecodeFacts(empty(C.PY_BC_CODE_UNITS), empty(C.PY_BC_INSTRUCTIONS), empty(C.PY_BC_EXCEPTION_TABLE),
                              to_table(C.CODEINTEL_RUN_META, [run_meta_row(fid, False, err, run_id=run_id)], path), [])
     code_ids = {id(u.code): (u.code_unit_id, u.qualpath) for u in units}
+    try:  # the symtable plane's scope ids, from the same bytes (crosswalk.py): py_bc_code_units.scope_id
+        scope_ids = code_unit_scope_ids(path, units, read_symtable(src.data, path))
+    except Exception:  # noqa: BLE001 - symtable refusing what compile accepted: scope_id stays null
+        scope_ids = [None] * len(units)
     cu_rows, ins_rows, exc_rows = [], [], []
     span_cache: dict = {}
-    for u in units:
+    for u, scope_id in zip(units, scope_ids):
         code = u.code
         cu_rows.append((
             fid, u.code_unit_id, u.parent_id, u.qualpath, code.co_name, code.co_qualname, u.kind, u.depth,
             code.co_firstlineno, u.span[0], u.span[1],
-            None if u.ast_ordinal is None else ast_node_id(path, u.ast_ordinal), u.key_quality, None,
+            None if u.ast_ordinal is None else ast_node_id(path, u.ast_ordinal), u.key_quality, scope_id,
             code.co_flags, code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
             code.co_nlocals, code.co_stacksize, list(code.co_varnames), list(code.co_names),
             list(code.co_freevars), list(code.co_cellvars), len(code.co_code), len(code.co_exceptiontable),
