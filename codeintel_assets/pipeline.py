@@ -19,6 +19,8 @@ from codeintel_assets.contracts import bytecode as BC
 from codeintel_assets.contracts import cfg as CF
 from codeintel_assets.contracts import source as SC
 from codeintel_assets.contracts import symtable as SY
+from codeintel_assets.extract.cfg import EXC_COLUMNS as CFG_EXC_COLUMNS
+from codeintel_assets.extract.cfg import INSTR_COLUMNS as CFG_INSTR_COLUMNS
 from codeintel_assets.reconcile import key_to_path
 from codeintel_assets.spool import SpooledTable, TableSpool
 
@@ -31,7 +33,8 @@ PLANE_TABLES = {
                  SY.PY_SYM_CODE_CROSSWALK],
 }
 # Stored rows a file-reading plane needs from an upstream plane (read per chunk by the asset).
-PLANE_INPUTS = {"symtable": {"py_bc_code_units": ["path", "code_unit_id", "parent_code_unit_id", "co_name",
+PLANE_INPUTS = {"cfg": {"py_bc_instructions": CFG_INSTR_COLUMNS, "py_bc_exception_table": CFG_EXC_COLUMNS},
+                "symtable": {"py_bc_code_units": ["path", "code_unit_id", "parent_code_unit_id", "co_name",
                                                   "co_firstlineno", "flags", "varnames", "cellvars", "freevars",
                                                   "ast_node_id"]}}
 CHUNK_FILES = 24

@@ -2,7 +2,7 @@
 
 from dagster import AssetSelection, Config, OpExecutionContext, define_asset_job, in_process_executor, job, op
 
-from codeintel_assets.assets.partitions import DUCKDB_POOL, FILES
+from codeintel_assets.assets.partitions import DUCKDB_POOL
 from codeintel_assets.contracts import all_contracts
 from resources.store import CodeIntelStore, purge_paths
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetKey, AssetOut, BackfillPolicy, Output, multi_asset
 
-from codeintel_assets.assets.gates import check_spec, run_chunked, to_check_result
+from codeintel_assets.assets.gates import check_spec, to_check_result
+from codeintel_assets.gate_plan import run_gates
 from codeintel_assets.assets.partitions import DUCKDB_POOL, FILES
-from codeintel_assets.pipeline import PLANE_INPUTS, PLANE_TABLES, FileFailure, run_plane
-from codeintel_assets.validate import binder_completeness, binding_resolution, bytecode_gates, cfg_gates, symtable_vs_code
+from codeintel_assets.pipeline import PLANE_INPUTS, PLANE_TABLES, run_plane
 from codeintel_assets.validate.base import Finding, result
 from resources.repo import RepoConfig
 from resources.store import CodeIntelStore, remove_spool
@@ -62,6 +62,22 @@ def _run(context: AssetExecutionContext, plane: str, repo: RepoConfig, store: Co
         remove_spool(spool)
 
 
+def _run_with_inputs(context: AssetExecutionContext, plane: str, repo: RepoConfig, store: CodeIntelStore):
+    """A plane that reads upstream rows (PLANE_INPUTS) per chunk from DuckDB, then runs as usual."""
+    with store.connection() as conn:
+        def load_inputs(chunk):
+            return {name: store.read(name, cols, chunk, conn) for name, cols in PLANE_INPUTS[plane].items()}
+        yield from _run(context, plane, repo, store, load_inputs)
+
+
+def _gate_results(store: CodeIntelStore, context: AssetExecutionContext, plane: str):
+    """The plane's gates (gate_plan.GATES) over the rows just stored for this run's files."""
+    keys = list(context.partition_keys)
+    with store.connection() as conn:
+        for r in run_gates(lambda table, cols, ch: store.read(table, cols, ch, conn), keys, plane):
+            yield to_check_result(r)
+
+
 @multi_asset(
     name="source_plane", outs=_outs("source"), partitions_def=FILES, backfill_policy=BackfillPolicy.single_run(),
     pool=DUCKDB_POOL, description="Read, decode, parse and tokenize each file: py_files, py_ast_nodes, py_tokens.",
@@ -91,21 +107,7 @@ def source_plane(context: AssetExecutionContext, repo: RepoConfig, store: CodeIn
 )
 def bytecode_plane(context: AssetExecutionContext, repo: RepoConfig, store: CodeIntelStore):
     yield from _run(context, "bytecode", repo, store)
-    keys = list(context.partition_keys)
-    with store.connection() as conn:
-        span_cols = ["path", "code_unit_id", "instr_index", "opname", "span_start_byte", "span_end_byte", "ast_node_id"]
-        yield to_check_result(run_chunked(
-            bytecode_gates.span_join, lambda ch: (store.read("py_bc_instructions", span_cols, ch, conn),), keys,
-            finalize=bytecode_gates.span_join_finalize))
-        yield to_check_result(run_chunked(
-            bytecode_gates.instruction_conservation,
-            lambda ch: (store.read("py_bc_code_units", ["path", "code_unit_id", "instruction_count"], ch, conn),
-                        store.read("py_bc_instructions", ["code_unit_id"], ch, conn)), keys))
-
-
-INSTR_FOR_CFG = ["path", "file_id", "code_unit_id", "instr_index", "offset", "start_offset", "end_offset",
-                 "baseopname", "jump_target_offset", "instr_id", "label", "span_start_byte", "span_end_byte"]
-EXC_FOR_CFG = ["path", "code_unit_id", "exc_entry_index", "start_offset", "end_offset", "target_offset", "depth", "lasti"]
+    yield from _gate_results(store, context, "bytecode")
 
 
 @multi_asset(
@@ -120,29 +122,8 @@ EXC_FOR_CFG = ["path", "code_unit_id", "exc_entry_index", "start_offset", "end_o
     ],
 )
 def cfg_plane(context: AssetExecutionContext, repo: RepoConfig, store: CodeIntelStore):
-    with store.connection() as conn:
-        def load_inputs(chunk):
-            return {"py_bc_instructions": store.read("py_bc_instructions", INSTR_FOR_CFG, chunk, conn),
-                    "py_bc_exception_table": store.read("py_bc_exception_table", EXC_FOR_CFG, chunk, conn)}
-        yield from _run(context, "cfg", repo, store, load_inputs)
-    keys = list(context.partition_keys)
-    with store.connection() as conn:
-        def load(chunk, *tables):
-            got = []
-            for t in tables:
-                name, cols = t
-                got.append(store.read(name, cols, chunk, conn))
-            return tuple(got)
-        CU = ("py_bc_code_units", ["path", "code_unit_id", "stacksize"])
-        BL = ("py_bc_blocks", ["path", "code_unit_id", "block_id", "block_index", "start_offset", "is_entry", "is_exit",
-                               "is_loop_header", "is_dead", "first_instr_index", "last_instr_index"])
-        ED = ("py_bc_cfg_edges", ["code_unit_id", "src_block_id", "dst_block_id", "kind", "exc_entry_index", "depth", "lasti"])
-        EX = ("py_bc_exception_table", ["path", "code_unit_id", "exc_entry_index", "target_offset"])
-        IN = ("py_bc_instructions", ["code_unit_id", "instr_index", "opcode", "arg", "opname", "offset"])
-        yield to_check_result(run_chunked(cfg_gates.cfg_entry_exit, lambda ch: load(ch, CU, BL), keys))
-        yield to_check_result(run_chunked(cfg_gates.cfg_reachability, lambda ch: load(ch, BL, ED), keys))
-        yield to_check_result(run_chunked(cfg_gates.exception_edges, lambda ch: load(ch, EX, BL, ED), keys))
-        yield to_check_result(run_chunked(cfg_gates.stack_depth, lambda ch: load(ch, CU, IN, BL, ED), keys))
+    yield from _run_with_inputs(context, "cfg", repo, store)
+    yield from _gate_results(store, context, "cfg")
 
 
 @multi_asset(
@@ -159,26 +140,8 @@ def cfg_plane(context: AssetExecutionContext, repo: RepoConfig, store: CodeIntel
     ],
 )
 def symtable_plane(context: AssetExecutionContext, repo: RepoConfig, store: CodeIntelStore):
-    with store.connection() as conn:
-        def load_inputs(chunk):
-            return {name: store.read(name, cols, chunk, conn) for name, cols in PLANE_INPUTS["symtable"].items()}
-        yield from _run(context, "symtable", repo, store, load_inputs)
-    keys = list(context.partition_keys)
-    with store.connection() as conn:
-        def rd(name, cols):
-            return lambda ch: store.read(name, cols, ch, conn)
-        SC = rd("py_sym_scopes", sorted(set(symtable_vs_code.SCOPE_COLUMNS) | set(binding_resolution.SCOPE_COLUMNS)))
-        SY = rd("py_sym_symbols", symtable_vs_code.SYMBOL_COLUMNS)
-        BI = rd("py_sym_bindings", sorted(set(symtable_vs_code.BINDING_COLUMNS) | set(binding_resolution.BINDING_COLUMNS)
-                                          | set(binder_completeness.BINDING_COLUMNS)))
-        FP = rd("py_sym_function_partitions", symtable_vs_code.PARTITION_COLUMNS)
-        CU = rd("py_bc_code_units", symtable_vs_code.CODE_UNIT_COLUMNS)
-        ED = rd("py_sym_resolution_edges", binding_resolution.EDGE_COLUMNS)
-        NS = rd("py_sym_name_sites", binder_completeness.SITE_COLUMNS)
-        yield to_check_result(run_chunked(symtable_vs_code.symtable_vs_code,
-                                          lambda ch: (SC(ch), SY(ch), BI(ch), FP(ch), CU(ch)), keys))
-        yield to_check_result(run_chunked(binding_resolution.binding_resolution, lambda ch: (SC(ch), BI(ch), ED(ch)), keys))
-        yield to_check_result(run_chunked(binder_completeness.binder_completeness, lambda ch: (BI(ch), NS(ch)), keys))
+    yield from _run_with_inputs(context, "symtable", repo, store)
+    yield from _gate_results(store, context, "symtable")
 
 
 PLANE_ASSETS = [source_plane, bytecode_plane, cfg_plane, symtable_plane]

@@ -23,11 +23,10 @@ A *slot* is an expected symbol table; a *site* is one name occurrence. Nothing h
 
 import ast
 import re
-import types
-import typing
 from dataclasses import dataclass, field
 
 from codeintel_assets.extract.spans import LineIndex
+from codeintel_assets.extract.syntax import child_fields
 
 _SKIP = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
 _COMP_NAMES = {ast.ListComp: "listcomp", ast.SetComp: "setcomp", ast.DictComp: "dictcomp", ast.GeneratorExp: "genexpr"}
@@ -215,7 +214,6 @@ class _Walker:
         pop, push = stack.pop, stack.append
         counter = 0
         handlers = _NODE_HANDLERS
-        specs = _CHILD_FIELDS
         name_t, load_t = ast.Name, ast.Load
         stringized = ANN_STRINGIZED
         while stack:
@@ -230,9 +228,7 @@ class _Walker:
                 continue
             if mode == "tv_anchor" and ctx.extra.anchor < 0:
                 ctx.extra.anchor = o  # the root of a TypeVar bound/default: the TYPE_VARIABLE scope's node
-            spec = specs.get(t)
-            if spec is None:
-                spec = specs[t] = _child_fields(t)
+            spec = child_fields(t)
             if ctx.ann == stringized:
                 # symtable never visits a stringized annotation: names are recorded as unevaluated uses.
                 if t is name_t:
@@ -549,29 +545,6 @@ _NODE_HANDLERS = {
     ast.MatchAs: _Walker.h_matchas, ast.MatchStar: _Walker.h_matchas,
     ast.MatchMapping: _Walker.h_matchmapping,
 }
-_CHILD_FIELDS: dict[type, tuple] = {}
-
-
-def _child_fields(t: type) -> tuple[tuple[str, bool], ...]:
-    """(field, is_list) of the fields of node type ``t`` that can hold nodes ``walk_ast`` numbers, last first.
-
-    From ``_field_types`` (3.13): fields typed str/int/object or expr_context/operator singletons are
-    never visited, which is exactly what walk_ast's isinstance tests skip.
-    """
-    types_ = getattr(t, "_field_types", None)
-    if types_ is None:
-        return tuple((f, None) for f in reversed(t._fields))  # unknown node type: the loop tests each value
-    out = []
-    for fname in t._fields:
-        ann = types_.get(fname)
-        is_list = typing.get_origin(ann) is list
-        inner = typing.get_args(ann)[0] if is_list else ann
-        cands = typing.get_args(inner) if isinstance(inner, types.UnionType) else (inner,)
-        if any(isinstance(c, type) and issubclass(c, ast.AST) and not issubclass(c, _SKIP) for c in cands):
-            out.append((fname, is_list))
-    return tuple(reversed(out))
-
-
 def walk_scopes(tree: ast.Module, utf8: bytes, lines: LineIndex) -> AstScopes:
     """One preorder pass (walk_ast numbering) -> predicted scope slots and every name site."""
     return _Walker(utf8, lines).walk(tree, has_future_annotations(tree))

@@ -11,7 +11,6 @@ from bisect import bisect_right
 import importlib.util
 import re
 import sys
-import sysconfig
 import warnings
 from dataclasses import dataclass, field
 from types import CodeType
@@ -51,7 +50,6 @@ class AstAnchors:
         self.exact: dict[tuple[int, int], int] = {}
         self.by_span: dict[tuple[int, int], list[int]] = {}
         self.rows = walk_ast(tree, lines) if tree is not None else []
-        starts, ends, ords = [], [], []
         for r in self.rows:
             if r.start is None:
                 continue

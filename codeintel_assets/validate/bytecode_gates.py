@@ -19,7 +19,6 @@ def span_join(instructions: pa.Table, threshold: float = SPAN_JOIN_THRESHOLD) ->
     n = instructions.num_rows
     with_span = n - instructions.column("span_start_byte").null_count
     anchored = n - instructions.column("ast_node_id").null_count
-    share_span = with_span / n if n else 1.0
     share_anchor = anchored / with_span if with_span else 1.0
     findings = []
     if share_anchor < threshold:
