@@ -10,7 +10,7 @@ measurement), then runs, each in a fresh process:
   3. one file edited                                   -> seconds
 
 Usage:  uv run python benchmarks/bench_stdlib.py [--limit N] [--workers W] [--keep DIR]
-Peak memory is the largest sum of RSS over the `codeintel` process tree (sampled every 0.2 s).
+Peak memory is the largest sum of RSS over the `codeintel` process tree (sampled every 0.5 s).
 """
 
 import argparse
@@ -88,7 +88,7 @@ def timed_index(repo: Path, env: dict, extra: list[str]) -> tuple[float, int, di
     def sample():
         while not stop.is_set():
             peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
-            time.sleep(0.2)
+            time.sleep(0.5)
     th = threading.Thread(target=sample, daemon=True)
     th.start()
     out, err = proc.communicate()
@@ -147,7 +147,8 @@ def main() -> None:
         print(f"  {t:<26} {n:>12,}")
     print("\nchecks (full run):")
     for c in summary["checks"]:
-        print(f"  {'PASS' if c['passed'] else 'FAIL'} {c['check']:<26} {c['metadata']}")
+        status = "PASS" if c["passed"] else ("FAIL" if c["severity"] == "ERROR" else "WARN")
+        print(f"  {status} {c['check']:<26} {c['metadata']}")
     if summary["failed_files"]:
         print("\nfailed files (failure rows, the run went on):")
         for f in summary["failed_files"]:

@@ -313,8 +313,9 @@ class _Walker:
             self.site(o, 0, node, node.id, "kill", "name_del", ctx)
         return None
 
-    def def_name_site(self, node, o, ctx: _Ctx, kind: str) -> None:
-        """The name of a def/class statement as a def site, spanning the name itself when found."""
+    def def_name_site(self, node, o, ctx: _Ctx, kind: str) -> tuple[int | None, int | None]:
+        """The name of a def/class statement as a def site, spanning the name itself when found;
+        returns the statement's span."""
         start, end = self.span(node)
         m = _DEF_KW.match(self.utf8, start) if start is not None else None
         if m is not None:
@@ -322,9 +323,10 @@ class _Walker:
         else:
             nspan, exact = (start, end), False
         self.site(o, 0, node, node.name, "def", kind, ctx, span=nspan, span_is_name=exact)
+        return start, end
 
     def h_funcdef(self, node, o, ctx: _Ctx):
-        self.def_name_site(node, o, ctx, "def_name")
+        start, end = self.def_name_site(node, o, ctx, "def_name")
         outer = ctx.but()
         ann = ANN_STRINGIZED if self.future else ANN_EVALUATED
         if node.type_params:
@@ -379,7 +381,7 @@ class _Walker:
         return {"args": _Ctx(lam, ctx.private, ctx.mangle, ctx.ann, "args", (lam_ctx, None, outer)), "body": lam_ctx}
 
     def h_classdef(self, node: ast.ClassDef, o, ctx: _Ctx):
-        self.def_name_site(node, o, ctx, "class_name")
+        start, end = self.def_name_site(node, o, ctx, "class_name")
         outer = ctx.but()
         if node.type_params:
             tp = self.new_slot("TYPE_PARAMETERS", node.name, node.lineno, o, o, "type_param_list",
