@@ -135,7 +135,8 @@ def _describe(path, stage, etype, msg, lineno, col) -> str:
 def extract_chunk(plane: str, root: str, keys: Sequence[str], max_bytes: int, spool_dir: str,
                   run_id: str | None, inputs: dict[str, pa.Table] | None = None) -> ChunkResult:
     """A chunk of files through one plane, spooled to Parquet parts under ``spool_dir``."""
-    spools = {tc.name: TableSpool(tc.schema, spool_dir, tc.name, limit=1 << 62) for tc in PLANE_TABLES[plane]}
+    spools = {tc.name: TableSpool(tc.schema, spool_dir, tc.name, limit=1 << 62, drop=[n for n, _ in tc.derived])
+              for tc in PLANE_TABLES[plane]}
     res = ChunkResult(n_files=len(keys))
     # Millions of short-lived row tuples and AST nodes, no reference cycles: the cyclic GC only costs
     # time here (~30% of extraction). One collection per chunk instead.

@@ -25,8 +25,10 @@ class SpooledTable:
 class TableSpool:
     """Accumulates Arrow tables for one output and spills them to Parquet every ``SPOOL_ROWS`` rows."""
 
-    def __init__(self, schema: pa.Schema, spool_dir: str | os.PathLike, name: str, limit: int = SPOOL_ROWS):
+    def __init__(self, schema: pa.Schema, spool_dir: str | os.PathLike, name: str, limit: int = SPOOL_ROWS,
+                 drop: Sequence[str] = ()):
         self.schema = schema
+        self.drop = list(drop)  # derived columns: DuckDB computes them, they are not spooled
         self.dir = Path(spool_dir) / name
         self.name = name
         self.limit = limit
@@ -37,6 +39,8 @@ class TableSpool:
     def add(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
+        if self.drop:
+            table = table.drop_columns([c for c in self.drop if c in table.schema.names])
         self._buf.append(table)
         self._buf_rows += table.num_rows
         if self._buf_rows >= self.limit:

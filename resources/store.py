@@ -45,13 +45,25 @@ def table_exists(conn, table: str) -> bool:
         "SELECT count(*) FROM information_schema.tables WHERE table_schema='main' AND table_name=?", [table]).fetchall()[0][0])
 
 
+def _derived(table: str) -> dict[str, str]:
+    from codeintel_assets.contracts import common
+    common._load_all()
+    tc = common._REGISTRY.get(table)
+    return dict(tc.derived) if tc else {}
+
+
 def ensure_table(conn, table: str, schema: pa.Schema) -> None:
-    """Create ``table`` from the contract schema; refuse to write into a table of another shape."""
+    """Create ``table`` from the contract schema (derived id columns as VIRTUAL generated columns);
+    refuse to write into a table of another shape."""
     if not table_exists(conn, table):
-        empty = schema.empty_table()
-        conn.register("__codeintel_empty", empty)
-        run(conn, f'CREATE TABLE main."{table}" AS SELECT * FROM __codeintel_empty')
+        derived = _derived(table)
+        stored = pa.schema([f for f in schema if f.name not in derived])
+        conn.register("__codeintel_empty", stored.empty_table())
+        types = {r[0]: r[1] for r in conn.execute("DESCRIBE SELECT * FROM __codeintel_empty").fetchall()}
         conn.unregister("__codeintel_empty")
+        cols = [f'"{f.name}" VARCHAR GENERATED ALWAYS AS ({derived[f.name]}) VIRTUAL' if f.name in derived
+                else f'"{f.name}" {types[f.name]}' for f in schema]
+        run(conn, f'CREATE TABLE main."{table}" ({", ".join(cols)})')
         return
     have = [r[0] for r in conn.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema='main' AND table_name=? "
@@ -70,14 +82,16 @@ def write_partitions(conn, table: str, schema: pa.Schema, keys: Sequence[str], o
         conn.register("__codeintel_keys", pa.table({PARTITION_COLUMN: pa.array(list(keys), pa.string())}))
         run(conn, f'DELETE FROM main."{table}" WHERE {PARTITION_COLUMN} IN (SELECT {PARTITION_COLUMN} FROM __codeintel_keys)')
         conn.unregister("__codeintel_keys")
+        derived = _derived(table)
+        stored = ", ".join(f'"{n}"' for n in schema.names if n not in derived)
         if isinstance(obj, SpooledTable):
             if obj.files:
                 files = ", ".join("'" + f.replace("'", "''") + "'" for f in obj.files)
-                run(conn, f'INSERT INTO main."{table}" BY NAME SELECT * FROM read_parquet([{files}])')
+                run(conn, f'INSERT INTO main."{table}" BY NAME SELECT {stored} FROM read_parquet([{files}])')
             n = obj.num_rows
         else:
             conn.register("__codeintel_rows", obj)
-            run(conn, f'INSERT INTO main."{table}" BY NAME SELECT * FROM __codeintel_rows')
+            run(conn, f'INSERT INTO main."{table}" BY NAME SELECT {stored} FROM __codeintel_rows')
             conn.unregister("__codeintel_rows")
             n = obj.num_rows
         run(conn, "COMMIT")

@@ -101,3 +101,25 @@ def test_empty_result_still_creates_and_clears_tables(tmp_path, codeintel_env):
     (repo / "e.py").write_text("")
     assert _run(repo, db, ["e.py"], instance).success
     assert _rows(db, "select count(*) from py_bc_exception_table") == [(0,)]
+
+
+def test_generated_id_columns_equal_the_extractors_ids(tiny_repo, codeintel_env):
+    """Derived ids are not stored; DuckDB's generated columns must reproduce the extractors' values."""
+    from codeintel_assets.extract.bytecode import extract_bytecode
+    from codeintel_assets.extract.syntax import extract_source, read_source
+
+    db = codeintel_env["db"]
+    instance = DagsterInstance.get()
+    instance.add_dynamic_partitions(FILES.name, ["pkg/good.py"])
+    assert _run(tiny_repo, db, ["pkg/good.py"], instance).success
+    src = read_source(tiny_repo, "pkg/good.py")
+    source, bc = extract_source(src), extract_bytecode(src)
+    for table, column, expected in [("py_ast_nodes", "ast_node_id", source.ast_nodes),
+                                    ("py_tokens", "token_id", source.tokens),
+                                    ("py_bc_instructions", "instr_physical_id", bc.instructions)]:
+        stored = {r[0] for r in _rows(db, f"select {column} from {table} where path = 'pkg/good.py'")}
+        assert stored == set(expected.column(column).to_pylist()) and len(stored) == expected.num_rows, table
+    # Joins through a generated id work like through a stored one.
+    assert _rows(db, "select count(*) from py_bc_instructions i join py_ast_nodes n using (ast_node_id) "
+                     "where i.path = 'pkg/good.py'")[0][0] == \
+        _rows(db, "select count(*) from py_bc_instructions where path = 'pkg/good.py' and ast_node_id is not null")[0][0]

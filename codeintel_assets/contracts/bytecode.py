@@ -29,7 +29,8 @@ PY_BC_INSTRUCTIONS = define("py_bc_instructions", "bytecode", [
     ("starts_line", b), ("line_number", i32), ("pos", POS_TYPE),
     ("span_start_byte", i64), ("span_end_byte", i64), ("ast_node_id", s), ("anchor_kind", s),
     ("cache_info", CACHE_INFO_TYPE), ("cache_bytes", binary), ("op_bytes", binary),
-], key=("path", "code_unit_id", "instr_index"), description="One row per instruction of dis.get_instructions(code, adaptive=False).")
+], key=("path", "code_unit_id", "instr_index"), description="One row per instruction of dis.get_instructions(code, adaptive=False).",
+   derived={"instr_physical_id": "code_unit_id || ':OFF:' || start_offset"})
 
 PY_BC_EXCEPTION_TABLE = define("py_bc_exception_table", "bytecode", [
     ("file_id", s), ("code_unit_id", s), ("exc_entry_index", i32),

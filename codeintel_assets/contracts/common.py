@@ -27,19 +27,27 @@ class TableContract:
     key: tuple[str, ...]
     description: str
     partitioned: bool = True
+    # Columns that are pure concatenations of stored columns (ids): the extractors produce them in
+    # Arrow, DuckDB stores them as VIRTUAL generated columns with this SQL expression (not stored twice).
+    derived: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def stored_names(self) -> list[str]:
+        skip = {n for n, _ in self.derived}
+        return [n for n in self.schema.names if n not in skip]
 
 
 _REGISTRY: dict[str, TableContract] = {}
 
 
 def define(name: str, plane: str, fields: list[tuple[str, pa.DataType]], key: tuple[str, ...], description: str,
-           partitioned: bool = True) -> TableContract:
+           partitioned: bool = True, derived: dict[str, str] | None = None) -> TableContract:
     """Register a contract; per-file tables get ``schema_version`` and ``path`` prepended."""
     head = [("schema_version", i16), (PARTITION_COLUMN, s)] if partitioned else [("schema_version", i16)]
     schema = pa.schema([pa.field(n, t) for n, t in head + fields])
     if name in _REGISTRY:
         raise ValueError(f"contract {name} defined twice")
-    tc = TableContract(name, plane, schema, key, description, partitioned)
+    tc = TableContract(name, plane, schema, key, description, partitioned, tuple((derived or {}).items()))
     _REGISTRY[name] = tc
     return tc
 

@@ -18,6 +18,8 @@ def render() -> str:
         f"Every row carries `schema_version` (currently {SCHEMA_VERSION}); every per-file table carries `path`,",
         "the repository-relative POSIX path that is also the Dagster partition key. Byte spans",
         "(`span_start_byte` / `span_end_byte`) are offsets into the UTF-8 text of the file.",
+        "Columns marked *generated* are ids that concatenate stored columns: DuckDB computes them",
+        "(VIRTUAL generated columns), so they are queryable like any column but not stored twice.",
         "",
     ]
     contracts = sorted(all_contracts(), key=lambda tc: (PLANE_ORDER.index(tc.plane) if tc.plane in PLANE_ORDER else 99))
@@ -28,8 +30,10 @@ def render() -> str:
             out += [f"## {plane} plane", ""]
         out += [f"### `{tc.name}`", "", tc.description, "", f"Key: `({', '.join(tc.key)})`", "",
                 "| column | type |", "|---|---|"]
+        derived = dict(tc.derived)
         for f in tc.schema:
-            out.append(f"| `{f.name}` | `{f.type}` |")
+            note = f" — generated: `{derived[f.name]}`".replace("|", "\\|") if f.name in derived else ""
+            out.append(f"| `{f.name}` | `{f.type}`{note} |")
         out.append("")
     return "\n".join(out)
 

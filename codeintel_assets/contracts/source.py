@@ -13,10 +13,12 @@ PY_AST_NODES = define("py_ast_nodes", "source", [
     ("parent_field", s), ("kind", s), ("name", s), ("ctx", s),
     ("lineno", i32), ("col_offset", i32), ("end_lineno", i32), ("end_col_offset", i32),
     ("span_start_byte", i64), ("span_end_byte", i64), ("span_synthesized", b),
-], key=("path", "ordinal"), description="Every AST node in preorder with kind, parent, name, ctx and UTF-8 byte span.")
+], key=("path", "ordinal"), description="Every AST node in preorder with kind, parent, name, ctx and UTF-8 byte span.",
+   derived={"ast_node_id": "path || ':AST:' || ordinal"})
 
 PY_TOKENS = define("py_tokens", "source", [
     ("file_id", s), ("token_id", s), ("token_index", i32), ("type", s), ("exact_type", s), ("string", s),
     ("start_line", i32), ("start_col", i32), ("end_line", i32), ("end_col", i32),
     ("span_start_byte", i64), ("span_end_byte", i64),
-], key=("path", "token_index"), description="Every token from the tokenize module with its UTF-8 byte span.")
+], key=("path", "token_index"), description="Every token from the tokenize module with its UTF-8 byte span.",
+   derived={"token_id": "path || ':TOK:' || token_index"})
