@@ -1,0 +1,51 @@
+"""Bad input through the whole pipeline: each bad file is a failure row with a clear message naming it,
+every other file is indexed, and nothing indexed before is lost."""
+
+import os
+
+from tests.conftest import cli_env
+from tests.test_cli_incremental import index, rows_for
+
+
+def test_bad_files_are_failure_rows_and_lose_nothing(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "good.py").write_text("def ok(x):\n    return x * 2\n")
+    env = cli_env(tmp_path)
+    code, s = index(repo, env)
+    assert code == 0 and s["files_failed"] == 0
+    good_before = rows_for(env["CODEINTEL_DB"], "good.py")
+
+    (repo / "syntax.py").write_text("def broken(:\n    pass\n")
+    (repo / "nullbyte.py").write_bytes(b"x = 1\x00\n")
+    (repo / "undecodable.py").write_bytes(b"s = '\xff\xfe'\n")
+    (repo / "deep.py").write_text("x = " + "(" * 300 + "1" + ")" * 300 + "\n")
+    (repo / "blocks.py").write_text("".join("    " * i + f"for i{i} in y:\n" for i in range(22)) + "    " * 22 + "pass\n")
+    (repo / "huge.py").write_text("x = 1\n" * (10 * 1024 * 1024 // 6 + 1))
+    (repo / "empty.py").write_text("")
+    os.symlink("loop_b.py", repo / "loop_a.py")
+    os.symlink("loop_a.py", repo / "loop_b.py")
+    os.symlink("missing.py", repo / "dangling.py")
+
+    code, s = index(repo, env)
+    assert code == 0, s  # failure rows are facts, not a broken run
+    failed = {f.split(":")[0]: f for f in s["failed_files"]}
+    assert set(failed) == {"syntax.py", "nullbyte.py", "undecodable.py", "deep.py", "blocks.py", "huge.py",
+                           "loop_a.py", "loop_b.py", "dangling.py"}
+    assert "SyntaxError" in failed["syntax.py"] and failed["syntax.py"].startswith("syntax.py:1:")
+    assert "null bytes" in failed["nullbyte.py"]
+    assert "decode failed" in failed["undecodable.py"] or "SyntaxError" in failed["undecodable.py"]
+    assert "too many nested parentheses" in failed["deep.py"]
+    assert "compile failed" in failed["blocks.py"] and "too many statically nested blocks" in failed["blocks.py"]
+    assert "FileTooLarge" in failed["huge.py"]
+    assert "read failed" in failed["loop_a.py"] and "symbolic links" in failed["loop_a.py"]
+    assert "read failed" in failed["dangling.py"]
+    # Every file has its py_files row; the good and the empty file are indexed; nothing was lost.
+    assert s["rows"]["py_files"] == 11
+    assert rows_for(env["CODEINTEL_DB"], "good.py") == good_before
+    assert rows_for(env["CODEINTEL_DB"], "empty.py")["py_bc_code_units"] == 1
+    # A file that parses but does not compile keeps its source facts.
+    assert rows_for(env["CODEINTEL_DB"], "blocks.py")["py_ast_nodes"] > 0
+    assert rows_for(env["CODEINTEL_DB"], "blocks.py")["py_bc_instructions"] == 0
+    # The blocking gates still pass: failures are rows, not findings.
+    assert s["checks_failed"] == 1 and [c["check"] for c in s["checks"] if not c["passed"]] == ["files_ok"]
