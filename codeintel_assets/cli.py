@@ -161,7 +161,7 @@ def _print_summary(s: dict, checks: list[dict]) -> None:
         print("checks: nothing changed, no run", file=out)
     if any(not c["passed"] and c["severity"] == "ERROR" for c in checks):
         print("A blocking check failed: its rows are stored, but the planes downstream of it were skipped for "
-              "this run's files. Fix the cause and run `codeintel index --full` to rebuild them.", file=out)
+              "this run's files; the next `codeintel index` indexes those files again.", file=out)
     if s["run_error"]:
         print(f"RUN FAILED: {s['run_error']}", file=out)
 

@@ -105,3 +105,29 @@ def plan_reconcile(disk: list[DiskFile], indexed: dict[str, str | None], partiti
     plan.added.sort()
     plan.changed.sort()
     return plan
+
+
+STALE = "stale:"  # prefix of an indexed hash that must not match the disk: a plane did not finish
+
+
+def indexed_state(conn, table_exists) -> dict[str, str]:
+    """path -> content sha256 of what is indexed, ``STALE + sha`` where a plane is behind ``py_files``.
+
+    Every plane leaves a per-file trace of the content it saw (``file_id`` = hash of path and
+    content): ``codeintel_run_meta`` (bytecode), ``py_sym_files`` (symtable) and, for a file with
+    code units, ``py_bc_blocks`` (cfg). A plane that was skipped (a blocking check failed upstream) or
+    died leaves the old ``file_id`` or none, and the file is indexed again on the next run.
+    """
+    if not table_exists(conn, "py_files"):
+        return {}
+    conds = []
+    for table in ("codeintel_run_meta", "py_sym_files"):
+        if table_exists(conn, table):
+            conds.append(f"EXISTS (SELECT 1 FROM {table} t WHERE t.path = f.path AND t.file_id = f.file_id)")
+        else:
+            conds.append("FALSE")
+    if table_exists(conn, "py_bc_code_units") and table_exists(conn, "py_bc_blocks"):
+        conds.append("(NOT EXISTS (SELECT 1 FROM py_bc_code_units c WHERE c.path = f.path AND c.file_id = f.file_id) "
+                     "OR EXISTS (SELECT 1 FROM py_bc_blocks b WHERE b.path = f.path AND b.file_id = f.file_id))")
+    rows = conn.execute(f"SELECT path, sha256, {' AND '.join(conds)} FROM py_files f").fetchall()
+    return {path: (sha if fresh else f"{STALE}{sha}") for path, sha, fresh in rows}

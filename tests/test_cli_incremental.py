@@ -79,6 +79,15 @@ def test_incremental_index(tiny_repo, tmp_path):
     assert rows_for(db, "pkg/good.py") == {t: 0 for t in PER_FILE_TABLES}
     assert rows_for(db, "top.py")["py_bc_instructions"] > 0
 
+    # A plane that did not finish for a file (as when a blocking check fails upstream and the cfg
+    # step is skipped) leaves its old rows: the next run sees the file as changed and rebuilds it.
+    with duckdb.connect(db) as c:
+        c.execute("delete from py_bc_blocks where path = 'top.py'")
+    code, s = index(tiny_repo, env)
+    assert (s["files_changed"], s["files_unchanged"]) == (1, 2), s
+    assert run_partitions(env, s["run_id"]) == ("top.py", "top.py")
+    assert rows_for(db, "top.py")["py_bc_blocks"] > 0
+
     # The bad file fixed: it is indexed, and nothing else was lost along the way.
     (tiny_repo / "pkg/bad.py").write_text("def g():\n    return 1\n")
     code, s = index(tiny_repo, env)

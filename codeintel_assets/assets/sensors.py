@@ -11,20 +11,18 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from codeintel_assets.assets.jobs import INDEX_JOB, PURGE_JOB, index_files, purge_files
 from codeintel_assets.assets.partitions import FILES
-from codeintel_assets.reconcile import plan_reconcile, scan_repository
+from codeintel_assets.reconcile import indexed_state, plan_reconcile, scan_repository
 from resources.repo import RepoConfig
 from resources.store import CodeIntelStore, table_exists
 
 
 def indexed_hashes(store: CodeIntelStore) -> dict[str, str | None]:
-    """path -> sha256 of what is stored in ``py_files`` (empty if nothing is)."""
+    """path -> sha256 of what is indexed (``reconcile.indexed_state``: stale planes count as changed)."""
     import os
     if not os.path.exists(store.database):
         return {}
     with store.connection(read_only=True) as conn:
-        if not table_exists(conn, "py_files"):
-            return {}
-        return dict(conn.execute("SELECT path, sha256 FROM py_files").fetchall())
+        return indexed_state(conn, table_exists)
 
 
 def tail_order_requests(changed: list[str], added: list[str]):
