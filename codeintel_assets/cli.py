@@ -147,13 +147,13 @@ def _print_summary(s: dict, checks: list[dict]) -> None:
         print(f"  FAILED {f}", file=out)
     print("rows:", file=out)
     for t, n in s["rows"].items():
-        print(f"  {t:<24} {n:>12,}", file=out)
+        print(f"  {t:<28} {n:>12,}", file=out)
     if checks:
         print("checks:", file=out)
         for c in checks:
             status = "PASS" if c["passed"] else ("FAIL" if c["severity"] == "ERROR" else "WARN")
             figures = ", ".join(f"{k}={v}" for k, v in c["metadata"].items())
-            print(f"  {status:<4} {c['check']:<26} {c['asset']:<22} {figures}", file=out)
+            print(f"  {status:<4} {c['check']:<26} {c['asset']:<24} {figures}", file=out)
             if not c["passed"] and c["findings"]:
                 for line in c["findings"].splitlines()[:10]:
                     print(f"        {line}", file=out)
