@@ -190,10 +190,30 @@ def cmd_check(args) -> int:
 
 def cmd_query(args) -> int:
     import duckdb
+
+    from codeintel_assets.presets import PRESETS, cfg_dot
+    if args.list_presets or (args.sql is None and args.preset is None):
+        for name, (what, _) in PRESETS.items():
+            print(f"{name:<20} {what}")
+        print(f"{'cfg-dot':<20} the CFG of a code unit (--arg QUALPATH) as Graphviz DOT")
+        return 0
     db = _db(args)
+    if not Path(db).exists():
+        print(f"codeintel query: no database at {db} (run `codeintel index` first)", file=sys.stderr)
+        return 2
     conn = duckdb.connect(db, read_only=True)
     try:
-        rel = conn.sql(args.sql)
+        if args.preset == "cfg-dot":
+            print(cfg_dot(conn, args.arg or ""))
+            return 0
+        if args.preset is not None:
+            if args.preset not in PRESETS:
+                print(f"codeintel query: no preset {args.preset!r} (see --list-presets)", file=sys.stderr)
+                return 2
+            sql = PRESETS[args.preset][1]
+            rel = conn.sql(sql, params={"arg": args.arg} if "$arg" in sql else None)
+        else:
+            rel = conn.sql(args.sql)
         if rel is None:
             return 0
         if args.json:
@@ -238,8 +258,11 @@ def main(argv=None) -> int:
     ck.add_argument("--db")
     ck.add_argument("--junit", metavar="FILE")
     ck.set_defaults(fn=cmd_check)
-    q = sub.add_parser("query", help="read-only SQL over the tables")
-    q.add_argument("sql")
+    q = sub.add_parser("query", help="read-only SQL over the tables, or a named preset")
+    q.add_argument("sql", nargs="?")
+    q.add_argument("--preset", help="a named query (see --list-presets)")
+    q.add_argument("--arg", help="the preset's argument (a name, a qualpath)")
+    q.add_argument("--list-presets", action="store_true")
     q.add_argument("--db")
     q.add_argument("--json", action="store_true")
     q.add_argument("--limit", type=int, default=40)

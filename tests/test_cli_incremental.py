@@ -118,3 +118,25 @@ def test_check_report_and_blocking_failure(tiny_repo, tmp_path):
     failed = [tc for tc in ET.parse(junit).getroot().findall("testcase") if tc.find("failure") is not None]
     assert [tc.get("name") for tc in failed] == ["instruction_conservation"] or \
         "instruction_conservation" in [tc.get("name") for tc in failed]
+
+
+def test_query_presets(tiny_repo, tmp_path):
+    env = cli_env(tmp_path)
+    code, _ = index(tiny_repo, env)
+    assert code == 0
+
+    def query(*argv):
+        p = subprocess.run(CODEINTEL + ["query", *argv], env=env, capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+
+    dot = query("--preset", "cfg-dot", "--arg", "pkg.good::f")
+    assert dot.startswith('digraph "pkg.good::f"')
+    # `if x:` -> POP_JUMP_IF_FALSE: the jump is the false edge, the fallthrough the true edge.
+    assert '[label="true"]' in dot and '[label="false"]' in dot and "B0 entry" in dot
+    failed = [json.loads(line) for line in query("--preset", "failed-files", "--json").splitlines()]
+    assert [(r["path"], r["stage"], r["error_type"]) for r in failed] == [("pkg/bad.py", "parse", "SyntaxError")]
+    sites = [json.loads(line) for line in query("--preset", "name-sites", "--arg", "os", "--json").splitlines()]
+    assert {(r["role"], r["binding_kind"]) for r in sites} == {("def", "import"), ("use", "import")}
+    rows = [json.loads(line) for line in query("select count(*) as n from py_bc_code_units", "--json").splitlines()]
+    assert rows[0]["n"] == 6  # pkg.good: module, f, C, C.m (the list comprehension is inlined); top; pkg/__init__
