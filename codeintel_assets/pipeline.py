@@ -6,7 +6,6 @@ processes import only this module, the extractors and pyarrow.
 
 import gc
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -251,14 +250,3 @@ def resolve_workers(workers: int, n_chunks: int) -> int:
     if n_chunks < 4:
         return 1  # spawning processes costs more than it saves on a handful of files
     return min(workers, n_chunks)
-
-
-def stderr_progress(plane: str, every: float = 5.0) -> Progress:
-    """A progress callback printing at most every ``every`` seconds (and at the end)."""
-    last = [0.0]
-
-    def cb(done: int, total: int, elapsed: float):
-        if done == total or elapsed - last[0] >= every:
-            last[0] = elapsed
-            print(f"  [{plane}] {done}/{total} files, {elapsed:.1f}s", file=sys.stderr, flush=True)
-    return cb
