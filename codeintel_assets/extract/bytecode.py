@@ -48,14 +48,13 @@ class AstAnchors:
     def __init__(self, path: str, tree: ast.AST | None, lines: LineIndex):
         self.path = path
         self.exact: dict[tuple[int, int], int] = {}
-        self.by_span: dict[tuple[int, int], list[int]] = {}
+        self._by_span: dict[tuple[int, int], list[int]] | None = None  # built on first owner lookup
         self.rows = walk_ast(tree, lines) if tree is not None else []
         for r in self.rows:
             if r.start is None:
                 continue
             key = (r.start, r.end)
             self.exact[key] = r.ordinal  # preorder: later = deeper, so the deepest wins
-            self.by_span.setdefault(key, []).append(r.ordinal)
         self._starts = None  # the covering index is built on the first inexact lookup
 
     def _build_covering_index(self):
@@ -81,6 +80,15 @@ class AstAnchors:
             k -= 1
             steps += 1
         return None, None
+
+    def nodes_with_span(self, span: tuple[int, int]) -> list[int]:
+        """Ordinals of every node with exactly this span, outermost first."""
+        if self._by_span is None:
+            self._by_span = {}
+            for r in self.rows:
+                if r.start is not None:
+                    self._by_span.setdefault((r.start, r.end), []).append(r.ordinal)
+        return self._by_span.get(span, [])
 
     def node(self, ordinal: int) -> ast.AST:
         return self.rows[ordinal].node
@@ -130,7 +138,7 @@ def _classify(code: CodeType, anchors: AstAnchors, ordinal: int | None, is_root:
 
 def _pick_owner(anchors: AstAnchors, span) -> int | None:
     """Among nodes with exactly this span, prefer the construct that owns a code object."""
-    cands = anchors.by_span.get(span)
+    cands = anchors.nodes_with_span(span)
     if not cands:
         o, _ = anchors.anchor(*span)
         return o
