@@ -8,13 +8,6 @@ import time
 import warnings
 from pathlib import Path
 
-TABLE_ORDER = ["py_files", "py_ast_nodes", "py_tokens", "py_bc_code_units", "py_bc_instructions",
-               "py_bc_exception_table", "codeintel_run_meta", "py_bc_blocks", "py_bc_cfg_edges",
-               "py_sym_files", "py_sym_scopes", "py_sym_symbols", "py_sym_scope_edges", "py_sym_namespace_edges",
-               "py_sym_function_partitions", "py_sym_bindings", "py_sym_resolution_edges", "py_sym_name_sites",
-               "py_sym_code_crosswalk"]
-
-
 def _quiet():
     warnings.filterwarnings("ignore")
     import logging
@@ -26,42 +19,89 @@ def _db(args) -> str:
     return str(Path(args.db or default_db()).resolve())
 
 
+def _table_order() -> list[str]:
+    from codeintel_assets.pipeline import pass_tables
+    return [tc.name for tc in pass_tables()]
+
+
+class CliError(Exception):
+    """One line for the user, naming the path; exit 2."""
+
+
+def _check_db_location(db: str) -> None:
+    """A database location we cannot write is one clear line, before Dagster or DuckDB get to it."""
+    parent = Path(db).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create the database directory {parent}: {exc.strerror or exc}") from exc
+    if Path(db).exists() and not os.access(db, os.W_OK):
+        raise CliError(f"the database {db} is read-only (index into another --db, or make it writable)")
+    if not os.access(parent, os.W_OK):
+        raise CliError(f"the database directory {parent} is not writable (DuckDB writes {Path(db).name}.wal beside it)")
+
+
+def _error_summary(args, root, db, message: str, t0: float) -> int:
+    print(f"codeintel: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"root": str(root), "db": db, "run_ok": False, "run_error": message,
+                          "seconds": round(time.perf_counter() - t0, 2)}))
+    return 2
+
+
 def cmd_index(args) -> int:
     _quiet()
     t0 = time.perf_counter()
     root = Path(args.path).resolve()
-    if not root.is_dir():
-        print(f"codeintel: {root} is not a directory", file=sys.stderr)
-        return 2
     db = _db(args)
-    from codeintel_assets.instance import prepare_home
-    home = prepare_home()
+    try:
+        return _index(args, root, db, t0)
+    except CliError as exc:
+        return _error_summary(args, root, db, str(exc), t0)
+
+
+def _index(args, root: Path, db: str, t0: float) -> int:
+    if not root.is_dir():
+        raise CliError(f"{root} is not a directory")
+    _check_db_location(db)
+    from codeintel_assets.instance import InstanceError, prepare_home
+    try:
+        home = prepare_home(db)
+    except InstanceError as exc:
+        raise CliError(str(exc)) from exc
     from dagster import DagsterInstance
 
     from codeintel_assets.assets import build_definitions
     from codeintel_assets.assets.partitions import FILES
     from codeintel_assets.assets.sensors import indexed_hashes, range_tags
-    from codeintel_assets.contracts import all_contracts
-    from codeintel_assets.reconcile import plan_reconcile, scan_repository
-    from resources.store import CodeIntelStore, purge_paths
+    from codeintel_assets.pipeline import pass_tables
+    from codeintel_assets.reconcile import module_names, plan_reconcile, scan_repository
+    from resources.store import CodeIntelStore
 
     log = (lambda *a: None) if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
     store = CodeIntelStore(database=db)
     instance = DagsterInstance.get()
     disk = scan_repository(root, tuple(args.exclude or ()))
     try:
-        indexed = indexed_hashes(store)
-    except Exception as exc:
-        print(f"codeintel: cannot open {db}: {exc}", file=sys.stderr)
-        return 2
+        modules = module_names(root, [f.key for f in disk], args.import_root or ())
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    try:
+        indexed = indexed_hashes(store, modules)
+    except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: one line, exit 2
+        raise CliError(f"cannot read the database {db}: {exc}") from exc
     partitions = list(instance.get_dynamic_partitions(FILES.name))
     plan = plan_reconcile(disk, indexed, partitions, full=args.full)
     log(f"codeintel: {root} -> {db}")
     log(f"  {len(plan.seen)} files: {len(plan.added)} new, {len(plan.changed)} changed, "
         f"{len(plan.removed)} removed, {len(plan.unchanged)} unchanged")
+    if not plan.seen:
+        log(f"  no *.py files under {root}")
     if plan.removed:
-        with store.connection() as conn:
-            purge_paths(conn, [tc.name for tc in all_contracts() if tc.partitioned], plan.removed)
+        try:
+            store.delete_files(plan.removed, [tc.name for tc in pass_tables()])
+        except Exception as exc:  # noqa: BLE001
+            raise CliError(f"cannot write the database {db}: {exc}") from exc
         for k in plan.removed:
             if instance.has_dynamic_partition(FILES.name, k):
                 instance.delete_dynamic_partition(FILES.name, k)
@@ -75,11 +115,12 @@ def cmd_index(args) -> int:
     if work:
         if not args.json and not args.quiet:
             os.environ["CODEINTEL_PROGRESS"] = "1"
-        defs = build_definitions(str(root), db, workers=args.workers, max_file_bytes=args.max_file_bytes)
+        defs = build_definitions(str(root), db, workers=args.workers, max_file_bytes=args.max_file_bytes,
+                                 import_roots=list(args.import_root or ()))
         job = defs.resolve_job_def("index_files")
         result = job.execute_in_process(
             instance=instance, tags=range_tags(work), raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
         run_id = result.run_id
         # A blocking check that fails fails its step after the rows were written: that is a check
         # failure (exit 1), not a broken run (exit 2).
@@ -87,19 +128,23 @@ def cmd_index(args) -> int:
                     and "DagsterAssetCheckFailedError" not in (e.step_failure_data.error.cls_name or "")]
         if failures:
             run_ok = False
-            run_error = "; ".join(str(e.step_failure_data.error.message).strip() for e in failures)
+            run_error = "; ".join(_root_cause(e.step_failure_data.error) for e in failures)
         checks = [{"check": ev.check_name, "asset": ev.asset_key.to_user_string(), "passed": ev.passed,
                    "severity": ev.severity.value, "metadata": {k: v.value for k, v in ev.metadata.items()
-                                                                 if k != "first_findings"},
+                                                                 if k not in ("first_findings", "scope")},
                    "findings": ev.metadata.get("first_findings").value if ev.metadata.get("first_findings") else ""}
                   for ev in result.get_asset_check_evaluations()]
-    rows, failed = _summary_from_db(store, work)
+    try:
+        rows, failed_run, failed_db = _summary_from_db(store, work)
+    except Exception as exc:  # noqa: BLE001
+        raise CliError(f"cannot read the database {db}: {exc}") from exc
     blocking_failed = [c for c in checks if not c["passed"] and c["severity"] == "ERROR"]
     summary = {
         "root": str(root), "db": db, "dagster_home": home, "run_id": run_id,
         "files_seen": len(plan.seen), "files_added": len(plan.added), "files_changed": len(plan.changed),
-        "files_removed": len(plan.removed), "files_unchanged": len(plan.unchanged), "files_failed": len(failed),
-        "failed_files": failed, "rows": rows,
+        "files_removed": len(plan.removed), "files_unchanged": len(plan.unchanged),
+        "files_failed": len(failed_run), "failed_files": failed_run,
+        "files_failed_in_db": len(failed_db), "failed_files_in_db": failed_db, "rows": rows,
         "checks_passed": sum(c["passed"] for c in checks), "checks_failed": sum(not c["passed"] for c in checks),
         "checks": [{k: c[k] for k in ("check", "asset", "passed", "severity", "metadata")} for c in checks],
         "run_ok": run_ok, "run_error": run_error, "seconds": round(time.perf_counter() - t0, 2),
@@ -109,47 +154,48 @@ def cmd_index(args) -> int:
     else:
         _print_summary(summary, checks)
     if not run_ok:
+        print(f"codeintel: the run failed: {run_error}", file=sys.stderr)
         return 2
     return 1 if blocking_failed else 0
 
 
+def _root_cause(err) -> str:
+    """The innermost cause of a Dagster error chain: that is what names the file or the path."""
+    while getattr(err, "cause", None) is not None:
+        err = err.cause
+    msg = str(err.message).strip().splitlines()
+    return msg[-1] if msg else (err.cls_name or "error")
+
+
 def _summary_from_db(store, work: list[str]):
+    from codeintel_assets.gate_report import failed_files
     from resources.store import table_exists
-    rows, failed = {}, []
+    rows = {}
     import gc
     gc.collect()  # drop connections a failed step may have left open (DuckDB refuses mixed configs)
-    with store.connection() as conn:
-        for t in TABLE_ORDER:
+    if not Path(store.database).exists():
+        return {t: 0 for t in _table_order()}, [], []
+    with store.connection(read_only=True) as conn:
+        for t in _table_order():
             rows[t] = conn.execute(f'SELECT count(*) FROM main."{t}"').fetchall()[0][0] if table_exists(conn, t) else 0
-        if work and table_exists(conn, "py_files"):
-            import pyarrow as pa
-            conn.register("__work", pa.table({"path": work}))
-            for path, stage, etype, msg, line, col in conn.execute(
-                    "SELECT path, error_stage, error_type, error_msg, error_lineno, error_col FROM py_files "
-                    "WHERE NOT ok AND path IN (SELECT path FROM __work) ORDER BY path").fetchall():
-                where = path if line is None else f"{path}:{line}" + ("" if col is None else f":{col}")
-                failed.append(f"{where}: {stage} failed: {etype}: {msg}")
-            if table_exists(conn, "codeintel_run_meta"):
-                for path, etype, msg, line in conn.execute(
-                        "SELECT m.path, m.error_type, m.error_msg, m.error_lineno FROM codeintel_run_meta m "
-                        "JOIN py_files f USING (path) WHERE f.ok AND NOT m.compile_ok AND m.path IN (SELECT path FROM __work) "
-                        "ORDER BY m.path").fetchall():
-                    where = path if line is None else f"{path}:{line}"
-                    failed.append(f"{where}: compile failed: {etype}: {msg}")
-    return rows, failed
+        failed_db = failed_files(conn)
+        failed_run = failed_files(conn, work) if work else []
+    return rows, failed_run, failed_db
 
 
 def _print_summary(s: dict, checks: list[dict]) -> None:
     out = sys.stdout
-    print(f"\nindexed {s['files_seen']} files in {s['seconds']}s  (added {s['files_added']}, changed "
-          f"{s['files_changed']}, removed {s['files_removed']}, unchanged {s['files_unchanged']}, failed {s['files_failed']})", file=out)
+    verb = "indexed" if s["run_ok"] else "RUN FAILED after scanning"
+    print(f"\n{verb} {s['files_seen']} files in {s['seconds']}s  (added {s['files_added']}, changed "
+          f"{s['files_changed']}, removed {s['files_removed']}, unchanged {s['files_unchanged']}, "
+          f"failed in this run {s['files_failed']}, failed in the database {s['files_failed_in_db']})", file=out)
     for f in s["failed_files"]:
         print(f"  FAILED {f}", file=out)
     print("rows:", file=out)
     for t, n in s["rows"].items():
         print(f"  {t:<28} {n:>12,}", file=out)
     if checks:
-        print("checks:", file=out)
+        print("checks (whole database):", file=out)
         for c in checks:
             status = "PASS" if c["passed"] else ("FAIL" if c["severity"] == "ERROR" else "WARN")
             figures = ", ".join(f"{k}={v}" for k, v in c["metadata"].items())
@@ -160,20 +206,33 @@ def _print_summary(s: dict, checks: list[dict]) -> None:
     else:
         print("checks: nothing changed, no run", file=out)
     if any(not c["passed"] and c["severity"] == "ERROR" for c in checks):
-        print("A blocking check failed: its rows are stored, but the planes downstream of it were skipped for "
-              "this run's files; the next `codeintel index` indexes those files again.", file=out)
+        print("A blocking check failed: every plane's rows of these files are stored (see the findings); "
+              "`codeintel check` lists every finding.", file=out)
     if s["run_error"]:
         print(f"RUN FAILED: {s['run_error']}", file=out)
 
 
 def cmd_check(args) -> int:
     _quiet()
-    from codeintel_assets.report import run_all_gates, write_junit
+    from codeintel_assets.gate_report import aggregate, failed_files, recompute, write_junit
+    from resources.store import CodeIntelStore, table_exists
     db = _db(args)
     if not Path(db).exists():
         print(f"codeintel: no database at {db} (run `codeintel index` first)", file=sys.stderr)
         return 2
-    results = run_all_gates(db)
+    store = CodeIntelStore(database=db)
+    try:
+        with store.connection(read_only=True) as conn:
+            if args.recompute:
+                paths = [r[0] for r in conn.execute("SELECT path FROM py_files ORDER BY path").fetchall()] \
+                    if table_exists(conn, "py_files") else []
+                results = recompute(lambda table, cols, ch: store.read(table, cols, ch, conn), paths)
+            else:
+                results = aggregate(conn, None)
+            failed = failed_files(conn)
+    except Exception as exc:  # noqa: BLE001 - a damaged database: one line, exit 2
+        print(f"codeintel: cannot read the database {db}: {exc}", file=sys.stderr)
+        return 2
     for r in results:
         print(r.summary())
         for f in r.findings[:10]:
@@ -183,15 +242,16 @@ def cmd_check(args) -> int:
     if args.junit:
         write_junit(results, args.junit)
         print(f"JUnit report: {args.junit}")
-    failed = [r for r in results if not r.passed and r.blocking]
-    print(f"{sum(r.passed for r in results)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    blocking = [r for r in results if not r.passed and r.blocking]
+    print(f"{sum(r.passed for r in results)} passed, {len(blocking)} failed, "
+          f"{sum(not r.passed and not r.blocking for r in results)} warned; {len(failed)} failed files")
+    return 1 if blocking else 0
 
 
 def cmd_query(args) -> int:
     import duckdb
 
-    from codeintel_assets.presets import PRESETS, cfg_dot
+    from codeintel_assets.presets import PRESETS, cfg_dot, preset_sql
     if args.list_presets or (args.sql is None and args.preset is None):
         for name, (what, _) in PRESETS.items():
             print(f"{name:<20} {what}")
@@ -210,7 +270,7 @@ def cmd_query(args) -> int:
             if args.preset not in PRESETS:
                 print(f"codeintel query: no preset {args.preset!r} (see --list-presets)", file=sys.stderr)
                 return 2
-            sql = PRESETS[args.preset][1]
+            sql = preset_sql(args.preset)
             rel = conn.sql(sql, params={"arg": args.arg} if "$arg" in sql else None)
         else:
             rel = conn.sql(args.sql)
@@ -230,15 +290,19 @@ def cmd_query(args) -> int:
 
 
 def cmd_ui(args) -> int:
-    from codeintel_assets.instance import prepare_home
-    prepare_home()
-    os.environ["CODEINTEL_DB"] = _db(args)
-    os.environ["CODEINTEL_REPO"] = str(Path(args.path).resolve())
+    from codeintel_assets.instance import InstanceError, prepare_home
+    from codeintel_assets.ui import run_ui
+    db = _db(args)
+    try:
+        prepare_home(db)
+    except InstanceError as exc:
+        print(f"codeintel: {exc}", file=sys.stderr)
+        return 2
+    env = dict(os.environ, CODEINTEL_DB=db, CODEINTEL_REPO=str(Path(args.path).resolve()))
     cmd = [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "codeintel_assets.assets.repository",
            "-h", "127.0.0.1", "-p", str(args.port)]
-    print(f"Dagster UI on http://127.0.0.1:{args.port}  (DAGSTER_HOME={os.environ['DAGSTER_HOME']}, db={os.environ['CODEINTEL_DB']})",
-          file=sys.stderr)
-    os.execv(cmd[0], cmd)
+    print(f"Dagster UI on http://127.0.0.1:{args.port}  (DAGSTER_HOME={env['DAGSTER_HOME']}, db={db})", file=sys.stderr)
+    return run_ui(cmd, env)
 
 
 def main(argv=None) -> int:
@@ -253,10 +317,15 @@ def main(argv=None) -> int:
     ix.add_argument("--exclude", action="append", metavar="GLOB", help="skip paths matching GLOB (repeatable)")
     ix.add_argument("--workers", type=int, default=None, help="extraction processes (default: one per CPU)")
     ix.add_argument("--max-file-bytes", type=int, default=None, help="larger files become failure rows")
+    ix.add_argument("--import-root", action="append", metavar="DIR",
+                    help="a directory on sys.path when the code runs (repeatable; detected: the repository root, src/)")
     ix.set_defaults(fn=cmd_index)
     ck = sub.add_parser("check", help="run every gate over the database; print the report; write JUnit XML")
     ck.add_argument("--db")
     ck.add_argument("--junit", metavar="FILE")
+    ck.add_argument("--recompute", action="store_true",
+                    help="run every gate function again over the stored rows (reads every table) instead of "
+                         "aggregating the stored per-file results")
     ck.set_defaults(fn=cmd_check)
     q = sub.add_parser("query", help="read-only SQL over the tables, or a named preset")
     q.add_argument("sql", nargs="?")

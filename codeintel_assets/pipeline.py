@@ -1,7 +1,12 @@
-"""Run one plane's extractor over many files: chunked, optionally in worker processes, spooled.
+"""One pass per file: every static per-file plane, in dependency order, from one ``FileContext``.
 
-Not Dagster-specific: the plane assets call ``run_plane``; so do benchmarks and tests. Worker
-processes import only this module, the extractors and pyarrow.
+Not Dagster-specific: the ``file_planes`` asset calls ``run_pass``; so do benchmarks and tests.
+Worker processes import only this module, the plane registry, the extractors, the gates and pyarrow.
+
+Per file: read and decode once; each plane's extractor takes what it needs from the context and the
+tables of the planes it reads (in memory); an exception inside an extractor becomes that plane's
+status row (``error_stage = extract``) and the planes that read it record ``upstream``; then every
+gate runs on the file's tables in memory and becomes a ``codeintel_gate_results`` row.
 """
 
 import gc
@@ -14,135 +19,150 @@ from multiprocessing import get_context
 
 import pyarrow as pa
 
-from codeintel_assets.contracts import bytecode as BC
-from codeintel_assets.contracts import cfg as CF
-from codeintel_assets.contracts import source as SC
-from codeintel_assets.contracts import symtable as SY
-from codeintel_assets.extract.cfg import EXC_COLUMNS as CFG_EXC_COLUMNS
-from codeintel_assets.extract.cfg import INSTR_COLUMNS as CFG_INSTR_COLUMNS
+from codeintel_assets.contracts.gates import CODEINTEL_GATE_RESULTS
+from codeintel_assets.extract.rows import to_table
+from codeintel_assets.planes import Plane, file_planes, gates
 from codeintel_assets.reconcile import key_to_path
 from codeintel_assets.spool import SpooledTable, TableSpool
+from codeintel_assets.validate.status_gates import describe_failures, own_failures
 
-PLANE_TABLES = {
-    "source": [SC.PY_FILES, SC.PY_AST_NODES, SC.PY_TOKENS],
-    "bytecode": [BC.PY_BC_CODE_UNITS, BC.PY_BC_INSTRUCTIONS, BC.PY_BC_EXCEPTION_TABLE, BC.CODEINTEL_RUN_META],
-    "cfg": [CF.PY_BC_BLOCKS, CF.PY_BC_CFG_EDGES],
-    "symtable": [SY.PY_SYM_FILES, SY.PY_SYM_SCOPES, SY.PY_SYM_SYMBOLS, SY.PY_SYM_SCOPE_EDGES, SY.PY_SYM_NAMESPACE_EDGES,
-                 SY.PY_SYM_FUNCTION_PARTITIONS, SY.PY_SYM_BINDINGS, SY.PY_SYM_RESOLUTION_EDGES, SY.PY_SYM_NAME_SITES,
-                 SY.PY_SYM_CODE_CROSSWALK],
-}
-# Stored rows a file-reading plane needs from an upstream plane (read per chunk by the asset).
-PLANE_INPUTS = {"cfg": {"py_bc_instructions": CFG_INSTR_COLUMNS, "py_bc_exception_table": CFG_EXC_COLUMNS},
-                "symtable": {"py_bc_code_units": ["path", "code_unit_id", "parent_code_unit_id", "co_name",
-                                                  "co_firstlineno", "flags", "varnames", "cellvars", "freevars",
-                                                  "ast_node_id"]}}
 CHUNK_FILES = 24
+# Fault injection for the fault tests (real runs, real processes): "plane=glob[,plane=glob...]" makes
+# that plane's extractor raise on matching paths. Read in each worker process (spawned workers inherit it).
+FAULT_ENV = "CODEINTEL_INJECT_FAULT"
+MAX_FINDINGS_PER_FILE = 20
+GATE_TABLE = CODEINTEL_GATE_RESULTS.name
 
 
 @dataclass
 class FileFailure:
     path: str
-    stage: str
-    message: str
+    plane: str
+    message: str  # "path[:line[:col]]: plane: stage failed: type: msg"
 
 
 @dataclass
 class ChunkResult:
-    files: dict[str, list[str]] = field(default_factory=dict)
+    keys: list[str]
+    files: dict[str, list[str]] = field(default_factory=dict)  # table -> Parquet parts
     rows: dict[str, int] = field(default_factory=dict)
     failures: list[FileFailure] = field(default_factory=list)
-    n_files: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # CPU per plane (and "gates", "read")
 
 
-def extract_file(plane: str, root: str, key: str, max_bytes: int, run_id: str | None,
-                 inputs: dict[str, pa.Table] | None = None) -> tuple[dict[str, pa.Table], FileFailure | None]:
-    """One file through one plane -> {table: rows}, plus its failure (if any) for the summary.
+def pass_tables() -> list:
+    """Every contract the pass writes: the file planes' tables, then the gate results."""
+    return [tc for p in file_planes() for tc in p.tables] + [CODEINTEL_GATE_RESULTS]
 
-    An exception inside an extractor (a bug, or an input no rule foresaw) becomes this file's
-    failure row; it never takes the other files of the run down with it.
-    """
+
+def failure_tables(p: Plane, ctx, stage: str, etype: str, msg: str) -> dict[str, pa.Table]:
+    """The plane's tables for a file it could not extract: no facts, and a status row saying why."""
+    src = ctx.src
+    known = {"file_id": src.file_id, "ok": False, "error_stage": stage, "error_type": etype, "error_msg": msg,
+             "sha256": src.sha256, "size_bytes": src.size, "encoding": src.encoding, "has_bom": src.has_bom,
+             "module_name": ctx.module_name, "compile_ok": False, "dagster_run_id": ctx.run_id}
+    out = {}
+    for tc in p.tables:
+        if tc.name == p.status:
+            lead = 2 if tc.partitioned else 1
+            row = tuple(known.get(n) for n in tc.schema.names[lead:])
+            out[tc.name] = to_table(tc, [row], ctx.path)
+        else:
+            out[tc.name] = to_table(tc, [], ctx.path)
+    return out
+
+
+def extract_file(root: str, key: str, module_name: str, max_bytes: int, run_id: str | None = None,
+                 seconds: dict[str, float] | None = None) -> tuple[dict[str, pa.Table], list[FileFailure]]:
+    """One file through every file plane and every gate -> {table: rows} (gate results included)."""
+    from codeintel_assets.extract.context import FileContext
     from codeintel_assets.extract.syntax import read_source
 
+    seconds = {} if seconds is None else seconds
+    t0 = time.process_time()
     src = read_source(root, key_to_path(key), max_bytes)
-    src = _rekey(src, key)
-    try:
-        return _extract_plane(plane, src, key, run_id, inputs)
-    except Exception as exc:  # noqa: BLE001 - recorded as a failure row below
-        return internal_failure(plane, src, key, exc, run_id)
+    if src.path != key:
+        from dataclasses import replace
+        src = replace(src, path=key)
+    ctx = FileContext(src, module_name, run_id)
+    seconds["read"] = seconds.get("read", 0.0) + time.process_time() - t0
+    out: dict[str, pa.Table] = {}
+    broken: dict[str, str] = {}  # table -> plane whose extractor raised
+    for p in file_planes():
+        t0 = time.process_time()
+        failed_up = sorted({broken[t] for t in p.reads if t in broken})
+        if failed_up:
+            tables = failure_tables(p, ctx, "upstream", "UpstreamFailed",
+                                    f"not extracted: the {', '.join(failed_up)} plane failed on this file")
+            broken.update({n: failed_up[0] for n in tables})
+        else:
+            try:
+                _injected_fault(p.name, key)
+                tables = p.extract(ctx, {t: out[t] for t in p.reads})
+                missing = set(p.table_names) - set(tables)
+                if missing:
+                    raise RuntimeError(f"extractor returned no {sorted(missing)}")
+            except Exception as exc:  # noqa: BLE001 - a bug or an input no rule foresaw: this plane's row says so
+                tables = failure_tables(p, ctx, "extract", f"ExtractorError.{type(exc).__name__}",
+                                        f"internal error in the {p.name} extractor: {str(exc)[:300]}")
+                broken.update({n: p.name for n in tables})
+        out.update(tables)
+        seconds[p.name] = seconds.get(p.name, 0.0) + time.process_time() - t0
+    t0 = time.process_time()
+    out[GATE_TABLE] = to_table(CODEINTEL_GATE_RESULTS, gate_rows(src.file_id, out), key)
+    seconds["gates"] = seconds.get("gates", 0.0) + time.process_time() - t0
+    return out, file_failures(key, out)
 
 
-def internal_failure(plane: str, src, key: str, exc: BaseException, run_id: str | None):
-    """Failure rows for a file whose extraction raised: the status row of the plane says why."""
-    from codeintel_assets.extract.rows import to_table
-    etype = f"ExtractorError.{type(exc).__name__}"
-    msg = f"internal error in the {plane} extractor: {str(exc)[:300]}"
-    tables = {tc.name: to_table(tc, [], key) for tc in PLANE_TABLES[plane]}
-    fid = src.file_id
-    if plane == "source":
-        tables["py_files"] = to_table(SC.PY_FILES, [(fid, src.sha256, src.size, src.encoding, src.has_bom, None, False,
-                                                     "extract", etype, msg, None, None, 0, 0)], key)
-    elif plane == "bytecode":
-        from codeintel_assets.extract.bytecode import run_meta_row, _Err
-        tables["codeintel_run_meta"] = to_table(BC.CODEINTEL_RUN_META, [run_meta_row(fid, False, _Err(etype, msg, None), run_id=run_id)], key)
-    elif plane == "symtable":
-        from codeintel_assets.extract.symtable import COMPILE_TYPE
-        tables["py_sym_files"] = to_table(SY.PY_SYM_FILES, [(fid, False, "extract", etype, msg, None, COMPILE_TYPE,
-                                                              0, 0, 0, None, None)], key)
-    return tables, FileFailure(key, "extract", f"{key}: {plane} extraction failed: {etype}: {msg}")
+def _injected_fault(plane: str, key: str) -> None:
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    import fnmatch
+    for item in spec.split(","):
+        name, _, pattern = item.partition("=")
+        if name == plane and fnmatch.fnmatchcase(key, pattern):
+            raise RuntimeError(f"injected fault ({FAULT_ENV})")
 
 
-def _extract_plane(plane: str, src, key: str, run_id: str | None, inputs: dict[str, pa.Table] | None = None):
-    if plane == "source":
-        from codeintel_assets.extract.syntax import extract_source
-        f = extract_source(src)
-        row = f.files.slice(0, 1).to_pylist()[0]
-        fail = None if row["ok"] else FileFailure(key, row["error_stage"], _describe(key, row["error_stage"], row["error_type"], row["error_msg"], row["error_lineno"], row["error_col"]))
-        return {"py_files": f.files, "py_ast_nodes": f.ast_nodes, "py_tokens": f.tokens}, fail
-    if plane == "bytecode":
-        from codeintel_assets.extract.bytecode import extract_bytecode
-        f = extract_bytecode(src, run_id)
-        row = f.run_meta.to_pylist()[0]
-        fail = None
-        if not row["compile_ok"] and src.error is None:
-            fail = FileFailure(key, "compile", _describe(key, "compile", row["error_type"], row["error_msg"], row["error_lineno"], None))
-        return {"py_bc_code_units": f.code_units, "py_bc_instructions": f.instructions,
-                "py_bc_exception_table": f.exception_table, "codeintel_run_meta": f.run_meta}, fail
-    if plane == "symtable":
-        from codeintel_assets.extract.symtable_plane import extract_symtable
-        f = extract_symtable(src, None if inputs is None else inputs.get("py_bc_code_units"))
-        row = f.status
-        fail = None
-        if not row["ok"] and src.error is None:
-            fail = FileFailure(key, row["error_stage"], _describe(key, row["error_stage"], row["error_type"],
-                                                                  row["error_msg"], row["error_lineno"], None))
-        return f.tables, fail
-    raise ValueError(f"plane {plane} does not read files")
+def gate_rows(fid: str, tables: dict[str, pa.Table]) -> list[tuple]:
+    """Every gate over one file's tables (in memory): one row per gate."""
+    rows = []
+    for p, g in gates():
+        try:
+            r = g.fn(*(tables[t] for t, _ in g.inputs))
+            passed, findings, metrics = r.passed, [f.describe() for f in r.findings], r.metrics
+        except Exception as exc:  # noqa: BLE001 - a gate that raises fails, it does not stop the pass
+            passed, findings, metrics = False, [f"gate {g.name} raised {type(exc).__name__}: {str(exc)[:300]}"], {}
+        ints = [(k, v) for k, v in metrics.items() if isinstance(v, int) and not isinstance(v, bool)]
+        rows.append((fid, g.name, p.name, g.table, g.blocking, passed, ints, len(findings),
+                     findings[:MAX_FINDINGS_PER_FILE]))
+    return rows
 
 
-def _rekey(src, key):
-    if src.path == key:
-        return src
-    from dataclasses import replace
-    return replace(src, path=key)
+def file_failures(key: str, tables: dict[str, pa.Table]) -> list[FileFailure]:
+    """The file's own failures as one line: the first plane that failed, and which others did."""
+    fps = file_planes()
+    fails = own_failures([p.name for p in fps], [tables[p.status] for p in fps]).get(key, [])
+    return [FileFailure(key, fails[0].plane, describe_failures(key, fails))] if fails else []
 
 
-def _describe(path, stage, etype, msg, lineno, col) -> str:
-    where = path if lineno is None else f"{path}:{lineno}" + ("" if col is None else f":{col}")
-    return f"{where}: {stage} failed: {etype}: {msg}"
-
-
-def extract_chunk(plane: str, root: str, keys: Sequence[str], max_bytes: int, spool_dir: str,
-                  run_id: str | None, inputs: dict[str, pa.Table] | None = None) -> ChunkResult:
-    """A chunk of files through one plane, spooled to Parquet parts under ``spool_dir``."""
+def extract_chunk(root: str, items: Sequence[tuple[str, str]], max_bytes: int, spool_dir: str,
+                  run_id: str | None) -> ChunkResult:
+    """A chunk of (key, module name) through the pass, spooled to Parquet parts under ``spool_dir``."""
     spools = {tc.name: TableSpool(tc.schema, spool_dir, tc.name, limit=1 << 62, drop=[n for n, _ in tc.derived])
-              for tc in PLANE_TABLES[plane]}
-    res = ChunkResult(n_files=len(keys))
+              for tc in pass_tables()}
+    res = ChunkResult(keys=[k for k, _ in items])
     # Millions of short-lived row tuples and AST nodes, no reference cycles: the cyclic GC only costs
     # time here (~30% of extraction). One collection per chunk instead.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        _extract_chunk_into(plane, root, keys, max_bytes, run_id, inputs, spools, res)
+        for key, module_name in items:
+            tables, fails = extract_file(root, key, module_name, max_bytes, run_id, res.seconds)
+            for name, t in tables.items():
+                spools[name].add(t)
+            res.failures.extend(fails)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -153,95 +173,55 @@ def extract_chunk(plane: str, root: str, keys: Sequence[str], max_bytes: int, sp
     return res
 
 
-def _extract_chunk_into(plane, root, keys, max_bytes, run_id, inputs, spools, res) -> None:
-    if plane == "cfg":
-        from codeintel_assets.extract.cfg import extract_cfg
-        ins, exc = inputs["py_bc_instructions"], inputs["py_bc_exception_table"]
-        try:
-            facts = extract_cfg(ins, exc)
-        except Exception:  # noqa: BLE001 - isolate the file(s) that raise, keep the rest
-            facts = {}
-            import pyarrow.compute as pc
-            for key in keys:
-                try:
-                    facts.update(extract_cfg(ins.filter(pc.equal(ins["path"], key)), exc.filter(pc.equal(exc["path"], key))))
-                except Exception as e:  # noqa: BLE001
-                    res.failures.append(FileFailure(key, "cfg", f"{key}: cfg extraction failed: {type(e).__name__}: {e}"))
-        for f in facts.values():
-            spools["py_bc_blocks"].add(f.blocks)
-            spools["py_bc_cfg_edges"].add(f.edges)
-    else:
-        per_file = split_by_path(inputs, keys) if inputs else {}
-        for key in keys:
-            tables, fail = extract_file(plane, root, key, max_bytes, run_id, per_file.get(key))
-            for name, t in tables.items():
-                spools[name].add(t)
-            if fail:
-                res.failures.append(fail)
-
-
-def split_by_path(inputs: dict[str, pa.Table], keys: Sequence[str]) -> dict[str, dict[str, pa.Table]]:
-    """{table: rows of many files} -> {path: {table: that file's rows}} (every key gets every table)."""
-    out: dict[str, dict[str, pa.Table]] = {k: {} for k in keys}
-    for name, t in inputs.items():
-        t = t.sort_by("path") if t.num_rows else t
-        paths = t.column("path").to_pylist()
-        start = 0
-        bounds: dict[str, tuple[int, int]] = {}
-        for i in range(1, len(paths) + 1):
-            if i == len(paths) or paths[i] != paths[start]:
-                bounds[paths[start]] = (start, i)
-                start = i
-        for k in keys:
-            a, b = bounds.get(k, (0, 0))
-            out[k][name] = t.slice(a, b - a)
-    return out
-
-
 Progress = Callable[[int, int, float], None]
 
 
-def run_plane(plane: str, keys: Sequence[str], root: str, spool_dir: str, max_bytes: int, workers: int = 0,
-              run_id: str | None = None, progress: Progress | None = None,
-              load_inputs: Callable[[Sequence[str]], dict[str, pa.Table]] | None = None,
-              chunk_files: int = CHUNK_FILES) -> tuple[dict[str, SpooledTable], list[FileFailure]]:
-    """All ``keys`` through ``plane``; returns one SpooledTable per output table and the failures."""
-    spools = {tc.name: TableSpool(tc.schema, spool_dir, tc.name) for tc in PLANE_TABLES[plane]}
-    failures: list[FileFailure] = []
-    chunks = [list(keys[i:i + chunk_files]) for i in range(0, len(keys), chunk_files)]
+@dataclass
+class PassResult:
+    files: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    failures: list[FileFailure] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def run_pass(keys: Sequence[str], module_names: dict[str, str], root: str, spool_dir: str, max_bytes: int,
+             workers: int = 0, run_id: str | None = None, progress: Progress | None = None,
+             on_chunk: Callable[[ChunkResult], None] | None = None, chunk_files: int = CHUNK_FILES) -> PassResult:
+    """All ``keys`` through the pass; each finished chunk is handed to ``on_chunk`` (the writer) at once."""
+    items = [(k, module_names[k]) for k in keys]
+    chunks = [items[i:i + chunk_files] for i in range(0, len(items), chunk_files)]
     workers = resolve_workers(workers, len(chunks))
     start = time.perf_counter()
-    done = 0
+    total = PassResult()
 
     def adopt(r: ChunkResult):
-        nonlocal done
-        for name, files in r.files.items():
-            spools[name].add_files(files, r.rows[name])
-        failures.extend(r.failures)
-        done += r.n_files
+        if on_chunk:
+            on_chunk(r)
+        for name, n in r.rows.items():
+            total.rows[name] = total.rows.get(name, 0) + n
+        for name, s in r.seconds.items():
+            total.seconds[name] = total.seconds.get(name, 0.0) + s
+        total.failures.extend(r.failures)
+        total.files += len(r.keys)
         if progress:
-            progress(done, len(keys), time.perf_counter() - start)
+            progress(total.files, len(items), time.perf_counter() - start)
 
     if workers <= 1:
         for ch in chunks:
-            adopt(extract_chunk(plane, root, ch, max_bytes, spool_dir, run_id,
-                                load_inputs(ch) if load_inputs else None))
+            adopt(extract_chunk(root, ch, max_bytes, spool_dir, run_id))
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
             pending = set()
-            it = iter(chunks)
-            for ch in it:
-                # Bounded submission: inputs read from DuckDB are held for at most 2 x workers chunks.
-                pending.add(pool.submit(extract_chunk, plane, root, ch, max_bytes, spool_dir, run_id,
-                                        load_inputs(ch) if load_inputs else None))
-                if len(pending) >= 2 * workers:
+            for ch in chunks:
+                pending.add(pool.submit(extract_chunk, root, ch, max_bytes, spool_dir, run_id))
+                if len(pending) >= 2 * workers:  # bounded: the writer keeps up with at most 2 x workers chunks
                     fut = next(as_completed(pending))
                     pending.remove(fut)
                     adopt(fut.result())
             for fut in as_completed(pending):
                 adopt(fut.result())
-    failures.sort(key=lambda f: f.path)
-    return {name: sp.finish() for name, sp in spools.items()}, failures
+    total.failures.sort(key=lambda f: f.path)
+    return total
 
 
 def resolve_workers(workers: int, n_chunks: int) -> int:
@@ -250,3 +230,7 @@ def resolve_workers(workers: int, n_chunks: int) -> int:
     if n_chunks < 4:
         return 1  # spawning processes costs more than it saves on a handful of files
     return min(workers, n_chunks)
+
+
+def spooled(files: list[str], rows: int, schema: pa.Schema) -> SpooledTable:
+    return SpooledTable(schema, list(files), rows)

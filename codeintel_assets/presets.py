@@ -1,12 +1,7 @@
 """Named queries for `codeintel query --preset NAME [--arg VALUE]` (read-only SQL over the tables)."""
 
 PRESETS: dict[str, tuple[str, str]] = {
-    "failed-files": ("every file that could not be read, decoded, parsed or compiled, and why", """
-        SELECT path, error_stage AS stage, error_type, error_msg, error_lineno AS line FROM py_files WHERE NOT ok
-        UNION ALL
-        SELECT m.path, 'compile', m.error_type, m.error_msg, m.error_lineno FROM codeintel_run_meta m
-        JOIN py_files f USING (path) WHERE f.ok AND NOT m.compile_ok
-        ORDER BY path"""),
+    "failed-files": ("every file a plane could not read, decode, parse, compile or extract, and why", None),
     "largest-code-units": ("the 20 code units with the most instructions", """
         SELECT path, qualpath, kind, instruction_count, stacksize FROM py_bc_code_units
         ORDER BY instruction_count DESC, path, qualpath LIMIT 20"""),
@@ -16,25 +11,42 @@ PRESETS: dict[str, tuple[str, str]] = {
         FROM py_sym_name_sites n LEFT JOIN py_sym_bindings b USING (binding_id)
         LEFT JOIN py_sym_resolution_edges r ON r.src_binding_id = n.binding_id
         WHERE n.name = $arg ORDER BY n.path, n.span_start_byte"""),
-    "cfg": ("the CFG of a code unit (--arg QUALPATH) as rows: block, kind, terminator, edge, target", """
+    "cfg": ("the CFG of a code unit (--arg QUALPATH or MODULE::QUALPATH) as rows: block, kind, terminator, edge, target", """
         SELECT b.path, b.block_index AS block, b.kind, b.terminator, e.kind AS edge, d.block_index AS to_block,
                e.polarity_rule
         FROM py_bc_blocks b JOIN py_bc_code_units u USING (code_unit_id)
         LEFT JOIN py_bc_cfg_edges e ON e.src_block_id = b.block_id
         LEFT JOIN py_bc_blocks d ON d.block_id = e.dst_block_id
-        WHERE u.qualpath = $arg ORDER BY b.path, block, to_block"""),
+        WHERE u.qualpath = $arg OR u.module_name || '::' || u.qualpath = $arg ORDER BY b.path, block, to_block"""),
 }
+
+
+def failed_files_sql() -> str:
+    """Every file plane's own failures, from its status table (derived from the plane registry)."""
+    from codeintel_assets.planes import file_planes
+    from codeintel_assets.validate.status_gates import DERIVED_STAGES
+    parts = []
+    for p in file_planes():
+        line = "error_lineno" if "error_lineno" in p.contract(p.status).schema.names else "NULL::INTEGER"
+        parts.append(f"SELECT path, '{p.name}' AS plane, error_stage AS stage, error_type, error_msg, {line} AS line "
+                     f"FROM \"{p.status}\" WHERE NOT ok AND error_stage NOT IN {tuple(DERIVED_STAGES)!r}")
+    return "\nUNION ALL\n".join(parts) + "\nORDER BY path, plane"
+
+
+def preset_sql(name: str) -> str:
+    return failed_files_sql() if name == "failed-files" else PRESETS[name][1]
 
 
 def cfg_dot(conn, qualpath: str) -> str:
     """The CFG of the code unit(s) named ``qualpath`` as Graphviz DOT (exception edges dashed)."""
     blocks = conn.execute(
         "SELECT b.block_id, b.block_index, b.kind, b.start_offset, b.terminator, b.is_dead FROM py_bc_blocks b "
-        "JOIN py_bc_code_units u USING (code_unit_id) WHERE u.qualpath = ? ORDER BY b.path, b.block_index",
-        [qualpath]).fetchall()
+        "JOIN py_bc_code_units u USING (code_unit_id) WHERE u.qualpath = ? OR u.module_name || '::' || u.qualpath = ? "
+        "ORDER BY b.path, b.block_index", [qualpath, qualpath]).fetchall()
     edges = conn.execute(
         "SELECT e.src_block_id, e.dst_block_id, e.kind FROM py_bc_cfg_edges e JOIN py_bc_code_units u "
-        "USING (code_unit_id) WHERE u.qualpath = ? ORDER BY e.edge_id", [qualpath]).fetchall()
+        "USING (code_unit_id) WHERE u.qualpath = ? OR u.module_name || '::' || u.qualpath = ? ORDER BY e.edge_id",
+        [qualpath, qualpath]).fetchall()
     out = [f'digraph "{qualpath}" {{', "  node [shape=box, fontname=monospace];"]
     for bid, idx, kind, start, term, dead in blocks:
         style = ', style=dotted' if dead else ''

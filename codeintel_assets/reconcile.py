@@ -110,24 +110,38 @@ def plan_reconcile(disk: list[DiskFile], indexed: dict[str, str | None], partiti
 STALE = "stale:"  # prefix of an indexed hash that must not match the disk: a plane did not finish
 
 
-def indexed_state(conn, table_exists) -> dict[str, str]:
-    """path -> content sha256 of what is indexed, ``STALE + sha`` where a plane is behind ``py_files``.
+def indexed_state(conn, table_exists, modules: dict[str, str] | None = None) -> dict[str, str]:
+    """path -> content sha256 of what is indexed, ``STALE + sha`` where the file must be indexed again.
 
-    Every plane leaves a per-file trace of the content it saw (``file_id`` = hash of path and
-    content): ``codeintel_run_meta`` (bytecode), ``py_sym_files`` (symtable) and, for a file with
-    code units, ``py_bc_blocks`` (cfg). A plane that was skipped (a blocking check failed upstream) or
-    died leaves the old ``file_id`` or none, and the file is indexed again on the next run.
+    Every file plane leaves a per-file status row carrying the ``file_id`` (hash of path and content)
+    of the bytes it saw, whether it succeeded or failed, and the pass leaves its gate rows: a file
+    whose status row is missing or older than ``py_files`` in any plane (a run that died, a plane
+    added since) is stale. A file that *failed* has a current status row and is not stale: it is
+    indexed again when its content changes (or with ``--full``), never in a loop. ``modules``
+    (path -> module name from the current import roots): a file whose stored ``module_name``
+    differs is stale too.
     """
+    from codeintel_assets.planes import file_planes
+    from codeintel_assets.pipeline import GATE_TABLE
     if not table_exists(conn, "py_files"):
         return {}
     conds = []
-    for table in ("codeintel_run_meta", "py_sym_files"):
+    for table in [p.status for p in file_planes() if p.status != "py_files"] + [GATE_TABLE]:
         if table_exists(conn, table):
-            conds.append(f"EXISTS (SELECT 1 FROM {table} t WHERE t.path = f.path AND t.file_id = f.file_id)")
+            conds.append(f'EXISTS (SELECT 1 FROM "{table}" t WHERE t.path = f.path AND t.file_id = f.file_id)')
         else:
             conds.append("FALSE")
-    if table_exists(conn, "py_bc_code_units") and table_exists(conn, "py_bc_blocks"):
-        conds.append("(NOT EXISTS (SELECT 1 FROM py_bc_code_units c WHERE c.path = f.path AND c.file_id = f.file_id) "
-                     "OR EXISTS (SELECT 1 FROM py_bc_blocks b WHERE b.path = f.path AND b.file_id = f.file_id))")
-    rows = conn.execute(f"SELECT path, sha256, {' AND '.join(conds)} FROM py_files f").fetchall()
-    return {path: (sha if fresh else f"{STALE}{sha}") for path, sha, fresh in rows}
+    rows = conn.execute(f"SELECT path, sha256, module_name, {' AND '.join(conds) or 'TRUE'} FROM py_files f").fetchall()
+    out = {}
+    for path, sha, module, fresh in rows:
+        if modules is not None and path in modules and modules[path] != module:
+            fresh = False
+        out[path] = sha if fresh else f"{STALE}{sha}"
+    return out
+
+
+def module_names(root: str | os.PathLike, keys, explicit_roots=()) -> dict[str, str]:
+    """key -> dotted module name from the repository's import roots (``extract/modules.py``)."""
+    from codeintel_assets.extract.modules import detect_import_roots, module_name
+    roots = detect_import_roots(root, tuple(explicit_roots))
+    return {k: module_name(key_to_path(k), roots) for k in keys}

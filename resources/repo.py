@@ -13,3 +13,5 @@ class RepoConfig(ConfigurableResource):
     max_file_bytes: int = Field(default=DEFAULT_MAX_FILE_BYTES, description="Files larger than this are failure rows.")
     workers: int = Field(default=0, description="Extraction worker processes (0 = one per CPU, 1 = in-process).")
     spool_dir: str = Field(default="", description="Directory for spilled Parquet parts (default: beside the database).")
+    import_roots: list[str] = Field(default=[], description="Directories that are on sys.path when the code runs "
+                                                           "(besides the detected ones: the repository root, src/).")

@@ -1,24 +1,27 @@
-"""DuckDB storage: the Arrow IO manager (on dagster-duckdb), spooled outputs, and the store resource.
+"""DuckDB storage behind one narrow interface: replace / delete these files' rows, read columns, read-only SQL.
 
-Why a custom handler on ``dagster-duckdb``'s IO manager: there is no Arrow type handler upstream; the
-pandas one inserts by column position and infers the schema from the first write (an all-null column
-becomes type NULL, an empty first write creates no table). Ours creates each table from its contract
-schema (even when empty), inserts by column name, deletes and inserts one run's partitions in one
-transaction, and keeps materialisation metadata small (the stock "Query" metadata lists every
-partition key, which Dagster copies into every per-partition event: N^2 event-log growth).
+``CodeIntelStore`` is the only thing the planes, gates, jobs and the CLI write or read through, so a
+second storage backend needs a second implementation of these few methods and nothing else:
+
+- ``delete_files(paths)``: every row of these files, from every table, in one transaction;
+- ``append(tables)``: insert rows (Arrow tables or spooled Parquet parts) into several tables in one
+  transaction; ``replace_files(paths, tables)`` is both in one transaction;
+- ``read(table, columns, paths)``: stored columns of these files;
+- ``sql(query)``: read-only SQL (the gate aggregation, the summary, `codeintel query`).
+
+Writes go through ``dagster_duckdb.DuckDBResource`` (public API). Tables are created from the contract
+schema, so an empty result still creates its table; derived id columns are VIRTUAL generated columns.
 """
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-from dagster import ConfigurableResource, InputContext, OutputContext
-from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
-from dagster_duckdb import DuckDBIOManager
-from dagster_duckdb.io_manager import DuckDbClient
+from dagster import ConfigurableResource
+from dagster_duckdb import DuckDBResource
 
 from codeintel_assets.spool import SpooledTable
 
@@ -74,121 +77,85 @@ def ensure_table(conn, table: str, schema: pa.Schema) -> None:
             "the database was written by another schema version: remove it or index into a new --db")
 
 
-def write_partitions(conn, table: str, schema: pa.Schema, keys: Sequence[str], obj) -> int:
-    """Replace the rows of ``keys`` in ``table`` by ``obj`` (Arrow table or SpooledTable), atomically."""
-    run(conn, "BEGIN TRANSACTION")
-    try:
-        ensure_table(conn, table, schema)
-        conn.register("__codeintel_keys", pa.table({PARTITION_COLUMN: pa.array(list(keys), pa.string())}))
-        run(conn, f'DELETE FROM main."{table}" WHERE {PARTITION_COLUMN} IN (SELECT {PARTITION_COLUMN} FROM __codeintel_keys)')
-        conn.unregister("__codeintel_keys")
-        derived = _derived(table)
-        stored = ", ".join(f'"{n}"' for n in schema.names if n not in derived)
-        if isinstance(obj, SpooledTable):
-            if obj.files:
-                files = ", ".join("'" + f.replace("'", "''") + "'" for f in obj.files)
-                run(conn, f'INSERT INTO main."{table}" BY NAME SELECT {stored} FROM read_parquet([{files}])')
-            n = obj.num_rows
-        else:
-            conn.register("__codeintel_rows", obj)
-            run(conn, f'INSERT INTO main."{table}" BY NAME SELECT {stored} FROM __codeintel_rows')
-            conn.unregister("__codeintel_rows")
-            n = obj.num_rows
-        run(conn, "COMMIT")
-    except BaseException:
-        run(conn, "ROLLBACK")
-        raise
+def _insert(conn, table: str, schema: pa.Schema, obj) -> int:
+    derived = _derived(table)
+    stored = ", ".join(f'"{n}"' for n in schema.names if n not in derived)
     if isinstance(obj, SpooledTable):
-        for f in obj.files:
-            Path(f).unlink(missing_ok=True)
-    return n
-
-
-class ArrowTypeHandler(DbTypeHandler):
-    """pyarrow.Table / SpooledTable <-> DuckDB, by column name, schema from the contract."""
-
-    def handle_output(self, context: OutputContext, table_slice: TableSlice, obj, connection):
-        raise NotImplementedError("written by ArrowDbIOManager.handle_output in one transaction")
-
-    def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> pa.Table:
-        cols = ", ".join(f'"{c}"' for c in table_slice.columns) if table_slice.columns else "*"
-        sql = f'SELECT {cols} FROM main."{table_slice.table}"'
-        if table_slice.partition_dimensions:
-            keys = list(table_slice.partition_dimensions[0].partitions)
-            connection.register("__codeintel_keys", pa.table({PARTITION_COLUMN: pa.array(keys, pa.string())}))
-            sql += f" WHERE {PARTITION_COLUMN} IN (SELECT {PARTITION_COLUMN} FROM __codeintel_keys)"
-        return connection.sql(sql).to_arrow_table()
-
-    @property
-    def supported_types(self):
-        return [pa.Table, SpooledTable]
-
-
-class ArrowDbIOManager(DbIOManager):
-    def handle_output(self, context: OutputContext, obj) -> None:
-        table_slice = self._get_table_slice(context, context)
-        keys = list(table_slice.partition_dimensions[0].partitions) if table_slice.partition_dimensions else []
-        schema = obj.schema
-        with self._db_client.connect(context, table_slice) as conn:
-            if keys:
-                n = write_partitions(conn, table_slice.table, schema, keys, obj)
-            else:
-                n = _replace_all(conn, table_slice.table, schema, obj)
-        # Small metadata on purpose: no per-key SQL (see module docstring). Dagster copies output
-        # metadata into every partition's event, so the figures are named for what they count: the run.
-        context.add_output_metadata({"dagster/table_name": f"main.{table_slice.table}", "rows_in_run": n,
-                                     "files_in_run": len(keys)})
-
-
-def _replace_all(conn, table, schema, obj) -> int:
-    run(conn, "BEGIN TRANSACTION")
-    try:
-        ensure_table(conn, table, schema)
-        run(conn, f'DELETE FROM main."{table}"')
+        if obj.files:
+            files = ", ".join("'" + f.replace("'", "''") + "'" for f in obj.files)
+            run(conn, f'INSERT INTO main."{table}" BY NAME SELECT {stored} FROM read_parquet([{files}])')
+        return obj.num_rows
+    if obj.num_rows:
         conn.register("__codeintel_rows", obj)
-        run(conn, f'INSERT INTO main."{table}" BY NAME SELECT * FROM __codeintel_rows')
+        run(conn, f'INSERT INTO main."{table}" BY NAME SELECT {stored} FROM __codeintel_rows')
         conn.unregister("__codeintel_rows")
-        run(conn, "COMMIT")
-    except BaseException:
-        run(conn, "ROLLBACK")
-        raise
     return obj.num_rows
 
 
-class CodeIntelIOManager(DuckDBIOManager):
-    """dagster-duckdb's IO manager with the Arrow handler; tables live in schema ``main``."""
-
-    @staticmethod
-    def type_handlers() -> Sequence[DbTypeHandler]:
-        return [ArrowTypeHandler()]
-
-    @staticmethod
-    def default_load_type():
-        return pa.Table
-
-    def create_io_manager(self, context) -> DbIOManager:
-        return ArrowDbIOManager(db_client=DuckDbClient(), database=self.database, schema="main",
-                                type_handlers=self.type_handlers(), default_load_type=pa.Table,
-                                io_manager_name="CodeIntelIOManager")
+@contextmanager
+def transaction(conn):
+    run(conn, "BEGIN TRANSACTION")
+    try:
+        yield conn
+    except BaseException:
+        try:
+            run(conn, "ROLLBACK")
+        except duckdb.Error:
+            pass  # the failed statement may have ended the transaction: the original error is the one to see
+        raise
+    run(conn, "COMMIT")
 
 
 class CodeIntelStore(ConfigurableResource):
-    """The one DuckDB file: read helpers for planes and gates, and the purge of deleted files."""
+    """The one DuckDB file (see the module docstring for the interface)."""
 
     database: str
 
+    def _resource(self) -> DuckDBResource:
+        return DuckDBResource(database=self.database)
+
     @contextmanager
     def connection(self, read_only: bool = False):
-        conn = connect(self.database, read_only=read_only)
-        try:
+        if read_only:
+            conn = duckdb.connect(self.database, read_only=True, config=CONNECTION_CONFIG)
+            try:
+                yield conn
+            finally:
+                conn.close()
+            return
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        with self._resource().get_connection() as conn:
             yield conn
-        finally:
-            conn.close()
+
+    def delete_files(self, paths: Sequence[str], tables: Sequence[str], conn=None) -> dict[str, int]:
+        if conn is None:
+            with self.connection() as c:
+                return self.delete_files(paths, tables, c)
+        return purge_paths(conn, tables, paths)
+
+    def append(self, tables: Mapping[str, tuple[pa.Schema, object]], conn=None) -> dict[str, int]:
+        """Insert rows into several tables in one transaction: {table: (contract schema, Arrow or spool)}."""
+        if conn is None:
+            with self.connection() as c:
+                return self.append(tables, c)
+        with transaction(conn):
+            return {name: (ensure_table(conn, name, schema), _insert(conn, name, schema, obj))[1]
+                    for name, (schema, obj) in tables.items()}
+
+    def replace_files(self, paths: Sequence[str], tables: Mapping[str, tuple[pa.Schema, object]], conn=None) -> dict[str, int]:
+        """Delete the rows of ``paths`` from ``tables`` and insert the given rows, in one transaction."""
+        if conn is None:
+            with self.connection() as c:
+                return self.replace_files(paths, tables, c)
+        with transaction(conn):
+            _delete(conn, list(tables), paths)
+            return {name: (ensure_table(conn, name, schema), _insert(conn, name, schema, obj))[1]
+                    for name, (schema, obj) in tables.items()}
 
     def read(self, table: str, columns: Sequence[str], paths: Sequence[str], conn=None) -> pa.Table:
         """The given columns of ``table`` for ``paths`` (empty contract-shaped table if absent)."""
         if conn is None:
-            with self.connection() as c:
+            with self.connection(read_only=True) as c:
                 return self.read(table, columns, paths, c)
         if not table_exists(conn, table):
             from codeintel_assets.contracts import contract
@@ -200,25 +167,31 @@ class CodeIntelStore(ConfigurableResource):
         conn.unregister("__codeintel_keys")
         return t
 
+    def sql(self, query: str, params=None, conn=None) -> list[tuple]:
+        if conn is None:
+            with self.connection(read_only=True) as c:
+                return self.sql(query, params, c)
+        return run(conn, query, params)
+
+
+def _delete(conn, tables: Sequence[str], paths: Sequence[str]) -> dict[str, int]:
+    deleted = {}
+    conn.register("__codeintel_keys", pa.table({PARTITION_COLUMN: pa.array(list(paths), pa.string())}))
+    for t in tables:
+        if table_exists(conn, t):
+            n = run(conn, f'SELECT count(*) FROM main."{t}" WHERE {PARTITION_COLUMN} IN '
+                          f'(SELECT {PARTITION_COLUMN} FROM __codeintel_keys)')[0][0]
+            if n:
+                run(conn, f'DELETE FROM main."{t}" WHERE {PARTITION_COLUMN} IN (SELECT {PARTITION_COLUMN} FROM __codeintel_keys)')
+            deleted[t] = n
+    conn.unregister("__codeintel_keys")
+    return deleted
+
 
 def purge_paths(conn, tables: Sequence[str], paths: Sequence[str]) -> dict[str, int]:
     """Delete every row of ``paths`` from every table, in one transaction."""
-    deleted = {}
-    run(conn, "BEGIN TRANSACTION")
-    try:
-        conn.register("__codeintel_keys", pa.table({PARTITION_COLUMN: pa.array(list(paths), pa.string())}))
-        for t in tables:
-            if table_exists(conn, t):
-                n = conn.execute(f'SELECT count(*) FROM main."{t}" WHERE {PARTITION_COLUMN} IN '
-                                 f'(SELECT {PARTITION_COLUMN} FROM __codeintel_keys)').fetchall()[0][0]
-                run(conn, f'DELETE FROM main."{t}" WHERE {PARTITION_COLUMN} IN (SELECT {PARTITION_COLUMN} FROM __codeintel_keys)')
-                deleted[t] = n
-        conn.unregister("__codeintel_keys")
-        run(conn, "COMMIT")
-    except BaseException:
-        run(conn, "ROLLBACK")
-        raise
-    return deleted
+    with transaction(conn):
+        return _delete(conn, tables, paths)
 
 
 def remove_spool(spool_dir: str) -> None:

@@ -65,3 +65,30 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     env["CODEINTEL_DB"] = str(tmp_path / "ci.duckdb")
     env.pop("DAGSTER_EVENT_BATCH_SIZE", None)
     return env
+
+
+def run_cli(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    """`codeintel ARGV` in this process (no interpreter + Dagster start-up per call): exit code, stdout, stderr.
+
+    ``env`` replaces os.environ for the call and is restored after. Only the tests about the process
+    boundary itself (tests/test_cli_process.py) start a real subprocess.
+    """
+    import contextlib
+    import io
+
+    from codeintel_assets.cli import main
+
+    saved = dict(os.environ)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as exc:  # argparse errors
+                code = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return code, out.getvalue(), err.getvalue()

@@ -14,6 +14,8 @@ import pyarrow as pa
 
 from codeintel_assets.extract.bytecode import BytecodeFacts, extract_bytecode
 from codeintel_assets.extract.cfg import extract_cfg
+from codeintel_assets.extract.context import as_context
+from codeintel_assets.extract.spans import MODULE_QUALPATH
 from codeintel_assets.extract.syntax import SourceFacts, SourceFile, extract_source, read_source
 
 MODULE = "mod"
@@ -32,8 +34,16 @@ class Facts:
 
     @staticmethod
     def qualpath(q: str) -> str:
-        """``"f"`` / ``"C::m"`` -> ``"mod::f"`` / ``"mod::C::m"``; ``"mod"`` is the module."""
-        return q if q == MODULE or q.startswith(MODULE + "::") else f"{MODULE}::{q}"
+        """Test names -> stored qualpaths: ``"mod"`` is the module (``<module>``); ``"f"`` / ``"mod::f"``
+        / ``"C::m"`` name ``f`` / ``f`` / ``C::m`` (stored qualpaths never carry the module name)."""
+        if q == MODULE:
+            return MODULE_QUALPATH
+        return q[len(MODULE) + 2:] if q.startswith(MODULE + "::") else q
+
+    @staticmethod
+    def display(q: str) -> str:
+        """Stored qualpath -> the test name with the module prefix (``<module>`` -> ``mod``, ``f`` -> ``mod::f``)."""
+        return MODULE if q == MODULE_QUALPATH else f"{MODULE}::{q}"
 
     def code_unit(self, q: str) -> dict:
         rows = [r for r in self.bytecode.code_units.to_pylist() if r["qualpath"] == self.qualpath(q)]
@@ -42,7 +52,7 @@ class Facts:
 
     def code_units(self) -> dict[str, str]:
         """qualpath -> kind."""
-        return {r["qualpath"]: r["kind"] for r in self.bytecode.code_units.to_pylist()}
+        return {self.display(r["qualpath"]): r["kind"] for r in self.bytecode.code_units.to_pylist()}
 
     def instructions(self, q: str) -> list[dict]:
         cu = self.code_unit(q)["code_unit_id"]
@@ -108,11 +118,12 @@ def dedent(source: str) -> str:
 
 def extract_file(root: Path, relpath: str, max_bytes: int | None = None) -> Facts:
     src = read_source(root, relpath) if max_bytes is None else read_source(root, relpath, max_bytes)
-    bc = extract_bytecode(src)
+    ctx = as_context(src)  # one context, as in the pass: parsed, compiled and walked once
+    bc = extract_bytecode(ctx)
     cfg = extract_cfg(bc.instructions, bc.exception_table).get(relpath)
     blocks = cfg.blocks if cfg else pa.table({"code_unit_id": pa.array([], pa.string())})
     edges = cfg.edges if cfg else pa.table({"code_unit_id": pa.array([], pa.string())})
-    return Facts(src, extract_source(src), bc, blocks, edges)
+    return Facts(src, extract_source(ctx), bc, blocks, edges)
 
 
 def facts(source: str | bytes) -> Facts:

@@ -7,7 +7,7 @@ Box>::Box"``; the module is ``"mod"``); a binding is ``"<scope>.<name>"`` (``"f.
 import textwrap
 from dataclasses import dataclass
 
-from codeintel_assets.extract.spans import sha256_hex
+from codeintel_assets.extract.spans import MODULE_QUALPATH, sha256_hex
 from codeintel_assets.extract.symtable_plane import SymtableFacts, extract_symtable
 from codeintel_assets.extract.syntax import SourceFile
 
@@ -49,7 +49,7 @@ class Sym:
         self._short_by_id = {}
         for r in self.rows("py_sym_scopes"):
             q = r["qualpath"]
-            self._short_by_id[r["scope_id"]] = MODULE if q == MODULE else q[len(MODULE) + 2:]
+            self._short_by_id[r["scope_id"]] = MODULE if q == MODULE_QUALPATH else q
 
     # -- scopes ---------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import re
 import sys
 from types import CodeType
 
+from codeintel_assets.extract.spans import MODULE_QUALPATH
 from facts import dedent, facts
 
 UNITS_SOURCE = """
@@ -110,15 +111,25 @@ def test_code_units_mirror_the_compiled_code_objects():
 def test_code_unit_parents_depth_and_ids():
     f = facts(UNITS_SOURCE)
     rows = {r["qualpath"]: r for r in f.bytecode.code_units.to_pylist()}
+    # Qualpaths are relative to the module: the module is "<module>", its children "f", "C::m", ...
+    assert list(rows)[0] == MODULE_QUALPATH and "mod" not in rows
     for q, r in rows.items():
-        parent = q.rsplit("::", 1)[0] if "::" in q else None
+        if q == MODULE_QUALPATH:
+            parent, depth = None, 0
+        else:
+            parent = q.rsplit("::", 1)[0] if "::" in q else MODULE_QUALPATH
+            depth = q.count("::") + 1
         assert r["parent_code_unit_id"] == (rows[parent]["code_unit_id"] if parent else None), q
-        assert r["depth"] == q.count("::")
+        assert r["depth"] == depth, q
         # seed §4.5 keys the unit by its AST span and qualpath (the path stands in for file_id so
-        # that an edit elsewhere in the file does not rename it).
+        # that an edit elsewhere in the file does not rename it); the module name is not part of it.
         assert r["code_unit_id"] == f"mod.py:CU:{r['span_start_byte']}:{r['span_end_byte']}:{q}"
         assert r["key_quality"] == "strong"
-    assert rows["mod"]["span_start_byte"] == 0 and rows["mod"]["span_end_byte"] == len(f.src.utf8)
+        assert r["module_name"] == "mod", q
+    assert rows[MODULE_QUALPATH]["span_start_byte"] == 0 and rows[MODULE_QUALPATH]["span_end_byte"] == len(f.src.utf8)
+    assert rows[MODULE_QUALPATH]["code_unit_id"] == f"mod.py:CU:0:{len(f.src.utf8)}:<module>"
+    assert rows["C::m"]["parent_code_unit_id"] == rows["C"]["code_unit_id"]
+    assert rows["f"]["parent_code_unit_id"] == rows[MODULE_QUALPATH]["code_unit_id"]
 
 
 def test_code_unit_spans_are_their_ast_nodes():
@@ -319,7 +330,7 @@ def test_labels_follow_sorted_jump_targets_and_exception_boundaries():
     f = facts(TRY_SOURCE)
     code = find_code(compiled(TRY_SOURCE), "f")
     ins = f.instructions("f")
-    entries = dis._parse_exception_table(code)
+    entries = dis.Bytecode(code).exception_entries
     offsets = sorted({i.jump_target for i in dis.get_instructions(code) if i.jump_target is not None}
                      | {o for e in entries for o in (e.start, e.end, e.target)})
     expected = {o: f"L{k:04d}" for k, o in enumerate(offsets)}
@@ -345,7 +356,7 @@ def test_exception_table_rows_match_dis():
         rows = f.exception_table(q)
         assert [(r["exc_entry_index"], r["start_offset"], r["end_offset"], r["target_offset"], r["depth"], r["lasti"])
                 for r in rows] == [(k, e.start, e.end, e.target, e.depth, e.lasti)
-                                   for k, e in enumerate(dis._parse_exception_table(code))]
+                                   for k, e in enumerate(dis.Bytecode(code).exception_entries)]
         assert f.code_unit(q)["exception_entry_count"] == len(rows)
     assert len(f.exception_table("f")) == 8 and f.exception_table("mod") == []
 
@@ -383,6 +394,43 @@ def test_instr_ids_are_identical_when_compiled_twice():
     assert one.blocks_table.equals(two.blocks_table) and one.edges_table.equals(two.edges_table)
 
 
+def test_module_name_is_a_column_not_part_of_the_ids(tmp_path):
+    """The dotted module name is the ``module_name`` column; ids and qualpaths are relative to the module."""
+    from codeintel_assets.extract.bytecode import extract_bytecode
+    from codeintel_assets.extract.context import FileContext, as_context
+    from codeintel_assets.extract.syntax import read_source
+
+    (tmp_path / "mod.py").write_bytes(dedent(UNITS_SOURCE).encode("utf-8"))
+    src = read_source(tmp_path, "mod.py")
+    ctx = as_context(src, module_name="pkg.mod")
+    assert isinstance(ctx, FileContext) and ctx.module_name == "pkg.mod"
+    named = extract_bytecode(ctx)
+    units = named.code_units.to_pylist()
+    assert len(units) == 18 and named.run_meta.column("compile_ok").to_pylist() == [True]
+    assert [r["module_name"] for r in units] == ["pkg.mod"] * len(units)
+    assert units[0]["qualpath"] == MODULE_QUALPATH and units[0]["code_unit_id"] == f"mod.py:CU:0:{len(src.utf8)}:<module>"
+    ids = [r["code_unit_id"] for r in units] + [r["parent_code_unit_id"] for r in units if r["parent_code_unit_id"]]
+    ids += named.instructions.column("instr_id").to_pylist() + named.instructions.column("instr_physical_id").to_pylist()
+    ids += [r["argval_code_unit_id"] for r in named.instructions.to_pylist() if r["argval_code_unit_id"]]
+    assert ids and not [i for i in ids if "pkg" in i]  # neither "pkg.mod" nor a part of it
+    assert not [r["qualpath"] for r in units if "pkg" in r["qualpath"]]
+
+    # Same path, same bytes, another module name (and the name derived from the path, "mod"): the same ids.
+    for other_name in ("other.pkg.mod", None):
+        other = extract_bytecode(as_context(read_source(tmp_path, "mod.py"), module_name=other_name))
+        assert other.code_units.column("module_name").to_pylist() == [other_name or "mod"] * len(units)
+        assert other.code_units.column("code_unit_id").equals(named.code_units.column("code_unit_id"))
+        assert other.code_units.column("parent_code_unit_id").equals(named.code_units.column("parent_code_unit_id"))
+        assert other.code_units.column("qualpath").equals(named.code_units.column("qualpath"))
+        assert other.instructions.column("code_unit_id").equals(named.instructions.column("code_unit_id"))
+        assert other.instructions.column("instr_id").equals(named.instructions.column("instr_id"))
+        # Nothing but the module_name column differs.
+        keep = [c for c in named.code_units.column_names if c != "module_name"]
+        assert other.code_units.select(keep).equals(named.code_units.select(keep))
+        assert other.instructions.equals(named.instructions)
+        assert other.exception_table.equals(named.exception_table)
+
+
 def test_blank_line_before_a_function_shifts_only_its_spans():
     before = facts(TWO_FUNCS)
     after = facts(TWO_FUNCS.replace("\ndef b", "\n\ndef b"))
@@ -394,9 +442,10 @@ def test_blank_line_before_a_function_shifts_only_its_spans():
     assert len(old) == len(new)
 
     def shifted(instr_id: str) -> str:
-        # mod.py:CU:{start}:{end}:mod::b:{site start}:{site end}:{op}:{ordinal} ("::" splits to an empty part)
+        # mod.py:CU:{start}:{end}:b:{site start}:{site end}:{op}:{ordinal} (the qualpath `b` has no module prefix)
         parts = instr_id.split(":")
-        for k in (2, 3, 7, 8):
+        assert len(parts) == 9 and parts[:2] == ["mod.py", "CU"] and parts[4] == "b", instr_id
+        for k in (2, 3, 5, 6):
             if parts[k].isdigit():
                 parts[k] = str(int(parts[k]) + 1)
         return ":".join(parts)
@@ -461,5 +510,5 @@ def test_extraction_is_deterministic_and_address_free():
     # both lambdas in C.m are "C.m.<locals>.<lambda>").
     qual = {r["code_unit_id"]: r["qualpath"] for r in one.bytecode.code_units.to_pylist()}
     assert all(r["argval_repr"] == f"<code {qual[r['argval_code_unit_id']]}>" for r in code_loads)
-    assert {r["argval_repr"] for r in code_loads} >= {"<code mod::C::m::<lambda#1>>", "<code mod::C::m::<lambda#2>>"}
+    assert {r["argval_repr"] for r in code_loads} >= {"<code C::m::<lambda#1>>", "<code C::m::<lambda#2>>"}
     assert len(code_loads) == len(qual) - 1  # every unit but the module is created by one LOAD_CONST

@@ -1,25 +1,29 @@
-"""End-to-end: `codeintel index` as a subprocess, incremental behaviour, exit codes, `codeintel check`."""
+"""End-to-end: `codeintel index` (in-process, see conftest.run_cli), incremental behaviour, exit codes,
+`codeintel check`, presets. tests/test_cli_process.py runs the real subprocess."""
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import duckdb
 
-from tests.conftest import cli_env
+from codeintel_assets.pipeline import pass_tables
+from tests.conftest import cli_env, run_cli
 
-CODEINTEL = [sys.executable, "-m", "codeintel_assets.cli"]
-PER_FILE_TABLES = ["py_files", "py_ast_nodes", "py_tokens", "py_bc_code_units", "py_bc_instructions",
-                   "py_bc_exception_table", "codeintel_run_meta", "py_bc_blocks", "py_bc_cfg_edges"]
+PER_FILE_TABLES = [tc.name for tc in pass_tables()]
 
 
 def index(repo: Path, env, *extra) -> tuple[int, dict]:
-    p = subprocess.run(CODEINTEL + ["index", str(repo), "--json", "--workers", "1", *extra], env=env,
-                       capture_output=True, text=True, timeout=300)
-    last = p.stdout.strip().splitlines()[-1]
-    return p.returncode, json.loads(last)
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1", *extra], env)
+    lines = out.strip().splitlines()
+    assert lines, err
+    return code, json.loads(lines[-1])
+
+
+def cli(env, *argv) -> subprocess.CompletedProcess:
+    code, out, err = run_cli(list(argv), env)
+    return subprocess.CompletedProcess(argv, code, out, err)
 
 
 def rows_for(db: str, path: str) -> dict[str, int]:
@@ -28,10 +32,10 @@ def rows_for(db: str, path: str) -> dict[str, int]:
 
 
 def run_partitions(env, run_id: str) -> tuple[str, str]:
-    code = ("from dagster import DagsterInstance; i = DagsterInstance.get(); r = i.get_run_by_id(%r); "
-            "print(r.tags['dagster/asset_partition_range_start'], r.tags['dagster/asset_partition_range_end'])" % run_id)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
-    return out[0], out[1]
+    from dagster import DagsterInstance
+    with DagsterInstance.from_config(env["DAGSTER_HOME"]) as i:
+        tags = i.get_run_by_id(run_id).tags
+    return tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]
 
 
 def test_incremental_index(tiny_repo, tmp_path):
@@ -79,10 +83,10 @@ def test_incremental_index(tiny_repo, tmp_path):
     assert rows_for(db, "pkg/good.py") == {t: 0 for t in PER_FILE_TABLES}
     assert rows_for(db, "top.py")["py_bc_instructions"] > 0
 
-    # A plane that did not finish for a file (as when a blocking check fails upstream and the cfg
-    # step is skipped) leaves its old rows: the next run sees the file as changed and rebuilds it.
+    # A plane that did not finish for a file (a run killed between the delete and the append, a plane
+    # added since) leaves no current status row: the next run sees the file as stale and rebuilds it.
     with duckdb.connect(db) as c:
-        c.execute("delete from py_bc_blocks where path = 'top.py'")
+        c.execute("delete from py_bc_cfg_files where path = 'top.py'")
     code, s = index(tiny_repo, env)
     assert (s["files_changed"], s["files_unchanged"]) == (1, 2), s
     assert run_partitions(env, s["run_id"]) == ("top.py", "top.py")
@@ -101,20 +105,21 @@ def test_check_report_and_blocking_failure(tiny_repo, tmp_path):
     code, _ = index(tiny_repo, env)
     assert code == 0
     junit = tmp_path / "gates.xml"
-    p = subprocess.run(CODEINTEL + ["check", "--junit", str(junit)], env=env, capture_output=True, text=True)
+    p = cli(env, "check", "--junit", str(junit))
     assert p.returncode == 0, p.stdout + p.stderr
     assert "PASS instruction_conservation" in p.stdout
     suite = ET.parse(junit).getroot()
     assert suite.get("failures") == "0" and len(suite.findall("testcase")) >= 6
 
     # Lose one stored instruction row: the conservation gate must fail, naming the file and code unit.
+    # The stored gate rows are what the asset checks aggregated; --recompute reads every table again.
     with duckdb.connect(db) as c:
         c.execute("delete from py_bc_instructions where path = 'pkg/good.py' and instr_index = 0 "
-                  "and code_unit_id like '%::f'")
-    p = subprocess.run(CODEINTEL + ["check", "--junit", str(junit)], env=env, capture_output=True, text=True)
+                  "and code_unit_id like '%:f'")
+    p = cli(env, "check", "--recompute", "--junit", str(junit))
     assert p.returncode == 1
     assert "FAIL instruction_conservation" in p.stdout
-    assert "pkg/good.py: pkg.good::f" in p.stdout
+    assert "pkg/good.py: f: 7 instruction rows stored, dis.get_instructions yields 8" in p.stdout, p.stdout
     failed = [tc for tc in ET.parse(junit).getroot().findall("testcase") if tc.find("failure") is not None]
     assert [tc.get("name") for tc in failed] == ["instruction_conservation"] or \
         "instruction_conservation" in [tc.get("name") for tc in failed]
@@ -126,7 +131,7 @@ def test_query_presets(tiny_repo, tmp_path):
     assert code == 0
 
     def query(*argv):
-        p = subprocess.run(CODEINTEL + ["query", *argv], env=env, capture_output=True, text=True)
+        p = cli(env, "query", *argv)
         assert p.returncode == 0, p.stderr
         return p.stdout
 
@@ -135,7 +140,10 @@ def test_query_presets(tiny_repo, tmp_path):
     # `if x:` -> POP_JUMP_IF_FALSE: the jump is the false edge, the fallthrough the true edge.
     assert '[label="true"]' in dot and '[label="false"]' in dot and "B0 entry" in dot
     failed = [json.loads(line) for line in query("--preset", "failed-files", "--json").splitlines()]
-    assert [(r["path"], r["stage"], r["error_type"]) for r in failed] == [("pkg/bad.py", "parse", "SyntaxError")]
+    # `def g(:` is refused by ast.parse, compile and symtable alike: each plane records its own failure.
+    assert [(r["path"], r["plane"], r["stage"], r["error_type"]) for r in failed] == [
+        ("pkg/bad.py", "bytecode", "compile", "SyntaxError"), ("pkg/bad.py", "source", "parse", "SyntaxError"),
+        ("pkg/bad.py", "symtable", "symtable", "SyntaxError")]
     sites = [json.loads(line) for line in query("--preset", "name-sites", "--arg", "os", "--json").splitlines()]
     assert {(r["role"], r["binding_kind"]) for r in sites} == {("def", "import"), ("use", "import")}
     rows = [json.loads(line) for line in query("select count(*) as n from py_bc_code_units", "--json").splitlines()]

@@ -6,9 +6,10 @@ from dagster import AssetKey, DagsterInstance
 from codeintel_assets.assets import build_definitions
 from codeintel_assets.assets.partitions import FILES
 from codeintel_assets.assets.sensors import range_tags
-from codeintel_assets.contracts import all_contracts
+from codeintel_assets.pipeline import pass_tables
+from codeintel_assets.planes import gates
 
-TABLES = [tc.name for tc in all_contracts() if tc.plane in ("source", "bytecode", "cfg", "symtable")]
+TABLES = [tc.name for tc in pass_tables()]
 
 
 def _run(repo, db, keys, instance):
@@ -39,8 +40,14 @@ def test_materialise_range_into_duckdb_and_read_checks(tiny_repo, codeintel_env)
     # The bad file has no bytecode rows but a compile-status row; the others were indexed.
     assert _rows(db, "select count(*) from py_bc_instructions where path = 'pkg/bad.py'") == [(0,)]
     assert _rows(db, "select compile_ok from codeintel_run_meta where path = 'pkg/bad.py'") == [(False,)]
-    units = {r[0] for r in _rows(db, "select qualpath from py_bc_code_units where path = 'pkg/good.py'")}
-    assert units == {"pkg.good", "pkg.good::f", "pkg.good::C", "pkg.good::C::m"}
+    units = {r for r in _rows(db, "select qualpath, module_name from py_bc_code_units where path = 'pkg/good.py'")}
+    assert units == {("<module>", "pkg.good"), ("f", "pkg.good"), ("C", "pkg.good"), ("C::m", "pkg.good")}
+    assert _rows(db, "select path, module_name from py_files order by path") == [
+        ("pkg/__init__.py", "pkg"), ("pkg/bad.py", "pkg.bad"), ("pkg/good.py", "pkg.good"), ("top.py", "top")]
+    # Every plane has a status row per file; the bad file's planes say where it failed.
+    for status in ("py_files", "codeintel_run_meta", "py_bc_cfg_files", "py_sym_files"):
+        assert _rows(db, f"select count(*) from {status}") == [(4,)], status
+    assert _rows(db, "select ok, error_stage from py_bc_cfg_files where path = 'pkg/bad.py'") == [(False, "upstream")]
     assert _rows(db, "select count(*) from py_bc_cfg_edges where path = 'pkg/good.py' and kind = 'exc'")[0][0] > 0
 
     # The crosswalk: every code unit of a compiled file names its symtable scope, and that scope exists.
@@ -48,13 +55,16 @@ def test_materialise_range_into_duckdb_and_read_checks(tiny_repo, codeintel_env)
     assert _rows(db, "select count(*) from py_bc_code_units u left join py_sym_scopes s using (scope_id) "
                      "where s.scope_id is null") == [(0,)]
     assert _rows(db, "select s.scope_type from py_bc_code_units u join py_sym_scopes s using (scope_id) "
-                     "where u.qualpath = 'pkg.good::C::m'") == [("FUNCTION",)]
+                     "where u.qualpath = 'C::m' and u.path = 'pkg/good.py'") == [("FUNCTION",)]
 
     # Check results as Dagster recorded them.
     evals = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert set(evals) == {"files_ok", "span_join", "instruction_conservation", "cfg_entry_exit",
                           "cfg_reachability", "exception_edges", "stack_depth",
                           "symtable_vs_code", "binding_resolution", "binder_completeness"}
+    assert set(evals) == {g.name for _, g in gates()}
+    # One stored gate row per (file, gate): the checks are aggregated from them.
+    assert _rows(db, "select count(*) from codeintel_gate_results") == [(4 * len(evals),)]
     assert all(evals[n].passed for n in evals if n != "files_ok")
     assert not evals["files_ok"].passed and evals["files_ok"].severity.value == "WARN"
     assert "pkg/bad.py" in evals["files_ok"].metadata["first_findings"].value

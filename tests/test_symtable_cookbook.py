@@ -339,7 +339,9 @@ def test_decorated_def_anchors_by_def_line_and_pairs_with_its_code():
     """)
     assert f.scope("deco")["lineno"] == 3  # get_lineno() is the def line; co_firstlineno the first decorator
     cu = f.scope("deco")["code_unit_id"]
-    assert cu is not None and cu.endswith(":mod::deco")
+    # The unit's id: path, the def node's span (decorators are outside it), qualpath `deco` (no module name).
+    start, end = f.utf8.index(b"def deco"), f.utf8.index(b"return a") + len(b"return a")
+    assert cu == f"mod.py:CU:{start}:{end}:deco" == "mod.py:CU:29:77:deco"
     assert [(q, f.anchor_text(q), f.scope(q)["anchor_confidence"]) for q in ("<lambda#1>", "<lambda#2>", "<lambda#3>")] == [
         ("<lambda#1>", "lambda: 2", pytest.approx(0.7)), ("<lambda#2>", "lambda: 3", pytest.approx(0.7)),
         ("<lambda#3>", "lambda: 1", 1.0)]  # symtable visits defaults before decorators
@@ -364,7 +366,8 @@ def test_comprehension_inlined_in_a_class_body_skips_the_class():
     assert f.bindings("C") == {"y": "local", "ys": "local", "range": "global_ref", "_": "local"}
     loads = [r for r in f.rows("py_sym_name_sites") if r["name"] == "y" and r["role"] == "use"]
     assert [(r["resolution"], r["binding_id"].split(":SCOPE:")[1]) for r in loads] == [
-        ("comprehension_skips_class", "mod:0:MODULE:0:BIND:y")]  # LOAD_GLOBAL y, not the class's y
+        ("comprehension_skips_class", "<module>:0:MODULE:0:BIND:y")]  # LOAD_GLOBAL y, not the class's y
+    assert [r["binding_id"] for r in loads] == ["mod.py:SCOPE:<module>:0:MODULE:0:BIND:y"]
 
 
 def test_annotation_scope_in_a_class_sees_the_class_namespace():
@@ -414,8 +417,11 @@ def test_scope_ids_and_qualpaths():
                 return [lambda: i for i in range(3)]
     """)
     assert {r["scope_id"] for r in f.rows("py_sym_scopes")} == {
-        "mod.py:SCOPE:mod:0:MODULE:0", "mod.py:SCOPE:mod::C:1:CLASS:0", "mod.py:SCOPE:mod::C::m:2:FUNCTION:0",
-        "mod.py:SCOPE:mod::C::m::<lambda#1>:3:FUNCTION:0"}
+        "mod.py:SCOPE:<module>:0:MODULE:0", "mod.py:SCOPE:C:1:CLASS:0", "mod.py:SCOPE:C::m:2:FUNCTION:0",
+        "mod.py:SCOPE:C::m::<lambda#1>:3:FUNCTION:0"}
+    # Qualpaths are relative to the module; the dotted module name is its own column.
+    assert [(r["qualpath"], r["module_name"]) for r in f.rows("py_sym_scopes")] == [
+        ("<module>", "mod"), ("C", "mod"), ("C::m", "mod"), ("C::m::<lambda#1>", "mod")]
     # The lambda of an inlined comprehension hangs off the enclosing table (and code object), and i is a cell.
     assert f.scope_codes("C::m") == {"self": "LOCAL", "range": "GLOBAL_IMPLICIT", "i": "CELL"}
     assert f.edges() >= {("C::m::<lambda#1>.i", "FREE", "C::m.i")}

@@ -74,8 +74,9 @@ def completeness(t, **over):
     return binder_completeness(t["py_sym_bindings"], t["py_sym_name_sites"])
 
 
-def _cu(qualpath_suffix):
-    return lambda r: r["qualpath"].endswith(qualpath_suffix)
+def _cu(qualpath):
+    """The code unit with this stored qualpath (relative to the module: ``outer``, ``C::m``)."""
+    return lambda r: r["qualpath"] == qualpath
 
 
 # -- symtable_vs_code ----------------------------------------------------------------------------
@@ -98,25 +99,25 @@ def test_symtable_vs_code_fails_on_a_missing_freevar(tables):
 
 
 def test_symtable_vs_code_fails_on_a_wrong_argcount(tables):
-    cu = edit(tables["py_bc_code_units"], _cu("mod::outer"), argcount=1)
+    cu = edit(tables["py_bc_code_units"], _cu("outer"), argcount=1)
     r = vs_code(tables, py_bc_code_units=cu)
     assert not r.passed and "parameters ['a', 'b', 'k', 'args', 'kw'] != co_varnames[:4]" in r.findings[0].message
 
 
 def test_symtable_vs_code_fails_on_a_local_without_slot(tables):
-    cu = edit(tables["py_bc_code_units"], _cu("mod::outer"), varnames=lambda v: [n for n in v if n != "inc"])
+    cu = edit(tables["py_bc_code_units"], _cu("outer"), varnames=lambda v: [n for n in v if n != "inc"])
     r = vs_code(tables, py_bc_code_units=cu)
     assert [f.message for f in r.findings] == ["FUNCTION locals ['inc'] not in the code's slots"]
 
 
 def test_symtable_vs_code_fails_on_an_unexplained_cell(tables):
-    cu = edit(tables["py_bc_code_units"], _cu("mod::C::m"), cellvars=lambda v: v + ["__class__"])
+    cu = edit(tables["py_bc_code_units"], _cu("C::m"), cellvars=lambda v: v + ["__class__"])
     r = vs_code(tables, py_bc_code_units=cu)  # __class__ is an implicit cell of a *class* body only
     assert [f.message for f in r.findings] == ["cells differ: symtable only [], co_cellvars only ['__class__']"]
 
 
 def test_symtable_vs_code_fails_on_a_code_unit_without_scope(tables):
-    sc = edit(tables["py_sym_scopes"], lambda r: r["qualpath"] == "mod::C::m", code_unit_id=None)
+    sc = edit(tables["py_sym_scopes"], lambda r: r["qualpath"] == "C::m", code_unit_id=None)
     r = vs_code(tables, py_sym_scopes=sc)
     assert [f.message for f in r.findings] == ["code unit has no symbol table (code_without_scope)"]
 
@@ -146,8 +147,11 @@ def test_binding_resolution_fails_when_a_global_misses_the_module(tables):
 
 
 def test_binding_resolution_fails_on_a_free_edge_to_a_non_ancestor(tables):
+    (c_m,) = [r["scope_id"] for r in tables["py_sym_scopes"].to_pylist() if r["qualpath"] == "C::m"]
+    assert c_m.startswith("mod.py:SCOPE:C::m:") and c_m.endswith(":FUNCTION:0")
     c_m_self = next(r["binding_id"] for r in tables["py_sym_bindings"].to_pylist()
-                    if r["name"] == "self" and "::C::m:" in r["scope_id"])
+                    if r["name"] == "self" and r["scope_id"] == c_m)
+    assert c_m_self == f"{c_m}:BIND:self"
     ed = edit(tables["py_sym_resolution_edges"], lambda r: r["kind"] == "FREE" and r["src_binding_id"].endswith(":a"),
               dst_binding_id=c_m_self)
     r = resolution(tables, py_sym_resolution_edges=ed)

@@ -9,7 +9,7 @@ from codeintel_assets.assets.jobs import index_files, purge_files
 from codeintel_assets.assets.planes import PLANE_ASSETS
 from codeintel_assets.assets.sensors import repository_sensor
 from resources.repo import RepoConfig
-from resources.store import CodeIntelIOManager, CodeIntelStore
+from resources.store import CodeIntelStore
 
 DEFAULT_DB = ".codeintel/codeintel.duckdb"
 
@@ -19,7 +19,7 @@ def default_db(cwd: str | None = None) -> str:
 
 
 def build_definitions(repo_root: str | None = None, database: str | None = None, workers: int | None = None,
-                      max_file_bytes: int | None = None) -> Definitions:
+                      max_file_bytes: int | None = None, import_roots: list[str] | None = None) -> Definitions:
     """The one Definitions object; defaults come from CODEINTEL_REPO / CODEINTEL_DB / the working directory."""
     root = str(Path(repo_root or os.environ.get("CODEINTEL_REPO") or os.getcwd()).resolve())
     database = str(Path(database or default_db()).resolve())
@@ -28,12 +28,14 @@ def build_definitions(repo_root: str | None = None, database: str | None = None,
         repo_kwargs["workers"] = workers if workers is not None else int(os.environ["CODEINTEL_WORKERS"])
     if max_file_bytes is not None:
         repo_kwargs["max_file_bytes"] = max_file_bytes
+    roots = import_roots if import_roots is not None else [r for r in os.environ.get("CODEINTEL_IMPORT_ROOTS", "").split(os.pathsep) if r]
+    if roots:
+        repo_kwargs["import_roots"] = list(roots)
     return Definitions(
         assets=PLANE_ASSETS,
         jobs=[index_files, purge_files],
         sensors=[repository_sensor],
         resources={
-            "io_manager": CodeIntelIOManager(database=database),
             "store": CodeIntelStore(database=database),
             "repo": RepoConfig(**repo_kwargs),
         },

@@ -3,14 +3,14 @@
 from dagster import AssetSelection, Config, OpExecutionContext, define_asset_job, in_process_executor, job, op
 
 from codeintel_assets.assets.partitions import DUCKDB_POOL
-from codeintel_assets.contracts import all_contracts
-from resources.store import CodeIntelStore, purge_paths
+from codeintel_assets.pipeline import pass_tables
+from resources.store import CodeIntelStore
 
 INDEX_JOB = "index_files"
 PURGE_JOB = "purge_files"
 
 index_files = define_asset_job(
-    INDEX_JOB, selection=AssetSelection.groups("source", "bytecode", "cfg", "symtable"),
+    INDEX_JOB, selection=AssetSelection.assets(*(tc.name for tc in pass_tables())),
     executor_def=in_process_executor,  # steps share the DuckDB writer; process start-up dominated small runs
     description="Index a contiguous range of file partitions (changed files are moved to the tail so one range covers them).",
 )
@@ -23,8 +23,7 @@ class PurgeConfig(Config):
 @op(pool=DUCKDB_POOL)
 def purge_deleted_files(context: OpExecutionContext, config: PurgeConfig, store: CodeIntelStore) -> None:
     """Delete every row of files that left the repository, from every table."""
-    with store.connection() as conn:
-        deleted = purge_paths(conn, [tc.name for tc in all_contracts() if tc.partitioned], config.paths)
+    deleted = store.delete_files(config.paths, [tc.name for tc in pass_tables()])
     context.log.info(f"purged {len(config.paths)} files: {sum(deleted.values())} rows")
 
 

@@ -11,18 +11,18 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from codeintel_assets.assets.jobs import INDEX_JOB, PURGE_JOB, index_files, purge_files
 from codeintel_assets.assets.partitions import FILES
-from codeintel_assets.reconcile import indexed_state, plan_reconcile, scan_repository
+from codeintel_assets.reconcile import indexed_state, module_names, plan_reconcile, scan_repository
 from resources.repo import RepoConfig
 from resources.store import CodeIntelStore, table_exists
 
 
-def indexed_hashes(store: CodeIntelStore) -> dict[str, str | None]:
+def indexed_hashes(store: CodeIntelStore, modules: dict[str, str] | None = None) -> dict[str, str | None]:
     """path -> sha256 of what is indexed (``reconcile.indexed_state``: stale planes count as changed)."""
     import os
     if not os.path.exists(store.database):
         return {}
     with store.connection(read_only=True) as conn:
-        return indexed_state(conn, table_exists)
+        return indexed_state(conn, table_exists, modules)
 
 
 def tail_order_requests(changed: list[str], added: list[str]):
@@ -42,11 +42,11 @@ def range_tags(keys: list[str]) -> dict[str, str]:
 @sensor(jobs=[index_files, purge_files], minimum_interval_seconds=30,
         description="Index files whose content changed; purge files that were deleted.")
 def repository_sensor(context: SensorEvaluationContext, repo: RepoConfig, store: CodeIntelStore):
+    disk = scan_repository(repo.root)
     try:
-        indexed = indexed_hashes(store)
+        indexed = indexed_hashes(store, module_names(repo.root, [f.key for f in disk], repo.import_roots))
     except Exception as exc:  # the writer holds the DuckDB file during a run
         return SkipReason(f"database busy: {exc}")
-    disk = scan_repository(repo.root)
     plan = plan_reconcile(disk, indexed, list(context.instance.get_dynamic_partitions(FILES.name)))
     if not (plan.added or plan.changed or plan.removed):
         return SkipReason(f"{len(plan.seen)} files, nothing changed")

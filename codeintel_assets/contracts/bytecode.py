@@ -15,7 +15,7 @@ PY_BC_CODE_UNITS = define("py_bc_code_units", "bytecode", [
     ("nlocals", i32), ("stacksize", i32),
     ("varnames", str_list), ("names", str_list), ("freevars", str_list), ("cellvars", str_list),
     ("bytecode_len", i32), ("exceptiontable_len", i32), ("instruction_count", i32), ("exception_entry_count", i32),
-    ("python_version", s), ("bytecode_magic", binary),
+    ("python_version", s), ("bytecode_magic", binary), ("module_name", s),
 ], key=("path", "code_unit_id"), description="One row per code object (module, class body, function, lambda, genexpr, type scopes).")
 
 PY_BC_INSTRUCTIONS = define("py_bc_instructions", "bytecode", [
@@ -42,5 +42,5 @@ CODEINTEL_RUN_META = define("codeintel_run_meta", "bytecode", [
     ("file_id", s), ("python_version", s), ("implementation", s), ("cache_tag", s), ("bytecode_magic", binary),
     ("compile_mode", s), ("compile_optimize", i16), ("compile_dont_inherit", b),
     ("compile_ok", b), ("error_type", s), ("error_msg", s), ("error_lineno", i32),
-    ("code_unit_count", i32), ("instruction_count", i64), ("dagster_run_id", s),
-], key=("path",), description="Per file: the interpreter and compile flags its bytecode facts came from, and compile status.")
+    ("code_unit_count", i32), ("instruction_count", i64), ("dagster_run_id", s), ("ok", b), ("error_stage", s),
+], key=("path",), description="Per file: the interpreter and compile flags its bytecode facts came from, and compile status. The bytecode plane's status table.")

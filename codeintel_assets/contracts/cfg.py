@@ -16,3 +16,8 @@ PY_BC_CFG_EDGES = define("py_bc_cfg_edges", "cfg", [
     ("kind", s), ("cond_instr_id", s), ("polarity_rule", s),
     ("exc_entry_index", i32), ("depth", i16), ("lasti", b), ("is_innermost", b),
 ], key=("path", "code_unit_id", "edge_id"), description="CFG edges: next, jump, true/false (with polarity rule) and exc (algorithm B).")
+
+PY_BC_CFG_FILES = define("py_bc_cfg_files", "cfg", [
+    ("file_id", s), ("ok", b), ("error_stage", s), ("error_type", s), ("error_msg", s),
+    ("code_unit_count", i32), ("block_count", i32), ("edge_count", i32),
+], key=("path",), description="Per file: did the CFG pass succeed (the cfg plane's status table).")

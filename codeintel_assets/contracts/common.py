@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: per-plane status tables, module_name, gate results
 
 # Column shorthands used by every plane's contract.
 i16, i32, i64 = pa.int16(), pa.int32(), pa.int64()
@@ -64,8 +64,4 @@ def all_contracts() -> list[TableContract]:
 
 def _load_all() -> None:
     # Importing the plane modules registers their tables.
-    from codeintel_assets.contracts import bytecode, cfg, source  # noqa: F401
-    try:
-        from codeintel_assets.contracts import symtable  # noqa: F401
-    except ImportError:
-        pass
+    from codeintel_assets.contracts import bytecode, cfg, gates, source, symtable  # noqa: F401

@@ -5,8 +5,8 @@ from codeintel_assets.contracts.common import b, define, i32, i64, s
 PY_FILES = define("py_files", "source", [
     ("file_id", s), ("sha256", s), ("size_bytes", i64), ("encoding", s), ("has_bom", b),
     ("line_count", i32), ("ok", b), ("error_stage", s), ("error_type", s), ("error_msg", s),
-    ("error_lineno", i32), ("error_col", i32), ("ast_node_count", i32), ("token_count", i32),
-], key=("path",), description="One row per source file: identity, content hash, encoding, and ok/error.")
+    ("error_lineno", i32), ("error_col", i32), ("ast_node_count", i32), ("token_count", i32), ("module_name", s),
+], key=("path",), description="One row per source file: identity, content hash, encoding, module name (from the import roots), and ok/error. The source plane's status table.")
 
 PY_AST_NODES = define("py_ast_nodes", "source", [
     ("file_id", s), ("ast_node_id", s), ("parent_ast_node_id", s), ("ordinal", i32), ("depth", i32),

@@ -14,7 +14,7 @@ PY_SYM_SCOPES = define("py_sym_scopes", "symtable", [
     ("depth", i32), ("is_nested", b), ("is_optimized", b), ("has_children", b),
     ("anchor_ast_node_id", s), ("span_start_byte", i64), ("span_end_byte", i64),
     ("anchor_confidence", f32), ("anchor_reason", s),
-    ("has_code_object", b), ("code_unit_id", s), ("crosswalk_kind", s), ("crosswalk_reason", s),
+    ("has_code_object", b), ("code_unit_id", s), ("crosswalk_kind", s), ("crosswalk_reason", s), ("module_name", s),
 ], key=("path", "scope_id"), description="One row per symbol table (scope), anchored to the AST, with its code unit.")
 
 PY_SYM_SYMBOLS = define("py_sym_symbols", "symtable", [

@@ -11,7 +11,6 @@ from bisect import bisect_right
 import importlib.util
 import re
 import sys
-import warnings
 from dataclasses import dataclass, field
 from types import CodeType
 
@@ -19,37 +18,29 @@ import pyarrow as pa
 
 from codeintel_assets.contracts import bytecode as C
 from codeintel_assets.extract.rows import to_table
-from codeintel_assets.extract.crosswalk import code_unit_scope_ids
-from codeintel_assets.extract.spans import LineIndex, code_unit_id_for, module_name_for
-from codeintel_assets.extract.symtable import read_symtable
-from codeintel_assets.extract.syntax import SourceFile, ast_node_id, error_from_exception, walk_ast
+from codeintel_assets.extract.context import COMPILE_DONT_INHERIT, COMPILE_MODE, COMPILE_OPTIMIZE
+from codeintel_assets.extract.crosswalk import CodeKey, match_code_units
+from codeintel_assets.extract.spans import MODULE_QUALPATH, LineIndex, child_qualpath, code_unit_id_for
+from codeintel_assets.extract.syntax import ast_node_id, error_from_exception
 
 PYTHON_VERSION = ".".join(map(str, sys.version_info[:3]))
 MAGIC = importlib.util.MAGIC_NUMBER
 CACHE_TAG = sys.implementation.cache_tag
 IMPLEMENTATION = sys.implementation.name
-COMPILE_MODE, COMPILE_OPTIMIZE, COMPILE_DONT_INHERIT = "exec", 0, True
 ARGVAL_REPR_LIMIT = 1000
 _ADDR = re.compile(r" at 0x[0-9a-fA-F]+")
 _GENERIC_PREFIX = "<generic parameters of "
 
 
-def compile_source(src: SourceFile) -> CodeType:
-    """The pinned compiler boundary (seed §2.1): exact file bytes, exec mode, no inherited flags."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes etc. is not a failure
-        return compile(src.data, src.path, COMPILE_MODE, dont_inherit=COMPILE_DONT_INHERIT,
-                       optimize=COMPILE_OPTIMIZE)
-
-
 class AstAnchors:
     """Span -> AST node lookups over the shared preorder numbering."""
 
-    def __init__(self, path: str, tree: ast.AST | None, lines: LineIndex):
+    def __init__(self, path: str, rows: list):
+        """``rows``: the shared preorder walk of the file (``FileContext.ast_rows()`` / ``walk_ast``)."""
         self.path = path
         self.exact: dict[tuple[int, int], int] = {}
         self._by_span: dict[tuple[int, int], list[int]] | None = None  # built on first owner lookup
-        self.rows = walk_ast(tree, lines) if tree is not None else []
+        self.rows = rows
         for r in self.rows:
             if r.start is None:
                 continue
@@ -58,13 +49,30 @@ class AstAnchors:
         self._starts = None  # the covering index is built on the first inexact lookup
 
     def _build_covering_index(self):
+        """Nodes sorted by (start, -end, ordinal), and for each position ``k`` the nearest earlier
+        position whose end is strictly greater (``_up[k]``, -1 if none): every position between the two
+        ends no later than ``k`` does, so a covering search may jump straight there. In a properly
+        nested tree the links are the ancestors, so a search takes at most depth steps."""
         order = sorted((r.start, -r.end, r.ordinal) for r in self.rows if r.start is not None)
         self._starts = [o[0] for o in order]
-        self._ends = [-o[1] for o in order]
+        ends = self._ends = [-o[1] for o in order]
         self._ords = [o[2] for o in order]
+        up = self._up = [-1] * len(ends)
+        stack: list[int] = []  # positions with strictly decreasing ends
+        for k, e in enumerate(ends):
+            while stack and ends[stack[-1]] <= e:
+                stack.pop()
+            if stack:
+                up[k] = stack[-1]
+            stack.append(k)
 
     def anchor(self, start: int | None, end: int | None) -> tuple[int | None, str | None]:
-        """Smallest AST node covering [start, end): exact span match first, then covering search."""
+        """Smallest AST node covering [start, end): exact span match first, then covering search.
+
+        "Smallest": among the nodes with start <= ``start`` and end >= ``end``, the latest start, then
+        the earliest end, then the deepest (highest preorder ordinal). That is the last such node in
+        (start, -end, ordinal) order: the last position at or before the bisect point whose end reaches
+        ``end``, found by following ``_up`` (no step limit: the links skip only non-covering nodes)."""
         if start is None:
             return None, None
         o = self.exact.get((start, end))
@@ -73,13 +81,12 @@ class AstAnchors:
         if self._starts is None:
             self._build_covering_index()
         k = bisect_right(self._starts, start) - 1
-        steps = 0
-        while k >= 0 and steps < 256:
-            if self._ends[k] >= end:
-                return self._ords[k], "covering"
-            k -= 1
-            steps += 1
-        return None, None
+        ends, up = self._ends, self._up
+        while k >= 0 and ends[k] < end:
+            k = up[k]
+        if k < 0:
+            return None, None
+        return self._ords[k], "covering"
 
     def nodes_with_span(self, span: tuple[int, int]) -> list[int]:
         """Ordinals of every node with exactly this span, outermost first."""
@@ -150,7 +157,7 @@ def _pick_owner(anchors: AstAnchors, span) -> int | None:
 
 def enumerate_code_units(path: str, module: CodeType, anchors: AstAnchors, lines: LineIndex) -> list[CodeUnit]:
     """Every code object, depth-first in co_consts order, with qualpath and AST anchor (seed §2.2, §4.5)."""
-    root_name = module_name_for(path)
+    root_name = MODULE_QUALPATH
     root_span = (0, lines.n_bytes)
     units: list[CodeUnit] = []
 
@@ -161,7 +168,8 @@ def enumerate_code_units(path: str, module: CodeType, anchors: AstAnchors, lines
         units.append(cu)
         cu.instructions = list(dis.get_instructions(code))
         cu.jump_targets = [ins.jump_target for ins in cu.instructions]
-        cu.exception_entries = dis._parse_exception_table(code)
+        # Entries only: iterating the Bytecode would also label exception targets (get_instructions does not).
+        cu.exception_entries = dis.Bytecode(code).exception_entries
         # Creation sites: the LOAD_CONST of a child code object carries its owner's span.
         creation: dict[int, tuple] = {}
         for ins in cu.instructions:
@@ -181,7 +189,7 @@ def enumerate_code_units(path: str, module: CodeType, anchors: AstAnchors, lines
                 seg = name if n == 1 else f"{name}#{n}"
             child_span = creation.get(id(const), (None, None))
             q = "strong" if child_span[0] is not None else "weak"
-            visit(const, cu, f"{qualpath}::{seg}", child_span, depth + 1, q)
+            visit(const, cu, child_qualpath(qualpath, seg), child_span, depth + 1, q)
 
     visit(module, None, root_name, root_span, 0, "strong")
     return units
@@ -218,14 +226,37 @@ def _argval_columns(argval, code_ids: dict[int, tuple[str, str]]):
     if t is bytes:
         return "bytes", None, None, _cap(repr(argval)), None
     if t is tuple:
-        return "tuple", None, None, _cap(_ADDR.sub("", repr(argval))), None
+        r = repr(argval)
+        if "{" in r:  # possibly a (frozen)set inside (stable_repr of a set-free tuple is its repr)
+            r = stable_repr(argval)
+        return "tuple", None, None, _cap(_ADDR.sub("", r)), None
     if t is frozenset:
-        return "frozenset", None, None, _cap(repr(argval)), None
+        return "frozenset", None, None, _cap(stable_repr(argval)), None
     if t is complex:
         return "complex", None, None, repr(argval), None
     if argval is Ellipsis:
         return "ellipsis", None, None, "Ellipsis", None
     return "other", None, None, _cap(_ADDR.sub("", repr(argval))), None
+
+
+def stable_repr(v) -> str:
+    """``repr(v)`` with the elements of every set / frozenset in sorted order of their own stable repr,
+    recursively through tuples and lists. A set's iteration order follows the hash of its elements, and
+    str / bytes hashes follow the process's hash seed (PYTHONHASHSEED): plain ``repr`` of
+    ``frozenset({'p', 'q'})`` differs between processes. Equal to ``repr(v)`` for set-free values."""
+    t = type(v)
+    if t is frozenset or t is set:
+        if not v:
+            return repr(v)
+        body = ", ".join(sorted(map(stable_repr, v)))
+        return f"frozenset({{{body}}})" if t is frozenset else f"{{{body}}}"
+    if t is tuple:
+        if len(v) == 1:
+            return f"({stable_repr(v[0])},)"
+        return "(" + ", ".join(map(stable_repr, v)) + ")"
+    if t is list:
+        return "[" + ", ".join(map(stable_repr, v)) + "]"
+    return repr(v)
 
 
 def utf8_safe(s: str) -> str:
@@ -254,28 +285,31 @@ class BytecodeFacts:
     units: list[CodeUnit]
 
 
-def run_meta_row(fid, ok: bool, error=None, n_units=0, n_instr=0, run_id=None) -> tuple:
+def run_meta_row(fid, ok: bool, error=None, n_units=0, n_instr=0, run_id=None, stage: str = "compile") -> tuple:
     return (fid, PYTHON_VERSION, IMPLEMENTATION, CACHE_TAG, MAGIC, COMPILE_MODE, COMPILE_OPTIMIZE,
             COMPILE_DONT_INHERIT, ok, None if ok else error.type, None if ok else error.describe_short(),
-            None if ok else error.lineno, n_units, n_instr, run_id)
+            None if ok else error.lineno, n_units, n_instr, run_id, ok, None if ok else stage)
 
 
-def extract_bytecode(src: SourceFile, run_id: str | None = None, tree: ast.AST | None = None) -> BytecodeFacts:
-    """One file -> py_bc_code_units, py_bc_instructions, py_bc_exception_table, codeintel_run_meta."""
+def extract_bytecode(src, run_id: str | None = None) -> BytecodeFacts:
+    """One file (SourceFile or FileContext) -> py_bc_code_units, py_bc_instructions, py_bc_exception_table,
+    codeintel_run_meta (the plane's status table).
+
+    The compile, the parse, the AST walk and the symbol table are the context's (one each per file).
+    """
+    from codeintel_assets.extract.context import as_context
+    ctx = as_context(src, run_id=run_id)
+    src, run_id = ctx.src, (run_id or ctx.run_id)
     path, fid = src.path, src.file_id
     empty = lambda tc: to_table(tc, [], path)  # noqa: E731
     if src.error is not None:
         err = _Err("SourceUnavailable", f"{src.error.stage} failed: {src.error.type}: {src.error.msg}", src.error.lineno)
         return BytecodeFacts(empty(C.PY_BC_CODE_UNITS), empty(C.PY_BC_INSTRUCTIONS), empty(C.PY_BC_EXCEPTION_TABLE),
-                             to_table(C.CODEINTEL_RUN_META, [run_meta_row(fid, False, err, run_id=run_id)], path), [])
-    lines = LineIndex(src.utf8)
+                             to_table(C.CODEINTEL_RUN_META, [run_meta_row(fid, False, err, run_id=run_id, stage="source")], path), [])
     try:
-        module = compile_source(src)
-        if tree is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = ast.parse(src.data, filename=path)
-        anchors = AstAnchors(path, tree, lines)
+        lines = ctx.lines()
+        module = ctx.code()
+        anchors = AstAnchors(path, ctx.ast_rows())
         units = enumerate_code_units(path, module, anchors, lines)
     except Exception as exc:  # SyntaxError, ValueError (null bytes), RecursionError, MemoryError
         e = error_from_exception("compile", exc)
@@ -283,10 +317,12 @@ def extract_bytecode(src: SourceFile, run_id: str | None = None, tree: ast.AST |
         return BytecodeFacts(empty(C.PY_BC_CODE_UNITS), empty(C.PY_BC_INSTRUCTIONS), empty(C.PY_BC_EXCEPTION_TABLE),
                              to_table(C.CODEINTEL_RUN_META, [run_meta_row(fid, False, err, run_id=run_id)], path), [])
     code_ids = {id(u.code): (u.code_unit_id, u.qualpath) for u in units}
-    try:  # the symtable plane's scope ids, from the same bytes (crosswalk.py): py_bc_code_units.scope_id
-        scope_ids = code_unit_scope_ids(path, units, read_symtable(src.data, path))
+    try:  # the symtable plane's scope ids, from the same pass (crosswalk.py): py_bc_code_units.scope_id
+        match = ctx.memo("code_scope_match", lambda: match_code_units(ctx.symtable_tree(), CodeKey.from_units(units, path)))
+        scope_ids = [match.scope_of.get(u.code_unit_id) for u in units]
     except Exception:  # noqa: BLE001 - symtable refusing what compile accepted: scope_id stays null
         scope_ids = [None] * len(units)
+    module_name = ctx.module_name
     cu_rows, ins_rows, exc_rows = [], [], []
     span_cache: dict = {}
     for u, scope_id in zip(units, scope_ids):
@@ -298,7 +334,7 @@ def extract_bytecode(src: SourceFile, run_id: str | None = None, tree: ast.AST |
             code.co_flags, code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
             code.co_nlocals, code.co_stacksize, list(code.co_varnames), list(code.co_names),
             list(code.co_freevars), list(code.co_cellvars), len(code.co_code), len(code.co_exceptiontable),
-            len(u.instructions), len(u.exception_entries), PYTHON_VERSION, MAGIC,
+            len(u.instructions), len(u.exception_entries), PYTHON_VERSION, MAGIC, module_name,
         ))
         labels = _labels_for(u)
         ins_rows.extend(_instruction_rows(path, fid, u, labels, lines, anchors, code_ids, span_cache))
@@ -321,9 +357,10 @@ class _Err:
         return self.msg
 
 
-# Per-opcode facts computed once (the Instruction properties recompute them on every access).
-_BASE = {op: (dis._deoptop(op), dis._all_opname[dis._deoptop(op)]) for op in range(256)}
-_CACHE_BYTES = {op: 2 * dis._inline_cache_entries.get(dis._all_opname[op], 0) for op in range(256)}
+# opcode -> (baseopcode, baseopname, inline cache bytes), from the public ``dis.Instruction`` properties
+# of the first instruction seen with that opcode: all three depend on the opcode alone, and the properties
+# recompute them (deopt table, cache-size lookup) on every access.
+_OP_FACTS: dict[int, tuple[int, str, int]] = {}
 _NAME_TUPLE_SUFFIXES = ("_FAST", "_FAST_LOAD_FAST", "_FAST_STORE_FAST")
 
 
@@ -339,6 +376,7 @@ def _instruction_rows(path, fid, u: CodeUnit, labels, lines: LineIndex, anchors:
     anchor = anchors.anchor
     ast_prefix = f"{path}:AST:"
     jts = u.jump_targets
+    op_facts = _OP_FACTS
     for idx, ins in enumerate(u.instructions):
         p = ins.positions
         hit = span_cache.get(p)
@@ -353,7 +391,10 @@ def _instruction_rows(path, fid, u: CodeUnit, labels, lines: LineIndex, anchors:
             hit = span_cache[p] = (pos, a, b, None if o is None else ast_prefix + str(o), akind)
         pos, a, b, ast_id, akind = hit
         opcode = ins.opcode
-        baseop, base = _BASE[opcode]
+        facts = op_facts.get(opcode)
+        if facts is None:
+            facts = op_facts[opcode] = (ins.baseopcode, ins.baseopname, ins.end_offset - ins.cache_offset)
+        baseop, base, cache_bytes = facts
         if a is not None:
             key = (a, b, base)
             n = ordinals[key] = ordinals.get(key, -1) + 1
@@ -361,8 +402,8 @@ def _instruction_rows(path, fid, u: CodeUnit, labels, lines: LineIndex, anchors:
         else:
             instr_id = f"{cu_id}:NOSPAN:{idx}:{base}"
         start, off = ins.start_offset, ins.offset
-        cache_off = off + 2
-        end = cache_off + _CACHE_BYTES[opcode]
+        cache_off = off + 2  # Instruction.cache_offset: the code unit is 2 bytes
+        end = cache_off + cache_bytes
         jt = jts[idx]
         argval = ins.argval
         kind, vstr, vint, vrepr, vcode = _argval_columns(argval, code_ids)
@@ -370,6 +411,8 @@ def _instruction_rows(path, fid, u: CodeUnit, labels, lines: LineIndex, anchors:
         names = list(argval) if kind == "tuple" and base.endswith(_NAME_TUPLE_SUFFIXES) else None
         ci = ins.cache_info
         argrepr = ins.argrepr
+        if (kind == "frozenset" or (kind == "tuple" and "{" in argrepr)) and argrepr == repr(argval):
+            argrepr = stable_repr(argval)  # the const's repr: (frozen)set order follows the hash seed
         label = ins.label
         rows.append((
             fid, cu_id, instr_id, f"{cu_id}:OFF:{start}", idx,

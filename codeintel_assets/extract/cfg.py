@@ -308,3 +308,22 @@ def extract_cfg(instructions: pa.Table, exception_table: pa.Table) -> dict[str, 
         erows.extend(_edge_rows(fid, cu, blocks, edges))
     return {p: CfgFacts(to_table(C.PY_BC_BLOCKS, b, p), to_table(C.PY_BC_CFG_EDGES, e, p))
             for p, (b, e) in rows_by_path.items()}
+
+
+def extract_cfg_file(path: str, fid: str, instructions: pa.Table, exception_table: pa.Table,
+                     run_meta: pa.Table) -> dict[str, pa.Table]:
+    """One file's py_bc_blocks / py_bc_cfg_edges and its py_bc_cfg_files status row, from the bytecode
+    plane's tables of the same pass (in memory)."""
+    meta = run_meta.to_pylist()
+    compiled = bool(meta) and bool(meta[0]["ok"])
+    if not compiled:
+        why = meta[0]["error_msg"] if meta else "no bytecode status row"
+        status = (fid, False, "upstream", "BytecodeUnavailable", f"no bytecode for this file: {why}", 0, 0, 0)
+        return {"py_bc_blocks": to_table(C.PY_BC_BLOCKS, [], path), "py_bc_cfg_edges": to_table(C.PY_BC_CFG_EDGES, [], path),
+                "py_bc_cfg_files": to_table(C.PY_BC_CFG_FILES, [status], path)}
+    facts = extract_cfg(instructions, exception_table).get(path)
+    blocks = facts.blocks if facts else to_table(C.PY_BC_BLOCKS, [], path)
+    edges = facts.edges if facts else to_table(C.PY_BC_CFG_EDGES, [], path)
+    n_units = len(set(instructions.column("code_unit_id").to_pylist()))
+    status = (fid, True, None, None, None, n_units, blocks.num_rows, edges.num_rows)
+    return {"py_bc_blocks": blocks, "py_bc_cfg_edges": edges, "py_bc_cfg_files": to_table(C.PY_BC_CFG_FILES, [status], path)}

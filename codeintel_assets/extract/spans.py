@@ -68,6 +68,14 @@ def file_id_for(path: str, content_sha256: str | None) -> str:
     return hashlib.sha256(f"{path}\0{content_sha256 or ''}".encode()).hexdigest()[:16]
 
 
+MODULE_QUALPATH = "<module>"  # qualpath of a module's own code unit / scope: ids never carry the module name
+
+
+def child_qualpath(parent: str, segment: str) -> str:
+    """``<module>`` + ``f`` -> ``f``; ``C`` + ``m`` -> ``C::m`` (qualpaths are relative to the module)."""
+    return segment if parent == MODULE_QUALPATH else f"{parent}::{segment}"
+
+
 def module_name_for(path: str) -> str:
     """Dotted module name for a repository-relative path (``pkg/__init__.py`` -> ``pkg``)."""
     p = path[:-3] if path.endswith(".py") else path

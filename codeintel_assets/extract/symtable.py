@@ -2,7 +2,7 @@
 
 Scope identity (seed §3.2, DESIGN §5): ``scope_id = {path}:SCOPE:{qualpath}:{lineno}:{scope_type}:{ordinal}``.
 ``qualpath`` is built like the bytecode plane's code-unit qualpath so that the two usually agree:
-the module is ``module_name_for(path)``; a def/class appends its name (``name#2`` for the second
+the module is ``<module>`` (ids never carry the module name: that is a column, from the import roots); a def/class appends its name (``name#2`` for the second
 sibling of that name); anonymous scopes append ``<lambda#n>`` / ``<genexpr#n>`` / ``<listcomp#n>``; a
 TYPE_PARAMETERS scope appends ``<generic parameters of X>`` (the name CPython gives its code object);
 TYPE_VARIABLE / TYPE_ALIAS append the type variable / alias name. ``ordinal`` disambiguates siblings
@@ -17,7 +17,7 @@ import symtable as _st
 import warnings
 from dataclasses import dataclass, field
 
-from codeintel_assets.extract.spans import module_name_for
+from codeintel_assets.extract.spans import MODULE_QUALPATH, child_qualpath
 
 COMPILE_TYPE = "exec"
 
@@ -94,7 +94,7 @@ class SymtableTree:
     top: object
     scopes: list[Scope]
     by_id: dict[str, Scope]
-    by_table: dict[int, Scope]  # id(raw table) -> scope, for get_namespaces()
+    by_table: dict[int, Scope]  # SymbolTable.get_id() -> scope, for get_namespaces() / lookups by table
     symbol_cache: list | None = None
 
     @property
@@ -107,6 +107,20 @@ def read_symtable(source: bytes | str, path: str):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SyntaxWarning (invalid escapes...) is not a failure
         return _st.symtable(source, path, COMPILE_TYPE)
+
+
+def raw_symbols(table) -> dict[str, int]:
+    """name -> raw flag word of one ``symtable.SymbolTable``, in table order.
+
+    Private on purpose: no public API yields the flag word. ``SymbolTable.get_identifiers()`` gives the
+    names only, and ``symtable.Symbol`` keeps the word private (``__flags``) and exposes only some bits
+    as booleans (not DEF_COMP_ITER, DEF_TYPE_PARAM or the full scope field), while py_sym_symbols stores
+    the word itself; rebuilding it from ``lookup()`` would also cost a child-table rescan per symbol.
+    So this reads ``.symbols`` of the ``_symtable`` entry the public wrapper holds (``_table``);
+    tests/test_public_apis.py checks the names against get_identifiers() and the bits against the
+    public Symbol booleans, so a CPython that changes either fails there.
+    """
+    return table._table.symbols
 
 
 def _segment(scope_type: str, name: str, is_comp: bool) -> str:
@@ -123,17 +137,17 @@ def walk_symtable(top, path: str) -> SymtableTree:
     """SYM-ALG-1 step 2: DFS over get_children(), deriving qualpath, ordinal and scope_id."""
     scopes: list[Scope] = []
     by_table: dict[int, Scope] = {}
-    root_q = module_name_for(path)
+    root_q = MODULE_QUALPATH
 
     def make(table, parent: Scope | None, index: int, qualpath: str, ordinal: int) -> Scope:
-        raw = table._table
         stype = table.get_type().name
         lineno = table.get_lineno()
+        table_id = table.get_id()  # unique per symtable() call: CPython keys its block dict by it
         sid = f"{path}:SCOPE:{qualpath}:{lineno}:{stype}:{ordinal}"
         sc = Scope(sid, stype, table.get_name(), lineno, qualpath, ordinal, 0 if parent is None else parent.depth + 1,
-                   index, table.get_id(), table.is_nested(), table.is_optimized(), raw.symbols, parent, table)
+                   index, table_id, table.is_nested(), table.is_optimized(), raw_symbols(table), parent, table)
         scopes.append(sc)
-        by_table[id(raw)] = sc
+        by_table[table_id] = sc
         return sc
 
     def visit(sc: Scope) -> None:
@@ -142,7 +156,7 @@ def walk_symtable(top, path: str) -> SymtableTree:
         for k, child in enumerate(sc.table.get_children()):
             stype = child.get_type().name
             cname = child.get_name()
-            is_comp = stype == "FUNCTION" and cname in COMPREHENSION_NAMES and ".0" in child._table.symbols
+            is_comp = stype == "FUNCTION" and cname in COMPREHENSION_NAMES and ".0" in child.get_identifiers()
             base = _segment(stype, cname, is_comp)
             n = seen_seg[base] = seen_seg.get(base, 0) + 1
             if base.startswith("<") and not base.startswith(GENERIC_PREFIX):
@@ -151,7 +165,7 @@ def walk_symtable(top, path: str) -> SymtableTree:
                 seg = base if n == 1 else f"{base}#{n}"
             key = (stype, cname, child.get_lineno())
             ordinal = seen_key[key] = seen_key.get(key, -1) + 1
-            c = make(child, sc, k, f"{sc.qualpath}::{seg}", ordinal)
+            c = make(child, sc, k, child_qualpath(sc.qualpath, seg), ordinal)
             sc.children.append(c)
             visit(c)
 

@@ -7,8 +7,6 @@ with ``ok = false``; a file whose symtable succeeds but whose AST pass fails kee
 (scopes unanchored, no name sites) and is also ``ok = false``.
 """
 
-import ast
-import warnings
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -20,11 +18,10 @@ from codeintel_assets.extract.bindings import build_bindings, refine_with_sites
 from codeintel_assets.extract.crosswalk import CodeKey, CodeMatch, match_code_units
 from codeintel_assets.extract.resolve import Resolver, ScopeRef, resolve_site
 from codeintel_assets.extract.rows import to_table
-from codeintel_assets.extract.spans import LineIndex
 from codeintel_assets.extract.symtable import (
     COMPILE_TYPE, SymtableTree, function_partition_rows, read_symtable, scope_edge_rows, symbol_rows, walk_symtable,
 )
-from codeintel_assets.extract.syntax import SourceFile, error_from_exception
+from codeintel_assets.extract.syntax import error_from_exception
 
 TABLES = ("py_sym_files", "py_sym_scopes", "py_sym_symbols", "py_sym_scope_edges", "py_sym_namespace_edges",
           "py_sym_function_partitions", "py_sym_bindings", "py_sym_resolution_edges", "py_sym_name_sites",
@@ -61,27 +58,32 @@ def _facts(path: str, rows: dict[str, list[tuple]], **kw) -> SymtableFacts:
     return SymtableFacts({n: to_table(_CONTRACTS[n], rows.get(n, []), path) for n in TABLES}, **kw)
 
 
-def extract_symtable(src: SourceFile, code_units: pa.Table | None = None, tree: ast.Module | None = None) -> SymtableFacts:
-    """One file -> py_sym_* tables. ``code_units``: this file's ``py_bc_code_units`` rows (compiled here if None)."""
+def extract_symtable(src, code_units: pa.Table | None = None) -> SymtableFacts:
+    """One file (SourceFile or FileContext) -> py_sym_* tables.
+
+    The symbol table, the parse and the code-unit crosswalk are the context's (shared with the bytecode
+    plane of the same pass); ``code_units`` (this file's ``py_bc_code_units`` rows) is only needed when
+    the bytecode plane did not run in this context (compiled here if None).
+    """
+    from codeintel_assets.extract.context import as_context
+    ctx = as_context(src)
+    src = ctx.src
     path, fid = src.path, src.file_id
     if src.error is not None:
         msg = f"{src.error.stage} failed: {src.error.type}: {src.error.msg}"
         row = (fid, False, "source", "SourceUnavailable", msg, src.error.lineno, COMPILE_TYPE, 0, 0, 0, None, None)
         return _facts(path, {"py_sym_files": [row]})
     try:
-        top = read_symtable(src.data, path)
-        stree = walk_symtable(top, path)
+        stree = ctx.symtable_tree()
     except Exception as exc:  # SyntaxError, ValueError (null bytes), RecursionError, MemoryError
         return _facts(path, {"py_sym_files": [_status_row(fid, False, "symtable", exc)]})
 
-    lines = LineIndex(src.utf8)
+    lines = ctx.lines()
     ast_error = None
     scopes_ast = alignment = None
+    tree = None
     try:
-        if tree is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = ast.parse(src.data, filename=path)
+        tree = ctx.tree()
         scopes_ast = walk_scopes(tree, src.utf8, lines)
         alignment = align_scopes(stree, scopes_ast)
     except Exception as exc:
@@ -99,16 +101,14 @@ def extract_symtable(src: SourceFile, code_units: pa.Table | None = None, tree: 
         site_rows, bound, walrus = _name_site_rows(path, fid, scopes_ast, resolver)
         resolver.bindings = refine_with_sites(resolver.bindings, bound, walrus, stree.module.scope_id)
 
-    if code_units is None and tree is not None:
-        code_units = _compile_code_units(src, tree, lines)
-    codes = None if code_units is None else CodeKey.from_rows(code_units)
-    match = match_code_units(stree, codes) if codes else None
+    match = _code_match(ctx, stree, code_units)
+    codes = match is not None
 
     sym_rows, ns_rows = symbol_rows(fid, stree)
     binding_rows = [_binding_row(fid, b) for b in resolver.bindings.values()]
     binding_rows += [_binding_row(fid, b) for b in resolver.synthesized.values()]
     edge_rows = [(fid, e.edge_id, e.src, e.dst, e.kind, e.confidence, e.reason) for e in edges]
-    scope_rows, xw_rows = _scope_and_crosswalk_rows(path, fid, stree, alignment, match, codes)
+    scope_rows, xw_rows = _scope_and_crosswalk_rows(path, fid, stree, alignment, match, ctx.module_name)
 
     ok = ast_error is None
     status = _status_row(fid, ok, None if ok else "anchor", ast_error,
@@ -163,12 +163,18 @@ def _name_site_rows(path: str, fid: str, scopes_ast: AstScopes, resolver: Resolv
     return rows, bound, walrus
 
 
-def _compile_code_units(src: SourceFile, tree: ast.Module, lines: LineIndex) -> pa.Table | None:
-    """No stored code units (a test, a notebook): compile here, exactly as the bytecode plane does."""
+def _code_match(ctx, stree, code_units: pa.Table | None) -> CodeMatch | None:
+    """The code-unit <-> scope pairing: the bytecode plane's (same context) or from ``code_units`` rows."""
+    if code_units is not None:
+        codes = CodeKey.from_rows(code_units)
+        return match_code_units(stree, codes) if codes else None
     try:
-        from codeintel_assets.extract.bytecode import extract_bytecode
-        return extract_bytecode(src, None, tree).code_units
-    except Exception:
+        from codeintel_assets.extract.bytecode import AstAnchors, enumerate_code_units
+        def compute():
+            units = enumerate_code_units(ctx.path, ctx.code(), AstAnchors(ctx.path, ctx.ast_rows()), ctx.lines())
+            return match_code_units(stree, CodeKey.from_units(units, ctx.path))
+        return ctx.memo("code_scope_match", compute)
+    except Exception:  # noqa: BLE001 - compile failed: scopes are recorded without code units
         return None
 
 
@@ -179,7 +185,7 @@ _XW_REASON = {
 
 
 def _scope_and_crosswalk_rows(path: str, fid: str, stree: SymtableTree, alignment: Alignment | None,
-                              match: CodeMatch | None, codes: list | None):
+                              match: CodeMatch | None, module_name: str):
     prefix = f"{path}:AST:"
     scope_rows, xw_rows = [], []
     for k, sc in enumerate(stree.scopes):
@@ -206,7 +212,7 @@ def _scope_and_crosswalk_rows(path: str, fid: str, stree: SymtableTree, alignmen
             fid, COMPILE_TYPE, sc.scope_id, k, None if sc.parent is None else sc.parent.scope_id, sc.scope_type,
             sc.role, sc.name, sc.qualpath, sc.lineno, sc.ordinal, sc.depth, sc.is_nested, sc.is_optimized,
             bool(sc.children), node_id, None if a is None else a.start, None if a is None else a.end,
-            None if a is None else a.confidence, None if a is None else a.reason, has_code, cu, kind, why,
+            None if a is None else a.confidence, None if a is None else a.reason, has_code, cu, kind, why, module_name,
         ))
         xw_rows.append((fid, f"{sc.scope_id}:XW", sc.scope_id, cu, node_id, kind, why, conf))
     if alignment is not None:

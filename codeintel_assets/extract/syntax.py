@@ -253,8 +253,15 @@ class SourceFacts:
     tokens: pa.Table
 
 
-def extract_source(src: SourceFile) -> SourceFacts:
-    """One file -> py_files (one row), py_ast_nodes, py_tokens. Failures become the py_files row."""
+def extract_source(src) -> SourceFacts:
+    """One file (SourceFile or FileContext) -> py_files (one row), py_ast_nodes, py_tokens.
+
+    Failures become the py_files row. The parse and the AST walk are the context's (shared with the
+    other planes of the same pass).
+    """
+    from codeintel_assets.extract.context import as_context
+    ctx = as_context(src)
+    src = ctx.src
     path = src.path
     fid = src.file_id
     node_rows: list[tuple] = []
@@ -262,12 +269,10 @@ def extract_source(src: SourceFile) -> SourceFacts:
     error = src.error
     line_count = None
     if error is None:
-        lines = LineIndex(src.utf8)
+        lines = ctx.lines()
         line_count = lines.line_count
         try:
-            tree = ast.parse(src.data, filename=path, mode="exec")
-            nodes = walk_ast(tree, lines)
-            node_rows = _ast_rows(path, fid, nodes)
+            node_rows = _ast_rows(path, fid, ctx.ast_rows())
         except Exception as exc:  # SyntaxError, ValueError (null bytes), RecursionError, MemoryError
             error = error_from_exception("parse", exc)
             node_rows = []
@@ -282,7 +287,7 @@ def extract_source(src: SourceFile) -> SourceFacts:
         fid, src.sha256, src.size, src.encoding, src.has_bom, line_count, ok,
         None if ok else error.stage, None if ok else error.type, None if ok else error.msg,
         None if ok else error.lineno, None if ok else error.col,
-        len(node_rows), len(token_rows),
+        len(node_rows), len(token_rows), ctx.module_name,
     )
     return SourceFacts(
         files=to_table(C.PY_FILES, [file_row], path),

@@ -59,3 +59,9 @@ def instruction_conservation(code_units: pa.Table, instructions: pa.Table) -> Ga
     return result("instruction_conservation", "py_bc_instructions", findings, {
         "code_units": code_units.num_rows, "expected_rows": expected_total, "stored_rows": instructions.num_rows,
     }, description="rows per code unit equal len(list(dis.get_instructions(code)))")
+
+
+def span_join_judge(summed: dict, threshold: float = SPAN_JOIN_THRESHOLD) -> tuple[bool, dict]:
+    """The whole-database verdict: the anchored share over every stored instruction, not one run's files."""
+    r = span_join_finalize(GateResult("span_join", "py_bc_instructions", True, True, [], dict(summed)), threshold)
+    return r.passed, r.metrics

@@ -1,0 +1,105 @@
+"""Import roots and module names.
+
+A module's dotted name depends on the directory that is on ``sys.path`` when it is imported (its
+*import root*), not on its path from the repository root: ``src/pkg/mod.py`` in a src layout is
+``pkg.mod``, not ``src.pkg.mod``. This module finds the import roots of a repository cheaply and
+names a file's module from them. Pure stdlib; nothing here knows about Dagster.
+
+Roots are repository-relative POSIX directory paths; ``''`` is the repository root itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["detect_import_roots", "module_name"]
+
+
+def _norm_parts(path: str) -> list[str]:
+    """Components of a POSIX relative path, without empty and ``.`` parts."""
+    return [p for p in path.split("/") if p and p != "."]
+
+
+def _depth(root: str) -> int:
+    return len(_norm_parts(root))
+
+
+def _explicit_root(repo: str, given: str) -> str:
+    """Repository-relative POSIX form of one explicit root; ValueError when unusable."""
+    raw = os.fspath(given)
+    joined = raw if os.path.isabs(raw) else os.path.join(repo, raw)
+    joined = os.path.normpath(joined)
+    rel = os.path.relpath(joined, repo)
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
+        # Lexically outside; the repository may be spelled differently (a symlinked prefix such as
+        # /tmp -> /private/tmp), so compare the resolved paths before refusing.
+        real_rel = os.path.relpath(os.path.realpath(joined), os.path.realpath(repo))
+        if real_rel == os.pardir or real_rel.startswith(os.pardir + os.sep) or os.path.isabs(real_rel):
+            raise ValueError(f"import root {raw!r} is outside the repository {repo!r}")
+        rel = real_rel
+    if not os.path.isdir(joined):
+        raise ValueError(f"import root {raw!r} is not a directory (looked for {joined!r})")
+    return "" if rel == os.curdir else rel.replace(os.sep, "/")
+
+
+def detect_import_roots(repo_root: str | os.PathLike, explicit: Sequence[str] = ()) -> tuple[str, ...]:
+    """Import roots of the repository at ``repo_root``, most specific (deepest) first.
+
+    * every ``explicit`` directory (relative to ``repo_root`` or absolute inside it), normalised;
+      ValueError naming the path when it is outside the repository or not a directory;
+    * ``src`` when ``<repo>/src`` is a directory without ``__init__.py`` (the src layout);
+    * ``''`` (the repository root), always.
+
+    Only a few ``stat`` calls: no tree walk. Ties in depth are ordered by name so the result is
+    deterministic; duplicates are removed.
+    """
+    repo = os.path.abspath(os.fspath(repo_root))
+    if not os.path.isdir(repo):
+        raise ValueError(f"repository root {repo!r} is not a directory")
+    if isinstance(explicit, (str, os.PathLike)):  # a lone path is a common slip; treat as one root
+        explicit = (explicit,)
+    roots = {_explicit_root(repo, os.fspath(e)) for e in explicit}
+    src = os.path.join(repo, "src")
+    if os.path.isdir(src) and not os.path.exists(os.path.join(src, "__init__.py")):
+        roots.add("src")
+    roots.add("")
+    return tuple(sorted(roots, key=lambda r: (-_depth(r), r)))
+
+
+def module_name(path: str, roots: Sequence[str]) -> str:
+    """Dotted module name of the ``.py`` file at repository-relative POSIX ``path``.
+
+    ``path`` is the decoded path (``a,b.py``, not the ``a%2Cb.py`` key). The deepest root that is a
+    directory-prefix of the path is used; the name is the remaining parts without ``.py``, with a
+    trailing ``__init__`` dropped (``pkg/__init__.py`` -> ``pkg``). Directories without
+    ``__init__.py`` (namespace packages) are parts like any other. Parts that are not identifiers
+    are kept as they are: the name is descriptive and deterministic, not necessarily importable.
+
+    An ``__init__.py`` directly inside a root is not a module of that root (``import __init__``
+    aside); it is the package named by the root directory as seen from the next shallower root
+    that contains it, so with roots ``('lib', '')`` ``lib/__init__.py`` is ``lib``. The repository
+    root's own ``__init__.py`` (or one under no shallower root) is ``__init__``, which is also what
+    ``module_name_for`` in spans.py says. A path under none of ``roots`` is named from the
+    repository root.
+    """
+    parts = _norm_parts(path)
+    if parts and parts[-1].endswith(".py"):
+        parts[-1] = parts[-1][:-3]
+    candidates = sorted({"/".join(_norm_parts(r)) for r in roots}, key=lambda r: (-_depth(r), r))
+    for root in candidates:
+        rparts = _norm_parts(root)
+        n = len(rparts)
+        if len(parts) <= n or parts[:n] != rparts:
+            continue
+        rest = parts[n:]
+        if rest == ["__init__"]:
+            continue  # the root's own __init__.py: name it from a shallower root
+        if len(rest) > 1 and rest[-1] == "__init__":
+            rest = rest[:-1]
+        return ".".join(rest)
+    # Under no root, or an __init__.py at every root that holds it: from the repository root.
+    if len(parts) > 1 and parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts) or "<module>"

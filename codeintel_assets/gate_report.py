@@ -1,0 +1,131 @@
+"""Gates over the whole database: aggregated from the per-file result rows, or recomputed from the tables.
+
+The pass stores one ``codeintel_gate_results`` row per (file, gate). A gate's verdict is the table's,
+not the run's: hard invariants pass when every stored file passes; a coverage gate (``Gate.judge``)
+is judged on its figures summed over every stored file. The asset checks report this with the
+findings of the run's files; ``codeintel check`` reports it with every file's findings, and
+``codeintel check --recompute`` runs the gate functions again over the stored rows (reading every
+table: it also proves the database is readable end to end).
+"""
+
+from collections.abc import Callable, Sequence
+from xml.etree import ElementTree as ET
+
+import pyarrow as pa
+
+from codeintel_assets.contracts.gates import CODEINTEL_GATE_RESULTS
+from codeintel_assets.planes import Gate, gates
+from codeintel_assets.validate.base import MAX_REPORTED_FINDINGS, Finding, GateResult
+
+GATE_TABLE = CODEINTEL_GATE_RESULTS.name
+RECOMPUTE_CHUNK_FILES = 200
+
+
+def _verdict(g: Gate, files: int, failing: int, sums: dict) -> tuple[bool, dict]:
+    metrics = {"files": files, "failing_files": failing, **sums}
+    if g.judge is not None:
+        passed, figures = g.judge(sums)
+        return passed, {"files": files, "files_below": failing, **figures}
+    return failing == 0, metrics
+
+
+def aggregate(conn, run_keys: Sequence[str] | None = None, max_findings: int = MAX_REPORTED_FINDINGS) -> list[GateResult]:
+    """Every gate's whole-database result from the stored rows; findings of ``run_keys`` (all if None)."""
+    from resources.store import table_exists
+    have = table_exists(conn, GATE_TABLE)
+    counts: dict[str, tuple[int, int]] = {}
+    sums: dict[str, dict[str, int]] = {}
+    if have:
+        for gate, files, failing in conn.execute(
+                f"SELECT gate, count(*), count(*) FILTER (WHERE NOT passed) FROM {GATE_TABLE} GROUP BY gate").fetchall():
+            counts[gate] = (files, failing)
+        for gate, k, v in conn.execute(
+                f"SELECT gate, k, sum(v)::BIGINT FROM (SELECT gate, unnest(map_keys(metrics)) AS k, "
+                f"unnest(map_values(metrics)) AS v FROM {GATE_TABLE}) GROUP BY gate, k ORDER BY gate, k").fetchall():
+            sums.setdefault(gate, {})[k] = int(v)
+        if run_keys is not None:
+            conn.register("__codeintel_run_keys", pa.table({"path": pa.array(list(run_keys), pa.string())}))
+    out = []
+    for p, g in gates():
+        files, failing = counts.get(g.name, (0, 0))
+        passed, metrics = _verdict(g, files, failing, sums.get(g.name, {}))
+        findings: list[Finding] = []
+        if have and failing:
+            where = " AND path IN (SELECT path FROM __codeintel_run_keys)" if run_keys is not None else ""
+            for path, texts in conn.execute(
+                    f"SELECT path, findings FROM {GATE_TABLE} WHERE gate = ? AND NOT passed{where} ORDER BY path LIMIT ?",
+                    [g.name, max_findings]).fetchall():
+                findings.extend(_finding(path, t) for t in texts or [])
+        out.append(GateResult(g.name, g.table, passed, g.blocking, findings[:max_findings], metrics, g.description))
+    if have and run_keys is not None:
+        conn.unregister("__codeintel_run_keys")
+    return out
+
+
+def _finding(path: str, text: str) -> Finding:
+    prefix = path + ": "
+    return Finding(path, None, None, text[len(prefix):] if text.startswith(prefix) else text)
+
+
+def recompute(read: Callable[[str, Sequence[str], Sequence[str]], pa.Table], paths: Sequence[str],
+              chunk: int = RECOMPUTE_CHUNK_FILES) -> list[GateResult]:
+    """Every gate function again over the stored rows of ``paths`` (``read(table, columns, paths)``)."""
+    out = []
+    for p, g in gates():
+        merged: GateResult | None = None
+        for i in range(0, max(len(paths), 1), chunk):
+            ch = paths[i:i + chunk]
+            r = g.fn(*(read(table, list(cols), ch) for table, cols in g.inputs))
+            merged = r if merged is None else _merge(merged, r)
+        sums = {k: v for k, v in merged.metrics.items() if isinstance(v, int) and not isinstance(v, bool)}
+        passed = merged.passed
+        metrics = dict(merged.metrics)
+        if g.judge is not None:
+            passed, metrics = g.judge(sums)
+        out.append(GateResult(g.name, g.table, passed, g.blocking, merged.findings, metrics, g.description))
+    return out
+
+
+def _merge(a: GateResult, b: GateResult) -> GateResult:
+    metrics = dict(a.metrics)
+    for k, v in b.metrics.items():
+        if isinstance(v, int) and not isinstance(v, bool) and isinstance(metrics.get(k), int):
+            metrics[k] += v
+    return GateResult(b.gate, b.table, a.passed and b.passed, b.blocking, a.findings + b.findings, metrics, b.description)
+
+
+def write_junit(results: list[GateResult], path: str) -> None:
+    suite = ET.Element("testsuite", name="codeintel-gates", tests=str(len(results)),
+                       failures=str(sum(not r.passed and r.blocking for r in results)),
+                       skipped=str(sum(not r.passed and not r.blocking for r in results)))
+    for r in results:
+        case = ET.SubElement(suite, "testcase", classname=f"codeintel.{r.table}", name=r.gate)
+        props = ET.SubElement(case, "properties")
+        for k, v in r.metrics.items():
+            ET.SubElement(props, "property", name=k, value=str(v))
+        if not r.passed:
+            tag = "failure" if r.blocking else "skipped"
+            el = ET.SubElement(case, tag, message=f"{len(r.findings)} findings", type=r.gate)
+            el.text = "\n".join(f.describe() for f in r.findings[:200])
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def failed_files(conn, keys: Sequence[str] | None = None) -> list[str]:
+    """Every stored file's own failures (of ``keys``, if given), one line per file, from every status table."""
+    from codeintel_assets.planes import file_planes
+    from codeintel_assets.validate.status_gates import describe_failures, own_failures
+    from resources.store import table_exists
+    names, tables = [], []
+    if keys is not None:
+        conn.register("__codeintel_fail_keys", pa.table({"path": pa.array(list(keys), pa.string())}))
+    for p in file_planes():
+        if not table_exists(conn, p.status):
+            continue
+        have = set(p.contract(p.status).schema.names)
+        cols = [c for c in ("path", "ok", "error_stage", "error_type", "error_msg", "error_lineno", "error_col") if c in have]
+        where = "NOT ok" + (" AND path IN (SELECT path FROM __codeintel_fail_keys)" if keys is not None else "")
+        names.append(p.name)
+        tables.append(conn.sql(f'SELECT {", ".join(cols)} FROM "{p.status}" WHERE {where}').to_arrow_table())
+    if keys is not None:
+        conn.unregister("__codeintel_fail_keys")
+    return [describe_failures(path, fails) for path, fails in sorted(own_failures(names, tables).items())]

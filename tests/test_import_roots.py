@@ -1,0 +1,140 @@
+"""Import roots and module names (codeintel_assets/extract/modules.py) over real directories."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codeintel_assets.extract.modules import detect_import_roots, module_name
+
+
+def touch(root: Path, *rels: str) -> Path:
+    for rel in rels:
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(f"# {rel}\n")
+    return root
+
+
+def test_src_layout_detected_and_stripped(tmp_path):
+    touch(tmp_path, "src/pkg/__init__.py", "src/pkg/mod.py", "setup.py")
+    roots = detect_import_roots(tmp_path)
+    assert roots == ("src", "")
+    assert module_name("src/pkg/mod.py", roots) == "pkg.mod"
+    assert module_name("src/pkg/__init__.py", roots) == "pkg"
+    assert module_name("setup.py", roots) == "setup"
+
+
+def test_src_layout_agrees_with_cpython(tmp_path):
+    touch(tmp_path, "src/pkg/__init__.py")
+    (tmp_path / "src/pkg/mod.py").write_text("VALUE = 1\n")
+    roots = detect_import_roots(tmp_path)
+    assert roots[0] == "src"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env["PYTHONPATH"] = str(tmp_path / roots[0])
+    out = subprocess.run(
+        [sys.executable, "-c", "import pkg.mod, sys; print(pkg.mod.__name__); print(pkg.mod.__file__)"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.splitlines()
+    # the module CPython imported is the file we named, and it has the name we gave it
+    assert Path(out[1]).resolve() == (tmp_path / "src/pkg/mod.py").resolve()
+    assert out[0] == module_name("src/pkg/mod.py", roots) == "pkg.mod"
+
+
+def test_namespace_package_without_init(tmp_path):
+    touch(tmp_path, "ns/sub/mod.py")
+    roots = detect_import_roots(tmp_path)
+    assert roots == ("",)
+    assert module_name("ns/sub/mod.py", roots) == "ns.sub.mod"
+
+
+def test_top_level_script(tmp_path):
+    touch(tmp_path, "tool.py")
+    roots = detect_import_roots(tmp_path)
+    assert module_name("tool.py", roots) == "tool"
+
+
+def test_explicit_root_beats_repo_root(tmp_path):
+    touch(tmp_path, "lib/x/y.py", "lib/x/__init__.py")
+    roots = detect_import_roots(tmp_path, ["lib"])
+    assert roots == ("lib", "")
+    assert module_name("lib/x/y.py", roots) == "x.y"
+    assert module_name("lib/x/__init__.py", roots) == "x"
+    # without the explicit root the same file is named from the repository root
+    assert module_name("lib/x/y.py", detect_import_roots(tmp_path)) == "lib.x.y"
+
+
+def test_explicit_root_normalised_relative_and_absolute(tmp_path):
+    touch(tmp_path, "lib/x/y.py")
+    assert detect_import_roots(tmp_path, ["./lib/"]) == ("lib", "")
+    assert detect_import_roots(tmp_path, ["lib/x/.."]) == ("lib", "")
+    assert detect_import_roots(tmp_path, [str(tmp_path / "lib")]) == ("lib", "")
+    assert detect_import_roots(tmp_path, [str(tmp_path), "."]) == ("",)
+
+
+def test_nested_explicit_roots_deepest_wins(tmp_path):
+    touch(tmp_path, "a/b/c/d.py", "a/e.py")
+    roots = detect_import_roots(tmp_path, ["a", "a/b"])
+    assert roots == ("a/b", "a", "")
+    assert detect_import_roots(tmp_path, ["a/b", "a"]) == roots  # order given does not matter
+    assert module_name("a/b/c/d.py", roots) == "c.d"
+    assert module_name("a/e.py", roots) == "e"
+    # module_name picks the deepest root itself, whatever order the roots come in
+    assert module_name("a/b/c/d.py", ("", "a", "a/b")) == "c.d"
+    assert module_name("a/b/c/d.py", ["a/", "", "./a/b"]) == "c.d"
+    # a root is a directory prefix, not a string prefix: "a/bb" is not under "a/b"
+    touch(tmp_path, "a/bb/f.py")
+    assert module_name("a/bb/f.py", roots) == "bb.f"
+
+
+def test_explicit_root_outside_repo_raises(tmp_path):
+    repo = tmp_path / "repo"
+    touch(repo, "m.py")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    with pytest.raises(ValueError, match="elsewhere"):
+        detect_import_roots(repo, [str(outside)])
+    with pytest.raises(ValueError, match=r"\.\./elsewhere"):
+        detect_import_roots(repo, ["../elsewhere"])
+
+
+def test_explicit_root_not_a_directory_raises(tmp_path):
+    touch(tmp_path, "m.py")
+    with pytest.raises(ValueError, match="missing"):
+        detect_import_roots(tmp_path, ["missing"])
+    with pytest.raises(ValueError, match=r"m\.py"):
+        detect_import_roots(tmp_path, ["m.py"])
+
+
+def test_src_with_init_is_not_a_root(tmp_path):
+    touch(tmp_path, "src/__init__.py", "src/a.py")
+    roots = detect_import_roots(tmp_path)
+    assert roots == ("",)
+    assert module_name("src/a.py", roots) == "src.a"
+    assert module_name("src/__init__.py", roots) == "src"
+
+
+def test_src_file_is_not_a_root(tmp_path):
+    (tmp_path / "src").write_text("not a directory\n")
+    assert detect_import_roots(tmp_path) == ("",)
+
+
+def test_init_directly_at_a_root(tmp_path):
+    touch(tmp_path, "__init__.py", "lib/__init__.py", "lib/m.py")
+    roots = detect_import_roots(tmp_path, ["lib"])
+    # lib/__init__.py is not a module of root "lib"; from the repository root it is package "lib"
+    assert module_name("lib/__init__.py", roots) == "lib"
+    assert module_name("lib/__init__.py", ("lib",)) == "lib"
+    assert module_name("lib/m.py", roots) == "m"
+    # the repository root's own __init__.py (as spans.module_name_for names it)
+    assert module_name("__init__.py", roots) == "__init__"
+
+
+def test_non_identifier_parts_kept(tmp_path):
+    # key a%2Cb.py decodes to a,b.py; the decoded path is named as it is
+    touch(tmp_path, "src/my-pkg/a,b.py")
+    roots = detect_import_roots(tmp_path)
+    assert module_name("src/my-pkg/a,b.py", roots) == "my-pkg.a,b"
+    assert module_name("src/my-pkg/a,b.py", roots) == module_name("src/my-pkg/a,b.py", list(roots))
