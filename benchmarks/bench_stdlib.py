@@ -142,6 +142,21 @@ def main() -> None:
     target.write_text(target.read_text() + "\n_codeintel_bench_marker = 1\n")
     one_s, _, s3 = timed_index(repo, env, extra)
     print(f"one file edited: {one_s:7.1f}s  (changed {s3['files_changed']}: {target.relative_to(repo)})")
+    size_before = Path(env["CODEINTEL_DB"]).stat().st_size
+    full2_s, _, s4 = timed_index(repo, env, extra + ["--full"])
+    size_after = Path(env["CODEINTEL_DB"]).stat().st_size
+    print(f"--full re-index: {full2_s:7.1f}s  database {size_before / 2**20:,.0f} MiB -> {size_after / 2**20:,.0f} MiB "
+          f"({100 * (size_after - size_before) / size_before:+.1f}%)")
+    t = summary.get("timings", {})
+    print("\nextraction CPU per plane (all workers) and its ratio to the floor:")
+    for plane, sec in t.get("plane_cpu_s", {}).items():
+        print(f"  {plane:<10} {sec:7.1f}s  {sec / floor:5.2f}x")
+    for k in ("gates_cpu_seconds", "read_cpu_seconds", "delete_seconds"):
+        if k in t:
+            print(f"  {k:<26} {t[k]:7.1f}s")
+    print("DuckDB write seconds per table (one transaction per batch, attributed by rows):")
+    for table, sec in sorted(t.get("write_s", {}).items(), key=lambda kv: -kv[1]):
+        print(f"  {table:<26} {sec:7.2f}s")
     print("\nrows per table:")
     for t, n in summary["rows"].items():
         print(f"  {t:<26} {n:>12,}")
@@ -155,7 +170,9 @@ def main() -> None:
             print(f"  {f}")
     print(json.dumps({"files": len(copied), "floor_s": round(floor, 2), "full_s": round(full_s, 2),
                       "ratio": round(full_s / floor, 2), "peak_rss_mib": round(full_peak / 1024),
-                      "unchanged_s": round(same_s, 2), "one_file_s": round(one_s, 2)}))
+                      "unchanged_s": round(same_s, 2), "one_file_s": round(one_s, 2), "full_again_s": round(full2_s, 2),
+                      "db_mib_before_full": round(size_before / 2**20), "db_mib_after_full": round(size_after / 2**20),
+                      "timings": summary.get("timings", {})}))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 

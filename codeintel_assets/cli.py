@@ -55,15 +55,65 @@ def cmd_index(args) -> int:
     root = Path(args.path).resolve()
     db = _db(args)
     try:
-        return _index(args, root, db, t0)
+        if not root.is_dir():
+            raise CliError(f"{root} is not a directory")
+        _check_db_location(db)
+        from codeintel_assets.locking import DatabaseBusy, hold
+        say = lambda m: print(f"codeintel: {m}", file=sys.stderr, flush=True)  # noqa: E731
+        try:
+            with hold(db, wait=not args.no_wait, on_wait=say):
+                return _index(args, root, db, t0)
+        except DatabaseBusy as exc:
+            raise CliError(f"{exc} (run again later, or without --no-wait to wait for it)") from exc
     except CliError as exc:
         return _error_summary(args, root, db, str(exc), t0)
+    except KeyboardInterrupt:
+        return _error_summary(args, root, db, "interrupted; the next `codeintel index` finishes what this run left", t0)
+
+
+RUN_PID_TAG, RUN_HOST_TAG = "codeintel/pid", "codeintel/host"
+
+
+def recover_dead_runs(instance) -> list[str]:
+    """Runs of this instance started by a `codeintel index` whose process is gone: mark them failed.
+
+    Called while holding the database lock, so no live `codeintel index` of this database runs. The
+    rows such a run left are not trusted: files without current status rows are stale and the
+    reconcile indexes them again.
+    """
+    import socket
+
+    from dagster import DagsterRunStatus, RunsFilter
+    host = socket.gethostname()
+    dead = []
+    active = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.NOT_STARTED,
+              DagsterRunStatus.QUEUED, DagsterRunStatus.CANCELING]
+    for run in instance.get_runs(filters=RunsFilter(statuses=active)):
+        pid, rhost = run.tags.get(RUN_PID_TAG), run.tags.get(RUN_HOST_TAG)
+        if pid is None or rhost != host or _pid_alive(int(pid)):
+            continue
+        instance.report_run_failed(run, message=f"codeintel: the process of this run (pid {pid}) is gone; "
+                                                 "marked failed by the next `codeintel index`")
+        dead.append(run.run_id)
+    return dead
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return b"codeintel" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
 
 
 def _index(args, root: Path, db: str, t0: float) -> int:
-    if not root.is_dir():
-        raise CliError(f"{root} is not a directory")
-    _check_db_location(db)
     from codeintel_assets.instance import InstanceError, prepare_home
     try:
         home = prepare_home(db)
@@ -79,9 +129,30 @@ def _index(args, root: Path, db: str, t0: float) -> int:
     from resources.store import CodeIntelStore
 
     log = (lambda *a: None) if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    from resources.store import DamagedDatabase, check_database_file
+    if args.rebuild:
+        for f in (Path(db), Path(db + ".wal")):
+            f.unlink(missing_ok=True)
+        log(f"codeintel: --rebuild: removed {db}; every file is indexed again")
+    try:
+        check_database_file(db)
+    except DamagedDatabase as exc:
+        raise CliError(str(exc)) from exc
     store = CodeIntelStore(database=db)
+    from codeintel_assets.indexer import remove_stale_spools
+    remove_stale_spools(db)  # we hold the lock: a spool of this database is a dead run's
+    if not Path(db).exists():  # every table exists from the first run on, even for an empty repository
+        try:
+            store.append({tc.name: (tc.schema, tc.schema.empty_table()) for tc in pass_tables()})
+        except Exception as exc:  # noqa: BLE001
+            raise CliError(f"cannot create the database {db}: {exc}") from exc
     instance = DagsterInstance.get()
-    disk = scan_repository(root, tuple(args.exclude or ()))
+    for run_id in recover_dead_runs(instance):
+        log(f"  run {run_id} died with its process: marked failed; its files are indexed again")
+    scan_warnings: list[str] = []
+    disk = scan_repository(root, tuple(args.exclude or ()), scan_warnings)
+    for w in scan_warnings:
+        print(f"codeintel: warning: {w}", file=sys.stderr)
     try:
         modules = module_names(root, [f.key for f in disk], args.import_root or ())
     except ValueError as exc:
@@ -111,15 +182,17 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         instance.delete_dynamic_partition(FILES.name, k)
     if work:
         instance.add_dynamic_partitions(FILES.name, work)
-    checks, run_ok, run_id, run_error = [], True, None, None
+    checks, run_ok, run_id, run_error, timings = [], True, None, None, {}
     if work:
         if not args.json and not args.quiet:
             os.environ["CODEINTEL_PROGRESS"] = "1"
         defs = build_definitions(str(root), db, workers=args.workers, max_file_bytes=args.max_file_bytes,
-                                 import_roots=list(args.import_root or ()))
+                                 import_roots=list(args.import_root or ()), file_budget_seconds=args.file_budget)
         job = defs.resolve_job_def("index_files")
+        import socket
+        tags = {**range_tags(work), RUN_PID_TAG: str(os.getpid()), RUN_HOST_TAG: socket.gethostname()}
         result = job.execute_in_process(
-            instance=instance, tags=range_tags(work), raise_on_error=False,
+            instance=instance, tags=tags, raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
         run_id = result.run_id
         # A blocking check that fails fails its step after the rows were written: that is a check
@@ -129,6 +202,9 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         if failures:
             run_ok = False
             run_error = "; ".join(_root_cause(e.step_failure_data.error) for e in failures)
+            if any("DagsterExecutionInterruptedError" in (e.step_failure_data.error.cls_name or "") for e in failures):
+                run_error = "interrupted; the next `codeintel index` finishes what this run left"
+        timings = _timings(result)
         checks = [{"check": ev.check_name, "asset": ev.asset_key.to_user_string(), "passed": ev.passed,
                    "severity": ev.severity.value, "metadata": {k: v.value for k, v in ev.metadata.items()
                                                                  if k not in ("first_findings", "scope")},
@@ -148,6 +224,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         "checks_passed": sum(c["passed"] for c in checks), "checks_failed": sum(not c["passed"] for c in checks),
         "checks": [{k: c[k] for k in ("check", "asset", "passed", "severity", "metadata")} for c in checks],
         "run_ok": run_ok, "run_error": run_error, "seconds": round(time.perf_counter() - t0, 2),
+        "timings": timings, "warnings": scan_warnings,
     }
     if args.json:
         print(json.dumps(summary, default=str))
@@ -159,12 +236,35 @@ def _index(args, root: Path, db: str, t0: float) -> int:
     return 1 if blocking_failed else 0
 
 
+def _timings(result) -> dict:
+    """Per-plane extraction CPU and per-table write seconds, from the run's materialisation metadata."""
+    plane_cpu, writes, other = {}, {}, {}
+    for ev in result.all_events:
+        if not ev.is_step_materialization:
+            continue
+        mat = ev.event_specific_data.materialization
+        meta = {k: v.value for k, v in mat.metadata.items()}
+        table = mat.asset_key.to_user_string()
+        if "write_seconds_in_run" in meta:
+            writes[table] = meta["write_seconds_in_run"]
+        if "plane_cpu_seconds_in_run" in meta:
+            from codeintel_assets.planes import file_planes
+            plane_cpu[next(p.name for p in file_planes() if p.status == table)] = meta["plane_cpu_seconds_in_run"]
+        for k in ("gates_cpu_seconds_in_run", "read_cpu_seconds_in_run", "delete_seconds_in_run"):
+            if k in meta:
+                other[k.replace("_in_run", "")] = meta[k]
+    return {"plane_cpu_s": plane_cpu, "write_s": writes, **other}
+
+
 def _root_cause(err) -> str:
     """The innermost cause of a Dagster error chain: that is what names the file or the path."""
     while getattr(err, "cause", None) is not None:
         err = err.cause
-    msg = str(err.message).strip().splitlines()
-    return msg[-1] if msg else (err.cls_name or "error")
+    lines = [ln.strip() for ln in str(err.message).splitlines() if ln.strip()]
+    # The line stating the exception ("Type: message"), not the context some messages end with
+    # (DuckDB's "LINE 1: <sql>" and its ^^^ marker).
+    named = [ln for ln in lines if err.cls_name and f"{err.cls_name}:" in ln]
+    return (named or lines or [err.cls_name or "error"])[-1]
 
 
 def _summary_from_db(store, work: list[str]):
@@ -222,6 +322,8 @@ def cmd_check(args) -> int:
         return 2
     store = CodeIntelStore(database=db)
     try:
+        from resources.store import check_database_file
+        check_database_file(db)
         with store.connection(read_only=True) as conn:
             if args.recompute:
                 paths = [r[0] for r in conn.execute("SELECT path FROM py_files ORDER BY path").fetchall()] \
@@ -317,6 +419,12 @@ def main(argv=None) -> int:
     ix.add_argument("--exclude", action="append", metavar="GLOB", help="skip paths matching GLOB (repeatable)")
     ix.add_argument("--workers", type=int, default=None, help="extraction processes (default: one per CPU)")
     ix.add_argument("--max-file-bytes", type=int, default=None, help="larger files become failure rows")
+    ix.add_argument("--file-budget", type=float, default=None, metavar="SECONDS",
+                    help="wall-clock seconds one plane may spend on one file (default 120; 0: no budget)")
+    ix.add_argument("--rebuild", action="store_true",
+                    help="remove the database and index everything again (the recovery for a damaged database)")
+    ix.add_argument("--no-wait", action="store_true",
+                    help="if another codeintel index is writing the database, exit 2 instead of waiting")
     ix.add_argument("--import-root", action="append", metavar="DIR",
                     help="a directory on sys.path when the code runs (repeatable; detected: the repository root, src/)")
     ix.set_defaults(fn=cmd_index)

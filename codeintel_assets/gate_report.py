@@ -69,12 +69,22 @@ def _finding(path: str, text: str) -> Finding:
 
 def recompute(read: Callable[[str, Sequence[str], Sequence[str]], pa.Table], paths: Sequence[str],
               chunk: int = RECOMPUTE_CHUNK_FILES) -> list[GateResult]:
-    """Every gate function again over the stored rows of ``paths`` (``read(table, columns, paths)``)."""
+    """Every gate function again over the stored rows of ``paths`` (``read(table, columns, paths)``).
+
+    As in the pass, a file on which a plane failed is not judged by the gates that read that plane.
+    """
+    from codeintel_assets.planes import file_planes, input_planes
+    failed: dict[str, set[str]] = {}
+    for fp in file_planes():
+        st = read(fp.status, ["path", "ok"], paths)
+        failed[fp.name] = {pa_ for pa_, ok in zip(st.column("path").to_pylist(), st.column("ok").to_pylist()) if not ok}
     out = []
     for p, g in gates():
+        skip = set().union(*(failed.get(n, set()) for n in input_planes(g))) if g.needs_ok else set()
+        gpaths = [x for x in paths if x not in skip]
         merged: GateResult | None = None
-        for i in range(0, max(len(paths), 1), chunk):
-            ch = paths[i:i + chunk]
+        for i in range(0, max(len(gpaths), 1), chunk):
+            ch = gpaths[i:i + chunk]
             r = g.fn(*(read(table, list(cols), ch) for table, cols in g.inputs))
             merged = r if merged is None else _merge(merged, r)
         sums = {k: v for k, v in merged.metrics.items() if isinstance(v, int) and not isinstance(v, bool)}

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codeintel_assets.pipeline import ChunkResult, PassResult, pass_tables, run_pass
+from codeintel_assets.pipeline import DEFAULT_FILE_BUDGET_SECONDS, ChunkResult, PassResult, pass_tables, run_pass
 from codeintel_assets.spool import SpooledTable
 
 WRITE_BATCH_FILES = 192
@@ -38,20 +38,36 @@ def spool_base(database: str, configured: str = "") -> Path:
     return Path(configured) if configured else Path(database).parent
 
 
-def remove_stale_spools(base: Path) -> None:
-    """Parquet parts left by a run that was killed (only one run writes a database at a time)."""
-    for d in base.glob(SPOOL_PREFIX + "*"):
+def spool_prefix(database: str) -> str:
+    """Spools are named after their database: several databases may share a directory."""
+    return f"{SPOOL_PREFIX}{Path(database).name}-"
+
+
+def remove_stale_spools(database: str, spool_dir: str = "") -> None:
+    """Parquet parts left by a run of this database that was killed. Call with the database's lock held
+    (only one run writes a database at a time, so any spool of it that exists now is dead)."""
+    base = spool_base(database, spool_dir)
+    for d in base.glob(spool_prefix(database) + "*"):
         shutil.rmtree(d, ignore_errors=True)
 
 
 def index_keys(store, root: str, keys: Sequence[str], module_names: dict[str, str], max_bytes: int,
                workers: int = 0, run_id: str | None = None, progress=None,
-               log: Callable[[str], None] = lambda m: None, spool_dir: str = "") -> IndexResult:
+               log: Callable[[str], None] = lambda m: None, spool_dir: str = "",
+               budget_seconds: float = DEFAULT_FILE_BUDGET_SECONDS) -> IndexResult:
     """Extract ``keys`` and replace their rows in ``store``; returns the pass's figures and write times."""
+    from codeintel_assets.locking import hold
+    with hold(store.database, on_wait=log):  # one writer per database (re-entrant for the CLI's own run)
+        return _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, progress, spool_dir,
+                           budget_seconds)
+
+
+def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, progress, spool_dir,
+                budget_seconds) -> IndexResult:
     base = spool_base(store.database, spool_dir)
     base.mkdir(parents=True, exist_ok=True)
-    remove_stale_spools(base)
-    spool = tempfile.mkdtemp(prefix=SPOOL_PREFIX, dir=base)
+    remove_stale_spools(store.database, spool_dir)
+    spool = tempfile.mkdtemp(prefix=spool_prefix(store.database), dir=base)
     contracts = {tc.name: tc for tc in pass_tables()}
     result = IndexResult(PassResult())
     try:
@@ -84,7 +100,8 @@ def index_keys(store, root: str, keys: Sequence[str], module_names: dict[str, st
                 if sum(len(c.keys) for c in pending) >= WRITE_BATCH_FILES:
                     flush()
 
-            result.pass_result = run_pass(keys, module_names, root, spool, max_bytes, workers, run_id, progress, on_chunk)
+            result.pass_result = run_pass(keys, module_names, root, spool, max_bytes, workers, run_id, progress, on_chunk,
+                                          budget_seconds=budget_seconds)
             flush()
     finally:
         shutil.rmtree(spool, ignore_errors=True)

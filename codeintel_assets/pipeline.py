@@ -11,8 +11,11 @@ gate runs on the file's tables in memory and becomes a ``codeintel_gate_results`
 
 import gc
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -21,7 +24,7 @@ import pyarrow as pa
 
 from codeintel_assets.contracts.gates import CODEINTEL_GATE_RESULTS
 from codeintel_assets.extract.rows import to_table
-from codeintel_assets.planes import Plane, file_planes, gates
+from codeintel_assets.planes import Plane, file_planes, gates, input_planes
 from codeintel_assets.reconcile import key_to_path
 from codeintel_assets.spool import SpooledTable, TableSpool
 from codeintel_assets.validate.status_gates import describe_failures, own_failures
@@ -32,6 +35,35 @@ CHUNK_FILES = 24
 FAULT_ENV = "CODEINTEL_INJECT_FAULT"
 MAX_FINDINGS_PER_FILE = 20
 GATE_TABLE = CODEINTEL_GATE_RESULTS.name
+
+
+DEFAULT_FILE_BUDGET_SECONDS = 120.0
+
+
+class BudgetExceeded(BaseException):
+    """Raised by the per-file budget's alarm. A BaseException, so that an extractor's own
+    ``except Exception`` (which turns a compile error into a failure row) cannot swallow it."""
+
+
+@contextmanager
+def budget(seconds: float):
+    """Wall-clock budget for one plane on one file (SIGALRM; main thread only, else no budget).
+
+    A long C call (one ``compile`` of a huge file) is interrupted when it returns to Python.
+    """
+    if not seconds or seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise BudgetExceeded()
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 @dataclass
@@ -73,7 +105,8 @@ def failure_tables(p: Plane, ctx, stage: str, etype: str, msg: str) -> dict[str,
 
 
 def extract_file(root: str, key: str, module_name: str, max_bytes: int, run_id: str | None = None,
-                 seconds: dict[str, float] | None = None) -> tuple[dict[str, pa.Table], list[FileFailure]]:
+                 seconds: dict[str, float] | None = None,
+                 budget_seconds: float = DEFAULT_FILE_BUDGET_SECONDS) -> tuple[dict[str, pa.Table], list[FileFailure]]:
     """One file through every file plane and every gate -> {table: rows} (gate results included)."""
     from codeintel_assets.extract.context import FileContext
     from codeintel_assets.extract.syntax import read_source
@@ -97,11 +130,17 @@ def extract_file(root: str, key: str, module_name: str, max_bytes: int, run_id: 
             broken.update({n: failed_up[0] for n in tables})
         else:
             try:
-                _injected_fault(p.name, key)
-                tables = p.extract(ctx, {t: out[t] for t in p.reads})
+                with budget(budget_seconds):
+                    _injected_fault(p.name, key)
+                    tables = p.extract(ctx, {t: out[t] for t in p.reads})
                 missing = set(p.table_names) - set(tables)
                 if missing:
                     raise RuntimeError(f"extractor returned no {sorted(missing)}")
+            except BudgetExceeded:
+                tables = failure_tables(p, ctx, "budget", "BudgetExceeded",
+                                        f"the {p.name} extractor took more than {budget_seconds:g} s on this file "
+                                        "(--file-budget)")
+                broken.update({n: p.name for n in tables})
             except Exception as exc:  # noqa: BLE001 - a bug or an input no rule foresaw: this plane's row says so
                 tables = failure_tables(p, ctx, "extract", f"ExtractorError.{type(exc).__name__}",
                                         f"internal error in the {p.name} extractor: {str(exc)[:300]}")
@@ -123,12 +162,22 @@ def _injected_fault(plane: str, key: str) -> None:
         name, _, pattern = item.partition("=")
         if name == plane and fnmatch.fnmatchcase(key, pattern):
             raise RuntimeError(f"injected fault ({FAULT_ENV})")
+        if name == f"{plane}:sleep" and fnmatch.fnmatchcase(key, pattern.split(":")[0]):
+            time.sleep(float(pattern.split(":")[1]))  # "cfg:sleep=a.py:5": a slow extractor, for the budget
 
 
 def gate_rows(fid: str, tables: dict[str, pa.Table]) -> list[tuple]:
-    """Every gate over one file's tables (in memory): one row per gate."""
+    """Every gate over one file's tables (in memory): one row per gate.
+
+    A gate whose input plane failed on this file does not judge it (a failure is a row, not a
+    finding): its row passes and counts the file as skipped.
+    """
+    failed = {p.name for p in file_planes() if not all(tables[p.status].column("ok").to_pylist())}
     rows = []
     for p, g in gates():
+        if g.needs_ok and failed & input_planes(g):
+            rows.append((fid, g.name, p.name, g.table, g.blocking, True, [("files_skipped", 1)], 0, []))
+            continue
         try:
             r = g.fn(*(tables[t] for t, _ in g.inputs))
             passed, findings, metrics = r.passed, [f.describe() for f in r.findings], r.metrics
@@ -148,7 +197,7 @@ def file_failures(key: str, tables: dict[str, pa.Table]) -> list[FileFailure]:
 
 
 def extract_chunk(root: str, items: Sequence[tuple[str, str]], max_bytes: int, spool_dir: str,
-                  run_id: str | None) -> ChunkResult:
+                  run_id: str | None, budget_seconds: float = DEFAULT_FILE_BUDGET_SECONDS) -> ChunkResult:
     """A chunk of (key, module name) through the pass, spooled to Parquet parts under ``spool_dir``."""
     spools = {tc.name: TableSpool(tc.schema, spool_dir, tc.name, limit=1 << 62, drop=[n for n, _ in tc.derived])
               for tc in pass_tables()}
@@ -159,7 +208,7 @@ def extract_chunk(root: str, items: Sequence[tuple[str, str]], max_bytes: int, s
     gc.disable()
     try:
         for key, module_name in items:
-            tables, fails = extract_file(root, key, module_name, max_bytes, run_id, res.seconds)
+            tables, fails = extract_file(root, key, module_name, max_bytes, run_id, res.seconds, budget_seconds)
             for name, t in tables.items():
                 spools[name].add(t)
             res.failures.extend(fails)
@@ -186,7 +235,8 @@ class PassResult:
 
 def run_pass(keys: Sequence[str], module_names: dict[str, str], root: str, spool_dir: str, max_bytes: int,
              workers: int = 0, run_id: str | None = None, progress: Progress | None = None,
-             on_chunk: Callable[[ChunkResult], None] | None = None, chunk_files: int = CHUNK_FILES) -> PassResult:
+             on_chunk: Callable[[ChunkResult], None] | None = None, chunk_files: int = CHUNK_FILES,
+             budget_seconds: float = DEFAULT_FILE_BUDGET_SECONDS) -> PassResult:
     """All ``keys`` through the pass; each finished chunk is handed to ``on_chunk`` (the writer) at once."""
     items = [(k, module_names[k]) for k in keys]
     chunks = [items[i:i + chunk_files] for i in range(0, len(items), chunk_files)]
@@ -208,12 +258,12 @@ def run_pass(keys: Sequence[str], module_names: dict[str, str], root: str, spool
 
     if workers <= 1:
         for ch in chunks:
-            adopt(extract_chunk(root, ch, max_bytes, spool_dir, run_id))
+            adopt(extract_chunk(root, ch, max_bytes, spool_dir, run_id, budget_seconds))
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
             pending = set()
             for ch in chunks:
-                pending.add(pool.submit(extract_chunk, root, ch, max_bytes, spool_dir, run_id))
+                pending.add(pool.submit(extract_chunk, root, ch, max_bytes, spool_dir, run_id, budget_seconds))
                 if len(pending) >= 2 * workers:  # bounded: the writer keeps up with at most 2 x workers chunks
                     fut = next(as_completed(pending))
                     pending.remove(fut)

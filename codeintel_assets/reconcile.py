@@ -9,6 +9,7 @@ import fnmatch
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,17 +33,28 @@ class DiskFile:
     sha256: str | None  # None: unreadable (the extractor records why)
 
 
-def scan_repository(root: str | os.PathLike, exclude: tuple[str, ...] = ()) -> list[DiskFile]:
-    """Every ``*.py`` under root (symlinked directories not followed; virtualenvs skipped), hashed."""
+def scan_repository(root: str | os.PathLike, exclude: tuple[str, ...] = (),
+                    warnings: list[str] | None = None) -> list[DiskFile]:
+    """Every ``*.py`` under root (symlinked directories not followed; virtualenvs skipped), hashed.
+
+    Only regular files are opened: a FIFO, a device or a link to one is listed unhashed (the
+    extractor records "not a regular file" without opening it), so it never blocks the scan and
+    settles (unchanged on the next run). A directory that cannot be listed is a warning naming it.
+    """
     root = Path(root)
     out = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    warns = warnings if warnings is not None else []
+
+    def on_error(exc: OSError) -> None:
+        warns.append(f"cannot list {exc.filename}: {exc.strerror or exc} (its files are not indexed)")
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=on_error):
         rel_dir = os.path.relpath(dirpath, root)
         rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
         keep = []
         for d in sorted(dirnames):
             rel = f"{rel_dir}/{d}" if rel_dir else d
-            if d in SKIP_DIRS or _excluded(rel, exclude) or (Path(dirpath, d, "pyvenv.cfg").exists()):
+            if d in SKIP_DIRS or _excluded(rel, exclude) or _is_venv(Path(dirpath, d)):
                 continue
             keep.append(d)
         dirnames[:] = keep
@@ -61,8 +73,17 @@ def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel + "/", p) for p in patterns)
 
 
+def _is_venv(d: Path) -> bool:
+    try:
+        return (d / "pyvenv.cfg").exists()
+    except OSError:  # an unreadable directory: os.walk reports it
+        return False
+
+
 def _hash(p: Path) -> str | None:
     try:
+        if not stat.S_ISREG(os.stat(p).st_mode):  # FIFO, device, socket (or a link to one): never opened
+            return None
         with open(p, "rb") as fh:
             return hashlib.file_digest(fh, "sha256").hexdigest()
     except OSError:

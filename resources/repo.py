@@ -13,5 +13,7 @@ class RepoConfig(ConfigurableResource):
     max_file_bytes: int = Field(default=DEFAULT_MAX_FILE_BYTES, description="Files larger than this are failure rows.")
     workers: int = Field(default=0, description="Extraction worker processes (0 = one per CPU, 1 = in-process).")
     spool_dir: str = Field(default="", description="Directory for spilled Parquet parts (default: beside the database).")
+    file_budget_seconds: float = Field(default=120.0, description="Wall-clock seconds one plane may spend on one "
+                                                                   "file; over it, the file is a failure row (0: none).")
     import_roots: list[str] = Field(default=[], description="Directories that are on sys.path when the code runs "
                                                            "(besides the detected ones: the repository root, src/).")

@@ -196,3 +196,35 @@ def purge_paths(conn, tables: Sequence[str], paths: Sequence[str]) -> dict[str, 
 
 def remove_spool(spool_dir: str) -> None:
     shutil.rmtree(spool_dir, ignore_errors=True)
+
+
+class DamagedDatabase(Exception):
+    """The database file is shorter than what DuckDB's header says it holds (one line, names it)."""
+
+
+DUCKDB_HEADER_BYTES = 3 * 4096  # the main header and two database headers precede the first block
+
+
+def check_database_file(database: str) -> None:
+    """Cheap damage test at start: the file must hold every block DuckDB's header counts.
+
+    A truncated file (a full disk, a bad copy) otherwise opens fine and fails only when a query
+    reaches a missing block; ``codeintel check --recompute`` reads every table for the thorough test.
+    """
+    if not Path(database).exists() or Path(database + ".wal").exists():
+        return  # a pending WAL is replayed on open and its blocks are counted before they are in the file
+    try:
+        conn = duckdb.connect(database, read_only=True, config=CONNECTION_CONFIG)
+    except duckdb.Error as exc:
+        raise DamagedDatabase(f"the database {database} cannot be opened: {exc}") from exc
+    try:
+        block_size, used_blocks = conn.execute("SELECT block_size, used_blocks FROM pragma_database_size()").fetchone()
+    finally:
+        conn.close()
+    # A lower bound: the file holds at least every used block (free blocks at the end may be truncated away).
+    need = DUCKDB_HEADER_BYTES + int(block_size) * int(used_blocks)
+    have = Path(database).stat().st_size
+    if have < need:
+        raise DamagedDatabase(f"the database {database} is damaged: {have:,} bytes on disk, but DuckDB's header "
+                              f"counts {used_blocks} used blocks ({need:,} bytes); rebuild it with `codeintel index "
+                              f"--rebuild` (or remove the file)")

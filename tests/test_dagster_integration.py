@@ -61,7 +61,7 @@ def test_materialise_range_into_duckdb_and_read_checks(tiny_repo, codeintel_env)
     evals = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert set(evals) == {"files_ok", "span_join", "instruction_conservation", "cfg_entry_exit",
                           "cfg_reachability", "exception_edges", "stack_depth",
-                          "symtable_vs_code", "binding_resolution", "binder_completeness"}
+                          "symtable_vs_code", "binding_resolution", "binder_completeness", "same_file_id"}
     assert set(evals) == {g.name for _, g in gates()}
     # One stored gate row per (file, gate): the checks are aggregated from them.
     assert _rows(db, "select count(*) from codeintel_gate_results") == [(4 * len(evals),)]

@@ -68,3 +68,11 @@ def test_sensor_reconciles_changes(tiny_repo, codeintel_env):
         assert c.execute("select count(*) from py_bc_instructions where path = 'top.py'").fetchall() == [(0,)]
         assert c.execute("select count(*) from py_files where path = 'top.py'").fetchall() == [(0,)]
         assert c.execute("select count(*) from py_ast_nodes where path = 'pkg/__init__.py' and kind = 'Assign'").fetchall() == [(1,)]
+
+
+def test_range_tags_are_dagsters():
+    """The sensor spells Dagster's partition-range run tags out (public surface only); this fails
+    loudly if Dagster renames them."""
+    from codeintel_assets.assets import sensors
+    assert (sensors.ASSET_PARTITION_RANGE_START_TAG, sensors.ASSET_PARTITION_RANGE_END_TAG) == \
+        (ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG)

@@ -19,7 +19,8 @@ def default_db(cwd: str | None = None) -> str:
 
 
 def build_definitions(repo_root: str | None = None, database: str | None = None, workers: int | None = None,
-                      max_file_bytes: int | None = None, import_roots: list[str] | None = None) -> Definitions:
+                      max_file_bytes: int | None = None, import_roots: list[str] | None = None,
+                      file_budget_seconds: float | None = None) -> Definitions:
     """The one Definitions object; defaults come from CODEINTEL_REPO / CODEINTEL_DB / the working directory."""
     root = str(Path(repo_root or os.environ.get("CODEINTEL_REPO") or os.getcwd()).resolve())
     database = str(Path(database or default_db()).resolve())
@@ -28,6 +29,8 @@ def build_definitions(repo_root: str | None = None, database: str | None = None,
         repo_kwargs["workers"] = workers if workers is not None else int(os.environ["CODEINTEL_WORKERS"])
     if max_file_bytes is not None:
         repo_kwargs["max_file_bytes"] = max_file_bytes
+    if file_budget_seconds is not None:
+        repo_kwargs["file_budget_seconds"] = file_budget_seconds
     roots = import_roots if import_roots is not None else [r for r in os.environ.get("CODEINTEL_IMPORT_ROOTS", "").split(os.pathsep) if r]
     if roots:
         repo_kwargs["import_roots"] = list(roots)

@@ -2,7 +2,6 @@
 
 from dagster import AssetSelection, Config, OpExecutionContext, define_asset_job, in_process_executor, job, op
 
-from codeintel_assets.assets.partitions import DUCKDB_POOL
 from codeintel_assets.pipeline import pass_tables
 from resources.store import CodeIntelStore
 
@@ -20,10 +19,12 @@ class PurgeConfig(Config):
     paths: list[str]
 
 
-@op(pool=DUCKDB_POOL)
+@op
 def purge_deleted_files(context: OpExecutionContext, config: PurgeConfig, store: CodeIntelStore) -> None:
     """Delete every row of files that left the repository, from every table."""
-    deleted = store.delete_files(config.paths, [tc.name for tc in pass_tables()])
+    from codeintel_assets.locking import hold
+    with hold(store.database, on_wait=context.log.info):
+        deleted = store.delete_files(config.paths, [tc.name for tc in pass_tables()])
     context.log.info(f"purged {len(config.paths)} files: {sum(deleted.values())} rows")
 
 

@@ -3,4 +3,3 @@
 from dagster import DynamicPartitionsDefinition
 
 FILES = DynamicPartitionsDefinition(name="files")
-DUCKDB_POOL = "codeintel_duckdb"  # concurrency pool of one: a single writer for the DuckDB file

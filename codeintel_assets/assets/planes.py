@@ -16,7 +16,7 @@ from dagster import (
     MaterializeResult, MetadataValue, multi_asset,
 )
 
-from codeintel_assets.assets.partitions import DUCKDB_POOL, FILES
+from codeintel_assets.assets.partitions import FILES
 from codeintel_assets.contracts.gates import CODEINTEL_GATE_RESULTS
 from codeintel_assets.gate_report import aggregate
 from codeintel_assets.indexer import index_keys
@@ -85,7 +85,7 @@ def _progress(context: AssetExecutionContext):
 
 @multi_asset(
     name=STEP_NAME, specs=_specs(), check_specs=_check_specs(), partitions_def=FILES,
-    backfill_policy=BackfillPolicy.single_run(), pool=DUCKDB_POOL, can_subset=False,
+    backfill_policy=BackfillPolicy.single_run(), can_subset=False,  # one writer: locking.hold, not a pool
     description="One pass per file: read, decode, parse, compile and symtable once; every static plane "
                 "(source, bytecode, cfg, symtable) from that context; every gate on the file's tables.",
 )
@@ -93,15 +93,23 @@ def file_planes_asset(context: AssetExecutionContext, repo: RepoConfig, store: C
     keys = list(context.partition_keys)
     names = module_names(repo.root, keys, repo.import_roots)
     res = index_keys(store, repo.root, keys, names, repo.max_file_bytes, repo.workers, context.run.run_id,
-                     _progress(context), context.log.info, repo.spool_dir)
+                     _progress(context), context.log.info, repo.spool_dir, repo.file_budget_seconds)
     for f in res.pass_result.failures:
         context.log.info(f"FAILED {f.message}")
     failed = len(res.pass_result.failures)
+    cpu = res.pass_result.seconds
+    status_of = {p.status: p.name for p in file_planes()}
     for spec in _specs():
         name = spec.key.to_user_string()
-        yield MaterializeResult(asset_key=name, metadata={
-            "rows_in_run": res.pass_result.rows.get(name, 0), "files_in_run": len(keys),
-            "failed_files_in_run": failed, "write_seconds_in_run": round(res.write_seconds.get(name, 0.0), 3)})
+        meta = {"rows_in_run": res.pass_result.rows.get(name, 0), "files_in_run": len(keys),
+                "failed_files_in_run": failed, "write_seconds_in_run": round(res.write_seconds.get(name, 0.0), 3)}
+        if name in status_of:  # the plane's extraction CPU (all workers), reported once per plane
+            meta["plane_cpu_seconds_in_run"] = round(cpu.get(status_of[name], 0.0), 3)
+        if name == CODEINTEL_GATE_RESULTS.name:
+            meta.update({"gates_cpu_seconds_in_run": round(cpu.get("gates", 0.0), 3),
+                         "read_cpu_seconds_in_run": round(cpu.get("read", 0.0), 3),
+                         "delete_seconds_in_run": round(res.delete_seconds, 3)})
+        yield MaterializeResult(asset_key=name, metadata=meta)
     with store.connection() as conn:
         results = aggregate(conn, keys)
     for r in results:

@@ -169,7 +169,7 @@ def enumerate_code_units(path: str, module: CodeType, anchors: AstAnchors, lines
         cu.instructions = list(dis.get_instructions(code))
         cu.jump_targets = [ins.jump_target for ins in cu.instructions]
         # Entries only: iterating the Bytecode would also label exception targets (get_instructions does not).
-        cu.exception_entries = dis.Bytecode(code).exception_entries
+        cu.exception_entries = dis.Bytecode(code).exception_entries if code.co_exceptiontable else []
         # Creation sites: the LOAD_CONST of a child code object carries its owner's span.
         creation: dict[int, tuple] = {}
         for ins in cu.instructions:
@@ -391,10 +391,11 @@ def _instruction_rows(path, fid, u: CodeUnit, labels, lines: LineIndex, anchors:
             hit = span_cache[p] = (pos, a, b, None if o is None else ast_prefix + str(o), akind)
         pos, a, b, ast_id, akind = hit
         opcode = ins.opcode
-        facts = op_facts.get(opcode)
-        if facts is None:
-            facts = op_facts[opcode] = (ins.baseopcode, ins.baseopname, ins.end_offset - ins.cache_offset)
-        baseop, base, cache_bytes = facts
+        try:
+            baseop, base, cache_bytes = op_facts[opcode]
+        except KeyError:
+            baseop, base, cache_bytes = op_facts[opcode] = (ins.baseopcode, ins.baseopname,
+                                                            ins.end_offset - ins.cache_offset)
         if a is not None:
             key = (a, b, base)
             n = ordinals[key] = ordinals.get(key, -1) + 1

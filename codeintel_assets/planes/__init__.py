@@ -39,6 +39,9 @@ class Gate:
     # Whole-database verdict from the figures summed over files (a coverage share against a threshold):
     # (summed int figures) -> (passed, figures to report). None: the gate passes when every file passes.
     judge: Callable[[dict], tuple[bool, dict]] | None = None
+    # True: a file on which a plane owning one of the inputs failed (its status row says so) is not
+    # judged: the failure is a row, not a finding. False: the gate is about the status rows themselves.
+    needs_ok: bool = True
 
 
 Extractor = Callable[..., dict[str, pa.Table]]  # (FileContext, {upstream table: rows}) -> {table: rows}
@@ -109,7 +112,13 @@ def _all_gates() -> tuple[tuple[Plane, Gate], ...]:
     out.append((fp[0], Gate(
         "files_ok", "py_files", "every file read, decoded, parsed and extracted by every plane (a failure is a row "
         "in that plane's status table; WARN)", partial(status_gates.files_ok, [p.name for p in fp]),
-        tuple((p.status, _status_columns(p)) for p in fp), blocking=False)))
+        tuple((p.status, _status_columns(p)) for p in fp), blocking=False, needs_ok=False)))
+    # same_file_id reads the file_id of every per-file table of every plane.
+    others = [tc.name for p in fp for tc in p.tables if tc.name != "py_files" and "file_id" in tc.schema.names]
+    out.append((fp[0], Gate(
+        "same_file_id", "py_files", "every plane's rows of a file carry the file_id of its py_files row "
+        "(one read per file: no plane saw other bytes)", partial(status_gates.same_file_id, others),
+        (("py_files", ("path", "file_id")),) + tuple((t, ("path", "file_id")) for t in others), needs_ok=False)))
     return tuple(out)
 
 
@@ -125,6 +134,14 @@ def gates(plane_names: Sequence[str] | None = None) -> list[tuple[Plane, Gate]]:
 
 def gate(name: str) -> tuple[Plane, Gate]:
     return next((p, g) for p, g in gates() if g.name == name)
+
+
+def owner_of(table: str) -> str:
+    return next(p.name for p in planes() for tc in p.tables if tc.name == table)
+
+
+def input_planes(g: Gate) -> set[str]:
+    return {owner_of(t) for t, _ in g.inputs}
 
 
 def table_names(scope: str | None = None) -> list[str]:

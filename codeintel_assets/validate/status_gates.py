@@ -61,3 +61,22 @@ def files_ok(plane_names: Sequence[str], *status_tables: pa.Table) -> GateResult
         findings.append(Finding(path, None, where, text[len(path) + 2:]))
     return result("files_ok", "py_files", findings, {"files": len(files), "failed": len(findings)}, blocking=False,
                   description="files that a plane could not read, decode, parse, compile or extract")
+
+
+def same_file_id(table_names: Sequence[str], files: pa.Table, *tables: pa.Table) -> GateResult:
+    """Every plane's rows of a file carry the file_id of its py_files row: all were made from the same
+    bytes (one read per file). Blocking: rows of two versions of a file must never be joined."""
+    expected = dict(zip(files.column("path").to_pylist(), files.column("file_id").to_pylist()))
+    findings = []
+    rows = 0
+    for name, t in zip(table_names, tables):
+        rows += t.num_rows
+        if not t.num_rows:
+            continue
+        g = t.select(["path", "file_id"]).group_by("path").aggregate([("file_id", "distinct")])
+        for path, fids in zip(g.column("path").to_pylist(), g.column("file_id_distinct").to_pylist()):
+            if set(fids) != {expected.get(path)}:
+                findings.append(Finding(path, None, name, f"file_id {sorted(map(str, fids))} but py_files says "
+                                                          f"{expected.get(path)!r}: rows of another version of the file"))
+    return result("same_file_id", "py_files", findings, {"files": len(expected), "rows_checked": rows},
+                  description="every plane's rows of a file carry the file_id of its py_files row")

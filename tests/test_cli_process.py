@@ -1,0 +1,56 @@
+"""The process boundary: the installed `codeintel` console script, as the README runs it, on this
+repository itself; then every query the README shows must return rows on that index."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from tests.conftest import run_cli
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def readme_queries() -> list[list[str]]:
+    """argv of every `uv run codeintel query ...` in the README's bash blocks."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    out = []
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+        for m in re.finditer(r'uv run codeintel query (?:"(.*?)"|(--preset \S+(?: --arg \S+)?))', block, re.S):
+            out.append([m.group(1)] if m.group(1) else m.group(2).split())
+    for m in re.finditer(r"`uv run codeintel query (--preset [\w-]+)`", text):
+        out.append(m.group(1).split())
+    return out
+
+
+def test_console_script_indexes_this_repository_and_the_readme_queries_return_rows(tmp_path):
+    db = tmp_path / "self.duckdb"
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("DAGSTER_", "CODEINTEL_"))}
+    script = Path(sys.executable).parent / "codeintel"
+    p = subprocess.run([str(script), "index", str(REPO), "--db", str(db), "--json"], env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    s = json.loads(p.stdout.strip().splitlines()[-1])
+    n_files = sum(1 for f in REPO.rglob("*.py") if not {".venv", ".git", ".codeintel"} & set(f.relative_to(REPO).parts))
+    assert s["files_seen"] == n_files and s["files_added"] == n_files
+    assert s["run_ok"] and s["checks_failed"] == 0, [c for c in s["checks"] if not c["passed"]]
+    assert (tmp_path / "self.dagster" / "dagster.yaml").exists()  # the instance lives beside the database
+    assert not list(tmp_path.glob(".codeintel-spool-*"))  # no spool survives the run
+    with duckdb.connect(str(db), read_only=True) as c:
+        assert c.execute("select module_name from py_files where path = 'codeintel_assets/reconcile.py'").fetchall() \
+            == [("codeintel_assets.reconcile",)]
+
+    queries = readme_queries()
+    assert len(queries) >= 6, queries
+    env["CODEINTEL_DB"] = str(db)
+    for argv in queries:
+        code, out, err = run_cli(["query", *argv, "--json"], env)
+        assert code == 0, (argv, err)
+        rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+        if argv[:2] == ["--preset", "failed-files"]:
+            assert rows == [], rows  # this repository has no broken files
+        else:
+            assert rows, f"README query returned no rows: {argv}"
