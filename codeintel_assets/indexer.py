@@ -13,8 +13,10 @@ the next run indexes them again. Nothing half-written is ever committed for a fi
 rows, in every table, are in the same append transaction.
 """
 
+import queue
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -77,32 +79,53 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
             conn.execute("CHECKPOINT")
             result.delete_seconds = time.perf_counter() - t0
             pending: list[ChunkResult] = []
+            batches: queue.Queue = queue.Queue()
+            failed: list[BaseException] = []
 
-            def flush():
-                if not pending:
-                    return
-                parts = {name: (tc.schema, SpooledTable(tc.schema, [f for c in pending for f in c.files.get(name, [])],
-                                                        sum(c.rows.get(name, 0) for c in pending)))
+            def write(batch: list[ChunkResult]):
+                parts = {name: (tc.schema, SpooledTable(tc.schema, [f for c in batch for f in c.files.get(name, [])],
+                                                        sum(c.rows.get(name, 0) for c in batch)))
                          for name, tc in contracts.items()}
                 t = time.perf_counter()
                 store.append(parts, conn)
                 dt = time.perf_counter() - t
+                total_rows = max(1, sum(p.num_rows for _, p in parts.values()))
                 for name, (_, sp) in parts.items():
                     # Attribute the transaction's time to tables by rows (the figure is for the docs).
-                    share = sp.num_rows / max(1, sum(p.num_rows for _, p in parts.values()))
-                    result.write_seconds[name] = result.write_seconds.get(name, 0.0) + dt * share
+                    result.write_seconds[name] = result.write_seconds.get(name, 0.0) + dt * sp.num_rows / total_rows
                     for f in sp.files:
                         Path(f).unlink(missing_ok=True)
-                pending.clear()
+
+            def writer():
+                # The writer thread: DuckDB releases the GIL while it inserts, so the main thread keeps
+                # handing chunks to the workers while a batch is written (extraction and writes overlap).
+                while (batch := batches.get()) is not None:
+                    if not failed:
+                        try:
+                            write(batch)
+                        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+                            failed.append(exc)
+
+            thread = threading.Thread(target=writer, name="codeintel-writer", daemon=True)
+            thread.start()
 
             def on_chunk(r: ChunkResult):
+                if failed:
+                    raise failed[0]
                 pending.append(r)
                 if sum(len(c.keys) for c in pending) >= WRITE_BATCH_FILES:
-                    flush()
+                    batches.put(list(pending))
+                    pending.clear()
 
-            result.pass_result = run_pass(keys, module_names, root, spool, max_bytes, workers, run_id, progress, on_chunk,
-                                          budget_seconds=budget_seconds)
-            flush()
+            try:
+                result.pass_result = run_pass(keys, module_names, root, spool, max_bytes, workers, run_id, progress,
+                                              on_chunk, budget_seconds=budget_seconds)
+                batches.put(list(pending))
+            finally:
+                batches.put(None)
+                thread.join()
+            if failed:
+                raise failed[0]
     finally:
         shutil.rmtree(spool, ignore_errors=True)
     return result

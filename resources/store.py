@@ -31,6 +31,7 @@ PARTITION_COLUMN = "path"
 # Same configuration as dagster-duckdb's client: DuckDB refuses a second in-process connection to
 # one file with a different configuration.
 CONNECTION_CONFIG = {"custom_user_agent": "dagster"}
+WRITER_MEMORY_LIMIT = "1GB"
 
 
 def connect(database: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -125,6 +126,9 @@ class CodeIntelStore(ConfigurableResource):
             return
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with self._resource().get_connection() as conn:
+            # DuckDB keeps written blocks cached up to its memory limit (default: 80% of RAM); the writer
+            # does not need them, and the extraction workers do.
+            conn.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
             yield conn
 
     def delete_files(self, paths: Sequence[str], tables: Sequence[str], conn=None) -> dict[str, int]:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from codeintel_assets.validate.base import Finding, GateResult, result
 
@@ -73,8 +74,13 @@ def same_file_id(table_names: Sequence[str], files: pa.Table, *tables: pa.Table)
         rows += t.num_rows
         if not t.num_rows:
             continue
-        g = t.select(["path", "file_id"]).group_by("path").aggregate([("file_id", "distinct")])
-        for path, fids in zip(g.column("path").to_pylist(), g.column("file_id_distinct").to_pylist()):
+        paths = pc.unique(t.column("path"))
+        if len(paths) == 1:  # one file (the pass): no grouping needed
+            pairs = [(paths[0].as_py(), pc.unique(t.column("file_id")).to_pylist())]
+        else:
+            g = t.select(["path", "file_id"]).group_by("path").aggregate([("file_id", "distinct")])
+            pairs = zip(g.column("path").to_pylist(), g.column("file_id_distinct").to_pylist())
+        for path, fids in pairs:
             if set(fids) != {expected.get(path)}:
                 findings.append(Finding(path, None, name, f"file_id {sorted(map(str, fids))} but py_files says "
                                                           f"{expected.get(path)!r}: rows of another version of the file"))
