@@ -15,7 +15,7 @@ def _quiet():
 
 
 def _db(args) -> str:
-    from codeintel_assets.assets import default_db
+    from codeintel_assets.paths import default_db
     return str(Path(args.db or default_db()).resolve())
 
 
@@ -121,11 +121,9 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         raise CliError(str(exc)) from exc
     from dagster import DagsterInstance
 
-    from codeintel_assets.assets import build_definitions
-    from codeintel_assets.assets.partitions import FILES
-    from codeintel_assets.assets.sensors import indexed_hashes, range_tags
+    from codeintel_assets.paths import FILES_PARTITIONS, range_tags, tail_plan
     from codeintel_assets.pipeline import pass_tables
-    from codeintel_assets.reconcile import module_names, plan_reconcile, scan_repository
+    from codeintel_assets.reconcile import indexed_hashes, module_names, plan_reconcile, scan_repository
     from resources.store import CodeIntelStore
 
     log = (lambda *a: None) if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -161,7 +159,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         indexed = indexed_hashes(store, modules)
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: one line, exit 2
         raise CliError(f"cannot read the database {db}: {exc}") from exc
-    partitions = list(instance.get_dynamic_partitions(FILES.name))
+    partitions = list(instance.get_dynamic_partitions(FILES_PARTITIONS))
     plan = plan_reconcile(disk, indexed, partitions, full=args.full)
     log(f"codeintel: {root} -> {db}")
     log(f"  {len(plan.seen)} files: {len(plan.added)} new, {len(plan.changed)} changed, "
@@ -174,23 +172,33 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         except Exception as exc:  # noqa: BLE001
             raise CliError(f"cannot write the database {db}: {exc}") from exc
         for k in plan.removed:
-            if instance.has_dynamic_partition(FILES.name, k):
-                instance.delete_dynamic_partition(FILES.name, k)
+            if instance.has_dynamic_partition(FILES_PARTITIONS, k):
+                instance.delete_dynamic_partition(FILES_PARTITIONS, k)
     work = plan.to_materialize
-    # Changed files move to the tail of the partition order, so that all work is one contiguous range.
-    for k in plan.changed:
-        instance.delete_dynamic_partition(FILES.name, k)
-    if work:
-        instance.add_dynamic_partitions(FILES.name, work)
+    # All work must be one contiguous range of the partition order: changed files that are not already
+    # the tail are moved there (deleted and added again) with the new files. A --full run moves nothing.
+    order = [k for k in partitions if k not in set(plan.removed)]
+    move, append, start = tail_plan(order, plan.changed, plan.added)
+    for k in move:
+        instance.delete_dynamic_partition(FILES_PARTITIONS, k)
+    if append:
+        instance.add_dynamic_partitions(FILES_PARTITIONS, append)
+    new_order = [k for k in order if k not in set(move)] + append
+    work_range = new_order[start:]
+    if sorted(work_range) != work:  # an invariant of tail_plan: never run a range holding unchanged files
+        raise CliError(f"internal error: the work is not one contiguous partition range ({len(work_range)} keys "
+                       f"for {len(work)} files); `codeintel index --rebuild` starts over")
     checks, run_ok, run_id, run_error, timings = [], True, None, None, {}
     if work:
         if not args.json and not args.quiet:
             os.environ["CODEINTEL_PROGRESS"] = "1"
+        from codeintel_assets.assets import build_definitions
         defs = build_definitions(str(root), db, workers=args.workers, max_file_bytes=args.max_file_bytes,
                                  import_roots=list(args.import_root or ()), file_budget_seconds=args.file_budget)
         job = defs.resolve_job_def("index_files")
         import socket
-        tags = {**range_tags(work), RUN_PID_TAG: str(os.getpid()), RUN_HOST_TAG: socket.gethostname()}
+        tags = {**range_tags(work_range[0], work_range[-1]), RUN_PID_TAG: str(os.getpid()),
+                RUN_HOST_TAG: socket.gethostname()}
         result = job.execute_in_process(
             instance=instance, tags=tags, raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from codeintel_assets.faults import maybe_die
 from codeintel_assets.pipeline import DEFAULT_FILE_BUDGET_SECONDS, ChunkResult, PassResult, pass_tables, run_pass
 from codeintel_assets.spool import SpooledTable
 
@@ -78,6 +79,7 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
             store.delete_files(keys, list(contracts), conn)
             conn.execute("CHECKPOINT")
             result.delete_seconds = time.perf_counter() - t0
+            maybe_die("after-delete")
             pending: list[ChunkResult] = []
             batches: queue.Queue = queue.Queue()
             failed: list[BaseException] = []
@@ -88,6 +90,7 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
                          for name, tc in contracts.items()}
                 t = time.perf_counter()
                 store.append(parts, conn)
+                maybe_die("after-append")
                 dt = time.perf_counter() - t
                 total_rows = max(1, sum(p.num_rows for _, p in parts.values()))
                 for name, (_, sp) in parts.items():

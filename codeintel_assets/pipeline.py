@@ -23,6 +23,7 @@ from multiprocessing import get_context
 import pyarrow as pa
 
 from codeintel_assets.contracts.gates import CODEINTEL_GATE_RESULTS
+from codeintel_assets.faults import FAULT_ENV, plane_fault  # noqa: F401 - FAULT_ENV re-exported for the tests
 from codeintel_assets.extract.rows import to_table
 from codeintel_assets.planes import Plane, file_planes, gates, input_planes
 from codeintel_assets.reconcile import key_to_path
@@ -30,9 +31,6 @@ from codeintel_assets.spool import SpooledTable, TableSpool
 from codeintel_assets.validate.status_gates import describe_failures, own_failures
 
 CHUNK_FILES = 24
-# Fault injection for the fault tests (real runs, real processes): "plane=glob[,plane=glob...]" makes
-# that plane's extractor raise on matching paths. Read in each worker process (spawned workers inherit it).
-FAULT_ENV = "CODEINTEL_INJECT_FAULT"
 MAX_FINDINGS_PER_FILE = 20
 GATE_TABLE = CODEINTEL_GATE_RESULTS.name
 
@@ -131,7 +129,7 @@ def extract_file(root: str, key: str, module_name: str, max_bytes: int, run_id: 
         else:
             try:
                 with budget(budget_seconds):
-                    _injected_fault(p.name, key)
+                    plane_fault(p.name, key)
                     tables = p.extract(ctx, {t: out[t] for t in p.reads})
                 missing = set(p.table_names) - set(tables)
                 if missing:
@@ -151,19 +149,6 @@ def extract_file(root: str, key: str, module_name: str, max_bytes: int, run_id: 
     out[GATE_TABLE] = to_table(CODEINTEL_GATE_RESULTS, gate_rows(src.file_id, out), key)
     seconds["gates"] = seconds.get("gates", 0.0) + time.process_time() - t0
     return out, file_failures(key, out)
-
-
-def _injected_fault(plane: str, key: str) -> None:
-    spec = os.environ.get(FAULT_ENV)
-    if not spec:
-        return
-    import fnmatch
-    for item in spec.split(","):
-        name, _, pattern = item.partition("=")
-        if name == plane and fnmatch.fnmatchcase(key, pattern):
-            raise RuntimeError(f"injected fault ({FAULT_ENV})")
-        if name == f"{plane}:sleep" and fnmatch.fnmatchcase(key, pattern.split(":")[0]):
-            time.sleep(float(pattern.split(":")[1]))  # "cfg:sleep=a.py:5": a slow extractor, for the budget
 
 
 def gate_rows(fid: str, tables: dict[str, pa.Table]) -> list[tuple]:

@@ -166,3 +166,12 @@ def module_names(root: str | os.PathLike, keys, explicit_roots=()) -> dict[str, 
     from codeintel_assets.extract.modules import detect_import_roots, module_name
     roots = detect_import_roots(root, tuple(explicit_roots))
     return {k: module_name(key_to_path(k), roots) for k in keys}
+
+
+def indexed_hashes(store, modules: dict[str, str] | None = None) -> dict[str, str | None]:
+    """path -> sha256 of what is indexed (``indexed_state``: stale planes count as changed)."""
+    from resources.store import table_exists
+    if not os.path.exists(store.database):
+        return {}
+    with store.connection(read_only=True) as conn:
+        return indexed_state(conn, table_exists, modules)

@@ -31,7 +31,7 @@ PARTITION_COLUMN = "path"
 # Same configuration as dagster-duckdb's client: DuckDB refuses a second in-process connection to
 # one file with a different configuration.
 CONNECTION_CONFIG = {"custom_user_agent": "dagster"}
-WRITER_MEMORY_LIMIT = "1GB"
+WRITER_MEMORY_LIMIT = "512MB"
 
 
 def connect(database: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -142,9 +142,12 @@ class CodeIntelStore(ConfigurableResource):
         if conn is None:
             with self.connection() as c:
                 return self.append(tables, c)
+        from codeintel_assets.faults import maybe_die
         with transaction(conn):
-            return {name: (ensure_table(conn, name, schema), _insert(conn, name, schema, obj))[1]
-                    for name, (schema, obj) in tables.items()}
+            out = {name: (ensure_table(conn, name, schema), _insert(conn, name, schema, obj))[1]
+                   for name, (schema, obj) in tables.items()}
+            maybe_die("append")
+            return out
 
     def replace_files(self, paths: Sequence[str], tables: Mapping[str, tuple[pa.Schema, object]], conn=None) -> dict[str, int]:
         """Delete the rows of ``paths`` from ``tables`` and insert the given rows, in one transaction."""
@@ -194,8 +197,11 @@ def _delete(conn, tables: Sequence[str], paths: Sequence[str]) -> dict[str, int]
 
 def purge_paths(conn, tables: Sequence[str], paths: Sequence[str]) -> dict[str, int]:
     """Delete every row of ``paths`` from every table, in one transaction."""
+    from codeintel_assets.faults import maybe_die
     with transaction(conn):
-        return _delete(conn, tables, paths)
+        out = _delete(conn, tables, paths)
+        maybe_die("purge")
+        return out
 
 
 def remove_spool(spool_dir: str) -> None:

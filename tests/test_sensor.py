@@ -76,3 +76,18 @@ def test_range_tags_are_dagsters():
     from codeintel_assets.assets import sensors
     assert (sensors.ASSET_PARTITION_RANGE_START_TAG, sensors.ASSET_PARTITION_RANGE_END_TAG) == \
         (ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG)
+
+
+def test_tail_plan_moves_only_what_breaks_the_range():
+    from codeintel_assets.paths import tail_plan
+    order = ["a", "b", "c", "d", "e"]
+    # Everything changed (--full): nothing moves, the range is the whole order.
+    assert tail_plan(order, ["a", "b", "c", "d", "e"], []) == ([], [], 0)
+    # The tail changed: it stays; the new file is appended after it.
+    assert tail_plan(order, ["d", "e"], ["f"]) == ([], ["f"], 3)
+    # A file in the middle changed: it moves to the tail (deleted, appended with the new ones).
+    assert tail_plan(order, ["b", "e"], ["aa"]) == (["b"], ["aa", "b"], 3)
+    # Order after the move: a c d e aa b -> the work (e, aa, b) starts at index 3.
+    new = [k for k in order if k != "b"] + ["aa", "b"]
+    assert sorted(new[3:]) == ["aa", "b", "e"]
+    assert tail_plan(order, [], []) == ([], [], 5)

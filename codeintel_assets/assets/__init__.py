@@ -11,11 +11,7 @@ from codeintel_assets.assets.sensors import repository_sensor
 from resources.repo import RepoConfig
 from resources.store import CodeIntelStore
 
-DEFAULT_DB = ".codeintel/codeintel.duckdb"
-
-
-def default_db(cwd: str | None = None) -> str:
-    return os.environ.get("CODEINTEL_DB") or str(Path(cwd or os.getcwd()) / DEFAULT_DB)
+from codeintel_assets.paths import DEFAULT_DB, default_db  # noqa: F401 - re-exported
 
 
 def build_definitions(repo_root: str | None = None, database: str | None = None, workers: int | None = None,

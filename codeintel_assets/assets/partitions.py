@@ -2,4 +2,6 @@
 
 from dagster import DynamicPartitionsDefinition
 
-FILES = DynamicPartitionsDefinition(name="files")
+from codeintel_assets.paths import FILES_PARTITIONS
+
+FILES = DynamicPartitionsDefinition(name=FILES_PARTITIONS)

@@ -18,6 +18,7 @@ from dagster import (
 
 from codeintel_assets.assets.partitions import FILES
 from codeintel_assets.contracts.gates import CODEINTEL_GATE_RESULTS
+from codeintel_assets.faults import maybe_die
 from codeintel_assets.gate_report import aggregate
 from codeintel_assets.indexer import index_keys
 from codeintel_assets.planes import file_planes, gates
@@ -110,6 +111,7 @@ def file_planes_asset(context: AssetExecutionContext, repo: RepoConfig, store: C
                          "read_cpu_seconds_in_run": round(cpu.get("read", 0.0), 3),
                          "delete_seconds_in_run": round(res.delete_seconds, 3)})
         yield MaterializeResult(asset_key=name, metadata=meta)
+    maybe_die("gates")
     with store.connection() as conn:
         results = aggregate(conn, keys)
     for r in results:

@@ -10,18 +10,14 @@ from dagster import (
 
 from codeintel_assets.assets.jobs import INDEX_JOB, PURGE_JOB, index_files, purge_files
 from codeintel_assets.assets.partitions import FILES
-from codeintel_assets.reconcile import indexed_state, module_names, plan_reconcile, scan_repository
+from codeintel_assets import paths
+from codeintel_assets.reconcile import indexed_hashes, module_names, plan_reconcile, scan_repository
 from resources.repo import RepoConfig
-from resources.store import CodeIntelStore, table_exists
+from resources.store import CodeIntelStore
 
 
-def indexed_hashes(store: CodeIntelStore, modules: dict[str, str] | None = None) -> dict[str, str | None]:
-    """path -> sha256 of what is indexed (``reconcile.indexed_state``: stale planes count as changed)."""
-    import os
-    if not os.path.exists(store.database):
-        return {}
-    with store.connection(read_only=True) as conn:
-        return indexed_state(conn, table_exists, modules)
+from codeintel_assets.paths import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG  # noqa: E402,F401
+from codeintel_assets.reconcile import indexed_hashes  # noqa: E402,F401 - re-exported
 
 
 def tail_order_requests(changed: list[str], added: list[str]):
@@ -34,14 +30,8 @@ def tail_order_requests(changed: list[str], added: list[str]):
     return reqs
 
 
-# The run tags that make one run cover a partition range (documented in Dagster's backfill docs and
-# used by `dagster asset materialize --partition-range`); spelled out to stay on the public surface.
-ASSET_PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
-ASSET_PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
-
-
 def range_tags(keys: list[str]) -> dict[str, str]:
-    return {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
+    return paths.range_tags(keys[0], keys[-1])
 
 
 @sensor(jobs=[index_files, purge_files], minimum_interval_seconds=30,

@@ -63,5 +63,11 @@ def all_contracts() -> list[TableContract]:
 
 
 def _load_all() -> None:
-    # Importing the plane modules registers their tables.
-    from codeintel_assets.contracts import bytecode, cfg, gates, source, symtable  # noqa: F401
+    """Import every contract module of this package (importing one registers its tables)."""
+    import importlib
+    import pkgutil
+
+    import codeintel_assets.contracts as pkg
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name not in ("common", "docs"):
+            importlib.import_module(f"{pkg.__name__}.{info.name}")

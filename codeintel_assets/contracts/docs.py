@@ -5,7 +5,11 @@ A test keeps docs/tables.md equal to this output, so the reference cannot drift 
 
 from codeintel_assets.contracts.common import SCHEMA_VERSION, all_contracts
 
-PLANE_ORDER = ["source", "bytecode", "cfg", "symtable", "dataflow", "inspect", "cpg"]
+
+def plane_order() -> list[str]:
+    """The plane registry's order (upstream first), then groups that are not planes (gates)."""
+    from codeintel_assets.planes import planes
+    return [p.name for p in planes()]
 
 
 def render() -> str:
@@ -22,7 +26,8 @@ def render() -> str:
         "(VIRTUAL generated columns), so they are queryable like any column but not stored twice.",
         "",
     ]
-    contracts = sorted(all_contracts(), key=lambda tc: (PLANE_ORDER.index(tc.plane) if tc.plane in PLANE_ORDER else 99))
+    order = plane_order()
+    contracts = sorted(all_contracts(), key=lambda tc: (order.index(tc.plane) if tc.plane in order else len(order)))
     plane = None
     for tc in contracts:
         if tc.plane != plane:

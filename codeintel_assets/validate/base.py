@@ -35,7 +35,8 @@ class GateResult:
 
     def summary(self) -> str:
         figures = ", ".join(f"{k}={v}" for k, v in self.metrics.items())
-        return f"{'PASS' if self.passed else 'FAIL'} {self.gate} ({self.table}): {figures}"
+        status = "PASS" if self.passed else ("FAIL" if self.blocking else "WARN")
+        return f"{status} {self.gate} ({self.table}): {figures}"
 
 
 def result(gate: str, table: str, findings: list[Finding], metrics: dict, blocking: bool = True,
