@@ -145,7 +145,8 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         except Exception as exc:  # noqa: BLE001
             raise CliError(f"cannot create the database {db}: {exc}") from exc
     instance = DagsterInstance.get()
-    for run_id in recover_dead_runs(instance):
+    recovered = recover_dead_runs(instance)
+    for run_id in recovered:
         log(f"  run {run_id} died with its process: marked failed; its files are indexed again")
     scan_warnings: list[str] = []
     disk = scan_repository(root, tuple(args.exclude or ()), scan_warnings)
@@ -232,7 +233,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         "checks_passed": sum(c["passed"] for c in checks), "checks_failed": sum(not c["passed"] for c in checks),
         "checks": [{k: c[k] for k in ("check", "asset", "passed", "severity", "metadata")} for c in checks],
         "run_ok": run_ok, "run_error": run_error, "seconds": round(time.perf_counter() - t0, 2),
-        "timings": timings, "warnings": scan_warnings,
+        "timings": timings, "warnings": scan_warnings, "recovered_dead_runs": recovered,
     }
     if args.json:
         print(json.dumps(summary, default=str))

@@ -228,13 +228,25 @@ def check_database_file(database: str) -> None:
     except duckdb.Error as exc:
         raise DamagedDatabase(f"the database {database} cannot be opened: {exc}") from exc
     try:
-        block_size, used_blocks = conn.execute("SELECT block_size, used_blocks FROM pragma_database_size()").fetchone()
+        block_size, total_blocks = conn.execute("SELECT block_size, total_blocks FROM pragma_database_size()").fetchone()
+        have = Path(database).stat().st_size
+        need = DUCKDB_HEADER_BYTES + int(block_size) * int(total_blocks)
+        if have < need:
+            # Free blocks at the end may have been truncated away: the exact test is the highest block that
+            # holds table data (every table's segments, from pragma_storage_info).
+            top = -1
+            for (table,) in conn.execute("SELECT table_name FROM information_schema.tables "
+                                         "WHERE table_schema = 'main' AND table_type = 'BASE TABLE'").fetchall():
+                got = conn.execute("SELECT max(block_id) FROM pragma_storage_info(?) WHERE block_id >= 0",
+                                   [table]).fetchone()[0]
+                top = max(top, -1 if got is None else int(got))
+            need = DUCKDB_HEADER_BYTES + int(block_size) * (top + 1)
+    except duckdb.Error as exc:
+        raise DamagedDatabase(f"the database {database} cannot be read: {exc}; rebuild it with `codeintel index "
+                              f"--rebuild` (or remove the file)") from exc
     finally:
         conn.close()
-    # A lower bound: the file holds at least every used block (free blocks at the end may be truncated away).
-    need = DUCKDB_HEADER_BYTES + int(block_size) * int(used_blocks)
-    have = Path(database).stat().st_size
     if have < need:
-        raise DamagedDatabase(f"the database {database} is damaged: {have:,} bytes on disk, but DuckDB's header "
-                              f"counts {used_blocks} used blocks ({need:,} bytes); rebuild it with `codeintel index "
+        raise DamagedDatabase(f"the database {database} is damaged: {have:,} bytes on disk, but its tables use "
+                              f"blocks up to byte {need:,}; rebuild it with `codeintel index "
                               f"--rebuild` (or remove the file)")

@@ -183,6 +183,15 @@ def make_repo(root: Path, n: int) -> Path:
 
 
 @pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """6 small files, a clean index of them and its hashes (tests copy the repository before changing it)."""
+    base = tmp_path_factory.mktemp("small")
+    repo = make_repo(base / "repo", 6)
+    db = base / "clean" / "x.duckdb"
+    return repo, db, clean_index(repo, db)
+
+
+@pytest.fixture(scope="module")
 def big(tmp_path_factory):
     """~250 small files (more than one write batch of 192) and the hashes of its clean index."""
     from codeintel_assets.indexer import WRITE_BATCH_FILES
@@ -194,21 +203,29 @@ def big(tmp_path_factory):
 
 # 1 kill -9 ----------------------------------------------------------------------------------------
 
-def test_kill_9_at_each_point_then_a_plain_index_recovers(tmp_path):
+def py_files_rows(db: Path) -> int:
+    with duckdb.connect(str(db), read_only=True) as c:
+        return c.execute("SELECT count(*) FROM py_files").fetchone()[0]
+
+
+def test_kill_9_at_each_point_then_a_plain_index_recovers(tmp_path, small):
     """die=after-delete (first run on a new database), die=append and die=gates (a --full run), die=purge
     (two files deleted), each followed by a plain index, on one database."""
-    repo = make_repo(tmp_path / "repo", 6)
-    clean = clean_index(repo, tmp_path / "clean" / "x.duckdb")
+    template, _, clean = small
+    repo = tmp_path / "repo"
+    shutil.copytree(template, repo)
     db = tmp_path / "db" / "x.duckdb"
 
     print("die=after-delete")
     pid = kill_at("after-delete", repo, db)
+    assert py_files_rows(db) == 0
     recover(repo, db, pid)
     assert_same_tables(db, clean, "after die=after-delete")
 
-    for point in ("append", "gates"):
+    for point, rows_at_kill in (("append", 0), ("gates", 6)):
         print(f"die={point}")
         pid = kill_at(point, repo, db, "--full")
+        assert py_files_rows(db) == rows_at_kill, point  # append: deleted, the append rolled back; gates: all written
         recover(repo, db, pid)
         assert_same_tables(db, clean, f"after die={point}")
 
@@ -219,6 +236,7 @@ def test_kill_9_at_each_point_then_a_plain_index_recovers(tmp_path):
     reduced_clean = clean_index(repo, tmp_path / "clean2" / "x.duckdb")
     assert reduced_clean["py_files"][0] == 4
     pid = kill_at("purge", repo, db)
+    assert py_files_rows(db) == 6  # the purge transaction died before its COMMIT
     recover(repo, db, pid, expect_dead_run=False)  # the purge precedes the run: no run to mark failed
     assert_same_tables(db, reduced_clean, "after die=purge")
 
@@ -285,8 +303,8 @@ def test_fifo_and_device_links_are_failure_rows_and_settle(tmp_path):
     assert rows["a.py"][0] is True and rows["sub/b.py"][0] is True, rows
     assert ok_elsewhere > 0
 
-    code, out, err, _ = index_proc(repo, db, timeout=RECOVERY_TIMEOUT)
-    s = last_json(out)
+    # In this process: the run above showed that neither the scan nor the extraction opens them.
+    code, s, err = index_in_process(repo, db)
     assert code == 0, (s, err)
     assert (s["files_changed"], s["files_added"], s["files_unchanged"], s["run_id"]) == (0, 0, 5, None), s
     assert s["files_failed_in_db"] == 3
@@ -368,39 +386,57 @@ def test_two_concurrent_runs_on_one_database(tmp_path, big):
 
 # 5 truncated database -----------------------------------------------------------------------------
 
-def test_truncated_database_is_reported_and_rebuilt(tmp_path):
-    repo = make_repo(tmp_path / "repo", 6)
+@pytest.mark.parametrize("history", ["first-index", "incremental"])
+def test_truncated_database_is_reported_and_rebuilt(tmp_path, small, history):
+    """A database cut short (a full disk, a bad copy), after its first index and after an incremental
+    index of one changed file (which leaves free blocks in the file): reported at start, rebuilt."""
+    template, clean_db, clean = small
+    repo = tmp_path / "repo"
+    shutil.copytree(template, repo)
     original = tmp_path / "orig" / "x.duckdb"
-    clean = clean_index(repo, original)
+    if history == "first-index":
+        original.parent.mkdir()
+        shutil.copyfile(clean_db, original)
+    else:
+        code, s, err = index_in_process(repo, original)
+        assert code == 0, (s, err)
+        (repo / "pkg0" / "m000.py").write_text("X = 1\n")
+        code, s, err = index_in_process(repo, original)
+        assert code == 0 and s["files_changed"] == 1, (s, err)
+        clean = clean_index(repo, tmp_path / "clean" / "x.duckdb")
     size = original.stat().st_size
     with duckdb.connect(str(original), read_only=True) as c:
         block_size, total, used, free = c.execute(
             "SELECT block_size, total_blocks, used_blocks, free_blocks FROM pragma_database_size()").fetchone()
-    print(f"database {size:,} bytes; block size {block_size}, blocks total {total}, used {used}, free {free}")
+    print(f"{history}: database {size:,} bytes; block size {block_size}, blocks total {total}, used {used}, "
+          f"free {free}")
     for frac in (0.90, 0.99):
         db = tmp_path / f"cut{int(frac * 100)}" / "x.duckdb"
         db.parent.mkdir()
         shutil.copyfile(original, db)
         os.truncate(db, int(size * frac))
-        what = f"truncated to {frac:.0%} ({int(size * frac):,} of {size:,} bytes; block size {block_size}, " \
-               f"used blocks {used} of {total})"
+        what = (f"{history} database truncated to {frac:.0%} ({int(size * frac):,} of {size:,} bytes; block size "
+                f"{block_size}, blocks total {total}, used {used}, free {free})")
 
         code, out, err = run_cli(["index", str(repo), "--db", str(db), "--workers", "1"], proc_env())
         lines = [ln for ln in err.splitlines() if ln.strip()]
-        assert code == 2, f"{what}: `codeintel index` exited {code}\n{err[-2000:]}"
+        assert code == 2 and "damaged" in err, f"{what}: not detected at start: `codeintel index` exited {code}\n{err[-2000:]}"
         assert len(lines) == 1 and "Traceback" not in err, err
         assert "damaged" in lines[0] and "--rebuild" in lines[0] and str(db) in lines[0], lines[0]
 
         code, out, err = run_cli(["check", "--db", str(db)], proc_env())
+        how = "check"
         if code != 2:  # the cheap check missed it: the thorough one must not
+            how = "check --recompute"
             code, out, err = run_cli(["check", "--db", str(db), "--recompute"], proc_env())
         lines = [ln for ln in err.splitlines() if ln.strip()]
-        assert code == 2, f"{what}: `codeintel check` exited {code}\n{out[-2000:]}{err[-2000:]}"
+        assert code == 2, f"{what}: `codeintel {how}` exited {code}\n{out[-2000:]}{err[-2000:]}"
         assert len(lines) == 1 and str(db) in lines[0] and "Traceback" not in err, err
+        print(f"  {frac:.0%}: `codeintel {how}` exit 2: {lines[0][:160]}")
 
         code, s, err = index_in_process(repo, db, "--rebuild")
         assert code == 0 and s["run_ok"] and s["files_added"] == 6, (s, err)
-        assert_same_tables(db, clean, f"after --rebuild of a database {what}")
+        assert_same_tables(db, clean, f"after --rebuild of a {what}")
 
 
 # 6 hash seeds -------------------------------------------------------------------------------------
@@ -450,7 +486,7 @@ def test_edit_between_scan_and_read_gives_one_version_and_same_file_id_gate(tmp_
     db = tmp_path / "x.duckdb"
     # a.py (read first) sleeps in its first plane: b.py is edited after the scan hashed it and before it is read.
     proc = subprocess.Popen(cli_argv("index", repo, "--db", db, "--workers", "1"),
-                            env=proc_env(**{FAULT_ENV: "source:sleep=a.py:2"}), cwd=REPO_ROOT,
+                            env=proc_env(**{FAULT_ENV: "source:sleep=a.py:1.5"}), cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     new_b = small_module(2) + "\ndef added_after_the_scan(q):\n    return {q: q}\n"
     try:
