@@ -49,6 +49,7 @@ def hold(database: str, wait: bool = True, on_wait: Callable[[str], None] | None
             fd, depth = _HELD[path]
             _HELD[path] = (fd, depth - 1)
         return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:

@@ -245,7 +245,8 @@ def run_pass(keys: Sequence[str], module_names: dict[str, str], root: str, spool
         for ch in chunks:
             adopt(extract_chunk(root, ch, max_bytes, spool_dir, run_id, budget_seconds))
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                 initializer=_ignore_sigint) as pool:
             pending = set()
             for ch in chunks:
                 pending.add(pool.submit(extract_chunk, root, ch, max_bytes, spool_dir, run_id, budget_seconds))
@@ -257,6 +258,11 @@ def run_pass(keys: Sequence[str], module_names: dict[str, str], root: str, spool
                 adopt(fut.result())
     total.failures.sort(key=lambda f: f.path)
     return total
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent (which stops the run); no KeyboardInterrupt trace per worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def resolve_workers(workers: int, n_chunks: int) -> int:

@@ -37,6 +37,16 @@ def range_tags(keys: list[str]) -> dict[str, str]:
 @sensor(jobs=[index_files, purge_files], minimum_interval_seconds=30,
         description="Index files whose content changed; purge files that were deleted.")
 def repository_sensor(context: SensorEvaluationContext, repo: RepoConfig, store: CodeIntelStore):
+    from codeintel_assets.locking import DatabaseBusy, hold
+    try:
+        # Reconcile only while no `codeintel index` (or run) writes the database: its partitions would move.
+        with hold(store.database, wait=False):
+            return _evaluate(context, repo, store)
+    except DatabaseBusy as exc:
+        return SkipReason(str(exc))
+
+
+def _evaluate(context: SensorEvaluationContext, repo: RepoConfig, store: CodeIntelStore):
     disk = scan_repository(repo.root)
     try:
         indexed = indexed_hashes(store, module_names(repo.root, [f.key for f in disk], repo.import_roots))
