@@ -27,6 +27,7 @@ from codeintel_assets.pipeline import DEFAULT_FILE_BUDGET_SECONDS, ChunkResult, 
 from codeintel_assets.spool import SpooledTable
 
 WRITE_BATCH_FILES = 192
+CHECKPOINT_AFTER_ROWS = 100_000  # a small incremental run does not pay for a checkpoint
 SPOOL_PREFIX = ".codeintel-spool-"
 
 
@@ -76,8 +77,9 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
     try:
         with store.connection() as conn:
             t0 = time.perf_counter()
-            store.delete_files(keys, list(contracts), conn)
-            conn.execute("CHECKPOINT")
+            deleted = store.delete_files(keys, list(contracts), conn)
+            if sum(deleted.values()) >= CHECKPOINT_AFTER_ROWS:
+                conn.execute("CHECKPOINT")  # the freed row groups are reused by the appends, not appended after
             result.delete_seconds = time.perf_counter() - t0
             maybe_die("after-delete")
             pending: list[ChunkResult] = []
