@@ -459,7 +459,14 @@ def main(argv=None) -> int:
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(fn=cmd_ui)
     args = p.parse_args(argv)
-    return args.fn(args)
+    try:
+        return args.fn(args)
+    except BrokenPipeError:
+        # `codeintel index | head`: the reader left; the work is done and stored. No traceback: stop
+        # writing (Python would report the pipe again at exit) and exit like a process killed by SIGPIPE.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + 13
 
 
 if __name__ == "__main__":

@@ -54,3 +54,20 @@ def test_console_script_indexes_this_repository_and_the_readme_queries_return_ro
             assert rows == [], rows  # this repository has no broken files
         else:
             assert rows, f"README query returned no rows: {argv}"
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
+    """`codeintel index | true`: the summary hits a closed pipe; the index is stored, no traceback, exit 141."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "a.py").write_text("def f(x):\n    return x\n")
+    db = tmp_path / "x.duckdb"
+    script = Path(sys.executable).parent / "codeintel"
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("DAGSTER_", "CODEINTEL_"))}
+    p = subprocess.run(["bash", "-c", f'"{script}" index "{repo}" --db "{db}" 2>"{tmp_path}/err" | true; '
+                                      'echo "${PIPESTATUS[0]}"'], env=env, capture_output=True, text=True, timeout=300)
+    err = (tmp_path / "err").read_text()
+    assert "Traceback" not in err, err
+    assert p.stdout.strip() == "141", (p.stdout, err)
+    with duckdb.connect(str(db), read_only=True) as c:
+        assert c.execute("select count(*) from py_bc_code_units where path = 'a.py'").fetchall() == [(2,)]
