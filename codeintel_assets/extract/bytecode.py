@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from codeintel_assets.contracts import bytecode as C
 from codeintel_assets.extract.rows import to_table
-from codeintel_assets.extract.context import COMPILE_DONT_INHERIT, COMPILE_MODE, COMPILE_OPTIMIZE
+from codeintel_assets.extract.context import COMPILE_DONT_INHERIT, COMPILE_MODE, COMPILE_OPTIMIZE, as_context
 from codeintel_assets.extract.crosswalk import CodeKey, match_code_units
 from codeintel_assets.extract.spans import MODULE_QUALPATH, LineIndex, child_qualpath, code_unit_id_for
 from codeintel_assets.extract.syntax import ast_node_id, error_from_exception
@@ -297,7 +297,6 @@ def extract_bytecode(src, run_id: str | None = None) -> BytecodeFacts:
 
     The compile, the parse, the AST walk and the symbol table are the context's (one each per file).
     """
-    from codeintel_assets.extract.context import as_context
     ctx = as_context(src, run_id=run_id)
     src, run_id = ctx.src, (run_id or ctx.run_id)
     path, fid = src.path, src.file_id

@@ -15,11 +15,12 @@ from codeintel_assets.contracts import symtable as C
 from codeintel_assets.extract.anchors import Alignment, align_scopes
 from codeintel_assets.extract.astscopes import AstScopes, walk_scopes
 from codeintel_assets.extract.bindings import build_bindings, refine_with_sites
+from codeintel_assets.extract.context import as_context
 from codeintel_assets.extract.crosswalk import CodeKey, CodeMatch, match_code_units
 from codeintel_assets.extract.resolve import Resolver, ScopeRef, resolve_site
 from codeintel_assets.extract.rows import to_table
 from codeintel_assets.extract.symtable import (
-    COMPILE_TYPE, SymtableTree, function_partition_rows, read_symtable, scope_edge_rows, symbol_rows, walk_symtable,
+    COMPILE_TYPE, SymtableTree, function_partition_rows, scope_edge_rows, symbol_rows,
 )
 from codeintel_assets.extract.syntax import error_from_exception
 
@@ -65,7 +66,6 @@ def extract_symtable(src, code_units: pa.Table | None = None) -> SymtableFacts:
     plane of the same pass); ``code_units`` (this file's ``py_bc_code_units`` rows) is only needed when
     the bytecode plane did not run in this context (compiled here if None).
     """
-    from codeintel_assets.extract.context import as_context
     ctx = as_context(src)
     src = ctx.src
     path, fid = src.path, src.file_id

@@ -259,8 +259,7 @@ def extract_source(src) -> SourceFacts:
     Failures become the py_files row. The parse and the AST walk are the context's (shared with the
     other planes of the same pass).
     """
-    from codeintel_assets.extract.context import as_context
-    ctx = as_context(src)
+    ctx = _context.as_context(src)
     src = ctx.src
     path = src.path
     fid = src.file_id
@@ -357,3 +356,7 @@ def _token_rows(path: str, fid: str, src: SourceFile, lines: LineIndex) -> list[
         rows.append((fid, prefix + str(k), k, tok_name[tok.type], tok_name[tok.exact_type], tok.string,
                      sr, sc, er, ec, a, b))
     return rows
+
+
+# At the end: context.py imports this module's names (a cycle); extract_source resolves it at call time.
+from codeintel_assets.extract import context as _context  # noqa: E402
