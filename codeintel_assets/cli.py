@@ -121,7 +121,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         raise CliError(str(exc)) from exc
     from dagster import DagsterInstance
 
-    from codeintel_assets.paths import FILES_PARTITIONS, range_tags, tail_plan
+    from codeintel_assets.paths import FILES_PARTITIONS, partition_moves, range_tags
     from codeintel_assets.pipeline import pass_tables
     from codeintel_assets.reconcile import indexed_hashes, module_names, plan_reconcile, scan_repository
     from resources.store import CodeIntelStore
@@ -178,14 +178,11 @@ def _index(args, root: Path, db: str, t0: float) -> int:
     work = plan.to_materialize
     # All work must be one contiguous range of the partition order: changed files that are not already
     # the tail are moved there (deleted and added again) with the new files. A --full run moves nothing.
-    order = [k for k in partitions if k not in set(plan.removed)]
-    move, append, start = tail_plan(order, plan.changed, plan.added)
+    move, append, work_range = partition_moves(partitions, plan.removed, plan.changed, plan.added)
     for k in move:
         instance.delete_dynamic_partition(FILES_PARTITIONS, k)
     if append:
         instance.add_dynamic_partitions(FILES_PARTITIONS, append)
-    new_order = [k for k in order if k not in set(move)] + append
-    work_range = new_order[start:]
     if sorted(work_range) != work:  # an invariant of tail_plan: never run a range holding unchanged files
         raise CliError(f"internal error: the work is not one contiguous partition range ({len(work_range)} keys "
                        f"for {len(work)} files); `codeintel index --rebuild` starts over")
@@ -372,7 +369,8 @@ def cmd_query(args) -> int:
     if not Path(db).exists():
         print(f"codeintel query: no database at {db} (run `codeintel index` first)", file=sys.stderr)
         return 2
-    conn = duckdb.connect(db, read_only=True)
+    from resources.store import connect_read_only
+    conn = connect_read_only(db)
     try:
         if args.preset == "cfg-dot":
             print(cfg_dot(conn, args.arg or ""))

@@ -34,3 +34,18 @@ def tail_plan(order: list[str], changed: list[str], added: list[str]) -> tuple[l
     move = [k for k in changed if k not in in_place]
     # After the moved keys are deleted, the prefix before the in-place tail is shorter by their number.
     return move, sorted(move + list(added)), start - len(move)
+
+
+def partition_moves(partitions: list[str], removed: list[str], changed: list[str],
+                    added: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """For the CLI and the sensor alike: (keys to delete and add again, keys to append, the run's range).
+
+    ``partitions`` is the current order; ``removed`` keys are being deleted anyway. The returned range
+    is the work in the new partition order: one contiguous range holding exactly the changed and
+    added keys.
+    """
+    gone = set(removed)
+    order = [k for k in partitions if k not in gone]
+    move, append, start = tail_plan(order, changed, added)
+    moved = set(move)
+    return move, append, ([k for k in order if k not in moved] + append)[start:]

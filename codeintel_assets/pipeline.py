@@ -27,7 +27,7 @@ from codeintel_assets.faults import FAULT_ENV, plane_fault  # noqa: F401 - FAULT
 from codeintel_assets.extract.rows import to_table
 from codeintel_assets.planes import Plane, file_planes, gates, input_planes
 from codeintel_assets.reconcile import key_to_path
-from codeintel_assets.spool import SpooledTable, TableSpool
+from codeintel_assets.spool import TableSpool
 from codeintel_assets.validate.status_gates import describe_failures, own_failures
 
 CHUNK_FILES = 24
@@ -271,7 +271,3 @@ def resolve_workers(workers: int, n_chunks: int) -> int:
     if n_chunks < 4:
         return 1  # spawning processes costs more than it saves on a handful of files
     return min(workers, n_chunks)
-
-
-def spooled(files: list[str], rows: int, schema: pa.Schema) -> SpooledTable:
-    return SpooledTable(schema, list(files), rows)

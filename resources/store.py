@@ -13,7 +13,6 @@ Writes go through ``dagster_duckdb.DuckDBResource`` (public API). Tables are cre
 schema, so an empty result still creates its table; derived id columns are VIRTUAL generated columns.
 """
 
-import shutil
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,9 +33,9 @@ CONNECTION_CONFIG = {"custom_user_agent": "dagster"}
 WRITER_MEMORY_LIMIT = "512MB"
 
 
-def connect(database: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(database, read_only=read_only, config=CONNECTION_CONFIG)
+def connect_read_only(database: str) -> duckdb.DuckDBPyConnection:
+    """A reader's connection (same configuration as the writer's: DuckDB refuses mixed ones in a process)."""
+    return duckdb.connect(database, read_only=True, config=CONNECTION_CONFIG)
 
 
 def run(conn, sql: str, params=None) -> list:
@@ -118,7 +117,7 @@ class CodeIntelStore(ConfigurableResource):
     @contextmanager
     def connection(self, read_only: bool = False):
         if read_only:
-            conn = duckdb.connect(self.database, read_only=True, config=CONNECTION_CONFIG)
+            conn = connect_read_only(self.database)
             try:
                 yield conn
             finally:
@@ -204,10 +203,6 @@ def purge_paths(conn, tables: Sequence[str], paths: Sequence[str]) -> dict[str, 
         return out
 
 
-def remove_spool(spool_dir: str) -> None:
-    shutil.rmtree(spool_dir, ignore_errors=True)
-
-
 class DamagedDatabase(Exception):
     """The database file is shorter than what DuckDB's header says it holds (one line, names it)."""
 
@@ -224,7 +219,7 @@ def check_database_file(database: str) -> None:
     if not Path(database).exists() or Path(database + ".wal").exists():
         return  # a pending WAL is replayed on open and its blocks are counted before they are in the file
     try:
-        conn = duckdb.connect(database, read_only=True, config=CONNECTION_CONFIG)
+        conn = connect_read_only(database)
     except duckdb.Error as exc:
         raise DamagedDatabase(f"the database {database} cannot be opened: {exc}") from exc
     try:

@@ -5,7 +5,7 @@ from dagster import AssetKey, DagsterInstance
 
 from codeintel_assets.assets import build_definitions
 from codeintel_assets.assets.partitions import FILES
-from codeintel_assets.assets.sensors import range_tags
+from codeintel_assets.paths import range_tags
 from codeintel_assets.pipeline import pass_tables
 from codeintel_assets.planes import gates
 
@@ -15,7 +15,7 @@ TABLES = [tc.name for tc in pass_tables()]
 def _run(repo, db, keys, instance):
     defs = build_definitions(str(repo), str(db), workers=1)
     job = defs.resolve_job_def("index_files")
-    return job.execute_in_process(instance=instance, tags=range_tags(keys), raise_on_error=False)
+    return job.execute_in_process(instance=instance, tags=range_tags(keys[0], keys[-1]), raise_on_error=False)
 
 
 def _rows(db, sql):

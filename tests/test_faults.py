@@ -344,7 +344,7 @@ def test_two_concurrent_runs_on_one_database(tmp_path, big):
     db = tmp_path / "db" / "x.duckdb"
     run1 = subprocess.Popen(cli_argv("index", repo, "--db", db, "--workers", "1"), env=proc_env(), cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    run2 = nowait = None
+    run2 = None
     try:
         seen = []
         for line in run1.stderr:

@@ -73,8 +73,8 @@ def test_sensor_reconciles_changes(tiny_repo, codeintel_env):
 def test_range_tags_are_dagsters():
     """The sensor spells Dagster's partition-range run tags out (public surface only); this fails
     loudly if Dagster renames them."""
-    from codeintel_assets.assets import sensors
-    assert (sensors.ASSET_PARTITION_RANGE_START_TAG, sensors.ASSET_PARTITION_RANGE_END_TAG) == \
+    from codeintel_assets import paths
+    assert (paths.ASSET_PARTITION_RANGE_START_TAG, paths.ASSET_PARTITION_RANGE_END_TAG) == \
         (ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG)
 
 

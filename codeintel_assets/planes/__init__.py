@@ -22,8 +22,6 @@ from codeintel_assets.contracts.common import TableContract
 from codeintel_assets.validate import status_gates
 from codeintel_assets.validate.base import GateResult
 
-# A status table has at least these columns (see validate/status_gates.py for what a stage means).
-STATUS_COLUMNS = ("file_id", "ok", "error_stage", "error_type", "error_msg")
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ class Plane:
     name: str  # the Dagster group
     description: str
     tables: tuple[TableContract, ...]  # every contract table it writes, status table included
-    status: str  # name of its per-file status table (STATUS_COLUMNS)
+    status: str  # its per-file status table (at least status_gates.STATUS_COLUMNS)
     extract: Extractor
     reads: tuple[str, ...] = ()  # tables of other planes its extractor needs (in memory, same pass)
     gates: tuple[Gate, ...] = ()
@@ -91,17 +89,12 @@ def planes() -> tuple[Plane, ...]:
     return tuple(ordered)
 
 
-def plane(name: str) -> Plane:
-    return next(p for p in planes() if p.name == name)
-
-
 def file_planes() -> tuple[Plane, ...]:
     return tuple(p for p in planes() if p.scope == "file")
 
 
 def upstream_planes(p: Plane) -> list[str]:
-    owner = {tc.name: q.name for q in planes() for tc in q.tables}
-    return sorted({owner[t] for t in p.reads})
+    return sorted({_owners()[t] for t in p.reads})
 
 
 @cache
@@ -136,18 +129,12 @@ def gate(name: str) -> tuple[Plane, Gate]:
     return next((p, g) for p, g in gates() if g.name == name)
 
 
-def owner_of(table: str) -> str:
-    return next(p.name for p in planes() for tc in p.tables if tc.name == table)
+@cache
+def _owners() -> dict[str, str]:
+    return {tc.name: p.name for p in planes() for tc in p.tables}
 
 
 def input_planes(g: Gate) -> set[str]:
-    return {owner_of(t) for t, _ in g.inputs}
-
-
-def table_names(scope: str | None = None) -> list[str]:
-    """Every contract table the planes write, in plane order (the summary's and the docs' order)."""
-    return [tc.name for p in planes() if scope is None or p.scope == scope for tc in p.tables]
-
-
-def status_tables() -> list[tuple[Plane, str]]:
-    return [(p, p.status) for p in file_planes()]
+    """The planes owning a gate's input tables (called per gate and file in the pass: a dict lookup)."""
+    owners = _owners()
+    return {owners[t] for t, _ in g.inputs}
