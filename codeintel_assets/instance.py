@@ -26,7 +26,7 @@ def home_for(database: str) -> str:
 def prepare_home(database: str | None = None) -> str:
     """Resolve DAGSTER_HOME for ``database``, write its dagster.yaml if absent, export the tuned environment."""
     if database is None:
-        from codeintel_assets.assets import default_db
+        from codeintel_assets.paths import default_db
         database = default_db()
     database = str(Path(database).resolve())
     user_home = os.environ.get("DAGSTER_HOME")
