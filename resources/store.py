@@ -158,6 +158,16 @@ class CodeIntelStore(ConfigurableResource):
             return {name: (ensure_table(conn, name, schema), _insert(conn, name, schema, obj))[1]
                     for name, (schema, obj) in tables.items()}
 
+    def replace_table(self, name: str, schema: pa.Schema, rows: pa.Table, conn=None) -> int:
+        """Replace every row of an unpartitioned (reference) table, in one transaction."""
+        if conn is None:
+            with self.connection() as c:
+                return self.replace_table(name, schema, rows, c)
+        with transaction(conn):
+            ensure_table(conn, name, schema)
+            run(conn, f'DELETE FROM main."{name}"')
+            return _insert(conn, name, schema, rows)
+
     def read(self, table: str, columns: Sequence[str], paths: Sequence[str], conn=None) -> pa.Table:
         """The given columns of ``table`` for ``paths`` (empty contract-shaped table if absent)."""
         if conn is None:

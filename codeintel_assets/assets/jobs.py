@@ -3,13 +3,15 @@
 from dagster import AssetSelection, Config, OpExecutionContext, define_asset_job, in_process_executor, job, op
 
 from codeintel_assets.pipeline import pass_tables
+from codeintel_assets.planes import planes
 from resources.store import CodeIntelStore
 
 INDEX_JOB = "index_files"
 PURGE_JOB = "purge_files"
 
 index_files = define_asset_job(
-    INDEX_JOB, selection=AssetSelection.assets(*(tc.name for tc in pass_tables())),
+    INDEX_JOB, selection=AssetSelection.assets(*(tc.name for tc in pass_tables()),
+                                               *(tc.name for p in planes() for tc, _ in p.reference)),
     executor_def=in_process_executor,  # steps share the DuckDB writer; process start-up dominated small runs
     description="Index a contiguous range of file partitions (changed files are moved to the tail so one range covers them).",
 )

@@ -13,7 +13,7 @@ import sys
 
 from dagster import (
     AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetSpec, BackfillPolicy,
-    MaterializeResult, MetadataValue, multi_asset,
+    MaterializeResult, MetadataValue, asset, multi_asset,
 )
 
 from codeintel_assets.assets.partitions import FILES
@@ -21,7 +21,7 @@ from codeintel_assets.contracts.gates import CODEINTEL_GATE_RESULTS
 from codeintel_assets.faults import maybe_die
 from codeintel_assets.gate_report import aggregate
 from codeintel_assets.indexer import index_keys
-from codeintel_assets.planes import file_planes, gates
+from codeintel_assets.planes import file_planes, gates, planes
 from codeintel_assets.reconcile import module_names
 from codeintel_assets.validate.base import MAX_REPORTED_FINDINGS, GateResult
 from resources.repo import RepoConfig
@@ -88,7 +88,7 @@ def _progress(context: AssetExecutionContext):
     name=STEP_NAME, specs=_specs(), check_specs=_check_specs(), partitions_def=FILES,
     backfill_policy=BackfillPolicy.single_run(), can_subset=False,  # one writer: locking.hold, not a pool
     description="One pass per file: read, decode, parse, compile and symtable once; every static plane "
-                "(source, bytecode, cfg, symtable) from that context; every gate on the file's tables.",
+                "(source, bytecode, cfg, symtable, dataflow) from that context; every gate on the file's tables.",
 )
 def file_planes_asset(context: AssetExecutionContext, repo: RepoConfig, store: CodeIntelStore):
     keys = list(context.partition_keys)
@@ -118,4 +118,19 @@ def file_planes_asset(context: AssetExecutionContext, repo: RepoConfig, store: C
         yield to_check_result(r)
 
 
-PLANE_ASSETS = [file_planes_asset]
+def reference_asset(plane: str, tc, build):
+    """An unpartitioned reference table a plane publishes (e.g. the dataflow classifier)."""
+
+    @asset(name=tc.name, group_name=plane, description=tc.description,
+           metadata={"contract_key": ", ".join(tc.key), "dagster/table_name": f"main.{tc.name}", "partitioned": False})
+    def _reference(context: AssetExecutionContext, store: CodeIntelStore) -> MaterializeResult:
+        from codeintel_assets.locking import hold
+        rows = build()
+        with hold(store.database, on_wait=context.log.info):
+            n = store.replace_table(tc.name, tc.schema, rows)
+        return MaterializeResult(metadata={"rows": n})
+    return _reference
+
+
+REFERENCE_ASSETS = [reference_asset(p.name, tc, build) for p in planes() for tc, build in p.reference]
+PLANE_ASSETS = [file_planes_asset, *REFERENCE_ASSETS]

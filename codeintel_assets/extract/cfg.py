@@ -289,8 +289,11 @@ def _edge_rows(fid, cu, blocks, edges) -> list[tuple]:
     return rows
 
 
-def extract_cfg(instructions: pa.Table, exception_table: pa.Table) -> dict[str, CfgFacts]:
-    """Stored bytecode rows (any number of files) -> per-path py_bc_blocks / py_bc_cfg_edges tables."""
+def extract_cfg(instructions: pa.Table, exception_table: pa.Table,
+                keep: dict[str, tuple[list[Block], list[Edge]]] | None = None) -> dict[str, CfgFacts]:
+    """Stored bytecode rows (any number of files) -> per-path py_bc_blocks / py_bc_cfg_edges tables.
+
+    ``keep``: filled with code_unit_id -> (blocks, edges), the graph later planes of the same pass read."""
     ins = instructions.select(INSTR_COLUMNS).sort_by([("path", "ascending"), ("code_unit_id", "ascending"),
                                                        ("instr_index", "ascending")])
     exc_by_cu: dict[str, list[ExcEntry]] = {}
@@ -303,6 +306,8 @@ def extract_cfg(instructions: pa.Table, exception_table: pa.Table) -> dict[str, 
         instrs = [Instr(*r[3:]) for r in group]  # INSTR_COLUMNS[3:] is Instr's field order
         exc = exc_by_cu.get(cu, [])
         blocks, edges = cfg_for_code_unit(cu, instrs, exc)
+        if keep is not None:
+            keep[cu] = (blocks, edges)
         brows, erows = rows_by_path.setdefault(path, ([], []))
         brows.extend(_block_rows(path, fid, cu, blocks, edges, instrs, exc))
         erows.extend(_edge_rows(fid, cu, blocks, edges))
@@ -311,7 +316,7 @@ def extract_cfg(instructions: pa.Table, exception_table: pa.Table) -> dict[str, 
 
 
 def extract_cfg_file(path: str, fid: str, instructions: pa.Table, exception_table: pa.Table,
-                     run_meta: pa.Table) -> dict[str, pa.Table]:
+                     run_meta: pa.Table, keep: dict | None = None) -> dict[str, pa.Table]:
     """One file's py_bc_blocks / py_bc_cfg_edges and its py_bc_cfg_files status row, from the bytecode
     plane's tables of the same pass (in memory)."""
     meta = run_meta.to_pylist()
@@ -321,7 +326,7 @@ def extract_cfg_file(path: str, fid: str, instructions: pa.Table, exception_tabl
         status = (fid, False, "upstream", "BytecodeUnavailable", f"no bytecode for this file: {why}", 0, 0, 0)
         return {"py_bc_blocks": to_table(C.PY_BC_BLOCKS, [], path), "py_bc_cfg_edges": to_table(C.PY_BC_CFG_EDGES, [], path),
                 "py_bc_cfg_files": to_table(C.PY_BC_CFG_FILES, [status], path)}
-    facts = extract_cfg(instructions, exception_table).get(path)
+    facts = extract_cfg(instructions, exception_table, keep).get(path)
     blocks = facts.blocks if facts else to_table(C.PY_BC_BLOCKS, [], path)
     edges = facts.edges if facts else to_table(C.PY_BC_CFG_EDGES, [], path)
     n_units = len(set(instructions.column("code_unit_id").to_pylist()))

@@ -79,6 +79,17 @@ class FileContext:
         from codeintel_assets.extract.symtable import read_symtable, walk_symtable
         return self._once("symtable_tree", lambda: walk_symtable(read_symtable(self.src.data, self.path), self.path))
 
+    def put(self, name: str, value: Any) -> None:
+        """Keep an in-memory result of one plane for the planes after it in the same pass."""
+        self._done["put:" + name] = (True, value)
+
+    def get(self, name: str) -> Any:
+        """What an earlier plane of this pass ``put`` (KeyError if it did not run here)."""
+        got = self._done.get("put:" + name)
+        if got is None:
+            raise KeyError(f"{name}: not computed by an earlier plane of this pass")
+        return got[1]
+
     def memo(self, name: str, fn: Callable[[], Any]) -> Any:
         """A derivation shared by two planes (e.g. the code-unit <-> scope crosswalk)."""
         return self._once("memo:" + name, fn)

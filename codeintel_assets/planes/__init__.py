@@ -55,6 +55,8 @@ class Plane:
     reads: tuple[str, ...] = ()  # tables of other planes its extractor needs (in memory, same pass)
     gates: tuple[Gate, ...] = ()
     scope: str = "file"  # "file": partitioned per file, in the one pass; "repository": one asset over all files
+    # Unpartitioned reference tables the plane publishes (e.g. its classifier): (contract, rows builder).
+    reference: tuple[tuple[TableContract, Callable[[], pa.Table]], ...] = ()
 
     @property
     def table_names(self) -> list[str]:

@@ -8,6 +8,7 @@ from codeintel_assets.validate import bytecode_gates as G
 def extract(ctx, upstream):
     from codeintel_assets.extract.bytecode import extract_bytecode
     f = extract_bytecode(ctx)
+    ctx.put("code_units", f.units)  # the CodeUnit objects (dis instructions): the dataflow plane's input
     return {"py_bc_code_units": f.code_units, "py_bc_instructions": f.instructions,
             "py_bc_exception_table": f.exception_table, "codeintel_run_meta": f.run_meta}
 

@@ -11,8 +11,11 @@ _EDGES = ("py_bc_cfg_edges", ("code_unit_id", "src_block_id", "dst_block_id", "k
 
 def extract(ctx, upstream):
     from codeintel_assets.extract.cfg import extract_cfg_file
-    return extract_cfg_file(ctx.path, ctx.file_id, upstream["py_bc_instructions"], upstream["py_bc_exception_table"],
-                            upstream["codeintel_run_meta"])
+    graphs: dict = {}
+    out = extract_cfg_file(ctx.path, ctx.file_id, upstream["py_bc_instructions"], upstream["py_bc_exception_table"],
+                           upstream["codeintel_run_meta"], keep=graphs)
+    ctx.put("cfg_graphs", graphs)  # code_unit_id -> (blocks, edges): the dataflow plane's CFG, same pass
+    return out
 
 
 PLANE = Plane(

@@ -12,7 +12,9 @@ _BINDINGS = ("py_sym_bindings", tuple(sorted(set(symtable_vs_code.BINDING_COLUMN
 def extract(ctx, upstream):
     from codeintel_assets.extract.symtable_plane import extract_symtable
     # The code units are the bytecode plane's of the same context (its crosswalk is shared, not recomputed).
-    return dict(extract_symtable(ctx).tables)
+    facts = extract_symtable(ctx)
+    ctx.put("symtable_facts", facts)  # resolver and crosswalk: the dataflow plane's bindings, same pass
+    return dict(facts.tables)
 
 
 PLANE = Plane(
