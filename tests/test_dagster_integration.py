@@ -45,9 +45,10 @@ def test_materialise_range_into_duckdb_and_read_checks(tiny_repo, codeintel_env)
     assert _rows(db, "select path, module_name from py_files order by path") == [
         ("pkg/__init__.py", "pkg"), ("pkg/bad.py", "pkg.bad"), ("pkg/good.py", "pkg.good"), ("top.py", "top")]
     # Every plane has a status row per file; the bad file's planes say where it failed.
-    for status in ("py_files", "codeintel_run_meta", "py_bc_cfg_files", "py_sym_files"):
+    for status in ("py_files", "codeintel_run_meta", "py_bc_cfg_files", "py_sym_files", "py_dfg_files"):
         assert _rows(db, f"select count(*) from {status}") == [(4,)], status
     assert _rows(db, "select ok, error_stage from py_bc_cfg_files where path = 'pkg/bad.py'") == [(False, "upstream")]
+    assert _rows(db, "select ok, error_stage from py_dfg_files where path = 'pkg/bad.py'") == [(False, "upstream")]
     assert _rows(db, "select count(*) from py_bc_cfg_edges where path = 'pkg/good.py' and kind = 'exc'")[0][0] > 0
 
     # The crosswalk: every code unit of a compiled file names its symtable scope, and that scope exists.
@@ -61,7 +62,8 @@ def test_materialise_range_into_duckdb_and_read_checks(tiny_repo, codeintel_env)
     evals = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert set(evals) == {"files_ok", "span_join", "instruction_conservation", "cfg_entry_exit",
                           "cfg_reachability", "exception_edges", "stack_depth",
-                          "symtable_vs_code", "binding_resolution", "binder_completeness", "same_file_id"}
+                          "symtable_vs_code", "binding_resolution", "binder_completeness", "same_file_id",
+                          "defuse_binding_space", "dfg_sanity"}
     assert set(evals) == {g.name for _, g in gates()}
     # One stored gate row per (file, gate): the checks are aggregated from them.
     assert _rows(db, "select count(*) from codeintel_gate_results") == [(4 * len(evals),)]

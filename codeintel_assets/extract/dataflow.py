@@ -18,8 +18,8 @@ Per code unit:
    unit. Kills: every DEF / KILL of the same slot (``DELETE_*``, ``LOAD_FAST_AND_CLEAR``,
    ``MAKE_CELL`` of a non-parameter) and an *unbound* marker that makes "maybe unbound" visible. An
    exception edge carries the union of the states before every instruction of its block (an
-   exception can leave from any of them), not just the block's exit state: that is what makes the
-   result sound for handlers. A cell or global that another code unit of the file writes gets an
+   exception can leave from any of them that can raise), not just the block's exit state: that is
+   what makes the result sound for handlers. A cell or global that another code unit of the file writes gets an
    ``external`` definition at every use.
 4. **Memory edges.** Attribute (and subscript) writes to later reads of the same attribute on values
    loaded from the same binding (CFG-reachable from the write); global writes to global reads in
@@ -406,7 +406,7 @@ def simulate_stack(u, ops: list[str], blocks, edges, unit: _Unit) -> dict[int, t
 _UNDEF, _OUTSIDE = "unbound", "outside"
 
 
-def reaching_definitions(u, blocks, edges, events: list[_Event], scope_is_module: bool, written_elsewhere,
+def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event], scope_is_module: bool, written_elsewhere,
                          instr_ids: list[str], unit: _Unit) -> None:
     """Bit-vector reaching definitions over normal + exception edges; fills ``unit.reach_rows`` and each
     slot USE event's ``reach`` / ``nreach``."""
@@ -515,29 +515,40 @@ def reaching_definitions(u, blocks, edges, events: list[_Event], scope_is_module
         else:
             e.reach = "defined"
 
-    # block transfer functions
-    gen_all = [0] * n  # every def made before the block's last instruction (exception edges)
+    # block transfer: (events, raise points) in order; an exception edge carries the union of the states
+    # before every instruction of the block that can raise (opclass.NO_RAISE lists those that cannot).
     succ_normal: list[list[int]] = [[] for _ in range(n)]
     succ_exc: list[list[int]] = [[] for _ in range(n)]
     for ed in edges:
         (succ_exc if ed.kind == "exc" else succ_normal)[ed.src].append(ed.dst)
-    block_events = []
+    no_raise = O.NO_RAISE
+    block_events: list[list[_Event]] = []
+    block_steps: list[list] = []  # None = a raise point, else a slot event
     for bi, b in enumerate(blocks):
-        evs_before_last, evs = [], []
+        evs, steps = [], []
         for idx in range(b.first, b.last + 1):
+            if succ_exc[bi] and ops[idx] not in no_raise and (not steps or steps[-1] is not None):
+                steps.append(None)
             got = by_instr.get(idx)
             if got:
                 evs.extend(got)
-                if idx < b.last:
-                    evs_before_last.extend(got)
+                steps.extend(got)
         block_events.append(evs)
-        g = 0
-        for e in evs_before_last:
-            if e.kind == O.DEF_SLOT and e.detail != "free_init":
-                g |= 1 << ev_def[id(e)]
+        block_steps.append(steps)
+
+    def exc_state(st: int, steps: list) -> int:
+        acc = 0
+        for e in steps:
+            if e is None:
+                acc |= st
+            elif e.kind == O.DEF_SLOT:
+                if e.detail != "free_init":
+                    st = (st & ~slot_mask[key(e)]) | (1 << ev_def[id(e)])
             elif e.kind == O.KILL_SLOT:
-                g |= 1 << undef_of[key(e)]
-        gen_all[bi] = g
+                k = key(e)
+                st = (st & ~slot_mask[k]) | (1 << undef_of[k])
+        return acc
+
     IN = [0] * n
     seen = [False] * n
     IN[0] = entry
@@ -545,18 +556,21 @@ def reaching_definitions(u, blocks, edges, events: list[_Event], scope_is_module
     work = [0]
     queued = {0}
     while work:
-        bi = work.pop()
+        bi = heappop(work)
         queued.discard(bi)
         st = IN[bi]
         out = step(st, block_events[bi], False)
-        exc_out = st | gen_all[bi]
-        for dst, val in [(d, out) for d in succ_normal[bi]] + [(d, exc_out) for d in succ_exc[bi]]:
+        targets = [(d, out) for d in succ_normal[bi]]
+        if succ_exc[bi]:
+            exc_out = exc_state(st, block_steps[bi])
+            targets += [(d, exc_out) for d in succ_exc[bi]]
+        for dst, val in targets:
             if not seen[dst] or (val | IN[dst]) != IN[dst]:
                 IN[dst] |= val
                 seen[dst] = True
                 if dst not in queued:
                     queued.add(dst)
-                    work.append(dst)
+                    heappush(work, dst)
     for bi in range(n):
         if seen[bi]:
             step(IN[bi], block_events[bi], True)
@@ -623,7 +637,7 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
                 return any(c != _cu for c in writers.get(binding, ()))
             owners = simulate_stack(u, ops, blocks, cfg_edges, unit)
             _mark_restores(evs, ops, unit.stored)
-            reaching_definitions(u, blocks, cfg_edges, evs, is_module, elsewhere, ids, unit)
+            reaching_definitions(u, ops, blocks, cfg_edges, evs, is_module, elsewhere, ids, unit)
         except DataflowError as exc:
             k = exc.instr_index
             failures.append((fid, cu, None if k is None else ids[k], k, "DataflowError", str(exc)[:500]))

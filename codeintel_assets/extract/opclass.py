@@ -187,6 +187,13 @@ CLASSIFIER: dict[str, OpClass] = {c.baseopname: c for c in (
     _c("LOAD_ZERO_SUPER_METHOD", pops="3", pushes="2", note="pseudo-op"),
     _c("LOAD_ZERO_SUPER_ATTR", pops="3", pushes="2", note="pseudo-op"),
 )}
+# Ops that cannot raise (no lookup, no call, no allocation that can fail, no eval-breaker check where a
+# signal handler's exception would surface): an exception edge does not carry the state before them.
+NO_RAISE = frozenset({
+    "NOP", "LOAD_CONST", "LOAD_FAST", "LOAD_FAST_LOAD_FAST", "LOAD_FAST_AND_CLEAR", "STORE_FAST",
+    "STORE_FAST_STORE_FAST", "STORE_FAST_LOAD_FAST", "PUSH_NULL", "COPY", "SWAP", "POP_TOP", "JUMP_FORWARD",
+    "JUMP_BACKWARD_NO_INTERRUPT", "EXTENDED_ARG", "CACHE", "RETURN_CONST", "RETURN_VALUE",
+})
 # Instrumented variants (sys.monitoring rewrites code in place; dis shows the base op with adaptive=False).
 INSTRUMENTED_PREFIX = "INSTRUMENTED_"
 
