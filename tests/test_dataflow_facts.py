@@ -20,6 +20,9 @@ def index(tmp_path, source: str) -> dict:
     tables, failures = extract_file(str(root), "m.py", "m", 10 ** 8)
     assert not failures, failures
     assert tables["py_dfg_files"].column("ok").to_pylist() == [True]
+    gates = {r["gate"]: r for r in tables["codeintel_gate_results"].to_pylist()}
+    for g in ("defuse_binding_space", "dfg_sanity"):
+        assert gates[g]["passed"], gates[g]["findings"]
     return tables
 
 

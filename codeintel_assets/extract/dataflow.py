@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from codeintel_assets.contracts import dataflow as C
+from codeintel_assets.contracts.common import SCHEMA_VERSION
 from codeintel_assets.extract import opclass as O
 from codeintel_assets.extract.rows import to_table
 
@@ -597,10 +598,12 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
     (code_unit_id -> (blocks, edges)) and symtable resolver."""
     ids_col = instructions.column("instr_id").to_pylist()
     ids_by_cu: dict[str, list[str]] = {}
+    offset_of: dict[str, int] = {}  # code unit -> position of its first instruction in the file's rows
     pos = 0
     for u in units:
         m = len(u.instructions)
         ids_by_cu[u.code_unit_id] = ids_col[pos:pos + m]
+        offset_of[u.code_unit_id] = pos
         pos += m
     scope_of = dict(zip(code_units.column("code_unit_id").to_pylist(), code_units.column("scope_id").to_pylist()))
     module_scope = scope_of.get(units[0].code_unit_id) if units else None
@@ -626,6 +629,7 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
     use_count = 0
     ev_rows, edge_rows, reach_rows = rows["py_bc_defuse_events"], rows["py_dfg_edges"], rows["py_reaching_defs"]
     global_sites: list[tuple] = []  # (kind def|use, binding, code unit, instr idx, instr id)
+    stack = _StackEdges(len(ids_col))
     for u, ops, scope, evs, is_module in per_unit:
         cu = u.code_unit_id
         ids = ids_by_cu[cu]
@@ -654,22 +658,15 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
             if e.space in (O.GLOBAL, O.NAME) and e.binding is not None and (e.space == O.GLOBAL or is_module):
                 global_sites.append((e.kind, e.binding, cu, e.idx, ids[e.idx], e.name))
         reach_rows.extend((fid,) + r for r in unit.reach_rows)
-        for v, dst, j in sorted(unit.stack_edges, key=lambda t: (t[1], t[2], t[0])):
-            if v >= 0:
-                src = v >> _VSHIFT
-                edge_rows.append((fid, cu, None, "stack", cu, ids[src], src, v & ((1 << _VSHIFT) - 1),
-                                  "instr" if unit.modelled[src] else "unmodelled", ids[dst], dst, j, None, "stack", 1.0))
-            else:
-                kind = "exception" if (-v) % 4 == 1 else "lasti"
-                edge_rows.append((fid, cu, None, "stack", cu, None, None, None, kind, ids[dst], dst, j,
-                                  f"handler@{(-v) // 4}", "handler_entry", 1.0))
+        stack.add_unit(cu, offset_of[cu], unit)
         stack_edge_count += len(unit.stack_edges)
         edge_rows.extend(_memory_edges(fid, cu, ops, blocks, cfg_edges, evs, owners, ids))
     edge_rows.extend(_global_edges(fid, global_sites))
     mem = sum(1 for r in edge_rows if r[3] == "memory")
     rows["py_dfg_code_unit_failures"] = failures
     out = {name: to_table(C.__dict__[name.upper()], r, path) for name, r in rows.items()}
-    out["py_dfg_edges"] = _with_edge_ids(out["py_dfg_edges"])
+    edges_t = pa.concat_tables([stack.table(path, fid, instructions.column("instr_id")), out["py_dfg_edges"]])
+    out["py_dfg_edges"] = _with_edge_ids(edges_t)
     ok = not failures
     msg = None if ok else (f"{len(failures)} of {len(units)} code units failed; first: {failures[0][1]} at "
                            f"{failures[0][2] or 'no instruction'}: {failures[0][5]}")
@@ -678,6 +675,74 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
               [f"{k}={v}" for k, v in sorted(fallback_hits.items())])
     out["py_dfg_files"] = to_table(C.PY_DFG_FILES, [status], path)
     return out
+
+
+class _StackEdges:
+    """Stack edges of a file, column-wise: millions of them, so their rows are built in Arrow."""
+
+    def __init__(self, n_instr: int):
+        self.v: list[int] = []  # producer value id (instr << _VSHIFT | output; negative: handler values)
+        self.dst: list[int] = []  # consumer, file-wide instruction position
+        self.inp: list[int] = []
+        self.off: list[int] = []  # the code unit's first position (file-wide)
+        self.cu: list[str] = []
+        self.modelled: list[bool] = [True] * n_instr
+
+    def add_unit(self, cu: str, off: int, unit: _Unit) -> None:
+        es = sorted(unit.stack_edges, key=lambda t: (t[1], t[2], t[0]))
+        m = len(es)
+        if not m:
+            return
+        v, dst, inp = zip(*es)
+        self.v.extend(v)
+        self.dst.extend(d + off for d in dst)
+        self.inp.extend(inp)
+        self.off.extend([off] * m)
+        self.cu.extend([cu] * m)
+        if unit.unmodelled:
+            for k, ok in enumerate(unit.modelled):
+                self.modelled[off + k] = ok
+
+    def table(self, path: str, fid: str, instr_ids) -> pa.Table:
+        tc = C.PY_DFG_EDGES
+        m = len(self.v)
+        if not m:
+            return to_table(tc, [], path)
+        ids = instr_ids.combine_chunks() if isinstance(instr_ids, pa.ChunkedArray) else instr_ids
+        v = pa.array(self.v, pa.int64())
+        pseudo = pc.less(v, 0)
+        src_local = pc.if_else(pseudo, None, pc.shift_right(v, _VSHIFT))
+        off = pa.array(self.off, pa.int64())
+        src_global = pc.add(src_local, off)
+        dst_global = pa.array(self.dst, pa.int64())
+        modelled = pa.array(self.modelled, pa.bool_()).take(pc.fill_null(src_global, 0))
+        handler_kind = pc.if_else(pc.equal(pc.bit_wise_and(pc.negate(v), 3), 1), "exception", "lasti")
+        src_kind = pc.if_else(pseudo, handler_kind, pc.if_else(modelled, "instr", "unmodelled"))
+        names = [None] * m
+        if pseudo.true_count:
+            for k, x in enumerate(self.v):
+                if x < 0:
+                    names[k] = f"handler@{(-x) // 4}"
+        cols = {
+            "schema_version": pa.array([SCHEMA_VERSION] * m, pa.int16()),
+            "path": pa.array([path] * m, pa.string()),
+            "file_id": pa.array([fid] * m, pa.string()),
+            "code_unit_id": pa.array(self.cu, pa.string()),
+            "edge_id": pa.nulls(m, pa.string()),
+            "kind": pa.array(["stack"] * m, pa.string()),
+            "src_code_unit_id": pa.array(self.cu, pa.string()),
+            "src_instr_id": ids.take(src_global),
+            "src_instr_index": pc.cast(src_local, pa.int32()),
+            "src_output": pc.cast(pc.if_else(pseudo, None, pc.bit_wise_and(v, (1 << _VSHIFT) - 1)), pa.int16()),
+            "src_kind": src_kind,
+            "dst_instr_id": ids.take(dst_global),
+            "dst_instr_index": pc.cast(pc.subtract(dst_global, off), pa.int32()),
+            "dst_input": pa.array(self.inp, pa.int16()),
+            "name": pa.array(names, pa.string()),
+            "rule": pc.if_else(pseudo, "handler_entry", "stack"),
+            "confidence": pa.array([1.0] * m, pa.float32()),
+        }
+        return pa.Table.from_arrays([cols[f.name].cast(f.type) for f in tc.schema], schema=tc.schema)
 
 
 def _with_edge_ids(t: pa.Table) -> pa.Table:
