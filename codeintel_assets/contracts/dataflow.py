@@ -28,6 +28,9 @@ PY_DFG_EDGES = define("py_dfg_edges", "dataflow", [
     ("dst_instr_id", s), ("dst_instr_index", i32), ("dst_input", i16),
     ("name", s), ("rule", s), ("confidence", f32),
 ], key=("path", "edge_id"),
+   derived={"edge_id": "code_unit_id || ':DF:' || kind || ':' || coalesce(src_instr_id, name, '') || ':' || "
+                       "coalesce(CAST(src_output AS VARCHAR), '-') || ':' || src_kind || '>' || dst_instr_id || ':' || "
+                       "coalesce(CAST(dst_input AS VARCHAR), '-')"},
    description="Data-flow edges. kind=stack: the value pushed by a producer (an instruction, or a handler's "
                "exception / lasti) reaches the instruction that pops it, one edge per producer at a join. "
                "kind=memory: attribute / subscript / global writes to later reads, with a rule and confidence.")

@@ -33,6 +33,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from types import CodeType
 
+from bisect import bisect_left, bisect_right
 from heapq import heappop, heappush
 
 import pyarrow as pa
@@ -64,7 +65,7 @@ class DataflowError(Exception):
         self.instr_index = instr_index
 
 
-@dataclass
+@dataclass(slots=True)
 class _Event:
     idx: int  # instruction index
     k: int  # event index within the instruction
@@ -86,7 +87,8 @@ class _Unit:
 
     cu: str
     events: list[_Event] = field(default_factory=list)
-    stack_edges: set = field(default_factory=set)  # (src value, dst idx, dst input)
+    # block index -> (producer value ids, consumer indexes, input positions) of that block's last simulation
+    stack_edges: dict = field(default_factory=dict)
     reach_rows: list[tuple] = field(default_factory=list)
     stored: dict[int, tuple] = field(default_factory=dict)  # STORE_FAST index -> producers of the stored value
     modelled: list[bool] = field(default_factory=list)  # per instruction: stack shape from the classifier
@@ -129,18 +131,7 @@ def _slot_names(ins, n: int) -> list:
     return list(v) if isinstance(v, tuple) else [v] * n
 
 
-_BASE: dict[int, str] = {}  # opcode -> baseopname (the property recomputes it on every access)
-
-
-def base_names(instrs) -> list[str]:
-    base = _BASE
-    out = []
-    for ins in instrs:
-        name = base.get(ins.opcode)
-        if name is None:
-            name = base[ins.opcode] = ins.baseopname
-        out.append(name)
-    return out
+_SHAPE_OF: dict[tuple[str, int | None], O.Shape] = {}
 
 
 _QUIET = frozenset(n for n, c in O.CLASSIFIER.items() if not c.events) - {"COPY_FREE_VARS"}
@@ -265,12 +256,12 @@ def _join(a, b):
     return u if len(u) > 1 else next(iter(u))
 
 
-def simulate_stack(u, ops: list[str], blocks, edges, unit: _Unit) -> dict[int, tuple]:
-    """Abstract stack over the CFG to a fixpoint; fills ``unit.stack_edges`` with (producer value id,
-    consumer instruction index, input position; -1 = read without popping). A stack entry is the set
-    of values that can be there (an int when there is one). States only grow, so the edges recorded
-    while iterating are exactly those of the fixpoint. -> per attribute / subscript instruction, the
-    producers of its owner operand (memory edges)."""
+def simulate_stack(u, ops: list[str], args: list, blocks, edges, unit: _Unit) -> dict[int, tuple]:
+    """Abstract stack over the CFG to a fixpoint; fills ``unit.stack_edges`` per block with (producer
+    value ids, consumer instruction indexes, input positions; -1 = read without popping). A stack entry
+    is the set of values that can be there (an int when there is one). States only grow, so a block's
+    last simulation has every edge of its earlier ones: each simulation replaces the block's edges.
+    -> per attribute / subscript instruction, the producers of its owner operand (memory edges)."""
     instrs = u.instructions
     n = len(blocks)
     if not n:
@@ -282,12 +273,16 @@ def simulate_stack(u, ops: list[str], blocks, edges, unit: _Unit) -> dict[int, t
             exc_of[e.src].append((e.dst, e.exc))
         else:
             succ_normal[e.src].append(e.dst)
-    shape = O.shape
-    shapes = [shape(op, ins.opcode, ins.arg, False) for op, ins in zip(ops, instrs)]
+    shape, cache, opmap = O.shape, _SHAPE_OF, O.OPMAP
+    shapes = []
+    for op, arg in zip(ops, args):
+        sh = cache.get((op, arg))
+        if sh is None:
+            sh = cache[(op, arg)] = shape(op, opmap.get(op, 0), arg, False)
+        shapes.append(sh)
     unit.modelled = [sh.modelled for sh in shapes]
     unit.unmodelled = unit.modelled.count(False)
-    edges_out = unit.stack_edges
-    add = edges_out.add
+    block_edges = unit.stack_edges
     state: list[list | None] = [None] * n
     state[0] = []
     work = [0]
@@ -334,12 +329,16 @@ def simulate_stack(u, ops: list[str], blocks, edges, unit: _Unit) -> dict[int, t
         # The values a handler keeps (below its depth): the entry's, unless the block dips below it.
         below = entry_state[:depth]
         low = len(stack)
+        vs: list[int] = []
+        ds: list[int] = []
+        js: list[int] = []
+        block_edges[bi] = (vs, ds, js)
         for idx in range(b.first, b.last + 1):
             op = ops[idx]
             if low < depth:
                 below = [_join(a, stack[k]) if k < len(stack) else a for k, a in enumerate(below)]
             if op == "COPY" or op == "SWAP":
-                k = instrs[idx].arg
+                k = args[idx]
                 if op == "COPY":
                     if k is None or k < 1 or k > len(stack):
                         raise DataflowError(idx, f"COPY {k} with {len(stack)} values on the stack")
@@ -362,10 +361,14 @@ def simulate_stack(u, ops: list[str], blocks, edges, unit: _Unit) -> dict[int, t
                     low = len(stack)
                 for j, x in enumerate(inputs):
                     if type(x) is int:
-                        add((x, idx, j))
+                        vs.append(x)
+                        ds.append(idx)
+                        js.append(j)
                     else:
-                        for v in x:
-                            add((v, idx, j))
+                        for v in sorted(x):
+                            vs.append(v)
+                            ds.append(idx)
+                            js.append(j)
                 own = owner_of.get(op)
                 if own is not None and own[0] < p:
                     owners[idx] = _vals(inputs[own[0]])
@@ -376,8 +379,10 @@ def simulate_stack(u, ops: list[str], blocks, edges, unit: _Unit) -> dict[int, t
             if sh.peek:
                 if sh.peek > len(stack):
                     raise DataflowError(idx, f"{instrs[idx].opname} reads {sh.peek} deep, the stack holds {len(stack)}")
-                for v in _vals(stack[-sh.peek]):
-                    add((v, idx, -1))
+                for v in sorted(_vals(stack[-sh.peek])):
+                    vs.append(v)
+                    ds.append(idx)
+                    js.append(-1)
             outs = sh.outs
             if outs:
                 base_v = idx << _VSHIFT
@@ -479,7 +484,6 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
         return st
 
     rows = unit.reach_rows
-    cu = unit.cu
 
     def _record_use(e: _Event, bits: int) -> None:
         undef = outside = False
@@ -498,14 +502,13 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
                 continue
             count += 1
             if dev is None or kind == "cell_init":  # entry definitions carry no instruction
-                rows.append((cu, instr_ids[e.idx], e.idx, e.k, None, None, None, kind, e.name, e.space, e.binding))
+                rows.append((e.idx, e.k, None, None, kind, e.name, e.space, e.binding))
             else:
-                rows.append((cu, instr_ids[e.idx], e.idx, e.k, instr_ids[dev.idx], dev.idx, dev.k, kind, e.name,
-                             e.space, e.binding))
+                rows.append((e.idx, e.k, dev.idx, dev.k, kind, e.name, e.space, e.binding))
         ext = k[0] != O.FAST and e.binding is not None and written_elsewhere(e.binding)
         if ext:
             count += 1
-            rows.append((cu, instr_ids[e.idx], e.idx, e.k, None, None, None, "external", e.name, e.space, e.binding))
+            rows.append((e.idx, e.k, None, None, "external", e.name, e.space, e.binding))
         e.nreach = count
         if count == 0:
             e.reach = "global" if outside else "unbound"
@@ -525,15 +528,17 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
     no_raise = O.NO_RAISE
     block_events: list[list[_Event]] = []
     block_steps: list[list] = []  # None = a raise point, else a slot event
+    ev_idx = [e.idx for e in slot_events]
     for bi, b in enumerate(blocks):
-        evs, steps = [], []
-        for idx in range(b.first, b.last + 1):
-            if succ_exc[bi] and ops[idx] not in no_raise and (not steps or steps[-1] is not None):
-                steps.append(None)
-            got = by_instr.get(idx)
-            if got:
-                evs.extend(got)
-                steps.extend(got)
+        evs = slot_events[bisect_left(ev_idx, b.first):bisect_right(ev_idx, b.last)]
+        steps: list = []
+        if succ_exc[bi]:
+            for idx in range(b.first, b.last + 1):
+                if ops[idx] not in no_raise and (not steps or steps[-1] is not None):
+                    steps.append(None)
+                got = by_instr.get(idx)
+                if got:
+                    steps.extend(got)
         block_events.append(evs)
         block_steps.append(steps)
 
@@ -597,6 +602,8 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
     """One file's dataflow tables from the same pass's CodeUnit objects, instruction ids, CFG graphs
     (code_unit_id -> (blocks, edges)) and symtable resolver."""
     ids_col = instructions.column("instr_id").to_pylist()
+    ops_col = instructions.column("baseopname").to_pylist()
+    args_col = instructions.column("arg").to_pylist()
     ids_by_cu: dict[str, list[str]] = {}
     offset_of: dict[str, int] = {}  # code unit -> position of its first instruction in the file's rows
     pos = 0
@@ -611,10 +618,13 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
     fallback_hits: Counter = Counter()
     # events first (every code unit): which bindings are written by which code units
     per_unit: list[tuple] = []
+    if len(ops_col) != pos:
+        raise ValueError(f"{len(ops_col)} instruction rows for {pos} instructions of the code units")
     writers: dict[str, set[str]] = {}  # binding of a cell / global / class name -> code units writing it
     for u in units:
         scope = scope_of.get(u.code_unit_id)
-        ops = base_names(u.instructions)
+        off = offset_of[u.code_unit_id]
+        ops = ops_col[off:off + len(u.instructions)]
         evs = classify_unit(u, ops, scope, bind, fallback_hits)
         is_module = u.qualpath == "<module>"
         for e in evs:
@@ -627,7 +637,11 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
     stack_edge_count = 0
     unmodelled = 0
     use_count = 0
-    ev_rows, edge_rows, reach_rows = rows["py_bc_defuse_events"], rows["py_dfg_edges"], rows["py_reaching_defs"]
+    edge_rows = rows["py_dfg_edges"]
+    all_evs: list[_Event] = []
+    reach_rows: list[tuple] = []
+    ev_runs: list[tuple] = []  # (code unit, its first file-wide instruction position, rows)
+    reach_runs: list[tuple] = []
     global_sites: list[tuple] = []  # (kind def|use, binding, code unit, instr idx, instr id)
     stack = _StackEdges(len(ids_col))
     for u, ops, scope, evs, is_module in per_unit:
@@ -639,7 +653,8 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
 
             def elsewhere(binding, _cu=cu):
                 return any(c != _cu for c in writers.get(binding, ()))
-            owners = simulate_stack(u, ops, blocks, cfg_edges, unit)
+            off = offset_of[cu]
+            owners = simulate_stack(u, ops, args_col[off:off + len(ops)], blocks, cfg_edges, unit)
             _mark_restores(evs, ops, unit.stored)
             reaching_definitions(u, ops, blocks, cfg_edges, evs, is_module, elsewhere, ids, unit)
         except DataflowError as exc:
@@ -650,31 +665,85 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
             failures.append((fid, cu, None, None, type(exc).__name__, str(exc)[:500]))
             continue
         unmodelled += unit.unmodelled
+        ev_runs.append((cu, off, len(evs)))
+        all_evs.extend(evs)
         for e in evs:
             if e.kind == O.USE_SLOT:
                 use_count += 1
-            ev_rows.append((fid, cu, ids[e.idx], e.idx, e.k, ops[e.idx], e.kind, e.space, e.name,
-                            e.detail, e.binding, e.resolution, e.confidence, e.rule, e.reach, e.nreach))
             if e.space in (O.GLOBAL, O.NAME) and e.binding is not None and (e.space == O.GLOBAL or is_module):
                 global_sites.append((e.kind, e.binding, cu, e.idx, ids[e.idx], e.name))
-        reach_rows.extend((fid,) + r for r in unit.reach_rows)
+        reach_runs.append((cu, off, len(unit.reach_rows)))
+        reach_rows.extend(unit.reach_rows)
         stack.add_unit(cu, offset_of[cu], unit)
-        stack_edge_count += len(unit.stack_edges)
+        stack_edge_count += sum(len(vs) for vs, _, _ in unit.stack_edges.values())
         edge_rows.extend(_memory_edges(fid, cu, ops, blocks, cfg_edges, evs, owners, ids))
     edge_rows.extend(_global_edges(fid, global_sites))
     mem = sum(1 for r in edge_rows if r[3] == "memory")
     rows["py_dfg_code_unit_failures"] = failures
+    del rows["py_bc_defuse_events"], rows["py_reaching_defs"]
     out = {name: to_table(C.__dict__[name.upper()], r, path) for name, r in rows.items()}
-    edges_t = pa.concat_tables([stack.table(path, fid, instructions.column("instr_id")), out["py_dfg_edges"]])
-    out["py_dfg_edges"] = _with_edge_ids(edges_t)
+    ids_arr = instructions.column("instr_id").combine_chunks()
+    ops_arr = instructions.column("baseopname").combine_chunks()
+    out["py_bc_defuse_events"] = _events_table(path, fid, all_evs, ev_runs, ids_arr, ops_arr)
+    out["py_reaching_defs"] = _reach_table(path, fid, reach_rows, reach_runs, ids_arr)
+    edges_t = pa.concat_tables([stack.table(path, fid, ids_arr), out["py_dfg_edges"]])
+    out["py_dfg_edges"] = edges_t  # edge_id is derived: DuckDB computes it (a VIRTUAL column)
     ok = not failures
     msg = None if ok else (f"{len(failures)} of {len(units)} code units failed; first: {failures[0][1]} at "
                            f"{failures[0][2] or 'no instruction'}: {failures[0][5]}")
     status = (fid, ok, None if ok else "code_unit", None if ok else "DataflowError", msg, len(units), len(failures),
-              len(ev_rows), stack_edge_count, mem, len(reach_rows), use_count, unmodelled,
+              len(all_evs), stack_edge_count, mem, len(reach_rows), use_count, unmodelled,
               [f"{k}={v}" for k, v in sorted(fallback_hits.items())])
     out["py_dfg_files"] = to_table(C.PY_DFG_FILES, [status], path)
     return out
+
+
+def _runs(path: str, fid: str, runs: list[tuple], n: int) -> tuple[dict, pa.Array]:
+    """The lead columns (schema_version, path, file_id, code_unit_id) of ``n`` rows grouped in runs of
+    (code unit, first instruction position, rows), and each row's unit offset (for instruction ids)."""
+    which: list[int] = []
+    for k, (_, _, m) in enumerate(runs):
+        which.extend([k] * m)
+    w = pa.array(which, pa.int32())
+    lead = {"schema_version": pa.repeat(SCHEMA_VERSION, n).cast(pa.int16()), "path": pa.repeat(path, n),
+            "file_id": pa.repeat(fid, n), "code_unit_id": pa.array([c for c, _, _ in runs], pa.string()).take(w)}
+    return lead, pa.array([o for _, o, _ in runs], pa.int64()).take(w)
+
+
+def _assemble(tc, cols: dict) -> pa.Table:
+    return pa.Table.from_arrays([cols[f.name].cast(f.type) if isinstance(cols[f.name], (pa.Array, pa.ChunkedArray))
+                                 else pa.array(cols[f.name], f.type) for f in tc.schema], schema=tc.schema)
+
+
+def _events_table(path, fid, evs: list[_Event], runs, ids: pa.Array, ops: pa.Array) -> pa.Table:
+    n = len(evs)
+    cols, off = _runs(path, fid, runs, n)
+    idx = pa.array([e.idx for e in evs], pa.int64())
+    pos = pc.add(idx, off) if n else idx
+    cols.update({
+        "instr_id": ids.take(pos), "instr_index": idx, "event_index": [e.k for e in evs], "baseopname": ops.take(pos),
+        "event_kind": [e.kind for e in evs], "space": [e.space for e in evs], "name": [e.name for e in evs],
+        "detail": [e.detail for e in evs], "binding_id": [e.binding for e in evs],
+        "binding_resolution": [e.resolution for e in evs], "confidence": [e.confidence for e in evs],
+        "rule": [e.rule for e in evs], "reach_status": [e.reach for e in evs],
+        "reaching_def_count": [e.nreach for e in evs],
+    })
+    return _assemble(C.PY_BC_DEFUSE_EVENTS, cols)
+
+
+def _reach_table(path, fid, rows: list[tuple], runs, ids: pa.Array) -> pa.Table:
+    n = len(rows)
+    cols, off = _runs(path, fid, runs, n)
+    use_idx, use_k, def_idx, def_k, kind, name, space, binding = (list(c) for c in zip(*rows)) if n else ([],) * 8
+    u = pa.array(use_idx, pa.int64())
+    d = pa.array(def_idx, pa.int64())
+    cols.update({
+        "use_instr_id": ids.take(pc.add(u, off)) if n else pa.array([], pa.string()), "use_instr_index": u,
+        "use_event_index": use_k, "def_instr_id": ids.take(pc.add(d, off)) if n else pa.array([], pa.string()),
+        "def_instr_index": d, "def_event_index": def_k, "def_kind": kind, "name": name, "space": space,
+        "binding_id": binding,
+    })
+    return _assemble(C.PY_REACHING_DEFS, cols)
 
 
 class _StackEdges:
@@ -682,81 +751,55 @@ class _StackEdges:
 
     def __init__(self, n_instr: int):
         self.v: list[int] = []  # producer value id (instr << _VSHIFT | output; negative: handler values)
-        self.dst: list[int] = []  # consumer, file-wide instruction position
+        self.dst: list[int] = []  # consumer instruction index (in its code unit)
         self.inp: list[int] = []
-        self.off: list[int] = []  # the code unit's first position (file-wide)
-        self.cu: list[str] = []
+        self.runs: list[tuple] = []  # (code unit, first file-wide instruction position, edges)
         self.modelled: list[bool] = [True] * n_instr
 
     def add_unit(self, cu: str, off: int, unit: _Unit) -> None:
-        es = sorted(unit.stack_edges, key=lambda t: (t[1], t[2], t[0]))
-        m = len(es)
-        if not m:
-            return
-        v, dst, inp = zip(*es)
-        self.v.extend(v)
-        self.dst.extend(d + off for d in dst)
-        self.inp.extend(inp)
-        self.off.extend([off] * m)
-        self.cu.extend([cu] * m)
+        m = 0
+        for bi in sorted(unit.stack_edges):
+            vs, ds, js = unit.stack_edges[bi]
+            self.v.extend(vs)
+            self.dst.extend(ds)
+            self.inp.extend(js)
+            m += len(vs)
+        self.runs.append((cu, off, m))
         if unit.unmodelled:
             for k, ok in enumerate(unit.modelled):
                 self.modelled[off + k] = ok
 
-    def table(self, path: str, fid: str, instr_ids) -> pa.Table:
+    def table(self, path: str, fid: str, ids: pa.Array) -> pa.Table:
         tc = C.PY_DFG_EDGES
         m = len(self.v)
         if not m:
             return to_table(tc, [], path)
-        ids = instr_ids.combine_chunks() if isinstance(instr_ids, pa.ChunkedArray) else instr_ids
+        cols, off = _runs(path, fid, self.runs, m)
         v = pa.array(self.v, pa.int64())
         pseudo = pc.less(v, 0)
         src_local = pc.if_else(pseudo, None, pc.shift_right(v, _VSHIFT))
-        off = pa.array(self.off, pa.int64())
         src_global = pc.add(src_local, off)
-        dst_global = pa.array(self.dst, pa.int64())
+        dst_local = pa.array(self.dst, pa.int64())
         modelled = pa.array(self.modelled, pa.bool_()).take(pc.fill_null(src_global, 0))
         handler_kind = pc.if_else(pc.equal(pc.bit_wise_and(pc.negate(v), 3), 1), "exception", "lasti")
         src_kind = pc.if_else(pseudo, handler_kind, pc.if_else(modelled, "instr", "unmodelled"))
-        names = [None] * m
-        if pseudo.true_count:
-            for k, x in enumerate(self.v):
-                if x < 0:
-                    names[k] = f"handler@{(-x) // 4}"
-        cols = {
-            "schema_version": pa.array([SCHEMA_VERSION] * m, pa.int16()),
-            "path": pa.array([path] * m, pa.string()),
-            "file_id": pa.array([fid] * m, pa.string()),
-            "code_unit_id": pa.array(self.cu, pa.string()),
-            "edge_id": pa.nulls(m, pa.string()),
-            "kind": pa.array(["stack"] * m, pa.string()),
-            "src_code_unit_id": pa.array(self.cu, pa.string()),
+        handler_name = pc.binary_join_element_wise("handler@", pc.cast(pc.divide(pc.negate(v), 4), pa.string()), "")
+        cols.update({
+            "edge_id": pa.nulls(m, pa.string()),  # derived: DuckDB computes it (a VIRTUAL column)
+            "kind": pa.repeat("stack", m),
+            "src_code_unit_id": cols["code_unit_id"],
             "src_instr_id": ids.take(src_global),
-            "src_instr_index": pc.cast(src_local, pa.int32()),
-            "src_output": pc.cast(pc.if_else(pseudo, None, pc.bit_wise_and(v, (1 << _VSHIFT) - 1)), pa.int16()),
+            "src_instr_index": src_local,
+            "src_output": pc.if_else(pseudo, None, pc.bit_wise_and(v, (1 << _VSHIFT) - 1)),
             "src_kind": src_kind,
-            "dst_instr_id": ids.take(dst_global),
-            "dst_instr_index": pc.cast(pc.subtract(dst_global, off), pa.int32()),
+            "dst_instr_id": ids.take(pc.add(dst_local, off)),
+            "dst_instr_index": dst_local,
             "dst_input": pa.array(self.inp, pa.int16()),
-            "name": pa.array(names, pa.string()),
+            "name": pc.if_else(pseudo, handler_name, None),
             "rule": pc.if_else(pseudo, "handler_entry", "stack"),
-            "confidence": pa.array([1.0] * m, pa.float32()),
-        }
-        return pa.Table.from_arrays([cols[f.name].cast(f.type) for f in tc.schema], schema=tc.schema)
-
-
-def _with_edge_ids(t: pa.Table) -> pa.Table:
-    """edge_id = code_unit_id:DF:kind:src:dst:input (vectorised: millions of stack edges)."""
-    if not t.num_rows:
-        return t
-    src = pc.coalesce(t.column("src_instr_id"), t.column("name"))
-    parts = [t.column("code_unit_id"), pa.scalar("DF"), t.column("kind"), src,
-             pc.cast(t.column("dst_instr_index"), pa.string()), pc.cast(t.column("dst_input"), pa.string()),
-             pc.cast(pc.coalesce(t.column("src_output"), pa.scalar(0, pa.int16())), pa.string())]
-    mem_dst = pc.if_else(pc.equal(t.column("kind"), "memory"), t.column("dst_instr_id"), pa.scalar("", pa.string()))
-    ids = pc.binary_join_element_wise(*parts, mem_dst, ":")
-    k = t.schema.get_field_index("edge_id")
-    return t.set_column(k, t.schema.field(k), ids)
+            "confidence": pa.repeat(1.0, m),
+        })
+        return _assemble(tc, cols)
 
 
 def _memory_edges(fid, cu, ops, blocks, cfg_edges, evs, owners: dict[int, tuple], ids) -> list[tuple]:

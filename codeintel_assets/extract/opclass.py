@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass
 
 FAST, DEREF, NAME, GLOBAL = "FAST", "DEREF", "NAME", "GLOBAL"
+OPMAP = dict(dis.opmap)
 SLOT_SPACES = (FAST, DEREF, NAME, GLOBAL)
 
 # Event kinds (seed C1), plus CALL / BRANCH / IMPORT annotations.
