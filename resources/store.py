@@ -220,6 +220,10 @@ class DamagedDatabase(Exception):
 DUCKDB_HEADER_BYTES = 3 * 4096  # the main header and two database headers precede the first block
 
 
+# DuckDB's messages for a file whose blocks are missing or garbage (not a lock, not a permission).
+_DAMAGE_MARKERS = ("Could not read enough bytes", "Corrupt", "corrupt", "not a valid DuckDB database")
+
+
 def check_database_file(database: str) -> None:
     """Cheap damage test at start: the file must hold every block DuckDB's header counts.
 
@@ -231,6 +235,10 @@ def check_database_file(database: str) -> None:
     try:
         conn = connect_read_only(database)
     except duckdb.Error as exc:
+        text = str(exc)
+        if any(m in text for m in _DAMAGE_MARKERS):  # cut short or overwritten: its own blocks are missing
+            raise DamagedDatabase(f"the database {database} is damaged and cannot be opened ({text.splitlines()[0]}); "
+                                  f"rebuild it with `codeintel index --rebuild` (or remove the file)") from exc
         raise DamagedDatabase(f"the database {database} cannot be opened: {exc}") from exc
     try:
         block_size, total_blocks = conn.execute("SELECT block_size, total_blocks FROM pragma_database_size()").fetchone()

@@ -132,6 +132,19 @@ def _slot_names(ins, n: int) -> list:
 
 
 _SHAPE_OF: dict[tuple[str, int | None], O.Shape] = {}
+# Ops with exactly one slot event named by argval: (kind, space).
+_SIMPLE = {op: O.CLASSIFIER[op].events[0] for op in (
+    "LOAD_FAST", "LOAD_FAST_CHECK", "STORE_FAST", "DELETE_FAST", "LOAD_DEREF", "STORE_DEREF", "DELETE_DEREF",
+    "LOAD_NAME", "STORE_NAME", "DELETE_NAME", "LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL")}
+_ATTR_FAST = {"LOAD_ATTR": O.USE_ATTR, "STORE_ATTR": O.DEF_ATTR, "DELETE_ATTR": O.KILL_ATTR}
+_ARGC: dict[int, str] = {}
+
+
+def _argc(arg: int) -> str:
+    got = _ARGC.get(arg)
+    if got is None:
+        got = _ARGC[arg] = f"argc={arg}"
+    return got
 
 
 _QUIET = frozenset(n for n, c in O.CLASSIFIER.items() if not c.events) - {"COPY_FREE_VARS"}
@@ -145,10 +158,34 @@ def classify_unit(u, ops: list[str], scope: str | None, bind: _Bindings, fallbac
     out: list[_Event] = []
     instrs = u.instructions
     quiet = _QUIET
+    simple = _SIMPLE
+    cache = bind.cache
     for idx, base in enumerate(ops):
         if base in quiet:
             continue
         ins = instrs[idx]
+        fast = simple.get(base)
+        if fast is not None:  # one slot event, the name is argval (the common case, ~90% of events)
+            kind, space = fast
+            name = ins.argval
+            detail = None
+            if base == "LOAD_FAST":
+                if name in cells:
+                    kind, space, detail = CLOSURE, O.DEREF, "cell_object"
+            elif base == "LOAD_GLOBAL" and ins.arg & 1:
+                detail = "push_null"
+            key = (scope, space, name)
+            got = cache.get(key) or bind(scope, space, name)
+            out.append(_Event(idx, 0, kind, space, name, detail, "classifier", 1.0, got[0], got[1]))
+            continue
+        if base in _ATTR_FAST:
+            arg = ins.arg
+            out.append(_Event(idx, 0, _ATTR_FAST[base], None, ins.argval,
+                              "method" if base == "LOAD_ATTR" and arg & 1 else None, "classifier", O.MEMORY_CONFIDENCE))
+            continue
+        if base == "CALL":
+            out.append(_Event(idx, 0, O.CALL, None, None, _argc(ins.arg), "classifier", 1.0))
+            continue
         c = O.CLASSIFIER.get(base)
         rule = "classifier"
         if c is None:
