@@ -84,11 +84,12 @@ def _module_codes(mod) -> list[CodeType]:
             items = list(vars(v).values())
         for f in items:
             f = getattr(f, "__func__", f)
-            if isinstance(f, property):
-                roots.extend(g.__code__ for g in (f.fget, f.fset, f.fdel) if g is not None)
-            code = getattr(f, "__code__", None)
-            if isinstance(code, CodeType) and code.co_filename == mod.__file__:
-                roots.append(code)
+            fs = [f.fget, f.fset, f.fdel] if isinstance(f, property) else [f]
+            for g in fs:
+                g = getattr(g, "__wrapped__", g)  # functools.lru_cache / wraps
+                code = getattr(g, "__code__", None)
+                if isinstance(code, CodeType) and code.co_filename == mod.__file__:
+                    roots.append(code)
     return all_code_objects(roots)
 
 

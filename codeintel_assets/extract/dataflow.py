@@ -87,7 +87,7 @@ class _Unit:
 
     cu: str
     events: list[_Event] = field(default_factory=list)
-    # block index -> (producer value ids, consumer indexes, input positions) of that block's last simulation
+    # block index -> [(producer value id, consumer index, input position)] of that block's last simulation
     stack_edges: dict = field(default_factory=dict)
     reach_rows: list[tuple] = field(default_factory=list)
     stored: dict[int, tuple] = field(default_factory=dict)  # STORE_FAST index -> producers of the stored value
@@ -131,7 +131,7 @@ def _slot_names(ins, n: int) -> list:
     return list(v) if isinstance(v, tuple) else [v] * n
 
 
-_SHAPE_OF: dict[tuple[str, int | None], O.Shape] = {}
+_PLAN_OF: dict[tuple[str, int | None], tuple] = {}
 # Ops with exactly one slot event named by argval: (kind, space).
 _SIMPLE = {op: O.CLASSIFIER[op].events[0] for op in (
     "LOAD_FAST", "LOAD_FAST_CHECK", "STORE_FAST", "DELETE_FAST", "LOAD_DEREF", "STORE_DEREF", "DELETE_DEREF",
@@ -310,14 +310,18 @@ def simulate_stack(u, ops: list[str], args: list, blocks, edges, unit: _Unit) ->
             exc_of[e.src].append((e.dst, e.exc))
         else:
             succ_normal[e.src].append(e.dst)
-    shape, cache, opmap = O.shape, _SHAPE_OF, O.OPMAP
-    shapes = []
+    shape, cache, opmap = O.shape, _PLAN_OF, O.OPMAP
+    plans = []  # per instruction: (pops, outs, peek, special, owner input)
     for op, arg in zip(ops, args):
-        sh = cache.get((op, arg))
-        if sh is None:
-            sh = cache[(op, arg)] = shape(op, opmap.get(op, 0), arg, False)
-        shapes.append(sh)
-    unit.modelled = [sh.modelled for sh in shapes]
+        pl = cache.get((op, arg))
+        if pl is None:
+            sh = shape(op, opmap.get(op, 0), arg, False)
+            own = _OWNER.get(op)
+            special = (1 if op == "COPY" else 2 if op == "SWAP" else 3 if own is not None and own[0] < sh.pops
+                       else 4 if op == "STORE_FAST" else 0)
+            pl = cache[(op, arg)] = (sh.pops, sh.outs, sh.peek, special, own[0] if own else 0, sh.modelled)
+        plans.append(pl)
+    unit.modelled = [pl[5] for pl in plans]
     unit.unmodelled = unit.modelled.count(False)
     block_edges = unit.stack_edges
     state: list[list | None] = [None] * n
@@ -325,7 +329,6 @@ def simulate_stack(u, ops: list[str], args: list, blocks, edges, unit: _Unit) ->
     work = [0]
     queued = {0}
     owners: dict[int, tuple] = {}
-    owner_of = _OWNER
     stored = unit.stored
 
     def merge(dst: int, st: list, src_idx: int) -> None:
@@ -366,17 +369,16 @@ def simulate_stack(u, ops: list[str], args: list, blocks, edges, unit: _Unit) ->
         # The values a handler keeps (below its depth): the entry's, unless the block dips below it.
         below = entry_state[:depth]
         low = len(stack)
-        vs: list[int] = []
-        ds: list[int] = []
-        js: list[int] = []
-        block_edges[bi] = (vs, ds, js)
+        es: list[tuple] = []  # (producer value, consumer index, input position)
+        add = es.append
+        block_edges[bi] = es
         for idx in range(b.first, b.last + 1):
-            op = ops[idx]
+            p, outs, peek, special, own, _ = plans[idx]
             if low < depth:
                 below = [_join(a, stack[k]) if k < len(stack) else a for k, a in enumerate(below)]
-            if op == "COPY" or op == "SWAP":
+            if special == 1 or special == 2:
                 k = args[idx]
-                if op == "COPY":
+                if special == 1:
                     if k is None or k < 1 or k > len(stack):
                         raise DataflowError(idx, f"COPY {k} with {len(stack)} values on the stack")
                     stack.append(stack[-k])
@@ -387,8 +389,6 @@ def simulate_stack(u, ops: list[str], args: list, blocks, edges, unit: _Unit) ->
                     if len(stack) - k < low:
                         low = len(stack) - k
                 continue
-            sh = shapes[idx]
-            p = sh.pops
             if p:
                 if p > len(stack):
                     raise DataflowError(idx, f"{instrs[idx].opname} pops {p} values, the stack holds {len(stack)}")
@@ -396,37 +396,31 @@ def simulate_stack(u, ops: list[str], args: list, blocks, edges, unit: _Unit) ->
                 del stack[-p:]
                 if len(stack) < low:
                     low = len(stack)
-                for j, x in enumerate(inputs):
+                j = 0
+                for x in inputs:
                     if type(x) is int:
-                        vs.append(x)
-                        ds.append(idx)
-                        js.append(j)
+                        add((x, idx, j))
                     else:
                         for v in sorted(x):
-                            vs.append(v)
-                            ds.append(idx)
-                            js.append(j)
-                own = owner_of.get(op)
-                if own is not None and own[0] < p:
-                    owners[idx] = _vals(inputs[own[0]])
-                elif op == "STORE_FAST":
+                            add((v, idx, j))
+                    j += 1
+                if special == 3:
+                    owners[idx] = _vals(inputs[own])
+                elif special == 4:
                     stored[idx] = _vals(inputs[0])
             else:
                 inputs = ()
-            if sh.peek:
-                if sh.peek > len(stack):
-                    raise DataflowError(idx, f"{instrs[idx].opname} reads {sh.peek} deep, the stack holds {len(stack)}")
-                for v in sorted(_vals(stack[-sh.peek])):
-                    vs.append(v)
-                    ds.append(idx)
-                    js.append(-1)
-            outs = sh.outs
+            if peek:
+                if peek > len(stack):
+                    raise DataflowError(idx, f"{instrs[idx].opname} reads {peek} deep, the stack holds {len(stack)}")
+                for v in sorted(_vals(stack[-peek])):
+                    add((v, idx, -1))
             if outs:
-                base_v = idx << _VSHIFT
                 if len(outs) == 1:
                     src = outs[0]
-                    stack.append(inputs[src] if src >= 0 else base_v)
+                    stack.append(inputs[src] if src >= 0 else idx << _VSHIFT)
                 else:
+                    base_v = idx << _VSHIFT
                     for k, src in enumerate(outs):
                         stack.append(inputs[src] if src >= 0 else base_v | k)
         for dst, x in handlers:
@@ -450,7 +444,7 @@ _UNDEF, _OUTSIDE = "unbound", "outside"
 
 
 def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event], scope_is_module: bool, written_elsewhere,
-                         instr_ids: list[str], unit: _Unit) -> None:
+                         instr_ids, unit: _Unit) -> None:
     """Bit-vector reaching definitions over normal + exception edges; fills ``unit.reach_rows`` and each
     slot USE event's ``reach`` / ``nreach``."""
     code: CodeType = u.code
@@ -638,15 +632,15 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
                      graphs: dict, resolver) -> dict[str, pa.Table]:
     """One file's dataflow tables from the same pass's CodeUnit objects, instruction ids, CFG graphs
     (code_unit_id -> (blocks, edges)) and symtable resolver."""
-    ids_col = instructions.column("instr_id").to_pylist()
+    ids_arr = instructions.column("instr_id").combine_chunks()
     ops_col = instructions.column("baseopname").to_pylist()
     args_col = instructions.column("arg").to_pylist()
-    ids_by_cu: dict[str, list[str]] = {}
+    ids_by_cu: dict[str, _Ids] = {}
     offset_of: dict[str, int] = {}  # code unit -> position of its first instruction in the file's rows
     pos = 0
     for u in units:
         m = len(u.instructions)
-        ids_by_cu[u.code_unit_id] = ids_col[pos:pos + m]
+        ids_by_cu[u.code_unit_id] = _Ids(ids_arr, pos)
         offset_of[u.code_unit_id] = pos
         pos += m
     scope_of = dict(zip(code_units.column("code_unit_id").to_pylist(), code_units.column("scope_id").to_pylist()))
@@ -680,7 +674,7 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
     ev_runs: list[tuple] = []  # (code unit, its first file-wide instruction position, rows)
     reach_runs: list[tuple] = []
     global_sites: list[tuple] = []  # (kind def|use, binding, code unit, instr idx, instr id)
-    stack = _StackEdges(len(ids_col))
+    stack = _StackEdges(len(ids_arr))
     for u, ops, scope, evs, is_module in per_unit:
         cu = u.code_unit_id
         ids = ids_by_cu[cu]
@@ -712,14 +706,13 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
         reach_runs.append((cu, off, len(unit.reach_rows)))
         reach_rows.extend(unit.reach_rows)
         stack.add_unit(cu, offset_of[cu], unit)
-        stack_edge_count += sum(len(vs) for vs, _, _ in unit.stack_edges.values())
+        stack_edge_count += sum(len(es) for es in unit.stack_edges.values())
         edge_rows.extend(_memory_edges(fid, cu, ops, blocks, cfg_edges, evs, owners, ids))
     edge_rows.extend(_global_edges(fid, global_sites))
     mem = sum(1 for r in edge_rows if r[3] == "memory")
     rows["py_dfg_code_unit_failures"] = failures
     del rows["py_bc_defuse_events"], rows["py_reaching_defs"]
     out = {name: to_table(C.__dict__[name.upper()], r, path) for name, r in rows.items()}
-    ids_arr = instructions.column("instr_id").combine_chunks()
     ops_arr = instructions.column("baseopname").combine_chunks()
     out["py_bc_defuse_events"] = _events_table(path, fid, all_evs, ev_runs, ids_arr, ops_arr)
     out["py_reaching_defs"] = _reach_table(path, fid, reach_rows, reach_runs, ids_arr)
@@ -783,6 +776,17 @@ def _reach_table(path, fid, rows: list[tuple], runs, ids: pa.Array) -> pa.Table:
     return _assemble(C.PY_REACHING_DEFS, cols)
 
 
+class _Ids:
+    """A code unit's instruction ids, looked up one at a time (failures, memory edges): the bulk of the
+    ids is taken in Arrow by position."""
+
+    def __init__(self, arr: pa.Array, off: int):
+        self.arr, self.off = arr, off
+
+    def __getitem__(self, k: int) -> str:
+        return self.arr[self.off + k].as_py()
+
+
 class _StackEdges:
     """Stack edges of a file, column-wise: millions of them, so their rows are built in Arrow."""
 
@@ -796,11 +800,13 @@ class _StackEdges:
     def add_unit(self, cu: str, off: int, unit: _Unit) -> None:
         m = 0
         for bi in sorted(unit.stack_edges):
-            vs, ds, js = unit.stack_edges[bi]
-            self.v.extend(vs)
-            self.dst.extend(ds)
-            self.inp.extend(js)
-            m += len(vs)
+            es = unit.stack_edges[bi]
+            if es:
+                vs, ds, js = zip(*es)
+                self.v.extend(vs)
+                self.dst.extend(ds)
+                self.inp.extend(js)
+                m += len(es)
         self.runs.append((cu, off, m))
         if unit.unmodelled:
             for k, ok in enumerate(unit.modelled):
