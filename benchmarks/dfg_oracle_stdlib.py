@@ -25,7 +25,7 @@ from tests.test_dataflow_oracle import _module_codes, expected_pairs, index_file
 # Pure-Python modules whose test suites run in seconds under INSTRUCTION monitoring (difflib's takes
 # ~5 minutes: pass it by name).
 DEFAULT = ["textwrap", "shlex", "fractions", "ipaddress", "string", "colorsys", "fnmatch", "glob", "pprint",
-           "calendar", "tomllib", "configparser", "csv", "gettext", "base64"]
+           "calendar", "plistlib", "configparser", "csv", "gettext", "base64"]
 
 
 def recall_for(modname: str) -> tuple[int, int, list, float, int]:

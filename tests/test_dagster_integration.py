@@ -77,6 +77,19 @@ def test_materialise_range_into_duckdb_and_read_checks(tiny_repo, codeintel_env)
     for t in TABLES:
         assert instance.get_materialized_partitions(AssetKey(t)) == set(keys), t
 
+    # The dataflow plane's run figures, in its status table's materialisation metadata.
+    mats = [m for m in result.get_asset_materialization_events() if m.asset_key == AssetKey("py_dfg_files")]
+    meta = mats[0].materialization.metadata
+    assert "run_metadata_error" not in meta, meta.get("run_metadata_error")
+    assert meta["unmodelled_instructions_in_run"].value == 0
+    assert meta["classifier_fallback_hits_in_run"].value == "none"
+    uses = _rows(db, "select count(*) from py_bc_defuse_events where event_kind = 'USE_SLOT'")[0][0]
+    assert meta["slot_uses_in_run"].value == uses > 0
+    assert meta["reaching_defs_per_reached_use_in_run"].value >= 1.0
+    # The classifier is an unpartitioned asset, materialised by the same run.
+    assert _rows(db, "select count(*) from py_bc_op_classifier where baseopname = 'LOAD_FAST_AND_CLEAR'") == [(1,)]
+    assert instance.get_latest_materialization_event(AssetKey("py_bc_op_classifier")) is not None
+
 
 def test_rematerialising_one_partition_replaces_only_its_rows(tiny_repo, codeintel_env):
     db = codeintel_env["db"]

@@ -100,12 +100,21 @@ def file_planes_asset(context: AssetExecutionContext, repo: RepoConfig, store: C
     failed = len(res.pass_result.failures)
     cpu = res.pass_result.seconds
     status_of = {p.status: p.name for p in file_planes()}
+    extra: dict[str, dict] = {}
+    with store.connection() as conn:
+        for p in file_planes():
+            if p.run_metadata is not None:
+                try:
+                    extra[p.status] = p.run_metadata(conn, keys)
+                except Exception as exc:  # noqa: BLE001 - figures for the UI must not fail the run
+                    extra[p.status] = {"run_metadata_error": f"{type(exc).__name__}: {exc}"[:300]}
     for spec in _specs():
         name = spec.key.to_user_string()
         meta = {"rows_in_run": res.pass_result.rows.get(name, 0), "files_in_run": len(keys),
                 "failed_files_in_run": failed, "write_seconds_in_run": round(res.write_seconds.get(name, 0.0), 3)}
         if name in status_of:  # the plane's extraction CPU (all workers), reported once per plane
             meta["plane_cpu_seconds_in_run"] = round(cpu.get(status_of[name], 0.0), 3)
+            meta.update(extra.get(name, {}))
         if name == CODEINTEL_GATE_RESULTS.name:
             meta.update({"gates_cpu_seconds_in_run": round(cpu.get("gates", 0.0), 3),
                          "read_cpu_seconds_in_run": round(cpu.get("read", 0.0), 3),

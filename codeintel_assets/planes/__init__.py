@@ -57,6 +57,9 @@ class Plane:
     scope: str = "file"  # "file": partitioned per file, in the one pass; "repository": one asset over all files
     # Unpartitioned reference tables the plane publishes (e.g. its classifier): (contract, rows builder).
     reference: tuple[tuple[TableContract, Callable[[], pa.Table]], ...] = ()
+    # Figures for the status table's materialisation metadata: (read-only DuckDB connection, the run's
+    # partition keys) -> {name: value}, computed in SQL over the stored rows of those files.
+    run_metadata: Callable[..., dict] | None = None
 
     @property
     def table_names(self) -> list[str]:
