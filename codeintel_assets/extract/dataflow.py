@@ -160,9 +160,8 @@ def classify_unit(u, ops: list[str], scope: str | None, bind: _Bindings, fallbac
     quiet = _QUIET
     simple = _SIMPLE
     cache = bind.cache
-    for idx, base in enumerate(ops):
-        if base in quiet:
-            continue
+    for idx in [i for i, op in enumerate(ops) if op not in quiet]:
+        base = ops[idx]
         ins = instrs[idx]
         fast = simple.get(base)
         if fast is not None:  # one slot event, the name is argval (the common case, ~90% of events)

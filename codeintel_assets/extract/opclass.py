@@ -226,16 +226,18 @@ class Shape:
 
 
 _SHAPES: dict[tuple[str, int], Shape] = {}
+# Ops whose shape does not depend on oparg (one cache entry each).
+_ARG_FREE = frozenset(n for n, c in CLASSIFIER.items() if "oparg" not in c.pops + c.pushes + c.peek)
 
 
 def shape(baseopname: str, opcode: int, oparg: int | None, jump: bool) -> Shape:
     """The stack shape of one instruction (memoised per (op, oparg)). Unlisted ops: ``dis.stack_effect``
     unknown values (pops the net loss, or pushes the net gain, as new values), ``modelled=False``."""
-    key = (baseopname, -1 if oparg is None else oparg)
+    c = CLASSIFIER.get(baseopname)
+    key = (baseopname, -1 if oparg is None or (c is not None and c.baseopname in _ARG_FREE) else oparg)
     sh = _SHAPES.get(key)
     if sh is not None:
         return sh
-    c = CLASSIFIER.get(baseopname)
     a = oparg or 0
     if c is None:
         try:
