@@ -116,7 +116,14 @@ class _Bindings:
         else:
             res = r.resolve_binding(scope, name)
             got = (res.binding_id, res.resolution)
-            if space == O.GLOBAL and res.binding_id is not None and not res.binding_id.startswith(self.module_scope + ":BIND:"):
+            bid = res.binding_id
+            if space == O.FAST and bid is not None and not bid.startswith(scope + ":BIND:"):
+                # The compiler uses a fast slot for a name of this scope only when an inlined
+                # comprehension (PEP 709) binds it: the comprehension's own variable, shadowing a
+                # global / free / nonlocal name of the scope. symtable has no table for it.
+                got = (None, "inlined_comprehension_local")
+            elif (space == O.GLOBAL and bid is not None and res.resolution != "edge:CLASSDICT"
+                  and not bid.startswith(self.module_scope + ":BIND:")):
                 # A class body's inlined comprehension reads past the class namespace (PEP 709).
                 nested = r.resolve_as_nested(scope, name)
                 got = (nested.binding_id, nested.resolution) if nested.binding_id else got

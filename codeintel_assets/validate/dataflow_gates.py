@@ -12,13 +12,11 @@ from codeintel_assets.validate.base import MAX_REPORTED_FINDINGS, Finding, GateR
 
 EVENT_COLUMNS = ("path", "code_unit_id", "instr_id", "instr_index", "baseopname", "event_kind", "space", "name",
                  "binding_id", "binding_resolution", "reach_status", "reaching_def_count", "detail")
-# Inlined comprehensions (PEP 709) save, clear and restore a hidden fast slot for every name they bind,
-# even one the comprehension binds in another scope (a walrus to a global): those events may name a
-# binding outside the code unit's scope.
-HIDDEN_SLOT_DETAILS = frozenset({"save", "clear", "restore"})
+
 BINDING_COLUMNS = ("binding_id", "scope_id", "binding_kind")
 CODE_UNIT_COLUMNS = ("code_unit_id", "scope_id")
-SCOPE_COLUMNS = ("scope_id", "parent_scope_id")
+SCOPE_COLUMNS = ("scope_id", "parent_scope_id", "scope_type")
+IMPLICIT_CLASS_CELLS = frozenset({"__class__", "__classdict__"})
 EDGE_COLUMNS = ("path", "code_unit_id", "kind", "src_code_unit_id", "src_instr_index", "src_kind",
                 "dst_instr_index", "dst_input")
 REACH_COLUMNS = ("code_unit_id", "use_instr_index", "use_event_index")
@@ -63,17 +61,26 @@ def defuse_binding_space(events: pa.Table, bindings: pa.Table, code_units: pa.Ta
         ev = (ev.append_column("b_scope", bindings.column("scope_id").take(bi))
                 .append_column("b_kind", bindings.column("binding_kind").take(bi))
                 .append_column("u_scope", code_units.column("scope_id").take(ui)))
-    modules = [sid for sid, parent in _rows(scopes, SCOPE_COLUMNS) if parent is None]
+    modules = [sid for sid, parent, _ in _rows(scopes, SCOPE_COLUMNS) if parent is None]
+    classes = [sid for sid, _, st in _rows(scopes, SCOPE_COLUMNS) if st == "CLASS"]
     space = ev.column("space") if ev.num_rows else pa.array([], pa.string())
     counts = _value_counts(space)
     findings = []
-    temp = hidden = 0
+    temp = hidden = cells = 0
     if ev.num_rows:
         res = ev.column("binding_resolution")
         is_temp = _true(pc.equal(res, "compiler_temporary"))
         same_scope = _true(pc.equal(ev.column("b_scope"), ev.column("u_scope")))
         is_fast = _true(pc.equal(space, "FAST"))
-        is_hidden = pc.and_(pc.and_(is_fast, _in(ev.column("detail"), HIDDEN_SLOT_DETAILS)), pc.invert(same_scope))
+        # an inlined comprehension's own variable: its code unit saves the name (LOAD_FAST_AND_CLEAR)
+        saves = ev.filter(_true(pc.equal(ev.column("detail"), "save")))
+        pair = pc.binary_join_element_wise(ev.column("code_unit_id"), ev.column("name"), "\x00")
+        saved = pc.binary_join_element_wise(saves.column("code_unit_id"), saves.column("name"), "\x00")
+        is_hidden = pc.and_(pc.and_(is_fast, _true(pc.equal(res, "inlined_comprehension_local"))),
+                            _true(pc.is_in(pair, value_set=saved.combine_chunks() if saved.num_chunks else pa.array([], pa.string()))))
+        # the implicit __class__ / __classdict__ cells of a class body, whatever the class declares
+        is_cell = pc.and_(pc.and_(_true(pc.equal(space, "DEREF")), _in(ev.column("name"), IMPLICIT_CLASS_CELLS)),
+                          _in(ev.column("u_scope"), classes))
         is_ref = _in(ev.column("b_kind"), REF_KINDS)
         no_binding = pc.is_null(ev.column("binding_id"))
         fast_bad = pc.and_(is_fast, pc.or_(pc.invert(same_scope), is_ref))
@@ -81,8 +88,12 @@ def defuse_binding_space(events: pa.Table, bindings: pa.Table, code_units: pa.Ta
                           _true(pc.or_(pc.or_(pc.starts_with(res, DEREF_RESOLUTIONS[0]), pc.starts_with(res, DEREF_RESOLUTIONS[1])),
                                        pc.starts_with(res, DEREF_RESOLUTIONS[2]))))
         deref_bad = pc.and_(_true(pc.equal(space, "DEREF")), pc.invert(deref_ok))
-        global_bad = pc.and_(_true(pc.equal(space, "GLOBAL")), pc.invert(_in(ev.column("b_scope"), modules)))
-        bad = pc.and_(pc.invert(pc.or_(is_temp, is_hidden)), pc.or_(pc.or_(no_binding, fast_bad), pc.or_(deref_bad, global_bad)))
+        # LOAD_FROM_DICT_OR_GLOBALS looks in the class namespace first (CLASSDICT edge), then globals
+        global_ok = pc.or_(_in(ev.column("b_scope"), modules), _true(pc.equal(res, "edge:CLASSDICT")))
+        global_bad = pc.and_(_true(pc.equal(space, "GLOBAL")), pc.invert(global_ok))
+        exempt = pc.or_(pc.or_(is_temp, is_hidden), is_cell)
+        bad = pc.and_(pc.invert(exempt), pc.or_(pc.or_(no_binding, fast_bad), pc.or_(deref_bad, global_bad)))
+        cells = _count(is_cell)
         temp, hidden = _count(is_temp), _count(is_hidden)
         for r in ev.filter(bad).to_pylist():
             findings.append(Finding(r["path"], r["code_unit_id"], f"instr {r['instr_index']} {r['baseopname']}",
@@ -90,7 +101,7 @@ def defuse_binding_space(events: pa.Table, bindings: pa.Table, code_units: pa.Ta
     return result("defuse_binding_space", "py_bc_defuse_events", findings,
                   {"fast_events": counts.get("FAST", 0), "deref_events": counts.get("DEREF", 0),
                    "global_events": counts.get("GLOBAL", 0), "compiler_temporaries": temp,
-                   "hidden_comprehension_slots": hidden},
+                   "hidden_comprehension_slots": hidden, "implicit_class_cells": cells},
                   description="FAST names -> a non-ref binding of the scope; DEREF -> a cell, FREE or NONLOCAL; "
                               "GLOBAL -> the module")
 
