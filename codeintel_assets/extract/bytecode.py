@@ -17,7 +17,7 @@ from types import CodeType
 import pyarrow as pa
 
 from codeintel_assets.contracts import bytecode as C
-from codeintel_assets.extract.rows import to_table
+from codeintel_assets.extract.rows import fill_derived, to_table
 from codeintel_assets.extract.context import COMPILE_DONT_INHERIT, COMPILE_MODE, COMPILE_OPTIMIZE, as_context
 from codeintel_assets.extract.crosswalk import CodeKey, match_code_units
 from codeintel_assets.extract.spans import MODULE_QUALPATH, LineIndex, child_qualpath, code_unit_id_for
@@ -391,7 +391,8 @@ def enumerate_code_units(path: str, module: CodeType, anchors: AstAnchors, lines
         cu.exception_entries = dis.Bytecode(code).exception_entries if code.co_exceptiontable else []
         # Creation sites: the LOAD_CONST of a child code object carries its owner's span.
         creation: dict[int, tuple] = {}
-        for ins in cu.instructions:
+        has_code = any(type(c) is CodeType for c in code.co_consts)
+        for ins in (cu.instructions if has_code else ()):
             if ins.opcode == _LOAD_CONST and isinstance(ins.argval, CodeType):
                 p = ins.positions
                 if id(ins.argval) not in creation and p is not None:
@@ -561,7 +562,7 @@ def extract_bytecode(src, run_id: str | None = None) -> BytecodeFacts:
                              labels.get(e.start), labels.get(e.end), labels.get(e.target)))
     meta = run_meta_row(fid, True, None, len(units), len(ins_rows), run_id)
     return BytecodeFacts(
-        to_table(C.PY_BC_CODE_UNITS, cu_rows, path), to_table(C.PY_BC_INSTRUCTIONS, ins_rows, path),
+        to_table(C.PY_BC_CODE_UNITS, cu_rows, path), fill_derived(C.PY_BC_INSTRUCTIONS, to_table(C.PY_BC_INSTRUCTIONS, ins_rows, path)),
         to_table(C.PY_BC_EXCEPTION_TABLE, exc_rows, path), to_table(C.CODEINTEL_RUN_META, [meta], path), units)
 
 
@@ -585,18 +586,22 @@ _NAME_TUPLE_SUFFIXES = ("_FAST", "_FAST_LOAD_FAST", "_FAST_STORE_FAST")
 def _instruction_rows(path, fid, u: CodeUnit, labels, lines: LineIndex, anchors: AstAnchors, code_ids,
                       span_cache: dict) -> list[tuple]:
     """Seed §3.2 rows for one code unit. ``span_cache`` memoises positions -> (pos, span, anchor) per file:
-    many instructions share one source position."""
+    many instructions share one source position. ``instr_physical_id`` is None here (``fill_derived``)."""
     rows = []
+    append = rows.append
     cu_id = u.code_unit_id
     co_code = u.code.co_code
-    ordinals: dict[tuple, int] = {}
+    ordinals: dict[tuple, list] = {}  # (span, base op) -> [next ordinal, instr_id prefix]
     span_of = lines.span
     anchor = anchors.anchor
     ast_prefix = f"{path}:AST:"
     jts = u.jump_targets
     op_facts = _OP_FACTS
+    # (opcode, arg) -> the argument columns: within a code unit they depend on nothing else, except for
+    # a jump (its argval is an offset relative to the instruction), which is not memoised.
+    arg_cols: dict[tuple, tuple] = {}
     for idx, ins in enumerate(u.instructions):
-        p = ins.positions
+        opname, opcode, arg, argval, argrepr, off, start, starts_line, line_number, label, p, ci = ins
         hit = span_cache.get(p)
         if hit is None:
             if p is not None and p.lineno:
@@ -608,7 +613,6 @@ def _instruction_rows(path, fid, u: CodeUnit, labels, lines: LineIndex, anchors:
             o, akind = anchor(a, b) if a is not None else (None, None)
             hit = span_cache[p] = (pos, a, b, None if o is None else ast_prefix + str(o), akind)
         pos, a, b, ast_id, akind = hit
-        opcode = ins.opcode
         try:
             baseop, base, cache_bytes = op_facts[opcode]
         except KeyError:
@@ -616,32 +620,36 @@ def _instruction_rows(path, fid, u: CodeUnit, labels, lines: LineIndex, anchors:
                                                             ins.end_offset - ins.cache_offset)
         if a is not None:
             key = (a, b, base)
-            n = ordinals[key] = ordinals.get(key, -1) + 1
-            instr_id = f"{cu_id}:{a}:{b}:{base}:{n}"
+            got = ordinals.get(key)
+            if got is None:
+                got = ordinals[key] = [0, f"{cu_id}:{a}:{b}:{base}:"]
+                instr_id = got[1] + "0"
+            else:
+                n = got[0] = got[0] + 1
+                instr_id = got[1] + str(n)
         else:
             instr_id = f"{cu_id}:NOSPAN:{idx}:{base}"
-        start, off = ins.start_offset, ins.offset
         cache_off = off + 2  # Instruction.cache_offset: the code unit is 2 bytes
         end = cache_off + cache_bytes
         jt = jts[idx]
-        argval = ins.argval
-        kind, vstr, vint, vrepr, vcode = _argval_columns(argval, code_ids)
-        # Superinstructions (LOAD_FAST_LOAD_FAST, STORE_FAST_STORE_FAST, STORE_FAST_LOAD_FAST) name two slots.
-        names = list(argval) if kind == "tuple" and base.endswith(_NAME_TUPLE_SUFFIXES) else None
-        ci = ins.cache_info
-        argrepr = ins.argrepr
-        if (kind == "frozenset" or (kind == "tuple" and "{" in argrepr)) and argrepr == repr(argval):
-            argrepr = stable_repr(argval)  # the const's repr: (frozen)set order follows the hash seed
-        label = ins.label
-        rows.append((
-            fid, cu_id, instr_id, f"{cu_id}:OFF:{start}", idx,
-            start, off, cache_off, end, off - start, 2, end - cache_off,
-            opcode, ins.opname, baseop, base,
-            ins.arg, _ADDR.sub("", argrepr) if "0x" in argrepr else argrepr,
-            kind, vstr, vint, vrepr, vcode, names,
+        akey = (opcode, arg)
+        cols = None if jt is not None else arg_cols.get(akey)
+        if cols is None:
+            kind, vstr, vint, vrepr, vcode = _argval_columns(argval, code_ids)
+            # Superinstructions (LOAD_FAST_LOAD_FAST, STORE_FAST_STORE_FAST, STORE_FAST_LOAD_FAST) name two slots.
+            names = list(argval) if kind == "tuple" and base.endswith(_NAME_TUPLE_SUFFIXES) else None
+            if (kind == "frozenset" or (kind == "tuple" and "{" in argrepr)) and argrepr == repr(argval):
+                argrepr = stable_repr(argval)  # the const's repr: (frozen)set order follows the hash seed
+            cols = (_ADDR.sub("", argrepr) if "0x" in argrepr else argrepr, kind, vstr, vint, vrepr, vcode, names)
+            if jt is None:
+                arg_cols[akey] = cols
+        append((
+            fid, cu_id, instr_id, None, idx,
+            start, off, cache_off, end, off - start, 2, cache_bytes,
+            opcode, opname, baseop, base, arg, *cols,
             label is not None, jt, None if jt is None else labels.get(jt), labels.get(off),
-            ins.starts_line, ins.line_number, pos, a, b, ast_id, akind,
-            None if not ci else [(name, size, data) for name, size, data in ci],
-            co_code[cache_off:end] if end > cache_off else None, co_code[start:cache_off],
+            starts_line, line_number, pos, a, b, ast_id, akind,
+            ci if ci else None,
+            co_code[cache_off:end] if cache_bytes > 0 else None, co_code[start:cache_off],
         ))
     return rows
