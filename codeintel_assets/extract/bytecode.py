@@ -154,6 +154,7 @@ def _arg_kind(op: int) -> int:
 # Learned from the instructions dis.get_instructions returns (public attributes only): an opcode not
 # seen yet sends its code object through dis.get_instructions, which teaches it.
 _OPS: dict[int, tuple] = {}
+_OP_LIST: list[tuple | None] = [None] * 256  # the same, indexed by opcode (co_code holds bytes)
 _LEARNED_ARGS: dict[tuple[int, int], tuple] = {}  # (opcode, arg) -> (argval, argrepr) for _K_LEARN opcodes
 
 
@@ -173,7 +174,7 @@ def _learn(instructions) -> None:
                 jrel = -1 if op in _BACKWARD else 1
             elif op in dis.hasjabs:
                 jrel = 2
-            _OPS[op] = (ins.opname, n_cache, fmt, kind, jrel, op in _HASARG)
+            _OPS[op] = _OP_LIST[op] = (ins.opname, n_cache, fmt, kind, jrel, op in _HASARG)
         if _OPS.get(op, (0, 0, 0, 0))[3] == _K_LEARN and ins.arg is not None:
             _LEARNED_ARGS.setdefault((op, ins.arg), (ins.argval, ins.argrepr))
 
@@ -191,16 +192,16 @@ def get_instructions(code: CodeType) -> list:
 
 def _decode(code: CodeType):
     co = code.co_code
-    ops = _OPS
+    ops = _OP_LIST
     # Pass 1: unpack opcodes and arguments (as dis does, EXTENDED_ARG included), find jump targets (dis.findlabels).
     raw = []
-    labels = []
+    labels = set()
     extended_arg = 0
     ext_count = 0
     i, n = 0, len(co)
     while i < n:
         op = co[i]
-        facts = ops.get(op)
+        facts = ops[op]
         if facts is None:
             return None
         ncache = facts[1]
@@ -215,8 +216,7 @@ def _decode(code: CodeType):
                     t = arg * 2
                 else:
                     t = i + 2 + jrel * arg * 2 + 2 * ncache
-                if t not in labels:
-                    labels.append(t)
+                labels.add(t)
         else:
             arg = None
             extended_arg = 0
@@ -227,7 +227,7 @@ def _decode(code: CodeType):
             raw.append((i, i - ext_count * 2, op, arg, facts))
             ext_count = 0
         i += 2 + 2 * ncache
-    labels_map = {off: k + 1 for k, off in enumerate(sorted(set(labels)))}
+    labels_map = {off: k + 1 for k, off in enumerate(sorted(labels))}
     linestarts = dict(dis.findlinestarts(code))
     positions = list(code.co_positions())
     consts, names = code.co_consts, code.co_names

@@ -50,10 +50,11 @@ def _array(col, typ: pa.DataType) -> pa.Array:
     if n > 1:
         # One value repeated (a file id, a module name) or no value at all: the same array, built in C.
         v = col[0]
-        if type(v) is str and typ == pa.string() and col.count(v) == n:
+        if v is None:
+            if col[-1] is None and not pa.types.is_nested(typ) and col.count(None) == n:
+                return pa.nulls(n, typ)
+        elif type(v) is str and col[-1] == v and typ == pa.string() and col.count(v) == n:
             return pa.repeat(pa.scalar(v, type=typ), n)
-        if v is None and not pa.types.is_nested(typ) and col.count(None) == n:
-            return pa.nulls(n, typ)
     return pa.array(col, type=typ)
 
 
