@@ -312,14 +312,15 @@ def _localsplus(code: CodeType) -> tuple:
 
 def jump_targets(instructions: list) -> list:
     """``[ins.jump_target for ins in instructions]``: for a relative / absolute jump the target is its argval."""
-    ops = _OPS
+    ops = _OP_LIST
     out = []
+    append = out.append
     for ins in instructions:
-        f = ops.get(ins.opcode)
+        f = ops[ins[1]]
         if f is None:
-            out.append(ins.jump_target)
+            append(ins.jump_target)
         else:
-            out.append(ins.argval if f[4] and ins.arg is not None else None)
+            append(ins[3] if f[4] and ins[2] is not None else None)
     return out
 
 
