@@ -197,6 +197,7 @@ def walk_ast(tree: ast.AST, lines: LineIndex) -> list[AstNodeRow]:
     n_bytes = lines.n_bytes
     push = stack.append
     pop = stack.pop
+    child_cache = _CHILD_FIELDS
     while stack:
         node, parent, depth, field = pop()
         lineno = getattr(node, "lineno", None)
@@ -213,7 +214,10 @@ def walk_ast(tree: ast.AST, lines: LineIndex) -> list[AstNodeRow]:
         ordinal = len(out)
         out.append(AstNodeRow(ordinal, parent, depth, field, node, start, end, False))
         d1 = depth + 1
-        for fname, is_list in child_fields(type(node)):
+        fields = child_cache.get(type(node))
+        if fields is None:
+            fields = child_fields(type(node))
+        for fname, is_list in fields:
             value = getattr(node, fname, None)
             if value is None:
                 continue
