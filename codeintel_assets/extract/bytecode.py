@@ -17,7 +17,7 @@ from types import CodeType
 import pyarrow as pa
 
 from codeintel_assets.contracts import bytecode as C
-from codeintel_assets.extract.rows import to_table
+from codeintel_assets.extract.rows import fill_derived, to_table
 from codeintel_assets.extract.context import COMPILE_DONT_INHERIT, COMPILE_MODE, COMPILE_OPTIMIZE, as_context
 from codeintel_assets.extract.crosswalk import CodeKey, match_code_units
 from codeintel_assets.extract.spans import MODULE_QUALPATH, LineIndex, child_qualpath, code_unit_id_for
@@ -104,6 +104,226 @@ class AstAnchors:
         return self.rows[ordinal].parent_field
 
 
+# --- Instruction decoding -------------------------------------------------------------------------
+# ``dis.get_instructions`` is pure Python in 3.13 and was about a third of this plane's CPU.
+# ``get_instructions`` below returns the same list of ``dis.Instruction`` objects (equal field by field,
+# tests/test_bytecode_decode.py proves it on the standard library) from public data only: the opcode
+# lists of ``dis``, ``code.co_positions()``, ``dis.findlinestarts`` and the public attributes of the
+# instructions ``dis`` itself returns (the cache layout of an opcode and the argrepr of a BINARY_OP /
+# intrinsic argument are learned from them; an opcode or argument not seen yet sends its code object
+# through ``dis.get_instructions``).
+
+_Instruction = dis.Instruction
+_Positions = dis.Positions
+_new = tuple.__new__
+
+_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
+_HASARG = frozenset(dis.hasarg)
+_INT_OVERFLOW = 2 ** 31
+# Argument kinds, in the order dis.ArgResolver.get_argval_argrepr tests them.
+_K_NONE, _K_CONST, _K_GLOBAL, _K_ATTR, _K_SUPER, _K_NAME, _K_JUMP, _K_PAIR, _K_LOCAL, _K_COMPARE, _K_CONVERT, \
+    _K_FNATTR, _K_LEARN, _K_PLAIN = range(14)
+_SUPERINSTRUCTIONS = {dis.opmap[n] for n in ("LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST", "STORE_FAST_STORE_FAST")}
+_BACKWARD = {dis.opmap[n] for n in ("JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT")}
+
+
+def _arg_kind(op: int) -> int:
+    if op in dis.hasconst:
+        return _K_CONST
+    if op in dis.hasname:
+        return {dis.opmap["LOAD_GLOBAL"]: _K_GLOBAL, dis.opmap["LOAD_ATTR"]: _K_ATTR,
+                dis.opmap["LOAD_SUPER_ATTR"]: _K_SUPER}.get(op, _K_NAME)
+    if op in dis.hasjump or op in dis.hasexc:
+        return _K_JUMP
+    if op in _SUPERINSTRUCTIONS:
+        return _K_PAIR
+    if op in dis.haslocal or op in dis.hasfree:
+        return _K_LOCAL
+    if op in dis.hascompare:
+        return _K_COMPARE
+    if op == dis.opmap["CONVERT_VALUE"]:
+        return _K_CONVERT
+    if op == dis.opmap["SET_FUNCTION_ATTRIBUTE"]:
+        return _K_FNATTR
+    if op in (dis.opmap["BINARY_OP"], dis.opmap["CALL_INTRINSIC_1"], dis.opmap["CALL_INTRINSIC_2"]):
+        return _K_LEARN  # argrepr from tables dis keeps private: learned from dis's own instructions
+    return _K_PLAIN
+
+
+# opcode -> (opname, inline cache entries, cache format [(name, size)] or None, arg kind, relative jump sign)
+# Learned from the instructions dis.get_instructions returns (public attributes only): an opcode not
+# seen yet sends its code object through dis.get_instructions, which teaches it.
+_OPS: dict[int, tuple] = {}
+_OP_LIST: list[tuple | None] = [None] * 256  # the same, indexed by opcode (co_code holds bytes)
+_LEARNED_ARGS: dict[tuple[int, int], tuple] = {}  # (opcode, arg) -> (argval, argrepr) for _K_LEARN opcodes
+
+
+def _learn(instructions) -> None:
+    for ins in instructions:
+        op = ins.opcode
+        if op not in _OPS:
+            if ins.baseopcode != op:
+                continue  # a specialised opcode (never in co_code): always decoded by dis
+            n_cache = (ins.end_offset - ins.cache_offset) // 2
+            fmt = None if not ins.cache_info else tuple((name, size) for name, size, _ in ins.cache_info)
+            if n_cache and fmt is None:
+                continue
+            kind = _arg_kind(op)
+            jrel = 0
+            if op in dis.hasjrel:
+                jrel = -1 if op in _BACKWARD else 1
+            elif op in dis.hasjabs:
+                jrel = 2
+            _OPS[op] = _OP_LIST[op] = (ins.opname, n_cache, fmt, kind, jrel, op in _HASARG)
+        if _OPS.get(op, (0, 0, 0, 0))[3] == _K_LEARN and ins.arg is not None:
+            _LEARNED_ARGS.setdefault((op, ins.arg), (ins.argval, ins.argrepr))
+
+
+def get_instructions(code: CodeType) -> list:
+    """``list(dis.get_instructions(code))``, decoded faster (same ``dis.Instruction`` objects, equal field
+    by field). Falls back to dis for a code object holding an opcode (or a BINARY_OP / intrinsic argument)
+    not seen before, and learns it."""
+    out = _decode(code)
+    if out is None:
+        out = list(dis.get_instructions(code))
+        _learn(out)
+    return out
+
+
+def _decode(code: CodeType):
+    co = code.co_code
+    ops = _OP_LIST
+    # Pass 1: unpack opcodes and arguments (as dis does, EXTENDED_ARG included), find jump targets (dis.findlabels).
+    raw = []
+    labels = set()
+    extended_arg = 0
+    ext_count = 0
+    i, n = 0, len(co)
+    while i < n:
+        op = co[i]
+        facts = ops[op]
+        if facts is None:
+            return None
+        ncache = facts[1]
+        if facts[5]:
+            arg = co[i + 1] | extended_arg
+            extended_arg = (arg << 8) if op == _EXTENDED_ARG else 0
+            if extended_arg >= _INT_OVERFLOW:
+                extended_arg -= 2 * _INT_OVERFLOW
+            jrel = facts[4]
+            if jrel:
+                if jrel == 2:
+                    t = arg * 2
+                else:
+                    t = i + 2 + jrel * arg * 2 + 2 * ncache
+                labels.add(t)
+        else:
+            arg = None
+            extended_arg = 0
+        if op == _EXTENDED_ARG:
+            ext_count += 1
+            raw.append((i, i, op, arg, facts))
+        else:
+            raw.append((i, i - ext_count * 2, op, arg, facts))
+            ext_count = 0
+        i += 2 + 2 * ncache
+    labels_map = {off: k + 1 for k, off in enumerate(sorted(labels))}
+    linestarts = dict(dis.findlinestarts(code))
+    positions = list(code.co_positions())
+    consts, names = code.co_consts, code.co_names
+    localsplus = None
+    learned = _LEARNED_ARGS
+    out = []
+    append = out.append
+    line_number = None
+    for offset, start_offset, op, arg, facts in raw:
+        if offset in linestarts:
+            starts_line = True
+            line_number = linestarts[offset]
+        else:
+            starts_line = False
+        p = _new(_Positions, positions[offset >> 1])
+        opname, ncache, fmt, kind, jrel, _ = facts
+        if arg is None:
+            argval, argrepr = None, ""
+        elif kind == _K_PLAIN:
+            argval, argrepr = arg, ""
+        elif kind == _K_CONST:
+            argval = consts[arg]
+            argrepr = repr(argval)
+        elif kind == _K_LOCAL:
+            if localsplus is None:
+                localsplus = _localsplus(code)
+            argval = argrepr = localsplus[arg]
+        elif kind == _K_NAME:
+            argval = argrepr = names[arg]
+        elif kind == _K_GLOBAL or kind == _K_ATTR:
+            argval = argrepr = names[arg >> 1]
+            if (arg & 1) and argrepr:
+                argrepr = f"{argrepr} + NULL" if kind == _K_GLOBAL else f"{argrepr} + NULL|self"
+        elif kind == _K_JUMP:
+            if jrel == 2:
+                argval = arg * 2
+            elif jrel:
+                argval = offset + 2 + jrel * arg * 2 + 2 * ncache
+            else:
+                return None  # a jump dis resolves without a target rule (pseudo-ops): not in co_code
+            argrepr = f"to L{labels_map[argval]}"
+        elif kind == _K_PAIR:
+            if localsplus is None:
+                localsplus = _localsplus(code)
+            v1, v2 = localsplus[arg >> 4], localsplus[arg & 15]
+            argval, argrepr = (v1, v2), v1 + ", " + v2
+        elif kind == _K_SUPER:
+            argval = argrepr = names[arg >> 2]
+            if (arg & 1) and argrepr:
+                argrepr = f"{argrepr} + NULL|self"
+        elif kind == _K_COMPARE:
+            argval = argrepr = dis.cmp_op[arg >> 5]
+            if arg & 16:
+                argrepr = f"bool({argrepr})"
+        elif kind == _K_CONVERT:
+            argval = (None, str, repr, ascii)[arg]
+            argrepr = ("", "str", "repr", "ascii")[arg]
+        elif kind == _K_FNATTR:
+            argval = arg
+            argrepr = ", ".join(s for k, s in enumerate(dis.FUNCTION_ATTR_FLAGS) if arg & (1 << k))
+        else:  # _K_LEARN
+            got = learned.get((op, arg))
+            if got is None:
+                return None
+            argval, argrepr = got
+        if fmt is None:
+            cache_info = None
+        else:
+            c0 = offset + 2
+            cache_info = [(name, size, co[c0:c0 + 2 * size]) for name, size in fmt]
+        append(_new(_Instruction, (opname, op, arg, argval, argrepr, offset, start_offset, starts_line,
+                                   line_number, labels_map.get(offset), p, cache_info)))
+    return out
+
+
+def _localsplus(code: CodeType) -> tuple:
+    """Names of the fast-locals array: arguments and locals, then cells that are not arguments, then frees."""
+    varnames = code.co_varnames
+    seen = set(varnames)
+    return varnames + tuple(c for c in code.co_cellvars if c not in seen) + code.co_freevars
+
+
+def jump_targets(instructions: list) -> list:
+    """``[ins.jump_target for ins in instructions]``: for a relative / absolute jump the target is its argval."""
+    ops = _OP_LIST
+    out = []
+    append = out.append
+    for ins in instructions:
+        f = ops[ins[1]]
+        if f is None:
+            append(ins.jump_target)
+        else:
+            append(ins[3] if f[4] and ins[2] is not None else None)
+    return out
+
+
 @dataclass
 class CodeUnit:
     code: CodeType
@@ -166,13 +386,14 @@ def enumerate_code_units(path: str, module: CodeType, anchors: AstAnchors, lines
         cu = CodeUnit(code, code_unit_id_for(path, span[0], span[1], qualpath), None if parent is None else parent.code_unit_id,
                       qualpath, _classify(code, anchors, ordinal, parent is None), depth, span, ordinal, quality)
         units.append(cu)
-        cu.instructions = list(dis.get_instructions(code))
-        cu.jump_targets = [ins.jump_target for ins in cu.instructions]
+        cu.instructions = get_instructions(code)
+        cu.jump_targets = jump_targets(cu.instructions)
         # Entries only: iterating the Bytecode would also label exception targets (get_instructions does not).
         cu.exception_entries = dis.Bytecode(code).exception_entries if code.co_exceptiontable else []
         # Creation sites: the LOAD_CONST of a child code object carries its owner's span.
         creation: dict[int, tuple] = {}
-        for ins in cu.instructions:
+        has_code = any(type(c) is CodeType for c in code.co_consts)
+        for ins in (cu.instructions if has_code else ()):
             if ins.opcode == _LOAD_CONST and isinstance(ins.argval, CodeType):
                 p = ins.positions
                 if id(ins.argval) not in creation and p is not None:
@@ -342,7 +563,7 @@ def extract_bytecode(src, run_id: str | None = None) -> BytecodeFacts:
                              labels.get(e.start), labels.get(e.end), labels.get(e.target)))
     meta = run_meta_row(fid, True, None, len(units), len(ins_rows), run_id)
     return BytecodeFacts(
-        to_table(C.PY_BC_CODE_UNITS, cu_rows, path), to_table(C.PY_BC_INSTRUCTIONS, ins_rows, path),
+        to_table(C.PY_BC_CODE_UNITS, cu_rows, path), fill_derived(C.PY_BC_INSTRUCTIONS, to_table(C.PY_BC_INSTRUCTIONS, ins_rows, path)),
         to_table(C.PY_BC_EXCEPTION_TABLE, exc_rows, path), to_table(C.CODEINTEL_RUN_META, [meta], path), units)
 
 
@@ -366,18 +587,22 @@ _NAME_TUPLE_SUFFIXES = ("_FAST", "_FAST_LOAD_FAST", "_FAST_STORE_FAST")
 def _instruction_rows(path, fid, u: CodeUnit, labels, lines: LineIndex, anchors: AstAnchors, code_ids,
                       span_cache: dict) -> list[tuple]:
     """Seed §3.2 rows for one code unit. ``span_cache`` memoises positions -> (pos, span, anchor) per file:
-    many instructions share one source position."""
+    many instructions share one source position. ``instr_physical_id`` is None here (``fill_derived``)."""
     rows = []
+    append = rows.append
     cu_id = u.code_unit_id
     co_code = u.code.co_code
-    ordinals: dict[tuple, int] = {}
+    ordinals: dict[tuple, list] = {}  # (span, base op) -> [next ordinal, instr_id prefix]
     span_of = lines.span
     anchor = anchors.anchor
     ast_prefix = f"{path}:AST:"
     jts = u.jump_targets
     op_facts = _OP_FACTS
+    # (opcode, arg) -> the argument columns: within a code unit they depend on nothing else, except for
+    # a jump (its argval is an offset relative to the instruction), which is not memoised.
+    arg_cols: dict[tuple, tuple] = {}
     for idx, ins in enumerate(u.instructions):
-        p = ins.positions
+        opname, opcode, arg, argval, argrepr, off, start, starts_line, line_number, label, p, ci = ins
         hit = span_cache.get(p)
         if hit is None:
             if p is not None and p.lineno:
@@ -389,7 +614,6 @@ def _instruction_rows(path, fid, u: CodeUnit, labels, lines: LineIndex, anchors:
             o, akind = anchor(a, b) if a is not None else (None, None)
             hit = span_cache[p] = (pos, a, b, None if o is None else ast_prefix + str(o), akind)
         pos, a, b, ast_id, akind = hit
-        opcode = ins.opcode
         try:
             baseop, base, cache_bytes = op_facts[opcode]
         except KeyError:
@@ -397,32 +621,36 @@ def _instruction_rows(path, fid, u: CodeUnit, labels, lines: LineIndex, anchors:
                                                             ins.end_offset - ins.cache_offset)
         if a is not None:
             key = (a, b, base)
-            n = ordinals[key] = ordinals.get(key, -1) + 1
-            instr_id = f"{cu_id}:{a}:{b}:{base}:{n}"
+            got = ordinals.get(key)
+            if got is None:
+                got = ordinals[key] = [0, f"{cu_id}:{a}:{b}:{base}:"]
+                instr_id = got[1] + "0"
+            else:
+                n = got[0] = got[0] + 1
+                instr_id = got[1] + str(n)
         else:
             instr_id = f"{cu_id}:NOSPAN:{idx}:{base}"
-        start, off = ins.start_offset, ins.offset
         cache_off = off + 2  # Instruction.cache_offset: the code unit is 2 bytes
         end = cache_off + cache_bytes
         jt = jts[idx]
-        argval = ins.argval
-        kind, vstr, vint, vrepr, vcode = _argval_columns(argval, code_ids)
-        # Superinstructions (LOAD_FAST_LOAD_FAST, STORE_FAST_STORE_FAST, STORE_FAST_LOAD_FAST) name two slots.
-        names = list(argval) if kind == "tuple" and base.endswith(_NAME_TUPLE_SUFFIXES) else None
-        ci = ins.cache_info
-        argrepr = ins.argrepr
-        if (kind == "frozenset" or (kind == "tuple" and "{" in argrepr)) and argrepr == repr(argval):
-            argrepr = stable_repr(argval)  # the const's repr: (frozen)set order follows the hash seed
-        label = ins.label
-        rows.append((
-            fid, cu_id, instr_id, f"{cu_id}:OFF:{start}", idx,
-            start, off, cache_off, end, off - start, 2, end - cache_off,
-            opcode, ins.opname, baseop, base,
-            ins.arg, _ADDR.sub("", argrepr) if "0x" in argrepr else argrepr,
-            kind, vstr, vint, vrepr, vcode, names,
+        akey = (opcode, arg)
+        cols = None if jt is not None else arg_cols.get(akey)
+        if cols is None:
+            kind, vstr, vint, vrepr, vcode = _argval_columns(argval, code_ids)
+            # Superinstructions (LOAD_FAST_LOAD_FAST, STORE_FAST_STORE_FAST, STORE_FAST_LOAD_FAST) name two slots.
+            names = list(argval) if kind == "tuple" and base.endswith(_NAME_TUPLE_SUFFIXES) else None
+            if (kind == "frozenset" or (kind == "tuple" and "{" in argrepr)) and argrepr == repr(argval):
+                argrepr = stable_repr(argval)  # the const's repr: (frozen)set order follows the hash seed
+            cols = (_ADDR.sub("", argrepr) if "0x" in argrepr else argrepr, kind, vstr, vint, vrepr, vcode, names)
+            if jt is None:
+                arg_cols[akey] = cols
+        append((
+            fid, cu_id, instr_id, None, idx,
+            start, off, cache_off, end, off - start, 2, cache_bytes,
+            opcode, opname, baseop, base, arg, *cols,
             label is not None, jt, None if jt is None else labels.get(jt), labels.get(off),
-            ins.starts_line, ins.line_number, pos, a, b, ast_id, akind,
-            None if not ci else [(name, size, data) for name, size, data in ci],
-            co_code[cache_off:end] if end > cache_off else None, co_code[start:cache_off],
+            starts_line, line_number, pos, a, b, ast_id, akind,
+            ci if ci else None,
+            co_code[cache_off:end] if cache_bytes > 0 else None, co_code[start:cache_off],
         ))
     return rows

@@ -49,9 +49,21 @@ class LineIndex:
         return min(self.line_starts[lineno] + col_byte, self.n_bytes)
 
     def span(self, lineno, col, end_lineno, end_col) -> tuple[int | None, int | None]:
-        start = self.offset(lineno, col)
-        end = self.offset(end_lineno, end_col)
-        if start is None or end is None or end < start:
+        """(offset(lineno, col), offset(end_lineno, end_col)), or (None, None) when either is None or
+        the end precedes the start (``offset`` inlined: called once per AST node / instruction span)."""
+        starts = self.line_starts
+        n = len(starts)
+        if lineno is None or col is None or lineno < 1 or col < 0 or lineno >= n \
+                or end_lineno is None or end_col is None or end_lineno < 1 or end_col < 0 or end_lineno >= n:
+            return None, None
+        nb = self.n_bytes
+        start = starts[lineno] + col
+        if start > nb:
+            start = nb
+        end = starts[end_lineno] + end_col
+        if end > nb:
+            end = nb
+        if end < start:
             return None, None
         return start, end
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from codeintel_assets.contracts import source as C
-from codeintel_assets.extract.rows import to_table
+from codeintel_assets.extract.rows import fill_derived, set_column, to_table
 from codeintel_assets.extract.spans import LineIndex, file_id_for, sha256_hex
 
 DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -148,6 +149,12 @@ def node_name(node: ast.AST) -> str | None:
     return None
 
 
+# Node types node_name() can name (every other type: None).
+_NAMED = frozenset({ast.Name, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.alias, ast.TypeVar, ast.ParamSpec,
+                    ast.TypeVarTuple, ast.MatchAs, ast.MatchStar, ast.ExceptHandler, ast.arg, ast.Attribute,
+                    ast.keyword, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.BinOp, ast.UnaryOp, ast.BoolOp,
+                    ast.AugAssign, ast.Compare, ast.MatchMapping, ast.TypeAlias})
+
 _CHILD_FIELDS: dict[type, tuple] = {}
 
 
@@ -190,6 +197,7 @@ def walk_ast(tree: ast.AST, lines: LineIndex) -> list[AstNodeRow]:
     n_bytes = lines.n_bytes
     push = stack.append
     pop = stack.pop
+    child_cache = _CHILD_FIELDS
     while stack:
         node, parent, depth, field = pop()
         lineno = getattr(node, "lineno", None)
@@ -206,7 +214,10 @@ def walk_ast(tree: ast.AST, lines: LineIndex) -> list[AstNodeRow]:
         ordinal = len(out)
         out.append(AstNodeRow(ordinal, parent, depth, field, node, start, end, False))
         d1 = depth + 1
-        for fname, is_list in child_fields(type(node)):
+        fields = child_cache.get(type(node))
+        if fields is None:
+            fields = child_fields(type(node))
+        for fname, is_list in fields:
             value = getattr(node, fname, None)
             if value is None:
                 continue
@@ -265,13 +276,16 @@ def extract_source(src) -> SourceFacts:
     fid = src.file_id
     node_rows: list[tuple] = []
     token_rows: list[tuple] = []
+    parents: list[int] = []
     error = src.error
     line_count = None
     if error is None:
         lines = ctx.lines()
         line_count = lines.line_count
         try:
-            node_rows = _ast_rows(path, fid, ctx.ast_rows())
+            nodes = ctx.ast_rows()
+            node_rows = _ast_rows(path, fid, nodes)
+            parents = [r.parent for r in nodes]
         except Exception as exc:  # SyntaxError, ValueError (null bytes), RecursionError, MemoryError
             error = error_from_exception("parse", exc)
             node_rows = []
@@ -288,25 +302,42 @@ def extract_source(src) -> SourceFacts:
         None if ok else error.lineno, None if ok else error.col,
         len(node_rows), len(token_rows), ctx.module_name,
     )
+    ast_nodes = fill_derived(C.PY_AST_NODES, to_table(C.PY_AST_NODES, node_rows, path))
+    if node_rows:  # parent_ast_node_id: path:AST:<parent ordinal>, null for the root (-1)
+        parents = pa.array(parents, type=pa.int32())
+        ids = pc.binary_join_element_wise(path, ":AST:", pc.cast(parents, pa.string()), "")
+        ast_nodes = set_column(ast_nodes, "parent_ast_node_id", pc.if_else(pc.less(parents, 0), None, ids))
     return SourceFacts(
         files=to_table(C.PY_FILES, [file_row], path),
-        ast_nodes=to_table(C.PY_AST_NODES, node_rows, path),
-        tokens=to_table(C.PY_TOKENS, token_rows, path),
+        ast_nodes=ast_nodes,
+        tokens=fill_derived(C.PY_TOKENS, to_table(C.PY_TOKENS, token_rows, path)),
     )
 
 
 def _ast_rows(path: str, fid: str, nodes: list[AstNodeRow]) -> list[tuple]:
+    """py_ast_nodes rows; ``ast_node_id`` and ``parent_ast_node_id`` are None here (filled in Arrow by
+    ``extract_source``)."""
     rows = []
-    prefix = f"{path}:AST:"
+    append = rows.append
+    kind_of: dict[type, tuple] = {}  # node type -> (kind, named?)
     for r in nodes:
         node = r.node
+        t = type(node)
+        got = kind_of.get(t)
+        if got is None:
+            got = kind_of[t] = (t.__name__, t in _NAMED)
         ctx = getattr(node, "ctx", None)
-        rows.append((
-            fid, prefix + str(r.ordinal), None if r.parent < 0 else prefix + str(r.parent), r.ordinal, r.depth,
-            r.parent_field, type(node).__name__, node_name(node), None if ctx is None else type(ctx).__name__,
-            getattr(node, "lineno", None), getattr(node, "col_offset", None),
-            getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None),
-            r.start, r.end, r.synthesized,
+        lineno = getattr(node, "lineno", None)
+        if lineno is None:
+            pos = (None, getattr(node, "col_offset", None), getattr(node, "end_lineno", None),
+                   getattr(node, "end_col_offset", None))
+        else:
+            pos = (lineno, node.col_offset, node.end_lineno, node.end_col_offset)
+        append((
+            fid, None, None, r.ordinal, r.depth,
+            r.parent_field, got[0], node_name(node) if got[1] else None,
+            None if ctx is None else type(ctx).__name__,
+            *pos, r.start, r.end, r.synthesized,
         ))
     return rows
 
@@ -332,6 +363,7 @@ def split_lines(text: str) -> list[str]:
 
 
 def _token_rows(path: str, fid: str, src: SourceFile, lines: LineIndex) -> list[tuple]:
+    """py_tokens rows; ``token_id`` is None here (filled in Arrow by ``extract_source``)."""
     text_lines = split_lines(src.text[1:] if src.text.startswith("\ufeff") else src.text)
     starts = lines.line_starts
     ascii_line = [True] + [ln.isascii() for ln in text_lines]
@@ -344,17 +376,40 @@ def _token_rows(path: str, fid: str, src: SourceFile, lines: LineIndex) -> list[
             col = len(text_lines[row - 1][:col].encode("utf-8"))
         return min(starts[row] + col, n_bytes)
 
+    # Per row: its start offset when a column is a byte count there (an ASCII line), else -1 (byte_at).
+    n_starts, n_ascii = len(starts), len(ascii_line)
+    fast = [starts[r] if r >= n_ascii or ascii_line[r] else -1 for r in range(n_starts)]
     rows = []
+    append = rows.append
     tok_name = tokenize.tok_name
-    prefix = f"{path}:TOK:"
-    for k, tok in enumerate(tokenize.tokenize(io.BytesIO(src.data).readline)):
-        (sr, sc), (er, ec) = tok.start, tok.end
-        if tok.type == tokenize.ENCODING:
+    type_names = {t: (name, name) for t, name in tok_name.items()}
+    op_type = tokenize.OP
+    exact = tokenize.EXACT_TOKEN_TYPES
+    op_names: dict[str, tuple[str, str]] = {}  # OP string -> (type, exact_type) names (TokenInfo.exact_type)
+    encoding = tokenize.ENCODING
+    for k, (typ, string, (sr, sc), (er, ec), _) in enumerate(tokenize.tokenize(io.BytesIO(src.data).readline)):
+        if typ == op_type:
+            names = op_names.get(string)
+            if names is None:
+                names = op_names[string] = (tok_name[typ], tok_name[exact[string]] if string in exact else tok_name[typ])
+        else:
+            names = type_names[typ]
+        if typ == encoding:
             a = b = 0
         else:
-            a, b = byte_at(sr, sc), byte_at(er, ec)
-        rows.append((fid, prefix + str(k), k, tok_name[tok.type], tok_name[tok.exact_type], tok.string,
-                     sr, sc, er, ec, a, b))
+            if sr < n_starts and (a := fast[sr]) >= 0:
+                a += sc
+                if a > n_bytes:
+                    a = n_bytes
+            else:
+                a = byte_at(sr, sc)
+            if er < n_starts and (b := fast[er]) >= 0:
+                b += ec
+                if b > n_bytes:
+                    b = n_bytes
+            else:
+                b = byte_at(er, ec)
+        append((fid, None, k, names[0], names[1], string, sr, sc, er, ec, a, b))
     return rows
 
 

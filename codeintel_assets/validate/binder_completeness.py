@@ -30,6 +30,10 @@ def _rows(t: pa.Table, cols: list[str]):
     return zip(*(t.column(c).to_pylist() for c in cols))
 
 
+def _where(start, site_id: str) -> str:
+    return f"byte {start}" if start is not None else site_id.rsplit(":SITE:", 1)[-1]
+
+
 def binder_completeness(bindings: pa.Table, name_sites: pa.Table) -> GateResult:
     """Declared bindings have a def site; every use site resolves to an existing binding."""
     known = set(bindings.column("binding_id").to_pylist())
@@ -43,15 +47,16 @@ def binder_completeness(bindings: pa.Table, name_sites: pa.Table) -> GateResult:
         if res == "stringized_annotation":
             stringized += 1
             continue
-        where = f"byte {start}" if start is not None else site_id.rsplit(":SITE:", 1)[-1]
         if role in ("def", "kill") and bid is not None:
             defined.add(bid)
         elif role == "decl" and bid is not None:
             declared_annot.add(bid)
         if bid is None or bid not in known:
-            findings.append(Finding(path, None, where, f"{role} site {name!r} ({kind}) resolves to no binding: {bid}"))
+            findings.append(Finding(path, None, _where(start, site_id),
+                                    f"{role} site {name!r} ({kind}) resolves to no binding: {bid}"))
         elif res in UNRESOLVED:
-            findings.append(Finding(path, None, where, f"{role} site {name!r} ({kind}) needed resolver fallback {res}"))
+            findings.append(Finding(path, None, _where(start, site_id),
+                                    f"{role} site {name!r} ({kind}) needed resolver fallback {res}"))
     declared = exempt = 0
     for path, bid, sid, name, kind, is_declared, implicit, synthesized in _rows(bindings, BINDING_COLUMNS):
         if not is_declared:

@@ -104,8 +104,14 @@ def stack_depth(code_units: pa.Table, instructions: pa.Table, blocks: pa.Table, 
         out_by_block[s].append((d, kind, depth, lasti))
     findings: list[Finding] = []
     simulated = 0
+    effects: dict[tuple, int] = {}  # (opcode, arg) -> dis.stack_effect(opcode, arg)
     for cu, brows in blk_by_cu.items():
         instrs = {row[0]: row for row in ins_by_cu.get(cu, ())}
+        n_instrs = len(instrs)
+        try:  # indices 0..n-1 (the extractor's rows): a block's range is present iff it lies inside
+            dense = bool(instrs) and min(instrs) == 0 and max(instrs) == n_instrs - 1
+        except TypeError:  # a null index
+            dense = False
         limit = stacksize.get(cu)
         path = brows[0][0]
         by_id = {r[2]: r for r in brows}
@@ -120,13 +126,20 @@ def stack_depth(code_units: pa.Table, instructions: pa.Table, blocks: pa.Table, 
             _, _, _, first, last, _ = by_id[bid]
             d = depth_in[bid]
             bad = False
-            missing = [i for i in range(first, last + 1) if i not in instrs]
+            if dense and 0 <= first and last < n_instrs:
+                missing = None
+            else:
+                missing = [i for i in range(first, last + 1) if i not in instrs]
             if missing:
                 findings.append(Finding(path, cu, f"instr {missing[0]}", "instruction row missing; block not simulated"))
                 continue
             for idx in range(first, last):
                 _, op, arg, opname, off = instrs[idx]
-                d += dis.stack_effect(op, arg)
+                key = (op, arg)
+                e = effects.get(key)
+                if e is None:
+                    e = effects[key] = dis.stack_effect(op, arg)
+                d += e
                 simulated += 1
                 if d < 0 or (limit is not None and d > limit):
                     findings.append(Finding(path, cu, f"instr {idx} {opname} at offset {off}",
