@@ -456,7 +456,7 @@ def test_symbol_booleans_and_partitions_equal_the_symtable_api(text):
         if sc.scope_type == "FUNCTION":
             t = sc.table
             assert partitions[sc.scope_id] == (list(t.get_parameters()), list(t.get_locals()), list(t.get_globals()),
-                                               list(t.get_nonlocals()), list(t.get_frees()))
+                                               list(t.get_nonlocals()), sorted(t.get_frees()))
 
 
 def test_name_site_ids_are_py_ast_nodes_ids():

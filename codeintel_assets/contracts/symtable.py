@@ -36,7 +36,8 @@ PY_SYM_NAMESPACE_EDGES = define("py_sym_namespace_edges", "symtable", [
 PY_SYM_FUNCTION_PARTITIONS = define("py_sym_function_partitions", "symtable", [
     ("file_id", s), ("scope_id", s), ("parameters", str_list), ("locals", str_list), ("globals", str_list),
     ("nonlocals", str_list), ("frees", str_list),
-], key=("path", "scope_id"), description="FUNCTION scopes: get_parameters/locals/globals/nonlocals/frees().")
+], key=("path", "scope_id"), description="FUNCTION scopes: get_parameters/locals/globals/nonlocals/frees() "
+                                         "(frees sorted, as co_freevars: symtable's order follows the hash seed).")
 
 PY_SYM_BINDINGS = define("py_sym_bindings", "symtable", [
     ("file_id", s), ("binding_id", s), ("scope_id", s), ("name", s), ("symbol_row_id", s), ("binding_kind", s),

@@ -284,5 +284,11 @@ def function_partition_rows(fid: str, tree: SymtableTree) -> list[tuple]:
             p[3].append(f.name)
         if code == FREE:
             p[4].append(f.name)
-    return [(fid, sc.scope_id, *parts.get(sc.scope_id, ([], [], [], [], [])))
-            for sc in tree.scopes if sc.scope_type == "FUNCTION"]
+    # frees sorted (as co_freevars): symtable's order for them follows set iteration in the compiler's
+    # analysis, i.e. the hash seed; the other partitions keep symtable's (deterministic) order.
+    out = []
+    for sc in tree.scopes:
+        if sc.scope_type == "FUNCTION":
+            p = parts.get(sc.scope_id, ([], [], [], [], []))
+            out.append((fid, sc.scope_id, p[0], p[1], p[2], p[3], sorted(p[4])))
+    return out
