@@ -79,6 +79,8 @@ class _Event:
     resolution: str | None = None
     reach: str | None = None
     nreach: int | None = None
+    slot: tuple | None = None  # reaching definitions: the slot key
+    defno: int = -1  # reaching definitions: the definition number of a DEF event
 
 
 @dataclass
@@ -459,11 +461,8 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
     if not slot_events:
         return
     # slot key: FAST / DEREF by name; NAME and GLOBAL are one namespace in module code
-    def key(e):
-        sp = e.space
-        if scope_is_module and sp == O.NAME:
-            sp = O.GLOBAL
-        return (sp, e.name)
+    for e in slot_events:
+        e.slot = (O.GLOBAL if scope_is_module and e.space == O.NAME else e.space, e.name)
 
     defs: list[tuple] = []  # def number -> (kind, event or None, slot key)
     slot_mask: dict[tuple, int] = {}
@@ -475,7 +474,7 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
         return d
 
     entry = 0
-    keys = {key(e) for e in slot_events}
+    keys = {e.slot for e in slot_events}
     params = code.co_varnames[:_n_params(code)]
     pset = set(params)
     free = set(code.co_freevars)
@@ -492,14 +491,13 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
             d = new_def(_OUTSIDE, None, k)
         entry |= 1 << d
     # per-event gen / kill
-    ev_def: dict[int, int] = {}  # id(event) -> def number
     undef_of: dict[tuple, int] = {}
     for e in slot_events:
         if e.kind == O.DEF_SLOT and e.detail != "free_init":
             kind = e.detail if e.detail in ("cell_init", "restore") else "store"
-            ev_def[id(e)] = new_def(kind, e, key(e))
+            e.defno = new_def(kind, e, e.slot)
         elif e.kind == O.KILL_SLOT:
-            k = key(e)
+            k = e.slot
             if k not in undef_of:
                 undef_of[k] = new_def(_UNDEF, e, k)
     by_instr: dict[int, list[_Event]] = {}
@@ -508,14 +506,14 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
 
     def step(st: int, evs: list[_Event], record: bool) -> int:
         for e in evs:
-            k = key(e)
+            k = e.slot
             if e.kind == O.USE_SLOT:
                 if record:
                     _record_use(e, st & slot_mask[k])
             elif e.kind == O.DEF_SLOT:
                 if e.detail == "free_init":
                     continue
-                st = (st & ~slot_mask[k]) | (1 << ev_def[id(e)])
+                st = (st & ~slot_mask[k]) | (1 << e.defno)
             elif e.kind == O.KILL_SLOT:
                 st = (st & ~slot_mask[k]) | (1 << undef_of[k])
         return st
@@ -525,7 +523,7 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
     def _record_use(e: _Event, bits: int) -> None:
         undef = outside = False
         count = 0
-        k = key(e)
+        k = e.slot
         while bits:
             low = bits & -bits
             d = low.bit_length() - 1
@@ -586,9 +584,9 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
                 acc |= st
             elif e.kind == O.DEF_SLOT:
                 if e.detail != "free_init":
-                    st = (st & ~slot_mask[key(e)]) | (1 << ev_def[id(e)])
+                    st = (st & ~slot_mask[e.slot]) | (1 << e.defno)
             elif e.kind == O.KILL_SLOT:
-                k = key(e)
+                k = e.slot
                 st = (st & ~slot_mask[k]) | (1 << undef_of[k])
         return acc
 
@@ -679,7 +677,7 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
     reach_rows: list[tuple] = []
     ev_runs: list[tuple] = []  # (code unit, its first file-wide instruction position, rows)
     reach_runs: list[tuple] = []
-    global_sites: list[tuple] = []  # (kind def|use, binding, code unit, instr idx, instr id)
+    global_sites: list[tuple] = []  # (kind def|use, binding, code unit, instr idx, the unit's ids, name)
     stack = _StackEdges(len(ids_arr))
     for u, ops, scope, evs, is_module in per_unit:
         cu = u.code_unit_id
@@ -708,7 +706,7 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
             if e.kind == O.USE_SLOT:
                 use_count += 1
             if e.space in (O.GLOBAL, O.NAME) and e.binding is not None and (e.space == O.GLOBAL or is_module):
-                global_sites.append((e.kind, e.binding, cu, e.idx, ids[e.idx], e.name))
+                global_sites.append((e.kind, e.binding, cu, e.idx, ids, e.name))
         reach_runs.append((cu, off, len(unit.reach_rows)))
         reach_rows.extend(unit.reach_rows)
         stack.add_unit(cu, offset_of[cu], unit)
@@ -746,6 +744,15 @@ def _runs(path: str, fid: str, runs: list[tuple], n: int) -> tuple[dict, pa.Arra
     return lead, pa.array([o for _, o, _ in runs], pa.int64()).take(w)
 
 
+def _strs(values: list) -> pa.Array:
+    """A string column with repeats, through its distinct values: ``pa.array`` of a list of ``str``
+    costs ~0.5 us per element; coding the repeats as ints and ``take``-ing from the distinct values
+    costs a fifth of that (kinds, spaces, names and binding ids repeat a lot)."""
+    uniq: dict = {}
+    codes = [uniq.setdefault(v, len(uniq)) for v in values]
+    return pa.array(list(uniq), pa.string()).take(pa.array(codes, pa.int32()))
+
+
 def _assemble(tc, cols: dict) -> pa.Table:
     return pa.Table.from_arrays([cols[f.name].cast(f.type) if isinstance(cols[f.name], (pa.Array, pa.ChunkedArray))
                                  else pa.array(cols[f.name], f.type) for f in tc.schema], schema=tc.schema)
@@ -758,11 +765,11 @@ def _events_table(path, fid, evs: list[_Event], runs, ids: pa.Array, ops: pa.Arr
     pos = pc.add(idx, off) if n else idx
     cols.update({
         "instr_id": ids.take(pos), "instr_index": idx, "event_index": [e.k for e in evs], "baseopname": ops.take(pos),
-        "event_kind": [e.kind for e in evs], "space": [e.space for e in evs], "name": [e.name for e in evs],
-        "detail": [e.detail for e in evs], "binding_id": [e.binding for e in evs],
-        "binding_resolution": [e.resolution for e in evs], "confidence": [e.confidence for e in evs],
-        "rule": [e.rule for e in evs], "reach_status": [e.reach for e in evs],
-        "reaching_def_count": [e.nreach for e in evs],
+        "event_kind": _strs([e.kind for e in evs]), "space": _strs([e.space for e in evs]),
+        "name": _strs([e.name for e in evs]), "detail": _strs([e.detail for e in evs]),
+        "binding_id": _strs([e.binding for e in evs]), "binding_resolution": _strs([e.resolution for e in evs]),
+        "confidence": [e.confidence for e in evs], "rule": _strs([e.rule for e in evs]),
+        "reach_status": _strs([e.reach for e in evs]), "reaching_def_count": [e.nreach for e in evs],
     })
     return _assemble(C.PY_BC_DEFUSE_EVENTS, cols)
 
@@ -776,8 +783,8 @@ def _reach_table(path, fid, rows: list[tuple], runs, ids: pa.Array) -> pa.Table:
     cols.update({
         "use_instr_id": ids.take(pc.add(u, off)) if n else pa.array([], pa.string()), "use_instr_index": u,
         "use_event_index": use_k, "def_instr_id": ids.take(pc.add(d, off)) if n else pa.array([], pa.string()),
-        "def_instr_index": d, "def_event_index": def_k, "def_kind": kind, "name": name, "space": space,
-        "binding_id": binding,
+        "def_instr_index": d, "def_event_index": def_k, "def_kind": _strs(kind), "name": _strs(name),
+        "space": _strs(space), "binding_id": _strs(binding),
     })
     return _assemble(C.PY_REACHING_DEFS, cols)
 
@@ -853,8 +860,8 @@ class _StackEdges:
 
 def _memory_edges(fid, cu, ops, blocks, cfg_edges, evs, owners: dict[int, tuple], ids) -> list[tuple]:
     """Attribute / subscript writes -> later reads of the same name on values from the same binding."""
-    if not owners:
-        return []
+    if not owners or not any(_OWNER[ops[i]][2] == "def" for i in owners):
+        return []  # no attribute / subscript write in this code unit
     load_binding: dict[int, str | None] = {}  # value id of a slot load -> binding
     uses_by_instr: dict[int, list[_Event]] = {}
     for e in evs:
@@ -927,7 +934,7 @@ def _memory_edges(fid, cu, ops, blocks, cfg_edges, evs, owners: dict[int, tuple]
 def _global_edges(fid, sites: list[tuple]) -> list[tuple]:
     """Global writes -> global reads of the same module binding in another code unit."""
     by_binding: dict[str, tuple[list, list]] = {}
-    for kind, b, cu, idx, iid, name in sites:
+    for kind, b, cu, idx, iid, name in sites:  # iid: the code unit's ids (looked up per emitted edge)
         w, r = by_binding.setdefault(b, ([], []))
         if kind == O.DEF_SLOT:
             w.append((cu, idx, iid, name))
@@ -942,7 +949,7 @@ def _global_edges(fid, sites: list[tuple]) -> list[tuple]:
                     continue  # same code unit: reaching definitions
                 if n >= MAX_GLOBAL_EDGES_PER_BINDING:
                     break
-                out.append((fid, rcu, None, "memory", wcu, wid, widx, None, "instr", rid, ridx, None, name,
+                out.append((fid, rcu, None, "memory", wcu, wid[widx], widx, None, "instr", rid[ridx], ridx, None, name,
                             "global_same_module", 0.5))
                 n += 1
     return out
