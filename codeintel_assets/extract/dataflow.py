@@ -554,6 +554,9 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
         else:
             e.reach = "defined"
 
+    if n == 1 and not edges:  # straight-line code (no branch, loop or handler): one pass, no fixpoint
+        step(entry, slot_events, True)
+        return
     # block transfer: (events, raise points) in order; an exception edge carries the union of the states
     # before every instruction of the block that can raise (opclass.NO_RAISE lists those that cannot).
     succ_normal: list[list[int]] = [[] for _ in range(n)]
