@@ -747,15 +747,6 @@ def _runs(path: str, fid: str, runs: list[tuple], n: int) -> tuple[dict, pa.Arra
     return lead, pa.array([o for _, o, _ in runs], pa.int64()).take(w)
 
 
-def _strs(values: list) -> pa.Array:
-    """A string column with repeats, through its distinct values: ``pa.array`` of a list of ``str``
-    costs up to ~0.7 us per element (op names); coding the repeats as ints and ``take``-ing from the
-    distinct values ~0.1 us (kinds, spaces, names and binding ids repeat a lot)."""
-    uniq: dict = {}
-    codes = [uniq.setdefault(v, len(uniq)) for v in values]
-    return pa.array(list(uniq), pa.string()).take(pa.array(codes, pa.int32()))
-
-
 def _assemble(tc, cols: dict) -> pa.Table:
     return pa.Table.from_arrays([cols[f.name].cast(f.type) if isinstance(cols[f.name], (pa.Array, pa.ChunkedArray))
                                  else pa.array(cols[f.name], f.type) for f in tc.schema], schema=tc.schema)
@@ -768,11 +759,11 @@ def _events_table(path, fid, evs: list[_Event], runs, ids: pa.Array, ops: pa.Arr
     pos = pc.add(idx, off) if n else idx
     cols.update({
         "instr_id": ids.take(pos), "instr_index": idx, "event_index": [e.k for e in evs], "baseopname": ops.take(pos),
-        "event_kind": _strs([e.kind for e in evs]), "space": _strs([e.space for e in evs]),
-        "name": _strs([e.name for e in evs]), "detail": _strs([e.detail for e in evs]),
-        "binding_id": _strs([e.binding for e in evs]), "binding_resolution": _strs([e.resolution for e in evs]),
-        "confidence": [e.confidence for e in evs], "rule": _strs([e.rule for e in evs]),
-        "reach_status": _strs([e.reach for e in evs]), "reaching_def_count": [e.nreach for e in evs],
+        "event_kind": [e.kind for e in evs], "space": [e.space for e in evs],
+        "name": [e.name for e in evs], "detail": [e.detail for e in evs],
+        "binding_id": [e.binding for e in evs], "binding_resolution": [e.resolution for e in evs],
+        "confidence": [e.confidence for e in evs], "rule": [e.rule for e in evs],
+        "reach_status": [e.reach for e in evs], "reaching_def_count": [e.nreach for e in evs],
     })
     return _assemble(C.PY_BC_DEFUSE_EVENTS, cols)
 
@@ -786,8 +777,8 @@ def _reach_table(path, fid, rows: list[tuple], runs, ids: pa.Array) -> pa.Table:
     cols.update({
         "use_instr_id": ids.take(pc.add(u, off)) if n else pa.array([], pa.string()), "use_instr_index": u,
         "use_event_index": use_k, "def_instr_id": ids.take(pc.add(d, off)) if n else pa.array([], pa.string()),
-        "def_instr_index": d, "def_event_index": def_k, "def_kind": _strs(kind), "name": _strs(name),
-        "space": _strs(space), "binding_id": _strs(binding),
+        "def_instr_index": d, "def_event_index": def_k, "def_kind": kind, "name": name,
+        "space": space, "binding_id": binding,
     })
     return _assemble(C.PY_REACHING_DEFS, cols)
 
