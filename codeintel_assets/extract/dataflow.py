@@ -626,11 +626,6 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
 
 # -- the file ------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class DataflowFacts:
-    tables: dict[str, pa.Table]
-
-
 def _empty() -> dict[str, list]:
     return {tc.name: [] for tc in (C.PY_BC_DEFUSE_EVENTS, C.PY_DFG_EDGES, C.PY_REACHING_DEFS, C.PY_DFG_CODE_UNIT_FAILURES)}
 
