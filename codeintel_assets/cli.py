@@ -167,9 +167,11 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         f"{len(plan.removed)} removed, {len(plan.unchanged)} unchanged")
     if not plan.seen:
         log(f"  no *.py files under {root}")
+    inspect_cfg = _inspect_config(args, root) if args.inspect else None
     if plan.removed:
+        from codeintel_assets.inspect_plan import all_file_tables
         try:
-            store.delete_files(plan.removed, [tc.name for tc in pass_tables()])
+            store.delete_files(plan.removed, all_file_tables())
         except Exception as exc:  # noqa: BLE001
             raise CliError(f"cannot write the database {db}: {exc}") from exc
         for k in plan.removed:
@@ -187,12 +189,15 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         raise CliError(f"internal error: the work is not one contiguous partition range ({len(work_range)} keys "
                        f"for {len(work)} files); `codeintel index --rebuild` starts over")
     checks, run_ok, run_id, run_error, timings = [], True, None, None, {}
-    if work:
-        if not args.json and not args.quiet:
-            os.environ["CODEINTEL_PROGRESS"] = "1"
+    if not args.json and not args.quiet:
+        os.environ["CODEINTEL_PROGRESS"] = "1"
+    defs = None
+    if work or args.inspect:
         from codeintel_assets.assets import build_definitions
         defs = build_definitions(str(root), db, workers=args.workers, max_file_bytes=args.max_file_bytes,
-                                 import_roots=list(args.import_root or ()), file_budget_seconds=args.file_budget)
+                                 import_roots=list(args.import_root or ()), file_budget_seconds=args.file_budget,
+                                 inspect=inspect_cfg or {})
+    if work:
         job = defs.resolve_job_def("index_files")
         import socket
         tags = {**range_tags(work_range[0], work_range[-1]), RUN_PID_TAG: str(os.getpid()),
@@ -216,6 +221,11 @@ def _index(args, root: Path, db: str, t0: float) -> int:
                                                                  if k not in ("first_findings", "scope")},
                    "findings": ev.metadata.get("first_findings").value if ev.metadata.get("first_findings") else ""}
                   for ev in result.get_asset_check_evaluations()]
+    inspect_summary = None
+    if args.inspect and run_ok:
+        inspect_summary = _run_inspect(args, defs, instance, store, plan, work, modules, inspect_cfg, checks, log)
+        if inspect_summary.get("run_error"):
+            run_ok, run_error = False, inspect_summary["run_error"]
     try:
         rows, failed_run, failed_db = _summary_from_db(store, work)
     except Exception as exc:  # noqa: BLE001
@@ -231,6 +241,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         "checks": [{k: c[k] for k in ("check", "asset", "passed", "severity", "metadata")} for c in checks],
         "run_ok": run_ok, "run_error": run_error, "seconds": round(time.perf_counter() - t0, 2),
         "timings": timings, "warnings": scan_warnings, "recovered_dead_runs": recovered,
+        "inspect": inspect_summary,
     }
     if args.json:
         print(json.dumps(summary, default=str))
@@ -240,6 +251,81 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         print(f"codeintel: the run failed: {run_error}", file=sys.stderr)
         return 2
     return 1 if blocking_failed else 0
+
+
+def _inspect_config(args, root: Path) -> dict:
+    """InspectConfig fields: the repository's [tool.codeintel.inspect], then the command line's flags."""
+    from codeintel_assets.inspect_config import repository_inspect_config
+    try:
+        cfg = repository_inspect_config(str(root))
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    if args.inspect_allow:
+        cfg["allow"] = list(args.inspect_allow)
+    if args.inspect_deny:
+        cfg["deny"] = list(cfg.get("deny", [])) + list(args.inspect_deny)
+    if args.inspect_probe:
+        cfg["probes"] = list(cfg.get("probes", [])) + list(args.inspect_probe)
+    for flag, key in (("inspect_python", "python"), ("inspect_timeout", "timeout_seconds"),
+                      ("inspect_workers", "workers")):
+        if getattr(args, flag) is not None:
+            cfg[key] = getattr(args, flag)
+    return cfg
+
+
+def _run_inspect(args, defs, instance, store, plan, work, modules, cfg, checks, log) -> dict:
+    """The inspect step over the files whose runtime facts are stale: one Dagster run per partition range."""
+    from collections import Counter
+
+    from codeintel_assets.assets.inspect import REASONS_TAG
+    from codeintel_assets.inspect_plan import contiguous_ranges, inspect_work
+    from codeintel_assets.paths import FILES_PARTITIONS, range_tags
+    from resources.inspect import InspectConfig
+    policy = InspectConfig(**cfg).settings().policy_sha256()
+    with store.connection(read_only=True) as conn:
+        todo = inspect_work(conn, plan.seen, work, modules, policy, args.full)
+    reasons = Counter(todo.values())
+    out = {"files": len(todo), "reasons": dict(reasons), "runs": [], "attempted": 0, "ok": 0, "skipped": 0,
+           "failed": [], "run_error": None}
+    if not todo:
+        log("  inspect: every module's runtime facts are current")
+        return out
+    log(f"  inspect: {len(todo)} files ({', '.join(f'{n} {r}' for r, n in reasons.most_common())})")
+    order = list(instance.get_dynamic_partitions(FILES_PARTITIONS))
+    job = defs.resolve_job_def("inspect_files")
+    import json as _json
+    import socket
+    keys = []
+    for rng in contiguous_ranges(order, set(todo)):
+        keys.extend(rng)
+        tags = {**range_tags(rng[0], rng[-1]), RUN_PID_TAG: str(os.getpid()), RUN_HOST_TAG: socket.gethostname(),
+                REASONS_TAG: _json.dumps(dict(Counter(todo.get(k, "in the range") for k in rng)))}
+        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False,
+                                        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+        out["runs"].append(result.run_id)
+        errors = [e for e in result.all_events if e.is_step_failure
+                  and "DagsterAssetCheckFailedError" not in (e.step_failure_data.error.cls_name or "")]
+        if errors:
+            out["run_error"] = "inspect: " + "; ".join(_root_cause(e.step_failure_data.error) for e in errors)
+            break
+        for ev in result.get_asset_check_evaluations():
+            checks[:] = [c for c in checks if c["check"] != ev.check_name]
+            checks.append({"check": ev.check_name, "asset": ev.asset_key.to_user_string(), "passed": ev.passed,
+                           "severity": ev.severity.value,
+                           "metadata": {k: v.value for k, v in ev.metadata.items() if k not in ("first_findings", "scope")},
+                           "findings": ev.metadata.get("first_findings").value if ev.metadata.get("first_findings") else ""})
+    import gc
+    gc.collect()
+    with store.connection(read_only=True) as conn:
+        conn.register("__k", __import__("pyarrow").table({"path": keys}))
+        a, o, sk = conn.execute("SELECT count(*) FILTER (WHERE attempted), count(*) FILTER (WHERE attempted AND ok), "
+                                "count(*) FILTER (WHERE NOT attempted) FROM py_inspect_import_attempts "
+                                "WHERE path IN (SELECT path FROM __k)").fetchone()
+        out.update(attempted=a, ok=o, skipped=sk)
+        out["failed"] = [f"{p}: {m}: {et}: {em}" + (f" [budget: {b}]" if b else "") for p, m, et, em, b in conn.execute(
+            "SELECT path, module_name, error_type, error_msg, budget_hit FROM py_inspect_import_attempts "
+            "WHERE path IN (SELECT path FROM __k) AND attempted AND NOT ok ORDER BY path").fetchall()]
+    return out
 
 
 def _timings(result) -> dict:
@@ -282,8 +368,12 @@ def _summary_from_db(store, work: list[str]):
     if not Path(store.database).exists():
         return {t: 0 for t in _table_order()}, [], []
     with store.connection(read_only=True) as conn:
+        from codeintel_assets.contracts import inspect as C
         for t in _table_order():
             rows[t] = conn.execute(f'SELECT count(*) FROM main."{t}"').fetchall()[0][0] if table_exists(conn, t) else 0
+        for t in [tc.name for tc in C.FILE_TABLES] + [C.PY_INSPECT_RUN_META.name]:
+            if table_exists(conn, t):  # the inspect plane's tables, once it has run
+                rows[t] = conn.execute(f'SELECT count(*) FROM main."{t}"').fetchall()[0][0]
         failed_db = failed_files(conn)
         failed_run = failed_files(conn, work) if work else []
     return rows, failed_run, failed_db
@@ -300,6 +390,15 @@ def _print_summary(s: dict, checks: list[dict]) -> None:
     print("rows:", file=out)
     for t, n in s["rows"].items():
         print(f"  {t:<28} {n:>12,}", file=out)
+    ins = s.get("inspect")
+    if ins is not None:
+        print(f"inspect: {ins['files']} files re-inspected ({', '.join(f'{n} {r}' for r, n in ins['reasons'].items()) or 'none stale'}); "
+              f"{ins['attempted']} modules imported in the sandbox, {ins['ok']} ok, "
+              f"{ins['attempted'] - ins['ok']} failed, {ins['skipped']} not selected", file=out)
+        for f in ins["failed"][:20]:
+            print(f"  INSPECT FAILED {f}", file=out)
+        if len(ins["failed"]) > 20:
+            print(f"  ... and {len(ins['failed']) - 20} more (py_inspect_import_attempts)", file=out)
     if checks:
         print("checks (whole database):", file=out)
         for c in checks:
@@ -434,6 +533,18 @@ def main(argv=None) -> int:
                     help="if another codeintel index is writing the database, exit 2 instead of waiting")
     ix.add_argument("--import-root", action="append", metavar="DIR",
                     help="a directory on sys.path when the code runs (repeatable; detected: the repository root, src/)")
+    ix.add_argument("--inspect", action="store_true",
+                    help="also import the modules in the sandbox and record their runtime facts (executes their "
+                         "import-time code, isolated; see docs/inspect.md)")
+    ix.add_argument("--inspect-allow", action="append", metavar="GLOB",
+                    help="module-name glob the inspect plane may import (repeatable; replaces the configured allowlist)")
+    ix.add_argument("--inspect-deny", action="append", metavar="GLOB", help="module-name glob never imported (repeatable)")
+    ix.add_argument("--inspect-probe", action="append", metavar="MODULE:QUALNAME",
+                    help="a zero-argument generator/coroutine factory or callable to run for py_inspect_runtime_state")
+    ix.add_argument("--inspect-python", default=None, metavar="PYTHON",
+                    help="interpreter for the sandbox workers (e.g. the project's .venv/bin/python)")
+    ix.add_argument("--inspect-timeout", type=float, default=None, metavar="SECONDS", help="wall-clock seconds per module")
+    ix.add_argument("--inspect-workers", type=int, default=None, help="sandbox worker processes (default 1)")
     ix.set_defaults(fn=cmd_index)
     ck = sub.add_parser("check", help="run every gate over the database; print the report; write JUnit XML")
     ck.add_argument("--db")

@@ -5,9 +5,11 @@ from pathlib import Path
 
 from dagster import Definitions
 
-from codeintel_assets.assets.jobs import index_files, purge_files
+from codeintel_assets.assets.inspect import INSPECT_ASSETS
+from codeintel_assets.assets.jobs import index_files, inspect_files, purge_files
 from codeintel_assets.assets.planes import PLANE_ASSETS
 from codeintel_assets.assets.sensors import repository_sensor
+from resources.inspect import InspectConfig
 from resources.repo import RepoConfig
 from resources.store import CodeIntelStore
 
@@ -16,8 +18,11 @@ from codeintel_assets.paths import DEFAULT_DB, default_db  # noqa: F401 - re-exp
 
 def build_definitions(repo_root: str | None = None, database: str | None = None, workers: int | None = None,
                       max_file_bytes: int | None = None, import_roots: list[str] | None = None,
-                      file_budget_seconds: float | None = None) -> Definitions:
-    """The one Definitions object; defaults come from CODEINTEL_REPO / CODEINTEL_DB / the working directory."""
+                      file_budget_seconds: float | None = None, inspect: dict | None = None) -> Definitions:
+    """The one Definitions object; defaults come from CODEINTEL_REPO / CODEINTEL_DB / the working directory.
+
+    ``inspect``: InspectConfig fields (from the repository's pyproject.toml and the command line); by
+    default the repository's ``[tool.codeintel.inspect]`` table, so the UI shows what the CLI uses."""
     root = str(Path(repo_root or os.environ.get("CODEINTEL_REPO") or os.getcwd()).resolve())
     database = str(Path(database or default_db()).resolve())
     repo_kwargs = {"root": root}
@@ -30,12 +35,19 @@ def build_definitions(repo_root: str | None = None, database: str | None = None,
     roots = import_roots if import_roots is not None else [r for r in os.environ.get("CODEINTEL_IMPORT_ROOTS", "").split(os.pathsep) if r]
     if roots:
         repo_kwargs["import_roots"] = list(roots)
+    if inspect is None:
+        from codeintel_assets.inspect_config import repository_inspect_config
+        try:
+            inspect = repository_inspect_config(root)
+        except ValueError:
+            inspect = {}  # the CLI reports a bad table; the UI starts with the defaults
     return Definitions(
-        assets=PLANE_ASSETS,
-        jobs=[index_files, purge_files],
+        assets=[*PLANE_ASSETS, *INSPECT_ASSETS],
+        jobs=[index_files, purge_files, inspect_files],
         sensors=[repository_sensor],
         resources={
             "store": CodeIntelStore(database=database),
             "repo": RepoConfig(**repo_kwargs),
+            "inspect_config": InspectConfig(**inspect),
         },
     )

@@ -2,18 +2,28 @@
 
 from dagster import AssetSelection, Config, OpExecutionContext, define_asset_job, in_process_executor, job, op
 
+from codeintel_assets.contracts import inspect as C
+from codeintel_assets.inspect_plan import all_file_tables
 from codeintel_assets.pipeline import pass_tables
 from codeintel_assets.planes import planes
 from resources.store import CodeIntelStore
 
 INDEX_JOB = "index_files"
 PURGE_JOB = "purge_files"
+INSPECT_JOB = "inspect_files"
 
 index_files = define_asset_job(
     INDEX_JOB, selection=AssetSelection.assets(*(tc.name for tc in pass_tables()),
                                                *(tc.name for p in planes() for tc, _ in p.reference)),
     executor_def=in_process_executor,  # steps share the DuckDB writer; process start-up dominated small runs
     description="Index a contiguous range of file partitions (changed files are moved to the tail so one range covers them).",
+)
+
+
+inspect_files = define_asset_job(
+    INSPECT_JOB, selection=AssetSelection.assets(*(tc.name for tc in C.FILE_TABLES), C.PY_INSPECT_RUN_META.name),
+    executor_def=in_process_executor,
+    description="Import the modules of a range of files in the inspect sandbox (opt-in: `codeintel index --inspect`).",
 )
 
 
@@ -26,7 +36,7 @@ def purge_deleted_files(context: OpExecutionContext, config: PurgeConfig, store:
     """Delete every row of files that left the repository, from every table."""
     from codeintel_assets.locking import hold
     with hold(store.database, on_wait=context.log.info):
-        deleted = store.delete_files(config.paths, [tc.name for tc in pass_tables()])
+        deleted = store.delete_files(config.paths, all_file_tables())
     context.log.info(f"purged {len(config.paths)} files: {sum(deleted.values())} rows")
 
 

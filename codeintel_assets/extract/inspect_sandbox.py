@@ -1,0 +1,324 @@
+"""The inspect sandbox, parent side: long-lived worker processes, budgets, and failure rows.
+
+``Sandbox.run(commands)`` imports each module in a worker (``inspect_worker.py``) and returns one
+``ModuleResult`` per module, whatever the module does:
+
+- the worker is started with ``python -I -B`` (isolated mode: no environment variables, no user
+  site, no script directory on ``sys.path``; no ``.pyc`` written into the repository), a scrubbed
+  environment, its own session, and a fresh temporary directory as working directory, ``HOME`` and
+  ``TMPDIR``. Every sandbox directory is under one temporary root that is removed when the run ends;
+- budgets: a wall-clock timeout per module (the parent kills the worker), CPU and memory limits and a
+  file-size limit (set by the worker on itself before any analysed code runs), a cap on what a module
+  may print (the parent drains and counts stdout/stderr, and kills on a flood), and caps on objects,
+  members per object, unwrap hops and result bytes (the worker stops and says which cap it hit);
+- a worker that dies (``os._exit``, a segfault, the CPU limit's ``SIGXCPU``, a kill on timeout) is
+  reported with the signal or exit status and the budget it hit, and is replaced before the next module.
+
+Workers are reused across modules (an interpreter start costs ~20 ms plus the imports of every module
+before): a module's import side effects (``sys.modules``, monkey-patching) are visible to the modules
+the same worker imports after it, as in any program that imports both; ``os.environ`` is restored.
+"""
+
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+WORKER_PATH = str(Path(__file__).with_name("inspect_worker.py"))
+STDERR_TAIL = 2000
+
+
+@dataclass(frozen=True)
+class Budgets:
+    timeout_seconds: float = 60.0  # wall clock per module (import + extraction)
+    cpu_seconds: int = 60  # CPU per module (RLIMIT_CPU, moved up before each module)
+    memory_mb: int = 2048  # address space of a worker (RLIMIT_AS)
+    max_objects: int = 20_000  # objects visited per module
+    max_members: int = 2_000  # member rows per object
+    max_unwrap_hops: int = 64
+    max_result_bytes: int = 64 << 20  # JSON size of one module's facts
+    max_output_bytes: int = 1 << 20  # what a module prints (stdout + stderr) before the worker is killed
+    max_file_bytes: int = 16 << 20  # largest file a module may write inside its sandbox (RLIMIT_FSIZE)
+    startup_seconds: float = 30.0  # for a worker to start and say it is ready
+
+
+@dataclass
+class Command:
+    module: str
+    file: str  # absolute path the module must be loaded from
+    probes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ModuleResult:
+    module: str
+    ok: bool
+    error_type: str | None = None
+    error_msg: str | None = None
+    budget: str | None = None  # the budget that stopped it: timeout, cpu, memory, output_bytes, result_bytes, ...
+    seconds: float = 0.0
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+    stderr_sha256: str | None = None
+    stderr_tail: str = ""
+    worker_pid: int | None = None
+    worker_replaced: bool = False
+    caps: list[str] = field(default_factory=list)
+    tables: dict = field(default_factory=dict)
+
+
+class WorkerDied(Exception):
+    pass
+
+
+def _signal_name(rc: int) -> str:
+    try:
+        return signal.Signals(-rc).name
+    except ValueError:
+        return f"signal {-rc}"
+
+
+class Worker:
+    def __init__(self, python: str, roots: Sequence[str], budgets: Budgets, base: str):
+        self.budgets = budgets
+        self.dir = tempfile.mkdtemp(prefix="worker-", dir=base)
+        r, w = os.pipe()
+        cfg = {"sandbox_dir": self.dir, "result_fd": w, "import_roots": list(roots),
+               "memory_bytes": budgets.memory_mb << 20, "cpu_seconds": budgets.cpu_seconds,
+               "max_objects": budgets.max_objects, "max_members": budgets.max_members,
+               "max_unwrap_hops": budgets.max_unwrap_hops, "max_result_bytes": budgets.max_result_bytes,
+               "max_file_bytes": budgets.max_file_bytes}
+        env = {"PATH": "/usr/bin:/bin", "HOME": self.dir, "TMPDIR": self.dir, "LANG": "C.UTF-8",
+               "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0"}
+        try:
+            self.proc = subprocess.Popen(
+                [python, "-I", "-B", WORKER_PATH, json.dumps(cfg)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, cwd=self.dir, env=env, pass_fds=(w,), start_new_session=True)
+        finally:
+            os.close(w)
+        self.result = r
+        for fd in (r, self.proc.stdout.fileno(), self.proc.stderr.fileno()):
+            os.set_blocking(fd, False)
+        self.buf = b""
+        self.ready = self._read_frame(budgets.startup_seconds, None)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _read_frame(self, timeout: float, res: ModuleResult | None) -> dict:
+        """The next reply; drains stdout/stderr meanwhile. WorkerDied on death, timeout or an output flood."""
+        deadline = time.monotonic() + timeout
+        sel = selectors.DefaultSelector()
+        sel.register(self.result, selectors.EVENT_READ, "result")
+        sel.register(self.proc.stdout, selectors.EVENT_READ, "stdout")
+        sel.register(self.proc.stderr, selectors.EVENT_READ, "stderr")
+        err_hash = hashlib.sha256()
+        try:
+            while True:
+                frame = self._frame()
+                if frame is not None:
+                    drain = True  # what was printed before the reply is still in the pipes: count it
+                    while drain:
+                        drain = False
+                        for key, _ in sel.select(0):
+                            if key.data != "result" and self._count(sel, key, res, err_hash):
+                                drain = True
+                    return frame
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.kill()
+                    raise WorkerDied("timeout", f"no answer within {timeout:g} s (the per-module timeout)")
+                events = sel.select(min(left, 1.0))
+                for key, _ in events:
+                    try:
+                        chunk = os.read(key.fd, 1 << 16)
+                    except BlockingIOError:
+                        continue
+                    if key.data == "result":
+                        if not chunk:
+                            self._died()
+                        self.buf += chunk
+                        continue
+                    self._count(sel, key, res, err_hash, chunk)
+        finally:
+            sel.close()
+
+    def _count(self, sel, key, res, err_hash, chunk=None) -> bool:
+        """Count one chunk of stdout/stderr against the module; True if there was one."""
+        if chunk is None:
+            try:
+                chunk = os.read(key.fd, 1 << 16)
+            except BlockingIOError:
+                return False
+        if not chunk:
+            sel.unregister(key.fileobj)
+            return False
+        if res is None:
+            return True
+        if key.data == "stdout":
+            res.stdout_bytes += len(chunk)
+        else:
+            res.stderr_bytes += len(chunk)
+            err_hash.update(chunk)
+            tail = (res.stderr_tail.encode() + chunk)[-STDERR_TAIL:]
+            res.stderr_sha256 = err_hash.hexdigest()
+            res.stderr_tail = tail.decode("utf-8", "replace")
+        if res.stdout_bytes + res.stderr_bytes > self.budgets.max_output_bytes:
+            self.kill()
+            raise WorkerDied("output_bytes", f"printed more than {self.budgets.max_output_bytes:,} bytes "
+                                             "(the output cap)")
+        return True
+
+    def _frame(self) -> dict | None:
+        nl = self.buf.find(b"\n")
+        if nl < 0:
+            return None
+        n = int(self.buf[:nl])
+        if len(self.buf) < nl + 1 + n:
+            return None
+        data, self.buf = self.buf[nl + 1:nl + 1 + n], self.buf[nl + 1 + n:]
+        return json.loads(data)
+
+    def _died(self):
+        try:
+            rc = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            rc = self.proc.returncode
+        if rc is not None and rc < 0:
+            name = _signal_name(rc)
+            budget = {"SIGXCPU": "cpu", "SIGXFSZ": "file_bytes"}.get(name)
+            raise WorkerDied(budget, f"the worker was killed by {name}"
+                             + (" (the CPU limit)" if budget == "cpu" else ""))
+        raise WorkerDied(None, f"the worker exited with status {rc} (os._exit or sys.exit in C code)")
+
+    def run(self, cmd: Command, res: ModuleResult) -> dict:
+        line = json.dumps({"module": cmd.module, "file": cmd.file, "probes": cmd.probes}) + "\n"
+        try:
+            self.proc.stdin.write(line.encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self._died()
+        return self._read_frame(self.budgets.timeout_seconds, res)
+
+    def kill(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.kill()
+        self.kill()  # the session: anything the module left behind
+        for f in (self.proc.stdout, self.proc.stderr):
+            f.close()
+        try:
+            os.close(self.result)
+        except OSError:
+            pass
+
+
+class Sandbox:
+    """A pool of workers over one temporary root; ``run`` returns one result per command, in order."""
+
+    def __init__(self, python: str | None, import_roots: Sequence[str], budgets: Budgets, workers: int = 1):
+        self.python = python or sys.executable
+        self.roots = [str(r) for r in import_roots]
+        self.budgets = budgets
+        self.workers = max(1, workers)
+        self.root = tempfile.mkdtemp(prefix="codeintel-inspect-")
+        self.info: dict = {}
+        self.workers_started = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _spawn(self) -> Worker:
+        self.workers_started += 1
+        w = Worker(self.python, self.roots, self.budgets, self.root)
+        self.info = self.info or {k: w.ready.get(k) for k in ("python", "executable", "sys_path")}
+        return w
+
+    def run(self, commands: Sequence[Command], on_result: Callable[[int, ModuleResult], None] | None = None
+            ) -> list[ModuleResult]:
+        out: list[ModuleResult | None] = [None] * len(commands)
+        lock = threading.Lock()
+        it = iter(enumerate(commands))
+
+        def loop():
+            worker: Worker | None = None
+            try:
+                while True:
+                    with lock:
+                        nxt = next(it, None)
+                    if nxt is None:
+                        return
+                    i, cmd = nxt
+                    res = ModuleResult(cmd.module, ok=False)
+                    t0 = time.perf_counter()
+                    try:
+                        if worker is None:
+                            worker = self._spawn()
+                        res.worker_pid = worker.pid
+                        reply = worker.run(cmd, res)
+                        res.ok, res.error_type, res.error_msg = reply["ok"], reply["error_type"], reply["error_msg"]
+                        res.budget, res.caps, res.tables = reply.get("budget"), reply.get("caps", []), reply["tables"]
+                        if reply.get("replace_worker"):
+                            worker.close()
+                            worker, res.worker_replaced = None, True
+                    except WorkerDied as exc:
+                        budget, msg = exc.args
+                        res.ok, res.budget, res.worker_replaced = False, budget, True
+                        res.error_type = "BudgetExceeded" if budget else "WorkerDied"
+                        res.error_msg = f"importing {cmd.module}: {msg}"
+                        if worker is not None:
+                            worker.close()
+                        worker = None
+                    except (OSError, ValueError) as exc:  # the interpreter cannot start, a garbled reply
+                        res.ok, res.error_type = False, "WorkerError"
+                        res.error_msg = f"importing {cmd.module}: {type(exc).__name__}: {exc}"[:500]
+                        if worker is not None:
+                            worker.close()
+                        worker, res.worker_replaced = None, True
+                    res.seconds = time.perf_counter() - t0
+                    out[i] = res
+                    if on_result:
+                        on_result(i, res)
+            finally:
+                if worker is not None:
+                    worker.close()
+
+        threads = [threading.Thread(target=loop, name=f"inspect-{k}", daemon=True)
+                   for k in range(min(self.workers, max(1, len(commands))))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return [r for r in out if r is not None]
+
+
+def budgets_json(b: Budgets) -> str:
+    return json.dumps(asdict(b), sort_keys=True)

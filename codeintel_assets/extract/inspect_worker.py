@@ -1,0 +1,729 @@
+"""The inspect sandbox's worker: imports one module at a time and streams its runtime facts back.
+
+Run by ``inspect_sandbox.py`` as ``python -I -B <this file> <config json>`` in a fresh temporary
+directory (its working directory, ``HOME`` and ``TMPDIR``). Standard library only, and imports
+nothing of CodeIntel: it runs under the analysed project's interpreter with the project's import
+roots first on ``sys.path``.
+
+Protocol: one JSON command per line on stdin (``{"module": ..., "file": ..., "probes": [...]}``);
+one reply per command on the result pipe (the fd named in the config), framed as ``<length>\\n<json>``.
+Whatever the module prints goes to stdout/stderr, which the parent drains, counts and caps.
+
+Isolation set up here, before any analysed code runs (the parent adds the wall-clock timeout and
+kills on output floods):
+
+- ``RLIMIT_AS`` (memory), ``RLIMIT_CPU`` (per module: the soft limit is moved up before each import),
+  ``RLIMIT_CORE`` 0, ``RLIMIT_FSIZE`` (with ``SIGXFSZ`` ignored, an oversized write fails);
+- an audit hook (PEP 578; it cannot be removed) that refuses sockets, subprocesses, ``fork``/``exec``,
+  and any file write, removal, rename, link or mode change outside the sandbox directory. It is the
+  guard for Python-level code: a C extension that calls the OS directly is not seen (documented).
+
+Extraction is static in the seed's sense: members via ``inspect.getmembers_static`` (class) or the
+module's ``__dict__``, attributes via ``getattr_static``, annotations and signatures with
+``eval_str=False``; user ``__get__`` / ``__getattr__`` / properties are never called. Only the
+runtime probes the user allowlists call user code (a zero-argument factory, once).
+"""
+
+import collections
+import hashlib
+import importlib
+import inspect
+import json
+import os
+import resource
+import signal
+import sys
+import time
+import traceback
+import types
+
+CONFIG = json.loads(sys.argv[1])
+SANDBOX = os.path.realpath(CONFIG["sandbox_dir"])
+RESULT_FD = CONFIG["result_fd"]
+MAX_OBJECTS = CONFIG["max_objects"]
+MAX_MEMBERS = CONFIG["max_members"]
+MAX_HOPS = CONFIG["max_unwrap_hops"]
+MAX_RESULT_BYTES = CONFIG["max_result_bytes"]
+MAX_REPR = CONFIG.get("max_repr", 200)
+CPU_SECONDS = CONFIG["cpu_seconds"]
+
+# ---------------------------------------------------------------------------------------------- sandbox
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+_PATH_EVENTS = {  # event -> indexes of the path arguments that must stay inside the sandbox
+    "os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.rename": (0, 1), "os.link": (0, 1),
+    "os.symlink": (1,), "os.chmod": (0,), "os.chown": (0,), "os.truncate": (0,), "os.utime": (0,),
+    "shutil.rmtree": (0,), "shutil.copyfile": (1,), "shutil.move": (1,), "os.setxattr": (0,),
+    "os.removexattr": (0,), "shutil.copytree": (1,), "shutil.make_archive": (0,),
+}
+_REFUSED_PREFIXES = ("socket.", "subprocess.", "os.exec", "os.posix_spawn", "os.spawn", "pty.", "webbrowser.",
+                     "urllib.Request", "http.client.connect", "ftplib.", "smtplib.", "nntplib.", "poplib.",
+                     "imaplib.", "telnetlib.", "ctypes.dlopen")
+_REFUSED = {"os.system", "os.fork", "os.forkpty", "os.kill", "os.killpg", "os.startfile", "resource.setrlimit",
+            "resource.prlimit", "os.chdir"}
+_ALLOWED_SOCKET_EVENTS = {"socket.gethostname"}
+_guard_active = False
+_in_hook = False
+
+
+def _inside(path) -> bool:
+    if isinstance(path, int):
+        return True  # an open file descriptor (stdout/stderr pipes, or one already opened inside)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, (str, os.PathLike)):
+        return True
+    real = os.path.realpath(os.path.join(os.getcwd(), os.fspath(path)))
+    return real == SANDBOX or real.startswith(SANDBOX + os.sep) or real == os.devnull
+
+
+def _audit(event: str, args) -> None:
+    global _in_hook
+    if not _guard_active or _in_hook:
+        return
+    _in_hook = True
+    try:
+        if event == "open":
+            path, mode, flags = (tuple(args) + (None, None, None))[:3]
+            writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & _WRITE_FLAGS)
+            if writes and not _inside(path):
+                raise PermissionError(f"codeintel sandbox: refused to open {path!r} for writing outside the "
+                                      f"sandbox directory")
+        elif event in _PATH_EVENTS:
+            for i in _PATH_EVENTS[event]:
+                if i < len(args) and not _inside(args[i]):
+                    raise PermissionError(f"codeintel sandbox: refused {event} on {args[i]!r} (outside the sandbox)")
+        elif event in _REFUSED or (event.startswith(_REFUSED_PREFIXES) and event not in _ALLOWED_SOCKET_EVENTS):
+            raise PermissionError(f"codeintel sandbox: refused {event} (no network, no subprocesses)")
+    finally:
+        _in_hook = False
+
+
+def _setup_limits() -> None:
+    mem = CONFIG["memory_bytes"]
+    if mem:
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    fsize = CONFIG["max_file_bytes"]
+    if fsize:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+
+def _arm_cpu() -> None:
+    """Allow ``CPU_SECONDS`` more CPU from now (the limit is cumulative over the worker's life)."""
+    if not CPU_SECONDS:
+        return
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    spent = used.ru_utime + used.ru_stime
+    soft = int(spent + CPU_SECONDS) + 1
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard if hard != resource.RLIM_INFINITY and hard >= soft
+                                             else resource.RLIM_INFINITY))
+
+# ------------------------------------------------------------------------------------------------ values
+
+
+def _tq(t) -> str:
+    return f"{getattr(t, '__module__', '?')}.{getattr(t, '__qualname__', getattr(t, '__name__', '?'))}"
+
+
+def _safe_repr(v) -> str:
+    """repr of plain data; other objects by type and id only (a user __repr__ is never called)."""
+    t = type(v)
+    if v is None or t in (bool, int, float, complex, str, bytes, bytearray, range, slice, type(Ellipsis)):
+        r = repr(v)
+    elif t in (tuple, list, frozenset, set, dict) and len(v) <= 20:
+        try:
+            r = repr(v) if all(type(x) in (bool, int, float, str, bytes, type(None)) for x in
+                               (list(v.items()) and [y for kv in v.items() for y in kv] if t is dict else v)) \
+                else f"<{t.__name__} of {len(v)}>"
+        except Exception:  # noqa: BLE001
+            r = f"<{t.__name__}>"
+    elif isinstance(v, (types.FunctionType, types.BuiltinFunctionType, type, types.ModuleType)):
+        r = f"<{type(v).__name__} {_qual(v) or getattr(v, '__name__', '?')}>"
+    elif t.__repr__ is object.__repr__ or t.__module__ in ("builtins", "functools", "enum", "typing", "types"):
+        try:
+            r = repr(v)
+        except Exception:  # noqa: BLE001
+            r = f"<{_tq(t)}>"
+    else:
+        r = f"<{_tq(t)} object>"
+    return r
+
+
+def value_ref(v):
+    """The seed's ValueRef (§1.2) as a list: kind, type, repr (truncated), full length, sha256, flags."""
+    rep = _safe_repr(v)
+    trunc = rep[:MAX_REPR]
+    if v is None:
+        kind = "none"
+    elif isinstance(v, bool):
+        kind = "bool"
+    elif isinstance(v, int):
+        kind = "int"
+    elif isinstance(v, float):
+        kind = "float"
+    elif isinstance(v, str):
+        kind = "str"
+    elif isinstance(v, (bytes, bytearray)):
+        kind = "bytes"
+    elif inspect.ismodule(v):
+        kind = "module"
+    elif inspect.isclass(v):
+        kind = "class"
+    elif callable(v):
+        kind = "callable"
+    elif _has_static(type(v), "__get__"):
+        kind = "descriptor"
+    else:
+        kind = "other"
+    return [kind, _tq(type(v)), trunc, len(rep), hashlib.sha256(trunc.encode("utf-8", "replace")).hexdigest(),
+            callable(v), _has_static(type(v), "__get__"), inspect.isbuiltin(v)]
+
+
+_MISSING = object()
+
+
+def _static(obj, name, default=None):
+    """``getattr_static``; a slot of a *built-in* type (``staticmethod.__wrapped__``, ``partial.func``) is
+    read through its C descriptor, which runs no Python code. A user class's descriptors stay unread."""
+    try:
+        v = inspect.getattr_static(obj, name, default)
+    except Exception:  # noqa: BLE001
+        return default
+    if (inspect.ismemberdescriptor(v) or inspect.isgetsetdescriptor(v)) and not isinstance(obj, type) \
+            and getattr(getattr(v, "__objclass__", None), "__module__", None) in ("builtins", "functools") \
+            and isinstance(obj, v.__objclass__):
+        try:
+            return v.__get__(obj, type(obj))
+        except Exception:  # noqa: BLE001 - an empty slot
+            return default
+    return v
+
+
+def _has_static(obj, name) -> bool:
+    return _static(obj, name, _MISSING) is not _MISSING
+
+
+def _qual(obj):
+    if isinstance(obj, type):
+        return type.__dict__["__qualname__"].__get__(obj)
+    if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+        return obj.__qualname__
+    q = _static(obj, "__qualname__")
+    return q if isinstance(q, str) else None
+
+
+def _module_of(obj):
+    if isinstance(obj, type):
+        m = obj.__dict__.get("__module__")
+    elif isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
+        m = obj.__module__
+    else:
+        m = _static(obj, "__module__")
+    return m if isinstance(m, str) else None
+
+
+def classify(obj) -> str:
+    """The seed's §3.1 kind taxonomy (never calls the object or its descriptors)."""
+    if inspect.ismodule(obj):
+        return "module"
+    if inspect.isclass(obj):
+        return "class"
+    if inspect.isfunction(obj):
+        return "function"
+    if inspect.ismethod(obj):
+        return "method"
+    if inspect.isbuiltin(obj) or type(obj).__name__ in ("method-wrapper", "wrapper_descriptor"):
+        return "builtin_function_or_method"
+    if isinstance(obj, property):
+        return "descriptor_property"
+    if inspect.isgetsetdescriptor(obj):
+        return "descriptor_getset"
+    if inspect.ismemberdescriptor(obj):
+        return "descriptor_member"
+    if inspect.isdatadescriptor(obj):
+        return "descriptor_data"
+    if inspect.ismethoddescriptor(obj):
+        return "descriptor_method"
+    if callable(obj):
+        return "other_callable"
+    return "other"
+
+
+def desc_flags(v):
+    """desc_kind and the four inspect predicates, on the value itself (its __get__ is never called)."""
+    kind = ("property" if isinstance(v, property) else "getset" if inspect.isgetsetdescriptor(v)
+            else "member" if inspect.ismemberdescriptor(v) else "data" if inspect.isdatadescriptor(v)
+            else "function_descriptor" if inspect.isfunction(v) else "method" if inspect.ismethoddescriptor(v)
+            else "none")
+    return [kind, inspect.isdatadescriptor(v), inspect.ismethoddescriptor(v), inspect.isgetsetdescriptor(v),
+            inspect.ismemberdescriptor(v)]
+
+
+def _err(exc):
+    return [False, type(exc).__name__, str(exc)[:500]]
+
+
+OK = [True, None, None]
+
+# ------------------------------------------------------------------------------------------- extraction
+
+
+class Extraction:
+    def __init__(self, modname: str, module):
+        self.modname = modname
+        self.module = module
+        self.ids: dict[int, str] = {}
+        self.taken: set[str] = set()
+        self.keep: list = []  # keeps visited objects alive, so id() stays unique during the walk
+        self.t = collections.defaultdict(list)
+        self.caps: set[str] = set()
+
+    # identity ------------------------------------------------------------------------------------------
+    def object_id(self, obj, qual_hint=None) -> str:
+        key = id(obj)
+        if key in self.ids:
+            return self.ids[key]
+        kind = classify(obj)
+        if kind == "module":
+            oid = f"{obj.__name__}::module"
+        else:
+            q = _qual(obj) or qual_hint
+            m = _module_of(obj) or self.modname
+            if q is None:
+                q = f"{_tq(type(obj))}.<{hashlib.sha256(_safe_repr(obj).encode()).hexdigest()[:12]}>"
+            oid = f"{m}:{q}:{kind}"
+        base, n = oid, 1
+        while oid in self.taken:  # a different object under the same id (a property's getter and setter)
+            n += 1
+            oid = f"{base}#{n}"
+        self.taken.add(oid)
+        self.ids[key] = oid
+        self.keep.append(obj)
+        return oid
+
+    def reexported(self, obj) -> bool:
+        """Is ``obj`` another module's definition, found where its module and qualname say it lives?"""
+        m, q = _module_of(obj), _qual(obj)
+        if not m or not q or m == self.modname or "<locals>" in q:
+            return False
+        target = sys.modules.get(m)
+        for part in q.split("."):
+            if target is None:
+                return False
+            target = _static(target, part)
+        return target is obj
+
+    def owned(self, obj) -> bool:
+        if inspect.ismodule(obj):
+            return False
+        if inspect.isclass(obj) or inspect.isfunction(obj) or inspect.isbuiltin(obj):
+            m = _module_of(obj)
+            if m == self.modname:
+                return True
+            return not self.reexported(obj) and not (m in sys.modules and m != self.modname and inspect.isbuiltin(obj))
+        return True  # partials, descriptors, other callables bound here: no canonical home elsewhere
+
+    # walk ----------------------------------------------------------------------------------------------
+    def run(self, probes):
+        queue = collections.deque([(self.module, None)])
+        visited = 0
+        walked: set[int] = set()
+        while queue:
+            obj, qual_hint = queue.popleft()
+            if id(obj) in walked:
+                continue
+            walked.add(id(obj))
+            if visited >= MAX_OBJECTS:
+                self.caps.add("max_objects")
+                break
+            visited += 1
+            oid = self.object_id(obj, qual_hint)
+            self.object_row(obj, oid)
+            self.locations(obj, oid)
+            if inspect.ismodule(obj):
+                self.members(obj, oid, sorted(obj.__dict__.items()), queue, declared=True)
+            elif inspect.isclass(obj):
+                self.class_surface(obj, oid, queue)
+            if callable(obj) and not inspect.isclass(obj):
+                self.callable_surface(obj, oid)
+            elif inspect.isclass(obj):
+                self.callable_surface(obj, oid)
+            if inspect.isclass(obj) or inspect.isfunction(obj) or inspect.ismodule(obj):
+                self.annotations(obj, oid)
+            self.source(obj, oid)
+            for extra, hint in self.parts(obj, qual_hint):
+                if id(extra) not in walked:
+                    queue.append((extra, hint))
+        for probe in probes:
+            self.runtime_probe(probe)
+
+    def parts(self, obj, qual_hint):
+        """Functions inside descriptors defined here: a property's accessors, a static/class method's function."""
+        out = []
+        if isinstance(obj, property):
+            for acc in ("fget", "fset", "fdel"):
+                f = obj.fget if acc == "fget" else obj.fset if acc == "fset" else obj.fdel
+                if f is not None and inspect.isfunction(f) and self.owned(f):
+                    out.append((f, qual_hint))
+        elif isinstance(obj, (staticmethod, classmethod)):
+            f = obj.__func__
+            if inspect.isfunction(f) and self.owned(f):
+                out.append((f, qual_hint))
+        if callable(obj) and not inspect.isclass(obj):
+            inner = _static(obj, "__wrapped__", _MISSING)  # the decorated function behind a wrapper
+            if inner is not _MISSING and (inspect.isfunction(inner) or inspect.isclass(inner)) and self.owned(inner):
+                out.append((inner, qual_hint))
+        return out
+
+    def object_row(self, obj, oid):
+        is_cls = inspect.isclass(obj)
+        q = obj.__name__ if inspect.ismodule(obj) else (_qual(obj) or oid.split(":")[1])
+        name = q.rsplit(".", 1)[-1]
+        ann = (is_cls and "__annotations__" in obj.__dict__) or (inspect.isfunction(obj) and bool(obj.__annotations__)) \
+            or (inspect.ismodule(obj) and "__annotations__" in obj.__dict__)
+        self.t["objects"].append([
+            oid, id(obj), classify(obj), obj.__name__ if inspect.ismodule(obj) else (_module_of(obj) or self.modname),
+            q, name, _tq(type(obj)), inspect.isbuiltin(obj), callable(obj),
+            inspect.isdatadescriptor(obj) or inspect.ismethoddescriptor(obj),
+            _has_static(obj, "__wrapped__"), _has_static(obj, "__signature__"), bool(ann), *OK])
+
+    def locations(self, obj, oid):
+        """Where the object's code is, for anchoring in the parent: its own code object, then each
+        ``__wrapped__`` hop's, a property's getter, a static/class method's or a partial's function."""
+        rows = self.t["code_locations"]
+
+        def code_of(f, via):
+            code = getattr(f, "__code__", None) if inspect.isfunction(f) else None
+            if isinstance(code, types.CodeType):
+                rows.append([oid, len(rows), via, code.co_filename, code.co_firstlineno, code.co_qualname])
+        if inspect.ismodule(obj):
+            rows.append([oid, len(rows), "module", getattr(obj, "__file__", None), 0, "<module>"])
+        elif inspect.isclass(obj):
+            mod = sys.modules.get(_module_of(obj) or "")
+            first = obj.__dict__.get("__firstlineno__")
+            if isinstance(first, int):
+                rows.append([oid, len(rows), "class", getattr(mod, "__file__", None), first, _qual(obj)])
+        else:
+            cur, seen, hop = obj, set(), 0
+            while cur is not None and id(cur) not in seen and hop <= MAX_HOPS:
+                seen.add(id(cur))
+                inner = cur
+                if isinstance(cur, types.MethodType) or isinstance(cur, (staticmethod, classmethod)):
+                    inner = cur.__func__
+                elif isinstance(cur, property):
+                    inner = cur.fget
+                elif type(cur).__module__ == "functools" and type(cur).__name__ in ("partial", "partialmethod"):
+                    inner = _static(cur, "func")
+                code_of(inner, "self" if hop == 0 and inner is cur else f"wrapped:{hop}" if inner is cur
+                        else f"{'wrapped:%d:' % hop if hop else ''}{type(cur).__name__}")
+                nxt = _static(cur, "__wrapped__", _MISSING)
+                cur = None if nxt is _MISSING else nxt
+                hop += 1
+
+    def members(self, owner, owner_id, items, queue, declared):
+        owner_kind = classify(owner)
+        prefix = "" if inspect.ismodule(owner) else (_qual(owner) or owner_id.split(":")[1]) + "."
+        count = 0
+        for name, value in items:
+            if count >= MAX_MEMBERS:
+                self.caps.add("max_members")
+                break
+            count += 1
+            value_oid = None
+            introspectable = (inspect.isclass(value) or inspect.isfunction(value) or inspect.isbuiltin(value)
+                              or inspect.ismethoddescriptor(value) or inspect.isdatadescriptor(value) or callable(value))
+            if declared and introspectable and not inspect.ismodule(value) and self.owned(value) \
+                    and not (inspect.isclass(owner) and name in ("__class__", "__dict__", "__weakref__", "__doc__")):
+                value_oid = self.object_id(value, prefix + name)
+                queue.append((value, prefix + name))
+            elif id(value) in self.ids:
+                value_oid = self.ids[id(value)]
+            elif inspect.ismodule(value):
+                value_oid = f"{value.__name__}::module"
+            elif (inspect.isclass(value) or inspect.isfunction(value)) and _module_of(value) and _qual(value):
+                value_oid = f"{_module_of(value)}:{_qual(value)}:{classify(value)}"
+            self.t["members_static"].append([owner_id, owner_kind, name, classify(value), value_oid, value_ref(value),
+                                             *desc_flags(value), *OK])
+
+    def class_surface(self, cls, oid, queue):
+        try:
+            mro = inspect.getmro(cls)
+        except Exception as exc:  # noqa: BLE001
+            mro = (cls,)
+            self.t["class_mro"].append([oid, 0, None, None, *_err(exc)])
+        for i, base in enumerate(mro):
+            self.t["class_mro"].append([oid, i, self.ref_id(base), _tq(base), *OK])
+        own = sorted(cls.__dict__.items())
+        for name, value in own:
+            self.t["class_declared_members"].append([oid, name, classify(value), value_ref(value), *desc_flags(value), *OK])
+        # The declared members are walked (they are defined here); inherited ones are members rows only.
+        try:
+            members = inspect.getmembers_static(cls)
+        except Exception as exc:  # noqa: BLE001
+            self.t["members_static"].append([oid, "class", None, None, None, None, None, None, None, None, None, *_err(exc)])
+            members = []
+        declared = dict(own)
+        seen_names = set()
+        items = []
+        for name, value in members:
+            seen_names.add(name)
+            if name in declared:
+                items.append((name, value))
+        self.members(cls, oid, items, queue, declared=True)
+        inherited = [(n, v) for n, v in members if n not in declared]
+        self.members(cls, oid, [(n, v) for n, v in inherited if not any(
+            n in b.__dict__ for b in mro if b in (object, type))], queue, declared=False)
+        # Resolution: every name declared anywhere in the MRO -> the first class declaring it.
+        names = sorted({n for b in mro for n in b.__dict__} - {"__dict__", "__weakref__"})
+        for n in names:
+            definer = next(b for b in mro if n in b.__dict__)
+            overrides = [self.ref_id(b) for b in mro if n in b.__dict__ and b is not definer]
+            self.t["attr_resolution"].append([oid, n, self.ref_id(definer), definer is cls, overrides,
+                                              classify(definer.__dict__[n]), *OK])
+
+    def ref_id(self, obj):
+        if id(obj) in self.ids:
+            return self.ids[id(obj)]
+        m, q = _module_of(obj), _qual(obj)
+        return f"{m}:{q}:{classify(obj)}" if m and q else None
+
+    def callable_surface(self, obj, oid):
+        full, stop = self.unwrap(obj)
+        for chain, hops, reason, status in (("full", *full), ("signature", *stop)):
+            for i, (hop, h_obj) in enumerate(hops):
+                last = i == len(hops) - 1
+                self.t["unwrap_hops"].append([oid, chain, i, hop, _has_static(h_obj, "__wrapped__"),
+                                              _has_static(h_obj, "__signature__"), reason if last else None,
+                                              *(status if last else OK)])
+        effective = stop[0][-1][0] if stop[0] else oid
+        for variant, follow in (("raw", False), ("wrapped", True)):
+            try:
+                sig = inspect.signature(obj, follow_wrapped=follow, eval_str=False)
+            except Exception as exc:  # noqa: BLE001 - builtins without metadata, non-callables: a row that says so
+                self.t["signatures"].append([oid, variant, follow, False, effective if follow else oid, None, None,
+                                             None, None, None, None, *_err(exc)])
+                continue
+            text = str(sig)
+            sid = hashlib.sha256(f"{oid}|{variant}|{text}".encode()).hexdigest()[:24]
+            params = list(sig.parameters.values())
+            ret = None if sig.return_annotation is inspect.Signature.empty else value_ref(sig.return_annotation)
+            self.t["signatures"].append([
+                oid, variant, follow, False, effective if follow else oid, sid, text, sig.format(max_width=None), ret,
+                any(p.kind is p.VAR_POSITIONAL for p in params), any(p.kind is p.VAR_KEYWORD for p in params), *OK])
+            for i, p in enumerate(params):
+                has_d, has_a = p.default is not p.empty, p.annotation is not p.empty
+                self.t["signature_params"].append([
+                    sid, oid, variant, i, p.name, p.kind.name, has_d, value_ref(p.default) if has_d else None,
+                    has_a, value_ref(p.annotation) if has_a else None, *OK])
+
+    def unwrap(self, obj):
+        """(hops, stop reason, status) for the full ``__wrapped__`` chain and the one signature() follows."""
+        out = []
+        for sig_stop in (False, True):
+            hops, seen, cur = [], set(), obj
+            reason, status = "no_wrapped", OK
+            while True:
+                hid = self.object_id(cur)
+                hops.append((hid, cur))
+                if sig_stop and _has_static(cur, "__signature__"):
+                    reason = "signature_override"
+                    break
+                if id(cur) in seen:
+                    reason, status = "cycle", [False, "ValueError", f"wrapper loop when unwrapping {hops[0][0]}"]
+                    break
+                seen.add(id(cur))
+                nxt = _static(cur, "__wrapped__", _MISSING)
+                if nxt is _MISSING:
+                    break
+                if len(hops) > MAX_HOPS:
+                    reason, status = "max_hops", [False, "BudgetExceeded", f"more than {MAX_HOPS} unwrap hops"]
+                    self.caps.add("max_unwrap_hops")
+                    break
+                cur = nxt
+            out.append((hops, reason, status))
+        return out[0], out[1]
+
+    def annotations(self, obj, oid):
+        try:
+            ann = inspect.get_annotations(obj, eval_str=False)
+        except Exception as exc:  # noqa: BLE001
+            self.t["annotations_kv"].append([oid, False, None, None, *_err(exc)])
+            return
+        for k, v in ann.items():
+            self.t["annotations_kv"].append([oid, False, str(k), value_ref(v), *OK])
+
+    def source(self, obj, oid):
+        if not (inspect.ismodule(obj) or inspect.isclass(obj) or inspect.isfunction(obj) or inspect.ismethod(obj)
+                or inspect.isbuiltin(obj)):
+            return
+        code = obj.__code__ if inspect.isfunction(obj) else None
+        try:
+            fname = inspect.getsourcefile(obj)
+            lines, start = inspect.getsourcelines(obj)
+            text = "".join(lines)
+            first = code.co_firstlineno if code is not None else (
+                obj.__dict__.get("__firstlineno__") if inspect.isclass(obj) else None)
+            self.t["source"].append([oid, fname, start or 1, len(lines), hashlib.sha256(text.encode()).hexdigest(),
+                                     text[:120], first, code.co_qualname if code is not None else None, *OK])
+        except Exception as exc:  # noqa: BLE001 - builtins (TypeError), missing files (OSError)
+            fname = code.co_filename if code is not None else None
+            self.t["source"].append([oid, fname, code.co_firstlineno if code is not None else None, None, None, None,
+                                     code.co_firstlineno if code is not None else None,
+                                     code.co_qualname if code is not None else None, *_err(exc)])
+
+    # runtime state -------------------------------------------------------------------------------------
+    def runtime_probe(self, qualname):
+        target, status = self.module, OK
+        try:
+            for part in qualname.split("."):
+                target = inspect.getattr_static(target, part)
+            if isinstance(target, (staticmethod, classmethod)):
+                target = target.__func__
+        except Exception as exc:  # noqa: BLE001
+            self.t["runtime_state"].append([qualname, None, 0, "lookup", None, None, None, None, None, None, None,
+                                            *_err(exc)])
+            return
+        oid = self.ids.get(id(target)) or self.object_id(target)
+        rows = self.t["runtime_state"]
+
+        def frame_row(step, state, frame, what="frame", tb_lasti=None, tb_lineno=None):
+            code = frame.f_code if frame is not None else None
+            lasti = tb_lasti if tb_lasti is not None else (frame.f_lasti if frame is not None else None)
+            loc = {}
+            if frame is not None:
+                loc = {k: value_ref(v)[2] for k, v in sorted(frame.f_locals.items())}
+            rows.append([qualname, oid, step, what, state, code.co_filename if code else None,
+                         code.co_qualname if code else None, code.co_firstlineno if code else None, lasti,
+                         tb_lineno if tb_lineno is not None else (frame.f_lineno if frame is not None else None),
+                         json.dumps(loc, sort_keys=True), *OK])
+        try:
+            made = target()
+        except BaseException as exc:  # noqa: BLE001 - a probe callable that raises: its traceback is the state
+            tb, step = exc.__traceback__, 0
+            while tb is not None:
+                if tb.tb_frame.f_code.co_filename != __file__:
+                    frame_row(step, f"RAISED {type(exc).__name__}", tb.tb_frame, "traceback", tb.tb_lasti, tb.tb_lineno)
+                    step += 1
+                tb = tb.tb_next
+            return
+        if inspect.isgenerator(made):
+            frame_row(0, inspect.getgeneratorstate(made), made.gi_frame)
+            try:
+                next(made)
+                frame_row(1, inspect.getgeneratorstate(made), made.gi_frame)
+            except BaseException as exc:  # noqa: BLE001
+                frame_row(1, f"{inspect.getgeneratorstate(made)} ({type(exc).__name__})", None)
+            made.close()
+        elif inspect.iscoroutine(made):
+            frame_row(0, inspect.getcoroutinestate(made), made.cr_frame)
+            try:
+                made.send(None)
+                frame_row(1, inspect.getcoroutinestate(made), made.cr_frame)
+            except BaseException as exc:  # noqa: BLE001
+                frame_row(1, f"{inspect.getcoroutinestate(made)} ({type(exc).__name__})", None)
+            made.close()
+        elif inspect.isasyncgen(made):
+            frame_row(0, inspect.getasyncgenstate(made), made.ag_frame)
+            step_coro = made.asend(None)
+            try:
+                step_coro.send(None)
+                frame_row(1, inspect.getasyncgenstate(made), made.ag_frame)
+            except BaseException as exc:  # noqa: BLE001
+                frame_row(1, f"{inspect.getasyncgenstate(made)} ({type(exc).__name__})", None)
+            step_coro.close()
+        else:
+            rows.append([qualname, oid, 0, "returned", "RETURNED", None, None, None, None, None,
+                         json.dumps({"return": value_ref(made)[2]}), *OK])
+
+
+# -------------------------------------------------------------------------------------------------- loop
+
+
+def _send(obj) -> None:
+    data = json.dumps(obj, default=str).encode("utf-8", "replace")
+    os.write(RESULT_FD, f"{len(data)}\n".encode())
+    view = memoryview(data)
+    while view:
+        n = os.write(RESULT_FD, view)
+        view = view[n:]
+
+
+def handle(cmd) -> dict:
+    global _guard_active
+    name, expected = cmd["module"], cmd.get("file")
+    t0 = time.perf_counter()
+    reply = {"module": name, "ok": True, "error_type": None, "error_msg": None, "budget": None, "tables": {},
+             "caps": []}
+    _arm_cpu()
+    environ = dict(os.environ)  # a module may set variables at import: the next module must not see them
+    _guard_active = True
+    try:
+        try:
+            module = importlib.import_module(name)
+        except MemoryError as exc:
+            reply.update(ok=False, error_type="MemoryError", error_msg=str(exc)[:500] or "out of memory",
+                         budget="memory", replace_worker=True)
+            return reply
+        except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt from the module included
+            tb = traceback.extract_tb(exc.__traceback__)
+            where = next((f"{f.filename}:{f.lineno}" for f in reversed(tb) if f.filename != __file__), "")
+            reply.update(ok=False, error_type=type(exc).__name__,
+                         error_msg=(f"{exc}" + (f" (at {where})" if where else ""))[:500])
+            return reply
+        got = getattr(module, "__file__", None)
+        if expected and (not got or os.path.realpath(got) != os.path.realpath(expected)):
+            reply.update(ok=False, error_type="ModuleMismatch",
+                         error_msg=f"import {name} loaded {got or 'a module without a file'}, not {expected} "
+                                   "(another module of that name comes first on sys.path)")
+            return reply
+        ex = Extraction(name, module)
+        ex.run(cmd.get("probes", []))
+        reply["tables"] = ex.t
+        reply["caps"] = sorted(ex.caps)
+    except MemoryError:
+        reply.update(ok=False, error_type="MemoryError", error_msg="out of memory while extracting", budget="memory",
+                     tables={}, replace_worker=True)
+    except BaseException as exc:  # noqa: BLE001 - an extraction bug on one module: a row, not a dead worker
+        reply.update(ok=False, error_type=f"ExtractorError.{type(exc).__name__}", error_msg=str(exc)[:500], tables={})
+    finally:
+        _guard_active = False
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()  # what the module printed reaches the parent's counters before the reply
+            except Exception:  # noqa: BLE001
+                pass
+        if dict(os.environ) != environ:
+            os.environ.clear()
+            os.environ.update(environ)
+        reply["seconds"] = time.perf_counter() - t0
+    return reply
+
+
+def main() -> None:
+    _setup_limits()
+    sys.path[:0] = [p for p in CONFIG["import_roots"] if p not in sys.path]
+    sys.dont_write_bytecode = True
+    sys.addaudithook(_audit)
+    stdin = sys.stdin.buffer
+    _send({"ready": True, "python": sys.version, "executable": sys.executable, "sys_path": sys.path,
+           "pid": os.getpid()})
+    while True:
+        line = stdin.readline()
+        if not line:
+            return
+        reply = handle(json.loads(line))
+        data_len = len(json.dumps(reply["tables"], default=str))
+        if data_len > MAX_RESULT_BYTES:
+            reply.update(ok=False, error_type="BudgetExceeded", budget="result_bytes", tables={},
+                         error_msg=f"the module's facts are {data_len:,} bytes, over the {MAX_RESULT_BYTES:,} cap")
+        _send(reply)
+        if reply.get("replace_worker"):
+            return
+
+
+if __name__ == "__main__":
+    main()

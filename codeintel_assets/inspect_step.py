@@ -1,0 +1,292 @@
+"""The inspect step: import the selected files' modules in the sandbox, anchor what they define, store it.
+
+Dagster-free (the ``inspect_plane`` asset, the CLI and the tests call ``inspect_keys``). It runs after
+the static pass of the same ``codeintel index`` (its own step: it executes code, the static pass
+never does) and reads from DuckDB only what it joins to: ``py_files`` (file ids), and the code units
+and instructions of the files the objects' code lives in.
+
+Selection (``select``): a file is attempted when its module name is importable, the allowlist matches
+it and neither the denylist nor the default denial (tests, scripts, ``__main__``, ``setup.py``,
+``conftest``) does. A file not attempted still gets its status row (``attempted = false`` and why).
+"""
+
+import fnmatch
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from codeintel_assets.contracts import inspect as C
+from codeintel_assets.extract.inspect_sandbox import Budgets, Command, ModuleResult, Sandbox
+from codeintel_assets.extract.rows import to_table
+from codeintel_assets.reconcile import key_to_path
+
+MODE = "static"
+# Module-name patterns denied unless the user's allowlist names the module exactly.
+DEFAULT_DENY_MODULES = ("test", "tests", "test.*", "tests.*", "*.test", "*.tests", "*.test.*", "*.tests.*",
+                        "test_*", "*.test_*", "*_test", "*.*_test", "conftest", "*.conftest", "setup",
+                        "__main__", "*.__main__", "scripts", "scripts.*", "*.scripts.*", "bin.*", "testing.*",
+                        "*.testing.*")
+
+
+@dataclass(frozen=True)
+class InspectSettings:
+    python: str = ""  # interpreter of the workers (default: this one)
+    allow: tuple[str, ...] = ("*",)  # module-name globs
+    deny: tuple[str, ...] = ()
+    default_deny: bool = True
+    probes: tuple[str, ...] = ()  # "module:qualname" of zero-argument factories / callables to run
+    workers: int = 1
+    budgets: Budgets = field(default_factory=Budgets)
+
+    def policy_sha256(self) -> str:
+        d = {"python": self.python, "allow": list(self.allow), "deny": list(self.deny),
+             "default_deny": self.default_deny, "probes": list(self.probes), "budgets": asdict(self.budgets)}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
+
+def skip_reason(module: str, s: InspectSettings) -> str | None:
+    """Why ``module`` is not imported, or None."""
+    parts = module.split(".")
+    if not module or module == "<module>" or not all(p.isidentifier() for p in parts):
+        return "not an importable module name"
+    if any(fnmatch.fnmatchcase(module, p) for p in s.deny):
+        return "denylist"
+    if not any(fnmatch.fnmatchcase(module, p) for p in s.allow):
+        return "not in the allowlist"
+    if s.default_deny and module not in s.allow and any(fnmatch.fnmatchcase(module, p) for p in DEFAULT_DENY_MODULES):
+        return "denied by default (tests, scripts, __main__, setup, conftest); allow it by its exact name"
+    return None
+
+
+@dataclass
+class InspectRunResult:
+    attempted: int = 0
+    ok: int = 0
+    skipped: int = 0
+    failures: list[str] = field(default_factory=list)  # "path: module: error" lines
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    workers_started: int = 0
+    interpreter: dict = field(default_factory=dict)
+    objects: int = 0
+    anchored: int = 0
+    with_source: int = 0
+
+
+def _file_rows(store, keys: Sequence[str], conn) -> dict[str, tuple[str, bool]]:
+    t = store.read("py_files", ["path", "file_id", "ok"], keys, conn)
+    return {p: (f, ok) for p, f, ok in zip(*(t.column(c).to_pylist() for c in ("path", "file_id", "ok")))}
+
+
+def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str], settings: InspectSettings,
+                 import_roots: Sequence[str], run_id: str | None = None,
+                 log: Callable[[str], None] = lambda m: None) -> InspectRunResult:
+    """Import the modules of ``keys`` in the sandbox and replace their inspect rows in ``store``."""
+    t_start = time.perf_counter()
+    root = str(Path(root).resolve())
+    res = InspectRunResult()
+    with store.connection(read_only=True) as conn:
+        files = _file_rows(store, keys, conn)
+    policy = settings.policy_sha256()
+    commands, cmd_keys, status = [], [], {}
+    probes_by_module: dict[str, list[str]] = {}
+    for p in settings.probes:
+        mod, _, qual = p.partition(":")
+        probes_by_module.setdefault(mod, []).append(qual)
+    for key in keys:
+        module = modules[key]
+        fid, static_ok = files.get(key, (None, False))
+        why = skip_reason(module, settings)
+        if why is None and fid is None:
+            why = "not indexed by the static planes"
+        if why is not None:
+            res.skipped += 1
+            status[key] = _status_row(fid, module, False, why, None, policy, run_id)
+            continue
+        commands.append(Command(module, os.path.join(root, key_to_path(key)), probes_by_module.get(module, [])))
+        cmd_keys.append(key)
+    abs_roots = [os.path.join(root, r) if r else root for r in import_roots]
+    results: list[ModuleResult] = []
+    if commands:
+        last = [time.perf_counter()]
+
+        def progress(i, r: ModuleResult):
+            if time.perf_counter() - last[0] >= 5.0:
+                last[0] = time.perf_counter()
+                log(f"[inspect] {len(results_done)}/{len(commands)} modules, {last[0] - t_start:.1f}s")
+            results_done.append(i)
+        results_done: list[int] = []
+        with Sandbox(settings.python or None, abs_roots, settings.budgets, settings.workers) as sb:
+            results = sb.run(commands, progress)
+            res.workers_started = sb.workers_started
+            res.interpreter = {**sb.info, "sandbox_root": sb.root}
+    tables: dict[str, list[pa.Table]] = {tc.name: [] for tc in C.FILE_TABLES}
+    code_units = _code_units(store, root, results)
+    for key, cmd, r in zip(cmd_keys, commands, results):
+        fid = files[key][0]
+        res.attempted += 1
+        res.ok += bool(r.ok)
+        if not r.ok:
+            res.failures.append(f"{key}: {cmd.module}: {r.error_type}: {r.error_msg}"
+                                + (f" [budget: {r.budget}]" if r.budget else ""))
+        for wname, tc in C.WORKER_TABLES.items():
+            rows = [tuple([fid, MODE] + _row(row)) for row in r.tables.get(wname, [])]
+            if tc is C.PY_INSPECT_RUNTIME_STATE:
+                rows = _join_runtime(store, rows, root, code_units)
+            tables[tc.name].append(to_table(tc, rows, key))
+        anchors, with_source, anchored = anchor_objects(fid, r.tables.get("code_locations", []), root, code_units)
+        res.objects += len(r.tables.get("objects", []))
+        res.with_source += with_source
+        res.anchored += anchored
+        tables[C.PY_INSPECT_OBJECT_ANCHORS.name].append(to_table(C.PY_INSPECT_OBJECT_ANCHORS, anchors, key))
+        status[key] = _status_row(fid, cmd.module, True, None, r, policy, run_id, len(r.tables.get("objects", [])),
+                                  with_source, anchored)
+    tables[C.STATUS] = [to_table(C.PY_INSPECT_IMPORT_ATTEMPTS, [status[k]], k) for k in keys]
+    out = {name: (contract.schema, pa.concat_tables(parts) if parts else contract.schema.empty_table())
+           for name, parts in tables.items() for contract in [next(tc for tc in C.FILE_TABLES if tc.name == name)]}
+    from codeintel_assets.locking import hold
+    with hold(store.database, on_wait=log):
+        store.replace_files(list(keys), out)
+    res.rows = {name: t.num_rows for name, (_, t) in out.items()}
+    res.seconds = time.perf_counter() - t_start
+    return res
+
+
+def _row(row: list) -> list:
+    """Worker lists -> contract values (ValueRef lists become struct tuples)."""
+    return [tuple(v) if isinstance(v, list) and len(v) == 8 and isinstance(v[0], str) and isinstance(v[5], bool)
+            else v for v in row]
+
+
+def _status_row(fid, module, attempted, why, r: ModuleResult | None, policy, run_id, objects=0, with_source=0,
+                anchored=0) -> tuple:
+    if r is None:
+        return (fid, module, attempted, why, True, None, None, None, None, None, None, None, None, None, None,
+                None, [], 0, 0, 0, policy, run_id)
+    stage = None if r.ok else ("budget" if r.budget else "worker" if r.error_type in ("WorkerDied", "WorkerError")
+                               else "extract" if (r.error_type or "").startswith("ExtractorError") else "import")
+    return (fid, module, True, None, r.ok, stage, r.error_type, r.error_msg, r.budget, round(r.seconds, 4),
+            r.stdout_bytes, r.stderr_bytes, r.stderr_sha256, r.stderr_tail or None, r.worker_pid, r.worker_replaced,
+            list(r.caps), objects, with_source, anchored, policy, run_id)
+
+
+# ------------------------------------------------------------------------------------------- anchoring
+
+
+def _repo_key(filename: str | None, root: str) -> str | None:
+    """The repository key of a code object's file, or None when it lies outside the repository."""
+    if not filename:
+        return None
+    try:
+        real = os.path.realpath(filename)
+    except (OSError, ValueError):
+        return None
+    rel = os.path.relpath(real, root)
+    if rel.startswith(os.pardir) or os.path.isabs(rel):
+        return None
+    from codeintel_assets.reconcile import path_to_key
+    return path_to_key(rel.replace(os.sep, "/"))
+
+
+def _code_units(store, root: str, results: Sequence[ModuleResult]) -> dict:
+    """(key, co_qualname, co_firstlineno) -> code unit facts, for every file an object's code lives in."""
+    keys = set()
+    for r in results:
+        for row in r.tables.get("code_locations", []):
+            k = _repo_key(row[3], root)
+            if k:
+                keys.add(k)
+        for row in r.tables.get("runtime_state", []):
+            k = _repo_key(row[5], root)
+            if k:
+                keys.add(k)
+    if not keys:
+        return {}
+    cols = ["path", "co_qualname", "co_firstlineno", "code_unit_id", "ast_node_id", "scope_id", "span_start_byte",
+            "span_end_byte", "kind"]
+    with store.connection(read_only=True) as conn:
+        t = store.read("py_bc_code_units", cols, sorted(keys), conn)
+    out: dict = {}
+    for row in zip(*(t.column(c).to_pylist() for c in cols)):
+        path, qual, first = row[0], row[1], row[2]
+        out[(path, qual, first)] = row[3:]
+        out.setdefault(("line", path, first), row[3:])
+        if qual == "<module>":
+            out[("module", path)] = row[3:]
+    return out
+
+
+def anchor_objects(fid: str, locations: list, root: str, code_units: dict) -> tuple[list[tuple], int, int]:
+    """INS-ALG-4 over the code locations the worker found: one anchor row per object that has one.
+
+    Exact (1.0): the code unit with the object's file, first line and qualname (its own code, a class's
+    ``__firstlineno__``, the module). Through a wrapper (0.95): the same match on a ``__wrapped__`` hop,
+    a property's getter or a static/class method's function. Line only (0.6): a code unit starts on that
+    line under another qualname (a function renamed after definition). Otherwise ok=false, with why.
+    """
+    by_obj: dict[str, list] = {}
+    for oid, _seq, via, filename, line, qual in locations:
+        by_obj.setdefault(oid, []).append((via, filename, line, qual))
+    rows, with_source, anchored = [], 0, 0
+    for oid, locs in by_obj.items():
+        # A wrapper made by functools.wraps carries the decorated function's qualname: the location whose
+        # code has the object's own qualname (the decorated def) comes before the wrapper's code.
+        own = oid.split(":")[1] if oid.count(":") >= 2 else None
+        locs = sorted(locs, key=lambda loc: loc[3] != own)
+        best, outside = None, []
+        for via, filename, line, qual in locs:
+            key = _repo_key(filename, root)
+            if key is None:
+                outside.append(filename)
+                continue
+            if via == "module":
+                hit = code_units.get(("module", key))
+                conf, why = 1.0, "module: its file's <module> code unit"
+            else:
+                hit = code_units.get((key, qual, line))
+                direct = via in ("self", "class")
+                conf = 1.0 if direct else 0.95
+                why = (f"{'class __firstlineno__' if via == 'class' else 'code object'}: file + first line {line} + "
+                       f"qualname {qual}" + ("" if direct else f" (via {via})"))
+                if hit is None:
+                    hit = code_units.get(("line", key, line))
+                    conf, why = 0.6, f"a code unit starts on line {line} of {key}, qualname {qual} differs (via {via})"
+            if hit is not None:
+                best = (key, hit, conf, why)
+                break
+            if best is None:
+                best = (key, None, 0.0, f"no code unit of {key} starts on line {line} as {qual}")
+        if best is None:
+            continue  # defined outside the repository only (a re-wrapped stdlib function): not counted
+        key, hit, conf, why = best
+        with_source += 1
+        if hit is None:
+            rows.append((fid, MODE, oid, key, None, None, None, None, None, 0.0, why, False, "NoAnchor", why))
+            continue
+        anchored += 1
+        cu, ast_node, scope, s0, s1, _kind = hit
+        rows.append((fid, MODE, oid, key, ast_node, cu, scope, s0, s1, conf, why, True, None, None))
+    return rows, with_source, anchored
+
+
+def _join_runtime(store, rows: list[tuple], root: str, code_units: dict) -> list[tuple]:
+    """Add code_unit_id and instr_id to runtime-state rows: the code unit by file + qualname + first line,
+    the instruction by that code unit and ``f_lasti`` (the offset of the frame's last instruction)."""
+    cus = [(code_units.get((_repo_key(r[7], root), r[8], r[9])) or (None,))[0] for r in rows]
+    instrs: dict = {}
+    want = sorted({cu for cu in cus if cu})
+    if want:
+        with store.connection(read_only=True) as conn:
+            conn.register("__cu", pa.table({"code_unit_id": pa.array(want, pa.string())}))
+            for cu, off, iid in conn.execute(
+                    "SELECT code_unit_id, \"offset\", instr_id FROM py_bc_instructions "
+                    "WHERE code_unit_id IN (SELECT code_unit_id FROM __cu)").fetchall():
+                instrs[(cu, off)] = iid
+            conn.unregister("__cu")
+    return [r[:13] + (cu, instrs.get((cu, r[10])) if cu else None) + r[13:] for r, cu in zip(rows, cus)]

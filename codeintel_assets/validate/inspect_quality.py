@@ -1,0 +1,55 @@
+"""INS-ALG-7 ``inspect_quality``: the inspect plane's figures over the whole database, against thresholds.
+
+Computed in SQL over the stored rows (not per file: a share is a whole-database figure):
+
+- import success: attempted modules that imported / attempted modules;
+- signature coverage: callable objects with an ok signature (raw or wrapped) / callable objects;
+- wrapped != raw: callables whose wrapped signature text differs from the raw one / callables with both;
+- anchoring rate: objects anchored to a def/class node / objects whose code lies in the repository.
+
+Fails when a share is below its threshold (``InspectConfig``: ``min_signature_coverage``,
+``min_anchor_rate``, ``min_import_success``); with no module attempted it passes with zero counts.
+"""
+
+from codeintel_assets.validate.base import Finding, GateResult
+
+NAME = "inspect_quality"
+TABLE = "py_inspect_import_attempts"
+DESCRIPTION = ("INS-ALG-7: import success, signature coverage, wrapped!=raw share and anchoring rate over the whole "
+               "database, against configurable thresholds")
+
+
+def inspect_quality(conn, thresholds: dict[str, float]) -> GateResult:
+    from resources.store import table_exists
+    if not table_exists(conn, TABLE):
+        return GateResult(NAME, TABLE, True, True, [], {"modules_attempted": 0}, DESCRIPTION)
+    attempted, imported, skipped, with_source, anchored = conn.execute(
+        f"SELECT count(*) FILTER (WHERE attempted), count(*) FILTER (WHERE attempted AND ok), "
+        f"count(*) FILTER (WHERE NOT attempted), coalesce(sum(objects_with_source), 0)::BIGINT, "
+        f"coalesce(sum(objects_anchored), 0)::BIGINT FROM {TABLE}").fetchone()
+    callables, with_sig = conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM py_inspect_signatures s WHERE s.path = o.path "
+        "AND s.object_id = o.object_id AND s.ok)) FROM py_inspect_objects o WHERE o.is_callable").fetchone()
+    both, differ = conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE r.sig_text <> w.sig_text) FROM py_inspect_signatures r "
+        "JOIN py_inspect_signatures w ON r.path = w.path AND r.object_id = w.object_id AND w.variant = 'wrapped' "
+        "WHERE r.variant = 'raw' AND r.ok AND w.ok").fetchone()
+    budgets = conn.execute(f"SELECT budget_hit, count(*) FROM {TABLE} WHERE budget_hit IS NOT NULL "
+                           "GROUP BY ALL ORDER BY ALL").fetchall()
+    shares = {"import_success": imported / attempted if attempted else 1.0,
+              "signature_coverage": with_sig / callables if callables else 1.0,
+              "anchor_rate": anchored / with_source if with_source else 1.0}
+    metrics = {"modules_attempted": attempted, "modules_imported": imported, "modules_skipped": skipped,
+               "callables": callables, "callables_with_signature": with_sig, "signature_pairs": both,
+               "wrapped_differs_from_raw": differ, "objects_with_source": with_source, "objects_anchored": anchored,
+               **{k: round(v, 4) for k, v in shares.items()},
+               "wrapped_differs_share": round(differ / both, 4) if both else 0.0,
+               **{f"budget_{b}": n for b, n in budgets}}
+    findings = [Finding("(whole database)", None, None, f"{k} = {shares[k]:.4f} is below the threshold {t}")
+                for k, t in thresholds.items() if shares[k] < t]
+    for path, module, et, em in conn.execute(
+            f"SELECT path, module_name, error_type, error_msg FROM {TABLE} WHERE attempted AND NOT ok "
+            "ORDER BY path LIMIT 20").fetchall():
+        findings.append(Finding(path, None, None, f"import of {module} failed: {et}: {em}"))
+    passed = not any(shares[k] < t for k, t in thresholds.items())
+    return GateResult(NAME, TABLE, passed, True, findings, metrics, DESCRIPTION)
