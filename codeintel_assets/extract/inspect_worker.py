@@ -651,7 +651,10 @@ class Extraction:
             frame_row(0, inspect.getasyncgenstate(made), made.ag_frame)
             step_coro = made.asend(None)
             try:
-                step_coro.send(None)
+                try:
+                    step_coro.send(None)
+                except StopIteration:
+                    pass  # the asend awaitable is done: the async generator yielded a value
                 frame_row(1, inspect.getasyncgenstate(made), made.ag_frame)
             except BaseException as exc:  # noqa: BLE001
                 frame_row(1, f"{inspect.getasyncgenstate(made)} ({type(exc).__name__})", None)

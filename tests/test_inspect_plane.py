@@ -1,0 +1,318 @@
+"""The inspect plane end to end: `codeintel index --inspect` over tests/fixtures/inspect_repo.
+
+One indexed copy of the fixture repository per module (the sandbox imports each module for real, in
+worker processes). Expected facts are stated by hand from the fixture's source, or computed by
+CPython's own ``inspect`` in a plain interpreter (``oracle``), never taken from the plane's output.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import cli_env, run_cli
+
+FIXTURE = Path(__file__).parent / "fixtures" / "inspect_repo"
+CASES = (FIXTURE / "fx" / "cases.py").read_text()
+
+
+def line_of(text: str, needle: str, nth: int = 1) -> int:
+    """1-based line of the nth line that starts (after indentation) with ``needle``."""
+    hits = [i + 1 for i, ln in enumerate(text.splitlines()) if ln.strip().startswith(needle)]
+    return hits[nth - 1]
+
+
+@pytest.fixture(scope="module")
+def inspected(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("inspect")
+    repo = tmp / "repo"
+    shutil.copytree(FIXTURE, repo)
+    env = cli_env(tmp)
+    before_tmp = set(os.listdir(tempfile.gettempdir()))
+    cwd_before = sorted(os.listdir(os.getcwd()))
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--inspect"], env)
+    summary = json.loads(out.strip().splitlines()[-1])
+    conn = duckdb.connect(env["CODEINTEL_DB"], read_only=True)
+    yield {"code": code, "summary": summary, "err": err, "conn": conn, "repo": repo, "env": env, "tmp": tmp,
+           "new_tmp": set(os.listdir(tempfile.gettempdir())) - before_tmp,
+           "cwd_changed": sorted(os.listdir(os.getcwd())) != cwd_before}
+    conn.close()
+
+
+def q(ctx, sql, *params):
+    return ctx["conn"].execute(sql, list(params)).fetchall()
+
+
+def attempt(ctx, module):
+    rows = q(ctx, "SELECT ok, error_type, error_msg, budget_hit, worker_replaced, attempted, skip_reason "
+                  "FROM py_inspect_import_attempts WHERE module_name = ?", module)
+    assert len(rows) == 1, module
+    return dict(zip(("ok", "error_type", "error_msg", "budget", "replaced", "attempted", "skip"), rows[0]))
+
+
+def member_repr(ctx, module, attr):
+    return q(ctx, "SELECT value_ref.repr_trunc FROM py_inspect_members_static WHERE owner_object_id = ? "
+                  "AND attr_name = ?", f"{module}::module", attr)[0][0]
+
+
+# ------------------------------------------------------------------------------------------- hostile
+
+
+@pytest.mark.parametrize("module, error_type, budget, msg", [
+    ("fx.hostile.hang", "BudgetExceeded", "timeout", "no answer within 4 s"),
+    ("fx.hostile.cpu_spin", "BudgetExceeded", "cpu", "SIGXCPU"),
+    ("fx.hostile.exits", "WorkerDied", None, "exited with status 3"),
+    ("fx.hostile.segfault", "WorkerDied", None, "SIGSEGV"),
+    ("fx.hostile.bigalloc", "MemoryError", "memory", ""),
+    ("fx.hostile.printer", "BudgetExceeded", "output_bytes", "printed more than 1,048,576 bytes"),
+    ("fx.hostile.network", "PermissionError", None, "refused socket"),
+])
+def test_hostile_module_is_a_failure_row(inspected, module, error_type, budget, msg):
+    a = attempt(inspected, module)
+    assert (a["ok"], a["error_type"], a["budget"]) == (False, error_type, budget)
+    assert msg in a["error_msg"]
+    if error_type != "PermissionError":  # an exception at import leaves the worker usable
+        assert a["replaced"] is True
+
+
+def test_run_goes_on_after_hostile_modules(inspected):
+    s = inspected["summary"]
+    assert inspected["code"] == 0, inspected["err"]  # a failed import is a row, not a failed run
+    assert s["run_ok"] and s["inspect"]["attempted"] == 14 and s["inspect"]["ok"] == 7
+    assert attempt(inspected, "fx.hostile.zz_after")["ok"]
+    # sidefx set a variable at import; the next module in the same worker does not see it.
+    assert member_repr(inspected, "fx.hostile.zz_after", "LEAK") == "'clean'"
+    assert len(s["inspect"]["failed"]) == 7
+
+
+def test_side_effects_stay_in_the_sandbox(inspected):
+    assert attempt(inspected, "fx.hostile.sidefx")["ok"]
+    cwd_file = member_repr(inspected, "fx.hostile.sidefx", "CWD_FILE").strip("'")
+    home = member_repr(inspected, "fx.hostile.sidefx", "HOME").strip("'")
+    sandbox = Path(tempfile.gettempdir()).resolve()
+    assert Path(cwd_file).parent == Path(home)
+    assert Path(home).name.startswith("worker-") and Path(home).parent.name.startswith("codeintel-inspect-")
+    assert Path(home).parent.parent == sandbox
+    assert not Path(home).parent.exists()  # the sandbox root is removed when the run ends
+    assert member_repr(inspected, "fx.hostile.sidefx", "REPO_WRITE")[1:].startswith("refused: codeintel sandbox")
+    assert member_repr(inspected, "fx.hostile.sidefx", "SOCKET")[1:].startswith("refused: codeintel sandbox")
+    repo = inspected["repo"]
+    assert not list(repo.rglob("*.txt")) and not list(repo.rglob("__pycache__"))  # nor .pyc files
+    assert not list(inspected["tmp"].rglob("written_at_import.txt"))
+    assert not inspected["cwd_changed"]
+    assert not [n for n in inspected["new_tmp"] if n.startswith("codeintel-inspect-")]
+
+
+def test_getattr_and_properties_never_run(inspected):
+    # fx.cases ends the process from its module __getattr__, WithProps.__getattr__ and the `fine` getter.
+    assert attempt(inspected, "fx.cases")["ok"]
+    rows = dict(q(inspected, "SELECT attr_name, desc_kind FROM py_inspect_members_static "
+                             "WHERE owner_object_id = 'fx.cases:WithProps:class'"))
+    assert rows["fine"] == "property" and rows["raises"] == "property" and rows["__getattr__"] == "function_descriptor"
+
+
+# --------------------------------------------------------------------------------- facts vs CPython
+
+ORACLE = r"""
+import importlib, inspect, json, sys
+sys.path.insert(0, sys.argv[1])
+out = {}
+for oid, kind in json.loads(sys.argv[2]):
+    module, qual, _ = oid.split(":")
+    obj = importlib.import_module(module)
+    for part in qual.split("."):
+        obj = inspect.getattr_static(obj, part)
+    if kind == "function" and isinstance(obj, (staticmethod, classmethod)):
+        obj = obj.__func__
+    if kind == "function" and isinstance(obj, property):
+        obj = obj.fget
+    res = {}
+    for variant, follow in (("raw", False), ("wrapped", True)):
+        try:
+            res[variant] = ["ok", str(inspect.signature(obj, follow_wrapped=follow, eval_str=False))]
+        except Exception as exc:
+            res[variant] = ["error", type(exc).__name__]
+    out[oid] = res
+print(json.dumps(out))
+"""
+
+
+def test_signatures_agree_with_a_plain_interpreter(inspected):
+    objs = q(inspected, "SELECT object_id, kind FROM py_inspect_objects WHERE path LIKE 'fx/%' AND path NOT LIKE "
+                        "'fx/hostile/%' AND is_callable AND object_id NOT LIKE '%#%' AND object_id NOT LIKE "
+                        "'%<locals>%' AND kind IN ('function', 'class', 'other_callable') ORDER BY 1")
+    assert len(objs) >= 30
+    got = subprocess.run([sys.executable, "-I", "-c", ORACLE, str(inspected["repo"]), json.dumps(objs)],
+                         capture_output=True, text=True, check=True)
+    want = json.loads(got.stdout)
+    rows = {(o, v): (ok, text, et) for o, v, ok, text, et in q(
+        inspected, "SELECT object_id, variant, ok, sig_text, error_type FROM py_inspect_signatures")}
+    for oid, _ in objs:
+        for variant in ("raw", "wrapped"):
+            ok, text, et = rows[(oid, variant)]
+            expect = want[oid][variant]
+            assert (["ok", text] if ok else ["error", et]) == expect, (oid, variant)
+
+
+def test_unwrap_chains_and_signature_variants(inspected):
+    def chain(root, which):
+        return q(inspected, "SELECT hop, object_id, stop_reason, ok FROM py_inspect_unwrap_hops WHERE "
+                            "root_object_id = ? AND chain = ? ORDER BY hop", root, which)
+
+    def sig(oid, variant):
+        return q(inspected, "SELECT sig_text, effective_object_id, ok, error_type FROM py_inspect_signatures "
+                            "WHERE object_id = ? AND variant = ?", oid, variant)[0]
+    tw = "fx.cases:twice_wrapped:function"
+    full = chain(tw, "full")  # wrapper -> wrapper -> the def: two @deco applications
+    assert [h for h, *_ in full] == [0, 1, 2] and full[-1][2] == "no_wrapped" and full[0][1] == tw
+    # functools.wraps copied the annotations: the wrapper's own parameters, the def's return annotation.
+    assert sig(tw, "raw")[0] == "(*args, **kwargs) -> bool"
+    assert sig(tw, "wrapped")[:3] == ("(x: int, y: str = 's') -> bool", full[-1][1], True)
+    cyc = chain("fx.cases:cyc_a:function", "full")
+    assert cyc[-1][2:] == ("cycle", False)
+    assert sig("fx.cases:cyc_a:function", "wrapped")[2:] == (False, "ValueError")
+    ov = "fx.cases:overridden:function"
+    stop = chain(ov, "signature")
+    assert len(stop) == 1 and stop[0][2] == "signature_override"
+    assert len(chain(ov, "full")) == 2
+    assert sig(ov, "wrapped")[:2] == ("(*, only)", ov)
+    assert sig(ov, "raw")[0] == "(*, only)"  # __signature__ wins over follow_wrapped=False too
+
+
+def test_builtin_without_signature_is_a_row(inspected):
+    rows = q(inspected, "SELECT variant, ok, error_type, error_msg FROM py_inspect_signatures "
+                        "WHERE object_id = 'fx.cases:biggest:other_callable' ORDER BY variant")
+    assert [r[:3] for r in rows] == [("raw", False, "ValueError"), ("wrapped", False, "ValueError")]
+    assert "no signature found for builtin <built-in function max>" in rows[0][3]
+
+
+def test_stringized_annotations_stay_strings(inspected):
+    ann = dict(q(inspected, "SELECT key, value.repr_trunc FROM py_inspect_annotations_kv "
+                            "WHERE object_id = 'fx.stringized:f:function'"))
+    assert ann == {"a": "'List[int]'", "b": "'Undefined'", "return": "'Missing'"}
+    cls = dict(q(inspected, "SELECT key, value.repr_trunc FROM py_inspect_annotations_kv "
+                            "WHERE object_id = 'fx.stringized:A:class'"))
+    assert cls == {"x": repr("'Quoted'"), "y": "'int'"}  # under the future import the quotes are kept
+    params = q(inspected, "SELECT name, annotation_value.kind, annotation_value.repr_trunc FROM "
+                          "py_inspect_signature_params WHERE object_id = 'fx.stringized:f:function' AND variant = 'raw' "
+                          "ORDER BY param_index")
+    assert params == [("a", "str", "'List[int]'"), ("b", "str", "'Undefined'")]
+
+
+def test_descriptors_classified_without_running_them(inspected):
+    kinds = dict(q(inspected, "SELECT object_id, kind FROM py_inspect_objects WHERE path = 'fx/cases.py'"))
+    assert kinds["fx.cases:Slotted.x:descriptor_member"] == "descriptor_member"
+    assert kinds["fx.cases:WithProps.fine:descriptor_property"] == "descriptor_property"
+    assert kinds["fx.cases:PM.make:descriptor_method"] == "descriptor_method"  # classmethod
+    assert kinds["fx.cases:PM.util:descriptor_method"] == "descriptor_method"  # staticmethod
+    assert kinds["fx.cases:PM.set_on:descriptor_method"] == "descriptor_method"  # partialmethod
+    assert kinds["fx.cases:PM.make:function"] == "function"  # the function inside the classmethod
+    declared = dict(q(inspected, "SELECT attr_name, desc_kind FROM py_inspect_class_declared_members "
+                                 "WHERE class_object_id = 'fx.cases:Slotted:class'"))
+    assert declared["x"] == declared["y"] == "member"
+
+
+def test_class_surface_mro_and_resolution(inspected):
+    mro = [r[0] for r in q(inspected, "SELECT base_type_qualname FROM py_inspect_class_mro WHERE class_object_id = "
+                                      "'fx.cases:Color:class' ORDER BY mro_index")]
+    assert mro == ["fx.cases.Color", "enum.Enum", "builtins.object"]
+    res = dict((n, (d, here)) for n, d, here in q(
+        inspected, "SELECT attr_name, defining_class_object_id, declared_here FROM py_inspect_attr_resolution "
+                   "WHERE class_object_id = 'fx.cases:Color:class'"))
+    assert res["RED"] == ("fx.cases:Color:class", True)
+    assert res["__init__"] == ("enum:Enum:class", False)
+    # The dataclass's generated __init__ is the class's signature.
+    assert q(inspected, "SELECT sig_text FROM py_inspect_signatures WHERE object_id = 'fx.cases:Point:class' "
+                        "AND variant = 'raw'")[0][0] == "(x: int, y: int = 0) -> None"
+
+
+def anchor(ctx, oid):
+    return q(ctx, "SELECT a.ok, a.confidence, n.kind, n.name, n.lineno, a.code_unit_id FROM py_inspect_object_anchors a "
+                  "LEFT JOIN py_ast_nodes n ON n.path = a.anchor_path AND n.ast_node_id = a.ast_node_id "
+                  "WHERE a.object_id = ?", oid)[0]
+
+
+def test_anchors_by_source_span(inspected):
+    # Decorated twice: the module's object is the outer wrapper, anchored to the def it wraps.
+    assert anchor(inspected, "fx.cases:twice_wrapped:function")[:5] == (
+        True, pytest.approx(0.95), "FunctionDef", "twice_wrapped", line_of(CASES, "def twice_wrapped"))
+    # typing.overload: the runtime object is the last definition.
+    assert anchor(inspected, "fx.cases:ov:function")[2:5] == ("FunctionDef", "ov", line_of(CASES, "def ov(x):"))
+    # Same-named definitions under if / try: the branch that ran.
+    assert anchor(inspected, "fx.cases:cond:function")[4] == line_of(CASES, "def cond():", 1)
+    assert anchor(inspected, "fx.cases:tried:function")[4] == line_of(CASES, "def tried():", 1)
+    # A class made by a factory, and a nested class's method.
+    assert anchor(inspected, "fx.cases:make_class.<locals>.Made:class")[:5] == (
+        True, 1.0, "ClassDef", "Made", line_of(CASES, "class Made:"))
+    assert anchor(inspected, "fx.cases:Outer.Inner.f:function")[2:5] == ("FunctionDef", "f", line_of(CASES, "def f(self, v)"))
+    # A property is anchored through its getter; the code unit is the getter's.
+    a = anchor(inspected, "fx.cases:WithProps.fine:descriptor_property")
+    assert a[2:5] == ("FunctionDef", "fine", line_of(CASES, "def fine(self)")) and a[5].endswith("WithProps::fine")
+
+
+def test_reexport_is_anchored_where_defined(inspected):
+    assert q(inspected, "SELECT value_object_id FROM py_inspect_members_static WHERE owner_object_id = "
+                        "'fx.cases::module' AND attr_name = 'helper'") == [("fx.other:helper:function",)]
+    assert q(inspected, "SELECT path FROM py_inspect_objects WHERE object_id = 'fx.other:helper:function'") == [
+        ("fx/other.py",)]
+    a = q(inspected, "SELECT anchor_path, ok FROM py_inspect_object_anchors WHERE object_id = 'fx.other:helper:function'")
+    assert a == [("fx/other.py", True)]
+
+
+def test_anchor_rate_and_quality_gate(inspected):
+    check = next(c for c in inspected["summary"]["checks"] if c["check"] == "inspect_quality")
+    m = check["metadata"]
+    assert check["passed"] and m["modules_attempted"] == 14 and m["modules_imported"] == 7
+    assert m["objects_anchored"] == m["objects_with_source"] > 40
+    assert m["budget_timeout"] == m["budget_cpu"] == m["budget_memory"] == m["budget_output_bytes"] == 1
+
+
+ORACLE_RUNTIME = r"""
+import asyncio, importlib, inspect, json, sys
+sys.path.insert(0, sys.argv[1])
+m = importlib.import_module("fx.cases")
+g = m.gen(); a = [g.gi_frame.f_lasti]; next(g); a.append(g.gi_frame.f_lasti)
+c = m.coro(); b = [c.cr_frame.f_lasti]; c.send(None); b.append(c.cr_frame.f_lasti); c.close()
+print(json.dumps({"gen": a, "coro": b}))
+"""
+
+
+def test_runtime_state_joined_to_instructions(inspected):
+    rows = q(inspected, "SELECT probe, step, state, f_lasti, lineno, locals_json, instr_id FROM py_inspect_runtime_state "
+                        "ORDER BY probe, step")
+    by = {(p, s): r for p, s, *r in rows}
+    want = json.loads(subprocess.run([sys.executable, "-I", "-c", ORACLE_RUNTIME, str(inspected["repo"])],
+                                     capture_output=True, text=True, check=True).stdout)
+    assert [by[("gen", 0)][0], by[("gen", 1)][0]] == ["GEN_CREATED", "GEN_SUSPENDED"]
+    assert [by[("gen", 0)][1], by[("gen", 1)][1]] == want["gen"]
+    assert by[("gen", 1)][2] == line_of(CASES, "yield x") and json.loads(by[("gen", 1)][3]) == {"x": "1"}
+    assert [by[("coro", 0)][0], by[("coro", 1)][0]] == ["CORO_CREATED", "CORO_SUSPENDED"]
+    assert [by[("coro", 0)][1], by[("coro", 1)][1]] == want["coro"]
+    assert [by[("agen", 0)][0], by[("agen", 1)][0]] == ["AGEN_CREATED", "AGEN_SUSPENDED"]
+    boom = by[("boom", 0)]
+    assert boom[0] == "RAISED ValueError" and boom[2] == line_of(CASES, 'raise ValueError(f"boom') \
+        and json.loads(boom[3]) == {"local": "5"}
+    # Each frame row names the instruction at f_lasti in the bytecode plane.
+    for (probe, step), (state, lasti, _l, _loc, iid) in by.items():
+        if lasti is None:
+            continue
+        assert iid is not None, (probe, step)
+        assert q(inspected, "SELECT \"offset\" FROM py_bc_instructions WHERE instr_id = ?", iid) == [(lasti,)]
+
+
+def test_run_meta_records_interpreter_policy_and_budgets(inspected):
+    rows = q(inspected, "SELECT python_version, path_policy, budgets_json, modules_attempted, modules_ok, probes "
+                        "FROM py_inspect_run_meta")
+    assert len(rows) == 1
+    version, policy, budgets, attempted, ok, probes = rows[0]
+    assert version.startswith(f"{sys.version_info.major}.{sys.version_info.minor}.")
+    assert "python -I -B" in policy
+    b = json.loads(budgets)
+    assert (b["timeout_seconds"], b["cpu_seconds"], b["memory_mb"]) == (4.0, 2, 1024)
+    assert (attempted, ok) == (14, 7) and "fx.cases:gen" in probes

@@ -1,0 +1,126 @@
+"""Which modules the inspect plane imports, what re-runs when, and how its configuration fails."""
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from codeintel_assets.inspect_plan import contiguous_ranges
+from codeintel_assets.inspect_step import InspectSettings, skip_reason
+from tests.conftest import cli_env, run_cli, write_repo
+
+
+@pytest.mark.parametrize("module, settings, why", [
+    ("pkg.mod", InspectSettings(), None),
+    ("tests.test_x", InspectSettings(), "denied by default"),
+    ("pkg.tests.helpers", InspectSettings(), "denied by default"),
+    ("pkg.test_io", InspectSettings(), "denied by default"),
+    ("setup", InspectSettings(), "denied by default"),
+    ("pkg.__main__", InspectSettings(), "denied by default"),
+    ("scripts.release", InspectSettings(), "denied by default"),
+    ("tests.test_x", InspectSettings(allow=("*", "tests.test_x")), None),  # allowed by its exact name
+    ("tests.test_x", InspectSettings(default_deny=False), None),
+    ("my-dir.mod", InspectSettings(), "not an importable module name"),
+    ("pkg.mod", InspectSettings(deny=("pkg.*",)), "denylist"),
+    ("pkg.mod", InspectSettings(allow=("other.*",)), "not in the allowlist"),
+    ("pkg.mod", InspectSettings(allow=("pkg.*",), deny=("pkg.mod",)), "denylist"),
+])
+def test_selection(module, settings, why):
+    got = skip_reason(module, settings)
+    assert (got is None) if why is None else (got is not None and got.startswith(why))
+
+
+def test_contiguous_ranges():
+    order = list("abcdefgh")
+    assert contiguous_ranges(order, {"b", "c", "f"}) == [["b", "c"], ["f"]]
+    assert contiguous_ranges(order, set()) == []
+    # Too many ranges: one from the first to the last (the keys between are inspected again too).
+    assert contiguous_ranges(order, {"a", "c", "e", "g"}, max_ranges=2) == [list("abcdefg")]
+
+
+def test_policy_hash_tracks_every_setting():
+    base = InspectSettings()
+    assert base.policy_sha256() == InspectSettings().policy_sha256()
+    for changed in (InspectSettings(deny=("x",)), InspectSettings(probes=("m:f",)), InspectSettings(python="/x"),
+                    InspectSettings(default_deny=False)):
+        assert changed.policy_sha256() != base.policy_sha256()
+
+
+REPO = {
+    "pkg/__init__.py": "",
+    "pkg/a.py": "def fa(x):\n    return x\n",
+    "pkg/b.py": "import pkg.a\n\n\ndef fb():\n    return pkg.a.fa(1)\n",
+    "pkg/c.py": "class C:\n    def m(self):\n        return 1\n",
+    "tests/test_x.py": "def test_nothing():\n    pass\n",
+}
+
+
+def index(repo: Path, env, *extra) -> tuple[int, dict]:
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--inspect", *extra], env)
+    assert out.strip(), err
+    return code, json.loads(out.strip().splitlines()[-1])
+
+
+def attempts(env) -> dict[str, tuple]:
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        return {p: (a, ok, skip, run) for p, a, ok, skip, run in c.execute(
+            "SELECT path, attempted, ok, skip_reason, dagster_run_id FROM py_inspect_import_attempts").fetchall()}
+
+
+def test_what_reruns_when(tmp_path):
+    repo = write_repo(tmp_path / "repo", REPO)
+    env = cli_env(tmp_path)
+    code, s = index(repo, env)
+    assert code == 0 and s["inspect"]["reasons"] == {"changed": 5}
+    assert (s["inspect"]["attempted"], s["inspect"]["ok"], s["inspect"]["skipped"]) == (4, 4, 1)
+    first = attempts(env)
+    assert first["tests/test_x.py"][:3] == (False, True, first["tests/test_x.py"][2])
+    assert first["tests/test_x.py"][2].startswith("denied by default")
+
+    code, s = index(repo, env)  # nothing changed: nothing re-runs
+    assert s["inspect"]["files"] == 0 and attempts(env) == first
+
+    (repo / "pkg/a.py").write_text("def fa(x, y=2):\n    return x\n")
+    code, s = index(repo, env)  # a changed; b imports pkg.a: re-inspected with it; c is current
+    assert s["inspect"]["reasons"] == {"changed": 1, "imports a re-inspected module": 1}
+    now = attempts(env)
+    assert now["pkg/c.py"] == first["pkg/c.py"] and now["pkg/b.py"][3] != first["pkg/b.py"][3]
+
+    (repo / "pkg/c.py").write_text("class C:\n    pass\n")
+    code, out, _ = run_cli(["index", str(repo), "--json", "--workers", "1"], env)  # static only
+    code, s = index(repo, env)
+    assert s["inspect"]["reasons"] == {"file changed since inspected": 1}
+
+    code, s = index(repo, env, "--inspect-deny", "pkg.c")
+    assert s["inspect"]["reasons"] == {"inspect settings changed": 5}
+    assert attempts(env)["pkg/c.py"][2] == "denylist"
+
+    (repo / "pkg/c.py").unlink()  # a removed file loses its inspect rows too
+    code, s = index(repo, env, "--inspect-deny", "pkg.c")
+    assert "pkg/c.py" not in attempts(env) and s["files_removed"] == 1
+
+    code, s = index(repo, env, "--inspect-deny", "pkg.c", "--full")
+    assert s["inspect"]["reasons"] == {"full": 4}
+
+
+def test_bad_configuration_is_one_line(tmp_path):
+    repo = write_repo(tmp_path / "repo", {"m.py": "x = 1\n",
+                                          "pyproject.toml": "[tool.codeintel.inspect]\ntimeout = 3\n"})
+    code, out, err = run_cli(["index", str(repo), "--inspect", "--workers", "1"], cli_env(tmp_path))
+    assert code == 2 and "pyproject.toml" in err and "unknown key(s)" in err and "timeout" in err
+    assert "Traceback" not in err
+
+
+def test_quality_threshold_fails_the_index(tmp_path):
+    repo = write_repo(tmp_path / "repo", {
+        "m.py": "import nothing_like_this_exists\n",
+        "ok.py": "def f():\n    pass\n",
+        "pyproject.toml": "[tool.codeintel.inspect]\nmin_import_success = 0.9\n"})
+    env = cli_env(tmp_path)
+    code, s = index(repo, env)
+    check = next(c for c in s["checks"] if c["check"] == "inspect_quality")
+    assert code == 1 and not check["passed"] and check["metadata"]["import_success"] == 0.5
+    # The error names the module's own line that raised.
+    assert s["inspect"]["failed"] == ["m.py: m: ModuleNotFoundError: No module named 'nothing_like_this_exists' "
+                                      f"(at {repo.resolve() / 'm.py'}:1)"]
