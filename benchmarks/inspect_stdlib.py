@@ -1,0 +1,182 @@
+"""The inspect plane on real, importable code: standard-library packages, in place.
+
+Usage: uv run python benchmarks/inspect_stdlib.py [--packages json email ...] [--workers 1] [--keep DIR]
+
+1. ``codeintel index <stdlib> --inspect`` with every other top-level entry of the standard library
+   excluded (the files stay where Python imports them from, so objects anchor to the indexed files);
+2. the inspect step alone again (``inspect_keys`` over the indexed files: what ``--inspect`` adds);
+3. the bare loop: one plain process that imports the same modules and calls ``inspect.signature`` on
+   every function and class each defines (and their methods), timed inside the process;
+4. agreement of every stored ``sig_text`` with ``inspect.signature`` in a plain interpreter;
+5. files created or changed outside the sandbox: the stdlib tree, the working directory and HOME,
+   listed before and after.
+
+Prints a report and one JSON line.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT = ["json", "email", "asyncio", "collections", "dataclasses.py", "enum.py", "functools.py", "logging",
+           "argparse.py"]
+
+BARE = r"""
+import importlib, inspect, json, sys, time
+mods = json.loads(sys.argv[1])
+t0 = time.perf_counter()
+n = ok = 0
+for name in mods:
+    try:
+        m = importlib.import_module(name)
+    except Exception:
+        continue
+    todo = [v for v in vars(m).values() if (inspect.isfunction(v) or inspect.isclass(v))
+            and getattr(v, "__module__", None) == name]
+    for c in [v for v in todo if inspect.isclass(v)]:
+        todo.extend(f for f in vars(c).values() if inspect.isfunction(f))
+    for f in todo:
+        n += 1
+        try:
+            inspect.signature(f)
+            ok += 1
+        except (TypeError, ValueError):
+            pass
+print(json.dumps({"seconds": time.perf_counter() - t0, "callables": n, "signatures": ok}))
+"""
+
+ORACLE = r"""
+import importlib, inspect, json, sys
+out = {}
+for oid, kind in json.loads(sys.stdin.read()):
+    module, qual, _ = oid.split(":")
+    try:
+        obj = importlib.import_module(module)
+        for part in qual.split("."):
+            obj = inspect.getattr_static(obj, part)
+    except Exception:
+        continue
+    if kind == "function" and isinstance(obj, (staticmethod, classmethod)):
+        obj = obj.__func__
+    if kind == "function" and isinstance(obj, property):
+        obj = obj.fget
+    res = {}
+    for variant, follow in (("raw", False), ("wrapped", True)):
+        try:
+            res[variant] = "ok " + str(inspect.signature(obj, follow_wrapped=follow, eval_str=False))
+        except Exception as exc:
+            res[variant] = "error " + type(exc).__name__
+    out[oid] = res
+print(json.dumps(out))
+"""
+
+
+def listing(*dirs: Path) -> dict[str, float]:
+    out = {}
+    for d in dirs:
+        for dirpath, _dirs, files in os.walk(d):
+            for f in files:
+                p = os.path.join(dirpath, f)
+                try:
+                    out[p] = os.stat(p).st_mtime
+                except OSError:
+                    pass
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--packages", nargs="*", default=DEFAULT)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--keep", default="")
+    args = ap.parse_args()
+    stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
+    keep = set(args.packages)
+    excludes = [e.name + ("/" if e.is_dir() else "") for e in stdlib.iterdir() if e.name not in keep]
+    work = Path(args.keep or tempfile.mkdtemp(prefix="inspect-bench-"))
+    db = work / "inspect.duckdb"
+    cwd = Path.cwd()
+    before = listing(stdlib, cwd, Path.home())
+    cmd = [str(Path(sys.executable).parent / "codeintel"), "index", str(stdlib), "--db", str(db), "--json",
+           "--quiet", "--inspect", "--inspect-workers", str(args.workers)]
+    for e in excludes:
+        cmd += ["--exclude", e]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    index_wall = time.perf_counter() - t0
+    if p.returncode not in (0, 1):
+        sys.exit(f"codeintel index failed ({p.returncode}): {p.stderr[-2000:]}")
+    summary = json.loads(p.stdout.strip().splitlines()[-1])
+
+    import duckdb
+
+    from codeintel_assets.extract.modules import detect_import_roots
+    from codeintel_assets.inspect_step import InspectSettings, inspect_keys
+    from codeintel_assets.reconcile import module_names
+    from resources.store import CodeIntelStore
+    store = CodeIntelStore(database=str(db))
+    with duckdb.connect(str(db), read_only=True) as c:
+        keys = [r[0] for r in c.execute("SELECT path FROM py_files ORDER BY path").fetchall()]
+    names = module_names(str(stdlib), keys)
+    t0 = time.perf_counter()
+    res = inspect_keys(store, str(stdlib), keys, names, InspectSettings(workers=args.workers),
+                       detect_import_roots(str(stdlib)), "bench")
+    step_wall = time.perf_counter() - t0
+    after = listing(stdlib, cwd, Path.home())
+    created = sorted(set(after) - set(before) - {str(db), str(db) + ".wal"})
+    created = [f for f in created if not f.startswith(str(work))]
+    modified = sorted(f for f in set(after) & set(before) if after[f] != before[f] and not f.startswith(str(work)))
+
+    with duckdb.connect(str(db), read_only=True) as c:
+        mods = [r[0] for r in c.execute("SELECT module_name FROM py_inspect_import_attempts WHERE attempted AND ok "
+                                        "ORDER BY path").fetchall()]
+        objs = c.execute("SELECT object_id, kind FROM py_inspect_objects WHERE is_callable AND object_id NOT LIKE "
+                         "'%#%' AND object_id NOT LIKE '%<locals>%' AND kind IN ('function', 'class', "
+                         "'other_callable')").fetchall()
+        sigs = {(o, v): ("ok " + t if ok else "error " + et) for o, v, ok, t, et in c.execute(
+            "SELECT object_id, variant, ok, sig_text, error_type FROM py_inspect_signatures").fetchall()}
+        rows = {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for (t,) in c.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'py_inspect_%' ORDER BY 1").fetchall()}
+    bare = json.loads(subprocess.run([sys.executable, "-I", "-c", BARE, json.dumps(mods)], capture_output=True,
+                                     text=True, check=True).stdout)
+    oracle = json.loads(subprocess.run([sys.executable, "-I", "-c", ORACLE], input=json.dumps(objs),
+                                       capture_output=True, text=True, check=True).stdout)
+    compared = agree = 0
+    disagree = []
+    for oid, want in oracle.items():
+        for variant in ("raw", "wrapped"):
+            got = sigs.get((oid, variant))
+            compared += 1
+            if got == want[variant]:
+                agree += 1
+            else:
+                disagree.append((oid, variant, got, want[variant]))
+    check = next((c for c in summary["checks"] if c["check"] == "inspect_quality"), {"metadata": {}})
+    m = check["metadata"]
+    out = {
+        "packages": args.packages, "files": len(keys), "modules_attempted": res.attempted, "modules_ok": res.ok,
+        "modules_skipped": res.skipped, "import_failures": res.failures,
+        "signature_coverage": m.get("signature_coverage"), "anchor_rate": m.get("anchor_rate"),
+        "objects": res.objects, "objects_with_source": res.with_source, "objects_anchored": res.anchored,
+        "sig_text_compared": compared, "sig_text_agree": agree, "sig_text_agreement": round(agree / compared, 6) if compared else None,
+        "disagreements": disagree[:10], "index_wall_s": round(index_wall, 2), "inspect_step_wall_s": round(step_wall, 2),
+        "bare_loop_s": round(bare["seconds"], 3), "bare_callables": bare["callables"],
+        "ratio_step_to_bare": round(step_wall / bare["seconds"], 2), "rows": rows,
+        "files_created_outside_sandbox": created[:20], "files_modified_outside_sandbox": modified[:20],
+    }
+    print(f"{out['modules_ok']}/{out['modules_attempted']} modules imported ({out['modules_skipped']} not selected); "
+          f"signature coverage {out['signature_coverage']}, anchoring {out['anchor_rate']} "
+          f"({out['objects_anchored']}/{out['objects_with_source']}); sig_text agreement {agree}/{compared}")
+    print(f"inspect step {step_wall:.2f}s vs bare loop {bare['seconds']:.3f}s: ratio {out['ratio_step_to_bare']}; "
+          f"files created outside the sandbox: {len(created)}, modified: {len(modified)}")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
