@@ -7,7 +7,8 @@ Usage: uv run python benchmarks/inspect_stdlib.py [--packages json email ...] [-
 2. the inspect step alone again (``inspect_keys`` over the indexed files: what ``--inspect`` adds);
 3. the bare loop: one plain process that imports the same modules and calls ``inspect.signature`` on
    every function and class each defines (and their methods), timed inside the process;
-4. agreement of every stored ``sig_text`` with ``inspect.signature`` in a plain interpreter;
+4. agreement of every stored ``sig_text`` (raw and wrapped) and source extent with ``inspect.signature`` /
+   ``inspect.getsourcelines`` in a plain interpreter (``tests/inspect_oracle.py``);
 5. files created or changed outside the sandbox: the stdlib tree, the working directory and HOME,
    listed before and after.
 
@@ -50,32 +51,6 @@ for name in mods:
             pass
 print(json.dumps({"seconds": time.perf_counter() - t0, "callables": n, "signatures": ok}))
 """
-
-ORACLE = r"""
-import importlib, inspect, json, sys
-out = {}
-for oid, kind in json.loads(sys.stdin.read()):
-    module, qual, _ = oid.split(":")
-    try:
-        obj = importlib.import_module(module)
-        for part in qual.split("."):
-            obj = inspect.getattr_static(obj, part)
-    except Exception:
-        continue
-    if kind == "function" and isinstance(obj, (staticmethod, classmethod)):
-        obj = obj.__func__
-    if kind == "function" and isinstance(obj, property):
-        obj = obj.fget
-    res = {}
-    for variant, follow in (("raw", False), ("wrapped", True)):
-        try:
-            res[variant] = "ok " + str(inspect.signature(obj, follow_wrapped=follow, eval_str=False))
-        except Exception as exc:
-            res[variant] = "error " + type(exc).__name__
-    out[oid] = res
-print(json.dumps(out))
-"""
-
 
 def listing(*dirs: Path) -> dict[str, float]:
     out = {}
@@ -133,30 +108,18 @@ def main() -> None:
     created = [f for f in created if not f.startswith(str(work))]
     modified = sorted(f for f in set(after) & set(before) if after[f] != before[f] and not f.startswith(str(work)))
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.inspect_oracle import attribute_paths, compare, oracle
     with duckdb.connect(str(db), read_only=True) as c:
         mods = [r[0] for r in c.execute("SELECT module_name FROM py_inspect_import_attempts WHERE attempted AND ok "
                                         "ORDER BY path").fetchall()]
-        objs = c.execute("SELECT object_id, kind FROM py_inspect_objects WHERE is_callable AND object_id NOT LIKE "
-                         "'%#%' AND object_id NOT LIKE '%<locals>%' AND kind IN ('function', 'class', "
-                         "'other_callable')").fetchall()
-        sigs = {(o, v): ("ok " + t if ok else "error " + et) for o, v, ok, t, et in c.execute(
-            "SELECT object_id, variant, ok, sig_text, error_type FROM py_inspect_signatures").fetchall()}
+        objs = attribute_paths(c)
+        want = oracle(str(stdlib), objs)
+        compared, agree, disagree = compare(c, objs, want)
         rows = {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for (t,) in c.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'py_inspect_%' ORDER BY 1").fetchall()}
     bare = json.loads(subprocess.run([sys.executable, "-I", "-c", BARE, json.dumps(mods)], capture_output=True,
                                      text=True, check=True).stdout)
-    oracle = json.loads(subprocess.run([sys.executable, "-I", "-c", ORACLE], input=json.dumps(objs),
-                                       capture_output=True, text=True, check=True).stdout)
-    compared = agree = 0
-    disagree = []
-    for oid, want in oracle.items():
-        for variant in ("raw", "wrapped"):
-            got = sigs.get((oid, variant))
-            compared += 1
-            if got == want[variant]:
-                agree += 1
-            else:
-                disagree.append((oid, variant, got, want[variant]))
     check = next((c for c in summary["checks"] if c["check"] == "inspect_quality"), {"metadata": {}})
     m = check["metadata"]
     out = {
@@ -164,7 +127,8 @@ def main() -> None:
         "modules_skipped": res.skipped, "import_failures": res.failures,
         "signature_coverage": m.get("signature_coverage"), "anchor_rate": m.get("anchor_rate"),
         "objects": res.objects, "objects_with_source": res.with_source, "objects_anchored": res.anchored,
-        "sig_text_compared": compared, "sig_text_agree": agree, "sig_text_agreement": round(agree / compared, 6) if compared else None,
+        "oracle_objects": len(objs), "oracle_found": len(want),
+        "facts_compared": compared, "facts_agree": agree, "agreement": round(agree / compared, 6) if compared else None,
         "disagreements": disagree[:10], "index_wall_s": round(index_wall, 2), "inspect_step_wall_s": round(step_wall, 2),
         "bare_loop_s": round(bare["seconds"], 3), "bare_callables": bare["callables"],
         "ratio_step_to_bare": round(step_wall / bare["seconds"], 2), "rows": rows,
@@ -172,7 +136,8 @@ def main() -> None:
     }
     print(f"{out['modules_ok']}/{out['modules_attempted']} modules imported ({out['modules_skipped']} not selected); "
           f"signature coverage {out['signature_coverage']}, anchoring {out['anchor_rate']} "
-          f"({out['objects_anchored']}/{out['objects_with_source']}); sig_text agreement {agree}/{compared}")
+          f"({out['objects_anchored']}/{out['objects_with_source']}); signatures + source extents agreeing with a plain "
+          f"interpreter: {agree}/{compared}")
     print(f"inspect step {step_wall:.2f}s vs bare loop {bare['seconds']:.3f}s: ratio {out['ratio_step_to_bare']}; "
           f"files created outside the sandbox: {len(created)}, modified: {len(modified)}")
     print(json.dumps(out))

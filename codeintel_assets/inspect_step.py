@@ -10,8 +10,10 @@ it and neither the denylist nor the default denial (tests, scripts, ``__main__``
 ``conftest``) does. A file not attempted still gets its status row (``attempted = false`` and why).
 """
 
+import bisect
 import fnmatch
 import hashlib
+import itertools
 import json
 import os
 import time
@@ -128,6 +130,7 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
             res.interpreter = {**sb.info, "sandbox_root": sb.root}
     tables: dict[str, list[pa.Table]] = {tc.name: [] for tc in C.FILE_TABLES}
     code_units = _code_units(store, root, results)
+    texts: dict = {}  # key -> (lines, cumulative line ends) of files whose source rows need an extent
     for key, cmd, r in zip(cmd_keys, commands, results):
         fid = files[key][0]
         res.attempted += 1
@@ -139,6 +142,8 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
             rows = [tuple([fid, MODE] + _row(row)) for row in r.tables.get(wname, [])]
             if tc is C.PY_INSPECT_RUNTIME_STATE:
                 rows = _join_runtime(store, rows, root, code_units)
+            elif tc is C.PY_INSPECT_SOURCE:
+                rows = _fill_source(rows, root, code_units, texts)
             tables[tc.name].append(to_table(tc, rows, key))
         anchors, with_source, anchored = anchor_objects(fid, r.tables.get("code_locations", []), root, code_units)
         res.objects += len(r.tables.get("objects", []))
@@ -159,9 +164,11 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
 
 
 def _row(row: list) -> list:
-    """Worker lists -> contract values (ValueRef lists become struct tuples)."""
-    return [tuple(v) if isinstance(v, list) and len(v) == 8 and isinstance(v[0], str) and isinstance(v[5], bool)
-            else v for v in row]
+    """Worker lists -> contract values: a ValueRef (7 items from the worker) becomes the contract's struct,
+    with ``repr_sha256`` (over the truncated repr) computed here."""
+    return [(*v[:4], hashlib.sha256(v[2].encode("utf-8", "replace")).hexdigest(), *v[4:])
+            if isinstance(v, list) and len(v) == 7 and isinstance(v[0], str) and isinstance(v[4], bool) else v
+            for v in row]
 
 
 def _status_row(fid, module, attempted, why, r: ModuleResult | None, policy, run_id, objects=0, with_source=0,
@@ -206,6 +213,10 @@ def _code_units(store, root: str, results: Sequence[ModuleResult]) -> dict:
             k = _repo_key(row[5], root)
             if k:
                 keys.add(k)
+        for row in r.tables.get("source", []):
+            k = _repo_key(row[1], root)
+            if k:
+                keys.add(k)
     if not keys:
         return {}
     cols = ["path", "co_qualname", "co_firstlineno", "code_unit_id", "ast_node_id", "scope_id", "span_start_byte",
@@ -217,6 +228,7 @@ def _code_units(store, root: str, results: Sequence[ModuleResult]) -> dict:
         path, qual, first = row[0], row[1], row[2]
         out[(path, qual, first)] = row[3:]
         out.setdefault(("line", path, first), row[3:])
+        out.setdefault(("qual", path, qual), row[3:])
         if qual == "<module>":
             out[("module", path)] = row[3:]
     return out
@@ -292,6 +304,73 @@ def anchor_objects(fid: str, locations: list, root: str, code_units: dict) -> tu
         rows.append((fid, MODE, oid, owner[3], owner[4], owner[5], owner[6], owner[7], owner[8], 0.5, why, True,
                      None, None))
     return rows, with_source, anchored
+
+
+def _fill_source(rows: list[tuple], root: str, code_units: dict, texts: dict) -> list[tuple]:
+    """line_count, source_sha256 and source_preview of source rows, from the static planes' spans.
+
+    The text is what ``inspect.getsourcelines`` returns: from the first line (a decorator's, for a
+    decorated def) to the last line of the def/class node (the code unit's span end); a module is its
+    whole file. Rows whose file lies outside the repository keep only the file and first line.
+    """
+    out = []
+    for r in rows:
+        fid, mode, oid, fname, start, _lc, _sha, _prev, first, qual, ok, et, em = r
+        key = _repo_key(fname, root) if ok else None
+        lines = None
+        if key is not None:
+            if key not in texts:
+                try:
+                    got = Path(os.path.join(root, key_to_path(key))).read_bytes().splitlines(keepends=True)
+                    texts[key] = (got, list(itertools.accumulate(len(ln) for ln in got)))
+                except OSError:
+                    texts[key] = None
+            lines, ends = texts[key] or (None, None)
+        if lines is not None:
+            if qual == "<module>":
+                chunk = lines
+            else:
+                cu = code_units.get((key, qual, first)) or code_units.get(("qual", key, qual))
+                end_byte = cu[4] if cu else None
+                if end_byte is None:
+                    chunk = None
+                else:
+                    end_line = min(bisect.bisect_left(ends, end_byte) + 1, len(lines))  # holds the last byte
+                    chunk = lines[start - 1:_trailing_comments(lines, start, end_line)]
+            if chunk is not None:
+                text = b"".join(chunk)
+                r = (fid, mode, oid, fname, start, len(chunk), hashlib.sha256(text).hexdigest(),
+                     text[:120].decode("utf-8", "replace"), first, qual, ok, et, em)
+        out.append(r)
+    return out
+
+
+def _indent(line: bytes) -> int:
+    return len(line) - len(line.lstrip(b" \t"))
+
+
+def _trailing_comments(lines: list[bytes], start: int, end_line: int) -> int:
+    """The last line of the block as ``inspect.getblock`` ends it: after the node's last line, the comment
+    lines indented at least as deep as the body, up to the next line of code."""
+    head = next((i for i in range(start - 1, end_line) if lines[i].lstrip().startswith(
+        (b"def ", b"async def ", b"class "))), None)
+    if head is None:
+        return end_line
+    depth = _indent(lines[head])
+    body = next((_indent(ln) for ln in lines[head + 1:end_line]
+                 if ln.strip() and not ln.lstrip().startswith(b"#") and _indent(ln) > depth), None)
+    if body is None:
+        return end_line
+    last = end_line
+    for i in range(end_line, len(lines)):
+        text = lines[i].strip()
+        if not text:
+            continue
+        if not text.startswith(b"#"):
+            break
+        if _indent(lines[i]) >= body:
+            last = i + 1
+    return last
 
 
 def _join_runtime(store, rows: list[tuple], root: str, code_units: dict) -> list[tuple]:

@@ -119,45 +119,14 @@ def test_getattr_and_properties_never_run(inspected):
 
 # --------------------------------------------------------------------------------- facts vs CPython
 
-ORACLE = r"""
-import importlib, inspect, json, sys
-sys.path.insert(0, sys.argv[1])
-out = {}
-for oid, kind in json.loads(sys.argv[2]):
-    module, qual, _ = oid.split(":")
-    obj = importlib.import_module(module)
-    for part in qual.split("."):
-        obj = inspect.getattr_static(obj, part)
-    if kind == "function" and isinstance(obj, (staticmethod, classmethod)):
-        obj = obj.__func__
-    if kind == "function" and isinstance(obj, property):
-        obj = obj.fget
-    res = {}
-    for variant, follow in (("raw", False), ("wrapped", True)):
-        try:
-            res[variant] = ["ok", str(inspect.signature(obj, follow_wrapped=follow, eval_str=False))]
-        except Exception as exc:
-            res[variant] = ["error", type(exc).__name__]
-    out[oid] = res
-print(json.dumps(out))
-"""
-
-
-def test_signatures_agree_with_a_plain_interpreter(inspected):
-    objs = q(inspected, "SELECT object_id, kind FROM py_inspect_objects WHERE path LIKE 'fx/%' AND path NOT LIKE "
-                        "'fx/hostile/%' AND is_callable AND object_id NOT LIKE '%#%' AND object_id NOT LIKE "
-                        "'%<locals>%' AND kind IN ('function', 'class', 'other_callable') ORDER BY 1")
+def test_signatures_and_sources_agree_with_a_plain_interpreter(inspected):
+    from tests.inspect_oracle import attribute_paths, compare, oracle
+    objs = attribute_paths(inspected["conn"], "path LIKE 'fx/%' AND path NOT LIKE 'fx/hostile/%'")
     assert len(objs) >= 30
-    got = subprocess.run([sys.executable, "-I", "-c", ORACLE, str(inspected["repo"]), json.dumps(objs)],
-                         capture_output=True, text=True, check=True)
-    want = json.loads(got.stdout)
-    rows = {(o, v): (ok, text, et) for o, v, ok, text, et in q(
-        inspected, "SELECT object_id, variant, ok, sig_text, error_type FROM py_inspect_signatures")}
-    for oid, _ in objs:
-        for variant in ("raw", "wrapped"):
-            ok, text, et = rows[(oid, variant)]
-            expect = want[oid][variant]
-            assert (["ok", text] if ok else ["error", et]) == expect, (oid, variant)
+    want = oracle(str(inspected["repo"]), objs)
+    assert len(want) == len(objs)  # every object was found by its attribute path
+    compared, agree, bad = compare(inspected["conn"], objs, want)
+    assert bad == [] and compared > 2 * len(objs)
 
 
 def test_unwrap_chains_and_signature_variants(inspected):

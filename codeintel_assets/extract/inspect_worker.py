@@ -155,7 +155,7 @@ def _safe_repr(v) -> str:
 
 
 def value_ref(v):
-    """The seed's ValueRef (§1.2) as a list: kind, type, repr (truncated), full length, sha256, flags."""
+    """The seed's ValueRef (§1.2) as a list: kind, type, repr (truncated), full length, flags."""
     rep = _safe_repr(v)
     trunc = rep[:MAX_REPR]
     if v is None:
@@ -176,12 +176,24 @@ def value_ref(v):
         kind = "class"
     elif callable(v):
         kind = "callable"
-    elif _has_static(type(v), "__get__"):
+    elif _type_has(type(v), "__get__"):
         kind = "descriptor"
     else:
         kind = "other"
-    return [kind, _tq(type(v)), trunc, len(rep), hashlib.sha256(trunc.encode("utf-8", "replace")).hexdigest(),
-            callable(v), _has_static(type(v), "__get__"), inspect.isbuiltin(v)]
+    # repr_sha256 is computed by the parent (the list has 7 items; the contract's struct has 8).
+    return [kind, _tq(type(v)), trunc, len(rep), callable(v), _type_has(type(v), "__get__"), inspect.isbuiltin(v)]
+
+
+_MRO = type.__dict__["__mro__"]
+_TYPE_MODULE = type.__dict__["__module__"]
+
+
+def _type_has(t, name) -> bool:
+    """Does class ``t`` define ``name`` anywhere in its MRO (dict lookups: nothing is called)?"""
+    try:
+        return any(name in k.__dict__ for k in _MRO.__get__(t))
+    except Exception:  # noqa: BLE001
+        return False
 
 
 _MISSING = object()
@@ -481,11 +493,14 @@ class Extraction:
             if name in declared:
                 items.append((name, value))
         self.members(cls, oid, items, queue, declared=True)
-        inherited = [(n, v) for n, v in members if n not in declared]
-        self.members(cls, oid, [(n, v) for n, v in inherited if not any(
-            n in b.__dict__ for b in mro if b in (object, type))], queue, declared=False)
-        # Resolution: every name declared anywhere in the MRO -> the first class declaring it.
-        names = sorted({n for b in mro for n in b.__dict__} - {"__dict__", "__weakref__"})
+        # Inherited members: those a class of the code base (not a built-in type) provides.
+        user = [b for b in mro if _TYPE_MODULE.__get__(b) != "builtins"]
+        inherited = [(n, v) for n, v in members if n not in declared and
+                     next((b for b in mro if n in b.__dict__), None) in user]
+        self.members(cls, oid, inherited, queue, declared=False)
+        # Resolution: every name a non-built-in class of the MRO declares -> the first class declaring it
+        # (``object``'s own two dozen names on every class would say nothing).
+        names = sorted({n for b in user for n in b.__dict__} - {"__dict__", "__weakref__"})
         for n in names:
             definer = next(b for b in mro if n in b.__dict__)
             overrides = [self.ref_id(b) for b in mro if n in b.__dict__ and b is not definer]
@@ -507,9 +522,14 @@ class Extraction:
                                               _has_static(h_obj, "__signature__"), reason if last else None,
                                               *(status if last else OK)])
         effective = stop[0][-1][0] if stop[0] else oid
+        # A plain function without __wrapped__: follow_wrapped changes nothing, the wrapped variant is the raw
+        # one (computed once). Classes are not shortcut: their __init__ may be wrapped.
+        same = inspect.isfunction(obj) and "__wrapped__" not in obj.__dict__
+        sig = None
         for variant, follow in (("raw", False), ("wrapped", True)):
             try:
-                sig = inspect.signature(obj, follow_wrapped=follow, eval_str=False)
+                if not (same and follow and sig is not None):
+                    sig = inspect.signature(obj, follow_wrapped=follow, eval_str=False)
             except Exception as exc:  # noqa: BLE001 - builtins without metadata, non-callables: a row that says so
                 self.t["signatures"].append([oid, variant, follow, False, effective if follow else oid, None, None,
                                              None, None, None, None, *_err(exc)])
@@ -564,35 +584,59 @@ class Extraction:
             self.t["annotations_kv"].append([oid, False, str(k), value_ref(v), *OK])
 
     def source(self, obj, oid):
+        """Where inspect.getsourcelines would find the object: its file and first line (after unwrapping,
+        as getsourcelines does). The extent, hash and preview are filled in by the parent from the static
+        plane's spans of that file (no second tokenizing pass here)."""
         if not (inspect.ismodule(obj) or inspect.isclass(obj) or inspect.isfunction(obj) or inspect.ismethod(obj)
                 or inspect.isbuiltin(obj)):
             return
-        code = obj.__code__ if inspect.isfunction(obj) else None
+        target, loop = obj, False
+        if inspect.isfunction(obj) or inspect.ismethod(obj):
+            seen = set()
+            while len(seen) <= MAX_HOPS:  # the static unwrap; a cycle is inspect's ValueError
+                seen.add(id(target))
+                nxt = _static(target, "__wrapped__", _MISSING)
+                if nxt is _MISSING or not (inspect.isfunction(nxt) or inspect.ismethod(nxt)):
+                    break
+                if id(nxt) in seen:
+                    loop = True
+                    break
+                target = nxt
+            if inspect.ismethod(target):
+                target = target.__func__
+        code = target.__code__ if inspect.isfunction(target) else None
         try:
-            fname = inspect.getsourcefile(obj)
-            if inspect.ismodule(obj) or inspect.isclass(obj):
-                # Not inspect.getsourcelines: it calls unwrap(), whose hasattr(obj, "__wrapped__") runs a
-                # module's __getattr__ (PEP 562) or a metaclass's. The same lines, found statically:
+            if loop:
+                raise ValueError(f"wrapper loop when unwrapping {oid}")
+            if code is not None and code.co_filename.startswith("<"):
+                # Code compiled from a string (a dataclass's methods): only linecache may know its text.
+                lines, start = inspect.getsourcelines(target)
+                text = "".join(lines)
+                self.t["source"].append([oid, code.co_filename, start, len(lines),
+                                         hashlib.sha256(text.encode()).hexdigest(), text[:120], code.co_firstlineno,
+                                         code.co_qualname, *OK])
+                return
+            # Never getsourcelines itself: its unwrap() calls hasattr(obj, "__wrapped__"), which runs a module's
+            # __getattr__ (PEP 562) or a metaclass's.
+            if inspect.ismodule(obj):
+                fname, start = obj.__dict__.get("__file__"), 0
                 if not fname:
-                    raise OSError("source code not available")
-                lines = linecache.getlines(fname, obj.__dict__)
-                if not lines:
-                    raise OSError(f"could not read {fname}")
-                start = 0 if inspect.ismodule(obj) else obj.__dict__.get("__firstlineno__")
-                if not inspect.ismodule(obj):
-                    if not isinstance(start, int):
-                        raise OSError("could not find class definition (no __firstlineno__)")
-                    lines = inspect.getblock(lines[start - 1:])
+                    raise TypeError(f"{obj.__name__} is a built-in module")
+            elif inspect.isclass(obj):
+                fname, start = inspect.getsourcefile(obj), obj.__dict__.get("__firstlineno__")
+                if not isinstance(start, int):
+                    raise OSError("could not find class definition (no __firstlineno__)")
             else:
-                lines, start = inspect.getsourcelines(obj)
-            text = "".join(lines)
-            first = code.co_firstlineno if code is not None else (
-                obj.__dict__.get("__firstlineno__") if inspect.isclass(obj) else None)
-            self.t["source"].append([oid, fname, start or 1, len(lines), hashlib.sha256(text.encode()).hexdigest(),
-                                     text[:120], first, code.co_qualname if code is not None else None, *OK])
+                fname = inspect.getsourcefile(target)  # TypeError for builtins
+                start = code.co_firstlineno if code is not None else None
+            if not fname:
+                raise OSError("source code not available")
+            self.t["source"].append([oid, fname, start, None, None, None, start,
+                                     code.co_qualname if code is not None else _qual(obj) if inspect.isclass(obj)
+                                     else "<module>" if inspect.ismodule(obj) else None, *OK])
         except Exception as exc:  # noqa: BLE001 - builtins (TypeError), missing files (OSError)
-            fname = code.co_filename if code is not None else None
-            self.t["source"].append([oid, fname, code.co_firstlineno if code is not None else None, None, None, None,
+            self.t["source"].append([oid, code.co_filename if code is not None else None,
+                                     code.co_firstlineno if code is not None else None, None, None, None,
                                      code.co_firstlineno if code is not None else None,
                                      code.co_qualname if code is not None else None, *_err(exc)])
 
