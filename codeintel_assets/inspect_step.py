@@ -12,6 +12,7 @@ it and neither the denylist nor the default denial (tests, scripts, ``__main__``
 
 import bisect
 import fnmatch
+import functools
 import hashlib
 import itertools
 import json
@@ -25,7 +26,7 @@ import pyarrow as pa
 
 from codeintel_assets.contracts import inspect as C
 from codeintel_assets.extract.inspect_sandbox import Budgets, Command, ModuleResult, Sandbox
-from codeintel_assets.extract.rows import to_table
+from codeintel_assets.extract.rows import set_column, to_table
 from codeintel_assets.reconcile import key_to_path
 
 MODE = "static"
@@ -91,6 +92,7 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
                  log: Callable[[str], None] = lambda m: None) -> InspectRunResult:
     """Import the modules of ``keys`` in the sandbox and replace their inspect rows in ``store``."""
     t_start = time.perf_counter()
+    _repo_key.cache_clear()  # files may have come and gone since the last run in this process
     root = str(Path(root).resolve())
     res = InspectRunResult()
     with store.connection(read_only=True) as conn:
@@ -128,9 +130,14 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
             results = sb.run(commands, progress)
             res.workers_started = sb.workers_started
             res.interpreter = {**sb.info, "sandbox_root": sb.root}
-    tables: dict[str, list[pa.Table]] = {tc.name: [] for tc in C.FILE_TABLES}
+    rows_of: dict[str, list[tuple]] = {tc.name: [] for tc in C.FILE_TABLES}  # every file's rows, per table
+    paths_of: dict[str, list[str]] = {tc.name: [] for tc in C.FILE_TABLES}
     code_units = _code_units(store, root, results)
     texts: dict = {}  # key -> (lines, cumulative line ends) of files whose source rows need an extent
+
+    def add(tc, rows, key):
+        rows_of[tc.name].extend(rows)
+        paths_of[tc.name].extend([key] * len(rows))
     for key, cmd, r in zip(cmd_keys, commands, results):
         fid = files[key][0]
         res.attempted += 1
@@ -144,17 +151,20 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
                 rows = _join_runtime(store, rows, root, code_units)
             elif tc is C.PY_INSPECT_SOURCE:
                 rows = _fill_source(rows, root, code_units, texts)
-            tables[tc.name].append(to_table(tc, rows, key))
+            add(tc, rows, key)
         anchors, with_source, anchored = anchor_objects(fid, r.tables.get("code_locations", []), root, code_units)
         res.objects += len(r.tables.get("objects", []))
         res.with_source += with_source
         res.anchored += anchored
-        tables[C.PY_INSPECT_OBJECT_ANCHORS.name].append(to_table(C.PY_INSPECT_OBJECT_ANCHORS, anchors, key))
+        add(C.PY_INSPECT_OBJECT_ANCHORS, anchors, key)
         status[key] = _status_row(fid, cmd.module, True, None, r, policy, run_id, len(r.tables.get("objects", [])),
                                   with_source, anchored)
-    tables[C.STATUS] = [to_table(C.PY_INSPECT_IMPORT_ATTEMPTS, [status[k]], k) for k in keys]
-    out = {name: (contract.schema, pa.concat_tables(parts) if parts else contract.schema.empty_table())
-           for name, parts in tables.items() for contract in [next(tc for tc in C.FILE_TABLES if tc.name == name)]}
+    for k in keys:
+        add(C.PY_INSPECT_IMPORT_ATTEMPTS, [status[k]], k)
+    out = {}
+    for tc in C.FILE_TABLES:  # one Arrow table per contract for the whole run, the path column set at once
+        t = to_table(tc, rows_of[tc.name], "")
+        out[tc.name] = (tc.schema, set_column(t, "path", pa.array(paths_of[tc.name], pa.string())))
     from codeintel_assets.locking import hold
     with hold(store.database, on_wait=log):
         store.replace_files(list(keys), out)
@@ -186,8 +196,10 @@ def _status_row(fid, module, attempted, why, r: ModuleResult | None, policy, run
 # ------------------------------------------------------------------------------------------- anchoring
 
 
+@functools.lru_cache(maxsize=65536)
 def _repo_key(filename: str | None, root: str) -> str | None:
-    """The repository key of a code object's file, or None when it lies outside the repository."""
+    """The repository key of a code object's file, or None when it lies outside the repository
+    (cached: thousands of objects share a few files; a run sees each file as it was when it started)."""
     if not filename or filename.startswith("<") or not os.path.isfile(filename):
         return None  # code made by exec/compile of a string (<string>: a dataclass's methods), or gone
     try:
