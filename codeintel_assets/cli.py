@@ -436,6 +436,16 @@ def cmd_check(args) -> int:
                 results = recompute(lambda table, cols, ch: store.read(table, cols, ch, conn), paths)
             else:
                 results = aggregate(conn, None)
+            if table_exists(conn, "py_inspect_import_attempts"):  # the inspect plane has run on this database
+                from codeintel_assets.inspect_config import repository_inspect_config
+                from codeintel_assets.validate.inspect_quality import inspect_quality
+                from resources.inspect import InspectConfig
+                try:
+                    cfg = repository_inspect_config(args.path)
+                except ValueError as exc:
+                    print(f"codeintel: {exc}", file=sys.stderr)
+                    return 2
+                results.append(inspect_quality(conn, InspectConfig(**cfg).thresholds()))
             failed = failed_files(conn)
     except Exception as exc:  # noqa: BLE001 - a damaged database: one line, exit 2
         print(f"codeintel: cannot read the database {db}: {exc}", file=sys.stderr)
@@ -549,6 +559,8 @@ def main(argv=None) -> int:
     ck = sub.add_parser("check", help="run every gate over the database; print the report; write JUnit XML")
     ck.add_argument("--db")
     ck.add_argument("--junit", metavar="FILE")
+    ck.add_argument("--path", default=".", help="the repository whose pyproject.toml sets the inspect_quality "
+                                                "thresholds (default: the working directory)")
     ck.add_argument("--recompute", action="store_true",
                     help="run every gate function again over the stored rows (reads every table) instead of "
                          "aggregating the stored per-file results")

@@ -124,3 +124,8 @@ def test_quality_threshold_fails_the_index(tmp_path):
     # The error names the module's own line that raised.
     assert s["inspect"]["failed"] == ["m.py: m: ModuleNotFoundError: No module named 'nothing_like_this_exists' "
                                       f"(at {repo.resolve() / 'm.py'}:1)"]
+    # `codeintel check` judges the same database with the repository's thresholds, and without them.
+    code, out, _ = run_cli(["check", "--path", str(repo)], env)
+    assert code == 1 and "FAIL inspect_quality" in out and "import of m failed: ModuleNotFoundError" in out
+    code, out, _ = run_cli(["check", "--path", str(tmp_path)], env)
+    assert code == 0 and "PASS inspect_quality" in out
