@@ -44,16 +44,29 @@ def test_console_script_indexes_this_repository_and_the_readme_queries_return_ro
             == [("codeintel_assets.reconcile",)]
 
     queries = readme_queries()
-    assert len(queries) >= 6, queries
+    static = [q for q in queries if "py_inspect_" not in " ".join(q)]
+    runtime = [q for q in queries if "py_inspect_" in " ".join(q)]
+    assert len(static) >= 6 and len(runtime) >= 2, queries
     env["CODEINTEL_DB"] = str(db)
-    for argv in queries:
-        code, out, err = run_cli(["query", *argv, "--json"], env)
-        assert code == 0, (argv, err)
-        rows = [json.loads(line) for line in out.splitlines() if line.strip()]
-        if argv[:2] == ["--preset", "failed-files"]:
-            assert rows == [], rows  # this repository has no broken files
-        else:
-            assert rows, f"README query returned no rows: {argv}"
+
+    def run_queries(which):
+        for argv in which:
+            code, out, err = run_cli(["query", *argv, "--json"], env)
+            assert code == 0, (argv, err)
+            rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+            if argv[:2] == ["--preset", "failed-files"]:
+                assert rows == [], rows  # this repository has no broken files
+            else:
+                assert rows, f"README query returned no rows: {argv}"
+    run_queries(static)
+    # The README's inspect queries, after `codeintel index --inspect` of the same repository.
+    p = subprocess.run([str(script), "index", str(REPO), "--db", str(db), "--json", "--inspect"], env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    s = json.loads(p.stdout.strip().splitlines()[-1])
+    assert s["inspect"]["reasons"] == {"never inspected": n_files} and s["inspect"]["failed"] == []
+    assert s["inspect"]["skipped"] > 0  # the tests are not imported
+    run_queries(runtime)
 
 
 def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
