@@ -67,10 +67,18 @@ def test_webserver_serves_the_asset_graph(tmp_path, tiny_repo):
             assert nodes[table]["isPartitioned"] is True
         checks = {c["name"]: c["blocking"] for c in nodes["py_bc_blocks"]["assetChecksOrError"]["checks"]}
         assert checks == {"cfg_entry_exit": True, "cfg_reachability": True, "stack_depth": True}
+        # The inspect plane: its own group, partitioned per file, its gate on the status table, the run
+        # metadata unpartitioned.
+        inspect_tables = [k for k in nodes if k.startswith("py_inspect_")]
+        assert len(inspect_tables) == 14 and all(nodes[k]["groupName"] == "inspect" for k in inspect_tables)
+        assert nodes["py_inspect_run_meta"]["isPartitioned"] is False
+        assert nodes["py_inspect_signatures"]["isPartitioned"] is True
+        assert {c["name"] for c in nodes["py_inspect_import_attempts"]["assetChecksOrError"]["checks"]} \
+            == {"inspect_quality"}
         jobs = _post(base + "/graphql", """
             { repositoriesOrError { ... on RepositoryConnection { nodes { jobs { name } sensors { name } } } } }""")
         repo = jobs["data"]["repositoriesOrError"]["nodes"][0]
-        assert {"index_files", "purge_files"} <= {j["name"] for j in repo["jobs"]}
+        assert {"index_files", "purge_files", "inspect_files"} <= {j["name"] for j in repo["jobs"]}
         assert [s["name"] for s in repo["sensors"]] == ["repository_sensor"]
     finally:
         proc.terminate()
