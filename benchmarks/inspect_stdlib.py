@@ -68,7 +68,7 @@ def listing(*dirs: Path) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--packages", nargs="*", default=DEFAULT)
-    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=1, help="sandbox workers (1: the per-module cost; 0: one per CPU)")
     ap.add_argument("--keep", default="")
     args = ap.parse_args()
     stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()

@@ -554,7 +554,8 @@ def main(argv=None) -> int:
     ix.add_argument("--inspect-python", default=None, metavar="PYTHON",
                     help="interpreter for the sandbox workers (e.g. the project's .venv/bin/python)")
     ix.add_argument("--inspect-timeout", type=float, default=None, metavar="SECONDS", help="wall-clock seconds per module")
-    ix.add_argument("--inspect-workers", type=int, default=None, help="sandbox worker processes (default 1)")
+    ix.add_argument("--inspect-workers", type=int, default=None,
+                    help="sandbox worker processes (default: one per CPU, at most 4)")
     ix.set_defaults(fn=cmd_index)
     ck = sub.add_parser("check", help="run every gate over the database; print the report; write JUnit XML")
     ck.add_argument("--db")

@@ -44,7 +44,7 @@ class InspectSettings:
     deny: tuple[str, ...] = ()
     default_deny: bool = True
     probes: tuple[str, ...] = ()  # "module:qualname" of zero-argument factories / callables to run
-    workers: int = 1
+    workers: int = 0  # 0: one per CPU, at most 4
     budgets: Budgets = field(default_factory=Budgets)
 
     def policy_sha256(self) -> str:

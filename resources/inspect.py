@@ -25,7 +25,8 @@ class InspectConfig(ConfigurableResource):
     probes: list[str] = Field(default=[], description="'module:qualname' of zero-argument generator / coroutine / "
                                                       "async-generator factories or callables to run for "
                                                       "py_inspect_runtime_state (they execute code).")
-    workers: int = Field(default=1, description="Sandbox worker processes (each imports modules one at a time).")
+    workers: int = Field(default=0, description="Sandbox worker processes, each importing modules one at a time "
+                                                "(0: one per CPU, at most 4).")
     timeout_seconds: float = Field(default=_B.timeout_seconds, description="Wall-clock seconds per module.")
     cpu_seconds: int = Field(default=_B.cpu_seconds, description="CPU seconds per module (RLIMIT_CPU).")
     memory_mb: int = Field(default=_B.memory_mb, description="Address space of a worker in MiB (RLIMIT_AS).")

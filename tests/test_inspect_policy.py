@@ -129,3 +129,34 @@ def test_quality_threshold_fails_the_index(tmp_path):
     assert code == 1 and "FAIL inspect_quality" in out and "import of m failed: ModuleNotFoundError" in out
     code, out, _ = run_cli(["check", "--path", str(tmp_path)], env)
     assert code == 0 and "PASS inspect_quality" in out
+
+
+def test_caps_are_recorded(tmp_path):
+    """Objects, members and unwrap hops stop at their caps (and say so); oversized facts are a budget row."""
+    many = "\n".join(f"def f{i}():\n    pass\n" for i in range(30))
+    chain = ("import functools\n\n\ndef base():\n    pass\n\n\nw = base\nfor _ in range(10):\n"
+             "    w = functools.wraps(w)(lambda *a: None)\n")
+    repo = write_repo(tmp_path / "repo", {
+        "many.py": many, "chain.py": chain,
+        # Declared members and attribute resolution are not capped per object: 12 classes of 60 methods.
+        "big.py": "\n".join(f"class C{k}:\n" + "".join(f"    def m{i}(self):\n        pass\n" for i in range(60))
+                            for k in range(12)),
+        "pyproject.toml": "[tool.codeintel.inspect]\nmax_objects = 12\nmax_members = 20\nmax_unwrap_hops = 4\n"
+                          "max_result_bytes = 100000\nworkers = 1\n"})
+    env = cli_env(tmp_path)
+    code, s = index(repo, env)
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        got = {p: (ok, budget, caps, n) for p, ok, budget, caps, n in c.execute(
+            "SELECT path, ok, budget_hit, caps_hit, object_count FROM py_inspect_import_attempts").fetchall()}
+        assert got["many.py"][0] and set(got["many.py"][2]) == {"max_objects", "max_members"}
+        assert got["many.py"][3] == 12
+        assert c.execute("SELECT count(*) FROM py_inspect_members_static WHERE path = 'many.py' "
+                         "AND owner_object_id = 'many::module'").fetchall() == [(20,)]
+        hops = c.execute("SELECT max(hop), any_value(stop_reason) FILTER (WHERE stop_reason IS NOT NULL) "
+                         "FROM py_inspect_unwrap_hops WHERE path = 'chain.py' AND root_object_id = "
+                         "'chain:base:function' AND chain = 'full'").fetchall()
+        assert "max_unwrap_hops" in got["chain.py"][2]
+        assert c.execute("SELECT count(*) FROM py_inspect_unwrap_hops WHERE path = 'chain.py' "
+                         "AND stop_reason = 'max_hops' AND NOT ok").fetchall()[0][0] >= 1, hops
+        assert got["big.py"][:2] == (False, "result_bytes")
+        assert c.execute("SELECT count(*) FROM py_inspect_objects WHERE path = 'big.py'").fetchall() == [(0,)]

@@ -241,11 +241,11 @@ class Worker:
 class Sandbox:
     """A pool of workers over one temporary root; ``run`` returns one result per command, in order."""
 
-    def __init__(self, python: str | None, import_roots: Sequence[str], budgets: Budgets, workers: int = 1):
+    def __init__(self, python: str | None, import_roots: Sequence[str], budgets: Budgets, workers: int = 0):
         self.python = python or sys.executable
         self.roots = [str(r) for r in import_roots]
         self.budgets = budgets
-        self.workers = max(1, workers)
+        self.workers = workers if workers > 0 else min(4, os.cpu_count() or 1)
         self.root = tempfile.mkdtemp(prefix="codeintel-inspect-")
         self.info: dict = {}
         self.workers_started = 0

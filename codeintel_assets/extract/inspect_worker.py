@@ -197,11 +197,20 @@ def _type_has(t, name) -> bool:
 
 
 _MISSING = object()
+_FUNCTION_TYPE_NAMES = frozenset(n for k in types.FunctionType.__mro__ for n in k.__dict__)
 
 
 def _static(obj, name, default=None):
     """``getattr_static``; a slot of a *built-in* type (``staticmethod.__wrapped__``, ``partial.func``) is
     read through its C descriptor, which runs no Python code. A user class's descriptors stay unread."""
+    if type(obj) is types.FunctionType:
+        # A plain function: FunctionType declares none of the names asked here (__wrapped__, __signature__,
+        # __module__ ...) except as getsets it resolves itself; the function's own dict is the answer.
+        d = obj.__dict__
+        if name in d:
+            return d[name]
+        if name not in _FUNCTION_TYPE_NAMES:
+            return default
     try:
         v = inspect.getattr_static(obj, name, default)
     except Exception:  # noqa: BLE001
@@ -539,7 +548,7 @@ class Extraction:
             params = list(sig.parameters.values())
             ret = None if sig.return_annotation is inspect.Signature.empty else value_ref(sig.return_annotation)
             self.t["signatures"].append([
-                oid, variant, follow, False, effective if follow else oid, sid, text, sig.format(max_width=None), ret,
+                oid, variant, follow, False, effective if follow else oid, sid, text, text, ret,  # format() == str()
                 any(p.kind is p.VAR_POSITIONAL for p in params), any(p.kind is p.VAR_KEYWORD for p in params), *OK])
             for i, p in enumerate(params):
                 has_d, has_a = p.default is not p.empty, p.annotation is not p.empty
@@ -712,7 +721,10 @@ class Extraction:
 
 
 def _send(obj) -> None:
-    data = json.dumps(obj, default=str).encode("utf-8", "replace")
+    _send_bytes(json.dumps(obj, default=str).encode("utf-8", "replace"))
+
+
+def _send_bytes(data: bytes) -> None:
     os.write(RESULT_FD, f"{len(data)}\n".encode())
     view = memoryview(data)
     while view:
@@ -748,6 +760,7 @@ def handle(cmd) -> dict:
                          error_msg=f"import {name} loaded {got or 'a module without a file'}, not {expected} "
                                    "(another module of that name comes first on sys.path)")
             return reply
+        reply["import_seconds"] = time.perf_counter() - t0
         ex = Extraction(name, module)
         ex.run(cmd.get("probes", []))
         reply["tables"] = ex.t
@@ -784,11 +797,12 @@ def main() -> None:
         if not line:
             return
         reply = handle(json.loads(line))
-        data_len = len(json.dumps(reply["tables"], default=str))
-        if data_len > MAX_RESULT_BYTES:
+        data = json.dumps(reply, default=str).encode("utf-8", "replace")  # encoded once
+        if len(data) > MAX_RESULT_BYTES:
             reply.update(ok=False, error_type="BudgetExceeded", budget="result_bytes", tables={},
-                         error_msg=f"the module's facts are {data_len:,} bytes, over the {MAX_RESULT_BYTES:,} cap")
-        _send(reply)
+                         error_msg=f"the module's facts are {len(data):,} bytes, over the {MAX_RESULT_BYTES:,} cap")
+            data = json.dumps(reply, default=str).encode("utf-8", "replace")
+        _send_bytes(data)
         if reply.get("replace_worker"):
             return
 
