@@ -316,7 +316,10 @@ def _run_inspect(args, defs, instance, store, plan, work, modules, cfg, checks, 
                            "findings": ev.metadata.get("first_findings").value if ev.metadata.get("first_findings") else ""})
     import gc
     gc.collect()
+    from resources.store import table_exists
     with store.connection(read_only=True) as conn:
+        if not table_exists(conn, "py_inspect_import_attempts"):
+            return out  # the step failed before writing anything (run_error says why)
         conn.register("__k", __import__("pyarrow").table({"path": keys}))
         a, o, sk = conn.execute("SELECT count(*) FILTER (WHERE attempted), count(*) FILTER (WHERE attempted AND ok), "
                                 "count(*) FILTER (WHERE NOT attempted) FROM py_inspect_import_attempts "

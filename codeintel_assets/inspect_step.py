@@ -53,6 +53,28 @@ class InspectSettings:
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
 
+class InterpreterError(RuntimeError):
+    """The sandbox's interpreter cannot run, or is another Python than the static planes' (one line)."""
+
+
+def check_interpreter(python: str) -> None:
+    """The workers' interpreter must start and be this Python's major.minor: the runtime facts join the
+    static planes' code objects and instruction offsets, which are version-specific."""
+    import subprocess
+    import sys
+    exe = python or sys.executable
+    try:
+        got = subprocess.run([exe, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise InterpreterError(f"the inspect interpreter {exe} cannot run: {exc}") from None
+    want = "%d.%d" % sys.version_info[:2]
+    if got.returncode != 0 or got.stdout.strip() != want:
+        raise InterpreterError(f"the inspect interpreter {exe} is Python {got.stdout.strip() or '?'} "
+                               f"({got.stderr.strip()[:200] or 'exit ' + str(got.returncode)}); the static planes "
+                               f"are Python {want}'s, and runtime facts only join code objects of the same version")
+
+
 def skip_reason(module: str, s: InspectSettings) -> str | None:
     """Why ``module`` is not imported, or None."""
     parts = module.split(".")
@@ -118,6 +140,7 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
     abs_roots = [os.path.join(root, r) if r else root for r in import_roots]
     results: list[ModuleResult] = []
     if commands:
+        check_interpreter(settings.python)
         last = [time.perf_counter()]
 
         def progress(i, r: ModuleResult):
@@ -130,14 +153,15 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
             results = sb.run(commands, progress)
             res.workers_started = sb.workers_started
             res.interpreter = {**sb.info, "sandbox_root": sb.root}
-    rows_of: dict[str, list[tuple]] = {tc.name: [] for tc in C.FILE_TABLES}  # every file's rows, per table
+    parts_of: dict[str, list[pa.Table]] = {tc.name: [] for tc in C.FILE_TABLES}  # per file, per table
     paths_of: dict[str, list[str]] = {tc.name: [] for tc in C.FILE_TABLES}
     code_units = _code_units(store, root, results)
     texts: dict = {}  # key -> (lines, cumulative line ends) of files whose source rows need an extent
 
     def add(tc, rows, key):
-        rows_of[tc.name].extend(rows)
-        paths_of[tc.name].extend([key] * len(rows))
+        t = rows if isinstance(rows, pa.Table) else to_table(tc, rows, key)
+        parts_of[tc.name].append(t)
+        paths_of[tc.name].extend([key] * t.num_rows)
     for key, cmd, r in zip(cmd_keys, commands, results):
         fid = files[key][0]
         res.attempted += 1
@@ -145,14 +169,18 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
         if not r.ok:
             res.failures.append(f"{key}: {cmd.module}: {r.error_type}: {r.error_msg}"
                                 + (f" [budget: {r.budget}]" if r.budget else ""))
-        for wname, tc in C.WORKER_TABLES.items():
-            rows = [tuple([fid, MODE] + _row(row)) for row in r.tables.get(wname, [])]
-            if tc is C.PY_INSPECT_RUNTIME_STATE:
-                rows = _join_runtime(store, rows, root, code_units)
-            elif tc is C.PY_INSPECT_SOURCE:
-                rows = _fill_source(rows, root, code_units, texts)
+        try:
+            converted = _convert(store, r, fid, root, code_units, texts)
+            anchors, with_source, anchored = anchor_objects(fid, r.tables.get("code_locations", []), root,
+                                                            code_units)
+        except Exception as exc:  # noqa: BLE001 - the worker runs the module's code: its reply is not trusted
+            r.ok, r.error_type, r.tables = False, "MalformedReply", {}
+            r.error_msg = f"the worker's reply for {cmd.module} does not fit the contract: {type(exc).__name__}: {exc}"[:500]
+            res.ok -= 1
+            res.failures.append(f"{key}: {cmd.module}: {r.error_type}: {r.error_msg}")
+            converted, anchors, with_source, anchored = {}, [], 0, 0
+        for tc, rows in converted.items():
             add(tc, rows, key)
-        anchors, with_source, anchored = anchor_objects(fid, r.tables.get("code_locations", []), root, code_units)
         res.objects += len(r.tables.get("objects", []))
         res.with_source += with_source
         res.anchored += anchored
@@ -163,7 +191,7 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
         add(C.PY_INSPECT_IMPORT_ATTEMPTS, [status[k]], k)
     out = {}
     for tc in C.FILE_TABLES:  # one Arrow table per contract for the whole run, the path column set at once
-        t = to_table(tc, rows_of[tc.name], "")
+        t = pa.concat_tables(parts_of[tc.name]) if parts_of[tc.name] else tc.schema.empty_table()
         out[tc.name] = (tc.schema, set_column(t, "path", pa.array(paths_of[tc.name], pa.string())))
     from codeintel_assets.locking import hold
     with hold(store.database, on_wait=log):
@@ -171,6 +199,19 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
     res.rows = {name: t.num_rows for name, (_, t) in out.items()}
     res.seconds = time.perf_counter() - t_start
     return res
+
+
+def _convert(store, r: ModuleResult, fid: str, root: str, code_units: dict, texts: dict) -> dict:
+    """One module's worker rows as contract rows (each checked against its table's width)."""
+    out = {}
+    for wname, tc in C.WORKER_TABLES.items():
+        rows = [tuple([fid, MODE] + _row(row)) for row in r.tables.get(wname, [])]
+        if tc is C.PY_INSPECT_RUNTIME_STATE:
+            rows = _join_runtime(store, rows, root, code_units)
+        elif tc is C.PY_INSPECT_SOURCE:
+            rows = _fill_source(rows, root, code_units, texts)
+        out[tc] = to_table(tc, rows, r.module)  # raises on a row of the wrong width or type; path set later
+    return out
 
 
 def _row(row: list) -> list:

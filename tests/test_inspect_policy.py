@@ -160,3 +160,32 @@ def test_caps_are_recorded(tmp_path):
                          "AND stop_reason = 'max_hops' AND NOT ok").fetchall()[0][0] >= 1, hops
         assert got["big.py"][:2] == (False, "result_bytes")
         assert c.execute("SELECT count(*) FROM py_inspect_objects WHERE path = 'big.py'").fetchall() == [(0,)]
+
+
+def test_a_module_that_forges_replies_fails_alone(tmp_path):
+    """A module can find the result pipe (it runs in the worker); what it writes there is not a reply."""
+    forger = ("import json, os, sys\n"
+              "fd = json.loads(sys.argv[1])['result_fd']\n"
+              "fake = json.dumps({'ok': True, 'tables': {'objects': [['forged']]}}).encode()\n"
+              "os.write(fd, str(len(fake)).encode() + b'\\n' + fake)\n")
+    garbage = "import json, os, sys\nos.write(json.loads(sys.argv[1])['result_fd'], b'not a frame\\n')\n"
+    repo = write_repo(tmp_path / "repo", {"a_forger.py": forger, "b_garbage.py": garbage,
+                                          "c_fine.py": "def f():\n    pass\n",
+                                          "pyproject.toml": "[tool.codeintel.inspect]\nworkers = 1\n"})
+    env = cli_env(tmp_path)
+    code, s = index(repo, env)
+    assert s["run_ok"] and s["inspect"]["attempted"] == 3 and s["inspect"]["ok"] == 1
+    got = attempts(env)
+    assert got["c_fine.py"][1] is True and got["a_forger.py"][1] is False and got["b_garbage.py"][1] is False
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        assert c.execute("SELECT count(*) FROM py_inspect_objects WHERE object_id = 'forged'").fetchall() == [(0,)]
+        msgs = dict(c.execute("SELECT path, error_msg FROM py_inspect_import_attempts").fetchall())
+    assert "not the worker's" in msgs["a_forger.py"]
+
+
+def test_an_interpreter_that_cannot_run_is_one_clear_error(tmp_path):
+    repo = write_repo(tmp_path / "repo", {"m.py": "x = 1\n"})
+    code, out, err = run_cli(["index", str(repo), "--inspect", "--workers", "1", "--inspect-python",
+                              str(tmp_path / "no-such-python")], cli_env(tmp_path))
+    assert code == 2 and "the inspect interpreter" in err and "no-such-python" in err and "cannot run" in err
+    assert "Traceback" not in err

@@ -21,6 +21,7 @@ the same worker imports after it, as in any program that imports both; ``os.envi
 
 import json
 import os
+import secrets
 import selectors
 import shutil
 import signal
@@ -204,13 +205,18 @@ class Worker:
         raise WorkerDied(None, f"the worker exited with status {rc} (os._exit or sys.exit in C code)")
 
     def run(self, cmd: Command, res: ModuleResult) -> dict:
-        line = json.dumps({"module": cmd.module, "file": cmd.file, "probes": cmd.probes}) + "\n"
+        nonce = secrets.token_hex(8)  # the reply must echo it: a frame the module wrote itself is not the reply
+        line = json.dumps({"module": cmd.module, "file": cmd.file, "probes": cmd.probes, "nonce": nonce}) + "\n"
         try:
             self.proc.stdin.write(line.encode())
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             self._died()
-        return self._read_frame(self.budgets.timeout_seconds, res)
+        reply = self._read_frame(self.budgets.timeout_seconds, res)
+        if not isinstance(reply, dict) or reply.get("nonce") != nonce or not isinstance(reply.get("tables"), dict):
+            self.kill()
+            raise WorkerDied(None, "the reply on the result pipe was not the worker's (the module wrote to it?)")
+        return reply
 
     def kill(self):
         try:
@@ -297,7 +303,7 @@ class Sandbox:
                         if worker is not None:
                             worker.close()
                         worker = None
-                    except (OSError, ValueError) as exc:  # the interpreter cannot start, a garbled reply
+                    except Exception as exc:  # noqa: BLE001 - the interpreter cannot start, a garbled reply
                         res.ok, res.error_type = False, "WorkerError"
                         res.error_msg = f"importing {cmd.module}: {type(exc).__name__}: {exc}"[:500]
                         if worker is not None:

@@ -736,8 +736,8 @@ def handle(cmd) -> dict:
     global _guard_active
     name, expected = cmd["module"], cmd.get("file")
     t0 = time.perf_counter()
-    reply = {"module": name, "ok": True, "error_type": None, "error_msg": None, "budget": None, "tables": {},
-             "caps": []}
+    reply = {"module": name, "nonce": cmd.get("nonce"), "ok": True, "error_type": None, "error_msg": None,
+             "budget": None, "tables": {}, "caps": []}
     _arm_cpu()
     environ = dict(os.environ)  # a module may set variables at import: the next module must not see them
     _guard_active = True
