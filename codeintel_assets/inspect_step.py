@@ -138,31 +138,16 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
         commands.append(Command(module, os.path.join(root, key_to_path(key)), probes_by_module.get(module, [])))
         cmd_keys.append(key)
     abs_roots = [os.path.join(root, r) if r else root for r in import_roots]
-    results: list[ModuleResult] = []
-    if commands:
-        check_interpreter(settings.python)
-        last = [time.perf_counter()]
-
-        def progress(i, r: ModuleResult):
-            if time.perf_counter() - last[0] >= 5.0:
-                last[0] = time.perf_counter()
-                log(f"[inspect] {len(results_done)}/{len(commands)} modules, {last[0] - t_start:.1f}s")
-            results_done.append(i)
-        results_done: list[int] = []
-        with Sandbox(settings.python or None, abs_roots, settings.budgets, settings.workers) as sb:
-            results = sb.run(commands, progress)
-            res.workers_started = sb.workers_started
-            res.interpreter = {**sb.info, "sandbox_root": sb.root}
-    parts_of: dict[str, list[pa.Table]] = {tc.name: [] for tc in C.FILE_TABLES}  # per file, per table
+    rows_of: dict[str, list[tuple]] = {tc.name: [] for tc in C.FILE_TABLES}  # every file's rows, per table
     paths_of: dict[str, list[str]] = {tc.name: [] for tc in C.FILE_TABLES}
-    code_units = _code_units(store, root, results)
     texts: dict = {}  # key -> (lines, cumulative line ends) of files whose source rows need an extent
 
     def add(tc, rows, key):
-        t = rows if isinstance(rows, pa.Table) else to_table(tc, rows, key)
-        parts_of[tc.name].append(t)
-        paths_of[tc.name].extend([key] * t.num_rows)
-    for key, cmd, r in zip(cmd_keys, commands, results):
+        rows_of[tc.name].extend(rows)
+        paths_of[tc.name].extend([key] * len(rows))
+
+    def collect(key: str, cmd: Command, r: ModuleResult, code_units: "CodeUnits"):
+        """One module's reply -> its rows in every table (while the workers import the next modules)."""
         fid = files[key][0]
         res.attempted += 1
         res.ok += bool(r.ok)
@@ -170,7 +155,8 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
             res.failures.append(f"{key}: {cmd.module}: {r.error_type}: {r.error_msg}"
                                 + (f" [budget: {r.budget}]" if r.budget else ""))
         try:
-            converted = _convert(store, r, fid, root, code_units, texts)
+            code_units.ensure(_files_referenced(r, root))
+            converted = _convert(code_units.conn, r, fid, root, code_units, texts)
             anchors, with_source, anchored = anchor_objects(fid, r.tables.get("code_locations", []), root,
                                                             code_units)
         except Exception as exc:  # noqa: BLE001 - the worker runs the module's code: its reply is not trusted
@@ -187,12 +173,22 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
         add(C.PY_INSPECT_OBJECT_ANCHORS, anchors, key)
         status[key] = _status_row(fid, cmd.module, True, None, r, policy, run_id, len(r.tables.get("objects", [])),
                                   with_source, anchored)
-    for k in keys:
-        add(C.PY_INSPECT_IMPORT_ATTEMPTS, [status[k]], k)
-    out = {}
-    for tc in C.FILE_TABLES:  # one Arrow table per contract for the whole run, the path column set at once
-        t = pa.concat_tables(parts_of[tc.name]) if parts_of[tc.name] else tc.schema.empty_table()
-        out[tc.name] = (tc.schema, set_column(t, "path", pa.array(paths_of[tc.name], pa.string())))
+
+    if commands:
+        check_interpreter(settings.python)
+        last = time.perf_counter()
+        with store.connection(read_only=True) as conn, \
+                Sandbox(settings.python or None, abs_roots, settings.budgets, settings.workers) as sb:
+            code_units = CodeUnits(store, conn)
+            code_units.ensure(set(cmd_keys))  # most objects are defined in the files being inspected
+            for n, (i, r) in enumerate(sb.results(commands), 1):
+                collect(cmd_keys[i], commands[i], r, code_units)
+                if time.perf_counter() - last >= 5.0:
+                    last = time.perf_counter()
+                    log(f"[inspect] {n}/{len(commands)} modules, {last - t_start:.1f}s")
+            res.workers_started = sb.workers_started
+            res.interpreter = {**sb.info, "sandbox_root": sb.root}
+    out = _tables(rows_of, paths_of, status, keys, res)
     from codeintel_assets.locking import hold
     with hold(store.database, on_wait=log):
         store.replace_files(list(keys), out)
@@ -201,25 +197,79 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
     return res
 
 
-def _convert(store, r: ModuleResult, fid: str, root: str, code_units: dict, texts: dict) -> dict:
-    """One module's worker rows as contract rows (each checked against its table's width)."""
+def _tables(rows_of: dict, paths_of: dict, status: dict, keys: Sequence[str], res: InspectRunResult) -> dict:
+    """One Arrow table per contract for the whole run (the path column set at once).
+
+    A value of the wrong type (a reply the module forged with the right widths) fails that table's
+    conversion: then each file's rows are converted alone, the files whose rows do not convert lose
+    all their rows and their status says ``MalformedReply``, and the rest is converted again.
+    """
+    bad: set[str] = set()
+    for tc in C.FILE_TABLES:
+        if tc.name == C.STATUS:
+            continue
+        try:
+            to_table(tc, rows_of[tc.name], "")
+        except Exception:  # noqa: BLE001 - find the files whose rows do not fit
+            by_key: dict[str, list] = {}
+            for row, k in zip(rows_of[tc.name], paths_of[tc.name]):
+                by_key.setdefault(k, []).append(row)
+            for k, rows in by_key.items():
+                try:
+                    to_table(tc, rows, k)
+                except Exception as exc:  # noqa: BLE001
+                    if k not in bad and status[k][4]:
+                        res.ok -= 1
+                    bad.add(k)
+                    st = list(status[k])
+                    st[4:8] = [False, "extract", "MalformedReply",
+                               f"the worker's reply does not fit {tc.name}: {type(exc).__name__}: {exc}"[:500]]
+                    status[k] = tuple(st)
+                    res.failures.append(f"{k}: {st[1]}: MalformedReply: {st[7]}")
     out = {}
-    for wname, tc in C.WORKER_TABLES.items():
-        rows = [tuple([fid, MODE] + _row(row)) for row in r.tables.get(wname, [])]
-        if tc is C.PY_INSPECT_RUNTIME_STATE:
-            rows = _join_runtime(store, rows, root, code_units)
-        elif tc is C.PY_INSPECT_SOURCE:
-            rows = _fill_source(rows, root, code_units, texts)
-        out[tc] = to_table(tc, rows, r.module)  # raises on a row of the wrong width or type; path set later
+    for tc in C.FILE_TABLES:
+        if tc.name == C.STATUS:
+            rows, paths = [status[k] for k in keys], list(keys)
+        else:
+            pairs = [(r, k) for r, k in zip(rows_of[tc.name], paths_of[tc.name]) if k not in bad]
+            rows, paths = [r for r, _ in pairs], [k for _, k in pairs]
+        t = to_table(tc, rows, "")
+        out[tc.name] = (tc.schema, set_column(t, "path", pa.array(paths, pa.string())))
     return out
 
 
-def _row(row: list) -> list:
-    """Worker lists -> contract values: a ValueRef (7 items from the worker) becomes the contract's struct,
-    with ``repr_sha256`` (over the truncated repr) computed here."""
-    return [(*v[:4], hashlib.sha256(v[2].encode("utf-8", "replace")).hexdigest(), *v[4:])
-            if isinstance(v, list) and len(v) == 7 and isinstance(v[0], str) and isinstance(v[4], bool) else v
-            for v in row]
+def _convert(conn, r: ModuleResult, fid: str, root: str, code_units: dict, texts: dict) -> dict:
+    """One module's worker rows as contract tables (a row of the wrong width or type raises)."""
+    out = {}
+    for wname, tc in C.WORKER_TABLES.items():
+        refs = _VALUE_REF_COLUMNS[tc.name]
+        rows = [tuple([fid, MODE] + (_row(row, refs) if refs else row)) for row in r.tables.get(wname, [])]
+        if tc is C.PY_INSPECT_RUNTIME_STATE:
+            rows = _join_runtime(conn, rows, root, code_units)
+        elif tc is C.PY_INSPECT_SOURCE:
+            rows = _fill_source(rows, root, code_units, texts)
+        width = len(tc.schema) - 2
+        for row in rows:
+            if len(row) != width:
+                raise ValueError(f"{tc.name}: a row of {len(row)} values, the contract has {width}")
+        out[tc] = rows  # types are checked when the run's rows become one Arrow table per contract
+    return out
+
+
+# Per worker table: the positions (in the worker's row, after file_id and mode) of ValueRef columns.
+_VALUE_REF_COLUMNS = {tc.name: tuple(k - 4 for k, f in enumerate(tc.schema) if f.type == C.VALUE_REF)
+                      for tc in C.FILE_TABLES}
+
+
+def _row(row: list, refs: tuple[int, ...]) -> list:
+    """A ValueRef column (7 items from the worker) becomes the contract's struct, with ``repr_sha256``
+    (over the truncated repr) computed here; a malformed one fails the module's conversion."""
+    row = list(row)
+    for k in refs:
+        v = row[k]
+        if v is not None:
+            row[k] = (*v[:4], hashlib.sha256(v[2].encode("utf-8", "replace")).hexdigest(), *v[4:7])
+    return row
 
 
 def _status_row(fid, module, attempted, why, r: ModuleResult | None, policy, run_id, objects=0, with_source=0,
@@ -254,37 +304,45 @@ def _repo_key(filename: str | None, root: str) -> str | None:
     return path_to_key(rel.replace(os.sep, "/"))
 
 
-def _code_units(store, root: str, results: Sequence[ModuleResult]) -> dict:
-    """(key, co_qualname, co_firstlineno) -> code unit facts, for every file an object's code lives in."""
-    keys = set()
-    for r in results:
-        for row in r.tables.get("code_locations", []):
-            k = _repo_key(row[3], root)
+def _files_referenced(r: ModuleResult, root: str) -> set[str]:
+    """Repository keys of the files a module's rows point into (code locations, sources, frames)."""
+    out = set()
+    for table, col in (("code_locations", 3), ("source", 1), ("runtime_state", 5)):
+        for row in r.tables.get(table, []):
+            k = _repo_key(row[col], root) if isinstance(row, list) and len(row) > col else None
             if k:
-                keys.add(k)
-        for row in r.tables.get("runtime_state", []):
-            k = _repo_key(row[5], root)
-            if k:
-                keys.add(k)
-        for row in r.tables.get("source", []):
-            k = _repo_key(row[1], root)
-            if k:
-                keys.add(k)
-    if not keys:
-        return {}
-    cols = ["path", "co_qualname", "co_firstlineno", "code_unit_id", "ast_node_id", "scope_id", "span_start_byte",
-            "span_end_byte", "kind"]
-    with store.connection(read_only=True) as conn:
-        t = store.read("py_bc_code_units", cols, sorted(keys), conn)
-    out: dict = {}
-    for row in zip(*(t.column(c).to_pylist() for c in cols)):
-        path, qual, first = row[0], row[1], row[2]
-        out[(path, qual, first)] = row[3:]
-        out.setdefault(("line", path, first), row[3:])
-        out.setdefault(("qual", path, qual), row[3:])
-        if qual == "<module>":
-            out[("module", path)] = row[3:]
+                out.add(k)
     return out
+
+
+class CodeUnits(dict):
+    """(key, co_qualname, co_firstlineno) -> code unit facts, loaded per file on first use.
+
+    Also ``("line", key, first)``, ``("qual", key, qual)``, ``("module", key)`` and ``("file", key)``
+    (the file is indexed). Reads through one read-only connection held for the run.
+    """
+
+    COLS = ["path", "co_qualname", "co_firstlineno", "code_unit_id", "ast_node_id", "scope_id", "span_start_byte",
+            "span_end_byte", "kind"]
+
+    def __init__(self, store, conn):
+        super().__init__()
+        self.store, self.conn, self.loaded = store, conn, set()
+
+    def ensure(self, keys) -> None:
+        missing = sorted(set(keys) - self.loaded)
+        if not missing:
+            return
+        self.loaded.update(missing)
+        t = self.store.read("py_bc_code_units", self.COLS, missing, self.conn)
+        for row in zip(*(t.column(c).to_pylist() for c in self.COLS)):
+            path, qual, first = row[0], row[1], row[2]
+            self[("file", path)] = True  # indexed: an object whose code is in a file not indexed is "outside"
+            self[(path, qual, first)] = row[3:]
+            self.setdefault(("line", path, first), row[3:])
+            self.setdefault(("qual", path, qual), row[3:])
+            if qual == "<module>":
+                self[("module", path)] = row[3:]
 
 
 def anchor_objects(fid: str, locations: list, root: str, code_units: dict) -> tuple[list[tuple], int, int]:
@@ -308,7 +366,7 @@ def anchor_objects(fid: str, locations: list, root: str, code_units: dict) -> tu
         best, outside = None, []
         for via, filename, line, qual in locs:
             key = _repo_key(filename, root)
-            if key is None:
+            if key is None or ("file", key) not in code_units:  # outside the repository, or not indexed
                 outside.append(filename)
                 continue
             if via == "module":
@@ -426,18 +484,17 @@ def _trailing_comments(lines: list[bytes], start: int, end_line: int) -> int:
     return last
 
 
-def _join_runtime(store, rows: list[tuple], root: str, code_units: dict) -> list[tuple]:
+def _join_runtime(conn, rows: list[tuple], root: str, code_units: dict) -> list[tuple]:
     """Add code_unit_id and instr_id to runtime-state rows: the code unit by file + qualname + first line,
     the instruction by that code unit and ``f_lasti`` (the offset of the frame's last instruction)."""
     cus = [(code_units.get((_repo_key(r[7], root), r[8], r[9])) or (None,))[0] for r in rows]
     instrs: dict = {}
     want = sorted({cu for cu in cus if cu})
     if want:
-        with store.connection(read_only=True) as conn:
-            conn.register("__cu", pa.table({"code_unit_id": pa.array(want, pa.string())}))
-            for cu, off, iid in conn.execute(
-                    "SELECT code_unit_id, \"offset\", instr_id FROM py_bc_instructions "
-                    "WHERE code_unit_id IN (SELECT code_unit_id FROM __cu)").fetchall():
-                instrs[(cu, off)] = iid
-            conn.unregister("__cu")
+        conn.register("__cu", pa.table({"code_unit_id": pa.array(want, pa.string())}))
+        for cu, off, iid in conn.execute(
+                "SELECT code_unit_id, \"offset\", instr_id FROM py_bc_instructions "
+                "WHERE code_unit_id IN (SELECT code_unit_id FROM __cu)").fetchall():
+            instrs[(cu, off)] = iid
+        conn.unregister("__cu")
     return [r[:13] + (cu, instrs.get((cu, r[10])) if cu else None) + r[13:] for r, cu in zip(rows, cus)]

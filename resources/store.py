@@ -195,11 +195,9 @@ def _delete(conn, tables: Sequence[str], paths: Sequence[str]) -> dict[str, int]
     conn.register("__codeintel_keys", pa.table({PARTITION_COLUMN: pa.array(list(paths), pa.string())}))
     for t in tables:
         if table_exists(conn, t):
-            n = run(conn, f'SELECT count(*) FROM main."{t}" WHERE {PARTITION_COLUMN} IN '
-                          f'(SELECT {PARTITION_COLUMN} FROM __codeintel_keys)')[0][0]
-            if n:
-                run(conn, f'DELETE FROM main."{t}" WHERE {PARTITION_COLUMN} IN (SELECT {PARTITION_COLUMN} FROM __codeintel_keys)')
-            deleted[t] = n
+            # DELETE returns the number of rows it deleted: one statement per table, not a count and a delete.
+            deleted[t] = run(conn, f'DELETE FROM main."{t}" WHERE {PARTITION_COLUMN} IN '
+                                   f'(SELECT {PARTITION_COLUMN} FROM __codeintel_keys)')[0][0]
     conn.unregister("__codeintel_keys")
     return deleted
 

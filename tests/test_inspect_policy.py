@@ -189,3 +189,29 @@ def test_an_interpreter_that_cannot_run_is_one_clear_error(tmp_path):
                               str(tmp_path / "no-such-python")], cli_env(tmp_path))
     assert code == 2 and "the inspect interpreter" in err and "no-such-python" in err and "cannot run" in err
     assert "Traceback" not in err
+
+
+def test_a_forged_reply_with_the_right_shape_but_wrong_types_fails_alone(tmp_path):
+    """Code in the worker can find the command (and its nonce) on the stack: a reply it forges is then
+    taken as the worker's; its rows are still checked, and only that file loses them."""
+    from codeintel_assets.contracts.inspect import PY_INSPECT_OBJECTS
+    width = len(PY_INSPECT_OBJECTS.schema) - 4
+    forger = ("import json, os, sys\n"
+              "f = sys._getframe()\n"
+              "while 'cmd' not in f.f_locals:\n    f = f.f_back\n"
+              "cmd = f.f_locals['cmd']\n"
+              f"reply = {{'module': cmd['module'], 'nonce': cmd['nonce'], 'ok': True, 'error_type': None, "
+              f"'error_msg': None, 'budget': None, 'caps': [], 'tables': {{'objects': [[[1]] * {width}]}}}}\n"
+              "data = json.dumps(reply).encode()\n"
+              "os.write(json.loads(sys.argv[1])['result_fd'], str(len(data)).encode() + b'\\n' + data)\n"
+              "os._exit(0)\n")
+    repo = write_repo(tmp_path / "repo", {"a_forger.py": forger, "b_fine.py": "def f():\n    pass\n",
+                                          "pyproject.toml": "[tool.codeintel.inspect]\nworkers = 1\n"})
+    env = cli_env(tmp_path)
+    code, s = index(repo, env)
+    assert s["run_ok"] and s["inspect"]["ok"] == 1, s["inspect"]
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        st = dict((p, (ok, et)) for p, ok, et in c.execute(
+            "SELECT path, ok, error_type FROM py_inspect_import_attempts").fetchall())
+        assert st == {"a_forger.py": (False, "MalformedReply"), "b_fine.py": (True, None)}
+        assert c.execute("SELECT DISTINCT path FROM py_inspect_objects").fetchall() == [("b_fine.py",)]

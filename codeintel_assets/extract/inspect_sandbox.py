@@ -21,6 +21,7 @@ the same worker imports after it, as in any program that imports both; ``os.envi
 
 import json
 import os
+import queue
 import secrets
 import selectors
 import shutil
@@ -80,6 +81,10 @@ class ModuleResult:
 
 class WorkerDied(Exception):
     pass
+
+
+class WorkerGone(Exception):
+    """The worker was dead before it started the module (a previous module's doing): retry elsewhere."""
 
 
 def _signal_name(rc: int) -> str:
@@ -210,8 +215,13 @@ class Worker:
         try:
             self.proc.stdin.write(line.encode())
             self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            self._died()
+            ack = self._read_frame(self.budgets.startup_seconds, res)
+        except (BrokenPipeError, OSError, WorkerDied) as exc:
+            self.kill()
+            raise WorkerGone(str(exc)) from None
+        if not isinstance(ack, dict) or ack.get("ack") != nonce:
+            self.kill()
+            raise WorkerDied(None, "the worker did not acknowledge the module (something else wrote to the result pipe)")
         reply = self._read_frame(self.budgets.timeout_seconds, res)
         if not isinstance(reply, dict) or reply.get("nonce") != nonce or not isinstance(reply.get("tables"), dict):
             self.kill()
@@ -270,14 +280,27 @@ class Sandbox:
 
     def run(self, commands: Sequence[Command], on_result: Callable[[int, ModuleResult], None] | None = None
             ) -> list[ModuleResult]:
+        """Every command's result, in command order (``on_result`` sees each as it finishes)."""
         out: list[ModuleResult | None] = [None] * len(commands)
+        for i, r in self.results(commands):
+            out[i] = r
+            if on_result:
+                on_result(i, r)
+        return [r for r in out if r is not None]
+
+    def results(self, commands: Sequence[Command]):
+        """Yield (index, result) as the workers finish modules; the caller's thread does its own work
+        (converting, anchoring) while the workers import the next modules."""
+        done: queue.Queue = queue.Queue()
         lock = threading.Lock()
         it = iter(enumerate(commands))
+        stop = threading.Event()
+        live: set[Worker] = set()
 
         def loop():
             worker: Worker | None = None
             try:
-                while True:
+                while not stop.is_set():
                     with lock:
                         nxt = next(it, None)
                     if nxt is None:
@@ -286,10 +309,19 @@ class Sandbox:
                     res = ModuleResult(cmd.module, ok=False)
                     t0 = time.perf_counter()
                     try:
-                        if worker is None:
-                            worker = self._spawn()
-                        res.worker_pid = worker.pid
-                        reply = worker.run(cmd, res)
+                        for attempt in (1, 2):  # a worker found dead before it started the module: once more
+                            if worker is None:
+                                worker = self._spawn()
+                                live.add(worker)
+                            res.worker_pid = worker.pid
+                            try:
+                                reply = worker.run(cmd, res)
+                                break
+                            except WorkerGone:
+                                worker.close()
+                                worker = None
+                                if attempt == 2:
+                                    raise WorkerDied(None, "two workers in a row died before starting it")
                         res.ok, res.error_type, res.error_msg = reply["ok"], reply["error_type"], reply["error_msg"]
                         res.budget, res.caps, res.tables = reply.get("budget"), reply.get("caps", []), reply["tables"]
                         if reply.get("replace_worker"):
@@ -310,20 +342,31 @@ class Sandbox:
                             worker.close()
                         worker, res.worker_replaced = None, True
                     res.seconds = time.perf_counter() - t0
-                    out[i] = res
-                    if on_result:
-                        on_result(i, res)
+                    done.put((i, res))
             finally:
                 if worker is not None:
                     worker.close()
+                done.put(None)  # this thread is finished
 
         threads = [threading.Thread(target=loop, name=f"inspect-{k}", daemon=True)
                    for k in range(min(self.workers, max(1, len(commands))))]
         for t in threads:
             t.start()
-        for t in threads:
-            t.join()
-        return [r for r in out if r is not None]
+        running = len(threads)
+        try:
+            while running:
+                item = done.get()
+                if item is None:
+                    running -= 1
+                else:
+                    yield item
+        finally:  # the caller stopped early (an error, Ctrl-C): no worker goes on importing
+            stop.set()
+            if running:
+                for w in list(live):
+                    w.kill()
+            for t in threads:
+                t.join()
 
 
 def budgets_json(b: Budgets) -> str:

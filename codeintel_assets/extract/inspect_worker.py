@@ -796,7 +796,9 @@ def main() -> None:
         line = stdin.readline()
         if not line:
             return
-        reply = handle(json.loads(line))
+        cmd = json.loads(line)
+        _send({"ack": cmd.get("nonce")})  # "started": a death before this is not the module's doing
+        reply = handle(cmd)
         data = json.dumps(reply, default=str).encode("utf-8", "replace")  # encoded once
         if len(data) > MAX_RESULT_BYTES:
             reply.update(ok=False, error_type="BudgetExceeded", budget="result_bytes", tables={},
