@@ -140,7 +140,7 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
     abs_roots = [os.path.join(root, r) if r else root for r in import_roots]
     rows_of: dict[str, list[tuple]] = {tc.name: [] for tc in C.FILE_TABLES}  # every file's rows, per table
     paths_of: dict[str, list[str]] = {tc.name: [] for tc in C.FILE_TABLES}
-    texts: dict = {}  # key -> (lines, cumulative line ends) of files whose source rows need an extent
+    texts: dict = {}  # key -> (lines, cumulative line ends, bytes) of files whose rows need source text
 
     def add(tc, rows, key):
         rows_of[tc.name].extend(rows)
@@ -171,6 +171,8 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
         res.with_source += with_source
         res.anchored += anchored
         add(C.PY_INSPECT_OBJECT_ANCHORS, anchors, key)
+        add(C.PY_INSPECT_DECORATORS, decorator_rows(fid, anchors, r.tables.get("unwrap_hops", []), code_units,
+                                                     root, texts), key)
         status[key] = _status_row(fid, cmd.module, True, None, r, policy, run_id, len(r.tables.get("objects", [])),
                                   with_source, anchored)
 
@@ -343,6 +345,15 @@ class CodeUnits(dict):
             self.setdefault(("qual", path, qual), row[3:])
             if qual == "<module>":
                 self[("module", path)] = row[3:]
+        # Decorators of every def/class node of these files, in source order (preorder ordinal).
+        conn = self.conn
+        conn.register("__keys", pa.table({"path": pa.array(missing, pa.string())}))
+        for parent, node, kind, s0, s1 in conn.execute(
+                "SELECT parent_ast_node_id, ast_node_id, kind, span_start_byte, span_end_byte FROM py_ast_nodes "
+                "WHERE path IN (SELECT path FROM __keys) AND parent_field = 'decorator_list' "
+                "ORDER BY path, ordinal").fetchall():
+            self.setdefault(("decorators", parent), []).append((node, kind, s0, s1))
+        conn.unregister("__keys")
 
 
 def anchor_objects(fid: str, locations: list, root: str, code_units: dict) -> tuple[list[tuple], int, int]:
@@ -430,13 +441,7 @@ def _fill_source(rows: list[tuple], root: str, code_units: dict, texts: dict) ->
         key = _repo_key(fname, root) if ok else None
         lines = None
         if key is not None:
-            if key not in texts:
-                try:
-                    got = Path(os.path.join(root, key_to_path(key))).read_bytes().splitlines(keepends=True)
-                    texts[key] = (got, list(itertools.accumulate(len(ln) for ln in got)))
-                except OSError:
-                    texts[key] = None
-            lines, ends = texts[key] or (None, None)
+            lines, ends, _data = _file_lines(texts, root, key) or (None, None, None)
         if lines is not None:
             if qual == "<module>":
                 chunk = lines
@@ -453,6 +458,40 @@ def _fill_source(rows: list[tuple], root: str, code_units: dict, texts: dict) ->
                 r = (fid, mode, oid, fname, start, len(chunk), hashlib.sha256(text).hexdigest(),
                      text[:120].decode("utf-8", "replace"), first, qual, ok, et, em)
         out.append(r)
+    return out
+
+
+def _file_lines(texts: dict, root: str, key: str):
+    """(lines, cumulative line ends, bytes) of a repository file, read once per run (None if unreadable)."""
+    if key not in texts:
+        try:
+            data = Path(os.path.join(root, key_to_path(key))).read_bytes()
+            got = data.splitlines(keepends=True)
+            texts[key] = (got, list(itertools.accumulate(len(ln) for ln in got)), data)
+        except OSError:
+            texts[key] = None
+    return texts[key]
+
+
+def decorator_rows(fid: str, anchors: list[tuple], hops: list, code_units: dict, root: str, texts: dict) -> list:
+    """DECORATES (the AST's decorator expressions at each anchored def/class) with WRAPS beside it (the
+    object's ``__wrapped__`` hops at runtime): a decorator that kept no ``__wrapped__`` shows 0 hops."""
+    wraps: dict[str, int] = {}
+    for row in hops:
+        if len(row) > 2 and row[1] == "full":
+            wraps[row[0]] = max(wraps.get(row[0], 0), int(row[2]))
+    out = []
+    for a in anchors:
+        oid, path, def_node, ok = a[2], a[3], a[4], a[11]
+        decs = code_units.get(("decorators", def_node)) if ok and def_node else None
+        if not decs:
+            continue
+        got = _file_lines(texts, root, path)
+        data = got[2] if got else None
+        for i, (node, kind, s0, s1) in enumerate(decs):
+            text = data[s0:s1].decode("utf-8", "replace") if data is not None and s0 is not None else None
+            out.append((fid, MODE, oid, def_node, i, len(decs) - 1 - i, node, kind, text, wraps.get(oid, 0),
+                        True, None, None))
     return out
 
 

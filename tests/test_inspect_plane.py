@@ -285,3 +285,17 @@ def test_run_meta_records_interpreter_policy_and_budgets(inspected):
     b = json.loads(budgets)
     assert (b["timeout_seconds"], b["cpu_seconds"], b["memory_mb"]) == (4.0, 2, 1024)
     assert (attempted, ok) == (14, 7) and "fx.cases:gen" in probes
+
+
+def test_decorates_from_the_ast_beside_wraps_from_the_runtime(inspected):
+    def decs(oid):
+        return q(inspected, "SELECT decorator_index, applied_order, decorator_kind, decorator_text, wraps_hops "
+                            "FROM py_inspect_decorators WHERE object_id = ? ORDER BY decorator_index", oid)
+    # Two @deco (functools.wraps): two DECORATES, two WRAPS hops.
+    assert decs("fx.cases:twice_wrapped:function") == [(0, 1, "Name", "deco", 2), (1, 0, "Name", "deco", 2)]
+    # @property keeps no __wrapped__: a DECORATES with no WRAPS; the getter's def carries it.
+    assert decs("fx.cases:WithProps.fine:descriptor_property") == [(0, 0, "Name", "property", 0)]
+    # A decorator expression with a call and attributes, applied to a class.
+    assert decs("fx.cases:Point:class") == [(0, 0, "Attribute", "dataclasses.dataclass", 0)]
+    assert [d[3] for d in decs("fx.cases:ov:function")] == []  # the runtime `ov` is the undecorated last def
+    assert decs("fx.cases:plain:function") == []

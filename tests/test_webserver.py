@@ -70,7 +70,7 @@ def test_webserver_serves_the_asset_graph(tmp_path, tiny_repo):
         # The inspect plane: its own group, partitioned per file, its gate on the status table, the run
         # metadata unpartitioned.
         inspect_tables = [k for k in nodes if k.startswith("py_inspect_")]
-        assert len(inspect_tables) == 14 and all(nodes[k]["groupName"] == "inspect" for k in inspect_tables)
+        assert len(inspect_tables) == 15 and all(nodes[k]["groupName"] == "inspect" for k in inspect_tables)
         assert nodes["py_inspect_run_meta"]["isPartitioned"] is False
         assert nodes["py_inspect_signatures"]["isPartitioned"] is True
         assert {c["name"] for c in nodes["py_inspect_import_attempts"]["assetChecksOrError"]["checks"]} \

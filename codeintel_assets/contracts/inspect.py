@@ -111,6 +111,15 @@ PY_INSPECT_OBJECT_ANCHORS = _t("py_inspect_object_anchors", [
                           "code unit by file + first line + qualname (through __wrapped__, property getters, "
                           "static/class method functions); ok=false with the reason when it cannot be.")
 
+PY_INSPECT_DECORATORS = _t("py_inspect_decorators", [
+    ("object_id", s), ("def_ast_node_id", s), ("decorator_index", i16), ("applied_order", i16),
+    ("decorator_ast_node_id", s), ("decorator_kind", s), ("decorator_text", s), ("wraps_hops", i16),
+], ("path", "object_id", "decorator_index"), "DECORATES, from the AST: each decorator expression at the def/class "
+                                             "an object is anchored to (index in source order; applied_order 0 = "
+                                             "applied first, the one nearest the def), next to WRAPS, from the "
+                                             "runtime: wraps_hops = the __wrapped__ hops of the object (0: the "
+                                             "decorators kept no __wrapped__).")
+
 PY_INSPECT_RUN_META = define("py_inspect_run_meta", PLANE, [
     ("dagster_run_id", s), ("started_at", s), ("python_executable", s), ("python_version", s),
     ("sys_path", str_list), ("path_policy", s), ("allow", str_list), ("deny", str_list), ("probes", str_list),
@@ -123,8 +132,8 @@ PY_INSPECT_RUN_META = define("py_inspect_run_meta", PLANE, [
 FILE_TABLES = (PY_INSPECT_IMPORT_ATTEMPTS, PY_INSPECT_OBJECTS, PY_INSPECT_MEMBERS_STATIC, PY_INSPECT_UNWRAP_HOPS,
                PY_INSPECT_SIGNATURES, PY_INSPECT_SIGNATURE_PARAMS, PY_INSPECT_ANNOTATIONS_KV, PY_INSPECT_SOURCE,
                PY_INSPECT_CLASS_MRO, PY_INSPECT_CLASS_DECLARED_MEMBERS, PY_INSPECT_ATTR_RESOLUTION,
-               PY_INSPECT_RUNTIME_STATE, PY_INSPECT_OBJECT_ANCHORS)
+               PY_INSPECT_RUNTIME_STATE, PY_INSPECT_OBJECT_ANCHORS, PY_INSPECT_DECORATORS)
 STATUS = PY_INSPECT_IMPORT_ATTEMPTS.name
 # Worker table name -> contract (the worker names tables without the prefix).
 WORKER_TABLES = {tc.name.removeprefix("py_inspect_"): tc for tc in FILE_TABLES
-                 if tc.name not in (STATUS, "py_inspect_object_anchors")}
+                 if tc.name not in (STATUS, "py_inspect_object_anchors", "py_inspect_decorators")}
