@@ -29,7 +29,6 @@ import hashlib
 import importlib
 import inspect
 import json
-import linecache
 import os
 import resource
 import signal
@@ -651,7 +650,7 @@ class Extraction:
 
     # runtime state -------------------------------------------------------------------------------------
     def runtime_probe(self, qualname):
-        target, status = self.module, OK
+        target = self.module
         try:
             for part in qualname.split("."):
                 target = inspect.getattr_static(target, part)
