@@ -197,6 +197,21 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         defs = build_definitions(str(root), db, workers=args.workers, max_file_bytes=args.max_file_bytes,
                                  import_roots=list(args.import_root or ()), file_budget_seconds=args.file_budget,
                                  inspect=inspect_cfg or {})
+    relink = False
+    if not work:
+        from codeintel_assets.link import link_state
+        with store.connection(read_only=True) as conn:
+            now, seen = link_state(conn)
+        relink = now != seen  # files only removed, or the last link step failed: link again
+    if relink:
+        # No file to index, but the call graph is not the files' (files left, or the last link step failed).
+        from codeintel_assets.assets import build_definitions
+        defs = defs or build_definitions(str(root), db, inspect=inspect_cfg or {})
+        linked = defs.resolve_job_def("link_repository").execute_in_process(
+            instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+        if not linked.success:
+            run_ok, run_error = False, "the link step failed; the next `codeintel index` runs it again"
     if work:
         job = defs.resolve_job_def("index_files")
         import socket
@@ -374,7 +389,7 @@ def _summary_from_db(store, work: list[str]):
         from codeintel_assets.contracts import inspect as C
         for t in _table_order():
             rows[t] = conn.execute(f'SELECT count(*) FROM main."{t}"').fetchall()[0][0] if table_exists(conn, t) else 0
-        for t in [tc.name for tc in C.FILE_TABLES] + [C.PY_INSPECT_RUN_META.name]:
+        for t in ["cpg_calls"] + [tc.name for tc in C.FILE_TABLES] + [C.PY_INSPECT_RUN_META.name]:
             if table_exists(conn, t):  # the inspect plane's tables, once it has run
                 rows[t] = conn.execute(f'SELECT count(*) FROM main."{t}"').fetchall()[0][0]
         failed_db = failed_files(conn)
@@ -476,6 +491,7 @@ def cmd_query(args) -> int:
         for name, (what, _) in PRESETS.items():
             print(f"{name:<20} {what}")
         print(f"{'cfg-dot':<20} the CFG of a code unit (--arg QUALPATH) as Graphviz DOT")
+        print(f"{'callgraph':<20} the whole call graph as one JSON object {{caller: [callees]}} (qualified names)")
         return 0
     db = _db(args)
     if not Path(db).exists():
@@ -486,6 +502,10 @@ def cmd_query(args) -> int:
     try:
         if args.preset == "cfg-dot":
             print(cfg_dot(conn, args.arg or ""))
+            return 0
+        if args.preset == "callgraph":
+            from codeintel_assets.presets import callgraph
+            print(json.dumps(callgraph(conn), indent=None if args.json else 1, sort_keys=True))
             return 0
         if args.preset is not None:
             if args.preset not in PRESETS:

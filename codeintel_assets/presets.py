@@ -56,3 +56,19 @@ def cfg_dot(conn, qualpath: str) -> str:
         out.append(f'  "{src}" -> "{dst}" [label="{kind}"{style}];')
     out.append("}")
     return "\n".join(out)
+
+
+def callgraph(conn) -> dict[str, list[str]]:
+    """{caller: [callees]} over the whole repository: every module, class, function, method and lambda is a
+    key (even with no callees); callees are qualified names (``<builtin>.len``, imported dotted names for
+    code outside the repository), from the link step's ``cpg_calls``."""
+    from resources.store import table_exists
+    out: dict[str, set[str]] = {}
+    if table_exists(conn, "cpg_definitions"):
+        for (q,) in conn.execute("SELECT DISTINCT qualname FROM cpg_definitions WHERE kind IN "
+                                 "('module', 'class', 'function', 'method', 'lambda')").fetchall():
+            out.setdefault(q, set())
+    if table_exists(conn, "cpg_calls"):
+        for caller, callee in conn.execute("SELECT caller_qualname, callee_qualname FROM cpg_calls").fetchall():
+            out.setdefault(caller, set()).add(callee)
+    return {k: sorted(v) for k, v in sorted(out.items())}

@@ -42,8 +42,72 @@ def decorated():
 x = run(1)
 '''
 
-REPO = {"pkg/__init__.py": "from .core import run as run_all\n", "pkg/core.py": CORE,
-        "pkg/util.py": "def helper(v, key=None):\n    return v\n"}
+UTIL = """
+def helper(v, key=None):
+    return v
+
+
+class Widget:
+    def __init__(self, n):
+        self.n = n
+
+    def grow(self):
+        return self.size()
+
+    def size(self):
+        return len(str(self.n))
+"""
+
+APP = """
+import pkg.util
+from pkg import run_all
+from pkg.util import Widget as W
+from . import util as u
+import os.path
+from pkg.core import *
+
+
+def decorator(x):
+    def wrap(f):
+        return f
+    return wrap
+
+
+def local():
+    return 1
+
+
+def main(obj):
+    local()
+    pkg.util.helper(1)
+    run_all(2)
+    W(3)
+    u.helper(4)
+    os.path.join("a", "b")
+    obj.anything()
+    rebound = local
+    rebound()
+    len([])
+
+
+def shadow():
+    pass
+
+
+shadow = 5
+
+
+def uses_shadow():
+    shadow()
+
+
+@decorator(1)
+def decorated():
+    pass
+"""
+
+REPO = {"pkg/__init__.py": "from .core import run as run_all\n", "pkg/core.py": CORE, "pkg/util.py": UTIL,
+        "pkg/app.py": APP}
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +151,7 @@ def test_definitions_qualnames_and_symbols(db):
 
 def test_imports_made_absolute(db):
     rows = db.execute("SELECT path, local_name, imported_module, imported_name, level FROM cpg_imports "
-                      "ORDER BY path, lineno, local_name").fetchall()
+                      "WHERE path <> 'pkg/app.py' ORDER BY path, lineno, local_name").fetchall()
     assert rows == [
         ("pkg/__init__.py", "run_all", "pkg.core", "run", 1),  # a package's own level-1 import
         ("pkg/core.py", "os", "os", None, 0),
@@ -132,7 +196,7 @@ def test_callee_roots_carry_their_bindings(db):
     assert f == [(True,)]
     # The two CALLs anchored to `decorator(arg)`: the call first, then the application (its own callsite id).
     dec = db.execute("SELECT c.call_kind, c.callsite_id LIKE '%:DECORATOR:0', i.\"offset\" FROM cpg_call_sites c "
-                     "JOIN py_bc_instructions i USING (instr_id) WHERE c.callee_text LIKE 'decorator%' "
+                     "JOIN py_bc_instructions i USING (instr_id) WHERE c.callee_text LIKE 'decorator%' AND c.path = 'pkg/core.py' "
                      "ORDER BY i.\"offset\"").fetchall()
     assert [(k, d) for k, d, _ in dec] == [("call", False), ("decorator", True)] and dec[0][2] < dec[1][2]
 
@@ -140,8 +204,8 @@ def test_callee_roots_carry_their_bindings(db):
 def test_status_counts(db):
     rows = db.execute("SELECT path, ok, definitions, imports, call_sites, call_sites_with_instr FROM cpg_files "
                       "ORDER BY path").fetchall()
-    assert rows == [("pkg/__init__.py", True, 1, 1, 0, 0), ("pkg/core.py", True, 18, 5, 10, 10),
-                    ("pkg/util.py", True, 4, 0, 0, 0)]
+    assert rows == [("pkg/__init__.py", True, 1, 1, 0, 0), ("pkg/app.py", True, 12, 6, 12, 12),
+                    ("pkg/core.py", True, 18, 5, 10, 10), ("pkg/util.py", True, 12, 0, 3, 3)]
 
 
 @pytest.mark.parametrize("module, is_package, level, target, want", [
@@ -166,3 +230,64 @@ def test_relative_imports_as_importlib_resolves_them(module, is_package, level, 
         except ImportError:
             got = None
         assert got == want
+
+
+
+def edges(db, caller):
+    return sorted(db.execute("SELECT DISTINCT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = ?",
+                             [caller]).fetchall())
+
+
+def test_calls_resolved_across_files(db):
+    assert edges(db, "pkg.app.main") == [
+        ("<builtin>.len", "builtin"),
+        ("os.path.join", "external"),  # `import os.path` binds os: os + .path.join
+        ("pkg.app.local", "local"),
+        ("pkg.core.run", "import"),  # run_all, re-exported by pkg/__init__.py
+        ("pkg.util.Widget.__init__", "constructor"),  # W(3): the class's __init__
+        ("pkg.util.helper", "import"),  # pkg.util.helper(1) and u.helper(4)
+    ]
+    # No edge: obj.anything() (an attribute of a parameter), rebound() (a name bound by an assignment).
+    assert db.execute("SELECT count(*) FROM cpg_calls c JOIN cpg_call_sites s USING (callsite_id) "
+                      "WHERE s.callee_text IN ('obj.anything', 'rebound')").fetchall() == [(0,)]
+    # A name rebound in its scope (def shadow, then shadow = 5) gets no edge.
+    assert edges(db, "pkg.app.uses_shadow") == []
+    assert edges(db, "pkg.core.run") == [("<builtin>.range", "builtin"), ("os.path.join", "external"),
+                                         ("pkg.util.helper", "import")]  # h(a), util.helper(...); f(i) is a lambda variable
+    assert edges(db, "pkg.core.K.m") == [("pkg.core.K.n", "self_method")]
+    assert edges(db, "pkg.util.Widget.grow") == [("pkg.util.Widget.size", "self_method")]
+    assert edges(db, "pkg.core") == [("pkg.core.run", "local")]  # `decorator` is bound nowhere in core
+    assert edges(db, "pkg.app") == [("pkg.app.decorator", "local")]  # decorator(1); its result is not followed
+    conf = dict(db.execute("SELECT rule, min(confidence) FROM cpg_calls GROUP BY rule").fetchall())
+    assert conf["self_method"] == pytest.approx(0.9) and conf["import"] == 1.0 and conf["external"] == pytest.approx(0.9)
+
+
+def test_callgraph_preset(db, tmp_path):
+    from codeintel_assets.presets import callgraph
+    g = callgraph(db)
+    assert g["pkg.app.main"] == ["<builtin>.len", "os.path.join", "pkg.app.local", "pkg.core.run",
+                                 "pkg.util.Widget.__init__", "pkg.util.helper"]
+    # Every module, class, function, method and lambda is a key, with or without callees.
+    assert g["pkg"] == [] and g["pkg.app.decorated"] == [] and g["pkg.core.run.<lambda2>"] == []
+    assert set(g) >= {"pkg.app", "pkg.core", "pkg.util", "pkg.util.Widget", "pkg.core.K.n.<lambda1>"}
+
+
+def test_link_is_redone_when_files_change_or_leave(tmp_path):
+    repo = write_repo(tmp_path / "repo", REPO)
+    env = cli_env(tmp_path)
+
+    def index():
+        code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+        assert code == 0, err
+        with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+            return {(a, b) for a, b in c.execute("SELECT caller_qualname, callee_qualname FROM cpg_calls").fetchall()}
+    before = index()
+    (repo / "pkg/util.py").write_text(UTIL.replace("def helper(", "def helper2("))
+    after = index()
+    # The edges into the renamed function are gone, from every importer; nothing else changed.
+    assert before - after == {("pkg.app.main", "pkg.util.helper"), ("pkg.core.run", "pkg.util.helper")}
+    assert after - before == set()
+    (repo / "pkg/app.py").unlink()  # only a removal: no index run, the link step still runs
+    gone = index()
+    assert {e for e in after if e[0].startswith("pkg.app")} and not {e for e in gone if e[0].startswith("pkg.app")}
+    assert gone == {e for e in after if not e[0].startswith("pkg.app")}

@@ -3,6 +3,7 @@
 from dagster import AssetSelection, Config, OpExecutionContext, define_asset_job, in_process_executor, job, op
 
 from codeintel_assets.contracts import inspect as C
+from codeintel_assets.contracts.cpg import CPG_CALLS
 from codeintel_assets.inspect_plan import all_file_tables
 from codeintel_assets.pipeline import pass_tables
 from codeintel_assets.planes import planes
@@ -11,10 +12,12 @@ from resources.store import CodeIntelStore
 INDEX_JOB = "index_files"
 PURGE_JOB = "purge_files"
 INSPECT_JOB = "inspect_files"
+LINK_JOB = "link_repository"
 
 index_files = define_asset_job(
     INDEX_JOB, selection=AssetSelection.assets(*(tc.name for tc in pass_tables()),
-                                               *(tc.name for p in planes() for tc, _ in p.reference)),
+                                               *(tc.name for p in planes() for tc, _ in p.reference),
+                                               CPG_CALLS.name),
     executor_def=in_process_executor,  # steps share the DuckDB writer; process start-up dominated small runs
     description="Index a contiguous range of file partitions (changed files are moved to the tail so one range covers them).",
 )
@@ -24,6 +27,12 @@ inspect_files = define_asset_job(
     INSPECT_JOB, selection=AssetSelection.assets(*(tc.name for tc in C.FILE_TABLES), C.PY_INSPECT_RUN_META.name),
     executor_def=in_process_executor,
     description="Import the modules of a range of files in the inspect sandbox (opt-in: `codeintel index --inspect`).",
+)
+
+
+link_repository = define_asset_job(
+    LINK_JOB, selection=AssetSelection.assets(CPG_CALLS.name), executor_def=in_process_executor,
+    description="Resolve the repository's call sites again (after files were only removed: no index run).",
 )
 
 

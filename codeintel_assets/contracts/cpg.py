@@ -1,7 +1,7 @@
 """CPG plane contracts, per file (the first part of the CPG: definitions and their symbols, imports, and
 call sites with the callee described; the cross-file link step resolves them)."""
 
-from codeintel_assets.contracts.common import b, define, i16, i32, i64, s, str_list
+from codeintel_assets.contracts.common import b, define, f32, i16, i32, i64, s, str_list
 
 PLANE = "cpg"
 
@@ -23,7 +23,7 @@ CPG_DEFINITIONS = define("cpg_definitions", PLANE, [
 CPG_IMPORTS = define("cpg_imports", PLANE, [
     ("file_id", s), ("import_id", s), ("scope_def_id", s), ("scope_qualname", s), ("local_name", s),
     ("imported_module", s), ("imported_name", s), ("level", i16), ("is_star", b), ("written_module", s),
-    ("lineno", i32), ("binding_id", s),
+    ("lineno", i32), ("binding_id", s), ("asname", s),
 ], key=("path", "import_id"), description="Every imported name: the local name it binds, the absolute module (relative "
                                           "imports resolved against the module's package), the name imported from it.")
 
@@ -37,3 +37,12 @@ CPG_CALL_SITES = define("cpg_call_sites", PLANE, [
                                             "callee expression (root name, its binding, attribute path), the "
                                             "arguments' shape and the CALL instruction; resolved across files by "
                                             "the link step.")
+
+CPG_CALLS = define("cpg_calls", PLANE, [
+    ("callsite_id", s), ("path", s), ("caller_def_id", s), ("caller_qualname", s), ("call_kind", s),
+    ("lineno", i32), ("callee_def_id", s), ("callee_qualname", s), ("callee_path", s), ("rule", s),
+    ("confidence", f32),
+], key=("callsite_id", "callee_qualname"), partitioned=False,
+    description="CALLS, resolved across the repository by the link step (SQL over the per-file tables): one row per "
+                "call site and callee it can reach, with the rule and a confidence; builtins as <builtin>.name, "
+                "callees outside the repository by their imported dotted name (callee_def_id null).")

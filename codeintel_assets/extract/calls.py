@@ -150,7 +150,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 local = None if name == "*" else (node.asname or name)
             imports.append((file_id, nid(r.ordinal), nid(up), qual[up], local, target, name, level, name == "*",
                             stmt.module if isinstance(stmt, ast.ImportFrom) else node.name, node.lineno,
-                            bindings.get((nid(r.ordinal), "def"))))
+                            bindings.get((nid(r.ordinal), "def")), node.asname))
         if isinstance(node, ast.Call):
             calls.append(_call_row(file_id, r, nid, "call", node.func, node, up, qual, text, by_node,
                                    call_instrs, bindings))
