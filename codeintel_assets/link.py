@@ -63,6 +63,9 @@ aliases AS (
                 ELSE i.imported_module END AS target
     FROM cpg_imports i JOIN cpg_definitions m ON m.path = i.path AND m.def_id = i.scope_def_id AND m.kind = 'module'
     WHERE i.local_name IS NOT NULL AND i.imported_module IS NOT NULL AND NOT i.is_star),
+first_param AS (  -- self / cls: the first parameter of each method
+    SELECT parent_def_id, arg_min(def_id, span_start_byte) AS def_id FROM cpg_definitions
+    WHERE kind = 'parameter' GROUP BY ALL),
 -- candidates: a dotted name to look up, per call site
 cand AS (
     SELECT c.callsite_id, 'local' AS rule, d.qualname AS name, 1.0 / c.n_defs AS confidence, 0 AS hop
@@ -79,17 +82,22 @@ cand AS (
     JOIN cpg_definitions p ON p.path = c.path AND p.binding_id = c.callee_root_binding_id AND p.kind = 'parameter'
     JOIN cpg_definitions m ON m.path = p.path AND m.def_id = p.parent_def_id AND m.kind = 'method'
     JOIN cpg_definitions k ON k.path = m.path AND k.def_id = m.parent_def_id AND k.kind = 'class'
-    WHERE c.callee_kind = 'attribute' AND c.n_attrs = 1
-      AND p.def_id = (SELECT min_by(q.def_id, q.span_start_byte) FROM cpg_definitions q
-                      WHERE q.path = m.path AND q.parent_def_id = m.def_id AND q.kind = 'parameter')),
+    JOIN first_param f ON f.parent_def_id = m.def_id AND f.def_id = p.def_id
+    WHERE c.callee_kind = 'attribute' AND c.n_attrs = 1),
 -- follow module-level aliases (re-exports) while the name does not name a definition
+known AS (SELECT DISTINCT qualname FROM cpg_definitions WHERE kind IN ('function', 'method', 'class', 'lambda')),
 walk AS (
     SELECT callsite_id, rule, name, confidence, hop FROM cand
     UNION ALL
-    SELECT w.callsite_id, w.rule, a.target || substr(w.name, length(a.name) + 1), w.confidence, w.hop + 1
-    FROM walk w JOIN aliases a ON (w.name = a.name OR starts_with(w.name, a.name || '.'))
-    WHERE w.hop < {max_hops} AND NOT EXISTS (SELECT 1 FROM cpg_definitions d WHERE d.qualname = w.name
-                                            AND d.kind IN ('function', 'method', 'class', 'lambda'))),
+    -- a name that names no definition: rewrite its longest... every prefix that is an alias (equi-join on
+    -- the name's dotted prefixes, not a scan of every alias per name)
+    SELECT x.callsite_id, x.rule, a.target || substr(x.name, length(a.name) + 1), x.confidence, x.hop + 1
+    FROM (SELECT w.*, unnest(list_transform(range(1, len(string_split(w.name, '.')) + 1),
+                                            lambda i: array_to_string(list_slice(string_split(w.name, '.'), 1, i), '.')))
+                 AS prefix
+          FROM walk w ANTI JOIN known k ON k.qualname = w.name
+          WHERE w.hop < {max_hops}) x
+    JOIN aliases a ON a.name = x.prefix),
 found AS (
     SELECT w.callsite_id, w.rule, w.confidence, d.def_id, d.qualname, d.kind, d.path
     FROM walk w JOIN cpg_definitions d ON d.qualname = w.name AND d.kind IN ('function', 'method', 'class')),
@@ -114,7 +122,6 @@ edges AS (
 SELECT DISTINCT {version}::SMALLINT, c.callsite_id, c.path, c.caller_def_id, c.caller_qualname, c.call_kind, c.lineno, e.def_id,
        e.qualname, e.path, e.rule, e.confidence::FLOAT
 FROM edges e JOIN cpg_call_sites c USING (callsite_id)
-ORDER BY c.path, c.callsite_id, e.qualname
 """
 
 
