@@ -199,10 +199,9 @@ def _index(args, root: Path, db: str, t0: float) -> int:
                                  inspect=inspect_cfg or {})
     relink = False
     if not work:
-        from codeintel_assets.link import link_state
+        from codeintel_assets.link import dirty_paths
         with store.connection(read_only=True) as conn:
-            now, seen = link_state(conn)
-        relink = now != (seen or "")  # files only removed, or the last link step failed: link again
+            relink = bool(dirty_paths(conn))  # files only removed, or the last link step failed: link again
     if relink:
         # No file to index, but the call graph is not the files' (files left, or the last link step failed).
         from codeintel_assets.assets import build_definitions

@@ -50,7 +50,7 @@ imp_count AS (SELECT binding_id, count(*) AS n FROM imps_by_binding GROUP BY ALL
 calls AS (
     SELECT c.*, coalesce(array_to_string(c.callee_attrs, '.'), '') AS attr_path, len(c.callee_attrs) AS n_attrs,
            coalesce(s.n, 0) AS n_sites, coalesce(d.n, 0) AS n_defs, coalesce(i.n, 0) AS n_imps
-    FROM cpg_call_sites c
+    FROM cpg_call_sites c SEMI JOIN __scope sc ON sc.path = c.path
     LEFT JOIN sites s ON s.binding_id = c.callee_root_binding_id
     LEFT JOIN def_count d ON d.binding_id = c.callee_root_binding_id
     LEFT JOIN imp_count i ON i.binding_id = c.callee_root_binding_id
@@ -125,40 +125,96 @@ FROM edges e JOIN cpg_call_sites c USING (callsite_id)
 """
 
 
-STATE_SQL = "SELECT coalesce(md5(string_agg(path || ':' || file_id, ',' ORDER BY path)), '') FROM cpg_files"
+TRACE = "cpg_link_files"  # per file: the file_id and module the last successful link saw
 
 
-def link_state(conn) -> tuple[str, str | None]:
-    """(the per-file tables' state now, the state the last successful link saw): they differ when files
-    changed since, or when the last link step failed (it then runs again, whatever else happens)."""
+def dirty_paths(conn) -> list[str]:
+    """Files whose call sites or definitions changed since the last successful link: added, changed,
+    removed, or never linked (a failed link leaves its trace as it was, so they stay dirty)."""
     from resources.store import table_exists
-    now = conn.execute(STATE_SQL).fetchone()[0] if table_exists(conn, "cpg_files") else ""
-    seen = conn.execute("SELECT state FROM cpg_link_state").fetchone() if table_exists(conn, "cpg_link_state") else None
-    return now, seen[0] if seen else None
+    if not table_exists(conn, "cpg_files"):
+        return []
+    if not table_exists(conn, TRACE):
+        return [r[0] for r in conn.execute("SELECT path FROM cpg_files").fetchall()]
+    return [r[0] for r in conn.execute(
+        f"SELECT f.path FROM cpg_files f ANTI JOIN {TRACE} t ON t.path = f.path AND t.file_id = f.file_id "
+        f"UNION SELECT t.path FROM {TRACE} t ANTI JOIN cpg_files f ON f.path = t.path AND f.file_id = t.file_id"
+    ).fetchall()]
 
 
-def link_calls(conn) -> dict[str, int]:
-    """Recompute ``cpg_calls`` from the per-file tables (one transaction); figures for the metadata."""
+def affected_paths(conn, dirty: list[str]) -> set[str]:
+    """The dirty files plus every file whose imports can reach one of their modules (transitively: a
+    package that re-exports a dirty module makes its importers affected too)."""
+    from resources.store import table_exists
+    scope = set(dirty)
+    conn.register("__dirty", pa.table({"path": pa.array(sorted(scope), pa.string())}))
+    modules = {r[0] for r in conn.execute(
+        "SELECT qualname FROM cpg_definitions WHERE kind = 'module' AND path IN (SELECT path FROM __dirty)"
+    ).fetchall()}
+    if table_exists(conn, TRACE):
+        modules |= {r[0] for r in conn.execute(
+            f"SELECT module FROM {TRACE} WHERE path IN (SELECT path FROM __dirty) AND module IS NOT NULL").fetchall()}
+    conn.unregister("__dirty")
+    frontier = modules
+    while frontier:
+        conn.register("__mods", pa.table({"m": pa.array(sorted(frontier), pa.string())}))
+        # What an import's binding means (as the link resolves it): `from a import b` -> a.b, `import a.b`
+        # -> a (the binding is the top package), `import a.b as m` -> a.b; related to a module name when
+        # one is a dotted prefix of the other.
+        rows = conn.execute(
+            "WITH t AS (SELECT path, CASE WHEN imported_name IS NOT NULL AND NOT is_star "
+            "THEN imported_module || '.' || imported_name WHEN imported_name IS NULL AND asname IS NULL "
+            "THEN split_part(imported_module, '.', 1) ELSE imported_module END AS target FROM cpg_imports "
+            "WHERE imported_module IS NOT NULL) "
+            "SELECT DISTINCT t.path, d.qualname FROM t JOIN __mods ON t.target = __mods.m "
+            "OR starts_with(t.target, __mods.m || '.') OR starts_with(__mods.m, t.target || '.') "
+            "LEFT JOIN cpg_definitions d ON d.path = t.path AND d.kind = 'module'").fetchall()
+        conn.unregister("__mods")
+        new = {p for p, _ in rows} - scope
+        scope |= new
+        frontier = {m for p, m in rows if p in new and m} - modules
+        modules |= frontier
+    return scope
+
+
+def link_calls(conn, full: bool = False) -> dict[str, int]:
+    """Bring ``cpg_calls`` up to date in one transaction; figures for the metadata.
+
+    Incremental: only the call sites of the files that changed since the last link, and of the files
+    that import from them, are resolved again (``full``: all of them, also when there is no trace).
+    """
     from resources.store import ensure_table, run, table_exists, transaction
-    needed = ("cpg_call_sites", "cpg_definitions", "cpg_imports", "py_sym_name_sites")
+    needed = ("cpg_call_sites", "cpg_definitions", "cpg_imports", "py_sym_name_sites", "cpg_files")
     if not all(table_exists(conn, t) for t in needed):
         return {"call_sites": 0, "edges": 0}
+    full = full or not table_exists(conn, TRACE) or not table_exists(conn, CPG_CALLS.name)
+    dirty = dirty_paths(conn)
+    every = {r[0] for r in conn.execute("SELECT path FROM cpg_files").fetchall()} | set(dirty)
+    scope = every if full else affected_paths(conn, dirty) if dirty else set()
+    if len(scope) > len(every) // 2:  # a change most files can see (a package everything imports): all at once
+        scope, full = every, True
     conn.register("__builtins", pa.table({"name": pa.array(sorted(n for n in dir(builtins) if not n.startswith("_")))}))
+    conn.register("__scope", pa.table({"path": pa.array(sorted(scope), pa.string())}))
     try:
         with transaction(conn):
             ensure_table(conn, CPG_CALLS.name, CPG_CALLS.schema)
-            run(conn, f"DELETE FROM {CPG_CALLS.name}")
-            run(conn, f"INSERT INTO {CPG_CALLS.name} " + SQL.format(max_hops=MAX_REEXPORT_HOPS, version=SCHEMA_VERSION))
-            # The trace: which per-file state this link saw (same transaction: a failed link leaves the old one).
-            run(conn, "CREATE TABLE IF NOT EXISTS cpg_link_state (state VARCHAR, linked_at TIMESTAMP)")
-            run(conn, "DELETE FROM cpg_link_state")
-            run(conn, f"INSERT INTO cpg_link_state SELECT ({STATE_SQL}), now()")
+            run(conn, f"DELETE FROM {CPG_CALLS.name} WHERE path IN (SELECT path FROM __scope)")
+            if scope:
+                run(conn, f"INSERT INTO {CPG_CALLS.name} " + SQL.format(max_hops=MAX_REEXPORT_HOPS,
+                                                                          version=SCHEMA_VERSION))
+            # The trace, in the same transaction: a failed link leaves the old one (its files stay dirty).
+            run(conn, f"CREATE TABLE IF NOT EXISTS {TRACE} (path VARCHAR, file_id VARCHAR, module VARCHAR)")
+            run(conn, f"DELETE FROM {TRACE}")
+            run(conn, f"INSERT INTO {TRACE} SELECT f.path, f.file_id, d.qualname FROM cpg_files f "
+                      "LEFT JOIN cpg_definitions d ON d.path = f.path AND d.kind = 'module'")
         total = run(conn, "SELECT count(*) FROM cpg_call_sites")[0][0]
         figures = dict(run(conn, f"SELECT rule, count(DISTINCT callsite_id) FROM {CPG_CALLS.name} GROUP BY ALL"))
         resolved = run(conn, f"SELECT count(DISTINCT callsite_id) FROM {CPG_CALLS.name}")[0][0]
         edges = run(conn, f"SELECT count(*) FROM {CPG_CALLS.name}")[0][0]
     finally:
         conn.unregister("__builtins")
+        conn.unregister("__scope")
     return {"call_sites": int(total), "call_sites_resolved": int(resolved), "edges": int(edges),
-            "share_resolved": round(resolved / total, 4) if total else 0.0,
+            "share_resolved": round(resolved / total, 4) if total else 0.0, "files_dirty": len(dirty),
+            "files_relinked": len(scope), "full": full,
             **{f"sites_{k}": int(v) for k, v in sorted(figures.items())}}

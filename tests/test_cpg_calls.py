@@ -291,3 +291,14 @@ def test_link_is_redone_when_files_change_or_leave(tmp_path):
     gone = index()
     assert {e for e in after if e[0].startswith("pkg.app")} and not {e for e in gone if e[0].startswith("pkg.app")}
     assert gone == {e for e in after if not e[0].startswith("pkg.app")}
+
+
+def test_the_link_scope_is_the_changed_files_and_what_can_see_them(db):
+    from codeintel_assets.link import affected_paths
+    # Nothing imports pkg.app: only it is resolved again when it changes.
+    assert affected_paths(db, ["pkg/app.py"]) == {"pkg/app.py"}
+    # pkg.util is imported by core (`from .util import helper`, `from . import util`) and by app;
+    # pkg/__init__.py re-exports from pkg.core, which imports pkg.util: it can see the change too.
+    assert affected_paths(db, ["pkg/util.py"]) == {"pkg/util.py", "pkg/core.py", "pkg/app.py", "pkg/__init__.py"}
+    # pkg.core: its re-exporter (__init__) and app (which calls run_all through it, and star-imports it).
+    assert affected_paths(db, ["pkg/core.py"]) == {"pkg/core.py", "pkg/__init__.py", "pkg/app.py"}
