@@ -155,25 +155,33 @@ def affected_paths(conn, dirty: list[str]) -> set[str]:
         modules |= {r[0] for r in conn.execute(
             f"SELECT module FROM {TRACE} WHERE path IN (SELECT path FROM __dirty) AND module IS NOT NULL").fetchall()}
     conn.unregister("__dirty")
-    frontier = modules
+    # Follow names, not modules: a file is affected when one of its imports means (a dotted prefix of)
+    # an affected name; a module-level import also makes a new name (module.local) that other files can
+    # reach the change through (a re-export), and only those are followed further.
+    names, frontier = set(modules), set(modules)
     while frontier:
-        conn.register("__mods", pa.table({"m": pa.array(sorted(frontier), pa.string())}))
-        # What an import's binding means (as the link resolves it): `from a import b` -> a.b, `import a.b`
-        # -> a (the binding is the top package), `import a.b as m` -> a.b; related to a module name when
-        # one is a dotted prefix of the other.
+        conn.register("__names", pa.table({"n": pa.array(sorted(frontier), pa.string())}))
         rows = conn.execute(
-            "WITH t AS (SELECT path, CASE WHEN imported_name IS NOT NULL AND NOT is_star "
-            "THEN imported_module || '.' || imported_name WHEN imported_name IS NULL AND asname IS NULL "
-            "THEN split_part(imported_module, '.', 1) ELSE imported_module END AS target FROM cpg_imports "
-            "WHERE imported_module IS NOT NULL) "
-            "SELECT DISTINCT t.path, d.qualname FROM t JOIN __mods ON t.target = __mods.m "
-            "OR starts_with(t.target, __mods.m || '.') OR starts_with(__mods.m, t.target || '.') "
-            "LEFT JOIN cpg_definitions d ON d.path = t.path AND d.kind = 'module'").fetchall()
-        conn.unregister("__mods")
-        new = {p for p, _ in rows} - scope
-        scope |= new
-        frontier = {m for p, m in rows if p in new and m} - modules
-        modules |= frontier
+            "WITH t AS (SELECT i.path, i.local_name, i.binding_id, i.scope_def_id = d.def_id AS module_level, "
+            "d.qualname AS module, "
+            "CASE WHEN i.imported_name IS NOT NULL AND NOT i.is_star THEN i.imported_module || '.' || i.imported_name "
+            "WHEN i.imported_name IS NULL AND i.asname IS NULL THEN split_part(i.imported_module, '.', 1) "
+            "ELSE i.imported_module END AS target FROM cpg_imports i "
+            "LEFT JOIN cpg_definitions d ON d.path = i.path AND d.kind = 'module' WHERE i.imported_module IS NOT NULL) "
+            # the import means the name, or something inside it: affected, and a module-level one re-exports it
+            "SELECT DISTINCT t.path, CASE WHEN t.module_level AND t.local_name IS NOT NULL "
+            "THEN t.module || '.' || t.local_name END FROM t JOIN __names ON t.target = __names.n "
+            "OR starts_with(t.target, __names.n || '.') "
+            # the import means a package above the name (`import json` for json.decoder): affected only if a
+            # call through that binding spells a path into the name (json.decoder.f())
+            "UNION SELECT DISTINCT t.path, NULL FROM t JOIN __names ON starts_with(__names.n, t.target || '.') "
+            "JOIN cpg_call_sites c ON c.path = t.path AND c.callee_root_binding_id = t.binding_id "
+            "AND (t.target || '.' || array_to_string(c.callee_attrs, '.') = __names.n "
+            "OR starts_with(t.target || '.' || array_to_string(c.callee_attrs, '.'), __names.n || '.'))").fetchall()
+        conn.unregister("__names")
+        scope |= {p for p, _ in rows}
+        frontier = {a for _, a in rows if a} - names
+        names |= frontier
     return scope
 
 
