@@ -32,9 +32,12 @@ MAX_REEXPORT_HOPS = 8
 
 SQL = r"""
 WITH RECURSIVE
-sites AS (  -- every binding's binding sites: what may have bound the name
-    SELECT binding_id, count(*) AS n FROM py_sym_name_sites WHERE role = 'def' AND binding_id IS NOT NULL
-    GROUP BY ALL),
+scoped_roots AS (  -- the bindings the call sites being resolved name
+    SELECT DISTINCT callee_root_binding_id AS binding_id FROM cpg_call_sites SEMI JOIN __scope USING (path)
+    WHERE callee_root_binding_id IS NOT NULL),
+sites AS (  -- their binding sites: what may have bound the name
+    SELECT binding_id, count(*) AS n FROM py_sym_name_sites SEMI JOIN scoped_roots USING (binding_id)
+    WHERE role = 'def' GROUP BY ALL),
 defs_by_binding AS (
     SELECT binding_id, def_id, qualname, kind, path FROM cpg_definitions
     WHERE binding_id IS NOT NULL AND kind IN ('function', 'method', 'class')),
