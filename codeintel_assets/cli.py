@@ -208,7 +208,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         defs = defs or build_definitions(str(root), db, inspect=inspect_cfg or {})
         linked = defs.resolve_job_def("link_repository").execute_in_process(
             instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+            run_config=QUIET_RUN)
         if not linked.success:
             run_ok, run_error = False, "the link step failed; the next `codeintel index` runs it again"
     if work:
@@ -218,23 +218,16 @@ def _index(args, root: Path, db: str, t0: float) -> int:
                 RUN_HOST_TAG: socket.gethostname()}
         result = job.execute_in_process(
             instance=instance, tags=tags, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+            run_config=QUIET_RUN)
         run_id = result.run_id
-        # A blocking check that fails fails its step after the rows were written: that is a check
-        # failure (exit 1), not a broken run (exit 2).
-        failures = [e for e in result.all_events if e.is_step_failure
-                    and "DagsterAssetCheckFailedError" not in (e.step_failure_data.error.cls_name or "")]
+        failures = _step_errors(result)
         if failures:
             run_ok = False
             run_error = "; ".join(_root_cause(e.step_failure_data.error) for e in failures)
             if any("DagsterExecutionInterruptedError" in (e.step_failure_data.error.cls_name or "") for e in failures):
                 run_error = "interrupted; the next `codeintel index` finishes what this run left"
         timings = _timings(result)
-        checks = [{"check": ev.check_name, "asset": ev.asset_key.to_user_string(), "passed": ev.passed,
-                   "severity": ev.severity.value, "metadata": {k: v.value for k, v in ev.metadata.items()
-                                                                 if k not in ("first_findings", "scope")},
-                   "findings": ev.metadata.get("first_findings").value if ev.metadata.get("first_findings") else ""}
-                  for ev in result.get_asset_check_evaluations()]
+        checks = [_check_row(ev) for ev in result.get_asset_check_evaluations()]
     inspect_summary = None
     if args.inspect and run_ok:
         inspect_summary = _run_inspect(args, defs, instance, store, plan, work, modules, inspect_cfg, checks, log)
@@ -315,26 +308,23 @@ def _run_inspect(args, defs, instance, store, plan, work, modules, cfg, checks, 
         tags = {**range_tags(rng[0], rng[-1]), RUN_PID_TAG: str(os.getpid()), RUN_HOST_TAG: socket.gethostname(),
                 REASONS_TAG: _json.dumps(dict(Counter(todo.get(k, "in the range") for k in rng)))}
         result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False,
-                                        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+                                        run_config=QUIET_RUN)
         out["runs"].append(result.run_id)
-        errors = [e for e in result.all_events if e.is_step_failure
-                  and "DagsterAssetCheckFailedError" not in (e.step_failure_data.error.cls_name or "")]
+        errors = _step_errors(result)
         if errors:
             out["run_error"] = "inspect: " + "; ".join(_root_cause(e.step_failure_data.error) for e in errors)
             break
         for ev in result.get_asset_check_evaluations():
             checks[:] = [c for c in checks if c["check"] != ev.check_name]
-            checks.append({"check": ev.check_name, "asset": ev.asset_key.to_user_string(), "passed": ev.passed,
-                           "severity": ev.severity.value,
-                           "metadata": {k: v.value for k, v in ev.metadata.items() if k not in ("first_findings", "scope")},
-                           "findings": ev.metadata.get("first_findings").value if ev.metadata.get("first_findings") else ""})
+            checks.append(_check_row(ev))
     import gc
     gc.collect()
     from resources.store import table_exists
     with store.connection(read_only=True) as conn:
         if not table_exists(conn, "py_inspect_import_attempts"):
             return out  # the step failed before writing anything (run_error says why)
-        conn.register("__k", __import__("pyarrow").table({"path": keys}))
+        import pyarrow as pa
+        conn.register("__k", pa.table({"path": keys}))
         a, o, sk = conn.execute("SELECT count(*) FILTER (WHERE attempted), count(*) FILTER (WHERE attempted AND ok), "
                                 "count(*) FILTER (WHERE NOT attempted) FROM py_inspect_import_attempts "
                                 "WHERE path IN (SELECT path FROM __k)").fetchone()
@@ -343,6 +333,25 @@ def _run_inspect(args, defs, instance, store, plan, work, modules, cfg, checks, 
             "SELECT path, module_name, error_type, error_msg, budget_hit FROM py_inspect_import_attempts "
             "WHERE path IN (SELECT path FROM __k) AND attempted AND NOT ok ORDER BY path").fetchall()]
     return out
+
+
+QUIET_RUN = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # the CLI prints its own summary
+
+
+def _check_row(ev) -> dict:
+    """One asset-check evaluation as the summary reports it."""
+    findings = ev.metadata.get("first_findings")
+    return {"check": ev.check_name, "asset": ev.asset_key.to_user_string(), "passed": ev.passed,
+            "severity": ev.severity.value,
+            "metadata": {k: v.value for k, v in ev.metadata.items() if k not in ("first_findings", "scope")},
+            "findings": findings.value if findings else ""}
+
+
+def _step_errors(result) -> list:
+    """Steps that broke. A blocking check that fails fails its step after the rows were written: that
+    is a check failure (exit 1), not a broken run (exit 2)."""
+    return [e for e in result.all_events if e.is_step_failure
+            and "DagsterAssetCheckFailedError" not in (e.step_failure_data.error.cls_name or "")]
 
 
 def _timings(result) -> dict:

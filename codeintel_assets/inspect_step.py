@@ -57,22 +57,35 @@ class InterpreterError(RuntimeError):
     """The sandbox's interpreter cannot run, or is another Python than the static planes' (one line)."""
 
 
-def check_interpreter(python: str) -> None:
-    """The workers' interpreter must start and be this Python's major.minor: the runtime facts join the
-    static planes' code objects and instruction offsets, which are version-specific."""
+def interpreter_info(python: str) -> tuple[str, str, list[str]]:
+    """(executable, ``sys.version``, ``sys.path``) of the sandbox's interpreter in isolated mode (what the
+    workers see); InterpreterError when it cannot run."""
     import subprocess
     import sys
     exe = python or sys.executable
     try:
-        got = subprocess.run([exe, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                             capture_output=True, text=True, timeout=60)
+        got = subprocess.run([exe, "-I", "-c", "import sys, json; print(json.dumps([sys.executable, sys.version, "
+                              "sys.path]))"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as exc:
         raise InterpreterError(f"the inspect interpreter {exe} cannot run: {exc}") from None
+    try:
+        out = json.loads(got.stdout)
+        return out[0], out[1], out[2]
+    except (ValueError, IndexError, TypeError):
+        raise InterpreterError(f"the inspect interpreter {exe} cannot run "
+                               f"({got.stderr.strip()[:200] or 'exit ' + str(got.returncode)})") from None
+
+
+def check_interpreter(python: str) -> None:
+    """The workers' interpreter must start and be this Python's major.minor: the runtime facts join the
+    static planes' code objects and instruction offsets, which are version-specific."""
+    import sys
+    exe, version, _path = interpreter_info(python)
     want = "%d.%d" % sys.version_info[:2]
-    if got.returncode != 0 or got.stdout.strip() != want:
-        raise InterpreterError(f"the inspect interpreter {exe} is Python {got.stdout.strip() or '?'} "
-                               f"({got.stderr.strip()[:200] or 'exit ' + str(got.returncode)}); the static planes "
-                               f"are Python {want}'s, and runtime facts only join code objects of the same version")
+    have = ".".join(version.split()[0].split(".")[:2])
+    if have != want:
+        raise InterpreterError(f"the inspect interpreter {exe} is Python {have}; the static planes are Python "
+                               f"{want}'s, and runtime facts only join code objects of the same version")
 
 
 def skip_reason(module: str, s: InspectSettings) -> str | None:
@@ -98,7 +111,6 @@ class InspectRunResult:
     rows: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     workers_started: int = 0
-    interpreter: dict = field(default_factory=dict)
     objects: int = 0
     anchored: int = 0
     with_source: int = 0
@@ -189,7 +201,6 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
                     last = time.perf_counter()
                     log(f"[inspect] {n}/{len(commands)} modules, {last - t_start:.1f}s")
             res.workers_started = sb.workers_started
-            res.interpreter = {**sb.info, "sandbox_root": sb.root}
     out = _tables(rows_of, paths_of, status, keys, res)
     from codeintel_assets.locking import hold
     with hold(store.database, on_wait=log):

@@ -9,7 +9,6 @@ unpartitioned asset downstream of it. Both are in the ``inspect_files`` job, whi
 
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -83,18 +82,6 @@ def inspect_plane_asset(context: AssetExecutionContext, repo: RepoConfig, store:
         description=r.description)
 
 
-def interpreter_info(python: str) -> tuple[str, str, list[str]]:
-    """(executable, version, sys.path) of the sandbox interpreter in isolated mode (what the workers see)."""
-    exe = python or sys.executable
-    try:
-        out = subprocess.run([exe, "-I", "-c", "import sys, json; print(json.dumps([sys.executable, sys.version, "
-                              "sys.path]))"], capture_output=True, text=True, timeout=30, check=True).stdout
-        got = json.loads(out)
-        return got[0], got[1], got[2]
-    except (OSError, subprocess.SubprocessError, ValueError) as exc:
-        return exe, f"unavailable: {exc}"[:200], []
-
-
 @asset(name=C.PY_INSPECT_RUN_META.name, group_name=C.PLANE, deps=[C.STATUS],
        description=C.PY_INSPECT_RUN_META.description,
        metadata={"contract_key": "dagster_run_id", "dagster/table_name": f"main.{C.PY_INSPECT_RUN_META.name}",
@@ -106,7 +93,11 @@ def inspect_run_meta(context: AssetExecutionContext, store: CodeIntelStore, insp
     from codeintel_assets.locking import hold
     from resources.store import table_exists
     s = inspect_config.settings()
-    exe, version, path = interpreter_info(s.python)
+    from codeintel_assets.inspect_step import InterpreterError, interpreter_info
+    try:
+        exe, version, path = interpreter_info(s.python)
+    except InterpreterError as exc:  # the step already failed on it; the row says so
+        exe, version, path = s.python or sys.executable, f"unavailable: {exc}"[:200], []
     run_id = context.run.run_id
     with store.connection(read_only=True) as conn:
         attempted = ok = skipped = 0

@@ -263,7 +263,6 @@ class Sandbox:
         self.budgets = budgets
         self.workers = workers if workers > 0 else min(4, os.cpu_count() or 1)
         self.root = tempfile.mkdtemp(prefix="codeintel-inspect-")
-        self.info: dict = {}
         self.workers_started = 0
 
     def __enter__(self):
@@ -275,7 +274,6 @@ class Sandbox:
     def _spawn(self) -> Worker:
         self.workers_started += 1
         w = Worker(self.python, self.roots, self.budgets, self.root)
-        self.info = self.info or {k: w.ready.get(k) for k in ("python", "executable", "sys_path")}
         return w
 
     def run(self, commands: Sequence[Command], on_result: Callable[[int, ModuleResult], None] | None = None
