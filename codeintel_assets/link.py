@@ -26,108 +26,434 @@ import builtins
 import pyarrow as pa
 
 from codeintel_assets.contracts.common import SCHEMA_VERSION
-from codeintel_assets.contracts.cpg import CPG_CALLS
+from codeintel_assets.contracts.cpg import CPG_ARG_REACHES, CPG_BINDS_ARG, CPG_CALLS, CPG_INHERITS, CPG_MRO
 
 MAX_REEXPORT_HOPS = 8
 
-SQL = r"""
+# The dotted name an import binds: `import a.b` binds `a`; `import a.b as m` binds a.b; `from a import b`: a.b
+IMPORT_TARGET = ("CASE WHEN {i}.imported_name IS NOT NULL THEN {i}.imported_module || '.' || {i}.imported_name "
+                 "WHEN {i}.asname IS NULL THEN split_part({i}.imported_module, '.', 1) ELSE {i}.imported_module END")
+
+
+def _suffix(attrs: str) -> str:
+    return f"CASE WHEN len({attrs}) > 0 THEN '.' || array_to_string({attrs}, '.') ELSE '' END"
+
+
+# What a binding means, when every site that binds it is understood: a def / class statement (its
+# qualname), an import (the dotted name), `name = dotted.name` whose root means something (one level),
+# `name = lambda` (the lambda), or items of a display assigned to it (kind element). A binding with any
+# other binding site (a loop variable, a second assignment of another shape, `global` from a function)
+# means nothing: precision first.
+MEANING = """
+INSERT INTO __lk_meaning
+WITH needed0 AS (SELECT DISTINCT binding_id FROM ({needed}) n WHERE binding_id IS NOT NULL
+                 EXCEPT SELECT binding_id FROM __lk_meaning),
+needed AS (SELECT binding_id FROM needed0 UNION SELECT v.root_binding_id FROM cpg_value_refs v
+           SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
+           WHERE v.role IN ('alias', 'element') AND v.root_binding_id IS NOT NULL),
+sites AS (SELECT binding_id, ast_node_id FROM py_sym_name_sites SEMI JOIN needed USING (binding_id) WHERE role = 'def'),
+base AS (
+    SELECT binding_id, def_id AS node, qualname AS name, 'local' AS rule, 'value' AS kind
+    FROM cpg_definitions SEMI JOIN needed USING (binding_id) WHERE kind IN ('function', 'method', 'class')
+    UNION ALL
+    SELECT binding_id, import_id, {import_target}, 'import', 'value'
+    FROM cpg_imports i SEMI JOIN needed USING (binding_id) WHERE imported_module IS NOT NULL AND NOT is_star),
+base_ok AS (SELECT * FROM base b WHERE binding_id NOT IN (
+    SELECT s.binding_id FROM sites s ANTI JOIN base x ON x.binding_id = s.binding_id AND x.node = s.ast_node_id)),
+vals AS (
+    SELECT v.target_binding_id AS binding_id, v.target_node_id AS node,
+           coalesce(l.qualname, b.name || {suffix}) AS name,
+           CASE WHEN l.qualname IS NOT NULL THEN 'lambda' WHEN v.role = 'element' THEN 'container' ELSE 'alias' END
+             AS rule, CASE WHEN v.role = 'element' THEN 'element' ELSE 'value' END AS kind
+    FROM cpg_value_refs v SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
+    LEFT JOIN cpg_definitions l ON l.def_id = v.value_def_id
+    LEFT JOIN base_ok b ON b.binding_id = v.root_binding_id
+    WHERE v.role IN ('alias', 'element') AND (l.qualname IS NOT NULL OR b.name IS NOT NULL)),
+expl AS (SELECT * FROM base UNION ALL SELECT * FROM vals),
+ok AS (SELECT * FROM expl e WHERE binding_id NOT IN (
+    SELECT s.binding_id FROM sites s ANTI JOIN expl x ON x.binding_id = s.binding_id AND x.node = s.ast_node_id))
+SELECT binding_id, name, rule, kind, 1.0 / count(*) OVER (PARTITION BY binding_id, kind) AS confidence FROM ok
+"""
+
+# Resolve references (call callees, class bases, arguments: ``__lk_refs``) to definitions: the meaning of
+# the root name plus the attribute path, a star import for a name bound nowhere, then module-level
+# aliases (re-exports) until the name is a definition, and attributes a class inherits (the static MRO).
+RESOLVE = r"""
+CREATE OR REPLACE TEMP TABLE __lk_res AS
 WITH RECURSIVE
-scoped_roots AS (  -- the bindings the call sites being resolved name
-    SELECT DISTINCT callee_root_binding_id AS binding_id FROM cpg_call_sites SEMI JOIN __scope USING (path)
-    WHERE callee_root_binding_id IS NOT NULL),
-sites AS (  -- their binding sites: what may have bound the name
-    SELECT binding_id, count(*) AS n FROM py_sym_name_sites SEMI JOIN scoped_roots USING (binding_id)
-    WHERE role = 'def' GROUP BY ALL),
-defs_by_binding AS (
-    SELECT binding_id, def_id, qualname, kind, path FROM cpg_definitions
-    WHERE binding_id IS NOT NULL AND kind IN ('function', 'method', 'class')),
-imps_by_binding AS (
-    SELECT binding_id, path,
-           -- the dotted name the local binding means: `import a.b` binds `a`; `import a.b as m` binds a.b
-           CASE WHEN imported_name IS NOT NULL THEN imported_module || '.' || imported_name
-                WHEN asname IS NULL THEN split_part(imported_module, '.', 1)
-                ELSE imported_module END AS target
-    FROM cpg_imports WHERE binding_id IS NOT NULL AND imported_module IS NOT NULL AND NOT is_star),
-def_count AS (SELECT binding_id, count(*) AS n FROM defs_by_binding GROUP BY ALL),
-imp_count AS (SELECT binding_id, count(*) AS n FROM imps_by_binding GROUP BY ALL),
-calls AS (
-    SELECT c.*, coalesce(array_to_string(c.callee_attrs, '.'), '') AS attr_path, len(c.callee_attrs) AS n_attrs,
-           coalesce(s.n, 0) AS n_sites, coalesce(d.n, 0) AS n_defs, coalesce(i.n, 0) AS n_imps
-    FROM cpg_call_sites c SEMI JOIN __scope sc ON sc.path = c.path
-    LEFT JOIN sites s ON s.binding_id = c.callee_root_binding_id
-    LEFT JOIN def_count d ON d.binding_id = c.callee_root_binding_id
-    LEFT JOIN imp_count i ON i.binding_id = c.callee_root_binding_id
-    WHERE c.callee_kind IN ('name', 'attribute') AND c.callee_root IS NOT NULL),
--- module-level aliases: `from .core import run as run_all` in pkg makes pkg.run_all mean pkg.core.run
-aliases AS (
-    SELECT m.qualname || '.' || i.local_name AS name,
-           CASE WHEN i.imported_name IS NOT NULL THEN i.imported_module || '.' || i.imported_name
-                WHEN i.asname IS NULL THEN split_part(i.imported_module, '.', 1)
-                ELSE i.imported_module END AS target
-    FROM cpg_imports i JOIN cpg_definitions m ON m.path = i.path AND m.def_id = i.scope_def_id AND m.kind = 'module'
-    WHERE i.local_name IS NOT NULL AND i.imported_module IS NOT NULL AND NOT i.is_star),
-first_param AS (  -- self / cls: the first parameter of each method
-    SELECT parent_def_id, arg_min(def_id, span_start_byte) AS def_id FROM cpg_definitions
-    WHERE kind = 'parameter' GROUP BY ALL),
--- candidates: a dotted name to look up, per call site
+refs AS (SELECT * FROM __lk_refs),
+bound AS (SELECT DISTINCT binding_id FROM py_sym_name_sites
+          SEMI JOIN (SELECT root_binding_id AS binding_id FROM refs) r USING (binding_id) WHERE role = 'def'),
+star AS (SELECT path, imported_module, lineno FROM cpg_imports SEMI JOIN (SELECT DISTINCT path FROM refs) r USING (path)
+         WHERE is_star AND imported_module IS NOT NULL),
+star_mods AS (SELECT DISTINCT imported_module AS module FROM star),
+mod_defs AS (SELECT m.qualname AS module, m.path FROM cpg_definitions m SEMI JOIN star_mods s ON s.module = m.qualname
+             WHERE m.kind = 'module'),
+literal_all AS (SELECT DISTINCT path FROM cpg_value_refs SEMI JOIN mod_defs USING (path) WHERE role IN ('export', 'export_dynamic')),
+exports AS (  -- what `from m import *` binds: m.__all__ when it is a literal, else m's public module-level names
+    SELECT m.module, v.root AS name FROM cpg_value_refs v JOIN mod_defs m USING (path) WHERE v.role = 'export'
+    UNION
+    SELECT m.module, d.name FROM cpg_definitions d JOIN mod_defs m USING (path)
+    WHERE d.kind IN ('function', 'class', 'variable') AND d.parent_def_id = d.path || ':AST:0'
+      AND NOT starts_with(d.name, '_') AND d.path NOT IN (SELECT path FROM literal_all)
+    UNION
+    SELECT m.module, i.local_name FROM cpg_imports i JOIN mod_defs m USING (path)
+    WHERE i.scope_def_id = i.path || ':AST:0' AND i.local_name IS NOT NULL AND NOT starts_with(i.local_name, '_')
+      AND i.path NOT IN (SELECT path FROM literal_all)),
+opaque AS (  -- files with a star import we cannot enumerate (outside the repository, or a computed __all__)
+    SELECT DISTINCT s.path FROM star s WHERE s.imported_module NOT IN (SELECT module FROM mod_defs)
+       OR s.imported_module IN (SELECT m.module FROM mod_defs m JOIN cpg_value_refs v USING (path) WHERE v.role = 'export_dynamic')),
+first_param AS (SELECT parent_def_id, arg_min(binding_id, span_start_byte) AS binding_id FROM cpg_definitions
+                WHERE kind = 'parameter' GROUP BY ALL),
 cand AS (
-    SELECT c.callsite_id, 'local' AS rule, d.qualname AS name, 1.0 / c.n_defs AS confidence, 0 AS hop
-    FROM calls c JOIN defs_by_binding d ON d.binding_id = c.callee_root_binding_id
-    WHERE c.callee_kind = 'name' AND c.n_defs > 0 AND c.n_sites = c.n_defs
+    SELECT r.ref_id, 'lambda' AS rule, l.qualname AS name, 1.0 AS confidence, 0 AS hop
+    FROM refs r JOIN cpg_definitions l ON l.def_id = r.lambda_def_id
     UNION ALL
-    SELECT c.callsite_id, 'import', i.target || CASE WHEN c.n_attrs > 0 THEN '.' || c.attr_path ELSE '' END,
-           1.0 / c.n_imps, 0
-    FROM calls c JOIN imps_by_binding i ON i.binding_id = c.callee_root_binding_id
-    WHERE c.n_imps > 0 AND c.n_sites = c.n_imps
+    SELECT r.ref_id, m.rule, m.name || {suffix}, m.confidence, 0
+    FROM refs r JOIN __lk_meaning m ON m.binding_id = r.root_binding_id
+     AND m.kind = CASE WHEN r.container THEN 'element' ELSE 'value' END
     UNION ALL
-    SELECT c.callsite_id, 'self_method', k.qualname || '.' || c.attr_path, 0.9, 0
-    FROM calls c
-    JOIN cpg_definitions p ON p.path = c.path AND p.binding_id = c.callee_root_binding_id AND p.kind = 'parameter'
-    JOIN cpg_definitions m ON m.path = p.path AND m.def_id = p.parent_def_id AND m.kind = 'method'
-    JOIN cpg_definitions k ON k.path = m.path AND k.def_id = m.parent_def_id AND k.kind = 'class'
-    JOIN first_param f ON f.parent_def_id = m.def_id AND f.def_id = p.def_id
-    WHERE c.callee_kind = 'attribute' AND c.n_attrs = 1),
--- follow module-level aliases (re-exports) while the name does not name a definition
+    SELECT * FROM (
+        SELECT r.ref_id, 'star_import', s.imported_module || '.' || r.root || {suffix}, 1.0, 0
+        FROM refs r JOIN star s USING (path) JOIN exports x ON x.module = s.imported_module AND x.name = r.root
+        WHERE NOT r.container AND r.root_binding_id NOT IN (SELECT binding_id FROM bound)
+        QUALIFY row_number() OVER (PARTITION BY r.ref_id ORDER BY s.lineno DESC) = 1)
+    UNION ALL  -- self.m() / cls.m() in a method of class K: m as K's MRO finds it (a subclass may override: 0.9)
+    SELECT r.ref_id, 'self_method', k.qualname || '.' || r.attrs[1], 0.9, 0
+    FROM refs r JOIN cpg_definitions p ON p.binding_id = r.root_binding_id AND p.kind = 'parameter'
+    JOIN cpg_definitions m ON m.def_id = p.parent_def_id AND m.kind = 'method'
+    JOIN cpg_definitions k ON k.def_id = m.parent_def_id AND k.kind = 'class'
+    JOIN first_param f ON f.parent_def_id = m.def_id AND f.binding_id = p.binding_id
+    WHERE NOT r.container AND len(r.attrs) = 1),
+rebound AS (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (
+                SELECT target_binding_id AS binding_id FROM cpg_value_refs WHERE role = 'alias') v USING (binding_id)
+            WHERE role = 'def' GROUP BY ALL HAVING count(*) > 1),
 known AS (SELECT DISTINCT qualname FROM cpg_definitions WHERE kind IN ('function', 'method', 'class', 'lambda')),
-walk AS (
-    SELECT callsite_id, rule, name, confidence, hop FROM cand
+aliases AS (  -- module-level names another name stands for: imports, and `x = dotted.name` / `x = lambda`
+    SELECT m.qualname || '.' || i.local_name AS name, {import_target_i} AS target
+    FROM cpg_imports i JOIN cpg_definitions m ON m.def_id = i.scope_def_id AND m.kind = 'module'
+    WHERE i.local_name IS NOT NULL AND i.imported_module IS NOT NULL AND NOT i.is_star
     UNION ALL
-    -- a name that names no definition: rewrite its longest... every prefix that is an alias (equi-join on
-    -- the name's dotted prefixes, not a scan of every alias per name)
-    SELECT x.callsite_id, x.rule, a.target || substr(x.name, length(a.name) + 1), x.confidence, x.hop + 1
+    SELECT m.qualname || '.' || t.name, coalesce(l.qualname, m.qualname || '.' || v.root || {vsuffix})
+    FROM cpg_value_refs v JOIN cpg_definitions m ON m.def_id = v.owner_def_id AND m.kind = 'module'
+    JOIN cpg_definitions t ON t.binding_id = v.target_binding_id AND t.kind = 'variable'
+    LEFT JOIN cpg_definitions l ON l.def_id = v.value_def_id
+    WHERE v.role = 'alias' AND v.target_binding_id NOT IN (SELECT binding_id FROM rebound)),
+walk AS (
+    SELECT ref_id, rule, name, confidence, hop FROM cand
+    UNION ALL
+    -- a name that names no definition: rewrite each dotted prefix that is an alias (an equi-join on the
+    -- name's prefixes, not a scan of every alias per name)
+    SELECT x.ref_id, x.rule, a.target || substr(x.name, length(a.name) + 1), x.confidence, x.hop + 1
     FROM (SELECT w.*, unnest(list_transform(range(1, len(string_split(w.name, '.')) + 1),
                                             lambda i: array_to_string(list_slice(string_split(w.name, '.'), 1, i), '.')))
                  AS prefix
           FROM walk w ANTI JOIN known k ON k.qualname = w.name
           WHERE w.hop < {max_hops}) x
     JOIN aliases a ON a.name = x.prefix),
-found AS (
-    SELECT w.callsite_id, w.rule, w.confidence, d.def_id, d.qualname, d.kind, d.path
-    FROM walk w JOIN cpg_definitions d ON d.qualname = w.name AND d.kind IN ('function', 'method', 'class')),
-resolved AS (  -- a class call goes to the __init__ the class defines
-    SELECT f.callsite_id, CASE WHEN f.kind = 'class' AND i.def_id IS NOT NULL THEN 'constructor'
-                               WHEN f.kind = 'class' THEN 'class' ELSE f.rule END AS rule,
-           f.confidence, coalesce(i.def_id, f.def_id) AS def_id, coalesce(i.qualname, f.qualname) AS qualname,
-           coalesce(i.path, f.path) AS path
-    FROM found f LEFT JOIN cpg_definitions i
-      ON f.kind = 'class' AND i.parent_def_id = f.def_id AND i.path = f.path AND i.name = '__init__' AND i.kind = 'method'),
+direct AS (
+    SELECT w.ref_id, w.rule, w.confidence, d.def_id, d.qualname, d.kind, d.path
+    FROM walk w JOIN cpg_definitions d ON d.qualname = w.name AND d.kind IN ('function', 'method', 'class', 'lambda')),
+inherited AS (  -- Class.attr that the class does not define itself: the first class of its MRO that does
+    SELECT w.ref_id, w.rule, w.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
+           x.def_id, x.qualname, x.kind, x.path
+    FROM (SELECT * FROM walk ANTI JOIN known k ON k.qualname = walk.name) w
+    JOIN cpg_definitions c ON c.kind = 'class' AND c.qualname = regexp_replace(w.name, '\.[^.]*$', '')
+    JOIN cpg_mro o ON o.class_def_id = c.def_id AND o.mro_index > 0
+    JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = regexp_extract(w.name, '[^.]*$')
+     AND x.kind IN ('function', 'method', 'class', 'lambda')
+    QUALIFY row_number() OVER (PARTITION BY w.ref_id, w.name ORDER BY o.mro_index) = 1),
+found AS (SELECT * FROM direct UNION ALL SELECT * FROM inherited),
 external AS (  -- an import of a module the repository does not have
-    SELECT c.callsite_id, 'external' AS rule, 0.9 AS confidence, NULL AS def_id, c.name AS qualname, NULL AS path
-    FROM cand c WHERE c.rule = 'import' AND c.callsite_id NOT IN (SELECT callsite_id FROM found)
+    SELECT c.ref_id, 'external' AS rule, 0.9 AS confidence, NULL AS def_id, c.name AS qualname, NULL AS kind, NULL AS path
+    FROM cand c WHERE c.rule = 'import' AND c.ref_id NOT IN (SELECT ref_id FROM found)
       AND NOT EXISTS (SELECT 1 FROM cpg_definitions m WHERE m.kind = 'module'
                       AND (m.qualname = split_part(c.name, '.', 1) OR starts_with(m.qualname, split_part(c.name, '.', 1) || '.')))),
-builtin AS (
-    SELECT c.callsite_id, 'builtin' AS rule, 1.0 AS confidence, NULL AS def_id, '<builtin>.' || c.callee_root AS qualname,
-           NULL AS path
-    FROM calls c WHERE c.callee_kind = 'name' AND c.n_sites = 0 AND c.callee_root IN (SELECT name FROM __builtins)),
-edges AS (
-    SELECT * FROM resolved UNION ALL SELECT * FROM external UNION ALL SELECT * FROM builtin)
-SELECT DISTINCT {version}::SMALLINT, c.callsite_id, c.path, c.caller_def_id, c.caller_qualname, c.call_kind, c.lineno, e.def_id,
-       e.qualname, e.path, e.rule, e.confidence::FLOAT
-FROM edges e JOIN cpg_call_sites c USING (callsite_id)
+builtin AS (  -- a name bound nowhere in its module (and no star import could bind it) that is a builtin
+    SELECT r.ref_id, 'builtin', 1.0, NULL, '<builtin>.' || r.root || {suffix}, NULL, NULL
+    FROM refs r WHERE NOT r.container AND r.root IN (SELECT name FROM __builtins)
+      AND r.root_binding_id NOT IN (SELECT binding_id FROM bound) AND r.path NOT IN (SELECT path FROM opaque)
+      AND r.ref_id NOT IN (SELECT ref_id FROM cand WHERE rule = 'star_import'))
+SELECT DISTINCT * FROM (SELECT * FROM found UNION ALL SELECT * FROM external UNION ALL SELECT * FROM builtin)
+"""
+
+CALL_REFS = """
+CREATE OR REPLACE TEMP TABLE __lk_refs AS
+SELECT callsite_id AS ref_id, path, callee_root AS root, callee_root_binding_id AS root_binding_id,
+       coalesce(callee_attrs, []) AS attrs, NULL::VARCHAR AS lambda_def_id, callee_kind = 'subscript' AS container
+FROM cpg_call_sites SEMI JOIN __scope USING (path)
+WHERE callee_kind IN ('name', 'attribute', 'subscript') AND callee_root IS NOT NULL
+"""
+
+BASE_REFS = """
+CREATE OR REPLACE TEMP TABLE __lk_refs AS
+SELECT value_id AS ref_id, path, root, root_binding_id, coalesce(attrs, []) AS attrs, NULL::VARCHAR AS lambda_def_id,
+       false AS container
+FROM cpg_value_refs SEMI JOIN __scope USING (path) WHERE role = 'base' AND root IS NOT NULL
+"""
+
+INHERITS = """
+INSERT INTO cpg_inherits
+SELECT {version}::SMALLINT, v.owner_def_id, v.path, c.qualname, v.item_index, v.text, r.def_id,
+       coalesce(r.qualname, v.text), coalesce(r.rule, 'unresolved'), coalesce(r.confidence, 0.0)::FLOAT
+FROM cpg_value_refs v SEMI JOIN __scope USING (path)
+JOIN cpg_definitions c ON c.def_id = v.owner_def_id
+LEFT JOIN (SELECT * FROM __lk_res QUALIFY row_number() OVER (PARTITION BY ref_id ORDER BY confidence DESC, qualname) = 1) r
+  ON r.ref_id = v.value_id AND (r.kind IS NULL OR r.kind = 'class')
+WHERE v.role = 'base'
+"""
+
+# A class called: the __init__ its MRO finds (constructor), else the class itself (rule class).
+CALLABLE = """
+SELECT r.ref_id, CASE WHEN r.kind = 'class' AND i.def_id IS NOT NULL THEN 'constructor'
+                      WHEN r.kind = 'class' THEN 'class' ELSE r.rule END AS rule,
+       r.confidence * CASE WHEN r.kind = 'class' AND i.def_id IS NOT NULL AND NOT i.complete THEN 0.8 ELSE 1.0 END
+         AS confidence,
+       coalesce(i.def_id, r.def_id) AS def_id, coalesce(i.qualname, r.qualname) AS qualname,
+       coalesce(i.path, r.path) AS path, coalesce(i.kind, r.kind) AS kind
+FROM {res} r LEFT JOIN (
+    SELECT o.class_def_id, x.def_id, x.qualname, x.path, x.kind, o.complete FROM cpg_mro o
+    JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = '__init__' AND x.kind = 'method'
+    QUALIFY row_number() OVER (PARTITION BY o.class_def_id ORDER BY o.mro_index) = 1) i
+  ON r.kind = 'class' AND i.class_def_id = r.def_id
+"""
+
+# super().m() in a method of class K: m as K's MRO finds it after K (0.9: super() follows type(self)'s MRO).
+SUPER = """
+SELECT c.callsite_id AS ref_id, 'super' AS rule, 0.9 * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
+       x.def_id, x.qualname, x.path, x.kind
+FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+JOIN cpg_call_sites s ON s.callsite_id = c.callee_value_node_id AND s.callee_kind = 'name' AND s.callee_root = 'super'
+JOIN cpg_definitions m ON m.def_id = c.caller_def_id AND m.kind = 'method'
+JOIN cpg_mro o ON o.class_def_id = m.parent_def_id AND o.mro_index > 0
+JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
+ AND x.kind IN ('function', 'method', 'class', 'lambda')
+WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
+  AND s.callee_root_binding_id NOT IN (SELECT binding_id FROM py_sym_name_sites WHERE role = 'def' AND name = 'super')
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index) = 1
+"""
+
+# f()(): the functions f returns (`return inner`, `return lambda ...`, `return self.m`), for each f the inner
+# call reaches.
+RETURN_REFS = """
+CREATE OR REPLACE TEMP TABLE __lk_refs AS
+SELECT c.callsite_id || '|' || v.value_id AS ref_id, v.path, v.root, v.root_binding_id, coalesce(v.attrs, []) AS attrs,
+       v.value_def_id AS lambda_def_id, false AS container, c.callsite_id AS outer_id, e.confidence AS outer_confidence
+FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+JOIN __lk_calls e ON e.ref_id = c.callee_value_node_id
+JOIN cpg_definitions f ON f.def_id = e.def_id AND f.kind IN ('function', 'method', 'lambda')
+JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND v.role = 'return'
+WHERE c.callee_kind = 'call'
+"""
+
+# fn() where fn is a parameter bound nowhere else: whatever the resolved calls pass for it (BINDS_ARG).
+PASSED_REFS = """
+CREATE OR REPLACE TEMP TABLE __lk_refs AS
+WITH c AS (SELECT c.callsite_id, c.callee_root_binding_id AS binding_id FROM cpg_call_sites c
+           JOIN cpg_definitions p ON p.binding_id = c.callee_root_binding_id AND p.kind = 'parameter'
+           WHERE c.callee_kind = 'name'),
+once AS (SELECT binding_id FROM py_sym_name_sites SEMI JOIN c USING (binding_id) WHERE role = 'def'
+         GROUP BY ALL HAVING count(*) = 1)
+SELECT c.callsite_id || '|' || a.arg_id AS ref_id, a.path, a.root, a.root_binding_id, coalesce(a.attrs, []) AS attrs,
+       a.value_def_id AS lambda_def_id, false AS container, c.callsite_id AS outer_id, b.confidence AS outer_confidence
+FROM c SEMI JOIN once USING (binding_id)
+JOIN cpg_binds_arg b ON b.param_binding_id = c.binding_id AND b.arg_id IS NOT NULL AND NOT b.implicit_receiver
+ AND b.param_kind NOT IN ('vararg', 'kwarg')
+JOIN cpg_call_args a ON a.arg_id = b.arg_id
+"""
+
+INSERT_CALLS = """
+INSERT INTO cpg_calls
+SELECT DISTINCT {version}::SMALLINT, c.callsite_id, c.path, c.caller_def_id, c.caller_qualname, c.call_kind, c.lineno,
+       e.def_id, e.qualname, e.path, e.rule, e.confidence::FLOAT
+FROM ({edges}) e JOIN cpg_call_sites c ON c.callsite_id = e.ref_id
+"""
+
+# INS-ALG-6 over the definitions' own parameters (signature_source 'ast').
+BINDS = r"""
+INSERT INTO cpg_binds_arg
+WITH calls AS (
+    SELECT e.callsite_id, e.path, e.callee_def_id, e.rule, e.confidence, d.kind AS callee_kind, s.ast_node_id AS site_node,
+           s.callee_value_node_id, s.has_star_args OR s.has_star_kwargs AS starred
+    FROM cpg_calls e JOIN cpg_definitions d ON d.def_id = e.callee_def_id
+    JOIN cpg_call_sites s ON s.callsite_id = e.callsite_id AND s.path = e.path
+    WHERE {where} AND d.kind IN ('function', 'method', 'lambda')),
+deco AS (SELECT regexp_extract(callsite_id, '^(.*):DECORATOR:\d+$', 1) AS def_id, any_value(callee_text) AS deco
+         FROM cpg_call_sites WHERE call_kind = 'decorator' AND callee_text IN ('staticmethod', 'classmethod')
+         GROUP BY ALL),
+shaped AS (  -- does the call bind the method's first parameter itself (self / cls)?
+    SELECT c.*, c.callee_kind = 'method' AND coalesce(k.deco, '') <> 'staticmethod'
+             AND (c.rule IN ('self_method', 'super', 'constructor') OR coalesce(k.deco, '') = 'classmethod') AS receiver
+    FROM calls c LEFT JOIN deco k ON k.def_id = c.callee_def_id),
+params AS (SELECT parent_def_id, def_id, name, binding_id, param_kind, param_index FROM cpg_definitions
+           WHERE kind = 'parameter' AND parent_def_id IN (SELECT callee_def_id FROM calls)),
+npos AS (SELECT parent_def_id, count(*) FILTER (WHERE param_kind IN ('posonly', 'pos_or_kw')) AS n FROM params GROUP BY ALL),
+named AS (SELECT * FROM params WHERE param_kind IN ('pos_or_kw', 'kwonly')),
+args AS (SELECT a.* FROM cpg_call_args a SEMI JOIN (SELECT DISTINCT callsite_id FROM calls) c USING (callsite_id)),
+unmatched AS (  -- calls with a keyword no named parameter takes
+    SELECT DISTINCT c.callsite_id, c.callee_def_id FROM shaped c JOIN args a USING (callsite_id)
+    ANTI JOIN named p ON p.parent_def_id = c.callee_def_id AND p.name = a.keyword WHERE a.kind = 'keyword'),
+wired AS (
+    -- positional arguments to the positional parameters after the receiver, the rest to *args
+    SELECT c.*, a.arg_id, a.ast_node_id AS arg_node, a.position, NULL::VARCHAR AS keyword, p.def_id AS param_def_id,
+           p.name AS param_name, p.binding_id AS param_binding_id, p.param_kind, false AS implicit_receiver
+    FROM shaped c JOIN args a USING (callsite_id) JOIN npos n ON n.parent_def_id = c.callee_def_id
+    JOIN params p ON p.parent_def_id = c.callee_def_id AND (
+        (p.param_kind IN ('posonly', 'pos_or_kw') AND p.param_index = a.position + c.receiver::INT)
+        OR (p.param_kind = 'vararg' AND a.position + c.receiver::INT >= n.n))
+    WHERE a.kind = 'positional' AND a.position IS NOT NULL
+    UNION ALL  -- keywords by name (never to positional-only parameters), the rest to **kwargs
+    SELECT c.*, a.arg_id, a.ast_node_id, NULL, a.keyword, p.def_id, p.name, p.binding_id, p.param_kind, false
+    FROM shaped c JOIN args a USING (callsite_id) JOIN params p ON p.parent_def_id = c.callee_def_id
+    LEFT JOIN unmatched u ON u.callsite_id = c.callsite_id AND u.callee_def_id = c.callee_def_id
+    WHERE a.kind = 'keyword' AND ((p.param_kind IN ('pos_or_kw', 'kwonly') AND p.name = a.keyword)
+       OR (p.param_kind = 'kwarg' AND u.callsite_id IS NOT NULL
+           AND a.keyword NOT IN (SELECT name FROM named q WHERE q.parent_def_id = c.callee_def_id)))
+    UNION ALL  -- *xs to *args, **kw to **kwargs
+    SELECT c.*, a.arg_id, a.ast_node_id, NULL, NULL, p.def_id, p.name, p.binding_id, p.param_kind, false
+    FROM shaped c JOIN args a USING (callsite_id) JOIN params p ON p.parent_def_id = c.callee_def_id
+    WHERE (a.kind = 'star' AND p.param_kind = 'vararg') OR (a.kind = 'starstar' AND p.param_kind = 'kwarg')
+    UNION ALL  -- the implicit receiver: the instance (self.m(), super().m(), the object a constructor makes) or cls
+    SELECT c.*, NULL, CASE WHEN c.rule = 'constructor' THEN c.site_node ELSE c.callee_value_node_id END, 0, NULL,
+           p.def_id, p.name, p.binding_id, p.param_kind, true
+    FROM shaped c JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_index = 0
+     AND p.param_kind IN ('posonly', 'pos_or_kw')
+    WHERE c.receiver)
+SELECT DISTINCT {version}::SMALLINT, w.callsite_id, w.path, w.callee_def_id, w.arg_id, w.arg_node, w.param_def_id, w.param_name,
+       w.param_binding_id, w.param_kind, w.position, w.keyword, w.implicit_receiver, 'ast', w.rule,
+       (w.confidence * greatest(0.0, 1.0 - CASE WHEN w.starred THEN 0.2 ELSE 0.0 END
+                                     - CASE WHEN u.callsite_id IS NOT NULL THEN 0.2 ELSE 0.0 END))::FLOAT
+FROM wired w LEFT JOIN unmatched u ON u.callsite_id = w.callsite_id AND u.callee_def_id = w.callee_def_id
+WHERE w.arg_node IS NOT NULL
+"""
+
+# Interprocedural REACHES: the definitions reaching a name argument's load, on to the parameter it binds.
+ARG_REACHES = """
+INSERT INTO cpg_arg_reaches
+WITH b AS (SELECT b.*, a.root, s.code_unit_id, s.span_start_byte, s.span_end_byte
+           FROM cpg_binds_arg b JOIN cpg_call_args a ON a.arg_id = b.arg_id
+           JOIN cpg_call_sites s ON s.callsite_id = b.callsite_id
+           WHERE {where} AND a.root IS NOT NULL AND len(a.attrs) = 0),
+r AS (SELECT r.* FROM py_reaching_defs r SEMI JOIN (SELECT DISTINCT code_unit_id FROM b) u USING (code_unit_id)),
+i AS (SELECT instr_id, span_start_byte, span_end_byte FROM py_bc_instructions
+      SEMI JOIN (SELECT DISTINCT code_unit_id FROM b) u USING (code_unit_id))
+SELECT DISTINCT {version}::SMALLINT, b.callsite_id, b.path, b.arg_id, r.def_instr_id, r.def_kind, r.use_instr_id, b.param_binding_id,
+       b.callee_def_id, b.confidence
+FROM b JOIN r ON r.code_unit_id = b.code_unit_id AND r.name = b.root
+JOIN i ON i.instr_id = r.use_instr_id AND i.span_start_byte >= b.span_start_byte AND i.span_end_byte <= b.span_end_byte
 """
 
 
+def c3_mro(inherits: list[tuple]) -> list[tuple]:
+    """CPython's C3 linearisation of every class, from (class_def_id, class_qualname, base_index, base_def_id,
+    base_qualname) rows (base_index None: a class without bases); a base outside the repository is a leaf (its own bases unknown). A hierarchy C3
+    rejects (CPython raises TypeError at class creation) keeps the class and its bases in order."""
+    bases: dict[str, list[tuple[str | None, str]]] = {}
+    names: dict[str, str] = {}
+    for cls, qual, index, base_id, base_q in sorted(inherits, key=lambda r: (r[0], -1 if r[2] is None else r[2])):
+        names[cls] = qual
+        bases.setdefault(cls, [])
+        if index is not None:  # a class without bases has one row, with no base
+            bases[cls].append((base_id, base_q))
+    memo: dict[str, list[tuple[str | None, str]]] = {}
+
+    def linear(cls: str, seen: frozenset) -> list[tuple[str | None, str]]:
+        if cls in memo:
+            return memo[cls]
+        me = (cls, names.get(cls, cls))
+        direct = [b for b in bases.get(cls, []) if b[0] != cls]
+        seqs = [linear(b[0], seen | {cls}) if b[0] is not None and b[0] not in seen and b[0] in bases
+                else [b] for b in direct]
+        seqs.append(list(direct))
+        out = [me]
+        seqs = [list(s) for s in seqs if s]
+        while seqs:
+            head = next((s[0] for s in seqs if not any(s[0] in t[1:] for t in seqs)), None)
+            if head is None:  # inconsistent: CPython would refuse the class
+                out = [me, *direct]
+                break
+            out.append(head)
+            seqs = [s[1:] if s[0] == head else s for s in seqs]
+            seqs = [s for s in seqs if s]
+        memo[cls] = out
+        return out
+
+    rows = []
+    for cls in sorted(bases):
+        complete = True
+        for k, (anc, q) in enumerate(linear(cls, frozenset())):
+            rows.append((cls, names[cls], k, anc, q, complete))
+            if anc is None and q not in ("<builtin>.object", "object"):
+                complete = False
+    return rows
+
+
+def _resolve(conn, needed: str) -> None:
+    """Meanings for the roots of ``__lk_refs`` (and what ``needed`` adds), then ``__lk_res``."""
+    from resources.store import run
+    run(conn, MEANING.format(needed=needed, import_target=IMPORT_TARGET.format(i="i"), suffix=_suffix("v.attrs")))
+    run(conn, RESOLVE.format(suffix=_suffix("r.attrs"), vsuffix=_suffix("v.attrs"),
+                             import_target_i=IMPORT_TARGET.format(i="i"), max_hops=MAX_REEXPORT_HOPS))
+
+
+def _link(conn, scope_sql: str) -> None:
+    """Every link table brought up to date for the files of ``__scope`` (plus what is recomputed whole: the MRO
+    and the calls through parameters), inside the caller's transaction."""
+    from resources.store import run
+    roots = "SELECT root_binding_id AS binding_id FROM __lk_refs"
+    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_meaning (binding_id VARCHAR, name VARCHAR, rule VARCHAR, "
+              "kind VARCHAR, confidence DOUBLE)")
+    for t in (CPG_CALLS.name, CPG_BINDS_ARG.name, CPG_ARG_REACHES.name):
+        run(conn, f"DELETE FROM {t} WHERE path IN ({scope_sql})")
+    run(conn, f"DELETE FROM {CPG_INHERITS.name} WHERE path IN ({scope_sql})")
+    # 1. class bases, then the MRO of every class (C3 in Python over one row per class and base: bounded by
+    #    the number of classes, not of facts)
+    run(conn, BASE_REFS)
+    _resolve(conn, roots)
+    run(conn, INHERITS.format(version=SCHEMA_VERSION))
+    rows = conn.execute(
+        "SELECT c.def_id, c.qualname, i.base_index, i.base_def_id, i.base_qualname FROM cpg_definitions c "
+        f"LEFT JOIN {CPG_INHERITS.name} i ON i.class_def_id = c.def_id WHERE c.kind = 'class'").fetchall()
+    run(conn, f"DELETE FROM {CPG_MRO.name}")
+    mro = c3_mro(rows)
+    if mro:
+        cols = list(zip(*mro))
+        conn.register("__lk_mro", pa.table({n: pa.array(v, type=CPG_MRO.schema.field(n).type) for n, v in
+                                            zip(CPG_MRO.schema.names[-6:], cols)}))
+        run(conn, f"INSERT INTO {CPG_MRO.name} SELECT {SCHEMA_VERSION}::SMALLINT, * FROM __lk_mro")
+        conn.unregister("__lk_mro")
+    # 2. call sites: names, attributes, container items; super(); then functions returned by resolved calls
+    run(conn, CALL_REFS)
+    _resolve(conn, roots)
+    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_calls AS " + CALLABLE.format(res="__lk_res")
+        + " UNION ALL " + SUPER)
+    run(conn, RETURN_REFS)
+    _resolve(conn, roots)
+    returned = ("SELECT r.outer_id AS ref_id, 'returned' AS rule, "
+                "r.outer_confidence * x.confidence / count(*) OVER (PARTITION BY r.outer_id) AS confidence, "
+                "x.def_id, x.qualname, x.path, x.kind FROM (" + CALLABLE.format(res="__lk_res") + ") x "
+                "JOIN __lk_refs r USING (ref_id)")
+    run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges="SELECT * FROM __lk_calls UNION ALL " + returned))
+    run(conn, BINDS.format(version=SCHEMA_VERSION, where=f"e.path IN ({scope_sql}) AND e.rule <> 'passed_argument'"))
+    # 3. calls through a parameter: whatever the resolved calls pass for it, everywhere (a caller in any file
+    #    can change them, so these are recomputed whole)
+    old = f"SELECT callsite_id FROM {CPG_CALLS.name} WHERE rule = 'passed_argument'"
+    run(conn, f"DELETE FROM {CPG_ARG_REACHES.name} WHERE callsite_id IN ({old})")
+    run(conn, f"DELETE FROM {CPG_BINDS_ARG.name} WHERE rule = 'passed_argument'")
+    run(conn, f"DELETE FROM {CPG_CALLS.name} WHERE rule = 'passed_argument'")
+    run(conn, PASSED_REFS)
+    _resolve(conn, roots)
+    passed = ("SELECT r.outer_id AS ref_id, 'passed_argument' AS rule, 0.8 * r.outer_confidence * x.confidence "
+              "AS confidence, x.def_id, x.qualname, x.path, x.kind FROM (" + CALLABLE.format(res="__lk_res") + ") x "
+              "JOIN __lk_refs r USING (ref_id) WHERE x.def_id IS NOT NULL "
+              "QUALIFY row_number() OVER (PARTITION BY r.outer_id, x.def_id ORDER BY x.confidence DESC) = 1")
+    run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges=passed))
+    run(conn, BINDS.format(version=SCHEMA_VERSION, where="e.rule = 'passed_argument'"))
+    # 4. interprocedural REACHES for the wiring just made
+    run(conn, ARG_REACHES.format(version=SCHEMA_VERSION, where=f"(b.path IN ({scope_sql}) OR b.rule = 'passed_argument')"))
+
+
+LINK_TABLES = (CPG_CALLS, CPG_INHERITS, CPG_MRO, CPG_BINDS_ARG, CPG_ARG_REACHES)
 TRACE = "cpg_link_files"  # per file: the file_id and module the last successful link saw
 
 
@@ -195,10 +521,11 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
     that import from them, are resolved again (``full``: all of them, also when there is no trace).
     """
     from resources.store import ensure_table, run, table_exists, transaction
-    needed = ("cpg_call_sites", "cpg_definitions", "cpg_imports", "py_sym_name_sites", "cpg_files")
+    needed = ("cpg_call_sites", "cpg_definitions", "cpg_imports", "cpg_call_args", "cpg_value_refs",
+              "py_sym_name_sites", "py_reaching_defs", "py_bc_instructions", "cpg_files")
     if not all(table_exists(conn, t) for t in needed):
         return {"call_sites": 0, "edges": 0}
-    full = full or not table_exists(conn, TRACE) or not table_exists(conn, CPG_CALLS.name)
+    full = full or not table_exists(conn, TRACE) or not all(table_exists(conn, tc.name) for tc in LINK_TABLES)
     dirty = dirty_paths(conn)
     every = {r[0] for r in conn.execute("SELECT path FROM cpg_files").fetchall()} | set(dirty)
     scope = every if full else affected_paths(conn, dirty) if dirty else set()
@@ -208,11 +535,9 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
     conn.register("__scope", pa.table({"path": pa.array(sorted(scope), pa.string())}))
     try:
         with transaction(conn):
-            ensure_table(conn, CPG_CALLS.name, CPG_CALLS.schema)
-            run(conn, f"DELETE FROM {CPG_CALLS.name} WHERE path IN (SELECT path FROM __scope)")
-            if scope:
-                run(conn, f"INSERT INTO {CPG_CALLS.name} " + SQL.format(max_hops=MAX_REEXPORT_HOPS,
-                                                                          version=SCHEMA_VERSION))
+            for tc in LINK_TABLES:
+                ensure_table(conn, tc.name, tc.schema)
+            _link(conn, "SELECT path FROM __scope")
             # The trace, in the same transaction: a failed link leaves the old one (its files stay dirty).
             run(conn, f"CREATE TABLE IF NOT EXISTS {TRACE} (path VARCHAR, file_id VARCHAR, module VARCHAR)")
             run(conn, f"DELETE FROM {TRACE}")
@@ -222,10 +547,12 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
         figures = dict(run(conn, f"SELECT rule, count(DISTINCT callsite_id) FROM {CPG_CALLS.name} GROUP BY ALL"))
         resolved = run(conn, f"SELECT count(DISTINCT callsite_id) FROM {CPG_CALLS.name}")[0][0]
         edges = run(conn, f"SELECT count(*) FROM {CPG_CALLS.name}")[0][0]
+        rows = {tc.name: run(conn, f"SELECT count(*) FROM {tc.name}")[0][0] for tc in LINK_TABLES}
     finally:
         conn.unregister("__builtins")
         conn.unregister("__scope")
     return {"call_sites": int(total), "call_sites_resolved": int(resolved), "edges": int(edges),
             "share_resolved": round(resolved / total, 4) if total else 0.0, "files_dirty": len(dirty),
             "files_relinked": len(scope), "full": full,
-            **{f"sites_{k}": int(v) for k, v in sorted(figures.items())}}
+            **{f"sites_{k}": int(v) for k, v in sorted(figures.items())},
+            **{f"rows_{k}": int(v) for k, v in rows.items()}}

@@ -242,22 +242,25 @@ def test_calls_resolved_across_files(db):
     assert edges(db, "pkg.app.main") == [
         ("<builtin>.len", "builtin"),
         ("os.path.join", "external"),  # `import os.path` binds os: os + .path.join
+        ("pkg.app.local", "alias"),  # rebound = local; rebound(): the one assignment binds the function
         ("pkg.app.local", "local"),
         ("pkg.core.run", "import"),  # run_all, re-exported by pkg/__init__.py
         ("pkg.util.Widget.__init__", "constructor"),  # W(3): the class's __init__
         ("pkg.util.helper", "import"),  # pkg.util.helper(1) and u.helper(4)
     ]
-    # No edge: obj.anything() (an attribute of a parameter), rebound() (a name bound by an assignment).
+    # No edge: obj.anything() (an attribute of a parameter).
     assert db.execute("SELECT count(*) FROM cpg_calls c JOIN cpg_call_sites s USING (callsite_id) "
-                      "WHERE s.callee_text IN ('obj.anything', 'rebound')").fetchall() == [(0,)]
+                      "WHERE s.callee_text IN ('obj.anything')").fetchall() == [(0,)]
     # A name rebound in its scope (def shadow, then shadow = 5) gets no edge.
     assert edges(db, "pkg.app.uses_shadow") == []
+    # h(a), util.helper(...); f(i) calls the lambda bound to f (g = lambda: 0 is never called)
     assert edges(db, "pkg.core.run") == [("<builtin>.range", "builtin"), ("os.path.join", "external"),
-                                         ("pkg.util.helper", "import")]  # h(a), util.helper(...); f(i) is a lambda variable
+                                         ("pkg.core.run.<lambda1>", "lambda"), ("pkg.util.helper", "import")]
     assert edges(db, "pkg.core.K.m") == [("pkg.core.K.n", "self_method")]
     assert edges(db, "pkg.util.Widget.grow") == [("pkg.util.Widget.size", "self_method")]
     assert edges(db, "pkg.core") == [("pkg.core.run", "local")]  # `decorator` is bound nowhere in core
-    assert edges(db, "pkg.app") == [("pkg.app.decorator", "local")]  # decorator(1); its result is not followed
+    # @decorator(1): decorator(1) is called, then what it returns (wrap) is applied to the definition
+    assert edges(db, "pkg.app") == [("pkg.app.decorator", "local"), ("pkg.app.decorator.wrap", "returned")]
     conf = dict(db.execute("SELECT rule, min(confidence) FROM cpg_calls GROUP BY rule").fetchall())
     assert conf["self_method"] == pytest.approx(0.9) and conf["import"] == 1.0 and conf["external"] == pytest.approx(0.9)
 

@@ -1,24 +1,35 @@
-"""The repository-scope link step as a Dagster asset: ``cpg_calls`` (not partitioned), after the file planes."""
+"""The repository-scope link step as one Dagster multi-asset (not partitioned), after the file planes:
+``cpg_calls``, ``cpg_inherits``, ``cpg_mro``, ``cpg_binds_arg`` and ``cpg_arg_reaches`` are written in one
+transaction by ``codeintel_assets.link.link_calls``."""
 
-from dagster import AssetExecutionContext, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, multi_asset
 
-from codeintel_assets.contracts.cpg import CPG_CALLS
+from codeintel_assets.link import LINK_TABLES
 from resources.store import CodeIntelStore
 
+LINK_KEYS = tuple(tc.name for tc in LINK_TABLES)
+LINK_DEPS = ["cpg_call_sites", "cpg_call_args", "cpg_value_refs", "cpg_definitions", "cpg_imports",
+             "py_sym_name_sites", "py_reaching_defs"]
 
-@asset(name=CPG_CALLS.name, group_name="cpg", description=CPG_CALLS.description,
-       deps=["cpg_call_sites", "cpg_definitions", "cpg_imports", "py_sym_name_sites"],
-       metadata={"contract_key": ", ".join(CPG_CALLS.key), "dagster/table_name": f"main.{CPG_CALLS.name}",
-                 "partitioned": False})
-def cpg_calls_asset(context: AssetExecutionContext, store: CodeIntelStore) -> MaterializeResult:
-    """Resolve every call site of the repository (SQL over the per-file tables, one transaction)."""
+
+@multi_asset(
+    name="cpg_link",
+    specs=[AssetSpec(tc.name, group_name="cpg", description=tc.description, deps=LINK_DEPS,
+                     metadata={"contract_key": ", ".join(tc.key), "dagster/table_name": f"main.{tc.name}",
+                               "partitioned": False}) for tc in LINK_TABLES],
+)
+def cpg_link(context: AssetExecutionContext, store: CodeIntelStore):
+    """Resolve the repository's call sites, class bases and argument wiring (SQL over the per-file tables,
+    incremental: the changed files and what can see them)."""
     from codeintel_assets.link import link_calls
     from codeintel_assets.locking import hold
     with hold(store.database, on_wait=context.log.info):
         with store.connection() as conn:
             figures = link_calls(conn)
-    context.log.info(f"cpg_calls: {figures}")
-    return MaterializeResult(metadata=figures)
+    context.log.info(f"link: {figures}")
+    for key in LINK_KEYS:
+        yield MaterializeResult(asset_key=key, metadata=figures if key == LINK_KEYS[0] else {
+            "rows": figures.get(f"rows_{key}", 0)})
 
 
-LINK_ASSETS = [cpg_calls_asset]
+LINK_ASSETS = [cpg_link]

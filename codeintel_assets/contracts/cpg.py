@@ -14,11 +14,13 @@ CPG_FILES = define("cpg_files", PLANE, [
 CPG_DEFINITIONS = define("cpg_definitions", PLANE, [
     ("file_id", s), ("def_id", s), ("kind", s), ("name", s), ("qualname", s), ("symbol", s), ("parent_def_id", s),
     ("ast_node_id", s), ("span_start_byte", i64), ("span_end_byte", i64), ("lineno", i32), ("code_unit_id", s),
-    ("binding_id", s),
+    ("binding_id", s), ("param_kind", s), ("param_index", i16), ("has_default", b),
 ], key=("path", "def_id"), description="Every definition: module, class, function, method, lambda (<lambdaN> in "
                                        "source order within its scope), parameter, module-level variable; "
                                        "qualname from the module's import name, SCIP-style symbol, its code unit "
-                                       "and the binding its name is bound to.")
+                                       "and the binding its name is bound to. Parameters carry their kind "
+                                       "(posonly, pos_or_kw, vararg, kwonly, kwarg), positional index and whether "
+                                       "they have a default.")
 
 CPG_IMPORTS = define("cpg_imports", PLANE, [
     ("file_id", s), ("import_id", s), ("scope_def_id", s), ("scope_qualname", s), ("local_name", s),
@@ -32,11 +34,30 @@ CPG_CALL_SITES = define("cpg_call_sites", PLANE, [
     ("ast_node_id", s), ("span_start_byte", i64), ("span_end_byte", i64), ("lineno", i32), ("callee_text", s),
     ("callee_kind", s), ("callee_root", s), ("callee_root_binding_id", s), ("callee_attrs", str_list),
     ("n_positional", i16), ("keyword_names", str_list), ("has_star_args", b), ("has_star_kwargs", b),
-    ("instr_id", s), ("instr_opname", s), ("code_unit_id", s),
+    ("instr_id", s), ("instr_opname", s), ("code_unit_id", s), ("callee_value_node_id", s),
 ], key=("path", "callsite_id"), description="Every call (ast.Call) and decorator application, with its caller, the "
                                             "callee expression (root name, its binding, attribute path), the "
                                             "arguments' shape and the CALL instruction; resolved across files by "
                                             "the link step.")
+
+CPG_CALL_ARGS = define("cpg_call_args", PLANE, [
+    ("file_id", s), ("arg_id", s), ("callsite_id", s), ("arg_index", i16), ("kind", s), ("position", i16),
+    ("keyword", s), ("ast_node_id", s), ("span_start_byte", i64), ("span_end_byte", i64), ("text", s),
+    ("root_binding_id", s), ("root", s), ("attrs", str_list), ("value_def_id", s),
+], key=("path", "arg_id"), description="Every actual argument of every call site, in source order: positional "
+                                       "(with its position), keyword, *star and **starstar; a decorator's one "
+                                       "argument is the definition it decorates. A dotted-name argument carries its "
+                                       "root name, binding and attribute path; a lambda its definition.")
+
+CPG_VALUE_REFS = define("cpg_value_refs", PLANE, [
+    ("file_id", s), ("value_id", s), ("role", s), ("owner_def_id", s), ("target_binding_id", s),
+    ("target_node_id", s), ("item_index", i16), ("text", s), ("root", s), ("root_binding_id", s),
+    ("attrs", str_list), ("value_def_id", s), ("ast_node_id", s), ("lineno", i32),
+], key=("path", "value_id"), description="Expressions the link step gives a meaning to: class bases (role base), "
+                                         "`name = dotted.name` or `name = lambda` (alias), the items of a "
+                                         "list / tuple / set / dict display assigned to a name (element), "
+                                         "`return dotted.name` (return), and a module's literal `__all__` "
+                                         "strings (export; export_dynamic when __all__ is not a literal).")
 
 CPG_CALLS = define("cpg_calls", PLANE, [
     ("callsite_id", s), ("path", s), ("caller_def_id", s), ("caller_qualname", s), ("call_kind", s),
@@ -46,3 +67,36 @@ CPG_CALLS = define("cpg_calls", PLANE, [
     description="CALLS, resolved across the repository by the link step (SQL over the per-file tables): one row per "
                 "call site and callee it can reach, with the rule and a confidence; builtins as <builtin>.name, "
                 "callees outside the repository by their imported dotted name (callee_def_id null).")
+
+CPG_INHERITS = define("cpg_inherits", PLANE, [
+    ("class_def_id", s), ("path", s), ("class_qualname", s), ("base_index", i16), ("base_text", s),
+    ("base_def_id", s), ("base_qualname", s), ("rule", s), ("confidence", f32),
+], key=("class_def_id", "base_index"), partitioned=False,
+    description="INHERITS, resolved by the link step: each class's bases in order, the base's definition when it is "
+                "in the repository (base_def_id null and base_qualname the dotted name otherwise; rule "
+                "unresolved when the base expression has no static meaning).")
+
+CPG_MRO = define("cpg_mro", PLANE, [
+    ("class_def_id", s), ("class_qualname", s), ("mro_index", i16), ("ancestor_def_id", s),
+    ("ancestor_qualname", s), ("complete", b),
+], key=("class_def_id", "mro_index"), partitioned=False,
+    description="The static MRO of every class of the repository: CPython's C3 linearisation over cpg_inherits "
+                "(ancestor_def_id null for a class outside the repository); complete is false on a row when a "
+                "class before it in the MRO is outside the repository (other than object), so an attribute found "
+                "there could be shadowed by one we cannot see.")
+
+CPG_BINDS_ARG = define("cpg_binds_arg", PLANE, [
+    ("callsite_id", s), ("path", s), ("callee_def_id", s), ("arg_id", s), ("arg_ast_node_id", s),
+    ("param_def_id", s), ("param_name", s), ("param_binding_id", s), ("param_kind", s), ("position", i16),
+    ("keyword", s), ("implicit_receiver", b), ("signature_source", s), ("rule", s), ("confidence", f32),
+], key=("callsite_id", "callee_def_id", "arg_ast_node_id", "param_def_id"), partitioned=False,
+    description="BINDS_ARG (INS-ALG-6): each actual argument of a resolved call wired to the callee parameter it "
+                "binds (positional, keyword, *args / **kwargs, the implicit receiver of a method call), from the "
+                "inspect signature where the inspect plane ran and the definition's own parameters otherwise.")
+
+CPG_ARG_REACHES = define("cpg_arg_reaches", PLANE, [
+    ("callsite_id", s), ("path", s), ("arg_id", s), ("def_instr_id", s), ("def_kind", s), ("use_instr_id", s),
+    ("param_binding_id", s), ("callee_def_id", s), ("confidence", f32),
+], key=("callsite_id", "arg_id", "use_instr_id", "def_instr_id", "def_kind", "param_binding_id"), partitioned=False,
+    description="Interprocedural REACHES: the reaching definitions of each name argument (py_reaching_defs at its "
+                "load) continued to the callee parameter's binding through BINDS_ARG.")

@@ -44,8 +44,27 @@ def _callee(node: ast.AST) -> tuple[str, str | None, list[str]]:
     attrs.reverse()
     if isinstance(cur, ast.Name):
         return ("name" if not attrs else "attribute"), cur.id, attrs
+    if isinstance(cur, ast.Subscript) and not attrs and isinstance(cur.value, ast.Name):
+        return "subscript", cur.value.id, []  # d[k](): an item of the container bound to d
     kind = {ast.Call: "call", ast.Subscript: "subscript", ast.Lambda: "lambda"}.get(type(cur), "other")
     return (kind if not attrs else f"attribute_of_{kind}"), None, attrs
+
+
+def _dotted(node: ast.AST) -> tuple[str, list[str]] | None:
+    """(root name, attribute path) of ``a.b.c``; None for anything else."""
+    attrs: list[str] = []
+    while isinstance(node, ast.Attribute):
+        attrs.append(node.attr)
+        node = node.value
+    return (node.id, attrs[::-1]) if isinstance(node, ast.Name) else None
+
+
+def _callee_value(func: ast.AST) -> ast.AST | None:
+    """The expression a call's callee is taken from: ``x`` of ``x.m()`` / ``x[k]()``, the inner call of
+    ``f()()``; None for a plain name."""
+    if isinstance(func, (ast.Attribute, ast.Subscript)):
+        return func.value
+    return func if isinstance(func, ast.Call) else None
 
 
 def resolve_relative(module: str, is_package: bool, level: int, target: str | None) -> str | None:
@@ -61,9 +80,9 @@ def resolve_relative(module: str, is_package: bool, level: int, target: str | No
 
 
 def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: bytes, rows: Sequence,
-                  code_units: dict[str, str], call_instrs: dict[str, tuple[str, str, str]],
-                  bindings: dict[tuple[str, str], str]) -> tuple[list[tuple], list[tuple], list[tuple]]:
-    """(definitions, imports, call sites) rows of one file.
+                  code_units: dict[str, str], call_instrs: dict[str, list[tuple[str, str, str]]],
+                  bindings: dict[tuple[str, str], str]) -> tuple[list[tuple], ...]:
+    """(definitions, imports, call sites, call arguments, value refs) rows of one file.
 
     ``rows``: the shared preorder walk (``AstNodeRow``: ordinal, parent, node, start, end);
     ``code_units``: ast_node_id -> code_unit_id; ``call_instrs``: ast_node_id -> [(instr_id, opname,
@@ -80,14 +99,47 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
     symbol: dict[int, str] = {0: SCHEME + module_descriptor(module)}
     lambdas: dict[int, int] = {}
     defs: list[tuple] = [(file_id, nid(0), "module", module.rsplit(".", 1)[-1], module, symbol[0], None, nid(0),
-                          rows[0].start, rows[0].end, 1, code_units.get(nid(0)), None)]
+                          rows[0].start, rows[0].end, 1, code_units.get(nid(0)), None, None, None, None)]
     imports: list[tuple] = []
     calls: list[tuple] = []
+    args: list[tuple] = []
+    values: list[tuple] = []
     module_vars: set[str] = set()
 
     def text(r) -> str | None:
         return src[r.start:r.end].decode("utf-8", "replace") if r is not None and r.start is not None else None
 
+    def value(role: str, node: ast.AST, owner_def: int, target: ast.AST | None, index: int | None) -> None:
+        """A value-ref row when ``node`` is a dotted name or a lambda (anything else has no static meaning
+        the link step could use; a class base of another shape is kept, with no root, so bases stay in order)."""
+        vr = by_node.get(id(node))
+        if vr is None:
+            return
+        dotted = _dotted(node)
+        is_lambda = isinstance(node, ast.Lambda)
+        if dotted is None and not is_lambda and role != "base":
+            return
+        root, attrs = dotted if dotted else (None, [])
+        root_row = by_node.get(id(_root_name(node))) if dotted else None
+        tr = by_node.get(id(target)) if target is not None else None
+        values.append((file_id, f"{nid(vr.ordinal)}:{role}", role, nid(owner_def),
+                       bindings.get((nid(tr.ordinal), "def")) if tr is not None else None,
+                       nid(tr.ordinal) if tr is not None else None, index, text(vr), root,
+                       bindings.get((nid(root_row.ordinal), "use")) if root_row is not None else None, attrs,
+                       nid(vr.ordinal) if is_lambda else None, nid(vr.ordinal), getattr(node, "lineno", None)))
+
+    def export(node: ast.AST, stmt_row, start: int) -> None:
+        items = node.elts if isinstance(node, (ast.List, ast.Tuple)) else None
+        if items is None or not all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in items):
+            values.append((file_id, f"{nid(stmt_row.ordinal)}:export_dynamic", "export_dynamic", nid(0), None, None,
+                           None, text(stmt_row), None, None, [], None, nid(stmt_row.ordinal), stmt_row.node.lineno))
+            return
+        for k, e in enumerate(items):
+            er = by_node[id(e)]
+            values.append((file_id, f"{nid(er.ordinal)}:export", "export", nid(0), None, None, start + k, text(er),
+                           e.value, None, [], None, nid(er.ordinal), e.lineno))
+
+    n_exports = 0
     for r in rows[1:]:
         parent = rows[r.parent]
         # The definition a node belongs to: its body (a lambda's too) and its parameters belong to the def;
@@ -115,6 +167,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
             qual[r.ordinal] = q
             if isinstance(node, ast.ClassDef):
                 kind, desc = "class", f"{name}#"
+                for k, base in enumerate(node.bases):
+                    value("base", base, r.ordinal, None, k)
             else:
                 kind = "method" if kind_of_owner is ast.ClassDef else ("lambda" if isinstance(node, ast.Lambda)
                                                                         else "function")
@@ -123,20 +177,21 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
             symbol[r.ordinal] = base + desc
             defs.append((file_id, nid(r.ordinal), kind, name, q, symbol[r.ordinal], nid(up), nid(r.ordinal),
                          r.start, r.end, getattr(node, "lineno", None), code_units.get(nid(r.ordinal)),
-                         bindings.get((nid(r.ordinal), "def"))))
+                         bindings.get((nid(r.ordinal), "def")), None, None, None))
         elif isinstance(node, ast.arg) and isinstance(parent.node, ast.arguments):
             fn = parent.parent
             if fn >= 0 and fn in qual:
+                pkind, pindex, default = _param(parent.node, node, field)
                 q = f"{qual[fn]}.{node.arg}"
                 defs.append((file_id, nid(r.ordinal), "parameter", node.arg, q, f"{symbol[fn]}({node.arg})",
                              nid(fn), nid(r.ordinal), r.start, r.end, node.lineno, None,
-                             bindings.get((nid(r.ordinal), "def"))))
+                             bindings.get((nid(r.ordinal), "def")), pkind, pindex, default))
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and up == 0 \
                 and node.id not in module_vars:
             module_vars.add(node.id)  # a module-level variable: its first binding site defines it
             defs.append((file_id, nid(r.ordinal), "variable", node.id, f"{module}.{node.id}",
                          f"{symbol[0]}{node.id}.", nid(0), nid(r.ordinal), r.start, r.end, node.lineno, None,
-                         bindings.get((nid(r.ordinal), "def"))))
+                         bindings.get((nid(r.ordinal), "def")), None, None, None))
         elif isinstance(node, ast.alias):
             stmt = parent.node
             if isinstance(stmt, ast.Import):
@@ -151,16 +206,84 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
             imports.append((file_id, nid(r.ordinal), nid(up), qual[up], local, target, name, level, name == "*",
                             stmt.module if isinstance(stmt, ast.ImportFrom) else node.name, node.lineno,
                             bindings.get((nid(r.ordinal), "def")), node.asname))
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            target = targets[0] if len(targets) == 1 and isinstance(targets[0], ast.Name) else None
+            if target is not None and target.id == "__all__" and up == 0:
+                if isinstance(node, ast.AugAssign) or not n_exports:
+                    export(node.value, r, n_exports)
+                    n_exports += len(getattr(node.value, "elts", ()) or ()) or 1
+                else:  # a second plain assignment replaces the list: precision first, treat it as dynamic
+                    export(ast.Constant(None), r, n_exports)
+            elif target is not None and not isinstance(node, ast.AugAssign):
+                v = node.value
+                if isinstance(v, (ast.List, ast.Tuple, ast.Set)):
+                    for k, e in enumerate(v.elts):
+                        value("element", e, up, target, k)
+                elif isinstance(v, ast.Dict):
+                    for k, e in enumerate(v.values):
+                        value("element", e, up, target, k)
+                else:
+                    value("alias", v, up, target, None)
+        elif isinstance(node, ast.Return) and node.value is not None and up in qual:
+            value("return", node.value, up, None, None)
         if isinstance(node, ast.Call):
             calls.append(_call_row(file_id, r, nid, "call", node.func, node, up, qual, text, by_node,
                                    call_instrs, bindings))
+            _arg_rows(file_id, nid(r.ordinal), node, nid, text, by_node, bindings, args)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             # Decorators apply bottom-up; each is a call of its expression with the definition.
             for k, dec in enumerate(node.decorator_list):
                 dr = by_node[id(dec)]
+                site = f"{nid(r.ordinal)}:DECORATOR:{k}"
                 calls.append(_call_row(file_id, dr, nid, "decorator", dec, None, up, qual, text, by_node,
-                                       call_instrs, bindings, f"{nid(r.ordinal)}:DECORATOR:{k}"))
-    return defs, imports, calls
+                                       call_instrs, bindings, site))
+                args.append((file_id, f"{site}:ARG:0", site, 0, "positional", 0, None, nid(r.ordinal), r.start,
+                             r.end, node.name, None, None, [], nid(r.ordinal)))
+    return defs, imports, calls, args, values
+
+
+def _root_name(node: ast.AST) -> ast.AST:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node
+
+
+def _param(args: ast.arguments, arg: ast.arg, field: str | None) -> tuple[str, int | None, bool]:
+    """(kind, positional index, has a default) of a parameter."""
+    positional = [*args.posonlyargs, *args.args]
+    if field in ("posonlyargs", "args"):
+        i = next(k for k, a in enumerate(positional) if a is arg)
+        return ("posonly" if field == "posonlyargs" else "pos_or_kw"), i, i >= len(positional) - len(args.defaults)
+    if field == "kwonlyargs":
+        i = next(k for k, a in enumerate(args.kwonlyargs) if a is arg)
+        return "kwonly", None, args.kw_defaults[i] is not None
+    return ("vararg" if field == "vararg" else "kwarg"), None, False
+
+
+def _arg_rows(file_id, site, call: ast.Call, nid, text, by_node, bindings, out: list) -> None:
+    """One row per actual argument, in source order (positional ones numbered, starred ones without a number)."""
+    items = [(a.lineno, a.col_offset, 0, a) for a in call.args] + \
+            [(k.lineno, k.col_offset, 1, k) for k in call.keywords]
+    position = 0
+    for index, (_, _, is_kw, a) in enumerate(sorted(items, key=lambda x: (x[0], x[1]))):
+        if is_kw:
+            kind, pos, kw, expr = ("keyword" if a.arg else "starstar"), None, a.arg, a.value
+        elif isinstance(a, ast.Starred):
+            kind, pos, kw, expr = "star", None, None, a.value
+            position = None  # after *xs, the position of a later positional argument is not known statically
+        else:
+            kind, pos, kw, expr = "positional", position, None, a
+            position = None if position is None else position + 1
+        er = by_node.get(id(expr))
+        if er is None:
+            continue
+        dotted = _dotted(expr)
+        root, attrs = dotted if dotted else (None, [])
+        rr = by_node.get(id(_root_name(expr))) if dotted else None
+        out.append((file_id, f"{site}:ARG:{index}", site, index, kind, pos, kw, nid(er.ordinal), er.start, er.end,
+                    text(er), bindings.get((nid(rr.ordinal), "use")) if rr is not None else None, root, attrs,
+                    nid(er.ordinal) if isinstance(expr, ast.Lambda) else None))
 
 
 def _call_row(file_id, r, nid, call_kind, func, call, up, qual, text, by_node, call_instrs, bindings,
@@ -170,8 +293,11 @@ def _call_row(file_id, r, nid, call_kind, func, call, up, qual, text, by_node, c
     root_node = func
     while isinstance(root_node, ast.Attribute):
         root_node = root_node.value
+    if kind == "subscript" and root is not None:
+        root_node = root_node.value
     rr = by_node.get(id(root_node)) if root is not None else None
     root_binding = bindings.get((nid(rr.ordinal), "use")) if rr is not None else None
+    vr = by_node.get(id(_callee_value(func)))
     # The CALL instructions anchored to the node, in order: a call's is the first; a decorator's application
     # is the last (when the decorator is itself a call, ``@d(x)``, its own CALL comes first).
     anchored = call_instrs.get(nid(r.ordinal))
@@ -185,4 +311,4 @@ def _call_row(file_id, r, nid, call_kind, func, call, up, qual, text, by_node, c
         n_pos, has_star, kw, has_kwstar = 1, False, [], False
     return (file_id, callsite_id or nid(r.ordinal), nid(up), qual[up], call_kind, nid(r.ordinal), r.start, r.end,
             getattr(r.node, "lineno", None), text(fr), kind, root, root_binding, attrs, n_pos, kw, has_star,
-            has_kwstar, instr, op, cu)
+            has_kwstar, instr, op, cu, nid(vr.ordinal) if vr is not None else None)

@@ -28,7 +28,7 @@ def extract(ctx, upstream):
     bindings: dict = {}
     for node, role, bid in zip(*(ns.column(c).to_pylist() for c in ("ast_node_id", "role", "binding_id"))):
         bindings.setdefault((node, role), bid)
-    defs, imports, calls = extract_calls(ctx.path, ctx.file_id, ctx.module_name,
+    defs, imports, calls, args, values = extract_calls(ctx.path, ctx.file_id, ctx.module_name,
                                          ctx.path.rsplit("/", 1)[-1] == "__init__.py", ctx.src.utf8, rows,
                                          code_units, call_instrs, bindings)
     status = (ctx.file_id, True, None, None, None, len(defs), len(imports), len(calls),
@@ -36,15 +36,18 @@ def extract(ctx, upstream):
     return {C.CPG_FILES.name: to_table(C.CPG_FILES, [status], ctx.path),
             C.CPG_DEFINITIONS.name: to_table(C.CPG_DEFINITIONS, defs, ctx.path),
             C.CPG_IMPORTS.name: to_table(C.CPG_IMPORTS, imports, ctx.path),
-            C.CPG_CALL_SITES.name: to_table(C.CPG_CALL_SITES, calls, ctx.path)}
+            C.CPG_CALL_SITES.name: to_table(C.CPG_CALL_SITES, calls, ctx.path),
+            C.CPG_CALL_ARGS.name: to_table(C.CPG_CALL_ARGS, args, ctx.path),
+            C.CPG_VALUE_REFS.name: to_table(C.CPG_VALUE_REFS, values, ctx.path)}
 
 
 PLANE = Plane(
     name="cpg",
     description="The CPG's per-file facts: definitions with SCIP-style symbols, imports (relative ones made "
-                "absolute), call sites with the callee described and its root name's binding (cross-file "
+                "absolute), call sites with the callee described, their arguments, the values the link step "
+                "resolves (bases, aliases, container items, returns, __all__) and its root name's binding (cross-file "
                 "resolution is the link step's).",
-    tables=(C.CPG_FILES, C.CPG_DEFINITIONS, C.CPG_IMPORTS, C.CPG_CALL_SITES),
+    tables=(C.CPG_FILES, C.CPG_DEFINITIONS, C.CPG_IMPORTS, C.CPG_CALL_SITES, C.CPG_CALL_ARGS, C.CPG_VALUE_REFS),
     status="cpg_files",
     extract=extract,
     reads=("py_bc_code_units", "py_bc_instructions", "py_sym_name_sites"),
