@@ -60,19 +60,26 @@ base AS (
     FROM cpg_imports i SEMI JOIN needed USING (binding_id) WHERE imported_module IS NOT NULL AND NOT is_star),
 base_ok AS (SELECT * FROM base b WHERE binding_id NOT IN (
     SELECT s.binding_id FROM sites s ANTI JOIN base x ON x.binding_id = s.binding_id AND x.node = s.ast_node_id)),
-vals AS (
+vals AS (SELECT * FROM (
     SELECT v.target_binding_id AS binding_id, v.target_node_id AS node,
            coalesce(l.qualname, b.name || {suffix}) AS name,
            CASE WHEN l.qualname IS NOT NULL THEN 'lambda' WHEN v.role = 'element' THEN 'container' ELSE 'alias' END
-             AS rule, CASE WHEN v.role = 'element' THEN 'element' ELSE 'value' END AS kind
+             AS rule, CASE WHEN v.role = 'element' THEN 'element' ELSE 'value' END AS kind,
+           count(*) OVER (PARTITION BY v.target_node_id, v.role) AS items  -- an item is one of this many
     FROM cpg_value_refs v SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
     LEFT JOIN cpg_definitions l ON l.def_id = v.value_def_id
     LEFT JOIN base_ok b ON b.binding_id = v.root_binding_id
-    WHERE v.role IN ('alias', 'element') AND (l.qualname IS NOT NULL OR b.name IS NOT NULL)),
-expl AS (SELECT * FROM base UNION ALL SELECT * FROM vals),
+    WHERE v.role IN ('alias', 'element')) WHERE name IS NOT NULL),
+expl AS (SELECT *, NULL AS items FROM base UNION ALL SELECT * FROM vals),
 ok AS (SELECT * FROM expl e WHERE binding_id NOT IN (
-    SELECT s.binding_id FROM sites s ANTI JOIN expl x ON x.binding_id = s.binding_id AND x.node = s.ast_node_id))
-SELECT binding_id, name, rule, kind, 1.0 / count(*) OVER (PARTITION BY binding_id, kind) AS confidence FROM ok
+    SELECT s.binding_id FROM sites s ANTI JOIN expl x ON x.binding_id = s.binding_id AND x.node = s.ast_node_id)
+    -- several binding sites are kept apart only when each is a def or an import (a definition under if / try);
+    -- `f = a` then `f = b` would put an edge to a on a call only b reaches
+    AND binding_id NOT IN (SELECT binding_id FROM expl GROUP BY ALL
+                           HAVING count(DISTINCT node) > 1 AND bool_or(rule IN ('alias', 'lambda', 'container'))))
+SELECT binding_id, name, rule, kind,
+       CASE WHEN kind = 'element' THEN 1.0 / items ELSE 1.0 / count(*) OVER (PARTITION BY binding_id, kind) END
+FROM ok
 """
 
 # Resolve references (call callees, class bases, arguments: ``__lk_refs``) to definitions: the meaning of

@@ -1,0 +1,296 @@
+"""The link step's resolution rules on a hand-written package: inheritance (single, multiple, a diamond),
+super(), constructors, class and static methods, star imports with __all__, aliased and submodule
+imports, functions returned, passed as arguments and kept in containers, lambdas, decorators, and the
+argument -> parameter wiring (BINDS_ARG) with its receivers, keywords and *args / **kwargs. Every
+expected edge below is read off the fixture by hand; the static MRO is checked against CPython's own
+``__mro__`` of the same classes, imported in a subprocess."""
+
+import json
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from tests.conftest import cli_env, run_cli, write_repo
+
+SHAPES = '''
+__all__ = ["Shape", "Square", "area_of"]
+
+
+class Shape:
+    def __init__(self, name):
+        self.name = name
+
+    def area(self):
+        return 0
+
+    def describe(self):
+        return self.area()
+
+    @classmethod
+    def named(cls, name):
+        return cls(name)
+
+    @staticmethod
+    def unit():
+        return 1
+
+
+class Square(Shape):
+    def __init__(self, side):
+        super().__init__("square")
+        self.side = side
+
+    def area(self):
+        return self.side * self.side
+
+
+def area_of(s):
+    return s.area()
+
+
+def _hidden():
+    pass
+'''
+
+MIXINS = '''
+class A:
+    def hello(self):
+        return "A"
+
+
+class B(A):
+    def hello(self):
+        return super().hello()
+
+
+class C(A):
+    def hello(self):
+        return "C"
+
+    def only_c(self):
+        return 1
+
+
+class D(B, C):
+    def go(self):
+        self.only_c()
+        return self.hello()
+
+
+class E(C, B):
+    pass
+'''
+
+TOOLS = '''
+from .shapes import *
+from .shapes import Square as Sq
+import pkg.shapes
+from pkg import mixins
+
+
+def apply(fn, value):
+    return fn(value)
+
+
+def twice(x, y=2, *rest, scale=1, **opts):
+    return x
+
+
+def make():
+    def inner(v):
+        return v
+    return inner
+
+
+handlers = [twice, area_of]
+
+
+def main():
+    s = Square(3)
+    Sq(4)
+    pkg.shapes.Shape("x")
+    Shape.named("n")
+    Square.unit()
+    area_of(s)
+    apply(twice, 5)
+    apply(lambda q: q, 6)
+    twice(1, 2, 3, 4, scale=5, extra=6)
+    twice(*[1], **{})
+    make()(7)
+    handlers[0](8)
+    mixins.D().go()
+    _hidden()
+    len("abc")
+    s.area()
+    rebound = twice
+    rebound = area_of
+    rebound(9)
+'''
+
+REPO = {"pkg/__init__.py": "", "pkg/shapes.py": SHAPES, "pkg/mixins.py": MIXINS, "pkg/tools.py": TOOLS}
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("link")
+    repo = write_repo(tmp / "repo", REPO)
+    env = cli_env(tmp)
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0 and json.loads(out.strip().splitlines()[-1])["failed_files"] == [], err
+    return repo, env
+
+
+@pytest.fixture(scope="module")
+def db(indexed):
+    conn = duckdb.connect(indexed[1]["CODEINTEL_DB"], read_only=True)
+    yield conn
+    conn.close()
+
+
+def calls(db, caller):
+    return sorted(db.execute("SELECT DISTINCT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = ?",
+                             [caller]).fetchall())
+
+
+def test_calls_of_main(db):
+    assert calls(db, "pkg.tools.main") == [
+        ("<builtin>.len", "builtin"),
+        ("pkg.mixins.D", "class"),  # no __init__ anywhere in D's MRO: the class itself
+        ("pkg.shapes.Shape.__init__", "constructor"),  # pkg.shapes.Shape("x"): submodule import
+        ("pkg.shapes.Shape.named", "star_import"),  # Shape from `from .shapes import *` (in __all__)
+        ("pkg.shapes.Shape.unit", "star_import"),  # Square.unit(): inherited from Shape
+        ("pkg.shapes.Square.__init__", "constructor"),  # Square(3) and Sq(4) (aliased import)
+        # handlers[0](8): either item; area_of, bound by the star import, is not followed into a container
+        ("pkg.shapes.area_of", "star_import"),
+        ("pkg.tools.apply", "local"),
+        ("pkg.tools.make", "local"),
+        ("pkg.tools.make.inner", "returned"),  # make()(7)
+        ("pkg.tools.twice", "container"),
+        ("pkg.tools.twice", "local"),
+    ]
+    # No edge: _hidden() (not exported by *), s.area() (a method of a local value), mixins.D().go() (a method
+    # of a call's result), rebound(9) (two assignments: flow-insensitive, so neither is claimed).
+    texts = {t for (t,) in db.execute(
+        "SELECT s.callee_text FROM cpg_call_sites s JOIN cpg_calls c USING (callsite_id) "
+        "WHERE s.caller_qualname = 'pkg.tools.main'").fetchall()}
+    assert not texts & {"_hidden", "s.area", "mixins.D().go", "rebound"}
+    conf = dict(db.execute("SELECT callee_qualname, confidence FROM cpg_calls WHERE caller_qualname = "
+                           "'pkg.tools.main' AND rule = 'container'").fetchall())
+    assert conf == {"pkg.tools.twice": pytest.approx(0.5)}  # one of two items
+
+
+def test_methods_super_and_the_mro(db):
+    assert calls(db, "pkg.shapes.Square.__init__") == [("<builtin>.super", "builtin"),
+                                                       ("pkg.shapes.Shape.__init__", "super")]
+    assert calls(db, "pkg.shapes.Shape.describe") == [("pkg.shapes.Shape.area", "self_method")]
+    # super() in B.hello: statically the next class of B's MRO (0.9: an instance of D would reach C.hello)
+    assert calls(db, "pkg.mixins.B.hello") == [("<builtin>.super", "builtin"), ("pkg.mixins.A.hello", "super")]
+    # self.only_c() in D: found in C through D's MRO (D, B, C, A); self.hello() finds B's
+    assert calls(db, "pkg.mixins.D.go") == [("pkg.mixins.B.hello", "self_method"),
+                                             ("pkg.mixins.C.only_c", "self_method")]
+    # calls through a parameter: apply's fn(value) reaches what main passes
+    assert calls(db, "pkg.tools.apply") == [("pkg.tools.main.<lambda1>", "passed_argument"),
+                                             ("pkg.tools.twice", "passed_argument")]
+    # decorators are applied (called) in the class body
+    assert calls(db, "pkg.shapes.Shape") == [("<builtin>.classmethod", "builtin"),
+                                              ("<builtin>.staticmethod", "builtin")]
+
+
+def test_static_mro_agrees_with_cpython(db, indexed):
+    repo = indexed[0]
+    script = ("import json, inspect, importlib\n"
+              "out = {}\n"
+              "for m in ('pkg.shapes', 'pkg.mixins'):\n"
+              "    mod = importlib.import_module(m)\n"
+              "    for n, c in vars(mod).items():\n"
+              "        if inspect.isclass(c) and c.__module__ == m:\n"
+              "            out[m + '.' + c.__qualname__] = [k.__module__ + '.' + k.__qualname__ for k in c.__mro__\n"
+              "                                              if k is not object]\n"
+              "print(json.dumps(out))\n")
+    want = json.loads(subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True,
+                                     check=True).stdout)
+    got: dict[str, list[str]] = {}
+    for cls, anc in db.execute("SELECT class_qualname, ancestor_qualname FROM cpg_mro ORDER BY class_qualname, "
+                               "mro_index").fetchall():
+        got.setdefault(cls, []).append(anc)
+    assert got == want
+    assert want["pkg.mixins.D"] == ["pkg.mixins.D", "pkg.mixins.B", "pkg.mixins.C", "pkg.mixins.A"]
+    assert db.execute("SELECT bool_and(complete) FROM cpg_mro").fetchone() == (True,)
+    assert db.execute("SELECT base_qualname, rule FROM cpg_inherits WHERE class_qualname = 'pkg.shapes.Square'"
+                      ).fetchall() == [("pkg.shapes.Shape", "local")]
+
+
+def binds(db, callee, caller="pkg.tools.main"):
+    return sorted(db.execute(
+        "SELECT b.param_name, coalesce(a.text, '<receiver>'), b.param_kind, round(b.confidence::DOUBLE, 2) "
+        "FROM cpg_binds_arg b JOIN cpg_calls c ON c.callsite_id = b.callsite_id AND c.callee_def_id = b.callee_def_id "
+        "LEFT JOIN cpg_call_args a ON a.arg_id = b.arg_id WHERE c.caller_qualname = ? AND c.callee_qualname = ?",
+        [caller, callee]).fetchall())
+
+
+def test_arguments_wired_to_parameters(db):
+    # twice(1, 2, 3, 4, scale=5, extra=6): extra has no parameter of its name: **opts, and -0.2 for the call;
+    # twice(*[1], **{}): starred arguments to *rest / **opts (-0.2); handlers[0](8): x, at the item's 0.5
+    assert binds(db, "pkg.tools.twice") == [
+        ("opts", "6", "kwarg", 0.8), ("opts", "{}", "kwarg", 0.8), ("rest", "3", "vararg", 0.8),
+        ("rest", "4", "vararg", 0.8), ("rest", "[1]", "vararg", 0.8), ("scale", "5", "kwonly", 0.8),
+        ("x", "1", "pos_or_kw", 0.8), ("x", "8", "pos_or_kw", 0.5), ("y", "2", "pos_or_kw", 0.8)]
+    # Constructors: self is the object the call makes (the receiver), the arguments shift by one
+    assert binds(db, "pkg.shapes.Square.__init__") == [
+        ("self", "<receiver>", "pos_or_kw", 1.0), ("self", "<receiver>", "pos_or_kw", 1.0),
+        ("side", "3", "pos_or_kw", 1.0), ("side", "4", "pos_or_kw", 1.0)]
+    # A classmethod binds cls to the class it is called on; a staticmethod binds no receiver
+    assert binds(db, "pkg.shapes.Shape.named") == [("cls", "<receiver>", "pos_or_kw", 1.0),
+                                                   ("name", '"n"', "pos_or_kw", 1.0)]
+    assert binds(db, "pkg.shapes.Shape.unit") == []
+    assert binds(db, "pkg.tools.apply") == [("fn", "lambda q: q", "pos_or_kw", 1.0), ("fn", "twice", "pos_or_kw", 1.0),
+                                            ("value", "5", "pos_or_kw", 1.0), ("value", "6", "pos_or_kw", 1.0)]
+    assert binds(db, "pkg.tools.make.inner") == [("v", "7", "pos_or_kw", 1.0)]
+    # super().__init__("square"): self is the receiver, name the argument
+    assert binds(db, "pkg.shapes.Shape.__init__", "pkg.shapes.Square.__init__") == [
+        ("name", '"square"', "pos_or_kw", 0.9), ("self", "<receiver>", "pos_or_kw", 0.9)]
+    # through the parameter: apply's fn(value) binds value to twice's x and to the lambda's q
+    assert binds(db, "pkg.tools.twice", "pkg.tools.apply") == [("x", "value", "pos_or_kw", 0.8)]
+    assert binds(db, "pkg.tools.main.<lambda1>", "pkg.tools.apply") == [("q", "value", "pos_or_kw", 0.8)]
+
+
+def test_arguments_reach_the_parameters(db):
+    # area_of(s): the definition of s reaching the argument (s = Square(3), a STORE_FAST) reaches area_of's s
+    rows = db.execute(
+        "SELECT r.def_kind, i.opname, i.argval_str, r.param_binding_id FROM cpg_arg_reaches r "
+        "JOIN cpg_calls c ON c.callsite_id = r.callsite_id AND c.callee_def_id = r.callee_def_id "
+        "JOIN py_bc_instructions i ON i.instr_id = r.def_instr_id "
+        "WHERE c.caller_qualname = 'pkg.tools.main' AND c.callee_qualname = 'pkg.shapes.area_of'").fetchall()
+    assert [(k, op, name) for k, op, name, _ in rows] == [("store", "STORE_FAST", "s")]
+    param = db.execute("SELECT binding_id FROM cpg_definitions WHERE qualname = 'pkg.shapes.area_of.s'").fetchone()[0]
+    assert rows[0][3] == param
+    # inside apply, value is a parameter: its entry definition reaches twice's x
+    assert db.execute(
+        "SELECT DISTINCT r.def_kind, r.def_instr_id IS NULL FROM cpg_arg_reaches r JOIN cpg_definitions d "
+        "ON d.binding_id = r.param_binding_id WHERE d.qualname = 'pkg.tools.twice.x' AND r.path = 'pkg/tools.py' "
+        "AND r.callsite_id IN (SELECT callsite_id FROM cpg_call_sites WHERE caller_qualname = 'pkg.tools.apply')"
+    ).fetchall() == [("param", True)]
+
+
+def test_an_edit_relinks_the_file_and_its_importers_only(tmp_path):
+    repo = write_repo(tmp_path / "repo", REPO)
+    env = cli_env(tmp_path)
+
+    def snapshot():
+        code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+        assert code == 0, err
+        with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+            return ({r for r in c.execute("SELECT caller_qualname, callee_qualname, rule FROM cpg_calls").fetchall()},
+                    {r for r in c.execute("SELECT callsite_id, param_name FROM cpg_binds_arg").fetchall()})
+    calls0, binds0 = snapshot()
+    # Shape.area is renamed: describe's self.area() now finds nothing, and twice's y becomes why
+    (repo / "pkg/shapes.py").write_text(SHAPES.replace("def area(self):\n        return 0", "def size(self):\n"
+                                                       "        return 0"))
+    (repo / "pkg/tools.py").write_text(TOOLS.replace("y=2", "why=2"))
+    calls1, binds1 = snapshot()
+    assert calls0 - calls1 == {("pkg.shapes.Shape.describe", "pkg.shapes.Shape.area", "self_method")}
+    assert calls1 - calls0 == set()
+    # gone: y of twice(1, 2, ...), and self of describe's self.area() (the call no longer resolves)
+    assert sorted(p for _, p in binds0 - binds1) == ["self", "y"] and {p for _, p in binds1 - binds0} == {"why"}
