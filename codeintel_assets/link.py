@@ -110,8 +110,6 @@ exports AS (  -- what `from m import *` binds: m.__all__ when it is a literal, e
 opaque AS (  -- files with a star import we cannot enumerate (outside the repository, or a computed __all__)
     SELECT DISTINCT s.path FROM star s WHERE s.imported_module NOT IN (SELECT module FROM mod_defs)
        OR s.imported_module IN (SELECT m.module FROM mod_defs m JOIN cpg_value_refs v USING (path) WHERE v.role = 'export_dynamic')),
-first_param AS (SELECT parent_def_id, arg_min(binding_id, span_start_byte) AS binding_id FROM cpg_definitions
-                WHERE kind = 'parameter' GROUP BY ALL),
 cand AS (
     SELECT r.ref_id, 'lambda' AS rule, l.qualname AS name, 1.0 AS confidence, 0 AS hop
     FROM refs r JOIN cpg_definitions l ON l.def_id = r.lambda_def_id
@@ -130,28 +128,16 @@ cand AS (
     FROM refs r JOIN cpg_definitions p ON p.binding_id = r.root_binding_id AND p.kind = 'parameter'
     JOIN cpg_definitions m ON m.def_id = p.parent_def_id AND m.kind = 'method'
     JOIN cpg_definitions k ON k.def_id = m.parent_def_id AND k.kind = 'class'
-    JOIN first_param f ON f.parent_def_id = m.def_id AND f.binding_id = p.binding_id
-    WHERE NOT r.container AND len(r.attrs) = 1),
-rebound AS (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (
-                SELECT target_binding_id AS binding_id FROM cpg_value_refs WHERE role = 'alias') v USING (binding_id)
-            WHERE role = 'def' GROUP BY ALL HAVING count(*) > 1),
-known AS (SELECT DISTINCT qualname FROM cpg_definitions WHERE kind IN ('function', 'method', 'class', 'lambda')),
-aliases AS (  -- module-level names another name stands for: imports, and `x = dotted.name` / `x = lambda`
-    SELECT m.qualname || '.' || i.local_name AS name, {import_target_i} AS target
-    FROM cpg_imports i JOIN cpg_definitions m ON m.def_id = i.scope_def_id AND m.kind = 'module'
-    WHERE i.local_name IS NOT NULL AND i.imported_module IS NOT NULL AND NOT i.is_star
-    UNION ALL
-    SELECT m.qualname || '.' || t.name, coalesce(l.qualname, m.qualname || '.' || v.root || {vsuffix})
-    FROM cpg_value_refs v JOIN cpg_definitions m ON m.def_id = v.owner_def_id AND m.kind = 'module'
-    JOIN cpg_definitions t ON t.binding_id = v.target_binding_id AND t.kind = 'variable'
-    LEFT JOIN cpg_definitions l ON l.def_id = v.value_def_id
-    WHERE v.role = 'alias' AND v.target_binding_id NOT IN (SELECT binding_id FROM rebound)),
+    WHERE NOT r.container AND len(r.attrs) = 1 AND p.param_index = 0 AND p.param_kind IN ('posonly', 'pos_or_kw')),
+known AS (SELECT qualname FROM __lk_known),
+aliases AS (SELECT name, target FROM __lk_aliases),
 walk AS (
-    SELECT ref_id, rule, name, confidence, hop FROM cand
+    SELECT ref_id, rule, name, confidence, hop, [name] AS via FROM cand
     UNION ALL
     -- a name that names no definition: rewrite each dotted prefix that is an alias (an equi-join on the
     -- name's prefixes, not a scan of every alias per name)
-    SELECT x.ref_id, x.rule, a.target || substr(x.name, length(a.name) + 1), x.confidence, x.hop + 1
+    SELECT x.ref_id, x.rule, a.target || substr(x.name, length(a.name) + 1), x.confidence, x.hop + 1,
+           list_append(x.via, a.target || substr(x.name, length(a.name) + 1))
     FROM (SELECT w.*, unnest(list_transform(range(1, len(string_split(w.name, '.')) + 1),
                                             lambda i: array_to_string(list_slice(string_split(w.name, '.'), 1, i), '.')))
                  AS prefix
@@ -159,11 +145,11 @@ walk AS (
           WHERE w.hop < {max_hops}) x
     JOIN aliases a ON a.name = x.prefix),
 direct AS (
-    SELECT w.ref_id, w.rule, w.confidence, d.def_id, d.qualname, d.kind, d.path
+    SELECT w.ref_id, w.rule, w.confidence, d.def_id, d.qualname, d.kind, d.path, w.via
     FROM walk w JOIN cpg_definitions d ON d.qualname = w.name AND d.kind IN ('function', 'method', 'class', 'lambda')),
 inherited AS (  -- Class.attr that the class does not define itself: the first class of its MRO that does
     SELECT w.ref_id, w.rule, w.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
-           x.def_id, x.qualname, x.kind, x.path
+           x.def_id, x.qualname, x.kind, x.path, list_append(w.via, x.qualname) AS via
     FROM (SELECT * FROM walk ANTI JOIN known k ON k.qualname = walk.name) w
     JOIN cpg_definitions c ON c.kind = 'class' AND c.qualname = regexp_replace(w.name, '\.[^.]*$', '')
     JOIN cpg_mro o ON o.class_def_id = c.def_id AND o.mro_index > 0
@@ -172,16 +158,38 @@ inherited AS (  -- Class.attr that the class does not define itself: the first c
     QUALIFY row_number() OVER (PARTITION BY w.ref_id, w.name ORDER BY o.mro_index) = 1),
 found AS (SELECT * FROM direct UNION ALL SELECT * FROM inherited),
 external AS (  -- an import of a module the repository does not have
-    SELECT c.ref_id, 'external' AS rule, 0.9 AS confidence, NULL AS def_id, c.name AS qualname, NULL AS kind, NULL AS path
+    SELECT c.ref_id, 'external' AS rule, 0.9 AS confidence, NULL AS def_id, c.name AS qualname, NULL AS kind,
+           NULL AS path, [c.name] AS via
     FROM cand c WHERE c.rule = 'import' AND c.ref_id NOT IN (SELECT ref_id FROM found)
       AND NOT EXISTS (SELECT 1 FROM cpg_definitions m WHERE m.kind = 'module'
                       AND (m.qualname = split_part(c.name, '.', 1) OR starts_with(m.qualname, split_part(c.name, '.', 1) || '.')))),
 builtin AS (  -- a name bound nowhere in its module (and no star import could bind it) that is a builtin
-    SELECT r.ref_id, 'builtin', 1.0, NULL, '<builtin>.' || r.root || {suffix}, NULL, NULL
+    SELECT r.ref_id, 'builtin', 1.0, NULL, '<builtin>.' || r.root || {suffix}, NULL, NULL,
+           ['<builtin>.' || r.root || {suffix}]
     FROM refs r WHERE NOT r.container AND r.root IN (SELECT name FROM __builtins)
       AND r.root_binding_id NOT IN (SELECT binding_id FROM bound) AND r.path NOT IN (SELECT path FROM opaque)
       AND r.ref_id NOT IN (SELECT ref_id FROM cand WHERE rule = 'star_import'))
 SELECT DISTINCT * FROM (SELECT * FROM found UNION ALL SELECT * FROM external UNION ALL SELECT * FROM builtin)
+"""
+
+# Built once per link, used by every resolution: the qualnames of callable definitions, and the module-level
+# names another name stands for (imports, and `x = dotted.name` / `x = lambda` bound once).
+GLOBALS = """
+CREATE OR REPLACE TEMP TABLE __lk_known AS
+SELECT DISTINCT qualname FROM cpg_definitions WHERE kind IN ('function', 'method', 'class', 'lambda');
+CREATE OR REPLACE TEMP TABLE __lk_aliases AS
+WITH rebound AS (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (
+                     SELECT target_binding_id AS binding_id FROM cpg_value_refs WHERE role = 'alias') v USING (binding_id)
+                 WHERE role = 'def' GROUP BY ALL HAVING count(*) > 1)
+SELECT m.qualname || '.' || i.local_name AS name, {import_target_i} AS target
+FROM cpg_imports i JOIN cpg_definitions m ON m.def_id = i.scope_def_id AND m.kind = 'module'
+WHERE i.local_name IS NOT NULL AND i.imported_module IS NOT NULL AND NOT i.is_star
+UNION ALL
+SELECT m.qualname || '.' || t.name, coalesce(l.qualname, m.qualname || '.' || v.root || {vsuffix})
+FROM cpg_value_refs v JOIN cpg_definitions m ON m.def_id = v.owner_def_id AND m.kind = 'module'
+JOIN cpg_definitions t ON t.binding_id = v.target_binding_id AND t.kind = 'variable'
+LEFT JOIN cpg_definitions l ON l.def_id = v.value_def_id
+WHERE v.role = 'alias' AND v.target_binding_id NOT IN (SELECT binding_id FROM rebound);
 """
 
 CALL_REFS = """
@@ -217,7 +225,8 @@ SELECT r.ref_id, CASE WHEN r.kind = 'class' AND i.def_id IS NOT NULL THEN 'const
        r.confidence * CASE WHEN r.kind = 'class' AND i.def_id IS NOT NULL AND NOT i.complete THEN 0.8 ELSE 1.0 END
          AS confidence,
        coalesce(i.def_id, r.def_id) AS def_id, coalesce(i.qualname, r.qualname) AS qualname,
-       coalesce(i.path, r.path) AS path, coalesce(i.kind, r.kind) AS kind
+       coalesce(i.path, r.path) AS path, coalesce(i.kind, r.kind) AS kind,
+       CASE WHEN i.def_id IS NOT NULL THEN list_append(r.via, i.qualname) ELSE r.via END AS via
 FROM {res} r LEFT JOIN (
     SELECT o.class_def_id, x.def_id, x.qualname, x.path, x.kind, o.complete FROM cpg_mro o
     JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = '__init__' AND x.kind = 'method'
@@ -228,7 +237,7 @@ FROM {res} r LEFT JOIN (
 # super().m() in a method of class K: m as K's MRO finds it after K (0.9: super() follows type(self)'s MRO).
 SUPER = """
 SELECT c.callsite_id AS ref_id, 'super' AS rule, 0.9 * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
-       x.def_id, x.qualname, x.path, x.kind
+       x.def_id, x.qualname, x.path, x.kind, ['super()', x.qualname] AS via
 FROM cpg_call_sites c SEMI JOIN __scope USING (path)
 JOIN cpg_call_sites s ON s.callsite_id = c.callee_value_node_id AND s.callee_kind = 'name' AND s.callee_root = 'super'
 JOIN cpg_definitions m ON m.def_id = c.caller_def_id AND m.kind = 'method'
@@ -272,7 +281,7 @@ JOIN cpg_call_args a ON a.arg_id = b.arg_id
 INSERT_CALLS = """
 INSERT INTO cpg_calls
 SELECT DISTINCT {version}::SMALLINT, c.callsite_id, c.path, c.caller_def_id, c.caller_qualname, c.call_kind, c.lineno,
-       e.def_id, e.qualname, e.path, e.rule, e.confidence::FLOAT
+       e.def_id, e.qualname, e.path, e.rule, e.confidence::FLOAT, list_concat([c.callee_text], e.via)
 FROM ({edges}) e JOIN cpg_call_sites c ON c.callsite_id = e.ref_id
 """
 
@@ -309,13 +318,17 @@ wired AS (
         (p.param_kind IN ('posonly', 'pos_or_kw') AND p.param_index = a.position + c.receiver::INT)
         OR (p.param_kind = 'vararg' AND a.position + c.receiver::INT >= n.n))
     WHERE a.kind = 'positional' AND a.position IS NOT NULL
-    UNION ALL  -- keywords by name (never to positional-only parameters), the rest to **kwargs
+    UNION ALL  -- keywords by name (never to positional-only parameters)
     SELECT c.*, a.arg_id, a.ast_node_id, NULL, a.keyword, p.def_id, p.name, p.binding_id, p.param_kind, false
-    FROM shaped c JOIN args a USING (callsite_id) JOIN params p ON p.parent_def_id = c.callee_def_id
-    LEFT JOIN unmatched u ON u.callsite_id = c.callsite_id AND u.callee_def_id = c.callee_def_id
-    WHERE a.kind = 'keyword' AND ((p.param_kind IN ('pos_or_kw', 'kwonly') AND p.name = a.keyword)
-       OR (p.param_kind = 'kwarg' AND u.callsite_id IS NOT NULL
-           AND a.keyword NOT IN (SELECT name FROM named q WHERE q.parent_def_id = c.callee_def_id)))
+    FROM shaped c JOIN args a USING (callsite_id)
+    JOIN named p ON p.parent_def_id = c.callee_def_id AND p.name = a.keyword
+    WHERE a.kind = 'keyword'
+    UNION ALL  -- the keywords no named parameter takes, to **kwargs
+    SELECT c.*, a.arg_id, a.ast_node_id, NULL, a.keyword, p.def_id, p.name, p.binding_id, p.param_kind, false
+    FROM shaped c JOIN args a USING (callsite_id)
+    JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_kind = 'kwarg'
+    WHERE a.kind = 'keyword'
+      AND NOT EXISTS (SELECT 1 FROM named q WHERE q.parent_def_id = c.callee_def_id AND q.name = a.keyword)
     UNION ALL  -- *xs to *args, **kw to **kwargs
     SELECT c.*, a.arg_id, a.ast_node_id, NULL, NULL, p.def_id, p.name, p.binding_id, p.param_kind, false
     FROM shaped c JOIN args a USING (callsite_id) JOIN params p ON p.parent_def_id = c.callee_def_id
@@ -341,8 +354,10 @@ WITH b AS (SELECT b.*, a.root, s.code_unit_id, s.span_start_byte, s.span_end_byt
            FROM cpg_binds_arg b JOIN cpg_call_args a ON a.arg_id = b.arg_id
            JOIN cpg_call_sites s ON s.callsite_id = b.callsite_id
            WHERE {where} AND a.root IS NOT NULL AND len(a.attrs) = 0),
-r AS (SELECT r.* FROM py_reaching_defs r SEMI JOIN (SELECT DISTINCT code_unit_id FROM b) u USING (code_unit_id)),
+r AS (SELECT r.* FROM py_reaching_defs r SEMI JOIN (SELECT DISTINCT path FROM b) p USING (path)
+      SEMI JOIN (SELECT DISTINCT code_unit_id FROM b) u USING (code_unit_id)),
 i AS (SELECT instr_id, span_start_byte, span_end_byte FROM py_bc_instructions
+      SEMI JOIN (SELECT DISTINCT path FROM b) p USING (path)
       SEMI JOIN (SELECT DISTINCT code_unit_id FROM b) u USING (code_unit_id))
 SELECT DISTINCT {version}::SMALLINT, b.callsite_id, b.path, b.arg_id, r.def_instr_id, r.def_kind, r.use_instr_id, b.param_binding_id,
        b.callee_def_id, b.confidence
@@ -399,8 +414,7 @@ def _resolve(conn, needed: str) -> None:
     """Meanings for the roots of ``__lk_refs`` (and what ``needed`` adds), then ``__lk_res``."""
     from resources.store import run
     run(conn, MEANING.format(needed=needed, import_target=IMPORT_TARGET.format(i="i"), suffix=_suffix("v.attrs")))
-    run(conn, RESOLVE.format(suffix=_suffix("r.attrs"), vsuffix=_suffix("v.attrs"),
-                             import_target_i=IMPORT_TARGET.format(i="i"), max_hops=MAX_REEXPORT_HOPS))
+    run(conn, RESOLVE.format(suffix=_suffix("r.attrs"), max_hops=MAX_REEXPORT_HOPS))
 
 
 def _link(conn, scope_sql: str) -> None:
@@ -410,6 +424,9 @@ def _link(conn, scope_sql: str) -> None:
     roots = "SELECT root_binding_id AS binding_id FROM __lk_refs"
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_meaning (binding_id VARCHAR, name VARCHAR, rule VARCHAR, "
               "kind VARCHAR, confidence DOUBLE)")
+    for statement in GLOBALS.format(import_target_i=IMPORT_TARGET.format(i="i"), vsuffix=_suffix("v.attrs")).split(";"):
+        if statement.strip():
+            run(conn, statement)
     for t in (CPG_CALLS.name, CPG_BINDS_ARG.name, CPG_ARG_REACHES.name):
         run(conn, f"DELETE FROM {t} WHERE path IN ({scope_sql})")
     run(conn, f"DELETE FROM {CPG_INHERITS.name} WHERE path IN ({scope_sql})")
@@ -438,7 +455,7 @@ def _link(conn, scope_sql: str) -> None:
     _resolve(conn, roots)
     returned = ("SELECT r.outer_id AS ref_id, 'returned' AS rule, "
                 "r.outer_confidence * x.confidence / count(*) OVER (PARTITION BY r.outer_id) AS confidence, "
-                "x.def_id, x.qualname, x.path, x.kind FROM (" + CALLABLE.format(res="__lk_res") + ") x "
+                "x.def_id, x.qualname, x.path, x.kind, x.via FROM (" + CALLABLE.format(res="__lk_res") + ") x "
                 "JOIN __lk_refs r USING (ref_id)")
     run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges="SELECT * FROM __lk_calls UNION ALL " + returned))
     run(conn, BINDS.format(version=SCHEMA_VERSION, where=f"e.path IN ({scope_sql}) AND e.rule <> 'passed_argument'"))
@@ -451,7 +468,7 @@ def _link(conn, scope_sql: str) -> None:
     run(conn, PASSED_REFS)
     _resolve(conn, roots)
     passed = ("SELECT r.outer_id AS ref_id, 'passed_argument' AS rule, 0.8 * r.outer_confidence * x.confidence "
-              "AS confidence, x.def_id, x.qualname, x.path, x.kind FROM (" + CALLABLE.format(res="__lk_res") + ") x "
+              "AS confidence, x.def_id, x.qualname, x.path, x.kind, x.via FROM (" + CALLABLE.format(res="__lk_res") + ") x "
               "JOIN __lk_refs r USING (ref_id) WHERE x.def_id IS NOT NULL "
               "QUALIFY row_number() OVER (PARTITION BY r.outer_id, x.def_id ORDER BY x.confidence DESC) = 1")
     run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges=passed))
@@ -490,6 +507,16 @@ def affected_paths(conn, dirty: list[str]) -> set[str]:
     if table_exists(conn, TRACE):
         modules |= {r[0] for r in conn.execute(
             f"SELECT module FROM {TRACE} WHERE path IN (SELECT path FROM __dirty) AND module IS NOT NULL").fetchall()}
+    if table_exists(conn, CPG_MRO.name) and table_exists(conn, CPG_CALLS.name):
+        # Files whose calls reached into a dirty file (an edge may go: the callee moved, or an override
+        # appeared), and the modules of subclasses of its classes: an attribute found through the MRO of a
+        # class elsewhere can change, so who imports those subclasses is affected too.
+        scope |= {r[0] for r in conn.execute(
+            f"SELECT DISTINCT path FROM {CPG_CALLS.name} WHERE callee_path IN (SELECT path FROM __dirty)").fetchall()}
+        modules |= {r[0] for r in conn.execute(
+            f"SELECT DISTINCT m.qualname FROM {CPG_MRO.name} o JOIN cpg_definitions a ON a.def_id = o.ancestor_def_id "
+            "JOIN cpg_definitions c ON c.def_id = o.class_def_id JOIN cpg_definitions m ON m.path = c.path "
+            "AND m.kind = 'module' WHERE o.mro_index > 0 AND a.path IN (SELECT path FROM __dirty)").fetchall()}
     conn.unregister("__dirty")
     # Follow names, not modules: a file is affected when one of its imports means (a dotted prefix of)
     # an affected name; a module-level import also makes a new name (module.local) that other files can
@@ -532,6 +559,10 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
               "py_sym_name_sites", "py_reaching_defs", "py_bc_instructions", "cpg_files")
     if not all(table_exists(conn, t) for t in needed):
         return {"call_sites": 0, "edges": 0}
+    for tc in LINK_TABLES:  # derived entirely from the per-file tables: one of another shape is rebuilt
+        if table_exists(conn, tc.name) and [r[0] for r in conn.execute(
+                f'DESCRIBE "{tc.name}"').fetchall()] != tc.schema.names:
+            run(conn, f'DROP TABLE "{tc.name}"')
     full = full or not table_exists(conn, TRACE) or not all(table_exists(conn, tc.name) for tc in LINK_TABLES)
     dirty = dirty_paths(conn)
     every = {r[0] for r in conn.execute("SELECT path FROM cpg_files").fetchall()} | set(dirty)
@@ -544,7 +575,8 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
         with transaction(conn):
             for tc in LINK_TABLES:
                 ensure_table(conn, tc.name, tc.schema)
-            _link(conn, "SELECT path FROM __scope")
+            if scope:  # nothing changed: every link table is as the last link left it
+                _link(conn, "SELECT path FROM __scope")
             # The trace, in the same transaction: a failed link leaves the old one (its files stay dirty).
             run(conn, f"CREATE TABLE IF NOT EXISTS {TRACE} (path VARCHAR, file_id VARCHAR, module VARCHAR)")
             run(conn, f"DELETE FROM {TRACE}")

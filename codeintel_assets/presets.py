@@ -18,6 +18,70 @@ PRESETS: dict[str, tuple[str, str]] = {
         LEFT JOIN py_bc_cfg_edges e ON e.src_block_id = b.block_id
         LEFT JOIN py_bc_blocks d ON d.block_id = e.dst_block_id
         WHERE u.qualpath = $arg OR u.module_name || '::' || u.qualpath = $arg ORDER BY b.path, block, to_block"""),
+    "callers": ("who calls a function, method or class (--arg QUALNAME or SYMBOL), transitively up to --depth", """
+        WITH RECURSIVE t AS (
+            SELECT 1 AS depth, c.*, [c.callee_qualname, c.caller_qualname] AS seen FROM cpg_calls c
+            WHERE c.callee_qualname IN ($arg, $arg || '.__init__')
+               OR c.callee_def_id IN (SELECT def_id FROM cpg_definitions WHERE symbol = $arg)
+            UNION ALL
+            SELECT t.depth + 1, c.*, list_append(t.seen, c.caller_qualname) FROM t
+            JOIN cpg_calls c ON c.callee_qualname = t.caller_qualname
+            WHERE t.depth < $depth AND NOT list_contains(t.seen, c.caller_qualname))
+        SELECT min(depth) AS depth, caller_qualname AS caller, callee_qualname AS callee, path, lineno, rule,
+               round(max(confidence), 2) AS confidence
+        FROM t GROUP BY ALL ORDER BY depth, caller, path, lineno"""),
+    "callees": ("what a function, method or module (--arg QUALNAME or SYMBOL) calls, transitively up to --depth", """
+        WITH RECURSIVE t AS (
+            SELECT 1 AS depth, c.*, [c.caller_qualname, c.callee_qualname] AS seen FROM cpg_calls c
+            WHERE c.caller_qualname = $arg
+               OR c.caller_def_id IN (SELECT def_id FROM cpg_definitions WHERE symbol = $arg)
+            UNION ALL
+            SELECT t.depth + 1, c.*, list_append(t.seen, c.callee_qualname) FROM t
+            JOIN cpg_calls c ON c.caller_qualname = t.callee_qualname
+            WHERE t.depth < $depth AND NOT list_contains(t.seen, c.callee_qualname))
+        SELECT min(depth) AS depth, caller_qualname AS caller, callee_qualname AS callee, path, lineno, rule,
+               round(max(confidence), 2) AS confidence
+        FROM t GROUP BY ALL ORDER BY depth, caller, path, lineno"""),
+    "calls-into": ("every call of a function (--arg QUALNAME): its arguments, the parameters they bind and the "
+                   "definitions that reach them", """
+        SELECT c.path, c.lineno, c.caller_qualname AS caller, c.rule, round(c.confidence, 2) AS confidence,
+               b.param_name AS parameter, CASE WHEN b.implicit_receiver THEN '<receiver>' ELSE a.text END AS argument,
+               list(DISTINCT r.def_kind || coalesce(' line ' || d.line_number, '') ORDER BY
+                    r.def_kind || coalesce(' line ' || d.line_number, '')) FILTER (WHERE r.def_kind IS NOT NULL)
+                 AS reaching_definitions
+        FROM cpg_calls c
+        LEFT JOIN cpg_binds_arg b ON b.callsite_id = c.callsite_id AND b.callee_def_id = c.callee_def_id
+        LEFT JOIN cpg_call_args a ON a.arg_id = b.arg_id
+        LEFT JOIN cpg_arg_reaches r ON r.callsite_id = b.callsite_id AND r.arg_id = b.arg_id
+         AND r.param_binding_id = b.param_binding_id AND r.callee_def_id = b.callee_def_id
+        LEFT JOIN py_bc_instructions d ON d.instr_id = r.def_instr_id
+        WHERE c.callee_qualname IN ($arg, $arg || '.__init__')
+        GROUP BY ALL ORDER BY c.path, c.lineno, parameter"""),
+    "call-path": ("the call sites on a line (--arg PATH:LINE), the definitions they reach and how (the names looked "
+                  "up, through re-exports and the MRO)", """
+        SELECT s.callee_text, s.call_kind, c.rule, round(c.confidence, 2) AS confidence, c.via AS resolution_path,
+               c.callee_qualname, d.path AS definition_path, d.lineno AS definition_line, d.symbol
+        FROM cpg_call_sites s LEFT JOIN cpg_calls c USING (callsite_id)
+        LEFT JOIN cpg_definitions d ON d.def_id = c.callee_def_id
+        WHERE s.path = regexp_extract($arg, '^(.*):([0-9]+)$', 1)
+          AND s.lineno = TRY_CAST(regexp_extract($arg, '^(.*):([0-9]+)$', 2) AS INTEGER)
+        ORDER BY s.span_start_byte, c.callee_qualname"""),
+    "binding": ("the definition sites and uses of a binding (--arg QUALNAME of a definition, e.g. pkg.mod.f.x, "
+                "or a binding_id)", """
+        SELECT n.path, a.lineno, a.col_offset, n.role, n.site_kind, n.name, n.scope_id, n.binding_id
+        FROM py_sym_name_sites n JOIN py_ast_nodes a ON a.ast_node_id = n.ast_node_id AND a.path = n.path
+        WHERE n.binding_id IN (SELECT binding_id FROM cpg_definitions WHERE qualname = $arg OR symbol = $arg
+                               UNION SELECT $arg)
+        ORDER BY n.path, n.span_start_byte"""),
+    "reaching": ("the definitions reaching a use (--arg PATH:LINE:NAME): kind, line, instruction", """
+        SELECT u.path, u.line_number AS use_line, r.name, r.space, r.def_kind, d.line_number AS def_line,
+               d.opname AS def_instruction, r.binding_id
+        FROM py_reaching_defs r JOIN py_bc_instructions u ON u.instr_id = r.use_instr_id AND u.path = r.path
+        LEFT JOIN py_bc_instructions d ON d.instr_id = r.def_instr_id AND d.path = r.path
+        WHERE r.path = regexp_extract($arg, '^(.*):([0-9]+):([^:]+)$', 1)
+          AND u.line_number = TRY_CAST(regexp_extract($arg, '^(.*):([0-9]+):([^:]+)$', 2) AS INTEGER)
+          AND r.name = regexp_extract($arg, '^(.*):([0-9]+):([^:]+)$', 3)
+        ORDER BY use_line, r.def_kind, def_line"""),
 }
 
 

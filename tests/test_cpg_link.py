@@ -294,3 +294,47 @@ def test_an_edit_relinks_the_file_and_its_importers_only(tmp_path):
     assert calls1 - calls0 == set()
     # gone: y of twice(1, 2, ...), and self of describe's self.area() (the call no longer resolves)
     assert sorted(p for _, p in binds0 - binds1) == ["self", "y"] and {p for _, p in binds1 - binds0} == {"why"}
+
+
+@pytest.fixture(scope="module")
+def cli_copy(indexed, tmp_path_factory):
+    """The CLI on a copy of the database (this module's `db` holds the original open)."""
+    import shutil
+    copy = tmp_path_factory.mktemp("query") / "copy.duckdb"
+    shutil.copy(indexed[1]["CODEINTEL_DB"], copy)
+    return {**indexed[1], "CODEINTEL_DB": str(copy)}
+
+
+def query(env, preset, arg, *extra):
+    code, out, err = run_cli(["query", "--preset", preset, "--arg", arg, "--json", *extra], env)
+    assert code == 0, err
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def test_presets_callers_callees_and_arguments(cli_copy):
+    # callers of twice: main (directly, and through the handlers list) and apply (twice passed to it);
+    # depth 2 adds who calls apply (main: already a caller at depth 1, so only its apply edges appear)
+    rows = query(cli_copy, "callers", "pkg.tools.twice", "--depth", "1")
+    assert sorted({(r["caller"], r["rule"]) for r in rows}) == [
+        ("pkg.tools.apply", "passed_argument"), ("pkg.tools.main", "container"), ("pkg.tools.main", "local")]
+    deeper = query(cli_copy, "callers", "pkg.tools.twice", "--depth", "2")
+    assert {(r["depth"], r["caller"], r["callee"]) for r in deeper} - {(r["depth"], r["caller"], r["callee"])
+                                                                        for r in rows} == {
+        (2, "pkg.tools.main", "pkg.tools.apply")}
+    callees = query(cli_copy, "callees", "pkg.tools.apply", "--depth", "2")
+    assert {(r["depth"], r["callee"]) for r in callees} == {(1, "pkg.tools.twice"), (1, "pkg.tools.main.<lambda1>")}
+    # one query: who calls area_of, with which argument, and which definitions reach it
+    into = query(cli_copy, "calls-into", "pkg.shapes.area_of")
+    assert [(r["caller"], r["lineno"], r["parameter"], r["argument"], r["reaching_definitions"]) for r in into] == [
+        ("pkg.tools.main", 30, "s", "s", ["store line 25"])]  # s = Square(3) on line 25
+
+
+def test_presets_call_path_binding_and_reaching(cli_copy):
+    # Square.unit() on line 29: looked up as Square.unit (the star import), found in Shape through the MRO
+    path = query(cli_copy, "call-path", "pkg/tools.py:29")
+    assert [(r["callee_text"], r["resolution_path"], r["definition_path"], r["definition_line"]) for r in path] == [
+        ("Square.unit", ["Square.unit", "pkg.shapes.Square.unit", "pkg.shapes.Shape.unit"], "pkg/shapes.py", 19)]
+    sites = query(cli_copy, "binding", "pkg.tools.apply.fn")
+    assert [(r["role"], r["lineno"]) for r in sites] == [("def", 7), ("use", 8)]
+    reach = query(cli_copy, "reaching", "pkg/tools.py:30:s")
+    assert [(r["def_kind"], r["def_line"], r["def_instruction"]) for r in reach] == [("store", 25, "STORE_FAST")]
