@@ -204,7 +204,10 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
     out = _tables(rows_of, paths_of, status, keys, res)
     from codeintel_assets.locking import hold
     with hold(store.database, on_wait=log):
-        store.replace_files(list(keys), out)
+        with store.connection() as conn:
+            store.replace_files(list(keys), out, conn)
+            from codeintel_assets.link import mark_stale
+            mark_stale(conn, keys)  # their runtime signatures changed: the next link wires their calls again
     res.rows = {name: t.num_rows for name, (_, t) in out.items()}
     res.seconds = time.perf_counter() - t_start
     return res

@@ -301,8 +301,7 @@ shaped AS (  -- does the call bind the method's first parameter itself (self / c
     SELECT c.*, c.callee_kind = 'method' AND coalesce(k.deco, '') <> 'staticmethod'
              AND (c.rule IN ('self_method', 'super', 'constructor') OR coalesce(k.deco, '') = 'classmethod') AS receiver
     FROM calls c LEFT JOIN deco k ON k.def_id = c.callee_def_id),
-params AS (SELECT parent_def_id, def_id, name, binding_id, param_kind, param_index FROM cpg_definitions
-           WHERE kind = 'parameter' AND parent_def_id IN (SELECT callee_def_id FROM calls)),
+{params},
 npos AS (SELECT parent_def_id, count(*) FILTER (WHERE param_kind IN ('posonly', 'pos_or_kw')) AS n FROM params GROUP BY ALL),
 named AS (SELECT * FROM params WHERE param_kind IN ('pos_or_kw', 'kwonly')),
 args AS (SELECT a.* FROM cpg_call_args a SEMI JOIN (SELECT DISTINCT callsite_id FROM calls) c USING (callsite_id)),
@@ -312,40 +311,86 @@ unmatched AS (  -- calls with a keyword no named parameter takes
 wired AS (
     -- positional arguments to the positional parameters after the receiver, the rest to *args
     SELECT c.*, a.arg_id, a.ast_node_id AS arg_node, a.position, NULL::VARCHAR AS keyword, p.def_id AS param_def_id,
-           p.name AS param_name, p.binding_id AS param_binding_id, p.param_kind, false AS implicit_receiver
+           p.name AS param_name, p.binding_id AS param_binding_id, p.param_kind, false AS implicit_receiver,
+           p.source, p.sig_param_id
     FROM shaped c JOIN args a USING (callsite_id) JOIN npos n ON n.parent_def_id = c.callee_def_id
     JOIN params p ON p.parent_def_id = c.callee_def_id AND (
         (p.param_kind IN ('posonly', 'pos_or_kw') AND p.param_index = a.position + c.receiver::INT)
         OR (p.param_kind = 'vararg' AND a.position + c.receiver::INT >= n.n))
     WHERE a.kind = 'positional' AND a.position IS NOT NULL
     UNION ALL  -- keywords by name (never to positional-only parameters)
-    SELECT c.*, a.arg_id, a.ast_node_id, NULL, a.keyword, p.def_id, p.name, p.binding_id, p.param_kind, false
+    SELECT c.*, a.arg_id, a.ast_node_id, NULL, a.keyword, p.def_id, p.name, p.binding_id, p.param_kind, false,
+           p.source, p.sig_param_id
     FROM shaped c JOIN args a USING (callsite_id)
     JOIN named p ON p.parent_def_id = c.callee_def_id AND p.name = a.keyword
     WHERE a.kind = 'keyword'
     UNION ALL  -- the keywords no named parameter takes, to **kwargs
-    SELECT c.*, a.arg_id, a.ast_node_id, NULL, a.keyword, p.def_id, p.name, p.binding_id, p.param_kind, false
+    SELECT c.*, a.arg_id, a.ast_node_id, NULL, a.keyword, p.def_id, p.name, p.binding_id, p.param_kind, false,
+           p.source, p.sig_param_id
     FROM shaped c JOIN args a USING (callsite_id)
     JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_kind = 'kwarg'
     WHERE a.kind = 'keyword'
       AND NOT EXISTS (SELECT 1 FROM named q WHERE q.parent_def_id = c.callee_def_id AND q.name = a.keyword)
     UNION ALL  -- *xs to *args, **kw to **kwargs
-    SELECT c.*, a.arg_id, a.ast_node_id, NULL, NULL, p.def_id, p.name, p.binding_id, p.param_kind, false
+    SELECT c.*, a.arg_id, a.ast_node_id, NULL, NULL, p.def_id, p.name, p.binding_id, p.param_kind, false,
+           p.source, p.sig_param_id
     FROM shaped c JOIN args a USING (callsite_id) JOIN params p ON p.parent_def_id = c.callee_def_id
     WHERE (a.kind = 'star' AND p.param_kind = 'vararg') OR (a.kind = 'starstar' AND p.param_kind = 'kwarg')
     UNION ALL  -- the implicit receiver: the instance (self.m(), super().m(), the object a constructor makes) or cls
     SELECT c.*, NULL, CASE WHEN c.rule = 'constructor' THEN c.site_node ELSE c.callee_value_node_id END, 0, NULL,
-           p.def_id, p.name, p.binding_id, p.param_kind, true
+           p.def_id, p.name, p.binding_id, p.param_kind, true, p.source, p.sig_param_id
     FROM shaped c JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_index = 0
      AND p.param_kind IN ('posonly', 'pos_or_kw')
     WHERE c.receiver)
 SELECT DISTINCT {version}::SMALLINT, w.callsite_id, w.path, w.callee_def_id, w.arg_id, w.arg_node, w.param_def_id, w.param_name,
-       w.param_binding_id, w.param_kind, w.position, w.keyword, w.implicit_receiver, 'ast', w.rule,
+       w.param_binding_id, w.param_kind, w.position, w.keyword, w.implicit_receiver, w.source, w.rule,
        (w.confidence * greatest(0.0, 1.0 - CASE WHEN w.starred THEN 0.2 ELSE 0.0 END
-                                     - CASE WHEN u.callsite_id IS NOT NULL THEN 0.2 ELSE 0.0 END))::FLOAT
+                                     - CASE WHEN u.callsite_id IS NOT NULL THEN 0.2 ELSE 0.0 END))::FLOAT,
+       w.sig_param_id
 FROM wired w LEFT JOIN unmatched u ON u.callsite_id = w.callsite_id AND u.callee_def_id = w.callee_def_id
 WHERE w.arg_node IS NOT NULL
 """
+
+AST_PARAMS = """params AS (
+    SELECT parent_def_id, def_id, name, binding_id, param_kind, param_index, 'ast' AS source,
+           NULL::VARCHAR AS sig_param_id
+    FROM cpg_definitions WHERE kind = 'parameter' AND parent_def_id IN (SELECT callee_def_id FROM calls))"""
+
+# Where the inspect plane ran: the callee's runtime signature ('wrapped' preferred), its parameters matched by
+# name to those of the code that really runs (the def the object is anchored to: a decorator's wrapper when it
+# did not use functools.wraps); the definition's own parameters otherwise.
+INSPECT_PARAMS = """insp AS (
+    SELECT d.def_id, s.signature_id, a.ast_node_id AS code_def_id
+    FROM (SELECT d.def_id, d.path, coalesce(m.value_object_id, o.object_id) AS object_id,
+                 m.value_object_id IS NOT NULL AS by_member
+          FROM cpg_definitions d JOIN cpg_definitions pd ON pd.def_id = d.parent_def_id
+          -- what the name is bound to at runtime: the member of its module or class (a decorator may have
+          -- replaced the function), else the object of that qualname
+          LEFT JOIN py_inspect_objects po ON po.path = d.path AND po.ok AND po.module_name || '.' ||
+               CASE WHEN po.kind = 'module' THEN '' ELSE po.qualname END = pd.qualname || CASE WHEN po.kind = 'module'
+               THEN '.' ELSE '' END
+          LEFT JOIN py_inspect_members_static m ON m.owner_object_id = po.object_id AND m.path = po.path
+           AND m.attr_name = d.name AND m.ok
+          LEFT JOIN py_inspect_objects o ON o.path = d.path AND o.ok AND o.module_name || '.' || o.qualname = d.qualname
+          WHERE d.def_id IN (SELECT callee_def_id FROM calls)) d
+    JOIN py_inspect_signatures s ON s.object_id = d.object_id AND s.path = d.path AND s.ok
+    LEFT JOIN py_inspect_object_anchors a ON a.object_id = d.object_id AND a.path = d.path AND a.ok
+    QUALIFY row_number() OVER (PARTITION BY d.def_id ORDER BY d.by_member DESC, s.variant = 'wrapped' DESC) = 1),
+params AS (
+    SELECT i.def_id AS parent_def_id, q.def_id, p.name, q.binding_id,
+           CASE p.kind WHEN 'POSITIONAL_ONLY' THEN 'posonly' WHEN 'POSITIONAL_OR_KEYWORD' THEN 'pos_or_kw'
+                WHEN 'VAR_POSITIONAL' THEN 'vararg' WHEN 'KEYWORD_ONLY' THEN 'kwonly' ELSE 'kwarg' END AS param_kind,
+           p.param_index, 'inspect' AS source, p.signature_id || ':' || p.param_index AS sig_param_id
+    FROM insp i JOIN py_inspect_signature_params p ON p.signature_id = i.signature_id AND p.ok
+    LEFT JOIN cpg_definitions q ON q.parent_def_id = coalesce(i.code_def_id, i.def_id) AND q.kind = 'parameter'
+     AND q.name = p.name
+    UNION ALL
+    SELECT parent_def_id, def_id, name, binding_id, param_kind, param_index, 'ast', NULL FROM cpg_definitions
+    WHERE kind = 'parameter' AND parent_def_id IN (SELECT callee_def_id FROM calls)
+      AND parent_def_id NOT IN (SELECT def_id FROM insp))"""
+INSPECT_TABLES = ("py_inspect_objects", "py_inspect_signatures", "py_inspect_signature_params",
+                  "py_inspect_object_anchors")
+
 
 # Interprocedural REACHES: the definitions reaching a name argument's load, on to the parameter it binds.
 ARG_REACHES = """
@@ -422,6 +467,8 @@ def _link(conn, scope_sql: str) -> None:
     and the calls through parameters), inside the caller's transaction."""
     from resources.store import run
     roots = "SELECT root_binding_id AS binding_id FROM __lk_refs"
+    from resources.store import table_exists
+    params = INSPECT_PARAMS if all(table_exists(conn, n) for n in INSPECT_TABLES) else AST_PARAMS
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_meaning (binding_id VARCHAR, name VARCHAR, rule VARCHAR, "
               "kind VARCHAR, confidence DOUBLE)")
     for statement in GLOBALS.format(import_target_i=IMPORT_TARGET.format(i="i"), vsuffix=_suffix("v.attrs")).split(";"):
@@ -458,7 +505,7 @@ def _link(conn, scope_sql: str) -> None:
                 "x.def_id, x.qualname, x.path, x.kind, x.via FROM (" + CALLABLE.format(res="__lk_res") + ") x "
                 "JOIN __lk_refs r USING (ref_id)")
     run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges="SELECT * FROM __lk_calls UNION ALL " + returned))
-    run(conn, BINDS.format(version=SCHEMA_VERSION, where=f"e.path IN ({scope_sql}) AND e.rule <> 'passed_argument'"))
+    run(conn, BINDS.format(version=SCHEMA_VERSION, params=params, where=f"e.path IN ({scope_sql}) AND e.rule <> 'passed_argument'"))
     # 3. calls through a parameter: whatever the resolved calls pass for it, everywhere (a caller in any file
     #    can change them, so these are recomputed whole)
     old = f"SELECT callsite_id FROM {CPG_CALLS.name} WHERE rule = 'passed_argument'"
@@ -472,7 +519,7 @@ def _link(conn, scope_sql: str) -> None:
               "JOIN __lk_refs r USING (ref_id) WHERE x.def_id IS NOT NULL "
               "QUALIFY row_number() OVER (PARTITION BY r.outer_id, x.def_id ORDER BY x.confidence DESC) = 1")
     run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges=passed))
-    run(conn, BINDS.format(version=SCHEMA_VERSION, where="e.rule = 'passed_argument'"))
+    run(conn, BINDS.format(version=SCHEMA_VERSION, params=params, where="e.rule = 'passed_argument'"))
     # 4. interprocedural REACHES for the wiring just made
     run(conn, ARG_REACHES.format(version=SCHEMA_VERSION, where=f"(b.path IN ({scope_sql}) OR b.rule = 'passed_argument')"))
 
@@ -493,6 +540,17 @@ def dirty_paths(conn) -> list[str]:
         f"SELECT f.path FROM cpg_files f ANTI JOIN {TRACE} t ON t.path = f.path AND t.file_id = f.file_id "
         f"UNION SELECT t.path FROM {TRACE} t ANTI JOIN cpg_files f ON f.path = t.path AND f.file_id = t.file_id"
     ).fetchall()]
+
+
+def mark_stale(conn, paths) -> None:
+    """Make the next link resolve ``paths`` again (their inspect facts changed): their trace rows go."""
+    from resources.store import run, table_exists
+    if table_exists(conn, TRACE) and paths:
+        conn.register("__stale", pa.table({"path": pa.array(sorted(paths), pa.string())}))
+        try:
+            run(conn, f"DELETE FROM {TRACE} WHERE path IN (SELECT path FROM __stale)")
+        finally:
+            conn.unregister("__stale")
 
 
 def affected_paths(conn, dirty: list[str]) -> set[str]:

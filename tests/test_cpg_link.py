@@ -338,3 +338,64 @@ def test_presets_call_path_binding_and_reaching(cli_copy):
     assert [(r["role"], r["lineno"]) for r in sites] == [("def", 7), ("use", 8)]
     reach = query(cli_copy, "reaching", "pkg/tools.py:30:s")
     assert [(r["def_kind"], r["def_line"], r["def_instruction"]) for r in reach] == [("store", 25, "STORE_FAST")]
+
+
+DECO = '''
+import functools
+
+
+def plain(f):
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+    return wrapper
+
+
+def kept(f):
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+    return wrapper
+
+
+@plain
+def hidden(a, b):
+    return a
+
+
+@kept
+def shown(a, b):
+    return a
+
+
+def main():
+    hidden(1, b=2)
+    shown(3, b=4)
+'''
+
+
+def test_runtime_signatures_wire_arguments_where_inspect_ran(tmp_path):
+    repo = write_repo(tmp_path / "repo", {"dec/__init__.py": "", "dec/m.py": DECO})
+    env = cli_env(tmp_path)
+
+    def wiring():
+        with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+            return sorted(c.execute(
+                "SELECT c.callee_qualname, a.text, b.param_name, b.param_kind, b.signature_source, "
+                "p.qualname FROM cpg_binds_arg b JOIN cpg_calls c USING (callsite_id, callee_def_id) "
+                "JOIN cpg_call_args a USING (arg_id) LEFT JOIN cpg_definitions p ON p.def_id = b.param_def_id "
+                "WHERE c.caller_qualname = 'dec.m.main'").fetchall())
+    code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    # Statically, both calls bind to the definitions' own parameters
+    assert wiring() == [("dec.m.hidden", "1", "a", "pos_or_kw", "ast", "dec.m.hidden.a"),
+                        ("dec.m.hidden", "2", "b", "pos_or_kw", "ast", "dec.m.hidden.b"),
+                        ("dec.m.shown", "3", "a", "pos_or_kw", "ast", "dec.m.shown.a"),
+                        ("dec.m.shown", "4", "b", "pos_or_kw", "ast", "dec.m.shown.b")]
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--inspect"], env)
+    assert code == 0, err
+    # At runtime, hidden is plain's wrapper (no functools.wraps): its arguments go to the wrapper's *args and
+    # **kwargs (inspect.signature(dec.m.hidden) is (*args, **kwargs)); shown keeps (a, b) through __wrapped__.
+    assert wiring() == [("dec.m.hidden", "1", "args", "vararg", "inspect", "dec.m.plain.wrapper.args"),
+                        ("dec.m.hidden", "2", "kwargs", "kwarg", "inspect", "dec.m.plain.wrapper.kwargs"),
+                        ("dec.m.shown", "3", "a", "pos_or_kw", "inspect", "dec.m.shown.a"),
+                        ("dec.m.shown", "4", "b", "pos_or_kw", "inspect", "dec.m.shown.b")]

@@ -90,10 +90,13 @@ CPG_BINDS_ARG = define("cpg_binds_arg", PLANE, [
     ("callsite_id", s), ("path", s), ("callee_def_id", s), ("arg_id", s), ("arg_ast_node_id", s),
     ("param_def_id", s), ("param_name", s), ("param_binding_id", s), ("param_kind", s), ("position", i16),
     ("keyword", s), ("implicit_receiver", b), ("signature_source", s), ("rule", s), ("confidence", f32),
-], key=("callsite_id", "callee_def_id", "arg_ast_node_id", "param_def_id"), partitioned=False,
+    ("signature_param_id", s),
+], key=("callsite_id", "callee_def_id", "arg_ast_node_id", "param_name"), partitioned=False,
     description="BINDS_ARG (INS-ALG-6): each actual argument of a resolved call wired to the callee parameter it "
                 "binds (positional, keyword, *args / **kwargs, the implicit receiver of a method call), from the "
-                "inspect signature where the inspect plane ran and the definition's own parameters otherwise.")
+                "inspect signature where the inspect plane ran (signature_param_id: its py_inspect_signature_params row; the "
+                "parameter of the code that runs, a decorator's wrapper, when the decorator hid the signature) "
+                "and the definition's own parameters otherwise.")
 
 CPG_ARG_REACHES = define("cpg_arg_reaches", PLANE, [
     ("callsite_id", s), ("path", s), ("arg_id", s), ("def_instr_id", s), ("def_kind", s), ("use_instr_id", s),
