@@ -130,6 +130,7 @@ cand AS (
     JOIN cpg_definitions k ON k.def_id = m.parent_def_id AND k.kind = 'class'
     WHERE NOT r.container AND len(r.attrs) = 1 AND p.param_index = 0 AND p.param_kind IN ('posonly', 'pos_or_kw')),
 known AS (SELECT qualname FROM __lk_known),
+tops AS (SELECT DISTINCT split_part(qualname, '.', 1) AS top FROM cpg_definitions WHERE kind = 'module'),
 aliases AS (SELECT name, target FROM __lk_aliases),
 walk AS (
     SELECT ref_id, rule, name, confidence, hop, [name] AS via FROM cand
@@ -142,7 +143,8 @@ walk AS (
                                             lambda i: array_to_string(list_slice(string_split(w.name, '.'), 1, i), '.')))
                  AS prefix
           FROM walk w ANTI JOIN known k ON k.qualname = w.name
-          WHERE w.hop < {max_hops}) x
+          WHERE w.hop < {max_hops} AND split_part(w.name, '.', 1) IN (SELECT top FROM tops)
+            AND w.rule <> 'self_method') x  -- Class.attr of a class of the repository: the MRO's, not an alias
     JOIN aliases a ON a.name = x.prefix),
 direct AS (
     SELECT w.ref_id, w.rule, w.confidence, d.def_id, d.qualname, d.kind, d.path, w.via
@@ -161,8 +163,7 @@ external AS (  -- an import of a module the repository does not have
     SELECT c.ref_id, 'external' AS rule, 0.9 AS confidence, NULL AS def_id, c.name AS qualname, NULL AS kind,
            NULL AS path, [c.name] AS via
     FROM cand c WHERE c.rule = 'import' AND c.ref_id NOT IN (SELECT ref_id FROM found)
-      AND NOT EXISTS (SELECT 1 FROM cpg_definitions m WHERE m.kind = 'module'
-                      AND (m.qualname = split_part(c.name, '.', 1) OR starts_with(m.qualname, split_part(c.name, '.', 1) || '.')))),
+      AND split_part(c.name, '.', 1) NOT IN (SELECT top FROM tops)),
 builtin AS (  -- a name bound nowhere in its module (and no star import could bind it) that is a builtin
     SELECT r.ref_id, 'builtin', 1.0, NULL, '<builtin>.' || r.root || {suffix}, NULL, NULL,
            ['<builtin>.' || r.root || {suffix}]
@@ -288,12 +289,15 @@ FROM ({edges}) e JOIN cpg_call_sites c ON c.callsite_id = e.ref_id
 # INS-ALG-6 over the definitions' own parameters (signature_source 'ast').
 BINDS = r"""
 INSERT INTO cpg_binds_arg
-WITH calls AS (
+WITH edges AS (  -- one row per call site and callee (the most confident rule)
+    SELECT callsite_id, path, callee_def_id, arg_max(rule, confidence) AS rule, max(confidence) AS confidence
+    FROM cpg_calls e WHERE {where} AND callee_def_id IS NOT NULL GROUP BY ALL),
+calls AS (
     SELECT e.callsite_id, e.path, e.callee_def_id, e.rule, e.confidence, d.kind AS callee_kind, s.ast_node_id AS site_node,
            s.callee_value_node_id, s.has_star_args OR s.has_star_kwargs AS starred
-    FROM cpg_calls e JOIN cpg_definitions d ON d.def_id = e.callee_def_id
+    FROM edges e JOIN cpg_definitions d ON d.def_id = e.callee_def_id
     JOIN cpg_call_sites s ON s.callsite_id = e.callsite_id AND s.path = e.path
-    WHERE {where} AND d.kind IN ('function', 'method', 'lambda')),
+    WHERE d.kind IN ('function', 'method', 'lambda')),
 deco AS (SELECT regexp_extract(callsite_id, '^(.*):DECORATOR:\d+$', 1) AS def_id, any_value(callee_text) AS deco
          FROM cpg_call_sites WHERE call_kind = 'decorator' AND callee_text IN ('staticmethod', 'classmethod')
          GROUP BY ALL),
@@ -313,11 +317,16 @@ wired AS (
     SELECT c.*, a.arg_id, a.ast_node_id AS arg_node, a.position, NULL::VARCHAR AS keyword, p.def_id AS param_def_id,
            p.name AS param_name, p.binding_id AS param_binding_id, p.param_kind, false AS implicit_receiver,
            p.source, p.sig_param_id
+    FROM shaped c JOIN args a USING (callsite_id)
+    JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_index = a.position + c.receiver::INT
+     AND p.param_kind IN ('posonly', 'pos_or_kw')
+    WHERE a.kind = 'positional'
+    UNION ALL  -- positional arguments beyond the positional parameters, to *args
+    SELECT c.*, a.arg_id, a.ast_node_id, a.position, NULL, p.def_id, p.name, p.binding_id, p.param_kind, false,
+           p.source, p.sig_param_id
     FROM shaped c JOIN args a USING (callsite_id) JOIN npos n ON n.parent_def_id = c.callee_def_id
-    JOIN params p ON p.parent_def_id = c.callee_def_id AND (
-        (p.param_kind IN ('posonly', 'pos_or_kw') AND p.param_index = a.position + c.receiver::INT)
-        OR (p.param_kind = 'vararg' AND a.position + c.receiver::INT >= n.n))
-    WHERE a.kind = 'positional' AND a.position IS NOT NULL
+    JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_kind = 'vararg'
+    WHERE a.kind = 'positional' AND a.position + c.receiver::INT >= n.n
     UNION ALL  -- keywords by name (never to positional-only parameters)
     SELECT c.*, a.arg_id, a.ast_node_id, NULL, a.keyword, p.def_id, p.name, p.binding_id, p.param_kind, false,
            p.source, p.sig_param_id
@@ -342,7 +351,7 @@ wired AS (
     FROM shaped c JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_index = 0
      AND p.param_kind IN ('posonly', 'pos_or_kw')
     WHERE c.receiver)
-SELECT DISTINCT {version}::SMALLINT, w.callsite_id, w.path, w.callee_def_id, w.arg_id, w.arg_node, w.param_def_id, w.param_name,
+SELECT {version}::SMALLINT, w.callsite_id, w.path, w.callee_def_id, w.arg_id, w.arg_node, w.param_def_id, w.param_name,
        w.param_binding_id, w.param_kind, w.position, w.keyword, w.implicit_receiver, w.source, w.rule,
        (w.confidence * greatest(0.0, 1.0 - CASE WHEN w.starred THEN 0.2 ELSE 0.0 END
                                      - CASE WHEN u.callsite_id IS NOT NULL THEN 0.2 ELSE 0.0 END))::FLOAT,
