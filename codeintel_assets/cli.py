@@ -233,6 +233,14 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         inspect_summary = _run_inspect(args, defs, instance, store, plan, work, modules, inspect_cfg, checks, log)
         if inspect_summary.get("run_error"):
             run_ok, run_error = False, inspect_summary["run_error"]
+        elif inspect_summary.get("attempted"):
+            # New runtime signatures: the argument wiring into the inspected files is linked again.
+            from codeintel_assets.link import dirty_paths
+            with store.connection(read_only=True) as conn:
+                stale = bool(dirty_paths(conn))
+            if stale and not defs.resolve_job_def("link_repository").execute_in_process(
+                    instance=instance, raise_on_error=False, run_config=QUIET_RUN).success:
+                run_ok, run_error = False, "the link step failed; the next `codeintel index` runs it again"
     try:
         rows, failed_run, failed_db = _summary_from_db(store, work)
     except Exception as exc:  # noqa: BLE001
@@ -472,6 +480,9 @@ def cmd_check(args) -> int:
                     print(f"codeintel: {exc}", file=sys.stderr)
                     return 2
                 results.append(inspect_quality(conn, InspectConfig(**cfg).thresholds()))
+            if table_exists(conn, "py_files"):  # cpg_integrity: the graph over the tables the database has
+                from codeintel_assets.validate.cpg_integrity import cpg_integrity
+                results.append(cpg_integrity(conn))
             failed = failed_files(conn)
     except Exception as exc:  # noqa: BLE001 - a damaged database: one line, exit 2
         print(f"codeintel: cannot read the database {db}: {exc}", file=sys.stderr)
@@ -520,7 +531,8 @@ def cmd_query(args) -> int:
                 print(f"codeintel query: no preset {args.preset!r} (see --list-presets)", file=sys.stderr)
                 return 2
             sql = preset_sql(args.preset)
-            rel = conn.sql(sql, params={"arg": args.arg} if "$arg" in sql else None)
+            params = {k: v for k, v in (("arg", args.arg), ("depth", args.depth)) if f"${k}" in sql}
+            rel = conn.sql(sql, params=params or None)
         else:
             rel = conn.sql(args.sql)
         if rel is None:
@@ -535,6 +547,37 @@ def cmd_query(args) -> int:
         return 2
     finally:
         conn.close()
+    return 0
+
+
+def cmd_export(args) -> int:
+    """`codeintel export`: the code property graph, or a subgraph, as Parquet or GraphML (export.py)."""
+    import duckdb
+
+    from codeintel_assets.export import FORMATS, ExportError, check_output, export_graph
+    db = _db(args)
+    try:
+        if args.format not in FORMATS:
+            raise ExportError(f"unknown --format {args.format!r} (one of: {', '.join(FORMATS)})")
+        if not Path(db).exists():
+            raise ExportError(f"no database at {db} (run `codeintel index` first)")
+        check_output(args.format, args.out)
+        from resources.store import connect_read_only
+        try:
+            conn = connect_read_only(db)
+        except duckdb.Error as exc:
+            raise ExportError(f"cannot open the database {db}: {str(exc).splitlines()[0]}") from exc
+        try:
+            figures = export_graph(conn, args.format, args.out, args.path, args.symbol)
+        except duckdb.Error as exc:
+            raise ExportError(f"cannot export from {db}: {str(exc).splitlines()[0]}") from exc
+        finally:
+            conn.close()
+    except ExportError as exc:
+        print(f"codeintel export: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(figures) if args.json else
+          f"exported {figures['nodes']:,} nodes and {figures['edges']:,} edges to {figures['out']} ({args.format})")
     return 0
 
 
@@ -601,11 +644,25 @@ def main(argv=None) -> int:
     q.add_argument("sql", nargs="?")
     q.add_argument("--preset", help="a named query (see --list-presets)")
     q.add_argument("--arg", help="the preset's argument (a name, a qualpath)")
+    q.add_argument("--depth", type=int, default=3, help="how far the callers / callees presets follow calls (default 3)")
     q.add_argument("--list-presets", action="store_true")
     q.add_argument("--db")
     q.add_argument("--json", action="store_true")
     q.add_argument("--limit", type=int, default=40)
     q.set_defaults(fn=cmd_query)
+    ex = sub.add_parser("export", help="write the code property graph (or a subgraph) as Parquet or GraphML")
+    ex.add_argument("--db")
+    ex.add_argument("--format", required=True, metavar="parquet|graphml",
+                    help="parquet: a directory with nodes.parquet and edges.parquet; graphml: one file")
+    ex.add_argument("--out", required=True, metavar="PATH", help="the directory (parquet) or file (graphml) to write")
+    ex.add_argument("--path", action="append", metavar="FILE",
+                    help="only the nodes of this file (or of the files under DIR/), the edges touching them and "
+                         "their other endpoints (repeatable)")
+    ex.add_argument("--symbol", action="append", metavar="QUALNAME",
+                    help="only this definition (qualified name or SCIP symbol), the definitions inside it, their "
+                         "call sites and the call sites calling them, with the edges touching them (repeatable)")
+    ex.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    ex.set_defaults(fn=cmd_export)
     ui = sub.add_parser("ui", help="start the Dagster UI (webserver + daemon) on 127.0.0.1")
     ui.add_argument("path", nargs="?", default=".")
     ui.add_argument("--db")

@@ -162,6 +162,7 @@ def test_calls_of_main(db):
         ("pkg.shapes.Shape.named", "star_import"),  # Shape from `from .shapes import *` (in __all__)
         ("pkg.shapes.Shape.unit", "star_import"),  # Square.unit(): inherited from Shape
         ("pkg.shapes.Square.__init__", "constructor"),  # Square(3) and Sq(4) (aliased import)
+        ("pkg.shapes.Square.area", "instance_method"),  # s = Square(3) (bound once), then s.area()
         # handlers[0](8): either item; area_of, bound by the star import, is not followed into a container
         ("pkg.shapes.area_of", "star_import"),
         ("pkg.tools.apply", "local"),
@@ -170,12 +171,12 @@ def test_calls_of_main(db):
         ("pkg.tools.twice", "container"),
         ("pkg.tools.twice", "local"),
     ]
-    # No edge: _hidden() (not exported by *), s.area() (a method of a local value), mixins.D().go() (a method
-    # of a call's result), rebound(9) (two assignments: flow-insensitive, so neither is claimed).
+    # No edge: _hidden() (not exported by *), mixins.D().go() (a method of a call's result), rebound(9) (two
+    # assignments: flow-insensitive, so neither is claimed).
     texts = {t for (t,) in db.execute(
         "SELECT s.callee_text FROM cpg_call_sites s JOIN cpg_calls c USING (callsite_id) "
         "WHERE s.caller_qualname = 'pkg.tools.main'").fetchall()}
-    assert not texts & {"_hidden", "s.area", "mixins.D().go", "rebound"}
+    assert not texts & {"_hidden", "mixins.D().go", "rebound"}
     conf = dict(db.execute("SELECT callee_qualname, confidence FROM cpg_calls WHERE caller_qualname = "
                            "'pkg.tools.main' AND rule = 'container'").fetchall())
     assert conf == {"pkg.tools.twice": pytest.approx(0.5)}  # one of two items
@@ -425,12 +426,11 @@ def test_precision_and_recall_against_the_hand_made_truth(db):
     found = got & TRUTH
     assert got - TRUTH == set()  # precision first: no edge that cannot happen
     missed = TRUTH - got
-    # What static resolution cannot see here: overrides in subclasses (self.area(), s.area() on a parameter or a
-    # local, cls(...)), super() under a subclass's MRO, a method of a call's result (D().go()).
+    # What static resolution cannot see here: overrides in subclasses (self.area(), s.area() on a parameter,
+    # cls(...)), super() under a subclass's MRO, a method of a call's result (D().go()).
     assert missed == {("pkg.shapes.Shape.describe", "pkg.shapes.Square.area"),
                       ("pkg.shapes.Shape.named", "pkg.shapes.Shape.__init__"),
                       ("pkg.shapes.Shape.named", "pkg.shapes.Square.__init__"),
                       ("pkg.shapes.area_of", "pkg.shapes.Shape.area"), ("pkg.shapes.area_of", "pkg.shapes.Square.area"),
-                      ("pkg.mixins.B.hello", "pkg.mixins.C.hello"), ("pkg.tools.main", "pkg.mixins.D.go"),
-                      ("pkg.tools.main", "pkg.shapes.Square.area")}
-    assert len(found) / len(TRUTH) == pytest.approx(22 / 30)
+                      ("pkg.mixins.B.hello", "pkg.mixins.C.hello"), ("pkg.tools.main", "pkg.mixins.D.go")}
+    assert len(found) / len(TRUTH) == pytest.approx(23 / 30)

@@ -63,10 +63,11 @@ def test_materialise_range_into_duckdb_and_read_checks(tiny_repo, codeintel_env)
     assert set(evals) == {"files_ok", "span_join", "instruction_conservation", "cfg_entry_exit",
                           "cfg_reachability", "exception_edges", "stack_depth",
                           "symtable_vs_code", "binding_resolution", "binder_completeness", "same_file_id",
-                          "defuse_binding_space", "dfg_sanity"}
-    assert set(evals) == {g.name for _, g in gates()}
-    # One stored gate row per (file, gate): the checks are aggregated from them.
-    assert _rows(db, "select count(*) from codeintel_gate_results") == [(4 * len(evals),)]
+                          "defuse_binding_space", "dfg_sanity", "cpg_integrity"}
+    assert set(evals) - {"cpg_integrity"} == {g.name for _, g in gates()}  # + the graph's, over the database
+    assert evals["cpg_integrity"].passed and evals["cpg_integrity"].metadata["checked"].value == "whole database"
+    # One stored gate row per (file, plane gate): the plane checks are aggregated from them.
+    assert _rows(db, "select count(*) from codeintel_gate_results") == [(4 * len(gates()),)]
     assert all(evals[n].passed for n in evals if n != "files_ok")
     assert not evals["files_ok"].passed and evals["files_ok"].severity.value == "WARN"
     assert "pkg/bad.py" in evals["files_ok"].metadata["first_findings"].value

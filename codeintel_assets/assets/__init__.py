@@ -5,6 +5,7 @@ from pathlib import Path
 
 from dagster import Definitions
 
+from codeintel_assets.assets.graph import GRAPH_ASSETS
 from codeintel_assets.assets.inspect import INSPECT_ASSETS
 from codeintel_assets.assets.jobs import index_files, inspect_files, link_repository, purge_files
 from codeintel_assets.assets.link import LINK_ASSETS
@@ -43,7 +44,7 @@ def build_definitions(repo_root: str | None = None, database: str | None = None,
         except ValueError:
             inspect = {}  # the CLI reports a bad table; the UI starts with the defaults
     return Definitions(
-        assets=[*PLANE_ASSETS, *LINK_ASSETS, *INSPECT_ASSETS],
+        assets=[*PLANE_ASSETS, *LINK_ASSETS, *INSPECT_ASSETS, *GRAPH_ASSETS],
         jobs=[index_files, purge_files, inspect_files, link_repository],
         sensors=[repository_sensor],
         resources={

@@ -117,7 +117,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
             return
         dotted = _dotted(node)
         is_lambda = isinstance(node, ast.Lambda)
-        if dotted is None and not is_lambda and role != "base":
+        if dotted is None and not is_lambda and role not in ("base", "instance"):
             return
         root, attrs = dotted if dotted else (None, [])
         root_row = by_node.get(id(_root_name(node))) if dotted else None
@@ -223,6 +223,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 elif isinstance(v, ast.Dict):
                     for k, e in enumerate(v.values):
                         value("element", e, up, target, k)
+                elif isinstance(v, ast.Call):  # x = C(...): an instance of C when the call constructs one
+                    value("instance", v, up, target, None)
                 else:
                     value("alias", v, up, target, None)
         elif isinstance(node, ast.Return) and node.value is not None and up in qual:

@@ -1,0 +1,99 @@
+"""The code property graph as a Dagster asset: ``cpg_graph`` (not partitioned), after the link step.
+
+It (re)creates the ``cpg_nodes`` / ``cpg_edges`` views and the ``cpg_vocabulary`` table
+(``codeintel_assets.graph``) and reports the node and edge counts per kind; its blocking check
+``cpg_integrity`` judges what changed (the files since its last pass, every cross-file edge). It runs in the ``index_files`` run after ``cpg_calls``,
+in ``link_repository``, and after the inspect step (``inspect_files``), whose tables add projections.
+"""
+
+from dagster import (
+    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue,
+    asset,
+)
+
+from codeintel_assets.assets.link import LINK_ASSETS
+from codeintel_assets.contracts import inspect as C
+from codeintel_assets.graph import EDGES_VIEW, NODES_VIEW, PROJECTIONS, VOCABULARY
+from codeintel_assets.pipeline import pass_tables
+from codeintel_assets.validate import cpg_integrity as G
+from resources.store import CodeIntelStore
+
+ASSET = "cpg_graph"
+
+
+def _deps() -> list[str]:
+    """Every asset whose table a projection reads (the other projected tables are not assets)."""
+    assets = ({tc.name for tc in pass_tables()} | {k.to_user_string() for a in LINK_ASSETS for k in a.keys}
+              | {tc.name for tc in C.FILE_TABLES})
+    return sorted({t for p in PROJECTIONS for t in p.tables} & assets)
+
+
+@asset(name=ASSET, group_name="cpg", deps=_deps(),
+       description="The code property graph: the cpg_nodes / cpg_edges views (UNION ALL of one projection per node "
+                   "and edge kind over the plane tables) and the cpg_vocabulary table of kinds (docs/graph.md).",
+       metadata={"dagster/table_name": f"main.{NODES_VIEW}, main.{EDGES_VIEW}, main.{VOCABULARY}",
+                 "partitioned": False},
+       check_specs=[AssetCheckSpec(G.NAME, asset=ASSET, description=G.DESCRIPTION, blocking=True)])
+def cpg_graph_asset(context: AssetExecutionContext, store: CodeIntelStore):
+    """Create the graph's views and vocabulary (one transaction, under the writer lock); count; judge it.
+
+    The check covers the files whose contents changed since the last passing check (``cpg_integrity_files``:
+    path and file_id) and every cross-file edge; ``codeintel check`` judges the whole database."""
+    from codeintel_assets.graph import create_graph
+    from codeintel_assets.locking import hold
+    with hold(store.database, on_wait=context.log.info):
+        with store.connection() as conn:
+            figures = create_graph(conn)
+            paths = changed_since_check(conn)
+            r = G.cpg_integrity(conn, paths=paths)
+            if r.passed:
+                record_check(conn)
+    nodes, edges = r.metrics.pop("nodes_by_kind"), r.metrics.pop("edges_by_kind")
+    context.log.info(f"{ASSET}: {sum(nodes.values())} nodes, {sum(edges.values())} edges, "
+                     f"{figures['projections']} projections ({figures['projections_left_out']} left out)")
+    yield MaterializeResult(asset_key=ASSET, metadata={
+        "nodes": sum(nodes.values()), "edges": sum(edges.values()),
+        "nodes_by_kind": MetadataValue.json(nodes), "edges_by_kind": MetadataValue.json(edges),
+        "projections": figures["projections"], "projections_left_out": figures["projections_left_out"],
+        "left_out": MetadataValue.json(figures["left_out"])})
+    yield AssetCheckResult(
+        asset_key=ASSET, check_name=G.NAME, passed=r.passed, severity=AssetCheckSeverity.ERROR,
+        metadata={**r.metrics,
+                  "first_findings": MetadataValue.md("\n".join(f"- `{f.describe()}`" for f in r.findings[:50])
+                                                     or "none")},
+        description=r.description)
+
+
+TRACE = "cpg_integrity_files"  # per file: the file_id the last passing cpg_integrity check saw
+
+
+def changed_since_check(conn) -> set[str] | None:
+    """Files added, changed or removed since the last passing check; None (everything) without a trace."""
+    from resources.store import table_exists
+    if not table_exists(conn, TRACE) or not table_exists(conn, "py_files"):
+        return None
+    if {r[0] for r in conn.execute(f"SELECT DISTINCT graph_sha FROM {TRACE}").fetchall()} - {graph_sha(conn)}:
+        return None  # the projections changed (another version): the whole graph is judged again
+    return {r[0] for r in conn.execute(
+        f"SELECT path FROM py_files f ANTI JOIN {TRACE} t ON t.path = f.path AND t.file_id IS NOT DISTINCT FROM f.file_id "
+        f"UNION SELECT path FROM {TRACE} t ANTI JOIN py_files f ON f.path = t.path").fetchall()}
+
+
+def record_check(conn) -> None:
+    from resources.store import run, table_exists, transaction
+    if not table_exists(conn, "py_files"):
+        return
+    with transaction(conn):
+        run(conn, f"DROP TABLE IF EXISTS {TRACE}")
+        run(conn, f"CREATE TABLE {TRACE} (path VARCHAR, file_id VARCHAR, graph_sha VARCHAR)")
+        run(conn, f"INSERT INTO {TRACE} SELECT path, file_id, ? FROM py_files", [graph_sha(conn)])
+
+
+def graph_sha(conn) -> str:
+    """One fingerprint of every projection the views hold (changes with the code that writes them)."""
+    import hashlib
+    rows = conn.execute(f"SELECT kind, source, projection_sha FROM {VOCABULARY} WHERE in_graph ORDER BY ALL").fetchall()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+
+
+GRAPH_ASSETS = [cpg_graph_asset]
