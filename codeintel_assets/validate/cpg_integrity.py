@@ -41,14 +41,26 @@ def _groups(projections) -> list[tuple[list, set[str]]]:
     return groups
 
 
-# Edge kinds whose ends can be in two files (the link step's, imports, symbols): always checked whole.
+# Edge kinds whose ends can be in two files (the link step's, imports) or that another step than the file
+# pass writes (the inspect plane's: an inspect run changes no file): always checked whole.
 CROSS_FILE_TABLES = {"cpg_calls", "cpg_binds_arg", "cpg_arg_reaches", "cpg_inherits", "cpg_mro", "cpg_imports"}
 
 
 def cross_file_edge_kinds() -> list[str]:
     from codeintel_assets.graph import PROJECTIONS
-    return sorted({k for p in PROJECTIONS if p.element == "edge" and set(p.tables) & CROSS_FILE_TABLES
-                   for k in p.kinds})
+    return sorted({k for p in PROJECTIONS if p.element == "edge" and (
+        set(p.tables) & CROSS_FILE_TABLES or any(t.startswith("py_inspect_") for t in p.tables)) for k in p.kinds})
+
+
+def failed_paths(conn) -> set[str]:
+    """Files with a status row that is not ok in any file plane."""
+    from codeintel_assets.planes import file_planes
+    from resources.store import table_exists
+    out: set[str] = set()
+    for p in file_planes():
+        if table_exists(conn, p.status):
+            out |= {r[0] for r in conn.execute(f'SELECT path FROM "{p.status}" WHERE NOT ok').fetchall()}
+    return out
 
 
 def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None) -> GateResult:
@@ -131,7 +143,12 @@ def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None) -
         "kind": pa.array(list(allowed), pa.string()),
         "src_kinds": pa.array([sorted(v[0]) for v in allowed.values()], pa.list_(pa.string())),
         "dst_kinds": pa.array([sorted(v[1]) for v in allowed.values()], pa.list_(pa.string()))}))
-    edges_view = EDGES_VIEW
+    # A file some plane could not extract is a failure row (files_ok reports it), not a finding: the facts
+    # of its other planes may name ids the failed one never wrote, so its edges are not judged.
+    failed = failed_paths(conn)
+    metrics["files_skipped"] = len(failed)
+    conn.register("__cpg_failed", pa.table({"path": pa.array(sorted(failed), pa.string())}))
+    edges_view = f"(SELECT * FROM {EDGES_VIEW} WHERE path IS NULL OR path NOT IN (SELECT path FROM __cpg_failed))"
     if paths is None:
         conn.execute(f"CREATE OR REPLACE TEMP TABLE __cpg_node_index AS SELECT node_id, kind, path FROM {NODES_VIEW}"
                      ).fetchall()
@@ -139,7 +156,7 @@ def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None) -
     else:
         conn.register("__cpg_scope", pa.table({"path": pa.array(sorted(paths), pa.string())}))
         conn.register("__cpg_cross", pa.table({"kind": pa.array(cross_file_edge_kinds(), pa.string())}))
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE __cpg_checked_edges AS SELECT * FROM {EDGES_VIEW} "
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE __cpg_checked_edges AS SELECT * FROM {edges_view} "
                      "WHERE path IN (SELECT path FROM __cpg_scope) OR kind IN (SELECT kind FROM __cpg_cross)").fetchall()
         conn.execute(f"CREATE OR REPLACE TEMP TABLE __cpg_node_index AS SELECT node_id, kind, path FROM {NODES_VIEW} "
                      "WHERE path IN (SELECT path FROM __cpg_scope) OR node_id IN (SELECT src_node_id FROM "
@@ -199,6 +216,7 @@ def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None) -
                 "ORDER BY 1, 2 LIMIT ?", [max_findings]).fetchall():
             add(path, edge_id, f"edge id used by {copies} edges")
     conn.execute("DROP TABLE IF EXISTS __cpg_checked_edges").fetchall()
+    conn.unregister("__cpg_failed")
     metrics["nodes_by_kind"] = {k: int(n) for (e, k), n in sorted(counts.items(), key=str) if e == "node"}
     metrics["edges_by_kind"] = {k: int(n) for (e, k), n in sorted(counts.items(), key=str) if e == "edge"}
     metrics["node_kinds"] = sum(1 for e, _ in counts if e == "node")
