@@ -411,8 +411,9 @@ def _summary_from_db(store, work: list[str]):
         from codeintel_assets.contracts import inspect as C
         for t in _table_order():
             rows[t] = conn.execute(f'SELECT count(*) FROM main."{t}"').fetchall()[0][0] if table_exists(conn, t) else 0
-        for t in ["cpg_calls"] + [tc.name for tc in C.FILE_TABLES] + [C.PY_INSPECT_RUN_META.name]:
-            if table_exists(conn, t):  # the inspect plane's tables, once it has run
+        from codeintel_assets.link import LINK_TABLES
+        for t in [tc.name for tc in LINK_TABLES] + [tc.name for tc in C.FILE_TABLES] + [C.PY_INSPECT_RUN_META.name]:
+            if table_exists(conn, t):  # the link step's and the inspect plane's tables, once they have run
                 rows[t] = conn.execute(f'SELECT count(*) FROM main."{t}"').fetchall()[0][0]
         failed_db = failed_files(conn)
         failed_run = failed_files(conn, work) if work else []
