@@ -145,7 +145,9 @@ walk AS (
           FROM walk w ANTI JOIN known k ON k.qualname = w.name
           WHERE w.hop < {max_hops} AND split_part(w.name, '.', 1) IN (SELECT top FROM tops)
             AND w.rule <> 'self_method') x  -- Class.attr of a class of the repository: the MRO's, not an alias
-    JOIN aliases a ON a.name = x.prefix),
+    JOIN aliases a ON a.name = x.prefix
+    -- a name met before on this path is a cycle (`x = x` at module level, a package importing itself)
+    WHERE NOT list_contains(x.via, a.target || substr(x.name, length(a.name) + 1))),
 direct AS (
     SELECT w.ref_id, w.rule, w.confidence, d.def_id, d.qualname, d.kind, d.path, w.via
     FROM walk w JOIN cpg_definitions d ON d.qualname = w.name AND d.kind IN ('function', 'method', 'class', 'lambda')),
@@ -301,11 +303,13 @@ JOIN cpg_binds_arg b ON b.param_binding_id = c.binding_id AND b.arg_id IS NOT NU
 JOIN cpg_call_args a ON a.arg_id = b.arg_id
 """
 
+# One edge per call site and callee: the most confident way of reaching it, then the shortest path.
 INSERT_CALLS = """
 INSERT INTO cpg_calls
-SELECT DISTINCT {version}::SMALLINT, c.callsite_id, c.path, c.caller_def_id, c.caller_qualname, c.call_kind, c.lineno,
+SELECT {version}::SMALLINT, c.callsite_id, c.path, c.caller_def_id, c.caller_qualname, c.call_kind, c.lineno,
        e.def_id, e.qualname, e.path, e.rule, e.confidence::FLOAT, list_concat([c.callee_text], e.via)
 FROM ({edges}) e JOIN cpg_call_sites c ON c.callsite_id = e.ref_id
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.qualname ORDER BY e.confidence DESC, len(e.via), e.rule) = 1
 """
 
 # INS-ALG-6 over the definitions' own parameters (signature_source 'ast').

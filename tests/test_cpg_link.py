@@ -434,3 +434,24 @@ def test_precision_and_recall_against_the_hand_made_truth(db):
                       ("pkg.shapes.area_of", "pkg.shapes.Shape.area"), ("pkg.shapes.area_of", "pkg.shapes.Square.area"),
                       ("pkg.mixins.B.hello", "pkg.mixins.C.hello"), ("pkg.tools.main", "pkg.mixins.D.go")}
     assert len(found) / len(TRUTH) == pytest.approx(23 / 30)
+
+
+def test_a_cycle_of_re_exports_ends_and_gives_one_edge_per_callee(tmp_path):
+    """a imports x from b and b imports x from a (a name defined nowhere: an ImportError at runtime); c calls
+    helper through two re-export paths of different lengths. The walk stops at a name it met on its path,
+    and a call site keeps one edge per callee (the shortest resolution path)."""
+    repo = write_repo(tmp_path / "repo", {
+        "cyc/__init__.py": "from .impl import helper\nfrom . import impl\n",
+        "cyc/impl.py": "def helper():\n    return 1\n",
+        "cyc/a.py": "from .b import x\n\n\ndef f():\n    return x()\n",
+        "cyc/b.py": "from .a import x\n",
+        "cyc/c.py": "import cyc\n\n\ndef g():\n    return cyc.helper() + cyc.impl.helper()\n"})
+    env = cli_env(tmp_path)
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        assert c.execute("SELECT count(*) FROM cpg_calls WHERE caller_qualname = 'cyc.a.f'").fetchall() == [(0,)]
+        rows = c.execute("SELECT callee_qualname, via FROM cpg_calls WHERE caller_qualname = 'cyc.c.g'").fetchall()
+    # via: the callee as written, then each name it was looked up as
+    assert sorted(rows) == [("cyc.impl.helper", ["cyc.helper", "cyc.helper", "cyc.impl.helper"]),
+                            ("cyc.impl.helper", ["cyc.impl.helper", "cyc.impl.helper"])]

@@ -45,8 +45,12 @@ def cpg_graph_asset(context: AssetExecutionContext, store: CodeIntelStore):
         with store.connection() as conn:
             figures = create_graph(conn)
             paths = changed_since_check(conn)
+        # The check reads the whole graph (its node index: millions of ids on a large code base): a reader
+        # with DuckDB's default memory limit, not the writer's small one.
+        with store.connection(read_only=True) as conn:
             r = G.cpg_integrity(conn, paths=paths)
-            if r.passed:
+        if r.passed:
+            with store.connection() as conn:
                 record_check(conn)
     nodes, edges = r.metrics.pop("nodes_by_kind"), r.metrics.pop("edges_by_kind")
     context.log.info(f"{ASSET}: {sum(nodes.values())} nodes, {sum(edges.values())} edges, "
