@@ -18,30 +18,10 @@ PRESETS: dict[str, tuple[str, str]] = {
         LEFT JOIN py_bc_cfg_edges e ON e.src_block_id = b.block_id
         LEFT JOIN py_bc_blocks d ON d.block_id = e.dst_block_id
         WHERE u.qualpath = $arg OR u.module_name || '::' || u.qualpath = $arg ORDER BY b.path, block, to_block"""),
-    "callers": ("who calls a function, method or class (--arg QUALNAME or SYMBOL), transitively up to --depth", """
-        WITH RECURSIVE t AS (
-            SELECT 1 AS depth, c.*, [c.callee_qualname, c.caller_qualname] AS seen FROM cpg_calls c
-            WHERE c.callee_qualname IN ($arg, $arg || '.__init__')
-               OR c.callee_def_id IN (SELECT def_id FROM cpg_definitions WHERE symbol = $arg)
-            UNION ALL
-            SELECT t.depth + 1, c.*, list_append(t.seen, c.caller_qualname) FROM t
-            JOIN cpg_calls c ON c.callee_qualname = t.caller_qualname
-            WHERE t.depth < $depth AND NOT list_contains(t.seen, c.caller_qualname))
-        SELECT min(depth) AS depth, caller_qualname AS caller, callee_qualname AS callee, path, lineno, rule,
-               round(max(confidence), 2) AS confidence
-        FROM t GROUP BY ALL ORDER BY depth, caller, path, lineno"""),
-    "callees": ("what a function, method or module (--arg QUALNAME or SYMBOL) calls, transitively up to --depth", """
-        WITH RECURSIVE t AS (
-            SELECT 1 AS depth, c.*, [c.caller_qualname, c.callee_qualname] AS seen FROM cpg_calls c
-            WHERE c.caller_qualname = $arg
-               OR c.caller_def_id IN (SELECT def_id FROM cpg_definitions WHERE symbol = $arg)
-            UNION ALL
-            SELECT t.depth + 1, c.*, list_append(t.seen, c.callee_qualname) FROM t
-            JOIN cpg_calls c ON c.caller_qualname = t.callee_qualname
-            WHERE t.depth < $depth AND NOT list_contains(t.seen, c.callee_qualname))
-        SELECT min(depth) AS depth, caller_qualname AS caller, callee_qualname AS callee, path, lineno, rule,
-               round(max(confidence), 2) AS confidence
-        FROM t GROUP BY ALL ORDER BY depth, caller, path, lineno"""),
+    "callers": ("who calls a function, method or class (--arg QUALNAME or SYMBOL), transitively up to --depth",
+                None),
+    "callees": ("what a function, method or module (--arg QUALNAME or SYMBOL) calls, transitively up to --depth",
+                None),
     "calls-into": ("every call of a function (--arg QUALNAME): its arguments, the parameters they bind and the "
                    "definitions that reach them", """
         SELECT c.path, c.lineno, c.caller_qualname AS caller, c.rule, round(c.confidence, 2) AS confidence,
@@ -85,6 +65,23 @@ PRESETS: dict[str, tuple[str, str]] = {
 }
 
 
+def _transitive_calls_sql(up: bool) -> str:
+    """callers (``up``: follow edges into the argument) or callees (out of it), to ``$depth`` hops."""
+    near, far = ("callee", "caller") if up else ("caller", "callee")
+    start = ("c.callee_qualname IN ($arg, $arg || '.__init__')" if up else "c.caller_qualname = $arg")
+    return f"""
+        WITH RECURSIVE t AS (
+            SELECT 1 AS depth, c.*, [c.{near}_qualname, c.{far}_qualname] AS seen FROM cpg_calls c
+            WHERE {start} OR c.{near}_def_id IN (SELECT def_id FROM cpg_definitions WHERE symbol = $arg)
+            UNION ALL
+            SELECT t.depth + 1, c.*, list_append(t.seen, c.{far}_qualname) FROM t
+            JOIN cpg_calls c ON c.{near}_qualname = t.{far}_qualname
+            WHERE t.depth < $depth AND NOT list_contains(t.seen, c.{far}_qualname))
+        SELECT min(depth) AS depth, caller_qualname AS caller, callee_qualname AS callee, path, lineno, rule,
+               round(max(confidence), 2) AS confidence
+        FROM t GROUP BY ALL ORDER BY depth, caller, path, lineno"""
+
+
 def failed_files_sql() -> str:
     """Every file plane's own failures, from its status table (derived from the plane registry)."""
     from codeintel_assets.planes import file_planes
@@ -98,6 +95,8 @@ def failed_files_sql() -> str:
 
 
 def preset_sql(name: str) -> str:
+    if name in ("callers", "callees"):
+        return _transitive_calls_sql(name == "callers")
     return failed_files_sql() if name == "failed-files" else PRESETS[name][1]
 
 
