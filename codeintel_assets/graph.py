@@ -106,6 +106,9 @@ def _edge(kind: str, edge_id: str, src: str, dst: str, provenance: str, confiden
             "confidence": confidence, "provenance": provenance, "props": props}
 
 
+_SLOT_EDGE_KIND = ("CASE event_kind WHEN 'DEF_SLOT' THEN 'DEFINES_BINDING' WHEN 'USE_SLOT' THEN 'USES_BINDING' "
+                   "WHEN 'CLOSURE' THEN 'USES_BINDING' WHEN 'KILL_SLOT' THEN 'KILLS_BINDING' ELSE event_kind END")
+
 # EXTERNAL nodes: what calls, imports and base classes name outside the repository (one node per dotted
 # name, whichever tables name it), so that every CALLS / IMPORTS / INHERITS edge has an existing target.
 _MODULES = "(SELECT qualname, min(def_id) AS def_id FROM cpg_definitions WHERE kind = 'module' GROUP BY qualname)"
@@ -400,9 +403,8 @@ PROJECTIONS: list[Projection] = [
                                         "loaded to build a closure)",
                         "KILLS_BINDING": "instruction -> the binding slot it deletes or clears (KILL_SLOT)"},
                ("py_bc_defuse_events",), "dataflow",
-               _edge("CASE event_kind WHEN 'DEF_SLOT' THEN 'DEFINES_BINDING' WHEN 'USE_SLOT' THEN 'USES_BINDING' "
-                     "WHEN 'CLOSURE' THEN 'USES_BINDING' WHEN 'KILL_SLOT' THEN 'KILLS_BINDING' ELSE event_kind END",
-                     "event_kind || ':' || instr_id || ':' || event_index", "instr_id", "binding_id",
+               _edge(_SLOT_EDGE_KIND, f"{_SLOT_EDGE_KIND} || ':' || instr_id || ':' || event_index", "instr_id",
+                     "binding_id",
                      "'dataflow:' || coalesce(rule, 'classifier')", "coalesce(confidence, 1.0)",
                      props=_json("event_kind", "space", "name", "resolution=binding_resolution")),
                "py_bc_defuse_events", where="binding_id IS NOT NULL",
@@ -715,11 +717,15 @@ def create_graph(conn, temp: bool = False, materialize: bool = False) -> dict:
             run(conn, f"CREATE OR REPLACE {scope}{relation} {EDGES_VIEW} AS {view_sql(plan, 'edge')}")
     finally:
         conn.unregister("__cpg_vocabulary")
+    return graph_figures(plan, relation.lower())
+
+
+def graph_figures(plan: GraphPlan, relation: str = "view") -> dict:
     return {"projections": len(plan.included), "projections_left_out": len(plan.left_out),
             "left_out": dict(plan.left_out),
             "node_kinds": sorted({k for p in plan.included if p.element == "node" for k in p.kinds}),
             "edge_kinds": sorted({k for p in plan.included if p.element == "edge" for k in p.kinds}),
-            "relation": relation.lower()}
+            "relation": relation}
 
 
 def _relation_kind(conn, name: str, temp: bool) -> str | None:

@@ -563,6 +563,7 @@ def _link(conn, scope_sql: str) -> None:
 
 LINK_TABLES = (CPG_CALLS, CPG_INHERITS, CPG_MRO, CPG_BINDS_ARG, CPG_ARG_REACHES)
 TRACE = "cpg_link_files"  # per file: the file_id and module the last successful link saw
+UNCHECKED = "cpg_link_unchecked"  # files whose link rows changed since the last passing cpg_integrity
 
 
 def dirty_paths(conn) -> list[str]:
@@ -679,6 +680,11 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
             run(conn, f"DELETE FROM {TRACE}")
             run(conn, f"INSERT INTO {TRACE} SELECT f.path, f.file_id, d.qualname FROM cpg_files f "
                       "LEFT JOIN cpg_definitions d ON d.path = f.path AND d.kind = 'module'")
+            # The files whose link rows this step rewrote, until a passing cpg_integrity has judged them.
+            run(conn, f"CREATE TABLE IF NOT EXISTS {UNCHECKED} (path VARCHAR)")
+            if full:
+                run(conn, f"DELETE FROM {UNCHECKED}")
+            run(conn, f"INSERT INTO {UNCHECKED} SELECT path FROM __scope EXCEPT SELECT path FROM {UNCHECKED}")
         total = run(conn, "SELECT count(*) FROM cpg_call_sites")[0][0]
         figures = dict(run(conn, f"SELECT rule, count(DISTINCT callsite_id) FROM {CPG_CALLS.name} GROUP BY ALL"))
         resolved = run(conn, f"SELECT count(DISTINCT callsite_id) FROM {CPG_CALLS.name}")[0][0]

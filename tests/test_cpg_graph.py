@@ -459,6 +459,13 @@ def test_the_index_run_checks_the_changed_files_and_every_cross_file_edge(corrup
     whole = cpg_integrity(corrupt, max_findings=10_000)
     assert lib_kinds(whole) - cross, [f.describe() for f in whole.findings]
     assert whole.metrics["dangling_endpoints"] > scoped.metrics["dangling_endpoints"]
+    # With the link step's record of what it relinked, the cross-file edges judged are those files': app.py's
+    # BINDS_ARG when app.py was relinked, none when only lib.py's own edges are in scope
+    relinked = cpg_integrity(corrupt, paths={"pkg/__init__.py"}, linked={"pkg/app.py"})
+    assert relinked.metrics["checked"] == "1 files + the cross-file edges of 2 relinked files"
+    assert not relinked.passed and any(f.describe().startswith("pkg/app.py: BINDS_ARG:") for f in relinked.findings)
+    untouched = cpg_integrity(corrupt, paths={"pkg/__init__.py"}, linked=set())
+    assert untouched.passed, [f.describe() for f in untouched.findings]
 
 
 def test_an_edit_is_checked_on_its_file_only(tmp_path):
@@ -473,7 +480,10 @@ def test_an_edit_is_checked_on_its_file_only(tmp_path):
         return rows[0]["metadata"]["checked"]
     assert integrity_scope() == "whole database"  # the first check
     (repo / "pkg/app.py").write_text(SRC["pkg/app.py"] + "\nEXTRA = 1\n")
-    assert integrity_scope() == "1 files + every cross-file edge"
+    assert integrity_scope() == "1 files + the cross-file edges of 1 relinked files"  # nothing imports app.py
+    (repo / "pkg/lib.py").write_text(SRC["pkg/lib.py"] + "\nEXTRA = 1\n")
+    # lib.py and its caller app.py: two of the three files, more than half, so the link step relinks all three
+    assert integrity_scope() == "1 files + the cross-file edges of 3 relinked files"
 
 
 def test_views_of_another_version_are_made_again_by_the_next_index(tmp_path):

@@ -2,7 +2,8 @@
 
 It (re)creates the ``cpg_nodes`` / ``cpg_edges`` views and the ``cpg_vocabulary`` table
 (``codeintel_assets.graph``) and reports the node and edge counts per kind; its blocking check
-``cpg_integrity`` judges what changed (the files since its last pass, every cross-file edge). It runs in the ``index_files`` run after ``cpg_calls``,
+``cpg_integrity`` judges what changed (the files since its last pass, the cross-file edges of the files
+relinked since then). It runs in the ``index_files`` run after ``cpg_calls``,
 in ``link_repository``, and after the inspect step (``inspect_files``), whose tables add projections.
 """
 
@@ -38,17 +39,24 @@ def cpg_graph_asset(context: AssetExecutionContext, store: CodeIntelStore):
     """Create the graph's views and vocabulary (one transaction, under the writer lock); count; judge it.
 
     The check covers the files whose contents changed since the last passing check (``cpg_integrity_files``:
-    path and file_id) and every cross-file edge; ``codeintel check`` judges the whole database."""
-    from codeintel_assets.graph import create_graph
+    path and file_id) and the cross-file edges of the files the link step relinked since then
+    (``cpg_link_unchecked``); ``codeintel check`` judges the whole database."""
+    from codeintel_assets.graph import create_graph, existing_tables, graph_current, graph_figures, plan_graph
     from codeintel_assets.locking import hold
     with hold(store.database, on_wait=context.log.info):
-        with store.connection() as conn:
-            figures = create_graph(conn)
-            paths = changed_since_check(conn)
-        # The check reads the whole graph (its node index: millions of ids on a large code base): a reader
-        # with DuckDB's default memory limit, not the writer's small one.
         with store.connection(read_only=True) as conn:
-            r = G.cpg_integrity(conn, paths=paths)
+            # Views that hold exactly this version's projections of the tables that exist stay as they are.
+            current = graph_current(conn)
+            if current:
+                figures = graph_figures(plan_graph(existing_tables(conn) - {NODES_VIEW, EDGES_VIEW, VOCABULARY}))
+        if not current:
+            with store.connection() as conn:
+                figures = create_graph(conn)
+        # The check may read the whole graph (millions of ids on a large code base): a reader whose memory
+        # the check bounds itself (it spills), not the writer's small limit.
+        with store.connection(read_only=True) as conn:
+            paths = changed_since_check(conn)
+            r = G.cpg_integrity(conn, paths=paths, linked=None if paths is None else relinked_since_check(conn))
         if r.passed:
             with store.connection() as conn:
                 record_check(conn)
@@ -83,11 +91,24 @@ def changed_since_check(conn) -> set[str] | None:
         f"UNION SELECT path FROM {TRACE} t ANTI JOIN py_files f ON f.path = t.path").fetchall()}
 
 
+def relinked_since_check(conn) -> set[str] | None:
+    """Files whose link rows changed since the last passing check; None (every cross-file edge) without
+    the link step's record of them."""
+    from codeintel_assets.link import UNCHECKED
+    from resources.store import table_exists
+    if not table_exists(conn, UNCHECKED):
+        return None
+    return {r[0] for r in conn.execute(f"SELECT path FROM {UNCHECKED}").fetchall()}
+
+
 def record_check(conn) -> None:
+    from codeintel_assets.link import UNCHECKED
     from resources.store import run, table_exists, transaction
     if not table_exists(conn, "py_files"):
         return
     with transaction(conn):
+        if table_exists(conn, UNCHECKED):
+            run(conn, f"DELETE FROM {UNCHECKED}")
         run(conn, f"DROP TABLE IF EXISTS {TRACE}")
         run(conn, f"CREATE TABLE {TRACE} (path VARCHAR, file_id VARCHAR, graph_sha VARCHAR)")
         run(conn, f"INSERT INTO {TRACE} SELECT path, file_id, ? FROM py_files", [graph_sha(conn)])

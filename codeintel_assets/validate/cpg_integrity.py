@@ -14,8 +14,16 @@ Over the whole database, on ``cpg_nodes`` / ``cpg_edges`` (``codeintel_assets.gr
 Findings name the path and the id (at most ``MAX_REPORTED_FINDINGS``).
 """
 
+import itertools
+import os
+import tempfile
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
+import duckdb
+
+from codeintel_assets.graph import NODES_VIEW
 from codeintel_assets.validate.base import MAX_REPORTED_FINDINGS, Finding, GateResult, result
 
 NAME = "cpg_integrity"
@@ -63,16 +71,18 @@ def failed_paths(conn) -> set[str]:
     return out
 
 
-def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None) -> GateResult:
+def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None, linked=None) -> GateResult:
     """The gate over the whole database (read-only: a database without stored views is judged on
     temporary ones built from its tables).
 
     ``paths``: the ids and endpoints are checked for the edges of these files and for every edge kind
     that crosses files (``cross_file_edge_kinds``), against the nodes those edges name and the nodes
-    of these files: what an index run that changed only these files can have broken. The kinds and
-    the per-projection row counts are always checked whole; None (``codeintel check``): everything."""
+    of these files: what an index run that changed only these files can have broken. ``linked``: the
+    files whose link rows changed since the last passing check (``cpg_link_unchecked``): the cross-file
+    edges judged are theirs (None: all of them). The kinds and the per-projection row counts are always
+    checked whole; ``paths`` None (``codeintel check``): everything."""
     from codeintel_assets.graph import (
-        EDGES_VIEW, NODES_VIEW, PROJECTIONS, VOCABULARY, describe, ensure_graph, existing_tables, fingerprint,
+        EDGES_VIEW, VOCABULARY, describe, ensure_graph, existing_tables, fingerprint,
         plan_graph,
     )
     t0 = time.perf_counter()
@@ -129,99 +139,22 @@ def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None) -
                 f"{want} source rows should project, the views hold {got} rows of {', '.join(sorted(kinds))}")
     metrics["rows_not_projected"] = missing
 
-    # 4. Unique node ids; every edge endpoint a node of the kinds its edge kind declares. Anti joins
-    # against one temporary index of the nodes: exact (strings compared, no hashes: DuckDB's string hash
-    # collides on ids that differ in a digit), and about 3x cheaper than LEFT JOINs on the standard library.
-    allowed: dict[str, tuple[set[str], set[str]]] = {}
-    for p in PROJECTIONS:  # a kind with several projections allows the union of their endpoint kinds
-        for k in (p.kinds if p.element == "edge" else ()):
-            srcs, dsts = allowed.setdefault(k, (set(), set()))
-            srcs.update(p.src_kinds)
-            dsts.update(p.dst_kinds)
-    import pyarrow as pa
-    conn.register("__cpg_allowed", pa.table({
-        "kind": pa.array(list(allowed), pa.string()),
-        "src_kinds": pa.array([sorted(v[0]) for v in allowed.values()], pa.list_(pa.string())),
-        "dst_kinds": pa.array([sorted(v[1]) for v in allowed.values()], pa.list_(pa.string()))}))
-    # A file some plane could not extract is a failure row (files_ok reports it), not a finding: the facts
-    # of its other planes may name ids the failed one never wrote, so its edges are not judged.
-    failed = failed_paths(conn)
-    metrics["files_skipped"] = len(failed)
-    conn.register("__cpg_failed", pa.table({"path": pa.array(sorted(failed), pa.string())}))
-    edges_view = f"(SELECT * FROM {EDGES_VIEW} WHERE path IS NULL OR path NOT IN (SELECT path FROM __cpg_failed))"
-    if paths is None:
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE __cpg_node_index AS SELECT node_id, kind, path FROM {NODES_VIEW}"
-                     ).fetchall()
-        metrics["checked"] = "whole database"
-    else:
-        conn.register("__cpg_scope", pa.table({"path": pa.array(sorted(paths), pa.string())}))
-        conn.register("__cpg_cross", pa.table({"kind": pa.array(cross_file_edge_kinds(), pa.string())}))
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE __cpg_checked_edges AS SELECT * FROM {edges_view} "
-                     "WHERE path IN (SELECT path FROM __cpg_scope) OR kind IN (SELECT kind FROM __cpg_cross)").fetchall()
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE __cpg_node_index AS SELECT node_id, kind, path FROM {NODES_VIEW} "
-                     "WHERE path IN (SELECT path FROM __cpg_scope) OR node_id IN (SELECT src_node_id FROM "
-                     "__cpg_checked_edges UNION SELECT dst_node_id FROM __cpg_checked_edges)").fetchall()
-        conn.unregister("__cpg_scope")
-        conn.unregister("__cpg_cross")
-        edges_view = "__cpg_checked_edges"
-        metrics["checked"] = f"{len(paths)} files + every cross-file edge"
-    try:
-        # count(*) - count(DISTINCT id), as a GROUP BY of the duplicates. Under a 1.5 GB memory limit the
-        # standard library's 20 M edge ids still ran out of memory (spilling or not): the reader keeps
-        # DuckDB's default limit, and the first, whole-database check peaks near 5 GB there.
-        dupes = conn.execute("SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM __cpg_node_index "
-                             "GROUP BY node_id HAVING count(*) > 1)").fetchall()[0][0]
-        metrics["duplicate_node_ids"] = int(dupes)
-        if dupes:
-            for path, node_id, copies, kinds in conn.execute(
-                    "SELECT min(path), node_id, count(*), string_agg(DISTINCT kind, ', ') FROM __cpg_node_index "
-                    "GROUP BY node_id HAVING count(*) > 1 ORDER BY 1, 2 LIMIT ?", [max_findings]).fetchall():
-                add(path, node_id, f"node id used by {copies} nodes ({kinds})")
-        bad: dict[str, int] = {}
-        for end in ("src", "dst"):
-            for kind, n in conn.execute(
-                    f"SELECT e.kind, count(*) FROM {edges_view} e LEFT JOIN __cpg_allowed a ON a.kind = e.kind "
-                    f"ANTI JOIN __cpg_node_index x ON x.node_id = e.{end}_node_id "
-                    f"AND list_contains(a.{end}_kinds, x.kind) GROUP BY ALL").fetchall():
-                bad[kind] = bad.get(kind, 0) + n
-                if kind == "CALLS" and end == "src":
-                    metrics["calls_not_from_callsite"] = n
-        metrics.setdefault("calls_not_from_callsite", 0)
-        dangling = wrong = 0
-        for kind in sorted(k for k in bad if k is not None):
-            srcs, dsts = allowed.get(kind, (set(), set()))
-            rows = conn.execute(
-                f"SELECT e.path, e.edge_id, e.src_node_id, s.kind, e.dst_node_id, d.kind FROM {edges_view} e "
-                "LEFT JOIN __cpg_node_index s ON s.node_id = e.src_node_id "
-                "LEFT JOIN __cpg_node_index d ON d.node_id = e.dst_node_id WHERE e.kind = ? AND (s.kind IS NULL "
-                "OR d.kind IS NULL OR NOT list_contains(?, s.kind) OR NOT list_contains(?, d.kind)) "
-                "ORDER BY e.path, e.edge_id", [kind, sorted(srcs), sorted(dsts)]).fetchall()
-            for path, edge_id, src, sk, dst, dk in rows:
-                if sk is None or dk is None:
-                    dangling += 1
-                    which = " and ".join(f"{end} {nid!r}" for end, nid, k in (("source", src, sk), ("target", dst, dk))
-                                         if k is None)
-                    add(path, edge_id, f"{kind} edge: no node with the id of its {which}")
-                else:
-                    wrong += 1
-                    add(path, edge_id, f"{kind} edge from a {sk} node to a {dk} node (declared: "
-                                       f"{'|'.join(sorted(srcs)) or 'nothing'} -> {'|'.join(sorted(dsts)) or 'nothing'})")
-        metrics.update(dangling_endpoints=dangling, wrong_endpoint_kinds=wrong)
-    finally:
-        conn.execute("DROP TABLE IF EXISTS __cpg_node_index").fetchall()
-        conn.unregister("__cpg_allowed")
-
-    # 5. Unique edge ids.
-    dupes = conn.execute(f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {edges_view} "
-                         "GROUP BY edge_id HAVING count(*) > 1)").fetchall()[0][0]
-    metrics["duplicate_edge_ids"] = int(dupes)
-    if dupes:
-        for path, edge_id, copies in conn.execute(
-                f"SELECT min(path), edge_id, count(*) FROM {edges_view} GROUP BY edge_id HAVING count(*) > 1 "
-                "ORDER BY 1, 2 LIMIT ?", [max_findings]).fetchall():
-            add(path, edge_id, f"edge id used by {copies} edges")
-    conn.execute("DROP TABLE IF EXISTS __cpg_checked_edges").fetchall()
-    conn.unregister("__cpg_failed")
+    # 4-5. Unique ids and endpoints, judged per edge projection (its edges against the nodes of the kinds
+    # it declares) and per kind: no join or grouping ever holds the whole graph, and DuckDB may spill
+    # (``INTEGRITY_MEMORY_LIMIT``). Exact: strings compared, no hashes (DuckDB's string hash collides on ids
+    # that differ in a digit).
+    failed = failed_paths(conn)  # a file some plane could not extract is a failure row (files_ok), not a
+    metrics["files_skipped"] = len(failed)  # finding: its other planes' facts may name ids it never wrote
+    edge_parts = [p for p in plan.included if p.element == "edge" and p not in stale]
+    with _bounded_memory(conn):
+        scope = _EdgeScope(conn, edge_parts, plan.have, failed, paths, linked)
+        try:
+            metrics["checked"] = scope.checked
+            _unique_node_ids(conn, scope, metrics, add, max_findings)
+            _endpoints(conn, scope, edge_parts, metrics, add, max_findings)
+            _unique_edge_ids(conn, scope, edge_parts, metrics, add, max_findings)
+        finally:
+            scope.close()
     metrics["nodes_by_kind"] = {k: int(n) for (e, k), n in sorted(counts.items(), key=str) if e == "node"}
     metrics["edges_by_kind"] = {k: int(n) for (e, k), n in sorted(counts.items(), key=str) if e == "edge"}
     metrics["node_kinds"] = sum(1 for e, _ in counts if e == "node")
@@ -229,5 +162,175 @@ def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None) -
     metrics["projections_left_out"] = len(plan.left_out)
     metrics["seconds"] = round(time.perf_counter() - t0, 2)
     failed = (metrics["stale_projections"] or metrics["unknown_kinds"] or missing or metrics["duplicate_node_ids"]
-              or metrics["duplicate_edge_ids"] or metrics["dangling_endpoints"] or metrics["wrong_endpoint_kinds"])
+              or metrics["duplicate_edge_ids"] or metrics["edge_ids_without_kind"] or metrics["dangling_endpoints"] or metrics["wrong_endpoint_kinds"])
     return result(NAME, TABLE, findings, metrics, blocking=True, passed=not failed, description=DESCRIPTION)
+
+
+_SPILLS = itertools.count()
+INTEGRITY_MEMORY_LIMIT = "1GB"  # the whole-database check spills beyond it (the standard library: 8 M nodes)
+
+
+@contextmanager
+def _bounded_memory(conn):
+    """DuckDB's memory limit at most ``INTEGRITY_MEMORY_LIMIT`` while the check runs, spilling into a private
+    temporary directory (a read-only database's own directory may not be writable); restored after."""
+    before = conn.execute("SELECT current_setting('memory_limit')").fetchall()[0]
+    # DuckDB creates the directory when it first spills and removes it with the connection.
+    spill = Path(tempfile.gettempdir()) / f"codeintel-integrity-{os.getpid()}-{next(_SPILLS)}"
+    try:
+        if _bytes(before[0]) > _bytes(INTEGRITY_MEMORY_LIMIT):
+            conn.execute(f"SET memory_limit = '{INTEGRITY_MEMORY_LIMIT}'").fetchall()
+        try:
+            conn.execute("SET temp_directory = ?", [str(spill)]).fetchall()
+        except duckdb.NotImplementedException:
+            pass  # this connection has spilled before: its directory stays (DuckDB cannot switch it)
+        yield
+    finally:
+        conn.execute(f"SET memory_limit = '{before[0]}'").fetchall()
+
+
+def _bytes(setting: str) -> float:
+    """'18.8 GiB' / '1GB' / '512.0 MiB' -> bytes."""
+    import re
+    m = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?)(i?)B?\s*", setting, re.I)
+    if not m:
+        return float("inf")
+    base = 1024 if m.group(3) else 1000
+    return float(m.group(1)) * base ** " KMGT".index((m.group(2) or " ").upper())
+
+
+def _origin(p) -> str:
+    """``file``: edges within one file, written by the file pass (judged per changed file in an index run);
+    ``link``: edges across files (the link step's tables, imports: judged per relinked file); ``inspect``:
+    the inspect step's (an inspect run changes no file: judged whole)."""
+    if any(t.startswith("py_inspect_") for t in p.tables):
+        return "inspect"
+    return "link" if set(p.tables) & CROSS_FILE_TABLES else "file"
+
+
+class _EdgeScope:
+    """The edges a check judges, per projection, and the nodes they are judged against.
+
+    ``codeintel check``: every edge, against the views' nodes of the kinds each projection declares. An
+    index run: the edges of the changed files, plus the cross-file edges of the relinked files (``linked``;
+    None: every cross-file edge) and every inspect edge, kept in a temporary table (small), against one
+    temporary index of the nodes they name and the changed files' nodes."""
+
+    def __init__(self, conn, parts, have, failed, paths, linked=None):
+        import pyarrow as pa
+        self.conn, self.paths = conn, paths
+        conn.register("__cpg_failed", pa.table({"path": pa.array(sorted(failed), pa.string())}))
+        keep = "(path IS NULL OR path NOT IN (SELECT path FROM __cpg_failed))"
+        cols = "edge_id, kind, src_node_id, dst_node_id, path"
+        self.sql = {}
+        if paths is None:
+            self.checked = "whole database"
+            for p in parts:
+                self.sql[id(p)] = f"(SELECT {cols} FROM ({p.select(have)}) WHERE {keep})"
+            return
+        self.checked = (f"{len(paths)} files + every cross-file edge" if linked is None else
+                        f"{len(paths)} files + the cross-file edges of {len(set(linked) | set(paths))} relinked files")
+        conn.register("__cpg_scope", pa.table({"path": pa.array(sorted(paths), pa.string())}))
+        conn.register("__cpg_linked", pa.table({"path": pa.array(sorted(set(linked or ()) | set(paths)), pa.string())}))
+        conn.execute("CREATE OR REPLACE TEMP TABLE __cpg_checked_edges (part INTEGER, edge_id VARCHAR, kind VARCHAR, "
+                     "src_node_id VARCHAR, dst_node_id VARCHAR, path VARCHAR)").fetchall()
+        for i, p in enumerate(parts):
+            where = keep + {"file": " AND path IN (SELECT path FROM __cpg_scope)",
+                            "link": "" if linked is None else " AND path IN (SELECT path FROM __cpg_linked)",
+                            "inspect": ""}[_origin(p)]
+            conn.execute(f"INSERT INTO __cpg_checked_edges SELECT {i}, {cols} FROM ({p.select(have)}) WHERE {where}"
+                         ).fetchall()
+            self.sql[id(p)] = f"(SELECT {cols} FROM __cpg_checked_edges WHERE part = {i})"
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE __cpg_node_index AS SELECT node_id, kind, path FROM {NODES_VIEW} "
+                     "WHERE path IN (SELECT path FROM __cpg_scope) OR node_id IN (SELECT src_node_id FROM "
+                     "__cpg_checked_edges UNION SELECT dst_node_id FROM __cpg_checked_edges)").fetchall()
+
+    def nodes(self, kinds) -> str:
+        """Node ids of these kinds."""
+        lits = ", ".join("'" + k + "'" for k in sorted(kinds)) or "NULL"
+        source = NODES_VIEW if self.paths is None else "__cpg_node_index"
+        return f"SELECT node_id FROM {source} WHERE kind IN ({lits})"
+
+    def close(self):
+        self.conn.execute("DROP TABLE IF EXISTS __cpg_checked_edges").fetchall()
+        self.conn.execute("DROP TABLE IF EXISTS __cpg_node_index").fetchall()
+        for name in ("__cpg_failed", "__cpg_scope", "__cpg_linked"):
+            try:
+                self.conn.unregister(name)
+            except Exception:  # noqa: BLE001 - never registered (the whole-database check)
+                pass
+
+
+def _unique_node_ids(conn, scope, metrics, add, max_findings) -> None:
+    """Duplicates across every node kind (an AST node and a definition share one id space): the whole view,
+    or in an index run the nodes of the changed files and those the judged edges name."""
+    source = NODES_VIEW if scope.paths is None else "__cpg_node_index"
+    dupes = conn.execute(f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {source} "
+                         "GROUP BY node_id HAVING count(*) > 1)").fetchall()[0][0]
+    metrics["duplicate_node_ids"] = int(dupes)
+    if dupes:
+        for path, node_id, copies, kinds in conn.execute(
+                f"SELECT min(path), node_id, count(*), string_agg(DISTINCT kind, ', ') FROM {source} "
+                "GROUP BY node_id HAVING count(*) > 1 ORDER BY 1, 2 LIMIT ?", [max_findings]).fetchall():
+            add(path, node_id, f"node id used by {copies} nodes ({kinds})")
+
+
+def _endpoints(conn, scope, parts, metrics, add, max_findings) -> None:
+    """Per edge projection and end: an anti join of its edges against the nodes of the declared kinds; the
+    edges it finds are classified (no node with the id, or a node of another kind) by a second query."""
+    dangling = wrong = calls_not_from_callsite = 0
+    for p in parts:
+        edges = scope.sql[id(p)]
+        bad = 0
+        for end, kinds in (("src", p.src_kinds), ("dst", p.dst_kinds)):
+            n = conn.execute(f"SELECT count(*) FROM {edges} e ANTI JOIN ({scope.nodes(kinds)}) x "
+                             f"ON x.node_id = e.{end}_node_id").fetchall()[0][0]
+            bad += n
+            if end == "src" and "CALLS" in p.kinds:
+                calls_not_from_callsite += n
+        if not bad:
+            continue
+        srcs, dsts = sorted(p.src_kinds), sorted(p.dst_kinds)
+        judged = (f"SELECT e.path, e.edge_id, e.kind, e.src_node_id, s.kind AS sk, e.dst_node_id, d.kind AS dk "
+                  f"FROM {edges} e LEFT JOIN {NODES_VIEW} s ON s.node_id = e.src_node_id "
+                  f"LEFT JOIN {NODES_VIEW} d ON d.node_id = e.dst_node_id WHERE s.kind IS NULL OR d.kind IS NULL "
+                  "OR NOT list_contains($srcs, s.kind) OR NOT list_contains($dsts, d.kind)")
+        n_dangling, n_wrong = conn.execute(
+            f"SELECT count(*) FILTER (WHERE sk IS NULL OR dk IS NULL), count(*) FILTER (WHERE sk IS NOT NULL AND "
+            f"dk IS NOT NULL) FROM ({judged})", {"srcs": srcs, "dsts": dsts}).fetchall()[0]
+        dangling, wrong = dangling + n_dangling, wrong + n_wrong
+        for path, edge_id, kind, src, sk, dst, dk in conn.execute(
+                f"{judged} ORDER BY e.path, e.edge_id LIMIT $n", {"srcs": srcs, "dsts": dsts, "n": max_findings}
+                ).fetchall():
+            if sk is None or dk is None:
+                which = " and ".join(f"{e} {nid!r}" for e, nid, k in (("source", src, sk), ("target", dst, dk))
+                                     if k is None)
+                add(path, edge_id, f"{kind} edge: no node with the id of its {which}")
+            else:
+                add(path, edge_id, f"{kind} edge from a {sk} node to a {dk} node (declared: "
+                                   f"{'|'.join(srcs) or 'nothing'} -> {'|'.join(dsts) or 'nothing'})")
+    metrics.update(calls_not_from_callsite=calls_not_from_callsite, dangling_endpoints=dangling,
+                   wrong_endpoint_kinds=wrong)
+
+
+def _unique_edge_ids(conn, scope, parts, metrics, add, max_findings) -> None:
+    """Every edge id is ``KIND:`` + a key (checked here), so ids of two kinds never collide: duplicates are
+    looked for per kind, over the projections that yield it (REACHES: the dataflow plane's and the link's)."""
+    dupes = unprefixed = 0
+    for kind in sorted({k for p in parts for k in p.kinds}):
+        edges = " UNION ALL ".join(scope.sql[id(p)] for p in parts if kind in p.kinds)
+        mine = f"(SELECT * FROM ({edges}) WHERE kind = '{kind}')"
+        n_bad, n_dupes = conn.execute(f"SELECT count(*) FILTER (WHERE NOT starts_with(edge_id, '{kind}:')), "
+                                      f"count(*) - count(DISTINCT edge_id) FROM {mine}").fetchall()[0]
+        unprefixed += n_bad
+        dupes += n_dupes
+        if n_bad:
+            for path, edge_id in conn.execute(f"SELECT path, edge_id FROM {mine} WHERE NOT starts_with(edge_id, "
+                                              f"'{kind}:') ORDER BY ALL LIMIT ?", [max_findings]).fetchall():
+                add(path, edge_id, f"{kind} edge id does not start with {kind + ':'!r}")
+        if n_dupes:
+            for path, edge_id, copies in conn.execute(
+                    f"SELECT min(path), edge_id, count(*) FROM {mine} GROUP BY edge_id HAVING count(*) > 1 "
+                    "ORDER BY 1, 2 LIMIT ?", [max_findings]).fetchall():
+                add(path, edge_id, f"edge id used by {copies} edges")
+    metrics.update(duplicate_edge_ids=int(dupes), edge_ids_without_kind=int(unprefixed))
