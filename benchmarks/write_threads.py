@@ -7,6 +7,8 @@ under several settings, printing wall and CPU seconds for each. CPU is what matt
 extraction workers use the machine's cores.
 
 Usage:  uv run python benchmarks/write_threads.py --db DIR/codeintel.duckdb [--tables py_tokens,py_bc_instructions]
+        uv run python benchmarks/write_threads.py --db DIR/codeintel.duckdb --tables all --one-thread
+        (the second: the CPU DuckDB needs to store every row of the file pass, the storage floor)
 """
 
 import argparse
@@ -27,9 +29,16 @@ BATCHES = 9
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
-    ap.add_argument("--tables", default="py_tokens,py_bc_instructions")
+    ap.add_argument("--tables", default="py_tokens,py_bc_instructions",
+                    help="comma-separated, or 'all': every table of the file pass")
+    ap.add_argument("--one-thread", action="store_true", help="only the indexer's setting (threads=1)")
     args = ap.parse_args()
-    tables = args.tables.split(",")
+    if args.tables == "all":
+        from codeintel_assets.pipeline import pass_tables
+        tables = [tc.name for tc in pass_tables()]
+    else:
+        tables = args.tables.split(",")
+    settings = [s for s in SETTINGS if s == ("512MB", 1, True)] if args.one_thread else SETTINGS
     work = tempfile.mkdtemp(prefix="codeintel-write-threads-")
     try:
         src = duckdb.connect(args.db, read_only=True, config={"custom_user_agent": "dagster"})
@@ -44,7 +53,7 @@ def main() -> None:
                             f"TO '{work}/{t}-{i}.parquet' (FORMAT parquet)")
         src.close()
         print(f"{rows:,} rows of {', '.join(tables)} in {BATCHES} batches")
-        for memory, threads, order in SETTINGS:
+        for memory, threads, order in settings:
             db = os.path.join(work, "target.duckdb")
             for f in (db, db + ".wal"):
                 if os.path.exists(f):
