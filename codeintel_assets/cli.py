@@ -215,6 +215,9 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         linked = defs.resolve_job_def("link_repository").execute_in_process(
             instance=instance, raise_on_error=False,
             run_config=QUIET_RUN)
+        run_id = linked.run_id
+        # The graph's check ran in that job: its verdict is this run's (and a blocking failure its exit code).
+        checks = [_check_row(ev) for ev in linked.get_asset_check_evaluations()]
         if not linked.success:
             run_ok, run_error = False, "the link step failed; the next `codeintel index` runs it again"
     if work:

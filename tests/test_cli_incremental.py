@@ -83,6 +83,8 @@ def test_incremental_index(tiny_repo, tmp_path):
     code, s = index(tiny_repo, env)
     assert (s["files_removed"], s["files_seen"]) == (1, 3)
     assert rows_for(db, "pkg/good.py") == {t: 0 for t in PER_FILE_TABLES}
+    # Nothing to extract, but the call graph and the graph were made again: the graph's check is reported
+    assert [(c["check"], c["passed"]) for c in s["checks"]] == [("cpg_integrity", True)], s["checks"]
     assert rows_for(db, "top.py")["py_bc_instructions"] > 0
 
     # A plane that did not finish for a file (a run killed between the delete and the append, a plane
