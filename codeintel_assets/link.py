@@ -274,6 +274,24 @@ WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.def_id ORDER BY o.mro_index) = 1
 """
 
+# C(...).m(): m along C's MRO, when the inner call constructs C (0.9, as for instance_method: an instance
+# attribute could shadow the method).
+RESULT_METHOD = """
+SELECT c.callsite_id AS ref_id, 'result_method' AS rule,
+       0.9 * e.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
+       x.def_id, x.qualname, x.path, x.kind, [e.qualname, x.qualname] AS via
+FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+JOIN __lk_calls e ON e.ref_id = c.callee_value_node_id AND e.rule IN ('constructor', 'class')
+JOIN cpg_definitions i ON i.def_id = e.def_id  -- the class, or the __init__ whose class it is
+JOIN cpg_definitions k ON k.def_id = CASE WHEN e.rule = 'class' THEN e.def_id ELSE i.parent_def_id END
+ AND k.kind = 'class'
+JOIN cpg_mro o ON o.class_def_id = k.def_id
+JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
+ AND x.kind IN ('function', 'method', 'class', 'lambda')
+WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.def_id ORDER BY o.mro_index) = 1
+"""
+
 # f()(): the functions f returns (`return inner`, `return lambda ...`, `return self.m`), for each f the inner
 # call reaches.
 RETURN_REFS = """
@@ -329,7 +347,7 @@ deco AS (SELECT regexp_extract(callsite_id, '^(.*):DECORATOR:\d+$', 1) AS def_id
          GROUP BY ALL),
 shaped AS (  -- does the call bind the method's first parameter itself (self / cls)?
     SELECT c.*, c.callee_kind = 'method' AND coalesce(k.deco, '') <> 'staticmethod'
-             AND (c.rule IN ('self_method', 'super', 'constructor', 'instance_method')
+             AND (c.rule IN ('self_method', 'super', 'constructor', 'instance_method', 'result_method')
                   OR coalesce(k.deco, '') = 'classmethod') AS receiver
     FROM calls c LEFT JOIN deco k ON k.def_id = c.callee_def_id),
 {params},
@@ -535,6 +553,7 @@ def _link(conn, scope_sql: str) -> None:
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_calls AS " + CALLABLE.format(res="__lk_res")
         + " UNION ALL " + SUPER)
     run(conn, "INSERT INTO __lk_calls " + INSTANCE)
+    run(conn, "INSERT INTO __lk_calls " + RESULT_METHOD)
     run(conn, RETURN_REFS)
     _resolve(conn, roots)
     returned = ("SELECT r.outer_id AS ref_id, 'returned' AS rule, "
