@@ -13,7 +13,8 @@ Rules (``rule``, ``confidence``):
   path is a definition of the repository, directly or through package re-exports (``from .core
   import run`` in ``pkg/__init__.py`` makes ``pkg.run`` mean ``pkg.core.run``), up to 8 hops;
 - ``self_method`` (0.9): ``self.m()`` / ``cls.m()`` in a method of class ``C``, with ``m`` defined in
-  ``C`` (a subclass may override it: 0.9);
+  ``C`` (a subclass may override it: 0.9); ``cls(...)`` in a classmethod of ``C``: ``C``, then its
+  constructor (rule ``constructor``);
 - ``constructor`` (1.0): a call resolved to a class goes to its ``__init__`` when the class defines
   one (otherwise to the class itself: ``class``);
 - ``builtin`` (1.0): a name bound nowhere in the module that is a builtin: ``<builtin>.name``;
@@ -128,7 +129,15 @@ cand AS (
     FROM refs r JOIN cpg_definitions p ON p.binding_id = r.root_binding_id AND p.kind = 'parameter'
     JOIN cpg_definitions m ON m.def_id = p.parent_def_id AND m.kind = 'method'
     JOIN cpg_definitions k ON k.def_id = m.parent_def_id AND k.kind = 'class'
-    WHERE NOT r.container AND len(r.attrs) = 1 AND p.param_index = 0 AND p.param_kind IN ('posonly', 'pos_or_kw')),
+    WHERE NOT r.container AND len(r.attrs) = 1 AND p.param_index = 0 AND p.param_kind IN ('posonly', 'pos_or_kw')
+    UNION ALL  -- cls(...) in a classmethod of class K: K itself (then its constructor; a subclass may call it: 0.9)
+    SELECT r.ref_id, 'self_method', k.qualname, 0.9, 0
+    FROM refs r JOIN cpg_definitions p ON p.binding_id = r.root_binding_id AND p.kind = 'parameter'
+    JOIN cpg_definitions m ON m.def_id = p.parent_def_id AND m.kind = 'method'
+    JOIN cpg_definitions k ON k.def_id = m.parent_def_id AND k.kind = 'class'
+    WHERE NOT r.container AND len(r.attrs) = 0 AND p.param_index = 0 AND p.param_kind IN ('posonly', 'pos_or_kw')
+      AND m.def_id IN (SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites
+                       WHERE call_kind = 'decorator' AND callee_text = 'classmethod')),
 known AS (SELECT qualname FROM __lk_known),
 tops AS (SELECT DISTINCT split_part(qualname, '.', 1) AS top FROM cpg_definitions WHERE kind = 'module'),
 aliases AS (SELECT name, target FROM __lk_aliases),
