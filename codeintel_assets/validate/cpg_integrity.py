@@ -11,7 +11,9 @@ Over the whole database, on ``cpg_nodes`` / ``cpg_edges`` (``codeintel_assets.gr
   rows (``Projection.expect``) equal the rows of its kinds in the views, and no projection whose
   tables exist is missing from the stored views (they were created before its table was).
 
-Findings name the path and the id (at most ``MAX_REPORTED_FINDINGS``).
+Findings name the path and the id (at most ``MAX_REPORTED_FINDINGS``). Memory is bounded: ids and
+endpoints are judged per edge projection and per kind, DuckDB spilling past ``INTEGRITY_MEMORY_LIMIT``;
+an index run judges only what it can have changed (``_EdgeScope``; docs/graph.md).
 """
 
 import itertools
@@ -49,15 +51,15 @@ def _groups(projections) -> list[tuple[list, set[str]]]:
     return groups
 
 
-# Edge kinds whose ends can be in two files (the link step's, imports) or that another step than the file
-# pass writes (the inspect plane's: an inspect run changes no file): always checked whole.
+# The tables of projections whose edges can join two files (the link step's, imports): judged, in an index
+# run, for the files the link step relinked (``_origin``).
 CROSS_FILE_TABLES = {"cpg_calls", "cpg_binds_arg", "cpg_arg_reaches", "cpg_inherits", "cpg_mro", "cpg_imports"}
 
 
 def cross_file_edge_kinds() -> list[str]:
+    """The edge kinds with a projection that is not the file pass's (``_origin``)."""
     from codeintel_assets.graph import PROJECTIONS
-    return sorted({k for p in PROJECTIONS if p.element == "edge" and (
-        set(p.tables) & CROSS_FILE_TABLES or any(t.startswith("py_inspect_") for t in p.tables)) for k in p.kinds})
+    return sorted({k for p in PROJECTIONS if p.element == "edge" and _origin(p) != "file" for k in p.kinds})
 
 
 def failed_paths(conn) -> set[str]:
@@ -162,7 +164,8 @@ def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None, l
     metrics["projections_left_out"] = len(plan.left_out)
     metrics["seconds"] = round(time.perf_counter() - t0, 2)
     failed = (metrics["stale_projections"] or metrics["unknown_kinds"] or missing or metrics["duplicate_node_ids"]
-              or metrics["duplicate_edge_ids"] or metrics["edge_ids_without_kind"] or metrics["dangling_endpoints"] or metrics["wrong_endpoint_kinds"])
+              or metrics["duplicate_edge_ids"] or metrics["edge_ids_without_kind"] or metrics["dangling_endpoints"]
+              or metrics["wrong_endpoint_kinds"])
     return result(NAME, TABLE, findings, metrics, blocking=True, passed=not failed, description=DESCRIPTION)
 
 
