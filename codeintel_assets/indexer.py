@@ -27,8 +27,8 @@ from codeintel_assets.pipeline import DEFAULT_FILE_BUDGET_SECONDS, ChunkResult, 
 from codeintel_assets.spool import SpooledTable
 
 WRITE_BATCH_FILES = 192
-CHECKPOINT_AFTER_ROWS = 100_000
-WRITER_THREADS = 1  # a small incremental run does not pay for a checkpoint
+CHECKPOINT_AFTER_ROWS = 100_000  # a small incremental run does not pay for a checkpoint
+WRITER_THREADS = 1
 SPOOL_PREFIX = ".codeintel-spool-"
 
 
@@ -78,8 +78,8 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
     try:
         with store.connection() as conn:
             # One DuckDB thread for the writes: they overlap the extraction workers, and a second thread
-            # doubles the insert CPU for no wall time on a 2-core machine (benchmarks/write_threads.py:
-            # 33 s of CPU for 17 s of inserts with two threads, 17 s with one).
+            # nearly doubles the insert CPU for no wall time on a 2-core machine (benchmarks/write_threads.py:
+            # 31.5 s of CPU with two threads, 17.6 s with one, for the same inserts).
             conn.execute(f"SET threads = {WRITER_THREADS}").fetchall()
             t0 = time.perf_counter()
             deleted = store.delete_files(keys, list(contracts), conn)

@@ -261,45 +261,40 @@ WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index) = 1
 """
 
-# x = C(...) bound once, then x.m(): m along C's MRO, when the call site constructs C (0.9: an instance
-# attribute could shadow the method).
-INSTANCE = """
-SELECT c.callsite_id AS ref_id, 'instance_method' AS rule,
+# A method of an instance a resolved call constructs: m along the MRO of the class C that call resolves to
+# (constructor or class), 0.9 x the call's confidence (an instance attribute could shadow the method).
+# {find_call}: how the call site c reaches the constructing call (its ref_id: {constructing_call}).
+_METHOD_OF_CONSTRUCTED = """
+SELECT c.callsite_id AS ref_id, '{rule}' AS rule,
        0.9 * e.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
        x.def_id, x.qualname, x.path, x.kind, [e.qualname, x.qualname] AS via
 FROM cpg_call_sites c SEMI JOIN __scope USING (path)
-JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'instance' AND v.path = c.path
-JOIN __lk_calls e ON e.ref_id = v.ast_node_id AND e.rule IN ('constructor', 'class')
+{find_call}
+JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule IN ('constructor', 'class')
 JOIN cpg_definitions i ON i.def_id = e.def_id  -- the class, or the __init__ whose class it is
 JOIN cpg_definitions k ON k.def_id = CASE WHEN e.rule = 'class' THEN e.def_id ELSE i.parent_def_id END
  AND k.kind = 'class'
 JOIN cpg_mro o ON o.class_def_id = k.def_id
 JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
  AND x.kind IN ('function', 'method', 'class', 'lambda')
-WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1
-  AND c.callee_root_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (
-      SELECT target_binding_id AS binding_id FROM cpg_value_refs WHERE role = 'instance') USING (binding_id)
-      WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)
+WHERE c.callee_kind = '{callee_kind}' AND len(c.callee_attrs) = 1{where}
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.def_id ORDER BY o.mro_index) = 1
 """
 
-# C(...).m(): m along C's MRO, when the inner call constructs C (0.9, as for instance_method: an instance
-# attribute could shadow the method).
-RESULT_METHOD = """
-SELECT c.callsite_id AS ref_id, 'result_method' AS rule,
-       0.9 * e.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
-       x.def_id, x.qualname, x.path, x.kind, [e.qualname, x.qualname] AS via
-FROM cpg_call_sites c SEMI JOIN __scope USING (path)
-JOIN __lk_calls e ON e.ref_id = c.callee_value_node_id AND e.rule IN ('constructor', 'class')
-JOIN cpg_definitions i ON i.def_id = e.def_id  -- the class, or the __init__ whose class it is
-JOIN cpg_definitions k ON k.def_id = CASE WHEN e.rule = 'class' THEN e.def_id ELSE i.parent_def_id END
- AND k.kind = 'class'
-JOIN cpg_mro o ON o.class_def_id = k.def_id
-JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
- AND x.kind IN ('function', 'method', 'class', 'lambda')
-WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
-QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.def_id ORDER BY o.mro_index) = 1
-"""
+# x = C(...) bound once, then x.m().
+INSTANCE = _METHOD_OF_CONSTRUCTED.format(
+    rule="instance_method", callee_kind="attribute", constructing_call="v.ast_node_id",
+    find_call="JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'instance' "
+              "AND v.path = c.path",
+    where="""
+  AND c.callee_root_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (
+      SELECT target_binding_id AS binding_id FROM cpg_value_refs WHERE role = 'instance') USING (binding_id)
+      WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)""")
+
+# C(...).m(): the inner call is the callee's value.
+RESULT_METHOD = _METHOD_OF_CONSTRUCTED.format(
+    rule="result_method", callee_kind="attribute_of_call", constructing_call="c.callee_value_node_id",
+    find_call="", where="")
 
 # f()(): the functions f returns (`return inner`, `return lambda ...`, `return self.m`), for each f the inner
 # call reaches.

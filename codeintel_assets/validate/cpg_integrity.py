@@ -177,11 +177,11 @@ INTEGRITY_MEMORY_LIMIT = "1GB"  # the whole-database check spills beyond it (the
 def _bounded_memory(conn):
     """DuckDB's memory limit at most ``INTEGRITY_MEMORY_LIMIT`` while the check runs, spilling into a private
     temporary directory (a read-only database's own directory may not be writable); restored after."""
-    before = conn.execute("SELECT current_setting('memory_limit')").fetchall()[0]
+    before = conn.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     # DuckDB creates the directory when it first spills and removes it with the connection.
     spill = Path(tempfile.gettempdir()) / f"codeintel-integrity-{os.getpid()}-{next(_SPILLS)}"
     try:
-        if _bytes(before[0]) > _bytes(INTEGRITY_MEMORY_LIMIT):
+        if _bytes(before) > _bytes(INTEGRITY_MEMORY_LIMIT):
             conn.execute(f"SET memory_limit = '{INTEGRITY_MEMORY_LIMIT}'").fetchall()
         try:
             conn.execute("SET temp_directory = ?", [str(spill)]).fetchall()
@@ -189,7 +189,7 @@ def _bounded_memory(conn):
             pass  # this connection has spilled before: its directory stays (DuckDB cannot switch it)
         yield
     finally:
-        conn.execute(f"SET memory_limit = '{before[0]}'").fetchall()
+        conn.execute(f"SET memory_limit = '{before}'").fetchall()
 
 
 def _bytes(setting: str) -> float:
