@@ -196,7 +196,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         from codeintel_assets.assets import build_definitions
         defs = build_definitions(str(root), db, workers=args.workers, max_file_bytes=args.max_file_bytes,
                                  import_roots=list(args.import_root or ()), file_budget_seconds=args.file_budget,
-                                 inspect=inspect_cfg or {})
+                                 inspect=inspect_cfg or {}, scip_index=args.scip)
     relink = False
     if not work:
         from codeintel_assets.link import dirty_paths
@@ -205,13 +205,15 @@ def _index(args, root: Path, db: str, t0: float) -> int:
             from resources.store import table_exists
             # files only removed, or the last link step failed: link again; views another version made (an
             # upgrade) or made before a table existed: the graph again (the same job)
-            relink = bool(dirty_paths(conn)) or (
+            from codeintel_assets.scip import ingest_needed
+            relink = bool(dirty_paths(conn)) or ingest_needed(
+                conn, str(root), args.scip if args.scip is not None else os.environ.get("CODEINTEL_SCIP", "")) or (
                 table_exists(conn, "cpg_files") and conn.execute("SELECT count(*) FROM cpg_files").fetchall()[0][0] > 0
                 and not graph_current(conn))
     if relink:
         # No file to index, but the call graph is not the files' (files left, or the last link step failed).
         from codeintel_assets.assets import build_definitions
-        defs = defs or build_definitions(str(root), db, inspect=inspect_cfg or {})
+        defs = defs or build_definitions(str(root), db, inspect=inspect_cfg or {}, scip_index=args.scip)
         linked = defs.resolve_job_def("link_repository").execute_in_process(
             instance=instance, raise_on_error=False,
             run_config=QUIET_RUN)
@@ -630,6 +632,9 @@ def main(argv=None) -> int:
                     help="if another codeintel index is writing the database, exit 2 instead of waiting")
     ix.add_argument("--import-root", action="append", metavar="DIR",
                     help="a directory on sys.path when the code runs (repeatable; detected: the repository root, src/)")
+    ix.add_argument("--scip", default=None, metavar="FILE",
+                    help="a SCIP index of the repository made by an external indexer, e.g. `scip-python index` "
+                         "(default: index.scip at the repository root when it exists; relative to the root)")
     ix.add_argument("--inspect", action="store_true",
                     help="also import the modules in the sandbox and record their runtime facts (executes their "
                          "import-time code, isolated; see docs/inspect.md)")

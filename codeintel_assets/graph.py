@@ -253,6 +253,13 @@ PROJECTIONS: list[Projection] = [
                "py_inspect_runtime_state", where="probe IS NOT NULL AND step IS NOT NULL",
                expect="SELECT count(*) FROM py_inspect_runtime_state WHERE probe IS NOT NULL AND step IS NOT NULL"),
 
+    Projection("node", {"SCIP_SYMBOL": "a symbol of an external SCIP index (id: the symbol string; a local symbol "
+                                       "'<relative_path> local N'); subkind: its SymbolInformation kind"},
+               ("scip_symbols",), "scip",
+               _node("'SCIP_SYMBOL'", "symbol_id", "coalesce(display_name, symbol)", "kind_name",
+                     span=("NULL", "NULL"), props=_json("symbol", "is_local", "is_external", "has_info")),
+               "scip_symbols"),
+
     # ---- edges: files, definitions, symbols, syntax -------------------------------------------------
     Projection("edge", {"HAS_MODULE": "file -> its module"}, ("cpg_definitions",), "cpg",
                _edge("'HAS_MODULE'", "'HAS_MODULE:' || def_id", "path", "def_id", "'cpg:module'"),
@@ -278,6 +285,40 @@ PROJECTIONS: list[Projection] = [
                expect="SELECT count(*) FROM (SELECT DISTINCT binding_id, symbol FROM cpg_definitions "
                       "WHERE binding_id IS NOT NULL AND symbol IS NOT NULL)",
                src_kinds=("BINDING",), dst_kinds=("SYMBOL",)),
+    Projection("edge", {"SCIP_DEFINES": "syntax node -> the SCIP symbol an external index says it defines",
+                        "SCIP_REFERS_TO": "syntax node -> the SCIP symbol an external index says it refers to"},
+               ("scip_occurrences",), "scip",
+               _edge("CASE WHEN is_definition THEN 'SCIP_DEFINES' ELSE 'SCIP_REFERS_TO' END",
+                     "CASE WHEN is_definition THEN 'SCIP_DEFINES:' ELSE 'SCIP_REFERS_TO:' END || occurrence_id",
+                     "ast_node_id", "symbol_id", "'scip:occurrence'",
+                     props=_json("symbol_roles", "anchor", "start_line", "start_char")),
+               "scip_occurrences", where="ast_node_id IS NOT NULL AND symbol_id IS NOT NULL",
+               expect="SELECT count(*) FROM scip_occurrences WHERE ast_node_id IS NOT NULL AND symbol_id IS NOT NULL",
+               src_kinds=SYNTAX, dst_kinds=("SCIP_SYMBOL",)),
+    Projection("edge", {"BINDING_SYMBOL": "binding -> the SCIP symbol of an external index's occurrence at one of its "
+                                          "name sites (SYM-CPG-ALG-6; confidence 0.5, props.ambiguous, when one "
+                                          "binding meets several symbols)"},
+               ("scip_occurrences",), "scip",
+               _edge("'BINDING_SYMBOL'", "'BINDING_SYMBOL:' || binding_id || '->' || symbol_id", "binding_id",
+                     "symbol_id", "'scip:name_site'", "CASE WHEN n > 1 THEN 0.5 ELSE 1.0 END",
+                     props=_json("ambiguous=n > 1", "role")),
+               "(SELECT binding_id, symbol_id, min(path) AS path, "
+               "CASE WHEN bool_or(is_definition) THEN 'def' ELSE 'ref' END AS role, "
+               "count(*) OVER (PARTITION BY binding_id) AS n FROM scip_occurrences "
+               "WHERE binding_id IS NOT NULL AND symbol_id IS NOT NULL GROUP BY binding_id, symbol_id)",
+               expect="SELECT count(DISTINCT (binding_id, symbol_id)) FROM scip_occurrences "
+                      "WHERE binding_id IS NOT NULL AND symbol_id IS NOT NULL",
+               src_kinds=("BINDING",), dst_kinds=("SCIP_SYMBOL",)),
+    Projection("edge", {"SAME_SYMBOL": "codeintel symbol -> the SCIP symbol an external index gives the same "
+                                       "definition (its definition occurrence is at the definition's name)"},
+               ("scip_occurrences", "cpg_definitions"), "scip",
+               _edge("'SAME_SYMBOL'", "'SAME_SYMBOL:' || symbol || '->' || symbol_id", "symbol", "symbol_id",
+                     "'scip:definition'"),
+               "(SELECT d.symbol, o.symbol_id, min(o.path) AS path FROM scip_occurrences o JOIN cpg_definitions d "
+               "ON d.def_id = o.def_id WHERE d.symbol IS NOT NULL AND o.symbol_id IS NOT NULL GROUP BY ALL)",
+               expect="SELECT count(DISTINCT (d.symbol, o.symbol_id)) FROM scip_occurrences o JOIN cpg_definitions d "
+                      "ON d.def_id = o.def_id WHERE d.symbol IS NOT NULL AND o.symbol_id IS NOT NULL",
+               src_kinds=("SYMBOL",), dst_kinds=("SCIP_SYMBOL",)),
     Projection("edge", {"AST_CHILD": "AST node -> child (props.field: the parent's field)"}, ("py_ast_nodes",),
                "source",
                _edge("'AST_CHILD'", "'AST_CHILD:' || ast_node_id", "parent_ast_node_id", "ast_node_id", "'source:ast'",

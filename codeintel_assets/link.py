@@ -296,6 +296,47 @@ RESULT_METHOD = _METHOD_OF_CONSTRUCTED.format(
     rule="result_method", callee_kind="attribute_of_call", constructing_call="c.callee_value_node_id",
     find_call="", where="")
 
+# A call site none of the rules above resolved, whose callee an external SCIP indexer (scip-python: pyright's
+# types) refers to a symbol it also defines in a file of the repository (scip_occurrences: the reference
+# anchored to the call's func node, the definition to a cpg_definitions row). 0.8: the indexer's types are
+# inferred, and its index may be older than other files.
+SCIP_CALLEES = """
+SELECT DISTINCT c.callsite_id, c.path, x.def_id FROM cpg_call_sites c {scope}
+JOIN scip_occurrences o ON o.path = c.path AND o.call_ast_node_id = c.ast_node_id AND NOT o.is_definition
+JOIN scip_occurrences x ON x.symbol_id = o.symbol_id AND x.def_id IS NOT NULL
+"""
+# A method reached through an attribute is called bound (scip_method: the receiver is wired to self) unless
+# the index says the attribute's root names a type (`Base.run(obj, x)`: a symbol with a '#' descriptor).
+SCIP_REFS = """
+CREATE OR REPLACE TEMP TABLE __lk_scip AS
+SELECT s.callsite_id AS ref_id,
+       CASE WHEN d.kind = 'method' AND c.callee_kind IN ('attribute', 'attribute_of_call')
+                 AND NOT coalesce(ends_with(r.symbol, '#'), false) THEN 'scip_method' ELSE 'scip' END AS rule,
+       0.8 AS confidence, d.def_id, d.qualname, d.path, d.kind, [o.symbol] AS via
+FROM ({callees}) s JOIN cpg_definitions d ON d.def_id = s.def_id AND d.kind IN ('function', 'method', 'class', 'lambda')
+JOIN cpg_call_sites c ON c.callsite_id = s.callsite_id
+JOIN scip_occurrences o ON o.def_id = s.def_id
+LEFT JOIN scip_occurrences r ON r.path = c.path AND r.span_start_byte = c.span_start_byte AND NOT r.is_definition
+ AND c.callee_kind = 'attribute'
+ANTI JOIN __lk_calls k ON k.ref_id = s.callsite_id
+QUALIFY row_number() OVER (PARTITION BY s.callsite_id, d.def_id ORDER BY o.occurrence_id, r.occurrence_id) = 1
+""".format(callees=SCIP_CALLEES.format(scope="SEMI JOIN __scope USING (path)"))
+
+# Where both the rules and SCIP resolved a call site inside the repository, do they agree (a constructor
+# edge goes to __init__, SCIP's reference to the class)?
+SCIP_AGREEMENT = """
+WITH s AS ({callees}),
+ours AS (SELECT k.callsite_id, k.callee_def_id AS def_id FROM cpg_calls k WHERE k.callee_def_id IS NOT NULL
+           AND NOT starts_with(k.rule, 'scip')
+         UNION SELECT k.callsite_id, i.parent_def_id FROM cpg_calls k JOIN cpg_definitions i ON i.def_id = k.callee_def_id
+         WHERE k.rule = 'constructor'),
+sboth AS (SELECT s.callsite_id, bool_or(ours.def_id IS NOT NULL) AS agree FROM s
+         SEMI JOIN ours ON ours.callsite_id = s.callsite_id
+         LEFT JOIN ours ON ours.callsite_id = s.callsite_id AND ours.def_id = s.def_id GROUP BY s.callsite_id)
+SELECT (SELECT count(DISTINCT callsite_id) FROM s), count(*), count(*) FILTER (WHERE agree),
+       (SELECT count(DISTINCT callsite_id) FROM cpg_calls WHERE starts_with(rule, 'scip')) FROM sboth
+""".format(callees=SCIP_CALLEES.format(scope=""))
+
 # f()(): the functions f returns (`return inner`, `return lambda ...`, `return self.m`), for each f the inner
 # call reaches.
 RETURN_REFS = """
@@ -351,7 +392,8 @@ deco AS (SELECT regexp_extract(callsite_id, '^(.*):DECORATOR:\d+$', 1) AS def_id
          GROUP BY ALL),
 shaped AS (  -- does the call bind the method's first parameter itself (self / cls)?
     SELECT c.*, c.callee_kind = 'method' AND coalesce(k.deco, '') <> 'staticmethod'
-             AND (c.rule IN ('self_method', 'super', 'constructor', 'instance_method', 'result_method')
+             AND (c.rule IN ('self_method', 'super', 'constructor', 'instance_method', 'result_method', 'scip_method',
+                            'scip_constructor')
                   OR coalesce(k.deco, '') = 'classmethod') AS receiver
     FROM calls c LEFT JOIN deco k ON k.def_id = c.callee_def_id),
 {params},
@@ -395,7 +437,7 @@ wired AS (
     FROM shaped c JOIN args a USING (callsite_id) JOIN params p ON p.parent_def_id = c.callee_def_id
     WHERE (a.kind = 'star' AND p.param_kind = 'vararg') OR (a.kind = 'starstar' AND p.param_kind = 'kwarg')
     UNION ALL  -- the implicit receiver: the instance (self.m(), super().m(), the object a constructor makes) or cls
-    SELECT c.*, NULL, CASE WHEN c.rule = 'constructor' THEN c.site_node ELSE c.callee_value_node_id END, 0, NULL,
+    SELECT c.*, NULL, CASE WHEN c.rule IN ('constructor', 'scip_constructor') THEN c.site_node ELSE c.callee_value_node_id END, 0, NULL,
            p.def_id, p.name, p.binding_id, p.param_kind, true, p.source, p.sig_param_id
     FROM shaped c JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_index = 0
      AND p.param_kind IN ('posonly', 'pos_or_kw')
@@ -564,7 +606,13 @@ def _link(conn, scope_sql: str) -> None:
                 "r.outer_confidence * x.confidence / count(*) OVER (PARTITION BY r.outer_id) AS confidence, "
                 "x.def_id, x.qualname, x.path, x.kind, x.via FROM (" + CALLABLE.format(res="__lk_res") + ") x "
                 "JOIN __lk_refs r USING (ref_id)")
-    run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges="SELECT * FROM __lk_calls UNION ALL " + returned))
+    run(conn, "INSERT INTO __lk_calls " + returned)
+    if table_exists(conn, "scip_occurrences"):  # what an external SCIP indexer resolved and the rules did not
+        run(conn, SCIP_REFS)
+        run(conn, "INSERT INTO __lk_calls SELECT ref_id, CASE rule WHEN 'constructor' THEN 'scip_constructor' "
+                  "WHEN 'class' THEN 'scip_class' ELSE rule END, confidence, def_id, qualname, path, kind, via FROM ("
+                  + CALLABLE.format(res="__lk_scip") + ")")
+    run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges="SELECT * FROM __lk_calls"))
     run(conn, BINDS.format(version=SCHEMA_VERSION, params=params, where=f"e.path IN ({scope_sql}) AND e.rule <> 'passed_argument'"))
     # 3. calls through a parameter: whatever the resolved calls pass for it, everywhere (a caller in any file
     #    can change them, so these are recomputed whole)
@@ -713,6 +761,11 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
         resolved = run(conn, f"SELECT count(DISTINCT callsite_id) FROM {CPG_CALLS.name}")[0][0]
         edges = run(conn, f"SELECT count(*) FROM {CPG_CALLS.name}")[0][0]
         rows = {tc.name: run(conn, f"SELECT count(*) FROM {tc.name}")[0][0] for tc in LINK_TABLES}
+        scip = {}
+        if table_exists(conn, "scip_occurrences"):
+            named, both, agree, only = run(conn, SCIP_AGREEMENT)[0]
+            scip = {"scip_sites_resolved": int(named), "scip_sites_both": int(both), "scip_sites_agree": int(agree),
+                    "scip_sites_added": int(only), **({"scip_agreement": round(agree / both, 4)} if both else {})}
     finally:
         conn.unregister("__builtins")
         conn.unregister("__scope")
@@ -720,4 +773,4 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
             "share_resolved": round(resolved / total, 4) if total else 0.0, "files_dirty": len(dirty),
             "files_relinked": len(scope), "full": full,
             **{f"sites_{k}": int(v) for k, v in sorted(figures.items())},
-            **{f"rows_{k}": int(v) for k, v in rows.items()}}
+            **{f"rows_{k}": int(v) for k, v in rows.items()}, **scip}

@@ -15,5 +15,7 @@ class RepoConfig(ConfigurableResource):
     spool_dir: str = Field(default="", description="Directory for spilled Parquet parts (default: beside the database).")
     file_budget_seconds: float = Field(default=120.0, description="Wall-clock seconds one plane may spend on one "
                                                                    "file; over it, the file is a failure row (0: none).")
+    scip_index: str = Field(default="", description="A SCIP index of the repository made by an external indexer "
+                                                    "(relative to root; default: index.scip when it exists).")
     import_roots: list[str] = Field(default=[], description="Directories that are on sys.path when the code runs "
                                                            "(besides the detected ones: the repository root, src/).")

@@ -48,8 +48,10 @@ def test_incremental_index(tiny_repo, tmp_path):
     assert (s["files_seen"], s["files_added"], s["files_changed"], s["files_removed"]) == (4, 4, 0, 0)
     assert s["files_failed"] == 1 and s["failed_files"][0].startswith("pkg/bad.py:1:")
     assert "SyntaxError" in s["failed_files"][0]
-    # files_ok warns about pkg/bad.py; every other plane gate passes, and cpg_integrity (the graph's)
-    assert s["checks_failed"] == 1 and s["checks_passed"] == len(gates())
+    # files_ok warns about pkg/bad.py; every other plane gate passes, and cpg_integrity (the graph's) and
+    # scip_ingest (no SCIP index: nothing to read)
+    assert s["checks_failed"] == 1 and s["checks_passed"] == len(gates()) + 1
+    assert next(c for c in s["checks"] if c["check"] == "scip_ingest")["metadata"]["index"] == "absent"
     for key in ("files_seen", "files_added", "files_changed", "files_removed", "files_failed", "rows",
                 "checks_passed", "checks_failed", "seconds"):
         assert key in s
@@ -84,7 +86,8 @@ def test_incremental_index(tiny_repo, tmp_path):
     assert (s["files_removed"], s["files_seen"]) == (1, 3)
     assert rows_for(db, "pkg/good.py") == {t: 0 for t in PER_FILE_TABLES}
     # Nothing to extract, but the call graph and the graph were made again: the graph's check is reported
-    assert [(c["check"], c["passed"]) for c in s["checks"]] == [("cpg_integrity", True)], s["checks"]
+    assert [(c["check"], c["passed"]) for c in s["checks"]] == [("scip_ingest", True), ("cpg_integrity", True)], \
+        s["checks"]
     assert rows_for(db, "top.py")["py_bc_instructions"] > 0
 
     # A plane that did not finish for a file (a run killed between the delete and the append, a plane

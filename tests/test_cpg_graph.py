@@ -412,7 +412,9 @@ def test_inspect_projections(tmp_path):
     from resources.store import connect_read_only
     conn = connect_read_only(env["CODEINTEL_DB"])
     try:
-        assert conn.execute("SELECT count(*) FROM cpg_vocabulary WHERE NOT in_graph").fetchall() == [(0,)]
+        # every projection is in the graph but the SCIP ones (this repository has no SCIP index)
+        assert conn.execute("SELECT count(*) FROM cpg_vocabulary WHERE NOT in_graph "
+                            "AND NOT starts_with(source, 'scip_')").fetchall() == [(0,)]
         src = textwrap.dedent(INSPECTED).lstrip("\n").encode()
         work = conn.execute("SELECT node_id FROM cpg_nodes WHERE kind = 'DEFINITION' AND label = 'ins.mod.work' "
                             "AND span_end_byte = ?", [len(src.rstrip(b"\n"))]).fetchall()  # the def ends the file

@@ -63,8 +63,10 @@ def test_materialise_range_into_duckdb_and_read_checks(tiny_repo, codeintel_env)
     assert set(evals) == {"files_ok", "span_join", "instruction_conservation", "cfg_entry_exit",
                           "cfg_reachability", "exception_edges", "stack_depth",
                           "symtable_vs_code", "binding_resolution", "binder_completeness", "same_file_id",
-                          "defuse_binding_space", "dfg_sanity", "cpg_integrity"}
-    assert set(evals) - {"cpg_integrity"} == {g.name for _, g in gates()}  # + the graph's, over the database
+                          "defuse_binding_space", "dfg_sanity", "scip_ingest", "cpg_integrity"}
+    # + the graph's, over the database, and the SCIP ingest's (a warning; this repository has no index)
+    assert set(evals) - {"cpg_integrity", "scip_ingest"} == {g.name for _, g in gates()}
+    assert evals["scip_ingest"].passed and evals["scip_ingest"].metadata["index"].value == "absent"
     assert evals["cpg_integrity"].passed and evals["cpg_integrity"].metadata["checked"].value == "whole database"
     # One stored gate row per (file, plane gate): the plane checks are aggregated from them.
     assert _rows(db, "select count(*) from codeintel_gate_results") == [(4 * len(gates()),)]

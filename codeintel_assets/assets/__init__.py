@@ -10,6 +10,7 @@ from codeintel_assets.assets.inspect import INSPECT_ASSETS
 from codeintel_assets.assets.jobs import index_files, inspect_files, link_repository, purge_files
 from codeintel_assets.assets.link import LINK_ASSETS
 from codeintel_assets.assets.planes import PLANE_ASSETS
+from codeintel_assets.assets.scip import SCIP_ASSETS
 from codeintel_assets.assets.sensors import repository_sensor
 from resources.inspect import InspectConfig
 from resources.repo import RepoConfig
@@ -20,7 +21,8 @@ from codeintel_assets.paths import DEFAULT_DB, default_db  # noqa: F401 - re-exp
 
 def build_definitions(repo_root: str | None = None, database: str | None = None, workers: int | None = None,
                       max_file_bytes: int | None = None, import_roots: list[str] | None = None,
-                      file_budget_seconds: float | None = None, inspect: dict | None = None) -> Definitions:
+                      file_budget_seconds: float | None = None, inspect: dict | None = None,
+                      scip_index: str | None = None) -> Definitions:
     """The one Definitions object; defaults come from CODEINTEL_REPO / CODEINTEL_DB / the working directory.
 
     ``inspect``: InspectConfig fields (from the repository's pyproject.toml and the command line); by
@@ -37,6 +39,9 @@ def build_definitions(repo_root: str | None = None, database: str | None = None,
     roots = import_roots if import_roots is not None else [r for r in os.environ.get("CODEINTEL_IMPORT_ROOTS", "").split(os.pathsep) if r]
     if roots:
         repo_kwargs["import_roots"] = list(roots)
+    scip = scip_index if scip_index is not None else os.environ.get("CODEINTEL_SCIP", "")
+    if scip:
+        repo_kwargs["scip_index"] = scip
     if inspect is None:
         from codeintel_assets.inspect_config import repository_inspect_config
         try:
@@ -44,7 +49,7 @@ def build_definitions(repo_root: str | None = None, database: str | None = None,
         except ValueError:
             inspect = {}  # the CLI reports a bad table; the UI starts with the defaults
     return Definitions(
-        assets=[*PLANE_ASSETS, *LINK_ASSETS, *INSPECT_ASSETS, *GRAPH_ASSETS],
+        assets=[*PLANE_ASSETS, *SCIP_ASSETS, *LINK_ASSETS, *INSPECT_ASSETS, *GRAPH_ASSETS],
         jobs=[index_files, purge_files, inspect_files, link_repository],
         sensors=[repository_sensor],
         resources={

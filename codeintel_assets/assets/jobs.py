@@ -5,6 +5,7 @@ from dagster import AssetSelection, Config, OpExecutionContext, define_asset_job
 from codeintel_assets.contracts import inspect as C
 from codeintel_assets.assets.graph import ASSET as CPG_GRAPH
 from codeintel_assets.assets.link import LINK_KEYS
+from codeintel_assets.assets.scip import SCIP_KEYS
 from codeintel_assets.inspect_plan import all_file_tables
 from codeintel_assets.pipeline import pass_tables
 from codeintel_assets.planes import planes
@@ -18,7 +19,7 @@ LINK_JOB = "link_repository"
 index_files = define_asset_job(
     INDEX_JOB, selection=AssetSelection.assets(*(tc.name for tc in pass_tables()),
                                                *(tc.name for p in planes() for tc, _ in p.reference),
-                                               *LINK_KEYS, CPG_GRAPH),
+                                               *SCIP_KEYS, *LINK_KEYS, CPG_GRAPH),
     executor_def=in_process_executor,  # steps share the DuckDB writer; process start-up dominated small runs
     description="Index a contiguous range of file partitions (changed files are moved to the tail so one range covers them).",
 )
@@ -33,7 +34,7 @@ inspect_files = define_asset_job(
 
 
 link_repository = define_asset_job(
-    LINK_JOB, selection=AssetSelection.assets(*LINK_KEYS, CPG_GRAPH), executor_def=in_process_executor,
+    LINK_JOB, selection=AssetSelection.assets(*SCIP_KEYS, *LINK_KEYS, CPG_GRAPH), executor_def=in_process_executor,
     description="Resolve the repository's call sites again (after files were only removed: no index run).",
 )
 

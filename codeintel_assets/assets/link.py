@@ -9,7 +9,7 @@ from resources.store import CodeIntelStore
 
 LINK_KEYS = tuple(tc.name for tc in LINK_TABLES)
 LINK_DEPS = ["cpg_call_sites", "cpg_call_args", "cpg_value_refs", "cpg_definitions", "cpg_imports",
-             "py_sym_name_sites", "py_reaching_defs"]
+             "py_sym_name_sites", "py_reaching_defs", "scip_occurrences"]
 
 
 @multi_asset(

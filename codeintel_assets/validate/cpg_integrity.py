@@ -208,7 +208,9 @@ def _origin(p) -> str:
     the inspect step's (an inspect run changes no file: judged whole)."""
     if any(t.startswith("py_inspect_") for t in p.tables):
         return "inspect"
-    return "link" if set(p.tables) & CROSS_FILE_TABLES else "file"
+    if set(p.tables) & CROSS_FILE_TABLES or any(t.startswith("scip_") for t in p.tables):
+        return "link"  # an ingest makes the documents whose rows changed stale: the link relinks them
+    return "file"
 
 
 class _EdgeScope:
