@@ -27,7 +27,10 @@ def render() -> str:
         "",
     ]
     order = plane_order()
-    contracts = sorted(all_contracts(), key=lambda tc: (order.index(tc.plane) if tc.plane in order else len(order)))
+    # groups that are not planes (gates, inspect, scip) after the planes, by name: the registry's order depends on
+    # which module was imported first
+    contracts = sorted(all_contracts(), key=lambda tc: (order.index(tc.plane), "") if tc.plane in order
+                       else (len(order), tc.plane))
     plane = None
     for tc in contracts:
         if tc.plane != plane:
