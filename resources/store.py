@@ -44,8 +44,12 @@ def run(conn, sql: str, params=None) -> list:
 
 
 def table_exists(conn, table: str) -> bool:
+    """A table or view of that name in schema main (temporary ones included). DuckDB's own catalog functions,
+    not information_schema (a view over them that costs twice as much: ~180 calls in an edit's run)."""
     return bool(conn.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema='main' AND table_name=?", [table]).fetchall()[0][0])
+        "SELECT (SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = $t) + "
+        "(SELECT count(*) FROM duckdb_views() WHERE schema_name = 'main' AND view_name = $t)", {"t": table}
+    ).fetchall()[0][0])
 
 
 def _derived(table: str) -> dict[str, str]:

@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 
 from codeintel_assets.graph import NODES_VIEW
+from resources.store import table_exists
 from codeintel_assets.validate.base import MAX_REPORTED_FINDINGS, Finding, GateResult, result
 
 NAME = "cpg_integrity"
@@ -170,6 +171,7 @@ def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None, l
 
 
 _SPILLS = itertools.count()
+MAX_LITERAL_PATHS = 2000  # files named in one literal list (pruned by zone maps); beyond: a scan of the view
 INTEGRITY_MEMORY_LIMIT = "1GB"  # the whole-database check spills beyond it (the standard library: 8 M nodes)
 
 
@@ -246,9 +248,37 @@ class _EdgeScope:
             conn.execute(f"INSERT INTO __cpg_checked_edges SELECT {i}, {cols} FROM ({p.select(have)}) WHERE {where}"
                          ).fetchall()
             self.sql[id(p)] = f"(SELECT {cols} FROM __cpg_checked_edges WHERE part = {i})"
+        self._index_nodes(paths)
+
+    def _index_nodes(self, paths):
+        """The nodes the check needs: every node of the changed files, and the nodes the judged edges name.
+
+        A file's node ids start with its path and ``:`` (``pkg/m.py:AST:3``), so the named nodes are looked
+        up in the files their ids name, by a literal path list that DuckDB prunes row groups with (the
+        tables are clustered by file), and among the nodes of no file (symbols, external names); an id
+        not found that way (another id scheme, or a dangling endpoint) in the whole view."""
+        conn = self.conn
+        conn.execute("CREATE OR REPLACE TEMP TABLE __cpg_named AS SELECT src_node_id AS node_id FROM "
+                     "__cpg_checked_edges UNION SELECT dst_node_id FROM __cpg_checked_edges").fetchall()
+        known = {r[0] for r in conn.execute("SELECT path FROM py_files").fetchall()} if table_exists(conn, "py_files") \
+            else set()
+        named_files = {r[0] for r in conn.execute(
+            "SELECT DISTINCT split_part(node_id, ':', 1) FROM __cpg_named").fetchall()} & known
+        files = sorted(set(paths) | named_files)
+        if len(files) > MAX_LITERAL_PATHS:  # most of the repository: one scan of the view
+            where = "path IN (SELECT path FROM __cpg_scope) OR node_id IN (SELECT node_id FROM __cpg_named)"
+        else:
+            literal = ", ".join("'" + f.replace("'", "''") + "'" for f in files) or "NULL"
+            where = (f"path IN ({literal}) AND (path IN (SELECT path FROM __cpg_scope) OR node_id IN "
+                     "(SELECT node_id FROM __cpg_named))")
         conn.execute(f"CREATE OR REPLACE TEMP TABLE __cpg_node_index AS SELECT node_id, kind, path FROM {NODES_VIEW} "
-                     "WHERE path IN (SELECT path FROM __cpg_scope) OR node_id IN (SELECT src_node_id FROM "
-                     "__cpg_checked_edges UNION SELECT dst_node_id FROM __cpg_checked_edges)").fetchall()
+                     f"WHERE {where} UNION ALL SELECT node_id, kind, path FROM {NODES_VIEW} WHERE path IS NULL "
+                     "AND node_id IN (SELECT node_id FROM __cpg_named)").fetchall()
+        missing = conn.execute("SELECT count(*) FROM __cpg_named ANTI JOIN __cpg_node_index USING (node_id)"
+                               ).fetchall()[0][0]
+        if missing:
+            conn.execute(f"INSERT INTO __cpg_node_index SELECT node_id, kind, path FROM {NODES_VIEW} WHERE node_id IN "
+                         "(SELECT node_id FROM __cpg_named ANTI JOIN __cpg_node_index USING (node_id))").fetchall()
 
     def nodes(self, kinds) -> str:
         """Node ids of these kinds."""
@@ -259,6 +289,7 @@ class _EdgeScope:
     def close(self):
         self.conn.execute("DROP TABLE IF EXISTS __cpg_checked_edges").fetchall()
         self.conn.execute("DROP TABLE IF EXISTS __cpg_node_index").fetchall()
+        self.conn.execute("DROP TABLE IF EXISTS __cpg_named").fetchall()
         for name in ("__cpg_failed", "__cpg_scope", "__cpg_linked"):
             try:
                 self.conn.unregister(name)
