@@ -458,6 +458,43 @@ LEFT JOIN cpg_definitions d ON d.path = o.path AND d.def_id = site.ast_node_id A
 """
 
 
+def _outdated_documents(conn, root: str, location: Path, old_docs: dict[str, str]):
+    """The index file is the one ingested, and files changed since: when every changed file that had a
+    usable document is now newer than the index, those documents are stale, and nothing needs the index
+    read again: [(path, file_id)]. None when a document must be read again (a file the index describes
+    appeared, or changed without becoming newer than the index)."""
+    index_mtime = location.stat().st_mtime_ns
+    current = dict(conn.execute("SELECT path, file_id FROM py_files").fetchall())
+    status = dict(conn.execute(f"SELECT relative_path, error_type FROM {SCIP_DOCUMENTS.name}").fetchall())
+    outdated = []
+    for rel, old_fid in old_docs.items():
+        new_fid = current.get(rel, "")
+        if new_fid == old_fid:
+            continue
+        if not old_fid or status.get(rel) not in (None, "StaleDocument", "FileChanged"):
+            return None  # not usable before (not indexed, failed): it may be now
+        try:
+            newer = os.stat(Path(root) / rel).st_mtime_ns > index_mtime
+        except OSError:
+            newer = True  # removed: its document describes nothing
+        if not newer:
+            return None
+        outdated.append((rel, new_fid))
+    return outdated
+
+
+def _mark_documents_stale(conn, outdated: list[tuple[str, str]]) -> None:
+    from resources.store import run
+    for rel, fid in outdated:
+        exists = bool(fid)
+        run(conn, f"UPDATE {SCIP_DOCUMENTS.name} SET ok = false, file_id = ?, anchored = 0, error_type = ?, "
+                  "error_msg = ?, digest = ? WHERE relative_path = ?",
+            [fid or None, "StaleDocument" if exists else "NotIndexed",
+             "the file is newer than the SCIP index: re-run the SCIP indexer" if exists else
+             "the file is no longer indexed", hashlib.sha256(f"outdated|{fid}".encode()).hexdigest(), rel])
+        run(conn, f"DELETE FROM {SCIP_OCCURRENCES.name} WHERE path = ?", [rel])
+
+
 def stored_signature(conn) -> tuple[str | None, dict[str, str]]:
     """What the last ingest saw: the index file's signature and each document's (path -> file_id)."""
     from resources.store import table_exists
@@ -505,6 +542,14 @@ def ingest_scip(conn, root: str, configured: str = "") -> dict:
     needed = ("py_files", "py_sym_name_sites", "py_ast_nodes", "py_tokens", "cpg_definitions")
     if not all(table_exists(conn, t) for t in needed):
         return {"index": "waiting", "path": str(location)}
+    if now == sig:
+        outdated = _outdated_documents(conn, root, location, old_docs)
+        if outdated is not None:
+            with transaction(conn):
+                _mark_documents_stale(conn, outdated)
+                mark_stale(conn, {p for p, _ in outdated})
+            return {"index": "documents outdated", "path": str(location), **stored_figures(conn),
+                    "documents_relinked": len(outdated)}
     index = read_index(location)
     files = {p: {"file_id": f, "sha256": h, "ok": ok} for p, f, h, ok in
              conn.execute("SELECT path, file_id, sha256, ok FROM py_files").fetchall()}

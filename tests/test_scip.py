@@ -265,6 +265,8 @@ def test_a_stale_document_is_reported_and_not_used_until_the_index_is_rebuilt(tm
     assert code == 0, err  # a warning: the static planes are right
     c = check(summary, "scip_ingest")
     assert not c["passed"] and c["severity"] == "WARN" and "older than their files" in json.dumps(c)
+    # the index itself did not change: the edited file's document is marked stale without reading it again
+    assert c["metadata"]["index"] == "documents outdated" and c["metadata"]["documents_relinked"] == 1
     con = duckdb.connect(env["CODEINTEL_DB"], read_only=True)
     assert con.execute("SELECT ok, error_type FROM scip_documents WHERE relative_path = 'pkg/mod.py'").fetchall() == [
         (False, "StaleDocument")]
