@@ -337,6 +337,109 @@ SELECT (SELECT count(DISTINCT callsite_id) FROM s), count(*), count(*) FILTER (W
        (SELECT count(DISTINCT callsite_id) FROM cpg_calls WHERE starts_with(rule, 'scip')) FROM sboth
 """.format(callees=SCIP_CALLEES.format(scope=""))
 
+# Class hierarchy analysis over the static MRO. A call through self / cls / super() in a method of class K
+# also runs with self (cls) an instance of (or) a subclass S of K that inherits that method (the first
+# definition of its name in S's MRO is the method itself: an S that overrides it never runs this call
+# site with an S, unless its override calls super(), which is not followed: precision first). On such an
+# S the call reaches what S's MRO finds: self.m() S's m (override), cls(...) S's constructor
+# (subclass_constructor), super().m() the m after K in S's MRO (super_subclass). 0.8 x the call's own
+# confidence: S may never be instantiated.
+SUBCLASS_CALLS = """
+CREATE OR REPLACE TEMP TABLE __lk_sub_site AS
+WITH site AS (  -- self.m() and cls(...) in the scope's methods (resolved in K's MRO or not), super().m() resolved
+    SELECT c.callsite_id AS ref_id, CASE WHEN c.callee_kind = 'attribute' THEN 'override'
+                                         ELSE 'subclass_constructor' END AS rule, 0.9 AS confidence,
+           c.callee_attrs, m.name AS caller_name, m.def_id AS caller_id, m.parent_def_id AS k_id
+    FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+    JOIN cpg_definitions m ON m.def_id = c.caller_def_id AND m.kind = 'method'
+    JOIN cpg_definitions p ON p.parent_def_id = m.def_id AND p.kind = 'parameter' AND p.param_index = 0
+     AND p.param_kind IN ('posonly', 'pos_or_kw') AND p.binding_id = c.callee_root_binding_id
+    WHERE (c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1)
+       OR (c.callee_kind = 'name' AND len(coalesce(c.callee_attrs, [])) = 0 AND m.def_id IN (
+               SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites
+               WHERE call_kind = 'decorator' AND callee_text = 'classmethod'))
+    UNION ALL
+    SELECT e.ref_id, 'super_subclass', e.confidence, c.callee_attrs, m.name, m.def_id, m.parent_def_id
+    FROM __lk_calls e JOIN cpg_call_sites c ON c.callsite_id = e.ref_id
+    JOIN cpg_definitions m ON m.def_id = c.caller_def_id AND m.kind = 'method'
+    WHERE e.rule = 'super')
+SELECT * FROM site SEMI JOIN (SELECT DISTINCT ancestor_def_id AS k_id FROM cpg_mro WHERE mro_index > 0) USING (k_id);
+
+-- (in stages: one statement let the optimizer join every subclass of a base class before filtering)
+-- self.m(): a class T that is not in K's own MRO (there K's MRO would find m) defines m as x and is in the MRO
+-- of a subclass S of K (S = T, or a class mixing T and K)
+CREATE OR REPLACE TEMP TABLE __lk_sub_def AS
+SELECT s.*, x.def_id AS x_id, x.parent_def_id AS t_id FROM __lk_sub_site s
+JOIN cpg_definitions x ON x.name = s.callee_attrs[1] AND x.parent_def_id <> s.k_id
+ AND x.kind IN ('function', 'method', 'class', 'lambda')
+ANTI JOIN cpg_mro km ON km.class_def_id = s.k_id AND km.ancestor_def_id = x.parent_def_id
+WHERE s.rule = 'override';
+
+CREATE OR REPLACE TEMP TABLE __lk_sub_cand AS
+SELECT d.* EXCLUDE (t_id), a.class_def_id AS sub_id, b.mro_index AS k_index, a.mro_index AS t_index
+FROM __lk_sub_def d JOIN cpg_mro a ON a.ancestor_def_id = d.t_id
+JOIN cpg_mro b ON b.class_def_id = a.class_def_id AND b.ancestor_def_id = d.k_id AND b.mro_index > 0;
+
+-- ... and no class before T in S's MRO defines m (S's m is x); super() and cls(...): every subclass S of K
+CREATE OR REPLACE TEMP TABLE __lk_sub_cand2 AS
+SELECT c.* EXCLUDE (t_index) FROM __lk_sub_cand c
+JOIN cpg_mro o ON o.class_def_id = c.sub_id AND o.mro_index <= c.t_index
+JOIN cpg_definitions y ON y.parent_def_id = o.ancestor_def_id AND y.name = c.callee_attrs[1]
+QUALIFY o.mro_index = min(o.mro_index) OVER (PARTITION BY c.ref_id, c.sub_id, c.x_id) AND y.def_id = c.x_id
+UNION ALL
+SELECT s.*, NULL::VARCHAR AS x_id, ks.class_def_id AS sub_id, ks.mro_index AS k_index FROM __lk_sub_site s
+JOIN cpg_mro ks ON ks.ancestor_def_id = s.k_id AND ks.mro_index > 0 WHERE s.rule <> 'override';
+
+-- where S inherits the calling method (the first definition of its name in S's MRO is it)
+CREATE OR REPLACE TEMP TABLE __lk_subs AS
+SELECT c.* FROM __lk_sub_cand2 c JOIN cpg_mro o ON o.class_def_id = c.sub_id
+JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.caller_name
+QUALIFY o.mro_index = min(o.mro_index) OVER (PARTITION BY c.ref_id, c.rule, c.sub_id, c.x_id)
+    AND x.def_id = c.caller_id;
+
+INSERT INTO __lk_calls
+WITH attr AS (  -- self.m(): x; super().m(): m after K in S's MRO
+    SELECT s.ref_id, s.rule, 0.8 * s.confidence AS confidence, x.def_id, x.qualname, x.path, x.kind,
+           [sc.qualname, x.qualname] AS via
+    FROM __lk_subs s JOIN cpg_definitions sc ON sc.def_id = s.sub_id JOIN cpg_definitions x ON x.def_id = s.x_id
+    WHERE s.rule = 'override'
+    UNION ALL
+    SELECT * FROM (
+        SELECT s.ref_id, s.rule, 0.8 * s.confidence, x.def_id, x.qualname, x.path, x.kind, [sc.qualname, x.qualname]
+        FROM __lk_subs s JOIN cpg_definitions sc ON sc.def_id = s.sub_id
+        JOIN cpg_mro o ON o.class_def_id = s.sub_id AND o.mro_index > s.k_index
+        JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = s.callee_attrs[1]
+         AND x.kind IN ('function', 'method', 'class', 'lambda')
+        WHERE s.rule = 'super_subclass'
+        QUALIFY rank() OVER (PARTITION BY s.ref_id, s.sub_id ORDER BY o.mro_index) = 1)),
+inits AS (SELECT o.class_def_id, x.def_id, x.qualname, x.path, x.kind FROM cpg_mro o
+          JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = '__init__' AND x.kind = 'method'
+          WHERE o.class_def_id IN (SELECT sub_id FROM __lk_subs WHERE rule = 'subclass_constructor')
+          QUALIFY row_number() OVER (PARTITION BY o.class_def_id ORDER BY o.mro_index) = 1),
+cons AS (  -- cls(...) in a classmethod: S's constructor (the __init__ its MRO finds), else the class S
+    SELECT s.ref_id, s.rule, 0.8 * s.confidence AS confidence, coalesce(i.def_id, sc.def_id) AS def_id,
+           coalesce(i.qualname, sc.qualname) AS qualname, coalesce(i.path, sc.path) AS path,
+           coalesce(i.kind, sc.kind) AS kind,
+           [sc.qualname] || CASE WHEN i.def_id IS NULL THEN [] ELSE [i.qualname] END AS via
+    FROM __lk_subs s JOIN cpg_definitions sc ON sc.def_id = s.sub_id
+    LEFT JOIN inits i ON i.class_def_id = s.sub_id
+    WHERE s.rule = 'subclass_constructor')
+SELECT a.ref_id, a.rule, max(a.confidence) AS confidence, a.def_id, any_value(a.qualname), any_value(a.path),
+       any_value(a.kind), any_value(a.via)
+FROM (SELECT * FROM attr UNION ALL SELECT * FROM cons) a
+ANTI JOIN __lk_calls k ON k.ref_id = a.ref_id AND k.def_id = a.def_id  -- K's own MRO already reaches it
+GROUP BY a.ref_id, a.rule, a.def_id
+"""
+
+# The files whose call sites a change of subclasses can change (SUBCLASS_CALLS): those defining the
+# ancestors of the classes of the scope's files (def ids are `path:AST:n`), before and after the MRO
+# is recomputed.
+ANCESTOR_FILES = r"""
+SELECT DISTINCT regexp_extract(ancestor_def_id, '^(.*):AST:[0-9]+$', 1) FROM cpg_mro
+WHERE mro_index > 0 AND ancestor_def_id IS NOT NULL
+  AND regexp_extract(class_def_id, '^(.*):AST:[0-9]+$', 1) IN (SELECT path FROM __scope)
+"""
+
 # f()(): the functions f returns (`return inner`, `return lambda ...`, `return self.m`), for each f the inner
 # call reaches.
 RETURN_REFS = """
@@ -393,7 +496,7 @@ deco AS (SELECT regexp_extract(callsite_id, '^(.*):DECORATOR:\d+$', 1) AS def_id
 shaped AS (  -- does the call bind the method's first parameter itself (self / cls)?
     SELECT c.*, c.callee_kind = 'method' AND coalesce(k.deco, '') <> 'staticmethod'
              AND (c.rule IN ('self_method', 'super', 'constructor', 'instance_method', 'result_method', 'scip_method',
-                            'scip_constructor')
+                            'scip_constructor', 'override', 'super_subclass', 'subclass_constructor')
                   OR coalesce(k.deco, '') = 'classmethod') AS receiver
     FROM calls c LEFT JOIN deco k ON k.def_id = c.callee_def_id),
 {params},
@@ -437,7 +540,7 @@ wired AS (
     FROM shaped c JOIN args a USING (callsite_id) JOIN params p ON p.parent_def_id = c.callee_def_id
     WHERE (a.kind = 'star' AND p.param_kind = 'vararg') OR (a.kind = 'starstar' AND p.param_kind = 'kwarg')
     UNION ALL  -- the implicit receiver: the instance (self.m(), super().m(), the object a constructor makes) or cls
-    SELECT c.*, NULL, CASE WHEN c.rule IN ('constructor', 'scip_constructor') THEN c.site_node ELSE c.callee_value_node_id END, 0, NULL,
+    SELECT c.*, NULL, CASE WHEN c.rule IN ('constructor', 'scip_constructor', 'subclass_constructor') THEN c.site_node ELSE c.callee_value_node_id END, 0, NULL,
            p.def_id, p.name, p.binding_id, p.param_kind, true, p.source, p.sig_param_id
     FROM shaped c JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_index = 0
      AND p.param_kind IN ('posonly', 'pos_or_kw')
@@ -562,9 +665,10 @@ def _resolve(conn, needed: str) -> None:
     run(conn, RESOLVE.format(suffix=_suffix("r.attrs"), max_hops=MAX_REEXPORT_HOPS))
 
 
-def _link(conn, scope_sql: str) -> None:
+def _link(conn, scope_sql: str) -> set[str]:
     """Every link table brought up to date for the files of ``__scope`` (plus what is recomputed whole: the MRO
-    and the calls through parameters), inside the caller's transaction."""
+    and the calls through parameters), inside the caller's transaction. ``__scope`` is extended with the files
+    of the ancestors of its classes (returned: the files added)."""
     from resources.store import run
     roots = "SELECT root_binding_id AS binding_id FROM __lk_refs"
     from resources.store import table_exists
@@ -574,8 +678,7 @@ def _link(conn, scope_sql: str) -> None:
     for statement in GLOBALS.format(import_target_i=IMPORT_TARGET.format(i="i"), vsuffix=_suffix("v.attrs")).split(";"):
         if statement.strip():
             run(conn, statement)
-    for t in (CPG_CALLS.name, CPG_BINDS_ARG.name, CPG_ARG_REACHES.name):
-        run(conn, f"DELETE FROM {t} WHERE path IN ({scope_sql})")
+    ancestors = {r[0] for r in run(conn, ANCESTOR_FILES)}  # of the scope's classes as the last link saw them
     run(conn, f"DELETE FROM {CPG_INHERITS.name} WHERE path IN ({scope_sql})")
     # 1. class bases, then the MRO of every class (C3 in Python over one row per class and base: bounded by
     #    the number of classes, not of facts)
@@ -593,6 +696,16 @@ def _link(conn, scope_sql: str) -> None:
                                             zip(CPG_MRO.schema.names[-6:], cols)}))
         run(conn, f"INSERT INTO {CPG_MRO.name} SELECT {SCHEMA_VERSION}::SMALLINT, * FROM __lk_mro")
         conn.unregister("__lk_mro")
+    # the files of the ancestors of the scope's classes, before and after: their calls through self, cls and
+    # super() reach into the scope's subclasses (SUBCLASS_CALLS), so they are resolved again too
+    ancestors |= {r[0] for r in run(conn, ANCESTOR_FILES)}
+    scope = {r[0] for r in run(conn, scope_sql)}
+    extra = (ancestors - scope) & {r[0] for r in run(conn, "SELECT path FROM cpg_files")}
+    if extra:
+        conn.unregister("__scope")
+        conn.register("__scope", pa.table({"path": pa.array(sorted(scope | extra), pa.string())}))
+    for t in (CPG_CALLS.name, CPG_BINDS_ARG.name, CPG_ARG_REACHES.name):
+        run(conn, f"DELETE FROM {t} WHERE path IN ({scope_sql})")
     # 2. call sites: names, attributes, container items; super(); then functions returned by resolved calls
     run(conn, CALL_REFS)
     _resolve(conn, roots)
@@ -600,6 +713,8 @@ def _link(conn, scope_sql: str) -> None:
         + " UNION ALL " + SUPER)
     run(conn, "INSERT INTO __lk_calls " + INSTANCE)
     run(conn, "INSERT INTO __lk_calls " + RESULT_METHOD)
+    for statement in SUBCLASS_CALLS.split(";\n"):
+        run(conn, statement)
     run(conn, RETURN_REFS)
     _resolve(conn, roots)
     returned = ("SELECT r.outer_id AS ref_id, 'returned' AS rule, "
@@ -630,6 +745,7 @@ def _link(conn, scope_sql: str) -> None:
     run(conn, BINDS.format(version=SCHEMA_VERSION, params=params, where="e.rule = 'passed_argument'"))
     # 4. interprocedural REACHES for the wiring just made
     run(conn, ARG_REACHES.format(version=SCHEMA_VERSION, where=f"(b.path IN ({scope_sql}) OR b.rule = 'passed_argument')"))
+    return extra
 
 
 LINK_TABLES = (CPG_CALLS, CPG_INHERITS, CPG_MRO, CPG_BINDS_ARG, CPG_ARG_REACHES)
@@ -745,7 +861,7 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
                     run(conn, f'DROP TABLE IF EXISTS "{tc.name}"')
                 ensure_table(conn, tc.name, tc.schema)
             if scope:  # nothing changed: every link table is as the last link left it
-                _link(conn, "SELECT path FROM __scope")
+                scope |= _link(conn, "SELECT path FROM __scope")
             # The trace, in the same transaction: a failed link leaves the old one (its files stay dirty).
             run(conn, f"CREATE TABLE IF NOT EXISTS {TRACE} (path VARCHAR, file_id VARCHAR, module VARCHAR)")
             run(conn, f"DELETE FROM {TRACE}")

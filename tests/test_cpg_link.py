@@ -190,9 +190,13 @@ def test_calls_of_main(db):
 def test_methods_super_and_the_mro(db):
     assert calls(db, "pkg.shapes.Square.__init__") == [("<builtin>.super", "builtin"),
                                                        ("pkg.shapes.Shape.__init__", "super")]
-    assert calls(db, "pkg.shapes.Shape.describe") == [("pkg.shapes.Shape.area", "self_method")]
-    # super() in B.hello: statically the next class of B's MRO (0.9: an instance of D would reach C.hello)
-    assert calls(db, "pkg.mixins.B.hello") == [("<builtin>.super", "builtin"), ("pkg.mixins.A.hello", "super")]
+    # self.area() in Shape.describe: Shape's own, and Square's on a Square (Square inherits describe)
+    assert calls(db, "pkg.shapes.Shape.describe") == [("pkg.shapes.Shape.area", "self_method"),
+                                                      ("pkg.shapes.Square.area", "override")]
+    # super() in B.hello: the next class of B's MRO, and under D's MRO (D, B, C, A) C's; under E's (E, C, B, A)
+    # it is A's again (no second edge)
+    assert calls(db, "pkg.mixins.B.hello") == [("<builtin>.super", "builtin"), ("pkg.mixins.A.hello", "super"),
+                                               ("pkg.mixins.C.hello", "super_subclass")]
     # self.only_c() in D: found in C through D's MRO (D, B, C, A); self.hello() finds B's
     assert calls(db, "pkg.mixins.D.go") == [("pkg.mixins.B.hello", "self_method"),
                                              ("pkg.mixins.C.only_c", "self_method")]
@@ -296,10 +300,12 @@ def test_an_edit_relinks_the_file_and_its_importers_only(tmp_path):
                                                        "        return 0"))
     (repo / "pkg/tools.py").write_text(TOOLS.replace("y=2", "why=2"))
     calls1, binds1 = snapshot()
+    # (on a Square, describe's self.area() still reaches Square.area: that edge stays)
     assert calls0 - calls1 == {("pkg.shapes.Shape.describe", "pkg.shapes.Shape.area", "self_method")}
     assert calls1 - calls0 == set()
-    # gone: y of twice(1, 2, ...), and self of describe's self.area() (the call no longer resolves)
-    assert sorted(p for _, p in binds0 - binds1) == ["self", "y"] and {p for _, p in binds1 - binds0} == {"why"}
+    assert ("pkg.shapes.Shape.describe", "pkg.shapes.Square.area", "override") in calls1
+    # gone: y of twice(1, 2, ...)
+    assert sorted(p for _, p in binds0 - binds1) == ["y"] and {p for _, p in binds1 - binds0} == {"why"}
 
 
 @pytest.fixture(scope="module")
@@ -431,18 +437,23 @@ def test_precision_and_recall_against_the_hand_made_truth(db):
     found = got & TRUTH
     assert got - TRUTH == set()  # precision first: no edge that cannot happen
     missed = TRUTH - got
-    # What static resolution cannot see here: overrides in subclasses (self.area(), s.area() on a parameter,
-    # cls(...) when cls is a subclass), super() under a subclass's MRO.
-    assert missed == {("pkg.shapes.Shape.describe", "pkg.shapes.Square.area"),
-                      ("pkg.shapes.Shape.named", "pkg.shapes.Square.__init__"),
-                      ("pkg.shapes.area_of", "pkg.shapes.Shape.area"), ("pkg.shapes.area_of", "pkg.shapes.Square.area"),
-                      ("pkg.mixins.B.hello", "pkg.mixins.C.hello")}
-    assert len(found) / len(TRUTH) == pytest.approx(25 / 30)
-    # cls(name) in the classmethod Shape.named: Shape's constructor, name wired past the receiver
-    assert db.execute("SELECT c.rule, c.via, a.text, b.param_name FROM cpg_calls c JOIN cpg_binds_arg b "
-                      "USING (callsite_id, callee_def_id) JOIN cpg_call_args a USING (arg_id) "
-                      "WHERE c.caller_qualname = 'pkg.shapes.Shape.named'").fetchall() == [
-        ("constructor", ["cls", "pkg.shapes.Shape", "pkg.shapes.Shape.__init__"], "name", "name")]
+    # What static resolution cannot see here: s.area() on a parameter (the types of values passed). Overrides
+    # reached through self, cls(...) when cls is a subclass and super() under a subclass's MRO are the
+    # subclass rules' (override, subclass_constructor, super_subclass).
+    assert missed == {("pkg.shapes.area_of", "pkg.shapes.Shape.area"), ("pkg.shapes.area_of", "pkg.shapes.Square.area")}
+    assert len(found) / len(TRUTH) == pytest.approx(28 / 30)
+    rules = dict(((c, k), r) for c, k, r in db.execute(
+        "SELECT caller_qualname, callee_qualname, rule FROM cpg_calls").fetchall())
+    assert rules[("pkg.shapes.Shape.describe", "pkg.shapes.Square.area")] == "override"
+    assert rules[("pkg.shapes.Shape.named", "pkg.shapes.Square.__init__")] == "subclass_constructor"
+    assert rules[("pkg.mixins.B.hello", "pkg.mixins.C.hello")] == "super_subclass"  # D(B, C): D, B, C, A
+    # cls(name) in the classmethod Shape.named: Shape's constructor, name wired past the receiver; on Square
+    # (Square.named("n")), Square's constructor, where name binds side
+    assert sorted(db.execute("SELECT c.rule, c.via, a.text, b.param_name FROM cpg_calls c JOIN cpg_binds_arg b "
+                             "USING (callsite_id, callee_def_id) JOIN cpg_call_args a USING (arg_id) "
+                             "WHERE c.caller_qualname = 'pkg.shapes.Shape.named'").fetchall()) == [
+        ("constructor", ["cls", "pkg.shapes.Shape", "pkg.shapes.Shape.__init__"], "name", "name"),
+        ("subclass_constructor", ["cls", "pkg.shapes.Square", "pkg.shapes.Square.__init__"], "name", "side")]
 
 
 def test_a_cycle_of_re_exports_ends_and_gives_one_edge_per_callee(tmp_path):
@@ -487,3 +498,40 @@ def test_a_method_of_a_constructed_instance_binds_its_arguments_after_the_receiv
             "WHERE k.caller_qualname = 'r.m.main'").fetchall())
     assert calls == [("r.m.Base.m", "result_method"), ("r.m.K.__init__", "constructor"), ("r.m.f", "local")]
     assert wired == [("r.m.Base.m", "2", "a"), ("r.m.K.__init__", "1", "v")]
+
+
+def test_an_override_added_in_a_subclass_file_relinks_the_base_class_file(tmp_path):
+    """base.py does not import sub.py, yet Base.run's self.step() reaches Sub.step once Sub overrides it: the
+    link resolves the files of the ancestors of a changed file's classes again (before and after)."""
+    base = '''
+class Base:
+    def run(self):
+        return self.step()
+
+    def step(self):
+        return 0
+'''
+    sub = '''
+from base import Base
+
+
+class Sub(Base):
+    pass
+'''
+    repo = write_repo(tmp_path / "repo", {"base.py": base, "sub.py": sub})
+    env = cli_env(tmp_path)
+
+    def edges():
+        code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+        assert code == 0, err
+        with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+            return sorted(c.execute("SELECT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = 'base.Base.run'"
+                                    ).fetchall())
+    assert edges() == [("base.Base.step", "self_method")]
+    (repo / "sub.py").write_text(sub + "\n    def step(self):\n        return 1\n")
+    assert edges() == [("base.Base.step", "self_method"), ("sub.Sub.step", "override")]
+    # Sub overrides run too: Base.run never runs with a Sub, so no edge from it into Sub
+    (repo / "sub.py").write_text(sub + "\n    def step(self):\n        return 1\n\n    def run(self):\n        return 2\n")
+    assert edges() == [("base.Base.step", "self_method")]
+    (repo / "sub.py").unlink()
+    assert edges() == [("base.Base.step", "self_method")]
