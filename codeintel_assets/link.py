@@ -396,11 +396,14 @@ JOIN cpg_mro a ON a.class_def_id = v.sub_id AND a.ancestor_def_id = v.t_id
 SEMI JOIN cpg_mro b ON b.class_def_id = v.sub_id AND b.ancestor_def_id = v.k_id AND b.mro_index > 0;
 
 -- ... and no class before T in S's MRO defines m (S's m is x); super() and cls(...): every subclass S of K
+CREATE OR REPLACE TEMP TABLE __lk_sub_prefix AS
+SELECT c.*, o.ancestor_def_id, o.mro_index FROM __lk_sub_cand c
+JOIN cpg_mro o ON o.class_def_id = c.sub_id AND o.mro_index <= c.t_index;
+
 CREATE OR REPLACE TEMP TABLE __lk_sub_cand2 AS
-SELECT c.* EXCLUDE (t_index) FROM __lk_sub_cand c
-JOIN cpg_mro o ON o.class_def_id = c.sub_id AND o.mro_index <= c.t_index
-JOIN cpg_definitions y ON y.parent_def_id = o.ancestor_def_id AND y.name = c.callee_attrs[1]
-QUALIFY o.mro_index = min(o.mro_index) OVER (PARTITION BY c.ref_id, c.sub_id, c.x_id) AND y.def_id = c.x_id
+SELECT c.* EXCLUDE (t_index, ancestor_def_id, mro_index) FROM __lk_sub_prefix c
+JOIN cpg_definitions y ON y.parent_def_id = c.ancestor_def_id AND y.name = c.callee_attrs[1]
+QUALIFY c.mro_index = min(c.mro_index) OVER (PARTITION BY c.ref_id, c.sub_id, c.x_id) AND y.def_id = c.x_id
 UNION ALL
 SELECT s.*, NULL::VARCHAR AS x_id, ks.class_def_id AS sub_id, ks.mro_index AS k_index FROM __lk_sub_site s
 JOIN cpg_mro ks ON ks.ancestor_def_id = s.k_id AND ks.mro_index > 0 WHERE s.rule <> 'override';
