@@ -53,7 +53,7 @@ def scip_index(context: AssetExecutionContext, repo: RepoConfig, store: CodeInte
     stale = figures.get("documents_stale", 0)
     share = figures.get("share_anchored", 1.0) if figures.get("occurrences") else 1.0
     passed = error is None and not stale and share >= MIN_ANCHORED
-    description = (error or (f"{stale} documents are older than their files: re-run the SCIP indexer" if stale else
+    description = (error or (f"{stale} of {figures.get('documents', stale)} documents older than their files: re-run the SCIP indexer" if stale else
                              f"{share:.1%} of the occurrences anchored (at least {MIN_ANCHORED:.0%})" if not passed
                              else f"index {figures['index']}"))
     yield AssetCheckResult(asset_key=SCIP_DOCUMENTS.name, check_name=CHECK, passed=passed,
