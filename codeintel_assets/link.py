@@ -683,6 +683,14 @@ def _resolve(conn, needed: str) -> None:
     run(conn, RESOLVE.format(suffix=_suffix("r.attrs"), max_hops=MAX_REEXPORT_HOPS))
 
 
+def _run_statements(conn, sql: str) -> None:
+    """Statements separated by ';' at a line end, in order (a temporary table per stage)."""
+    from resources.store import run
+    for statement in sql.split(";\n"):
+        if statement.strip():
+            run(conn, statement)
+
+
 def _link(conn, scope_sql: str) -> set[str]:
     """Every link table brought up to date for the files of ``__scope`` (plus what is recomputed whole: the MRO
     and the calls through parameters), inside the caller's transaction. ``__scope`` is extended with the files
@@ -693,9 +701,7 @@ def _link(conn, scope_sql: str) -> set[str]:
     params = INSPECT_PARAMS if all(table_exists(conn, n) for n in INSPECT_TABLES) else AST_PARAMS
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_meaning (binding_id VARCHAR, name VARCHAR, rule VARCHAR, "
               "kind VARCHAR, confidence DOUBLE)")
-    for statement in GLOBALS.format(import_target_i=IMPORT_TARGET.format(i="i"), vsuffix=_suffix("v.attrs")).split(";"):
-        if statement.strip():
-            run(conn, statement)
+    _run_statements(conn, GLOBALS.format(import_target_i=IMPORT_TARGET.format(i="i"), vsuffix=_suffix("v.attrs")))
     ancestors = {r[0] for r in run(conn, ANCESTOR_FILES)}  # of the scope's classes as the last link saw them
     run(conn, f"DELETE FROM {CPG_INHERITS.name} WHERE path IN ({scope_sql})")
     # 1. class bases, then the MRO of every class (C3 in Python over one row per class and base: bounded by
@@ -731,8 +737,7 @@ def _link(conn, scope_sql: str) -> set[str]:
         + " UNION ALL " + SUPER)
     run(conn, "INSERT INTO __lk_calls " + INSTANCE)
     run(conn, "INSERT INTO __lk_calls " + RESULT_METHOD)
-    for statement in SUBCLASS_CALLS.split(";\n"):
-        run(conn, statement)
+    _run_statements(conn, SUBCLASS_CALLS)
     run(conn, RETURN_REFS)
     _resolve(conn, roots)
     returned = ("SELECT r.outer_id AS ref_id, 'returned' AS rule, "

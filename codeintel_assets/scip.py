@@ -26,6 +26,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow as pa
 
@@ -101,15 +102,13 @@ def _int32(v: int) -> int:
     return v - (1 << 64) if v >= 1 << 63 else v
 
 
-def _ints(wire: int, value, out: list[int]) -> None:
-    """A ``repeated int32`` element: one varint, or a packed run of them."""
-    if wire == 0:
-        out.append(_int32(value))
-        return
-    i = 0
+def _packed(value) -> list[int]:
+    """A packed run of ``repeated int32`` values (one length-delimited field)."""
+    out, i = [], 0
     while i < len(value):
         v, i = _varint(value, i)
         out.append(_int32(v))
+    return out
 
 
 def _str(value) -> str:
@@ -159,11 +158,35 @@ class Index:
     external_symbols: list[SymbolInfo] = field(default_factory=list)
 
 
+def _decode(buf, obj, fields: dict):
+    """Fill ``obj`` from one message: ``fields`` maps (field number, wire type) to (attribute, decode, ``set`` or
+    ``append`` to a repeated field); other fields are skipped."""
+    for number, wire, value in _fields(buf):
+        spec = fields.get((number, wire))
+        if spec is not None:
+            name, decode, how = spec
+            if how == "set":
+                setattr(obj, name, decode(value))
+            else:
+                getattr(obj, name).append(decode(value))
+    return obj
+
+
+def _relationship(buf) -> str:
+    rel = _decode(buf, SimpleNamespace(symbol="", flags=[]), RELATIONSHIP_FIELDS)
+    return f"{'|'.join(RELATIONSHIP_FLAGS[n] for n in rel.flags if n) or 'related'}:{rel.symbol}"
+
+
 def _occurrence(buf) -> Occurrence:
+    """The hot one (one per name in the repository): its fields dispatched inline, not through _decode
+    (15 % of the read on the standard library's 1.09 M occurrences)."""
     occ = Occurrence([])
     for number, wire, value in _fields(buf):
         if number == 1:
-            _ints(wire, value, occ.range)
+            if wire == 0:
+                occ.range.append(_int32(value))
+            elif wire == 2:
+                occ.range.extend(_packed(value))
         elif number == 2 and wire == 2:
             occ.symbol = _str(value)
         elif number == 3 and wire == 0:
@@ -173,50 +196,23 @@ def _occurrence(buf) -> Occurrence:
     return occ
 
 
-def _relationship(buf) -> str:
-    symbol, flags = "", []
-    for number, wire, value in _fields(buf):
-        if number == 1 and wire == 2:
-            symbol = _str(value)
-        elif number in RELATIONSHIP_FLAGS and wire == 0 and value:
-            flags.append(RELATIONSHIP_FLAGS[number])
-    return f"{'|'.join(flags) or 'related'}:{symbol}"
-
-
 def _symbol_info(buf) -> SymbolInfo:
-    info = SymbolInfo()
-    for number, wire, value in _fields(buf):
-        if wire == 2 and number == 1:
-            info.symbol = _str(value)
-        elif wire == 2 and number == 3:
-            info.documentation.append(_str(value))
-        elif wire == 2 and number == 4:
-            info.relationships.append(_relationship(value))
-        elif wire == 0 and number == 5:
-            info.kind = value
-        elif wire == 2 and number == 6:
-            info.display_name = _str(value)
-        elif wire == 2 and number == 8:
-            info.enclosing_symbol = _str(value)
-    return info
+    return _decode(buf, SymbolInfo(), SYMBOL_FIELDS)
 
 
 def _document(buf) -> Document:
-    doc = Document(digest=hashlib.sha256(buf).hexdigest())
-    for number, wire, value in _fields(buf):
-        if wire == 2 and number == 1:
-            doc.relative_path = _str(value)
-        elif wire == 2 and number == 2:
-            doc.occurrences.append(_occurrence(value))
-        elif wire == 2 and number == 3:
-            doc.symbols.append(_symbol_info(value))
-        elif wire == 2 and number == 4:
-            doc.language = _str(value)
-        elif wire == 2 and number == 5:
-            doc.text = _str(value)
-        elif wire == 0 and number == 6:
-            doc.position_encoding = value
-    return doc
+    return _decode(buf, Document(digest=hashlib.sha256(buf).hexdigest()), DOCUMENT_FIELDS)
+
+
+# The fields read, by scip.proto's numbers: (number, wire type 0 varint / 2 length-delimited) -> how.
+RELATIONSHIP_FIELDS = {(1, 2): ("symbol", _str, "set"),
+                       **{(n, 0): ("flags", lambda v, n=n: n if v else None, "append") for n in RELATIONSHIP_FLAGS}}
+SYMBOL_FIELDS = {(1, 2): ("symbol", _str, "set"), (3, 2): ("documentation", _str, "append"),
+                 (4, 2): ("relationships", _relationship, "append"), (5, 0): ("kind", int, "set"),
+                 (6, 2): ("display_name", _str, "set"), (8, 2): ("enclosing_symbol", _str, "set")}
+DOCUMENT_FIELDS = {(1, 2): ("relative_path", _str, "set"), (2, 2): ("occurrences", _occurrence, "append"),
+                   (3, 2): ("symbols", _symbol_info, "append"), (4, 2): ("language", _str, "set"),
+                   (5, 2): ("text", _str, "set"), (6, 0): ("position_encoding", int, "set")}
 
 
 def read_index(path: str | os.PathLike) -> Index:
@@ -409,10 +405,9 @@ def _rows(index: Index, root: str, files: dict, index_path: Path, index_mtime: i
 
 
 def _table(tc, rows: list[dict]) -> pa.Table:
-    names = tc.schema.names[1:]
-    return pa.table({"schema_version": pa.array([SCHEMA_VERSION] * len(rows), pa.int16()),
-                     **{n: pa.array([r.get(n) for r in rows], tc.schema.field(n).type) for n in names}},
-                    schema=tc.schema)
+    """An unpartitioned contract table from dict rows (rows.to_table takes tuples in column order)."""
+    from codeintel_assets.extract.rows import to_table
+    return to_table(tc, [tuple(r.get(n) for n in tc.schema.names[1:]) for r in rows])
 
 
 OCC_COLUMNS = ("path", "occurrence_index", "symbol", "symbol_id", "symbol_roles", "syntax_kind", "start_line",
