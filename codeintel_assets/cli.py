@@ -524,7 +524,7 @@ def cmd_query(args) -> int:
     if args.list_presets or (args.sql is None and args.preset is None):
         for name, (what, _) in PRESETS.items():
             print(f"{name:<20} {what}")
-        print(f"{'cfg-dot':<20} the CFG of a code unit (--arg QUALPATH) as Graphviz DOT")
+        print(f"{'cfg-dot':<20} the CFG of a code unit (--arg QUALNAME, MODULE::QUALPATH or QUALPATH) as Graphviz DOT")
         print(f"{'callgraph':<20} the whole call graph as one JSON object {{caller: [callees]}} (qualified names)")
         return 0
     db = _db(args)
@@ -535,7 +535,13 @@ def cmd_query(args) -> int:
     conn = connect_read_only(db)
     try:
         if args.preset == "cfg-dot":
-            print(cfg_dot(conn, args.arg or ""))
+            dot = cfg_dot(conn, args.arg or "")
+            if dot is None:  # an empty digraph would look like a function without code
+                print(f"codeintel query: no code unit named {args.arg!r} in {db} (give a QUALNAME such as "
+                      "pkg.mod.Class.meth, MODULE::QUALPATH or a QUALPATH; the callgraph preset lists the names)",
+                      file=sys.stderr)
+                return 2
+            print(dot)
             return 0
         if args.preset == "callgraph":
             from codeintel_assets.presets import callgraph

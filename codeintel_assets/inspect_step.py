@@ -149,7 +149,9 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
             continue
         commands.append(Command(module, os.path.join(root, key_to_path(key)), probes_by_module.get(module, [])))
         cmd_keys.append(key)
-    abs_roots = [os.path.join(root, r) if r else root for r in import_roots]
+    from codeintel_assets.extract.modules import import_dir
+    # the repository root's entry on sys.path: above it when it is a package itself (modules named prefix.*)
+    abs_roots = [os.path.join(root, r) if r else import_dir(root) for r in import_roots]
     rows_of: dict[str, list[tuple]] = {tc.name: [] for tc in C.FILE_TABLES}  # every file's rows, per table
     paths_of: dict[str, list[str]] = {tc.name: [] for tc in C.FILE_TABLES}
     texts: dict = {}  # key -> (lines, cumulative line ends, bytes) of files whose rows need source text

@@ -1,5 +1,10 @@
 """Named queries for `codeintel query --preset NAME [--arg VALUE]` (read-only SQL over the tables)."""
 
+# A code unit named by its qualname as the call graph spells it (pkg.mod.Class.meth; the module itself for its
+# module-level code), by MODULE::QUALPATH, or by the bare qualpath (Class.meth; several files may have one).
+CODE_UNIT_NAMED = ("(u.qualpath = $arg OR u.module_name || '::' || u.qualpath = $arg OR u.module_name || '.' || "
+                   "u.qualpath = $arg OR (u.kind = 'module' AND u.module_name = $arg))")
+
 PRESETS: dict[str, tuple[str, str]] = {
     "failed-files": ("every file a plane could not read, decode, parse, compile or extract, and why", None),
     "largest-code-units": ("the 20 code units with the most instructions", """
@@ -11,13 +16,14 @@ PRESETS: dict[str, tuple[str, str]] = {
         FROM py_sym_name_sites n LEFT JOIN py_sym_bindings b USING (binding_id)
         LEFT JOIN py_sym_resolution_edges r ON r.src_binding_id = n.binding_id
         WHERE n.name = $arg ORDER BY n.path, n.span_start_byte"""),
-    "cfg": ("the CFG of a code unit (--arg QUALPATH or MODULE::QUALPATH) as rows: block, kind, terminator, edge, target", """
+    "cfg": ("the CFG of a code unit (--arg QUALNAME, MODULE::QUALPATH or QUALPATH) as rows: block, kind, terminator, "
+            "edge, target", f"""
         SELECT b.path, b.block_index AS block, b.kind, b.terminator, e.kind AS edge, d.block_index AS to_block,
                e.polarity_rule
         FROM py_bc_blocks b JOIN py_bc_code_units u USING (code_unit_id)
         LEFT JOIN py_bc_cfg_edges e ON e.src_block_id = b.block_id
         LEFT JOIN py_bc_blocks d ON d.block_id = e.dst_block_id
-        WHERE u.qualpath = $arg OR u.module_name || '::' || u.qualpath = $arg ORDER BY b.path, block, to_block"""),
+        WHERE {CODE_UNIT_NAMED} ORDER BY b.path, block, to_block"""),
     "callers": ("who calls a function, method or class (--arg QUALNAME or SYMBOL), transitively up to --depth",
                 None),
     "callees": ("what a function, method or module (--arg QUALNAME or SYMBOL) calls, transitively up to --depth",
@@ -100,16 +106,18 @@ def preset_sql(name: str) -> str:
     return failed_files_sql() if name == "failed-files" else PRESETS[name][1]
 
 
-def cfg_dot(conn, qualpath: str) -> str:
-    """The CFG of the code unit(s) named ``qualpath`` as Graphviz DOT (exception edges dashed)."""
+def cfg_dot(conn, qualpath: str) -> str | None:
+    """The CFG of the code unit(s) named ``qualpath`` (``CODE_UNIT_NAMED``) as Graphviz DOT (exception edges
+    dashed); None when no code unit has that name."""
     blocks = conn.execute(
         "SELECT b.block_id, b.block_index, b.kind, b.start_offset, b.terminator, b.is_dead FROM py_bc_blocks b "
-        "JOIN py_bc_code_units u USING (code_unit_id) WHERE u.qualpath = ? OR u.module_name || '::' || u.qualpath = ? "
-        "ORDER BY b.path, b.block_index", [qualpath, qualpath]).fetchall()
+        f"JOIN py_bc_code_units u USING (code_unit_id) WHERE {CODE_UNIT_NAMED} ORDER BY b.path, b.block_index",
+        {"arg": qualpath}).fetchall()
+    if not blocks:
+        return None
     edges = conn.execute(
         "SELECT e.src_block_id, e.dst_block_id, e.kind FROM py_bc_cfg_edges e JOIN py_bc_code_units u "
-        "USING (code_unit_id) WHERE u.qualpath = ? OR u.module_name || '::' || u.qualpath = ? ORDER BY e.edge_id",
-        [qualpath, qualpath]).fetchall()
+        f"USING (code_unit_id) WHERE {CODE_UNIT_NAMED} ORDER BY e.edge_id", {"arg": qualpath}).fetchall()
     out = [f'digraph "{qualpath}" {{', "  node [shape=box, fontname=monospace];"]
     for bid, idx, kind, start, term, dead in blocks:
         style = ', style=dotted' if dead else ''

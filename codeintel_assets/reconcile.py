@@ -163,9 +163,10 @@ def indexed_state(conn, table_exists, modules: dict[str, str] | None = None) -> 
 
 def module_names(root: str | os.PathLike, keys, explicit_roots=()) -> dict[str, str]:
     """key -> dotted module name from the repository's import roots (``extract/modules.py``)."""
-    from codeintel_assets.extract.modules import detect_import_roots, module_name
+    from codeintel_assets.extract.modules import detect_import_roots, module_name, package_prefix
     roots = detect_import_roots(root, tuple(explicit_roots))
-    return {k: module_name(key_to_path(k), roots) for k in keys}
+    prefix = package_prefix(root)  # the repository root is itself a package: its modules are prefix.*
+    return {k: module_name(key_to_path(k), roots, prefix) for k in keys}
 
 
 def indexed_hashes(store, modules: dict[str, str] | None = None) -> dict[str, str | None]:

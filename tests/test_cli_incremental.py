@@ -147,6 +147,11 @@ def test_query_presets(tiny_repo, tmp_path):
     assert dot.startswith('digraph "pkg.good::f"')
     # `if x:` -> POP_JUMP_IF_FALSE: the jump is the false edge, the fallthrough the true edge.
     assert '[label="true"]' in dot and '[label="false"]' in dot and "B0 entry" in dot
+    # the qualname the call graph uses names the same code unit; a name nothing has is an error, not an
+    # empty digraph (which reads as a function without code)
+    assert query("--preset", "cfg-dot", "--arg", "pkg.good.f").splitlines()[1:] == dot.splitlines()[1:]
+    missing = cli(env, "query", "--preset", "cfg-dot", "--arg", "pkg.good.nope")
+    assert missing.returncode == 2 and missing.stdout == "" and "'pkg.good.nope'" in missing.stderr
     failed = [json.loads(line) for line in query("--preset", "failed-files", "--json").splitlines()]
     # `def g(:` is refused by ast.parse, compile and symtable alike: each plane records its own failure.
     assert [(r["path"], r["plane"], r["stage"], r["error_type"]) for r in failed] == [

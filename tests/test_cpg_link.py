@@ -535,3 +535,22 @@ class Sub(Base):
     assert edges() == [("base.Base.step", "self_method")]
     (repo / "sub.py").unlink()
     assert edges() == [("base.Base.step", "self_method")]
+
+
+def test_package_directory_indexed_on_its_own_links_as_the_repository_does(db, tmp_path):
+    # `codeintel index site-packages/requests`: the root is a package, so its modules are pkg.* as import
+    # names them, and `from pkg.shapes import ...`, `from . import mixins` resolve inside it, as in the
+    # repository that contains it (the `db` fixture), not as calls to external names
+    repo = write_repo(tmp_path / "site" / "pkg", {k.removeprefix("pkg/"): v for k, v in REPO.items()})
+    env = cli_env(tmp_path)
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    alone = duckdb.connect(env["CODEINTEL_DB"], read_only=True)
+    try:
+        assert sorted(alone.execute("SELECT module_name FROM py_files").fetchall()) == [
+            ("pkg",), ("pkg.mixins",), ("pkg.shapes",), ("pkg.tools",)]
+        edges = "SELECT caller_qualname, callee_qualname, rule FROM cpg_calls ORDER BY ALL"
+        assert alone.execute(edges).fetchall() == db.execute(edges).fetchall()
+        assert alone.execute("SELECT count(*) FROM cpg_calls WHERE rule = 'external'").fetchone() == (0,)
+    finally:
+        alone.close()

@@ -138,3 +138,44 @@ def test_non_identifier_parts_kept(tmp_path):
     roots = detect_import_roots(tmp_path)
     assert module_name("src/my-pkg/a,b.py", roots) == "my-pkg.a,b"
     assert module_name("src/my-pkg/a,b.py", roots) == module_name("src/my-pkg/a,b.py", list(roots))
+
+
+def _cpython_names(sys_path_dir: Path, modules: list[str]) -> dict[str, Path]:
+    """What a plain interpreter with ``sys_path_dir`` on sys.path imports under each name: name -> file."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env["PYTHONPATH"] = str(sys_path_dir)
+    code = ("import importlib, sys\nfor n in sys.argv[1:]:\n    m = importlib.import_module(n)\n"
+            "    print(m.__name__, m.__file__)")
+    out = subprocess.run([sys.executable, "-c", code, *modules], env=env, cwd=sys_path_dir, capture_output=True,
+                         text=True, timeout=60, check=True).stdout.splitlines()
+    return {line.split(" ", 1)[0]: Path(line.split(" ", 1)[1]).resolve() for line in out}
+
+
+def test_repository_root_that_is_a_package_names_modules_as_import_does(tmp_path):
+    # indexing site-packages/requests (or any package directory) directly: its modules are requests.*
+    repo = touch(tmp_path / "pkg", "__init__.py", "a.py", "sub/__init__.py", "sub/b.py", "ns/c.py")
+    from codeintel_assets.extract.modules import import_dir, package_prefix
+    from codeintel_assets.reconcile import module_names
+    assert package_prefix(repo) == "pkg"
+    assert import_dir(repo) == str(tmp_path)
+    names = module_names(repo, ["__init__.py", "a.py", "sub/__init__.py", "sub/b.py", "ns/c.py"])
+    assert names == {"__init__.py": "pkg", "a.py": "pkg.a", "sub/__init__.py": "pkg.sub", "sub/b.py": "pkg.sub.b",
+                     "ns/c.py": "pkg.ns.c"}
+    # CPython, with the directory above the package on sys.path, imports exactly these files under these names
+    seen = _cpython_names(tmp_path, sorted(names.values()))
+    assert seen == {name: (repo / key).resolve() for key, name in names.items()}
+
+
+def test_nested_package_root_takes_every_package_above_it(tmp_path):
+    touch(tmp_path, "outer/__init__.py", "outer/inner/__init__.py", "outer/inner/m.py")
+    from codeintel_assets.extract.modules import import_dir, package_prefix
+    from codeintel_assets.reconcile import module_names
+    repo = tmp_path / "outer" / "inner"
+    assert package_prefix(repo) == "outer.inner"
+    assert import_dir(repo) == str(tmp_path)
+    assert module_names(repo, ["m.py", "__init__.py"]) == {"m.py": "outer.inner.m", "__init__.py": "outer.inner"}
+    assert _cpython_names(tmp_path, ["outer.inner.m"]) == {"outer.inner.m": (repo / "m.py").resolve()}
+    # a repository that is not a package is named from its own root, as before
+    plain = touch(tmp_path / "plain", "x.py")
+    assert package_prefix(plain) == "" and import_dir(plain) == str(plain)
+    assert module_names(plain, ["x.py"]) == {"x.py": "x"}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-__all__ = ["detect_import_roots", "module_name"]
+__all__ = ["detect_import_roots", "import_dir", "module_name", "package_prefix"]
 
 
 def _norm_parts(path: str) -> list[str]:
@@ -67,7 +67,36 @@ def detect_import_roots(repo_root: str | os.PathLike, explicit: Sequence[str] = 
     return tuple(sorted(roots, key=lambda r: (-_depth(r), r)))
 
 
-def module_name(path: str, roots: Sequence[str]) -> str:
+def _package_chain(repo_root: str | os.PathLike) -> tuple[str, list[str]]:
+    """The first directory at or above ``repo_root`` without an ``__init__.py``, and the names of the
+    package directories from there down to ``repo_root`` (outermost first)."""
+    d = os.path.abspath(os.fspath(repo_root))
+    names: list[str] = []
+    while os.path.isfile(os.path.join(d, "__init__.py")):
+        parent = os.path.dirname(d)
+        if parent == d:  # the filesystem root is a package: stop there
+            break
+        names.append(os.path.basename(d))
+        d = parent
+    return d, names[::-1]
+
+
+def package_prefix(repo_root: str | os.PathLike) -> str:
+    """The dotted name of the repository root when it is itself a package (it has an ``__init__.py``):
+    its directory name, preceded by those of the parent directories that are packages too, as pytest's
+    ``prepend`` import mode and mypy find a package's base directory. ``''`` when the root is not a
+    package (the usual repository layout). Indexing ``site-packages/requests`` names its modules
+    ``requests.api``, as ``import`` does, not ``api``."""
+    return ".".join(_package_chain(repo_root)[1])
+
+
+def import_dir(repo_root: str | os.PathLike) -> str:
+    """The directory on ``sys.path`` for the import root ``''``: the repository root, or, when the root is
+    a package (``package_prefix``), the first directory above it that is not one."""
+    return _package_chain(repo_root)[0]
+
+
+def module_name(path: str, roots: Sequence[str], prefix: str = "") -> str:
     """Dotted module name of the ``.py`` file at repository-relative POSIX ``path``.
 
     ``path`` is the decoded path (``a,b.py``, not the ``a%2Cb.py`` key). The deepest root that is a
@@ -97,8 +126,8 @@ def module_name(path: str, roots: Sequence[str]) -> str:
             continue  # the root's own __init__.py: name it from a shallower root
         if len(rest) > 1 and rest[-1] == "__init__":
             rest = rest[:-1]
-        return ".".join(rest)
+        return ".".join([prefix, *rest]) if prefix and not rparts else ".".join(rest)
     # Under no root, or an __init__.py at every root that holds it: from the repository root.
-    if len(parts) > 1 and parts[-1] == "__init__":
+    if parts and parts[-1] == "__init__" and (len(parts) > 1 or prefix):
         parts = parts[:-1]
-    return ".".join(parts) or "<module>"
+    return ".".join([prefix, *parts] if prefix else parts) or "<module>"
