@@ -554,3 +554,30 @@ def test_package_directory_indexed_on_its_own_links_as_the_repository_does(db, t
         assert alone.execute("SELECT count(*) FROM cpg_calls WHERE rule = 'external'").fetchone() == (0,)
     finally:
         alone.close()
+
+
+def test_new_import_roots_relink_the_renamed_modules(tmp_path):
+    # the same bytes under other module names (--import-root): every qualname changes, so the link resolves
+    # those files again and cpg_integrity judges them again, although no file_id changed
+    repo = write_repo(tmp_path / "repo", {"lib/pkg/__init__.py": "", "lib/pkg/a.py": "def f():\n    return 1\n",
+                                          "lib/pkg/b.py": "from pkg.a import f\n\n\ndef g():\n    return f()\n"})
+    env = cli_env(tmp_path)
+    edges = "SELECT caller_qualname, callee_qualname, rule FROM cpg_calls WHERE caller_qualname LIKE '%.g'"
+
+    def index(*extra):
+        code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1", *extra], env)
+        assert code == 0, err
+        summary = json.loads(out.strip().splitlines()[-1])
+        conn = duckdb.connect(env["CODEINTEL_DB"], read_only=True)
+        try:
+            return summary, conn.execute(edges).fetchall()
+        finally:
+            conn.close()
+
+    # from the repository root, `pkg.a` is not a module of the repository: an external name
+    _, before = index()
+    assert before == [("lib.pkg.b.g", "pkg.a.f", "external")]
+    summary, after = index("--import-root", "lib")
+    assert summary["files_changed"] == 3 and after == [("pkg.b.g", "pkg.a.f", "import")]
+    checked = {c["check"]: c["metadata"] for c in summary["checks"]}["cpg_integrity"]["checked"]
+    assert checked.startswith("3 files")

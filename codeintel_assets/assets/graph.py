@@ -80,14 +80,18 @@ TRACE = "cpg_integrity_files"  # per file: the file_id the last passing cpg_inte
 
 
 def changed_since_check(conn) -> set[str] | None:
-    """Files added, changed or removed since the last passing check; None (everything) without a trace."""
+    """Files added, changed, renamed as modules (other import roots) or removed since the last passing check;
+    None (everything) without a trace."""
     from resources.store import table_exists
     if not table_exists(conn, TRACE) or not table_exists(conn, "py_files"):
         return None
+    if "module_name" not in {r[0] for r in conn.execute(f"DESCRIBE {TRACE}").fetchall()}:
+        return None  # a trace written before module names were recorded in it
     if {r[0] for r in conn.execute(f"SELECT DISTINCT graph_sha FROM {TRACE}").fetchall()} - {graph_sha(conn)}:
         return None  # the projections changed (another version): the whole graph is judged again
     return {r[0] for r in conn.execute(
         f"SELECT path FROM py_files f ANTI JOIN {TRACE} t ON t.path = f.path AND t.file_id IS NOT DISTINCT FROM f.file_id "
+        "AND t.module_name IS NOT DISTINCT FROM f.module_name "
         f"UNION SELECT path FROM {TRACE} t ANTI JOIN py_files f ON f.path = t.path").fetchall()}
 
 
@@ -110,8 +114,8 @@ def record_check(conn) -> None:
         if table_exists(conn, UNCHECKED):
             run(conn, f"DELETE FROM {UNCHECKED}")
         run(conn, f"DROP TABLE IF EXISTS {TRACE}")
-        run(conn, f"CREATE TABLE {TRACE} (path VARCHAR, file_id VARCHAR, graph_sha VARCHAR)")
-        run(conn, f"INSERT INTO {TRACE} SELECT path, file_id, ? FROM py_files", [graph_sha(conn)])
+        run(conn, f"CREATE TABLE {TRACE} (path VARCHAR, file_id VARCHAR, graph_sha VARCHAR, module_name VARCHAR)")
+        run(conn, f"INSERT INTO {TRACE} SELECT path, file_id, ?, module_name FROM py_files", [graph_sha(conn)])
 
 
 def graph_sha(conn) -> str:
