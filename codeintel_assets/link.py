@@ -581,7 +581,7 @@ AST_PARAMS = """params AS (
 # name to those of the code that really runs (the def the object is anchored to: a decorator's wrapper when it
 # did not use functools.wraps); the definition's own parameters otherwise.
 INSPECT_PARAMS = """insp AS (
-    SELECT d.def_id, s.signature_id, a.ast_node_id AS code_def_id
+    SELECT d.def_id, d.path, s.signature_id, a.ast_node_id AS code_def_id
     FROM (SELECT d.def_id, d.path, coalesce(m.value_object_id, o.object_id) AS object_id,
                  m.value_object_id IS NOT NULL AS by_member
           FROM cpg_definitions d JOIN cpg_definitions pd ON pd.def_id = d.parent_def_id
@@ -602,7 +602,9 @@ params AS (
            CASE p.kind WHEN 'POSITIONAL_ONLY' THEN 'posonly' WHEN 'POSITIONAL_OR_KEYWORD' THEN 'pos_or_kw'
                 WHEN 'VAR_POSITIONAL' THEN 'vararg' WHEN 'KEYWORD_ONLY' THEN 'kwonly' ELSE 'kwarg' END AS param_kind,
            p.param_index, 'inspect' AS source, p.signature_id || ':' || p.param_index AS sig_param_id
-    FROM insp i JOIN py_inspect_signature_params p ON p.signature_id = i.signature_id AND p.ok
+    -- the signature's rows in the definition's file: a module that imports the object has rows with the same
+    -- ids (py_inspect_signatures.path is one module that binds it), which would wire every argument twice
+    FROM insp i JOIN py_inspect_signature_params p ON p.signature_id = i.signature_id AND p.path = i.path AND p.ok
     LEFT JOIN cpg_definitions q ON q.parent_def_id = coalesce(i.code_def_id, i.def_id) AND q.kind = 'parameter'
      AND q.name = p.name
     UNION ALL
@@ -779,16 +781,20 @@ UNCHECKED = "cpg_link_unchecked"  # files whose link rows changed since the last
 def dirty_paths(conn) -> list[str]:
     """Files whose call sites or definitions changed since the last successful link: added, changed,
     removed, renamed as a module (other import roots: the same bytes, every qualname changed), or never
-    linked (a failed link leaves its trace as it was, so they stay dirty)."""
+    linked (a failed link leaves its trace as it was, so they stay dirty); and the files whose link rows
+    no passing ``cpg_integrity`` has judged yet (``UNCHECKED``: the check failed, or the run ended before
+    it), so that the next index links them again with the code it runs, and judges them, instead of
+    keeping rows that failed the check."""
     from resources.store import table_exists
     if not table_exists(conn, "cpg_files"):
         return []
     if not table_exists(conn, TRACE):
         return [r[0] for r in conn.execute("SELECT path FROM cpg_files").fetchall()]
     same = "t.path = f.path AND t.file_id = f.file_id AND t.module IS NOT DISTINCT FROM f.module"
-    return [r[0] for r in conn.execute(
+    unchecked = f" UNION SELECT path FROM {UNCHECKED}" if table_exists(conn, UNCHECKED) else ""
+    return sorted(r[0] for r in conn.execute(
         f"WITH f AS ({CURRENT_FILES}) SELECT f.path FROM f ANTI JOIN {TRACE} t ON {same} "
-        f"UNION SELECT t.path FROM {TRACE} t ANTI JOIN f ON {same}").fetchall()]
+        f"UNION SELECT t.path FROM {TRACE} t ANTI JOIN f ON {same}{unchecked}").fetchall())
 
 
 # What the trace records per file: its bytes and the module name it was linked under.

@@ -581,3 +581,53 @@ def test_new_import_roots_relink_the_renamed_modules(tmp_path):
     assert summary["files_changed"] == 3 and after == [("pkg.b.g", "pkg.a.f", "import")]
     checked = {c["check"]: c["metadata"] for c in summary["checks"]}["cpg_integrity"]["checked"]
     assert checked.startswith("3 files")
+
+
+def test_runtime_signature_of_a_reexported_function_wires_each_argument_once(tmp_path):
+    # dec/api.py wraps f with functools.wraps, which copies f's __module__ and __qualname__: the wrapper has
+    # f's object id, so f's signature and its parameters are also stored under dec/api.py (pandas'
+    # delegate_names does this to hundreds of methods); a call of f is still one BINDS_ARG row per argument,
+    # and the graph's edge ids stay unique
+    repo = write_repo(tmp_path / "repo", {
+        "dec/__init__.py": "", "dec/impl.py": "def f(a, b=2):\n    return a\n",
+        "dec/api.py": "import functools\nfrom dec.impl import f\n\n\n@functools.wraps(f)\ndef g(*args, **kwargs):\n"
+                      "    return f(*args, **kwargs)\n\n\ndef main():\n    return f(1, b=3)\n"})
+    env = cli_env(tmp_path)
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--inspect"], env)
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert code == 0 and summary["checks_failed"] == 0, (err, [c for c in summary["checks"] if not c["passed"]])
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        # the premise: the parameters of f's signature are stored under both modules
+        assert c.execute("SELECT DISTINCT path FROM py_inspect_signature_params p JOIN py_inspect_signatures s "
+                         "USING (signature_id, path) WHERE s.object_id = 'dec.impl:f:function' ORDER BY path"
+                         ).fetchall() == [("dec/api.py",), ("dec/impl.py",)]
+        assert sorted(c.execute("SELECT a.text, b.param_name, b.signature_source FROM cpg_binds_arg b "
+                                "JOIN cpg_call_args a USING (arg_id) JOIN cpg_calls k ON k.callsite_id = b.callsite_id "
+                                "AND k.callee_def_id = b.callee_def_id "
+                                "WHERE k.caller_qualname = 'dec.api.main'").fetchall()) == [
+            ("1", "a", "inspect"), ("3", "b", "inspect")]
+
+
+def test_link_rows_no_passing_check_judged_are_linked_again(tmp_path):
+    # A link wrote rows that cpg_integrity then refused (here: a duplicated CALLS edge, as an earlier
+    # version's wiring wrote after --inspect), so its files stay in cpg_link_unchecked. The next index, with
+    # no file changed, links those files again and judges them: the bad rows go, the check passes.
+    repo = write_repo(tmp_path / "repo", REPO)
+    env = cli_env(tmp_path)
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    count = "SELECT count(*), count(DISTINCT (callsite_id, callee_def_id, callee_qualname)) FROM cpg_calls"
+    with duckdb.connect(env["CODEINTEL_DB"]) as c:
+        good = c.execute(count).fetchone()
+        assert good[0] == good[1]
+        c.execute("INSERT INTO cpg_calls SELECT * FROM cpg_calls WHERE path = 'pkg/tools.py' LIMIT 1")
+        c.execute("INSERT INTO cpg_link_unchecked VALUES ('pkg/tools.py')")
+    code, out, err = run_cli(["check", "--db", env["CODEINTEL_DB"]], env)
+    assert code == 1 and "cpg_integrity" in out  # the duplicate is a finding
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert code == 0 and summary["files_changed"] == 0, err
+    assert {c["check"]: c["passed"] for c in summary["checks"]}.get("cpg_integrity") is True
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        assert c.execute(count).fetchone() == good
+        assert c.execute("SELECT count(*) FROM cpg_link_unchecked").fetchone() == (0,)
