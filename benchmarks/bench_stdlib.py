@@ -10,6 +10,9 @@ measurement), then runs, each in a fresh process:
   3. one file edited                                   -> seconds
 
 Usage:  uv run python benchmarks/bench_stdlib.py [--limit N] [--workers W] [--keep DIR]
+        [--source DIR [--edit REL]]   (another code base instead of the standard library, for example an
+        installed package: --source .venv/lib/python3.13/site-packages/pandas --edit core/reshape/merge.py;
+        it is copied under its own directory name, so a package keeps its import name)
 Peak memory is the largest sum of RSS over the `codeintel` process tree (sampled every 0.5 s).
 """
 
@@ -106,11 +109,13 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="only the first N files (sorted)")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--keep", help="work directory to keep (default: a temporary one)")
+    ap.add_argument("--source", help="index this directory instead of the standard library")
+    ap.add_argument("--edit", help="the file (relative to the source) the one-file measurement edits")
     args = ap.parse_args()
 
-    src_root = Path(sysconfig.get_paths()["stdlib"])
+    src_root = Path(args.source).resolve() if args.source else Path(sysconfig.get_paths()["stdlib"])
     work = Path(args.keep or tempfile.mkdtemp(prefix="codeintel-bench-"))
-    repo = work / "stdlib"
+    repo = work / (src_root.name if args.source else "stdlib")
     if repo.exists():
         shutil.rmtree(repo)
     files = stdlib_files(src_root, args.limit)
@@ -139,7 +144,7 @@ def main() -> None:
           f"  (files failed {summary['files_failed']}, checks passed {summary['checks_passed']}, failed {summary['checks_failed']})")
     same_s, _, s2 = timed_index(repo, env, extra)
     print(f"unchanged rerun: {same_s:7.1f}s  (changed {s2['files_changed']}, run {s2['run_id']})")
-    target = repo / "json" / "encoder.py"
+    target = repo / (args.edit or "json/encoder.py")
     if not target.exists():
         target = copied[len(copied) // 2]
     target.write_text(target.read_text() + "\n_codeintel_bench_marker = 1\n")
