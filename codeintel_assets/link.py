@@ -17,6 +17,8 @@ Rules (``rule``, ``confidence``):
   constructor (rule ``constructor``);
 - ``constructor`` (1.0): a call resolved to a class goes to its ``__init__`` when the class defines
   one (otherwise to the class itself: ``class``);
+- ``annotation`` (0.8): ``p.m()`` on a parameter declared ``p: C`` (``C | None``, ``Optional[C]``) and
+  bound nowhere else: ``m`` along ``C``'s MRO (docs/cpg.md has every rule);
 - ``builtin`` (1.0): a name bound nowhere in the module that is a builtin: ``<builtin>.name``;
 - ``external`` (0.9): an imported name whose module is not in the repository: its dotted name
   (``os.path.join``), no definition id.
@@ -296,6 +298,37 @@ RESULT_METHOD = _METHOD_OF_CONSTRUCTED.format(
     rule="result_method", callee_kind="attribute_of_call", constructing_call="c.callee_value_node_id",
     find_call="", where="")
 
+# p.m() where p is a parameter declared `p: C` (C | None, Optional[C]) and bound nowhere else: m along the MRO of
+# the class the annotation resolves to (__lk_declared), 0.8 x its resolution (an annotation is a declaration the
+# caller may break, and a subclass instance may override m: precision first, no edge to overrides here).
+ANNOTATION_REFS = """
+CREATE OR REPLACE TEMP TABLE __lk_refs AS
+SELECT value_id AS ref_id, path, root, root_binding_id, coalesce(attrs, []) AS attrs, NULL::VARCHAR AS lambda_def_id,
+       false AS container
+FROM cpg_value_refs SEMI JOIN __scope USING (path) WHERE role = 'annotation' AND root IS NOT NULL
+"""
+DECLARED = """
+CREATE OR REPLACE TEMP TABLE __lk_declared AS
+SELECT ref_id, 'class' AS rule, confidence, def_id, qualname FROM __lk_res WHERE kind = 'class'
+QUALIFY row_number() OVER (PARTITION BY ref_id ORDER BY confidence DESC, qualname) = 1
+"""
+ANNOTATED = """
+SELECT c.callsite_id AS ref_id, 'annotation' AS rule,
+       0.8 * e.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
+       x.def_id, x.qualname, x.path, x.kind, [e.qualname, x.qualname] AS via
+FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'annotation' AND v.path = c.path
+JOIN __lk_declared e ON e.ref_id = v.value_id
+JOIN cpg_mro o ON o.class_def_id = e.def_id
+JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
+ AND x.kind IN ('function', 'method', 'class', 'lambda')
+WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1
+  AND c.callee_root_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (
+      SELECT target_binding_id AS binding_id FROM cpg_value_refs WHERE role = 'annotation') USING (binding_id)
+      WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index) = 1
+"""
+
 # A call site none of the rules above resolved, whose callee an external SCIP indexer (scip-python: pyright's
 # types) refers to a symbol it also defines in a file of the repository (scip_occurrences: the reference
 # anchored to the call's func node, the definition to a cpg_definitions row). 0.8: the indexer's types are
@@ -514,7 +547,7 @@ deco AS (SELECT regexp_extract(callsite_id, '^(.*):DECORATOR:\d+$', 1) AS def_id
 shaped AS (  -- does the call bind the method's first parameter itself (self / cls)?
     SELECT c.*, c.callee_kind = 'method' AND coalesce(k.deco, '') <> 'staticmethod'
              AND (c.rule IN ('self_method', 'super', 'constructor', 'instance_method', 'result_method', 'scip_method',
-                            'scip_constructor', 'override', 'super_subclass', 'subclass_constructor')
+                            'scip_constructor', 'override', 'super_subclass', 'subclass_constructor', 'annotation')
                   OR coalesce(k.deco, '') = 'classmethod') AS receiver
     FROM calls c LEFT JOIN deco k ON k.def_id = c.callee_def_id),
 {params},
@@ -740,6 +773,10 @@ def _link(conn, scope_sql: str) -> set[str]:
     run(conn, "INSERT INTO __lk_calls " + INSTANCE)
     run(conn, "INSERT INTO __lk_calls " + RESULT_METHOD)
     _run_statements(conn, SUBCLASS_CALLS)
+    run(conn, ANNOTATION_REFS)
+    _resolve(conn, roots)
+    run(conn, DECLARED)
+    run(conn, "INSERT INTO __lk_calls " + ANNOTATED)
     run(conn, RETURN_REFS)
     _resolve(conn, roots)
     returned = ("SELECT r.outer_id AS ref_id, 'returned' AS rule, "

@@ -631,3 +631,67 @@ def test_link_rows_no_passing_check_judged_are_linked_again(tmp_path):
     with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
         assert c.execute(count).fetchone() == good
         assert c.execute("SELECT count(*) FROM cpg_link_unchecked").fetchone() == (0,)
+
+
+ANNOTATED = {
+    "pkg/__init__.py": "",
+    "pkg/shapes.py": '''
+class Shape:
+    def area(self):
+        return 0
+
+    def grow(self, by):
+        return by
+
+
+class Square(Shape):
+    def area(self):
+        return 4
+''',
+    "pkg/use.py": '''
+from typing import Optional
+
+from pkg import shapes
+from pkg.shapes import Shape, Square
+
+
+def measure(s: Shape, q: "Square", o: Optional[Square], u: Square | None, m: shapes.Square, n: int):
+    s.area()
+    q.area()
+    o.area()
+    u.grow(1)
+    m.grow(2)
+    n.bit_length()
+
+
+def rebound(s: Shape):
+    s = make()
+    s.area()
+
+
+def make():
+    return Square()
+''',
+}
+
+
+def test_methods_of_parameters_declared_with_a_class_of_the_repository(tmp_path):
+    # p.m() with p: C, C | None, Optional[C] or a dotted C, p bound by the call only: m as C's MRO finds it
+    # (rule annotation, 0.8), the argument wired to m's parameters and p to self. A string annotation, a
+    # builtin class and a parameter assigned again in the body give no edge (precision first).
+    repo = write_repo(tmp_path / "repo", ANNOTATED)
+    env = cli_env(tmp_path)
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        got = c.execute("SELECT caller_qualname, lineno, callee_qualname, rule, round(confidence::DOUBLE, 2) FROM cpg_calls "
+                        "WHERE caller_qualname IN ('pkg.use.measure', 'pkg.use.rebound') ORDER BY lineno").fetchall()
+        assert got == [("pkg.use.measure", 8, "pkg.shapes.Shape.area", "annotation", 0.8),  # s: Shape
+                       ("pkg.use.measure", 10, "pkg.shapes.Square.area", "annotation", 0.8),  # Optional[Square]
+                       ("pkg.use.measure", 11, "pkg.shapes.Shape.grow", "annotation", 0.8),  # Square | None: inherited
+                       ("pkg.use.measure", 12, "pkg.shapes.Shape.grow", "annotation", 0.8),  # shapes.Square
+                       ("pkg.use.rebound", 17, "pkg.use.make", "local", 1.0)]
+        wired = c.execute("SELECT s.lineno, coalesce(a.text, '<receiver>'), b.param_name FROM cpg_binds_arg b "
+                          "JOIN cpg_call_sites s USING (callsite_id) LEFT JOIN cpg_call_args a USING (arg_id) "
+                          "WHERE s.lineno IN (11, 12) ORDER BY ALL").fetchall()
+        assert wired == [(11, "1", "by"), (11, "<receiver>", "self"), (12, "2", "by"), (12, "<receiver>", "self")]

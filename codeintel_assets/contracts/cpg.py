@@ -55,7 +55,9 @@ CPG_VALUE_REFS = define("cpg_value_refs", PLANE, [
     ("attrs", str_list), ("value_def_id", s), ("ast_node_id", s), ("lineno", i32),
 ], key=("path", "value_id"), description="Expressions the link step gives a meaning to: class bases (role base), "
                                          "`name = dotted.name` or `name = lambda` (alias), `name = call(...)` (instance: the value "
-                                         "node is the call site), the items of a "
+                                         "node is the call site), a parameter's annotation when it is a "
+                                         "dotted name, `C | None` or `Optional[C]` (annotation: the target is the "
+                                         "parameter), the items of a "
                                          "list / tuple / set / dict display assigned to a name (element), "
                                          "`return dotted.name` (return), and a module's literal `__all__` "
                                          "strings (export; export_dynamic when __all__ is not a literal).")

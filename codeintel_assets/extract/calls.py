@@ -59,6 +59,19 @@ def _dotted(node: ast.AST) -> tuple[str, list[str]] | None:
     return (node.id, attrs[::-1]) if isinstance(node, ast.Name) else None
 
 
+def _annotated_class(ann: ast.AST | None) -> ast.AST | None:
+    """The dotted name a parameter annotation declares: ``C``, ``m.C``, ``C | None``, ``None | C``,
+    ``Optional[C]`` / ``typing.Optional[C]``; None for anything else (strings, other generics, unions of
+    classes: what the value is cannot be told from them without a type checker)."""
+    if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
+        sides = [x for x in (ann.left, ann.right) if not (isinstance(x, ast.Constant) and x.value is None)]
+        ann = sides[0] if len(sides) == 1 else None
+    elif isinstance(ann, ast.Subscript):
+        head = _dotted(ann.value)
+        ann = ann.slice if head is not None and (head[1] or [head[0]])[-1] == "Optional" else None
+    return ann if ann is not None and _dotted(ann) is not None else None
+
+
 def _callee_value(func: ast.AST) -> ast.AST | None:
     """The expression a call's callee is taken from: ``x`` of ``x.m()`` / ``x[k]()``, the inner call of
     ``f()()``; None for a plain name."""
@@ -186,6 +199,9 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 defs.append((file_id, nid(r.ordinal), "parameter", node.arg, q, f"{symbol[fn]}({node.arg})",
                              nid(fn), nid(r.ordinal), r.start, r.end, node.lineno, None,
                              bindings.get((nid(r.ordinal), "def")), pkind, pindex, default))
+                declared = _annotated_class(node.annotation)
+                if declared is not None:  # x: C (or C | None, Optional[C]): the class the link looks methods up in
+                    value("annotation", declared, fn, node, None)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and up == 0 \
                 and node.id not in module_vars:
             module_vars.add(node.id)  # a module-level variable: its first binding site defines it
