@@ -301,11 +301,18 @@ RESULT_METHOD = _METHOD_OF_CONSTRUCTED.format(
 # p.m() where p is a parameter declared `p: C` (C | None, Optional[C]) and bound nowhere else: m along the MRO of
 # the class the annotation resolves to (__lk_declared), 0.8 x its resolution (an annotation is a declaration the
 # caller may break, and a subclass instance may override m: precision first, no edge to overrides here).
+# An annotation under `from __future__ import annotations` is never evaluated, so symtable binds none of its
+# names: its root is then looked up among the module's own names (where typing.get_type_hints evaluates it;
+# pandas imports most of its annotation classes under `if TYPE_CHECKING:`).
 ANNOTATION_REFS = """
 CREATE OR REPLACE TEMP TABLE __lk_refs AS
-SELECT value_id AS ref_id, path, root, root_binding_id, coalesce(attrs, []) AS attrs, NULL::VARCHAR AS lambda_def_id,
-       false AS container
-FROM cpg_value_refs SEMI JOIN __scope USING (path) WHERE role = 'annotation' AND root IS NOT NULL
+SELECT v.value_id AS ref_id, v.path, v.root, coalesce(v.root_binding_id, g.binding_id) AS root_binding_id,
+       coalesce(v.attrs, []) AS attrs, NULL::VARCHAR AS lambda_def_id, false AS container
+FROM cpg_value_refs v SEMI JOIN __scope USING (path)
+LEFT JOIN (SELECT b.path, b.name, b.binding_id FROM py_sym_bindings b SEMI JOIN __scope USING (path)
+           JOIN py_sym_scopes s ON s.scope_id = b.scope_id AND s.scope_type = 'MODULE') g
+  ON v.root_binding_id IS NULL AND g.path = v.path AND g.name = v.root
+WHERE v.role = 'annotation' AND v.root IS NOT NULL
 """
 DECLARED = """
 CREATE OR REPLACE TEMP TABLE __lk_declared AS

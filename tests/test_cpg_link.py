@@ -672,6 +672,18 @@ def rebound(s: Shape):
 def make():
     return Square()
 ''',
+    "pkg/lazy.py": '''
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pkg.shapes import Square
+
+
+def later(s: Square):
+    return s.area()
+''',
 }
 
 
@@ -695,3 +707,7 @@ def test_methods_of_parameters_declared_with_a_class_of_the_repository(tmp_path)
                           "JOIN cpg_call_sites s USING (callsite_id) LEFT JOIN cpg_call_args a USING (arg_id) "
                           "WHERE s.lineno IN (11, 12) ORDER BY ALL").fetchall()
         assert wired == [(11, "1", "by"), (11, "<receiver>", "self"), (12, "2", "by"), (12, "<receiver>", "self")]
+        # under `from __future__ import annotations` symtable binds no annotation name: the module's own
+        # binding of it (an import under TYPE_CHECKING) is what the annotation means
+        assert c.execute("SELECT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = 'pkg.lazy.later'"
+                         ).fetchall() == [("pkg.shapes.Square.area", "annotation")]
