@@ -179,3 +179,12 @@ def test_nested_package_root_takes_every_package_above_it(tmp_path):
     plain = touch(tmp_path / "plain", "x.py")
     assert package_prefix(plain) == "" and import_dir(plain) == str(plain)
     assert module_names(plain, ["x.py"]) == {"x.py": "x"}
+    # nor is one whose directory name no import can spell (a stray __init__.py in a checkout): its files are
+    # imported from its root, if at all
+    stray = touch(tmp_path / "my-project", "__init__.py", "x.py")
+    assert package_prefix(stray) == "" and import_dir(stray) == str(stray)
+    assert module_names(stray, ["x.py"]) == {"x.py": "x"}
+    # and a package chain stops below a parent that cannot be spelled either
+    inner = touch(tmp_path / "my-tools" / "tools", "__init__.py", "y.py")
+    touch(tmp_path / "my-tools", "__init__.py")
+    assert package_prefix(inner) == "tools" and import_dir(inner) == str(tmp_path / "my-tools")

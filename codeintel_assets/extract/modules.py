@@ -68,13 +68,15 @@ def detect_import_roots(repo_root: str | os.PathLike, explicit: Sequence[str] = 
 
 
 def _package_chain(repo_root: str | os.PathLike) -> tuple[str, list[str]]:
-    """The first directory at or above ``repo_root`` without an ``__init__.py``, and the names of the
-    package directories from there down to ``repo_root`` (outermost first)."""
+    """The first directory at or above ``repo_root`` without an ``__init__.py`` (or whose name no import
+    statement can spell: ``my-project/__init__.py`` is a stray file, not a package anything imports), and
+    the names of the package directories from there down to ``repo_root`` (outermost first)."""
+    import keyword
     d = os.path.abspath(os.fspath(repo_root))
     names: list[str] = []
     while os.path.isfile(os.path.join(d, "__init__.py")):
-        parent = os.path.dirname(d)
-        if parent == d:  # the filesystem root is a package: stop there
+        parent, name = os.path.dirname(d), os.path.basename(d)
+        if parent == d or not name.isidentifier() or keyword.iskeyword(name):
             break
         names.append(os.path.basename(d))
         d = parent
