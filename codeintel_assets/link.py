@@ -18,7 +18,8 @@ Rules (``rule``, ``confidence``):
 - ``constructor`` (1.0): a call resolved to a class goes to its ``__init__`` when the class defines
   one (otherwise to the class itself: ``class``);
 - ``annotation`` (0.8): ``p.m()`` on a parameter declared ``p: C`` (``C | None``, ``Optional[C]``) and
-  bound nowhere else: ``m`` along ``C``'s MRO (docs/cpg.md has every rule);
+  bound nowhere else: ``m`` along ``C``'s MRO; ``returns_method`` (0.8): ``x = f(); x.m()`` and
+  ``f().m()`` with ``def f() -> C`` (docs/cpg.md has every rule);
 - ``builtin`` (1.0): a name bound nowhere in the module that is a builtin: ``<builtin>.name``;
 - ``external`` (0.9): an imported name whose module is not in the repository: its dotted name
   (``os.path.join``), no definition id.
@@ -336,6 +337,52 @@ WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index) = 1
 """
 
+# def f() -> C (C | None, Optional[C]): a resolved call of f makes an instance of C. The annotations of the callees
+# the calls so far reach (in any file), resolved like the parameters' (the module's own names under
+# `from __future__ import annotations`); then x = f(...) bound once, x.m(), and f(...).m(): m along C's MRO,
+# 0.8 x the call's confidence (rule returns_method).
+RETURNS_REFS = """
+CREATE OR REPLACE TEMP TABLE __lk_refs AS
+WITH v AS (SELECT * FROM cpg_value_refs WHERE role = 'returns' AND root IS NOT NULL
+           AND owner_def_id IN (SELECT def_id FROM __lk_calls))
+SELECT v.value_id AS ref_id, v.path, v.root, coalesce(v.root_binding_id, g.binding_id) AS root_binding_id,
+       coalesce(v.attrs, []) AS attrs, NULL::VARCHAR AS lambda_def_id, false AS container
+FROM v LEFT JOIN (SELECT b.path, b.name, b.binding_id FROM py_sym_bindings b
+                  SEMI JOIN (SELECT DISTINCT path FROM v) p USING (path)
+                  JOIN py_sym_scopes s ON s.scope_id = b.scope_id AND s.scope_type = 'MODULE') g
+  ON v.root_binding_id IS NULL AND g.path = v.path AND g.name = v.root
+"""
+RETURNS = """
+CREATE OR REPLACE TEMP TABLE __lk_returns AS
+SELECT v.owner_def_id AS fn_def_id, r.def_id AS class_def_id, r.qualname, r.confidence
+FROM __lk_res r JOIN cpg_value_refs v ON v.value_id = r.ref_id WHERE r.kind = 'class'
+QUALIFY row_number() OVER (PARTITION BY r.ref_id ORDER BY r.confidence DESC, r.qualname) = 1
+"""
+_METHOD_OF_RETURNED = """
+SELECT c.callsite_id AS ref_id, 'returns_method' AS rule,
+       0.8 * e.confidence * t.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
+       x.def_id, x.qualname, x.path, x.kind, [e.qualname, t.qualname, x.qualname] AS via
+FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+{find_call}
+JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule NOT IN ('constructor', 'class')
+JOIN __lk_returns t ON t.fn_def_id = e.def_id
+JOIN cpg_mro o ON o.class_def_id = t.class_def_id
+JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
+ AND x.kind IN ('function', 'method', 'class', 'lambda')
+WHERE c.callee_kind = '{callee_kind}' AND len(c.callee_attrs) = 1{where}
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.def_id ORDER BY o.mro_index) = 1
+"""
+RETURNED_INSTANCE = _METHOD_OF_RETURNED.format(
+    callee_kind="attribute", constructing_call="v.ast_node_id",
+    find_call="JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'instance' "
+              "AND v.path = c.path",
+    where="""
+  AND c.callee_root_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (
+      SELECT target_binding_id AS binding_id FROM cpg_value_refs WHERE role = 'instance') USING (binding_id)
+      WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)""")
+RETURNED_RESULT = _METHOD_OF_RETURNED.format(
+    callee_kind="attribute_of_call", constructing_call="c.callee_value_node_id", find_call="", where="")
+
 # A call site none of the rules above resolved, whose callee an external SCIP indexer (scip-python: pyright's
 # types) refers to a symbol it also defines in a file of the repository (scip_occurrences: the reference
 # anchored to the call's func node, the definition to a cpg_definitions row). 0.8: the indexer's types are
@@ -554,7 +601,8 @@ deco AS (SELECT regexp_extract(callsite_id, '^(.*):DECORATOR:\d+$', 1) AS def_id
 shaped AS (  -- does the call bind the method's first parameter itself (self / cls)?
     SELECT c.*, c.callee_kind = 'method' AND coalesce(k.deco, '') <> 'staticmethod'
              AND (c.rule IN ('self_method', 'super', 'constructor', 'instance_method', 'result_method', 'scip_method',
-                            'scip_constructor', 'override', 'super_subclass', 'subclass_constructor', 'annotation')
+                            'scip_constructor', 'override', 'super_subclass', 'subclass_constructor', 'annotation',
+                            'returns_method')
                   OR coalesce(k.deco, '') = 'classmethod') AS receiver
     FROM calls c LEFT JOIN deco k ON k.def_id = c.callee_def_id),
 {params},
@@ -784,6 +832,11 @@ def _link(conn, scope_sql: str) -> set[str]:
     _resolve(conn, roots)
     run(conn, DECLARED)
     run(conn, "INSERT INTO __lk_calls " + ANNOTATED)
+    run(conn, RETURNS_REFS)
+    _resolve(conn, roots)
+    run(conn, RETURNS)
+    run(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE)
+    run(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT)
     run(conn, RETURN_REFS)
     _resolve(conn, roots)
     returned = ("SELECT r.outer_id AS ref_id, 'returned' AS rule, "

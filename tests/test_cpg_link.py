@@ -671,6 +671,24 @@ def rebound(s: Shape):
 
 def make():
     return Square()
+
+
+def build() -> Square:
+    return make()
+
+
+def maybe() -> Optional[Shape]:
+    return None
+
+
+def chain():
+    sq = build()
+    sq.area()
+    build().grow(3)
+    maybe().area()
+    w = build()
+    w = maybe()
+    w.area()
 ''',
     "pkg/lazy.py": '''
 from __future__ import annotations
@@ -707,6 +725,17 @@ def test_methods_of_parameters_declared_with_a_class_of_the_repository(tmp_path)
                           "JOIN cpg_call_sites s USING (callsite_id) LEFT JOIN cpg_call_args a USING (arg_id) "
                           "WHERE s.lineno IN (11, 12) ORDER BY ALL").fetchall()
         assert wired == [(11, "1", "by"), (11, "<receiver>", "self"), (12, "2", "by"), (12, "<receiver>", "self")]
+        # def f() -> C: x = f() bound once, x.m(), and f().m() reach m along C's MRO (rule returns_method, 0.8);
+        # x bound twice gives no edge; the returned value is the receiver
+        got = c.execute("SELECT lineno, callee_qualname, rule, round(confidence::DOUBLE, 2) FROM cpg_calls "
+                        "WHERE caller_qualname = 'pkg.use.chain' AND rule = 'returns_method' ORDER BY lineno").fetchall()
+        assert got == [(35, "pkg.shapes.Square.area", "returns_method", 0.8),
+                       (36, "pkg.shapes.Shape.grow", "returns_method", 0.8),  # Square inherits grow
+                       (37, "pkg.shapes.Shape.area", "returns_method", 0.8)]  # Optional[Shape]
+        assert c.execute("SELECT coalesce(a.text, '<receiver>'), b.param_name FROM cpg_binds_arg b "
+                         "JOIN cpg_call_sites s USING (callsite_id) LEFT JOIN cpg_call_args a USING (arg_id) "
+                         "WHERE s.lineno = 36 AND s.callee_text = 'build().grow' ORDER BY ALL").fetchall() == [
+            ("3", "by"), ("<receiver>", "self")]
         # under `from __future__ import annotations` symtable binds no annotation name: the module's own
         # binding of it (an import under TYPE_CHECKING) is what the annotation means
         assert c.execute("SELECT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = 'pkg.lazy.later'"

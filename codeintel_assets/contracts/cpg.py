@@ -57,7 +57,8 @@ CPG_VALUE_REFS = define("cpg_value_refs", PLANE, [
                                          "`name = dotted.name` or `name = lambda` (alias), `name = call(...)` (instance: the value "
                                          "node is the call site), a parameter's annotation when it is a "
                                          "dotted name, `C | None` or `Optional[C]` (annotation: the target is the "
-                                         "parameter), the items of a "
+                                         "parameter), a function's return annotation of that shape (returns: the owner is the "
+                                         "function), the items of a "
                                          "list / tuple / set / dict display assigned to a name (element), "
                                          "`return dotted.name` (return), and a module's literal `__all__` "
                                          "strings (export; export_dynamic when __all__ is not a literal).")

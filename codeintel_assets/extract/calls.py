@@ -186,6 +186,9 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 kind = "method" if kind_of_owner is ast.ClassDef else ("lambda" if isinstance(node, ast.Lambda)
                                                                         else "function")
                 desc = f"{name}()."
+                declared = _annotated_class(getattr(node, "returns", None))
+                if declared is not None:  # def f() -> C: what a call of f returns, for the link's x = f(); x.m()
+                    value("returns", declared, r.ordinal, None, None)
             base = symbol[up]
             symbol[r.ordinal] = base + desc
             defs.append((file_id, nid(r.ordinal), kind, name, q, symbol[r.ordinal], nid(up), nid(r.ordinal),
