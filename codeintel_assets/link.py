@@ -284,15 +284,18 @@ WHERE c.callee_kind = '{callee_kind}' AND len(c.callee_attrs) = 1{where}
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.def_id ORDER BY o.mro_index) = 1
 """
 
-# x = C(...) bound once, then x.m().
-INSTANCE = _METHOD_OF_CONSTRUCTED.format(
-    rule="instance_method", callee_kind="attribute", constructing_call="v.ast_node_id",
-    find_call="JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'instance' "
-              "AND v.path = c.path",
-    where="""
+# x = call(...) bound once, then x.m(): the call site of x's value, and the test that x is bound once.
+_BOUND_BY_CALL = ("JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'instance' "
+                  "AND v.path = c.path")
+_BOUND_ONCE = """
   AND c.callee_root_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (
       SELECT target_binding_id AS binding_id FROM cpg_value_refs WHERE role = 'instance') USING (binding_id)
-      WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)""")
+      WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)"""
+
+# x = C(...) bound once, then x.m().
+INSTANCE = _METHOD_OF_CONSTRUCTED.format(
+    rule="instance_method", callee_kind="attribute", constructing_call="v.ast_node_id", find_call=_BOUND_BY_CALL,
+    where=_BOUND_ONCE)
 
 # C(...).m(): the inner call is the callee's value.
 RESULT_METHOD = _METHOD_OF_CONSTRUCTED.format(
@@ -373,13 +376,7 @@ WHERE c.callee_kind = '{callee_kind}' AND len(c.callee_attrs) = 1{where}
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.def_id ORDER BY o.mro_index) = 1
 """
 RETURNED_INSTANCE = _METHOD_OF_RETURNED.format(
-    callee_kind="attribute", constructing_call="v.ast_node_id",
-    find_call="JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'instance' "
-              "AND v.path = c.path",
-    where="""
-  AND c.callee_root_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (
-      SELECT target_binding_id AS binding_id FROM cpg_value_refs WHERE role = 'instance') USING (binding_id)
-      WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)""")
+    callee_kind="attribute", constructing_call="v.ast_node_id", find_call=_BOUND_BY_CALL, where=_BOUND_ONCE)
 RETURNED_RESULT = _METHOD_OF_RETURNED.format(
     callee_kind="attribute_of_call", constructing_call="c.callee_value_node_id", find_call="", where="")
 
