@@ -264,90 +264,76 @@ WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index) = 1
 """
 
-# A method of an instance a resolved call constructs: m along the MRO of the class C that call resolves to
-# (constructor or class), 0.9 x the call's confidence (an instance attribute could shadow the method).
-# {find_call}: how the call site c reaches the constructing call (its ref_id: {constructing_call}).
-_METHOD_OF_CONSTRUCTED = """
+# m of x.m() (one attribute) along the MRO of a class x is known to be an instance of: the one template of the
+# rules below. {find_class}: how the call site c reaches e (a resolution whose def_id is the partition key) and the
+# class ({class_def_id}); {confidence}: the rule's factor times the resolutions it rests on (x 0.8 when the MRO
+# is incomplete).
+_METHOD_OF_CLASS = """
 SELECT c.callsite_id AS ref_id, '{rule}' AS rule,
-       0.9 * e.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
-       x.def_id, x.qualname, x.path, x.kind, [e.qualname, x.qualname] AS via
+       {confidence} * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
+       x.def_id, x.qualname, x.path, x.kind, {via} AS via
 FROM cpg_call_sites c SEMI JOIN __scope USING (path)
-{find_call}
-JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule IN ('constructor', 'class')
-JOIN cpg_definitions i ON i.def_id = e.def_id  -- the class, or the __init__ whose class it is
-JOIN cpg_definitions k ON k.def_id = CASE WHEN e.rule = 'class' THEN e.def_id ELSE i.parent_def_id END
- AND k.kind = 'class'
-JOIN cpg_mro o ON o.class_def_id = k.def_id
+{find_class}
+JOIN cpg_mro o ON o.class_def_id = {class_def_id}
 JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
  AND x.kind IN ('function', 'method', 'class', 'lambda')
 WHERE c.callee_kind = '{callee_kind}' AND len(c.callee_attrs) = 1{where}
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.def_id ORDER BY o.mro_index) = 1
 """
 
-# x = call(...) bound once, then x.m(): the call site of x's value, and the test that x is bound once.
-_BOUND_BY_CALL = ("JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'instance' "
-                  "AND v.path = c.path")
-_BOUND_ONCE = """
+
+def _bound_once(role: str) -> str:
+    """The call's root binding is bound exactly once, and a value ref of ``role`` says by what."""
+    return f"""
   AND c.callee_root_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (
-      SELECT target_binding_id AS binding_id FROM cpg_value_refs WHERE role = 'instance') USING (binding_id)
+      SELECT target_binding_id AS binding_id FROM cpg_value_refs WHERE role = '{role}') USING (binding_id)
       WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)"""
 
+
+# x = call(...): the call site of x's value.
+_BOUND_BY_CALL = ("JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'instance' "
+                  "AND v.path = c.path")
+
+
+def _method_of_constructed(rule: str, callee_kind: str, constructing_call: str, find_call: str = "",
+                           where: str = "") -> str:
+    """A method of an instance a resolved call constructs: m along the MRO of the class C that call resolves to
+    (constructor or class), 0.9 x the call's confidence (an instance attribute could shadow the method).
+    ``find_call``: how the call site c reaches the constructing call (its ref_id: ``constructing_call``)."""
+    return _METHOD_OF_CLASS.format(
+        rule=rule, callee_kind=callee_kind, where=where, confidence="0.9 * e.confidence",
+        via="[e.qualname, x.qualname]", class_def_id="k.def_id", find_class=f"""{find_call}
+JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule IN ('constructor', 'class')
+JOIN cpg_definitions i ON i.def_id = e.def_id  -- the class, or the __init__ whose class it is
+JOIN cpg_definitions k ON k.def_id = CASE WHEN e.rule = 'class' THEN e.def_id ELSE i.parent_def_id END
+ AND k.kind = 'class'""")
+
+
+def _method_of_returned(callee_kind: str, constructing_call: str, find_call: str = "", where: str = "") -> str:
+    """def f() -> C (C | None, Optional[C]): a resolved call of f (not a class) makes an instance of C
+    (__lk_returns): m along C's MRO, 0.8 x the call's and the annotation's confidence (rule returns_method)."""
+    return _METHOD_OF_CLASS.format(
+        rule="returns_method", callee_kind=callee_kind, where=where, confidence="0.8 * e.confidence * t.confidence",
+        via="[e.qualname, t.qualname, x.qualname]", class_def_id="t.class_def_id", find_class=f"""{find_call}
+JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule NOT IN ('constructor', 'class')
+JOIN __lk_returns t ON t.fn_def_id = e.def_id""")
+
+
 # x = C(...) bound once, then x.m().
-INSTANCE = _METHOD_OF_CONSTRUCTED.format(
-    rule="instance_method", callee_kind="attribute", constructing_call="v.ast_node_id", find_call=_BOUND_BY_CALL,
-    where=_BOUND_ONCE)
-
+INSTANCE = _method_of_constructed("instance_method", "attribute", "v.ast_node_id", _BOUND_BY_CALL,
+                                  _bound_once("instance"))
 # C(...).m(): the inner call is the callee's value.
-RESULT_METHOD = _METHOD_OF_CONSTRUCTED.format(
-    rule="result_method", callee_kind="attribute_of_call", constructing_call="c.callee_value_node_id",
-    find_call="", where="")
+RESULT_METHOD = _method_of_constructed("result_method", "attribute_of_call", "c.callee_value_node_id")
 
-# p.m() where p is a parameter declared `p: C` (C | None, Optional[C]) and bound nowhere else: m along the MRO of
-# the class the annotation resolves to (__lk_declared), 0.8 x its resolution (an annotation is a declaration the
-# caller may break, and a subclass instance may override m: precision first, no edge to overrides here).
-# An annotation under `from __future__ import annotations` is never evaluated, so symtable binds none of its
-# names: its root is then looked up among the module's own names (where typing.get_type_hints evaluates it;
-# pandas imports most of its annotation classes under `if TYPE_CHECKING:`).
-ANNOTATION_REFS = """
-CREATE OR REPLACE TEMP TABLE __lk_refs AS
-SELECT v.value_id AS ref_id, v.path, v.root, coalesce(v.root_binding_id, g.binding_id) AS root_binding_id,
-       coalesce(v.attrs, []) AS attrs, NULL::VARCHAR AS lambda_def_id, false AS container
-FROM cpg_value_refs v SEMI JOIN __scope USING (path)
-LEFT JOIN (SELECT b.path, b.name, b.binding_id FROM py_sym_bindings b SEMI JOIN __scope USING (path)
-           JOIN py_sym_scopes s ON s.scope_id = b.scope_id AND s.scope_type = 'MODULE') g
-  ON v.root_binding_id IS NULL AND g.path = v.path AND g.name = v.root
-WHERE v.role = 'annotation' AND v.root IS NOT NULL
-"""
-DECLARED = """
-CREATE OR REPLACE TEMP TABLE __lk_declared AS
-SELECT ref_id, 'class' AS rule, confidence, def_id, qualname FROM __lk_res WHERE kind = 'class'
-QUALIFY row_number() OVER (PARTITION BY ref_id ORDER BY confidence DESC, qualname) = 1
-"""
-ANNOTATED = """
-SELECT c.callsite_id AS ref_id, 'annotation' AS rule,
-       0.8 * e.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
-       x.def_id, x.qualname, x.path, x.kind, [e.qualname, x.qualname] AS via
-FROM cpg_call_sites c SEMI JOIN __scope USING (path)
-JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'annotation' AND v.path = c.path
-JOIN __lk_declared e ON e.ref_id = v.value_id
-JOIN cpg_mro o ON o.class_def_id = e.def_id
-JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
- AND x.kind IN ('function', 'method', 'class', 'lambda')
-WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1
-  AND c.callee_root_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (
-      SELECT target_binding_id AS binding_id FROM cpg_value_refs WHERE role = 'annotation') USING (binding_id)
-      WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)
-QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index) = 1
-"""
 
-# def f() -> C (C | None, Optional[C]): a resolved call of f makes an instance of C. The annotations of the callees
-# the calls so far reach (in any file), resolved like the parameters' (the module's own names under
-# `from __future__ import annotations`); then x = f(...) bound once, x.m(), and f(...).m(): m along C's MRO,
-# 0.8 x the call's confidence (rule returns_method).
-RETURNS_REFS = """
+# Annotations the link reads as "an instance of C" (value refs of role annotation / returns: a dotted name,
+# C | None, Optional[C]), as refs to resolve. Under `from __future__ import annotations` an annotation is never
+# evaluated, so symtable binds none of its names: its root is then looked up among the module's own names
+# (where typing.get_type_hints evaluates it; pandas imports most of its annotation classes under
+# `if TYPE_CHECKING:`). {where}: which refs.
+_DECLARED_REFS = """
 CREATE OR REPLACE TEMP TABLE __lk_refs AS
-WITH v AS (SELECT * FROM cpg_value_refs WHERE role = 'returns' AND root IS NOT NULL
-           AND owner_def_id IN (SELECT def_id FROM __lk_calls))
+WITH v AS (SELECT * FROM cpg_value_refs WHERE root IS NOT NULL AND {where})
 SELECT v.value_id AS ref_id, v.path, v.root, coalesce(v.root_binding_id, g.binding_id) AS root_binding_id,
        coalesce(v.attrs, []) AS attrs, NULL::VARCHAR AS lambda_def_id, false AS container
 FROM v LEFT JOIN (SELECT b.path, b.name, b.binding_id FROM py_sym_bindings b
@@ -355,30 +341,33 @@ FROM v LEFT JOIN (SELECT b.path, b.name, b.binding_id FROM py_sym_bindings b
                   JOIN py_sym_scopes s ON s.scope_id = b.scope_id AND s.scope_type = 'MODULE') g
   ON v.root_binding_id IS NULL AND g.path = v.path AND g.name = v.root
 """
-RETURNS = """
+# The resolved annotations that name a class of the repository (one per ref).
+_DECLARED_CLASSES = """
+SELECT * FROM __lk_res WHERE kind = 'class'
+QUALIFY row_number() OVER (PARTITION BY ref_id ORDER BY confidence DESC, qualname) = 1
+"""
+
+# p.m() where p is a parameter declared `p: C` and bound nowhere else: m along the MRO of the class the
+# annotation resolves to (__lk_declared), 0.8 x its resolution (an annotation is a declaration the caller may
+# break, and a subclass instance may override m: precision first, no edge to overrides here).
+ANNOTATION_REFS = _DECLARED_REFS.format(where="role = 'annotation' AND path IN (SELECT path FROM __scope)")
+DECLARED = f"CREATE OR REPLACE TEMP TABLE __lk_declared AS SELECT ref_id, def_id, qualname, confidence FROM ({_DECLARED_CLASSES})"
+ANNOTATED = _METHOD_OF_CLASS.format(
+    rule="annotation", callee_kind="attribute", where=_bound_once("annotation"), confidence="0.8 * e.confidence",
+    via="[e.qualname, x.qualname]", class_def_id="e.def_id", find_class="""
+JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'annotation' AND v.path = c.path
+JOIN __lk_declared e ON e.ref_id = v.value_id""")
+
+# def f() -> C: the return annotations of the callees the calls so far reach (in any file); then x = f(...)
+# bound once, x.m(), and f(...).m().
+RETURNS_REFS = _DECLARED_REFS.format(where="role = 'returns' AND owner_def_id IN (SELECT def_id FROM __lk_calls)")
+RETURNS = f"""
 CREATE OR REPLACE TEMP TABLE __lk_returns AS
 SELECT v.owner_def_id AS fn_def_id, r.def_id AS class_def_id, r.qualname, r.confidence
-FROM __lk_res r JOIN cpg_value_refs v ON v.value_id = r.ref_id WHERE r.kind = 'class'
-QUALIFY row_number() OVER (PARTITION BY r.ref_id ORDER BY r.confidence DESC, r.qualname) = 1
+FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id
 """
-_METHOD_OF_RETURNED = """
-SELECT c.callsite_id AS ref_id, 'returns_method' AS rule,
-       0.8 * e.confidence * t.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
-       x.def_id, x.qualname, x.path, x.kind, [e.qualname, t.qualname, x.qualname] AS via
-FROM cpg_call_sites c SEMI JOIN __scope USING (path)
-{find_call}
-JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule NOT IN ('constructor', 'class')
-JOIN __lk_returns t ON t.fn_def_id = e.def_id
-JOIN cpg_mro o ON o.class_def_id = t.class_def_id
-JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
- AND x.kind IN ('function', 'method', 'class', 'lambda')
-WHERE c.callee_kind = '{callee_kind}' AND len(c.callee_attrs) = 1{where}
-QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.def_id ORDER BY o.mro_index) = 1
-"""
-RETURNED_INSTANCE = _METHOD_OF_RETURNED.format(
-    callee_kind="attribute", constructing_call="v.ast_node_id", find_call=_BOUND_BY_CALL, where=_BOUND_ONCE)
-RETURNED_RESULT = _METHOD_OF_RETURNED.format(
-    callee_kind="attribute_of_call", constructing_call="c.callee_value_node_id", find_call="", where="")
+RETURNED_INSTANCE = _method_of_returned("attribute", "v.ast_node_id", _BOUND_BY_CALL, _bound_once("instance"))
+RETURNED_RESULT = _method_of_returned("attribute_of_call", "c.callee_value_node_id")
 
 # A call site none of the rules above resolved, whose callee an external SCIP indexer (scip-python: pyright's
 # types) refers to a symbol it also defines in a file of the repository (scip_occurrences: the reference
