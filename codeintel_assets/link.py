@@ -516,7 +516,7 @@ cons AS (  -- cls(...) in a classmethod: S's constructor (the __init__ its MRO f
     LEFT JOIN inits i ON i.class_def_id = s.sub_id
     WHERE s.rule = 'subclass_constructor')
 SELECT a.ref_id, a.rule, max(a.confidence) AS confidence, a.def_id, any_value(a.qualname), any_value(a.path),
-       any_value(a.kind), any_value(a.via)
+       any_value(a.kind), first(a.via ORDER BY array_to_string(a.via, ' '))  -- one subclass's path, every run the same
 FROM (SELECT * FROM attr UNION ALL SELECT * FROM cons) a
 ANTI JOIN __lk_calls k ON k.ref_id = a.ref_id AND k.def_id = a.def_id  -- K's own MRO already reaches it
 GROUP BY a.ref_id, a.rule, a.def_id
@@ -560,20 +560,25 @@ JOIN cpg_binds_arg b ON b.param_binding_id = c.binding_id AND b.arg_id IS NOT NU
 JOIN cpg_call_args a ON a.arg_id = b.arg_id
 """
 
-# One edge per call site and callee: the most confident way of reaching it, then the shortest path.
+# One edge per call site and callee: the most confident way of reaching it, then the shortest path; among
+# definitions of one qualname (typing.overload stubs, a name defined twice) the last in its file, the one the
+# name is bound to at runtime; then the path's text, so that every run picks the same row.
 INSERT_CALLS = """
 INSERT INTO cpg_calls
 SELECT {version}::SMALLINT, c.callsite_id, c.path, c.caller_def_id, c.caller_qualname, c.call_kind, c.lineno,
        e.def_id, e.qualname, e.path, e.rule, e.confidence::FLOAT, list_concat([c.callee_text], e.via)
 FROM ({edges}) e JOIN cpg_call_sites c ON c.callsite_id = e.ref_id
-QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.qualname ORDER BY e.confidence DESC, len(e.via), e.rule) = 1
+LEFT JOIN cpg_definitions d ON d.def_id = e.def_id
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.qualname ORDER BY e.confidence DESC, len(e.via), e.rule,
+                           d.span_start_byte DESC NULLS LAST, array_to_string(e.via, ' ')) = 1
 """
 
 # INS-ALG-6 over the definitions' own parameters (signature_source 'ast').
 BINDS = r"""
 INSERT INTO cpg_binds_arg
 WITH edges AS (  -- one row per call site and callee (the most confident rule)
-    SELECT callsite_id, path, callee_def_id, arg_max(rule, confidence) AS rule, max(confidence) AS confidence
+    SELECT callsite_id, path, callee_def_id, first(rule ORDER BY confidence DESC, rule) AS rule,
+           max(confidence) AS confidence
     FROM cpg_calls e WHERE {where} AND callee_def_id IS NOT NULL GROUP BY ALL),
 calls AS (
     SELECT e.callsite_id, e.path, e.callee_def_id, e.rule, e.confidence, d.kind AS callee_kind, s.ast_node_id AS site_node,

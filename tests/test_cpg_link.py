@@ -740,3 +740,31 @@ def test_methods_of_parameters_declared_with_a_class_of_the_repository(tmp_path)
         # binding of it (an import under TYPE_CHECKING) is what the annotation means
         assert c.execute("SELECT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = 'pkg.lazy.later'"
                          ).fetchall() == [("pkg.shapes.Square.area", "annotation")]
+
+
+def test_a_call_of_an_overloaded_function_reaches_the_definition_bound_at_runtime(tmp_path):
+    # typing.overload stubs and the implementation share one qualname; the name is bound to the last def, so
+    # the edge (and the argument wiring) is the implementation's, in every run (it was any one of the three)
+    repo = write_repo(tmp_path / "repo", {"ov/__init__.py": "", "ov/m.py": '''
+from typing import overload
+
+
+@overload
+def conv(x: int) -> int: ...
+@overload
+def conv(x: str) -> str: ...
+def conv(x, base=10):
+    return x
+
+
+def main():
+    return conv("1", base=2)
+'''})
+    env = cli_env(tmp_path)
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        assert c.execute("SELECT d.lineno, k.rule FROM cpg_calls k JOIN cpg_definitions d ON d.def_id = k.callee_def_id "
+                         "WHERE k.caller_qualname = 'ov.m.main'").fetchall() == [(8, "local")]
+        assert sorted(c.execute("SELECT a.text, b.param_name FROM cpg_binds_arg b JOIN cpg_call_args a USING (arg_id)"
+                                ).fetchall()) == [('"1"', "x"), ("2", "base")]
