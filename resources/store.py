@@ -182,8 +182,7 @@ class CodeIntelStore(ConfigurableResource):
             return contract(table).schema.empty_table().select(list(columns))
         conn.register("__codeintel_keys", pa.table({PARTITION_COLUMN: pa.array(list(paths), pa.string())}))
         cols = ", ".join(f'"{c}"' for c in columns)
-        t = conn.sql(f'SELECT {cols} FROM main."{table}" WHERE {PARTITION_COLUMN} IN '
-                     f'(SELECT {PARTITION_COLUMN} FROM __codeintel_keys)').to_arrow_table()
+        t = conn.sql(f'SELECT {cols} FROM main."{table}" WHERE {keys_filter(list(paths))}').to_arrow_table()
         conn.unregister("__codeintel_keys")
         return t
 
@@ -194,14 +193,27 @@ class CodeIntelStore(ConfigurableResource):
         return run(conn, query, params)
 
 
+MAX_LITERAL_KEYS = 2000  # up to this many files: a literal list, whose min / max DuckDB prunes row groups with
+
+
+def keys_filter(paths: Sequence[str], relation: str = "__codeintel_keys") -> str:
+    """``path IN (...)`` for these files: a literal list when it is short (the tables are clustered by file,
+    so DuckDB skips the row groups of other files: 3x faster for a one-file edit), else a semi join with
+    ``relation`` (registered by the caller)."""
+    if len(paths) <= MAX_LITERAL_KEYS:
+        literal = ", ".join("'" + p.replace("'", "''") + "'" for p in paths) or "NULL"
+        return f"{PARTITION_COLUMN} IN ({literal})"
+    return f"{PARTITION_COLUMN} IN (SELECT {PARTITION_COLUMN} FROM {relation})"
+
+
 def _delete(conn, tables: Sequence[str], paths: Sequence[str]) -> dict[str, int]:
     deleted = {}
     conn.register("__codeintel_keys", pa.table({PARTITION_COLUMN: pa.array(list(paths), pa.string())}))
+    where = keys_filter(list(paths))
     for t in tables:
         if table_exists(conn, t):
             # DELETE returns the number of rows it deleted: one statement per table, not a count and a delete.
-            deleted[t] = run(conn, f'DELETE FROM main."{t}" WHERE {PARTITION_COLUMN} IN '
-                                   f'(SELECT {PARTITION_COLUMN} FROM __codeintel_keys)')[0][0]
+            deleted[t] = run(conn, f'DELETE FROM main."{t}" WHERE {where}')[0][0]
     conn.unregister("__codeintel_keys")
     return deleted
 

@@ -470,6 +470,32 @@ def test_the_index_run_checks_the_changed_files_and_every_cross_file_edge(corrup
     assert untouched.passed, [f.describe() for f in untouched.findings]
 
 
+def test_an_index_run_counts_the_changed_files_and_takes_the_others_from_the_last_check(corrupt):
+    """The projected-row counts of an index run: the file pass's projections over the changed files, the
+    other files' from cpg_graph_counts (written by the index's own check); the totals are the whole check's."""
+    whole = cpg_integrity(corrupt)
+    scoped = cpg_integrity(corrupt, paths={"pkg/app.py"}, linked=set())
+    assert whole.metrics["counted"] == "whole database"
+    assert scoped.passed and scoped.metrics["counted"] == "1 files (others stored)"
+    assert scoped.metrics["nodes_by_kind"] == whole.metrics["nodes_by_kind"]
+    assert scoped.metrics["edges_by_kind"] == whole.metrics["edges_by_kind"]
+    # a namespace edge of lib.py whose binding row is gone projects no BINDS_NAMESPACE edge: found when lib.py
+    # is judged, counted from the store (as it was) when only app.py changed
+    gone = corrupt.execute("DELETE FROM py_sym_bindings WHERE path = 'pkg/lib.py' AND symbol_row_id IN "
+                           "(SELECT symbol_row_id FROM py_sym_namespace_edges WHERE path = 'pkg/lib.py') "
+                           "RETURNING name").fetchall()
+    assert gone
+    lib = cpg_integrity(corrupt, paths={"pkg/lib.py"}, linked=set())
+    assert lib.metrics["rows_not_projected"] >= len(gone)
+    assert any("BINDS_NAMESPACE" in f.describe() and "(the 1 files judged)" in f.describe() for f in lib.findings)
+    assert cpg_integrity(corrupt, paths={"pkg/app.py"}, linked=set()).metrics["rows_not_projected"] == 0
+    assert cpg_integrity(corrupt).metrics["rows_not_projected"] >= len(gone)
+    # an edge kind outside the vocabulary in app.py: found when app.py is judged
+    corrupt.execute("INSERT INTO py_bc_cfg_edges BY NAME SELECT * REPLACE ('sideways' AS kind, edge_id || 'x' AS "
+                    "edge_id) FROM py_bc_cfg_edges WHERE path = 'pkg/app.py' LIMIT 1").fetchall()
+    assert cpg_integrity(corrupt, paths={"pkg/app.py"}, linked=set()).metrics["unknown_kinds"] == 1
+
+
 def test_an_edit_is_checked_on_its_file_only(tmp_path):
     repo = write_repo(tmp_path / "repo", REPO)
     env = cli_env(tmp_path)
@@ -481,6 +507,11 @@ def test_an_edit_is_checked_on_its_file_only(tmp_path):
         assert rows and rows[0]["passed"], rows
         return rows[0]["metadata"]["checked"]
     assert integrity_scope() == "whole database"  # the first check
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:  # the counts per file it kept
+        stored = dict(c.execute("SELECT kind, sum(rows) FROM cpg_graph_counts WHERE element = 'node' "
+                                "GROUP BY ALL").fetchall())
+        assert stored["AST"] == c.execute("SELECT count(*) FROM cpg_nodes WHERE kind = 'AST'").fetchall()[0][0] > 0
+        assert {p for (p,) in c.execute("SELECT DISTINCT path FROM cpg_graph_counts").fetchall()} == set(REPO)
     (repo / "pkg/app.py").write_text(SRC["pkg/app.py"] + "\nEXTRA = 1\n")
     # nothing imports app.py, but its class Child derives from lib.py's Base: lib.py's calls through self could
     # reach Child's methods, so lib.py is relinked with it

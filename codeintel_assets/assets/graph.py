@@ -54,11 +54,14 @@ def cpg_graph_asset(context: AssetExecutionContext, store: CodeIntelStore):
                 figures = create_graph(conn)
         # The check may read the whole graph (millions of ids on a large code base): a reader whose memory
         # the check bounds itself (it spills), not the writer's small limit.
+        counted: dict = {}
         with store.connection(read_only=True) as conn:
             paths = changed_since_check(conn)
-            r = G.cpg_integrity(conn, paths=paths, linked=None if paths is None else relinked_since_check(conn))
-        if r.passed:
-            with store.connection() as conn:
+            r = G.cpg_integrity(conn, paths=paths, linked=None if paths is None else relinked_since_check(conn),
+                                counts_out=counted)
+        with store.connection() as conn:
+            G.store_counts(conn, counted)  # whether or not it passed: they are the tables' counts
+            if r.passed:
                 record_check(conn)
     nodes, edges = r.metrics.pop("nodes_by_kind"), r.metrics.pop("edges_by_kind")
     context.log.info(f"{ASSET}: {sum(nodes.values())} nodes, {sum(edges.values())} edges, "
@@ -76,23 +79,28 @@ def cpg_graph_asset(context: AssetExecutionContext, store: CodeIntelStore):
         description=r.description)
 
 
-TRACE = "cpg_integrity_files"  # per file: the file_id the last passing cpg_integrity check saw
+TRACE = "cpg_integrity_files"  # per file: the file_id, module and extraction run the last passing check saw
+# What the trace records per file: its bytes, its module name and the run that extracted it (a --full index
+# re-extracts unchanged bytes, perhaps with another version of the extractors).
+TRACED = ("SELECT f.path, f.file_id, f.module_name, m.dagster_run_id AS run_id FROM py_files f "
+          "LEFT JOIN codeintel_run_meta m ON m.path = f.path")
 
 
 def changed_since_check(conn) -> set[str] | None:
-    """Files added, changed, renamed as modules (other import roots) or removed since the last passing check;
-    None (everything) without a trace."""
+    """Files added, changed, renamed as modules (other import roots), extracted again or removed since the
+    last passing check; None (everything) without a trace."""
     from resources.store import table_exists
-    if not table_exists(conn, TRACE) or not table_exists(conn, "py_files"):
+    if not all(table_exists(conn, t) for t in (TRACE, "py_files", "codeintel_run_meta")):
         return None
-    if "module_name" not in {r[0] for r in conn.execute(f"DESCRIBE {TRACE}").fetchall()}:
-        return None  # a trace written before module names were recorded in it
+    if not {"module_name", "run_id"} <= {r[0] for r in conn.execute(f"DESCRIBE {TRACE}").fetchall()}:
+        return None  # a trace written before module names and runs were recorded in it
     if {r[0] for r in conn.execute(f"SELECT DISTINCT graph_sha FROM {TRACE}").fetchall()} - {graph_sha(conn)}:
         return None  # the projections changed (another version): the whole graph is judged again
+    same = ("t.path = f.path AND t.file_id IS NOT DISTINCT FROM f.file_id AND t.module_name IS NOT DISTINCT FROM "
+            "f.module_name AND t.run_id IS NOT DISTINCT FROM f.run_id")
     return {r[0] for r in conn.execute(
-        f"SELECT path FROM py_files f ANTI JOIN {TRACE} t ON t.path = f.path AND t.file_id IS NOT DISTINCT FROM f.file_id "
-        "AND t.module_name IS NOT DISTINCT FROM f.module_name "
-        f"UNION SELECT path FROM {TRACE} t ANTI JOIN py_files f ON f.path = t.path").fetchall()}
+        f"WITH f AS ({TRACED}) SELECT path FROM f ANTI JOIN {TRACE} t ON {same} "
+        f"UNION SELECT path FROM {TRACE} t ANTI JOIN f ON {same}").fetchall()}
 
 
 def relinked_since_check(conn) -> set[str] | None:
@@ -108,14 +116,16 @@ def relinked_since_check(conn) -> set[str] | None:
 def record_check(conn) -> None:
     from codeintel_assets.link import UNCHECKED
     from resources.store import run, table_exists, transaction
-    if not table_exists(conn, "py_files"):
+    if not table_exists(conn, "py_files") or not table_exists(conn, "codeintel_run_meta"):
         return
     with transaction(conn):
         if table_exists(conn, UNCHECKED):
             run(conn, f"DELETE FROM {UNCHECKED}")
         run(conn, f"DROP TABLE IF EXISTS {TRACE}")
-        run(conn, f"CREATE TABLE {TRACE} (path VARCHAR, file_id VARCHAR, graph_sha VARCHAR, module_name VARCHAR)")
-        run(conn, f"INSERT INTO {TRACE} SELECT path, file_id, ?, module_name FROM py_files", [graph_sha(conn)])
+        run(conn, f"CREATE TABLE {TRACE} (path VARCHAR, file_id VARCHAR, graph_sha VARCHAR, module_name VARCHAR, "
+                  "run_id VARCHAR)")
+        run(conn, f"INSERT INTO {TRACE} SELECT path, file_id, ?, module_name, run_id FROM ({TRACED})",
+            [graph_sha(conn)])
 
 
 def graph_sha(conn) -> str:

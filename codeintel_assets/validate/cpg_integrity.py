@@ -20,7 +20,8 @@ import itertools
 import os
 import tempfile
 import time
-from contextlib import contextmanager
+from collections import Counter
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import duckdb
@@ -74,7 +75,8 @@ def failed_paths(conn) -> set[str]:
     return out
 
 
-def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None, linked=None) -> GateResult:
+def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None, linked=None,
+                  counts_out: dict | None = None) -> GateResult:
     """The gate over the whole database (read-only: a database without stored views is judged on
     temporary ones built from its tables).
 
@@ -82,8 +84,11 @@ def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None, l
     that crosses files (``cross_file_edge_kinds``), against the nodes those edges name and the nodes
     of these files: what an index run that changed only these files can have broken. ``linked``: the
     files whose link rows changed since the last passing check (``cpg_link_unchecked``): the cross-file
-    edges judged are theirs (None: all of them). The kinds and the per-projection row counts are always
-    checked whole; ``paths`` None (``codeintel check``): everything."""
+    edges judged are theirs (None: all of them). The kinds and the per-projection row counts: the file
+    pass's projections for ``paths`` only when ``COUNTS`` holds the other files' counts (the cross-file and
+    inspect projections, and rows of no file, always whole); ``paths`` None (``codeintel check``): everything.
+    ``counts_out``: gets ``rows``, the rows per (path, element, kind) of the file pass's projections counted
+    here, and ``whole`` (every file was counted), for the caller to store (``store_counts``)."""
     from codeintel_assets.graph import (
         EDGES_VIEW, VOCABULARY, describe, ensure_graph, existing_tables, fingerprint,
         plan_graph,
@@ -115,31 +120,28 @@ def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None, l
                                    "materialise cpg_graph again (`codeintel index`, or the Dagster UI)")
     metrics["stale_projections"] = len(stale)
 
-    # 2. Every kind in the views is declared, with its element.
-    counts = {("node", k): n for k, n in conn.execute(f"SELECT kind, count(*) FROM {NODES_VIEW} GROUP BY ALL").fetchall()}
-    counts.update({("edge", k): n for k, n in conn.execute(
-        f"SELECT kind, count(*) FROM {EDGES_VIEW} GROUP BY ALL").fetchall()})
+    # 2-3. Every fact row that should project did (per group of projections sharing kinds), and every kind
+    # the graph holds is declared, with its element. In an index run with the counts of the last check
+    # (``COUNTS``), the file pass's projections are counted for the changed files only.
+    cached = _cached_counts(conn, paths) if paths is not None and len(paths) <= MAX_LITERAL_PATHS else None
+    fresh: dict = {}
+    counts, missing, counted = _projected_rows(conn, _groups([p for p in plan.included if p not in stale]),
+                                               plan.have, None if cached is None else paths, cached, add, fresh)
+    if counts_out is not None:
+        counts_out.update(rows=fresh, whole=cached is None, paths=set(paths or ()))
+    metrics["counted"] = counted
     declared = {(e, k) for k, e in conn.execute(f"SELECT DISTINCT kind, element FROM {VOCABULARY}").fetchall()}
     unknown = sorted(((e, k) for e, k in counts if (e, k) not in declared), key=lambda x: (x[0], str(x[1])))
     for element, kind in unknown:
         view, id_col = (NODES_VIEW, "node_id") if element == "node" else (EDGES_VIEW, "edge_id")
         where = "kind IS NULL" if kind is None else "kind = ?"
-        path, some = conn.execute(f"SELECT path, {id_col} FROM {view} WHERE {where} LIMIT 1",
-                                  None if kind is None else [kind]).fetchall()[0]
+        found = conn.execute(f"SELECT path, {id_col} FROM {view} WHERE {where} LIMIT 1",
+                             None if kind is None else [kind]).fetchall()
+        path, some = found[0] if found else (None, None)
         add(path, some, f"{element} kind {kind!r} is not in {VOCABULARY} ({counts[(element, kind)]} rows)")
     metrics["unknown_kinds"] = len(unknown)
     metrics["nodes"] = sum(n for (e, _), n in counts.items() if e == "node")
     metrics["edges"] = sum(n for (e, _), n in counts.items() if e == "edge")
-
-    # 3. Every fact row that should project did (per group of projections sharing kinds).
-    missing = 0
-    for group, kinds in _groups([p for p in plan.included if p not in stale]):
-        want = sum(int(conn.execute(p.expect_sql(plan.have)).fetchall()[0][0]) for p in group)
-        got = sum(n for (e, k), n in counts.items() if f"{e}:{k}" in kinds)
-        if want != got:
-            missing += abs(want - got)
-            add(None, " + ".join(describe(p) for p in group),
-                f"{want} source rows should project, the views hold {got} rows of {', '.join(sorted(kinds))}")
     metrics["rows_not_projected"] = missing
 
     # 4-5. Unique ids and endpoints, judged per edge projection (its edges against the nodes of the kinds
@@ -168,6 +170,121 @@ def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None, l
               or metrics["duplicate_edge_ids"] or metrics["edge_ids_without_kind"] or metrics["dangling_endpoints"]
               or metrics["wrong_endpoint_kinds"])
     return result(NAME, TABLE, findings, metrics, blocking=True, passed=not failed, description=DESCRIPTION)
+
+
+COUNTS = "cpg_graph_counts"  # per file and kind: the rows the file pass's projections gave at the last check
+
+
+def _literal(paths) -> str:
+    return ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(paths)) or "NULL"
+
+
+def _cached_counts(conn, paths) -> dict | None:
+    """The stored rows per (element, kind) of the files not in ``paths``; None when there are none for this
+    version of the projections (the counts are then taken whole)."""
+    from codeintel_assets.assets.graph import graph_sha
+    if not table_exists(conn, COUNTS):
+        return None
+    if {r[0] for r in conn.execute(f"SELECT DISTINCT graph_sha FROM {COUNTS}").fetchall()} != {graph_sha(conn)}:
+        return None
+    return {(e, k): int(n) for e, k, n in conn.execute(
+        f"SELECT element, kind, sum(rows) FROM {COUNTS} WHERE path NOT IN ({_literal(paths)}) GROUP BY ALL").fetchall()}
+
+
+@contextmanager
+def _shadowed(conn, tables, paths):
+    """While the block runs, the unqualified names of ``tables`` read only the rows of ``paths``: temporary
+    views of the same names, which DuckDB binds before the database's own tables (the file pass's tables
+    are clustered by file: the literal list prunes their row groups)."""
+    db = conn.execute("SELECT current_database()").fetchall()[0][0].replace('"', '""')
+    made = []
+    try:
+        for t in sorted(tables):
+            conn.execute(f'CREATE OR REPLACE TEMP VIEW "{t}" AS SELECT * FROM "{db}".main."{t}" '
+                         f"WHERE path IN ({_literal(paths)})").fetchall()
+            made.append(t)
+        yield
+    finally:
+        for t in made:
+            conn.execute(f'DROP VIEW IF EXISTS temp.main."{t}"').fetchall()
+
+
+def _projected_rows(conn, groups, have, paths, cached, add, fresh) -> tuple[Counter, int, str]:
+    """Per group of projections sharing kinds: the source rows that must project (``Projection.expect``)
+    against the rows the projections give. Returns the graph's rows per (element, kind), the rows missing
+    and what was counted.
+
+    ``paths`` (with ``cached``, the other files' stored counts): the groups of the file pass's projections are
+    counted over these files' rows only (``_shadowed``: their expectations and projections read the same
+    files; each of their rows names its file); the other groups, and projections of no file (symbols),
+    whole. ``fresh`` gets the rows per (path, element, kind) of the file pass's groups counted here. Two
+    statements per batch (every expectation; every projection's rows per file and kind), not two per group."""
+    from codeintel_assets.graph import describe
+    counts: Counter = Counter(cached or {})
+
+    def of_files(group) -> bool:
+        return all(_origin(p) == "file" for p in group)
+
+    def per_file(group) -> bool:  # (a projection whose rows name no file, symbols, is counted whole)
+        return paths is not None and of_files(group) and all(p.columns.get("path") != "NULL" for p in group)
+    missing = 0
+    for batch in ([g for g in groups if per_file(g[0])], [g for g in groups if not per_file(g[0])]):
+        if not batch:
+            continue
+        scoped = per_file(batch[0][0])
+        tables = {t for group, _ in batch for p in group for t in (*p.tables, *p.optional) if t in have}
+        with _shadowed(conn, tables, paths) if scoped else nullcontext():
+            want = Counter()
+            for i, n in conn.execute(" UNION ALL ".join(f"SELECT {i} AS g, ({p.expect_sql(have)}) AS n"
+                                                        for i, (group, _) in enumerate(batch) for p in group)
+                                     ).fetchall():
+                want[i] += int(n)
+            rows = conn.execute("SELECT element, path, kind, count(*) FROM (" + " UNION ALL ".join(
+                f"SELECT '{p.element}' AS element, path, kind FROM ({p.select(have)})" for group, _ in batch
+                for p in group) + ") GROUP BY ALL").fetchall()
+        got = Counter()
+        for element, path, kind, n in rows:
+            counts[(element, kind)] += n
+            got[f"{element}:{kind}"] += n
+        file_kinds = {k for group, kinds in batch if of_files(group) for k in kinds}
+        for element, path, kind, n in rows:
+            if path is not None and f"{element}:{kind}" in file_kinds:
+                fresh[(path, element, kind)] = fresh.get((path, element, kind), 0) + n
+        for i, (group, kinds) in enumerate(batch):
+            have_rows = sum(got[k] for k in kinds)
+            if want[i] != have_rows:
+                missing += abs(want[i] - have_rows)
+                add(None, " + ".join(describe(p) for p in group),
+                    f"{want[i]} source rows should project, the graph holds {have_rows} rows of "
+                    f"{', '.join(sorted(kinds))}" + (f" (the {len(paths)} files judged)" if scoped else ""))
+    return counts, missing, "whole database" if paths is None else f"{len(paths)} files (others stored)"
+
+
+def store_counts(conn, counted: dict) -> None:
+    """Keep the rows per file and kind a check counted (``cpg_integrity``'s ``counts_out``), for the next
+    index run's check to count only the files it changes (writer connection, one transaction)."""
+    import pyarrow as pa
+
+    from codeintel_assets.assets.graph import graph_sha
+    from resources.store import run, transaction
+    rows = counted.get("rows")
+    if rows is None:
+        return
+    keys = sorted(rows, key=lambda k: (k[0], k[1], str(k[2])))
+    conn.register("__cpg_counts", pa.table({
+        "path": pa.array([k[0] for k in keys], pa.string()), "element": pa.array([k[1] for k in keys], pa.string()),
+        "kind": pa.array([k[2] for k in keys], pa.string()), "rows": pa.array([rows[k] for k in keys], pa.int64())}))
+    try:
+        with transaction(conn):
+            run(conn, f"CREATE TABLE IF NOT EXISTS {COUNTS} (graph_sha VARCHAR, path VARCHAR, element VARCHAR, "
+                      "kind VARCHAR, rows BIGINT)")
+            if counted.get("whole"):
+                run(conn, f"DELETE FROM {COUNTS}")
+            else:
+                run(conn, f"DELETE FROM {COUNTS} WHERE path IN ({_literal(counted['paths'])})")
+            run(conn, f"INSERT INTO {COUNTS} SELECT ?, path, element, kind, rows FROM __cpg_counts", [graph_sha(conn)])
+    finally:
+        conn.unregister("__cpg_counts")
 
 
 _SPILLS = itertools.count()
@@ -225,7 +342,7 @@ class _EdgeScope:
 
     def __init__(self, conn, parts, have, failed, paths, linked=None):
         import pyarrow as pa
-        self.conn, self.paths = conn, paths
+        self.conn, self.paths, self.parts = conn, paths, parts
         conn.register("__cpg_failed", pa.table({"path": pa.array(sorted(failed), pa.string())}))
         keep = "(path IS NULL OR path NOT IN (SELECT path FROM __cpg_failed))"
         cols = "edge_id, kind, src_node_id, dst_node_id, path"
@@ -241,9 +358,14 @@ class _EdgeScope:
         conn.register("__cpg_linked", pa.table({"path": pa.array(sorted(set(linked or ()) | set(paths)), pa.string())}))
         conn.execute("CREATE OR REPLACE TEMP TABLE __cpg_checked_edges (part INTEGER, edge_id VARCHAR, kind VARCHAR, "
                      "src_node_id VARCHAR, dst_node_id VARCHAR, path VARCHAR)").fetchall()
+        # literal path lists when they are short: DuckDB prunes the row groups of other files with them
+        in_scope = (f"path IN ({_literal(paths)})" if len(paths) <= MAX_LITERAL_PATHS
+                    else "path IN (SELECT path FROM __cpg_scope)")
+        relinked = set(linked or ()) | set(paths)
+        in_linked = (f"path IN ({_literal(relinked)})" if len(relinked) <= MAX_LITERAL_PATHS
+                     else "path IN (SELECT path FROM __cpg_linked)")
         for i, p in enumerate(parts):
-            where = keep + {"file": " AND path IN (SELECT path FROM __cpg_scope)",
-                            "link": "" if linked is None else " AND path IN (SELECT path FROM __cpg_linked)",
+            where = keep + {"file": f" AND {in_scope}", "link": "" if linked is None else f" AND {in_linked}",
                             "inspect": ""}[_origin(p)]
             conn.execute(f"INSERT INTO __cpg_checked_edges SELECT {i}, {cols} FROM ({p.select(have)}) WHERE {where}"
                          ).fetchall()
@@ -265,12 +387,14 @@ class _EdgeScope:
         named_files = {r[0] for r in conn.execute(
             "SELECT DISTINCT split_part(node_id, ':', 1) FROM __cpg_named").fetchall()} & known
         files = sorted(set(paths) | named_files)
+        # Another file's nodes are named only by the edges that cross files (the file pass's edges stay in
+        # their file): of the node kinds those edges declare, which prunes the projections of other kinds.
+        kinds = _literal({k for p in self.parts if _origin(p) != "file" for k in (*p.src_kinds, *p.dst_kinds)})
         if len(files) > MAX_LITERAL_PATHS:  # most of the repository: one scan of the view
             where = "path IN (SELECT path FROM __cpg_scope) OR node_id IN (SELECT node_id FROM __cpg_named)"
         else:
-            literal = ", ".join("'" + f.replace("'", "''") + "'" for f in files) or "NULL"
-            where = (f"path IN ({literal}) AND (path IN (SELECT path FROM __cpg_scope) OR node_id IN "
-                     "(SELECT node_id FROM __cpg_named))")
+            where = (f"path IN ({_literal(paths)}) OR (path IN ({_literal(files)}) AND kind IN ({kinds}) "
+                     "AND node_id IN (SELECT node_id FROM __cpg_named))")
         conn.execute(f"CREATE OR REPLACE TEMP TABLE __cpg_node_index AS SELECT node_id, kind, path FROM {NODES_VIEW} "
                      f"WHERE {where} UNION ALL SELECT node_id, kind, path FROM {NODES_VIEW} WHERE path IS NULL "
                      "AND node_id IN (SELECT node_id FROM __cpg_named)").fetchall()
