@@ -228,7 +228,10 @@ SELECT {version}::SMALLINT, v.owner_def_id, v.path, c.qualname, v.item_index, v.
        coalesce(r.qualname, v.text), coalesce(r.rule, 'unresolved'), coalesce(r.confidence, 0.0)::FLOAT
 FROM cpg_value_refs v SEMI JOIN __scope USING (path)
 JOIN cpg_definitions c ON c.def_id = v.owner_def_id
-LEFT JOIN (SELECT * FROM __lk_res QUALIFY row_number() OVER (PARTITION BY ref_id ORDER BY confidence DESC, qualname) = 1) r
+LEFT JOIN (  -- among classes of one qualname (defined twice) the last, as in INSERT_CALLS: every run picks the same
+    SELECT x.* FROM __lk_res x LEFT JOIN cpg_definitions d ON d.def_id = x.def_id
+    QUALIFY row_number() OVER (PARTITION BY x.ref_id ORDER BY x.confidence DESC, x.qualname, d.path,
+                                            d.span_start_byte DESC NULLS LAST) = 1) r
   ON r.ref_id = v.value_id AND (r.kind IS NULL OR r.kind = 'class')
 WHERE v.role = 'base'
 """
@@ -544,12 +547,25 @@ JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND v.role = 'return'
 WHERE c.callee_kind = 'call'
 """
 
-# fn() where fn is a parameter bound nowhere else: whatever the resolved calls pass for it (BINDS_ARG).
+# fn() where fn is a parameter bound nowhere else: whatever the resolved calls pass for it (BINDS_ARG). A caller in
+# any file can pass it, so the call sites through a parameter resolved again are those of the scope's files and
+# those whose parameter the scope's calls bind, before or after this link (``__lk_passed_params``).
+PASSED_SITES = """
+CREATE OR REPLACE TEMP TABLE __lk_passed_sites AS
+WITH p AS (SELECT c.callsite_id, c.callee_root_binding_id AS binding_id, c.path FROM cpg_call_sites c
+           JOIN cpg_definitions d ON d.binding_id = c.callee_root_binding_id AND d.kind = 'parameter'
+           WHERE c.callee_kind = 'name')
+SELECT callsite_id, binding_id FROM p SEMI JOIN __scope USING (path)
+UNION
+SELECT callsite_id, binding_id FROM p SEMI JOIN __lk_passed_params USING (binding_id)
+"""
+
+PASSED_PARAMS = ("SELECT DISTINCT param_binding_id AS binding_id FROM cpg_binds_arg WHERE path IN (SELECT path FROM "
+                 "__scope) AND rule <> 'passed_argument' AND param_binding_id IS NOT NULL")
+
 PASSED_REFS = """
 CREATE OR REPLACE TEMP TABLE __lk_refs AS
-WITH c AS (SELECT c.callsite_id, c.callee_root_binding_id AS binding_id FROM cpg_call_sites c
-           JOIN cpg_definitions p ON p.binding_id = c.callee_root_binding_id AND p.kind = 'parameter'
-           WHERE c.callee_kind = 'name'),
+WITH c AS (SELECT callsite_id, binding_id FROM __lk_passed_sites),
 once AS (SELECT binding_id FROM py_sym_name_sites SEMI JOIN c USING (binding_id) WHERE role = 'def'
          GROUP BY ALL HAVING count(*) = 1)
 SELECT c.callsite_id || '|' || a.arg_id AS ref_id, a.path, a.root, a.root_binding_id, coalesce(a.attrs, []) AS attrs,
@@ -809,6 +825,7 @@ def _link(conn, scope_sql: str) -> set[str]:
     if extra:
         conn.unregister("__scope")
         conn.register("__scope", pa.table({"path": pa.array(sorted(scope | extra), pa.string())}))
+    run(conn, f"CREATE OR REPLACE TEMP TABLE __lk_passed_params AS {PASSED_PARAMS}")  # bound before this link
     for t in (CPG_CALLS.name, CPG_BINDS_ARG.name, CPG_ARG_REACHES.name):
         run(conn, f"DELETE FROM {t} WHERE path IN ({scope_sql})")
     # 2. call sites: names, attributes, container items; super(); then functions returned by resolved calls
@@ -842,22 +859,44 @@ def _link(conn, scope_sql: str) -> set[str]:
                   + CALLABLE.format(res="__lk_scip") + ")")
     run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges="SELECT * FROM __lk_calls"))
     run(conn, BINDS.format(version=SCHEMA_VERSION, params=params, where=f"e.path IN ({scope_sql}) AND e.rule <> 'passed_argument'"))
-    # 3. calls through a parameter: whatever the resolved calls pass for it, everywhere (a caller in any file
-    #    can change them, so these are recomputed whole)
-    old = f"SELECT callsite_id FROM {CPG_CALLS.name} WHERE rule = 'passed_argument'"
-    run(conn, f"DELETE FROM {CPG_ARG_REACHES.name} WHERE callsite_id IN ({old})")
-    run(conn, f"DELETE FROM {CPG_BINDS_ARG.name} WHERE rule = 'passed_argument'")
-    run(conn, f"DELETE FROM {CPG_CALLS.name} WHERE rule = 'passed_argument'")
+    # 3. calls through a parameter: whatever the resolved calls pass for it, wherever the scope's calls (before
+    #    or after) bind that parameter or the call is in the scope
+    run(conn, f"INSERT INTO __lk_passed_params {PASSED_PARAMS}")
+    run(conn, PASSED_SITES)
+    sites = "SELECT callsite_id FROM __lk_passed_sites"
+    passed_rows = {CPG_ARG_REACHES.name: f"callsite_id IN ({sites})",
+                   CPG_BINDS_ARG.name: f"rule = 'passed_argument' AND callsite_id IN ({sites})",
+                   CPG_CALLS.name: f"rule = 'passed_argument' AND callsite_id IN ({sites})"}
+    for t, where in passed_rows.items():  # kept to tell the files whose rows change (below)
+        run(conn, f"CREATE OR REPLACE TEMP TABLE __lk_old_{t} AS SELECT * FROM {t} WHERE {where}")
+        run(conn, f"DELETE FROM {t} WHERE {where}")
     run(conn, PASSED_REFS)
     _resolve(conn, roots)
     passed = ("SELECT r.outer_id AS ref_id, 'passed_argument' AS rule, 0.8 * r.outer_confidence * x.confidence "
               "AS confidence, x.def_id, x.qualname, x.path, x.kind, x.via FROM (" + CALLABLE.format(res="__lk_res") + ") x "
               "JOIN __lk_refs r USING (ref_id) WHERE x.def_id IS NOT NULL "
-              "QUALIFY row_number() OVER (PARTITION BY r.outer_id, x.def_id ORDER BY x.confidence DESC) = 1")
+              "QUALIFY row_number() OVER (PARTITION BY r.outer_id, x.def_id ORDER BY r.outer_confidence * x.confidence DESC, "
+              "len(x.via), "
+              "array_to_string(x.via, ' ')) = 1")  # the same row every run
     run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges=passed))
-    run(conn, BINDS.format(version=SCHEMA_VERSION, params=params, where="e.rule = 'passed_argument'"))
+    run(conn, BINDS.format(version=SCHEMA_VERSION, params=params,
+                           where=f"e.rule = 'passed_argument' AND e.callsite_id IN ({sites})"))
     # 4. interprocedural REACHES for the wiring just made
-    run(conn, ARG_REACHES.format(version=SCHEMA_VERSION, where=f"(b.path IN ({scope_sql}) OR b.rule = 'passed_argument')"))
+    run(conn, ARG_REACHES.format(version=SCHEMA_VERSION,
+                                 where=f"(b.path IN ({scope_sql}) OR b.callsite_id IN ({sites}))"))
+    # the files outside the scope whose rows through a parameter changed: the check judges them too
+    # (cpg_link_unchecked)
+    passed_files: set[str] = set()
+    for t, where in passed_rows.items():
+        passed_files |= {r[0] for r in run(conn, f"SELECT DISTINCT path FROM ((SELECT * FROM __lk_old_{t} EXCEPT ALL "
+                                                 f"SELECT * FROM {t} WHERE {where}) UNION ALL (SELECT * FROM {t} "
+                                                 f"WHERE {where} EXCEPT ALL SELECT * FROM __lk_old_{t}))")}
+        run(conn, f"DROP TABLE __lk_old_{t}")
+    passed_files -= scope | extra
+    if passed_files:
+        extra |= passed_files
+        conn.unregister("__scope")
+        conn.register("__scope", pa.table({"path": pa.array(sorted(scope | extra), pa.string())}))
     return extra
 
 

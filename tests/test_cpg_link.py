@@ -768,3 +768,50 @@ def main():
                          "WHERE k.caller_qualname = 'ov.m.main'").fetchall() == [(8, "local")]
         assert sorted(c.execute("SELECT a.text, b.param_name FROM cpg_binds_arg b JOIN cpg_call_args a USING (arg_id)"
                                 ).fetchall()) == [('"1"', "x"), ("2", "base")]
+
+
+def _link_rows(db: str) -> dict[str, set]:
+    with duckdb.connect(db, read_only=True) as c:
+        return {t: {tuple(tuple(v) if isinstance(v, list) else v for v in r)
+                    for r in c.execute(f"SELECT * FROM {t}").fetchall()}
+                for t in ("cpg_calls", "cpg_binds_arg", "cpg_arg_reaches")}
+
+
+def test_calls_through_a_parameter_follow_an_edit_of_a_file_that_only_passes_the_function(tmp_path):
+    """`fn(x)` in runner.py reaches what callers pass for fn: when only the caller's file changes (runner.py
+    imports nothing from it and calls nothing in it, so it is not relinked for those reasons), its
+    passed_argument edge, wiring and interprocedural REACHES still follow; the incremental link equals a
+    full one."""
+    import shutil
+
+    from codeintel_assets.link import link_calls
+    from resources.store import CONNECTION_CONFIG
+    files = {"app/__init__.py": "",
+             "app/runner.py": "def run(fn, x):\n    return fn(x)\n",
+             "app/funcs.py": "def double(v):\n    return 2 * v\n\n\ndef triple(v):\n    return 3 * v\n",
+             "app/main.py": ("from app.funcs import double, triple\nfrom app.runner import run\n\n\n"
+                             "def go(n):\n    return run(double, n)\n"),
+             **{f"app/other{i}.py": f"def f{i}():\n    return {i}\n" for i in range(4)}}  # so that one file is a few
+    repo = write_repo(tmp_path / "repo", files)
+    env = cli_env(tmp_path)
+
+    def index():
+        code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+        assert code == 0, err
+        return _link_rows(env["CODEINTEL_DB"])
+
+    def passed(rows):
+        return {(r[4], r[8], r[10]) for r in rows["cpg_calls"] if r[10] == "passed_argument"}
+    before = index()
+    assert passed(before) == {("app.runner.run", "app.funcs.double", "passed_argument")}
+    (repo / "app/main.py").write_text(files["app/main.py"].replace("run(double, n)", "run(triple, n)"))
+    after = index()
+    assert passed(after) == {("app.runner.run", "app.funcs.triple", "passed_argument")}
+    # the argument x of fn(x) is wired to triple's parameter v
+    assert {(r[2], r[7]) for r in after["cpg_binds_arg"] if r[14] == "passed_argument"} == {("app/runner.py", "v")}
+    assert {r[2] for r in after["cpg_arg_reaches"]} >= {"app/runner.py"}  # x reaches v
+    copy = tmp_path / "full.duckdb"
+    shutil.copy(env["CODEINTEL_DB"], copy)
+    with duckdb.connect(str(copy), config=CONNECTION_CONFIG) as c:
+        link_calls(c, full=True)
+    assert _link_rows(str(copy)) == after
