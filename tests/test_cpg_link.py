@@ -815,3 +815,37 @@ def test_calls_through_a_parameter_follow_an_edit_of_a_file_that_only_passes_the
     with duckdb.connect(str(copy), config=CONNECTION_CONFIG) as c:
         link_calls(c, full=True)
     assert _link_rows(str(copy)) == after
+
+
+def test_a_base_class_defined_twice_is_the_definition_bound_last(tmp_path):
+    # two classes share the qualname tw.m.A; `class B(A)` after both binds the second (CPython: B.__mro__[1] is
+    # the A that has n), in every run (it was either one)
+    repo = write_repo(tmp_path / "repo", {"tw/__init__.py": "", "tw/m.py": '''
+class A:
+    def m(self):
+        return 1
+
+
+class A:
+    def n(self):
+        return 2
+
+
+class B(A):
+    pass
+
+
+def main():
+    return B().n()
+'''})
+    env = cli_env(tmp_path)
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    import ast
+    second = [n.lineno for n in ast.parse((repo / "tw/m.py").read_text()).body if isinstance(n, ast.ClassDef)
+              and n.name == "A"][-1]
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        assert c.execute("SELECT d.lineno FROM cpg_inherits i JOIN cpg_definitions d ON d.def_id = i.base_def_id "
+                         "WHERE i.class_qualname = 'tw.m.B'").fetchall() == [(second,)]
+        assert c.execute("SELECT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = 'tw.m.main' "
+                         "AND callee_qualname LIKE 'tw.m.A%'").fetchall() == [("tw.m.A.n", "result_method")]
