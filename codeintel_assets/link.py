@@ -128,21 +128,15 @@ cand AS (
         WHERE NOT r.container AND r.root_binding_id NOT IN (SELECT binding_id FROM bound)
         QUALIFY row_number() OVER (PARTITION BY r.ref_id ORDER BY s.lineno DESC) = 1)
     UNION ALL  -- self.m() / cls.m() in a method of class K: m as K's MRO finds it (a subclass may override: 0.9)
-    SELECT r.ref_id, 'self_method', k.qualname || '.' || r.attrs[1], 0.9, 0
-    FROM refs r JOIN cpg_definitions p ON p.binding_id = r.root_binding_id AND p.kind = 'parameter'
-    JOIN cpg_definitions m ON m.def_id = p.parent_def_id AND m.kind = 'method'
-    JOIN cpg_definitions k ON k.def_id = m.parent_def_id AND k.kind = 'class'
-    WHERE NOT r.container AND len(r.attrs) = 1 AND p.param_index = 0 AND p.param_kind IN ('posonly', 'pos_or_kw')
+    SELECT r.ref_id, 'self_method', p.class_qualname || '.' || r.attrs[1], 0.9, 0
+    FROM refs r JOIN __lk_self p ON p.binding_id = r.root_binding_id
+    WHERE NOT r.container AND len(r.attrs) = 1
     UNION ALL  -- cls(...) in a classmethod of class K: K itself (then its constructor; a subclass may call it: 0.9)
-    SELECT r.ref_id, 'self_method', k.qualname, 0.9, 0
-    FROM refs r JOIN cpg_definitions p ON p.binding_id = r.root_binding_id AND p.kind = 'parameter'
-    JOIN cpg_definitions m ON m.def_id = p.parent_def_id AND m.kind = 'method'
-    JOIN cpg_definitions k ON k.def_id = m.parent_def_id AND k.kind = 'class'
-    WHERE NOT r.container AND len(r.attrs) = 0 AND p.param_index = 0 AND p.param_kind IN ('posonly', 'pos_or_kw')
-      AND m.def_id IN (SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites
-                       WHERE call_kind = 'decorator' AND callee_text = 'classmethod')),
+    SELECT r.ref_id, 'self_method', p.class_qualname, 0.9, 0
+    FROM refs r JOIN __lk_self p ON p.binding_id = r.root_binding_id
+    WHERE NOT r.container AND len(r.attrs) = 0 AND p.classmethod),
 known AS (SELECT qualname FROM __lk_known),
-tops AS (SELECT DISTINCT split_part(qualname, '.', 1) AS top FROM cpg_definitions WHERE kind = 'module'),
+tops AS (SELECT top FROM __lk_tops),
 aliases AS (SELECT name, target FROM __lk_aliases),
 walk AS (
     SELECT ref_id, rule, name, confidence, hop, [name] AS via FROM cand
@@ -162,16 +156,15 @@ walk AS (
     WHERE NOT list_contains(x.via, a.target || substr(x.name, length(a.name) + 1))),
 direct AS (
     SELECT w.ref_id, w.rule, w.confidence, d.def_id, d.qualname, d.kind, d.path, w.via
-    FROM walk w JOIN cpg_definitions d ON d.qualname = w.name AND d.kind IN ('function', 'method', 'class', 'lambda')),
+    FROM walk w JOIN __lk_defs d ON d.qualname = w.name),
 inherited AS (  -- Class.attr that the class does not define itself: the first class of its MRO that does
     SELECT w.ref_id, w.rule, w.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
            x.def_id, x.qualname, x.kind, x.path, list_append(w.via, x.qualname) AS via
     FROM (SELECT * FROM walk ANTI JOIN known k ON k.qualname = walk.name) w
-    JOIN cpg_definitions c ON c.kind = 'class' AND c.qualname = regexp_replace(w.name, '\.[^.]*$', '')
+    JOIN __lk_defs c ON c.kind = 'class' AND c.qualname = regexp_replace(w.name, '\.[^.]*$', '')
     JOIN cpg_mro o ON o.class_def_id = c.def_id AND o.mro_index > 0
-    JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = regexp_extract(w.name, '[^.]*$')
-     AND x.kind IN ('function', 'method', 'class', 'lambda')
-    QUALIFY row_number() OVER (PARTITION BY w.ref_id, w.name ORDER BY o.mro_index) = 1),
+    JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = regexp_extract(w.name, '[^.]*$')
+    QUALIFY row_number() OVER (PARTITION BY w.ref_id, w.name ORDER BY o.mro_index, x.span_start_byte DESC) = 1),
 found AS (SELECT * FROM direct UNION ALL SELECT * FROM inherited),
 external AS (  -- an import of a module the repository does not have
     SELECT c.ref_id, 'external' AS rule, 0.9 AS confidence, NULL AS def_id, c.name AS qualname, NULL AS kind,
@@ -190,8 +183,19 @@ SELECT DISTINCT * FROM (SELECT * FROM found UNION ALL SELECT * FROM external UNI
 # Built once per link, used by every resolution: the qualnames of callable definitions, and the module-level
 # names another name stands for (imports, and `x = dotted.name` / `x = lambda` bound once).
 GLOBALS = """
-CREATE OR REPLACE TEMP TABLE __lk_known AS
-SELECT DISTINCT qualname FROM cpg_definitions WHERE kind IN ('function', 'method', 'class', 'lambda');
+CREATE OR REPLACE TEMP TABLE __lk_defs AS
+SELECT def_id, qualname, kind, path, parent_def_id, name, span_start_byte FROM cpg_definitions
+WHERE kind IN ('function', 'method', 'class', 'lambda');
+CREATE OR REPLACE TEMP TABLE __lk_known AS SELECT DISTINCT qualname FROM __lk_defs;
+CREATE OR REPLACE TEMP TABLE __lk_tops AS
+SELECT DISTINCT split_part(qualname, '.', 1) AS top FROM cpg_definitions WHERE kind = 'module';
+CREATE OR REPLACE TEMP TABLE __lk_self AS  -- the first parameter of each method (self / cls), its class
+SELECT p.binding_id, k.qualname AS class_qualname, m.def_id IN (
+           SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites
+           WHERE call_kind = 'decorator' AND callee_text = 'classmethod') AS classmethod
+FROM cpg_definitions p JOIN cpg_definitions m ON m.def_id = p.parent_def_id AND m.kind = 'method'
+JOIN cpg_definitions k ON k.def_id = m.parent_def_id AND k.kind = 'class'
+WHERE p.kind = 'parameter' AND p.param_index = 0 AND p.param_kind IN ('posonly', 'pos_or_kw');
 CREATE OR REPLACE TEMP TABLE __lk_aliases AS
 WITH rebound AS (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (
                      SELECT target_binding_id AS binding_id FROM cpg_value_refs WHERE role = 'alias') v USING (binding_id)
@@ -236,7 +240,9 @@ LEFT JOIN (  -- among classes of one qualname (defined twice) the last, as in IN
 WHERE v.role = 'base'
 """
 
-# A class called: the __init__ its MRO finds (constructor), else the class itself (rule class).
+# A class called: the __init__ its MRO finds (constructor), else the class itself (rule class). Where a class
+# defines a name twice (under if / else), the MRO lookups here and below take the last definition, as the
+# class body binds it (and every run picks the same one).
 CALLABLE = """
 SELECT r.ref_id, CASE WHEN r.kind = 'class' AND i.def_id IS NOT NULL THEN 'constructor'
                       WHEN r.kind = 'class' THEN 'class' ELSE r.rule END AS rule,
@@ -248,7 +254,7 @@ SELECT r.ref_id, CASE WHEN r.kind = 'class' AND i.def_id IS NOT NULL THEN 'const
 FROM {res} r LEFT JOIN (
     SELECT o.class_def_id, x.def_id, x.qualname, x.path, x.kind, o.complete FROM cpg_mro o
     JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = '__init__' AND x.kind = 'method'
-    QUALIFY row_number() OVER (PARTITION BY o.class_def_id ORDER BY o.mro_index) = 1) i
+    QUALIFY row_number() OVER (PARTITION BY o.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC) = 1) i
   ON r.kind = 'class' AND i.class_def_id = r.def_id
 """
 
@@ -260,11 +266,10 @@ FROM cpg_call_sites c SEMI JOIN __scope USING (path)
 JOIN cpg_call_sites s ON s.callsite_id = c.callee_value_node_id AND s.callee_kind = 'name' AND s.callee_root = 'super'
 JOIN cpg_definitions m ON m.def_id = c.caller_def_id AND m.kind = 'method'
 JOIN cpg_mro o ON o.class_def_id = m.parent_def_id AND o.mro_index > 0
-JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
- AND x.kind IN ('function', 'method', 'class', 'lambda')
+JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
 WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
   AND s.callee_root_binding_id NOT IN (SELECT binding_id FROM py_sym_name_sites WHERE role = 'def' AND name = 'super')
-QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index) = 1
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index, x.span_start_byte DESC) = 1
 """
 
 # m of x.m() (one attribute) along the MRO of a class x is known to be an instance of: the one template of the
@@ -278,10 +283,9 @@ SELECT c.callsite_id AS ref_id, '{rule}' AS rule,
 FROM cpg_call_sites c SEMI JOIN __scope USING (path)
 {find_class}
 JOIN cpg_mro o ON o.class_def_id = {class_def_id}
-JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
- AND x.kind IN ('function', 'method', 'class', 'lambda')
+JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
 WHERE c.callee_kind = '{callee_kind}' AND len(c.callee_attrs) = 1{where}
-QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.def_id ORDER BY o.mro_index) = 1
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.def_id ORDER BY o.mro_index, x.span_start_byte DESC) = 1
 """
 
 
@@ -446,8 +450,7 @@ SELECT * FROM site SEMI JOIN (SELECT DISTINCT ancestor_def_id AS k_id FROM cpg_m
 -- of a subclass S of K (S = T, or a class mixing T and K)
 CREATE OR REPLACE TEMP TABLE __lk_sub_def AS
 SELECT s.*, x.def_id AS x_id, x.parent_def_id AS t_id FROM __lk_sub_site s
-JOIN cpg_definitions x ON x.name = s.callee_attrs[1] AND x.parent_def_id <> s.k_id
- AND x.kind IN ('function', 'method', 'class', 'lambda')
+JOIN __lk_defs x ON x.name = s.callee_attrs[1] AND x.parent_def_id <> s.k_id
 ANTI JOIN cpg_mro km ON km.class_def_id = s.k_id AND km.ancestor_def_id = x.parent_def_id
 WHERE s.rule = 'override';
 
@@ -502,14 +505,13 @@ WITH attr AS (  -- self.m(): x; super().m(): m after K in S's MRO
         SELECT s.ref_id, s.rule, 0.8 * s.confidence, x.def_id, x.qualname, x.path, x.kind, [sc.qualname, x.qualname]
         FROM __lk_subs s JOIN cpg_definitions sc ON sc.def_id = s.sub_id
         JOIN cpg_mro o ON o.class_def_id = s.sub_id AND o.mro_index > s.k_index
-        JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = s.callee_attrs[1]
-         AND x.kind IN ('function', 'method', 'class', 'lambda')
+        JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = s.callee_attrs[1]
         WHERE s.rule = 'super_subclass'
         QUALIFY rank() OVER (PARTITION BY s.ref_id, s.sub_id ORDER BY o.mro_index) = 1)),
 inits AS (SELECT o.class_def_id, x.def_id, x.qualname, x.path, x.kind FROM cpg_mro o
           JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = '__init__' AND x.kind = 'method'
           WHERE o.class_def_id IN (SELECT sub_id FROM __lk_subs WHERE rule = 'subclass_constructor')
-          QUALIFY row_number() OVER (PARTITION BY o.class_def_id ORDER BY o.mro_index) = 1),
+          QUALIFY row_number() OVER (PARTITION BY o.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC) = 1),
 cons AS (  -- cls(...) in a classmethod: S's constructor (the __init__ its MRO finds), else the class S
     SELECT s.ref_id, s.rule, 0.8 * s.confidence AS confidence, coalesce(i.def_id, sc.def_id) AS def_id,
            coalesce(i.qualname, sc.qualname) AS qualname, coalesce(i.path, sc.path) AS path,

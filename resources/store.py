@@ -59,10 +59,20 @@ def _derived(table: str) -> dict[str, str]:
     return dict(tc.derived) if tc else {}
 
 
-def ensure_table(conn, table: str, schema: pa.Schema) -> None:
+def table_columns(conn, tables: Sequence[str]) -> dict[str, list[str]]:
+    """The columns, in order, of those of ``tables`` that exist in schema main (one catalog query for all:
+    a one-file edit writes ~40 tables, and a catalog query costs ~1.5 ms)."""
+    return {t: cols for t, cols in conn.execute(
+        "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
+        "WHERE schema_name = 'main' AND table_name IN (SELECT unnest($t)) GROUP BY ALL", {"t": list(tables)}).fetchall()}
+
+
+def ensure_table(conn, table: str, schema: pa.Schema, columns: Mapping[str, list[str]] | None = None) -> None:
     """Create ``table`` from the contract schema (derived id columns as VIRTUAL generated columns);
-    refuse to write into a table of another shape."""
-    if not table_exists(conn, table):
+    refuse to write into a table of another shape. ``columns``: ``table_columns`` of the tables being written
+    (else the catalog is asked for this one)."""
+    have = (columns if columns is not None else table_columns(conn, [table])).get(table)
+    if have is None:
         derived = _derived(table)
         stored = pa.schema([f for f in schema if f.name not in derived])
         conn.register("__codeintel_empty", stored.empty_table())
@@ -72,9 +82,6 @@ def ensure_table(conn, table: str, schema: pa.Schema) -> None:
                 else f'"{f.name}" {types[f.name]}' for f in schema]
         run(conn, f'CREATE TABLE main."{table}" ({", ".join(cols)})')
         return
-    have = [r[0] for r in conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema='main' AND table_name=? "
-        "ORDER BY ordinal_position", [table]).fetchall()]
     if have != schema.names:
         raise RuntimeError(
             f"table {table} in the database has columns {have[:6]}... but the contract has {schema.names[:6]}...; "
@@ -147,7 +154,8 @@ class CodeIntelStore(ConfigurableResource):
                 return self.append(tables, c)
         from codeintel_assets.faults import maybe_die
         with transaction(conn):
-            out = {name: (ensure_table(conn, name, schema), _insert(conn, name, schema, obj))[1]
+            columns = table_columns(conn, list(tables))
+            out = {name: (ensure_table(conn, name, schema, columns), _insert(conn, name, schema, obj))[1]
                    for name, (schema, obj) in tables.items()}
             maybe_die("append")
             return out
@@ -159,7 +167,8 @@ class CodeIntelStore(ConfigurableResource):
                 return self.replace_files(paths, tables, c)
         with transaction(conn):
             _delete(conn, list(tables), paths)
-            return {name: (ensure_table(conn, name, schema), _insert(conn, name, schema, obj))[1]
+            columns = table_columns(conn, list(tables))
+            return {name: (ensure_table(conn, name, schema, columns), _insert(conn, name, schema, obj))[1]
                     for name, (schema, obj) in tables.items()}
 
     def replace_table(self, name: str, schema: pa.Schema, rows: pa.Table, conn=None) -> int:
@@ -210,8 +219,9 @@ def _delete(conn, tables: Sequence[str], paths: Sequence[str]) -> dict[str, int]
     deleted = {}
     conn.register("__codeintel_keys", pa.table({PARTITION_COLUMN: pa.array(list(paths), pa.string())}))
     where = keys_filter(list(paths))
+    have = table_columns(conn, tables)
     for t in tables:
-        if table_exists(conn, t):
+        if t in have:
             # DELETE returns the number of rows it deleted: one statement per table, not a count and a delete.
             deleted[t] = run(conn, f'DELETE FROM main."{t}" WHERE {where}')[0][0]
     conn.unregister("__codeintel_keys")
