@@ -205,13 +205,17 @@ class CodeIntelStore(ConfigurableResource):
 MAX_LITERAL_KEYS = 2000  # up to this many files: a literal list, whose min / max DuckDB prunes row groups with
 
 
+def sql_list(values) -> str:
+    """SQL string literals, comma-separated (NULL for none): for short literal IN lists."""
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
+
+
 def keys_filter(paths: Sequence[str], relation: str = "__codeintel_keys") -> str:
     """``path IN (...)`` for these files: a literal list when it is short (the tables are clustered by file,
     so DuckDB skips the row groups of other files: 3x faster for a one-file edit), else a semi join with
     ``relation`` (registered by the caller)."""
     if len(paths) <= MAX_LITERAL_KEYS:
-        literal = ", ".join("'" + p.replace("'", "''") + "'" for p in paths) or "NULL"
-        return f"{PARTITION_COLUMN} IN ({literal})"
+        return f"{PARTITION_COLUMN} IN ({sql_list(paths)})"
     return f"{PARTITION_COLUMN} IN (SELECT {PARTITION_COLUMN} FROM {relation})"
 
 

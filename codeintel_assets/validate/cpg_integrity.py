@@ -176,7 +176,8 @@ COUNTS = "cpg_graph_counts"  # per file and kind: the rows the file pass's proje
 
 
 def _literal(paths) -> str:
-    return ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(paths)) or "NULL"
+    from resources.store import sql_list
+    return sql_list(sorted(paths))
 
 
 def _cached_counts(conn, paths) -> dict | None:
