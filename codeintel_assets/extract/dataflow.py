@@ -30,11 +30,12 @@ instruction; the other code units keep their facts.
 """
 
 from collections import Counter
-from dataclasses import dataclass, field
 from types import CodeType
 
 from bisect import bisect_left, bisect_right
 from heapq import heappop, heappush
+from itertools import accumulate, compress, count, repeat
+from operator import is_, itemgetter, not_
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -65,36 +66,29 @@ class DataflowError(Exception):
         self.instr_index = instr_index
 
 
-@dataclass(slots=True)
-class _Event:
-    idx: int  # instruction index
-    k: int  # event index within the instruction
-    kind: str
-    space: str | None
-    name: str | None
-    detail: str | None
-    rule: str
-    confidence: float
-    binding: str | None = None
-    resolution: str | None = None
-    reach: str | None = None
-    nreach: int | None = None
-    slot: tuple | None = None  # reaching definitions: the slot key
-    defno: int = -1  # reaching definitions: the definition number of a DEF event
+# A def/use event is a list, in the column order of py_bc_defuse_events (~200k per 170 files: a list is
+# ~5x cheaper to build than a slotted object, and a file's events transpose into columns in C).
+_IDX, _K, _KIND, _SPACE, _NAME, _DETAIL, _BIND, _RES, _CONF, _RULE, _REACH, _NREACH = range(12)
+# instruction index, event index within the instruction, kind, space, name, detail, binding id,
+# binding resolution, confidence, rule, reach status and reaching-definition count (slot uses)
+_Event = list
 
 
-@dataclass
 class _Unit:
     """One code unit's results, before they become rows."""
 
-    cu: str
-    events: list[_Event] = field(default_factory=list)
-    # block index -> [(producer value id, consumer index, input position)] of that block's last simulation
-    stack_edges: dict = field(default_factory=dict)
-    reach_rows: list[tuple] = field(default_factory=list)
-    stored: dict[int, tuple] = field(default_factory=dict)  # STORE_FAST index -> producers of the stored value
-    modelled: list[bool] = field(default_factory=list)  # per instruction: stack shape from the classifier
-    unmodelled: int = 0
+    __slots__ = ("cu", "events", "stack_edges", "reach_rows", "stored", "modelled", "unmodelled")
+
+    def __init__(self, cu: str, events: list | None = None):
+        self.cu = cu
+        self.events: list[_Event] = [] if events is None else events
+        # block index -> [producer value id, consumer index, input position, ...] (flat) of that block's
+        # last simulation
+        self.stack_edges: dict[int, list[int]] = {}
+        self.reach_rows: list[tuple] = []
+        self.stored: dict[int, tuple] = {}  # STORE_FAST index -> producers of the stored value
+        self.modelled: list[bool] = []  # per instruction: stack shape from the classifier
+        self.unmodelled = 0
 
 
 class _Bindings:
@@ -157,120 +151,125 @@ def _argc(arg: int) -> str:
 
 
 _QUIET = frozenset(n for n, c in O.CLASSIFIER.items() if not c.events) - {"COPY_FREE_VARS"}
+_QUIET_HAS = _QUIET.__contains__
 
 
-def classify_unit(u, ops: list[str], scope: str | None, bind: _Bindings, fallback_hits: Counter) -> list[_Event]:
+def classify_unit(u, ops: list[str], args: list, scope: str | None, bind: _Bindings,
+                  fallback_hits: Counter) -> list[_Event]:
     """The def/use events of one code unit, in execution order."""
     code: CodeType = u.code
     params = set(code.co_varnames[:_n_params(code)])
     cells = set(code.co_cellvars) | set(code.co_freevars)
     out: list[_Event] = []
+    add = out.append
     instrs = u.instructions
-    quiet = _QUIET
     simple = _SIMPLE
     cache = bind.cache
-    for idx in [i for i, op in enumerate(ops) if op not in quiet]:
+    for idx in compress(count(), map(not_, map(_QUIET_HAS, ops))):
         base = ops[idx]
-        ins = instrs[idx]
         fast = simple.get(base)
         if fast is not None:  # one slot event, the name is argval (the common case, ~90% of events)
             kind, space = fast
-            name = ins.argval
+            name = instrs[idx].argval
             detail = None
             if base == "LOAD_FAST":
                 if name in cells:
                     kind, space, detail = CLOSURE, O.DEREF, "cell_object"
-            elif base == "LOAD_GLOBAL" and ins.arg & 1:
+            elif base == "LOAD_GLOBAL" and args[idx] & 1:
                 detail = "push_null"
-            key = (scope, space, name)
-            got = cache.get(key) or bind(scope, space, name)
-            out.append(_Event(idx, 0, kind, space, name, detail, "classifier", 1.0, got[0], got[1]))
+            got = cache.get((scope, space, name)) or bind(scope, space, name)
+            add([idx, 0, kind, space, name, detail, got[0], got[1], 1.0, "classifier", None, None])
             continue
         if base in _ATTR_FAST:
-            arg = ins.arg
-            out.append(_Event(idx, 0, _ATTR_FAST[base], None, ins.argval,
-                              "method" if base == "LOAD_ATTR" and arg & 1 else None, "classifier", O.MEMORY_CONFIDENCE))
+            add([idx, 0, _ATTR_FAST[base], None, instrs[idx].argval,
+                 "method" if base == "LOAD_ATTR" and args[idx] & 1 else None, None, None, O.MEMORY_CONFIDENCE,
+                 "classifier", None, None])
             continue
         if base == "CALL":
-            out.append(_Event(idx, 0, O.CALL, None, None, _argc(ins.arg), "classifier", 1.0))
+            add([idx, 0, O.CALL, None, None, _argc(args[idx]), None, None, 1.0, "classifier", None, None])
             continue
-        c = O.CLASSIFIER.get(base)
-        rule = "classifier"
-        if c is None:
-            c = O.fallback(base)
-            rule = "fallback"
+        if base not in O.CLASSIFIER:
             fallback_hits[base] += 1
-        if not c.events:
-            if base == "COPY_FREE_VARS":
-                for k, name in enumerate(code.co_freevars[:ins.arg or 0]):
-                    ev = _Event(idx, k, O.DEF_SLOT, O.DEREF, name, "free_init", rule, 1.0)
-                    ev.binding, ev.resolution = bind(scope, O.DEREF, name)
-                    out.append(ev)
-            continue
-        slot_events = [e for e in c.events if e[1] is not None]
-        names = _slot_names(ins, len(slot_events)) if slot_events else []
-        if base == "LOAD_FAST" and names[0] in cells:
-            # LOAD_CLOSURE compiles to LOAD_FAST of the cell / free slot: it loads the cell object (to
-            # build a closure), not the variable's value.
-            ev = _Event(idx, 0, CLOSURE, O.DEREF, names[0], "cell_object", rule, 1.0)
-            ev.binding, ev.resolution = bind(scope, O.DEREF, names[0])
-            out.append(ev)
-            continue
-        si = 0
-        for k, (kind, space) in enumerate(c.events):
-            detail = None
-            if space is not None:
-                name = names[si]
-                si += 1
-                if base == "MAKE_CELL":
-                    if name in params:
-                        detail = "cell_init"
-                    else:
-                        kind, detail = O.KILL_SLOT, "empty_cell"
-                elif base == "LOAD_FAST_AND_CLEAR":
-                    detail = "save" if kind == O.USE_SLOT else "clear"
-                elif base == "LOAD_GLOBAL" and (ins.arg or 0) & 1:
-                    detail = "push_null"
-                elif base.startswith("LOAD_FROM_DICT_OR_"):
-                    detail = "dict_first"
-                if not isinstance(name, str):
-                    name = str(name)
-            elif kind in (O.USE_ATTR, O.DEF_ATTR, O.KILL_ATTR):
-                name = ins.argval if isinstance(ins.argval, str) else str(ins.argval)
-                if base == "LOAD_ATTR" and (ins.arg or 0) & 1:
-                    detail = "method"
-                elif base == "LOAD_SUPER_ATTR":
-                    detail = "super_method" if (ins.arg or 0) & 1 else "super"
-                elif base == "IMPORT_FROM":
-                    detail = "import_from"
-            elif kind == O.IMPORT:
-                name = ins.argval if isinstance(ins.argval, str) else str(ins.argval)
-            elif kind == O.CALL:
-                name = None
-                detail = f"argc={ins.arg}" if base != "CALL_FUNCTION_EX" else f"kwargs={bool((ins.arg or 0) & 1)}"
-            elif kind in (O.USE_SUBSCR, O.DEF_SUBSCR, O.KILL_SUBSCR):
-                name = None
-                detail = "slice" if "SLICE" in base else None
-            else:
-                name = None
-            ev = _Event(idx, k, kind, space, name, detail, rule, c.confidence)
-            if space is not None:
-                ev.binding, ev.resolution = bind(scope, space, name)
-            out.append(ev)
+        for t in _events_of(code, instrs[idx], base, scope, bind, cells, params):
+            add([idx, *t])
     return out
+
+
+def _events_of(code: CodeType, ins, base: str, scope: str | None, bind: _Bindings, cells: set, params: set) -> tuple:
+    """The events of an instruction the fast paths of ``classify_unit`` do not cover, without the
+    instruction index: a tuple of event tails (_K onwards)."""
+    c = O.CLASSIFIER.get(base)
+    rule = "classifier"
+    if c is None:
+        c = O.fallback(base)
+        rule = "fallback"
+    if not c.events:
+        if base == "COPY_FREE_VARS":
+            return tuple((k, O.DEF_SLOT, O.DEREF, name, "free_init", *bind(scope, O.DEREF, name), 1.0, rule, None, None)
+                         for k, name in enumerate(code.co_freevars[:ins.arg or 0]))
+        return ()
+    slot_events = [e for e in c.events if e[1] is not None]
+    names = _slot_names(ins, len(slot_events)) if slot_events else []
+    if base == "LOAD_FAST" and names[0] in cells:
+        # LOAD_CLOSURE compiles to LOAD_FAST of the cell / free slot: it loads the cell object (to
+        # build a closure), not the variable's value.
+        return ((0, CLOSURE, O.DEREF, names[0], "cell_object", *bind(scope, O.DEREF, names[0]), 1.0, rule, None, None),)
+    out = []
+    si = 0
+    for k, (kind, space) in enumerate(c.events):
+        detail = None
+        if space is not None:
+            name = names[si]
+            si += 1
+            if base == "MAKE_CELL":
+                if name in params:
+                    detail = "cell_init"
+                else:
+                    kind, detail = O.KILL_SLOT, "empty_cell"
+            elif base == "LOAD_FAST_AND_CLEAR":
+                detail = "save" if kind == O.USE_SLOT else "clear"
+            elif base == "LOAD_GLOBAL" and (ins.arg or 0) & 1:
+                detail = "push_null"
+            elif base.startswith("LOAD_FROM_DICT_OR_"):
+                detail = "dict_first"
+            if not isinstance(name, str):
+                name = str(name)
+        elif kind in (O.USE_ATTR, O.DEF_ATTR, O.KILL_ATTR):
+            name = ins.argval if isinstance(ins.argval, str) else str(ins.argval)
+            if base == "LOAD_ATTR" and (ins.arg or 0) & 1:
+                detail = "method"
+            elif base == "LOAD_SUPER_ATTR":
+                detail = "super_method" if (ins.arg or 0) & 1 else "super"
+            elif base == "IMPORT_FROM":
+                detail = "import_from"
+        elif kind == O.IMPORT:
+            name = ins.argval if isinstance(ins.argval, str) else str(ins.argval)
+        elif kind == O.CALL:
+            name = None
+            detail = f"argc={ins.arg}" if base != "CALL_FUNCTION_EX" else f"kwargs={bool((ins.arg or 0) & 1)}"
+        elif kind in (O.USE_SUBSCR, O.DEF_SUBSCR, O.KILL_SUBSCR):
+            name = None
+            detail = "slice" if "SLICE" in base else None
+        else:
+            name = None
+        b, r = bind(scope, space, name) if space is not None else (None, None)
+        out.append((k, kind, space, name, detail, b, r, c.confidence, rule, None, None))
+    return tuple(out)
 
 
 def _mark_restores(evs: list[_Event], ops: list[str], stored: dict[int, tuple]) -> None:
     """A STORE_FAST of the value its LOAD_FAST_AND_CLEAR saved (same name) restores the outer value after
     an inlined comprehension (PEP 709): detail ``restore`` (its definition's kind is ``restore``)."""
-    saved = {e.idx: e.name for e in evs if e.detail == "save"}
+    if "LOAD_FAST_AND_CLEAR" not in ops:  # the only op with a "save" event: most code units have none
+        return
+    saved = {e[_IDX]: e[_NAME] for e in evs if e[_DETAIL] == "save"}
     if not saved:
         return
     for e in evs:
-        if e.kind == O.DEF_SLOT and ops[e.idx] == "STORE_FAST":
-            vals = stored.get(e.idx, ())
-            if vals and all(v >= 0 and saved.get(v >> _VSHIFT) == e.name for v in vals):
-                e.detail = "restore"
+        if e[_KIND] == O.DEF_SLOT and ops[e[_IDX]] == "STORE_FAST":
+            vals = stored.get(e[_IDX], ())
+            if vals and all(v >= 0 and saved.get(v >> _VSHIFT) == e[_NAME] for v in vals):
+                e[_DETAIL] = "restore"
 
 
 def _n_params(code: CodeType) -> int:
@@ -301,9 +300,54 @@ def _join(a, b):
     return u if len(u) > 1 else next(iter(u))
 
 
-def simulate_stack(u, ops: list[str], args: list, blocks, edges, unit: _Unit) -> dict[int, tuple]:
-    """Abstract stack over the CFG to a fixpoint; fills ``unit.stack_edges`` per block with (producer
-    value ids, consumer instruction indexes, input positions; -1 = read without popping). A stack entry
+# (op -> plan) of the listed ops whose stack shape does not depend on oparg (as opclass.shape decides)
+_ARG_FREE = frozenset(n for n, c in O.CLASSIFIER.items() if "oparg" not in c.pops + c.pushes + c.peek)
+_PLAN_BY_OP: dict[str, tuple] = {}
+# Plan kinds: the common stack shapes get a short path in the simulation (most instructions).
+_GENERAL, _COPY, _SWAP, _OWNER_OP, _STORE_FAST, _PUSH, _NOTHING, _POP_PUSH, _POP = range(9)
+_MODELLED = itemgetter(5)
+
+
+def _plan(op: str, arg: int | None) -> tuple:
+    """(special, pops, outs, peek, owner input, modelled) of an instruction, memoised per (op, arg)."""
+    sh = O.shape(op, O.OPMAP.get(op, 0), arg, False)
+    own = _OWNER.get(op)
+    pops, outs, peek = sh.pops, sh.outs, sh.peek
+    if op == "COPY":
+        special = _COPY
+    elif op == "SWAP":
+        special = _SWAP
+    elif own is not None and own[0] < pops:
+        special = _OWNER_OP
+    elif op == "STORE_FAST":
+        special = _STORE_FAST
+    elif peek:
+        special = _GENERAL
+    elif not pops:
+        special = _PUSH if outs == (-1,) else _NOTHING if not outs else _GENERAL
+    else:
+        special = _POP_PUSH if outs == (-1,) else _POP if not outs else _GENERAL
+    pl = _PLAN_OF[(op, arg)] = (special, pops, outs, peek, own[0] if own else 0, sh.modelled)
+    if op in _ARG_FREE:
+        _PLAN_BY_OP[op] = pl
+    return pl
+
+
+def _plans(ops: list[str], args: list) -> list[tuple]:
+    """Every instruction's ``_plan``: by op name (in C) for the ops whose shape ignores oparg (most
+    instructions), then by (op, arg) for the others."""
+    plans = list(map(_PLAN_BY_OP.get, ops))
+    get = _PLAN_OF.get
+    for k in list(compress(count(), map(is_, plans, repeat(None)))):
+        key = (ops[k], args[k])
+        plans[k] = get(key) or _plan(*key)
+    return plans
+
+
+def simulate_stack(u, plans: list[tuple], args: list, blocks, edges, unit: _Unit) -> dict[int, tuple]:
+    """Abstract stack over the CFG to a fixpoint (``plans``: per instruction, ``_plan``); fills
+    ``unit.stack_edges`` per block with (producer value id, consumer instruction index, input position;
+    -1 = read without popping) triples, flat. A stack entry
     is the set of values that can be there (an int when there is one). States only grow, so a block's
     last simulation has every edge of its earlier ones: each simulation replaces the block's edges.
     -> per attribute / subscript instruction, the producers of its owner operand (memory edges)."""
@@ -318,18 +362,7 @@ def simulate_stack(u, ops: list[str], args: list, blocks, edges, unit: _Unit) ->
             exc_of[e.src].append((e.dst, e.exc))
         else:
             succ_normal[e.src].append(e.dst)
-    shape, cache, opmap = O.shape, _PLAN_OF, O.OPMAP
-    plans = []  # per instruction: (pops, outs, peek, special, owner input)
-    for op, arg in zip(ops, args):
-        pl = cache.get((op, arg))
-        if pl is None:
-            sh = shape(op, opmap.get(op, 0), arg, False)
-            own = _OWNER.get(op)
-            special = (1 if op == "COPY" else 2 if op == "SWAP" else 3 if own is not None and own[0] < sh.pops
-                       else 4 if op == "STORE_FAST" else 0)
-            pl = cache[(op, arg)] = (sh.pops, sh.outs, sh.peek, special, own[0] if own else 0, sh.modelled)
-        plans.append(pl)
-    unit.modelled = [pl[5] for pl in plans]
+    unit.modelled = list(map(_MODELLED, plans))
     unit.unmodelled = unit.modelled.count(False)
     block_edges = unit.stack_edges
     state: list[list | None] = [None] * n
@@ -363,6 +396,7 @@ def simulate_stack(u, ops: list[str], args: list, blocks, edges, unit: _Unit) ->
 
     guard = 0
     limit = 50 * n + 1000
+    PUSH, POP_PUSH, POP, NOTHING, vshift = _PUSH, _POP_PUSH, _POP, _NOTHING, _VSHIFT  # locals: the hot loop
     while work:
         bi = heappop(work)
         queued.discard(bi)
@@ -373,23 +407,54 @@ def simulate_stack(u, ops: list[str], args: list, blocks, edges, unit: _Unit) ->
         entry_state = state[bi]
         stack = list(entry_state)
         handlers = exc_of[bi]
-        depth = max((x.depth for _, x in handlers), default=0)
+        depth = max([x.depth for _, x in handlers]) if handlers else 0
         # The values a handler keeps (below its depth): the entry's, unless the block dips below it.
         below = entry_state[:depth]
         low = len(stack)
-        es: list[tuple] = []  # (producer value, consumer index, input position)
-        add = es.append
+        es: list[int] = []  # flat: producer value, consumer index, input position (sliced apart in C)
+        add = es.extend
         block_edges[bi] = es
+        push, pop = stack.append, stack.pop
         for idx in range(b.first, b.last + 1):
-            p, outs, peek, special, own, _ = plans[idx]
+            special, p, outs, peek, own, _ = plans[idx]
             if low < depth:
                 below = [_join(a, stack[k]) if k < len(stack) else a for k, a in enumerate(below)]
-            if special == 1 or special == 2:
+            if special == PUSH:  # one new value (LOAD_CONST, LOAD_FAST, ...)
+                push(idx << vshift)
+                continue
+            if special == POP_PUSH or special == POP:  # pops its inputs, pushes one new value or none
+                if p > len(stack):
+                    raise DataflowError(idx, f"{instrs[idx].opname} pops {p} values, the stack holds {len(stack)}")
+                if p == 1:
+                    x = pop()
+                    if type(x) is int:
+                        add((x, idx, 0))
+                    else:
+                        for v in sorted(x):
+                            add((v, idx, 0))
+                else:
+                    j = 0
+                    for x in stack[-p:]:
+                        if type(x) is int:
+                            add((x, idx, j))
+                        else:
+                            for v in sorted(x):
+                                add((v, idx, j))
+                        j += 1
+                    del stack[-p:]
+                if len(stack) < low:
+                    low = len(stack)
+                if special == POP_PUSH:
+                    push(idx << vshift)
+                continue
+            if special == NOTHING:
+                continue
+            if special == _COPY or special == _SWAP:
                 k = args[idx]
-                if special == 1:
+                if special == _COPY:
                     if k is None or k < 1 or k > len(stack):
                         raise DataflowError(idx, f"COPY {k} with {len(stack)} values on the stack")
-                    stack.append(stack[-k])
+                    push(stack[-k])
                 else:
                     if k is None or k < 2 or k > len(stack):
                         raise DataflowError(idx, f"SWAP {k} with {len(stack)} values on the stack")
@@ -412,9 +477,9 @@ def simulate_stack(u, ops: list[str], args: list, blocks, edges, unit: _Unit) ->
                         for v in sorted(x):
                             add((v, idx, j))
                     j += 1
-                if special == 3:
+                if special == _OWNER_OP:
                     owners[idx] = _vals(inputs[own])
-                elif special == 4:
+                elif special == _STORE_FAST:
                     stored[idx] = _vals(inputs[0])
             else:
                 inputs = ()
@@ -426,11 +491,11 @@ def simulate_stack(u, ops: list[str], args: list, blocks, edges, unit: _Unit) ->
             if outs:
                 if len(outs) == 1:
                     src = outs[0]
-                    stack.append(inputs[src] if src >= 0 else idx << _VSHIFT)
+                    push(inputs[src] if src >= 0 else idx << _VSHIFT)
                 else:
                     base_v = idx << _VSHIFT
                     for k, src in enumerate(outs):
-                        stack.append(inputs[src] if src >= 0 else base_v | k)
+                        push(inputs[src] if src >= 0 else base_v | k)
         for dst, x in handlers:
             if len(below) < x.depth:
                 raise DataflowError(b.first, f"handler at offset {blocks[dst].start_off} keeps {x.depth} values, "
@@ -449,149 +514,177 @@ def simulate_stack(u, ops: list[str], args: list, blocks, edges, unit: _Unit) ->
 # -- reaching definitions -----------------------------------------------------------------------------
 
 _UNDEF, _OUTSIDE = "unbound", "outside"
+_SLOT_KINDS = frozenset({O.USE_SLOT, O.DEF_SLOT, O.KILL_SLOT})
+_WRITE_KINDS = frozenset({O.DEF_SLOT, O.KILL_SLOT})
+_ENTRY_DETAILS = frozenset({"free_init", "cell_init", "empty_cell"})  # not a write by the code unit
+_NO_RAISE_HAS = O.NO_RAISE.__contains__
 
 
-def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event], scope_is_module: bool, written_elsewhere,
-                         instr_ids, unit: _Unit) -> None:
+def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event], scope_is_module: bool,
+                         writers: dict[str, set[str]], cu: str, unit: _Unit) -> None:
     """Bit-vector reaching definitions over normal + exception edges; fills ``unit.reach_rows`` and each
-    slot USE event's ``reach`` / ``nreach``."""
+    slot USE event's ``reach`` / ``nreach``. ``writers``: binding -> the code units that write it (a
+    cell or global written by another code unit has an ``external`` definition at every use).
+
+    Every DEF / KILL maps a state to ``(state & keep) | bit``, so a block's transfer is one such pair
+    (and so is the union of its states at raise points): the fixpoint costs two int operations per
+    block visit, the per-event walk happens once per block, when the uses are recorded."""
     code: CodeType = u.code
     n = len(blocks)
-    slot_events = [e for e in events if e.space is not None and e.kind in (O.USE_SLOT, O.DEF_SLOT, O.KILL_SLOT)]
+    slot_events = [e for e in events if e[_SPACE] is not None and e[_KIND] in _SLOT_KINDS]
     if not slot_events:
         return
     # slot key: FAST / DEREF by name; NAME and GLOBAL are one namespace in module code
-    for e in slot_events:
-        e.slot = (O.GLOBAL if scope_is_module and e.space == O.NAME else e.space, e.name)
+    glob, name_space = O.GLOBAL, O.NAME
+    slots = [(glob if scope_is_module and e[_SPACE] == name_space else e[_SPACE], e[_NAME]) for e in slot_events]
 
-    defs: list[tuple] = []  # def number -> (kind, event or None, slot key)
-    slot_mask: dict[tuple, int] = {}
-
-    def new_def(kind, ev, k):
-        d = len(defs)
-        defs.append((kind, ev, k))
-        slot_mask[k] = slot_mask.get(k, 0) | (1 << d)
-        return d
-
-    entry = 0
-    keys = {e.slot for e in slot_events}
+    # definitions: def number -> (kind, def instr index or None, def event index or None); first one
+    # entry definition per slot (numbers 0 .. slots - 1, all in the entry state), in slot order
+    keys = set(slots)
+    if all(type(name) is str for _, name in keys):
+        keys = sorted(keys)  # the order of (space, str(name)), without a key function
+    else:
+        keys = sorted(keys, key=lambda t: (t[0], str(t[1])))
     params = code.co_varnames[:_n_params(code)]
     pset = set(params)
     free = set(code.co_freevars)
-    for k in sorted(keys, key=lambda t: (t[0], str(t[1]))):
-        sp, name = k
-        if sp == O.FAST:
-            d = new_def("param" if name in pset else _UNDEF, None, k)
-        elif sp == O.DEREF:
-            if name in free:
-                d = new_def("free_init", None, k)
-            else:
-                d = new_def(_UNDEF, None, k)  # a cell starts empty (MAKE_CELL of a parameter defines it)
-        else:
-            d = new_def(_OUTSIDE, None, k)
-        entry |= 1 << d
-    # per-event gen / kill
+    fast_space, deref = O.FAST, O.DEREF
+    defs: list[tuple] = [
+        # a cell starts empty (MAKE_CELL of a parameter defines it)
+        (("param" if name in pset else _UNDEF) if sp == fast_space
+         else ("free_init" if name in free else _UNDEF) if sp == deref else _OUTSIDE, None, None)
+        for sp, name in keys]
+    slot_mask: dict[tuple, int] = {k: 1 << d for d, k in enumerate(keys)}
+    entry = (1 << len(keys)) - 1
+    # per-event definitions, then per event (event, keep, bit): a DEF / KILL makes the state
+    # (state & keep) | bit; a USE (keep None) reads state & bit (every definition of its slot); a
+    # free_init DEF is an entry definition (no step). Masks are final once every definition exists.
     undef_of: dict[tuple, int] = {}
-    for e in slot_events:
-        if e.kind == O.DEF_SLOT and e.detail != "free_init":
-            kind = e.detail if e.detail in ("cell_init", "restore") else "store"
-            e.defno = new_def(kind, e, e.slot)
-        elif e.kind == O.KILL_SLOT:
-            k = e.slot
-            if k not in undef_of:
-                undef_of[k] = new_def(_UNDEF, e, k)
-    by_instr: dict[int, list[_Event]] = {}
-    for e in slot_events:
-        by_instr.setdefault(e.idx, []).append(e)
-
-    def step(st: int, evs: list[_Event], record: bool) -> int:
-        for e in evs:
-            k = e.slot
-            if e.kind == O.USE_SLOT:
-                if record:
-                    _record_use(e, st & slot_mask[k])
-            elif e.kind == O.DEF_SLOT:
-                if e.detail == "free_init":
-                    continue
-                st = (st & ~slot_mask[k]) | (1 << e.defno)
-            elif e.kind == O.KILL_SLOT:
-                st = (st & ~slot_mask[k]) | (1 << undef_of[k])
-        return st
+    use, define, kill = O.USE_SLOT, O.DEF_SLOT, O.KILL_SLOT
+    defno: list[int] = []
+    for e, k in zip(slot_events, slots):
+        d = -1
+        kind = e[_KIND]
+        if kind == define:
+            detail = e[_DETAIL]
+            if detail != "free_init":
+                d = len(defs)
+                # a parameter's cell (cell_init) is an entry definition: no instruction
+                defs.append(("cell_init", None, None) if detail == "cell_init" else
+                            ("restore" if detail == "restore" else "store", e[_IDX], e[_K]))
+                slot_mask[k] |= 1 << d
+        elif kind == kill and k not in undef_of:
+            undef_of[k] = len(defs)
+            defs.append((_UNDEF, e[_IDX], e[_K]))
+            slot_mask[k] |= 1 << undef_of[k]
+        defno.append(d)
+    trans: list[tuple] = []
+    for e, k, d in zip(slot_events, slots, defno):
+        kind = e[_KIND]
+        if kind == use:
+            trans.append((e, None, slot_mask[k]))
+        elif kind == define:
+            trans.append((e, ~slot_mask[k], 1 << d) if d >= 0 else (e, -1, 0))
+        elif kind == kill:
+            trans.append((e, ~slot_mask[k], 1 << undef_of[k]))
 
     rows = unit.reach_rows
+    fast = O.FAST
 
-    def _record_use(e: _Event, bits: int) -> None:
-        undef = outside = False
-        count = 0
-        k = e.slot
-        while bits:
-            low = bits & -bits
-            d = low.bit_length() - 1
-            bits ^= low
-            kind, dev, _ = defs[d]
-            if kind == _UNDEF:
-                undef = True
+    def record(st: int, steps) -> None:
+        """Walk events from state ``st``: each USE gets its rows and reach status."""
+        for e, keep, bit in steps:
+            if keep is not None:
+                st = (st & keep) | bit
                 continue
-            if kind == _OUTSIDE:
-                outside = True
-                continue
-            count += 1
-            if dev is None or kind == "cell_init":  # entry definitions carry no instruction
-                rows.append((e.idx, e.k, None, None, kind, e.name, e.space, e.binding))
+            bits = st & bit
+            undef = outside = False
+            count = 0
+            while bits:
+                low = bits & -bits
+                bits ^= low
+                kind, di, dk = defs[low.bit_length() - 1]
+                if kind == _UNDEF:
+                    undef = True
+                elif kind == _OUTSIDE:
+                    outside = True
+                else:
+                    count += 1
+                    rows.append((e[_IDX], e[_K], di, dk, kind, e[_NAME], e[_SPACE], e[_BIND]))
+            b = e[_BIND]
+            ext = False
+            if b is not None and e[_SPACE] != fast:
+                ws = writers.get(b)
+                ext = ws is not None and (len(ws) > 1 or cu not in ws)  # a code unit other than this one
+                if ext:
+                    count += 1
+                    rows.append((e[_IDX], e[_K], None, None, "external", e[_NAME], e[_SPACE], b))
+            e[_NREACH] = count
+            if count == 0:
+                e[_REACH] = "global" if outside else "unbound"
+            elif undef:
+                e[_REACH] = "maybe_unbound"
+            elif count == 1 and ext:
+                e[_REACH] = "external"
             else:
-                rows.append((e.idx, e.k, dev.idx, dev.k, kind, e.name, e.space, e.binding))
-        ext = k[0] != O.FAST and e.binding is not None and written_elsewhere(e.binding)
-        if ext:
-            count += 1
-            rows.append((e.idx, e.k, None, None, "external", e.name, e.space, e.binding))
-        e.nreach = count
-        if count == 0:
-            e.reach = "global" if outside else "unbound"
-        elif undef:
-            e.reach = "maybe_unbound"
-        elif count == 1 and ext:
-            e.reach = "external"
-        else:
-            e.reach = "defined"
+                e[_REACH] = "defined"
 
     if n == 1 and not edges:  # straight-line code (no branch, loop or handler): one pass, no fixpoint
-        step(entry, slot_events, True)
+        record(entry, trans)
         return
-    # block transfer: (events, raise points) in order; an exception edge carries the union of the states
-    # before every instruction of the block that can raise (opclass.NO_RAISE lists those that cannot).
+    # block transfer (keep, gen): out = (in & keep) | gen; an exception edge carries the union of the
+    # states before every instruction of the block that can raise (opclass.NO_RAISE lists those that
+    # cannot): (in & keep_x) | gen_x.
     succ_normal: list[list[int]] = [[] for _ in range(n)]
     succ_exc: list[list[int]] = [[] for _ in range(n)]
     for ed in edges:
         (succ_exc if ed.kind == "exc" else succ_normal)[ed.src].append(ed.dst)
-    no_raise = O.NO_RAISE
-    block_events: list[list[_Event]] = []
-    block_steps: list[list] = []  # None = a raise point, else a slot event
-    ev_idx = [e.idx for e in slot_events]
+    block_trans: list[list] = []
+    transfer: list[tuple] = []
+    ev_idx = [e[_IDX] for e in slot_events]
+    raising = None  # indexes of the instructions that can raise (computed in C, when a block needs them)
     for bi, b in enumerate(blocks):
-        evs = slot_events[bisect_left(ev_idx, b.first):bisect_right(ev_idx, b.last)]
-        steps: list = []
+        lo, hi = bisect_left(ev_idx, b.first), bisect_right(ev_idx, b.last)
+        steps = trans[lo:hi]
+        keep_all, gen = -1, 0
+        keep_x = gen_x = 0
         if succ_exc[bi]:
-            for idx in range(b.first, b.last + 1):
-                if ops[idx] not in no_raise and (not steps or steps[-1] is not None):
-                    steps.append(None)
-                got = by_instr.get(idx)
-                if got:
-                    steps.extend(got)
-        block_events.append(evs)
-        block_steps.append(steps)
-
-    def exc_state(st: int, steps: list) -> int:
-        acc = 0
-        for e in steps:
-            if e is None:
-                acc |= st
-            elif e.kind == O.DEF_SLOT:
-                if e.detail != "free_init":
-                    st = (st & ~slot_mask[e.slot]) | (1 << e.defno)
-            elif e.kind == O.KILL_SLOT:
-                k = e.slot
-                st = (st & ~slot_mask[k]) | (1 << undef_of[k])
-        return acc
+            if raising is None:
+                raising = list(compress(count(), map(not_, map(_NO_RAISE_HAS, ops))))
+            if lo == hi:  # no event: the exception edge carries the entry state if anything can raise
+                r = bisect_left(raising, b.first)
+                if r < len(raising) and raising[r] <= b.last:
+                    keep_x = -1
+                block_trans.append(steps)
+                transfer.append((-1, 0, keep_x, 0))
+                continue
+            # The state is constant between two instructions with events: a run of instructions
+            # [start, idx] adds that state to the union once if any of them can raise (an
+            # instruction's raise point comes before its events).
+            start = b.first
+            j = lo
+            while True:
+                idx = ev_idx[j] if j < hi else b.last
+                r = bisect_left(raising, start)
+                if r < len(raising) and raising[r] <= idx:
+                    keep_x |= keep_all
+                    gen_x |= gen
+                if j >= hi:
+                    break
+                while j < hi and ev_idx[j] == idx:
+                    _, keep, bit = trans[j]
+                    if keep is not None:
+                        keep_all &= keep
+                        gen = (gen & keep) | bit
+                    j += 1
+                start = idx + 1
+        else:
+            for _, keep, bit in steps:
+                if keep is not None:
+                    keep_all &= keep
+                    gen = (gen & keep) | bit
+        block_trans.append(steps)
+        transfer.append((keep_all, gen, keep_x, gen_x))
 
     IN = [0] * n
     seen = [False] * n
@@ -603,10 +696,11 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
         bi = heappop(work)
         queued.discard(bi)
         st = IN[bi]
-        out = step(st, block_events[bi], False)
+        keep_all, gen, keep_x, gen_x = transfer[bi]
+        out = (st & keep_all) | gen
         targets = [(d, out) for d in succ_normal[bi]]
         if succ_exc[bi]:
-            exc_out = exc_state(st, block_steps[bi])
+            exc_out = (st & keep_x) | gen_x
             targets += [(d, exc_out) for d in succ_exc[bi]]
         for dst, val in targets:
             if not seen[dst] or (val | IN[dst]) != IN[dst]:
@@ -617,11 +711,11 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
                     heappush(work, dst)
     for bi in range(n):
         if seen[bi]:
-            step(IN[bi], block_events[bi], True)
+            record(IN[bi], block_trans[bi])
         else:
-            for e in block_events[bi]:
-                if e.kind == O.USE_SLOT:
-                    e.reach, e.nreach = "unreachable", 0
+            for e, keep, _ in block_trans[bi]:
+                if keep is None:
+                    e[_REACH], e[_NREACH] = "unreachable", 0
 
 
 # -- the file ------------------------------------------------------------------------------------------
@@ -635,7 +729,11 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
     """One file's dataflow tables from the same pass's CodeUnit objects, instruction ids, CFG graphs
     (code_unit_id -> (blocks, edges)) and symtable resolver."""
     ids_arr = instructions.column("instr_id").combine_chunks()
-    ops_col = instructions.column("baseopname").to_pylist()
+    # Op names through a dictionary: one str object per distinct op (cheap to convert, compared by identity).
+    op_enc = pc.dictionary_encode(instructions.column("baseopname").combine_chunks(), null_encoding="encode")
+    op_names = op_enc.dictionary.to_pylist()
+    op_codes = op_enc.indices
+    ops_col = list(map(op_names.__getitem__, op_codes.to_pylist()))
     args_col = instructions.column("arg").to_pylist()
     ids_by_cu: dict[str, _Ids] = {}
     offset_of: dict[str, int] = {}  # code unit -> position of its first instruction in the file's rows
@@ -653,18 +751,34 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
     per_unit: list[tuple] = []
     if len(ops_col) != pos:
         raise ValueError(f"{len(ops_col)} instruction rows for {pos} instructions of the code units")
+    plans_col = _plans(ops_col, args_col)
     writers: dict[str, set[str]] = {}  # binding of a cell / global / class name -> code units writing it
+    use_slot, writes, fast, glob, name_space = O.USE_SLOT, _WRITE_KINDS, O.FAST, O.GLOBAL, O.NAME
     for u in units:
         scope = scope_of.get(u.code_unit_id)
         off = offset_of[u.code_unit_id]
         ops = ops_col[off:off + len(u.instructions)]
-        evs = classify_unit(u, ops, scope, bind, fallback_hits)
+        evs = classify_unit(u, ops, args_col[off:off + len(ops)], scope, bind, fallback_hits)
         is_module = u.qualpath == "<module>"
+        cu = u.code_unit_id
+        ids = ids_by_cu[cu]
+        uses = 0
+        sites = []  # global sites of this code unit (kept if its dataflow succeeds)
         for e in evs:
-            if (e.kind in (O.DEF_SLOT, O.KILL_SLOT) and e.space != O.FAST and e.binding is not None
-                    and e.detail not in ("free_init", "cell_init", "empty_cell")):
-                writers.setdefault(e.binding, set()).add(u.code_unit_id)
-        per_unit.append((u, ops, scope, evs, is_module))
+            space = e[_SPACE]
+            if space is None:
+                continue
+            kind = e[_KIND]
+            if kind == use_slot:
+                uses += 1
+            b = e[_BIND]
+            if b is None:
+                continue
+            if kind in writes and space != fast and e[_DETAIL] not in _ENTRY_DETAILS:
+                writers.setdefault(b, set()).add(cu)
+            if space == glob or (space == name_space and is_module):
+                sites.append((kind, b, cu, e[_IDX], ids, e[_NAME]))
+        per_unit.append((u, ops, scope, evs, is_module, uses, sites))
     rows = _empty()
     failures = []
     stack_edge_count = 0
@@ -677,19 +791,17 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
     reach_runs: list[tuple] = []
     global_sites: list[tuple] = []  # (kind def|use, binding, code unit, instr idx, the unit's ids, name)
     stack = _StackEdges(len(ids_arr))
-    for u, ops, scope, evs, is_module in per_unit:
+    for u, ops, scope, evs, is_module, uses, sites in per_unit:
         cu = u.code_unit_id
         ids = ids_by_cu[cu]
         unit = _Unit(cu, evs)
         try:
             blocks, cfg_edges = graphs.get(cu, ([], []))
-
-            def elsewhere(binding, _cu=cu):
-                return any(c != _cu for c in writers.get(binding, ()))
             off = offset_of[cu]
-            owners = simulate_stack(u, ops, args_col[off:off + len(ops)], blocks, cfg_edges, unit)
+            owners = simulate_stack(u, plans_col[off:off + len(ops)], args_col[off:off + len(ops)], blocks, cfg_edges,
+                                    unit)
             _mark_restores(evs, ops, unit.stored)
-            reaching_definitions(u, ops, blocks, cfg_edges, evs, is_module, elsewhere, ids, unit)
+            reaching_definitions(u, ops, blocks, cfg_edges, evs, is_module, writers, cu, unit)
         except DataflowError as exc:
             k = exc.instr_index
             failures.append((fid, cu, None if k is None else ids[k], k, "DataflowError", str(exc)[:500]))
@@ -700,21 +812,20 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
         unmodelled += unit.unmodelled
         ev_runs.append((cu, off, len(evs)))
         all_evs.extend(evs)
-        for e in evs:
-            if e.kind == O.USE_SLOT:
-                use_count += 1
-            if e.space in (O.GLOBAL, O.NAME) and e.binding is not None and (e.space == O.GLOBAL or is_module):
-                global_sites.append((e.kind, e.binding, cu, e.idx, ids, e.name))
+        use_count += uses
+        global_sites.extend(sites)
         reach_runs.append((cu, off, len(unit.reach_rows)))
         reach_rows.extend(unit.reach_rows)
         stack.add_unit(cu, offset_of[cu], unit)
-        stack_edge_count += sum(len(es) for es in unit.stack_edges.values())
+        stack_edge_count += sum(len(es) for es in unit.stack_edges.values()) // 3
         edge_rows.extend(_memory_edges(fid, cu, ops, blocks, cfg_edges, evs, owners, ids))
     edge_rows.extend(_global_edges(fid, global_sites))
+    _instr_ids(edge_rows, ids_arr)
     mem = sum(1 for r in edge_rows if r[3] == "memory")
     rows["py_dfg_code_unit_failures"] = failures
     del rows["py_bc_defuse_events"], rows["py_reaching_defs"]
-    out = {name: to_table(C.__dict__[name.upper()], r, path) for name, r in rows.items()}
+    out = {name: to_table(C.__dict__[name.upper()], r, path) if r else _empty_table(C.__dict__[name.upper()])
+           for name, r in rows.items()}
     ops_arr = instructions.column("baseopname").combine_chunks()
     out["py_bc_defuse_events"] = _events_table(path, fid, all_evs, ev_runs, ids_arr, ops_arr)
     out["py_reaching_defs"] = _reach_table(path, fid, reach_rows, reach_runs, ids_arr)
@@ -730,48 +841,75 @@ def extract_dataflow(path: str, fid: str, units: list, instructions: pa.Table, c
     return out
 
 
+_I16 = pa.scalar(SCHEMA_VERSION, pa.int16())
+_EMPTY_TABLES: dict[str, pa.Table] = {}
+
+
+def _empty_table(tc) -> pa.Table:
+    """``to_table(tc, [])``, built once per contract (most files have no failures, many no memory edges)."""
+    got = _EMPTY_TABLES.get(tc.name)
+    if got is None:
+        got = _EMPTY_TABLES[tc.name] = to_table(tc, [], "")
+    return got
+
+
 def _runs(path: str, fid: str, runs: list[tuple], n: int) -> tuple[dict, pa.Array]:
     """The lead columns (schema_version, path, file_id, code_unit_id) of ``n`` rows grouped in runs of
-    (code unit, first instruction position, rows), and each row's unit offset (for instruction ids)."""
-    which: list[int] = []
-    for k, (_, _, m) in enumerate(runs):
-        which.extend([k] * m)
-    w = pa.array(which, pa.int32())
-    lead = {"schema_version": pa.repeat(SCHEMA_VERSION, n).cast(pa.int16()), "path": pa.repeat(path, n),
-            "file_id": pa.repeat(fid, n), "code_unit_id": pa.array([c for c, _, _ in runs], pa.string()).take(w)}
-    return lead, pa.array([o for _, o, _ in runs], pa.int64()).take(w)
+    (code unit, first instruction position, rows), and each row's unit offset (for instruction ids):
+    run-end decoded in Arrow (no Python list of n run numbers)."""
+    runs = [r for r in runs if r[2]]
+    ends = pa.array(list(accumulate(m for _, _, m in runs)), pa.int32())
+    cus = pa.RunEndEncodedArray.from_arrays(ends, pa.array([c for c, _, _ in runs], pa.string()))
+    offs = pa.RunEndEncodedArray.from_arrays(ends, pa.array([o for _, o, _ in runs], pa.int64()))
+    lead = {"schema_version": pa.repeat(_I16, n), "path": pa.repeat(path, n),
+            "file_id": pa.repeat(fid, n), "code_unit_id": pc.run_end_decode(cus)}
+    return lead, pc.run_end_decode(offs)
 
 
 def _assemble(tc, cols: dict) -> pa.Table:
-    return pa.Table.from_arrays([cols[f.name].cast(f.type) if isinstance(cols[f.name], (pa.Array, pa.ChunkedArray))
-                                 else pa.array(cols[f.name], f.type) for f in tc.schema], schema=tc.schema)
+    """The contract's columns: Arrow arrays cast where their type differs (a cast is a call even when it
+    is a no-op: ~100 per file), Python lists converted."""
+    arrays = []
+    for f in tc.schema:
+        c = cols[f.name]
+        if isinstance(c, (pa.Array, pa.ChunkedArray)):
+            arrays.append(c if c.type == f.type else c.cast(f.type))
+        else:
+            arrays.append(pa.array(c, f.type))
+    return pa.Table.from_arrays(arrays, schema=tc.schema)
 
 
 def _events_table(path, fid, evs: list[_Event], runs, ids: pa.Array, ops: pa.Array) -> pa.Table:
     n = len(evs)
+    if not n:
+        return _empty_table(C.PY_BC_DEFUSE_EVENTS)
     cols, off = _runs(path, fid, runs, n)
-    idx = pa.array([e.idx for e in evs], pa.int64())
-    pos = pc.add(idx, off) if n else idx
+    # columns as lists: pyarrow converts a list of str ~4x faster than a tuple
+    idx, k, kind, space, name, detail, binding, resolution, confidence, rule, reach, nreach = map(list, zip(*evs))
+    idx = pa.array(idx, pa.int64())
+    pos = pc.add(idx, off)
+    if rule.count("classifier") == n:  # no fallback op in the file (the common case): a constant column
+        rule = pa.repeat("classifier", n)
     cols.update({
-        "instr_id": ids.take(pos), "instr_index": idx, "event_index": [e.k for e in evs], "baseopname": ops.take(pos),
-        "event_kind": [e.kind for e in evs], "space": [e.space for e in evs],
-        "name": [e.name for e in evs], "detail": [e.detail for e in evs],
-        "binding_id": [e.binding for e in evs], "binding_resolution": [e.resolution for e in evs],
-        "confidence": [e.confidence for e in evs], "rule": [e.rule for e in evs],
-        "reach_status": [e.reach for e in evs], "reaching_def_count": [e.nreach for e in evs],
+        "instr_id": ids.take(pos), "instr_index": idx, "event_index": k, "baseopname": ops.take(pos),
+        "event_kind": kind, "space": space, "name": name, "detail": detail,
+        "binding_id": binding, "binding_resolution": resolution, "confidence": confidence, "rule": rule,
+        "reach_status": reach, "reaching_def_count": nreach,
     })
     return _assemble(C.PY_BC_DEFUSE_EVENTS, cols)
 
 
 def _reach_table(path, fid, rows: list[tuple], runs, ids: pa.Array) -> pa.Table:
     n = len(rows)
+    if not n:
+        return _empty_table(C.PY_REACHING_DEFS)
     cols, off = _runs(path, fid, runs, n)
-    use_idx, use_k, def_idx, def_k, kind, name, space, binding = (list(c) for c in zip(*rows)) if n else ([],) * 8
+    use_idx, use_k, def_idx, def_k, kind, name, space, binding = map(list, zip(*rows))  # lists: see _events_table
     u = pa.array(use_idx, pa.int64())
     d = pa.array(def_idx, pa.int64())
     cols.update({
-        "use_instr_id": ids.take(pc.add(u, off)) if n else pa.array([], pa.string()), "use_instr_index": u,
-        "use_event_index": use_k, "def_instr_id": ids.take(pc.add(d, off)) if n else pa.array([], pa.string()),
+        "use_instr_id": ids.take(pc.add(u, off)), "use_instr_index": u,
+        "use_event_index": use_k, "def_instr_id": ids.take(pc.add(d, off)),
         "def_instr_index": d, "def_event_index": def_k, "def_kind": kind, "name": name,
         "space": space, "binding_id": binding,
     })
@@ -779,8 +917,9 @@ def _reach_table(path, fid, rows: list[tuple], runs, ids: pa.Array) -> pa.Table:
 
 
 class _Ids:
-    """A code unit's instruction ids, looked up one at a time (failures, memory edges): the bulk of the
-    ids is taken in Arrow by position."""
+    """A code unit's instruction ids, looked up one at a time (failures); ``off``: the unit's first
+    file-wide position (memory edges carry positions, ``_instr_ids``). The bulk of the ids is taken in
+    Arrow by position."""
 
     def __init__(self, arr: pa.Array, off: int):
         self.arr, self.off = arr, off
@@ -804,12 +943,11 @@ class _StackEdges:
         for bi in sorted(unit.stack_edges):
             es = unit.stack_edges[bi]
             if es:
-                vs, ds, js = zip(*es)
-                self.v.extend(vs)
-                self.dst.extend(ds)
-                self.inp.extend(js)
+                self.v += es[0::3]
+                self.dst += es[1::3]
+                self.inp += es[2::3]
                 m += len(es)
-        self.runs.append((cu, off, m))
+        self.runs.append((cu, off, m // 3))
         if unit.unmodelled:
             for k, ok in enumerate(unit.modelled):
                 self.modelled[off + k] = ok
@@ -818,33 +956,61 @@ class _StackEdges:
         tc = C.PY_DFG_EDGES
         m = len(self.v)
         if not m:
-            return to_table(tc, [], path)
+            return _empty_table(tc)
         cols, off = _runs(path, fid, self.runs, m)
         v = pa.array(self.v, pa.int64())
-        pseudo = pc.less(v, 0)
-        src_local = pc.if_else(pseudo, None, pc.shift_right(v, _VSHIFT))
-        src_global = pc.add(src_local, off)
         dst_local = pa.array(self.dst, pa.int64())
-        modelled = pa.array(self.modelled, pa.bool_()).take(pc.fill_null(src_global, 0))
-        handler_kind = pc.if_else(pc.equal(pc.bit_wise_and(pc.negate(v), 3), 1), "exception", "lasti")
-        src_kind = pc.if_else(pseudo, handler_kind, pc.if_else(modelled, "instr", "unmodelled"))
-        handler_name = pc.binary_join_element_wise("handler@", pc.cast(pc.divide(pc.negate(v), 4), pa.string()), "")
+        # Handler pseudo-producers (negative ids) and unmodelled producers are rare: their columns are
+        # only computed from the rows that have them (a file without any gets constant columns).
+        has_pseudo = min(self.v) < 0
+        all_modelled = all(self.modelled)
+        if has_pseudo:
+            pseudo = pc.less(v, 0)
+            src_local = pc.if_else(pseudo, None, pc.shift_right(v, _VSHIFT))
+            src_output = pc.if_else(pseudo, None, pc.bit_wise_and(v, (1 << _VSHIFT) - 1))
+            hv = pc.negate(pc.filter(v, pseudo))
+            handler_kind = pc.if_else(pc.equal(pc.bit_wise_and(hv, 3), 1), "exception", "lasti")
+            handler_name = pc.binary_join_element_wise("handler@", pc.cast(pc.divide(hv, 4), pa.string()), "")
+            name = pc.replace_with_mask(pa.nulls(m, pa.string()), pseudo, handler_name)
+            rule = pc.if_else(pseudo, "handler_entry", "stack")
+        else:
+            src_local = pc.shift_right(v, _VSHIFT)
+            src_output = pc.bit_wise_and(v, (1 << _VSHIFT) - 1)
+            name = pa.nulls(m, pa.string())
+            rule = pa.repeat("stack", m)
+        src_global = pc.add(src_local, off)
+        if all_modelled:
+            instr_kind = pa.repeat("instr", m)
+        else:
+            modelled = pa.array(self.modelled, pa.bool_()).take(pc.fill_null(src_global, 0))
+            instr_kind = pc.if_else(modelled, "instr", "unmodelled")
+        src_kind = (pc.replace_with_mask(instr_kind, pseudo, handler_kind) if has_pseudo else instr_kind)
         cols.update({
             "edge_id": pa.nulls(m, pa.string()),  # derived: DuckDB computes it (a VIRTUAL column)
             "kind": pa.repeat("stack", m),
             "src_code_unit_id": cols["code_unit_id"],
             "src_instr_id": ids.take(src_global),
             "src_instr_index": src_local,
-            "src_output": pc.if_else(pseudo, None, pc.bit_wise_and(v, (1 << _VSHIFT) - 1)),
+            "src_output": src_output,
             "src_kind": src_kind,
             "dst_instr_id": ids.take(pc.add(dst_local, off)),
             "dst_instr_index": dst_local,
             "dst_input": pa.array(self.inp, pa.int16()),
-            "name": pc.if_else(pseudo, handler_name, None),
-            "rule": pc.if_else(pseudo, "handler_entry", "stack"),
-            "confidence": pa.repeat(1.0, m),
+            "name": name,
+            "rule": rule,
+            "confidence": pa.repeat(pa.scalar(1.0, pa.float32()), m),
         })
         return _assemble(tc, cols)
+
+
+def _instr_ids(rows: list[tuple], ids: pa.Array) -> None:
+    """Memory edge rows carry file-wide instruction positions where their src / dst instruction ids go
+    (columns 5 and 9): the ids, taken in one Arrow call (one scalar lookup per id costs ~1 us)."""
+    if not rows:
+        return
+    m = len(rows)
+    got = ids.take(pa.array([r[5] for r in rows] + [r[9] for r in rows], pa.int64())).to_pylist()
+    rows[:] = [(*r[:5], got[i], *r[6:9], got[m + i], *r[10:]) for i, r in enumerate(rows)]
 
 
 def _memory_edges(fid, cu, ops, blocks, cfg_edges, evs, owners: dict[int, tuple], ids) -> list[tuple]:
@@ -854,20 +1020,20 @@ def _memory_edges(fid, cu, ops, blocks, cfg_edges, evs, owners: dict[int, tuple]
     load_binding: dict[int, str | None] = {}  # value id of a slot load -> binding
     uses_by_instr: dict[int, list[_Event]] = {}
     for e in evs:
-        if e.kind == O.USE_SLOT:
-            uses_by_instr.setdefault(e.idx, []).append(e)
+        if e[_KIND] == O.USE_SLOT:
+            uses_by_instr.setdefault(e[_IDX], []).append(e)
     for idx, es in uses_by_instr.items():
         base = ops[idx]
         if base not in _SLOT_LOADS:
             continue
         if base == "LOAD_FAST_LOAD_FAST":
             for k, e in enumerate(es[:2]):
-                load_binding[idx << _VSHIFT | k] = e.binding
+                load_binding[idx << _VSHIFT | k] = e[_BIND]
         else:
-            load_binding[idx << _VSHIFT] = es[-1].binding
+            load_binding[idx << _VSHIFT] = es[-1][_BIND]
     # Per memory op: (kind, role, name, owner binding)
     sites: dict[tuple, list[tuple[str, int]]] = {}
-    attr_name = {e.idx: e.name for e in evs if e.kind in (O.USE_ATTR, O.DEF_ATTR, O.KILL_ATTR)}
+    attr_name = {e[_IDX]: e[_NAME] for e in evs if e[_KIND] in (O.USE_ATTR, O.DEF_ATTR, O.KILL_ATTR)}
     for idx, vals in owners.items():
         base = ops[idx]
         kind, role = _OWNER[base][1], _OWNER[base][2]
@@ -915,7 +1081,7 @@ def _memory_edges(fid, cu, ops, blocks, cfg_edges, evs, owners: dict[int, tuple]
             for r in reads:
                 if (block_of[r] == wb and r > w) or block_of[r] in rb:
                     rule = f"{kind}_same_binding"
-                    out.append((fid, cu, None, "memory", cu, ids[w], w, None, "instr", ids[r], r, None,
+                    out.append((fid, cu, None, "memory", cu, ids.off + w, w, None, "instr", ids.off + r, r, None,
                                 name, rule, 0.6 if kind == "attr" else 0.5))
     return out
 
@@ -938,7 +1104,7 @@ def _global_edges(fid, sites: list[tuple]) -> list[tuple]:
                     continue  # same code unit: reaching definitions
                 if n >= MAX_GLOBAL_EDGES_PER_BINDING:
                     break
-                out.append((fid, rcu, None, "memory", wcu, wid[widx], widx, None, "instr", rid[ridx], ridx, None, name,
+                out.append((fid, rcu, None, "memory", wcu, wid.off + widx, widx, None, "instr", rid.off + ridx, ridx, None, name,
                             "global_same_module", 0.5))
                 n += 1
     return out
