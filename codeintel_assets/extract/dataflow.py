@@ -697,18 +697,15 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
         queued.discard(bi)
         st = IN[bi]
         keep_all, gen, keep_x, gen_x = transfer[bi]
-        out = (st & keep_all) | gen
-        targets = [(d, out) for d in succ_normal[bi]]
-        if succ_exc[bi]:
-            exc_out = (st & keep_x) | gen_x
-            targets += [(d, exc_out) for d in succ_exc[bi]]
-        for dst, val in targets:
-            if not seen[dst] or (val | IN[dst]) != IN[dst]:
-                IN[dst] |= val
-                seen[dst] = True
-                if dst not in queued:
-                    queued.add(dst)
-                    heappush(work, dst)
+        for val, dsts in (((st & keep_all) | gen, succ_normal[bi]), ((st & keep_x) | gen_x, succ_exc[bi])):
+            for dst in dsts:
+                cur = IN[dst]
+                if not seen[dst] or (val | cur) != cur:
+                    IN[dst] = cur | val
+                    seen[dst] = True
+                    if dst not in queued:
+                        queued.add(dst)
+                        heappush(work, dst)
     for bi in range(n):
         if seen[bi]:
             record(IN[bi], block_trans[bi])
