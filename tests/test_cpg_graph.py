@@ -500,8 +500,8 @@ def test_an_edit_is_checked_on_its_file_only(tmp_path):
     repo = write_repo(tmp_path / "repo", REPO)
     env = cli_env(tmp_path)
 
-    def integrity_scope():
-        code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    def integrity_scope(*extra):
+        code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1", *extra], env)
         assert code == 0, err
         rows = [c for c in json.loads(out.strip().splitlines()[-1])["checks"] if c["check"] == "cpg_integrity"]
         assert rows and rows[0]["passed"], rows
@@ -519,6 +519,8 @@ def test_an_edit_is_checked_on_its_file_only(tmp_path):
     (repo / "pkg/lib.py").write_text(SRC["pkg/lib.py"] + "\nEXTRA = 1\n")
     # lib.py and its caller app.py: two of the three files, more than half, so the link step relinks all three
     assert integrity_scope() == "1 files + the cross-file edges of 3 relinked files"
+    # --full extracts every file again (perhaps with other extractors): every file is judged, as a whole check
+    assert integrity_scope("--full") == "whole database"
 
 
 def test_views_of_another_version_are_made_again_by_the_next_index(tmp_path):

@@ -57,6 +57,8 @@ def cpg_graph_asset(context: AssetExecutionContext, store: CodeIntelStore):
         counted: dict = {}
         with store.connection(read_only=True) as conn:
             paths = changed_since_check(conn)
+            if paths is not None and len(paths) > _file_count(conn) // 2:
+                paths = None  # most files changed (a --full index): the whole check is the cheaper one
             r = G.cpg_integrity(conn, paths=paths, linked=None if paths is None else relinked_since_check(conn),
                                 counts_out=counted)
         with store.connection() as conn:
@@ -101,6 +103,10 @@ def changed_since_check(conn) -> set[str] | None:
     return {r[0] for r in conn.execute(
         f"WITH f AS ({TRACED}) SELECT path FROM f ANTI JOIN {TRACE} t ON {same} "
         f"UNION SELECT path FROM {TRACE} t ANTI JOIN f ON {same}").fetchall()}
+
+
+def _file_count(conn) -> int:
+    return conn.execute("SELECT count(*) FROM py_files").fetchall()[0][0]
 
 
 def relinked_since_check(conn) -> set[str] | None:
