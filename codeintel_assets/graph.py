@@ -136,10 +136,13 @@ def _external_names(have: set[str]) -> str:
 # Slots the dataflow plane's fallback resolution names (fallback_global / fallback_module) without a
 # py_sym_bindings row: the compiler's implicit class-body and module names. They are nodes of their own
 # so that every DEFINES_BINDING / USES_BINDING edge has its target.
-_IMPLICIT_SLOTS = ("(SELECT e.binding_id, min(e.path) AS path, min(e.name) AS name, "
+# A binding id starts with its file's path, so grouping by the path too changes no group and lets a filter
+# on the path reach the scans (the index run's check looks up a few files' nodes).
+_IMPLICIT_SLOTS = ("(SELECT e.binding_id, e.path, min(e.name) AS name, "
                    "min(e.binding_resolution) AS resolution FROM py_bc_defuse_events e "
-                   "ANTI JOIN py_sym_bindings b ON b.binding_id = e.binding_id WHERE e.binding_id IS NOT NULL "
-                   "AND e.binding_resolution IN ('fallback_global', 'fallback_module') GROUP BY e.binding_id) x")
+                   "ANTI JOIN py_sym_bindings b ON b.binding_id = e.binding_id AND b.path = e.path "
+                   "WHERE e.binding_id IS NOT NULL "
+                   "AND e.binding_resolution IN ('fallback_global', 'fallback_module') GROUP BY e.binding_id, e.path) x")
 
 
 def _object_ids() -> str:

@@ -377,28 +377,43 @@ class _EdgeScope:
         """The nodes the check needs: every node of the changed files, and the nodes the judged edges name.
 
         A file's node ids start with its path and ``:`` (``pkg/m.py:AST:3``), so the named nodes are looked
-        up in the files their ids name, by a literal path list that DuckDB prunes row groups with (the
+        up in the files their ids name, by literal path lists that DuckDB prunes row groups with (the
         tables are clustered by file), and among the nodes of no file (symbols, external names); an id
-        not found that way (another id scheme, or a dangling endpoint) in the whole view."""
+        not found that way (another id scheme, or a dangling endpoint) in the whole view. Each node kind is
+        looked up only in the files named by the edge ends that declare it: the call edges of a relinked
+        base class name definitions in hundreds of files, but instructions in a few, and scanning every
+        instruction of those hundreds of files was most of an edit's check."""
         conn = self.conn
         conn.execute("CREATE OR REPLACE TEMP TABLE __cpg_named AS SELECT src_node_id AS node_id FROM "
                      "__cpg_checked_edges UNION SELECT dst_node_id FROM __cpg_checked_edges").fetchall()
         known = {r[0] for r in conn.execute("SELECT path FROM py_files").fetchall()} if table_exists(conn, "py_files") \
             else set()
-        named_files = {r[0] for r in conn.execute(
-            "SELECT DISTINCT split_part(node_id, ':', 1) FROM __cpg_named").fetchall()} & known
-        files = sorted(set(paths) | named_files)
-        # Another file's nodes are named only by the edges that cross files (the file pass's edges stay in
-        # their file): of the node kinds those edges declare, which prunes the projections of other kinds.
-        kinds = _literal({k for p in self.parts if _origin(p) != "file" for k in (*p.src_kinds, *p.dst_kinds)})
+        # Per node kind the edge ends declare, the files the ends of that kind name (the file pass's edges
+        # name their own file's nodes, the cross-file edges other files' too).
+        ends = {}
+        for i, p in enumerate(self.parts):
+            ends[(i, "src")], ends[(i, "dst")] = p.src_kinds, p.dst_kinds
+        files_of_kind: dict[str, set[str]] = {}
+        unfiled: set[str] = set()  # the kinds of the named nodes whose ids name no file (symbols, external names)
+        for part, end, file in conn.execute(
+                "SELECT DISTINCT part, 'src', split_part(src_node_id, ':', 1) FROM __cpg_checked_edges UNION "
+                "SELECT DISTINCT part, 'dst', split_part(dst_node_id, ':', 1) FROM __cpg_checked_edges").fetchall():
+            for k in ends.get((part, end), ()):
+                if file in known:
+                    files_of_kind.setdefault(k, set()).add(file)
+                else:
+                    unfiled.add(k)
+        files = set(paths).union(*files_of_kind.values())
         if len(files) > MAX_LITERAL_PATHS:  # most of the repository: one scan of the view
             where = "path IN (SELECT path FROM __cpg_scope) OR node_id IN (SELECT node_id FROM __cpg_named)"
         else:
-            where = (f"path IN ({_literal(paths)}) OR (path IN ({_literal(files)}) AND kind IN ({kinds}) "
-                     "AND node_id IN (SELECT node_id FROM __cpg_named))")
+            named = " OR ".join(f"(kind = '{k}' AND path IN ({_literal(fs)}))" for k, fs in sorted(files_of_kind.items()))
+            where = f"path IN ({_literal(paths)})" + (
+                f" OR (({named}) AND node_id IN (SELECT node_id FROM __cpg_named))" if named else "")
+        no_file = (f" UNION ALL SELECT node_id, kind, path FROM {NODES_VIEW} WHERE path IS NULL AND kind IN "
+                   f"({_literal(unfiled)}) AND node_id IN (SELECT node_id FROM __cpg_named)" if unfiled else "")
         conn.execute(f"CREATE OR REPLACE TEMP TABLE __cpg_node_index AS SELECT node_id, kind, path FROM {NODES_VIEW} "
-                     f"WHERE {where} UNION ALL SELECT node_id, kind, path FROM {NODES_VIEW} WHERE path IS NULL "
-                     "AND node_id IN (SELECT node_id FROM __cpg_named)").fetchall()
+                     f"WHERE {where}{no_file}").fetchall()
         missing = conn.execute("SELECT count(*) FROM __cpg_named ANTI JOIN __cpg_node_index USING (node_id)"
                                ).fetchall()[0][0]
         if missing:
