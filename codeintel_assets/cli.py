@@ -123,7 +123,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
 
     from codeintel_assets.paths import FILES_PARTITIONS, partition_moves, range_tags
     from codeintel_assets.pipeline import pass_tables
-    from codeintel_assets.reconcile import indexed_hashes, module_names, plan_reconcile, scan_repository
+    from codeintel_assets.reconcile import SCAN_CACHE, indexed_hashes, module_names, plan_reconcile, scan_repository
     from resources.store import CodeIntelStore
 
     log = (lambda *a: None) if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -149,7 +149,9 @@ def _index(args, root: Path, db: str, t0: float) -> int:
     for run_id in recovered:
         log(f"  run {run_id} died with its process: marked failed; its files are indexed again")
     scan_warnings: list[str] = []
-    disk = scan_repository(root, tuple(args.exclude or ()), scan_warnings)
+    # --full: every file read and hashed again (the cache is rewritten)
+    disk = scan_repository(root, tuple(args.exclude or ()), scan_warnings, cache=Path(home) / SCAN_CACHE,
+                           trust_cache=not args.full)
     for w in scan_warnings:
         print(f"codeintel: warning: {w}", file=sys.stderr)
     try:
@@ -405,21 +407,32 @@ def _root_cause(err) -> str:
 
 
 def _summary_from_db(store, work: list[str]):
-    from codeintel_assets.gate_report import failed_files
-    from resources.store import table_exists
-    rows = {}
-    import gc
-    gc.collect()  # drop connections a failed step may have left open (DuckDB refuses mixed configs)
+    import duckdb
     if not Path(store.database).exists():
         return {t: 0 for t in _table_order()}, [], []
+    try:
+        return _summary_rows(store, work)
+    except duckdb.Error:
+        # A connection a failed step left open (in a reference cycle) makes DuckDB refuse a reader with
+        # another configuration: collect it and read again (a full collection costs ~0.1 s: not by default).
+        import gc
+        gc.collect()
+        return _summary_rows(store, work)
+
+
+def _summary_rows(store, work: list[str]):
+    from codeintel_assets.gate_report import failed_files
+    from resources.store import present_tables
     with store.connection(read_only=True) as conn:
         from codeintel_assets.contracts import inspect as C
-        for t in _table_order():
-            rows[t] = conn.execute(f'SELECT count(*) FROM main."{t}"').fetchall()[0][0] if table_exists(conn, t) else 0
         from codeintel_assets.link import LINK_TABLES
-        for t in [tc.name for tc in LINK_TABLES] + [tc.name for tc in C.FILE_TABLES] + [C.PY_INSPECT_RUN_META.name]:
-            if table_exists(conn, t):  # the link step's and the inspect plane's tables, once they have run
-                rows[t] = conn.execute(f'SELECT count(*) FROM main."{t}"').fetchall()[0][0]
+        # every plane's tables (0 rows when absent), then the link step's and the inspect plane's once they ran
+        optional = [tc.name for tc in LINK_TABLES] + [tc.name for tc in C.FILE_TABLES] + [C.PY_INSPECT_RUN_META.name]
+        have = present_tables(conn, _table_order() + optional)
+        names = [t for t in _table_order() if t in have] + [t for t in optional if t in have]
+        counts = dict(conn.execute(" UNION ALL ".join(f"SELECT {i} AS i, count(*) FROM main.\"{t}\""
+                                                      for i, t in enumerate(names))).fetchall()) if names else {}
+        rows = {t: 0 for t in _table_order()} | {t: counts[i] for i, t in enumerate(names)}
         failed_db = failed_files(conn)
         failed_run = failed_files(conn, work) if work else []
     return rows, failed_run, failed_db

@@ -124,12 +124,13 @@ def failed_files(conn, keys: Sequence[str] | None = None) -> list[str]:
     """Every stored file's own failures (of ``keys``, if given), one line per file, from every status table."""
     from codeintel_assets.planes import file_planes
     from codeintel_assets.validate.status_gates import describe_failures, own_failures
-    from resources.store import table_exists
+    from resources.store import present_tables
     names, tables = [], []
     if keys is not None:
         conn.register("__codeintel_fail_keys", pa.table({"path": pa.array(list(keys), pa.string())}))
+    have_tables = present_tables(conn, [p.status for p in file_planes()])
     for p in file_planes():
-        if not table_exists(conn, p.status):
+        if p.status not in have_tables:
             continue
         have = set(p.contract(p.status).schema.names)
         cols = [c for c in ("path", "ok", "error_stage", "error_type", "error_msg", "error_lineno", "error_col") if c in have]

@@ -796,8 +796,9 @@ def _link(conn, scope_sql: str) -> set[str]:
     of the ancestors of its classes (returned: the files added)."""
     from resources.store import run
     roots = "SELECT root_binding_id AS binding_id FROM __lk_refs"
-    from resources.store import table_exists
-    params = INSPECT_PARAMS if all(table_exists(conn, n) for n in INSPECT_TABLES) else AST_PARAMS
+    from resources.store import present_tables
+    have_tables = present_tables(conn, (*INSPECT_TABLES, "scip_occurrences"))
+    params = INSPECT_PARAMS if set(INSPECT_TABLES) <= have_tables else AST_PARAMS
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_meaning (binding_id VARCHAR, name VARCHAR, rule VARCHAR, "
               "kind VARCHAR, confidence DOUBLE)")
     _run_statements(conn, GLOBALS.format(import_target_i=IMPORT_TARGET.format(i="i"), vsuffix=_suffix("v.attrs")))
@@ -854,7 +855,7 @@ def _link(conn, scope_sql: str) -> set[str]:
                 "x.def_id, x.qualname, x.path, x.kind, x.via FROM (" + CALLABLE.format(res="__lk_res") + ") x "
                 "JOIN __lk_refs r USING (ref_id)")
     run(conn, "INSERT INTO __lk_calls " + returned)
-    if table_exists(conn, "scip_occurrences"):  # what an external SCIP indexer resolved and the rules did not
+    if "scip_occurrences" in have_tables:  # what an external SCIP indexer resolved and the rules did not
         run(conn, SCIP_REFS)
         run(conn, "INSERT INTO __lk_calls SELECT ref_id, CASE rule WHEN 'constructor' THEN 'scip_constructor' "
                   "WHEN 'class' THEN 'scip_class' ELSE rule END, confidence, def_id, qualname, path, kind, via FROM ("
@@ -914,13 +915,14 @@ def dirty_paths(conn) -> list[str]:
     no passing ``cpg_integrity`` has judged yet (``UNCHECKED``: the check failed, or the run ended before
     it), so that the next index links them again with the code it runs, and judges them, instead of
     keeping rows that failed the check."""
-    from resources.store import table_exists
-    if not table_exists(conn, "cpg_files"):
+    from resources.store import present_tables
+    have = present_tables(conn, ("cpg_files", TRACE, UNCHECKED))
+    if "cpg_files" not in have:
         return []
-    if not table_exists(conn, TRACE):
+    if TRACE not in have:
         return [r[0] for r in conn.execute("SELECT path FROM cpg_files").fetchall()]
     same = "t.path = f.path AND t.file_id = f.file_id AND t.module IS NOT DISTINCT FROM f.module"
-    unchecked = f" UNION SELECT path FROM {UNCHECKED}" if table_exists(conn, UNCHECKED) else ""
+    unchecked = f" UNION SELECT path FROM {UNCHECKED}" if UNCHECKED in have else ""
     return sorted(r[0] for r in conn.execute(
         f"WITH f AS ({CURRENT_FILES}) SELECT f.path FROM f ANTI JOIN {TRACE} t ON {same} "
         f"UNION SELECT t.path FROM {TRACE} t ANTI JOIN f ON {same}{unchecked}").fetchall())
@@ -946,16 +948,17 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None) -> set[str]
     """The dirty files plus every file whose imports can reach one of their modules (transitively: a
     package that re-exports a dirty module makes its importers affected too). ``limit``: stop following
     once more files than that are affected (the caller then relinks everything anyway)."""
-    from resources.store import table_exists
+    from resources.store import present_tables
+    have = present_tables(conn, (TRACE, CPG_MRO.name, CPG_CALLS.name))
     scope = set(dirty)
     conn.register("__dirty", pa.table({"path": pa.array(sorted(scope), pa.string())}))
     modules = {r[0] for r in conn.execute(
         "SELECT qualname FROM cpg_definitions WHERE kind = 'module' AND path IN (SELECT path FROM __dirty)"
     ).fetchall()}
-    if table_exists(conn, TRACE):
+    if TRACE in have:
         modules |= {r[0] for r in conn.execute(
             f"SELECT module FROM {TRACE} WHERE path IN (SELECT path FROM __dirty) AND module IS NOT NULL").fetchall()}
-    if table_exists(conn, CPG_MRO.name) and table_exists(conn, CPG_CALLS.name):
+    if CPG_MRO.name in have and CPG_CALLS.name in have:
         # Files whose calls reached into a dirty file (an edge may go: the callee moved, or an override
         # appeared), and the modules of subclasses of its classes: an attribute found through the MRO of a
         # class elsewhere can change, so who imports those subclasses is affected too.
@@ -1009,16 +1012,17 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
     Incremental: only the call sites of the files that changed since the last link, and of the files
     that import from them, are resolved again (``full``: all of them, also when there is no trace).
     """
-    from resources.store import ensure_table, run, table_exists, transaction
+    from resources.store import ensure_table, present_tables, run, table_columns, transaction
     needed = ("cpg_call_sites", "cpg_definitions", "cpg_imports", "cpg_call_args", "cpg_value_refs",
               "py_sym_name_sites", "py_reaching_defs", "py_bc_instructions", "cpg_files")
-    if not all(table_exists(conn, t) for t in needed):
+    if not set(needed) <= present_tables(conn, needed):
         return {"call_sites": 0, "edges": 0}
+    shapes = table_columns(conn, [tc.name for tc in LINK_TABLES])
     for tc in LINK_TABLES:  # derived entirely from the per-file tables: one of another shape is rebuilt
-        if table_exists(conn, tc.name) and [r[0] for r in conn.execute(
-                f'DESCRIBE "{tc.name}"').fetchall()] != tc.schema.names:
+        if tc.name in shapes and shapes[tc.name] != tc.schema.names:
             run(conn, f'DROP TABLE "{tc.name}"')
-    full = full or not table_exists(conn, TRACE) or not all(table_exists(conn, tc.name) for tc in LINK_TABLES)
+            del shapes[tc.name]
+    full = full or TRACE not in present_tables(conn, [TRACE]) or len(shapes) < len(LINK_TABLES)
     dirty = dirty_paths(conn)
     every = {r[0] for r in conn.execute("SELECT path FROM cpg_files").fetchall()} | set(dirty)
     scope = every if full else affected_paths(conn, dirty, limit=len(every) // 2) if dirty else set()
@@ -1043,13 +1047,16 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
             if full:
                 run(conn, f"DELETE FROM {UNCHECKED}")
             run(conn, f"INSERT INTO {UNCHECKED} SELECT path FROM __scope EXCEPT SELECT path FROM {UNCHECKED}")
-        total = run(conn, "SELECT count(*) FROM cpg_call_sites")[0][0]
+        # the figures in two queries (each costs a few ms on top of its scan)
+        counted = dict(run(conn, " UNION ALL ".join(
+            [f"SELECT '{tc.name}', count(*) FROM {tc.name}" for tc in LINK_TABLES]
+            + ["SELECT 'call_sites', count(*) FROM cpg_call_sites",
+               f"SELECT 'resolved', count(DISTINCT callsite_id) FROM {CPG_CALLS.name}"])))
         figures = dict(run(conn, f"SELECT rule, count(DISTINCT callsite_id) FROM {CPG_CALLS.name} GROUP BY ALL"))
-        resolved = run(conn, f"SELECT count(DISTINCT callsite_id) FROM {CPG_CALLS.name}")[0][0]
-        edges = run(conn, f"SELECT count(*) FROM {CPG_CALLS.name}")[0][0]
-        rows = {tc.name: run(conn, f"SELECT count(*) FROM {tc.name}")[0][0] for tc in LINK_TABLES}
+        total, resolved = counted.pop("call_sites"), counted.pop("resolved")
+        rows, edges = {tc.name: counted[tc.name] for tc in LINK_TABLES}, counted[CPG_CALLS.name]
         scip = {}
-        if table_exists(conn, "scip_occurrences"):
+        if "scip_occurrences" in present_tables(conn, ["scip_occurrences"]):
             named, both, agree, only = run(conn, SCIP_AGREEMENT)[0]
             scip = {"scip_sites_resolved": int(named), "scip_sites_both": int(both), "scip_sites_agree": int(agree),
                     "scip_sites_added": int(only), **({"scip_agreement": round(agree / both, 4)} if both else {})}

@@ -34,16 +34,20 @@ class DiskFile:
 
 
 def scan_repository(root: str | os.PathLike, exclude: tuple[str, ...] = (),
-                    warnings: list[str] | None = None) -> list[DiskFile]:
+                    warnings: list[str] | None = None, cache: str | os.PathLike | None = None,
+                    trust_cache: bool = True) -> list[DiskFile]:
     """Every ``*.py`` under root (symlinked directories not followed; virtualenvs skipped), hashed.
 
     Only regular files are opened: a FIFO, a device or a link to one is listed unhashed (the
     extractor records "not a regular file" without opening it), so it never blocks the scan and
     settles (unchanged on the next run). A directory that cannot be listed is a warning naming it.
+    ``cache``: a file of the hashes this scan computed (``StatCache``), so the next scan hashes only the
+    files whose status changed (``trust_cache`` False: every file is hashed, the cache rewritten).
     """
     root = Path(root)
     out = []
     warns = warnings if warnings is not None else []
+    stats = StatCache(cache, root, read=trust_cache)
 
     def on_error(exc: OSError) -> None:
         warns.append(f"cannot list {exc.filename}: {exc.strerror or exc} (its files are not indexed)")
@@ -64,9 +68,68 @@ def scan_repository(root: str | os.PathLike, exclude: tuple[str, ...] = (),
             rel = f"{rel_dir}/{name}" if rel_dir else name
             if _excluded(rel, exclude):
                 continue
-            out.append(DiskFile(path_to_key(rel), _hash(Path(dirpath, name))))
+            out.append(DiskFile(path_to_key(rel), stats.hash(Path(dirpath, name), rel)))
     out.sort(key=lambda f: f.key)
+    stats.save()
     return out
+
+
+class StatCache:
+    """The content hash of a file whose status is what it was when it was hashed, without reading it again
+    (git's index does the same): keyed by path, valid while size, mtime, ctime, inode and device are the
+    same. An edit always moves ctime (no tool can set it), so an edit that keeps size and mtime (``touch
+    -r``, a copy with ``-p``) is still seen. A file whose mtime or ctime is within ``RACY_SECONDS`` of
+    the scan is not cached: an edit in the same clock tick as its hashing would not move them. One JSON
+    file (in the database's Dagster instance directory); unreadable or of another root: no cache."""
+
+    RACY_SECONDS = 2.0
+
+    def __init__(self, path, root: Path, read: bool = True):
+        import json
+        import time
+        self.path, self.root, self.now = path, str(root.resolve()), time.time()
+        self.old: dict = {}
+        self.new: dict = {}
+        if path is not None and read:
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    data = json.load(fh)
+                if data.get("root") == self.root and data.get("version") == 1:
+                    self.old = data["files"]
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                pass
+
+    def hash(self, p: Path, key: str) -> str | None:
+        try:
+            st = os.stat(p)
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode):  # FIFO, device, socket (or a link to one): never opened
+            return None
+        sig = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+        hit = self.old.get(key)
+        if hit is not None and hit[:5] == sig:
+            digest = hit[5]
+        else:
+            digest = _hash(p)
+        if digest is not None and self.now - max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 > self.RACY_SECONDS:
+            self.new[key] = [*sig, digest]
+        return digest
+
+    def save(self) -> None:
+        import json
+        if self.path is None or self.new == self.old:
+            return
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump({"version": 1, "root": self.root, "files": self.new}, fh, separators=(",", ":"))
+            os.replace(tmp, self.path)
+        except OSError:  # a cache only: the next scan hashes every file
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
@@ -128,6 +191,7 @@ def plan_reconcile(disk: list[DiskFile], indexed: dict[str, str | None], partiti
     return plan
 
 
+SCAN_CACHE = "codeintel_scan_cache.json"  # StatCache's file, in the database's Dagster instance directory
 STALE = "stale:"  # prefix of an indexed hash that must not match the disk: a plane did not finish
 
 
@@ -144,11 +208,14 @@ def indexed_state(conn, table_exists, modules: dict[str, str] | None = None) -> 
     """
     from codeintel_assets.planes import file_planes
     from codeintel_assets.pipeline import GATE_TABLE
+    from resources.store import present_tables
     if not table_exists(conn, "py_files"):
         return {}
     conds = []
-    for table in [p.status for p in file_planes() if p.status != "py_files"] + [GATE_TABLE]:
-        if table_exists(conn, table):
+    tables = [p.status for p in file_planes() if p.status != "py_files"] + [GATE_TABLE]
+    have = present_tables(conn, tables)
+    for table in tables:
+        if table in have:
             conds.append(f'EXISTS (SELECT 1 FROM "{table}" t WHERE t.path = f.path AND t.file_id = f.file_id)')
         else:
             conds.append("FALSE")

@@ -52,6 +52,15 @@ def table_exists(conn, table: str) -> bool:
     ).fetchall()[0][0])
 
 
+def present_tables(conn, tables: Sequence[str]) -> set[str]:
+    """Those of ``tables`` that exist as a table or view in schema main (temporary ones included): one catalog
+    query for a caller that asks about many (``table_exists`` costs ~1.5 ms a call)."""
+    return {r[0] for r in conn.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND table_name IN (SELECT unnest($t)) "
+        "UNION SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' AND view_name IN (SELECT unnest($t))",
+        {"t": list(tables)}).fetchall()}
+
+
 def _derived(table: str) -> dict[str, str]:
     from codeintel_assets.contracts import common
     common._load_all()

@@ -91,8 +91,9 @@ TRACED = ("SELECT f.path, f.file_id, f.module_name, m.dagster_run_id AS run_id F
 def changed_since_check(conn) -> set[str] | None:
     """Files added, changed, renamed as modules (other import roots), extracted again or removed since the
     last passing check; None (everything) without a trace."""
-    from resources.store import table_exists
-    if not all(table_exists(conn, t) for t in (TRACE, "py_files", "codeintel_run_meta")):
+    from resources.store import present_tables
+    needed = (TRACE, "py_files", "codeintel_run_meta")
+    if not set(needed) <= present_tables(conn, needed):
         return None
     if not {"module_name", "run_id"} <= {r[0] for r in conn.execute(f"DESCRIBE {TRACE}").fetchall()}:
         return None  # a trace written before module names and runs were recorded in it
@@ -121,11 +122,12 @@ def relinked_since_check(conn) -> set[str] | None:
 
 def record_check(conn) -> None:
     from codeintel_assets.link import UNCHECKED
-    from resources.store import run, table_exists, transaction
-    if not table_exists(conn, "py_files") or not table_exists(conn, "codeintel_run_meta"):
+    from resources.store import present_tables, run, transaction
+    have = present_tables(conn, ("py_files", "codeintel_run_meta", UNCHECKED))
+    if not {"py_files", "codeintel_run_meta"} <= have:
         return
     with transaction(conn):
-        if table_exists(conn, UNCHECKED):
+        if UNCHECKED in have:
             run(conn, f"DELETE FROM {UNCHECKED}")
         run(conn, f"DROP TABLE IF EXISTS {TRACE}")
         run(conn, f"CREATE TABLE {TRACE} (path VARCHAR, file_id VARCHAR, graph_sha VARCHAR, module_name VARCHAR, "

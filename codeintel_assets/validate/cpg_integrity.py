@@ -67,10 +67,11 @@ def cross_file_edge_kinds() -> list[str]:
 def failed_paths(conn) -> set[str]:
     """Files with a status row that is not ok in any file plane."""
     from codeintel_assets.planes import file_planes
-    from resources.store import table_exists
+    from resources.store import present_tables
     out: set[str] = set()
+    have = present_tables(conn, [p.status for p in file_planes()])
     for p in file_planes():
-        if table_exists(conn, p.status):
+        if p.status in have:
             out |= {r[0] for r in conn.execute(f'SELECT path FROM "{p.status}" WHERE NOT ok').fetchall()}
     return out
 
