@@ -1,5 +1,7 @@
 """The repository sensor: reconcile partitions with the disk, index what changed, purge what left."""
 
+import os
+
 from dagster import (
     RunRequest,
     SensorEvaluationContext,
@@ -11,7 +13,7 @@ from dagster import (
 from codeintel_assets.assets.jobs import INDEX_JOB, PURGE_JOB, index_files, purge_files
 from codeintel_assets.assets.partitions import FILES
 from codeintel_assets.paths import partition_moves, range_tags
-from codeintel_assets.reconcile import indexed_hashes, module_names, plan_reconcile, scan_repository
+from codeintel_assets.reconcile import SCAN_CACHE, indexed_hashes, module_names, plan_reconcile, scan_repository
 from resources.repo import RepoConfig
 from resources.store import CodeIntelStore
 
@@ -29,7 +31,9 @@ def repository_sensor(context: SensorEvaluationContext, repo: RepoConfig, store:
 
 
 def _evaluate(context: SensorEvaluationContext, repo: RepoConfig, store: CodeIntelStore):
-    disk = scan_repository(repo.root)
+    # the instance's scan cache, shared with `codeintel index` (same instance, same repository root)
+    home = getattr(context.instance, "root_directory", None)
+    disk = scan_repository(repo.root, cache=os.path.join(home, SCAN_CACHE) if home else None)
     try:
         indexed = indexed_hashes(store, module_names(repo.root, [f.key for f in disk], repo.import_roots))
     except Exception as exc:  # the writer holds the DuckDB file during a run
