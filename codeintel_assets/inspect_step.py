@@ -11,6 +11,7 @@ it and neither the denylist nor the default denial (tests, scripts, ``__main__``
 """
 
 import bisect
+import contextlib
 import fnmatch
 import functools
 import hashlib
@@ -80,6 +81,8 @@ def check_interpreter(python: str) -> None:
     """The workers' interpreter must start and be this Python's major.minor: the runtime facts join the
     static planes' code objects and instruction offsets, which are version-specific."""
     import sys
+    if not python or python == sys.executable:
+        return  # this interpreter (the default): it runs, and it is the static planes' version
     exe, version, _path = interpreter_info(python)
     want = "%d.%d" % sys.version_info[:2]
     have = ".".join(version.split()[0].split(".")[:2])
@@ -121,17 +124,10 @@ def _file_rows(store, keys: Sequence[str], conn) -> dict[str, tuple[str, bool]]:
     return {p: (f, ok) for p, f, ok in zip(*(t.column(c).to_pylist() for c in ("path", "file_id", "ok")))}
 
 
-def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str], settings: InspectSettings,
-                 import_roots: Sequence[str], run_id: str | None = None,
-                 log: Callable[[str], None] = lambda m: None) -> InspectRunResult:
-    """Import the modules of ``keys`` in the sandbox and replace their inspect rows in ``store``."""
-    t_start = time.perf_counter()
-    _repo_key.cache_clear()  # files may have come and gone since the last run in this process
-    root = str(Path(root).resolve())
-    res = InspectRunResult()
-    with store.connection(read_only=True) as conn:
-        files = _file_rows(store, keys, conn)
-    policy = settings.policy_sha256()
+def _plan(store, conn, root: str, keys: Sequence[str], modules: dict[str, str], settings: InspectSettings,
+          policy: str, run_id, res: InspectRunResult):
+    """(file rows, commands, their keys, status rows of the files not attempted)."""
+    files = _file_rows(store, keys, conn)
     commands, cmd_keys, status = [], [], {}
     probes_by_module: dict[str, list[str]] = {}
     for p in settings.probes:
@@ -149,12 +145,32 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
             continue
         commands.append(Command(module, os.path.join(root, key_to_path(key)), probes_by_module.get(module, [])))
         cmd_keys.append(key)
+    return files, commands, cmd_keys, status
+
+
+def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str], settings: InspectSettings,
+                 import_roots: Sequence[str], run_id: str | None = None,
+                 log: Callable[[str], None] = lambda m: None) -> InspectRunResult:
+    """Import the modules of ``keys`` in the sandbox and replace their inspect rows in ``store``."""
+    t_start = time.perf_counter()
+    _repo_key.cache_clear()  # files may have come and gone since the last run in this process
+    root = str(Path(root).resolve())
+    res = InspectRunResult()
+    # One read-only connection for the file ids and the code units, closed before the write.
+    reading = contextlib.ExitStack()
+    conn = reading.enter_context(store.connection(read_only=True))
+    policy = settings.policy_sha256()
+    with _closing_on_error(reading):
+        files, commands, cmd_keys, status = _plan(store, conn, root, keys, modules, settings, policy, run_id, res)
+        if commands:
+            check_interpreter(settings.python)
     from codeintel_assets.extract.modules import import_dir
     # the repository root's entry on sys.path: above it when it is a package itself (modules named prefix.*)
     abs_roots = [os.path.join(root, r) if r else import_dir(root) for r in import_roots]
     rows_of: dict[str, list[tuple]] = {tc.name: [] for tc in C.FILE_TABLES}  # every file's rows, per table
     paths_of: dict[str, list[str]] = {tc.name: [] for tc in C.FILE_TABLES}
     texts: dict = {}  # key -> (lines, cumulative line ends, bytes) of files whose rows need source text
+    shas: dict = {}  # repr -> its sha256, for the run
 
     def add(tc, rows, key):
         rows_of[tc.name].extend(rows)
@@ -170,7 +186,7 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
                                 + (f" [budget: {r.budget}]" if r.budget else ""))
         try:
             code_units.ensure(_files_referenced(r, root))
-            converted = _convert(code_units.conn, r, fid, root, code_units, texts)
+            converted = _convert(code_units.conn, r, fid, root, code_units, texts, shas)
             anchors, with_source, anchored = anchor_objects(fid, r.tables.get("code_locations", []), root,
                                                             code_units)
         except Exception as exc:  # noqa: BLE001 - the worker runs the module's code: its reply is not trusted
@@ -190,11 +206,11 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
         status[key] = _status_row(fid, cmd.module, True, None, r, policy, run_id, len(r.tables.get("objects", [])),
                                   with_source, anchored)
 
-    if commands:
-        check_interpreter(settings.python)
+    if not commands:
+        reading.close()
+    else:
         last = time.perf_counter()
-        with store.connection(read_only=True) as conn, \
-                Sandbox(settings.python or None, abs_roots, settings.budgets, settings.workers) as sb:
+        with reading, Sandbox(settings.python or None, abs_roots, settings.budgets, settings.workers) as sb:
             code_units = CodeUnits(store, conn)
             code_units.ensure(set(cmd_keys))  # most objects are defined in the files being inspected
             for n, (i, r) in enumerate(sb.results(commands), 1):
@@ -215,6 +231,15 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
     return res
 
 
+@contextlib.contextmanager
+def _closing_on_error(stack: contextlib.ExitStack):
+    try:
+        yield
+    except BaseException:
+        stack.close()
+        raise
+
+
 def _tables(rows_of: dict, paths_of: dict, status: dict, keys: Sequence[str], res: InspectRunResult) -> dict:
     """One Arrow table per contract for the whole run (the path column set at once).
 
@@ -223,11 +248,12 @@ def _tables(rows_of: dict, paths_of: dict, status: dict, keys: Sequence[str], re
     all their rows and their status says ``MalformedReply``, and the rest is converted again.
     """
     bad: set[str] = set()
+    built: dict[str, pa.Table] = {}
     for tc in C.FILE_TABLES:
         if tc.name == C.STATUS:
             continue
         try:
-            to_table(tc, rows_of[tc.name], "")
+            built[tc.name] = to_table(tc, rows_of[tc.name], "")
         except Exception:  # noqa: BLE001 - find the files whose rows do not fit
             by_key: dict[str, list] = {}
             for row, k in zip(rows_of[tc.name], paths_of[tc.name]):
@@ -248,28 +274,35 @@ def _tables(rows_of: dict, paths_of: dict, status: dict, keys: Sequence[str], re
     for tc in C.FILE_TABLES:
         if tc.name == C.STATUS:
             rows, paths = [status[k] for k in keys], list(keys)
+            t = to_table(tc, rows, "")
+        elif not bad and tc.name in built:  # every file's rows fit: the table built above
+            t, paths = built[tc.name], paths_of[tc.name]
         else:
             pairs = [(r, k) for r, k in zip(rows_of[tc.name], paths_of[tc.name]) if k not in bad]
             rows, paths = [r for r, _ in pairs], [k for _, k in pairs]
-        t = to_table(tc, rows, "")
+            t = to_table(tc, rows, "")
         out[tc.name] = (tc.schema, set_column(t, "path", pa.array(paths, pa.string())))
     return out
 
 
-def _convert(conn, r: ModuleResult, fid: str, root: str, code_units: dict, texts: dict) -> dict:
+def _convert(conn, r: ModuleResult, fid: str, root: str, code_units: dict, texts: dict, shas: dict) -> dict:
     """One module's worker rows as contract tables (a row of the wrong width or type raises)."""
     out = {}
     for wname, tc in C.WORKER_TABLES.items():
         refs = _VALUE_REF_COLUMNS[tc.name]
-        rows = [tuple([fid, MODE] + (_row(row, refs) if refs else row)) for row in r.tables.get(wname, [])]
+        got = r.tables.get(wname, [])
+        if not set(map(type, got)) <= {list}:
+            raise ValueError(f"{tc.name}: a row that is not a list")
+        rows = ([(fid, MODE, *_row(row, refs, shas)) for row in got] if refs else
+                [(fid, MODE, *row) for row in got])
         if tc is C.PY_INSPECT_RUNTIME_STATE:
             rows = _join_runtime(conn, rows, root, code_units)
         elif tc is C.PY_INSPECT_SOURCE:
             rows = _fill_source(rows, root, code_units, texts)
         width = len(tc.schema) - 2
-        for row in rows:
-            if len(row) != width:
-                raise ValueError(f"{tc.name}: a row of {len(row)} values, the contract has {width}")
+        if not set(map(len, rows)) <= {width}:
+            bad = next(row for row in rows if len(row) != width)
+            raise ValueError(f"{tc.name}: a row of {len(bad)} values, the contract has {width}")
         out[tc] = rows  # types are checked when the run's rows become one Arrow table per contract
     return out
 
@@ -279,14 +312,19 @@ _VALUE_REF_COLUMNS = {tc.name: tuple(k - 4 for k, f in enumerate(tc.schema) if f
                       for tc in C.FILE_TABLES}
 
 
-def _row(row: list, refs: tuple[int, ...]) -> list:
+def _row(row: list, refs: tuple[int, ...], shas: dict) -> list:
     """A ValueRef column (7 items from the worker) becomes the contract's struct, with ``repr_sha256``
-    (over the truncated repr) computed here; a malformed one fails the module's conversion."""
+    (over the truncated repr) computed here; a malformed one fails the module's conversion. ``shas``
+    caches the hash per repr for the run (a value shows up as a member of every subclass)."""
     row = list(row)
     for k in refs:
         v = row[k]
         if v is not None:
-            row[k] = (*v[:4], hashlib.sha256(v[2].encode("utf-8", "replace")).hexdigest(), *v[4:7])
+            text = v[2]
+            sha = shas.get(text) if type(text) is str else None
+            if sha is None:
+                sha = shas[text] = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+            row[k] = (*v[:4], sha, *v[4:7])
     return row
 
 

@@ -156,31 +156,67 @@ def _safe_repr(v) -> str:
 def value_ref(v):
     """The seed's ValueRef (§1.2) as a list: kind, type, repr (truncated), full length, flags."""
     rep = _safe_repr(v)
-    trunc = rep[:MAX_REPR]
-    if v is None:
-        kind = "none"
-    elif isinstance(v, bool):
-        kind = "bool"
-    elif isinstance(v, int):
-        kind = "int"
-    elif isinstance(v, float):
-        kind = "float"
-    elif isinstance(v, str):
-        kind = "str"
-    elif isinstance(v, (bytes, bytearray)):
-        kind = "bytes"
-    elif inspect.ismodule(v):
-        kind = "module"
-    elif inspect.isclass(v):
-        kind = "class"
-    elif callable(v):
-        kind = "callable"
-    elif _type_has(type(v), "__get__"):
-        kind = "descriptor"
-    else:
-        kind = "other"
+    _kind, _desc, vkind, tq, is_callable, has_get, builtin, _intro = _facts(v)
     # repr_sha256 is computed by the parent (the list has 7 items; the contract's struct has 8).
-    return [kind, _tq(type(v)), trunc, len(rep), callable(v), _type_has(type(v), "__get__"), inspect.isbuiltin(v)]
+    return [vkind, tq, rep[:MAX_REPR], len(rep), is_callable, has_get, builtin]
+
+
+def _value_kind(v) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float"
+    if isinstance(v, str):
+        return "str"
+    if isinstance(v, (bytes, bytearray)):
+        return "bytes"
+    if inspect.ismodule(v):
+        return "module"
+    if inspect.isclass(v):
+        return "class"
+    if callable(v):
+        return "callable"
+    if _type_has(type(v), "__get__"):
+        return "descriptor"
+    return "other"
+
+
+_FACTS: dict[int, tuple] = {}  # id(type) -> (type, facts): keyed by id, so no metaclass __hash__/__eq__ runs
+
+
+def _facts(v) -> tuple:
+    """(classify, desc_flags, ValueRef kind, type name, callable, has __get__, isbuiltin, introspectable) of a
+    value. Every one of them is a function of the value's type (the inspect predicates are isinstance checks
+    and lookups on the type), so they are computed once per type -- unless the object's ``__class__`` is not
+    its type (a proxy): isinstance consults ``__class__``, so such an object is judged on its own each time."""
+    t = type(v)
+    try:
+        plain = v.__class__ is t  # what a failing isinstance looks up anyway
+    except Exception:  # noqa: BLE001
+        plain = False
+    if plain:
+        hit = _FACTS.get(id(t))
+        if hit is not None and hit[0] is t:
+            return hit[1]
+    facts = (_classify(v), tuple(_desc_flags(v)), _value_kind(v), _tq(t), callable(v), _type_has(t, "__get__"),
+             inspect.isbuiltin(v),
+             inspect.isclass(v) or inspect.isfunction(v) or inspect.isbuiltin(v) or inspect.ismethoddescriptor(v)
+             or inspect.isdatadescriptor(v) or callable(v))
+    if plain:
+        _FACTS[id(t)] = (t, facts)
+    return facts
+
+
+def classify(obj) -> str:
+    return _facts(obj)[0]
+
+
+def desc_flags(v) -> tuple:
+    return _facts(v)[1]
 
 
 _MRO = type.__dict__["__mro__"]
@@ -196,7 +232,12 @@ def _type_has(t, name) -> bool:
 
 
 _MISSING = object()
+_BUILTIN_CALLABLES = (types.BuiltinFunctionType, types.WrapperDescriptorType, types.MethodDescriptorType,
+                      types.MethodWrapperType, types.ClassMethodDescriptorType)
 _FUNCTION_TYPE_NAMES = frozenset(n for k in types.FunctionType.__mro__ for n in k.__dict__)
+
+
+_STATIC_MEMO: dict[tuple[int, str], tuple] = {}  # (id(obj), name) -> (obj, value); one module's walk
 
 
 def _static(obj, name, default=None):
@@ -210,6 +251,20 @@ def _static(obj, name, default=None):
             return d[name]
         if name not in _FUNCTION_TYPE_NAMES:
             return default
+    # The walk asks each object for __wrapped__ and __signature__ several times (its row, its unwrap
+    # chains, its locations, its source); nothing changes between the asks (no code runs), so the
+    # answer is remembered for the module's walk (the object is kept alive with it: ids stay unique).
+    hit = _STATIC_MEMO.get((id(obj), name))
+    if hit is not None and hit[0] is obj:
+        return default if hit[1] is _MISSING else hit[1]
+    v = _static_lookup(obj, name)
+    _STATIC_MEMO[(id(obj), name)] = (obj, v)
+    return default if v is _MISSING else v
+
+
+def _static_lookup(obj, name):
+    """``_static`` without the memo; ``_MISSING`` when there is no such attribute."""
+    default = _MISSING
     try:
         v = inspect.getattr_static(obj, name, default)
     except Exception:  # noqa: BLE001
@@ -253,7 +308,7 @@ def _module_of(obj):
     return m if isinstance(m, str) else None
 
 
-def classify(obj) -> str:
+def _classify(obj) -> str:
     """The seed's §3.1 kind taxonomy (never calls the object or its descriptors)."""
     if inspect.ismodule(obj):
         return "module"
@@ -280,7 +335,7 @@ def classify(obj) -> str:
     return "other"
 
 
-def desc_flags(v):
+def _desc_flags(v):
     """desc_kind and the four inspect predicates, on the value itself (its __get__ is never called)."""
     kind = ("property" if isinstance(v, property) else "getset" if inspect.isgetsetdescriptor(v)
             else "member" if inspect.ismemberdescriptor(v) else "data" if inspect.isdatadescriptor(v)
@@ -296,6 +351,41 @@ def _err(exc):
 
 OK = [True, None, None]
 
+def _members_static(cls, wanted) -> list:
+    """``inspect.getmembers_static(cls)`` (3.13's ``_getmembers`` with ``getattr_static``) restricted to the
+    names ``wanted`` accepts: same names, values and order. The rows keep only a class's declared members
+    and those its code-base bases provide; ``getattr_static`` on every name ``object`` and built-in bases
+    contribute was most of the call's cost."""
+    names = dir(cls)
+    mro = inspect.getmro(cls)
+    try:
+        for base in cls.__bases__:
+            for k, v in base.__dict__.items():
+                if isinstance(v, types.DynamicClassAttribute):
+                    names.append(k)
+    except AttributeError:
+        pass
+    results, processed = [], set()
+    for key in names:
+        if not wanted(key):
+            continue
+        try:
+            value = inspect.getattr_static(cls, key)
+            if key in processed:  # a duplicate name (a DynamicClassAttribute also in dir()): the dict's value
+                raise AttributeError
+        except AttributeError:
+            for base in mro:
+                if key in base.__dict__:
+                    value = base.__dict__[key]
+                    break
+            else:
+                continue  # a missing slot member or a buggy __dir__, as getmembers_static skips it
+        results.append((key, value))
+        processed.add(key)
+    results.sort(key=lambda pair: pair[0])
+    return results
+
+
 # ------------------------------------------------------------------------------------------- extraction
 
 
@@ -308,6 +398,7 @@ class Extraction:
         self.keep: list = []  # keeps visited objects alive, so id() stays unique during the walk
         self.t = collections.defaultdict(list)
         self.caps: set[str] = set()
+        _STATIC_MEMO.clear()
 
     # identity ------------------------------------------------------------------------------------------
     def object_id(self, obj, qual_hint=None) -> str:
@@ -385,6 +476,7 @@ class Extraction:
             for extra, hint in self.parts(obj, qual_hint):
                 if id(extra) not in walked:
                     queue.append((extra, hint))
+        _STATIC_MEMO.clear()  # probes run the module's code: what was read before may change
         for probe in probes:
             self.runtime_probe(probe)
 
@@ -461,8 +553,7 @@ class Extraction:
                 break
             count += 1
             value_oid = None
-            introspectable = (inspect.isclass(value) or inspect.isfunction(value) or inspect.isbuiltin(value)
-                              or inspect.ismethoddescriptor(value) or inspect.isdatadescriptor(value) or callable(value))
+            introspectable = _facts(value)[7]
             if declared and introspectable and not inspect.ismodule(value) and self.owned(value) \
                     and not (inspect.isclass(owner) and name in ("__class__", "__dict__", "__weakref__", "__doc__")):
                 value_oid = self.object_id(value, prefix + name)
@@ -473,8 +564,9 @@ class Extraction:
                 value_oid = f"{value.__name__}::module"
             elif (inspect.isclass(value) or inspect.isfunction(value)) and _module_of(value) and _qual(value):
                 value_oid = f"{_module_of(value)}:{_qual(value)}:{classify(value)}"
-            self.t["members_static"].append([owner_id, owner_kind, name, classify(value), value_oid, value_ref(value),
-                                             *desc_flags(value), *OK])
+            facts = _facts(value)
+            self.t["members_static"].append([owner_id, owner_kind, name, facts[0], value_oid, value_ref(value),
+                                             *facts[1], *OK])
 
     def class_surface(self, cls, oid, queue):
         try:
@@ -486,14 +578,17 @@ class Extraction:
             self.t["class_mro"].append([oid, i, self.ref_id(base), _tq(base), *OK])
         own = sorted(cls.__dict__.items())
         for name, value in own:
-            self.t["class_declared_members"].append([oid, name, classify(value), value_ref(value), *desc_flags(value), *OK])
+            facts = _facts(value)
+            self.t["class_declared_members"].append([oid, name, facts[0], value_ref(value), *facts[1], *OK])
         # The declared members are walked (they are defined here); inherited ones are members rows only.
+        declared = dict(own)
+        user = [b for b in mro if _TYPE_MODULE.__get__(b) != "builtins"]
         try:
-            members = inspect.getmembers_static(cls)
+            members = _members_static(cls, lambda n: n in declared or next(
+                (b for b in mro if n in b.__dict__), None) in user)
         except Exception as exc:  # noqa: BLE001
             self.t["members_static"].append([oid, "class", None, None, None, None, None, None, None, None, None, *_err(exc)])
             members = []
-        declared = dict(own)
         seen_names = set()
         items = []
         for name, value in members:
@@ -502,7 +597,6 @@ class Extraction:
                 items.append((name, value))
         self.members(cls, oid, items, queue, declared=True)
         # Inherited members: those a class of the code base (not a built-in type) provides.
-        user = [b for b in mro if _TYPE_MODULE.__get__(b) != "builtins"]
         inherited = [(n, v) for n, v in members if n not in declared and
                      next((b for b in mro if n in b.__dict__), None) in user]
         self.members(cls, oid, inherited, queue, declared=False)
@@ -532,15 +626,19 @@ class Extraction:
         effective = stop[0][-1][0] if stop[0] else oid
         # A plain function without __wrapped__: follow_wrapped changes nothing, the wrapped variant is the raw
         # one (computed once). Classes are not shortcut: their __init__ may be wrapped.
-        same = inspect.isfunction(obj) and "__wrapped__" not in obj.__dict__
-        sig = None
+        # A built-in function or method descriptor has no __dict__, so no __wrapped__: the same (the failure
+        # to find one included, which for a built-in without text signature is the costly case).
+        same = (inspect.isfunction(obj) and "__wrapped__" not in obj.__dict__) or type(obj) in _BUILTIN_CALLABLES
+        sig = err = None
         for variant, follow in (("raw", False), ("wrapped", True)):
-            try:
-                if not (same and follow and sig is not None):
-                    sig = inspect.signature(obj, follow_wrapped=follow, eval_str=False)
-            except Exception as exc:  # noqa: BLE001 - builtins without metadata, non-callables: a row that says so
+            if not (same and follow):
+                try:
+                    sig, err = inspect.signature(obj, follow_wrapped=follow, eval_str=False), None
+                except Exception as exc:  # noqa: BLE001 - builtins without metadata, non-callables: a row that says so
+                    sig, err = None, exc
+            if err is not None:
                 self.t["signatures"].append([oid, variant, follow, False, effective if follow else oid, None, None,
-                                             None, None, None, None, *_err(exc)])
+                                             None, None, None, None, *_err(err)])
                 continue
             text = str(sig)
             sid = hashlib.sha256(f"{oid}|{variant}|{text}".encode()).hexdigest()[:24]
