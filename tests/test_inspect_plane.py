@@ -281,7 +281,7 @@ def test_run_meta_records_interpreter_policy_and_budgets(inspected):
     assert len(rows) == 1
     version, policy, budgets, attempted, ok, probes = rows[0]
     assert version.startswith(f"{sys.version_info.major}.{sys.version_info.minor}.")
-    assert "python -I -B" in policy
+    assert "python -s -P -B" in policy and "PYTHONHASHSEED=0" in policy
     b = json.loads(budgets)
     assert (b["timeout_seconds"], b["cpu_seconds"], b["memory_mb"]) == (4.0, 2, 1024)
     assert (attempted, ok) == (14, 7) and "fx.cases:gen" in probes

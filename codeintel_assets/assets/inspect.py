@@ -26,9 +26,9 @@ from resources.store import CodeIntelStore
 
 STEP_NAME = "inspect_plane"
 REASONS_TAG = "codeintel/inspect_reasons"
-PATH_POLICY = ("python -I -B: the repository's import roots first, then the interpreter's own sys.path (stdlib, "
-               "site-packages); no PYTHONPATH, no user site, no script directory; cwd, HOME and TMPDIR a fresh "
-               "temporary directory removed after the run")
+PATH_POLICY = ("python -s -P -B, environment built from scratch (PYTHONHASHSEED=0): the repository's import roots "
+               "first, then the interpreter's own sys.path (stdlib, site-packages); no PYTHONPATH, no user site, no "
+               "script directory; cwd, HOME and TMPDIR a fresh temporary directory removed after the run")
 
 
 def _specs() -> list[AssetSpec]:

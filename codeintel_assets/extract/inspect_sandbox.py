@@ -3,9 +3,10 @@
 ``Sandbox.run(commands)`` imports each module in a worker (``inspect_worker.py``) and returns one
 ``ModuleResult`` per module, whatever the module does:
 
-- the worker is started with ``python -I -B`` (isolated mode: no environment variables, no user
-  site, no script directory on ``sys.path``; no ``.pyc`` written into the repository), a scrubbed
-  environment, its own session, and a fresh temporary directory as working directory, ``HOME`` and
+- the worker is started with ``python -s -P -B`` (no user site, no script directory on ``sys.path``,
+  no ``.pyc`` written into the repository) and an environment built from scratch (no ``PYTHONPATH``
+  or any other ``PYTHON*`` variable but ``PYTHONHASHSEED=0``: the isolation of ``-I`` without its
+  ``-E``, which would ignore the fixed hash seed and let set reprs change order between runs), its own session, and a fresh temporary directory as working directory, ``HOME`` and
   ``TMPDIR``. Every sandbox directory is under one temporary root that is removed when the run ends;
 - budgets: a wall-clock timeout per module (the parent kills the worker), CPU and memory limits and a
   file-size limit (set by the worker on itself before any analysed code runs), a cap on what a module
@@ -108,7 +109,8 @@ class Worker:
                "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0"}
         try:
             self.proc = subprocess.Popen(
-                [python, "-I", "-B", WORKER_PATH, json.dumps(cfg)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                # not -I: it implies -E, which ignores PYTHONHASHSEED; env is complete, so -E adds nothing
+                [python, "-s", "-P", "-B", WORKER_PATH, json.dumps(cfg)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, cwd=self.dir, env=env, pass_fds=(w,), start_new_session=True)
         finally:
             os.close(w)

@@ -1,6 +1,6 @@
 """The inspect sandbox's worker: imports one module at a time and streams its runtime facts back.
 
-Run by ``inspect_sandbox.py`` as ``python -I -B <this file> <config json>`` in a fresh temporary
+Run by ``inspect_sandbox.py`` as ``python -s -P -B <this file> <config json>`` in a fresh temporary
 directory (its working directory, ``HOME`` and ``TMPDIR``). Standard library only, and imports
 nothing of CodeIntel: it runs under the analysed project's interpreter with the project's import
 roots first on ``sys.path``.
