@@ -11,7 +11,6 @@ it and neither the denylist nor the default denial (tests, scripts, ``__main__``
 """
 
 import bisect
-import contextlib
 import fnmatch
 import functools
 import hashlib
@@ -156,14 +155,9 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
     _repo_key.cache_clear()  # files may have come and gone since the last run in this process
     root = str(Path(root).resolve())
     res = InspectRunResult()
-    # One read-only connection for the file ids and the code units, closed before the write.
-    reading = contextlib.ExitStack()
-    conn = reading.enter_context(store.connection(read_only=True))
     policy = settings.policy_sha256()
-    with _closing_on_error(reading):
-        files, commands, cmd_keys, status = _plan(store, conn, root, keys, modules, settings, policy, run_id, res)
-        if commands:
-            check_interpreter(settings.python)
+    files: dict = {}
+    status: dict = {}
     from codeintel_assets.extract.modules import import_dir
     # the repository root's entry on sys.path: above it when it is a package itself (modules named prefix.*)
     abs_roots = [os.path.join(root, r) if r else import_dir(root) for r in import_roots]
@@ -206,19 +200,21 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
         status[key] = _status_row(fid, cmd.module, True, None, r, policy, run_id, len(r.tables.get("objects", [])),
                                   with_source, anchored)
 
-    if not commands:
-        reading.close()
-    else:
-        last = time.perf_counter()
-        with reading, Sandbox(settings.python or None, abs_roots, settings.budgets, settings.workers) as sb:
-            code_units = CodeUnits(store, conn)
-            code_units.ensure(set(cmd_keys))  # most objects are defined in the files being inspected
-            for n, (i, r) in enumerate(sb.results(commands), 1):
-                collect(cmd_keys[i], commands[i], r, code_units)
-                if time.perf_counter() - last >= 5.0:
-                    last = time.perf_counter()
-                    log(f"[inspect] {n}/{len(commands)} modules, {last - t_start:.1f}s")
-            res.workers_started = sb.workers_started
+    # One read-only connection for the file ids and the code units, closed before the write.
+    with store.connection(read_only=True) as conn:
+        files, commands, cmd_keys, status = _plan(store, conn, root, keys, modules, settings, policy, run_id, res)
+        if commands:
+            check_interpreter(settings.python)
+            last = time.perf_counter()
+            with Sandbox(settings.python or None, abs_roots, settings.budgets, settings.workers) as sb:
+                code_units = CodeUnits(store, conn)
+                code_units.ensure(set(cmd_keys))  # most objects are defined in the files being inspected
+                for n, (i, r) in enumerate(sb.results(commands), 1):
+                    collect(cmd_keys[i], commands[i], r, code_units)
+                    if time.perf_counter() - last >= 5.0:
+                        last = time.perf_counter()
+                        log(f"[inspect] {n}/{len(commands)} modules, {last - t_start:.1f}s")
+                res.workers_started = sb.workers_started
     out = _tables(rows_of, paths_of, status, keys, res)
     from codeintel_assets.locking import hold
     with hold(store.database, on_wait=log):
@@ -229,15 +225,6 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
     res.rows = {name: t.num_rows for name, (_, t) in out.items()}
     res.seconds = time.perf_counter() - t_start
     return res
-
-
-@contextlib.contextmanager
-def _closing_on_error(stack: contextlib.ExitStack):
-    try:
-        yield
-    except BaseException:
-        stack.close()
-        raise
 
 
 def _tables(rows_of: dict, paths_of: dict, status: dict, keys: Sequence[str], res: InspectRunResult) -> dict:
