@@ -5,7 +5,8 @@ The raw floor is the bare CPython work over the same files, timed in the same ru
 copies the standard library to a temporary directory (so it can edit a file for the incremental
 measurement), then runs, each in a fresh process:
 
-  1. full index (fresh DuckDB file and Dagster home)   -> seconds, ratio to the floor, peak memory
+  1. full index (fresh DuckDB file and Dagster home)   -> seconds, ratio to the floor, peak memory,
+                                                          and where its wall time went (run_phases.py)
   2. unchanged re-run                                  -> seconds
   3. one file edited                                   -> seconds
 
@@ -142,6 +143,14 @@ def main() -> None:
     full_s, full_peak, summary = timed_index(repo, env, extra)
     print(f"\nfull index:      {full_s:7.1f}s  ratio to floor {full_s / floor:.2f}  peak RSS {full_peak / 1024:,.0f} MiB"
           f"  (files failed {summary['files_failed']}, checks passed {summary['checks_passed']}, failed {summary['checks_failed']})")
+    print("where the full index's wall time went (benchmarks/run_phases.py, from the run's event log):")
+    from dagster import DagsterInstance
+    from run_phases import print_phases  # this directory is sys.path[0] when the script runs
+    instance = DagsterInstance.from_config(env["DAGSTER_HOME"])
+    try:
+        print_phases(instance, summary["run_id"], full_s)
+    finally:
+        instance.dispose()
     same_s, _, s2 = timed_index(repo, env, extra)
     print(f"unchanged rerun: {same_s:7.1f}s  (changed {s2['files_changed']}, run {s2['run_id']})")
     target = repo / (args.edit or "json/encoder.py")
