@@ -156,8 +156,6 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
     root = str(Path(root).resolve())
     res = InspectRunResult()
     policy = settings.policy_sha256()
-    files: dict = {}
-    status: dict = {}
     from codeintel_assets.extract.modules import import_dir
     # the repository root's entry on sys.path: above it when it is a package itself (modules named prefix.*)
     abs_roots = [os.path.join(root, r) if r else import_dir(root) for r in import_roots]
