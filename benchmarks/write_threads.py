@@ -19,7 +19,7 @@ import time
 
 import duckdb
 
-from resources.store import _derived
+from resources.duck import _derived
 
 SETTINGS = [  # (memory_limit, threads, preserve_insertion_order)
     ("512MB", 2, True), ("512MB", 2, False), ("512MB", 1, True), ("512MB", 1, False), ("4GB", 2, True)]

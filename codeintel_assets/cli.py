@@ -74,6 +74,12 @@ def cmd_index(args) -> int:
 RUN_PID_TAG, RUN_HOST_TAG = "codeintel/pid", "codeintel/host"
 
 
+def ACTIVE_RUN_STATUSES() -> list:  # noqa: N802 - a constant, built when Dagster is imported
+    from dagster import DagsterRunStatus
+    return [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.NOT_STARTED,
+            DagsterRunStatus.QUEUED, DagsterRunStatus.CANCELING]
+
+
 def recover_dead_runs(instance) -> list[str]:
     """Runs of this instance started by a `codeintel index` whose process is gone: mark them failed.
 
@@ -83,12 +89,10 @@ def recover_dead_runs(instance) -> list[str]:
     """
     import socket
 
-    from dagster import DagsterRunStatus, RunsFilter
+    from dagster import RunsFilter
     host = socket.gethostname()
     dead = []
-    active = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.NOT_STARTED,
-              DagsterRunStatus.QUEUED, DagsterRunStatus.CANCELING]
-    for run in instance.get_runs(filters=RunsFilter(statuses=active)):
+    for run in instance.get_runs(filters=RunsFilter(statuses=ACTIVE_RUN_STATUSES())):
         pid, rhost = run.tags.get(RUN_PID_TAG), run.tags.get(RUN_HOST_TAG)
         if pid is None or rhost != host or _pid_alive(int(pid)):
             continue
@@ -114,20 +118,16 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _index(args, root: Path, db: str, t0: float) -> int:
+    from codeintel_assets import settled
     from codeintel_assets.instance import InstanceError, prepare_home
     try:
         home = prepare_home(db)
     except InstanceError as exc:
         raise CliError(str(exc)) from exc
-    from dagster import DagsterInstance
-
-    from codeintel_assets.paths import FILES_PARTITIONS, partition_moves, range_tags
-    from codeintel_assets.pipeline import pass_tables
     from codeintel_assets.reconcile import SCAN_CACHE, indexed_hashes, module_names, plan_reconcile, scan_repository
-    from resources.store import CodeIntelStore
+    from resources.duck import DamagedDatabase, ReadOnlyDatabase, check_database_file
 
     log = (lambda *a: None) if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    from resources.store import DamagedDatabase, check_database_file
     if args.rebuild:
         for f in (Path(db), Path(db + ".wal")):
             f.unlink(missing_ok=True)
@@ -136,18 +136,8 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         check_database_file(db)
     except DamagedDatabase as exc:
         raise CliError(str(exc)) from exc
-    store = CodeIntelStore(database=db)
     from codeintel_assets.indexer import remove_stale_spools
     remove_stale_spools(db)  # we hold the lock: a spool of this database is a dead run's
-    if not Path(db).exists():  # every table exists from the first run on, even for an empty repository
-        try:
-            store.append({tc.name: (tc.schema, tc.schema.empty_table()) for tc in pass_tables()})
-        except Exception as exc:  # noqa: BLE001
-            raise CliError(f"cannot create the database {db}: {exc}") from exc
-    instance = DagsterInstance.get()
-    recovered = recover_dead_runs(instance)
-    for run_id in recovered:
-        log(f"  run {run_id} died with its process: marked failed; its files are indexed again")
     scan_warnings: list[str] = []
     # --full: every file read and hashed again (the cache is rewritten)
     disk = scan_repository(root, tuple(args.exclude or ()), scan_warnings, cache=Path(home) / SCAN_CACHE,
@@ -158,17 +148,44 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         modules = module_names(root, [f.key for f in disk], args.import_root or ())
     except ValueError as exc:
         raise CliError(str(exc)) from exc
+    indexed = None
+    if not (args.full or args.rebuild or args.inspect) and settled.settled(home, db):
+        # Nothing wrote the instance or the database since the last run finished: its partitions are the
+        # database's files and no run can have died (codeintel_assets.settled). No work: no Dagster at all.
+        reader = ReadOnlyDatabase(db)
+        try:
+            indexed = indexed_hashes(reader, modules)
+            plan = plan_reconcile(disk, indexed, list(indexed))
+            idle = not plan.to_materialize and not plan.removed and not _relink_needed(args, root, reader)
+        except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: one line, exit 2
+            raise CliError(f"cannot read the database {db}: {exc}") from exc
+        if idle:
+            _log_plan(log, root, db, plan)
+            return _finish(args, root, db, home, reader, plan, [], dict(run_ok=True, t0=t0, warnings=scan_warnings))
+    settled.forget(home)
+    from dagster import DagsterInstance
+
+    from codeintel_assets.paths import FILES_PARTITIONS, partition_moves, range_tags
+    from codeintel_assets.pipeline import pass_tables
+    from resources.store import CodeIntelStore
+    store = CodeIntelStore(database=db)
+    if not Path(db).exists():  # every table exists from the first run on, even for an empty repository
+        try:
+            store.append({tc.name: (tc.schema, tc.schema.empty_table()) for tc in pass_tables()})
+        except Exception as exc:  # noqa: BLE001
+            raise CliError(f"cannot create the database {db}: {exc}") from exc
+    instance = DagsterInstance.get()
+    recovered = recover_dead_runs(instance)
+    for run_id in recovered:
+        log(f"  run {run_id} died with its process: marked failed; its files are indexed again")
     try:
-        indexed = indexed_hashes(store, modules)
+        if indexed is None:  # (else read above, in a state no run can have changed since)
+            indexed = indexed_hashes(store, modules)
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: one line, exit 2
         raise CliError(f"cannot read the database {db}: {exc}") from exc
     partitions = list(instance.get_dynamic_partitions(FILES_PARTITIONS))
     plan = plan_reconcile(disk, indexed, partitions, full=args.full)
-    log(f"codeintel: {root} -> {db}")
-    log(f"  {len(plan.seen)} files: {len(plan.added)} new, {len(plan.changed)} changed, "
-        f"{len(plan.removed)} removed, {len(plan.unchanged)} unchanged")
-    if not plan.seen:
-        log(f"  no *.py files under {root}")
+    _log_plan(log, root, db, plan)
     inspect_cfg = _inspect_config(args, root) if args.inspect else None
     if plan.removed:
         from codeintel_assets.inspect_plan import all_file_tables
@@ -201,17 +218,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
                                  inspect=inspect_cfg or {}, scip_index=args.scip)
     relink = False
     if not work:
-        from codeintel_assets.link import dirty_paths
-        with store.connection(read_only=True) as conn:
-            from codeintel_assets.graph import graph_current
-            from resources.store import table_exists
-            # files only removed, or the last link step failed: link again; views another version made (an
-            # upgrade) or made before a table existed: the graph again (the same job)
-            from codeintel_assets.scip import ingest_needed
-            relink = bool(dirty_paths(conn)) or ingest_needed(
-                conn, str(root), args.scip if args.scip is not None else os.environ.get("CODEINTEL_SCIP", "")) or (
-                table_exists(conn, "cpg_files") and conn.execute("SELECT count(*) FROM cpg_files").fetchall()[0][0] > 0
-                and not graph_current(conn))
+        relink = _relink_needed(args, root, store)
     if relink:
         # No file to index, but the call graph is not the files' (files left, or the last link step failed).
         from codeintel_assets.assets import build_definitions
@@ -254,22 +261,80 @@ def _index(args, root: Path, db: str, t0: float) -> int:
             if stale and not defs.resolve_job_def("link_repository").execute_in_process(
                     instance=instance, raise_on_error=False, run_config=QUIET_RUN).success:
                 run_ok, run_error = False, "the link step failed; the next `codeintel index` runs it again"
+    code = _finish(args, root, db, home, store, plan, work, dict(
+        run_ok=run_ok, run_id=run_id, run_error=run_error, checks=checks, timings=timings, warnings=scan_warnings,
+        recovered=recovered, inspect=inspect_summary, t0=t0))
+    if run_ok:
+        _settle(home, db, instance, store)
+    return code
+
+
+def _log_plan(log, root, db, plan) -> None:
+    log(f"codeintel: {root} -> {db}")
+    log(f"  {len(plan.seen)} files: {len(plan.added)} new, {len(plan.changed)} changed, "
+        f"{len(plan.removed)} removed, {len(plan.unchanged)} unchanged")
+    if not plan.seen:
+        log(f"  no *.py files under {root}")
+
+
+def _relink_needed(args, root: Path, store) -> bool:
+    """No file to index, but the call graph is not the files' (files left, the last link step failed, an
+    external SCIP index to ingest) or the graph views are another version's (an upgrade): the link job."""
+    from codeintel_assets.graph import graph_current
+    from codeintel_assets.link import dirty_paths
+    from codeintel_assets.scip import ingest_needed
+    from resources.duck import table_exists
+    with store.connection(read_only=True) as conn:
+        return bool(dirty_paths(conn)) or ingest_needed(
+            conn, str(root), args.scip if args.scip is not None else os.environ.get("CODEINTEL_SCIP", "")) or (
+            table_exists(conn, "cpg_files") and conn.execute("SELECT count(*) FROM cpg_files").fetchall()[0][0] > 0
+            and not graph_current(conn))
+
+
+def _settle(home: str, db: str, instance, store) -> None:
+    """Record the no-work state (codeintel_assets.settled) when the instance agrees with the database: no run
+    still active, the partitions exactly the database's files."""
+    from dagster import RunsFilter
+
+    from codeintel_assets import settled
+    from codeintel_assets.paths import FILES_PARTITIONS
+    from resources.duck import table_exists
+    try:
+        if instance.get_runs(filters=RunsFilter(statuses=ACTIVE_RUN_STATUSES()), limit=1):
+            return
+        with store.connection(read_only=True) as conn:
+            files = {r[0] for r in conn.execute("SELECT path FROM py_files").fetchall()} \
+                if table_exists(conn, "py_files") else set()
+        if files != set(instance.get_dynamic_partitions(FILES_PARTITIONS)):
+            return
+    except Exception:  # noqa: BLE001 - no state: the next run takes the normal path
+        return
+    # Closing the storage's connections checkpoints and removes SQLite's WAL files: the fingerprint is taken
+    # after that, of the files as this process leaves them.
+    instance.dispose()
+    settled.record(home, db)
+
+
+def _finish(args, root: Path, db: str, home: str, store, plan, work: list[str], r: dict) -> int:
+    """The summary (JSON or text) and the exit code: 2 a failed run, 1 a blocking check failed, else 0."""
     try:
         rows, failed_run, failed_db = _summary_from_db(store, work)
     except Exception as exc:  # noqa: BLE001
         raise CliError(f"cannot read the database {db}: {exc}") from exc
+    checks = r.get("checks", [])
+    run_ok, run_error = r["run_ok"], r.get("run_error")
     blocking_failed = [c for c in checks if not c["passed"] and c["severity"] == "ERROR"]
     summary = {
-        "root": str(root), "db": db, "dagster_home": home, "run_id": run_id,
+        "root": str(root), "db": db, "dagster_home": home, "run_id": r.get("run_id"),
         "files_seen": len(plan.seen), "files_added": len(plan.added), "files_changed": len(plan.changed),
         "files_removed": len(plan.removed), "files_unchanged": len(plan.unchanged),
         "files_failed": len(failed_run), "failed_files": failed_run,
         "files_failed_in_db": len(failed_db), "failed_files_in_db": failed_db, "rows": rows,
         "checks_passed": sum(c["passed"] for c in checks), "checks_failed": sum(not c["passed"] for c in checks),
         "checks": [{k: c[k] for k in ("check", "asset", "passed", "severity", "metadata")} for c in checks],
-        "run_ok": run_ok, "run_error": run_error, "seconds": round(time.perf_counter() - t0, 2),
-        "timings": timings, "warnings": scan_warnings, "recovered_dead_runs": recovered,
-        "inspect": inspect_summary,
+        "run_ok": run_ok, "run_error": run_error, "seconds": round(time.perf_counter() - r["t0"], 2),
+        "timings": r.get("timings", {}), "warnings": r["warnings"], "recovered_dead_runs": r.get("recovered", []),
+        "inspect": r.get("inspect"),
     }
     if args.json:
         print(json.dumps(summary, default=str))
@@ -340,7 +405,7 @@ def _run_inspect(args, defs, instance, store, plan, work, modules, cfg, checks, 
             checks.append(_check_row(ev))
     import gc
     gc.collect()
-    from resources.store import table_exists
+    from resources.duck import table_exists
     with store.connection(read_only=True) as conn:
         if not table_exists(conn, "py_inspect_import_attempts"):
             return out  # the step failed before writing anything (run_error says why)
@@ -422,7 +487,7 @@ def _summary_from_db(store, work: list[str]):
 
 def _summary_rows(store, work: list[str]):
     from codeintel_assets.gate_report import failed_files
-    from resources.store import present_tables
+    from resources.duck import present_tables
     with store.connection(read_only=True) as conn:
         from codeintel_assets.contracts import inspect as C
         from codeintel_assets.link import LINK_TABLES
@@ -486,7 +551,7 @@ def cmd_check(args) -> int:
         return 2
     store = CodeIntelStore(database=db)
     try:
-        from resources.store import check_database_file
+        from resources.duck import check_database_file
         check_database_file(db)
         with store.connection(read_only=True) as conn:
             if args.recompute:
@@ -544,7 +609,7 @@ def cmd_query(args) -> int:
     if not Path(db).exists():
         print(f"codeintel query: no database at {db} (run `codeintel index` first)", file=sys.stderr)
         return 2
-    from resources.store import connect_read_only
+    from resources.duck import connect_read_only
     conn = connect_read_only(db)
     try:
         if args.preset == "cfg-dot":
@@ -596,7 +661,7 @@ def cmd_export(args) -> int:
         if not Path(db).exists():
             raise ExportError(f"no database at {db} (run `codeintel index` first)")
         check_output(args.format, args.out)
-        from resources.store import connect_read_only
+        from resources.duck import connect_read_only
         try:
             conn = connect_read_only(db)
         except duckdb.Error as exc:

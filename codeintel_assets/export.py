@@ -67,7 +67,7 @@ def _seed_sql(conn, paths: list[str], symbols: list[str]) -> str:
     import pyarrow as pa
 
     from codeintel_assets.graph import NODES_VIEW
-    from resources.store import table_exists
+    from resources.duck import table_exists
     parts = []
     if paths:
         conn.register("__export_paths", pa.table({"p": pa.array(paths, pa.string())}))

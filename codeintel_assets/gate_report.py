@@ -31,7 +31,7 @@ def _verdict(g: Gate, files: int, failing: int, sums: dict) -> tuple[bool, dict]
 
 def aggregate(conn, run_keys: Sequence[str] | None = None, max_findings: int = MAX_REPORTED_FINDINGS) -> list[GateResult]:
     """Every gate's whole-database result from the stored rows; findings of ``run_keys`` (all if None)."""
-    from resources.store import table_exists
+    from resources.duck import table_exists
     have = table_exists(conn, GATE_TABLE)
     counts: dict[str, tuple[int, int]] = {}
     sums: dict[str, dict[str, int]] = {}
@@ -124,7 +124,7 @@ def failed_files(conn, keys: Sequence[str] | None = None) -> list[str]:
     """Every stored file's own failures (of ``keys``, if given), one line per file, from every status table."""
     from codeintel_assets.planes import file_planes
     from codeintel_assets.validate.status_gates import describe_failures, own_failures
-    from resources.store import present_tables
+    from resources.duck import present_tables
     names, tables = [], []
     if keys is not None:
         conn.register("__codeintel_fail_keys", pa.table({"path": pa.array(list(keys), pa.string())}))

@@ -738,7 +738,7 @@ def create_graph(conn, temp: bool = False, materialize: bool = False) -> dict:
     """
     import pyarrow as pa
 
-    from resources.store import run, transaction
+    from resources.duck import run, transaction
     have = existing_tables(conn) - {NODES_VIEW, EDGES_VIEW, VOCABULARY}
     plan = plan_graph(have)
     rows = vocabulary_rows(plan)

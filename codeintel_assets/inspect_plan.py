@@ -29,7 +29,7 @@ def all_file_tables() -> list[str]:
 def inspect_work(conn, seen: Sequence[str], static_work: Sequence[str], modules: dict[str, str], policy: str,
                  full: bool) -> dict[str, str]:
     """key -> the reason it is inspected in this run (keys with no reason are current)."""
-    from resources.store import table_exists
+    from resources.duck import table_exists
     seen_set = set(seen)
     if full:
         return {k: "full" for k in seen}

@@ -45,9 +45,9 @@ def prepare_home(database: str | None = None) -> str:
                     f"or use --db {recorded}")
         else:
             owner.write_text(database + "\n", encoding="utf-8")
-        from resources.event_log import tuned_environment, write_instance_yaml
         yaml_path = Path(home) / "dagster.yaml"
         if not yaml_path.exists():
+            from resources.event_log import write_instance_yaml  # imports Dagster: only when the home is new
             write_instance_yaml(home)
             # No telemetry banner on every command (and nothing leaves the machine).
             with open(yaml_path, "a", encoding="utf-8") as fh:
@@ -55,6 +55,7 @@ def prepare_home(database: str | None = None) -> str:
     except OSError as exc:
         raise InstanceError(f"cannot use the Dagster instance at {home}: {exc.strerror or exc}") from exc
     os.environ["DAGSTER_HOME"] = home
+    from resources.event_log_env import tuned_environment
     for k, v in tuned_environment().items():
         os.environ.setdefault(k, v)
     return home

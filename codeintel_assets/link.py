@@ -795,14 +795,14 @@ def c3_mro(inherits: list[tuple]) -> list[tuple]:
 
 def _resolve(conn, needed: str) -> None:
     """Meanings for the roots of ``__lk_refs`` (and what ``needed`` adds), then ``__lk_res``."""
-    from resources.store import run
+    from resources.duck import run
     run(conn, MEANING.format(needed=needed, import_target=IMPORT_TARGET.format(i="i"), suffix=_suffix("v.attrs")))
     _run_statements(conn, RESOLVE.format(suffix=_suffix("r.attrs"), max_hops=MAX_REEXPORT_HOPS))
 
 
 def _run_statements(conn, sql: str) -> None:
     """Statements separated by ';' at a line end, in order (a temporary table per stage)."""
-    from resources.store import run
+    from resources.duck import run
     for statement in sql.split(";\n"):
         if statement.strip():
             run(conn, statement)
@@ -812,9 +812,9 @@ def _link(conn, scope_sql: str) -> set[str]:
     """Every link table brought up to date for the files of ``__scope`` (plus what is recomputed whole: the MRO
     and the calls through parameters), inside the caller's transaction. ``__scope`` is extended with the files
     of the ancestors of its classes (returned: the files added)."""
-    from resources.store import run
+    from resources.duck import run
     roots = "SELECT root_binding_id AS binding_id FROM __lk_refs"
-    from resources.store import present_tables
+    from resources.duck import present_tables
     have_tables = present_tables(conn, (*INSPECT_TABLES, "scip_occurrences"))
     params = INSPECT_PARAMS if set(INSPECT_TABLES) <= have_tables else AST_PARAMS
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_meaning (binding_id VARCHAR, name VARCHAR, rule VARCHAR, "
@@ -933,7 +933,7 @@ def dirty_paths(conn) -> list[str]:
     no passing ``cpg_integrity`` has judged yet (``UNCHECKED``: the check failed, or the run ended before
     it), so that the next index links them again with the code it runs, and judges them, instead of
     keeping rows that failed the check."""
-    from resources.store import present_tables
+    from resources.duck import present_tables
     have = present_tables(conn, ("cpg_files", TRACE, UNCHECKED))
     if "cpg_files" not in have:
         return []
@@ -953,7 +953,7 @@ CURRENT_FILES = ("SELECT f.path, f.file_id, d.qualname AS module FROM cpg_files 
 
 def mark_stale(conn, paths) -> None:
     """Make the next link resolve ``paths`` again (their inspect facts changed): their trace rows go."""
-    from resources.store import run, table_exists
+    from resources.duck import run, table_exists
     if table_exists(conn, TRACE) and paths:
         conn.register("__stale", pa.table({"path": pa.array(sorted(paths), pa.string())}))
         try:
@@ -966,7 +966,7 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None) -> set[str]
     """The dirty files plus every file whose imports can reach one of their modules (transitively: a
     package that re-exports a dirty module makes its importers affected too). ``limit``: stop following
     once more files than that are affected (the caller then relinks everything anyway)."""
-    from resources.store import present_tables
+    from resources.duck import present_tables
     have = present_tables(conn, (TRACE, CPG_MRO.name, CPG_CALLS.name))
     scope = set(dirty)
     conn.register("__dirty", pa.table({"path": pa.array(sorted(scope), pa.string())}))
@@ -1030,7 +1030,7 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
     Incremental: only the call sites of the files that changed since the last link, and of the files
     that import from them, are resolved again (``full``: all of them, also when there is no trace).
     """
-    from resources.store import ensure_table, present_tables, run, table_columns, transaction
+    from resources.duck import ensure_table, present_tables, run, table_columns, transaction
     needed = ("cpg_call_sites", "cpg_definitions", "cpg_imports", "cpg_call_args", "cpg_value_refs",
               "py_sym_name_sites", "py_reaching_defs", "py_bc_instructions", "cpg_files")
     if not set(needed) <= present_tables(conn, needed):

@@ -133,7 +133,7 @@ def callgraph(conn) -> dict[str, list[str]]:
     """{caller: [callees]} over the whole repository: every module, class, function, method and lambda is a
     key (even with no callees); callees are qualified names (``<builtin>.len``, imported dotted names for
     code outside the repository), from the link step's ``cpg_calls``."""
-    from resources.store import table_exists
+    from resources.duck import table_exists
     out: dict[str, set[str]] = {}
     if table_exists(conn, "cpg_definitions"):
         for (q,) in conn.execute("SELECT DISTINCT qualname FROM cpg_definitions WHERE kind IN "

@@ -208,7 +208,7 @@ def indexed_state(conn, table_exists, modules: dict[str, str] | None = None) -> 
     """
     from codeintel_assets.planes import file_planes
     from codeintel_assets.pipeline import GATE_TABLE
-    from resources.store import present_tables
+    from resources.duck import present_tables
     if not table_exists(conn, "py_files"):
         return {}
     conds = []
@@ -238,7 +238,7 @@ def module_names(root: str | os.PathLike, keys, explicit_roots=()) -> dict[str, 
 
 def indexed_hashes(store, modules: dict[str, str] | None = None) -> dict[str, str | None]:
     """path -> sha256 of what is indexed (``indexed_state``: stale planes count as changed)."""
-    from resources.store import table_exists
+    from resources.duck import table_exists
     if not os.path.exists(store.database):
         return {}
     with store.connection(read_only=True) as conn:

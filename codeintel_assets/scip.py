@@ -479,7 +479,7 @@ def _outdated_documents(conn, root: str, location: Path, old_docs: dict[str, str
 
 
 def _mark_documents_stale(conn, outdated: list[tuple[str, str]]) -> None:
-    from resources.store import run
+    from resources.duck import run
     for rel, fid in outdated:
         exists = bool(fid)
         run(conn, f"UPDATE {SCIP_DOCUMENTS.name} SET ok = false, file_id = ?, anchored = 0, error_type = ?, "
@@ -492,7 +492,7 @@ def _mark_documents_stale(conn, outdated: list[tuple[str, str]]) -> None:
 
 def stored_signature(conn) -> tuple[str | None, dict[str, str]]:
     """What the last ingest saw: the index file's signature and each document's (path -> file_id)."""
-    from resources.store import table_exists
+    from resources.duck import table_exists
     if not table_exists(conn, SCIP_DOCUMENTS.name) or not table_exists(conn, "scip_ingest"):
         return None, {}
     sig = conn.execute("SELECT signature FROM scip_ingest").fetchall()
@@ -502,7 +502,7 @@ def stored_signature(conn) -> tuple[str | None, dict[str, str]]:
 
 def ingest_needed(conn, root: str, configured: str = "") -> bool:
     """Is the stored ingest not the index's and the files' as they are now (cheap: one stat, one query)?"""
-    from resources.store import table_exists
+    from resources.duck import table_exists
     location = index_location(root, configured)
     sig, docs = stored_signature(conn)
     now = _signature(location)
@@ -520,7 +520,7 @@ def ingest_scip(conn, root: str, configured: str = "") -> dict:
     """Bring the scip tables up to date with the index file (whole: one index, read in one pass); the
     documents whose rows changed are made stale for the link step. Figures for the metadata."""
     from codeintel_assets.link import mark_stale
-    from resources.store import ensure_table, run, table_exists, transaction
+    from resources.duck import ensure_table, run, table_exists, transaction
     location = index_location(root, configured)
     sig, old_docs = stored_signature(conn)
     now = _signature(location)
@@ -588,7 +588,7 @@ def ingest_scip(conn, root: str, configured: str = "") -> dict:
 
 def stored_figures(conn) -> dict:
     """What the scip tables hold: documents (ok, stale), occurrences per anchor, symbols."""
-    from resources.store import table_exists
+    from resources.duck import table_exists
     if not table_exists(conn, SCIP_DOCUMENTS.name):
         return {}
     docs, ok, stale = conn.execute(

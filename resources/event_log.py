@@ -144,6 +144,8 @@ from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
 
+from resources.event_log_env import DEFAULT_EVENT_BATCH_SIZE, tuned_environment
+
 __all__ = [
     "DEFAULT_EVENT_BATCH_SIZE",
     "TunedSqliteEventLogStorage",
@@ -152,7 +154,6 @@ __all__ = [
     "write_instance_yaml",
 ]
 
-DEFAULT_EVENT_BATCH_SIZE = 1000
 _SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
@@ -484,20 +485,6 @@ class TunedSqliteEventLogStorage(SqliteEventLogStorage):
 # --------------------------------------------------------------------------------------
 # Instance helpers
 # --------------------------------------------------------------------------------------
-def tuned_environment(batch_size: int = DEFAULT_EVENT_BATCH_SIZE) -> dict[str, str]:
-    """Environment variables to export for every process running Dagster with this storage.
-
-    ``DAGSTER_EVENT_BATCH_SIZE``: > 0 makes Dagster buffer batchable events (the planned
-    events written at run creation, the per-partition materialisations of one output) and
-    hand them to ``store_event_batch`` in chunks of this size. 0 (Dagster's default)
-    writes every event with its own ``store_event`` call.
-
-    Deliberately NOT set: ``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS`` (fewer planned
-    events, but it breaks the status of failed partitions).
-    """
-    return {"DAGSTER_EVENT_BATCH_SIZE": str(int(batch_size))}
-
-
 def _concurrency_pools_supported() -> bool:
     from dagster._core.instance.config import dagster_instance_config_schema
 

@@ -107,6 +107,48 @@ def test_incremental_index(tiny_repo, tmp_path):
     assert rows_for(db, "pkg/bad.py")["py_bc_code_units"] == 2
 
 
+def test_no_work_is_answered_without_dagster_and_sees_what_changed_behind_it(tiny_repo, tmp_path, monkeypatch):
+    """An unchanged re-run after a run that finished opens no Dagster instance (codeintel_assets.settled), prints
+    what the normal path prints, and still notices a change made behind it: a partition deleted through
+    Dagster, a status row deleted in the database."""
+    from dagster import DagsterInstance
+
+    from codeintel_assets.settled import STATE_FILE
+    env = cli_env(tmp_path)
+    code, first = index(tiny_repo, env)
+    assert code == 0 and first["run_id"] is not None
+    state = Path(first["dagster_home"]) / STATE_FILE
+    assert state.exists()  # the run finished with the partitions equal to the database's files
+
+    def no_instance(*a, **k):
+        raise AssertionError("the no-work path opened the Dagster instance")
+    with monkeypatch.context() as m:
+        m.setattr(DagsterInstance, "get", staticmethod(no_instance))
+        code, fast = index(tiny_repo, env)
+    assert code == 0 and fast["run_id"] is None and fast["files_unchanged"] == 4
+    state.unlink()  # the same question by the normal path (which records the state again)
+    code, normal = index(tiny_repo, env)
+    assert code == 0 and state.exists()
+    drop = ("seconds",)
+    assert {k: v for k, v in fast.items() if k not in drop} == {k: v for k, v in normal.items() if k not in drop}
+
+    # Behind the CLI's back, through Dagster: a partition deleted (the UI can). The state no longer matches the
+    # instance's files, so the normal path runs, and the file without a partition is indexed as new.
+    with DagsterInstance.from_config(first["dagster_home"]) as inst:
+        inst.delete_dynamic_partition("files", "top.py")
+    code, s = index(tiny_repo, env)
+    assert code == 0 and (s["files_added"], s["files_unchanged"]) == (1, 3) and s["run_id"] is not None, s
+    # ... and in the database: a plane's status row deleted makes the file stale.
+    with duckdb.connect(env["CODEINTEL_DB"]) as c:
+        c.execute("delete from py_dfg_files where path = 'top.py'")
+    code, s = index(tiny_repo, env)
+    assert code == 0 and (s["files_changed"], s["files_unchanged"]) == (1, 3) and s["run_id"] is not None, s
+    with monkeypatch.context() as m:
+        m.setattr(DagsterInstance, "get", staticmethod(no_instance))
+        code, s = index(tiny_repo, env)
+    assert code == 0 and s["files_unchanged"] == 4 and s["run_id"] is None
+
+
 def test_check_report_and_blocking_failure(tiny_repo, tmp_path):
     env = cli_env(tmp_path)
     db = env["CODEINTEL_DB"]

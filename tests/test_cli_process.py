@@ -43,6 +43,15 @@ def test_console_script_indexes_this_repository_and_the_readme_queries_return_ro
         assert c.execute("select module_name from py_files where path = 'codeintel_assets/reconcile.py'").fetchall() \
             == [("codeintel_assets.reconcile",)]
 
+    # An unchanged re-run: answered from the database and the scan, without importing Dagster at all.
+    p = subprocess.run([str(script), "index", str(REPO), "--db", str(db), "--json"],
+                       env={**env, "PYTHONPROFILEIMPORTTIME": "1"}, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    again = json.loads(p.stdout.strip().splitlines()[-1])
+    assert again["files_unchanged"] == n_files and again["run_id"] is None
+    imported = {line.split("|")[-1].strip() for line in p.stderr.splitlines() if line.startswith("import time:")}
+    assert "duckdb" in imported and "dagster" not in imported, sorted(m for m in imported if "dagster" in m)
+
     queries = readme_queries()
     static = [q for q in queries if "py_inspect_" not in " ".join(q)]
     runtime = [q for q in queries if "py_inspect_" in " ".join(q)]

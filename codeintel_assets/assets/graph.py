@@ -91,7 +91,7 @@ TRACED = ("SELECT f.path, f.file_id, f.module_name, m.dagster_run_id AS run_id F
 def changed_since_check(conn) -> set[str] | None:
     """Files added, changed, renamed as modules (other import roots), extracted again or removed since the
     last passing check; None (everything) without a trace."""
-    from resources.store import present_tables
+    from resources.duck import present_tables
     needed = (TRACE, "py_files", "codeintel_run_meta")
     if not set(needed) <= present_tables(conn, needed):
         return None
@@ -114,7 +114,7 @@ def relinked_since_check(conn) -> set[str] | None:
     """Files whose link rows changed since the last passing check; None (every cross-file edge) without
     the link step's record of them."""
     from codeintel_assets.link import UNCHECKED
-    from resources.store import table_exists
+    from resources.duck import table_exists
     if not table_exists(conn, UNCHECKED):
         return None
     return {r[0] for r in conn.execute(f"SELECT path FROM {UNCHECKED}").fetchall()}
@@ -122,7 +122,7 @@ def relinked_since_check(conn) -> set[str] | None:
 
 def record_check(conn) -> None:
     from codeintel_assets.link import UNCHECKED
-    from resources.store import present_tables, run, transaction
+    from resources.duck import present_tables, run, transaction
     have = present_tables(conn, ("py_files", "codeintel_run_meta", UNCHECKED))
     if not {"py_files", "codeintel_run_meta"} <= have:
         return

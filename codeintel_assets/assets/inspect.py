@@ -91,7 +91,7 @@ def inspect_run_meta(context: AssetExecutionContext, store: CodeIntelStore, insp
     from codeintel_assets.extract.inspect_sandbox import budgets_json
     from codeintel_assets.extract.rows import to_table
     from codeintel_assets.locking import hold
-    from resources.store import table_exists
+    from resources.duck import table_exists
     s = inspect_config.settings()
     from codeintel_assets.inspect_step import InterpreterError, interpreter_info
     try:
@@ -114,7 +114,7 @@ def inspect_run_meta(context: AssetExecutionContext, store: CodeIntelStore, insp
     t = to_table(C.PY_INSPECT_RUN_META, [row])
     with hold(store.database, on_wait=context.log.info):
         with store.connection() as conn:
-            from resources.store import ensure_table, run
+            from resources.duck import ensure_table, run
             ensure_table(conn, C.PY_INSPECT_RUN_META.name, C.PY_INSPECT_RUN_META.schema)
             run(conn, f"DELETE FROM {C.PY_INSPECT_RUN_META.name} WHERE dagster_run_id = ?", [run_id])
             store.append({C.PY_INSPECT_RUN_META.name: (C.PY_INSPECT_RUN_META.schema, t)}, conn)

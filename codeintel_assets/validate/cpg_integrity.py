@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 from codeintel_assets.graph import NODES_VIEW
-from resources.store import table_exists
+from resources.duck import table_exists
 from codeintel_assets.validate.base import MAX_REPORTED_FINDINGS, Finding, GateResult, result
 
 NAME = "cpg_integrity"
@@ -67,7 +67,7 @@ def cross_file_edge_kinds() -> list[str]:
 def failed_paths(conn) -> set[str]:
     """Files with a status row that is not ok in any file plane."""
     from codeintel_assets.planes import file_planes
-    from resources.store import present_tables
+    from resources.duck import present_tables
     out: set[str] = set()
     have = present_tables(conn, [p.status for p in file_planes()])
     for p in file_planes():
@@ -177,7 +177,7 @@ COUNTS = "cpg_graph_counts"  # per file and kind: the rows the file pass's proje
 
 
 def _literal(paths) -> str:
-    from resources.store import sql_list
+    from resources.duck import sql_list
     return sql_list(sorted(paths))
 
 
@@ -268,7 +268,7 @@ def store_counts(conn, counted: dict) -> None:
     import pyarrow as pa
 
     from codeintel_assets.assets.graph import graph_sha
-    from resources.store import run, transaction
+    from resources.duck import run, transaction
     rows = counted.get("rows")
     if rows is None:
         return

@@ -20,7 +20,7 @@ DESCRIPTION = ("INS-ALG-7: import success, signature coverage, wrapped!=raw shar
 
 
 def inspect_quality(conn, thresholds: dict[str, float]) -> GateResult:
-    from resources.store import table_exists
+    from resources.duck import table_exists
     if not table_exists(conn, TABLE):
         return GateResult(NAME, TABLE, True, True, [], {"modules_attempted": 0}, DESCRIPTION)
     attempted, imported, skipped, with_source, anchored = conn.execute(
