@@ -781,5 +781,27 @@ def main(argv=None) -> int:
         return 128 + 13
 
 
+def run() -> None:
+    """The console script: ``main``, then exit without the interpreter's teardown.
+
+    Tearing down an interpreter that imported Dagster (~2,000 modules) and freed Arrow's and DuckDB's memory
+    takes 0.7-1.0 s after the work is done, a tenth of a one-file edit's re-index. Everything that must
+    happen at exit has happened when ``main`` returns: the database connections are closed (checkpointed),
+    the Dagster instance disposed, the extraction and sandbox processes joined, the spools removed; the lock
+    file's lock is the process's and goes with it. What is skipped: the atexit callbacks of libraries
+    (alembic's resource files, filelock's locks: none used here), and freeing memory the OS takes back anyway.
+    ``main`` itself (the tests call it in-process) exits normally.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # the reader left (a pipe): nothing more to say to it
+            pass
+    import logging
+    logging.shutdown()
+    os._exit(code if isinstance(code, int) else 1)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
