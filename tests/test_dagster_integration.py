@@ -151,3 +151,49 @@ def test_generated_id_columns_equal_the_extractors_ids(tiny_repo, codeintel_env)
     assert _rows(db, "select count(*) from py_bc_instructions i join py_ast_nodes n using (ast_node_id) "
                      "where i.path = 'pkg/good.py'")[0][0] == \
         _rows(db, "select count(*) from py_bc_instructions where path = 'pkg/good.py' and ast_node_id is not null")[0][0]
+
+
+LOCK_PROBE = """
+import sys
+from codeintel_assets.locking import DatabaseBusy, hold
+try:
+    with hold(sys.argv[1], wait=False):
+        pass
+except DatabaseBusy:
+    sys.exit(3)
+import duckdb
+duckdb.connect(sys.argv[1]).close()
+"""
+
+
+def test_a_run_holds_the_lock_and_one_connection_each_use_its_own_cursor(tmp_path, codeintel_env):
+    """CodeIntelStore in a run (yield_for_execution): the writer lock and one open connection for the whole run;
+    every connection() a cursor of it (the same database, its own temporary tables); both released at the end."""
+    import subprocess
+    import sys
+
+    from dagster import OpExecutionContext, job, op
+
+    from resources.store import CodeIntelStore
+    db = str(tmp_path / "held.duckdb")
+    seen = {}
+
+    @op
+    def probe(context: OpExecutionContext, store: CodeIntelStore):
+        with store.connection() as a:
+            a.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS x").fetchall()
+            a.execute("CREATE TABLE main.kept AS SELECT 42 AS v").fetchall()
+        with store.connection(read_only=True) as b:
+            seen["kept"] = b.execute("SELECT v FROM main.kept").fetchall()
+            seen["temp"] = b.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall()[0][0]
+        seen["during"] = subprocess.run([sys.executable, "-c", LOCK_PROBE, db], capture_output=True).returncode
+
+    @job(resource_defs={"store": CodeIntelStore(database=db)})
+    def held():
+        probe()
+
+    assert held.execute_in_process(instance=DagsterInstance.get()).success
+    assert seen["kept"] == [(42,)] and seen["temp"] == 0  # one database; no temporary table crosses uses
+    assert seen["during"] == 3  # another process may not take the writer lock while the run holds it
+    after = subprocess.run([sys.executable, "-c", LOCK_PROBE, db], capture_output=True, text=True)
+    assert after.returncode == 0, after.stderr  # released: the lock, and DuckDB's own lock on the file

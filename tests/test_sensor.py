@@ -12,9 +12,10 @@ from resources.store import CodeIntelStore
 
 
 def _evaluate(instance, repo, db):
-    ctx = build_sensor_context(instance=instance, resources={"repo": RepoConfig(root=str(repo), workers=1),
-                                                             "store": CodeIntelStore(database=str(db))})
-    return repository_sensor(ctx)
+    # entered as the sensor daemon enters it (the store's resource has a lifecycle: yield_for_execution)
+    with build_sensor_context(instance=instance, resources={"repo": RepoConfig(root=str(repo), workers=1),
+                                                            "store": CodeIntelStore(database=str(db))}) as ctx:
+        return repository_sensor(ctx)
 
 
 def _apply(instance, result):
