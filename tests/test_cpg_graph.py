@@ -538,3 +538,20 @@ def test_views_of_another_version_are_made_again_by_the_next_index(tmp_path):
     assert json.loads(out.strip().splitlines()[-1])["files_changed"] == 0
     with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
         assert graph_current(c) and cpg_integrity(c).passed
+
+
+def test_the_check_runs_with_its_own_memory_limit_whatever_the_connection_had(tmp_path):
+    """In a run the check reads through a cursor of the writer connection, whose database-wide limit is the
+    writer's 512 MB (too little for a whole-database check of the standard library: DuckDB raised Out of
+    Memory). During the check the limit is INTEGRITY_MEMORY_LIMIT, from below as from above; restored after."""
+    from codeintel_assets.validate.cpg_integrity import INTEGRITY_MEMORY_LIMIT, _bounded_memory, _bytes
+    from resources.duck import WRITER_MEMORY_LIMIT
+    with duckdb.connect(str(tmp_path / "m.duckdb")) as conn:
+        def limit() -> float:
+            return _bytes(conn.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        for start in (WRITER_MEMORY_LIMIT, "8GB"):
+            conn.execute(f"SET memory_limit = '{start}'")
+            before = limit()
+            with _bounded_memory(conn):
+                assert abs(limit() - _bytes(INTEGRITY_MEMORY_LIMIT)) < 0.01 * _bytes(INTEGRITY_MEMORY_LIMIT), start
+            assert abs(limit() - before) < 0.02 * before  # (restored from DuckDB's rounded display: '7.4 GiB')

@@ -296,13 +296,18 @@ INTEGRITY_MEMORY_LIMIT = "1GB"  # the whole-database check spills beyond it (the
 
 @contextmanager
 def _bounded_memory(conn):
-    """DuckDB's memory limit at most ``INTEGRITY_MEMORY_LIMIT`` while the check runs, spilling into a private
-    temporary directory (a read-only database's own directory may not be writable); restored after."""
+    """DuckDB's memory limit ``INTEGRITY_MEMORY_LIMIT`` while the check runs, spilling into a private
+    temporary directory (a read-only database's own directory may not be writable); restored after.
+
+    Bounded from above (a reader's default is 80 % of RAM) and from below: in a run the check reads through a
+    cursor of the run's writer connection (``CodeIntelStore.yield_for_execution``), whose database-wide limit
+    is the writer's ``WRITER_MEMORY_LIMIT`` (512 MB), too little for the standard library's whole-database
+    check (DuckDB's hash joins then fail with "Out of Memory" instead of spilling)."""
     before = conn.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     # DuckDB creates the directory when it first spills and removes it with the connection.
     spill = Path(tempfile.gettempdir()) / f"codeintel-integrity-{os.getpid()}-{next(_SPILLS)}"
     try:
-        if _bytes(before) > _bytes(INTEGRITY_MEMORY_LIMIT):
+        if _bytes(before) != _bytes(INTEGRITY_MEMORY_LIMIT):
             conn.execute(f"SET memory_limit = '{INTEGRITY_MEMORY_LIMIT}'").fetchall()
         try:
             conn.execute("SET temp_directory = ?", [str(spill)]).fetchall()
