@@ -102,7 +102,14 @@ def timed_index(repo: Path, env: dict, extra: list[str]) -> tuple[float, int, di
     lines = out.strip().splitlines()
     if not lines:
         raise SystemExit(f"codeintel index produced no summary (exit {proc.returncode}):\n{err[-3000:]}")
-    return seconds, peak[0], json.loads(lines[-1])
+    summary = json.loads(lines[-1])
+    if not summary.get("run_ok", True):  # a measurement of a failed run is no measurement: say so, loudly
+        FAILED_RUNS.append(summary.get("run_error"))
+        print(f"RUN FAILED ({' '.join(extra)}): {summary.get('run_error')}", flush=True)
+    return seconds, peak[0], summary
+
+
+FAILED_RUNS: list = []  # run_error of every timed `codeintel index` whose run failed (the script then exits 1)
 
 
 def main() -> None:
@@ -192,6 +199,8 @@ def main() -> None:
                       "timings": summary.get("timings", {})}))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
+    if FAILED_RUNS:
+        raise SystemExit(f"{len(FAILED_RUNS)} timed run(s) failed: {FAILED_RUNS}")
 
 
 if __name__ == "__main__":

@@ -25,11 +25,12 @@ from pathlib import Path
 STATE_FILE = "codeintel_settled.json"
 STATE_VERSION = 1
 # The stock SQLite run storage (runs, dynamic partitions) and resources.event_log's event log, as
-# instance.prepare_home lays the home out; their rollback journal or WAL where one exists. Not ``-shm``:
-# readers write it.
+# instance.prepare_home lays the home out; their rollback journal or WAL where one exists (a write lands
+# there first). Not ``-shm``, nor the directories' times: a reader creates and removes those files (the UI
+# or `benchmarks/run_phases.py` reading the event log must not cost the next run its no-work answer).
 INSTANCE_FILES = ("history/runs.db", "history/runs.db-wal", "history/runs.db-journal",
                   "history/runs/index.db", "history/runs/index.db-wal", "history/runs/index.db-journal",
-                  "history/runs", "dagster.yaml")
+                  "dagster.yaml")
 REQUIRED = ("history/runs.db", "history/runs/index.db", "dagster.yaml")
 # Top-level keys of dagster.yaml that move runs or partitions elsewhere (a database server): no fingerprint.
 FOREIGN_STORAGE_KEYS = ("storage", "run_storage")
