@@ -849,3 +849,46 @@ def main():
                          "WHERE i.class_qualname = 'tw.m.B'").fetchall() == [(second,)]
         assert c.execute("SELECT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = 'tw.m.main' "
                          "AND callee_qualname LIKE 'tw.m.A%'").fetchall() == [("tw.m.A.n", "result_method")]
+
+
+def test_the_lookup_tables_kept_between_links_equal_a_full_rebuild_after_edits_and_a_deletion(tmp_path):
+    """cpg_link_defs / cpg_link_self / cpg_link_aliases are rebuilt for the relinked files only: after an edit that
+    renames a class, a method and a module-level alias, a new classmethod and a deleted file, they (and the link
+    tables) equal what a full link rebuilds from the same per-file rows."""
+    import shutil
+
+    from codeintel_assets.link import LOOKUP_TABLES, link_calls
+    from resources.duck import CONNECTION_CONFIG
+    files = {"app/__init__.py": "",
+             "app/base.py": "class Base:\n    def run(self):\n        return 1\n\n\nalias = Base\n",
+             "app/use.py": "from app.base import Base, alias\n\n\nclass Child(Base):\n    def go(self):\n"
+                           "        return self.run()\n\n\ndef make():\n    return alias()\n",
+             "app/gone.py": "from app.base import Base\n\n\nclass Other(Base):\n    pass\n",
+             **{f"app/pad{i}.py": f"def p{i}():\n    return {i}\n" for i in range(4)}}
+    repo = write_repo(tmp_path / "repo", files)
+    env = cli_env(tmp_path)
+
+    def index():
+        code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+        assert code == 0, err
+
+    def tables(db) -> dict[str, set]:
+        with duckdb.connect(str(db), read_only=True) as c:
+            return {t: set(c.execute(f"SELECT * FROM {t}").fetchall()) for t in LOOKUP_TABLES}
+    index()
+    (repo / "app/base.py").write_text("class Root:\n    def start(self):\n        return 1\n\n    @classmethod\n"
+                                      "    def build(cls):\n        return cls()\n\n\nalias = Root\nBase = Root\n")
+    (repo / "app/gone.py").unlink()
+    index()
+    after = tables(env["CODEINTEL_DB"])
+    assert ("app/base.py", "app.base.alias", "app.base.Root") in after["cpg_link_aliases"]
+    assert {r[0] for t in after.values() for r in t if isinstance(r[0], str) and r[0].startswith("app/")} >= {
+        "app/base.py", "app/use.py"}
+    assert not any("app/gone.py" in map(str, r) for t in after.values() for r in t)  # the deleted file's rows left
+    assert any(r[2] == "app.base.Root" and r[3] for r in after["cpg_link_self"])  # build's cls, a classmethod
+    copy = tmp_path / "full.duckdb"
+    shutil.copy(env["CODEINTEL_DB"], copy)
+    with duckdb.connect(str(copy), config=CONNECTION_CONFIG) as c:
+        link_calls(c, full=True)
+    assert tables(copy) == after
+    assert _link_rows(str(copy)) == _link_rows(env["CODEINTEL_DB"])
