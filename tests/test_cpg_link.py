@@ -852,9 +852,9 @@ def main():
 
 
 def test_the_lookup_tables_kept_between_links_equal_a_full_rebuild_after_edits_and_a_deletion(tmp_path):
-    """cpg_link_defs / cpg_link_self / cpg_link_aliases are rebuilt for the relinked files only: after an edit that
-    renames a class, a method and a module-level alias, a new classmethod and a deleted file, they (and the link
-    tables) equal what a full link rebuilds from the same per-file rows."""
+    """cpg_link_defs / cpg_link_self / cpg_link_aliases, and the MRO, are rebuilt for what the link can change only:
+    after an edit that renames a class, a method and a module-level alias, a new classmethod and a deleted file,
+    they (and the link tables) equal what a full link rebuilds from the same per-file rows."""
     import shutil
 
     from codeintel_assets.link import LOOKUP_TABLES, link_calls
@@ -864,6 +864,8 @@ def test_the_lookup_tables_kept_between_links_equal_a_full_rebuild_after_edits_a
              "app/use.py": "from app.base import Base, alias\n\n\nclass Child(Base):\n    def go(self):\n"
                            "        return self.run()\n\n\ndef make():\n    return alias()\n",
              "app/gone.py": "from app.base import Base\n\n\nclass Other(Base):\n    pass\n",
+             # two levels below the renamed class, in a file that does not import base.py
+             "app/far.py": "from app.use import Child\n\n\nclass Far(Child):\n    pass\n",
              **{f"app/pad{i}.py": f"def p{i}():\n    return {i}\n" for i in range(4)}}
     repo = write_repo(tmp_path / "repo", files)
     env = cli_env(tmp_path)
@@ -892,3 +894,11 @@ def test_the_lookup_tables_kept_between_links_equal_a_full_rebuild_after_edits_a
         link_calls(c, full=True)
     assert tables(copy) == after
     assert _link_rows(str(copy)) == _link_rows(env["CODEINTEL_DB"])
+    # the MRO too, recomputed for the classes the link could change only (Child's, whose base was renamed)
+    mro = "SELECT class_qualname, mro_index, ancestor_qualname, complete FROM cpg_mro"
+    with duckdb.connect(str(copy), read_only=True) as c:
+        full_mro = set(c.execute(mro).fetchall())
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        assert set(c.execute(mro).fetchall()) == full_mro
+    assert ("app.use.Child", 1, "app.base.Root", True) in full_mro and not any("Other" in r[0] for r in full_mro)
+    assert ("app.far.Far", 2, "app.base.Root", True) in full_mro
