@@ -74,7 +74,8 @@ def cmd_index(args) -> int:
 RUN_PID_TAG, RUN_HOST_TAG = "codeintel/pid", "codeintel/host"
 
 
-def ACTIVE_RUN_STATUSES() -> list:  # noqa: N802 - a constant, built when Dagster is imported
+def _active_run_statuses() -> list:
+    """The statuses of a run that has not ended (built when Dagster is imported, not at import of the CLI)."""
     from dagster import DagsterRunStatus
     return [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.NOT_STARTED,
             DagsterRunStatus.QUEUED, DagsterRunStatus.CANCELING]
@@ -92,7 +93,7 @@ def recover_dead_runs(instance) -> list[str]:
     from dagster import RunsFilter
     host = socket.gethostname()
     dead = []
-    for run in instance.get_runs(filters=RunsFilter(statuses=ACTIVE_RUN_STATUSES())):
+    for run in instance.get_runs(filters=RunsFilter(statuses=_active_run_statuses())):
         pid, rhost = run.tags.get(RUN_PID_TAG), run.tags.get(RUN_HOST_TAG)
         if pid is None or rhost != host or _pid_alive(int(pid)):
             continue
@@ -300,7 +301,7 @@ def _settle(home: str, db: str, instance, store) -> None:
     from codeintel_assets.paths import FILES_PARTITIONS
     from resources.duck import table_exists
     try:
-        if instance.get_runs(filters=RunsFilter(statuses=ACTIVE_RUN_STATUSES()), limit=1):
+        if instance.get_runs(filters=RunsFilter(statuses=_active_run_statuses()), limit=1):
             return
         with store.connection(read_only=True) as conn:
             files = {r[0] for r in conn.execute("SELECT path FROM py_files").fetchall()} \

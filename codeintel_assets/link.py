@@ -884,8 +884,9 @@ def _run_statements(conn, sql: str) -> None:
 
 
 def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
-    """Every link table brought up to date for the files of ``__scope`` (plus what is recomputed whole: the MRO
-    and the calls through parameters), inside the caller's transaction. ``__scope`` is extended with the files
+    """Every link table brought up to date for the files of ``__scope`` (plus the MRO of the classes above and
+    below the scope's, and the calls through parameters), inside the caller's transaction; ``full``: the lookup
+    tables and the MRO whole. ``__scope`` is extended with the files
     of the ancestors of its classes (returned: the files added)."""
     from resources.duck import run
     roots = "SELECT root_binding_id AS binding_id FROM __lk_refs"
@@ -897,8 +898,8 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     _lookups(conn, full)
     ancestors = {r[0] for r in run(conn, ANCESTOR_FILES)}  # of the scope's classes as the last link saw them
     run(conn, f"DELETE FROM {CPG_INHERITS.name} WHERE path IN ({scope_sql})")
-    # 1. class bases, then the MRO of every class (C3 in Python over one row per class and base: bounded by
-    #    the number of classes, not of facts)
+    # 1. class bases, then the MRO of the classes this can change (C3 in Python over one row per class and base:
+    #    bounded by the number of classes, not of facts; ``_mro_rows``)
     run(conn, BASE_REFS)
     _resolve(conn, roots)
     run(conn, INHERITS.format(version=SCHEMA_VERSION))

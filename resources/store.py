@@ -74,11 +74,8 @@ class CodeIntelStore(ConfigurableResource):
                 conn.close()
             return
         if read_only:
-            conn = connect_read_only(self.database)
-            try:
+            with ReadOnlyDatabase(self.database).connection() as conn:
                 yield conn
-            finally:
-                conn.close()
             return
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with self._resource().get_connection() as conn:
