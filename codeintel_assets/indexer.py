@@ -13,6 +13,7 @@ the next run indexes them again. Nothing half-written is ever committed for a fi
 rows, in every table, are in the same append transaction.
 """
 
+import os
 import queue
 import shutil
 import tempfile
@@ -27,6 +28,9 @@ from codeintel_assets.pipeline import DEFAULT_FILE_BUDGET_SECONDS, ChunkResult, 
 from codeintel_assets.spool import SpooledTable
 
 WRITE_BATCH_FILES = 192
+# Files per append transaction when set (a positive integer): the fault tests get two batches from a small
+# repository. Any other value is an error naming the variable.
+WRITE_BATCH_ENV = "CODEINTEL_WRITE_BATCH_FILES"
 CHECKPOINT_AFTER_ROWS = 100_000  # a small incremental run does not pay for a checkpoint
 WRITER_THREADS = 1
 SPOOL_PREFIX = ".codeintel-spool-"
@@ -56,6 +60,15 @@ def remove_stale_spools(database: str, spool_dir: str = "") -> None:
         shutil.rmtree(d, ignore_errors=True)
 
 
+def write_batch_files() -> int:
+    value = os.environ.get(WRITE_BATCH_ENV)
+    if value is None:
+        return WRITE_BATCH_FILES
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{WRITE_BATCH_ENV}={value!r}: expected a positive number of files per write batch")
+    return int(value)
+
+
 def index_keys(store, root: str, keys: Sequence[str], module_names: dict[str, str], max_bytes: int,
                workers: int = 0, run_id: str | None = None, progress=None,
                log: Callable[[str], None] = lambda m: None, spool_dir: str = "",
@@ -74,6 +87,7 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
     remove_stale_spools(store.database, spool_dir)
     spool = tempfile.mkdtemp(prefix=spool_prefix(store.database), dir=base)
     contracts = {tc.name: tc for tc in pass_tables()}
+    batch_files = write_batch_files()
     result = IndexResult(PassResult())
     try:
         with store.connection() as conn:
@@ -123,7 +137,7 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
                 if failed:
                     raise failed[0]
                 pending.append(r)
-                if sum(len(c.keys) for c in pending) >= WRITE_BATCH_FILES:
+                if sum(len(c.keys) for c in pending) >= batch_files:
                     batches.put(list(pending))
                     pending.clear()
 

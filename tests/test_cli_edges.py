@@ -379,11 +379,14 @@ def test_no_spool_left_after_success_or_failed_run(tmp_path):
 
 
 def test_no_spool_left_after_sigint(tmp_path):
-    repo = generated_repo(tmp_path / "repo", 300, 4)
+    repo = generated_repo(tmp_path / "repo", 60, 4)
     db = tmp_path / "db" / "x.duckdb"
     env = no_home_env()
+    # pkg9's six files are in the last chunk (sorted paths, 24 per chunk) and each sleeps 1 s in the source
+    # plane: the run is still extracting for ~6 s after its first progress line, when the signal arrives
+    slow = {**env, FAULT_ENV: "source:sleep=pkg9/*:1.0"}
     proc = subprocess.Popen([sys.executable, "-m", "codeintel_assets.cli", "index", str(repo), "--db", str(db),
-                             "--workers", "1"], env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+                             "--workers", "1"], env=slow, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     seen = []
     try:
@@ -410,7 +413,7 @@ def test_no_spool_left_after_sigint(tmp_path):
     code, s, err = index(repo, env, "--db", str(db))
     assert code == 0 and s["run_ok"], (s, err)
     assert spools_beside(db) == []
-    assert s["rows"]["py_files"] == 300 and s["files_failed_in_db"] == 0
+    assert s["rows"]["py_files"] == 60 and s["files_failed_in_db"] == 0
 
 
 def test_stale_spool_removed_by_next_index_with_nothing_to_do(tmp_path):

@@ -22,7 +22,7 @@ import duckdb
 import pytest
 
 from codeintel_assets.faults import FAULT_ENV
-from codeintel_assets.indexer import SPOOL_PREFIX
+from codeintel_assets.indexer import SPOOL_PREFIX, WRITE_BATCH_ENV
 from codeintel_assets.pipeline import pass_tables
 from tests.conftest import REPO_ROOT, run_cli, write_repo
 
@@ -154,9 +154,9 @@ def recover(repo: Path, db: Path, dead_pid: int | None, expect_dead_run: bool = 
     return err
 
 
-def kill_at(point: str, repo: Path, db: Path, *extra: str) -> int:
+def kill_at(point: str, repo: Path, db: Path, *extra: str, **env: str) -> int:
     """`codeintel index` that SIGKILLs itself at ``point``: its pid."""
-    code, out, err, pid = index_proc(repo, db, *extra, **{FAULT_ENV: f"die={point}"})
+    code, out, err, pid = index_proc(repo, db, *extra, **env, **{FAULT_ENV: f"die={point}"})
     assert code == -signal.SIGKILL, f"die={point}: exit {code}, not killed at the point\nstderr:\n{err[-3000:]}"
     return pid
 
@@ -191,13 +191,20 @@ def small(tmp_path_factory):
     return repo, db, clean_index(repo, db)
 
 
+BIG_FILES = 48  # two extraction chunks of 24 (pipeline.CHUNK_FILES)
+BATCH_FILES = "16"  # CODEINTEL_WRITE_BATCH_FILES for the runs killed between write batches
+# The last chunk holds pkg4's files (sorted paths); each sleeps this long in the source plane, so a run is
+# still extracting for ~10 s after its first progress line (a kill or a second run arrives mid-run)
+SLOW_TAIL = {FAULT_ENV: "source:sleep=pkg4/*:1.0"}
+
+
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
-    """~250 small files (more than one write batch of 192) and the hashes of its clean index."""
-    from codeintel_assets.indexer import WRITE_BATCH_FILES
+    """48 small files (two chunks; three write batches of 16) and the hashes of its clean index."""
+    from codeintel_assets.pipeline import CHUNK_FILES
     base = tmp_path_factory.mktemp("big")
-    repo = make_repo(base / "repo", 250)
-    assert 250 > WRITE_BATCH_FILES
+    repo = make_repo(base / "repo", BIG_FILES)
+    assert BIG_FILES == 2 * CHUNK_FILES and sorted(repo.rglob("*.py"))[CHUNK_FILES].parent.name < "pkg4"
     return repo, clean_index(repo, base / "clean" / "x.duckdb")
 
 
@@ -244,10 +251,10 @@ def test_kill_9_at_each_point_then_a_plain_index_recovers(tmp_path, small):
 def test_kill_9_after_the_first_of_two_write_batches(tmp_path, big):
     repo, clean = big
     db = tmp_path / "db" / "x.duckdb"
-    pid = kill_at("after-append", repo, db)
+    pid = kill_at("after-append", repo, db, **{WRITE_BATCH_ENV: BATCH_FILES})
     with duckdb.connect(str(db), read_only=True) as c:  # one batch committed, not all
         committed = c.execute("SELECT count(*) FROM py_files").fetchone()[0]
-    assert 0 < committed < 250, committed
+    assert 0 < committed < BIG_FILES, committed
     recover(repo, db, pid)
     assert_same_tables(db, clean, "after die=after-append")
 
@@ -255,8 +262,9 @@ def test_kill_9_after_the_first_of_two_write_batches(tmp_path, big):
 def test_external_kill_9_of_the_process_group_mid_run(tmp_path, big):
     repo, clean = big
     db = tmp_path / "db" / "x.duckdb"
-    proc = subprocess.Popen(cli_argv("index", repo, "--db", db, "--workers", "1"), env=proc_env(), cwd=REPO_ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(cli_argv("index", repo, "--db", db, "--workers", "1"), env=proc_env(**SLOW_TAIL),
+                            cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     seen = []
     try:
         deadline = time.monotonic() + RUN_TIMEOUT
@@ -275,7 +283,7 @@ def test_external_kill_9_of_the_process_group_mid_run(tmp_path, big):
             proc.wait()
         proc.stderr.close()
     assert rc == -signal.SIGKILL, (rc, "".join(seen))
-    assert seen[-1].strip().startswith("[file_planes]") and "/250 files" in seen[-1], seen[-1]
+    assert seen[-1].strip().startswith("[file_planes]") and f"/{BIG_FILES} files" in seen[-1], seen[-1]
     recover(repo, db, proc.pid)
     assert_same_tables(db, clean, "after an external kill -9")
 
@@ -342,8 +350,9 @@ def test_unreadable_directory_is_a_warning(tmp_path):
 def test_two_concurrent_runs_on_one_database(tmp_path, big):
     repo, clean = big
     db = tmp_path / "db" / "x.duckdb"
-    run1 = subprocess.Popen(cli_argv("index", repo, "--db", db, "--workers", "1"), env=proc_env(), cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    run1 = subprocess.Popen(cli_argv("index", repo, "--db", db, "--workers", "1"), env=proc_env(**SLOW_TAIL),
+                            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     run2 = None
     try:
         seen = []
@@ -368,14 +377,14 @@ def test_two_concurrent_runs_on_one_database(tmp_path, big):
                 p.wait()
     err1 = "".join(seen) + rest1
     assert run1.returncode == 0, err1[-3000:]
-    assert out1.lstrip().startswith("indexed 250 files") and "RUN FAILED" not in out1, out1[-2000:]
+    assert out1.lstrip().startswith(f"indexed {BIG_FILES} files") and "RUN FAILED" not in out1, out1[-2000:]
     runs1 = runs_of_pid(db, run1.pid)
     assert list(runs1.values()) == ["SUCCESS"], runs1
 
     assert run2.returncode == 0, err2[-3000:]
     waiting = [ln for ln in err2.splitlines() if "waiting for" in ln]
     assert len(waiting) == 1 and f"pid {run1.pid} " in waiting[0] and str(db) in waiting[0], err2
-    assert "250 files: 0 new, 0 changed, 0 removed, 250 unchanged" in err2, err2  # it ran after run 1 ended
+    assert f"{BIG_FILES} files: 0 new, 0 changed, 0 removed, {BIG_FILES} unchanged" in err2, err2  # it ran after run 1 ended
     assert_same_tables(db, clean, "after two concurrent runs")
 
     assert code_nw == 2, (code_nw, out_nw, err_nw)
