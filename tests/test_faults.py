@@ -552,3 +552,15 @@ def test_edit_between_scan_and_read_gives_one_version_and_same_file_id_gate(tmp_
     assert "FAIL" in report[at] or "fail" in report[at].lower(), report[at]
     findings = [ln for ln in report[at + 1:] if ln.startswith("    ")]
     assert any("c.py" in ln and victim in ln for ln in findings), out
+
+
+def test_write_batch_setting_is_checked(monkeypatch):
+    from codeintel_assets.indexer import WRITE_BATCH_FILES, write_batch_files
+    monkeypatch.delenv(WRITE_BATCH_ENV, raising=False)
+    assert write_batch_files() == WRITE_BATCH_FILES
+    monkeypatch.setenv(WRITE_BATCH_ENV, "16")
+    assert write_batch_files() == 16
+    for bad in ("0", "-3", "many", ""):
+        monkeypatch.setenv(WRITE_BATCH_ENV, bad)
+        with pytest.raises(ValueError, match=WRITE_BATCH_ENV):
+            write_batch_files()
