@@ -266,6 +266,30 @@ def test_file_over_the_size_limit(solo_good):
         assert extract_file(Path(tmp), "big.py", max_bytes=6000).source.files.column("ok").to_pylist() == [True]
 
 
+def test_no_plane_derives_anything_from_a_file_over_the_limit(tmp_path):
+    """Every plane's status row gives the source's own reason, and nothing is parsed: the cpg plane parsed
+    an over-limit file (8.6 s for 10 MB, the time the limit is there to bound) and then failed with a
+    TypeError about a missing line index."""
+    from codeintel_assets.extract.context import FileContext, SourceUnavailable
+    from codeintel_assets.extract.syntax import read_source
+    from codeintel_assets.pipeline import extract_file as pass_file
+    from codeintel_assets.planes import file_planes
+
+    (tmp_path / "big.py").write_bytes(b"def f(x):\n    return g(x)\n" * 20)  # valid code, over a 100-byte limit
+    tables, failures = pass_file(str(tmp_path), "big.py", "big", 100)
+    assert [f.plane for f in failures] == ["source"]
+    for p in file_planes():
+        (row,) = tables[p.status].to_pylist()
+        assert row["ok"] is False and "FileTooLarge" in f"{row['error_type']}: {row['error_msg']}", (p.name, row)
+        assert row["error_type"] in ("FileTooLarge", "SourceUnavailable", "BytecodeUnavailable", "UpstreamFailed"), (
+            p.name, row)
+        assert all(tables[tc.name].num_rows == 0 for tc in p.tables if tc.name != p.status), p.name
+    ctx = FileContext(read_source(tmp_path, "big.py", 100), "big")
+    for derive in (ctx.tree, ctx.code, ctx.lines, ctx.symtable_tree, ctx.ast_rows):
+        with pytest.raises(SourceUnavailable, match="limit failed: FileTooLarge"):
+            derive()
+
+
 def test_symlink_loop_and_dangling_symlink(solo_good):
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -20,6 +20,18 @@ from codeintel_assets.extract.syntax import AstNodeRow, SourceFile, walk_ast
 COMPILE_MODE, COMPILE_OPTIMIZE, COMPILE_DONT_INHERIT = "exec", 0, True
 
 
+class SourceUnavailable(Exception):
+    """The file was not read and decoded (unreadable, too large, undecodable): nothing is derived from it.
+
+    Raised by every derivation of a context whose source failed, before any work: an over-limit file is
+    never parsed, compiled or walked by any plane (``--max-file-bytes`` bounds the time and memory a file
+    can cost), and the plane that asked records the source's own reason."""
+
+    def __init__(self, error):
+        super().__init__(f"{error.stage} failed: {error.type}: {error.msg}")
+        self.error = error
+
+
 @dataclass
 class FileContext:
     """A file as read, plus everything derived from it, each computed at most once."""
@@ -40,6 +52,8 @@ class FileContext:
     def _once(self, name: str, fn: Callable[[], Any]) -> Any:
         got = self._done.get(name)
         if got is None:
+            if self.src.error is not None:
+                raise SourceUnavailable(self.src.error)
             try:
                 got = (True, fn())
             except Exception as exc:  # noqa: BLE001 - kept and re-raised to every plane that needs it
