@@ -209,8 +209,9 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         raise CliError(f"internal error: the work is not one contiguous partition range ({len(work_range)} keys "
                        f"for {len(work)} files); `codeintel index --rebuild` starts over")
     checks, run_ok, run_id, run_error, timings = [], True, None, None, {}
-    if not args.json and not args.quiet:
-        os.environ["CODEINTEL_PROGRESS"] = "1"
+    # Progress lines go to stderr, also with --json (its one line is on stdout): a long run in CI says
+    # how far it is. --quiet silences them.
+    os.environ["CODEINTEL_PROGRESS"] = "0" if args.quiet else "1"
     defs = None
     if work or args.inspect:
         from codeintel_assets.assets import build_definitions
@@ -705,7 +706,7 @@ def main(argv=None) -> int:
     ix.add_argument("--db", help="DuckDB file (default: $CODEINTEL_DB or .codeintel/codeintel.duckdb)")
     ix.add_argument("--full", action="store_true", help="re-index every file, changed or not")
     ix.add_argument("--json", action="store_true", help="print one JSON summary object as the last line")
-    ix.add_argument("--quiet", action="store_true", help="no progress lines")
+    ix.add_argument("--quiet", action="store_true", help="no progress lines on stderr (--json alone keeps them)")
     ix.add_argument("--exclude", action="append", metavar="GLOB", help="skip paths matching GLOB (repeatable)")
     ix.add_argument("--workers", type=int, default=None, help="extraction processes (default: one per CPU)")
     ix.add_argument("--max-file-bytes", type=int, default=None, help="larger files become failure rows")

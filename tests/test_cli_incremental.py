@@ -203,3 +203,19 @@ def test_query_presets(tiny_repo, tmp_path):
     assert {(r["role"], r["binding_kind"]) for r in sites} == {("def", "import"), ("use", "import")}
     rows = [json.loads(line) for line in query("select count(*) as n from py_bc_code_units", "--json").splitlines()]
     assert rows[0]["n"] == 6  # pkg.good: module, f, C, C.m (the list comprehension is inlined); top; pkg/__init__
+
+
+def test_progress_lines_on_stderr_with_json_and_none_with_quiet(tmp_path):
+    """--json keeps stdout for its one line and still reports progress on stderr (a long run in CI said nothing
+    for minutes); --quiet silences it."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "m.py").write_text("def f(x):\n    return x\n")
+    env = cli_env(tmp_path)
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0 and json.loads(out.strip().splitlines()[-1])["files_added"] == 1
+    assert len(out.strip().splitlines()) == 1, out
+    assert "[file_planes] 1/1 files," in err, err
+    code, out, err = run_cli(["index", str(repo), "--json", "--quiet", "--full", "--workers", "1"], env)
+    assert code == 0 and json.loads(out.strip().splitlines()[-1])["files_changed"] == 1
+    assert "[file_planes]" not in err, err

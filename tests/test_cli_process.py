@@ -34,6 +34,8 @@ def test_console_script_indexes_this_repository_and_the_readme_queries_return_ro
                        capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
     s = json.loads(p.stdout.strip().splitlines()[-1])
+    # --json keeps stdout for its line and still says on stderr how far a run is
+    assert f"[file_planes] {s['files_added']}/{s['files_added']} files," in p.stderr, p.stderr[-3000:]
     n_files = sum(1 for f in REPO.rglob("*.py") if not {".venv", ".git", ".codeintel"} & set(f.relative_to(REPO).parts))
     assert s["files_seen"] == n_files and s["files_added"] == n_files
     assert s["run_ok"] and s["checks_failed"] == 0, [c for c in s["checks"] if not c["passed"]]
