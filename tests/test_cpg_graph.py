@@ -253,6 +253,12 @@ def test_gate_fails_on_duplicate_ids_and_calls_not_from_a_call_site(corrupt):
     assert metrics["duplicate_edge_ids"] > 0  # HAS_BLOCK of the copied block
     assert any(line.startswith("pkg/lib.py: pkg/lib.py:CU:") and "node id used by 2 nodes" in line for line in lines)
     assert any("CALLS edge from a DEFINITION node" in line for line in lines), lines
+    # the index run's check (its counting queries batched into one statement) finds the same
+    scoped = cpg_integrity(corrupt, paths={"pkg/lib.py"})
+    assert not scoped.passed and scoped.metrics["checked"] == "1 files + every cross-file edge"
+    assert (scoped.metrics["duplicate_node_ids"], scoped.metrics["calls_not_from_callsite"]) == (1, 1)
+    assert scoped.metrics["duplicate_edge_ids"] == metrics["duplicate_edge_ids"]
+    assert any("CALLS edge from a DEFINITION node" in f.describe() for f in scoped.findings)
 
 
 def test_gate_fails_when_the_stored_views_miss_a_projection(corrupt):

@@ -371,12 +371,14 @@ class _EdgeScope:
         relinked = set(linked or ()) | set(paths)
         in_linked = (f"path IN ({_literal(relinked)})" if len(relinked) <= MAX_LITERAL_PATHS
                      else "path IN (SELECT path FROM __cpg_linked)")
+        selects = []
         for i, p in enumerate(parts):
             where = keep + {"file": f" AND {in_scope}", "link": "" if linked is None else f" AND {in_linked}",
                             "inspect": ""}[_origin(p)]
-            conn.execute(f"INSERT INTO __cpg_checked_edges SELECT {i}, {cols} FROM ({p.select(have)}) WHERE {where}"
-                         ).fetchall()
+            selects.append(f"SELECT {i}, {cols} FROM ({p.select(have)}) WHERE {where}")
             self.sql[id(p)] = f"(SELECT {cols} FROM __cpg_checked_edges WHERE part = {i})"
+        if selects:  # one statement (DuckDB's fixed cost per statement, ~40 projections)
+            conn.execute("INSERT INTO __cpg_checked_edges " + " UNION ALL ".join(f"({q})" for q in selects)).fetchall()
         self._index_nodes(paths)
 
     def _index_nodes(self, paths):
@@ -457,19 +459,31 @@ def _unique_node_ids(conn, scope, metrics, add, max_findings) -> None:
             add(path, node_id, f"node id used by {copies} nodes ({kinds})")
 
 
+def _batched(conn, scope, selects: list[str]) -> list[tuple]:
+    """The rows of these one-row counting queries. In an index run (the judged edges and their nodes are
+    small temporary tables) in one statement: DuckDB's fixed cost per statement (~2-4 ms) was most of a
+    small repository's check (some 150 statements). Over the whole database one statement each: each
+    query's join or grouping is the only one holding memory (``INTEGRITY_MEMORY_LIMIT``)."""
+    if not selects:
+        return []
+    if scope.paths is None:
+        return [conn.execute(q).fetchall()[0] for q in selects]
+    return conn.execute(" UNION ALL ".join(f"({q})" for q in selects)).fetchall()
+
+
 def _endpoints(conn, scope, parts, metrics, add, max_findings) -> None:
     """Per edge projection and end: an anti join of its edges against the nodes of the declared kinds; the
     edges it finds are classified (no node with the id, or a node of another kind) by a second query."""
     dangling = wrong = calls_not_from_callsite = 0
-    for p in parts:
+    ends = [(i, end, kinds) for i, p in enumerate(parts) for end, kinds in (("src", p.src_kinds), ("dst", p.dst_kinds))]
+    counts = {(i, end): n for i, end, n in _batched(conn, scope, [
+        f"SELECT {i}, '{end}', count(*) FROM {scope.sql[id(parts[i])]} e ANTI JOIN ({scope.nodes(kinds)}) x "
+        f"ON x.node_id = e.{end}_node_id" for i, end, kinds in ends])}
+    for i, p in enumerate(parts):
         edges = scope.sql[id(p)]
-        bad = 0
-        for end, kinds in (("src", p.src_kinds), ("dst", p.dst_kinds)):
-            n = conn.execute(f"SELECT count(*) FROM {edges} e ANTI JOIN ({scope.nodes(kinds)}) x "
-                             f"ON x.node_id = e.{end}_node_id").fetchall()[0][0]
-            bad += n
-            if end == "src" and "CALLS" in p.kinds:
-                calls_not_from_callsite += n
+        bad = counts[(i, "src")] + counts[(i, "dst")]
+        if "CALLS" in p.kinds:
+            calls_not_from_callsite += counts[(i, "src")]
         if not bad:
             continue
         srcs, dsts = sorted(p.src_kinds), sorted(p.dst_kinds)
@@ -499,20 +513,26 @@ def _unique_edge_ids(conn, scope, parts, metrics, add, max_findings) -> None:
     """Every edge id is ``KIND:`` + a key (checked here), so ids of two kinds never collide: duplicates are
     looked for per kind, over the projections that yield it (REACHES: the dataflow plane's and the link's)."""
     dupes = unprefixed = 0
-    for kind in sorted({k for p in parts for k in p.kinds}):
+    kinds = sorted({k for p in parts for k in p.kinds})
+
+    def mine(kind: str) -> str:
         edges = " UNION ALL ".join(scope.sql[id(p)] for p in parts if kind in p.kinds)
-        mine = f"(SELECT * FROM ({edges}) WHERE kind = '{kind}')"
-        n_bad, n_dupes = conn.execute(f"SELECT count(*) FILTER (WHERE NOT starts_with(edge_id, '{kind}:')), "
-                                      f"count(*) - count(DISTINCT edge_id) FROM {mine}").fetchall()[0]
+        return f"(SELECT * FROM ({edges}) WHERE kind = '{kind}')"
+    counted = {kind: (n_bad, n_dupes) for kind, n_bad, n_dupes in _batched(conn, scope, [
+        f"SELECT '{kind}', count(*) FILTER (WHERE NOT starts_with(edge_id, '{kind}:')), "
+        f"count(*) - count(DISTINCT edge_id) FROM {mine(kind)}" for kind in kinds])}
+    for kind in kinds:
+        n_bad, n_dupes = counted[kind]
+        mine_sql = mine(kind)
         unprefixed += n_bad
         dupes += n_dupes
         if n_bad:
-            for path, edge_id in conn.execute(f"SELECT path, edge_id FROM {mine} WHERE NOT starts_with(edge_id, "
+            for path, edge_id in conn.execute(f"SELECT path, edge_id FROM {mine_sql} WHERE NOT starts_with(edge_id, "
                                               f"'{kind}:') ORDER BY ALL LIMIT ?", [max_findings]).fetchall():
                 add(path, edge_id, f"{kind} edge id does not start with {kind + ':'!r}")
         if n_dupes:
             for path, edge_id, copies in conn.execute(
-                    f"SELECT min(path), edge_id, count(*) FROM {mine} GROUP BY edge_id HAVING count(*) > 1 "
+                    f"SELECT min(path), edge_id, count(*) FROM {mine_sql} GROUP BY edge_id HAVING count(*) > 1 "
                     "ORDER BY 1, 2 LIMIT ?", [max_findings]).fetchall():
                 add(path, edge_id, f"edge id used by {copies} edges")
     metrics.update(duplicate_edge_ids=int(dupes), edge_ids_without_kind=int(unprefixed))
