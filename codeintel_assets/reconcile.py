@@ -60,6 +60,10 @@ def scan_repository(root: str | os.PathLike, exclude: tuple[str, ...] = (),
             rel = f"{rel_dir}/{d}" if rel_dir else d
             if d in SKIP_DIRS or _excluded(rel, exclude) or _is_venv(Path(dirpath, d)):
                 continue
+            if not _utf8(d):
+                warns.append(f"cannot index {os.fsencode(Path(dirpath, d))!r}: its name is not UTF-8 (paths are stored "
+                             "as text; its files are not indexed)")
+                continue
             keep.append(d)
         dirnames[:] = keep
         for name in sorted(filenames):
@@ -68,10 +72,24 @@ def scan_repository(root: str | os.PathLike, exclude: tuple[str, ...] = (),
             rel = f"{rel_dir}/{name}" if rel_dir else name
             if _excluded(rel, exclude):
                 continue
+            if not _utf8(name):
+                warns.append(f"cannot index {os.fsencode(Path(dirpath, name))!r}: its name is not UTF-8 (paths are "
+                             "stored as text; rename it to index it)")
+                continue
             out.append(DiskFile(path_to_key(rel), stats.hash(Path(dirpath, name), rel)))
     out.sort(key=lambda f: f.key)
     stats.save()
     return out
+
+
+def _utf8(name: str) -> bool:
+    """A name the file system gave as bytes that are not UTF-8 decodes to lone surrogates (PEP 383): no
+    UTF-8 text (DuckDB's VARCHAR, Dagster's partition keys) can hold it."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class StatCache:

@@ -566,3 +566,38 @@ def test_write_batch_setting_is_checked(monkeypatch):
         monkeypatch.setenv(WRITE_BATCH_ENV, bad)
         with pytest.raises(ValueError, match=WRITE_BATCH_ENV):
             write_batch_files()
+
+
+def test_file_names_the_database_can_and_cannot_hold(tmp_path):
+    """Names with ':' (the separator of node ids), spaces, quotes and non-ASCII letters are indexed and linked
+    like any other; a name whose bytes are not UTF-8 (no text column can hold it) is one warning naming it,
+    the same on the next run, and every other file is indexed (it stopped the whole index with a
+    UnicodeEncodeError traceback)."""
+    repo = write_repo(tmp_path / "repo", {
+        "pkg/__init__.py": "", "pkg/a:b.py": "def f(x):\n    return g(x)\n\n\ndef g(y):\n    return y\n",
+        "pkg/c.py": "def h(z):\n    return z\n", "sp ace.py": "from pkg import c\nc.h(1)\n",
+        "é.py": "x = 1\n", "quote'.py": "y = 2\n", "ok/m.py": "w = 1\n"})
+    bad_file = os.fsencode(repo) + b"/bad\xff.py"
+    bad_dir = os.fsencode(repo) + b"/d\xfeir"
+    with open(bad_file, "wb") as fh:
+        fh.write(b"z = 3\n")
+    os.mkdir(bad_dir)
+    with open(bad_dir + b"/m.py", "wb") as fh:
+        fh.write(b"v = 4\n")
+    db = tmp_path / "x.duckdb"
+    for run in (1, 2):
+        code, s, err = index_in_process(repo, db)
+        assert code == 0 and s["run_ok"] and s["checks_failed"] == 0, (s, err)
+        assert s["files_seen"] == 7 and s["files_failed"] == 0, s
+        assert s["files_added" if run == 1 else "files_unchanged"] == 7, s
+        warned = [w for w in s["warnings"] if "is not UTF-8" in w]
+        assert sorted(warned) == sorted([f"cannot index {bad_file!r}: its name is not UTF-8 (paths are stored as "
+                                         "text; rename it to index it)",
+                                         f"cannot index {bad_dir!r}: its name is not UTF-8 (paths are stored as "
+                                         "text; its files are not indexed)"]), s["warnings"]
+    with duckdb.connect(str(db), read_only=True) as c:
+        assert sorted(r[0] for r in c.execute("SELECT path FROM py_files WHERE ok").fetchall()) == sorted(
+            ["pkg/__init__.py", "pkg/a:b.py", "pkg/c.py", "sp ace.py", "é.py", "quote'.py", "ok/m.py"])
+        calls = {(p, callee) for p, callee, rule in c.execute(
+            "SELECT path, callee_qualname, rule FROM cpg_calls WHERE rule <> 'builtin'").fetchall()}
+        assert calls == {("pkg/a:b.py", "pkg.a:b.g"), ("sp ace.py", "pkg.c.h")}, calls
