@@ -49,3 +49,24 @@ def test_bad_files_are_failure_rows_and_lose_nothing(tmp_path):
     assert rows_for(env["CODEINTEL_DB"], "blocks.py")["py_bc_instructions"] == 0
     # The blocking gates still pass: failures are rows, not findings.
     assert s["checks_failed"] == 1 and [c["check"] for c in s["checks"] if not c["passed"]] == ["files_ok"]
+
+
+def test_a_repository_where_every_file_fails(tmp_path):
+    """Python 2 code (or any repository whose every file fails to parse or compile): every file is a
+    failure row and the run succeeds. The span_join gate's whole-database judge read a figure that only
+    judged files give, and the run failed with KeyError: 'instructions'."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "py2.py").write_text('print "hello"\n')
+    (repo / "exc_star.py").write_text("def f():\n    try:\n        pass\n    except* ValueError:\n        return 1\n")
+    env = cli_env(tmp_path)
+    code, s = index(repo, env)
+    assert code == 0 and s["run_ok"], s
+    assert s["files_failed"] == 2 and s["files_added"] == 2, s
+    failed = dict(f.split(": ", 1) for f in s["failed_files"])
+    assert "parse failed: SyntaxError: Missing parentheses in call to 'print'" in failed["py2.py:1:1"], failed
+    assert "compile failed: SyntaxError: 'break', 'continue' and 'return' cannot appear in an except* block" in \
+        failed["exc_star.py:5"], failed
+    span = next(c for c in s["checks"] if c["check"] == "span_join")
+    assert span["passed"] and span["metadata"]["instructions"] == 0, span
+    assert [c["check"] for c in s["checks"] if not c["passed"]] == ["files_ok"], s["checks"]

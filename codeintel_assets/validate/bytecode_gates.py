@@ -35,7 +35,8 @@ def span_join(instructions: pa.Table, threshold: float = SPAN_JOIN_THRESHOLD) ->
 
 def span_join_finalize(r: GateResult, threshold: float = SPAN_JOIN_THRESHOLD) -> GateResult:
     """Shares and the pass/fail verdict from the (possibly summed over chunks) counts."""
-    m = r.metrics
+    # (no figure at all when no stored file was judged: every file of the database failed to compile)
+    m = {"instructions": 0, "with_span": 0, "anchored": 0, **r.metrics}
     share_span = m["with_span"] / m["instructions"] if m["instructions"] else 1.0
     share_anchor = m["anchored"] / m["with_span"] if m["with_span"] else 1.0
     metrics = {**m, "share_with_span": round(share_span, 6), "share_anchored": round(share_anchor, 6),
