@@ -58,13 +58,15 @@ def cmd_index(args) -> int:
         if not root.is_dir():
             raise CliError(f"{root} is not a directory")
         _check_db_location(db)
-        from codeintel_assets.locking import DatabaseBusy, hold
+        from codeintel_assets.locking import DatabaseBusy, LockUnavailable, hold
         say = lambda m: print(f"codeintel: {m}", file=sys.stderr, flush=True)  # noqa: E731
         try:
             with hold(db, wait=not args.no_wait, on_wait=say):
                 return _index(args, root, db, t0)
         except DatabaseBusy as exc:
             raise CliError(f"{exc} (run again later, or without --no-wait to wait for it)") from exc
+        except LockUnavailable as exc:
+            raise CliError(str(exc)) from exc
     except CliError as exc:
         return _error_summary(args, root, db, str(exc), t0)
     except KeyboardInterrupt:

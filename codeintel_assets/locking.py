@@ -20,6 +20,10 @@ from pathlib import Path
 _HELD: dict[str, tuple[int, int]] = {}  # lock path -> (fd, depth) held by this process
 
 
+class LockUnavailable(Exception):
+    """The writer lock's file cannot be created where the database is to be."""
+
+
 class DatabaseBusy(Exception):
     """Another process holds the database (one line, names it)."""
 
@@ -49,8 +53,12 @@ def hold(database: str, wait: bool = True, on_wait: Callable[[str], None] | None
             fd, depth = _HELD[path]
             _HELD[path] = (fd, depth - 1)
         return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:  # a directory that takes no new files (/proc, a read-only mount, a full disk)
+        raise LockUnavailable(f"cannot create the lock file {path} beside the database: {exc.strerror or exc} "
+                              "(choose another --db)") from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -496,3 +496,13 @@ def test_import_roots_end_to_end(tmp_path):
     assert run_ids == {"src/pkg/__init__.py": first_run, "src/pkg/mod.py": first_run, "tool.py": first_run,
                        "ns/sub/mod.py": s["run_id"]}
     assert s["run_id"] != first_run
+
+
+def test_database_where_no_file_can_be_created(tmp_path):
+    """/proc takes no new files even for root (os.access says writable): the lock file's creation raised a
+    FileNotFoundError traceback, exit 1."""
+    repo = write_repo(tmp_path / "r", {"only.py": "A = 1\n"})
+    db = Path("/proc") / f"codeintel-test-{os.getpid()}.duckdb"
+    code, out, err = run_cli(["index", str(repo), "--db", str(db), "--json"], no_home_env())
+    assert_clean_error(code, out, err, f"{db}.lock")
+    assert "cannot create the lock file" in err and not db.exists()
