@@ -248,6 +248,9 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         if failures:
             run_ok = False
             run_error = "; ".join(_root_cause(e.step_failure_data.error) for e in failures)
+            if "No space left on device" in run_error or "[Errno 28]" in run_error:  # DuckDB's message names no file
+                run_error += (f" (the file system of {Path(db).parent} is full: the database, its spool and its "
+                              "Dagster instance are written there; free space and index again)")
             if any("DagsterExecutionInterruptedError" in (e.step_failure_data.error.cls_name or "") for e in failures):
                 run_error = "interrupted; the next `codeintel index` finishes what this run left"
         timings = _timings(result)

@@ -506,3 +506,34 @@ def test_database_where_no_file_can_be_created(tmp_path):
     code, out, err = run_cli(["index", str(repo), "--db", str(db), "--json"], no_home_env())
     assert_clean_error(code, out, err, f"{db}.lock")
     assert "cannot create the lock file" in err and not db.exists()
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 3 MB tmpfs (root only: a visible skip with the reason elsewhere), unmounted after."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here to fill: {p.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_a_full_disk_is_one_line_naming_where_and_the_next_index_recovers(tmp_path, full_disk):
+    repo = tmp_path / "repo"
+    shutil.copytree(Path(json.__file__).parent, repo, ignore=shutil.ignore_patterns("__pycache__"))
+    db = full_disk / "x.duckdb"
+    code, out, err = run_cli(["index", str(repo), "--db", str(db), "--json", "--workers", "1"], no_home_env())
+    last = json.loads(out.strip().splitlines()[-1])
+    assert code == 2 and last["run_ok"] is False and "Traceback" not in err, (code, err)
+    assert "No space left on device" in last["run_error"] and f"the file system of {full_disk} is full" in \
+        last["run_error"], last["run_error"]
+    subprocess.run(["mount", "-o", "remount,size=64m", str(full_disk)], check=True)  # space freed
+    code, out, err = run_cli(["index", str(repo), "--db", str(db), "--json", "--workers", "1"], no_home_env())
+    last = json.loads(out.strip().splitlines()[-1])
+    assert code == 0 and last["run_ok"] and last["checks_failed"] == 0, (last, err)
+    n = len(list(repo.rglob("*.py")))
+    assert last["files_seen"] == n and last["files_failed"] == 0 and last["rows"]["py_files"] == n, last
