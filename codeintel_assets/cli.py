@@ -71,6 +71,29 @@ def cmd_index(args) -> int:
         return _error_summary(args, root, db, str(exc), t0)
     except KeyboardInterrupt:
         return _error_summary(args, root, db, "interrupted; the next `codeintel index` finishes what this run left", t0)
+    except Exception as exc:
+        where = _environment_failure(exc, db)
+        if where is None:
+            raise  # a bug: its traceback is the report
+        return _error_summary(args, root, db, f"cannot write {where}: {exc}".splitlines()[0]
+                              + (" (the file system is full: free space and index again)" if _disk_full(exc) else ""), t0)
+
+
+def _environment_failure(exc: BaseException, db: str) -> str | None:
+    """What a failure of the machine (a full disk, a file system gone read-only, I/O errors) outside the run's
+    steps was writing: the Dagster instance (SQLite, through SQLAlchemy) or a file; None for anything else."""
+    import sqlite3
+    for e in (exc, exc.__cause__, exc.__context__):
+        if isinstance(e, sqlite3.Error) or type(e).__module__.startswith("sqlalchemy.exc"):
+            return f"the Dagster instance {os.environ.get('DAGSTER_HOME', '')} (of the database {db})"
+        if isinstance(e, OSError):
+            return f"{e.filename}" if e.filename else "a file"
+    return None
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return any(m in str(e) for e in (exc, exc.__cause__, exc.__context__) if e is not None
+               for m in ("No space left on device", "database or disk is full"))
 
 
 RUN_PID_TAG, RUN_HOST_TAG = "codeintel/pid", "codeintel/host"
@@ -248,7 +271,8 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         if failures:
             run_ok = False
             run_error = "; ".join(_root_cause(e.step_failure_data.error) for e in failures)
-            if "No space left on device" in run_error or "[Errno 28]" in run_error:  # DuckDB's message names no file
+            if any(m in run_error for m in ("No space left on device", "[Errno 28]", "database or disk is full")):
+                # DuckDB's (and SQLite's, for the instance) message names no file
                 run_error += (f" (the file system of {Path(db).parent} is full: the database, its spool and its "
                               "Dagster instance are written there; free space and index again)")
             if any("DagsterExecutionInterruptedError" in (e.step_failure_data.error.cls_name or "") for e in failures):

@@ -508,12 +508,14 @@ def test_database_where_no_file_can_be_created(tmp_path):
     assert "cannot create the lock file" in err and not db.exists()
 
 
-@pytest.fixture
-def full_disk(tmp_path):
-    """A 3 MB tmpfs (root only: a visible skip with the reason elsewhere), unmounted after."""
+@pytest.fixture(params=["700k", "3m"])
+def full_disk(tmp_path, request):
+    """A small tmpfs (root only: a visible skip with the reason elsewhere), unmounted after: 700 KB fill up
+    while the Dagster instance is created (SQLite), 3 MB while the run writes the rows (DuckDB)."""
     mnt = tmp_path / "small"
     mnt.mkdir()
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={request.param}", "tmpfs", str(mnt)], capture_output=True,
+                       text=True)
     if p.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here to fill: {p.stderr.strip()}")
     try:
@@ -529,8 +531,13 @@ def test_a_full_disk_is_one_line_naming_where_and_the_next_index_recovers(tmp_pa
     code, out, err = run_cli(["index", str(repo), "--db", str(db), "--json", "--workers", "1"], no_home_env())
     last = json.loads(out.strip().splitlines()[-1])
     assert code == 2 and last["run_ok"] is False and "Traceback" not in err, (code, err)
-    assert "No space left on device" in last["run_error"] and f"the file system of {full_disk} is full" in \
-        last["run_error"], last["run_error"]
+    assert len([ln for ln in err.splitlines() if ln.startswith("codeintel:")]) == 1, err
+    if last["run_error"].startswith("cannot write the Dagster instance"):  # full before the run: SQLite's message, the instance named
+        assert f"cannot write the Dagster instance {full_disk / 'x.dagster'} (of the database {db})" in \
+            last["run_error"] and "(the file system is full: free space and index again)" in last["run_error"], last
+    else:  # full during the run: DuckDB's message, the file system named
+        assert "No space left on device" in last["run_error"] and f"the file system of {full_disk} is full" in \
+            last["run_error"], last["run_error"]
     subprocess.run(["mount", "-o", "remount,size=64m", str(full_disk)], check=True)  # space freed
     code, out, err = run_cli(["index", str(repo), "--db", str(db), "--json", "--workers", "1"], no_home_env())
     last = json.loads(out.strip().splitlines()[-1])
