@@ -83,6 +83,8 @@ def _environment_failure(exc: BaseException, db: str) -> str | None:
     """What a failure of the machine (a full disk, a file system gone read-only, I/O errors) outside the run's
     steps was writing: the Dagster instance (SQLite, through SQLAlchemy) or a file; None for anything else."""
     import sqlite3
+    if isinstance(exc, BrokenPipeError):
+        return None  # a reader that left early: ``run`` exits 141 for it, quietly
     for e in (exc, exc.__cause__, exc.__context__):
         if isinstance(e, sqlite3.Error) or type(e).__module__.startswith("sqlalchemy.exc"):
             return f"the Dagster instance {os.environ.get('DAGSTER_HOME', '')} (of the database {db})"
