@@ -187,13 +187,19 @@ def extract_chunk(root: str, items: Sequence[tuple[str, str]], max_bytes: int, s
     spools = {tc.name: TableSpool(tc.schema, spool_dir, tc.name, limit=1 << 62, drop=[n for n, _ in tc.derived])
               for tc in pass_tables()}
     res = ChunkResult(keys=[k for k, _ in items])
-    # Millions of short-lived row tuples and AST nodes, no reference cycles: the cyclic GC only costs
-    # time here (~30% of extraction). One collection per chunk instead.
+    # Millions of short-lived row tuples and AST nodes: the automatic cyclic GC only costs time here (~30% of
+    # extraction: its full collections walk every live row again and again). But a file's derivations do
+    # leave cycles (recursive closures, scope and code-unit trees, with the rows they reach): one young-
+    # generation collection after each file frees them while they are the only young objects, without
+    # walking the worker's older heap. Without it a chunk held every file's garbage until its end: a chunk
+    # of sympy's four largest files peaked at 1,178 MiB instead of 917, 60 standard-library files at
+    # 634 MiB instead of 487 (and took 7.1-7.7 s of CPU instead of 6.2-6.8).
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
         for key, module_name in items:
             tables, fails = extract_file(root, key, module_name, max_bytes, run_id, res.seconds, budget_seconds)
+            gc.collect(0)
             for name, t in tables.items():
                 spools[name].add(t)
             res.failures.extend(fails)
