@@ -93,9 +93,15 @@ def _environment_failure(exc: BaseException, db: str) -> str | None:
     return None
 
 
+DISK_FULL = ("No space left on device", "[Errno 28]", "database or disk is full")  # DuckDB/OS, and SQLite
+
+
+def _says_disk_full(text: str) -> bool:
+    return any(m in text for m in DISK_FULL)
+
+
 def _disk_full(exc: BaseException) -> bool:
-    return any(m in str(e) for e in (exc, exc.__cause__, exc.__context__) if e is not None
-               for m in ("No space left on device", "database or disk is full"))
+    return any(_says_disk_full(str(e)) for e in (exc, exc.__cause__, exc.__context__) if e is not None)
 
 
 RUN_PID_TAG, RUN_HOST_TAG = "codeintel/pid", "codeintel/host"
@@ -273,8 +279,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         if failures:
             run_ok = False
             run_error = "; ".join(_root_cause(e.step_failure_data.error) for e in failures)
-            if any(m in run_error for m in ("No space left on device", "[Errno 28]", "database or disk is full")):
-                # DuckDB's (and SQLite's, for the instance) message names no file
+            if _says_disk_full(run_error):  # DuckDB's (and SQLite's, for the instance) message names no file
                 run_error += (f" (the file system of {Path(db).parent} is full: the database, its spool and its "
                               "Dagster instance are written there; free space and index again)")
             if any("DagsterExecutionInterruptedError" in (e.step_failure_data.error.cls_name or "") for e in failures):

@@ -61,8 +61,7 @@ def scan_repository(root: str | os.PathLike, exclude: tuple[str, ...] = (),
             if d in SKIP_DIRS or _excluded(rel, exclude) or _is_venv(Path(dirpath, d)):
                 continue
             if not _utf8(d):
-                warns.append(f"cannot index {os.fsencode(Path(dirpath, d))!r}: its name is not UTF-8 (paths are stored "
-                             "as text; its files are not indexed)")
+                warns.append(_not_utf8(Path(dirpath, d), "its files are not indexed"))
                 continue
             keep.append(d)
         dirnames[:] = keep
@@ -73,8 +72,7 @@ def scan_repository(root: str | os.PathLike, exclude: tuple[str, ...] = (),
             if _excluded(rel, exclude):
                 continue
             if not _utf8(name):
-                warns.append(f"cannot index {os.fsencode(Path(dirpath, name))!r}: its name is not UTF-8 (paths are "
-                             "stored as text; rename it to index it)")
+                warns.append(_not_utf8(Path(dirpath, name), "rename it to index it"))
                 continue
             out.append(DiskFile(path_to_key(rel), stats.hash(Path(dirpath, name), rel)))
     out.sort(key=lambda f: f.key)
@@ -90,6 +88,10 @@ def _utf8(name: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _not_utf8(path: Path, then: str) -> str:
+    return f"cannot index {os.fsencode(path)!r}: its name is not UTF-8 (paths are stored as text; {then})"
 
 
 class StatCache:

@@ -12,11 +12,8 @@ def extract(ctx, upstream):
     from codeintel_assets.extract.calls import CALL_OPS, extract_calls
     from codeintel_assets.extract.rows import to_table
     from codeintel_assets.pipeline import failure_tables
-    from codeintel_assets.extract.context import SourceUnavailable
     try:
-        rows = ctx.ast_rows()
-    except SourceUnavailable as exc:  # not read or decoded: the source plane's own reason
-        return failure_tables(PLANE, ctx, "source", "SourceUnavailable", str(exc)[:300])
+        rows = ctx.ast_rows()  # a file not read or decoded: SourceUnavailable, with the source plane's reason
     except Exception as exc:  # noqa: BLE001 - the source plane records the parse failure itself
         return failure_tables(PLANE, ctx, "source", type(exc).__name__, f"no AST for this file: {exc}"[:300])
     cu = upstream["py_bc_code_units"]
