@@ -208,6 +208,8 @@ def _index(args, root: Path, db: str, t0: float) -> int:
             store.append({tc.name: (tc.schema, tc.schema.empty_table()) for tc in pass_tables()})
         except Exception as exc:  # noqa: BLE001
             raise CliError(f"cannot create the database {db}: {exc}") from exc
+    from resources.event_log import share_alembic_scripts
+    share_alembic_scripts()  # before the instance: its three storages then load alembic's scripts once
     instance = DagsterInstance.get()
     recovered = recover_dead_runs(instance)
     for run_id in recovered:

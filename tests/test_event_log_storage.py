@@ -513,3 +513,70 @@ def test_watch_sees_wal_writes(tmp_path):
         assert "second" in seen
     finally:
         storage.dispose()
+
+
+# ----------------------------------------------------------------------------- alembic scripts
+ALEMBIC_CHILD = r"""
+import json, os, sys
+import alembic.util
+loaded = []
+_load = alembic.util.load_python_file
+def counting(dir_, filename):
+    loaded.append(filename)
+    return _load(dir_, filename)
+alembic.util.load_python_file = counting  # what ScriptDirectory calls for every migration file
+shared = sys.argv[1] == "shared"
+if shared:
+    from resources.event_log import share_alembic_scripts, write_instance_yaml
+    share_alembic_scripts()
+    share_alembic_scripts()  # idempotent
+from dagster import DagsterInstance
+from dagster._core.storage.runs import SqliteRunStorage
+from dagster._core.storage.schedules import SqliteScheduleStorage
+out = {"loads": [], "versions": []}
+for home in sys.argv[2:]:
+    before = len(loaded)
+    if shared:
+        os.makedirs(home, exist_ok=True)
+        if not os.path.exists(os.path.join(home, "dagster.yaml")):
+            write_instance_yaml(home)
+        inst = DagsterInstance.from_config(home)
+        storages = [inst.run_storage, inst.event_log_storage, inst.schedule_storage]
+    else:  # the stock storages only (no module of this project imported)
+        storages = [SqliteRunStorage.from_local(os.path.join(home, "history")),
+                    SqliteScheduleStorage.from_local(os.path.join(home, "schedules"))]
+    out["versions"].append([list(s.alembic_version()) for s in storages])
+    out["loads"].append(len(loaded) - before)
+print(json.dumps(out))
+"""
+
+
+def _alembic_child(mode: str, *homes) -> dict:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = str(Path(__file__).resolve().parent.parent)
+    proc = subprocess.run([sys.executable, "-c", ALEMBIC_CHILD, mode, *map(str, homes)], cwd=root,
+                          env={**os.environ, "PYTHONPATH": root}, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_alembic_scripts_load_once_per_process_and_stamp_what_stock_storages_read(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    shared = _alembic_child("shared", a, b, a)
+    first, second, again = shared["loads"]
+    scripts = first - 3  # the first instance loads every migration script once, and env.py for each storage's stamp
+    assert scripts > 50, shared
+    assert (second, again) == (3, 0), shared  # a second new home: the three stamps' env.py only; an existing one: none
+    for versions in shared["versions"]:
+        assert len(versions) == 3 and all(db == head and head for db, head in versions), versions
+    # A fresh interpreter without this module: the stock storages read both homes at alembic's head, and
+    # each loads the scripts again (what share_alembic_scripts saves)
+    stock = _alembic_child("stock", a, b)
+    heads = {tuple(v[1]) if isinstance(v[1], list) else v[1] for vs in shared["versions"] for v in vs}
+    for versions in stock["versions"]:
+        assert all(db == head and head in heads for db, head in versions), (versions, heads)
+    # each of the two stock storages loads them when it opens (revision check) and again for alembic_version()
+    assert stock["loads"] == [4 * scripts, 4 * scripts], (stock, scripts)
