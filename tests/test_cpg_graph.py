@@ -202,7 +202,7 @@ def test_the_example_query_of_the_docs_answers_who_calls_add(db):
 
 
 def test_integrity_gate_passes_and_codeintel_check_runs_it(indexed, db):
-    r = cpg_integrity(db)
+    r = _both_ways(db)
     assert r.passed, [f.describe() for f in r.findings]
     code, out, _ = run_cli(["check", "--db", indexed["db"]], indexed["env"])
     assert code == 0 and re.search(r"^PASS cpg_integrity \(cpg_edges\)", out, re.M), out
@@ -218,8 +218,27 @@ def corrupt(indexed, tmp_path):
     conn.close()
 
 
+def _both_ways(conn, **kw):
+    """The whole-database check as a small database gets it (the judged edges in one temporary table, one
+    counting statement each) and as a large one does (one statement per projection and end): the same
+    verdict, figures and findings."""
+    import codeintel_assets.validate.cpg_integrity as module
+    small = cpg_integrity(conn, **kw)
+    saved = module.SMALL_GRAPH_EDGES
+    module.SMALL_GRAPH_EDGES = 0
+    try:
+        large = cpg_integrity(conn, **kw)
+    finally:
+        module.SMALL_GRAPH_EDGES = saved
+    assert small.metrics["edges"] > 0
+    figures = [{k: v for k, v in r.metrics.items() if k != "seconds"} for r in (small, large)]
+    assert figures[0] == figures[1]
+    assert small.passed == large.passed and [f.describe() for f in small.findings] == [f.describe() for f in large.findings]
+    return small
+
+
 def _findings(conn) -> tuple[dict, list[str]]:
-    r = cpg_integrity(conn)
+    r = _both_ways(conn)
     assert not r.passed
     return r.metrics, [f.describe() for f in r.findings]
 
@@ -464,7 +483,7 @@ def test_the_index_run_checks_the_changed_files_and_every_cross_file_edge(corrup
         return {f.describe().split(": ", 1)[1].split(":", 1)[0] for f in r.findings
                 if f.describe().startswith("pkg/lib.py: ")}
     assert lib_kinds(scoped) <= cross, lines
-    whole = cpg_integrity(corrupt, max_findings=10_000)
+    whole = _both_ways(corrupt, max_findings=10_000)
     assert lib_kinds(whole) - cross, [f.describe() for f in whole.findings]
     assert whole.metrics["dangling_endpoints"] > scoped.metrics["dangling_endpoints"]
     # With the link step's record of what it relinked, the cross-file edges judged are those files': app.py's

@@ -153,7 +153,8 @@ def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None, l
     metrics["files_skipped"] = len(failed)  # finding: its other planes' facts may name ids it never wrote
     edge_parts = [p for p in plan.included if p.element == "edge" and p not in stale]
     with _bounded_memory(conn):
-        scope = _EdgeScope(conn, edge_parts, plan.have, failed, paths, linked)
+        scope = _EdgeScope(conn, edge_parts, plan.have, failed, paths, linked,
+                           small=paths is None and metrics["edges"] <= SMALL_GRAPH_EDGES)
         try:
             metrics["checked"] = scope.checked
             _unique_node_ids(conn, scope, metrics, add, max_findings)
@@ -290,6 +291,10 @@ def store_counts(conn, counted: dict) -> None:
 
 
 _SPILLS = itertools.count()
+# A whole-database check of a graph up to this many edges copies them into one temporary table and counts in one
+# statement each (a small repository's check was ~120 statements, 0.3 s); a larger one is judged projection by
+# projection, so that no join holds the whole graph.
+SMALL_GRAPH_EDGES = 200_000
 MAX_LITERAL_PATHS = 2000  # files named in one literal list (pruned by zone maps); beyond: a scan of the view
 INTEGRITY_MEMORY_LIMIT = "1GB"  # the whole-database check spills beyond it (the standard library: 8 M nodes)
 
@@ -347,24 +352,31 @@ class _EdgeScope:
     None: every cross-file edge) and every inspect edge, kept in a temporary table (small), against one
     temporary index of the nodes they name and the changed files' nodes."""
 
-    def __init__(self, conn, parts, have, failed, paths, linked=None):
+    def __init__(self, conn, parts, have, failed, paths, linked=None, small=False):
         import pyarrow as pa
         self.conn, self.paths, self.parts = conn, paths, parts
+        # every judged edge in one temporary table (an index run's edges, or a small database's): the counts
+        # are then one statement each, not one per projection and end
+        self.materialised = paths is not None or small
         conn.register("__cpg_failed", pa.table({"path": pa.array(sorted(failed), pa.string())}))
         keep = "(path IS NULL OR path NOT IN (SELECT path FROM __cpg_failed))"
         cols = "edge_id, kind, src_node_id, dst_node_id, path"
         self.sql = {}
         if paths is None:
             self.checked = "whole database"
-            for p in parts:
-                self.sql[id(p)] = f"(SELECT {cols} FROM ({p.select(have)}) WHERE {keep})"
+            if not small:
+                for p in parts:
+                    self.sql[id(p)] = f"(SELECT {cols} FROM ({p.select(have)}) WHERE {keep})"
+                return
+            self._create_checked_edges([f"SELECT {i}, {cols} FROM ({p.select(have)}) WHERE {keep}"
+                                        for i, p in enumerate(parts)])
+            conn.execute(f"CREATE OR REPLACE TEMP TABLE __cpg_node_index AS SELECT node_id, kind, path FROM "
+                         f"{NODES_VIEW}").fetchall()
             return
         self.checked = (f"{len(paths)} files + every cross-file edge" if linked is None else
                         f"{len(paths)} files + the cross-file edges of {len(set(linked) | set(paths))} relinked files")
         conn.register("__cpg_scope", pa.table({"path": pa.array(sorted(paths), pa.string())}))
         conn.register("__cpg_linked", pa.table({"path": pa.array(sorted(set(linked or ()) | set(paths)), pa.string())}))
-        conn.execute("CREATE OR REPLACE TEMP TABLE __cpg_checked_edges (part INTEGER, edge_id VARCHAR, kind VARCHAR, "
-                     "src_node_id VARCHAR, dst_node_id VARCHAR, path VARCHAR)").fetchall()
         # literal path lists when they are short: DuckDB prunes the row groups of other files with them
         in_scope = (f"path IN ({_literal(paths)})" if len(paths) <= MAX_LITERAL_PATHS
                     else "path IN (SELECT path FROM __cpg_scope)")
@@ -376,10 +388,18 @@ class _EdgeScope:
             where = keep + {"file": f" AND {in_scope}", "link": "" if linked is None else f" AND {in_linked}",
                             "inspect": ""}[_origin(p)]
             selects.append(f"SELECT {i}, {cols} FROM ({p.select(have)}) WHERE {where}")
-            self.sql[id(p)] = f"(SELECT {cols} FROM __cpg_checked_edges WHERE part = {i})"
-        if selects:  # one statement (DuckDB's fixed cost per statement, ~40 projections)
-            conn.execute("INSERT INTO __cpg_checked_edges " + " UNION ALL ".join(f"({q})" for q in selects)).fetchall()
+        self._create_checked_edges(selects)
         self._index_nodes(paths)
+
+    def _create_checked_edges(self, selects):
+        """``__cpg_checked_edges`` (``part``: the projection's index) from one SELECT per projection."""
+        self.conn.execute("CREATE OR REPLACE TEMP TABLE __cpg_checked_edges (part INTEGER, edge_id VARCHAR, "
+                          "kind VARCHAR, src_node_id VARCHAR, dst_node_id VARCHAR, path VARCHAR)").fetchall()
+        for i, p in enumerate(self.parts):
+            self.sql[id(p)] = f"(SELECT edge_id, kind, src_node_id, dst_node_id, path FROM __cpg_checked_edges WHERE part = {i})"
+        if selects:  # one statement (DuckDB's fixed cost per statement, ~40 projections)
+            self.conn.execute("INSERT INTO __cpg_checked_edges " + " UNION ALL ".join(f"({q})" for q in selects)
+                              ).fetchall()
 
     def _index_nodes(self, paths):
         """The nodes the check needs: every node of the changed files, and the nodes the judged edges name.
@@ -466,7 +486,7 @@ class _EdgeScope:
     def nodes(self, kinds) -> str:
         """Node ids of these kinds."""
         lits = ", ".join("'" + k + "'" for k in sorted(kinds)) or "NULL"
-        source = NODES_VIEW if self.paths is None else "__cpg_node_index"
+        source = "__cpg_node_index" if self.materialised else NODES_VIEW
         return f"SELECT node_id FROM {source} WHERE kind IN ({lits})"
 
     def close(self):
@@ -494,16 +514,11 @@ def _unique_node_ids(conn, scope, metrics, add, max_findings) -> None:
             add(path, node_id, f"node id used by {copies} nodes ({kinds})")
 
 
-def _batched(conn, scope, selects: list[str]) -> list[tuple]:
-    """The rows of these one-row counting queries. In an index run (the judged edges and their nodes are
-    small temporary tables) in one statement: DuckDB's fixed cost per statement (~2-4 ms) was most of a
-    small repository's check (some 150 statements). Over the whole database one statement each: each
-    query's join or grouping is the only one holding memory (``INTEGRITY_MEMORY_LIMIT``)."""
-    if not selects:
-        return []
-    if scope.paths is None:
-        return [conn.execute(q).fetchall()[0] for q in selects]
-    return conn.execute(" UNION ALL ".join(f"({q})" for q in selects)).fetchall()
+def _batched(conn, selects: list[str]) -> list[tuple]:
+    """The rows of these one-row counting queries over a large database's views, one statement each: each
+    query's join or grouping is the only one holding memory (``INTEGRITY_MEMORY_LIMIT``). (The judged edges
+    of an index run or of a small database are counted in one statement: ``_EdgeScope.bad_endpoints``.)"""
+    return [conn.execute(q).fetchall()[0] for q in selects]
 
 
 def _endpoints(conn, scope, parts, metrics, add, max_findings) -> None:
@@ -511,8 +526,8 @@ def _endpoints(conn, scope, parts, metrics, add, max_findings) -> None:
     edges it finds are classified (no node with the id, or a node of another kind) by a second query."""
     dangling = wrong = calls_not_from_callsite = 0
     ends = [(i, end, kinds) for i, p in enumerate(parts) for end, kinds in (("src", p.src_kinds), ("dst", p.dst_kinds))]
-    if scope.paths is None:
-        counts = {(i, end): n for i, end, n in _batched(conn, scope, [
+    if not scope.materialised:
+        counts = {(i, end): n for i, end, n in _batched(conn, [
             f"SELECT {i}, '{end}', count(*) FROM {scope.sql[id(parts[i])]} e ANTI JOIN ({scope.nodes(kinds)}) x "
             f"ON x.node_id = e.{end}_node_id" for i, end, kinds in ends])}
     else:
@@ -557,8 +572,8 @@ def _unique_edge_ids(conn, scope, parts, metrics, add, max_findings) -> None:
     def mine(kind: str) -> str:
         edges = " UNION ALL ".join(scope.sql[id(p)] for p in parts if kind in p.kinds)
         return f"(SELECT * FROM ({edges}) WHERE kind = '{kind}')"
-    if scope.paths is None:
-        counted = {kind: (n_bad, n_dupes) for kind, n_bad, n_dupes in _batched(conn, scope, [
+    if not scope.materialised:
+        counted = {kind: (n_bad, n_dupes) for kind, n_bad, n_dupes in _batched(conn, [
             f"SELECT '{kind}', count(*) FILTER (WHERE NOT starts_with(edge_id, '{kind}:')), "
             f"count(*) - count(DISTINCT edge_id) FROM {mine(kind)}" for kind in kinds])}
     else:
