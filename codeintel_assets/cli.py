@@ -256,7 +256,10 @@ def _index(args, root: Path, db: str, t0: float) -> int:
     relink = False
     if not work:
         relink = _relink_needed(args, root, store)
-    if relink:
+    # With --inspect the link and the graph check run once, after the inspect step (its rows add projections
+    # and runtime signatures: a link or a check before it would be redone after it).
+    after_inspect = bool(args.inspect)
+    if relink and not after_inspect:
         # No file to index, but the call graph is not the files' (files left, or the last link step failed).
         from codeintel_assets.assets import build_definitions
         defs = defs or build_definitions(str(root), db, inspect=inspect_cfg or {}, scip_index=args.scip)
@@ -273,9 +276,12 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         import socket
         tags = {**range_tags(work_range[0], work_range[-1]), RUN_PID_TAG: str(os.getpid()),
                 RUN_HOST_TAG: socket.gethostname()}
+        from dagster import AssetKey
+
+        from codeintel_assets.assets.jobs import FILE_STEP_KEYS
         result = job.execute_in_process(
-            instance=instance, tags=tags, raise_on_error=False,
-            run_config=QUIET_RUN)
+            instance=instance, tags=tags, raise_on_error=False, run_config=QUIET_RUN,
+            asset_selection=[AssetKey(k) for k in FILE_STEP_KEYS] if after_inspect else None)
         run_id = result.run_id
         failures = _step_errors(result)
         if failures:
@@ -293,14 +299,18 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         inspect_summary = _run_inspect(args, defs, instance, store, plan, work, modules, inspect_cfg, checks, log)
         if inspect_summary.get("run_error"):
             run_ok, run_error = False, inspect_summary["run_error"]
-        elif inspect_summary.get("attempted"):
-            # New runtime signatures: the argument wiring into the inspected files is linked again.
-            from codeintel_assets.link import dirty_paths
-            with store.connection(read_only=True) as conn:
-                stale = bool(dirty_paths(conn))
-            if stale and not defs.resolve_job_def("link_repository").execute_in_process(
-                    instance=instance, raise_on_error=False, run_config=QUIET_RUN).success:
-                run_ok, run_error = False, "the link step failed; the next `codeintel index` runs it again"
+    if after_inspect and (run_ok or (inspect_summary is not None and not inspect_summary.get("interrupted"))) and (
+            work or relink or (inspect_summary or {}).get("runs")):
+        # The files' link (new runtime signatures rewire the arguments into the inspected files) and the graph's
+        # check, once; also after a failed inspect step, so that the static rows are linked and judged.
+        linked = defs.resolve_job_def("link_repository").execute_in_process(
+            instance=instance, raise_on_error=False, run_config=QUIET_RUN)
+        run_id = run_id or linked.run_id
+        for ev in linked.get_asset_check_evaluations():
+            checks[:] = [c for c in checks if c["check"] != ev.check_name]
+            checks.append(_check_row(ev))
+        if _step_errors(linked) and run_ok:
+            run_ok, run_error = False, "the link step failed; the next `codeintel index` runs it again"
     code = _finish(args, root, db, home, store, plan, work, dict(
         run_ok=run_ok, run_id=run_id, run_error=run_error, checks=checks, timings=timings, warnings=scan_warnings,
         recovered=recovered, inspect=inspect_summary, t0=t0))
@@ -410,7 +420,10 @@ def _run_inspect(args, defs, instance, store, plan, work, modules, cfg, checks, 
     """The inspect step over the files whose runtime facts are stale: one Dagster run per partition range."""
     from collections import Counter
 
+    from dagster import AssetKey
+
     from codeintel_assets.assets.inspect import REASONS_TAG
+    from codeintel_assets.assets.jobs import INSPECT_STEP_KEYS
     from codeintel_assets.inspect_plan import contiguous_ranges, inspect_work
     from codeintel_assets.paths import FILES_PARTITIONS, range_tags
     from resources.inspect import InspectConfig
@@ -419,7 +432,7 @@ def _run_inspect(args, defs, instance, store, plan, work, modules, cfg, checks, 
         todo = inspect_work(conn, plan.seen, work, modules, policy, args.full)
     reasons = Counter(todo.values())
     out = {"files": len(todo), "reasons": dict(reasons), "runs": [], "attempted": 0, "ok": 0, "skipped": 0,
-           "failed": [], "run_error": None}
+           "failed": [], "run_error": None, "interrupted": False}
     if not todo:
         log("  inspect: every module's runtime facts are current")
         return out
@@ -433,12 +446,14 @@ def _run_inspect(args, defs, instance, store, plan, work, modules, cfg, checks, 
         keys.extend(rng)
         tags = {**range_tags(rng[0], rng[-1]), RUN_PID_TAG: str(os.getpid()), RUN_HOST_TAG: socket.gethostname(),
                 REASONS_TAG: _json.dumps(dict(Counter(todo.get(k, "in the range") for k in rng)))}
-        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False,
-                                        run_config=QUIET_RUN)
+        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=QUIET_RUN,
+                                        asset_selection=[AssetKey(k) for k in INSPECT_STEP_KEYS])  # graph: after
         out["runs"].append(result.run_id)
         errors = _step_errors(result)
         if errors:
             out["run_error"] = "inspect: " + "; ".join(_root_cause(e.step_failure_data.error) for e in errors)
+            out["interrupted"] = any("DagsterExecutionInterruptedError" in (e.step_failure_data.error.cls_name or "")
+                                     for e in errors)
             break
         for ev in result.get_asset_check_evaluations():
             checks[:] = [c for c in checks if c["check"] != ev.check_name]

@@ -215,3 +215,48 @@ def test_a_forged_reply_with_the_right_shape_but_wrong_types_fails_alone(tmp_pat
             "SELECT path, ok, error_type FROM py_inspect_import_attempts").fetchall())
         assert st == {"a_forger.py": (False, "MalformedReply"), "b_fine.py": (True, None)}
         assert c.execute("SELECT DISTINCT path FROM py_inspect_objects").fetchall() == [("b_fine.py",)]
+
+
+def _steps_of_runs(env, since: float) -> list[set[str]]:
+    """The steps that succeeded in each run started after ``since``, oldest first."""
+    from dagster import DagsterEventType, DagsterInstance
+    inst = DagsterInstance.from_config(env["DAGSTER_HOME"])
+    try:
+        out = []
+        for r in reversed(inst.get_runs()):
+            logs = inst.all_logs(r.run_id, of_type=DagsterEventType.STEP_SUCCESS)
+            if logs and logs[0].timestamp >= since:
+                out.append({e.step_key for e in logs})
+        return out
+    finally:
+        inst.dispose()
+
+
+def test_the_link_and_the_graph_check_run_once_after_the_inspect_step(tmp_path):
+    """The inspect step's rows add graph projections and runtime signatures: with --inspect, the file planes
+    run, then the inspect ranges, then the link and the graph's check once (not once per run); when the
+    inspect step fails, the static rows are still linked and judged."""
+    import time
+    repo = write_repo(tmp_path / "repo", REPO)
+    env = cli_env(tmp_path)
+    t = time.time()
+    code, s = index(repo, env)
+    assert code == 0, s
+    runs = _steps_of_runs(env, t)
+    assert len(runs) == 3 and "file_planes" in runs[0] and "inspect_plane" in runs[1], runs
+    assert [r & {"cpg_link", "cpg_graph"} for r in runs] == [set(), set(), {"cpg_link", "cpg_graph"}], runs
+    integrity = [c for c in s["checks"] if c["check"] == "cpg_integrity"]
+    assert len(integrity) == 1 and integrity[0]["passed"], s["checks"]
+
+    (repo / "pkg/a.py").write_text("def fa(x, y=3):\n    return y\n")
+    t = time.time()
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--inspect"],
+                             {**env, "CODEINTEL_INJECT_FAULT": "inspect=pkg/a.py"})
+    s = json.loads(out.strip().splitlines()[-1])
+    assert code == 2 and "injected fault" in s["inspect"]["run_error"], (code, s, err)
+    runs = _steps_of_runs(env, t)
+    assert "cpg_link" in runs[-1] and "cpg_graph" in runs[-1], runs  # linked and judged after the failure
+    assert [c["passed"] for c in s["checks"] if c["check"] == "cpg_integrity"] == [True], s["checks"]
+    from codeintel_assets.link import dirty_paths
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        assert dirty_paths(c) == []

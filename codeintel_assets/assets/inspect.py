@@ -51,7 +51,10 @@ def inspect_plane_asset(context: AssetExecutionContext, repo: RepoConfig, store:
     from codeintel_assets.extract.modules import detect_import_roots
     from codeintel_assets.inspect_step import inspect_keys
     from codeintel_assets.reconcile import module_names
+    from codeintel_assets.faults import plane_fault
     keys = list(context.partition_keys)
+    for k in keys:
+        plane_fault(C.PLANE, k)  # the fault tests' injected step failure (never set otherwise)
     names = module_names(repo.root, keys, repo.import_roots)
     roots = detect_import_roots(repo.root, tuple(repo.import_roots))
     to_stderr = os.environ.get("CODEINTEL_PROGRESS") == "1"

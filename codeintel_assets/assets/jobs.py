@@ -16,18 +16,20 @@ PURGE_JOB = "purge_files"
 INSPECT_JOB = "inspect_files"
 LINK_JOB = "link_repository"
 
+# `codeintel index --inspect` runs these parts of the two jobs, then `link_repository` once: the inspect step
+# adds graph projections and runtime signatures, so a link and a graph check before it would be redone after it.
+FILE_STEP_KEYS = [*(tc.name for tc in pass_tables()), *(tc.name for p in planes() for tc, _ in p.reference)]
+INSPECT_STEP_KEYS = [*(tc.name for tc in C.FILE_TABLES), C.PY_INSPECT_RUN_META.name]
+
 index_files = define_asset_job(
-    INDEX_JOB, selection=AssetSelection.assets(*(tc.name for tc in pass_tables()),
-                                               *(tc.name for p in planes() for tc, _ in p.reference),
-                                               *SCIP_KEYS, *LINK_KEYS, CPG_GRAPH),
+    INDEX_JOB, selection=AssetSelection.assets(*FILE_STEP_KEYS, *SCIP_KEYS, *LINK_KEYS, CPG_GRAPH),
     executor_def=in_process_executor,  # steps share the DuckDB writer; process start-up dominated small runs
     description="Index a contiguous range of file partitions (changed files are moved to the tail so one range covers them).",
 )
 
 
 inspect_files = define_asset_job(
-    INSPECT_JOB, selection=AssetSelection.assets(*(tc.name for tc in C.FILE_TABLES), C.PY_INSPECT_RUN_META.name,
-                                                 CPG_GRAPH),  # the inspect tables add projections to the graph
+    INSPECT_JOB, selection=AssetSelection.assets(*INSPECT_STEP_KEYS, CPG_GRAPH),  # inspect rows are graph projections
     executor_def=in_process_executor,
     description="Import the modules of a range of files in the inspect sandbox (opt-in: `codeintel index --inspect`).",
 )
