@@ -299,3 +299,19 @@ def test_decorates_from_the_ast_beside_wraps_from_the_runtime(inspected):
     assert decs("fx.cases:Point:class") == [(0, 0, "Attribute", "dataclasses.dataclass", 0)]
     assert [d[3] for d in decs("fx.cases:ov:function")] == []  # the runtime `ov` is the undecorated last def
     assert decs("fx.cases:plain:function") == []
+
+
+def test_a_flood_of_output_is_the_modules_budget_however_fast_it_comes(tmp_path):
+    """A module that prints at once can flood the pipes while the worker's acknowledgement is read: that is
+    the module's output (the worker prints nothing itself), so the module fails with the output budget. It
+    was taken for a worker that died before starting the module, and the module was imported again in a
+    new worker and reported as "two workers in a row died" (4 of 30 such modules, with two workers)."""
+    from codeintel_assets.extract.inspect_sandbox import Budgets, Command, Sandbox
+    n = 30
+    for i in range(n):
+        (tmp_path / f"flood{i}.py").write_text("import sys\nfor _ in range(4096):\n    sys.stdout.write('x' * 1023 + '\\n')\n")
+    with Sandbox(None, [str(tmp_path)], Budgets(max_output_bytes=16 << 10, timeout_seconds=30), workers=2) as sb:
+        results = sb.run([Command(f"flood{i}", str(tmp_path / f"flood{i}.py")) for i in range(n)])
+    got = [(r.module, r.ok, r.error_type, r.budget) for r in results]
+    assert got == [(f"flood{i}", False, "BudgetExceeded", "output_bytes") for i in range(n)], \
+        [(r.module, r.error_msg) for r in results if r.budget != "output_bytes"]

@@ -218,7 +218,15 @@ class Worker:
             self.proc.stdin.write(line.encode())
             self.proc.stdin.flush()
             ack = self._read_frame(self.budgets.startup_seconds, res)
-        except (BrokenPipeError, OSError, WorkerDied) as exc:
+        except WorkerDied as exc:
+            self.kill()
+            if exc.args[0] == "output_bytes":
+                # The worker prints nothing itself: this output is the module's, already importing (its
+                # flood arrived while the acknowledgement's pipes were drained). Not a worker gone before
+                # it started, to be retried in a new one.
+                raise
+            raise WorkerGone(str(exc)) from None
+        except (BrokenPipeError, OSError) as exc:
             self.kill()
             raise WorkerGone(str(exc)) from None
         if not isinstance(ack, dict) or ack.get("ack") != nonce:
