@@ -780,10 +780,14 @@ r AS (SELECT r.* FROM py_reaching_defs r SEMI JOIN (SELECT DISTINCT path FROM b)
 i AS (SELECT instr_id, span_start_byte, span_end_byte FROM py_bc_instructions
       SEMI JOIN (SELECT DISTINCT path FROM b) p USING (path)
       SEMI JOIN (SELECT DISTINCT code_unit_id FROM b) u USING (code_unit_id))
-SELECT DISTINCT {version}::SMALLINT, b.callsite_id, b.path, b.arg_id, r.def_instr_id, r.def_kind, r.use_instr_id, b.param_binding_id,
+SELECT {version}::SMALLINT, b.callsite_id, b.path, b.arg_id, r.def_instr_id, r.def_kind, r.use_instr_id, b.param_binding_id,
        b.callee_def_id, b.confidence
 FROM b JOIN r ON r.code_unit_id = b.code_unit_id AND r.name = b.root
 JOIN i ON i.instr_id = r.use_instr_id AND i.span_start_byte >= b.span_start_byte AND i.span_end_byte <= b.span_end_byte
+-- one row per key: callees that run the same code (one decorator's wrapper, by their runtime signatures) bind
+-- the argument to the same parameter; the most confident callee (then the first id) is the row's
+QUALIFY row_number() OVER (PARTITION BY b.callsite_id, b.arg_id, r.use_instr_id, r.def_instr_id, r.def_kind,
+                                        b.param_binding_id ORDER BY b.confidence DESC, b.callee_def_id) = 1
 """
 
 

@@ -902,3 +902,45 @@ def test_the_lookup_tables_kept_between_links_equal_a_full_rebuild_after_edits_a
         assert set(c.execute(mro).fetchall()) == full_mro
     assert ("app.use.Child", 1, "app.base.Root", True) in full_mro and not any("Other" in r[0] for r in full_mro)
     assert ("app.far.Far", 2, "app.base.Root", True) in full_mro
+
+
+WRAPPER_FOR_SEVERAL = '''
+def deco(fn):
+    def decorate(self, arg, **kw):
+        return fn(self, arg, **kw)
+    return decorate
+
+
+class K:
+    @deco
+    def a(self, arg, **kw):
+        return arg
+
+    @deco
+    def b(self, arg, **kw):
+        return kw
+'''
+
+
+def test_one_wrapper_for_several_callees_reaches_its_parameters_once(tmp_path):
+    """``fn(self, arg, **kw)`` in a decorator's wrapper calls K.a or K.b (the functions passed to it), and at
+    runtime both are that wrapper (no functools.wraps): their parameters are the wrapper's. Each definition
+    that reaches an argument reaches the wrapper's parameter once (cpg_arg_reaches' key), not once per
+    callee: the REACHES edges were duplicates (SQLAlchemy's ``_with_legacy_schema_aliasing``: 36)."""
+    repo = write_repo(tmp_path / "repo", {"w.py": WRAPPER_FOR_SEVERAL})
+    env = cli_env(tmp_path)
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--inspect"], env)
+    s = json.loads(out.strip().splitlines()[-1])
+    assert code == 0 and s["checks_failed"] == 0, [c for c in s["checks"] if not c["passed"]]
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        callees = c.execute("SELECT DISTINCT callee_qualname FROM cpg_calls WHERE caller_qualname = "
+                            "'w.deco.decorate' ORDER BY 1").fetchall()
+        assert callees == [("w.K.a",), ("w.K.b",)]
+        from codeintel_assets.contracts.cpg import CPG_ARG_REACHES
+        key = ", ".join(CPG_ARG_REACHES.key)
+        assert c.execute(f"SELECT count(*) - count(DISTINCT ({key})) FROM cpg_arg_reaches").fetchall() == [(0,)]
+        # self, arg and the **kw splat (each defined by the wrapper's own parameter) reach the wrapper's
+        # parameter of that name, once each
+        assert sorted(c.execute("SELECT a.text, p.qualname FROM cpg_arg_reaches r JOIN cpg_call_args a USING (arg_id) "
+                                "JOIN cpg_definitions p ON p.binding_id = r.param_binding_id").fetchall()) == [
+            ("arg", "w.deco.decorate.arg"), ("kw", "w.deco.decorate.kw"), ("self", "w.deco.decorate.self")]
