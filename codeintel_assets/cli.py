@@ -306,9 +306,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         linked = defs.resolve_job_def("link_repository").execute_in_process(
             instance=instance, raise_on_error=False, run_config=QUIET_RUN)
         run_id = run_id or linked.run_id
-        for ev in linked.get_asset_check_evaluations():
-            checks[:] = [c for c in checks if c["check"] != ev.check_name]
-            checks.append(_check_row(ev))
+        _take_checks(checks, linked)
         if _step_errors(linked) and run_ok:
             run_ok, run_error = False, "the link step failed; the next `codeintel index` runs it again"
     code = _finish(args, root, db, home, store, plan, work, dict(
@@ -455,9 +453,7 @@ def _run_inspect(args, defs, instance, store, plan, work, modules, cfg, checks, 
             out["interrupted"] = any("DagsterExecutionInterruptedError" in (e.step_failure_data.error.cls_name or "")
                                      for e in errors)
             break
-        for ev in result.get_asset_check_evaluations():
-            checks[:] = [c for c in checks if c["check"] != ev.check_name]
-            checks.append(_check_row(ev))
+        _take_checks(checks, result)
     import gc
     gc.collect()
     from resources.duck import table_exists
@@ -486,6 +482,13 @@ def _check_row(ev) -> dict:
             "severity": ev.severity.value,
             "metadata": {k: v.value for k, v in ev.metadata.items() if k not in ("first_findings", "scope")},
             "findings": findings.value if findings else ""}
+
+
+def _take_checks(checks: list[dict], result) -> None:
+    """A later run's verdicts replace the earlier ones of the same checks (the run's summary keeps the last)."""
+    for ev in result.get_asset_check_evaluations():
+        checks[:] = [c for c in checks if c["check"] != ev.check_name]
+        checks.append(_check_row(ev))
 
 
 def _step_errors(result) -> list:

@@ -362,44 +362,41 @@ class _EdgeScope:
         keep = "(path IS NULL OR path NOT IN (SELECT path FROM __cpg_failed))"
         cols = "edge_id, kind, src_node_id, dst_node_id, path"
         self.sql = {}
+        if paths is None and not small:
+            self.checked = "whole database"
+            for p in parts:
+                self.sql[id(p)] = f"(SELECT {cols} FROM ({p.select(have)}) WHERE {keep})"
+            return
         if paths is None:
             self.checked = "whole database"
-            if not small:
-                for p in parts:
-                    self.sql[id(p)] = f"(SELECT {cols} FROM ({p.select(have)}) WHERE {keep})"
-                return
-            self._create_checked_edges([f"SELECT {i}, {cols} FROM ({p.select(have)}) WHERE {keep}"
-                                        for i, p in enumerate(parts)])
+            wheres = [keep] * len(parts)
+        else:
+            self.checked = (f"{len(paths)} files + every cross-file edge" if linked is None else
+                            f"{len(paths)} files + the cross-file edges of {len(set(linked) | set(paths))} relinked files")
+            conn.register("__cpg_scope", pa.table({"path": pa.array(sorted(paths), pa.string())}))
+            conn.register("__cpg_linked", pa.table({"path": pa.array(sorted(set(linked or ()) | set(paths)),
+                                                                     pa.string())}))
+            # literal path lists when they are short: DuckDB prunes the row groups of other files with them
+            in_scope = (f"path IN ({_literal(paths)})" if len(paths) <= MAX_LITERAL_PATHS
+                        else "path IN (SELECT path FROM __cpg_scope)")
+            relinked = set(linked or ()) | set(paths)
+            in_linked = (f"path IN ({_literal(relinked)})" if len(relinked) <= MAX_LITERAL_PATHS
+                         else "path IN (SELECT path FROM __cpg_linked)")
+            wheres = [keep + {"file": f" AND {in_scope}", "link": "" if linked is None else f" AND {in_linked}",
+                              "inspect": ""}[_origin(p)] for p in parts]
+        conn.execute("CREATE OR REPLACE TEMP TABLE __cpg_checked_edges (part INTEGER, edge_id VARCHAR, kind VARCHAR, "
+                     "src_node_id VARCHAR, dst_node_id VARCHAR, path VARCHAR)").fetchall()
+        for i, p in enumerate(parts):
+            self.sql[id(p)] = f"(SELECT {cols} FROM __cpg_checked_edges WHERE part = {i})"
+        if parts:  # one statement (DuckDB's fixed cost per statement, ~40 projections)
+            conn.execute("INSERT INTO __cpg_checked_edges " + " UNION ALL ".join(
+                f"(SELECT {i}, {cols} FROM ({p.select(have)}) WHERE {where})"
+                for i, (p, where) in enumerate(zip(parts, wheres)))).fetchall()
+        if paths is None:  # a small database: every node
             conn.execute(f"CREATE OR REPLACE TEMP TABLE __cpg_node_index AS SELECT node_id, kind, path FROM "
                          f"{NODES_VIEW}").fetchall()
-            return
-        self.checked = (f"{len(paths)} files + every cross-file edge" if linked is None else
-                        f"{len(paths)} files + the cross-file edges of {len(set(linked) | set(paths))} relinked files")
-        conn.register("__cpg_scope", pa.table({"path": pa.array(sorted(paths), pa.string())}))
-        conn.register("__cpg_linked", pa.table({"path": pa.array(sorted(set(linked or ()) | set(paths)), pa.string())}))
-        # literal path lists when they are short: DuckDB prunes the row groups of other files with them
-        in_scope = (f"path IN ({_literal(paths)})" if len(paths) <= MAX_LITERAL_PATHS
-                    else "path IN (SELECT path FROM __cpg_scope)")
-        relinked = set(linked or ()) | set(paths)
-        in_linked = (f"path IN ({_literal(relinked)})" if len(relinked) <= MAX_LITERAL_PATHS
-                     else "path IN (SELECT path FROM __cpg_linked)")
-        selects = []
-        for i, p in enumerate(parts):
-            where = keep + {"file": f" AND {in_scope}", "link": "" if linked is None else f" AND {in_linked}",
-                            "inspect": ""}[_origin(p)]
-            selects.append(f"SELECT {i}, {cols} FROM ({p.select(have)}) WHERE {where}")
-        self._create_checked_edges(selects)
-        self._index_nodes(paths)
-
-    def _create_checked_edges(self, selects):
-        """``__cpg_checked_edges`` (``part``: the projection's index) from one SELECT per projection."""
-        self.conn.execute("CREATE OR REPLACE TEMP TABLE __cpg_checked_edges (part INTEGER, edge_id VARCHAR, "
-                          "kind VARCHAR, src_node_id VARCHAR, dst_node_id VARCHAR, path VARCHAR)").fetchall()
-        for i, p in enumerate(self.parts):
-            self.sql[id(p)] = f"(SELECT edge_id, kind, src_node_id, dst_node_id, path FROM __cpg_checked_edges WHERE part = {i})"
-        if selects:  # one statement (DuckDB's fixed cost per statement, ~40 projections)
-            self.conn.execute("INSERT INTO __cpg_checked_edges " + " UNION ALL ".join(f"({q})" for q in selects)
-                              ).fetchall()
+        else:
+            self._index_nodes(paths)
 
     def _index_nodes(self, paths):
         """The nodes the check needs: every node of the changed files, and the nodes the judged edges name.
@@ -453,41 +450,42 @@ class _EdgeScope:
         projection does not declare there. One statement over the judged edges (an index run): the same
         counts as one anti join per projection and end, which cost DuckDB ~80 plans (0.15-0.35 s) even on a
         tiny repository."""
-        import pyarrow as pa
         rows = [(i, end, k) for i, end, kinds in ends for k in sorted(kinds)]
-        self.conn.register("__cpg_declared", pa.table({
-            "part": pa.array([r[0] for r in rows], pa.int32()), "end_": pa.array([r[1] for r in rows], pa.string()),
-            "kind": pa.array([r[2] for r in rows], pa.string())}))
-        try:
+        with self._registered("__cpg_declared", {"part": [r[0] for r in rows], "end_": [r[1] for r in rows],
+                                                 "kind": [r[2] for r in rows]}):
             return {(int(i), end): int(n) for i, end, n in self.conn.execute(
                 "WITH e AS (SELECT part, 'src' AS end_, src_node_id AS node_id FROM __cpg_checked_edges "
                 "UNION ALL SELECT part, 'dst', dst_node_id FROM __cpg_checked_edges), "
                 "ok AS (SELECT DISTINCT e.part, e.end_, e.node_id FROM e JOIN __cpg_node_index n USING (node_id) "
                 "JOIN __cpg_declared d ON d.part = e.part AND d.end_ = e.end_ AND d.kind = n.kind) "
                 "SELECT part, end_, count(*) FROM e ANTI JOIN ok USING (part, end_, node_id) GROUP BY ALL").fetchall()}
-        finally:
-            self.conn.unregister("__cpg_declared")
 
     def edge_id_counts(self, kinds) -> dict[str, tuple[int, int]]:
         """Per edge kind: the judged edges whose id lacks the ``KIND:`` prefix, and the duplicate ids, over the
         projections that declare the kind (one statement, an index run)."""
-        import pyarrow as pa
         rows = [(i, k) for i, p in enumerate(self.parts) for k in sorted(p.kinds) if k in set(kinds)]
-        self.conn.register("__cpg_part_kinds", pa.table({
-            "part": pa.array([r[0] for r in rows], pa.int32()), "kind": pa.array([r[1] for r in rows], pa.string())}))
-        try:
+        with self._registered("__cpg_part_kinds", {"part": [r[0] for r in rows], "kind": [r[1] for r in rows]}):
             return {kind: (int(bad), int(dupes)) for kind, bad, dupes in self.conn.execute(
                 "SELECT kind, count(*) FILTER (WHERE NOT starts_with(edge_id, kind || ':')), "
                 "count(*) - count(DISTINCT edge_id) FROM __cpg_checked_edges SEMI JOIN __cpg_part_kinds "
                 "USING (part, kind) GROUP BY kind").fetchall()}
-        finally:
-            self.conn.unregister("__cpg_part_kinds")
 
-    def nodes(self, kinds) -> str:
-        """Node ids of these kinds."""
+    @contextmanager
+    def _registered(self, name: str, columns: dict[str, list]):
+        """``columns`` as a table named ``name`` while the block runs (``part`` INTEGER, the others VARCHAR)."""
+        import pyarrow as pa
+        self.conn.register(name, pa.table({c: pa.array(v, pa.int32() if c == "part" else pa.string())
+                                           for c, v in columns.items()}))
+        try:
+            yield
+        finally:
+            self.conn.unregister(name)
+
+    @staticmethod
+    def nodes(kinds) -> str:
+        """Node ids of these kinds in the views (a large database's check, projection by projection)."""
         lits = ", ".join("'" + k + "'" for k in sorted(kinds)) or "NULL"
-        source = "__cpg_node_index" if self.materialised else NODES_VIEW
-        return f"SELECT node_id FROM {source} WHERE kind IN ({lits})"
+        return f"SELECT node_id FROM {NODES_VIEW} WHERE kind IN ({lits})"
 
     def close(self):
         self.conn.execute("DROP TABLE IF EXISTS __cpg_checked_edges").fetchall()
