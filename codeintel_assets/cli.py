@@ -263,14 +263,8 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         # No file to index, but the call graph is not the files' (files left, or the last link step failed).
         from codeintel_assets.assets import build_definitions
         defs = defs or build_definitions(str(root), db, inspect=inspect_cfg or {}, scip_index=args.scip)
-        linked = defs.resolve_job_def("link_repository").execute_in_process(
-            instance=instance, raise_on_error=False,
-            run_config=QUIET_RUN)
-        run_id = linked.run_id
-        # The graph's check ran in that job: its verdict is this run's (and a blocking failure its exit code).
-        checks = [_check_row(ev) for ev in linked.get_asset_check_evaluations()]
-        if not linked.success:
-            run_ok, run_error = False, "the link step failed; the next `codeintel index` runs it again"
+        run_id, run_error = _link_run(defs, instance, checks)
+        run_ok = run_error is None
     if work:
         job = defs.resolve_job_def("index_files")
         import socket
@@ -303,12 +297,10 @@ def _index(args, root: Path, db: str, t0: float) -> int:
             work or relink or (inspect_summary or {}).get("runs")):
         # The files' link (new runtime signatures rewire the arguments into the inspected files) and the graph's
         # check, once; also after a failed inspect step, so that the static rows are linked and judged.
-        linked = defs.resolve_job_def("link_repository").execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET_RUN)
-        run_id = run_id or linked.run_id
-        _take_checks(checks, linked)
-        if _step_errors(linked) and run_ok:
-            run_ok, run_error = False, "the link step failed; the next `codeintel index` runs it again"
+        linked_id, link_error = _link_run(defs, instance, checks)
+        run_id = run_id or linked_id
+        if link_error and run_ok:
+            run_ok, run_error = False, link_error
     code = _finish(args, root, db, home, store, plan, work, dict(
         run_ok=run_ok, run_id=run_id, run_error=run_error, checks=checks, timings=timings, warnings=scan_warnings,
         recovered=recovered, inspect=inspect_summary, t0=t0))
@@ -482,6 +474,20 @@ def _check_row(ev) -> dict:
             "severity": ev.severity.value,
             "metadata": {k: v.value for k, v in ev.metadata.items() if k not in ("first_findings", "scope")},
             "findings": findings.value if findings else ""}
+
+
+def _link_run(defs, instance, checks: list[dict]) -> tuple[str, str | None]:
+    """The ``link_repository`` job (the cross-file link and the graph's check): its run id and its error
+    (None when its steps ran). Its check verdicts join ``checks``: a blocking check that fails is a check
+    failure (exit 1), not a failed link step (exit 2)."""
+    linked = defs.resolve_job_def("link_repository").execute_in_process(
+        instance=instance, raise_on_error=False, run_config=QUIET_RUN)
+    _take_checks(checks, linked)
+    errors = _step_errors(linked)
+    if not errors:
+        return linked.run_id, None
+    return linked.run_id, ("the link step failed (" + "; ".join(_root_cause(e.step_failure_data.error) for e in errors)
+                           + "); the next `codeintel index` runs it again")
 
 
 def _take_checks(checks: list[dict], result) -> None:

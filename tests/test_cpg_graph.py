@@ -580,3 +580,30 @@ def test_the_check_runs_with_its_own_memory_limit_whatever_the_connection_had(tm
             with _bounded_memory(conn):
                 assert abs(limit() - _bytes(INTEGRITY_MEMORY_LIMIT)) < 0.01 * _bytes(INTEGRITY_MEMORY_LIMIT), start
             assert abs(limit() - before) < 0.02 * before  # (restored from DuckDB's rounded display: '7.4 GiB')
+
+
+def test_a_failing_graph_check_in_a_link_only_run_is_a_check_failure_not_a_broken_run(tmp_path):
+    """No file changed, but the link job runs (here: app.py's link rows were never judged, as after a run that
+    ended before its check) and its graph check finds a broken row: that is a failed blocking check (exit 1,
+    the check's FAIL line), not "the link step failed" (exit 2, which tells the user to index again for
+    nothing)."""
+    repo = write_repo(tmp_path / "repo", REPO)
+    env = cli_env(tmp_path)
+    assert run_cli(["index", str(repo), "--json", "--workers", "1"], env)[0] == 0
+    with duckdb.connect(env["CODEINTEL_DB"]) as c:
+        c.execute("INSERT INTO cpg_link_unchecked (path) VALUES ('pkg/app.py')").fetchall()
+        c.execute("DELETE FROM cpg_integrity_files WHERE path = 'pkg/app.py'").fetchall()
+        c.execute("INSERT INTO py_bc_cfg_edges BY NAME SELECT * REPLACE ('sideways' AS kind, edge_id || 'x' AS "
+                  "edge_id) FROM py_bc_cfg_edges WHERE path = 'pkg/app.py' LIMIT 1").fetchall()
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["files_changed"] == 0
+    assert code == 1 and summary["run_error"] is None, (code, summary["run_error"], err)
+    [row] = [c for c in summary["checks"] if c["check"] == "cpg_integrity"]
+    assert not row["passed"] and row["metadata"]["unknown_kinds"] == 1, row
+    # The rows stay unjudged-as-passing, so the next index links and judges them again: the same verdict, told
+    # in the text summary with the finding that names the row
+    code, out, err = run_cli(["index", str(repo), "--workers", "1"], env)
+    assert code == 1 and "the link step failed" not in out + err, (out, err)
+    assert re.search(r"^ *FAIL cpg_integrity +cpg_graph .*unknown_kinds=1", out, re.M), out
+    assert "edge kind 'CFG_SIDEWAYS' is not in cpg_vocabulary" in out, out
