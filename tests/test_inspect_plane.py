@@ -84,7 +84,7 @@ def test_hostile_module_is_a_failure_row(inspected, module, error_type, budget, 
 def test_run_goes_on_after_hostile_modules(inspected):
     s = inspected["summary"]
     assert inspected["code"] == 0, inspected["err"]  # a failed import is a row, not a failed run
-    assert s["run_ok"] and s["inspect"]["attempted"] == 14 and s["inspect"]["ok"] == 7
+    assert s["run_ok"] and s["inspect"]["attempted"] == 15 and s["inspect"]["ok"] == 8
     assert attempt(inspected, "fx.hostile.zz_after")["ok"]
     # sidefx set a variable at import; the next module in the same worker does not see it.
     assert member_repr(inspected, "fx.hostile.zz_after", "LEAK") == "'clean'"
@@ -117,11 +117,44 @@ def test_getattr_and_properties_never_run(inspected):
     assert rows["fine"] == "property" and rows["raises"] == "property" and rows["__getattr__"] == "function_descriptor"
 
 
+def test_proxies_are_judged_by_their_type_and_a_raising_class_costs_its_own_rows(inspected):
+    """fx.proxies: a Django-style lazy proxy and a __getattribute__ override end the worker if anything asks
+    them (isinstance falls back to __class__); classes whose metaclass raises fail alone."""
+    assert attempt(inspected, "fx.proxies")["ok"]
+    members = {r[0]: r[1:] for r in q(
+        inspected, "SELECT attr_name, value_kind, value_ref.type_qualname, ok, error_type, error_msg "
+                   "FROM py_inspect_members_static WHERE owner_object_id = 'fx.proxies::module'")}
+    # by type: instances of their own classes, neither callable nor descriptors (what type() says)
+    assert members["settings"] == ("other", "fx.proxies.LazyProxy", True, None, None)
+    assert members["hostile"] == ("other", "fx.proxies.Hostile", True, None, None)
+    # Odd: reading its __dict__ (where it was defined) runs Meta.__getattribute__: that member row says so
+    assert members["Odd"] == (None, None, False, "RuntimeError", "Meta.__getattribute__('__dict__') ran")
+    objects = {r[0]: r[1:] for r in q(inspected, "SELECT object_id, kind, ok, error_type, error_msg "
+                                                 "FROM py_inspect_objects WHERE module_name = 'fx.proxies'")}
+    # Odder is walked (its member row is fine) until its MRO row reads __module__: one row, with the error
+    assert objects["fx.proxies:Odder:class"] == (
+        "class", False, "RuntimeError", "MetaModule.__getattribute__('__module__') ran")
+    assert not q(inspected, "SELECT 1 FROM py_inspect_class_mro WHERE class_object_id = 'fx.proxies:Odder:class'")
+    assert objects["fx.proxies:after:function"] == ("function", True, None, None)
+    sig = q(inspected, "SELECT sig_text FROM py_inspect_signatures WHERE object_id = 'fx.proxies:after:function' "
+                       "AND variant = 'raw'")
+    assert sig == [("(a, b=1)",)]
+    # str(signature) runs the default's repr, which raises (as in a plain interpreter): rows that say so, and
+    # the function itself is recorded
+    assert objects["fx.proxies:translated:function"] == ("function", True, None, None)
+    assert q(inspected, "SELECT variant, ok, error_type, error_msg, sig_text FROM py_inspect_signatures "
+                        "WHERE object_id = 'fx.proxies:translated:function' ORDER BY variant") == [
+        ("raw", False, "RuntimeError", "LazyText.__repr__ ran", None),
+        ("wrapped", False, "RuntimeError", "LazyText.__repr__ ran", None)]
+
+
 # --------------------------------------------------------------------------------- facts vs CPython
 
 def test_signatures_and_sources_agree_with_a_plain_interpreter(inspected):
     from tests.inspect_oracle import attribute_paths, compare, oracle
-    objs = attribute_paths(inspected["conn"], "path LIKE 'fx/%' AND path NOT LIKE 'fx/hostile/%'")
+    # (fx.proxies: the oracle's plain inspect would run the proxies' code, and Odder's rows are absent on purpose)
+    objs = attribute_paths(inspected["conn"], "path LIKE 'fx/%' AND path NOT LIKE 'fx/hostile/%' "
+                                              "AND path <> 'fx/proxies.py'")
     assert len(objs) >= 30
     want = oracle(str(inspected["repo"]), objs)
     assert len(want) == len(objs)  # every object was found by its attribute path
@@ -237,7 +270,7 @@ def test_reexport_is_anchored_where_defined(inspected):
 def test_anchor_rate_and_quality_gate(inspected):
     check = next(c for c in inspected["summary"]["checks"] if c["check"] == "inspect_quality")
     m = check["metadata"]
-    assert check["passed"] and m["modules_attempted"] == 14 and m["modules_imported"] == 7
+    assert check["passed"] and m["modules_attempted"] == 15 and m["modules_imported"] == 8
     assert m["objects_anchored"] == m["objects_with_source"] > 40
     assert m["budget_timeout"] == m["budget_cpu"] == m["budget_memory"] == m["budget_output_bytes"] == 1
 
@@ -284,7 +317,7 @@ def test_run_meta_records_interpreter_policy_and_budgets(inspected):
     assert "python -s -P -B" in policy and "PYTHONHASHSEED=0" in policy
     b = json.loads(budgets)
     assert (b["timeout_seconds"], b["cpu_seconds"], b["memory_mb"]) == (4.0, 2, 1024)
-    assert (attempted, ok) == (14, 7) and "fx.cases:gen" in probes
+    assert (attempted, ok) == (15, 8) and "fx.cases:gen" in probes
 
 
 def test_decorates_from_the_ast_beside_wraps_from_the_runtime(inspected):

@@ -25,6 +25,7 @@ runtime probes the user allowlists call user code (a zero-argument factory, once
 """
 
 import collections
+import functools
 import hashlib
 import importlib
 import inspect
@@ -125,6 +126,59 @@ def _arm_cpu() -> None:
 # ------------------------------------------------------------------------------------------------ values
 
 
+# Type-based predicates. ``isinstance(v, C)`` falls back to ``v.__class__`` when ``type(v)`` is not a
+# subclass of ``C``, and a proxy's ``__class__`` (or ``__getattribute__``) is its own code: Django's
+# ``LazySettings`` configures the settings there, and raises when none are configured. ``inspect.isfunction``
+# and its siblings are such isinstance checks. Every check here asks ``type(v)``, which runs nothing, so a
+# proxy is judged as what it is (an instance of its proxy class), never as what it pretends to be.
+def _isa(v, classes) -> bool:
+    return issubclass(type(v), classes)
+
+
+def _ismodule(v) -> bool:
+    return issubclass(type(v), types.ModuleType)
+
+
+def _isclass(v) -> bool:
+    return issubclass(type(v), type)
+
+
+def _isfunction(v) -> bool:
+    return issubclass(type(v), types.FunctionType)
+
+
+def _ismethod(v) -> bool:
+    return issubclass(type(v), types.MethodType)
+
+
+def _isbuiltin(v) -> bool:
+    return issubclass(type(v), types.BuiltinFunctionType)
+
+
+def _isgetset(v) -> bool:
+    return issubclass(type(v), types.GetSetDescriptorType)
+
+
+def _ismember(v) -> bool:
+    return issubclass(type(v), types.MemberDescriptorType)
+
+
+def _isdatadescriptor(v) -> bool:
+    """``inspect.isdatadescriptor`` on the type alone (its ``hasattr(type(v), ...)`` as static lookups)."""
+    if _isclass(v) or _ismethod(v) or _isfunction(v):
+        return False
+    return _type_has(type(v), "__set__") or _type_has(type(v), "__delete__")
+
+
+def _ismethoddescriptor(v) -> bool:
+    """``inspect.ismethoddescriptor`` on the type alone (3.13's included: a partial is not one, although
+    ``functools.partial`` now has a ``__get__``)."""
+    if _isclass(v) or _ismethod(v) or _isfunction(v) or _isa(v, functools.partial):
+        return False
+    t = type(v)
+    return _type_has(t, "__get__") and not _type_has(t, "__set__") and not _type_has(t, "__delete__")
+
+
 def _tq(t) -> str:
     return f"{getattr(t, '__module__', '?')}.{getattr(t, '__qualname__', getattr(t, '__name__', '?'))}"
 
@@ -141,7 +195,7 @@ def _safe_repr(v) -> str:
                 else f"<{t.__name__} of {len(v)}>"
         except Exception:  # noqa: BLE001
             r = f"<{t.__name__}>"
-    elif isinstance(v, (types.FunctionType, types.BuiltinFunctionType, type, types.ModuleType)):
+    elif _isa(v, (types.FunctionType, types.BuiltinFunctionType, type, types.ModuleType)):
         r = f"<{type(v).__name__} {_qual(v) or getattr(v, '__name__', '?')}>"
     elif t.__repr__ is object.__repr__ or t.__module__ in ("builtins", "functools", "enum", "typing", "types"):
         try:
@@ -164,19 +218,19 @@ def value_ref(v):
 def _value_kind(v) -> str:
     if v is None:
         return "none"
-    if isinstance(v, bool):
+    if _isa(v, bool):
         return "bool"
-    if isinstance(v, int):
+    if _isa(v, int):
         return "int"
-    if isinstance(v, float):
+    if _isa(v, float):
         return "float"
-    if isinstance(v, str):
+    if _isa(v, str):
         return "str"
-    if isinstance(v, (bytes, bytearray)):
+    if _isa(v, (bytes, bytearray)):
         return "bytes"
-    if inspect.ismodule(v):
+    if _ismodule(v):
         return "module"
-    if inspect.isclass(v):
+    if _isclass(v):
         return "class"
     if callable(v):
         return "callable"
@@ -190,24 +244,17 @@ _FACTS: dict[int, tuple] = {}  # id(type) -> (type, facts): keyed by id, so no m
 
 def _facts(v) -> tuple:
     """(classify, desc_flags, ValueRef kind, type name, callable, has __get__, isbuiltin, introspectable) of a
-    value. Every one of them is a function of the value's type (the inspect predicates are isinstance checks
-    and lookups on the type), so they are computed once per type -- unless the object's ``__class__`` is not
-    its type (a proxy): isinstance consults ``__class__``, so such an object is judged on its own each time."""
+    value. Every one of them is a function of the value's type (the predicates above ask ``type(v)`` only,
+    ``callable`` reads a slot of the type), so they are computed once per type."""
     t = type(v)
-    try:
-        plain = v.__class__ is t  # what a failing isinstance looks up anyway
-    except Exception:  # noqa: BLE001
-        plain = False
-    if plain:
-        hit = _FACTS.get(id(t))
-        if hit is not None and hit[0] is t:
-            return hit[1]
+    hit = _FACTS.get(id(t))
+    if hit is not None and hit[0] is t:
+        return hit[1]
     facts = (_classify(v), tuple(_desc_flags(v)), _value_kind(v), _tq(t), callable(v), _type_has(t, "__get__"),
-             inspect.isbuiltin(v),
-             inspect.isclass(v) or inspect.isfunction(v) or inspect.isbuiltin(v) or inspect.ismethoddescriptor(v)
-             or inspect.isdatadescriptor(v) or callable(v))
-    if plain:
-        _FACTS[id(t)] = (t, facts)
+             _isbuiltin(v),
+             _isclass(v) or _isfunction(v) or _isbuiltin(v) or _ismethoddescriptor(v)
+             or _isdatadescriptor(v) or callable(v))
+    _FACTS[id(t)] = (t, facts)
     return facts
 
 
@@ -269,9 +316,9 @@ def _static_lookup(obj, name):
         v = inspect.getattr_static(obj, name, default)
     except Exception:  # noqa: BLE001
         return default
-    if (inspect.ismemberdescriptor(v) or inspect.isgetsetdescriptor(v)) and not isinstance(obj, type) \
+    if (_ismember(v) or _isgetset(v)) and not _isa(obj, type) \
             and getattr(getattr(v, "__objclass__", None), "__module__", None) in ("builtins", "functools") \
-            and isinstance(obj, v.__objclass__):
+            and _isa(obj, v.__objclass__):
         try:
             return v.__get__(obj, type(obj))
         except Exception:  # noqa: BLE001 - an empty slot
@@ -284,51 +331,51 @@ def _has_static(obj, name) -> bool:
 
 
 def _qual(obj):
-    if isinstance(obj, type):
+    if _isa(obj, type):
         return type.__dict__["__qualname__"].__get__(obj)
-    if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+    if _isa(obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
         return obj.__qualname__
     q = _static(obj, "__qualname__")
-    return q if isinstance(q, str) else None
+    return q if _isa(q, str) else None
 
 
 def _module_of(obj):
     """The module an object says it was defined in; None for instances (a partial, a callable object):
     their type's ``__module__`` is the type's, not theirs (the caller uses the module binding them)."""
-    if isinstance(obj, type):
+    if _isa(obj, type):
         m = obj.__dict__.get("__module__")
-    elif isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
+    elif _isa(obj, (types.FunctionType, types.BuiltinFunctionType)):
         m = obj.__module__
-    elif isinstance(obj, (staticmethod, classmethod)):
+    elif _isa(obj, (staticmethod, classmethod)):
         return _module_of(obj.__func__)
-    elif isinstance(obj, property):
+    elif _isa(obj, property):
         return _module_of(obj.fget) if obj.fget is not None else None
     else:
         return None
-    return m if isinstance(m, str) else None
+    return m if _isa(m, str) else None
 
 
 def _classify(obj) -> str:
     """The seed's §3.1 kind taxonomy (never calls the object or its descriptors)."""
-    if inspect.ismodule(obj):
+    if _ismodule(obj):
         return "module"
-    if inspect.isclass(obj):
+    if _isclass(obj):
         return "class"
-    if inspect.isfunction(obj):
+    if _isfunction(obj):
         return "function"
-    if inspect.ismethod(obj):
+    if _ismethod(obj):
         return "method"
-    if inspect.isbuiltin(obj) or type(obj).__name__ in ("method-wrapper", "wrapper_descriptor"):
+    if _isbuiltin(obj) or type(obj).__name__ in ("method-wrapper", "wrapper_descriptor"):
         return "builtin_function_or_method"
-    if isinstance(obj, property):
+    if _isa(obj, property):
         return "descriptor_property"
-    if inspect.isgetsetdescriptor(obj):
+    if _isgetset(obj):
         return "descriptor_getset"
-    if inspect.ismemberdescriptor(obj):
+    if _ismember(obj):
         return "descriptor_member"
-    if inspect.isdatadescriptor(obj):
+    if _isdatadescriptor(obj):
         return "descriptor_data"
-    if inspect.ismethoddescriptor(obj):
+    if _ismethoddescriptor(obj):
         return "descriptor_method"
     if callable(obj):
         return "other_callable"
@@ -337,12 +384,12 @@ def _classify(obj) -> str:
 
 def _desc_flags(v):
     """desc_kind and the four inspect predicates, on the value itself (its __get__ is never called)."""
-    kind = ("property" if isinstance(v, property) else "getset" if inspect.isgetsetdescriptor(v)
-            else "member" if inspect.ismemberdescriptor(v) else "data" if inspect.isdatadescriptor(v)
-            else "function_descriptor" if inspect.isfunction(v) else "method" if inspect.ismethoddescriptor(v)
+    kind = ("property" if _isa(v, property) else "getset" if _isgetset(v)
+            else "member" if _ismember(v) else "data" if _isdatadescriptor(v)
+            else "function_descriptor" if _isfunction(v) else "method" if _ismethoddescriptor(v)
             else "none")
-    return [kind, inspect.isdatadescriptor(v), inspect.ismethoddescriptor(v), inspect.isgetsetdescriptor(v),
-            inspect.ismemberdescriptor(v)]
+    return [kind, _isdatadescriptor(v), _ismethoddescriptor(v), _isgetset(v),
+            _ismember(v)]
 
 
 def _err(exc):
@@ -361,7 +408,7 @@ def _members_static(cls, wanted) -> list:
     try:
         for base in cls.__bases__:
             for k, v in base.__dict__.items():
-                if isinstance(v, types.DynamicClassAttribute):
+                if _isa(v, types.DynamicClassAttribute):
                     names.append(k)
     except AttributeError:
         pass
@@ -436,13 +483,13 @@ class Extraction:
         return target is obj
 
     def owned(self, obj) -> bool:
-        if inspect.ismodule(obj):
+        if _ismodule(obj):
             return False
-        if inspect.isclass(obj) or inspect.isfunction(obj) or inspect.isbuiltin(obj):
+        if _isclass(obj) or _isfunction(obj) or _isbuiltin(obj):
             m = _module_of(obj)
             if m == self.modname:
                 return True
-            return not self.reexported(obj) and not (m in sys.modules and m != self.modname and inspect.isbuiltin(obj))
+            return not self.reexported(obj) and not (m in sys.modules and m != self.modname and _isbuiltin(obj))
         return True  # partials, descriptors, other callables bound here: no canonical home elsewhere
 
     # walk ----------------------------------------------------------------------------------------------
@@ -459,55 +506,75 @@ class Extraction:
                 self.caps.add("max_objects")
                 break
             visited += 1
-            oid = self.object_id(obj, qual_hint)
-            self.object_row(obj, oid)
-            self.locations(obj, oid)
-            if inspect.ismodule(obj):
-                self.members(obj, oid, sorted(obj.__dict__.items()), queue, declared=True)
-            elif inspect.isclass(obj):
-                self.class_surface(obj, oid, queue)
-            if callable(obj) and not inspect.isclass(obj):
-                self.callable_surface(obj, oid)
-            elif inspect.isclass(obj):
-                self.callable_surface(obj, oid)
-            if inspect.isclass(obj) or inspect.isfunction(obj) or inspect.ismodule(obj):
-                self.annotations(obj, oid)
-            self.source(obj, oid)
-            for extra, hint in self.parts(obj, qual_hint):
-                if id(extra) not in walked:
-                    queue.append((extra, hint))
+            # One object's failure is that object's row: the module's other objects keep theirs.
+            mark = {name: len(rows) for name, rows in self.t.items()}
+            try:
+                self.walk_one(obj, qual_hint, queue, walked)
+            except Exception as exc:  # noqa: BLE001
+                for name, rows in self.t.items():
+                    del rows[mark.get(name, 0):]
+                self.failed_object(obj, qual_hint, exc)
         _STATIC_MEMO.clear()  # probes run the module's code: what was read before may change
         for probe in probes:
             self.runtime_probe(probe)
 
+    def walk_one(self, obj, qual_hint, queue, walked):
+        oid = self.object_id(obj, qual_hint)
+        self.object_row(obj, oid)
+        self.locations(obj, oid)
+        if _ismodule(obj):
+            self.members(obj, oid, sorted(obj.__dict__.items()), queue, declared=True)
+        elif _isclass(obj):
+            self.class_surface(obj, oid, queue)
+        if callable(obj):
+            self.callable_surface(obj, oid)
+        if _isclass(obj) or _isfunction(obj) or _ismodule(obj):
+            self.annotations(obj, oid)
+        self.source(obj, oid)
+        for extra, hint in self.parts(obj, qual_hint):
+            if id(extra) not in walked:
+                queue.append((extra, hint))
+
+    def failed_object(self, obj, qual_hint, exc):
+        """The objects row of an object whose walk raised (its other rows were dropped): what its type says."""
+        kind = classify(obj)
+        try:
+            oid = self.ids.get(id(obj)) or self.object_id(obj, qual_hint)
+        except Exception:  # noqa: BLE001 - the id itself failed: the module and the name it was found under
+            oid = f"{self.modname}:{qual_hint or '<unknown>'}:{kind}"
+        q = oid.split(":")[1] if oid.count(":") >= 2 else oid
+        self.t["objects"].append([oid, id(obj), kind, self.modname, q, q.rsplit(".", 1)[-1], _tq(type(obj)),
+                                  _isbuiltin(obj), callable(obj), _isdatadescriptor(obj) or _ismethoddescriptor(obj),
+                                  None, None, None, *_err(exc)])
+
     def parts(self, obj, qual_hint):
         """Functions inside descriptors defined here: a property's accessors, a static/class method's function."""
         out = []
-        if isinstance(obj, property):
+        if _isa(obj, property):
             for acc in ("fget", "fset", "fdel"):
                 f = obj.fget if acc == "fget" else obj.fset if acc == "fset" else obj.fdel
-                if f is not None and inspect.isfunction(f) and self.owned(f):
+                if f is not None and _isfunction(f) and self.owned(f):
                     out.append((f, qual_hint))
-        elif isinstance(obj, (staticmethod, classmethod)):
+        elif _isa(obj, (staticmethod, classmethod)):
             f = obj.__func__
-            if inspect.isfunction(f) and self.owned(f):
+            if _isfunction(f) and self.owned(f):
                 out.append((f, qual_hint))
-        if callable(obj) and not inspect.isclass(obj):
+        if callable(obj) and not _isclass(obj):
             inner = _static(obj, "__wrapped__", _MISSING)  # the decorated function behind a wrapper
-            if inner is not _MISSING and (inspect.isfunction(inner) or inspect.isclass(inner)) and self.owned(inner):
+            if inner is not _MISSING and (_isfunction(inner) or _isclass(inner)) and self.owned(inner):
                 out.append((inner, qual_hint))
         return out
 
     def object_row(self, obj, oid):
-        is_cls = inspect.isclass(obj)
-        q = obj.__name__ if inspect.ismodule(obj) else (_qual(obj) or oid.split(":")[1])
+        is_cls = _isclass(obj)
+        q = obj.__name__ if _ismodule(obj) else (_qual(obj) or oid.split(":")[1])
         name = q.rsplit(".", 1)[-1]
-        ann = (is_cls and "__annotations__" in obj.__dict__) or (inspect.isfunction(obj) and bool(obj.__annotations__)) \
-            or (inspect.ismodule(obj) and "__annotations__" in obj.__dict__)
+        ann = (is_cls and "__annotations__" in obj.__dict__) or (_isfunction(obj) and bool(obj.__annotations__)) \
+            or (_ismodule(obj) and "__annotations__" in obj.__dict__)
         self.t["objects"].append([
-            oid, id(obj), classify(obj), obj.__name__ if inspect.ismodule(obj) else (_module_of(obj) or self.modname),
-            q, name, _tq(type(obj)), inspect.isbuiltin(obj), callable(obj),
-            inspect.isdatadescriptor(obj) or inspect.ismethoddescriptor(obj),
+            oid, id(obj), classify(obj), obj.__name__ if _ismodule(obj) else (_module_of(obj) or self.modname),
+            q, name, _tq(type(obj)), _isbuiltin(obj), callable(obj),
+            _isdatadescriptor(obj) or _ismethoddescriptor(obj),
             _has_static(obj, "__wrapped__"), _has_static(obj, "__signature__"), bool(ann), *OK])
 
     def locations(self, obj, oid):
@@ -516,24 +583,24 @@ class Extraction:
         rows = self.t["code_locations"]
 
         def code_of(f, via):
-            code = getattr(f, "__code__", None) if inspect.isfunction(f) else None
-            if isinstance(code, types.CodeType):
+            code = getattr(f, "__code__", None) if _isfunction(f) else None
+            if _isa(code, types.CodeType):
                 rows.append([oid, len(rows), via, code.co_filename, code.co_firstlineno, code.co_qualname])
-        if inspect.ismodule(obj):
+        if _ismodule(obj):
             rows.append([oid, len(rows), "module", getattr(obj, "__file__", None), 0, "<module>"])
-        elif inspect.isclass(obj):
+        elif _isclass(obj):
             mod = sys.modules.get(_module_of(obj) or "")
             first = obj.__dict__.get("__firstlineno__")
-            if isinstance(first, int):
+            if _isa(first, int):
                 rows.append([oid, len(rows), "class", getattr(mod, "__file__", None), first, _qual(obj)])
         else:
             cur, seen, hop = obj, set(), 0
             while cur is not None and id(cur) not in seen and hop <= MAX_HOPS:
                 seen.add(id(cur))
                 inner = cur
-                if isinstance(cur, types.MethodType) or isinstance(cur, (staticmethod, classmethod)):
+                if _isa(cur, types.MethodType) or _isa(cur, (staticmethod, classmethod)):
                     inner = cur.__func__
-                elif isinstance(cur, property):
+                elif _isa(cur, property):
                     inner = cur.fget
                 elif type(cur).__module__ == "functools" and type(cur).__name__ in ("partial", "partialmethod"):
                     inner = _static(cur, "func")
@@ -545,28 +612,35 @@ class Extraction:
 
     def members(self, owner, owner_id, items, queue, declared):
         owner_kind = classify(owner)
-        prefix = "" if inspect.ismodule(owner) else (_qual(owner) or owner_id.split(":")[1]) + "."
+        prefix = "" if _ismodule(owner) else (_qual(owner) or owner_id.split(":")[1]) + "."
         count = 0
         for name, value in items:
             if count >= MAX_MEMBERS:
                 self.caps.add("max_members")
                 break
             count += 1
-            value_oid = None
-            introspectable = _facts(value)[7]
-            if declared and introspectable and not inspect.ismodule(value) and self.owned(value) \
-                    and not (inspect.isclass(owner) and name in ("__class__", "__dict__", "__weakref__", "__doc__")):
-                value_oid = self.object_id(value, prefix + name)
-                queue.append((value, prefix + name))
-            elif id(value) in self.ids:
-                value_oid = self.ids[id(value)]
-            elif inspect.ismodule(value):
-                value_oid = f"{value.__name__}::module"
-            elif (inspect.isclass(value) or inspect.isfunction(value)) and _module_of(value) and _qual(value):
-                value_oid = f"{_module_of(value)}:{_qual(value)}:{classify(value)}"
-            facts = _facts(value)
-            self.t["members_static"].append([owner_id, owner_kind, name, facts[0], value_oid, value_ref(value),
-                                             *facts[1], *OK])
+            try:
+                self.member(owner, owner_id, owner_kind, prefix, name, value, queue, declared)
+            except Exception as exc:  # noqa: BLE001 - that member's row says why; the others are kept
+                self.t["members_static"].append([owner_id, owner_kind, name, None, None, None, None, None, None,
+                                                 None, None, *_err(exc)])
+
+    def member(self, owner, owner_id, owner_kind, prefix, name, value, queue, declared):
+        value_oid = None
+        introspectable = _facts(value)[7]
+        if declared and introspectable and not _ismodule(value) and self.owned(value) \
+                and not (_isclass(owner) and name in ("__class__", "__dict__", "__weakref__", "__doc__")):
+            value_oid = self.object_id(value, prefix + name)
+            queue.append((value, prefix + name))
+        elif id(value) in self.ids:
+            value_oid = self.ids[id(value)]
+        elif _ismodule(value):
+            value_oid = f"{value.__name__}::module"
+        elif (_isclass(value) or _isfunction(value)) and _module_of(value) and _qual(value):
+            value_oid = f"{_module_of(value)}:{_qual(value)}:{classify(value)}"
+        facts = _facts(value)
+        self.t["members_static"].append([owner_id, owner_kind, name, facts[0], value_oid, value_ref(value),
+                                         *facts[1], *OK])
 
     def class_surface(self, cls, oid, queue):
         try:
@@ -628,19 +702,21 @@ class Extraction:
         # one (computed once). Classes are not shortcut: their __init__ may be wrapped.
         # A built-in function or method descriptor has no __dict__, so no __wrapped__: the same (the failure
         # to find one included, which for a built-in without text signature is the costly case).
-        same = (inspect.isfunction(obj) and "__wrapped__" not in obj.__dict__) or type(obj) in _BUILTIN_CALLABLES
-        sig = err = None
+        same = (_isfunction(obj) and "__wrapped__" not in obj.__dict__) or type(obj) in _BUILTIN_CALLABLES
+        sig = text = err = None
         for variant, follow in (("raw", False), ("wrapped", True)):
             if not (same and follow):
                 try:
-                    sig, err = inspect.signature(obj, follow_wrapped=follow, eval_str=False), None
+                    sig = inspect.signature(obj, follow_wrapped=follow, eval_str=False)
+                    # str() calls each default's repr: the module's code (Django's lazy translation strings
+                    # read the settings, and raise when none are configured) -- the row then says so
+                    text, err = str(sig), None
                 except Exception as exc:  # noqa: BLE001 - builtins without metadata, non-callables: a row that says so
-                    sig, err = None, exc
+                    sig, text, err = None, None, exc
             if err is not None:
                 self.t["signatures"].append([oid, variant, follow, False, effective if follow else oid, None, None,
                                              None, None, None, None, *_err(err)])
                 continue
-            text = str(sig)
             sid = hashlib.sha256(f"{oid}|{variant}|{text}".encode()).hexdigest()[:24]
             params = list(sig.parameters.values())
             ret = None if sig.return_annotation is inspect.Signature.empty else value_ref(sig.return_annotation)
@@ -693,24 +769,24 @@ class Extraction:
         """Where inspect.getsourcelines would find the object: its file and first line (after unwrapping,
         as getsourcelines does). The extent, hash and preview are filled in by the parent from the static
         plane's spans of that file (no second tokenizing pass here)."""
-        if not (inspect.ismodule(obj) or inspect.isclass(obj) or inspect.isfunction(obj) or inspect.ismethod(obj)
-                or inspect.isbuiltin(obj)):
+        if not (_ismodule(obj) or _isclass(obj) or _isfunction(obj) or _ismethod(obj)
+                or _isbuiltin(obj)):
             return
         target, loop = obj, False
-        if inspect.isfunction(obj) or inspect.ismethod(obj):
+        if _isfunction(obj) or _ismethod(obj):
             seen = set()
             while len(seen) <= MAX_HOPS:  # the static unwrap; a cycle is inspect's ValueError
                 seen.add(id(target))
                 nxt = _static(target, "__wrapped__", _MISSING)
-                if nxt is _MISSING or not (inspect.isfunction(nxt) or inspect.ismethod(nxt)):
+                if nxt is _MISSING or not (_isfunction(nxt) or _ismethod(nxt)):
                     break
                 if id(nxt) in seen:
                     loop = True
                     break
                 target = nxt
-            if inspect.ismethod(target):
+            if _ismethod(target):
                 target = target.__func__
-        code = target.__code__ if inspect.isfunction(target) else None
+        code = target.__code__ if _isfunction(target) else None
         try:
             if loop:
                 raise ValueError(f"wrapper loop when unwrapping {oid}")
@@ -724,13 +800,13 @@ class Extraction:
                 return
             # Never getsourcelines itself: its unwrap() calls hasattr(obj, "__wrapped__"), which runs a module's
             # __getattr__ (PEP 562) or a metaclass's.
-            if inspect.ismodule(obj):
+            if _ismodule(obj):
                 fname, start = obj.__dict__.get("__file__"), 0
                 if not fname:
                     raise TypeError(f"{obj.__name__} is a built-in module")
-            elif inspect.isclass(obj):
+            elif _isclass(obj):
                 fname, start = inspect.getsourcefile(obj), obj.__dict__.get("__firstlineno__")
-                if not isinstance(start, int):
+                if not _isa(start, int):
                     raise OSError("could not find class definition (no __firstlineno__)")
             else:
                 fname = inspect.getsourcefile(target)  # TypeError for builtins
@@ -738,8 +814,8 @@ class Extraction:
             if not fname:
                 raise OSError("source code not available")
             self.t["source"].append([oid, fname, start, None, None, None, start,
-                                     code.co_qualname if code is not None else _qual(obj) if inspect.isclass(obj)
-                                     else "<module>" if inspect.ismodule(obj) else None, *OK])
+                                     code.co_qualname if code is not None else _qual(obj) if _isclass(obj)
+                                     else "<module>" if _ismodule(obj) else None, *OK])
         except Exception as exc:  # noqa: BLE001 - builtins (TypeError), missing files (OSError)
             self.t["source"].append([oid, code.co_filename if code is not None else None,
                                      code.co_firstlineno if code is not None else None, None, None, None,
@@ -752,7 +828,7 @@ class Extraction:
         try:
             for part in qualname.split("."):
                 target = inspect.getattr_static(target, part)
-            if isinstance(target, (staticmethod, classmethod)):
+            if _isa(target, (staticmethod, classmethod)):
                 target = target.__func__
         except Exception as exc:  # noqa: BLE001
             self.t["runtime_state"].append([qualname, None, 0, "lookup", None, None, None, None, None, None, None,
