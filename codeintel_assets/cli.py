@@ -399,6 +399,20 @@ def _inspect_config(args, root: Path) -> dict:
         cfg["deny"] = list(cfg.get("deny", [])) + list(args.inspect_deny)
     if args.inspect_probe:
         cfg["probes"] = list(cfg.get("probes", [])) + list(args.inspect_probe)
+    if args.inspect_env:
+        env = dict(cfg.get("env", {}))
+        for item in args.inspect_env:
+            name, eq, value = item.partition("=")
+            if not eq:
+                raise CliError(f"--inspect-env {item!r}: expected NAME=VALUE")
+            env[name] = value
+        cfg["env"] = env
+    if cfg.get("env"):
+        from codeintel_assets.extract.inspect_sandbox import check_worker_env
+        try:
+            check_worker_env(cfg["env"])
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
     for flag, key in (("inspect_python", "python"), ("inspect_timeout", "timeout_seconds"),
                       ("inspect_workers", "workers")):
         if getattr(args, flag) is not None:
@@ -791,6 +805,9 @@ def main(argv=None) -> int:
     ix.add_argument("--inspect-deny", action="append", metavar="GLOB", help="module-name glob never imported (repeatable)")
     ix.add_argument("--inspect-probe", action="append", metavar="MODULE:QUALNAME",
                     help="a zero-argument generator/coroutine factory or callable to run for py_inspect_runtime_state")
+    ix.add_argument("--inspect-env", action="append", metavar="NAME=VALUE",
+                    help="an environment variable for the sandbox workers, whose environment is otherwise empty "
+                         "(e.g. DJANGO_SETTINGS_MODULE=mysite.settings; repeatable; adds to the configured env)")
     ix.add_argument("--inspect-python", default=None, metavar="PYTHON",
                     help="interpreter for the sandbox workers (e.g. the project's .venv/bin/python)")
     ix.add_argument("--inspect-timeout", type=float, default=None, metavar="SECONDS", help="wall-clock seconds per module")

@@ -46,10 +46,13 @@ class InspectSettings:
     probes: tuple[str, ...] = ()  # "module:qualname" of zero-argument factories / callables to run
     workers: int = 0  # 0: one per CPU, at most 4
     budgets: Budgets = field(default_factory=Budgets)
+    env: tuple[tuple[str, str], ...] = ()  # (name, value) set in every worker (DJANGO_SETTINGS_MODULE)
 
     def policy_sha256(self) -> str:
         d = {"python": self.python, "allow": list(self.allow), "deny": list(self.deny),
              "default_deny": self.default_deny, "probes": list(self.probes), "budgets": asdict(self.budgets)}
+        if self.env:  # (absent when unset: the policies recorded before the setting existed stay current)
+            d["env"] = sorted(map(list, self.env))
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
 
@@ -204,7 +207,8 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
         if commands:
             check_interpreter(settings.python)
             last = time.perf_counter()
-            with Sandbox(settings.python or None, abs_roots, settings.budgets, settings.workers) as sb:
+            with Sandbox(settings.python or None, abs_roots, settings.budgets, settings.workers,
+                         dict(settings.env)) as sb:
                 code_units = CodeUnits(store, conn)
                 code_units.ensure(set(cmd_keys))  # most objects are defined in the files being inspected
                 for n, (i, r) in enumerate(sb.results(commands), 1):

@@ -43,7 +43,7 @@ def test_policy_hash_tracks_every_setting():
     base = InspectSettings()
     assert base.policy_sha256() == InspectSettings().policy_sha256()
     for changed in (InspectSettings(deny=("x",)), InspectSettings(probes=("m:f",)), InspectSettings(python="/x"),
-                    InspectSettings(default_deny=False)):
+                    InspectSettings(default_deny=False), InspectSettings(env=(("A", "1"),))):
         assert changed.policy_sha256() != base.policy_sha256()
 
 
@@ -102,6 +102,37 @@ def test_what_reruns_when(tmp_path):
 
     code, s = index(repo, env, "--inspect-deny", "pkg.c", "--full")
     assert s["inspect"]["reasons"] == {"full": 4}
+
+
+def test_env_reaches_the_workers_and_nothing_else_does(tmp_path):
+    """The sandbox's environment is built from scratch: a variable of the calling process never reaches a
+    module; the ``env`` setting (a flag or pyproject.toml) sets one, and changing it re-inspects."""
+    repo = write_repo(tmp_path / "repo", {"conf.py": "import os\n\nSETTING = os.environ.get('FX_SETTING', 'unset')\n"
+                                                     "LEAK = os.environ.get('FX_LEAK', 'unset')\n"})
+    env = {**cli_env(tmp_path), "FX_SETTING": "from the caller", "FX_LEAK": "from the caller"}
+
+    def values():
+        with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+            return dict(c.execute("SELECT attr_name, value_ref.repr_trunc FROM py_inspect_members_static "
+                                  "WHERE owner_object_id = 'conf::module' AND attr_name IN ('SETTING', 'LEAK')"
+                                  ).fetchall())
+    code, s = index(repo, env)
+    assert code == 0 and values() == {"SETTING": "'unset'", "LEAK": "'unset'"}
+    code, s = index(repo, env, "--inspect-env", "FX_SETTING=configured")
+    assert code == 0 and s["inspect"]["reasons"] == {"inspect settings changed": 1}
+    assert values() == {"SETTING": "'configured'", "LEAK": "'unset'"}
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        policy = c.execute("SELECT path_policy FROM py_inspect_run_meta ORDER BY started_at DESC LIMIT 1").fetchall()
+    assert policy[0][0].endswith("; set by the configuration's env: FX_SETTING=configured")
+    # The same setting from the repository's configuration: the same policy, nothing to re-run
+    (repo / "pyproject.toml").write_text('[tool.codeintel.inspect]\nenv = {FX_SETTING = "configured"}\n')
+    code, s = index(repo, env)
+    assert code == 0 and s["inspect"]["files"] == 0
+    for bad, says in (("PYTHONPATH=/tmp", "PYTHONPATH is set by the sandbox itself or would undo its isolation"),
+                      ("HOME=/", "HOME is set by the sandbox itself"), ("FX_SETTING", "expected NAME=VALUE")):
+        code, out, err = run_cli(["index", str(repo), "--workers", "1", "--inspect", "--inspect-env", bad], env)
+        last = err.strip().splitlines()[-1]  # (the lines before it: the plan's progress lines)
+        assert code == 2 and last.startswith("codeintel: ") and says in last and "Traceback" not in err, err
 
 
 def test_bad_configuration_is_one_line(tmp_path):

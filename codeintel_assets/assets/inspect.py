@@ -111,7 +111,9 @@ def inspect_run_meta(context: AssetExecutionContext, store: CodeIntelStore, insp
                 f"count(*) FILTER (WHERE NOT attempted), coalesce(sum(duration_s), 0) FROM {C.STATUS} "
                 f"WHERE dagster_run_id = ?", [run_id]).fetchone()
     started = context.run.tags.get("codeintel/started_at") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    row = (run_id, started, exe, version, path, PATH_POLICY, list(s.allow), list(s.deny), list(s.probes),
+    policy = PATH_POLICY + (("; set by the configuration's env: " + ", ".join(f"{k}={v}" for k, v in s.env))
+                            if s.env else "")
+    row = (run_id, started, exe, version, path, policy, list(s.allow), list(s.deny), list(s.probes),
            budgets_json(s.budgets), s.workers, attempted, ok, skipped, float(seconds),
            context.run.tags.get(REASONS_TAG))
     t = to_table(C.PY_INSPECT_RUN_META, [row])

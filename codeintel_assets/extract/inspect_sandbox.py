@@ -6,7 +6,9 @@
 - the worker is started with ``python -s -P -B`` (no user site, no script directory on ``sys.path``,
   no ``.pyc`` written into the repository) and an environment built from scratch (no ``PYTHONPATH``
   or any other ``PYTHON*`` variable but ``PYTHONHASHSEED=0``: the isolation of ``-I`` without its
-  ``-E``, which would ignore the fixed hash seed and let set reprs change order between runs), its own session, and a fresh temporary directory as working directory, ``HOME`` and
+  ``-E``, which would ignore the fixed hash seed and let set reprs change order between runs) holding only
+  the variables the user's ``env`` setting names (``DJANGO_SETTINGS_MODULE``: never ``PYTHON*`` or the
+  sandbox's own), its own session, and a fresh temporary directory as working directory, ``HOME`` and
   ``TMPDIR``. Every sandbox directory is under one temporary root that is removed when the run ends;
 - budgets: a wall-clock timeout per module (the parent kills the worker), CPU and memory limits and a
   file-size limit (set by the worker on itself before any analysed code runs), a cap on what a module
@@ -33,7 +35,7 @@ import tempfile
 import threading
 import time
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -95,8 +97,26 @@ def _signal_name(rc: int) -> str:
         return f"signal {-rc}"
 
 
+# Variables the sandbox sets itself (containment, determinism) or that would undo its isolation (every
+# PYTHON* one: PYTHONPATH, PYTHONHOME, PYTHONSTARTUP, ...): not settable through ``env``.
+RESERVED_ENV = ("PATH", "HOME", "TMPDIR", "LANG", "LC_ALL")
+
+
+def check_worker_env(env: Mapping[str, str]) -> None:
+    """ValueError (one line, naming the variable) for a name ``env`` may not set."""
+    for name, value in env.items():
+        if not isinstance(name, str) or not name or "=" in name or "\0" in name:
+            raise ValueError(f"inspect env: {name!r} is not an environment variable name")
+        if not isinstance(value, str) or "\0" in value:
+            raise ValueError(f"inspect env: the value of {name} must be a string without NUL")
+        if name in RESERVED_ENV or name.startswith("PYTHON"):
+            raise ValueError(f"inspect env: {name} is set by the sandbox itself or would undo its isolation "
+                             f"(reserved: {', '.join(RESERVED_ENV)} and every PYTHON* variable)")
+
+
 class Worker:
-    def __init__(self, python: str, roots: Sequence[str], budgets: Budgets, base: str):
+    def __init__(self, python: str, roots: Sequence[str], budgets: Budgets, base: str,
+                 extra_env: Mapping[str, str] | None = None):
         self.budgets = budgets
         self.dir = tempfile.mkdtemp(prefix="worker-", dir=base)
         r, w = os.pipe()
@@ -105,7 +125,7 @@ class Worker:
                "max_objects": budgets.max_objects, "max_members": budgets.max_members,
                "max_unwrap_hops": budgets.max_unwrap_hops, "max_result_bytes": budgets.max_result_bytes,
                "max_file_bytes": budgets.max_file_bytes}
-        env = {"PATH": "/usr/bin:/bin", "HOME": self.dir, "TMPDIR": self.dir, "LANG": "C.UTF-8",
+        env = {**(extra_env or {}), "PATH": "/usr/bin:/bin", "HOME": self.dir, "TMPDIR": self.dir, "LANG": "C.UTF-8",
                "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0"}
         try:
             self.proc = subprocess.Popen(
@@ -267,7 +287,10 @@ class Worker:
 class Sandbox:
     """A pool of workers over one temporary root; ``run`` returns one result per command, in order."""
 
-    def __init__(self, python: str | None, import_roots: Sequence[str], budgets: Budgets, workers: int = 0):
+    def __init__(self, python: str | None, import_roots: Sequence[str], budgets: Budgets, workers: int = 0,
+                 env: Mapping[str, str] | None = None):
+        check_worker_env(env or {})
+        self.env = dict(env or {})  # variables the user's configuration sets in every worker
         self.python = python or sys.executable
         self.roots = [str(r) for r in import_roots]
         self.budgets = budgets
@@ -283,7 +306,7 @@ class Sandbox:
 
     def _spawn(self) -> Worker:
         self.workers_started += 1
-        w = Worker(self.python, self.roots, self.budgets, self.root)
+        w = Worker(self.python, self.roots, self.budgets, self.root, self.env)
         return w
 
     def run(self, commands: Sequence[Command], on_result: Callable[[int, ModuleResult], None] | None = None
