@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import re
 import os
 import sys
 import time
@@ -414,9 +415,12 @@ def _inspect_config(args, root: Path) -> dict:
         except ValueError as exc:
             raise CliError(str(exc)) from exc
     for flag, key in (("inspect_python", "python"), ("inspect_timeout", "timeout_seconds"),
-                      ("inspect_workers", "workers")):
+                      ("inspect_workers", "workers"), ("inspect_setup", "setup")):
         if getattr(args, flag) is not None:
             cfg[key] = getattr(args, flag)
+    setup = cfg.get("setup") or ""
+    if setup and not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*", setup):
+        raise CliError(f"inspect setup {setup!r}: expected MODULE:QUALNAME (e.g. django:setup)")
     return cfg
 
 
@@ -808,6 +812,8 @@ def main(argv=None) -> int:
     ix.add_argument("--inspect-env", action="append", metavar="NAME=VALUE",
                     help="an environment variable for the sandbox workers, whose environment is otherwise empty "
                          "(e.g. DJANGO_SETTINGS_MODULE=mysite.settings; repeatable; adds to the configured env)")
+    ix.add_argument("--inspect-setup", default=None, metavar="MODULE:QUALNAME",
+                    help="a callable each sandbox worker calls before its first module (e.g. django:setup)")
     ix.add_argument("--inspect-python", default=None, metavar="PYTHON",
                     help="interpreter for the sandbox workers (e.g. the project's .venv/bin/python)")
     ix.add_argument("--inspect-timeout", type=float, default=None, metavar="SECONDS", help="wall-clock seconds per module")

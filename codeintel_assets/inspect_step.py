@@ -47,12 +47,16 @@ class InspectSettings:
     workers: int = 0  # 0: one per CPU, at most 4
     budgets: Budgets = field(default_factory=Budgets)
     env: tuple[tuple[str, str], ...] = ()  # (name, value) set in every worker (DJANGO_SETTINGS_MODULE)
+    setup: str = ""  # "module:qualname" of a callable each worker calls before its first module (django:setup)
 
     def policy_sha256(self) -> str:
         d = {"python": self.python, "allow": list(self.allow), "deny": list(self.deny),
              "default_deny": self.default_deny, "probes": list(self.probes), "budgets": asdict(self.budgets)}
-        if self.env:  # (absent when unset: the policies recorded before the setting existed stay current)
+        # (each absent when unset: the policies recorded before these settings existed stay current)
+        if self.env:
             d["env"] = sorted(map(list, self.env))
+        if self.setup:
+            d["setup"] = self.setup
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
 
@@ -208,7 +212,7 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
             check_interpreter(settings.python)
             last = time.perf_counter()
             with Sandbox(settings.python or None, abs_roots, settings.budgets, settings.workers,
-                         dict(settings.env)) as sb:
+                         dict(settings.env), settings.setup) as sb:
                 code_units = CodeUnits(store, conn)
                 code_units.ensure(set(cmd_keys))  # most objects are defined in the files being inspected
                 for n, (i, r) in enumerate(sb.results(commands), 1):

@@ -29,6 +29,8 @@ class InspectConfig(ConfigurableResource):
                                                        "environment is otherwise built from scratch (e.g. "
                                                        "DJANGO_SETTINGS_MODULE); PYTHON* and the sandbox's own "
                                                        "(PATH, HOME, TMPDIR, LANG, LC_ALL) are refused.")
+    setup: str = Field(default="", description="'module:qualname' of a callable each sandbox worker calls once, "
+                                               "before its first module (e.g. 'django:setup'; it executes code).")
     workers: int = Field(default=0, description="Sandbox worker processes, each importing modules one at a time "
                                                 "(0: one per CPU, at most 4).")
     timeout_seconds: float = Field(default=_B.timeout_seconds, description="Wall-clock seconds per module.")
@@ -56,7 +58,7 @@ class InspectConfig(ConfigurableResource):
                           max_output_bytes=self.max_output_bytes, max_file_bytes=self.max_file_bytes)
         return InspectSettings(python=self.python, allow=tuple(self.allow), deny=tuple(self.deny),
                                default_deny=self.default_deny, probes=tuple(self.probes), workers=self.workers,
-                               budgets=budgets, env=tuple(sorted(self.env.items())))
+                               budgets=budgets, env=tuple(sorted(self.env.items())), setup=self.setup)
 
     def thresholds(self) -> dict[str, float]:
         return {"signature_coverage": self.min_signature_coverage, "anchor_rate": self.min_anchor_rate,

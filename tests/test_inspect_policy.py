@@ -43,7 +43,8 @@ def test_policy_hash_tracks_every_setting():
     base = InspectSettings()
     assert base.policy_sha256() == InspectSettings().policy_sha256()
     for changed in (InspectSettings(deny=("x",)), InspectSettings(probes=("m:f",)), InspectSettings(python="/x"),
-                    InspectSettings(default_deny=False), InspectSettings(env=(("A", "1"),))):
+                    InspectSettings(default_deny=False), InspectSettings(env=(("A", "1"),)),
+                    InspectSettings(setup="m:f")):
         assert changed.policy_sha256() != base.policy_sha256()
 
 
@@ -133,6 +134,37 @@ def test_env_reaches_the_workers_and_nothing_else_does(tmp_path):
         code, out, err = run_cli(["index", str(repo), "--workers", "1", "--inspect", "--inspect-env", bad], env)
         last = err.strip().splitlines()[-1]  # (the lines before it: the plan's progress lines)
         assert code == 2 and last.startswith("codeintel: ") and says in last and "Traceback" not in err, err
+
+
+def test_a_setup_callable_runs_once_per_worker_before_its_modules(tmp_path):
+    """``setup`` (``django:setup``): each worker calls it before its first module, in the sandbox; a setup
+    that raises fails every module of the run with what it raised (not each module with its own symptom)."""
+    repo = write_repo(tmp_path / "repo", {
+        "boot.py": "import os\n\nCALLS = []\n\n\ndef setup():\n    CALLS.append(os.environ.get('FX_MODE', 'none'))\n\n\n"
+                   "def broken():\n    raise LookupError('no such app')\n",
+        "app.py": "import boot\n\nif not boot.CALLS:\n    raise RuntimeError('boot.setup() was not called')\n"
+                  "CALLS = list(boot.CALLS)\n"})
+    env = cli_env(tmp_path)
+
+    def calls():
+        with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+            return c.execute("SELECT value_ref.repr_trunc FROM py_inspect_members_static "
+                             "WHERE owner_object_id = 'app::module' AND attr_name = 'CALLS'").fetchall()
+    code, s = index(repo, env)
+    assert code == 0 and s["inspect"]["failed"][0].startswith("app.py: app: RuntimeError: boot.setup() was not called")
+    code, s = index(repo, env, "--inspect-setup", "boot:setup", "--inspect-env", "FX_MODE=on")
+    assert code == 0 and s["inspect"]["reasons"] == {"inspect settings changed": 2}
+    assert s["inspect"]["failed"] == [] and calls() == [("['on']",)]  # called once, with the configured env
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        policy = c.execute("SELECT path_policy FROM py_inspect_run_meta ORDER BY started_at DESC LIMIT 1").fetchall()
+    assert policy[0][0].endswith("; each worker first calls boot:setup()")
+    code, s = index(repo, env, "--inspect-setup", "boot:broken")
+    assert code == 0 and sorted(f.split(": ", 2)[1] for f in s["inspect"]["failed"]) == ["app", "boot"]
+    assert all(": SetupFailed: the setup boot:broken raised LookupError: no such app (at " in f
+               for f in s["inspect"]["failed"]), s["inspect"]["failed"]
+    code, out, err = run_cli(["index", str(repo), "--workers", "1", "--inspect", "--inspect-setup", "boot.setup"], env)
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        "codeintel: inspect setup 'boot.setup': expected MODULE:QUALNAME (e.g. django:setup)"), err
 
 
 def test_bad_configuration_is_one_line(tmp_path):

@@ -112,7 +112,7 @@ def inspect_run_meta(context: AssetExecutionContext, store: CodeIntelStore, insp
                 f"WHERE dagster_run_id = ?", [run_id]).fetchone()
     started = context.run.tags.get("codeintel/started_at") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     policy = PATH_POLICY + (("; set by the configuration's env: " + ", ".join(f"{k}={v}" for k, v in s.env))
-                            if s.env else "")
+                            if s.env else "") + (f"; each worker first calls {s.setup}()" if s.setup else "")
     row = (run_id, started, exe, version, path, policy, list(s.allow), list(s.deny), list(s.probes),
            budgets_json(s.budgets), s.workers, attempted, ok, skipped, float(seconds),
            context.run.tags.get(REASONS_TAG))

@@ -116,7 +116,7 @@ def check_worker_env(env: Mapping[str, str]) -> None:
 
 class Worker:
     def __init__(self, python: str, roots: Sequence[str], budgets: Budgets, base: str,
-                 extra_env: Mapping[str, str] | None = None):
+                 extra_env: Mapping[str, str] | None = None, setup: str = ""):
         self.budgets = budgets
         self.dir = tempfile.mkdtemp(prefix="worker-", dir=base)
         r, w = os.pipe()
@@ -124,7 +124,7 @@ class Worker:
                "memory_bytes": budgets.memory_mb << 20, "cpu_seconds": budgets.cpu_seconds,
                "max_objects": budgets.max_objects, "max_members": budgets.max_members,
                "max_unwrap_hops": budgets.max_unwrap_hops, "max_result_bytes": budgets.max_result_bytes,
-               "max_file_bytes": budgets.max_file_bytes}
+               "max_file_bytes": budgets.max_file_bytes, "setup": setup}
         env = {**(extra_env or {}), "PATH": "/usr/bin:/bin", "HOME": self.dir, "TMPDIR": self.dir, "LANG": "C.UTF-8",
                "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0"}
         try:
@@ -288,9 +288,10 @@ class Sandbox:
     """A pool of workers over one temporary root; ``run`` returns one result per command, in order."""
 
     def __init__(self, python: str | None, import_roots: Sequence[str], budgets: Budgets, workers: int = 0,
-                 env: Mapping[str, str] | None = None):
+                 env: Mapping[str, str] | None = None, setup: str = ""):
         check_worker_env(env or {})
         self.env = dict(env or {})  # variables the user's configuration sets in every worker
+        self.setup = setup  # "module:qualname" each worker calls before its first module
         self.python = python or sys.executable
         self.roots = [str(r) for r in import_roots]
         self.budgets = budgets
@@ -306,7 +307,7 @@ class Sandbox:
 
     def _spawn(self) -> Worker:
         self.workers_started += 1
-        w = Worker(self.python, self.roots, self.budgets, self.root, self.env)
+        w = Worker(self.python, self.roots, self.budgets, self.root, self.env, self.setup)
         return w
 
     def run(self, commands: Sequence[Command], on_result: Callable[[int, ModuleResult], None] | None = None

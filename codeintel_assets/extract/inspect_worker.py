@@ -905,6 +905,31 @@ def _send_bytes(data: bytes) -> None:
         view = view[n:]
 
 
+SETUP = CONFIG.get("setup") or ""  # "module:qualname" of a callable the user's configuration runs once per worker
+_setup_error: str | None = None  # what it raised (every module of this worker then fails with it)
+_setup_done = False
+
+
+def _setup_once() -> str | None:
+    """Call the configured setup callable (``django:setup``) once, before the worker's first module, under
+    the guard; the error it raised, as one line, or None."""
+    global _setup_done, _setup_error
+    if SETUP and not _setup_done:
+        _setup_done = True
+        try:
+            modname, _, qualname = SETUP.partition(":")
+            target = importlib.import_module(modname)
+            for part in qualname.split("."):
+                target = getattr(target, part)
+            target()
+        except BaseException as exc:  # noqa: BLE001 - SystemExit included: the modules' rows say it
+            tb = traceback.extract_tb(exc.__traceback__)
+            where = next((f"{f.filename}:{f.lineno}" for f in reversed(tb) if f.filename != __file__), "")
+            _setup_error = (f"the setup {SETUP} raised {type(exc).__name__}: {exc}"
+                            + (f" (at {where})" if where else ""))[:500]
+    return _setup_error
+
+
 def handle(cmd) -> dict:
     global _guard_active
     name, expected = cmd["module"], cmd.get("file")
@@ -912,6 +937,14 @@ def handle(cmd) -> dict:
     reply = {"module": name, "nonce": cmd.get("nonce"), "ok": True, "error_type": None, "error_msg": None,
              "budget": None, "tables": {}, "caps": []}
     _arm_cpu()
+    _guard_active = True
+    try:
+        failed = _setup_once()
+    finally:
+        _guard_active = False
+    if failed:
+        reply.update(ok=False, error_type="SetupFailed", error_msg=failed)
+        return reply
     environ = dict(os.environ)  # a module may set variables at import: the next module must not see them
     _guard_active = True
     try:
