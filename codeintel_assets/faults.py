@@ -3,7 +3,7 @@
 ``CODEINTEL_INJECT_FAULT`` is a comma-separated list:
 
 - ``PLANE=GLOB``: that plane's extractor raises on matching paths (an extractor bug; ``inspect``: the
-  inspect step raises when its range holds one);
+  inspect step raises when its range holds one; ``link=*``: the cross-file link step raises);
 - ``PLANE:sleep=GLOB:SECONDS``: that plane's extractor sleeps first (a slow file, for the budget);
 - ``die=POINT``: the process kills itself with SIGKILL at that point of a run (a `kill -9`), where
   POINT is one of ``after-delete`` (rows of the run's files deleted, nothing appended yet),

@@ -607,3 +607,25 @@ def test_a_failing_graph_check_in_a_link_only_run_is_a_check_failure_not_a_broke
     assert code == 1 and "the link step failed" not in out + err, (out, err)
     assert re.search(r"^ *FAIL cpg_integrity +cpg_graph .*unknown_kinds=1", out, re.M), out
     assert "edge kind 'CFG_SIDEWAYS' is not in cpg_vocabulary" in out, out
+
+
+def test_a_link_step_that_raises_in_a_link_only_run_is_a_failed_run_that_the_next_index_redoes(tmp_path):
+    """The other side of the test above: a link step that breaks (an injected bug) is a failed run (exit 2)
+    whose message names the cause; the files stay dirty, so the next index links them."""
+    repo = write_repo(tmp_path / "repo", REPO)
+    env = cli_env(tmp_path)
+    assert run_cli(["index", str(repo), "--json", "--workers", "1"], env)[0] == 0
+    with duckdb.connect(env["CODEINTEL_DB"]) as c:
+        c.execute("INSERT INTO cpg_link_unchecked (path) VALUES ('pkg/app.py')").fetchall()
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"],
+                             {**env, "CODEINTEL_INJECT_FAULT": "link=*"})
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert code == 2 and summary["run_error"] == ("the link step failed (RuntimeError: injected fault "
+                                                  "(CODEINTEL_INJECT_FAULT)); the next `codeintel index` runs it "
+                                                  "again"), (code, summary["run_error"])
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert code == 0 and summary["run_id"] and summary["files_changed"] == 0, err  # a run: the link job
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        assert c.execute("SELECT count(*) FROM cpg_link_unchecked").fetchall() == [(0,)]
+        assert cpg_integrity(c).passed

@@ -21,8 +21,10 @@ LINK_DEPS = ["cpg_call_sites", "cpg_call_args", "cpg_value_refs", "cpg_definitio
 def cpg_link(context: AssetExecutionContext, store: CodeIntelStore):
     """Resolve the repository's call sites, class bases and argument wiring (SQL over the per-file tables,
     incremental: the changed files and what can see them)."""
+    from codeintel_assets.faults import plane_fault
     from codeintel_assets.link import link_calls
     from codeintel_assets.locking import hold
+    plane_fault("link", "repository")
     with hold(store.database, on_wait=context.log.info):
         with store.connection() as conn:
             figures = link_calls(conn)
