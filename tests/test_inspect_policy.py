@@ -167,6 +167,24 @@ def test_a_setup_callable_runs_once_per_worker_before_its_modules(tmp_path):
         "codeintel: inspect setup 'boot.setup': expected MODULE:QUALNAME (e.g. django:setup)"), err
 
 
+def test_a_module_that_leaves_threads_running_ends_its_worker(tmp_path):
+    """A thread a module starts at import keeps running (and printing, and changing state) while the same
+    worker imports the next modules: the worker is replaced after such a module, not after the others."""
+    noisy = ("import sys\nimport threading\nimport time\n\n\ndef _beat():\n    while True:\n"
+             "        sys.stdout.write('beat\\n')\n        time.sleep(0.01)\n\n\n"
+             "threading.Thread(target=_beat, daemon=True).start()\n")
+    repo = write_repo(tmp_path / "repo", {"a_quiet.py": "X = 1\n", "b_threads.py": noisy, "c_after.py": "Y = 2\n",
+                                          "d_after.py": "Z = 3\n"})
+    env = cli_env(tmp_path)
+    code, s = index(repo, env, "--inspect-workers", "1")
+    assert code == 0 and s["inspect"]["ok"] == 4, s["inspect"]
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        rows = {m: (ok, pid, replaced) for m, ok, pid, replaced in c.execute(
+            "SELECT module_name, ok, worker_pid, worker_replaced FROM py_inspect_import_attempts").fetchall()}
+    assert [rows[m][2] for m in ("a_quiet", "b_threads", "c_after", "d_after")] == [False, True, False, False]
+    assert rows["a_quiet"][1] == rows["b_threads"][1] != rows["c_after"][1] == rows["d_after"][1]
+
+
 def test_bad_configuration_is_one_line(tmp_path):
     repo = write_repo(tmp_path / "repo", {"m.py": "x = 1\n",
                                           "pyproject.toml": "[tool.codeintel.inspect]\ntimeout = 3\n"})

@@ -34,6 +34,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 import time
 import traceback
 import types
@@ -946,6 +947,7 @@ def handle(cmd) -> dict:
         reply.update(ok=False, error_type="SetupFailed", error_msg=failed)
         return reply
     environ = dict(os.environ)  # a module may set variables at import: the next module must not see them
+    threads = {t.ident for t in threading.enumerate()}
     _guard_active = True
     try:
         try:
@@ -986,6 +988,10 @@ def handle(cmd) -> dict:
         if dict(os.environ) != environ:
             os.environ.clear()
             os.environ.update(environ)
+        if any(t.ident not in threads and t.is_alive() for t in threading.enumerate()):
+            # The module left threads running (a heartbeat, a watcher): they would run, print and change state
+            # while the next modules are imported and walked. This worker ends after this reply.
+            reply["replace_worker"] = True
         reply["seconds"] = time.perf_counter() - t0
     return reply
 
