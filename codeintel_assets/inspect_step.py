@@ -217,7 +217,7 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
                 code_units.ensure(set(cmd_keys))  # most objects are defined in the files being inspected
                 for n, (i, r) in enumerate(sb.results(commands), 1):
                     collect(cmd_keys[i], commands[i], r, code_units)
-                    if time.perf_counter() - last >= 5.0:
+                    if n == len(commands) or time.perf_counter() - last >= 5.0:  # the last line, as the file pass
                         last = time.perf_counter()
                         log(f"[inspect] {n}/{len(commands)} modules, {last - t_start:.1f}s")
                 res.workers_started = sb.workers_started

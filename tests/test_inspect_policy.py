@@ -1,6 +1,7 @@
 """Which modules the inspect plane imports, what re-runs when, and how its configuration fails."""
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -176,8 +177,11 @@ def test_a_module_that_leaves_threads_running_ends_its_worker(tmp_path):
     repo = write_repo(tmp_path / "repo", {"a_quiet.py": "X = 1\n", "b_threads.py": noisy, "c_after.py": "Y = 2\n",
                                           "d_after.py": "Z = 3\n"})
     env = cli_env(tmp_path)
-    code, s = index(repo, env, "--inspect-workers", "1")
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--inspect", "--inspect-workers", "1"],
+                             env)
+    s = json.loads(out.strip().splitlines()[-1])
     assert code == 0 and s["inspect"]["ok"] == 4, s["inspect"]
+    assert re.search(r"^  \[inspect\] 4/4 modules, [0-9.]+s$", err, re.M), err  # the step's last progress line
     with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
         rows = {m: (ok, pid, replaced) for m, ok, pid, replaced in c.execute(
             "SELECT module_name, ok, worker_pid, worker_replaced FROM py_inspect_import_attempts").fetchall()}
