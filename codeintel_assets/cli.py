@@ -2,8 +2,8 @@
 
 import argparse
 import json
-import re
 import os
+import re
 import sys
 import time
 import warnings
