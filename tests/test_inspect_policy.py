@@ -189,6 +189,31 @@ def test_a_module_that_leaves_threads_running_ends_its_worker(tmp_path):
     assert rows["a_quiet"][1] == rows["b_threads"][1] != rows["c_after"][1] == rows["d_after"][1]
 
 
+def test_an_import_error_another_module_caused_is_retried_in_a_fresh_worker(tmp_path):
+    """Modules share a worker, so one module's side effects reach the next: b_alias replaces a_helper in
+    sys.modules by an empty module, and c_user's `from a_helper import VALUE` fails there. Which modules ran
+    before depends on timing with several workers, so such a failure is imported again in a fresh worker,
+    whose answer is the module's own; a real ImportError stays one (with the fresh attempt's message)."""
+    repo = write_repo(tmp_path / "repo", {
+        "a_helper.py": "VALUE = 1\n",
+        "b_alias.py": "import sys\nimport types\n\nsys.modules['a_helper'] = types.ModuleType('a_helper')\n",
+        "c_user.py": "from a_helper import VALUE\n\nDOUBLE = 2 * VALUE\n",
+        "d_broken.py": "from a_helper import MISSING\n"})
+    env = cli_env(tmp_path)
+    code, s = index(repo, env, "--inspect-workers", "1")
+    assert code == 0 and s["inspect"]["ok"] == 3, s["inspect"]
+    assert [f.split(": ", 3)[1:3] for f in s["inspect"]["failed"]] == [["d_broken", "ImportError"]]
+    assert "cannot import name 'MISSING' from 'a_helper'" in s["inspect"]["failed"][0]
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        rows = {m: (ok, pid, replaced) for m, ok, pid, replaced in c.execute(
+            "SELECT module_name, ok, worker_pid, worker_replaced FROM py_inspect_import_attempts").fetchall()}
+        double = c.execute("SELECT value_ref.repr_trunc FROM py_inspect_members_static "
+                           "WHERE owner_object_id = 'c_user::module' AND attr_name = 'DOUBLE'").fetchall()
+    assert double == [("2",)]
+    assert [rows[m][2] for m in ("a_helper", "b_alias", "c_user", "d_broken")] == [False, False, True, True]
+    assert rows["a_helper"][1] == rows["b_alias"][1] != rows["c_user"][1] != rows["d_broken"][1]
+
+
 def test_bad_configuration_is_one_line(tmp_path):
     repo = write_repo(tmp_path / "repo", {"m.py": "x = 1\n",
                                           "pyproject.toml": "[tool.codeintel.inspect]\ntimeout = 3\n"})
