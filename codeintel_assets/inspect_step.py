@@ -171,9 +171,20 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
     texts: dict = {}  # key -> (lines, cumulative line ends, bytes) of files whose rows need source text
     shas: dict = {}  # repr -> its sha256, for the run
 
+    parts: dict[str, list[pa.Table]] = {tc.name: [] for tc in C.FILE_TABLES}  # the rows converted so far
+
     def add(tc, rows, key):
         rows_of[tc.name].extend(rows)
         paths_of[tc.name].extend([key] * len(rows))
+
+    def flush():
+        """The rows collected so far become Arrow tables (a few hundred bytes a row instead of a few KB as
+        Python lists: sympy's 831 modules held ~2 GB in the parent until the end of the step)."""
+        for name, t in _chunk_tables(rows_of, paths_of, status, res).items():
+            parts[name].append(t)
+        for name in rows_of:
+            rows_of[name].clear()
+            paths_of[name].clear()
 
     def collect(key: str, cmd: Command, r: ModuleResult, code_units: "CodeUnits"):
         """One module's reply -> its rows in every table (while the workers import the next modules)."""
@@ -217,11 +228,14 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
                 code_units.ensure(set(cmd_keys))  # most objects are defined in the files being inspected
                 for n, (i, r) in enumerate(sb.results(commands), 1):
                     collect(cmd_keys[i], commands[i], r, code_units)
+                    if sum(map(len, rows_of.values())) >= CHUNK_ROWS:  # between modules: a file's rows stay together
+                        flush()
                     if n == len(commands) or time.perf_counter() - last >= 5.0:  # the last line, as the file pass
                         last = time.perf_counter()
                         log(f"[inspect] {n}/{len(commands)} modules, {last - t_start:.1f}s")
                 res.workers_started = sb.workers_started
-    out = _tables(rows_of, paths_of, status, keys, res)
+    flush()
+    out = _tables(parts, status, keys)
     from codeintel_assets.locking import hold
     with hold(store.database, on_wait=log):
         with store.connection() as conn:
@@ -233,8 +247,12 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
     return res
 
 
-def _tables(rows_of: dict, paths_of: dict, status: dict, keys: Sequence[str], res: InspectRunResult) -> dict:
-    """One Arrow table per contract for the whole run (the path column set at once).
+CHUNK_ROWS = 100_000  # rows the step holds as Python lists before converting them to Arrow
+
+
+def _chunk_tables(rows_of: dict, paths_of: dict, status: dict, res: InspectRunResult) -> dict[str, pa.Table]:
+    """The collected rows as one Arrow table per contract (the path column set at once), the status table
+    aside.
 
     A value of the wrong type (a reply the module forged with the right widths) fails that table's
     conversion: then each file's rows are converted alone, the files whose rows do not convert lose
@@ -266,15 +284,27 @@ def _tables(rows_of: dict, paths_of: dict, status: dict, keys: Sequence[str], re
     out = {}
     for tc in C.FILE_TABLES:
         if tc.name == C.STATUS:
-            rows, paths = [status[k] for k in keys], list(keys)
-            t = to_table(tc, rows, "")
-        elif not bad and tc.name in built:  # every file's rows fit: the table built above
+            continue
+        if not bad:  # every file's rows fit: the table built above
             t, paths = built[tc.name], paths_of[tc.name]
         else:
             pairs = [(r, k) for r, k in zip(rows_of[tc.name], paths_of[tc.name]) if k not in bad]
             rows, paths = [r for r, _ in pairs], [k for _, k in pairs]
             t = to_table(tc, rows, "")
-        out[tc.name] = (tc.schema, set_column(t, "path", pa.array(paths, pa.string())))
+        out[tc.name] = set_column(t, "path", pa.array(paths, pa.string()))
+    return out
+
+
+def _tables(parts: dict[str, list[pa.Table]], status: dict, keys: Sequence[str]) -> dict:
+    """One table per contract for the whole run: the converted parts, and the status table (every key)."""
+    out = {}
+    for tc in C.FILE_TABLES:
+        if tc.name == C.STATUS:
+            t = set_column(to_table(tc, [status[k] for k in keys], ""), "path", pa.array(list(keys), pa.string()))
+        else:
+            t = pa.concat_tables(parts[tc.name]) if parts[tc.name] else \
+                set_column(to_table(tc, [], ""), "path", pa.array([], pa.string()))
+        out[tc.name] = (tc.schema, t)
     return out
 
 

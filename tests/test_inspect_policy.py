@@ -301,9 +301,13 @@ def test_an_interpreter_that_cannot_run_is_one_clear_error(tmp_path):
     assert "Traceback" not in err
 
 
-def test_a_forged_reply_with_the_right_shape_but_wrong_types_fails_alone(tmp_path):
+@pytest.mark.parametrize("chunk_rows", [None, 1])
+def test_a_forged_reply_with_the_right_shape_but_wrong_types_fails_alone(tmp_path, monkeypatch, chunk_rows):
     """Code in the worker can find the command (and its nonce) on the stack: a reply it forges is then
-    taken as the worker's; its rows are still checked, and only that file loses them."""
+    taken as the worker's; its rows are still checked, and only that file loses them -- also when the step
+    converts its rows to Arrow module by module (``chunk_rows=1``; large runs convert every 100,000 rows)."""
+    if chunk_rows is not None:
+        monkeypatch.setattr("codeintel_assets.inspect_step.CHUNK_ROWS", chunk_rows)
     from codeintel_assets.contracts.inspect import PY_INSPECT_OBJECTS
     width = len(PY_INSPECT_OBJECTS.schema) - 4
     forger = ("import json, os, sys\n"
@@ -325,6 +329,35 @@ def test_a_forged_reply_with_the_right_shape_but_wrong_types_fails_alone(tmp_pat
             "SELECT path, ok, error_type FROM py_inspect_import_attempts").fetchall())
         assert st == {"a_forger.py": (False, "MalformedReply"), "b_fine.py": (True, None)}
         assert c.execute("SELECT DISTINCT path FROM py_inspect_objects").fetchall() == [("b_fine.py",)]
+
+
+def test_rows_converted_module_by_module_are_the_rows_converted_at_once(tmp_path, monkeypatch):
+    """The step converts its rows to Arrow every CHUNK_ROWS rows (memory): the tables are the same."""
+    repo = write_repo(tmp_path / "repo", {
+        "a.py": "import functools\n\n\ndef deco(f):\n    @functools.wraps(f)\n    def w(*a, **k):\n"
+                "        return f(*a, **k)\n    return w\n\n\n@deco\ndef g(x: int, y=2) -> int:\n    return x\n",
+        "b.py": "class Base:\n    def m(self, a):\n        return a\n\n\nclass C(Base):\n    z = 1\n",
+        "c.py": "VALUE = [1, 2]\n\n\nasync def co(q):\n    return q\n"})
+    tables = {}
+    for chunk in (None, 1):
+        if chunk is not None:
+            monkeypatch.setattr("codeintel_assets.inspect_step.CHUNK_ROWS", chunk)
+        env = cli_env(tmp_path / f"run-{chunk}")
+        code, s = index(repo, env, "--inspect-workers", "1")
+        assert code == 0 and s["inspect"]["ok"] == 3, s["inspect"]
+        with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+            got = {}
+            for (t,) in c.execute("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'py_inspect_%' "
+                                  "AND table_name NOT IN ('py_inspect_import_attempts', 'py_inspect_run_meta')"
+                                  ).fetchall():
+                cols = [n for (n,) in c.execute(f"SELECT column_name FROM duckdb_columns() WHERE table_name = '{t}'"
+                                                ).fetchall() if n not in ("object_addr", "dagster_run_id")]
+                # (an object's address differs between the two runs' processes, in reprs and their hashes too)
+                got[t] = sorted(re.sub(r"'[0-9a-f]{64}'", "'<sha256>'", re.sub(r" at 0x[0-9a-f]+", "", repr(row)))
+                                for row in c.execute(f"SELECT {', '.join(cols)} FROM {t}").fetchall())
+            tables[chunk] = got
+    assert sum(map(len, tables[None].values())) > 50
+    assert tables[1] == tables[None]
 
 
 def _steps_of_runs(env, since: float) -> list[set[str]]:
