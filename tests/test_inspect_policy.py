@@ -214,6 +214,24 @@ def test_an_import_error_another_module_caused_is_retried_in_a_fresh_worker(tmp_
     assert rows["a_helper"][1] == rows["b_alias"][1] != rows["c_user"][1] != rows["d_broken"][1]
 
 
+def test_a_packages_members_do_not_depend_on_what_the_worker_imported_before(tmp_path):
+    """Importing pkg.other binds `other` on pkg: a_first (inspected before pkg in the same worker) does, so
+    whether pkg has that member depended on the order of the modules in the worker. A submodule is a member
+    of its package when the package's own code names it (`from . import named`), whatever ran before."""
+    repo = write_repo(tmp_path / "repo", {"a_first.py": "import pkg.other\n", "pkg/__init__.py": "from . import named\n",
+                                          "pkg/named.py": "N = 1\n", "pkg/other.py": "O = 1\n"})
+    env = cli_env(tmp_path)
+    code, s = index(repo, env, "--inspect-workers", "1")
+    assert code == 0 and s["inspect"]["ok"] == 4, s["inspect"]
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        subs = c.execute("SELECT attr_name FROM py_inspect_members_static WHERE owner_object_id = 'pkg::module' "
+                         "AND value_kind = 'module'").fetchall()
+        first = c.execute("SELECT attr_name, value_object_id FROM py_inspect_members_static "
+                          "WHERE owner_object_id = 'a_first::module' AND value_kind = 'module'").fetchall()
+    assert subs == [("named",)]
+    assert first == [("pkg", "pkg::module")]  # a module's own imports are its members, as before
+
+
 def test_bad_configuration_is_one_line(tmp_path):
     repo = write_repo(tmp_path / "repo", {"m.py": "x = 1\n",
                                           "pyproject.toml": "[tool.codeintel.inspect]\ntimeout = 3\n"})

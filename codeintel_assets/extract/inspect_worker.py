@@ -446,6 +446,7 @@ class Extraction:
         self.keep: list = []  # keeps visited objects alive, so id() stays unique during the walk
         self.t = collections.defaultdict(list)
         self.caps: set[str] = set()
+        self.package_names: dict[str, set[str] | None] = {}
         _STATIC_MEMO.clear()
 
     # identity ------------------------------------------------------------------------------------------
@@ -614,6 +615,8 @@ class Extraction:
     def members(self, owner, owner_id, items, queue, declared):
         owner_kind = classify(owner)
         prefix = "" if _ismodule(owner) else (_qual(owner) or owner_id.split(":")[1]) + "."
+        if _ismodule(owner) and "__path__" in owner.__dict__:
+            items = [(n, v) for n, v in items if not self.unbound_submodule(owner, n, v)]
         count = 0
         for name, value in items:
             if count >= MAX_MEMBERS:
@@ -625,6 +628,22 @@ class Extraction:
             except Exception as exc:  # noqa: BLE001 - that member's row says why; the others are kept
                 self.t["members_static"].append([owner_id, owner_kind, name, None, None, None, None, None, None,
                                                  None, None, *_err(exc)])
+
+    def unbound_submodule(self, pkg, name, value) -> bool:
+        """A submodule the import system bound on its package because some module imported it, and that the
+        package's own module-level code never names: it is there or not depending on what this worker
+        imported before (with several workers, on timing), so it is not a fact of the package."""
+        pkg_name = pkg.__dict__.get("__name__")
+        if not _ismodule(value) or value.__dict__.get("__name__") != f"{pkg_name}.{name}":
+            return False
+        names = self.package_names.get(pkg_name)
+        if names is None:
+            try:  # the names its module-level code uses (``from . import sub``, ``from .sub import x``, ...)
+                names = set(pkg.__dict__["__spec__"].loader.get_code(pkg_name).co_names)
+            except Exception:  # noqa: BLE001 - no code to read (a namespace package, a C loader): keep them all
+                names = None
+            self.package_names[pkg_name] = names
+        return names is not None and name not in names
 
     def member(self, owner, owner_id, owner_kind, prefix, name, value, queue, declared):
         value_oid = None
