@@ -34,13 +34,20 @@ def inspected(tmp_path_factory):
     repo = tmp / "repo"
     shutil.copytree(FIXTURE, repo)
     env = cli_env(tmp)
-    before_tmp = set(os.listdir(tempfile.gettempdir()))
     cwd_before = sorted(os.listdir(os.getcwd()))
-    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--inspect"], env)
+    # The run's temporary directory is this test's own: the sandbox root must be created there and be gone
+    # after the run (the shared /tmp also holds the sandboxes of tests running in other processes meanwhile).
+    private_tmp = tmp / "tmpdir"
+    private_tmp.mkdir()
+    saved, tempfile.tempdir = tempfile.tempdir, str(private_tmp)
+    try:
+        code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--inspect"], env)
+    finally:
+        tempfile.tempdir = saved
     summary = json.loads(out.strip().splitlines()[-1])
     conn = duckdb.connect(env["CODEINTEL_DB"], read_only=True)
     yield {"code": code, "summary": summary, "err": err, "conn": conn, "repo": repo, "env": env, "tmp": tmp,
-           "new_tmp": set(os.listdir(tempfile.gettempdir())) - before_tmp,
+           "tmpdir": private_tmp, "left_in_tmpdir": sorted(os.listdir(private_tmp)),
            "cwd_changed": sorted(os.listdir(os.getcwd())) != cwd_before}
     conn.close()
 
@@ -95,7 +102,7 @@ def test_side_effects_stay_in_the_sandbox(inspected):
     assert attempt(inspected, "fx.hostile.sidefx")["ok"]
     cwd_file = member_repr(inspected, "fx.hostile.sidefx", "CWD_FILE").strip("'")
     home = member_repr(inspected, "fx.hostile.sidefx", "HOME").strip("'")
-    sandbox = Path(tempfile.gettempdir()).resolve()
+    sandbox = inspected["tmpdir"].resolve()
     assert Path(cwd_file).parent == Path(home)
     assert Path(home).name.startswith("worker-") and Path(home).parent.name.startswith("codeintel-inspect-")
     assert Path(home).parent.parent == sandbox
@@ -106,7 +113,7 @@ def test_side_effects_stay_in_the_sandbox(inspected):
     assert not list(repo.rglob("*.txt")) and not list(repo.rglob("__pycache__"))  # nor .pyc files
     assert not list(inspected["tmp"].rglob("written_at_import.txt"))
     assert not inspected["cwd_changed"]
-    assert not [n for n in inspected["new_tmp"] if n.startswith("codeintel-inspect-")]
+    assert not [n for n in inspected["left_in_tmpdir"] if n.startswith("codeintel-inspect-")], inspected["left_in_tmpdir"]
 
 
 def test_getattr_and_properties_never_run(inspected):
