@@ -7,6 +7,17 @@ CODE_UNIT_NAMED = ("(u.qualpath = $arg OR u.module_name || '::' || u.qualpath = 
 
 PRESETS: dict[str, tuple[str, str]] = {
     "failed-files": ("every file a plane could not read, decode, parse, compile or extract, and why", None),
+    "broken-imports": ("imports of a module under the repository's own top-level packages that no file of the "
+                       "repository provides (deleted, renamed, optional; or installed at runtime under that name, "
+                       "as os does os.path): path, line, the module as written and made absolute", """
+        WITH mods AS (SELECT DISTINCT module_name AS m FROM py_files WHERE module_name IS NOT NULL AND module_name <> ''),
+        steps AS (SELECT string_split(m, '.') AS parts, unnest(range(1, len(string_split(m, '.')) + 1)) AS n FROM mods),
+        known AS (SELECT DISTINCT array_to_string(list_slice(parts, 1, n), '.') AS name FROM steps)
+        SELECT i.path, i.lineno, i.scope_qualname, i.written_module, i.imported_module, i.imported_name
+        FROM cpg_imports i
+        WHERE string_split(i.imported_module, '.')[1] IN (SELECT DISTINCT string_split(m, '.')[1] FROM mods)
+          AND i.imported_module NOT IN (SELECT name FROM known)
+        ORDER BY i.path, i.lineno, i.imported_module"""),
     "largest-code-units": ("the 20 code units with the most instructions", """
         SELECT path, qualpath, kind, instruction_count, stacksize FROM py_bc_code_units
         ORDER BY instruction_count DESC, path, qualpath LIMIT 20"""),

@@ -629,3 +629,25 @@ def test_a_link_step_that_raises_in_a_link_only_run_is_a_failed_run_that_the_nex
     with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
         assert c.execute("SELECT count(*) FROM cpg_link_unchecked").fetchall() == [(0,)]
         assert cpg_integrity(c).passed
+
+
+def test_broken_imports_name_the_modules_no_file_provides(tmp_path):
+    """`query --preset broken-imports`: an import of a module under the repository's own packages that no file
+    provides. Absolute, relative and namespace-package imports of modules that exist are not; a standard-library
+    import is not the repository's; deleting a module makes its importers' imports broken."""
+    repo = write_repo(tmp_path / "repo", {
+        "pkg/__init__.py": "", "pkg/b.py": "X = 1\n", "ns/sub/m.py": "Y = 1\n",
+        "pkg/a.py": "import os\nimport pkg.b\nfrom pkg.gone import f\nfrom . import b\nfrom ns import sub\n"
+                    "import ns.sub.m\nfrom .b import X\n"})
+    env = cli_env(tmp_path)
+
+    def broken():
+        code, out, err = run_cli(["query", "--preset", "broken-imports", "--json"], env)
+        assert code == 0, err
+        return [(r["path"], r["lineno"], r["imported_module"], r["imported_name"])
+                for r in map(json.loads, out.splitlines())]
+    assert run_cli(["index", str(repo), "--json", "--workers", "1"], env)[0] == 0
+    assert broken() == [("pkg/a.py", 3, "pkg.gone", "f")]
+    (repo / "pkg/b.py").unlink()
+    assert run_cli(["index", str(repo), "--json", "--workers", "1"], env)[0] == 0
+    assert broken() == [("pkg/a.py", 2, "pkg.b", None), ("pkg/a.py", 3, "pkg.gone", "f"), ("pkg/a.py", 7, "pkg.b", "X")]
