@@ -482,14 +482,15 @@ SELECT (SELECT count(DISTINCT callsite_id) FROM s), count(*), count(*) FILTER (W
 # confidence: S may never be instantiated.
 SUBCLASS_CALLS = """
 CREATE OR REPLACE TEMP TABLE __lk_sub_site AS
-WITH site AS (  -- self.m() and cls(...) in the scope's methods (resolved in K's MRO or not), super().m() resolved
+WITH site AS (  -- self.m() and cls(...) in the scope's methods (resolved in K's MRO or not), also in a function
+               -- nested in the method (a decorator's closure: its free self is the method's), super().m() resolved
     SELECT c.callsite_id AS ref_id, CASE WHEN c.callee_kind = 'attribute' THEN 'override'
                                          ELSE 'subclass_constructor' END AS rule, 0.9 AS confidence,
            c.callee_attrs, m.name AS caller_name, m.def_id AS caller_id, m.parent_def_id AS k_id
     FROM cpg_call_sites c SEMI JOIN __scope USING (path)
-    JOIN cpg_definitions m ON m.def_id = c.caller_def_id AND m.kind = 'method'
-    JOIN cpg_definitions p ON p.parent_def_id = m.def_id AND p.kind = 'parameter' AND p.param_index = 0
-     AND p.param_kind IN ('posonly', 'pos_or_kw') AND p.binding_id = c.callee_root_binding_id
+    JOIN cpg_definitions p ON p.binding_id = c.callee_root_binding_id AND p.kind = 'parameter' AND p.param_index = 0
+     AND p.param_kind IN ('posonly', 'pos_or_kw')
+    JOIN cpg_definitions m ON m.def_id = p.parent_def_id AND m.kind = 'method'
     WHERE (c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1)
        OR (c.callee_kind = 'name' AND len(coalesce(c.callee_attrs, [])) = 0 AND m.def_id IN (
                SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites

@@ -537,6 +537,43 @@ class Sub(Base):
     assert edges() == [("base.Base.step", "self_method")]
 
 
+def test_self_in_a_closure_of_a_method_reaches_the_overrides_of_subclasses_that_inherit_the_method(tmp_path):
+    """Flask's Scaffold.route returns a decorator whose self.add_url_rule() runs with self an App: the call in
+    the nested function reaches App's override (found on Flask 3.1.3: only Scaffold.add_url_rule was an edge).
+    A subclass that overrides the enclosing method never runs that closure: no edge into it."""
+    repo = write_repo(tmp_path / "repo", {"m.py": """
+class Base:
+    def route(self):
+        def decorator(f):
+            self.register(f)
+            return f
+        return decorator
+
+    def register(self, f):
+        return f
+
+
+class App(Base):
+    def register(self, f):
+        return f
+
+
+class Other(Base):
+    def route(self):
+        return None
+
+    def register(self, f):
+        return f
+"""})
+    env = cli_env(tmp_path)
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        edges = c.execute("SELECT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = "
+                          "'m.Base.route.decorator' ORDER BY ALL").fetchall()
+    assert edges == [("m.App.register", "override"), ("m.Base.register", "self_method")], edges
+
+
 def test_package_directory_indexed_on_its_own_links_as_the_repository_does(db, tmp_path):
     # `codeintel index site-packages/requests`: the root is a package, so its modules are pkg.* as import
     # names them, and `from pkg.shapes import ...`, `from . import mixins` resolve inside it, as in the
