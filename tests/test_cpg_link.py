@@ -5,6 +5,7 @@ argument -> parameter wiring (BINDS_ARG) with its receivers, keywords and *args 
 expected edge below is read off the fixture by hand; the static MRO is checked against CPython's own
 ``__mro__`` of the same classes, imported in a subprocess."""
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -130,6 +131,17 @@ def main():
 '''
 
 REPO = {"pkg/__init__.py": "", "pkg/shapes.py": SHAPES, "pkg/mixins.py": MIXINS, "pkg/tools.py": TOOLS}
+
+
+@contextlib.contextmanager
+def linked(tmp_path, files: dict[str, str]):
+    """`codeintel index` of a repository made of ``files``, then a read-only connection to its database."""
+    repo = write_repo(tmp_path / "repo", files)
+    env = cli_env(tmp_path)
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        yield c
 
 
 @pytest.fixture(scope="module")
@@ -460,16 +472,12 @@ def test_a_cycle_of_re_exports_ends_and_gives_one_edge_per_callee(tmp_path):
     """a imports x from b and b imports x from a (a name defined nowhere: an ImportError at runtime); c calls
     helper through two re-export paths of different lengths. The walk stops at a name it met on its path,
     and a call site keeps one edge per callee (the shortest resolution path)."""
-    repo = write_repo(tmp_path / "repo", {
+    with linked(tmp_path, {
         "cyc/__init__.py": "from .impl import helper\nfrom . import impl\n",
         "cyc/impl.py": "def helper():\n    return 1\n",
         "cyc/a.py": "from .b import x\n\n\ndef f():\n    return x()\n",
         "cyc/b.py": "from .a import x\n",
-        "cyc/c.py": "import cyc\n\n\ndef g():\n    return cyc.helper() + cyc.impl.helper()\n"})
-    env = cli_env(tmp_path)
-    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
-    assert code == 0, err
-    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        "cyc/c.py": "import cyc\n\n\ndef g():\n    return cyc.helper() + cyc.impl.helper()\n"}) as c:
         assert c.execute("SELECT count(*) FROM cpg_calls WHERE caller_qualname = 'cyc.a.f'").fetchall() == [(0,)]
         rows = c.execute("SELECT callee_qualname, via FROM cpg_calls WHERE caller_qualname = 'cyc.c.g'").fetchall()
     # via: the callee as written, then each name it was looked up as
@@ -481,15 +489,11 @@ def test_a_method_of_a_constructed_instance_binds_its_arguments_after_the_receiv
     """K(1).m(2): the inner call constructs K (its __init__), the outer one calls m as K's MRO finds it (an
     inherited method here); 2 binds m's parameter a, not its self. A method of a call that is not a class
     (f().m()) has no edge: what f returns is not followed into attributes."""
-    repo = write_repo(tmp_path / "repo", {"r/__init__.py": "", "r/m.py": (
+    with linked(tmp_path, {"r/__init__.py": "", "r/m.py": (
         "class Base:\n    def m(self, a):\n        return a\n\n\n"
         "class K(Base):\n    def __init__(self, v):\n        self.v = v\n\n\n"
         "def f():\n    return K(0)\n\n\n"
-        "def main():\n    f().m(3)\n    return K(1).m(2)\n")})
-    env = cli_env(tmp_path)
-    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
-    assert code == 0, err
-    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        "def main():\n    f().m(3)\n    return K(1).m(2)\n")}) as c:
         calls = sorted(c.execute("SELECT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = 'r.m.main'"
                                  ).fetchall())
         wired = sorted(c.execute(
@@ -541,7 +545,7 @@ def test_self_in_a_closure_of_a_method_reaches_the_overrides_of_subclasses_that_
     """Flask's Scaffold.route returns a decorator whose self.add_url_rule() runs with self an App: the call in
     the nested function reaches App's override (found on Flask 3.1.3: only Scaffold.add_url_rule was an edge).
     A subclass that overrides the enclosing method never runs that closure: no edge into it."""
-    repo = write_repo(tmp_path / "repo", {"m.py": """
+    with linked(tmp_path, {"m.py": """
 class Base:
     def route(self):
         def decorator(f):
@@ -564,11 +568,7 @@ class Other(Base):
 
     def register(self, f):
         return f
-"""})
-    env = cli_env(tmp_path)
-    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
-    assert code == 0, err
-    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+"""}) as c:
         edges = c.execute("SELECT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = "
                           "'m.Base.route.decorator' ORDER BY ALL").fetchall()
     assert edges == [("m.App.register", "override"), ("m.Base.register", "self_method")], edges
@@ -746,11 +746,7 @@ def test_methods_of_parameters_declared_with_a_class_of_the_repository(tmp_path)
     # p.m() with p: C, C | None, Optional[C] or a dotted C, p bound by the call only: m as C's MRO finds it
     # (rule annotation, 0.8), the argument wired to m's parameters and p to self. A string annotation, a
     # builtin class and a parameter assigned again in the body give no edge (precision first).
-    repo = write_repo(tmp_path / "repo", ANNOTATED)
-    env = cli_env(tmp_path)
-    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
-    assert code == 0, err
-    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+    with linked(tmp_path, ANNOTATED) as c:
         got = c.execute("SELECT caller_qualname, lineno, callee_qualname, rule, round(confidence::DOUBLE, 2) FROM cpg_calls "
                         "WHERE caller_qualname IN ('pkg.use.measure', 'pkg.use.rebound') ORDER BY lineno").fetchall()
         assert got == [("pkg.use.measure", 8, "pkg.shapes.Shape.area", "annotation", 0.8),  # s: Shape
@@ -782,7 +778,7 @@ def test_methods_of_parameters_declared_with_a_class_of_the_repository(tmp_path)
 def test_a_call_of_an_overloaded_function_reaches_the_definition_bound_at_runtime(tmp_path):
     # typing.overload stubs and the implementation share one qualname; the name is bound to the last def, so
     # the edge (and the argument wiring) is the implementation's, in every run (it was any one of the three)
-    repo = write_repo(tmp_path / "repo", {"ov/__init__.py": "", "ov/m.py": '''
+    with linked(tmp_path, {"ov/__init__.py": "", "ov/m.py": '''
 from typing import overload
 
 
@@ -796,11 +792,7 @@ def conv(x, base=10):
 
 def main():
     return conv("1", base=2)
-'''})
-    env = cli_env(tmp_path)
-    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
-    assert code == 0, err
-    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+'''}) as c:
         assert c.execute("SELECT d.lineno, k.rule FROM cpg_calls k JOIN cpg_definitions d ON d.def_id = k.callee_def_id "
                          "WHERE k.caller_qualname = 'ov.m.main'").fetchall() == [(8, "local")]
         assert sorted(c.execute("SELECT a.text, b.param_name FROM cpg_binds_arg b JOIN cpg_call_args a USING (arg_id)"

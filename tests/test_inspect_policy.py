@@ -70,6 +70,21 @@ def attempts(env) -> dict[str, tuple]:
             "SELECT path, attempted, ok, skip_reason, dagster_run_id FROM py_inspect_import_attempts").fetchall()}
 
 
+def sql(env, query: str) -> list[tuple]:
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        return c.execute(query).fetchall()
+
+
+def workers_of(env) -> dict[str, tuple]:
+    """module -> (ok, worker_pid, worker_replaced) of its import attempt."""
+    return {m: (ok, pid, replaced) for m, ok, pid, replaced in sql(
+        env, "SELECT module_name, ok, worker_pid, worker_replaced FROM py_inspect_import_attempts")}
+
+
+def last_path_policy(env) -> str:
+    return sql(env, "SELECT path_policy FROM py_inspect_run_meta ORDER BY started_at DESC LIMIT 1")[0][0]
+
+
 def test_what_reruns_when(tmp_path):
     repo = write_repo(tmp_path / "repo", REPO)
     env = cli_env(tmp_path)
@@ -114,18 +129,14 @@ def test_env_reaches_the_workers_and_nothing_else_does(tmp_path):
     env = {**cli_env(tmp_path), "FX_SETTING": "from the caller", "FX_LEAK": "from the caller"}
 
     def values():
-        with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
-            return dict(c.execute("SELECT attr_name, value_ref.repr_trunc FROM py_inspect_members_static "
-                                  "WHERE owner_object_id = 'conf::module' AND attr_name IN ('SETTING', 'LEAK')"
-                                  ).fetchall())
+        return dict(sql(env, "SELECT attr_name, value_ref.repr_trunc FROM py_inspect_members_static "
+                             "WHERE owner_object_id = 'conf::module' AND attr_name IN ('SETTING', 'LEAK')"))
     code, s = index(repo, env)
     assert code == 0 and values() == {"SETTING": "'unset'", "LEAK": "'unset'"}
     code, s = index(repo, env, "--inspect-env", "FX_SETTING=configured")
     assert code == 0 and s["inspect"]["reasons"] == {"inspect settings changed": 1}
     assert values() == {"SETTING": "'configured'", "LEAK": "'unset'"}
-    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
-        policy = c.execute("SELECT path_policy FROM py_inspect_run_meta ORDER BY started_at DESC LIMIT 1").fetchall()
-    assert policy[0][0].endswith("; set by the configuration's env: FX_SETTING=configured")
+    assert last_path_policy(env).endswith("; set by the configuration's env: FX_SETTING=configured")
     # The same setting from the repository's configuration: the same policy, nothing to re-run
     (repo / "pyproject.toml").write_text('[tool.codeintel.inspect]\nenv = {FX_SETTING = "configured"}\n')
     code, s = index(repo, env)
@@ -148,17 +159,14 @@ def test_a_setup_callable_runs_once_per_worker_before_its_modules(tmp_path):
     env = cli_env(tmp_path)
 
     def calls():
-        with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
-            return c.execute("SELECT value_ref.repr_trunc FROM py_inspect_members_static "
-                             "WHERE owner_object_id = 'app::module' AND attr_name = 'CALLS'").fetchall()
+        return sql(env, "SELECT value_ref.repr_trunc FROM py_inspect_members_static "
+                        "WHERE owner_object_id = 'app::module' AND attr_name = 'CALLS'")
     code, s = index(repo, env)
     assert code == 0 and s["inspect"]["failed"][0].startswith("app.py: app: RuntimeError: boot.setup() was not called")
     code, s = index(repo, env, "--inspect-setup", "boot:setup", "--inspect-env", "FX_MODE=on")
     assert code == 0 and s["inspect"]["reasons"] == {"inspect settings changed": 2}
     assert s["inspect"]["failed"] == [] and calls() == [("['on']",)]  # called once, with the configured env
-    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
-        policy = c.execute("SELECT path_policy FROM py_inspect_run_meta ORDER BY started_at DESC LIMIT 1").fetchall()
-    assert policy[0][0].endswith("; each worker first calls boot:setup()")
+    assert last_path_policy(env).endswith("; each worker first calls boot:setup()")
     code, s = index(repo, env, "--inspect-setup", "boot:broken")
     assert code == 0 and sorted(f.split(": ", 2)[1] for f in s["inspect"]["failed"]) == ["app", "boot"]
     assert all(": SetupFailed: the setup boot:broken raised LookupError: no such app (at " in f
@@ -182,9 +190,7 @@ def test_a_module_that_leaves_threads_running_ends_its_worker(tmp_path):
     s = json.loads(out.strip().splitlines()[-1])
     assert code == 0 and s["inspect"]["ok"] == 4, s["inspect"]
     assert re.search(r"^  \[inspect\] 4/4 modules, [0-9.]+s$", err, re.M), err  # the step's last progress line
-    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
-        rows = {m: (ok, pid, replaced) for m, ok, pid, replaced in c.execute(
-            "SELECT module_name, ok, worker_pid, worker_replaced FROM py_inspect_import_attempts").fetchall()}
+    rows = workers_of(env)
     assert [rows[m][2] for m in ("a_quiet", "b_threads", "c_after", "d_after")] == [False, True, False, False]
     assert rows["a_quiet"][1] == rows["b_threads"][1] != rows["c_after"][1] == rows["d_after"][1]
 
@@ -204,11 +210,9 @@ def test_an_import_error_another_module_caused_is_retried_in_a_fresh_worker(tmp_
     assert code == 0 and s["inspect"]["ok"] == 3, s["inspect"]
     assert [f.split(": ", 3)[1:3] for f in s["inspect"]["failed"]] == [["d_broken", "ImportError"]]
     assert "cannot import name 'MISSING' from 'a_helper'" in s["inspect"]["failed"][0]
-    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
-        rows = {m: (ok, pid, replaced) for m, ok, pid, replaced in c.execute(
-            "SELECT module_name, ok, worker_pid, worker_replaced FROM py_inspect_import_attempts").fetchall()}
-        double = c.execute("SELECT value_ref.repr_trunc FROM py_inspect_members_static "
-                           "WHERE owner_object_id = 'c_user::module' AND attr_name = 'DOUBLE'").fetchall()
+    rows = workers_of(env)
+    double = sql(env, "SELECT value_ref.repr_trunc FROM py_inspect_members_static "
+                      "WHERE owner_object_id = 'c_user::module' AND attr_name = 'DOUBLE'")
     assert double == [("2",)]
     assert [rows[m][2] for m in ("a_helper", "b_alias", "c_user", "d_broken")] == [False, False, True, True]
     assert rows["a_helper"][1] == rows["b_alias"][1] != rows["c_user"][1] != rows["d_broken"][1]
@@ -223,11 +227,10 @@ def test_a_packages_members_do_not_depend_on_what_the_worker_imported_before(tmp
     env = cli_env(tmp_path)
     code, s = index(repo, env, "--inspect-workers", "1")
     assert code == 0 and s["inspect"]["ok"] == 4, s["inspect"]
-    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
-        subs = c.execute("SELECT attr_name FROM py_inspect_members_static WHERE owner_object_id = 'pkg::module' "
-                         "AND value_kind = 'module'").fetchall()
-        first = c.execute("SELECT attr_name, value_object_id FROM py_inspect_members_static "
-                          "WHERE owner_object_id = 'a_first::module' AND value_kind = 'module'").fetchall()
+    subs = sql(env, "SELECT attr_name FROM py_inspect_members_static WHERE owner_object_id = 'pkg::module' "
+                    "AND value_kind = 'module'")
+    first = sql(env, "SELECT attr_name, value_object_id FROM py_inspect_members_static "
+                     "WHERE owner_object_id = 'a_first::module' AND value_kind = 'module'")
     assert subs == [("named",)]
     assert first == [("pkg", "pkg::module")]  # a module's own imports are its members, as before
 
