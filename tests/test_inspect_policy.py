@@ -424,3 +424,36 @@ def test_the_link_and_the_graph_check_run_once_after_the_inspect_step(tmp_path):
     from codeintel_assets.link import dirty_paths
     with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
         assert dirty_paths(c) == []
+
+
+def test_a_module_that_is_not_its_file_says_why(tmp_path):
+    """Three ways `import name` runs another file than the one indexed, each named in the attempt row:
+    a compiled extension beside the source (copied from the standard library's `_json`, whose init
+    function serves any `*._json` name: Python's path finder tries extension suffixes before `.py`); an alias
+    the package puts in sys.modules; a package whose `__path__` leads elsewhere. The first is the module's
+    own answer whatever ran before, so it is not retried in a fresh worker; the others are."""
+    import _json
+    import shutil
+    repo = write_repo(tmp_path / "repo", {
+        "fx/__init__.py": "", "fx/_json.py": "def scanstring(s):\n    return s\n",
+        "al/__init__.py": "import sys\n\nfrom . import real\n\nsys.modules['al.alias'] = real\n",
+        "al/real.py": "R = 1\n", "al/alias.py": "A = 1\n",
+        "moved/__init__.py": "import os\n\n__path__ = [os.path.join(os.path.dirname(os.path.dirname(__file__)), "
+                             "'vendor')]\n",
+        "vendor/sub.py": "S = 1\n", "moved/sub.py": "S = 2\n"})
+    shutil.copy(_json.__file__, repo / "fx")
+    env = cli_env(tmp_path)
+    code, s = index(repo, env, "--inspect-workers", "1")
+    assert code == 0, s
+    rows = {m: (t, msg, replaced) for m, t, msg, replaced in sql(
+        env, "SELECT module_name, error_type, error_msg, worker_replaced FROM py_inspect_import_attempts "
+             "WHERE attempted AND NOT ok")}
+    assert set(rows) == {"fx._json", "al.alias", "moved.sub"}, rows
+    assert rows["fx._json"][0] == "ExtensionShadowsSource" and "compiled extension module beside the source" in \
+        rows["fx._json"][1] and rows["fx._json"][1].startswith(f"import fx._json loaded {repo / 'fx' / Path(_json.__file__).name}")
+    assert rows["al.alias"][:2] == ("ModuleMismatch", f"import al.alias loaded {repo / 'al' / 'real.py'}, not "
+                                    f"{repo / 'al' / 'alias.py'} (sys.modules maps al.alias to the module al.real: "
+                                    "an alias)")
+    assert rows["moved.sub"][0] == "ModuleMismatch" and f"its package moved searches {repo / 'vendor'} " \
+        f"for submodules, not {repo / 'moved'}" in rows["moved.sub"][1]
+    assert [rows[m][2] for m in ("fx._json", "al.alias", "moved.sub")] == [False, True, True]

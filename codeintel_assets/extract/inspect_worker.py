@@ -28,6 +28,7 @@ import collections
 import functools
 import hashlib
 import importlib
+import importlib.machinery
 import inspect
 import json
 import os
@@ -950,6 +951,42 @@ def _setup_once() -> str | None:
     return _setup_error
 
 
+def mismatch(name: str, module, got, expected: str) -> tuple[str, str]:
+    """Why ``import name`` did not run ``expected``: an error type and the reason, in words.
+
+    ``ExtensionShadowsSource``: a compiled extension module (mypyc, Cython) built beside the source in
+    the same directory; Python's path finder tries extension suffixes before ``.py``, so the source file
+    never runs in this interpreter, whatever ran before (not retried). ``ModuleMismatch`` otherwise: an
+    alias in ``sys.modules``, a package whose ``__path__`` points elsewhere, or another file first on
+    ``sys.path``.
+    """
+    if got:
+        real, want = os.path.realpath(got), os.path.realpath(expected)
+        base = os.path.basename(real)
+        stem = os.path.splitext(os.path.basename(want))[0]
+        if os.path.dirname(real) == os.path.dirname(want) and any(
+                base == stem + suffix for suffix in importlib.machinery.EXTENSION_SUFFIXES):
+            return "ExtensionShadowsSource", ("a compiled extension module beside the source: Python imports it "
+                                              "instead of the .py file, whose code never runs here")
+    actual = getattr(module, "__name__", None)
+    if isinstance(actual, str) and actual != name:
+        return "ModuleMismatch", f"sys.modules maps {name} to the module {actual}: an alias"
+    parent = name.rpartition(".")[0]
+    if parent and parent in sys.modules:
+        path = getattr(sys.modules[parent], "__path__", None)
+        try:
+            dirs = [os.path.realpath(d) for d in path] if path is not None else []
+        except Exception:  # noqa: BLE001 - a __path__ that fails to iterate: fall through to the generic reason
+            dirs = None
+        holder = os.path.dirname(expected)  # the directory the package's __path__ must list
+        if os.path.basename(expected) == "__init__.py":
+            holder = os.path.dirname(holder)
+        if dirs is not None and os.path.realpath(holder) not in dirs:
+            return "ModuleMismatch", (f"its package {parent} searches {', '.join(dirs[:3]) or 'no directory'} "
+                                      f"for submodules, not {holder}")
+    return "ModuleMismatch", "another module of that name comes first on sys.path"
+
+
 def handle(cmd) -> dict:
     global _guard_active
     name, expected = cmd["module"], cmd.get("file")
@@ -983,9 +1020,9 @@ def handle(cmd) -> dict:
             return reply
         got = getattr(module, "__file__", None)
         if expected and (not got or os.path.realpath(got) != os.path.realpath(expected)):
-            reply.update(ok=False, error_type="ModuleMismatch",
-                         error_msg=f"import {name} loaded {got or 'a module without a file'}, not {expected} "
-                                   "(another module of that name comes first on sys.path)")
+            error_type, why = mismatch(name, module, got, expected)
+            reply.update(ok=False, error_type=error_type,
+                         error_msg=f"import {name} loaded {got or 'a module without a file'}, not {expected} ({why})")
             return reply
         reply["import_seconds"] = time.perf_counter() - t0
         ex = Extraction(name, module)
