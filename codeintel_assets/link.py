@@ -30,7 +30,7 @@ import builtins
 import pyarrow as pa
 
 from codeintel_assets.contracts.common import SCHEMA_VERSION
-from codeintel_assets.contracts.cpg import CPG_ARG_REACHES, CPG_BINDS_ARG, CPG_CALLS, CPG_INHERITS, CPG_MRO
+from codeintel_assets.contracts.cpg import CPG_ARG_REACHES, CPG_BINDS_ARG, CPG_CALLS, CPG_DEFINITIONS, CPG_INHERITS, CPG_MRO
 
 MAX_REEXPORT_HOPS = 8
 
@@ -58,7 +58,7 @@ needed AS (SELECT binding_id FROM needed0 UNION SELECT v.root_binding_id FROM cp
 sites AS (SELECT binding_id, ast_node_id FROM py_sym_name_sites SEMI JOIN needed USING (binding_id) WHERE role = 'def'),
 base AS (
     SELECT binding_id, def_id AS node, qualname AS name, 'local' AS rule, 'value' AS kind
-    FROM cpg_definitions SEMI JOIN needed USING (binding_id) WHERE kind IN ('function', 'method', 'class')
+    FROM __lk_cdefs SEMI JOIN needed USING (binding_id) WHERE kind IN ('function', 'method', 'class')
     UNION ALL
     SELECT binding_id, import_id, {import_target}, 'import', 'value'
     FROM cpg_imports i SEMI JOIN needed USING (binding_id) WHERE imported_module IS NOT NULL AND NOT is_star),
@@ -71,7 +71,7 @@ vals AS (SELECT * FROM (
              AS rule, CASE WHEN v.role = 'element' THEN 'element' ELSE 'value' END AS kind,
            count(*) OVER (PARTITION BY v.target_node_id, v.role) AS items  -- an item is one of this many
     FROM cpg_value_refs v SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
-    LEFT JOIN cpg_definitions l ON l.def_id = v.value_def_id
+    LEFT JOIN __lk_cdefs l ON l.def_id = v.value_def_id
     LEFT JOIN base_ok b ON b.binding_id = v.root_binding_id
     WHERE v.role IN ('alias', 'element')) WHERE name IS NOT NULL),
 expl AS (SELECT *, NULL AS items FROM base UNION ALL SELECT * FROM vals),
@@ -104,13 +104,13 @@ bound AS (SELECT DISTINCT binding_id FROM py_sym_name_sites
 star AS (SELECT path, imported_module, lineno FROM cpg_imports SEMI JOIN (SELECT DISTINCT path FROM refs) r USING (path)
          WHERE is_star AND imported_module IS NOT NULL),
 star_mods AS (SELECT DISTINCT imported_module AS module FROM star),
-mod_defs AS (SELECT m.qualname AS module, m.path FROM cpg_definitions m SEMI JOIN star_mods s ON s.module = m.qualname
+mod_defs AS (SELECT m.qualname AS module, m.path FROM __lk_cdefs m SEMI JOIN star_mods s ON s.module = m.qualname
              WHERE m.kind = 'module'),
 literal_all AS (SELECT DISTINCT path FROM cpg_value_refs SEMI JOIN mod_defs USING (path) WHERE role IN ('export', 'export_dynamic')),
 exports AS (  -- what `from m import *` binds: m.__all__ when it is a literal, else m's public module-level names
     SELECT m.module, v.root AS name FROM cpg_value_refs v JOIN mod_defs m USING (path) WHERE v.role = 'export'
     UNION
-    SELECT m.module, d.name FROM cpg_definitions d JOIN mod_defs m USING (path)
+    SELECT m.module, d.name FROM __lk_cdefs d JOIN mod_defs m USING (path)
     WHERE d.kind IN ('function', 'class', 'variable') AND d.parent_def_id = d.path || ':AST:0'
       AND NOT starts_with(d.name, '_') AND d.path NOT IN (SELECT path FROM literal_all)
     UNION
@@ -122,7 +122,7 @@ opaque AS (  -- files with a star import we cannot enumerate (outside the reposi
        OR s.imported_module IN (SELECT m.module FROM mod_defs m JOIN cpg_value_refs v USING (path) WHERE v.role = 'export_dynamic')),
 cand AS (
     SELECT r.ref_id, 'lambda' AS rule, l.qualname AS name, 1.0 AS confidence, 0 AS hop
-    FROM refs r JOIN cpg_definitions l ON l.def_id = r.lambda_def_id
+    FROM refs r JOIN __lk_cdefs l ON l.def_id = r.lambda_def_id
     UNION ALL
     SELECT r.ref_id, m.rule, m.name || {suffix}, m.confidence, 0
     FROM refs r JOIN __lk_meaning m ON m.binding_id = r.root_binding_id
@@ -207,14 +207,14 @@ SELECT DISTINCT * FROM (SELECT * FROM found UNION ALL SELECT * FROM external UNI
 # of the standard library. ``{s}`` (an alias) stands for that alias's ``path`` filter.
 LOOKUPS = (
     ("cpg_link_defs", ("def_id", "qualname", "kind", "path", "parent_def_id", "name", "span_start_byte"), """
-SELECT def_id, qualname, kind, path, parent_def_id, name, span_start_byte FROM cpg_definitions d
+SELECT def_id, qualname, kind, path, parent_def_id, name, span_start_byte FROM __lk_cdefs d
 WHERE kind IN ('function', 'method', 'class', 'lambda') AND {s[d]}"""),
     ("cpg_link_self", ("path", "binding_id", "class_qualname", "classmethod"), """
 SELECT p.path, p.binding_id, k.qualname AS class_qualname, m.def_id IN (
            SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites c
            WHERE call_kind = 'decorator' AND callee_text = 'classmethod' AND {s[c]}) AS classmethod
-FROM cpg_definitions p JOIN cpg_definitions m ON m.def_id = p.parent_def_id AND m.kind = 'method' AND {s[m]}
-JOIN cpg_definitions k ON k.def_id = m.parent_def_id AND k.kind = 'class' AND {s[k]}
+FROM __lk_cdefs p JOIN __lk_cdefs m ON m.def_id = p.parent_def_id AND m.kind = 'method' AND {s[m]}
+JOIN __lk_cdefs k ON k.def_id = m.parent_def_id AND k.kind = 'class' AND {s[k]}
 WHERE p.kind = 'parameter' AND p.param_index = 0 AND p.param_kind IN ('posonly', 'pos_or_kw') AND {s[p]}"""),
     ("cpg_link_aliases", ("path", "name", "target"), """
 WITH rebound AS (SELECT binding_id FROM py_sym_name_sites n SEMI JOIN (
@@ -222,13 +222,13 @@ WITH rebound AS (SELECT binding_id FROM py_sym_name_sites n SEMI JOIN (
                  ) v USING (binding_id)
                  WHERE role = 'def' AND {s[n]} GROUP BY ALL HAVING count(*) > 1)
 SELECT i.path, m.qualname || '.' || i.local_name AS name, {import_target_i} AS target
-FROM cpg_imports i JOIN cpg_definitions m ON m.def_id = i.scope_def_id AND m.kind = 'module' AND {s[m]}
+FROM cpg_imports i JOIN __lk_cdefs m ON m.def_id = i.scope_def_id AND m.kind = 'module' AND {s[m]}
 WHERE i.local_name IS NOT NULL AND i.imported_module IS NOT NULL AND NOT i.is_star AND {s[i]}
 UNION ALL
 SELECT v.path, m.qualname || '.' || t.name, coalesce(l.qualname, m.qualname || '.' || v.root || {vsuffix})
-FROM cpg_value_refs v JOIN cpg_definitions m ON m.def_id = v.owner_def_id AND m.kind = 'module' AND {s[m]}
-JOIN cpg_definitions t ON t.binding_id = v.target_binding_id AND t.kind = 'variable' AND {s[t]}
-LEFT JOIN cpg_definitions l ON l.def_id = v.value_def_id  -- (no path filter here: DuckDB 2.0.0 fails on it)
+FROM cpg_value_refs v JOIN __lk_cdefs m ON m.def_id = v.owner_def_id AND m.kind = 'module' AND {s[m]}
+JOIN __lk_cdefs t ON t.binding_id = v.target_binding_id AND t.kind = 'variable' AND {s[t]}
+LEFT JOIN __lk_cdefs l ON l.def_id = v.value_def_id  -- (no path filter here: DuckDB 2.0.0 fails on it)
 WHERE v.role = 'alias' AND v.target_binding_id NOT IN (SELECT binding_id FROM rebound) AND {s[v]}"""),
 )
 LOOKUP_TABLES = tuple(name for name, _, _ in LOOKUPS)
@@ -264,7 +264,7 @@ def _lookups(conn, full: bool) -> None:
     run(conn, "CREATE OR REPLACE TEMP VIEW __lk_aliases AS SELECT * FROM cpg_link_aliases")
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_known AS SELECT DISTINCT qualname FROM cpg_link_defs")
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_tops AS "
-              "SELECT DISTINCT split_part(qualname, '.', 1) AS top FROM cpg_definitions WHERE kind = 'module'")
+              "SELECT DISTINCT split_part(qualname, '.', 1) AS top FROM __lk_cdefs WHERE kind = 'module'")
 
 
 CALL_REFS = """
@@ -287,9 +287,9 @@ INSERT INTO cpg_inherits
 SELECT {version}::SMALLINT, v.owner_def_id, v.path, c.qualname, v.item_index, v.text, r.def_id,
        coalesce(r.qualname, v.text), coalesce(r.rule, 'unresolved'), coalesce(r.confidence, 0.0)::FLOAT
 FROM cpg_value_refs v SEMI JOIN __scope USING (path)
-JOIN cpg_definitions c ON c.def_id = v.owner_def_id
+JOIN __lk_cdefs c ON c.def_id = v.owner_def_id
 LEFT JOIN (  -- among classes of one qualname (defined twice) the last, as in INSERT_CALLS: every run picks the same
-    SELECT x.* FROM __lk_res x LEFT JOIN cpg_definitions d ON d.def_id = x.def_id
+    SELECT x.* FROM __lk_res x LEFT JOIN __lk_cdefs d ON d.def_id = x.def_id
     QUALIFY row_number() OVER (PARTITION BY x.ref_id ORDER BY x.confidence DESC, x.qualname, d.path,
                                             d.span_start_byte DESC NULLS LAST) = 1) r
   ON r.ref_id = v.value_id AND (r.kind IS NULL OR r.kind = 'class')
@@ -309,7 +309,7 @@ SELECT r.ref_id, CASE WHEN r.kind = 'class' AND i.def_id IS NOT NULL THEN 'const
        CASE WHEN i.def_id IS NOT NULL THEN list_append(r.via, i.qualname) ELSE r.via END AS via
 FROM {res} r LEFT JOIN (
     SELECT o.class_def_id, x.def_id, x.qualname, x.path, x.kind, o.complete FROM cpg_mro o
-    JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = '__init__' AND x.kind = 'method'
+    JOIN __lk_cdefs x ON x.parent_def_id = o.ancestor_def_id AND x.name = '__init__' AND x.kind = 'method'
     QUALIFY row_number() OVER (PARTITION BY o.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC) = 1) i
   ON r.kind = 'class' AND i.class_def_id = r.def_id
 """
@@ -320,7 +320,7 @@ SELECT c.callsite_id AS ref_id, 'super' AS rule, 0.9 * CASE WHEN o.complete THEN
        x.def_id, x.qualname, x.path, x.kind, ['super()', x.qualname] AS via
 FROM cpg_call_sites c SEMI JOIN __scope USING (path)
 JOIN cpg_call_sites s ON s.callsite_id = c.callee_value_node_id AND s.callee_kind = 'name' AND s.callee_root = 'super'
-JOIN cpg_definitions m ON m.def_id = c.caller_def_id AND m.kind = 'method'
+JOIN __lk_cdefs m ON m.def_id = c.caller_def_id AND m.kind = 'method'
 JOIN cpg_mro o ON o.class_def_id = m.parent_def_id AND o.mro_index > 0
 JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
 WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
@@ -367,8 +367,8 @@ def _method_of_constructed(rule: str, callee_kind: str, constructing_call: str, 
         rule=rule, callee_kind=callee_kind, where=where, confidence="0.9 * e.confidence",
         via="[e.qualname, x.qualname]", class_def_id="k.def_id", find_class=f"""{find_call}
 JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule IN ('constructor', 'class')
-JOIN cpg_definitions i ON i.def_id = e.def_id  -- the class, or the __init__ whose class it is
-JOIN cpg_definitions k ON k.def_id = CASE WHEN e.rule = 'class' THEN e.def_id ELSE i.parent_def_id END
+JOIN __lk_cdefs i ON i.def_id = e.def_id  -- the class, or the __init__ whose class it is
+JOIN __lk_cdefs k ON k.def_id = CASE WHEN e.rule = 'class' THEN e.def_id ELSE i.parent_def_id END
  AND k.kind = 'class'""")
 
 
@@ -449,7 +449,7 @@ SELECT s.callsite_id AS ref_id,
        CASE WHEN d.kind = 'method' AND c.callee_kind IN ('attribute', 'attribute_of_call')
                  AND NOT coalesce(ends_with(r.symbol, '#'), false) THEN 'scip_method' ELSE 'scip' END AS rule,
        0.8 AS confidence, d.def_id, d.qualname, d.path, d.kind, [o.symbol] AS via
-FROM ({callees}) s JOIN cpg_definitions d ON d.def_id = s.def_id AND d.kind IN ('function', 'method', 'class', 'lambda')
+FROM ({callees}) s JOIN __lk_cdefs d ON d.def_id = s.def_id AND d.kind IN ('function', 'method', 'class', 'lambda')
 JOIN cpg_call_sites c ON c.callsite_id = s.callsite_id
 JOIN scip_occurrences o ON o.def_id = s.def_id
 LEFT JOIN scip_occurrences r ON r.path = c.path AND r.span_start_byte = c.span_start_byte AND NOT r.is_definition
@@ -464,7 +464,7 @@ SCIP_AGREEMENT = """
 WITH s AS ({callees}),
 ours AS (SELECT k.callsite_id, k.callee_def_id AS def_id FROM cpg_calls k WHERE k.callee_def_id IS NOT NULL
            AND NOT starts_with(k.rule, 'scip')
-         UNION SELECT k.callsite_id, i.parent_def_id FROM cpg_calls k JOIN cpg_definitions i ON i.def_id = k.callee_def_id
+         UNION SELECT k.callsite_id, i.parent_def_id FROM cpg_calls k JOIN __lk_cdefs i ON i.def_id = k.callee_def_id
          WHERE k.rule = 'constructor'),
 sboth AS (SELECT s.callsite_id, bool_or(ours.def_id IS NOT NULL) AS agree FROM s
          SEMI JOIN ours ON ours.callsite_id = s.callsite_id
@@ -488,9 +488,9 @@ WITH site AS (  -- self.m() and cls(...) in the scope's methods (resolved in K's
                                          ELSE 'subclass_constructor' END AS rule, 0.9 AS confidence,
            c.callee_attrs, m.name AS caller_name, m.def_id AS caller_id, m.parent_def_id AS k_id
     FROM cpg_call_sites c SEMI JOIN __scope USING (path)
-    JOIN cpg_definitions p ON p.binding_id = c.callee_root_binding_id AND p.kind = 'parameter' AND p.param_index = 0
+    JOIN __lk_cdefs p ON p.binding_id = c.callee_root_binding_id AND p.kind = 'parameter' AND p.param_index = 0
      AND p.param_kind IN ('posonly', 'pos_or_kw')
-    JOIN cpg_definitions m ON m.def_id = p.parent_def_id AND m.kind = 'method'
+    JOIN __lk_cdefs m ON m.def_id = p.parent_def_id AND m.kind = 'method'
     WHERE (c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1)
        OR (c.callee_kind = 'name' AND len(coalesce(c.callee_attrs, [])) = 0 AND m.def_id IN (
                SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites
@@ -498,7 +498,7 @@ WITH site AS (  -- self.m() and cls(...) in the scope's methods (resolved in K's
     UNION ALL
     SELECT e.ref_id, 'super_subclass', e.confidence, c.callee_attrs, m.name, m.def_id, m.parent_def_id
     FROM __lk_calls e JOIN cpg_call_sites c ON c.callsite_id = e.ref_id
-    JOIN cpg_definitions m ON m.def_id = c.caller_def_id AND m.kind = 'method'
+    JOIN __lk_cdefs m ON m.def_id = c.caller_def_id AND m.kind = 'method'
     WHERE e.rule = 'super')
 SELECT * FROM site SEMI JOIN (SELECT DISTINCT ancestor_def_id AS k_id FROM cpg_mro WHERE mro_index > 0) USING (k_id);
 
@@ -538,7 +538,7 @@ JOIN cpg_mro o ON o.class_def_id = c.sub_id AND o.mro_index <= c.t_index;
 
 CREATE OR REPLACE TEMP TABLE __lk_sub_cand2 AS
 SELECT c.* EXCLUDE (t_index, ancestor_def_id, mro_index) FROM __lk_sub_prefix c
-JOIN cpg_definitions y ON y.parent_def_id = c.ancestor_def_id AND y.name = c.callee_attrs[1]
+JOIN __lk_cdefs y ON y.parent_def_id = c.ancestor_def_id AND y.name = c.callee_attrs[1]
 QUALIFY c.mro_index = min(c.mro_index) OVER (PARTITION BY c.ref_id, c.sub_id, c.x_id) AND y.def_id = c.x_id
 UNION ALL
 SELECT s.*, NULL::VARCHAR AS x_id, ks.class_def_id AS sub_id, ks.mro_index AS k_index FROM __lk_sub_site s
@@ -547,7 +547,7 @@ JOIN cpg_mro ks ON ks.ancestor_def_id = s.k_id AND ks.mro_index > 0 WHERE s.rule
 -- where S inherits the calling method (the first definition of its name in S's MRO is it)
 CREATE OR REPLACE TEMP TABLE __lk_subs AS
 SELECT c.* FROM __lk_sub_cand2 c JOIN cpg_mro o ON o.class_def_id = c.sub_id
-JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.caller_name
+JOIN __lk_cdefs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.caller_name
 QUALIFY o.mro_index = min(o.mro_index) OVER (PARTITION BY c.ref_id, c.rule, c.sub_id, c.x_id)
     AND x.def_id = c.caller_id;
 
@@ -555,18 +555,18 @@ INSERT INTO __lk_calls
 WITH attr AS (  -- self.m(): x; super().m(): m after K in S's MRO
     SELECT s.ref_id, s.rule, 0.8 * s.confidence AS confidence, x.def_id, x.qualname, x.path, x.kind,
            [sc.qualname, x.qualname] AS via
-    FROM __lk_subs s JOIN cpg_definitions sc ON sc.def_id = s.sub_id JOIN cpg_definitions x ON x.def_id = s.x_id
+    FROM __lk_subs s JOIN __lk_cdefs sc ON sc.def_id = s.sub_id JOIN __lk_cdefs x ON x.def_id = s.x_id
     WHERE s.rule = 'override'
     UNION ALL
     SELECT * FROM (
         SELECT s.ref_id, s.rule, 0.8 * s.confidence, x.def_id, x.qualname, x.path, x.kind, [sc.qualname, x.qualname]
-        FROM __lk_subs s JOIN cpg_definitions sc ON sc.def_id = s.sub_id
+        FROM __lk_subs s JOIN __lk_cdefs sc ON sc.def_id = s.sub_id
         JOIN cpg_mro o ON o.class_def_id = s.sub_id AND o.mro_index > s.k_index
         JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = s.callee_attrs[1]
         WHERE s.rule = 'super_subclass'
         QUALIFY rank() OVER (PARTITION BY s.ref_id, s.sub_id ORDER BY o.mro_index) = 1)),
 inits AS (SELECT o.class_def_id, x.def_id, x.qualname, x.path, x.kind FROM cpg_mro o
-          JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = '__init__' AND x.kind = 'method'
+          JOIN __lk_cdefs x ON x.parent_def_id = o.ancestor_def_id AND x.name = '__init__' AND x.kind = 'method'
           WHERE o.class_def_id IN (SELECT sub_id FROM __lk_subs WHERE rule = 'subclass_constructor')
           QUALIFY row_number() OVER (PARTITION BY o.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC) = 1),
 cons AS (  -- cls(...) in a classmethod: S's constructor (the __init__ its MRO finds), else the class S
@@ -574,7 +574,7 @@ cons AS (  -- cls(...) in a classmethod: S's constructor (the __init__ its MRO f
            coalesce(i.qualname, sc.qualname) AS qualname, coalesce(i.path, sc.path) AS path,
            coalesce(i.kind, sc.kind) AS kind,
            [sc.qualname] || CASE WHEN i.def_id IS NULL THEN [] ELSE [i.qualname] END AS via
-    FROM __lk_subs s JOIN cpg_definitions sc ON sc.def_id = s.sub_id
+    FROM __lk_subs s JOIN __lk_cdefs sc ON sc.def_id = s.sub_id
     LEFT JOIN inits i ON i.class_def_id = s.sub_id
     WHERE s.rule = 'subclass_constructor')
 SELECT a.ref_id, a.rule, max(a.confidence) AS confidence, a.def_id, any_value(a.qualname), any_value(a.path),
@@ -601,7 +601,7 @@ SELECT c.callsite_id || '|' || v.value_id AS ref_id, v.path, v.root, v.root_bind
        v.value_def_id AS lambda_def_id, false AS container, c.callsite_id AS outer_id, e.confidence AS outer_confidence
 FROM cpg_call_sites c SEMI JOIN __scope USING (path)
 JOIN __lk_calls e ON e.ref_id = c.callee_value_node_id
-JOIN cpg_definitions f ON f.def_id = e.def_id AND f.kind IN ('function', 'method', 'lambda')
+JOIN __lk_cdefs f ON f.def_id = e.def_id AND f.kind IN ('function', 'method', 'lambda')
 JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND v.role = 'return'
 WHERE c.callee_kind = 'call'
 """
@@ -612,7 +612,7 @@ WHERE c.callee_kind = 'call'
 PASSED_SITES = """
 CREATE OR REPLACE TEMP TABLE __lk_passed_sites AS
 WITH p AS (SELECT c.callsite_id, c.callee_root_binding_id AS binding_id, c.path FROM cpg_call_sites c
-           JOIN cpg_definitions d ON d.binding_id = c.callee_root_binding_id AND d.kind = 'parameter'
+           JOIN __lk_cdefs d ON d.binding_id = c.callee_root_binding_id AND d.kind = 'parameter'
            WHERE c.callee_kind = 'name')
 SELECT callsite_id, binding_id FROM p SEMI JOIN __scope USING (path)
 UNION
@@ -643,7 +643,7 @@ INSERT INTO cpg_calls
 SELECT {version}::SMALLINT, c.callsite_id, c.path, c.caller_def_id, c.caller_qualname, c.call_kind, c.lineno,
        e.def_id, e.qualname, e.path, e.rule, e.confidence::FLOAT, list_concat([c.callee_text], e.via)
 FROM ({edges}) e JOIN cpg_call_sites c ON c.callsite_id = e.ref_id
-LEFT JOIN cpg_definitions d ON d.def_id = e.def_id
+LEFT JOIN __lk_cdefs d ON d.def_id = e.def_id
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.qualname ORDER BY e.confidence DESC, len(e.via), e.rule,
                            d.span_start_byte DESC NULLS LAST, array_to_string(e.via, ' ')) = 1
 """
@@ -658,7 +658,7 @@ WITH edges AS (  -- one row per call site and callee (the most confident rule)
 calls AS (
     SELECT e.callsite_id, e.path, e.callee_def_id, e.rule, e.confidence, d.kind AS callee_kind, s.ast_node_id AS site_node,
            s.callee_value_node_id, s.has_star_args OR s.has_star_kwargs AS starred
-    FROM edges e JOIN cpg_definitions d ON d.def_id = e.callee_def_id
+    FROM edges e JOIN __lk_cdefs d ON d.def_id = e.callee_def_id
     JOIN cpg_call_sites s ON s.callsite_id = e.callsite_id AND s.path = e.path
     WHERE d.kind IN ('function', 'method', 'lambda')),
 deco AS (SELECT regexp_extract(callsite_id, '^(.*):DECORATOR:\d+$', 1) AS def_id, any_value(callee_text) AS deco
@@ -729,7 +729,7 @@ WHERE w.arg_node IS NOT NULL
 AST_PARAMS = """params AS (
     SELECT parent_def_id, def_id, name, binding_id, param_kind, param_index, 'ast' AS source,
            NULL::VARCHAR AS sig_param_id
-    FROM cpg_definitions WHERE kind = 'parameter' AND parent_def_id IN (SELECT callee_def_id FROM calls))"""
+    FROM __lk_cdefs WHERE kind = 'parameter' AND parent_def_id IN (SELECT callee_def_id FROM calls))"""
 
 # Where the inspect plane ran: the callee's runtime signature ('wrapped' preferred), its parameters matched by
 # name to those of the code that really runs (the def the object is anchored to: a decorator's wrapper when it
@@ -738,7 +738,7 @@ INSPECT_PARAMS = """insp AS (
     SELECT d.def_id, d.path, s.signature_id, a.ast_node_id AS code_def_id
     FROM (SELECT d.def_id, d.path, coalesce(m.value_object_id, o.object_id) AS object_id,
                  m.value_object_id IS NOT NULL AS by_member
-          FROM cpg_definitions d JOIN cpg_definitions pd ON pd.def_id = d.parent_def_id
+          FROM __lk_cdefs d JOIN __lk_cdefs pd ON pd.def_id = d.parent_def_id
           -- what the name is bound to at runtime: the member of its module or class (a decorator may have
           -- replaced the function), else the object of that qualname
           LEFT JOIN py_inspect_objects po ON po.path = d.path AND po.ok AND po.module_name || '.' ||
@@ -759,10 +759,10 @@ params AS (
     -- the signature's rows in the definition's file: a module that imports the object has rows with the same
     -- ids (py_inspect_signatures.path is one module that binds it), which would wire every argument twice
     FROM insp i JOIN py_inspect_signature_params p ON p.signature_id = i.signature_id AND p.path = i.path AND p.ok
-    LEFT JOIN cpg_definitions q ON q.parent_def_id = coalesce(i.code_def_id, i.def_id) AND q.kind = 'parameter'
+    LEFT JOIN __lk_cdefs q ON q.parent_def_id = coalesce(i.code_def_id, i.def_id) AND q.kind = 'parameter'
      AND q.name = p.name
     UNION ALL
-    SELECT parent_def_id, def_id, name, binding_id, param_kind, param_index, 'ast', NULL FROM cpg_definitions
+    SELECT parent_def_id, def_id, name, binding_id, param_kind, param_index, 'ast', NULL FROM __lk_cdefs
     WHERE kind = 'parameter' AND parent_def_id IN (SELECT callee_def_id FROM calls)
       AND parent_def_id NOT IN (SELECT def_id FROM insp))"""
 INSPECT_TABLES = ("py_inspect_objects", "py_inspect_signatures", "py_inspect_signature_params",
@@ -840,14 +840,14 @@ def c3_mro(inherits: list[tuple]) -> list[tuple]:
 # after, and every class whose MRO held one of them (the stored MRO lists every ancestor, transitively).
 MRO_AFFECTED = r"""
 CREATE OR REPLACE TEMP TABLE __lk_mro_affected AS
-SELECT def_id FROM cpg_definitions WHERE kind = 'class' AND path IN (SELECT path FROM __scope)
+SELECT def_id FROM __lk_cdefs WHERE kind = 'class' AND path IN (SELECT path FROM __scope)
 UNION SELECT class_def_id FROM cpg_mro
 WHERE regexp_extract(class_def_id, '^(.*):AST:[0-9]+$', 1) IN (SELECT path FROM __scope)
    OR regexp_extract(ancestor_def_id, '^(.*):AST:[0-9]+$', 1) IN (SELECT path FROM __scope)
 """
 # Every class with its bases (one row per base; a class without bases: one row with none).
 MRO_INPUT = """
-SELECT c.def_id, c.qualname, i.base_index, i.base_def_id, i.base_qualname FROM cpg_definitions c
+SELECT c.def_id, c.qualname, i.base_index, i.base_def_id, i.base_qualname FROM __lk_cdefs c
 LEFT JOIN cpg_inherits i ON i.class_def_id = c.def_id WHERE c.kind = 'class'
 """
 # ... of the affected classes and of every class their bases reach (C3 needs the whole chain above a class).
@@ -1112,6 +1112,11 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
               "py_sym_name_sites", "py_reaching_defs", "py_bc_instructions", "cpg_files")
     if not set(needed) <= present_tables(conn, needed):
         return {"call_sites": 0, "edges": 0}
+    ensure_table(conn, CPG_DEFINITIONS.name, CPG_DEFINITIONS.schema)  # a database of an older contract: its columns
+    # Definitions a call can reach: not the stubs under `if TYPE_CHECKING:` (NULL: a row written before the
+    # flag existed, taken as before).
+    run(conn, f"CREATE OR REPLACE TEMP VIEW __lk_cdefs AS SELECT * FROM {CPG_DEFINITIONS.name} "
+              "WHERE type_checking_only IS NOT TRUE")
     shapes = table_columns(conn, [tc.name for tc in LINK_TABLES])
     for tc in LINK_TABLES:  # derived entirely from the per-file tables: one of another shape is rebuilt
         if tc.name in shapes and shapes[tc.name] != tc.schema.names:

@@ -71,20 +71,37 @@ def ensure_table(conn, table: str, schema: pa.Schema, columns: Mapping[str, list
     refuse to write into a table of another shape. ``columns``: ``table_columns`` of the tables being written
     (else the catalog is asked for this one)."""
     have = (columns if columns is not None else table_columns(conn, [table])).get(table)
+    derived = _derived(table)
     if have is None:
-        derived = _derived(table)
         stored = pa.schema([f for f in schema if f.name not in derived])
-        conn.register("__codeintel_empty", stored.empty_table())
-        types = {r[0]: r[1] for r in conn.execute("DESCRIBE SELECT * FROM __codeintel_empty").fetchall()}
-        conn.unregister("__codeintel_empty")
+        types = _duck_types(conn, stored)
         cols = [f'"{f.name}" VARCHAR GENERATED ALWAYS AS ({derived[f.name]}) VIRTUAL' if f.name in derived
                 else f'"{f.name}" {types[f.name]}' for f in schema]
         run(conn, f'CREATE TABLE main."{table}" ({", ".join(cols)})')
+        return
+    added = schema.names[len(have):]
+    if have == schema.names[:len(have)] and added and not set(added) & set(derived):
+        # A newer contract appends columns (cpg_definitions.type_checking_only): add them, NULL in the rows
+        # already there (readers treat NULL as "not computed": `codeintel index --full` computes them).
+        types = _duck_types(conn, pa.schema([schema.field(n) for n in added]))
+        for name in added:
+            run(conn, f'ALTER TABLE main."{table}" ADD COLUMN "{name}" {types[name]}')
+        if isinstance(columns, dict):
+            columns[table] = list(schema.names)
         return
     if have != schema.names:
         raise RuntimeError(
             f"table {table} in the database has columns {have[:6]}... but the contract has {schema.names[:6]}...; "
             "the database was written by another schema version: remove it or index into a new --db")
+
+
+def _duck_types(conn, schema: pa.Schema) -> dict[str, str]:
+    """DuckDB's column type for each field of an Arrow schema."""
+    conn.register("__codeintel_empty", schema.empty_table())
+    try:
+        return {r[0]: r[1] for r in conn.execute("DESCRIBE SELECT * FROM __codeintel_empty").fetchall()}
+    finally:
+        conn.unregister("__codeintel_empty")
 
 
 def _insert(conn, table: str, schema: pa.Schema, obj) -> int:

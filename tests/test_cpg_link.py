@@ -973,3 +973,100 @@ def test_one_wrapper_for_several_callees_reaches_its_parameters_once(tmp_path):
         assert sorted(c.execute("SELECT a.text, p.qualname FROM cpg_arg_reaches r JOIN cpg_call_args a USING (arg_id) "
                                 "JOIN cpg_definitions p ON p.binding_id = r.param_binding_id").fetchall()) == [
             ("arg", "w.deco.decorate.arg"), ("kw", "w.deco.decorate.kw"), ("self", "w.deco.decorate.self")]
+
+
+def test_calls_never_reach_declarations_under_type_checking(tmp_path):
+    """`if TYPE_CHECKING:` bodies never run: a def there is a declaration for type checkers. Found on
+    SQLAlchemy 2.1.9: a stub method in a mixin answered the MRO lookup the base class answers at runtime; a
+    stub function beat the import its `else:` binds (alembic's `compiles`); a stub stood for a function that
+    is an `operator.attrgetter` at runtime. Expected edges derived from running the code (the MRO lookup and
+    the module's bindings as CPython makes them, below)."""
+    files = {"tc/__init__.py": "", "tc/real.py": '''
+def compiles(cls):
+    return cls
+
+
+class Target:
+    def _set_parent(self, parent):
+        return parent
+''', "tc/compat.py": '''
+import operator
+from typing import TYPE_CHECKING
+
+from tc.real import Target
+
+if TYPE_CHECKING:
+    def compiles(cls): ...
+    def instance_dict(obj): ...
+else:
+    from tc.real import compiles
+    instance_dict = operator.attrgetter("__dict__")
+
+
+class Mixin:
+    if TYPE_CHECKING:
+        def _set_parent(self, parent): ...
+
+
+class Constraint(Mixin, Target):
+    def attach(self, parent):
+        return self._set_parent(parent)
+''', "tc/use.py": '''
+from tc import compat
+from tc.compat import compiles
+
+
+def main(obj):
+    compat.instance_dict(obj)
+    return compiles(int)
+'''}
+    import sys
+    sys.path.insert(0, str(tmp_path / "truth"))
+    try:
+        write_repo(tmp_path / "truth", files)
+        import tc.compat
+        import tc.use  # noqa: F401 - imports run: the names are bound as at runtime
+        runtime_attach = tc.compat.Constraint._set_parent.__qualname__
+        runtime_compiles = f"{tc.compat.compiles.__module__}.{tc.compat.compiles.__qualname__}"
+        assert not hasattr(tc.compat.instance_dict, "__code__")  # an attrgetter: no definition of the repository
+    finally:
+        sys.path.remove(str(tmp_path / "truth"))
+        for m in [m for m in sys.modules if m == "tc" or m.startswith("tc.")]:
+            del sys.modules[m]
+    with linked(tmp_path, files) as c:
+        stubs = c.execute("SELECT qualname FROM cpg_definitions WHERE type_checking_only ORDER BY ALL").fetchall()
+        edges = c.execute("SELECT caller_qualname, callee_qualname FROM cpg_calls WHERE caller_qualname IN "
+                          "('tc.compat.Constraint.attach', 'tc.use.main') ORDER BY ALL").fetchall()
+    assert [q for (q,) in stubs] == ["tc.compat.Mixin._set_parent", "tc.compat.Mixin._set_parent.parent",
+                                     "tc.compat.Mixin._set_parent.self", "tc.compat.compiles",
+                                     "tc.compat.compiles.cls", "tc.compat.instance_dict",
+                                     "tc.compat.instance_dict.obj"]
+    assert ("tc.compat.Constraint.attach", f"tc.real.{runtime_attach}") in edges, edges
+    assert ("tc.use.main", runtime_compiles) in edges, edges
+    assert not [e for e in edges if e[1].startswith(("tc.compat.Mixin", "tc.compat.compiles",
+                                                       "tc.compat.instance_dict"))], edges
+
+
+def test_a_database_from_before_type_checking_only_gains_the_column_and_links(tmp_path):
+    """A database written by the previous contract (cpg_definitions without `type_checking_only`) is not
+    refused: the column is added, NULL in the rows already there (linked as before), computed for every file
+    indexed again, and a run that only relinks (a file deleted) works on it too."""
+    files = {"p/__init__.py": "", "p/a.py": "def f():\n    return 1\n", "p/b.py": "from p.a import f\n\n\ndef g():\n    return f()\n",
+             "p/c.py": "def h():\n    return 2\n"}
+    repo = write_repo(tmp_path / "repo", files)
+    env = cli_env(tmp_path)
+    assert run_cli(["index", str(repo), "--workers", "1"], env)[0] == 0
+    with duckdb.connect(env["CODEINTEL_DB"]) as c:
+        c.execute("ALTER TABLE cpg_definitions DROP COLUMN type_checking_only")
+    (repo / "p" / "c.py").unlink()
+    code, out, err = run_cli(["index", str(repo), "--workers", "1", "--json"], env)
+    assert code == 0, err
+    (repo / "p" / "a.py").write_text("def f():\n    return 3\n")
+    code, out, err = run_cli(["index", str(repo), "--workers", "1", "--json"], env)
+    assert code == 0, err
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        flags = dict(c.execute("SELECT path, list(DISTINCT type_checking_only) FROM cpg_definitions GROUP BY path"
+                               ).fetchall())
+        edges = c.execute("SELECT caller_qualname, callee_qualname FROM cpg_calls").fetchall()
+    assert flags == {"p/__init__.py": [None], "p/a.py": [False], "p/b.py": [None]}, flags
+    assert edges == [("p.b.g", "p.a.f")]

@@ -14,13 +14,15 @@ CPG_FILES = define("cpg_files", PLANE, [
 CPG_DEFINITIONS = define("cpg_definitions", PLANE, [
     ("file_id", s), ("def_id", s), ("kind", s), ("name", s), ("qualname", s), ("symbol", s), ("parent_def_id", s),
     ("ast_node_id", s), ("span_start_byte", i64), ("span_end_byte", i64), ("lineno", i32), ("code_unit_id", s),
-    ("binding_id", s), ("param_kind", s), ("param_index", i16), ("has_default", b),
+    ("binding_id", s), ("param_kind", s), ("param_index", i16), ("has_default", b), ("type_checking_only", b),
 ], key=("path", "def_id"), description="Every definition: module, class, function, method, lambda (<lambdaN> in "
                                        "source order within its scope), parameter, module-level variable; "
                                        "qualname from the module's import name, SCIP-style symbol, its code unit "
                                        "and the binding its name is bound to. Parameters carry their kind "
                                        "(posonly, pos_or_kw, vararg, kwonly, kwarg), positional index and whether "
-                                       "they have a default.")
+                                       "they have a default. type_checking_only: in the body of an `if "
+                                       "TYPE_CHECKING:` (a declaration for type checkers that never runs: the "
+                                       "link resolves no call to it).")
 
 CPG_IMPORTS = define("cpg_imports", PLANE, [
     ("file_id", s), ("import_id", s), ("scope_def_id", s), ("scope_qualname", s), ("local_name", s),

@@ -30,6 +30,13 @@ CALL_OPS = frozenset({"CALL", "CALL_KW", "CALL_FUNCTION_EX"})
 _DEF_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
+def _is_type_checking(test: ast.AST) -> bool:
+    """``TYPE_CHECKING`` or ``<anything>.TYPE_CHECKING`` (``typing.TYPE_CHECKING``): a test that is false
+    when the code runs (type checkers alone take the branch)."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
 def module_descriptor(module: str) -> str:
     return "".join(f"{part}/" for part in module.split(".")) if module else ""
 
@@ -112,7 +119,10 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
     symbol: dict[int, str] = {0: SCHEME + module_descriptor(module)}
     lambdas: dict[int, int] = {}
     defs: list[tuple] = [(file_id, nid(0), "module", module.rsplit(".", 1)[-1], module, symbol[0], None, nid(0),
-                          rows[0].start, rows[0].end, 1, code_units.get(nid(0)), None, None, None, None)]
+                          rows[0].start, rows[0].end, 1, code_units.get(nid(0)), None, None, None, None, False)]
+    # Nodes in the body of an `if TYPE_CHECKING:` (at any depth): never executed, so definitions there are
+    # declarations for type checkers (stubs), not what a call can reach.
+    stub: list[bool] = [False] * len(rows)
     imports: list[tuple] = []
     calls: list[tuple] = []
     args: list[tuple] = []
@@ -168,6 +178,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         elif isinstance(parent.node, ast.arg) and field == "annotation":
             up = owner[rows[parent.parent].parent]
         owner[r.ordinal] = up
+        stub[r.ordinal] = stub[parent.ordinal] or (
+            field == "body" and isinstance(parent.node, ast.If) and _is_type_checking(parent.node.test))
         node = r.node
         kind_of_owner = type(rows[up].node)
         if isinstance(node, _DEF_TYPES):
@@ -193,7 +205,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
             symbol[r.ordinal] = base + desc
             defs.append((file_id, nid(r.ordinal), kind, name, q, symbol[r.ordinal], nid(up), nid(r.ordinal),
                          r.start, r.end, getattr(node, "lineno", None), code_units.get(nid(r.ordinal)),
-                         bindings.get((nid(r.ordinal), "def")), None, None, None))
+                         bindings.get((nid(r.ordinal), "def")), None, None, None, stub[r.ordinal]))
         elif isinstance(node, ast.arg) and isinstance(parent.node, ast.arguments):
             fn = parent.parent
             if fn >= 0 and fn in qual:
@@ -201,7 +213,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 q = f"{qual[fn]}.{node.arg}"
                 defs.append((file_id, nid(r.ordinal), "parameter", node.arg, q, f"{symbol[fn]}({node.arg})",
                              nid(fn), nid(r.ordinal), r.start, r.end, node.lineno, None,
-                             bindings.get((nid(r.ordinal), "def")), pkind, pindex, default))
+                             bindings.get((nid(r.ordinal), "def")), pkind, pindex, default, stub[r.ordinal]))
                 declared = _annotated_class(node.annotation)
                 if declared is not None:  # x: C (or C | None, Optional[C]): the class the link looks methods up in
                     value("annotation", declared, fn, node, None)
@@ -210,7 +222,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
             module_vars.add(node.id)  # a module-level variable: its first binding site defines it
             defs.append((file_id, nid(r.ordinal), "variable", node.id, f"{module}.{node.id}",
                          f"{symbol[0]}{node.id}.", nid(0), nid(r.ordinal), r.start, r.end, node.lineno, None,
-                         bindings.get((nid(r.ordinal), "def")), None, None, None))
+                         bindings.get((nid(r.ordinal), "def")), None, None, None, stub[r.ordinal]))
         elif isinstance(node, ast.alias):
             stmt = parent.node
             if isinstance(stmt, ast.Import):
