@@ -58,6 +58,11 @@ def cmd_index(args) -> int:
     try:
         if not root.is_dir():
             raise CliError(f"{root} is not a directory")
+        from codeintel_assets.instance import keep_runs_setting
+        try:
+            args.keep_runs = keep_runs_setting(args.keep_runs)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
         _check_db_location(db)
         from codeintel_assets.locking import DatabaseBusy, LockUnavailable, hold
         say = lambda m: print(f"codeintel: {m}", file=sys.stderr, flush=True)  # noqa: E731
@@ -302,12 +307,25 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         run_id = run_id or linked_id
         if link_error and run_ok:
             run_ok, run_error = False, link_error
+    pruned = _prune(args, instance, scan_warnings)
     code = _finish(args, root, db, home, store, plan, work, dict(
         run_ok=run_ok, run_id=run_id, run_error=run_error, checks=checks, timings=timings, warnings=scan_warnings,
-        recovered=recovered, inspect=inspect_summary, t0=t0))
+        recovered=recovered, inspect=inspect_summary, t0=t0, pruned=pruned))
     if run_ok:
         _settle(home, db, instance, store)
     return code
+
+
+def _prune(args, instance, warnings: list[str]) -> tuple[int, int, float]:
+    """The superseded runs out of the instance (codeintel_assets.instance.prune_superseded_runs): (runs, bytes,
+    seconds). Never fails the index: a failure is a warning, and the next index tries again."""
+    from codeintel_assets.instance import prune_superseded_runs
+    t = time.perf_counter()
+    try:
+        return (*prune_superseded_runs(instance, args.keep_runs), round(time.perf_counter() - t, 3))
+    except Exception as exc:  # noqa: BLE001 - bookkeeping: the index itself is done
+        warnings.append(f"could not remove superseded Dagster runs: {type(exc).__name__}: {exc}"[:300])
+        return 0, 0, round(time.perf_counter() - t, 3)
 
 
 def _log_plan(log, root, db, plan) -> None:
@@ -375,7 +393,8 @@ def _finish(args, root: Path, db: str, home: str, store, plan, work: list[str], 
         "checks": [{k: c[k] for k in ("check", "asset", "passed", "severity", "metadata")} for c in checks],
         "run_ok": run_ok, "run_error": run_error, "seconds": round(time.perf_counter() - r["t0"], 2),
         "timings": r.get("timings", {}), "warnings": r["warnings"], "recovered_dead_runs": r.get("recovered", []),
-        "inspect": r.get("inspect"),
+        "inspect": r.get("inspect"), "dagster_runs_removed": r.get("pruned", (0, 0, 0))[0],
+        "dagster_bytes_freed": r.get("pruned", (0, 0, 0))[1], "dagster_prune_seconds": r.get("pruned", (0, 0, 0))[2],
     }
     if args.json:
         print(json.dumps(summary, default=str))
@@ -596,6 +615,9 @@ def _print_summary(s: dict, checks: list[dict]) -> None:
     print("rows:", file=out)
     for t, n in s["rows"].items():
         print(f"  {t:<28} {n:>12,}", file=out)
+    if s.get("dagster_runs_removed"):
+        print(f"dagster: removed {s['dagster_runs_removed']} superseded run(s) from the instance, "
+              f"{s['dagster_bytes_freed'] / 2**20:,.1f} MiB of event log (--keep-runs)", file=out)
     ins = s.get("inspect")
     if ins is not None:
         print(f"inspect: {ins['files']} files re-inspected ({', '.join(f'{n} {r}' for r, n in ins['reasons'].items()) or 'none stale'}); "
@@ -796,6 +818,10 @@ def main(argv=None) -> int:
                     help="remove the database and index everything again (the recovery for a damaged database)")
     ix.add_argument("--no-wait", action="store_true",
                     help="if another codeintel index is writing the database, exit 2 instead of waiting")
+    ix.add_argument("--keep-runs", metavar="N|all", default=None,
+                    help="Dagster runs kept in the instance beside the database: the N newest finished runs "
+                         "(default 1, or $CODEINTEL_KEEP_RUNS) and every run that still holds the newest "
+                         "materialisation of some file; older superseded runs are removed. 'all': keep every run"),
     ix.add_argument("--import-root", action="append", metavar="DIR",
                     help="a directory on sys.path when the code runs (repeatable; detected: the repository root, src/)")
     ix.add_argument("--scip", default=None, metavar="FILE",

@@ -59,3 +59,59 @@ def prepare_home(database: str | None = None) -> str:
     for k, v in tuned_environment().items():
         os.environ.setdefault(k, v)
     return home
+
+
+KEEP_RUNS_ENV = "CODEINTEL_KEEP_RUNS"
+DEFAULT_KEEP_RUNS = 1
+
+
+def keep_runs_setting(value: str | None) -> int | None:
+    """``--keep-runs`` / ``$CODEINTEL_KEEP_RUNS``: how many of the newest finished runs to keep whatever they
+    hold (default 1: the superseded ones go); ``all``: never remove a run. Raises ValueError with the accepted forms."""
+    raw = value if value is not None else os.environ.get(KEEP_RUNS_ENV)
+    if raw is None or raw == "":
+        return DEFAULT_KEEP_RUNS
+    if raw.strip().lower() == "all":
+        return None
+    try:
+        n = int(raw)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise ValueError(f"--keep-runs / {KEEP_RUNS_ENV} takes a number of runs (0 or more) or 'all', not {raw!r}")
+    return n
+
+
+def prune_superseded_runs(instance, keep: int | None) -> tuple[int, int]:
+    """Remove the finished runs that the UI no longer shows as the state of anything: every (asset,
+    partition) they materialised was materialised again by a newer run (or left the repository), and they
+    are not among the ``keep`` newest finished runs. (runs removed, bytes of event-log files freed).
+
+    Dagster keeps every run's events forever: each index run stores a planned and a materialisation event
+    per file and table (a full index of the standard library: ~0.6 GB), so without this the instance
+    beside the database grew by that much with every ``--full`` re-index. Asset check history stays (its
+    rows are not the run's events). Only with the tuned event-log storage, which can tell which runs hold
+    the newest events; another storage (a DAGSTER_HOME with its own dagster.yaml) is left alone.
+    """
+    from dagster import DagsterRunStatus, RunsFilter
+
+    from resources.event_log import TunedSqliteEventLogStorage
+    storage = instance.event_log_storage
+    if keep is None or not isinstance(storage, TunedSqliteEventLogStorage):
+        return 0, 0
+    finished = instance.get_runs(filters=RunsFilter(statuses=[
+        DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED]))  # newest first
+    candidates = [r.run_id for r in finished[keep:]]
+    if not candidates:
+        return 0, 0
+    live = storage.runs_holding_latest_events(candidates)
+    removed = freed = 0
+    for run_id in candidates:
+        if run_id in live:
+            continue
+        path = storage.path_for_shard(run_id)
+        size = sum(os.path.getsize(path + s) for s in ("", "-wal") if os.path.exists(path + s))
+        instance.delete_run(run_id)
+        removed += 1
+        freed += size
+    return removed, freed

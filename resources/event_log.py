@@ -69,7 +69,7 @@ Caveats
 * Built on private Dagster classes (``SqliteEventLogStorage._connect``, ``_initdb``,
   ``_db_lock``, ``_initialized_dbs``, ``_event_to_row``, ``_get_asset_entry_values``,
   ``_store_asset_event_tags``, ``_has_asset_key_col_on_connection``,
-  ``store_asset_check_event``, ``SqliteEventLogStorageWatchdog``); verified against
+  ``store_asset_check_event``, ``SqliteEventLogStorageWatchdog``, ``path_for_shard``); verified against
   dagster 1.13.x only, enforced at import.
 
 Use it from ``$DAGSTER_HOME/dagster.yaml`` (see ``write_instance_yaml``)::
@@ -95,6 +95,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import dagster
+import sqlalchemy
 import sqlalchemy.exc as db_exc
 import yaml
 from sqlalchemy import event as sa_event
@@ -465,6 +466,43 @@ class TunedSqliteEventLogStorage(SqliteEventLogStorage):
             watchdog,
             self._obs.schedule(watchdog, self._base_dir, recursive=True),
         )
+
+    # ---------------------------------------------------------------- retention
+    def runs_holding_latest_events(self, run_ids: Sequence[str]) -> set[str]:
+        """Those of ``run_ids`` that hold the newest materialisation (or planned materialisation) of some
+        (asset, partition): what the UI shows as its state. A run not among them is superseded everywhere.
+
+        One probe per event of each run until its first live one (index ``idx_events_by_run_id`` for the
+        run's events, ``idx_events_by_asset_partition`` for a newer one).
+        """
+        live: set[str] = set()
+        query = sqlalchemy.text(
+            "SELECT 1 FROM event_logs e WHERE e.run_id = :run "
+            "AND e.dagster_event_type IN ('ASSET_MATERIALIZATION', 'ASSET_MATERIALIZATION_PLANNED') "
+            "AND NOT EXISTS (SELECT 1 FROM event_logs x WHERE x.asset_key = e.asset_key "
+            "AND x.dagster_event_type = e.dagster_event_type AND x.partition IS e.partition AND x.id > e.id) "
+            "LIMIT 1")
+        with self.index_connection() as conn:
+            for run_id in run_ids:
+                if conn.execute(query, {"run": run_id}).first() is not None:
+                    live.add(run_id)
+        return live
+
+    def delete_events(self, run_id: str) -> None:
+        """The stock deletion, then the run's shard files: the stock storage leaves ``<run_id>.db`` at its
+        full size with empty tables (a superseded index run of a large repository: hundreds of MB)."""
+        super().delete_events(run_id)
+        with self._db_lock:
+            engine = self._engines.pop(run_id, None)
+            if engine is not None:
+                engine.dispose()
+            self._initialized_dbs.discard(run_id)
+            path = self.path_for_shard(run_id)
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    os.unlink(path + suffix)
+                except FileNotFoundError:
+                    pass
 
     def wipe(self) -> None:
         # the stock wipe unlinks the run-shard files: close our handles on them first

@@ -544,3 +544,52 @@ def test_a_full_disk_is_one_line_naming_where_and_the_next_index_recovers(tmp_pa
     assert code == 0 and last["run_ok"] and last["checks_failed"] == 0, (last, err)
     n = len(list(repo.rglob("*.py")))
     assert last["files_seen"] == n and last["files_failed"] == 0 and last["rows"]["py_files"] == n, last
+
+
+def _instance_runs(home: Path) -> tuple[list[str], set[str], dict[str, set[str]]]:
+    """(run ids newest first, run-shard files present, asset -> partitions materialised) of an instance."""
+    from dagster import AssetKey, DagsterInstance
+    instance = DagsterInstance.from_config(str(home))
+    try:
+        runs = [r.run_id for r in instance.get_runs()]
+        shards = {p.stem for p in (home / "history" / "runs").glob("*.db") if p.stem != "index"}
+        parts = {k: set(instance.get_materialized_partitions(AssetKey(k))) for k in ("py_files", "cpg_definitions")}
+        return runs, shards, parts
+    finally:
+        instance.dispose()
+
+
+def test_superseded_runs_leave_the_instance_and_the_state_stays(tmp_path):
+    """Dagster keeps every run's events (a full index of the standard library: ~0.6 GB per run), so the
+    instance beside the database grew with every --full. A finished run that no longer holds the newest
+    materialisation of any file (every file it indexed was indexed again) and is not among the --keep-runs
+    newest goes, with its event-log file; a run that still holds one file's stays; what the UI shows as
+    materialised, and the next index's plan, do not change."""
+    repo = generated_repo(tmp_path / "repo", 6, 2)
+    db = tmp_path / "x.duckdb"
+    home = tmp_path / "x.dagster"
+    env = no_home_env()
+    keys = {str(p.relative_to(repo)) for p in repo.rglob("*.py")}
+    code, s, err = index(repo, env, "--db", str(db), "--keep-runs", "0")
+    assert code == 0 and s["dagster_runs_removed"] == 0, (s, err)
+    first = s["run_id"]
+    edited = repo / "pkg0" / "mod000.py"
+    edited.write_text(edited.read_text() + "\n\ndef extra():\n    return 1\n")
+    code, s, err = index(repo, env, "--db", str(db), "--keep-runs", "0")
+    edit = s["run_id"]
+    runs, shards, parts = _instance_runs(home)
+    assert code == 0 and s["dagster_runs_removed"] == 0 and set(runs) == {first, edit}, (runs, s)  # first: 5 files
+    code, s, err = index(repo, env, "--db", str(db), "--full", "--keep-runs", "all")
+    full1 = s["run_id"]
+    assert code == 0 and s["dagster_runs_removed"] == 0 and len(_instance_runs(home)[0]) == 3, s
+    code, s, err = index(repo, env, "--db", str(db), "--full", "--keep-runs", "1")
+    full2 = s["run_id"]
+    runs, shards, parts = _instance_runs(home)
+    assert code == 0 and s["dagster_runs_removed"] == 3 and s["dagster_bytes_freed"] > 0, s
+    assert runs == [full2] and shards == {full2}, (runs, shards)
+    assert parts == {"py_files": keys, "cpg_definitions": keys}
+    assert first != edit != full1 != full2
+    code, s, err = index(repo, env, "--db", str(db))
+    assert code == 0 and s["files_unchanged"] == 6 and s["run_id"] is None, s  # nothing to do
+    code, s, err = index(repo, env, "--db", str(db), "--keep-runs", "-3")
+    assert code == 2 and "--keep-runs" in s["run_error"] and "'-3'" in s["run_error"], s
