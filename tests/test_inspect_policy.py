@@ -457,3 +457,10 @@ def test_a_module_that_is_not_its_file_says_why(tmp_path):
     assert rows["moved.sub"][0] == "ModuleMismatch" and f"its package moved searches {repo / 'vendor'} " \
         f"for submodules, not {repo / 'moved'}" in rows["moved.sub"][1]
     assert [rows[m][2] for m in ("fx._json", "al.alias", "moved.sub")] == [False, True, True]
+    # The compiled module did import: import_success leaves it out (and counts it), the two others count as failed
+    attempted, ok = sql(env, "SELECT count(*) FILTER (WHERE attempted), count(*) FILTER (WHERE ok) "
+                             "FROM py_inspect_import_attempts")[0]
+    quality = next(c for c in s["checks"] if c["check"] == "inspect_quality")["metadata"]
+    assert (quality["modules_shadowed_by_extension"], quality["modules_attempted"], quality["modules_imported"]) == (
+        1, attempted - 1, ok)
+    assert quality["import_success"] == round(ok / (attempted - 1), 4)

@@ -2,7 +2,9 @@
 
 Computed in SQL over the stored rows (not per file: a share is a whole-database figure):
 
-- import success: attempted modules that imported / attempted modules;
+- import success: attempted modules that imported / attempted modules, leaving out the files whose module is
+  a compiled extension built beside them (``ExtensionShadowsSource``: the import works, but it is not this
+  file's code; counted as ``modules_shadowed_by_extension``);
 - signature coverage: callable objects with an ok signature (raw or wrapped) / callable objects;
 - wrapped != raw: callables whose wrapped signature text differs from the raw one / callables with both;
 - anchoring rate: objects anchored to a def/class node / objects whose code lies in the repository.
@@ -15,6 +17,7 @@ from codeintel_assets.validate.base import Finding, GateResult
 
 NAME = "inspect_quality"
 TABLE = "py_inspect_import_attempts"
+SHADOWED = "ExtensionShadowsSource"
 DESCRIPTION = ("INS-ALG-7: import success, signature coverage, wrapped!=raw share and anchoring rate over the whole "
                "database, against configurable thresholds")
 
@@ -23,10 +26,12 @@ def inspect_quality(conn, thresholds: dict[str, float]) -> GateResult:
     from resources.duck import table_exists
     if not table_exists(conn, TABLE):
         return GateResult(NAME, TABLE, True, True, [], {"modules_attempted": 0}, DESCRIPTION)
-    attempted, imported, skipped, with_source, anchored = conn.execute(
-        f"SELECT count(*) FILTER (WHERE attempted), count(*) FILTER (WHERE attempted AND ok), "
-        f"count(*) FILTER (WHERE NOT attempted), coalesce(sum(objects_with_source), 0)::BIGINT, "
-        f"coalesce(sum(objects_anchored), 0)::BIGINT FROM {TABLE}").fetchone()
+    attempted, imported, skipped, shadowed, with_source, anchored = conn.execute(
+        f"SELECT count(*) FILTER (WHERE attempted AND error_type IS DISTINCT FROM '{SHADOWED}'), "
+        f"count(*) FILTER (WHERE attempted AND ok), count(*) FILTER (WHERE NOT attempted), "
+        f"count(*) FILTER (WHERE attempted AND error_type = '{SHADOWED}'), "
+        f"coalesce(sum(objects_with_source), 0)::BIGINT, coalesce(sum(objects_anchored), 0)::BIGINT FROM {TABLE}"
+    ).fetchone()
     callables, with_sig = conn.execute(
         "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM py_inspect_signatures s WHERE s.path = o.path "
         "AND s.object_id = o.object_id AND s.ok)) FROM py_inspect_objects o WHERE o.is_callable").fetchone()
@@ -40,6 +45,7 @@ def inspect_quality(conn, thresholds: dict[str, float]) -> GateResult:
               "signature_coverage": with_sig / callables if callables else 1.0,
               "anchor_rate": anchored / with_source if with_source else 1.0}
     metrics = {"modules_attempted": attempted, "modules_imported": imported, "modules_skipped": skipped,
+               "modules_shadowed_by_extension": shadowed,
                "callables": callables, "callables_with_signature": with_sig, "signature_pairs": both,
                "wrapped_differs_from_raw": differ, "objects_with_source": with_source, "objects_anchored": anchored,
                **{k: round(v, 4) for k, v in shares.items()},
