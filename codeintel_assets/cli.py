@@ -645,10 +645,55 @@ def _print_summary(s: dict, checks: list[dict]) -> None:
         print(f"RUN FAILED: {s['run_error']}", file=out)
 
 
+class _CheckConfigError(ValueError):
+    """The repository's configuration of a check (the inspect thresholds) cannot be read."""
+
+
+def _check_results(args, db: str, store, conn) -> list:
+    """The whole database's verdict of every asset check the index run's assets declare, on the asset each
+    guards (gate_report.check_specs over the Definitions `codeintel index` runs): the plane gates aggregated
+    from the stored per-file results (or, with --recompute, their functions run again), the other checks
+    evaluated here over the tables."""
+    from codeintel_assets.assets import build_definitions
+    from codeintel_assets.assets.scip import CHECK as SCIP_CHECK, MIN_ANCHORED
+    from codeintel_assets.gate_report import aggregate, check_specs, database_results, recompute, scip_ingest_result
+    from codeintel_assets.validate import cpg_integrity as G, inspect_quality as Q
+    from resources.store import table_exists
+    if args.recompute:
+        paths = [r[0] for r in conn.execute("SELECT path FROM py_files ORDER BY path").fetchall()] \
+            if table_exists(conn, "py_files") else []
+        planes = recompute(lambda table, cols, ch: store.read(table, cols, ch, conn), paths)
+    else:
+        planes = aggregate(conn, None)
+
+    def inspect_quality():
+        if not table_exists(conn, Q.TABLE):  # the inspect step has never run on this database
+            return None
+        from codeintel_assets.inspect_config import repository_inspect_config
+        from resources.inspect import InspectConfig
+        try:
+            cfg = repository_inspect_config(args.path)
+        except ValueError as exc:
+            raise _CheckConfigError(str(exc)) from exc
+        return Q.inspect_quality(conn, InspectConfig(**cfg).thresholds())
+
+    def cpg_integrity():  # the graph over the tables the database has
+        if not table_exists(conn, "py_files"):
+            return None
+        r = G.cpg_integrity(conn)
+        for k in ("nodes_by_kind", "edges_by_kind"):  # the asset's metadata; too long for a verdict line
+            r.metrics.pop(k, None)
+        return r
+
+    specs = check_specs(build_definitions(args.path, db, inspect={}))
+    return database_results(specs, planes, {SCIP_CHECK: lambda: scip_ingest_result(conn, SCIP_CHECK, MIN_ANCHORED),
+                                            Q.NAME: inspect_quality, G.NAME: cpg_integrity})
+
+
 def cmd_check(args) -> int:
     _quiet()
-    from codeintel_assets.gate_report import aggregate, failed_files, recompute, write_junit
-    from resources.store import CodeIntelStore, table_exists
+    from codeintel_assets.gate_report import UnevaluatedCheck, failed_files, write_junit
+    from resources.store import CodeIntelStore
     db = _db(args)
     if not Path(db).exists():
         print(f"codeintel: no database at {db} (run `codeintel index` first)", file=sys.stderr)
@@ -658,29 +703,11 @@ def cmd_check(args) -> int:
         from resources.duck import check_database_file
         check_database_file(db)
         with store.connection(read_only=True) as conn:
-            if args.recompute:
-                paths = [r[0] for r in conn.execute("SELECT path FROM py_files ORDER BY path").fetchall()] \
-                    if table_exists(conn, "py_files") else []
-                results = recompute(lambda table, cols, ch: store.read(table, cols, ch, conn), paths)
-            else:
-                results = aggregate(conn, None)
-            if table_exists(conn, "py_inspect_import_attempts"):  # the inspect plane has run on this database
-                from codeintel_assets.inspect_config import repository_inspect_config
-                from codeintel_assets.validate.inspect_quality import inspect_quality
-                from resources.inspect import InspectConfig
-                try:
-                    cfg = repository_inspect_config(args.path)
-                except ValueError as exc:
-                    print(f"codeintel: {exc}", file=sys.stderr)
-                    return 2
-                results.append(inspect_quality(conn, InspectConfig(**cfg).thresholds()))
-            if table_exists(conn, "py_files"):  # cpg_integrity: the graph over the tables the database has
-                from codeintel_assets.validate.cpg_integrity import cpg_integrity
-                r = cpg_integrity(conn)
-                for k in ("nodes_by_kind", "edges_by_kind"):  # the asset's metadata; too long for a verdict line
-                    r.metrics.pop(k, None)
-                results.append(r)
+            results = _check_results(args, db, store, conn)
             failed = failed_files(conn)
+    except (_CheckConfigError, UnevaluatedCheck) as exc:  # a bad configuration; an asset check `check` cannot run
+        print(f"codeintel: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # noqa: BLE001 - a damaged database: one line, exit 2
         print(f"codeintel: cannot read the database {db}: {exc}", file=sys.stderr)
         return 2
@@ -702,11 +729,11 @@ def cmd_check(args) -> int:
 def cmd_query(args) -> int:
     import duckdb
 
-    from codeintel_assets.presets import PRESETS, cfg_dot, preset_sql
+    from codeintel_assets.presets import PRESETS, PresetArgError, cfg_dot, preset_query
     if args.list_presets or (args.sql is None and args.preset is None):
         for name, (what, _) in PRESETS.items():
             print(f"{name:<20} {what}")
-        print(f"{'cfg-dot':<20} the CFG of a code unit (--arg QUALNAME, MODULE::QUALPATH or QUALPATH) as Graphviz DOT")
+        print(f"{'cfg-dot':<20} the CFG of one code unit (--arg QUALNAME, MODULE::QUALPATH or QUALPATH) as Graphviz DOT")
         print(f"{'callgraph':<20} the whole call graph as one JSON object {{caller: [callees]}} (qualified names)")
         return 0
     db = _db(args)
@@ -717,13 +744,7 @@ def cmd_query(args) -> int:
     conn = connect_read_only(db)
     try:
         if args.preset == "cfg-dot":
-            dot = cfg_dot(conn, args.arg or "")
-            if dot is None:  # an empty digraph would look like a function without code
-                print(f"codeintel query: no code unit named {args.arg!r} in {db} (give a QUALNAME such as "
-                      "pkg.mod.Class.meth, MODULE::QUALPATH or a QUALPATH; the callgraph preset lists the names)",
-                      file=sys.stderr)
-                return 2
-            print(dot)
+            print(cfg_dot(conn, args.arg or ""))  # a name nothing has is an error, never an empty digraph
             return 0
         if args.preset == "callgraph":
             from codeintel_assets.presets import callgraph
@@ -733,9 +754,8 @@ def cmd_query(args) -> int:
             if args.preset not in PRESETS:
                 print(f"codeintel query: no preset {args.preset!r} (see --list-presets)", file=sys.stderr)
                 return 2
-            sql = preset_sql(args.preset)
-            params = {k: v for k, v in (("arg", args.arg), ("depth", args.depth)) if f"${k}" in sql}
-            rel = conn.sql(sql, params=params or None)
+            sql, params = preset_query(conn, args.preset, args.arg, args.depth)
+            rel = conn.sql(sql, params=params)
         else:
             rel = conn.sql(args.sql)
         if rel is None:
@@ -745,6 +765,9 @@ def cmd_query(args) -> int:
                 print(json.dumps(dict(zip(rel.columns, row)), default=str))
         else:
             rel.show(max_rows=args.limit, max_width=200)
+    except PresetArgError as exc:  # the argument names nothing or several things: one message, exit 2
+        print(f"codeintel query: {exc}", file=sys.stderr)
+        return 2
     except duckdb.Error as exc:
         print(f"codeintel query: {exc}", file=sys.stderr)
         return 2

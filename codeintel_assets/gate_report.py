@@ -140,3 +140,63 @@ def failed_files(conn, keys: Sequence[str] | None = None) -> list[str]:
     if keys is not None:
         conn.unregister("__codeintel_fail_keys")
     return [describe_failures(path, fails) for path, fails in sorted(own_failures(names, tables).items())]
+
+
+class UnevaluatedCheck(LookupError):
+    """An asset check ``codeintel check`` has no whole-database evaluation for, or a gate no asset check runs."""
+
+
+def check_specs(defs) -> list[tuple[str, str]]:
+    """(check, guarded asset) of every asset check the Definitions' assets declare, in their order: the checks
+    an index run reports, and so exactly the ones ``codeintel check`` reports (``database_results``)."""
+    return [(s.name, s.asset_key.to_user_string()) for a in defs.assets for s in getattr(a, "check_specs", ())]
+
+
+def database_results(specs: Sequence[tuple[str, str]], plane_results: Sequence[GateResult],
+                     others: dict[str, Callable[[], GateResult | None]]) -> list[GateResult]:
+    """One whole-database result per asset check of ``specs`` (``check_specs``), reported on the asset the
+    check guards: a plane gate's from ``plane_results`` (``aggregate`` or ``recompute``), any other check's
+    from its evaluation in ``others`` (None: the check's step has never run on this database, as
+    ``inspect_quality`` before an ``index --inspect``, so no run reported it either). An asset check with no
+    evaluation here, or a gate no asset check runs, is an error: the two lists cannot drift apart."""
+    planes = {r.gate: r for r in plane_results}
+    out = []
+    for name, asset in specs:
+        if name in planes:
+            r = planes.pop(name)
+        elif name in others:
+            r = others[name]()
+            if r is None:
+                continue
+        else:
+            raise UnevaluatedCheck(f"the asset check {name} (on {asset}) has no whole-database evaluation for "
+                              "`codeintel check` (codeintel_assets/gate_report.py)")
+        out.append(GateResult(r.gate, asset, r.passed, r.blocking, r.findings, r.metrics, r.description))
+    if planes:
+        raise UnevaluatedCheck(f"gates no asset check runs: {', '.join(sorted(planes))}")
+    return out
+
+
+def scip_ingest_result(conn, name: str, min_anchored: float) -> GateResult:
+    """The SCIP ingest check (``assets/scip.py``) over the stored rows: they are the index's as it is now (the
+    file and the files it describes unchanged since the ingest), no document is older than its file, and at
+    least ``min_anchored`` of the occurrences anchor to the syntax. A warning, as in the index run; a database
+    without an ingested index passes (``index=absent``)."""
+    from codeintel_assets.scip import ingest_needed, stored_figures, stored_signature
+    sig, _ = stored_signature(conn)
+    if sig is None:
+        return GateResult(name, "", True, False, [], {"index": "absent"}, "no SCIP index ingested")
+    location = sig.rsplit("|", 2)[0]  # the signature: the index file's resolved path, size and mtime
+    figures = {"index": "stored", "path": location, **stored_figures(conn)}
+    stale = figures.get("documents_stale", 0)
+    share = figures.get("share_anchored", 1.0) if figures.get("occurrences") else 1.0
+    if ingest_needed(conn, "/", location):  # an absolute location: the root is not used
+        description = f"the index {location} or files it describes changed since the ingest: run `codeintel index`"
+    elif stale:
+        description = (f"{stale} of {figures.get('documents', stale)} documents older than their files: re-run "
+                       "the SCIP indexer")
+    elif share < min_anchored:
+        description = f"{share:.1%} of the occurrences anchored (at least {min_anchored:.0%})"
+    else:
+        return GateResult(name, "", True, False, [], figures, "index stored")
+    return GateResult(name, "", False, False, [Finding(location, None, None, description)], figures, description)

@@ -1,9 +1,40 @@
 """Named queries for `codeintel query --preset NAME [--arg VALUE]` (read-only SQL over the tables)."""
 
-# A code unit named by its qualname as the call graph spells it (pkg.mod.Class.meth; the module itself for its
-# module-level code), by MODULE::QUALPATH, or by the bare qualpath (Class.meth; several files may have one).
-CODE_UNIT_NAMED = ("(u.qualpath = $arg OR u.module_name || '::' || u.qualpath = $arg OR u.module_name || '.' || "
-                   "u.qualpath = $arg OR (u.kind = 'module' AND u.module_name = $arg))")
+# How a code unit may be named (``resolve_code_unit``); every form a string compare on py_bc_code_units, whose
+# qualpath joins nesting levels with '::' (``Class::meth``, ``outer::inner``, ``f::<lambda#1>``, a second
+# ``def f`` in one scope ``f#2``, the module's own code ``<module>``):
+#   QUALNAME             pkg.mod.Class.meth: the module's import name and the qualpath with '.' (as the call
+#                        graph names it; cpg_definitions.qualname also names lambdas <lambdaN>); the module: pkg.mod
+#   MODULE::QUALPATH     pkg.mod::Class::meth or pkg.mod::Class.meth; the module: pkg.mod::<module>
+#   QUALPATH             Class::meth or Class.meth (several files may have one: then it is ambiguous)
+CODE_UNIT_NAMED = """(
+    u.qualpath = $arg OR replace(u.qualpath, '::', '.') = $arg
+    OR u.module_name || '::' || u.qualpath = $arg OR u.module_name || '::' || replace(u.qualpath, '::', '.') = $arg
+    OR u.module_name || '.' || replace(u.qualpath, '::', '.') = $arg
+    OR (u.kind = 'module' AND u.module_name = $arg){definitions})"""
+# cpg_definitions.qualname of a module, class, function, method or lambda names its code unit too (lambdas are
+# <lambdaN> there, <lambda#N> in qualpaths)
+_BY_DEFINITION = ("\n    OR u.code_unit_id IN (SELECT code_unit_id FROM cpg_definitions WHERE (qualname = $arg OR symbol = "
+                  "$arg) AND kind IN ('module', 'class', 'function', 'method', 'lambda') AND code_unit_id IS NOT NULL)")
+# A definition (any kind: parameters and variables too) named by the same three forms, for the presets that
+# take a qualname: MODULE::REST and a bare REST are made the qualname the module's definitions have.
+DEFINITION_NAMED = """
+    WITH m AS (SELECT path, qualname FROM cpg_definitions WHERE kind = 'module')
+    SELECT qualname FROM cpg_definitions WHERE qualname = $arg OR symbol = $arg
+    UNION SELECT qualname FROM m WHERE $arg = qualname || '::<module>' OR $arg = '<module>'
+    UNION SELECT d.qualname FROM cpg_definitions d JOIN m ON m.path = d.path
+    WHERE d.qualname = m.qualname || '.' || replace(CASE WHEN starts_with($arg, m.qualname || '::')
+                                                         THEN substr($arg, length(m.qualname) + 3) ELSE $arg END, '::', '.')
+    UNION SELECT d.qualname FROM cpg_definitions d JOIN py_bc_code_units u ON u.path = d.path AND u.code_unit_id = d.code_unit_id
+    WHERE d.kind IN ('module', 'class', 'function', 'method', 'lambda') AND {units}
+    ORDER BY 1"""
+
+NAME_FORMS = "a QUALNAME such as pkg.mod.Class.meth, MODULE::QUALPATH (pkg.mod::Class::meth) or a QUALPATH (Class.meth)"
+
+
+class PresetArgError(ValueError):
+    """The preset's argument names nothing, or several things: the message says which (exit 2)."""
+
 
 PRESETS: dict[str, tuple[str, str]] = {
     "failed-files": ("every file a plane could not read, decode, parse, compile or extract, and why", None),
@@ -27,20 +58,22 @@ PRESETS: dict[str, tuple[str, str]] = {
         FROM py_sym_name_sites n LEFT JOIN py_sym_bindings b USING (binding_id)
         LEFT JOIN py_sym_resolution_edges r ON r.src_binding_id = n.binding_id
         WHERE n.name = $arg ORDER BY n.path, n.span_start_byte"""),
-    "cfg": ("the CFG of a code unit (--arg QUALNAME, MODULE::QUALPATH or QUALPATH) as rows: block, kind, terminator, "
-            "edge, target", f"""
+    "cfg": ("the CFG of one code unit (--arg QUALNAME, MODULE::QUALPATH or QUALPATH) as rows: block, kind, "
+            "terminator, edge, target", """
         SELECT b.path, b.block_index AS block, b.kind, b.terminator, e.kind AS edge, d.block_index AS to_block,
                e.polarity_rule
-        FROM py_bc_blocks b JOIN py_bc_code_units u USING (code_unit_id)
+        FROM py_bc_blocks b
         LEFT JOIN py_bc_cfg_edges e ON e.src_block_id = b.block_id
         LEFT JOIN py_bc_blocks d ON d.block_id = e.dst_block_id
-        WHERE {CODE_UNIT_NAMED} ORDER BY b.path, block, to_block"""),
-    "callers": ("who calls a function, method or class (--arg QUALNAME or SYMBOL), transitively up to --depth",
-                None),
-    "callees": ("what a function, method or module (--arg QUALNAME or SYMBOL) calls, transitively up to --depth",
-                None),
-    "calls-into": ("every call of a function (--arg QUALNAME): its arguments, the parameters they bind and the "
-                   "definitions that reach them", """
+        WHERE b.path = $path AND b.code_unit_id = $unit ORDER BY block, to_block"""),
+    "callers": ("who calls a function, method or class (--arg QUALNAME, MODULE::QUALPATH, QUALPATH or SYMBOL; "
+                "or a name outside the repository as the call graph spells it, e.g. os.path.join), transitively "
+                "up to --depth", None),
+    "callees": ("what a function, method or module (--arg QUALNAME, MODULE::QUALPATH, QUALPATH or SYMBOL) calls, "
+                "transitively up to --depth", None),
+    "calls-into": ("every call of a function or class (--arg QUALNAME, MODULE::QUALPATH or QUALPATH; or a name "
+                   "outside the repository): its arguments, the parameters they bind and the definitions that "
+                   "reach them", """
         SELECT c.path, c.lineno, c.caller_qualname AS caller, c.rule, round(c.confidence, 2) AS confidence,
                b.param_name AS parameter, CASE WHEN b.implicit_receiver THEN '<receiver>' ELSE a.text END AS argument,
                list(DISTINCT r.def_kind || coalesce(' line ' || d.line_number, '') ORDER BY
@@ -64,7 +97,7 @@ PRESETS: dict[str, tuple[str, str]] = {
           AND s.lineno = TRY_CAST(regexp_extract($arg, '^(.*):([0-9]+)$', 2) AS INTEGER)
         ORDER BY s.span_start_byte, c.callee_qualname"""),
     "binding": ("the definition sites and uses of a binding (--arg QUALNAME of a definition, e.g. pkg.mod.f.x, "
-                "or a binding_id)", """
+                "MODULE::QUALPATH pkg.mod::f::x, QUALPATH f.x, SYMBOL or a binding_id)", """
         SELECT n.path, a.lineno, a.col_offset, n.role, n.site_kind, n.name, n.scope_id, n.binding_id
         FROM py_sym_name_sites n JOIN py_ast_nodes a ON a.ast_node_id = n.ast_node_id AND a.path = n.path
         WHERE n.binding_id IN (SELECT binding_id FROM cpg_definitions WHERE qualname = $arg OR symbol = $arg
@@ -117,19 +150,89 @@ def preset_sql(name: str) -> str:
     return failed_files_sql() if name == "failed-files" else PRESETS[name][1]
 
 
-def cfg_dot(conn, qualpath: str) -> str | None:
-    """The CFG of the code unit(s) named ``qualpath`` (``CODE_UNIT_NAMED``) as Graphviz DOT (exception edges
-    dashed); None when no code unit has that name."""
+# The presets whose --arg names a code unit, and those whose --arg names a definition (a qualname).
+CODE_UNIT_PRESETS = ("cfg", "cfg-dot")
+QUALNAME_PRESETS = ("callers", "callees", "calls-into", "binding")
+
+
+def code_units_named(conn, name: str) -> list[tuple[str, str, str, str, str]]:
+    """(path, code_unit_id, module_name, qualpath, kind) of every code unit ``name`` names (``CODE_UNIT_NAMED``)."""
+    from resources.duck import table_exists
+    if not table_exists(conn, "py_bc_code_units"):
+        return []
+    where = CODE_UNIT_NAMED.format(definitions=_BY_DEFINITION if table_exists(conn, "cpg_definitions") else "")
+    return conn.execute(f"SELECT u.path, u.code_unit_id, u.module_name, u.qualpath, u.kind FROM py_bc_code_units u "
+                        f"WHERE {where} ORDER BY u.module_name, u.qualpath, u.path", {"arg": name}).fetchall()
+
+
+def resolve_code_unit(conn, name: str) -> tuple[str, str, str, str]:
+    """The one code unit ``name`` names: (path, code_unit_id, module_name, qualpath); PresetArgError when it
+    names none or several (the message lists them, each by an unambiguous MODULE::QUALPATH)."""
+    units = code_units_named(conn, name)
+    if not units:
+        raise PresetArgError(f"no code unit named {name!r} (give {NAME_FORMS}; the callgraph preset lists the "
+                             "qualnames, the largest-code-units preset qualpaths)")
+    if len(units) > 1:
+        raise PresetArgError(f"{len(units)} code units are named {name!r}; name one of them:\n" + "\n".join(
+            f"  {m}::{q}  ({kind}, {path})" for path, _, m, q, kind in units))
+    return units[0][:4]
+
+
+def resolve_qualname(conn, name: str, preset: str) -> str:
+    """The qualname (or the symbol, or binding id, as given) a qualname preset runs with: ``name`` itself when
+    it is a definition's qualname or symbol, a name the call graph has (a call outside the repository) or,
+    for binding, a binding id; else the qualname of the one definition MODULE::QUALPATH or QUALPATH names.
+    PresetArgError when it names nothing or several definitions."""
+    from resources.duck import table_exists
+    if not table_exists(conn, "cpg_definitions"):
+        raise PresetArgError(f"the {preset} preset needs the cpg tables (cpg_definitions): run `codeintel index`")
+    units = CODE_UNIT_NAMED.format(definitions="") if table_exists(conn, "py_bc_code_units") else "false"
+    found = [q for (q,) in conn.execute(DEFINITION_NAMED.format(units=units), {"arg": name}).fetchall()]
+    if len(found) > 1:
+        raise PresetArgError(f"{len(found)} definitions are named {name!r}; name one of them:\n" + "\n".join(
+            f"  {q}" for q in found))
+    exact = conn.execute("SELECT count(*) FROM cpg_definitions WHERE qualname = $arg OR symbol = $arg",
+                         {"arg": name}).fetchall()[0][0]
+    if exact:
+        return name
+    if found:
+        return found[0]
+    if preset == "binding":
+        if table_exists(conn, "py_sym_name_sites") and conn.execute(
+                "SELECT count(*) FROM py_sym_name_sites WHERE binding_id = $arg", {"arg": name}).fetchall()[0][0]:
+            return name
+    elif table_exists(conn, "cpg_calls") and conn.execute(
+            "SELECT count(*) FROM cpg_calls WHERE callee_qualname IN ($arg, $arg || '.__init__') OR "
+            "caller_qualname = $arg", {"arg": name}).fetchall()[0][0]:
+        return name  # a name outside the repository as the call graph spells it (os.path.join, <builtin>.len)
+    what = "definition or binding id" if preset == "binding" else "definition or call target"
+    raise PresetArgError(f"no {what} named {name!r} (give {NAME_FORMS}, or a SCIP symbol; the callgraph preset "
+                         "lists the qualnames)")
+
+
+def preset_query(conn, name: str, arg: str | None, depth: int) -> tuple[str, dict | None]:
+    """The SQL and parameters of preset ``name`` with ``--arg`` resolved (PresetArgError as above)."""
+    sql = preset_sql(name)
+    if name in CODE_UNIT_PRESETS:
+        path, unit, _, _ = resolve_code_unit(conn, arg or "")
+        return sql, {"path": path, "unit": unit}
+    if name in QUALNAME_PRESETS:
+        arg = resolve_qualname(conn, arg or "", name)
+    params = {k: v for k, v in (("arg", arg), ("depth", depth)) if f"${k}" in sql}
+    return sql, params or None
+
+
+def cfg_dot(conn, name: str) -> str:
+    """The CFG of the one code unit ``name`` names (``resolve_code_unit``; PresetArgError when none or several)
+    as Graphviz DOT (exception edges dashed)."""
+    path, unit, _, _ = resolve_code_unit(conn, name)
     blocks = conn.execute(
-        "SELECT b.block_id, b.block_index, b.kind, b.start_offset, b.terminator, b.is_dead FROM py_bc_blocks b "
-        f"JOIN py_bc_code_units u USING (code_unit_id) WHERE {CODE_UNIT_NAMED} ORDER BY b.path, b.block_index",
-        {"arg": qualpath}).fetchall()
-    if not blocks:
-        return None
+        "SELECT block_id, block_index, kind, start_offset, terminator, is_dead FROM py_bc_blocks "
+        "WHERE path = ? AND code_unit_id = ? ORDER BY block_index", [path, unit]).fetchall()
     edges = conn.execute(
-        "SELECT e.src_block_id, e.dst_block_id, e.kind FROM py_bc_cfg_edges e JOIN py_bc_code_units u "
-        f"USING (code_unit_id) WHERE {CODE_UNIT_NAMED} ORDER BY e.edge_id", {"arg": qualpath}).fetchall()
-    out = [f'digraph "{qualpath}" {{', "  node [shape=box, fontname=monospace];"]
+        "SELECT src_block_id, dst_block_id, kind FROM py_bc_cfg_edges WHERE path = ? AND code_unit_id = ? "
+        "ORDER BY edge_id", [path, unit]).fetchall()
+    out = [f'digraph "{name}" {{', "  node [shape=box, fontname=monospace];"]
     for bid, idx, kind, start, term, dead in blocks:
         style = ', style=dotted' if dead else ''
         out.append(f'  "{bid}" [label="B{idx} {kind}\\n@{start} {term}"{style}];')
