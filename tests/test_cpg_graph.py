@@ -205,7 +205,7 @@ def test_integrity_gate_passes_and_codeintel_check_runs_it(indexed, db):
     r = _both_ways(db)
     assert r.passed, [f.describe() for f in r.findings]
     code, out, _ = run_cli(["check", "--db", indexed["db"]], indexed["env"])
-    assert code == 0 and re.search(r"^PASS cpg_integrity \(cpg_edges\)", out, re.M), out
+    assert code == 0 and re.search(r"^PASS cpg_integrity \(cpg_graph\)", out, re.M), out
 
 
 @pytest.fixture
@@ -299,7 +299,7 @@ def test_a_database_without_stored_views_is_checked_and_exported_through_tempora
                              indexed["env"])
     assert code == 0 and json.loads(out)["stored_graph"] is False, err
     code, out, _ = run_cli(["check", "--db", copy], indexed["env"])
-    assert code == 0 and "PASS cpg_integrity (cpg_edges): stored_graph=False" in out, out
+    assert code == 0 and "PASS cpg_integrity (cpg_graph): stored_graph=False" in out, out
     from resources.store import connect_read_only
     conn = connect_read_only(copy)
     assert {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}.isdisjoint(
