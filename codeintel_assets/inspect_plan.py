@@ -10,20 +10,87 @@ A file is inspected again when:
   ``--inspect``);
 - ``inspect settings changed``: the allow/deny lists, probes, interpreter or budgets differ from the
   ones its row was made with;
-- ``imports a re-inspected module``: its code imports (``IMPORT_NAME``, absolute names, from the
-  bytecode plane) a module re-inspected for one of the reasons above, directly or transitively.
-  Relative imports (``from . import x``) are not followed: a package's sibling edited alone does not
-  re-run its importers (``--full`` does).
+- ``imports a removed module``: when it was inspected, its imports named a module of the repository
+  whose file is gone now (``TRACE`` records, per inspected file, the repository modules its imports
+  named: the removed module's rows are purged before this runs, so they cannot say it);
+- ``imports a re-inspected module``: its code imports a module re-inspected for one of the reasons
+  above, directly or transitively. Imports are the names of the bytecode plane's ``IMPORT_NAME``
+  instructions and the cpg plane's imports, whose relative ones (``from . import x``, ``from .sub
+  import y``) are resolved against the file's package.
 """
 
 from collections.abc import Sequence
+
+# Per inspected file: the repository modules its imports named when it was inspected (written with its
+# inspect rows, purged with them). Not a contract table: bookkeeping of the re-run plan, like the link's trace.
+TRACE = "inspect_import_trace"
 
 
 def all_file_tables() -> list[str]:
     """Every per-file table a file's rows may be in: the static pass's and the inspect plane's."""
     from codeintel_assets.contracts import inspect as C
     from codeintel_assets.pipeline import pass_tables
-    return [tc.name for tc in pass_tables()] + [tc.name for tc in C.FILE_TABLES]
+    return [tc.name for tc in pass_tables()] + [tc.name for tc in C.FILE_TABLES] + [TRACE]
+
+
+def imported_names(conn, paths: Sequence[str] | None = None) -> dict[str, set[str]]:
+    """path -> the module names its imports may load (each with its packages): the names of its
+    ``IMPORT_NAME`` instructions, and the cpg plane's imports with relative ones resolved against the
+    file's package (``from . import util`` in ``alembic/command.py``: ``alembic.util``; for ``from m import
+    n`` both ``m`` and ``m.n``, which may be a submodule). ``paths``: only these files."""
+    import pyarrow as pa
+
+    from resources.duck import present_tables
+    have = present_tables(conn, ("py_bc_instructions", "cpg_imports"))
+    where = ""
+    if paths is not None:
+        conn.register("__inspect_keys", pa.table({"path": pa.array(sorted(paths), pa.string())}))
+        where = " AND path IN (SELECT path FROM __inspect_keys)"
+    out: dict[str, set[str]] = {}
+    try:
+        rows = []
+        if "py_bc_instructions" in have:
+            rows += conn.execute("SELECT DISTINCT path, argval_str FROM py_bc_instructions WHERE baseopname = "
+                                 f"'IMPORT_NAME' AND argval_str IS NOT NULL AND argval_str <> ''{where}").fetchall()
+        if "cpg_imports" in have:
+            rows += conn.execute(
+                "SELECT DISTINCT path, CASE WHEN imported_name IS NOT NULL AND NOT coalesce(is_star, false) "
+                "THEN imported_module || '.' || imported_name ELSE imported_module END FROM cpg_imports "
+                f"WHERE imported_module IS NOT NULL AND imported_module <> ''{where}").fetchall()
+    finally:
+        if paths is not None:
+            conn.unregister("__inspect_keys")
+    for path, name in rows:
+        parts = name.split(".")
+        out.setdefault(path, set()).update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return out
+
+
+def record_imports(conn, keys: Sequence[str]) -> None:
+    """``TRACE`` for ``keys`` (just inspected): the modules of the repository (``py_files``) their imports
+    name now. One transaction of its own, after the inspect rows' (a death between leaves the previous
+    trace: the file's re-run plan then follows the imports it had)."""
+    import pyarrow as pa
+
+    from resources.duck import keys_filter, run, table_exists, transaction
+    if not keys or not table_exists(conn, "py_files"):
+        return
+    current = {m for (m,) in conn.execute("SELECT DISTINCT module_name FROM py_files "
+                                          "WHERE module_name IS NOT NULL").fetchall()}
+    names = imported_names(conn, keys)
+    rows = sorted({(k, m) for k in keys for m in names.get(k, ()) if m in current})
+    t = pa.table({"path": pa.array([r[0] for r in rows], pa.string()),
+                  "module": pa.array([r[1] for r in rows], pa.string())})
+    conn.register("__codeintel_keys", pa.table({"path": pa.array(list(keys), pa.string())}))
+    conn.register("__trace_rows", t)
+    try:
+        with transaction(conn):
+            run(conn, f"CREATE TABLE IF NOT EXISTS {TRACE} (path VARCHAR, module VARCHAR)")
+            run(conn, f"DELETE FROM {TRACE} WHERE {keys_filter(list(keys))}")
+            run(conn, f"INSERT INTO {TRACE} SELECT path, module FROM __trace_rows")
+    finally:
+        conn.unregister("__trace_rows")
+        conn.unregister("__codeintel_keys")
 
 
 def inspect_work(conn, seen: Sequence[str], static_work: Sequence[str], modules: dict[str, str], policy: str,
@@ -49,12 +116,13 @@ def inspect_work(conn, seen: Sequence[str], static_work: Sequence[str], modules:
             work[k] = "file changed since inspected"
         elif stored[k][2] != policy:
             work[k] = "inspect settings changed"
-    if work and stored and table_exists(conn, "py_bc_instructions"):
-        imports: dict[str, set[str]] = {}
-        for path, name in conn.execute("SELECT DISTINCT path, argval_str FROM py_bc_instructions "
-                                       "WHERE baseopname = 'IMPORT_NAME' AND argval_str IS NOT NULL").fetchall():
-            parts = name.split(".")
-            imports.setdefault(path, set()).update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    if stored and table_exists(conn, TRACE):
+        current = set(modules.values())
+        for k, module in conn.execute(f"SELECT DISTINCT path, module FROM {TRACE}").fetchall():
+            if module not in current and k in seen_set and k in stored and k not in work:
+                work[k] = "imports a removed module"
+    if work and stored:
+        imports = imported_names(conn)
         stale_modules = {modules[k] for k in work if k in modules}
         grew = True
         while grew:

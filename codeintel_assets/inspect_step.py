@@ -240,6 +240,8 @@ def inspect_keys(store, root: str, keys: Sequence[str], modules: dict[str, str],
     with hold(store.database, on_wait=log):
         with store.connection() as conn:
             store.replace_files(list(keys), out, conn)
+            from codeintel_assets.inspect_plan import record_imports
+            record_imports(conn, keys)  # the repository modules they import now: a removal re-runs them
             from codeintel_assets.link import mark_stale
             mark_stale(conn, keys)  # their runtime signatures changed: the next link wires their calls again
     res.rows = {name: t.num_rows for name, (_, t) in out.items()}

@@ -67,6 +67,7 @@ _REFUSED = {"os.system", "os.fork", "os.forkpty", "os.kill", "os.killpg", "os.st
 _ALLOWED_SOCKET_EVENTS = {"socket.gethostname"}
 _guard_active = False
 _in_hook = False
+_started: list = []  # modules whose import began during the current attempt (the "import" audit event)
 
 
 def _inside(path) -> bool:
@@ -83,6 +84,9 @@ def _inside(path) -> bool:
 def _audit(event: str, args) -> None:
     global _in_hook
     if not _guard_active or _in_hook:
+        return
+    if event == "import":  # raised by the import statement (not by importlib) when a module is not in sys.modules
+        _started.append(args[0])
         return
     _in_hook = True
     try:
@@ -987,6 +991,83 @@ def mismatch(name: str, module, got, expected: str) -> tuple[str, str]:
     return "ModuleMismatch", "another module of that name comes first on sys.path"
 
 
+_MODULE_NS = types.ModuleType.__dict__["__dict__"]  # a module's namespace, without its class's __getattribute__
+_EXTENSION_SUFFIXES = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+
+
+def _ns(m) -> dict:
+    if not _ismodule(m):
+        return {}
+    try:
+        ns = _MODULE_NS.__get__(m)
+    except Exception:  # noqa: BLE001
+        return {}
+    return ns if type(ns) is dict else {}
+
+
+def _names_one_of(m, bad: set) -> bool:
+    """Does module ``m`` hold a module of ``bad``, or a class or function defined in one (read by type: no
+    user code runs)?"""
+    for v in list(_ns(m).values()):
+        try:
+            owner = (_ns(v).get("__name__") if _ismodule(v) else _TYPE_MODULE.__get__(v) if _isclass(v)
+                     else v.__module__ if _isfunction(v) else None)
+        except Exception:  # noqa: BLE001 - a class without __module__
+            continue
+        if type(owner) is str and owner in bad:
+            return True
+    return False
+
+
+def _forget_broken(before: set, target: str, failed: bool) -> None:
+    """Take out of ``sys.modules`` what a fresh interpreter would not find there after this attempt.
+
+    Python removes a module whose code raised, but not the modules imported while it ran: the submodules
+    that ``sqlalchemy/ext/asyncio/__init__.py`` imported before it failed (greenlet missing) stayed, and a
+    later ``import sqlalchemy.ext.asyncio.engine`` in the same worker returned that module without running
+    its package: ok, where a fresh interpreter fails. So, after every attempt in which a module failed (the
+    target, one whose import began and did not finish, or an ancestor of a module left behind), the modules
+    added during the attempt go if they are left without an ancestor package (orphans) or hold, directly or
+    through other such modules, a failed module or a class or function defined in one (a module imported
+    while the failed one was half-initialised, from it). Their next import runs them again, through their
+    package. The rest stays (the standard library and dependencies a failing module imported first: taking
+    them out would import them again for the next module, Django's model stack after every failed model
+    module), and so does a compiled extension module that is not an orphan (numpy's refuses to initialise
+    twice in one process).
+    """
+    modules = sys.modules
+    added = [n for n in list(modules) if type(n) is str and n not in before]
+    bad = {n for n in _started if n not in modules}
+    if failed:
+        bad.add(target)
+    orphans = set()
+    for n in [target] + added:
+        parts = n.split(".")
+        missing = [p for p in (".".join(parts[:i]) for i in range(1, len(parts))) if p not in modules]
+        if missing:
+            bad.update(missing)  # (importlib imports a target's ancestors without the audit event)
+            if n != target:
+                orphans.add(n)
+    if not bad:
+        return
+    bad |= orphans
+    keep = None if failed else target  # (a failed target may be there: its own package imported it, then failed)
+    rest = [n for n in added if n not in bad and n != keep]
+    grew = True
+    while grew and rest:
+        grew = False
+        for n in list(rest):
+            if _names_one_of(modules.get(n), bad):
+                bad.add(n)
+                rest.remove(n)
+                grew = True
+    for n in added:
+        if n in bad and n != keep:
+            f = _ns(modules.get(n)).get("__file__")
+            if n in orphans or not (type(f) is str and f.endswith(_EXTENSION_SUFFIXES)):
+                modules.pop(n, None)
+
+
 def handle(cmd) -> dict:
     global _guard_active
     name, expected = cmd["module"], cmd.get("file")
@@ -1004,6 +1085,8 @@ def handle(cmd) -> dict:
         return reply
     environ = dict(os.environ)  # a module may set variables at import: the next module must not see them
     threads = {t.ident for t in threading.enumerate()}
+    before = set(sys.modules)  # what this attempt adds: what a failure in it may have left half-made
+    _started.clear()
     _guard_active = True
     try:
         try:
@@ -1017,7 +1100,9 @@ def handle(cmd) -> dict:
             where = next((f"{f.filename}:{f.lineno}" for f in reversed(tb) if f.filename != __file__), "")
             reply.update(ok=False, error_type=type(exc).__name__,
                          error_msg=(f"{exc}" + (f" (at {where})" if where else ""))[:500])
+            _forget_broken(before, name, True)
             return reply
+        _forget_broken(before, name, False)
         got = getattr(module, "__file__", None)
         if expected and (not got or os.path.realpath(got) != os.path.realpath(expected)):
             error_type, why = mismatch(name, module, got, expected)
