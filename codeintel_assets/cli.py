@@ -307,7 +307,9 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         run_id = run_id or linked_id
         if link_error and run_ok:
             run_ok, run_error = False, link_error
-    pruned = _prune(args, instance, scan_warnings)
+    # Only a run can supersede another: no run (nothing to do), nothing to look at.
+    ran = bool(run_id or (inspect_summary or {}).get("runs"))
+    pruned = _prune(args, instance, scan_warnings) if ran else (0, 0, 0.0)
     code = _finish(args, root, db, home, store, plan, work, dict(
         run_ok=run_ok, run_id=run_id, run_error=run_error, checks=checks, timings=timings, warnings=scan_warnings,
         recovered=recovered, inspect=inspect_summary, t0=t0, pruned=pruned))
@@ -842,7 +844,7 @@ def main(argv=None) -> int:
     ix.add_argument("--no-wait", action="store_true",
                     help="if another codeintel index is writing the database, exit 2 instead of waiting")
     ix.add_argument("--keep-runs", metavar="N|all", default=None,
-                    help="Dagster runs kept in the instance beside the database: the N newest finished runs "
+                    help="Dagster runs kept in the instance beside the database: the N newest successful runs "
                          "(default 1, or $CODEINTEL_KEEP_RUNS) and every run that still holds the newest "
                          "materialisation of some file; older superseded runs are removed. 'all': keep every run"),
     ix.add_argument("--import-root", action="append", metavar="DIR",

@@ -66,7 +66,7 @@ DEFAULT_KEEP_RUNS = 1
 
 
 def keep_runs_setting(value: str | None) -> int | None:
-    """``--keep-runs`` / ``$CODEINTEL_KEEP_RUNS``: how many of the newest finished runs to keep whatever they
+    """``--keep-runs`` / ``$CODEINTEL_KEEP_RUNS``: how many of the newest successful runs to keep whatever they
     hold (default 1: the superseded ones go); ``all``: never remove a run. Raises ValueError with the accepted forms."""
     raw = value if value is not None else os.environ.get(KEEP_RUNS_ENV)
     if raw is None or raw == "":
@@ -83,9 +83,9 @@ def keep_runs_setting(value: str | None) -> int | None:
 
 
 def prune_superseded_runs(instance, keep: int | None) -> tuple[int, int]:
-    """Remove the finished runs that the UI no longer shows as the state of anything: every (asset,
+    """Remove the successful runs that the UI no longer shows as the state of anything: every (asset,
     partition) they materialised was materialised again by a newer run (or left the repository), and they
-    are not among the ``keep`` newest finished runs. (runs removed, bytes of event-log files freed).
+    are not among the ``keep`` newest successful runs. (runs removed, bytes of event-log files freed).
 
     Dagster keeps every run's events forever: each index run stores a planned and a materialisation event
     per file and table (a full index of the standard library: ~0.6 GB), so without this the instance
@@ -99,8 +99,9 @@ def prune_superseded_runs(instance, keep: int | None) -> tuple[int, int]:
     storage = instance.event_log_storage
     if keep is None or not isinstance(storage, TunedSqliteEventLogStorage):
         return 0, 0
-    finished = instance.get_runs(filters=RunsFilter(statuses=[
-        DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED]))  # newest first
+    # Successful runs only: a failed or cancelled run stays in the Runs tab (with its logs) until the user
+    # deletes it there, even once a later run has redone its files (a failure is never silent).
+    finished = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.SUCCESS]))  # newest first
     candidates = [r.run_id for r in finished[keep:]]
     if not candidates:
         return 0, 0
