@@ -420,10 +420,11 @@ class CodeUnits(dict):
             path, qual, first = row[0], row[1], row[2]
             self[("file", path)] = True  # indexed: an object whose code is in a file not indexed is "outside"
             self[(path, qual, first)] = row[3:]
-            self.setdefault(("line", path, first), row[3:])
             self.setdefault(("qual", path, qual), row[3:])
-            if qual == "<module>":
+            if qual == "<module>":  # (not a line-only candidate: an object defined on line 1 is not the module)
                 self[("module", path)] = row[3:]
+            else:
+                self.setdefault(("line", path, first), row[3:])
         # Decorators of every def/class node of these files, in source order (preorder ordinal).
         conn = self.conn
         conn.register("__keys", pa.table({"path": pa.array(missing, pa.string())}))

@@ -345,6 +345,31 @@ def _qual(obj):
     return q if _isa(q, str) else None
 
 
+def _class_file(cls):
+    """The file a class's body was compiled from, as its own methods' code says; None when it defines none.
+
+    ``__firstlineno__`` counts lines of that file, but ``inspect`` takes the file from
+    ``sys.modules[cls.__module__]``: wrong for a class whose body sets ``__module__`` to where it is
+    re-exported (pytest's public classes say ``pytest``, they are defined in ``_pytest``), and for a class made
+    by ``exec`` of a string (its methods' file is ``<string>``: no source at all). Read from the class's own
+    ``__dict__`` by type: no descriptor or metaclass code runs.
+    """
+    prefix = _qual(cls)
+    if not _isa(prefix, str):
+        return None
+    prefix += "."
+    try:
+        values = list(type.__dict__["__dict__"].__get__(cls).values())
+    except Exception:  # noqa: BLE001 - an exotic class without a readable namespace: the module's file
+        return None
+    for v in values:
+        f = v.__func__ if _isa(v, (staticmethod, classmethod)) else v.fget if _isa(v, property) else v
+        code = f.__code__ if _isfunction(f) else None
+        if _isa(code, types.CodeType) and code.co_qualname.startswith(prefix):
+            return code.co_filename
+    return None
+
+
 def _module_of(obj):
     """The module an object says it was defined in; None for instances (a partial, a callable object):
     their type's ``__module__`` is the type's, not theirs (the caller uses the module binding them)."""
@@ -599,7 +624,8 @@ class Extraction:
             mod = sys.modules.get(_module_of(obj) or "")
             first = obj.__dict__.get("__firstlineno__")
             if _isa(first, int):
-                rows.append([oid, len(rows), "class", getattr(mod, "__file__", None), first, _qual(obj)])
+                rows.append([oid, len(rows), "class", _class_file(obj) or getattr(mod, "__file__", None), first,
+                             _qual(obj)])
         else:
             cur, seen, hop = obj, set(), 0
             while cur is not None and id(cur) not in seen and hop <= MAX_HOPS:
@@ -972,7 +998,9 @@ def mismatch(name: str, module, got, expected: str) -> tuple[str, str]:
                 base == stem + suffix for suffix in importlib.machinery.EXTENSION_SUFFIXES):
             return "ExtensionShadowsSource", ("a compiled extension module beside the source: Python imports it "
                                               "instead of the .py file, whose code never runs here")
-    actual = getattr(module, "__name__", None)
+    # The name it was imported under (its spec's): _collections_abc sets its __name__ to "collections.abc"
+    spec = _ns(module).get("__spec__")
+    actual = spec.name if _isa(spec, importlib.machinery.ModuleSpec) else _ns(module).get("__name__")
     if isinstance(actual, str) and actual != name:
         return "ModuleMismatch", f"sys.modules maps {name} to the module {actual}: an alias"
     parent = name.rpartition(".")[0]
