@@ -410,6 +410,15 @@ class CodeUnits(dict):
         super().__init__()
         self.store, self.conn, self.loaded = store, conn, set()
 
+    def find_class(self, qual: str, line: int) -> list[tuple[str, tuple]]:
+        """(path, code unit facts) of every class body of the repository with that qualname and first line."""
+        got = self.get(("class anywhere", qual, line))
+        if got is None:
+            got = self[("class anywhere", qual, line)] = [(r[0], tuple(r[1:])) for r in self.conn.execute(
+                f"SELECT path, {', '.join(self.COLS[3:])} FROM py_bc_code_units "
+                "WHERE kind = 'class_body' AND co_qualname = ? AND co_firstlineno = ?", [qual, line]).fetchall()]
+        return got
+
     def ensure(self, keys) -> None:
         missing = sorted(set(keys) - self.loaded)
         if not missing:
@@ -469,7 +478,16 @@ def anchor_objects(fid: str, locations: list, root: str, code_units: dict) -> tu
                 conf = 1.0 if direct else 0.95
                 why = (f"{'class __firstlineno__' if via == 'class' else 'code object'}: file + first line {line} + "
                        f"qualname {qual}" + ("" if direct else f" (via {via})"))
-                if hit is None:
+                found = code_units.find_class(qual, line) if hit is None and via == "class" and hasattr(
+                    code_units, "find_class") else []
+                if len(found) == 1:
+                    # Not defined in the file its __module__ names (a method-less class whose body sets
+                    # __module__ to where it is re-exported): the one class of the repository with that
+                    # qualname and first line.
+                    key, hit = found[0]
+                    conf, why = 0.9, (f"class __firstlineno__ {line} + qualname {qual}: defined in {key}, not in "
+                                      "the file its __module__ names (the only class of the repository there)")
+                elif hit is None:
                     hit = code_units.get(("line", key, line))
                     conf, why = 0.6, f"a code unit starts on line {line} of {key}, qualname {qual} differs (via {via})"
             if hit is not None:

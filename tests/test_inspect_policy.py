@@ -477,14 +477,16 @@ def test_a_class_is_anchored_where_its_body_was_compiled(tmp_path):
     failed on pytest (anchor_rate 0.56), both kinds counted as "with source" and unanchored. A class is
     anchored in the file its own methods' code names, and a class exec'd from a string has no source."""
     repo = write_repo(tmp_path / "repo", {
-        "pub/__init__.py": "from pub._impl import Widget\n\n__all__ = ['Widget']\n",
-        "pub/_impl.py": "class Widget:\n    __module__ = 'pub'\n\n    def size(self):\n        return 1\n",
+        "pub/__init__.py": "from pub._impl import Plain, Widget\n\n__all__ = ['Plain', 'Widget']\n",
+        "pub/_impl.py": "class Widget:\n    __module__ = 'pub'\n\n    def size(self):\n        return 1\n\n\n"
+                        "class Plain:\n    __module__ = 'pub'\n",
         "made.py": "for i in range(3):\n    exec(f'class T{i}:\\n    def m(self):\\n        pass\\n')\n"})
     import sys
     sys.path.insert(0, str(repo))
     try:
         import pub
         truth = (pub.Widget.size.__code__.co_filename, pub.Widget.__firstlineno__)
+        plain_line = pub.Plain.__firstlineno__
         import made
         assert made.T0.m.__code__.co_filename == "<string>"
     finally:
@@ -498,6 +500,11 @@ def test_a_class_is_anchored_where_its_body_was_compiled(tmp_path):
                       "JOIN py_ast_nodes d ON d.ast_node_id = a.ast_node_id AND d.path = a.anchor_path "
                       "WHERE a.object_id = 'pub:Widget:class'")
     assert widget == [("pub/__init__.py", str(Path(truth[0]).relative_to(repo)), True, truth[1])], widget
+    # Without methods nothing names its file: the one class of the repository with its qualname and line (0.9)
+    plain = sql(env, "SELECT a.anchor_path, a.ok, round(a.confidence::DOUBLE, 2), d.lineno FROM py_inspect_object_anchors a "
+                     "JOIN py_ast_nodes d ON d.ast_node_id = a.ast_node_id AND d.path = a.anchor_path "
+                     "WHERE a.object_id = 'pub:Plain:class'")
+    assert plain == [("pub/_impl.py", True, 0.9, plain_line)], plain
     made_rows = sql(env, "SELECT object_id, ok, error_type FROM py_inspect_object_anchors "
                          "WHERE path = 'made.py' AND object_id LIKE '%:class' ORDER BY 1")
     assert made_rows == [(f"made:T{i}:class", False, "NoSource") for i in range(3)], made_rows
