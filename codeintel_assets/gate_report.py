@@ -188,15 +188,26 @@ def scip_ingest_result(conn, name: str, min_anchored: float) -> GateResult:
         return GateResult(name, "", True, False, [], {"index": "absent"}, "no SCIP index ingested")
     location = sig.rsplit("|", 2)[0]  # the signature: the index file's resolved path, size and mtime
     figures = {"index": "stored", "path": location, **stored_figures(conn)}
-    stale = figures.get("documents_stale", 0)
-    share = figures.get("share_anchored", 1.0) if figures.get("occurrences") else 1.0
     if ingest_needed(conn, "/", location):  # an absolute location: the root is not used
-        description = f"the index {location} or files it describes changed since the ingest: run `codeintel index`"
-    elif stale:
-        description = (f"{stale} of {figures.get('documents', stale)} documents older than their files: re-run "
-                       "the SCIP indexer")
-    elif share < min_anchored:
-        description = f"{share:.1%} of the occurrences anchored (at least {min_anchored:.0%})"
+        passed, description = False, (f"the index {location} or files it describes changed since the ingest: "
+                                      "run `codeintel index`")
     else:
+        passed, description = scip_verdict(figures, min_anchored)
+    if passed:
         return GateResult(name, "", True, False, [], figures, "index stored")
     return GateResult(name, "", False, False, [Finding(location, None, None, description)], figures, description)
+
+
+def scip_verdict(figures: dict, min_anchored: float, error: str | None = None) -> tuple[bool, str]:
+    """The SCIP ingest check's rule, for the index run (``assets/scip.py``) and ``codeintel check``: the index
+    was read (``error``), no document is older than its file, at least ``min_anchored`` of the occurrences
+    anchor to the syntax. (passed, why)."""
+    stale = figures.get("documents_stale", 0)
+    share = figures.get("share_anchored", 1.0) if figures.get("occurrences") else 1.0
+    if error is not None:
+        return False, error
+    if stale:
+        return False, f"{stale} of {figures.get('documents', stale)} documents older than their files: re-run the SCIP indexer"
+    if share < min_anchored:
+        return False, f"{share:.1%} of the occurrences anchored (at least {min_anchored:.0%})"
+    return True, f"index {figures.get('index')}"

@@ -50,12 +50,8 @@ def scip_index(context: AssetExecutionContext, repo: RepoConfig, store: CodeInte
     context.log.info(f"scip: {figures}")
     for key in SCIP_KEYS:
         yield MaterializeResult(asset_key=key, metadata=figures if key == SCIP_KEYS[0] else {})
-    stale = figures.get("documents_stale", 0)
-    share = figures.get("share_anchored", 1.0) if figures.get("occurrences") else 1.0
-    passed = error is None and not stale and share >= MIN_ANCHORED
-    description = (error or (f"{stale} of {figures.get('documents', stale)} documents older than their files: re-run the SCIP indexer" if stale else
-                             f"{share:.1%} of the occurrences anchored (at least {MIN_ANCHORED:.0%})" if not passed
-                             else f"index {figures['index']}"))
+    from codeintel_assets.gate_report import scip_verdict
+    passed, description = scip_verdict(figures, MIN_ANCHORED, error)
     yield AssetCheckResult(asset_key=SCIP_DOCUMENTS.name, check_name=CHECK, passed=passed,
                            severity=AssetCheckSeverity.WARN, description=description,
                            metadata={**{k: (MetadataValue.text(str(v)) if isinstance(v, str) else v)
