@@ -108,3 +108,30 @@ def test_importers_of_a_removed_module_are_inspected_again(tmp_path):
     assert rows["d"] == first["d"]
     code, s = index(repo, env)
     assert s["inspect"]["files"] == 0, s["inspect"]
+
+
+def test_a_module_taken_out_of_the_worker_is_unbound_from_its_package_too(tmp_path, monkeypatch):
+    """pkg.f defines Cls, imports pkg.x (which takes Cls from the half-initialised pkg.f, binds as pkg.x on
+    pkg) and then raises. The worker takes pkg.x out of sys.modules (it holds a class of a failed module),
+    but `from pkg import x` reads the package's attribute first: pkg.y was ok in the worker (the stale
+    pkg.x), where a fresh interpreter imports pkg.x again, runs pkg.f and fails. The retry in a fresh
+    worker is off: the shared worker's own answers are recorded."""
+    monkeypatch.setattr("codeintel_assets.extract.inspect_sandbox.RETRY_FRESH", ())
+    repo = write_repo(tmp_path / "repo", {
+        "pkg/__init__.py": "",
+        "pkg/f.py": "class Cls:\n    pass\n\n\nfrom pkg import x  # noqa\n\nraise ImportError('f fails after x')\n",
+        "pkg/x.py": "from pkg.f import Cls\n",
+        "pkg/y.py": "from pkg import x\n\nX = x\n"})
+    env = cli_env(tmp_path)
+    code, s = index(repo, env, "--inspect-workers", "1")
+    assert code == 0, s
+    rows = attempts(env)
+    assert set(rows) == {"pkg", "pkg.f", "pkg.x", "pkg.y"}, rows
+    for module in sorted(rows):
+        want, got = fresh(repo, module), rows[module]
+        if want is None:
+            assert got[:2] == (True, None), (module, got)
+        else:
+            assert (got[0], got[1]) == (False, want[0]) and got[2].startswith(want[1]), (module, got, want)
+    assert fresh(repo, "pkg.y") == ["ImportError", "f fails after x"]
+    assert len({r[3] for r in rows.values()}) == 1, rows  # one worker

@@ -1093,7 +1093,12 @@ def _forget_broken(before: set, target: str, failed: bool) -> None:
         if n in bad and n != keep:
             f = _ns(modules.get(n)).get("__file__")
             if n in orphans or not (type(f) is str and f.endswith(_EXTENSION_SUFFIXES)):
-                modules.pop(n, None)
+                gone = modules.pop(n, None)
+                # and off its package: `from pkg import x` reads pkg's attribute before sys.modules
+                parent, _, last = n.rpartition(".")
+                ns = _ns(modules.get(parent)) if parent else {}
+                if gone is not None and ns.get(last) is gone:
+                    del ns[last]
 
 
 def handle(cmd) -> dict:
