@@ -67,6 +67,19 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def index_repo(tmp: Path, files: dict[str, str], no_failed_files: bool = True) -> tuple[Path, dict[str, str], dict]:
+    """Write ``files`` under ``tmp/repo`` and `codeintel index` it in this process (one worker, --json):
+    (repo, env, the JSON summary). Asserts exit 0 and, with ``no_failed_files``, that no file failed."""
+    import json
+    repo = write_repo(tmp / "repo", files)
+    env = cli_env(tmp)
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert not no_failed_files or summary["failed_files"] == [], err
+    return repo, env, summary
+
+
 def run_cli(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
     """`codeintel ARGV` in this process (no interpreter + Dagster start-up per call): exit code, stdout, stderr.
 

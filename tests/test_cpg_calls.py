@@ -2,12 +2,11 @@
 SCIP-style symbols, imports made absolute, call sites with the callee described. Every expected value
 below is read off the fixture's source by hand."""
 
-import json
 
 import duckdb
 import pytest
 
-from tests.conftest import cli_env, run_cli, write_repo
+from tests.conftest import cli_env, index_repo, run_cli, write_repo
 
 CORE = '''
 import os
@@ -112,12 +111,7 @@ REPO = {"pkg/__init__.py": "from .core import run as run_all\n", "pkg/core.py": 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("cpg")
-    repo = write_repo(tmp / "repo", REPO)
-    env = cli_env(tmp)
-    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
-    s = json.loads(out.strip().splitlines()[-1])
-    assert code == 0 and s["failed_files"] == [], err
+    _, env, _ = index_repo(tmp_path_factory.mktemp("cpg"), REPO)
     conn = duckdb.connect(env["CODEINTEL_DB"], read_only=True)
     yield conn
     conn.close()

@@ -16,7 +16,7 @@ import pytest
 
 from codeintel_assets.graph import PROJECTIONS, create_graph, edge_kinds, node_kinds
 from codeintel_assets.validate.cpg_integrity import cpg_integrity
-from tests.conftest import cli_env, run_cli, write_repo
+from tests.conftest import cli_env, index_repo, run_cli, write_repo
 
 LIB = """
 def add(a, b=0):
@@ -55,11 +55,7 @@ GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("graph")
-    repo = write_repo(tmp / "repo", REPO)
-    env = cli_env(tmp)
-    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
-    summary = json.loads(out.strip().splitlines()[-1])
-    assert code == 0 and summary["failed_files"] == [], err
+    _, env, summary = index_repo(tmp, REPO)
     return {"tmp": tmp, "env": env, "db": env["CODEINTEL_DB"], "summary": summary}
 
 

@@ -13,7 +13,7 @@ import sys
 import duckdb
 import pytest
 
-from tests.conftest import cli_env, run_cli, write_repo
+from tests.conftest import cli_env, index_repo, run_cli, write_repo
 
 SHAPES = '''
 __all__ = ["Shape", "Square", "area_of"]
@@ -136,21 +136,14 @@ REPO = {"pkg/__init__.py": "", "pkg/shapes.py": SHAPES, "pkg/mixins.py": MIXINS,
 @contextlib.contextmanager
 def linked(tmp_path, files: dict[str, str]):
     """`codeintel index` of a repository made of ``files``, then a read-only connection to its database."""
-    repo = write_repo(tmp_path / "repo", files)
-    env = cli_env(tmp_path)
-    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
-    assert code == 0, err
+    _, env, _ = index_repo(tmp_path, files, no_failed_files=False)
     with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("link")
-    repo = write_repo(tmp / "repo", REPO)
-    env = cli_env(tmp)
-    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
-    assert code == 0 and json.loads(out.strip().splitlines()[-1])["failed_files"] == [], err
+    repo, env, _ = index_repo(tmp_path_factory.mktemp("link"), REPO)
     return repo, env
 
 

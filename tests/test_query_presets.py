@@ -13,7 +13,7 @@ from types import CodeType
 
 import pytest
 
-from tests.conftest import cli_env, run_cli, write_repo
+from tests.conftest import index_repo, run_cli
 
 MOD = """
     def top(x):
@@ -67,13 +67,7 @@ REPO = {"pkg/__init__.py": "", "pkg/mod.py": MOD, "pkg/other.py": OTHER}
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("presets")
-    repo = write_repo(tmp / "repo", REPO)
-    env = cli_env(tmp)
-    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
-    summary = json.loads(out.strip().splitlines()[-1])
-    assert code == 0 and summary["failed_files"] == [], err
-    return env
+    return index_repo(tmp_path_factory.mktemp("presets"), REPO)[1]
 
 
 def query(env, *argv):
