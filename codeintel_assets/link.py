@@ -217,7 +217,40 @@ FROM __lk_cdefs p JOIN __lk_cdefs m ON m.def_id = p.parent_def_id AND m.kind = '
 JOIN __lk_cdefs k ON k.def_id = m.parent_def_id AND k.kind = 'class' AND {s[k]}
 WHERE p.kind = 'parameter' AND p.param_index = 0 AND p.param_kind IN ('posonly', 'pos_or_kw') AND {s[p]}"""),
     ("cpg_link_aliases", ("path", "name", "target"), """
-WITH rebound AS (SELECT binding_id FROM py_sym_name_sites n SEMI JOIN (
+WITH RECURSIVE
+-- `from x import *` at module level in m: m.n stands for x.n for every name n the star binds (x.__all__ when
+-- it is a literal, else x's public module-level names and, recursively, those x binds by its own star
+-- imports); not for a name m binds itself. The last star import that binds n wins, as at runtime.
+mods AS (SELECT qualname AS module, path FROM __lk_cdefs WHERE kind = 'module'),
+stars AS (SELECT i.path, m.module AS importer, i.imported_module AS source, i.lineno
+          FROM cpg_imports i JOIN mods m USING (path)
+          WHERE i.is_star AND i.imported_module IS NOT NULL AND i.scope_def_id = i.path || ':AST:0'),
+need(module) AS (SELECT source FROM stars s WHERE {s[s]}
+                 UNION SELECT st.source FROM need n JOIN stars st ON st.importer = n.module),
+need_mods AS (SELECT m.* FROM mods m SEMI JOIN need USING (module)),
+all_kind AS (SELECT path, bool_or(role = 'export_dynamic') AS dynamic FROM cpg_value_refs SEMI JOIN need_mods USING (path)
+             WHERE role IN ('export', 'export_dynamic') GROUP BY path),
+star_exports(module, name) AS (
+    SELECT m.module, v.root FROM cpg_value_refs v JOIN need_mods m USING (path)
+    WHERE v.role = 'export' AND m.path NOT IN (SELECT path FROM all_kind WHERE dynamic)
+    UNION
+    SELECT m.module, d.name FROM __lk_cdefs d JOIN need_mods m USING (path)
+    WHERE d.kind IN ('function', 'class', 'variable') AND d.parent_def_id = d.path || ':AST:0'
+      AND NOT starts_with(d.name, '_') AND d.path NOT IN (SELECT path FROM all_kind)
+    UNION
+    SELECT m.module, i.local_name FROM cpg_imports i JOIN need_mods m USING (path)
+    WHERE i.scope_def_id = i.path || ':AST:0' AND i.local_name IS NOT NULL AND NOT starts_with(i.local_name, '_')
+      AND i.path NOT IN (SELECT path FROM all_kind)
+    UNION
+    SELECT s.importer, e.name FROM star_exports e JOIN stars s ON s.source = e.module
+    WHERE s.importer IN (SELECT module FROM need) AND s.path NOT IN (SELECT path FROM all_kind)
+      AND NOT starts_with(e.name, '_')),
+own AS (  -- the names a star-importing module binds at module level itself
+    SELECT d.path, d.name FROM __lk_cdefs d SEMI JOIN (SELECT DISTINCT path FROM stars s WHERE {s[s]}) x USING (path)
+    WHERE d.kind IN ('function', 'class', 'variable') AND d.parent_def_id = d.path || ':AST:0'
+    UNION SELECT i.path, i.local_name FROM cpg_imports i SEMI JOIN (SELECT DISTINCT path FROM stars s WHERE {s[s]}) x
+    USING (path) WHERE i.scope_def_id = i.path || ':AST:0' AND i.local_name IS NOT NULL),
+rebound AS (SELECT binding_id FROM py_sym_name_sites n SEMI JOIN (
                      SELECT target_binding_id AS binding_id FROM cpg_value_refs r WHERE role = 'alias' AND {s[r]}
                  ) v USING (binding_id)
                  WHERE role = 'def' AND {s[n]} GROUP BY ALL HAVING count(*) > 1)
@@ -229,7 +262,12 @@ SELECT v.path, m.qualname || '.' || t.name, coalesce(l.qualname, m.qualname || '
 FROM cpg_value_refs v JOIN __lk_cdefs m ON m.def_id = v.owner_def_id AND m.kind = 'module' AND {s[m]}
 JOIN __lk_cdefs t ON t.binding_id = v.target_binding_id AND t.kind = 'variable' AND {s[t]}
 LEFT JOIN __lk_cdefs l ON l.def_id = v.value_def_id  -- (no path filter here: DuckDB 2.0.0 fails on it)
-WHERE v.role = 'alias' AND v.target_binding_id NOT IN (SELECT binding_id FROM rebound) AND {s[v]}"""),
+WHERE v.role = 'alias' AND v.target_binding_id NOT IN (SELECT binding_id FROM rebound) AND {s[v]}
+UNION ALL
+SELECT s.path, s.importer || '.' || e.name, s.source || '.' || e.name
+FROM stars s JOIN star_exports e ON e.module = s.source
+WHERE {s[s]} AND (s.path, e.name) NOT IN (SELECT (path, name) FROM own)
+QUALIFY row_number() OVER (PARTITION BY s.path, e.name ORDER BY s.lineno DESC) = 1"""),
 )
 LOOKUP_TABLES = tuple(name for name, _, _ in LOOKUPS)
 
@@ -1076,7 +1114,7 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None) -> set[str]
     while frontier and (limit is None or len(scope) <= limit):
         conn.register("__names", pa.table({"n": pa.array(sorted(frontier), pa.string())}))
         rows = conn.execute(
-            "WITH t AS (SELECT i.path, i.local_name, i.binding_id, i.scope_def_id = d.def_id AS module_level, "
+            "WITH t AS (SELECT i.path, i.local_name, i.is_star, i.binding_id, i.scope_def_id = d.def_id AS module_level, "
             "d.qualname AS module, "
             "CASE WHEN i.imported_name IS NOT NULL AND NOT i.is_star THEN i.imported_module || '.' || i.imported_name "
             "WHEN i.imported_name IS NULL AND i.asname IS NULL THEN split_part(i.imported_module, '.', 1) "
@@ -1086,7 +1124,9 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None) -> set[str]
             f"np AS (SELECT n, unnest({prefixes.format(s='n', extra='')}) AS pre FROM __names) "
             # the import means the name, or something inside it: affected, and a module-level one re-exports it
             "SELECT DISTINCT tp.path, CASE WHEN tp.module_level AND tp.local_name IS NOT NULL "
-            "THEN tp.module || '.' || tp.local_name END FROM tp JOIN __names ON tp.pre = __names.n "
+            "THEN tp.module || '.' || tp.local_name "
+            # a module-level `from x import *` re-exports what x binds: the importing module's names follow
+            "WHEN tp.module_level AND tp.is_star THEN tp.module END FROM tp JOIN __names ON tp.pre = __names.n "
             # the import means a package above the name (`import json` for json.decoder): affected only if a
             # call through that binding spells a path into the name (json.decoder.f())
             # (the names a call spells are the prefixes of target.attrs; only imports of such packages are read)
