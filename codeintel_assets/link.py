@@ -379,7 +379,8 @@ FROM cpg_call_sites c SEMI JOIN __scope USING (path)
 JOIN cpg_mro o ON o.class_def_id = {class_def_id}
 JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
 WHERE c.callee_kind = '{callee_kind}' AND len(c.callee_attrs) = 1{where}
-QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.def_id ORDER BY o.mro_index, x.span_start_byte DESC) = 1
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.def_id ORDER BY o.mro_index, x.span_start_byte DESC,
+                                        x.def_id) = 1
 """
 
 
@@ -405,8 +406,9 @@ def _method_of_constructed(rule: str, callee_kind: str, constructing_call: str, 
         rule=rule, callee_kind=callee_kind, where=where, confidence="0.9 * e.confidence",
         via="[e.qualname, x.qualname]", class_def_id="k.def_id", find_class=f"""{find_call}
 JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule IN ('constructor', 'class')
-JOIN __lk_cdefs i ON i.def_id = e.def_id  -- the class, or the __init__ whose class it is
-JOIN __lk_cdefs k ON k.def_id = CASE WHEN e.rule = 'class' THEN e.def_id ELSE i.parent_def_id END
+-- the class called: the resolution itself (class), or the name resolved before its __init__ was appended to the
+-- path (constructor: not the class defining __init__, which may be a base class of the one called)
+JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END
  AND k.kind = 'class'""")
 
 
@@ -682,8 +684,19 @@ SELECT {version}::SMALLINT, c.callsite_id, c.path, c.caller_def_id, c.caller_qua
        e.def_id, e.qualname, e.path, e.rule, e.confidence::FLOAT, list_concat([c.callee_text], e.via)
 FROM ({edges}) e JOIN cpg_call_sites c ON c.callsite_id = e.ref_id
 LEFT JOIN __lk_cdefs d ON d.def_id = e.def_id
+WHERE e.def_id IS NULL OR e.def_id NOT IN (SELECT def_id FROM __lk_props)
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.qualname ORDER BY e.confidence DESC, len(e.via), e.rule,
                            d.span_start_byte DESC NULLS LAST, array_to_string(e.via, ' ')) = 1
+"""
+
+# Methods that are property getters, setters or deleters (`@property`, `@functools.cached_property`, any
+# `@...cached_property`, `@x.setter`): `obj.p(...)` calls the value the getter returns, never the method, so no
+# call edge goes to them (networkx: `self.degree(weight=w)`, degree a cached_property returning a view).
+PROPERTIES = r"""
+CREATE OR REPLACE TEMP TABLE __lk_props AS
+SELECT DISTINCT split_part(callsite_id, ':DECORATOR:', 1) AS def_id FROM cpg_call_sites
+WHERE call_kind = 'decorator' AND (callee_text IN ('property', 'abstractproperty', 'abc.abstractproperty')
+      OR ends_with(callee_text, 'cached_property') OR regexp_matches(callee_text, '\.(setter|getter|deleter)$'))
 """
 
 # INS-ALG-6 over the definitions' own parameters (signature_source 'ast').
@@ -993,6 +1006,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
         run(conn, "INSERT INTO __lk_calls SELECT ref_id, CASE rule WHEN 'constructor' THEN 'scip_constructor' "
                   "WHEN 'class' THEN 'scip_class' ELSE rule END, confidence, def_id, qualname, path, kind, via FROM ("
                   + CALLABLE.format(res="__lk_scip") + ")")
+    run(conn, PROPERTIES)
     run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges="SELECT * FROM __lk_calls"))
     run(conn, BINDS.format(version=SCHEMA_VERSION, params=params, where=f"e.path IN ({scope_sql}) AND e.rule <> 'passed_argument'"))
     # 3. calls through a parameter: whatever the resolved calls pass for it, wherever the scope's calls (before
