@@ -160,7 +160,7 @@ PROJECTIONS: list[Projection] = [
                ("cpg_definitions",), "cpg",
                _node("CASE WHEN kind = 'module' THEN 'MODULE' ELSE 'DEFINITION' END", "def_id", "qualname", "kind",
                      props=_json("name", "symbol", "lineno", "code_unit_id", "binding_id", "param_kind",
-                                 "param_index", "type_checking_only")), "cpg_definitions"),
+                                 "param_index", "type_checking_only", "other_python_only")), "cpg_definitions"),
     Projection("node", {"SYMBOL": "a SCIP-style symbol string of the definitions (one node per distinct symbol)"},
                ("cpg_definitions",), "cpg", _node("'SYMBOL'", "symbol", "symbol", path="NULL", span=("NULL", "NULL")),
                "cpg_definitions", where="symbol IS NOT NULL", distinct=True,

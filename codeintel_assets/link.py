@@ -55,7 +55,8 @@ WITH needed0 AS (SELECT DISTINCT binding_id FROM ({needed}) n WHERE binding_id I
 needed AS (SELECT binding_id FROM needed0 UNION SELECT v.root_binding_id FROM cpg_value_refs v
            SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
            WHERE v.role IN ('alias', 'element') AND v.root_binding_id IS NOT NULL),
-sites AS (SELECT binding_id, ast_node_id FROM py_sym_name_sites SEMI JOIN needed USING (binding_id) WHERE role = 'def'),
+sites AS (SELECT binding_id, ast_node_id FROM py_sym_name_sites SEMI JOIN needed USING (binding_id) WHERE role = 'def'
+          AND ast_node_id NOT IN (SELECT def_id FROM __lk_dead)),  -- a def that never runs binds nothing
 base AS (
     SELECT binding_id, def_id AS node, qualname AS name, 'local' AS rule, 'value' AS kind
     FROM __lk_cdefs SEMI JOIN needed USING (binding_id) WHERE kind IN ('function', 'method', 'class')
@@ -187,10 +188,11 @@ inherited AS (  -- Class.attr that the class does not define itself: the first c
     JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = regexp_extract(w.name, '[^.]*$')
     QUALIFY row_number() OVER (PARTITION BY w.ref_id, w.name ORDER BY o.mro_index, x.span_start_byte DESC) = 1),
 found AS (SELECT * FROM direct UNION ALL SELECT * FROM inherited),
-external AS (  -- an import of a module the repository does not have
+external AS (  -- an import of a module the repository does not have, directly or through a module of the
+              -- repository that imports it (`from compat import x` where compat has `from typing import x`)
     SELECT c.ref_id, 'external' AS rule, 0.9 AS confidence, NULL AS def_id, c.name AS qualname, NULL AS kind,
-           NULL AS path, [c.name] AS via
-    FROM cand c WHERE c.rule = 'import' AND c.ref_id NOT IN (SELECT ref_id FROM found)
+           NULL AS path, c.via
+    FROM walk c WHERE c.rule = 'import' AND c.ref_id NOT IN (SELECT ref_id FROM found)
       AND split_part(c.name, '.', 1) NOT IN (SELECT top FROM tops)),
 builtin AS (
     SELECT ref_id, rule, confidence, NULL AS def_id, name AS qualname, NULL AS kind, NULL AS path, via
@@ -1167,10 +1169,12 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
     if not set(needed) <= present_tables(conn, needed):
         return {"call_sites": 0, "edges": 0}
     ensure_table(conn, CPG_DEFINITIONS.name, CPG_DEFINITIONS.schema)  # a database of an older contract: its columns
-    # Definitions a call can reach: not the stubs under `if TYPE_CHECKING:` (NULL: a row written before the
-    # flag existed, taken as before).
+    # Definitions a call can reach: not the stubs under `if TYPE_CHECKING:`, nor the definitions for another
+    # Python version (NULL: a row written before the flag existed, taken as before); __lk_dead: those left out.
     run(conn, f"CREATE OR REPLACE TEMP VIEW __lk_cdefs AS SELECT * FROM {CPG_DEFINITIONS.name} "
-              "WHERE type_checking_only IS NOT TRUE")
+              "WHERE type_checking_only IS NOT TRUE AND other_python_only IS NOT TRUE")
+    run(conn, f"CREATE OR REPLACE TEMP TABLE __lk_dead AS SELECT def_id FROM {CPG_DEFINITIONS.name} "
+              "WHERE type_checking_only OR other_python_only")
     shapes = table_columns(conn, [tc.name for tc in LINK_TABLES])
     for tc in LINK_TABLES:  # derived entirely from the per-file tables: one of another shape is rebuilt
         if tc.name in shapes and shapes[tc.name] != tc.schema.names:

@@ -1041,15 +1041,17 @@ def main(obj):
 
 
 def test_a_database_from_before_type_checking_only_gains_the_column_and_links(tmp_path):
-    """A database written by the previous contract (cpg_definitions without `type_checking_only`) is not
-    refused: the column is added, NULL in the rows already there (linked as before), computed for every file
-    indexed again, and a run that only relinks (a file deleted) works on it too."""
+    """A database written by an earlier contract (cpg_definitions without `type_checking_only` and
+    `other_python_only`, appended since) is not refused: the columns are added, NULL in the rows already there
+    (linked as before), computed for every file indexed again, and a run that only relinks (a file deleted)
+    works on it too."""
     files = {"p/__init__.py": "", "p/a.py": "def f():\n    return 1\n", "p/b.py": "from p.a import f\n\n\ndef g():\n    return f()\n",
              "p/c.py": "def h():\n    return 2\n"}
     repo = write_repo(tmp_path / "repo", files)
     env = cli_env(tmp_path)
     assert run_cli(["index", str(repo), "--workers", "1"], env)[0] == 0
     with duckdb.connect(env["CODEINTEL_DB"]) as c:
+        c.execute("ALTER TABLE cpg_definitions DROP COLUMN other_python_only")
         c.execute("ALTER TABLE cpg_definitions DROP COLUMN type_checking_only")
     (repo / "p" / "c.py").unlink()
     code, out, err = run_cli(["index", str(repo), "--workers", "1", "--json"], env)
@@ -1060,6 +1062,9 @@ def test_a_database_from_before_type_checking_only_gains_the_column_and_links(tm
     with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
         flags = dict(c.execute("SELECT path, list(DISTINCT type_checking_only) FROM cpg_definitions GROUP BY path"
                                ).fetchall())
+        other = dict(c.execute("SELECT path, list(DISTINCT other_python_only) FROM cpg_definitions GROUP BY path"
+                               ).fetchall())
         edges = c.execute("SELECT caller_qualname, callee_qualname FROM cpg_calls").fetchall()
     assert flags == {"p/__init__.py": [None], "p/a.py": [False], "p/b.py": [None]}, flags
+    assert other == flags, other
     assert edges == [("p.b.g", "p.a.f")]

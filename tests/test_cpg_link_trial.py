@@ -134,3 +134,95 @@ def test_calling_a_property_value_is_not_a_call_of_its_getter(tmp_path):
     for line, callee in truth.items():  # every edge is the function CPython runs (the views' calls: none known)
         assert got.get(line, set()) <= {callee}, (line, got)
     assert got[33] == {"graphs.Graph.total"}  # the rule that would have linked the getters links this
+
+
+VERSION_TESTS = [
+    "sys.version_info >= (3, 11)", "sys.version_info < (3, 8)", "sys.version_info[:2] >= (3, 13)",
+    "sys.version_info[:2] == (3, 12)", "sys.version_info[0] == 3", "sys.version_info[0] >= 4",
+    "sys.version_info.major == 3", "sys.version_info.minor > 12", "sys.version_info.minor < 10",
+    "version_info >= (3, 9, 1)", "sys.version_info > (3,)", "(3, 10) <= sys.version_info",
+    "not sys.version_info >= (3, 12)", "sys.version_info >= (3, 8) and sys.version_info < (3, 14)",
+    "sys.version_info < (3, 8) or sys.version_info >= (4,)", "sys.version_info != (2, 7)",
+]
+NOT_VERSION_TESTS = ["PY3", "sys.platform == 'win32'", "sys.version_info >= other", "(3, 8) < (3, 9)",
+                     "sys.version_info >= (3, 11) and PY3", "len(sys.version_info) > 2", "sys.version_info[1:] > (1,)"]
+
+
+def test_version_tests_are_evaluated_as_cpython_evaluates_them():
+    """An `if` test on the Python version is evaluated as this interpreter evaluates it (eval on the same
+    text); anything else is not a version test."""
+    import ast
+
+    from codeintel_assets.extract.calls import version_test
+    for text in VERSION_TESTS:
+        truth = eval(text, {"sys": sys, "version_info": sys.version_info})
+        assert version_test(ast.parse(text, mode="eval").body) is truth, text
+    for text in NOT_VERSION_TESTS:
+        assert version_test(ast.parse(text, mode="eval").body) is None, text
+    # `and` with one unknown side: false if the known side is false, else unknown
+    assert version_test(ast.parse("sys.version_info < (3, 8) and PY3", mode="eval").body) is False
+
+
+COMPAT = {
+    "compat.py": '''
+import sys
+
+if sys.version_info >= (3, 11):
+    from typing import dataclass_transform
+else:
+    def dataclass_transform(**kw):
+        def _decorator(obj):
+            return obj
+
+        return _decorator
+
+if sys.version_info < (3, 9):
+    def removeprefix(s, p):
+        return s[len(p):] if s.startswith(p) else s
+else:
+    def removeprefix(s, p):
+        return s.removeprefix(p)
+
+
+def local_use():
+    return dataclass_transform(), removeprefix("ab", "a")
+''',
+    "user.py": '''
+from compat import dataclass_transform, removeprefix
+
+
+@dataclass_transform()
+class A:
+    pass
+
+
+def g():
+    return dataclass_transform(), removeprefix("ab", "a")
+'''}
+
+
+def test_definitions_for_another_python_version_get_no_call(tmp_path):
+    """setuptools' _distutils/_dataclass.py: `dataclass_transform` is typing's on 3.11+, and a def in the
+    `else:` branch. On this interpreter a call of it never reaches that def (nor its inner _decorator)."""
+    root = write_repo(tmp_path / "truth", COMPAT)
+    probe = ("import sys, json; sys.path.insert(0, sys.argv[1]); import compat; "
+             "print(json.dumps([compat.dataclass_transform.__module__, compat.removeprefix.__code__.co_firstlineno]))")
+    module, line = json.loads(subprocess.run([sys.executable, "-I", "-c", probe, str(root)], capture_output=True,
+                                             text=True, check=True).stdout)
+    assert module == "typing" and line == 16  # the def that runs here is the second removeprefix
+    _, env, _ = index_repo(tmp_path, COMPAT)
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        dead = c.execute("SELECT qualname, lineno FROM cpg_definitions WHERE other_python_only AND kind <> 'parameter' "
+                         "ORDER BY lineno").fetchall()
+        edges = c.execute("SELECT caller_qualname, callee_qualname, rule, callee_def_id IS NULL FROM cpg_calls "
+                          "WHERE caller_qualname IN ('compat.local_use', 'user.g', 'user') ORDER BY ALL").fetchall()
+        target = c.execute("SELECT d.lineno FROM cpg_calls k JOIN cpg_definitions d ON d.def_id = k.callee_def_id "
+                           "WHERE k.callee_qualname = 'compat.removeprefix'").fetchall()
+    assert dead == [("compat.dataclass_transform", 6), ("compat.dataclass_transform._decorator", 7),
+                    ("compat.removeprefix", 13)], dead
+    assert edges == [("compat.local_use", "compat.removeprefix", "local", False),
+                     ("compat.local_use", "typing.dataclass_transform", "external", True),
+                     ("user", "typing.dataclass_transform", "external", True),
+                     ("user.g", "compat.removeprefix", "import", False),
+                     ("user.g", "typing.dataclass_transform", "external", True)], edges
+    assert target == [(line,), (line,)]  # both calls of removeprefix reach the def CPython runs

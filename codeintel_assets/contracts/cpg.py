@@ -15,6 +15,7 @@ CPG_DEFINITIONS = define("cpg_definitions", PLANE, [
     ("file_id", s), ("def_id", s), ("kind", s), ("name", s), ("qualname", s), ("symbol", s), ("parent_def_id", s),
     ("ast_node_id", s), ("span_start_byte", i64), ("span_end_byte", i64), ("lineno", i32), ("code_unit_id", s),
     ("binding_id", s), ("param_kind", s), ("param_index", i16), ("has_default", b), ("type_checking_only", b),
+    ("other_python_only", b),
 ], key=("path", "def_id"), description="Every definition: module, class, function, method, lambda (<lambdaN> in "
                                        "source order within its scope), parameter, module-level variable; "
                                        "qualname from the module's import name, SCIP-style symbol, its code unit "
@@ -22,7 +23,9 @@ CPG_DEFINITIONS = define("cpg_definitions", PLANE, [
                                        "(posonly, pos_or_kw, vararg, kwonly, kwarg), positional index and whether "
                                        "they have a default. type_checking_only: in the body of an `if "
                                        "TYPE_CHECKING:` (a declaration for type checkers that never runs: the "
-                                       "link resolves no call to it).")
+                                       "link resolves no call to it). other_python_only: in the branch of a "
+                                       "Python version test (`if sys.version_info >= (3, 11):`) that the "
+                                       "indexing interpreter does not take (the link resolves no call to it).")
 
 CPG_IMPORTS = define("cpg_imports", PLANE, [
     ("file_id", s), ("import_id", s), ("scope_def_id", s), ("scope_qualname", s), ("local_name", s),

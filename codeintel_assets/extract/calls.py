@@ -23,6 +23,7 @@ expressions belong to the definition around them.
 """
 
 import ast
+import sys
 from collections.abc import Sequence
 
 SCHEME = "codeintel python . . "
@@ -35,6 +36,61 @@ def _is_type_checking(test: ast.AST) -> bool:
     when the code runs (type checkers alone take the branch)."""
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+_CMP = {ast.Lt: lambda a, b: a < b, ast.LtE: lambda a, b: a <= b, ast.Gt: lambda a, b: a > b,
+        ast.GtE: lambda a, b: a >= b, ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b}
+
+
+def _version_value(node: ast.AST):
+    """The value of ``sys.version_info`` (``version_info``), ``sys.version_info[:k]`` / ``[k]`` or
+    ``.major`` / ``.minor`` on this interpreter; an int or a tuple of ints literal; else None."""
+    def is_vi(n):
+        return (isinstance(n, ast.Attribute) and n.attr == "version_info" and isinstance(n.value, ast.Name)
+                and n.value.id == "sys") or (isinstance(n, ast.Name) and n.id == "version_info")
+    vi = tuple(sys.version_info)
+    if is_vi(node):
+        return vi
+    if isinstance(node, ast.Attribute) and node.attr in ("major", "minor", "micro") and is_vi(node.value):
+        return vi[("major", "minor", "micro").index(node.attr)]
+    if isinstance(node, ast.Subscript) and is_vi(node.value):
+        sl = node.slice
+        if isinstance(sl, ast.Constant) and type(sl.value) is int and 0 <= sl.value < 3:
+            return vi[sl.value]
+        if isinstance(sl, ast.Slice) and sl.lower is None and sl.step is None and isinstance(sl.upper, ast.Constant) \
+                and type(sl.upper.value) is int and 0 < sl.upper.value <= 3:
+            return vi[:sl.upper.value]
+        return None
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.Tuple) and node.elts and all(isinstance(e, ast.Constant) and type(e.value) is int
+                                                         for e in node.elts):
+        return tuple(e.value for e in node.elts)
+    return None
+
+
+def version_test(test: ast.AST) -> bool | None:
+    """What an ``if`` test on the Python version (``sys.version_info >= (3, 11)``, ``sys.version_info[:2] < (3,
+    8)``, ``sys.version_info.major == 3``, combined with ``and`` / ``or`` / ``not``) gives on this interpreter
+    (the one the index is for); None for any other test. Only comparisons of the version with literals count: a
+    comparison of two literals is not a version test."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        v = version_test(test.operand)
+        return None if v is None else not v
+    if isinstance(test, ast.BoolOp):
+        vals = [version_test(v) for v in test.values]
+        if isinstance(test.op, ast.And):
+            return False if False in vals else None if None in vals else True
+        return True if True in vals else None if None in vals else False
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _CMP):
+        return None
+    left, right = test.left, test.comparators[0]
+    if isinstance(left, (ast.Constant, ast.Tuple)) and isinstance(right, (ast.Constant, ast.Tuple)):
+        return None
+    a, b = _version_value(left), _version_value(right)
+    if a is None or b is None or type(a) is not type(b):
+        return None
+    return _CMP[type(test.ops[0])](a, b)
 
 
 def module_descriptor(module: str) -> str:
@@ -119,10 +175,14 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
     symbol: dict[int, str] = {0: SCHEME + module_descriptor(module)}
     lambdas: dict[int, int] = {}
     defs: list[tuple] = [(file_id, nid(0), "module", module.rsplit(".", 1)[-1], module, symbol[0], None, nid(0),
-                          rows[0].start, rows[0].end, 1, code_units.get(nid(0)), None, None, None, None, False)]
+                          rows[0].start, rows[0].end, 1, code_units.get(nid(0)), None, None, None, None, False,
+                          False)]
     # Nodes in the body of an `if TYPE_CHECKING:` (at any depth): never executed, so definitions there are
     # declarations for type checkers (stubs), not what a call can reach.
     stub: list[bool] = [False] * len(rows)
+    # Nodes in the branch of a Python version test (`if sys.version_info >= (3, 11):`) that this interpreter
+    # does not take: definitions for other Pythons, which never run here.
+    other: list[bool] = [False] * len(rows)
     imports: list[tuple] = []
     calls: list[tuple] = []
     args: list[tuple] = []
@@ -180,6 +240,9 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         owner[r.ordinal] = up
         stub[r.ordinal] = stub[parent.ordinal] or (
             field == "body" and isinstance(parent.node, ast.If) and _is_type_checking(parent.node.test))
+        other[r.ordinal] = other[parent.ordinal] or (
+            field in ("body", "orelse") and isinstance(parent.node, ast.If)
+            and version_test(parent.node.test) is (field == "orelse"))
         node = r.node
         kind_of_owner = type(rows[up].node)
         if isinstance(node, _DEF_TYPES):
@@ -205,7 +268,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
             symbol[r.ordinal] = base + desc
             defs.append((file_id, nid(r.ordinal), kind, name, q, symbol[r.ordinal], nid(up), nid(r.ordinal),
                          r.start, r.end, getattr(node, "lineno", None), code_units.get(nid(r.ordinal)),
-                         bindings.get((nid(r.ordinal), "def")), None, None, None, stub[r.ordinal]))
+                         bindings.get((nid(r.ordinal), "def")), None, None, None, stub[r.ordinal], other[r.ordinal]))
         elif isinstance(node, ast.arg) and isinstance(parent.node, ast.arguments):
             fn = parent.parent
             if fn >= 0 and fn in qual:
@@ -213,7 +276,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 q = f"{qual[fn]}.{node.arg}"
                 defs.append((file_id, nid(r.ordinal), "parameter", node.arg, q, f"{symbol[fn]}({node.arg})",
                              nid(fn), nid(r.ordinal), r.start, r.end, node.lineno, None,
-                             bindings.get((nid(r.ordinal), "def")), pkind, pindex, default, stub[r.ordinal]))
+                             bindings.get((nid(r.ordinal), "def")), pkind, pindex, default, stub[r.ordinal], other[r.ordinal]))
                 declared = _annotated_class(node.annotation)
                 if declared is not None:  # x: C (or C | None, Optional[C]): the class the link looks methods up in
                     value("annotation", declared, fn, node, None)
@@ -222,7 +285,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
             module_vars.add(node.id)  # a module-level variable: its first binding site defines it
             defs.append((file_id, nid(r.ordinal), "variable", node.id, f"{module}.{node.id}",
                          f"{symbol[0]}{node.id}.", nid(0), nid(r.ordinal), r.start, r.end, node.lineno, None,
-                         bindings.get((nid(r.ordinal), "def")), None, None, None, stub[r.ordinal]))
+                         bindings.get((nid(r.ordinal), "def")), None, None, None, stub[r.ordinal], other[r.ordinal]))
         elif isinstance(node, ast.alias):
             stmt = parent.node
             if isinstance(stmt, ast.Import):
