@@ -201,9 +201,10 @@ NESTED_FORS = "".join("    " * i + f"for i{i} in x:\n" for i in range(22)) + "  
 # name -> (file bytes, error_stage, error_type, message fragment, error_lineno)
 BAD_SOURCE = {
     "syntax_error": (b"def g(:\n    pass\n", "parse", "SyntaxError", "invalid syntax", 1),
-    "undecodable_first_lines": (b"x = '\xff\xfe'\n", "decode", "SyntaxError", "invalid or missing encoding", None),
-    "undecodable_later": (b"x = 1\ny = 2\nz = '\xff'\n", "decode", "UnicodeDecodeError", "can't decode byte 0xff",
-                          None),
+    # CPython's compile of these bytes: "(unicode error) 'utf-8' codec can't decode byte 0xff ..." at the line
+    "undecodable_first_lines": (b"x = '\xff\xfe'\n", "decode", "SyntaxError", "(unicode error) 'utf-8' codec", 1),
+    "undecodable_later": (b"x = 1\ny = 2\nz = '\xff'\n", "decode", "UnicodeDecodeError",
+                          "(unicode error) 'utf-8' codec can't decode byte 0xff", 3),
     "null_byte": (b"x = 1\x00\n", "parse", "SyntaxError", "null bytes", None),
     "too_many_parentheses": (b"x = " + b"(" * 300 + b"1" + b")" * 300 + b"\n", "parse", "SyntaxError",
                              "too many nested parentheses", 1),

@@ -86,11 +86,28 @@ def read_source(root: str | os.PathLike, path: str, max_bytes: int = DEFAULT_MAX
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-        return SourceFile(path, data, None, None, None, has_bom, sha, size, error_from_exception("decode", exc))
+        return SourceFile(path, data, None, None, None, has_bom, sha, size, _decode_error(data, path, exc))
     if encoding == "utf-8-sig":
         encoding = "utf-8"
     utf8 = data[3:] if has_bom else (data if encoding == "utf-8" else text.encode("utf-8"))
     return SourceFile(path, data, text, utf8, encoding, has_bom, sha, size, None)
+
+
+def _decode_error(data: bytes, path: str, exc: BaseException) -> SourceError:
+    """The decode failure as CPython states it. ``tokenize.detect_encoding`` says only "invalid or missing
+    encoding declaration" (no line) when the first two lines are not UTF-8, and ``bytes.decode`` names a byte
+    offset in the whole file; CPython's own compile of the same bytes names the line and the column
+    (``(unicode error) 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte``, line 1).
+    Its message and position when it is that decode error (the stage and the type stay ours); else ours."""
+    err = error_from_exception("decode", exc)
+    try:
+        compile(data, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as cpython:
+        if (cpython.msg or "").startswith("(unicode error)") and cpython.lineno:
+            return SourceError(err.stage, err.type, cpython.msg[:500], cpython.lineno, cpython.offset)
+    except Exception:  # noqa: BLE001 - (MemoryError, RecursionError...) only the message is asked for
+        pass
+    return err
 
 
 def _is_regular(mode: int) -> bool:
