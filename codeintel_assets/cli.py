@@ -312,10 +312,25 @@ def _index(args, root: Path, db: str, t0: float) -> int:
     pruned = _prune(args, instance, scan_warnings) if ran else (0, 0, 0.0)
     code = _finish(args, root, db, home, store, plan, work, dict(
         run_ok=run_ok, run_id=run_id, run_error=run_error, checks=checks, timings=timings, warnings=scan_warnings,
-        recovered=recovered, inspect=inspect_summary, t0=t0, pruned=pruned))
+        recovered=recovered, inspect=inspect_summary, t0=t0, pruned=pruned,
+        checks_declared=_checks_reported(defs, store) if defs is not None else None))
     if run_ok:
         _settle(home, db, instance, store)
     return code
+
+
+def _checks_reported(defs, store) -> int | None:
+    """How many verdicts `codeintel check` prints now: every asset check declared, ``inspect_quality`` once the
+    inspect step has run on the database. A run evaluates those of its steps only (the summary says so)."""
+    from codeintel_assets.gate_report import check_specs
+    from codeintel_assets.validate import inspect_quality as Q
+    from resources.duck import table_exists
+    try:
+        with store.connection(read_only=True) as conn:
+            inspected = table_exists(conn, Q.TABLE)
+    except Exception:  # noqa: BLE001 - the summary's own read says what is wrong with the database
+        return None
+    return sum(name != Q.NAME or inspected for name, _ in check_specs(defs))
 
 
 def _prune(args, instance, warnings: list[str]) -> tuple[int, int, float]:
@@ -332,7 +347,7 @@ def _prune(args, instance, warnings: list[str]) -> tuple[int, int, float]:
 
 def _log_plan(log, root, db, plan) -> None:
     log(f"codeintel: {root} -> {db}")
-    log(f"  {len(plan.seen)} files: {len(plan.added)} new, {len(plan.changed)} changed, "
+    log(f"  {len(plan.seen)} files: {len(plan.new_files)} new, {len(plan.changed_files)} changed, "
         f"{len(plan.removed)} removed, {len(plan.unchanged)} unchanged")
     if not plan.seen:
         log(f"  no *.py files under {root}")
@@ -387,7 +402,7 @@ def _finish(args, root: Path, db: str, home: str, store, plan, work: list[str], 
     blocking_failed = [c for c in checks if not c["passed"] and c["severity"] == "ERROR"]
     summary = {
         "root": str(root), "db": db, "dagster_home": home, "run_id": r.get("run_id"),
-        "files_seen": len(plan.seen), "files_added": len(plan.added), "files_changed": len(plan.changed),
+        "files_seen": len(plan.seen), "files_added": len(plan.new_files), "files_changed": len(plan.changed_files),
         "files_removed": len(plan.removed), "files_unchanged": len(plan.unchanged),
         "files_failed": len(failed_run), "failed_files": failed_run,
         "files_failed_in_db": len(failed_db), "failed_files_in_db": failed_db, "rows": rows,
@@ -401,7 +416,7 @@ def _finish(args, root: Path, db: str, home: str, store, plan, work: list[str], 
     if args.json:
         print(json.dumps(summary, default=str))
     else:
-        _print_summary(summary, checks)
+        _print_summary({**summary, "checks_declared": r.get("checks_declared")}, checks)
     if not run_ok:
         print(f"codeintel: the run failed: {run_error}", file=sys.stderr)
         return 2
@@ -470,27 +485,32 @@ def _run_inspect(args, defs, instance, store, plan, work, modules, cfg, checks, 
     job = defs.resolve_job_def("inspect_files")
     import json as _json
     import socket
-    keys = []
+    keys = []  # the files whose rows a run wrote (the step writes a range's rows at its end, all or none)
     for rng in contiguous_ranges(order, set(todo)):
-        keys.extend(rng)
         tags = {**range_tags(rng[0], rng[-1]), RUN_PID_TAG: str(os.getpid()), RUN_HOST_TAG: socket.gethostname(),
                 REASONS_TAG: _json.dumps(dict(Counter(todo.get(k, "in the range") for k in rng)))}
         result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=QUIET_RUN,
                                         asset_selection=[AssetKey(k) for k in INSPECT_STEP_KEYS])  # graph: after
         out["runs"].append(result.run_id)
+        if any(ev.is_step_materialization and ev.event_specific_data.materialization.asset_key.to_user_string()
+               == "py_inspect_import_attempts" for ev in result.all_events):
+            keys.extend(rng)
         errors = _step_errors(result)
         if errors:
-            out["run_error"] = "inspect: " + "; ".join(_root_cause(e.step_failure_data.error) for e in errors)
             out["interrupted"] = any("DagsterExecutionInterruptedError" in (e.step_failure_data.error.cls_name or "")
                                      for e in errors)
+            out["run_error"] = ("inspect: interrupted; the next `codeintel index --inspect` finishes what this run "
+                                "left" if out["interrupted"] else
+                                "inspect: " + "; ".join(_root_cause(e.step_failure_data.error) for e in errors))
             break
         _take_checks(checks, result)
+    out["files_done"] = len(keys)
     import gc
     gc.collect()
     from resources.duck import table_exists
     with store.connection(read_only=True) as conn:
-        if not table_exists(conn, "py_inspect_import_attempts"):
-            return out  # the step failed before writing anything (run_error says why)
+        if not keys or not table_exists(conn, "py_inspect_import_attempts"):
+            return out  # no run finished: nothing written (run_error says why)
         import pyarrow as pa
         conn.register("__k", pa.table({"path": keys}))
         a, o, sk = conn.execute("SELECT count(*) FILTER (WHERE attempted), count(*) FILTER (WHERE attempted AND ok), "
@@ -622,15 +642,27 @@ def _print_summary(s: dict, checks: list[dict]) -> None:
               f"{s['dagster_bytes_freed'] / 2**20:,.1f} MiB of event log (--keep-runs)", file=out)
     ins = s.get("inspect")
     if ins is not None:
-        print(f"inspect: {ins['files']} files re-inspected ({', '.join(f'{n} {r}' for r, n in ins['reasons'].items()) or 'none stale'}); "
-              f"{ins['attempted']} modules imported in the sandbox, {ins['ok']} ok, "
+        why = ', '.join(f'{n} {r}' for r, n in ins['reasons'].items()) or 'none stale'
+        done = ins.get("files_done", ins["files"])
+        if done == ins["files"]:
+            print(f"inspect: {ins['files']} files re-inspected ({why}); ", end="", file=out)
+        else:  # a run broke or was interrupted: its range wrote nothing
+            stopped = "interrupted" if ins.get("interrupted") else "stopped"
+            print(f"inspect: {stopped}: {done} of the {ins['files']} stale files ({why}) re-inspected; ", end="",
+                  file=out)
+        print(f"{ins['attempted']} modules imported in the sandbox, {ins['ok']} ok, "
               f"{ins['attempted'] - ins['ok']} failed, {ins['skipped']} not selected", file=out)
         for f in ins["failed"][:20]:
             print(f"  INSPECT FAILED {f}", file=out)
         if len(ins["failed"]) > 20:
             print(f"  ... and {len(ins['failed']) - 20} more (py_inspect_import_attempts)", file=out)
+    total = s.get("checks_declared")
     if checks:
-        print("checks (whole database):", file=out)
+        if total is not None and len(checks) < total:  # only the steps that had work ran (--inspect, a relink)
+            print(f"checks (whole database; {len(checks)} of {total}, those of the steps this run ran; "
+                  f"`codeintel check` prints all {total}):", file=out)
+        else:
+            print("checks (whole database):", file=out)
         for c in checks:
             status = "PASS" if c["passed"] else ("FAIL" if c["severity"] == "ERROR" else "WARN")
             figures = ", ".join(f"{k}={v}" for k, v in c["metadata"].items())
@@ -638,8 +670,10 @@ def _print_summary(s: dict, checks: list[dict]) -> None:
             if not c["passed"] and c["findings"]:
                 for line in c["findings"].splitlines()[:10]:
                     print(f"        {line}", file=out)
+    elif s.get("run_id") or (ins or {}).get("runs"):
+        print("checks: none evaluated (the run stopped before them); `codeintel check` prints every verdict", file=out)
     else:
-        print("checks: nothing changed, no run", file=out)
+        print("checks: nothing changed, no run; `codeintel check` prints every verdict", file=out)
     if any(not c["passed"] and c["severity"] == "ERROR" for c in checks):
         print("A blocking check failed: every plane's rows of these files are stored (see the findings); "
               "`codeintel check` lists every finding.", file=out)
@@ -694,7 +728,7 @@ def _check_results(args, db: str, store, conn) -> list:
 
 def cmd_check(args) -> int:
     _quiet()
-    from codeintel_assets.gate_report import UnevaluatedCheck, failed_files, write_junit
+    from codeintel_assets.gate_report import UnevaluatedCheck, failed_files, findings_left_out, write_junit
     from resources.store import CodeIntelStore
     db = _db(args)
     if not Path(db).exists():
@@ -717,8 +751,9 @@ def cmd_check(args) -> int:
         print(r.summary())
         for f in r.findings[:10]:
             print(f"    {f.describe()}")
-        if len(r.findings) > 10:
-            print(f"    ... {len(r.findings) - 10} more")
+        more = findings_left_out(r, len(r.findings[:10]))
+        if more:
+            print(f"    {more}")
     if args.junit:
         write_junit(results, args.junit)
         print(f"JUnit report: {args.junit}")

@@ -142,6 +142,30 @@ def failed_files(conn, keys: Sequence[str] | None = None) -> list[str]:
     return [describe_failures(path, fails) for path, fails in sorted(own_failures(names, tables).items())]
 
 
+def findings_left_out(r: GateResult, shown: int) -> str | None:
+    """The line that says how many of ``r``'s findings a report showing its first ``shown`` leaves out, from the
+    true count when the result has one: ``inspect_quality`` lists its threshold findings and the first
+    ``LISTED_IMPORT_FAILURES`` failed imports and counts them all (``import_failures``); a gate that counts its
+    findings (``findings``, summed over the stored per-file rows) keeps the first ``MAX_REPORTED_FINDINGS``.
+    Without a count (a result of an older version) it says the number is a lower bound. None: nothing left out."""
+    from codeintel_assets.validate import inspect_quality as Q
+    listed = len(r.findings)
+    total = None
+    if r.gate == Q.NAME:
+        if isinstance(r.metrics.get(Q.IMPORT_FAILURES), int):
+            total = r.metrics[Q.IMPORT_FAILURES] + sum(f.path == "(whole database)" for f in r.findings)
+        elif listed - sum(f.path == "(whole database)" for f in r.findings) < Q.LISTED_IMPORT_FAILURES:
+            total = listed  # fewer failed imports than the list holds: all of them are listed
+    elif isinstance(r.metrics.get("findings"), int) and r.metrics["findings"] >= listed:
+        total = r.metrics["findings"]
+    elif listed < MAX_REPORTED_FINDINGS:
+        total = listed
+    if total is None:
+        return (f"... {listed - shown} more of the {listed} kept; the total is not recorded (at least {listed})"
+                if listed > shown else None)
+    return f"... {total - shown} more" if total > shown else None
+
+
 class UnevaluatedCheck(LookupError):
     """An asset check ``codeintel check`` has no whole-database evaluation for, or a gate no asset check runs."""
 

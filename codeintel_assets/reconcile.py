@@ -182,17 +182,32 @@ class Plan:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    unindexed: list[str] = field(default_factory=list)  # of ``changed``: a partition, but no stored row
 
     @property
     def to_materialize(self) -> list[str]:
         return sorted(self.added + self.changed)
 
+    @property
+    def new_files(self) -> list[str]:
+        """What the summary calls added: the files the database has no row of. ``added`` (no partition, which
+        the partition order needs) and ``unindexed``: a partition a run added but died before writing."""
+        return sorted(self.added + self.unindexed)
+
+    @property
+    def changed_files(self) -> list[str]:
+        """What the summary calls changed: ``changed`` files the database has a row of (another content,
+        a plane's rows missing or stale, ``--full``)."""
+        gone = set(self.unindexed)
+        return [k for k in self.changed if k not in gone]
+
 
 def plan_reconcile(disk: list[DiskFile], indexed: dict[str, str | None], partitions: list[str], full: bool = False) -> Plan:
     """Diff disk against the stored content hashes (``py_files``) and the dynamic partitions.
 
-    A partition with no stored row (a run that died) counts as changed; a stored row with no
-    partition (a wiped Dagster instance) as added.
+    A partition with no stored row (a run that died) counts as changed for the partition order, and is
+    listed in ``unindexed`` (the summary counts it as added: the database never held it); a stored row with
+    no partition (a wiped Dagster instance) as added.
     """
     plan = Plan()
     part_set = set(partitions)
@@ -203,11 +218,14 @@ def plan_reconcile(disk: list[DiskFile], indexed: dict[str, str | None], partiti
             plan.added.append(key)
         elif full or key not in indexed or indexed[key] != sha:
             plan.changed.append(key)
+            if key not in indexed:
+                plan.unindexed.append(key)
         else:
             plan.unchanged.append(key)
     plan.removed = sorted((part_set | set(indexed)) - set(on_disk))
     plan.added.sort()
     plan.changed.sort()
+    plan.unindexed.sort()
     return plan
 
 

@@ -9,6 +9,9 @@ Computed in SQL over the stored rows (not per file: a share is a whole-database 
 - wrapped != raw: callables whose wrapped signature text differs from the raw one / callables with both;
 - anchoring rate: objects anchored to a def/class node / objects whose code lies in the repository.
 
+Findings: a share below its threshold, then the first ``LISTED_IMPORT_FAILURES`` failed imports; the
+``import_failures`` figure counts them all (what a report that lists the first ones says is left out).
+
 Fails when a share is below its threshold (``InspectConfig``: ``min_signature_coverage``,
 ``min_anchor_rate``, ``min_import_success``); with no module attempted it passes with zero counts.
 """
@@ -18,6 +21,8 @@ from codeintel_assets.validate.base import Finding, GateResult
 NAME = "inspect_quality"
 TABLE = "py_inspect_import_attempts"
 SHADOWED = "ExtensionShadowsSource"
+IMPORT_FAILURES = "import_failures"  # attempted modules not ok (shadowed ones too): the findings' true count
+LISTED_IMPORT_FAILURES = 20  # the findings name the first ones (by path)
 DESCRIPTION = ("INS-ALG-7: import success, signature coverage, wrapped!=raw share and anchoring rate over the whole "
                "database, against configurable thresholds")
 
@@ -26,10 +31,10 @@ def inspect_quality(conn, thresholds: dict[str, float]) -> GateResult:
     from resources.duck import table_exists
     if not table_exists(conn, TABLE):
         return GateResult(NAME, TABLE, True, True, [], {"modules_attempted": 0}, DESCRIPTION)
-    attempted, imported, skipped, shadowed, with_source, anchored = conn.execute(
+    attempted, imported, skipped, shadowed, failures, with_source, anchored = conn.execute(
         f"SELECT count(*) FILTER (WHERE attempted AND error_type IS DISTINCT FROM '{SHADOWED}'), "
         f"count(*) FILTER (WHERE attempted AND ok), count(*) FILTER (WHERE NOT attempted), "
-        f"count(*) FILTER (WHERE attempted AND error_type = '{SHADOWED}'), "
+        f"count(*) FILTER (WHERE attempted AND error_type = '{SHADOWED}'), count(*) FILTER (WHERE attempted AND NOT ok), "
         f"coalesce(sum(objects_with_source), 0)::BIGINT, coalesce(sum(objects_anchored), 0)::BIGINT FROM {TABLE}"
     ).fetchone()
     callables, with_sig = conn.execute(
@@ -45,7 +50,7 @@ def inspect_quality(conn, thresholds: dict[str, float]) -> GateResult:
               "signature_coverage": with_sig / callables if callables else 1.0,
               "anchor_rate": anchored / with_source if with_source else 1.0}
     metrics = {"modules_attempted": attempted, "modules_imported": imported, "modules_skipped": skipped,
-               "modules_shadowed_by_extension": shadowed,
+               "modules_shadowed_by_extension": shadowed, IMPORT_FAILURES: failures,
                "callables": callables, "callables_with_signature": with_sig, "signature_pairs": both,
                "wrapped_differs_from_raw": differ, "objects_with_source": with_source, "objects_anchored": anchored,
                **{k: round(v, 4) for k, v in shares.items()},
@@ -55,7 +60,7 @@ def inspect_quality(conn, thresholds: dict[str, float]) -> GateResult:
                 for k, t in thresholds.items() if shares[k] < t]
     for path, module, et, em in conn.execute(
             f"SELECT path, module_name, error_type, error_msg FROM {TABLE} WHERE attempted AND NOT ok "
-            "ORDER BY path LIMIT 20").fetchall():
+            f"ORDER BY path LIMIT {LISTED_IMPORT_FAILURES}").fetchall():
         findings.append(Finding(path, None, None, f"import of {module} failed: {et}: {em}"))
     passed = not any(shares[k] < t for k, t in thresholds.items())
     return GateResult(NAME, TABLE, passed, True, findings, metrics, DESCRIPTION)

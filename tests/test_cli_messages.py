@@ -1,0 +1,201 @@
+"""What the CLI says: counts it prints are the true ones, failure rows carry CPython's words, an interrupted
+inspect step is one line and claims no work, and a summary says which checks it reports.
+
+In-process through ``conftest.run_cli`` except the Ctrl-C test, whose point is a real SIGINT to a real process.
+Expected values come from CPython (``compile`` of the same bytes) or are counted by hand from the files written.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import REPO_ROOT, cli_env, run_cli, write_repo
+
+ZERO_THRESHOLDS = ("[tool.codeintel.inspect]\nmin_import_success = 0.0\nmin_signature_coverage = 0.0\n"
+                   "min_anchor_rate = 0.0\n")
+
+
+def _index(repo: Path, env: dict, *extra: str) -> tuple[int, dict, str]:
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1", *extra], env)
+    lines = out.strip().splitlines()
+    assert lines, f"no stdout; exit {code}; stderr:\n{err}"
+    return code, json.loads(lines[-1]), err
+
+
+# D7 -----------------------------------------------------------------------------------------------
+
+def test_check_counts_every_failed_import_it_leaves_out(tmp_path):
+    """25 modules that raise at import: the check lists the first ones and says how many more there are
+    (25 - 10 printed = 15), not the length of the list it kept (20 - 10 = 10 before)."""
+    failing = 25
+    files = {"pkg/__init__.py": "", "pyproject.toml": ZERO_THRESHOLDS,
+             **{f"pkg/m{i:02d}.py": f"raise RuntimeError('boom {i}')\n" for i in range(failing)}}
+    repo = write_repo(tmp_path / "repo", files)
+    env = cli_env(tmp_path)
+    code, s, err = _index(repo, env, "--inspect")
+    assert code == 0 and s["run_ok"], err
+    assert s["inspect"]["attempted"] - s["inspect"]["ok"] == failing, s["inspect"]
+    code, out, err = run_cli(["check", "--path", str(repo)], env)
+    assert code == 0, out + err
+    lines = out.splitlines()
+    at = next(i for i, ln in enumerate(lines) if " inspect_quality " in ln)
+    listed = [ln for ln in lines[at + 1:at + 11] if "import of pkg.m" in ln]
+    assert len(listed) == 10, lines[at:at + 12]
+    assert lines[at + 11].strip() == f"... {failing - 10} more", lines[at:at + 13]
+    assert f"import_failures={failing}" in lines[at], lines[at]
+
+
+def test_findings_left_out_without_a_recorded_total_says_so():
+    """A result without the count (as an older version computed it): the line says the total is unknown."""
+    from codeintel_assets.gate_report import findings_left_out
+    from codeintel_assets.validate.base import MAX_REPORTED_FINDINGS, Finding, GateResult
+    full = [Finding(f"f{i}.py", None, None, "x") for i in range(MAX_REPORTED_FINDINGS)]
+    r = GateResult("some_gate", "t", False, True, full, {"files": 99})
+    assert findings_left_out(r, 10) == (f"... {MAX_REPORTED_FINDINGS - 10} more of the {MAX_REPORTED_FINDINGS} kept; "
+                                        f"the total is not recorded (at least {MAX_REPORTED_FINDINGS})")
+    counted = GateResult("some_gate", "t", False, True, full, {"findings": 84})
+    assert findings_left_out(counted, 10) == "... 74 more"
+    short = GateResult("some_gate", "t", False, True, full[:12], {})
+    assert findings_left_out(short, 10) == "... 2 more" and findings_left_out(short, 12) is None
+
+
+# D8a ----------------------------------------------------------------------------------------------
+
+UNDECODABLE = {
+    "first_line.py": b"x = '\xff'\n",  # tokenize.detect_encoding: "invalid or missing encoding declaration"
+    "later_line.py": b"a = 1\nb = 2\nc = '\xff'\n",  # detect_encoding passes; bytes.decode names offset 16
+}
+
+
+def test_undecodable_file_row_carries_cpythons_message_and_line(tmp_path):
+    repo = write_repo(tmp_path / "repo", {"ok.py": "x = 1\n"})
+    for name, data in UNDECODABLE.items():
+        (repo / name).write_bytes(data)
+    env = cli_env(tmp_path)
+    code, s, err = _index(repo, env)
+    assert code == 0 and s["run_ok"], err
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        rows = {r[0]: r[1:] for r in c.execute(
+            "SELECT path, ok, error_stage, error_type, error_msg, error_lineno, error_col FROM py_files").fetchall()}
+    for name, data in UNDECODABLE.items():
+        with pytest.raises(SyntaxError) as info:
+            compile(data, name, "exec")
+        want = info.value
+        ok, stage, etype, msg, lineno, col = rows[name]
+        assert (ok, stage) == (False, "decode")
+        assert (msg, lineno, col) == (want.msg, want.lineno, want.offset), (name, rows[name])
+        assert f"{name}:{want.lineno}:{want.offset}: source: decode failed: {etype}: {want.msg}" in s["failed_files"]
+    assert rows["first_line.py"][2] == "SyntaxError" and rows["later_line.py"][2] == "UnicodeDecodeError"
+    assert (rows["first_line.py"][4], rows["later_line.py"][4]) == (1, 3)  # by hand: the line of the 0xff byte
+
+
+# D8b ----------------------------------------------------------------------------------------------
+
+def _no_home_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DAGSTER_HOME", "CODEINTEL_DB", "DAGSTER_EVENT_BATCH_SIZE", "CODEINTEL_INJECT_FAULT")}
+    env.update(extra)
+    return env
+
+
+def test_sigint_during_the_inspect_step_is_one_line_and_claims_no_work(tmp_path):
+    """Ctrl-C while a module sleeps at import: exit 2, one `codeintel: ... interrupted` line, no Dagster error
+    class, and the inspect line says 0 of the 3 stale files were re-inspected (the step writes at its end)."""
+    repo = write_repo(tmp_path / "repo", {"pkg/__init__.py": "", "pkg/fast.py": "X = 1\n",
+                                          "pkg/slow.py": "import time\ntime.sleep(120)\n",
+                                          "pyproject.toml": "[tool.codeintel.inspect]\ntimeout_seconds = 300\n"})
+    db = tmp_path / "db" / "x.duckdb"
+    env = _no_home_env()
+    proc = subprocess.Popen([sys.executable, "-m", "codeintel_assets.cli", "index", str(repo), "--db", str(db),
+                             "--workers", "1", "--inspect"], env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    seen = []
+    try:
+        for line in proc.stderr:
+            seen.append(line)
+            if line.strip().startswith("inspect: 3 files"):
+                break
+        else:
+            pytest.fail("no inspect line on stderr:\n" + "".join(seen))
+        time.sleep(8)  # the run starts, the sandbox imports pkg.slow (120 s)
+        assert proc.poll() is None, "".join(seen)
+        proc.send_signal(signal.SIGINT)
+        out, rest = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = "".join(seen) + rest
+    assert proc.returncode == 2, (out, err)
+    assert "DagsterExecutionInterruptedError" not in out + err, (out, err)
+    said = [ln for ln in err.splitlines() if ln.startswith("codeintel:") and "interrupted" in ln]
+    assert said == ["codeintel: the run failed: inspect: interrupted; the next `codeintel index --inspect` "
+                    "finishes what this run left"], err
+    assert "files re-inspected" not in out, out
+    assert "inspect: interrupted: 0 of the 3 stale files (3 changed) re-inspected; 0 modules" in out, out
+
+    # the static rows were written before the inspect step: the next run has no file to add or change, and
+    # inspects the three files (pkg.slow now fails on a 2 s timeout)
+    code, out, err = run_cli(["index", str(repo), "--db", str(db), "--json", "--workers", "1", "--inspect",
+                              "--inspect-timeout", "2"], env)
+    s = json.loads(out.strip().splitlines()[-1])
+    assert s["run_ok"], err
+    assert (s["files_added"], s["files_changed"], s["files_unchanged"]) == (0, 0, 3), s
+    assert (s["inspect"]["files"], s["inspect"]["files_done"], s["inspect"]["attempted"]) == (3, 3, 3), s["inspect"]
+
+
+def test_partition_without_rows_counts_as_added(tmp_path, monkeypatch):
+    """A file a dead run added as a partition but never wrote (no py_files row) is new to the database: the
+    summary counts it as added, not changed (by hand: one file indexed, one never written)."""
+    repo = write_repo(tmp_path / "repo", {"a.py": "x = 1\n"})
+    env = cli_env(tmp_path)
+    code, s, err = _index(repo, env)
+    assert code == 0 and (s["files_added"], s["files_changed"]) == (1, 0), err
+    (repo / "b.py").write_text("y = 2\n")
+    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+    from dagster import DagsterInstance
+
+    from codeintel_assets.paths import FILES_PARTITIONS
+    with DagsterInstance.get() as instance:  # what a run that died before writing leaves
+        instance.add_dynamic_partitions(FILES_PARTITIONS, ["b.py"])
+    code, s, err = _index(repo, env)
+    assert code == 0 and s["run_ok"], err
+    assert (s["files_added"], s["files_changed"], s["files_unchanged"]) == (1, 0, 1), s
+    code, s, err = _index(repo, env)
+    assert (s["files_added"], s["files_changed"], s["files_unchanged"]) == (0, 0, 2), s
+
+
+# D8c ----------------------------------------------------------------------------------------------
+
+def test_summary_says_which_checks_it_reports(tmp_path):
+    """A run that indexed files prints every check `codeintel check` prints; an --inspect run with no file to
+    index prints only its steps' checks and says so; a run with nothing to do points to `codeintel check`."""
+    repo = write_repo(tmp_path / "repo", {"pkg/__init__.py": "", "pkg/a.py": "def f(x):\n    return x\n"})
+    env = cli_env(tmp_path)
+    _, first, err = run_cli(["index", str(repo), "--workers", "1"], env)
+    _, idle, _ = run_cli(["index", str(repo), "--workers", "1"], env)
+    _, inspected, _ = run_cli(["index", str(repo), "--workers", "1", "--inspect"], env)
+    code, checked, err = run_cli(["check", "--path", str(repo)], env)
+    assert code == 0, err
+    every = [ln.split()[1] for ln in checked.splitlines() if ln.split()[:1] in (["PASS"], ["WARN"], ["FAIL"])]
+
+    def reported(out):
+        lines = out.splitlines()
+        at = next(i for i, ln in enumerate(lines) if ln.startswith("checks"))
+        names = [ln.split()[1] for ln in lines[at + 1:] if ln.split()[:1] in (["PASS"], ["WARN"], ["FAIL"])]
+        return lines[at], names
+
+    header, names = reported(first)
+    assert header == "checks (whole database):" and set(names) == set(every) - {"inspect_quality"}, first
+    assert reported(idle) == ("checks: nothing changed, no run; `codeintel check` prints every verdict", []), idle
+    header, names = reported(inspected)
+    assert 0 < len(names) < len(every), inspected
+    assert header == (f"checks (whole database; {len(names)} of {len(every)}, those of the steps this run ran; "
+                      f"`codeintel check` prints all {len(every)}):"), inspected
