@@ -247,6 +247,11 @@ star_exports(module, name) AS (
     SELECT s.importer, e.name FROM star_exports e JOIN stars s ON s.source = e.module
     WHERE s.importer IN (SELECT module FROM need) AND s.path NOT IN (SELECT path FROM all_kind)
       AND NOT starts_with(e.name, '_')),
+back AS (  -- x binds n by importing it from m itself (`from pkg import n` in pkg/x.py, pkg/__init__ star-importing
+           -- x after the module that defines n): at runtime the star import rebinds n to the same object
+    SELECT m.module, i.local_name AS name, {import_target_i} AS target FROM cpg_imports i JOIN need_mods m USING (path)
+    WHERE i.local_name IS NOT NULL AND i.imported_module IS NOT NULL AND NOT i.is_star
+      AND i.scope_def_id = i.path || ':AST:0'),
 own AS (  -- the names a star-importing module binds at module level itself
     SELECT d.path, d.name FROM __lk_cdefs d SEMI JOIN (SELECT DISTINCT path FROM stars s WHERE {s[s]}) x USING (path)
     WHERE d.kind IN ('function', 'class', 'variable') AND d.parent_def_id = d.path || ':AST:0'
@@ -269,6 +274,7 @@ UNION ALL
 SELECT s.path, s.importer || '.' || e.name, s.source || '.' || e.name
 FROM stars s JOIN star_exports e ON e.module = s.source
 WHERE {s[s]} AND (s.path, e.name) NOT IN (SELECT (path, name) FROM own)
+  AND (s.source, e.name, s.importer || '.' || e.name) NOT IN (SELECT (module, name, target) FROM back)
 QUALIFY row_number() OVER (PARTITION BY s.path, e.name ORDER BY s.lineno DESC) = 1"""),
 )
 LOOKUP_TABLES = tuple(name for name, _, _ in LOOKUPS)

@@ -109,3 +109,17 @@ def test_an_edit_two_star_imports_away_relinks_the_caller(tmp_path):
     assert code == 0, err
     for fn in ("use.main", "use.later", "use.broken"):
         assert edges(full_env["CODEINTEL_DB"], fn) == edges(env["CODEINTEL_DB"], fn), fn
+
+
+def test_a_star_import_that_rebinds_a_name_to_itself_keeps_the_first_binding(tmp_path):
+    """networkx.utils: `from .misc import *` binds groups, then `from .union_find import *` binds it again to
+    union_find.groups, which union_find imported from the package itself: the same function. The later star
+    import must not turn nx.utils.groups into a cycle with no edge."""
+    files = {"u/__init__.py": "from u.misc import *\nfrom u.uf import *\n",
+             "u/misc.py": '__all__ = ["groups"]\n\n\ndef groups(x):\n    return x\n',
+             "u/uf.py": "from u import groups\n\n\ndef find(x):\n    return groups(x)\n",
+             "use.py": "import u\n\n\ndef main():\n    return [u.groups(1), u.find(1)]\n"}
+    truth = runtime_callees(write_repo(tmp_path / "truth", files), ["u.groups", "u.find"])
+    assert truth == {"u.groups": "u.misc.groups", "u.find": "u.uf.find"}
+    _, env, _ = index_repo(tmp_path, files)
+    assert edges(env["CODEINTEL_DB"], "use.main") == {t: {q} for t, q in truth.items()}
