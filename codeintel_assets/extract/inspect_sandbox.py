@@ -138,6 +138,8 @@ class Worker:
         try:
             self.proc = subprocess.Popen(
                 # not -I: it implies -E, which ignores PYTHONHASHSEED; env is complete, so -E adds nothing
+                # stdin is the command pipe: the worker moves it off descriptor 0 (its modules read /dev/null
+                # there) and takes the config out of sys.argv (they see ['-c'])
                 [python, "-s", "-P", "-B", WORKER_PATH, json.dumps(cfg)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, cwd=self.dir, env=env, pass_fds=(w,), start_new_session=True)
         finally:

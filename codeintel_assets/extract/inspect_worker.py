@@ -5,9 +5,14 @@ directory (its working directory, ``HOME`` and ``TMPDIR``). Standard library onl
 nothing of CodeIntel: it runs under the analysed project's interpreter with the project's import
 roots first on ``sys.path``.
 
-Protocol: one JSON command per line on stdin (``{"module": ..., "file": ..., "probes": [...]}``);
+Protocol: one JSON command per line on the command pipe (``{"module": ..., "file": ..., "probes": [...]}``);
 one reply per command on the result pipe (the fd named in the config), framed as ``<length>\\n<json>``.
-Whatever the module prints goes to stdout/stderr, which the parent drains, counts and caps.
+Whatever the module prints goes to stdout/stderr, which the parent drains, counts and caps. The command
+pipe arrives as stdin and is moved to a private descriptor before any analysed code runs: the code sees
+what ``python -I -c "import mod" < /dev/null`` shows, ``/dev/null`` on descriptor 0 (``sys.stdin``,
+``sys.__stdin__``, ``input()``, ``os.read(0, n)``: end of input at once) and ``sys.argv == ['-c']``
+(the config, ``sys.argv[1]``, is read by ``main()`` and taken out of ``sys.argv`` and ``sys.orig_argv``;
+importing this file as a module reads no command line).
 
 Isolation set up here, before any analysed code runs (the parent adds the wall-clock timeout and
 kills on output floods):
@@ -40,15 +45,34 @@ import time
 import traceback
 import types
 
-CONFIG = json.loads(sys.argv[1])
-SANDBOX = os.path.realpath(CONFIG["sandbox_dir"])
-RESULT_FD = CONFIG["result_fd"]
-MAX_OBJECTS = CONFIG["max_objects"]
-MAX_MEMBERS = CONFIG["max_members"]
-MAX_HOPS = CONFIG["max_unwrap_hops"]
-MAX_RESULT_BYTES = CONFIG["max_result_bytes"]
-MAX_REPR = CONFIG.get("max_repr", 200)
-CPU_SECONDS = CONFIG["cpu_seconds"]
+# Set by ``main()`` from the config, the worker's argument. Importing this file as a module reads no
+# command line (indexing CodeIntel itself imports it, where ``sys.argv`` is ``['-c']``): until then, the
+# parent's default budgets, and no sandbox (the audit hook and the limits are installed by ``main()``).
+CONFIG: dict = {}
+SANDBOX = ""
+RESULT_FD = -1
+MAX_OBJECTS = 20_000
+MAX_MEMBERS = 2_000
+MAX_HOPS = 64
+MAX_RESULT_BYTES = 64 << 20
+MAX_REPR = 200
+CPU_SECONDS = 60
+SETUP = ""  # "module:qualname" of a callable the user's configuration runs once per worker
+
+
+def _configure(config: dict) -> None:
+    global CONFIG, SANDBOX, RESULT_FD, MAX_OBJECTS, MAX_MEMBERS, MAX_HOPS, MAX_RESULT_BYTES, MAX_REPR, \
+        CPU_SECONDS, SETUP
+    CONFIG = config
+    SANDBOX = os.path.realpath(config["sandbox_dir"])
+    RESULT_FD = config["result_fd"]
+    MAX_OBJECTS = config["max_objects"]
+    MAX_MEMBERS = config["max_members"]
+    MAX_HOPS = config["max_unwrap_hops"]
+    MAX_RESULT_BYTES = config["max_result_bytes"]
+    MAX_REPR = config.get("max_repr", 200)
+    CPU_SECONDS = config["cpu_seconds"]
+    SETUP = config.get("setup") or ""
 
 # ---------------------------------------------------------------------------------------------- sandbox
 
@@ -956,7 +980,6 @@ def _send_bytes(data: bytes) -> None:
         view = view[n:]
 
 
-SETUP = CONFIG.get("setup") or ""  # "module:qualname" of a callable the user's configuration runs once per worker
 _setup_error: str | None = None  # what it raised (every module of this worker then fails with it)
 _setup_done = False
 
@@ -1170,12 +1193,44 @@ def handle(cmd) -> dict:
     return reply
 
 
+def _private_commands():
+    """The command pipe (descriptor 0 at start), moved to a private descriptor; /dev/null takes its place.
+
+    A module that reads its stdin at import (docutils' ``tools/dev/create_unimap.py`` parses
+    ``sys.stdin``) read the command pipe, where nothing comes while it runs: it blocked until the
+    per-module timeout (``BudgetExceeded``), where a plain interpreter with stdin from /dev/null gets end of
+    input at once and the module fails (or not) on its own. ``sys.stdin`` and ``sys.__stdin__`` are the
+    interpreter's own reader over descriptor 0 and have read nothing yet: they now read /dev/null too.
+    """
+    commands = os.dup(0)  # not inheritable (PEP 446), like every descriptor the worker opens
+    null = os.open(os.devnull, os.O_RDONLY)
+    if null != 0:
+        os.dup2(null, 0, inheritable=True)  # descriptor 0, as a plain interpreter's would be
+        os.close(null)
+    return open(commands, "rb")
+
+
+def _take_config() -> None:
+    """The config (``sys.argv[1]``), then ``sys.argv`` as ``python -I -c "import mod"`` shows it: ``['-c']``.
+
+    The worker's own ``[this file, config]`` was what a module saw: docutils' ``tools/rst2*.py`` call
+    ``publish_cmdline()`` at import, took the config JSON for an input file name and exited (``SystemExit:
+    1``) where a plain interpreter imports them (no arguments: they read stdin, which is empty). The config
+    leaves ``sys.orig_argv`` too.
+    """
+    config = sys.argv[1]
+    _configure(json.loads(config))
+    sys.argv = ["-c"]
+    sys.orig_argv = [a for a in sys.orig_argv if a != config]
+
+
 def main() -> None:
+    _take_config()
+    stdin = _private_commands()
     _setup_limits()
     sys.path[:0] = [p for p in CONFIG["import_roots"] if p not in sys.path]
     sys.dont_write_bytecode = True
     sys.addaudithook(_audit)
-    stdin = sys.stdin.buffer
     _send({"ready": True, "python": sys.version, "executable": sys.executable, "sys_path": sys.path,
            "pid": os.getpid()})
     while True:
