@@ -296,10 +296,10 @@ def test_caps_are_recorded(tmp_path):
 def test_a_module_that_forges_replies_fails_alone(tmp_path):
     """A module can find the result pipe (it runs in the worker); what it writes there is not a reply."""
     forger = ("import json, os, sys\n"
-              "fd = json.loads(sys.argv[1])['result_fd']\n"
+              "fd = sys.modules['__main__'].RESULT_FD\n"
               "fake = json.dumps({'ok': True, 'tables': {'objects': [['forged']]}}).encode()\n"
               "os.write(fd, str(len(fake)).encode() + b'\\n' + fake)\n")
-    garbage = "import json, os, sys\nos.write(json.loads(sys.argv[1])['result_fd'], b'not a frame\\n')\n"
+    garbage = "import json, os, sys\nos.write(sys.modules['__main__'].RESULT_FD, b'not a frame\\n')\n"
     repo = write_repo(tmp_path / "repo", {"a_forger.py": forger, "b_garbage.py": garbage,
                                           "c_fine.py": "def f():\n    pass\n",
                                           "pyproject.toml": "[tool.codeintel.inspect]\nworkers = 1\n"})
@@ -338,7 +338,7 @@ def test_a_forged_reply_with_the_right_shape_but_wrong_types_fails_alone(tmp_pat
               f"reply = {{'module': cmd['module'], 'nonce': cmd['nonce'], 'ok': True, 'error_type': None, "
               f"'error_msg': None, 'budget': None, 'caps': [], 'tables': {{'objects': [[[1]] * {width}]}}}}\n"
               "data = json.dumps(reply).encode()\n"
-              "os.write(json.loads(sys.argv[1])['result_fd'], str(len(data)).encode() + b'\\n' + data)\n"
+              "os.write(sys.modules['__main__'].RESULT_FD, str(len(data)).encode() + b'\\n' + data)\n"
               "os._exit(0)\n")
     repo = write_repo(tmp_path / "repo", {"a_forger.py": forger, "b_fine.py": "def f():\n    pass\n",
                                           "pyproject.toml": "[tool.codeintel.inspect]\nworkers = 1\n"})
