@@ -30,7 +30,8 @@ import builtins
 import pyarrow as pa
 
 from codeintel_assets.contracts.common import SCHEMA_VERSION
-from codeintel_assets.contracts.cpg import CPG_ARG_REACHES, CPG_BINDS_ARG, CPG_CALLS, CPG_DEFINITIONS, CPG_INHERITS, CPG_MRO
+from codeintel_assets.contracts.cpg import (CPG_ARG_REACHES, CPG_BINDS_ARG, CPG_CALLS, CPG_DEFINITIONS, CPG_IMPORTS,
+                                             CPG_INHERITS, CPG_MRO)
 
 MAX_REEXPORT_HOPS = 8
 
@@ -62,7 +63,7 @@ base AS (
     FROM __lk_cdefs SEMI JOIN needed USING (binding_id) WHERE kind IN ('function', 'method', 'class')
     UNION ALL
     SELECT binding_id, import_id, {import_target}, 'import', 'value'
-    FROM cpg_imports i SEMI JOIN needed USING (binding_id) WHERE imported_module IS NOT NULL AND NOT is_star),
+    FROM __lk_cimports i SEMI JOIN needed USING (binding_id) WHERE imported_module IS NOT NULL AND NOT is_star),
 base_ok AS (SELECT * FROM base b WHERE binding_id NOT IN (
     SELECT s.binding_id FROM sites s ANTI JOIN base x ON x.binding_id = s.binding_id AND x.node = s.ast_node_id)),
 vals AS (SELECT * FROM (
@@ -102,7 +103,7 @@ WITH RECURSIVE
 refs AS (SELECT * FROM __lk_refs),
 bound AS (SELECT DISTINCT binding_id FROM py_sym_name_sites
           SEMI JOIN (SELECT root_binding_id AS binding_id FROM refs) r USING (binding_id) WHERE role = 'def'),
-star AS (SELECT path, imported_module, lineno FROM cpg_imports SEMI JOIN (SELECT DISTINCT path FROM refs) r USING (path)
+star AS (SELECT path, imported_module, lineno FROM __lk_cimports SEMI JOIN (SELECT DISTINCT path FROM refs) r USING (path)
          WHERE is_star AND imported_module IS NOT NULL),
 star_mods AS (SELECT DISTINCT imported_module AS module FROM star),
 mod_defs AS (SELECT m.qualname AS module, m.path FROM __lk_cdefs m SEMI JOIN star_mods s ON s.module = m.qualname
@@ -115,7 +116,7 @@ exports AS (  -- what `from m import *` binds: m.__all__ when it is a literal, e
     WHERE d.kind IN ('function', 'class', 'variable') AND d.parent_def_id = d.path || ':AST:0'
       AND NOT starts_with(d.name, '_') AND d.path NOT IN (SELECT path FROM literal_all)
     UNION
-    SELECT m.module, i.local_name FROM cpg_imports i JOIN mod_defs m USING (path)
+    SELECT m.module, i.local_name FROM __lk_cimports i JOIN mod_defs m USING (path)
     WHERE i.scope_def_id = i.path || ':AST:0' AND i.local_name IS NOT NULL AND NOT starts_with(i.local_name, '_')
       AND i.path NOT IN (SELECT path FROM literal_all)),
 opaque AS (  -- files with a star import we cannot enumerate (outside the repository, or a computed __all__)
@@ -225,7 +226,7 @@ WITH RECURSIVE
 -- imports); not for a name m binds itself. The last star import that binds n wins, as at runtime.
 mods AS (SELECT qualname AS module, path FROM __lk_cdefs WHERE kind = 'module'),
 stars AS (SELECT i.path, m.module AS importer, i.imported_module AS source, i.lineno
-          FROM cpg_imports i JOIN mods m USING (path)
+          FROM __lk_cimports i JOIN mods m USING (path)
           WHERE i.is_star AND i.imported_module IS NOT NULL AND i.scope_def_id = i.path || ':AST:0'),
 need(module) AS (SELECT source FROM stars s WHERE {s[s]}
                  UNION SELECT st.source FROM need n JOIN stars st ON st.importer = n.module),
@@ -240,7 +241,7 @@ star_exports(module, name) AS (
     WHERE d.kind IN ('function', 'class', 'variable') AND d.parent_def_id = d.path || ':AST:0'
       AND NOT starts_with(d.name, '_') AND d.path NOT IN (SELECT path FROM all_kind)
     UNION
-    SELECT m.module, i.local_name FROM cpg_imports i JOIN need_mods m USING (path)
+    SELECT m.module, i.local_name FROM __lk_cimports i JOIN need_mods m USING (path)
     WHERE i.scope_def_id = i.path || ':AST:0' AND i.local_name IS NOT NULL AND NOT starts_with(i.local_name, '_')
       AND i.path NOT IN (SELECT path FROM all_kind)
     UNION
@@ -249,20 +250,20 @@ star_exports(module, name) AS (
       AND NOT starts_with(e.name, '_')),
 back AS (  -- x binds n by importing it from m itself (`from pkg import n` in pkg/x.py, pkg/__init__ star-importing
            -- x after the module that defines n): at runtime the star import rebinds n to the same object
-    SELECT m.module, i.local_name AS name, {import_target_i} AS target FROM cpg_imports i JOIN need_mods m USING (path)
+    SELECT m.module, i.local_name AS name, {import_target_i} AS target FROM __lk_cimports i JOIN need_mods m USING (path)
     WHERE i.local_name IS NOT NULL AND i.imported_module IS NOT NULL AND NOT i.is_star
       AND i.scope_def_id = i.path || ':AST:0'),
 own AS (  -- the names a star-importing module binds at module level itself
     SELECT d.path, d.name FROM __lk_cdefs d SEMI JOIN (SELECT DISTINCT path FROM stars s WHERE {s[s]}) x USING (path)
     WHERE d.kind IN ('function', 'class', 'variable') AND d.parent_def_id = d.path || ':AST:0'
-    UNION SELECT i.path, i.local_name FROM cpg_imports i SEMI JOIN (SELECT DISTINCT path FROM stars s WHERE {s[s]}) x
+    UNION SELECT i.path, i.local_name FROM __lk_cimports i SEMI JOIN (SELECT DISTINCT path FROM stars s WHERE {s[s]}) x
     USING (path) WHERE i.scope_def_id = i.path || ':AST:0' AND i.local_name IS NOT NULL),
 rebound AS (SELECT binding_id FROM py_sym_name_sites n SEMI JOIN (
                      SELECT target_binding_id AS binding_id FROM cpg_value_refs r WHERE role = 'alias' AND {s[r]}
                  ) v USING (binding_id)
                  WHERE role = 'def' AND {s[n]} GROUP BY ALL HAVING count(*) > 1)
 SELECT i.path, m.qualname || '.' || i.local_name AS name, {import_target_i} AS target
-FROM cpg_imports i JOIN __lk_cdefs m ON m.def_id = i.scope_def_id AND m.kind = 'module' AND {s[m]}
+FROM __lk_cimports i JOIN __lk_cdefs m ON m.def_id = i.scope_def_id AND m.kind = 'module' AND {s[m]}
 WHERE i.local_name IS NOT NULL AND i.imported_module IS NOT NULL AND NOT i.is_star AND {s[i]}
 UNION ALL
 SELECT v.path, m.qualname || '.' || t.name, coalesce(l.qualname, m.qualname || '.' || v.root || {vsuffix})
@@ -1179,8 +1180,12 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
     # Python version (NULL: a row written before the flag existed, taken as before); __lk_dead: those left out.
     run(conn, f"CREATE OR REPLACE TEMP VIEW __lk_cdefs AS SELECT * FROM {CPG_DEFINITIONS.name} "
               "WHERE type_checking_only IS NOT TRUE AND other_python_only IS NOT TRUE")
+    ensure_table(conn, CPG_IMPORTS.name, CPG_IMPORTS.schema)
+    run(conn, f"CREATE OR REPLACE TEMP VIEW __lk_cimports AS SELECT * FROM {CPG_IMPORTS.name} "
+              "WHERE other_python_only IS NOT TRUE")
     run(conn, f"CREATE OR REPLACE TEMP TABLE __lk_dead AS SELECT def_id FROM {CPG_DEFINITIONS.name} "
-              "WHERE type_checking_only OR other_python_only")
+              "WHERE type_checking_only OR other_python_only "
+              f"UNION ALL SELECT import_id FROM {CPG_IMPORTS.name} WHERE other_python_only")
     shapes = table_columns(conn, [tc.name for tc in LINK_TABLES])
     for tc in LINK_TABLES:  # derived entirely from the per-file tables: one of another shape is rebuilt
         if tc.name in shapes and shapes[tc.name] != tc.schema.names:

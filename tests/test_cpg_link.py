@@ -1052,6 +1052,7 @@ def test_a_database_from_before_type_checking_only_gains_the_column_and_links(tm
     assert run_cli(["index", str(repo), "--workers", "1"], env)[0] == 0
     with duckdb.connect(env["CODEINTEL_DB"]) as c:
         c.execute("ALTER TABLE cpg_definitions DROP COLUMN other_python_only")
+        c.execute("ALTER TABLE cpg_imports DROP COLUMN other_python_only")
         c.execute("ALTER TABLE cpg_definitions DROP COLUMN type_checking_only")
     (repo / "p" / "c.py").unlink()
     code, out, err = run_cli(["index", str(repo), "--workers", "1", "--json"], env)
@@ -1067,4 +1068,8 @@ def test_a_database_from_before_type_checking_only_gains_the_column_and_links(tm
         edges = c.execute("SELECT caller_qualname, callee_qualname FROM cpg_calls").fetchall()
     assert flags == {"p/__init__.py": [None], "p/a.py": [False], "p/b.py": [None]}, flags
     assert other == flags, other
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        imports = dict(c.execute("SELECT path, list(DISTINCT other_python_only) FROM cpg_imports GROUP BY path"
+                                 ).fetchall())
+    assert imports == {"p/b.py": [None]}, imports  # b.py's import row is from before the column
     assert edges == [("p.b.g", "p.a.f")]

@@ -186,6 +186,16 @@ else:
 
 def local_use():
     return dataclass_transform(), removeprefix("ab", "a")
+
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+
+def parse(text):
+    return tomllib.loads(text)
 ''',
     "user.py": '''
 from compat import dataclass_transform, removeprefix
@@ -206,22 +216,27 @@ def test_definitions_for_another_python_version_get_no_call(tmp_path):
     `else:` branch. On this interpreter a call of it never reaches that def (nor its inner _decorator)."""
     root = write_repo(tmp_path / "truth", COMPAT)
     probe = ("import sys, json; sys.path.insert(0, sys.argv[1]); import compat; "
-             "print(json.dumps([compat.dataclass_transform.__module__, compat.removeprefix.__code__.co_firstlineno]))")
-    module, line = json.loads(subprocess.run([sys.executable, "-I", "-c", probe, str(root)], capture_output=True,
+             "print(json.dumps([compat.dataclass_transform.__module__, compat.removeprefix.__code__.co_firstlineno, "
+             "compat.tomllib.__name__]))")
+    module, line, toml = json.loads(subprocess.run([sys.executable, "-I", "-c", probe, str(root)], capture_output=True,
                                              text=True, check=True).stdout)
-    assert module == "typing" and line == 16  # the def that runs here is the second removeprefix
+    assert module == "typing" and line == 16 and toml == "tomllib"  # the def that runs is the second removeprefix
     _, env, _ = index_repo(tmp_path, COMPAT)
     with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
         dead = c.execute("SELECT qualname, lineno FROM cpg_definitions WHERE other_python_only AND kind <> 'parameter' "
                          "ORDER BY lineno").fetchall()
         edges = c.execute("SELECT caller_qualname, callee_qualname, rule, callee_def_id IS NULL FROM cpg_calls "
-                          "WHERE caller_qualname IN ('compat.local_use', 'user.g', 'user') ORDER BY ALL").fetchall()
+                          "WHERE caller_qualname IN ('compat.local_use', 'user.g', 'user', 'compat.parse') "
+                          "ORDER BY ALL").fetchall()
+        dead_imports = c.execute("SELECT imported_module, lineno FROM cpg_imports WHERE other_python_only").fetchall()
         target = c.execute("SELECT d.lineno FROM cpg_calls k JOIN cpg_definitions d ON d.def_id = k.callee_def_id "
                            "WHERE k.callee_qualname = 'compat.removeprefix'").fetchall()
     assert dead == [("compat.dataclass_transform", 6), ("compat.dataclass_transform._decorator", 7),
                     ("compat.removeprefix", 13)], dead
+    assert dead_imports == [("tomli", 27)], dead_imports
     assert edges == [("compat.local_use", "compat.removeprefix", "local", False),
                      ("compat.local_use", "typing.dataclass_transform", "external", True),
+                     ("compat.parse", "tomllib.loads", "external", True),  # one edge, not 1/2 and tomli.loads
                      ("user", "typing.dataclass_transform", "external", True),
                      ("user.g", "compat.removeprefix", "import", False),
                      ("user.g", "typing.dataclass_transform", "external", True)], edges

@@ -30,9 +30,11 @@ CPG_DEFINITIONS = define("cpg_definitions", PLANE, [
 CPG_IMPORTS = define("cpg_imports", PLANE, [
     ("file_id", s), ("import_id", s), ("scope_def_id", s), ("scope_qualname", s), ("local_name", s),
     ("imported_module", s), ("imported_name", s), ("level", i16), ("is_star", b), ("written_module", s),
-    ("lineno", i32), ("binding_id", s), ("asname", s),
+    ("lineno", i32), ("binding_id", s), ("asname", s), ("other_python_only", b),
 ], key=("path", "import_id"), description="Every imported name: the local name it binds, the absolute module (relative "
-                                          "imports resolved against the module's package), the name imported from it.")
+                                          "imports resolved against the module's package), the name imported from it. "
+                                          "other_python_only: in the branch of a Python version test that the "
+                                          "indexing interpreter does not take (the link does not follow it).")
 
 CPG_CALL_SITES = define("cpg_call_sites", PLANE, [
     ("file_id", s), ("callsite_id", s), ("caller_def_id", s), ("caller_qualname", s), ("call_kind", s),

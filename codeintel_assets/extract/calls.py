@@ -299,7 +299,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 local = None if name == "*" else (node.asname or name)
             imports.append((file_id, nid(r.ordinal), nid(up), qual[up], local, target, name, level, name == "*",
                             stmt.module if isinstance(stmt, ast.ImportFrom) else node.name, node.lineno,
-                            bindings.get((nid(r.ordinal), "def")), node.asname))
+                            bindings.get((nid(r.ordinal), "def")), node.asname, other[r.ordinal]))
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             target = targets[0] if len(targets) == 1 and isinstance(targets[0], ast.Name) else None
