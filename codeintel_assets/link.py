@@ -244,6 +244,12 @@ star_exports(module, name) AS (
     SELECT m.module, i.local_name FROM __lk_cimports i JOIN need_mods m USING (path)
     WHERE i.scope_def_id = i.path || ':AST:0' AND i.local_name IS NOT NULL AND NOT starts_with(i.local_name, '_')
       AND i.path NOT IN (SELECT path FROM all_kind)
+    UNION  -- a submodule the package's own imports load is an attribute of the package (`from .sub import *`)
+    SELECT m.module, split_part(substr(i.imported_module, length(m.module) + 2), '.', 1)
+    FROM __lk_cimports i JOIN need_mods m USING (path)
+    WHERE starts_with(i.imported_module, m.module || '.') AND i.scope_def_id = i.path || ':AST:0'
+      AND i.path NOT IN (SELECT path FROM all_kind)
+      AND NOT starts_with(substr(i.imported_module, length(m.module) + 2), '_')
     UNION
     SELECT s.importer, e.name FROM star_exports e JOIN stars s ON s.source = e.module
     WHERE s.importer IN (SELECT module FROM need) AND s.path NOT IN (SELECT path FROM all_kind)

@@ -123,3 +123,22 @@ def test_a_star_import_that_rebinds_a_name_to_itself_keeps_the_first_binding(tmp
     assert truth == {"u.groups": "u.misc.groups", "u.find": "u.uf.find"}
     _, env, _ = index_repo(tmp_path, files)
     assert edges(env["CODEINTEL_DB"], "use.main") == {t: {q} for t, q in truth.items()}
+
+
+def test_a_submodule_loaded_by_a_star_imported_package_is_reexported_with_it(tmp_path):
+    """networkx: `from networkx.generators import *` in networkx/__init__, and generators/__init__ star-imports
+    its submodule random_graphs, which the import system binds as an attribute of the package: so
+    nx.random_graphs.gnm_random_graph is networkx.generators.random_graphs.gnm_random_graph. A private
+    submodule (_impl) is not exported by the star import."""
+    files = {"g/__init__.py": "from g.gen import *\n",
+             "g/gen/__init__.py": "from g.gen.rand import *\nfrom g.gen._impl import helper\n",
+             "g/gen/rand.py": '__all__ = ["gnm"]\n\n\ndef gnm(n):\n    return n\n',
+             "g/gen/_impl.py": "def helper():\n    return 0\n",
+             "use.py": "import g\n\n\ndef main():\n    return [g.rand.gnm(1), g.gnm(2), g.helper()]\n\n\n"
+                       "def broken():\n    return g._impl.helper()\n"}
+    truth = runtime_callees(write_repo(tmp_path / "truth", files), ["g.rand.gnm", "g.gnm", "g.helper", "g._impl.helper"])
+    assert truth == {"g.rand.gnm": "g.gen.rand.gnm", "g.gnm": "g.gen.rand.gnm", "g.helper": "g.gen._impl.helper",
+                     "g._impl.helper": None}
+    _, env, _ = index_repo(tmp_path, files)
+    assert edges(env["CODEINTEL_DB"], "use.main") == {t: {truth[t]} for t in ("g.rand.gnm", "g.gnm", "g.helper")}
+    assert edges(env["CODEINTEL_DB"], "use.broken") == {}
