@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codeintel_assets.faults import maybe_die
+from codeintel_assets.link import forget_links
 from codeintel_assets.pipeline import DEFAULT_FILE_BUDGET_SECONDS, ChunkResult, PassResult, pass_tables, run_pass
 from codeintel_assets.spool import SpooledTable
 
@@ -97,6 +98,7 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
             conn.execute(f"SET threads = {WRITER_THREADS}").fetchall()
             t0 = time.perf_counter()
             deleted = store.delete_files(keys, list(contracts), conn)
+            deleted["cpg links"] = forget_links(conn, keys)  # a --full: the link's old rows free their space too
             if sum(deleted.values()) >= CHECKPOINT_AFTER_ROWS:
                 conn.execute("CHECKPOINT")  # the freed row groups are reused by the appends, not appended after
             result.delete_seconds = time.perf_counter() - t0

@@ -1090,6 +1090,33 @@ def dirty_paths(conn) -> list[str]:
         f"UNION SELECT t.path FROM {TRACE} t ANTI JOIN f ON {same}{unchecked}").fetchall())
 
 
+def forget_links(conn, paths) -> int:
+    """When a run indexes every stored file again (``--full``), the link will be a full one: empty its tables
+    and drop its trace now, in the pass's delete transaction, so that the CHECKPOINT after it frees their
+    blocks for the appends. Kept until the relink, the old rows held their blocks while the new ones were
+    written, and the database file grew by the link's size on every ``--full``. A run that dies after this
+    leaves no trace: the next link is a full one. -> rows deleted (0: not every file is indexed again)."""
+    from resources.duck import present_tables, run, transaction
+    names = [tc.name for tc in LINK_TABLES] + list(LOOKUP_TABLES)
+    have = present_tables(conn, ["py_files", TRACE, *names])
+    if TRACE not in have or "py_files" not in have:
+        return 0
+    conn.register("__forget", pa.table({"path": pa.array(sorted(paths), pa.string())}))
+    try:
+        left = run(conn, "SELECT count(*) FROM py_files ANTI JOIN __forget USING (path)")[0][0]
+    finally:
+        conn.unregister("__forget")
+    if left:
+        return 0
+    deleted = 0
+    with transaction(conn):
+        run(conn, f'DROP TABLE "{TRACE}"')  # first: without a trace every later link is a full one
+        for name in names:
+            if name in have:
+                deleted += run(conn, f'DELETE FROM "{name}"')[0][0]
+    return deleted
+
+
 # What the trace records per file: its bytes and the module name it was linked under.
 CURRENT_FILES = ("SELECT f.path, f.file_id, d.qualname AS module FROM cpg_files f "
                  "LEFT JOIN cpg_definitions d ON d.path = f.path AND d.kind = 'module'")

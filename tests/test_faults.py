@@ -82,18 +82,21 @@ def table_columns(conn, table: str) -> list[str]:
 
 
 def table_hashes(db: Path | str) -> dict[str, tuple[int, int]]:
-    """{table: (rows, order-free sum of row hashes)} over every table of the pass; the run id of
+    """{table: (rows, order-free sum of row hashes)} over every table of the pass and of the link step (its
+    trace and lookup tables included: a --full empties them before its appends); the run id of
     ``codeintel_run_meta`` is left out (it legitimately differs per run)."""
+    from codeintel_assets.link import LINK_TABLES, LOOKUP_TABLES, TRACE
     out = {}
+    names = [tc.name for tc in pass_tables()] + [tc.name for tc in LINK_TABLES] + list(LOOKUP_TABLES) + [TRACE]
     with duckdb.connect(str(db), read_only=True) as conn:
-        for tc in pass_tables():
-            cols = [c for c in table_columns(conn, tc.name)
-                    if not (tc.name == "codeintel_run_meta" and c == "dagster_run_id")]
-            assert cols, f"table {tc.name} missing from {db}"
+        for name in names:
+            cols = [c for c in table_columns(conn, name)
+                    if not (name == "codeintel_run_meta" and c == "dagster_run_id")]
+            assert cols, f"table {name} missing from {db}"
             expr = ", ".join(f'"{c}"' for c in cols)
-            n, h = conn.execute(f'SELECT count(*), coalesce(sum(hash({expr})::HUGEINT), 0) FROM main."{tc.name}"'
+            n, h = conn.execute(f'SELECT count(*), coalesce(sum(hash({expr})::HUGEINT), 0) FROM main."{name}"'
                                 ).fetchone()
-            out[tc.name] = (int(n), int(h))
+            out[name] = (int(n), int(h))
     return out
 
 
