@@ -2,9 +2,10 @@
 
 Order of writes, and why:
 
-1. the rows of every file of the run are deleted from every table, in one transaction, then
-   ``CHECKPOINT`` (so the space of the deleted row groups is reused, and a ``--full`` re-index of
-   unchanged code leaves the file the size it was);
+1. the rows of every file of the run are deleted from every table, in one transaction (when the run
+   indexes every stored file again, the link's tables are emptied and its trace dropped too:
+   ``link.forget_links``), then ``CHECKPOINT`` (so the space of the deleted row groups is reused, and a
+   ``--full`` re-index of unchanged code leaves the file the size it was);
 2. each batch of finished chunks is appended to every table in one transaction, while the workers
    go on extracting (the writes overlap the extraction).
 
