@@ -88,6 +88,20 @@ SELECT binding_id, name, rule, kind,
 FROM ok
 """
 
+# What `from m import *` binds, for the modules of {mods} (module, path): m.__all__ when it is a literal (the
+# module's path in {with_all}), else m's public module-level definitions and imports. Read by the in-file
+# star_import rule (RESOLVE) and by the star re-export aliases (LOOKUPS).
+STAR_EXPORTS = """SELECT m.module, v.root AS name FROM cpg_value_refs v JOIN {mods} m USING (path)
+    WHERE v.role = 'export'{export_filter}
+    UNION
+    SELECT m.module, d.name FROM __lk_cdefs d JOIN {mods} m USING (path)
+    WHERE d.kind IN ('function', 'class', 'variable') AND d.parent_def_id = d.path || ':AST:0'
+      AND NOT starts_with(d.name, '_') AND d.path NOT IN (SELECT path FROM {with_all})
+    UNION
+    SELECT m.module, i.local_name FROM __lk_cimports i JOIN {mods} m USING (path)
+    WHERE i.scope_def_id = i.path || ':AST:0' AND i.local_name IS NOT NULL AND NOT starts_with(i.local_name, '_')
+      AND i.path NOT IN (SELECT path FROM {with_all})"""
+
 # Resolve references (call callees, class bases, arguments: ``__lk_refs``) to definitions: the meaning of
 # the root name plus the attribute path, a star import for a name bound nowhere, then module-level
 # aliases (re-exports) until the name is a definition, and attributes a class inherits (the static MRO).
@@ -110,15 +124,7 @@ mod_defs AS (SELECT m.qualname AS module, m.path FROM __lk_cdefs m SEMI JOIN sta
              WHERE m.kind = 'module'),
 literal_all AS (SELECT DISTINCT path FROM cpg_value_refs SEMI JOIN mod_defs USING (path) WHERE role IN ('export', 'export_dynamic')),
 exports AS (  -- what `from m import *` binds: m.__all__ when it is a literal, else m's public module-level names
-    SELECT m.module, v.root AS name FROM cpg_value_refs v JOIN mod_defs m USING (path) WHERE v.role = 'export'
-    UNION
-    SELECT m.module, d.name FROM __lk_cdefs d JOIN mod_defs m USING (path)
-    WHERE d.kind IN ('function', 'class', 'variable') AND d.parent_def_id = d.path || ':AST:0'
-      AND NOT starts_with(d.name, '_') AND d.path NOT IN (SELECT path FROM literal_all)
-    UNION
-    SELECT m.module, i.local_name FROM __lk_cimports i JOIN mod_defs m USING (path)
-    WHERE i.scope_def_id = i.path || ':AST:0' AND i.local_name IS NOT NULL AND NOT starts_with(i.local_name, '_')
-      AND i.path NOT IN (SELECT path FROM literal_all)),
+    """ + STAR_EXPORTS.format(mods="mod_defs", with_all="literal_all", export_filter="") + r"""),
 opaque AS (  -- files with a star import we cannot enumerate (outside the repository, or a computed __all__)
     SELECT DISTINCT s.path FROM star s WHERE s.imported_module NOT IN (SELECT module FROM mod_defs)
        OR s.imported_module IN (SELECT m.module FROM mod_defs m JOIN cpg_value_refs v USING (path) WHERE v.role = 'export_dynamic')),
@@ -234,16 +240,8 @@ need_mods AS (SELECT m.* FROM mods m SEMI JOIN need USING (module)),
 all_kind AS (SELECT path, bool_or(role = 'export_dynamic') AS dynamic FROM cpg_value_refs SEMI JOIN need_mods USING (path)
              WHERE role IN ('export', 'export_dynamic') GROUP BY path),
 star_exports(module, name) AS (
-    SELECT m.module, v.root FROM cpg_value_refs v JOIN need_mods m USING (path)
-    WHERE v.role = 'export' AND m.path NOT IN (SELECT path FROM all_kind WHERE dynamic)
-    UNION
-    SELECT m.module, d.name FROM __lk_cdefs d JOIN need_mods m USING (path)
-    WHERE d.kind IN ('function', 'class', 'variable') AND d.parent_def_id = d.path || ':AST:0'
-      AND NOT starts_with(d.name, '_') AND d.path NOT IN (SELECT path FROM all_kind)
-    UNION
-    SELECT m.module, i.local_name FROM __lk_cimports i JOIN need_mods m USING (path)
-    WHERE i.scope_def_id = i.path || ':AST:0' AND i.local_name IS NOT NULL AND NOT starts_with(i.local_name, '_')
-      AND i.path NOT IN (SELECT path FROM all_kind)
+    """ + STAR_EXPORTS.format(mods="need_mods", with_all="all_kind",
+                              export_filter=" AND m.path NOT IN (SELECT path FROM all_kind WHERE dynamic)") + """
     UNION  -- a submodule the package's own imports load is an attribute of the package (`from .sub import *`)
     SELECT m.module, split_part(substr(i.imported_module, length(m.module) + 2), '.', 1)
     FROM __lk_cimports i JOIN need_mods m USING (path)
