@@ -511,14 +511,17 @@ ANTI JOIN __lk_calls k ON k.ref_id = s.callsite_id
 QUALIFY row_number() OVER (PARTITION BY s.callsite_id, d.def_id ORDER BY o.occurrence_id, r.occurrence_id) = 1
 """.format(callees=SCIP_CALLEES.format(scope="SEMI JOIN __scope USING (path)"))
 
-# Where both the rules and SCIP resolved a call site inside the repository, do they agree (a constructor
-# edge goes to __init__, SCIP's reference to the class)?
+# Where both the rules and SCIP resolved a call site inside the repository, do they agree? A constructor edge
+# goes to __init__ and SCIP's reference to the class called: that class is the name resolved before __init__
+# was appended to the path (via[-2]), not the class defining __init__ (a base class, when the called one
+# inherits it).
 SCIP_AGREEMENT = """
 WITH s AS ({callees}),
 ours AS (SELECT k.callsite_id, k.callee_def_id AS def_id FROM cpg_calls k WHERE k.callee_def_id IS NOT NULL
            AND NOT starts_with(k.rule, 'scip')
-         UNION SELECT k.callsite_id, i.parent_def_id FROM cpg_calls k JOIN __lk_cdefs i ON i.def_id = k.callee_def_id
-         WHERE k.rule = 'constructor'),
+         UNION SELECT k.callsite_id, c.def_id FROM cpg_calls k
+         JOIN __lk_cdefs c ON c.qualname = k.via[-2] AND c.kind = 'class'
+         WHERE k.rule IN ('constructor', 'subclass_constructor')),
 sboth AS (SELECT s.callsite_id, bool_or(ours.def_id IS NOT NULL) AS agree FROM s
          SEMI JOIN ours ON ours.callsite_id = s.callsite_id
          LEFT JOIN ours ON ours.callsite_id = s.callsite_id AND ours.def_id = s.def_id GROUP BY s.callsite_id)

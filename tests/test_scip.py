@@ -17,10 +17,19 @@ OTHER = '''
 class Base:
     def run(self, x):
         return x
+
+
+class Root:
+    def __init__(self):
+        self.ready = True
+
+
+class Leaf(Root):
+    pass
 '''
 
 MOD = '''
-from pkg.other import Base
+from pkg.other import Base, Leaf
 
 
 def make():
@@ -29,11 +38,13 @@ def make():
 
 label = "é𝄞"; obj = make(); obj.run(label)
 Base.run(obj, 2)
+Leaf()
 '''
 
 PKG = "scip-python python pkg 0.1 "
 S_BASE, S_RUN, S_X = PKG + "`pkg.other`/Base#", PKG + "`pkg.other`/Base#run().", PKG + "`pkg.other`/Base#run().(x)"
 S_MAKE, S_LABEL, S_OBJ = PKG + "`pkg.mod`/make().", PKG + "`pkg.mod`/label.", PKG + "`pkg.mod`/obj."
+S_LEAF = PKG + "`pkg.other`/Leaf#"
 DEF, IMPORT, READ = 0x1, 0x2, 0x8
 
 
@@ -77,6 +88,9 @@ OCCURRENCES = [
     ("pkg/mod.py", 8, "Base", 0, S_BASE, READ),
     ("pkg/mod.py", 8, "run", 0, S_RUN, READ),
     ("pkg/mod.py", 8, "obj", 0, S_OBJ, READ),
+    ("pkg/other.py", 10, "Leaf", 0, S_LEAF, DEF),
+    ("pkg/mod.py", 0, "Leaf", 0, S_LEAF, IMPORT),
+    ("pkg/mod.py", 9, "Leaf", 0, S_LEAF, READ),
 ]
 TEXTS = {"pkg/other.py": source(OTHER), "pkg/mod.py": source(MOD)}
 
@@ -207,7 +221,7 @@ def test_occurrences_become_byte_spans_anchored_to_the_syntax(ingested):
                             "ON d.def_id = o.def_id").fetchall())
     assert defs == {S_BASE: "pkg.other.Base", S_RUN: "pkg.other.Base.run", S_X: "pkg.other.Base.run.x",
                     "local 0": "pkg.other.Base.run.self", S_MAKE: "pkg.mod.make", S_LABEL: "pkg.mod.label",
-                    S_OBJ: "pkg.mod.obj"}
+                    S_OBJ: "pkg.mod.obj", S_LEAF: "pkg.other.Leaf"}
     # a read of `label` carries the binding symtable resolves it to; the local symbol is per document
     label_binding = con.execute("SELECT binding_id FROM py_sym_name_sites WHERE path = 'pkg/mod.py' AND name = 'label' "
                                 "AND role = 'def'").fetchall()[0][0]
@@ -235,6 +249,27 @@ def test_the_link_uses_scip_where_its_rules_found_nothing(ingested):
         "SELECT b.param_name, b.implicit_receiver, a.text FROM cpg_binds_arg b JOIN cpg_call_sites c USING (callsite_id) "
         "LEFT JOIN cpg_call_args a ON a.arg_id = b.arg_id WHERE c.callee_text = 'obj.run' ORDER BY b.param_name").fetchall()
     assert wired == [("self", True, None), ("x", False, "label")]
+
+
+def test_the_link_reports_where_scip_and_its_rules_agree(ingested):
+    """The link step's figures (cpg_calls' materialisation in the Dagster instance, as the UI shows them). Call sites both resolved: make()
+    (pkg.mod.make), Base() and Base.run(obj, 2) (pkg.other.Base / .run), Leaf() (SCIP names the class Leaf;
+    the rules' constructor edge goes to Root.__init__, which Leaf inherits: the class called is Leaf, not
+    Root). obj.run(label) only SCIP resolved. Every one of the four agrees."""
+    from dagster import AssetKey, DagsterInstance
+    repo, env, _ = ingested
+    con = duckdb.connect(env["CODEINTEL_DB"], read_only=True)
+    leaf = con.execute("SELECT k.callee_qualname, k.rule FROM cpg_calls k JOIN cpg_call_sites c USING (callsite_id) "
+                       "WHERE c.callee_text = 'Leaf'").fetchall()
+    assert leaf == [("pkg.other.Root.__init__", "constructor")]
+    con.close()
+    instance = DagsterInstance.from_config(env["DAGSTER_HOME"])
+    try:
+        meta = instance.get_latest_materialization_event(AssetKey("cpg_calls")).asset_materialization.metadata
+        figures = {k: meta[k].value for k in ("scip_sites_both", "scip_sites_agree", "scip_sites_added")}
+    finally:
+        instance.dispose()
+    assert figures == {"scip_sites_both": 4, "scip_sites_agree": 4, "scip_sites_added": 1}
 
 
 def test_the_graph_holds_the_scip_symbols_and_their_bridges(ingested):
