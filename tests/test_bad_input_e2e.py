@@ -3,6 +3,8 @@ every other file is indexed, and nothing indexed before is lost."""
 
 import os
 
+import duckdb
+
 from tests.conftest import cli_env
 from tests.test_cli_incremental import index, rows_for
 
@@ -23,6 +25,8 @@ def test_bad_files_are_failure_rows_and_lose_nothing(tmp_path):
     (repo / "blocks.py").write_text("".join("    " * i + f"for i{i} in y:\n" for i in range(22)) + "    " * 22 + "pass\n")
     (repo / "huge.py").write_text("x = 1\n" * (10 * 1024 * 1024 // 6 + 1))
     (repo / "empty.py").write_text("")
+    # not bad: CPython 3.13 compiles a comment that is not UTF-8 (a Latin-1 editor's)
+    (repo / "latin1_comment.py").write_bytes(b"def f(x):  # r\xe9sum\xe9\n    return x\n")
     os.symlink("loop_b.py", repo / "loop_a.py")
     os.symlink("loop_a.py", repo / "loop_b.py")
     os.symlink("missing.py", repo / "dangling.py")
@@ -41,9 +45,13 @@ def test_bad_files_are_failure_rows_and_lose_nothing(tmp_path):
     assert "read failed" in failed["loop_a.py"] and "symbolic links" in failed["loop_a.py"]
     assert "read failed" in failed["dangling.py"]
     # Every file has its py_files row; the good and the empty file are indexed; nothing was lost.
-    assert s["rows"]["py_files"] == 11
+    assert s["rows"]["py_files"] == 12
     assert rows_for(env["CODEINTEL_DB"], "good.py") == good_before
     assert rows_for(env["CODEINTEL_DB"], "empty.py")["py_bc_code_units"] == 1
+    assert rows_for(env["CODEINTEL_DB"], "latin1_comment.py")["py_bc_code_units"] == 2
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as con:
+        assert con.execute("SELECT string, span_end_byte - span_start_byte FROM py_tokens "
+                           "WHERE path = 'latin1_comment.py' AND type = 'COMMENT'").fetchall() == [("# r\ufffdsum\ufffd", 8)]  # 8 bytes in the file
     # A file that parses but does not compile keeps its source facts.
     assert rows_for(env["CODEINTEL_DB"], "blocks.py")["py_ast_nodes"] > 0
     assert rows_for(env["CODEINTEL_DB"], "blocks.py")["py_bc_instructions"] == 0

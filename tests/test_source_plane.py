@@ -6,6 +6,7 @@ another encoding). Expected spans are recomputed here with ``ast.get_source_segm
 """
 
 import ast
+import dis
 import io
 import json
 import os
@@ -180,6 +181,67 @@ def test_latin1_cookie_spans_are_in_the_utf8_reencoding():
     assert y["span_start_byte"] == len("# -*- coding: latin-1 -*-\nx = 'café'\n".encode())
     assert_token_spans_match_source(f, data)
     assert f.bytecode.run_meta.column("compile_ok").to_pylist() == [True]
+
+
+# (file bytes, the comment's bytes as they are in the file, its token string by hand: U+FFFD per byte that
+# is not UTF-8)
+NOT_UTF8_COMMENTS = {
+    "latin1_editor": (b"x = 1  # caf\xe9\ny = x\n", b"# caf\xe9", "# caf\ufffd"),
+    "first_line": (b"# \xff\xfe\nx = 1\n", b"# \xff\xfe", "# \ufffd\ufffd"),
+    "bom_truncated_in_brackets": (b"\xef\xbb\xbfx = (1,  # \xe2\x82\n     2)\n", b"# \xe2\x82", "# \ufffd\ufffd"),
+}
+
+
+@pytest.mark.parametrize("case", NOT_UTF8_COMMENTS)
+def test_bytes_that_are_not_utf8_in_a_comment_index_as_cpython_compiles_them(case):
+    """CPython 3.13 does not decode comments: these files compile (checked here), though ``bytes.decode``
+    and ``tokenize.tokenize`` refuse them. They are indexed like any file: spans in the file's own bytes
+    (after a BOM), the AST and bytecode from CPython, the comment token with U+FFFD for each such byte."""
+    data, raw_comment, comment = NOT_UTF8_COMMENTS[case]
+    compile(data, "mod.py", "exec", dont_inherit=True)
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8-sig")
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    f = facts(data)
+    (row,) = f.source.files.to_pylist()
+    assert (row["ok"], row["encoding"], row["error_type"]) == (True, "utf-8", None)
+    assert f.src.utf8 == body and f.src.undecodable_bytes == comment.count("\ufffd")
+    # AST spans: CPython's positions (col_offset counts UTF-8 bytes) over the file's lines
+    starts = [0] + [i + 1 for i, ch in enumerate(body) if ch == 0x0A]
+    expected = sorted((type(n).__name__, starts[n.lineno - 1] + n.col_offset, starts[n.end_lineno - 1] + n.end_col_offset)
+                      for n in ast.walk(ast.parse(data)) if getattr(n, "lineno", None) is not None)
+    got = sorted((r["kind"], r["span_start_byte"], r["span_end_byte"]) for r in f.source.ast_nodes.to_pylist()
+                 if r["lineno"] is not None)
+    assert got == expected
+    # tokens: as tokenize gives them for the same file with an ASCII comment of the same length, except the
+    # comment's string; every token's byte span is its bytes in the file
+    clean = data.replace(raw_comment, b"#" * len(raw_comment))
+    ref = list(tokenize.tokenize(io.BytesIO(clean).readline))
+    rows = f.source.tokens.to_pylist()
+    assert [(r["type"], (r["start_line"], r["start_col"]), (r["end_line"], r["end_col"])) for r in rows] == \
+        [(tokenize.tok_name[t.type], t.start, t.end) for t in ref]
+    (tok,) = [r for r in rows if r["type"] == "COMMENT"]
+    assert tok["string"] == comment and body[tok["span_start_byte"]:tok["span_end_byte"]] == raw_comment
+    for r, t in zip(rows, ref):
+        if r["type"] != "COMMENT" and r["type"] not in ("ENCODING", "DEDENT", "ENDMARKER") and r["string"]:
+            assert r["string"] == t.string and body[r["span_start_byte"]:r["span_end_byte"]].decode() == t.string
+    assert f.bytecode.run_meta.column("compile_ok").to_pylist() == [True]
+    assert f.ops("mod") == \
+        [i.opname for i in dis.get_instructions(compile(data, "mod.py", "exec", dont_inherit=True))]
+
+
+def test_a_comment_that_is_not_utf8_under_a_cookie_naming_a_codec_is_still_refused():
+    """``# coding: utf8`` is read through the codec by CPython, which then refuses the comment (and so do we,
+    with its message); ``# -*- coding: utf-8 -*-`` is not, and the file compiles."""
+    bad = b"# coding: utf8\nx = 1  # \xe9\n"
+    with pytest.raises(SyntaxError):
+        compile(bad, "mod.py", "exec")
+    (row,) = facts(bad).source.files.to_pylist()
+    assert (row["ok"], row["error_stage"]) == (False, "decode")
+    good = b"# -*- coding: utf-8 -*-\nx = 1  # \xe9\n"
+    compile(good, "mod.py", "exec")
+    (row,) = facts(good).source.files.to_pylist()
+    assert row["ok"]
 
 
 def test_empty_file_is_valid_python():

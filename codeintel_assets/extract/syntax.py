@@ -7,9 +7,11 @@ with this one preorder, so ``ast_node_id`` agrees across planes without a table 
 import ast
 import io
 import os
+import re
 import tokenize
 import types
 import typing
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +51,7 @@ class SourceFile:
     sha256: str | None
     size: int | None
     error: SourceError | None
+    undecodable_bytes: int = 0  # bytes of comments that are not UTF-8 (CPython compiles them: _undecodable_comments)
 
     @property
     def file_id(self) -> str:
@@ -86,11 +89,46 @@ def read_source(root: str | os.PathLike, path: str, max_bytes: int = DEFAULT_MAX
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-        return SourceFile(path, data, None, None, None, has_bom, sha, size, _decode_error(data, path, exc))
+        text = _undecodable_comments(data, path)
+        if text is None:
+            return SourceFile(path, data, None, None, None, has_bom, sha, size, _decode_error(data, path, exc))
+        encoding = "utf-8-sig" if has_bom else "utf-8"
+        undecodable = len(_SURROGATE.findall(text))
+    else:
+        undecodable = 0
     if encoding == "utf-8-sig":
         encoding = "utf-8"
     utf8 = data[3:] if has_bom else (data if encoding == "utf-8" else text.encode("utf-8"))
-    return SourceFile(path, data, text, utf8, encoding, has_bom, sha, size, None)
+    return SourceFile(path, data, text, utf8, encoding, has_bom, sha, size, None, undecodable)
+
+
+def _undecodable_comments(data: bytes, path: str) -> str | None:
+    """The text of a UTF-8 file that CPython compiles although some of its bytes are not UTF-8, else None.
+
+    CPython 3.13's tokenizer does not decode a comment (``x = 1  # caf\\xe9`` from a Latin-1 editor compiles,
+    also on the first two lines, where ``tokenize.detect_encoding`` refuses it), while ``bytes.decode`` and
+    ``tokenize.tokenize`` refuse the whole file. The exact bytes stay the coordinate space (every span is
+    CPython's); the text keeps each undecodable byte as a lone surrogate (``surrogateescape``: one character per
+    byte, so columns and byte offsets convert exactly), and ``_token_rows`` shows it as U+FFFD. A file that
+    names another encoding, or that CPython does not compile, is not this case (its decode error stands)."""
+    for line in data.split(b"\n", 2)[:2]:
+        cookie = _COOKIE.match(line)
+        if cookie:  # CPython reads "utf-8" and "utf-8-*" without a codec, any other name through its codec
+            name = cookie.group(1).decode("ascii").lower().replace("_", "-")
+            if name != "utf-8" and not name.startswith("utf-8-"):
+                return None
+            break
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(data, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except Exception:  # noqa: BLE001 - CPython refuses it too (or cannot say): the decode error stands
+        return None
+    return data.decode("utf-8", "surrogateescape")
+
+
+# PEP 263's cookie, on the raw bytes (a line that is not UTF-8 cannot be decoded to look for it)
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 
 def _decode_error(data: bytes, path: str, exc: BaseException) -> SourceError:
@@ -379,9 +417,24 @@ def split_lines(text: str) -> list[str]:
     return out
 
 
+def _tokens(src: SourceFile, text: str):
+    """``tokenize.tokenize`` of the exact bytes; for a file whose comments hold bytes that are not UTF-8
+    (``_undecodable_comments``), of its text with each such byte as U+FFFD (one character for one byte, as
+    in the text: the columns are the same), after the ENCODING token ``tokenize`` would have given."""
+    if src.undecodable_bytes:
+        yield tokenize.TokenInfo(tokenize.ENCODING, "utf-8-sig" if src.has_bom else "utf-8", (0, 0), (0, 0), "")
+        yield from tokenize.generate_tokens(io.StringIO(_SURROGATE.sub("\ufffd", text)).readline)
+        return
+    yield from tokenize.tokenize(io.BytesIO(src.data).readline)
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
 def _token_rows(path: str, fid: str, src: SourceFile, lines: LineIndex) -> list[tuple]:
     """py_tokens rows; ``token_id`` is None here (filled in Arrow by ``extract_source``)."""
-    text_lines = split_lines(src.text[1:] if src.text.startswith("\ufeff") else src.text)
+    text = src.text[1:] if src.text.startswith("\ufeff") else src.text
+    text_lines = split_lines(text)
     starts = lines.line_starts
     ascii_line = [True] + [ln.isascii() for ln in text_lines]
     n_bytes = lines.n_bytes
@@ -390,7 +443,7 @@ def _token_rows(path: str, fid: str, src: SourceFile, lines: LineIndex) -> list[
         if row >= len(starts):
             return n_bytes
         if row < len(ascii_line) and not ascii_line[row]:
-            col = len(text_lines[row - 1][:col].encode("utf-8"))
+            col = len(text_lines[row - 1][:col].encode("utf-8", "surrogateescape"))  # (_undecodable_comments)
         return min(starts[row] + col, n_bytes)
 
     # Per row: its start offset when a column is a byte count there (an ASCII line), else -1 (byte_at).
@@ -404,7 +457,7 @@ def _token_rows(path: str, fid: str, src: SourceFile, lines: LineIndex) -> list[
     exact = tokenize.EXACT_TOKEN_TYPES
     op_names: dict[str, tuple[str, str]] = {}  # OP string -> (type, exact_type) names (TokenInfo.exact_type)
     encoding = tokenize.ENCODING
-    for k, (typ, string, (sr, sc), (er, ec), _) in enumerate(tokenize.tokenize(io.BytesIO(src.data).readline)):
+    for k, (typ, string, (sr, sc), (er, ec), _) in enumerate(_tokens(src, text)):
         if typ == op_type:
             names = op_names.get(string)
             if names is None:
