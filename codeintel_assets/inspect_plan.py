@@ -4,8 +4,9 @@ A module's runtime facts depend on its own source, on the inspect settings, and 
 A file is inspected again when:
 
 - ``full``: ``--full`` re-runs every file;
-- ``changed``: the static pass indexed it in this run (new or changed content);
-- ``never inspected``: it has no inspect status row (the plane is new for it, or a run died);
+- ``changed``: the static pass indexed it in this run (changed content) and it had been inspected;
+- ``never inspected``: it has no inspect status row (a new file, the first ``--inspect`` run, or a run
+  died);
 - ``file changed since inspected``: its status row is for other bytes (it changed in a run without
   ``--inspect``);
 - ``inspect settings changed``: the allow/deny lists, probes, interpreter or budgets differ from the
@@ -100,13 +101,15 @@ def inspect_work(conn, seen: Sequence[str], static_work: Sequence[str], modules:
     seen_set = set(seen)
     if full:
         return {k: "full" for k in seen}
-    work = {k: "changed" for k in static_work if k in seen_set}
     stored: dict[str, tuple[str | None, str | None, str | None]] = {}
     if table_exists(conn, "py_inspect_import_attempts"):
         for path, fid, cur, pol in conn.execute(
                 "SELECT a.path, a.file_id, f.file_id, a.policy_sha256 FROM py_inspect_import_attempts a "
                 "LEFT JOIN py_files f USING (path)").fetchall():
             stored[path] = (fid, cur, pol)
+    # a file the static pass indexed in this run: changed if it had been inspected, else never inspected (a
+    # new file, or the first --inspect run)
+    work = {k: "changed" if k in stored else "never inspected" for k in static_work if k in seen_set}
     for k in seen:
         if k in work:
             continue

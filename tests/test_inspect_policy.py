@@ -89,7 +89,7 @@ def test_what_reruns_when(tmp_path):
     repo = write_repo(tmp_path / "repo", REPO)
     env = cli_env(tmp_path)
     code, s = index(repo, env)
-    assert code == 0 and s["inspect"]["reasons"] == {"changed": 5}
+    assert code == 0 and s["inspect"]["reasons"] == {"never inspected": 5}  # new files, first --inspect run
     assert (s["inspect"]["attempted"], s["inspect"]["ok"], s["inspect"]["skipped"]) == (4, 4, 1)
     first = attempts(env)
     assert first["tests/test_x.py"][:3] == (False, True, first["tests/test_x.py"][2])
