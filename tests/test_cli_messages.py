@@ -139,7 +139,7 @@ def test_sigint_during_the_inspect_step_is_one_line_and_claims_no_work(tmp_path)
     assert said == ["codeintel: the run failed: inspect: interrupted; the next `codeintel index --inspect` "
                     "finishes what this run left"], err
     assert "files re-inspected" not in out, out
-    assert "inspect: interrupted: 0 of the 3 stale files (3 changed) re-inspected; 0 modules" in out, out
+    assert "inspect: interrupted: 0 of the 3 stale files (3 never inspected) re-inspected; 0 modules" in out, out
 
     # the static rows were written before the inspect step: the next run has no file to add or change, and
     # inspects the three files (pkg.slow now fails on a 2 s timeout)
