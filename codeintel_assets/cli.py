@@ -504,7 +504,10 @@ def _run_inspect(args, defs, instance, store, plan, work, modules, cfg, checks, 
                                 "inspect: " + "; ".join(_root_cause(e.step_failure_data.error) for e in errors))
             break
         _take_checks(checks, result)
-    out["files_done"] = len(keys)
+    # the stale files whose run finished; a run covers a range of partitions (contiguous_ranges), so the
+    # current files between stale ones were inspected with them (in_range)
+    out["files_done"] = sum(1 for k in keys if k in todo)
+    out["files_in_range"] = len(keys) - out["files_done"]
     import gc
     gc.collect()
     from resources.duck import table_exists
@@ -645,7 +648,10 @@ def _print_summary(s: dict, checks: list[dict]) -> None:
         why = ', '.join(f'{n} {r}' for r, n in ins['reasons'].items()) or 'none stale'
         done = ins.get("files_done", ins["files"])
         if done == ins["files"]:
-            print(f"inspect: {ins['files']} files re-inspected ({why}); ", end="", file=out)
+            with_them = ins.get("files_in_range", 0)
+            also = (f", and {with_them} current files between them (one run inspects a range of partitions)"
+                    if with_them else "")
+            print(f"inspect: {ins['files']} files re-inspected ({why}){also}; ", end="", file=out)
         else:  # a run broke or was interrupted: its range wrote nothing
             stopped = "interrupted" if ins.get("interrupted") else "stopped"
             print(f"inspect: {stopped}: {done} of the {ins['files']} stale files ({why}) re-inspected; ", end="",

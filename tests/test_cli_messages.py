@@ -151,6 +151,33 @@ def test_sigint_during_the_inspect_step_is_one_line_and_claims_no_work(tmp_path)
     assert (s["inspect"]["files"], s["inspect"]["files_done"], s["inspect"]["attempted"]) == (3, 3, 3), s["inspect"]
 
 
+def test_current_files_inspected_with_the_stale_ones_are_counted_apart(tmp_path):
+    """pkg.base edited: the static pass moves it to the tail of the partition order; the ten modules that
+    import it (m00, m02, ..., m18, every other one) are stale where they are. Eleven stale ranges are more
+    than contiguous_ranges' eight, so one run covers m00 .. base and inspects the ten current modules between
+    them too (m01, ..., m19). The summary says 11 files re-inspected and 10 more with them (it said
+    "21 of the 11 stale files", as a trial on rich saw "100 of the 85")."""
+    n = 20
+    files = {"pkg/__init__.py": "", "pyproject.toml": ZERO_THRESHOLDS, "pkg/base.py": "def b(x):\n    return x\n",
+             **{f"pkg/m{i:02d}.py": ("from pkg.base import b\n" if i % 2 == 0 else "") + f"def f{i}(x):\n    return x\n"
+                for i in range(n)}}
+    repo = write_repo(tmp_path / "repo", files)
+    env = cli_env(tmp_path)
+    code, s, err = _index(repo, env, "--inspect")
+    assert code == 0 and s["inspect"]["files"] == n + 2, err
+    (repo / "pkg/base.py").write_text("def b(x, y=1):\n    return x\n")
+    code, out, err = run_cli(["index", str(repo), "--workers", "1", "--inspect"], env)
+    assert code == 0, out + err
+    line = next(ln for ln in out.splitlines() if ln.startswith("inspect:"))
+    assert line.startswith("inspect: 11 files re-inspected (1 changed, 10 imports a re-inspected module), and 10 "
+                           "current files between them "), line
+    (repo / "pkg/base.py").write_text("def b(x, y=2):\n    return x\n")
+    code, s, err = _index(repo, env, "--inspect")
+    assert (s["inspect"]["files"], s["inspect"]["files_done"], s["inspect"]["files_in_range"]) == (11, 11, 10), \
+        s["inspect"]
+    assert s["inspect"]["attempted"] == n + 1, s["inspect"]  # the modules of m00 .. m19 and pkg.base
+
+
 def test_partition_without_rows_counts_as_added(tmp_path, monkeypatch):
     """A file a dead run added as a partition but never wrote (no py_files row) is new to the database: the
     summary counts it as added, not changed (by hand: one file indexed, one never written)."""
