@@ -218,13 +218,16 @@ LOOKUPS = (
     ("cpg_link_defs", ("def_id", "qualname", "kind", "path", "parent_def_id", "name", "span_start_byte"), """
 SELECT def_id, qualname, kind, path, parent_def_id, name, span_start_byte FROM __lk_cdefs d
 WHERE kind IN ('function', 'method', 'class', 'lambda') AND {s[d]}"""),
+    # (not a @staticmethod's first parameter: it has no receiver, whatever its name)
     ("cpg_link_self", ("path", "binding_id", "class_qualname", "classmethod"), """
 SELECT p.path, p.binding_id, k.qualname AS class_qualname, m.def_id IN (
            SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites c
            WHERE call_kind = 'decorator' AND callee_text = 'classmethod' AND {s[c]}) AS classmethod
 FROM __lk_cdefs p JOIN __lk_cdefs m ON m.def_id = p.parent_def_id AND m.kind = 'method' AND {s[m]}
 JOIN __lk_cdefs k ON k.def_id = m.parent_def_id AND k.kind = 'class' AND {s[k]}
-WHERE p.kind = 'parameter' AND p.param_index = 0 AND p.param_kind IN ('posonly', 'pos_or_kw') AND {s[p]}"""),
+WHERE p.kind = 'parameter' AND p.param_index = 0 AND p.param_kind IN ('posonly', 'pos_or_kw') AND {s[p]}
+  AND m.def_id NOT IN (SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites t
+                       WHERE call_kind = 'decorator' AND callee_text = 'staticmethod' AND {s[t]})"""),
     ("cpg_link_aliases", ("path", "name", "target"), """
 WITH RECURSIVE
 -- `from x import *` at module level in m: m.n stands for x.n for every name n the star binds (x.__all__ when
@@ -547,6 +550,8 @@ WITH site AS (  -- self.m() and cls(...) in the scope's methods (resolved in K's
     JOIN __lk_cdefs p ON p.binding_id = c.callee_root_binding_id AND p.kind = 'parameter' AND p.param_index = 0
      AND p.param_kind IN ('posonly', 'pos_or_kw')
     JOIN __lk_cdefs m ON m.def_id = p.parent_def_id AND m.kind = 'method'
+     AND m.def_id NOT IN (SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites
+                          WHERE call_kind = 'decorator' AND callee_text = 'staticmethod')  -- no receiver
     WHERE (c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1)
        OR (c.callee_kind = 'name' AND len(coalesce(c.callee_attrs, [])) = 0 AND m.def_id IN (
                SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites
@@ -708,11 +713,33 @@ QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.qualname ORDER BY e.con
 # Methods that are property getters, setters or deleters (`@property`, `@functools.cached_property`, any
 # `@...cached_property`, `@x.setter`): `obj.p(...)` calls the value the getter returns, never the method, so no
 # call edge goes to them (networkx: `self.degree(weight=w)`, degree a cached_property returning a view).
+# Likewise a method decorated by a class of the repository that is a descriptor and not callable (its MRO
+# defines __get__ and no __call__, as SQLAlchemy's memoized_property): `obj.m(...)` calls what __get__
+# returns. (A decorator class that defines __call__ may forward to the method, and keeps the edge.) The
+# decorator's class is the one its call site resolved to: this link's edges for the scope, the stored ones
+# for the other files.
 PROPERTIES = r"""
 CREATE OR REPLACE TEMP TABLE __lk_props AS
+WITH deco AS (
+    SELECT e.ref_id AS callsite_id, e.rule, e.qualname, e.via FROM __lk_calls e
+    WHERE e.rule IN ('class', 'constructor') AND contains(e.ref_id, ':DECORATOR:')
+    UNION ALL
+    SELECT callsite_id, rule, callee_qualname, via FROM cpg_calls
+    WHERE call_kind = 'decorator' AND rule IN ('class', 'constructor')),
+classes AS (
+    SELECT DISTINCT split_part(d.callsite_id, ':DECORATOR:', 1) AS def_id, k.def_id AS class_def_id
+    FROM deco d JOIN __lk_cdefs k ON k.kind = 'class'
+     AND k.qualname = CASE WHEN d.rule = 'class' THEN d.qualname ELSE d.via[-2] END),
+dunders AS (
+    SELECT c.def_id, bool_or(x.name = '__get__') AS has_get, bool_or(x.name = '__call__') AS has_call
+    FROM classes c JOIN cpg_mro o ON o.class_def_id = c.class_def_id
+    JOIN __lk_cdefs x ON x.parent_def_id = o.ancestor_def_id AND x.name IN ('__get__', '__call__')
+    GROUP BY c.def_id)
 SELECT DISTINCT split_part(callsite_id, ':DECORATOR:', 1) AS def_id FROM cpg_call_sites
 WHERE call_kind = 'decorator' AND (callee_text IN ('property', 'abstractproperty', 'abc.abstractproperty')
       OR ends_with(callee_text, 'cached_property') OR regexp_matches(callee_text, '\.(setter|getter|deleter)$'))
+UNION
+SELECT def_id FROM dunders WHERE has_get AND NOT has_call
 """
 
 # INS-ALG-6 over the definitions' own parameters (signature_source 'ast').

@@ -198,12 +198,15 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         vr = by_node.get(id(node))
         if vr is None:
             return
-        dotted = _dotted(node)
+        # a subscripted base (`Base[int]`, `Generic[T]`, `dict[str, int]`) is a generic alias whose
+        # __mro_entries__ gives the class it subscripts: the class statement inherits that class
+        named = node.value if role == "base" and isinstance(node, ast.Subscript) else node
+        dotted = _dotted(named)
         is_lambda = isinstance(node, ast.Lambda)
         if dotted is None and not is_lambda and role not in ("base", "instance"):
             return
         root, attrs = dotted if dotted else (None, [])
-        root_row = by_node.get(id(_root_name(node))) if dotted else None
+        root_row = by_node.get(id(_root_name(named))) if dotted else None
         tr = by_node.get(id(target)) if target is not None else None
         values.append((file_id, f"{nid(vr.ordinal)}:{role}", role, nid(owner_def),
                        bindings.get((nid(tr.ordinal), "def")) if tr is not None else None,

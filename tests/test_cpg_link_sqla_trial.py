@@ -1,0 +1,203 @@
+"""Call edges and class hierarchies a user trial on SQLAlchemy, attrs and rich found wrong. The expected callee
+of each call is what CPython runs: the test executes the same files and reads ``__module__`` / ``__qualname__``
+of the function each call reaches (recorded by the fixture's functions themselves, ``ran()``), and the MRO a
+class statement made (``__mro__``)."""
+
+import json
+import subprocess
+import sys
+
+import duckdb
+
+from tests.conftest import index_repo, write_repo
+from tests.test_cpg_link_trial import calls_of, runtime
+
+RAN = '''
+import sys
+
+
+def ran():
+    f = sys._getframe(1)
+    return f"{f.f_globals['__name__']}.{f.f_code.co_qualname}"
+'''
+
+GENERIC = {
+    "gen.py": RAN + '''
+
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Base(Generic[T]):
+    def clone(self):
+        return ran()
+
+
+class Sub(Base[int]):
+    def go(self):
+        return self.clone()
+
+
+class Pair(dict[str, int], Base[str]):
+    pass
+
+
+def main():
+    got = {}
+    got[30] = Sub().go()
+    return got
+'''}
+
+
+def mro_of(db: str) -> dict[str, list[str]]:
+    with duckdb.connect(db, read_only=True) as c:
+        rows = c.execute("SELECT class_qualname, ancestor_qualname FROM cpg_mro ORDER BY class_qualname, mro_index").fetchall()
+    out: dict[str, list[str]] = {}
+    for cls, anc in rows:
+        out.setdefault(cls, []).append(anc)
+    return out
+
+
+def test_a_subscripted_generic_base_is_the_class_it_subscripts(tmp_path):
+    """`class Sub(Base[int])`: CPython's class statement calls the generic alias's __mro_entries__, and Sub
+    inherits Base (SQLAlchemy's generic bases: the MRO stopped at the text 'Base[int]' and self.clone() in
+    Sub had no edge)."""
+    truth = runtime(write_repo(tmp_path / "truth", GENERIC), "gen")
+    assert truth == {30: "gen.Base.clone"}
+    _, env, _ = index_repo(tmp_path, GENERIC)
+    got = calls_of(env["CODEINTEL_DB"], "gen.Sub.go")
+    assert got == {21: {"gen.Base.clone"}}, got  # the call on line 21 of gen.py, inside Sub.go
+    # the MRO of each class, as CPython computed it (the classes outside the repository by module.qualname)
+    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); import gen; print(json.dumps({c: "
+              "[f'{k.__module__}.{k.__qualname__}'.removeprefix('builtins.') for k in getattr(gen, c).__mro__] "
+              "for c in ('Sub', 'Pair')}))")
+    cpython = json.loads(subprocess.run([sys.executable, "-I", "-c", script, str(tmp_path / "truth")],
+                                        capture_output=True, text=True, check=True).stdout)
+    assert cpython["Sub"] == ["gen.Sub", "gen.Base", "typing.Generic", "object"]
+    ours = mro_of(env["CODEINTEL_DB"])
+    # in the repository: every class CPython lists, in its order, up to the first one outside it
+    for cls in ("Sub", "Pair"):
+        inside = []
+        for q in cpython[cls]:
+            if not q.startswith("gen."):
+                break
+            inside.append(q)
+        assert ours[f"gen.{cls}"][:len(inside)] == inside, (cls, ours[f"gen.{cls}"], cpython[cls])
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        bases = c.execute("SELECT class_qualname, base_index, base_text, base_qualname, rule FROM cpg_inherits "
+                          "WHERE class_qualname IN ('gen.Sub', 'gen.Pair') ORDER BY 1, 2").fetchall()
+    assert [(q, i, t, b) for q, i, t, b, _ in bases] == [
+        ("gen.Pair", 0, "dict[str, int]", "<builtin>.dict"), ("gen.Pair", 1, "Base[str]", "gen.Base"),
+        ("gen.Sub", 0, "Base[int]", "gen.Base")]
+    assert all(r != "unresolved" for *_, r in bases), bases
+
+
+DESCRIPTORS = {
+    "orm.py": RAN + '''
+
+
+class memoized_property:
+    """A non-data descriptor: the attribute is what the getter returns."""
+
+    def __init__(self, fget):
+        self.fget = fget
+
+    def __get__(self, obj, cls):
+        if obj is None:
+            return self
+        obj.__dict__[self.fget.__name__] = result = self.fget(obj)
+        return result
+
+
+class forwarding:
+    """A method decorator that binds like a function and calls it."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __get__(self, obj, cls):
+        return lambda *a: self(obj, *a)
+
+    def __call__(self, obj, *a):
+        return self.fn(obj, *a)
+
+
+class State:
+    def __init__(self, manager):
+        self.made = ran()
+
+
+class Manager:
+    @memoized_property
+    def state_factory(self):
+        return State
+
+    @forwarding
+    def work(self, n):
+        return ran()
+
+
+def main():
+    m = Manager()
+    got = {}
+    got[54] = m.state_factory(m).made
+    got[55] = m.work(1)
+    return got
+'''}
+
+
+def test_calling_a_descriptor_attribute_is_not_a_call_of_the_method_it_decorates(tmp_path):
+    """`@memoized_property` (a class of the repository with __get__ and no __call__): `m.state_factory(m)` calls
+    the class the getter returns (State), never the getter with the call's arguments (SQLAlchemy:
+    `self.state_factory(self, instance)` had an edge to the getter, and its arguments were wired to the
+    getter's parameters). A decorator class that defines __call__ forwards the call: that edge stays."""
+    truth = runtime(write_repo(tmp_path / "truth", DESCRIPTORS), "orm")
+    assert truth == {54: "orm.State.__init__", 55: "orm.Manager.work"}
+    _, env, _ = index_repo(tmp_path, DESCRIPTORS)
+    got = calls_of(env["CODEINTEL_DB"], "orm.main")
+    assert "orm.Manager.state_factory" not in got.get(54, set()), got
+    assert got.get(55) == {"orm.Manager.work"}, got
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        wired = c.execute("SELECT count(*) FROM cpg_binds_arg b JOIN cpg_calls k USING (callsite_id) "
+                          "WHERE k.callee_qualname = 'orm.Manager.state_factory'").fetchall()
+    assert wired == [(0,)]
+
+
+STATIC = {
+    "st.py": RAN + '''
+
+
+class Other:
+    def run(self):
+        return ran()
+
+
+class K:
+    def run(self):
+        return ran()
+
+    @staticmethod
+    def st(self):
+        return self.run()
+
+    def me(self):
+        return self.run()
+
+
+def main():
+    got = {}
+    got[29] = K.st(Other())
+    got[30] = K().me()
+    return got
+'''}
+
+
+def test_a_staticmethods_first_parameter_is_not_a_receiver(tmp_path):
+    """A @staticmethod whose first parameter is named self: `self.run()` calls run on whatever the caller
+    passed (here an Other), not K.run through K's MRO (the trial: such a call had a self_method edge)."""
+    truth = runtime(write_repo(tmp_path / "truth", STATIC), "st")
+    assert truth == {29: "st.Other.run", 30: "st.K.run"}
+    _, env, _ = index_repo(tmp_path, STATIC)
+    assert "st.K.run" not in calls_of(env["CODEINTEL_DB"], "st.K.st").get(21, set())
+    assert calls_of(env["CODEINTEL_DB"], "st.K.me").get(24) == {"st.K.run"}
