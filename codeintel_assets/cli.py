@@ -750,8 +750,9 @@ def cmd_check(args) -> int:
     except (_CheckConfigError, UnevaluatedCheck) as exc:  # a bad configuration; an asset check `check` cannot run
         print(f"codeintel: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # noqa: BLE001 - a damaged database: one line, exit 2
-        print(f"codeintel: cannot read the database {db}: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - a damaged or busy database: one line, exit 2
+        print(f"codeintel: {_cannot_open(db, exc) if 'lock' in str(exc) else f'cannot read the database {db}: {exc}'}",
+              file=sys.stderr)
         return 2
     for r in results:
         print(r.summary())
@@ -769,6 +770,21 @@ def cmd_check(args) -> int:
     return 1 if blocking else 0
 
 
+def _cannot_open(db: str, exc: BaseException) -> str:
+    """Why a reader cannot open the database, in one line. DuckDB lets no other process open a file while one
+    writes it: then say who writes (the writer lock's record, or DuckDB's own words) and what to do."""
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "Conflicting lock" in str(exc) or "Could not set lock" in str(exc):
+        from codeintel_assets.locking import holder, lock_path
+        who = holder(lock_path(db))
+        if who == "another process":
+            m = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", str(exc))
+            who = f"{m.group(1)} (pid {m.group(2)})" if m else who
+        return (f"the database {db} is being written by {who} (a `codeintel index`?): DuckDB lets no reader open "
+                f"it meanwhile; read it when that run ends")
+    return f"cannot open the database {db}: {first}"
+
+
 def cmd_query(args) -> int:
     import duckdb
 
@@ -784,7 +800,11 @@ def cmd_query(args) -> int:
         print(f"codeintel query: no database at {db} (run `codeintel index` first)", file=sys.stderr)
         return 2
     from resources.duck import connect_read_only
-    conn = connect_read_only(db)
+    try:
+        conn = connect_read_only(db)
+    except duckdb.Error as exc:
+        print(f"codeintel query: {_cannot_open(db, exc)}", file=sys.stderr)
+        return 2
     try:
         if args.preset == "cfg-dot":
             print(cfg_dot(conn, args.arg or ""))  # a name nothing has is an error, never an empty digraph
@@ -835,7 +855,7 @@ def cmd_export(args) -> int:
         try:
             conn = connect_read_only(db)
         except duckdb.Error as exc:
-            raise ExportError(f"cannot open the database {db}: {str(exc).splitlines()[0]}") from exc
+            raise ExportError(_cannot_open(db, exc)) from exc
         try:
             figures = export_graph(conn, args.format, args.out, args.path, args.symbol)
         except duckdb.Error as exc:

@@ -226,3 +226,41 @@ def test_summary_says_which_checks_it_reports(tmp_path):
     assert 0 < len(names) < len(every), inspected
     assert header == (f"checks (whole database; {len(names)} of {len(every)}, those of the steps this run ran; "
                       f"`codeintel check` prints all {len(every)}):"), inspected
+
+
+HOLD_WRITER = r"""
+import sys, duckdb
+from codeintel_assets.locking import hold
+with hold(sys.argv[1]):
+    conn = duckdb.connect(sys.argv[1])
+    conn.execute("SELECT 1").fetchall()
+    print("ready", flush=True)
+    sys.stdin.read()  # until the test closes our stdin
+    conn.close()
+"""
+
+
+def test_reading_a_database_while_it_is_written_is_one_line_naming_the_writer(tmp_path):
+    """A `codeintel index` holds the DuckDB file open for writing, and DuckDB then lets no other process open
+    it: `query` gave a Python traceback (exit 1), `check` and `export` a raw IO error. Each now says, in one
+    line, that the database is being written and by which process (the writer lock's record), exit 2."""
+    from tests.conftest import index_repo
+    _, env, _ = index_repo(tmp_path, {"a.py": "def f():\n    return 1\n"})
+    db = env["CODEINTEL_DB"]
+    writer = subprocess.Popen([sys.executable, "-c", HOLD_WRITER, db], cwd=REPO_ROOT, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        for argv in (["query", "SELECT count(*) FROM py_files"], ["check"],
+                     ["export", "--format", "parquet", "--out", str(tmp_path / "out")]):
+            code, out, err = run_cli([*argv, "--db", db], env)
+            assert code == 2, (argv, code, out, err)
+            lines = err.strip().splitlines()
+            assert len(lines) == 1 and "Traceback" not in err, (argv, err)
+            assert f"the database {db} is being written by pid {writer.pid} on " in lines[0], (argv, lines)
+            assert lines[0].endswith("read it when that run ends"), (argv, lines)
+    finally:
+        writer.stdin.close()
+        writer.wait(timeout=30)
+    code, out, err = run_cli(["query", "SELECT count(*) FROM py_files", "--db", db, "--json"], env)
+    assert code == 0 and json.loads(out) == {"count_star()": 1}, (out, err)
