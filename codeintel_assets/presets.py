@@ -40,15 +40,30 @@ PRESETS: dict[str, tuple[str, str]] = {
     "failed-files": ("every file a plane could not read, decode, parse, compile or extract, and why", None),
     "broken-imports": ("imports of a module under the repository's own top-level packages that no file of the "
                        "repository provides (deleted, renamed, optional; or installed at runtime under that name, "
-                       "as os does os.path): path, line, the module as written and made absolute", """
+                       "as os does os.path), and `from M import n` where the repository's module M neither binds "
+                       "n nor has a submodule n (and has no star import or module __getattr__ that could): path, "
+                       "line, the module as written and made absolute, the name, what is missing", """
         WITH mods AS (SELECT DISTINCT module_name AS m FROM py_files WHERE module_name IS NOT NULL AND module_name <> ''),
         steps AS (SELECT string_split(m, '.') AS parts, unnest(range(1, len(string_split(m, '.')) + 1)) AS n FROM mods),
-        known AS (SELECT DISTINCT array_to_string(list_slice(parts, 1, n), '.') AS name FROM steps)
-        SELECT i.path, i.lineno, i.scope_qualname, i.written_module, i.imported_module, i.imported_name
+        known AS (SELECT DISTINCT array_to_string(list_slice(parts, 1, n), '.') AS name FROM steps),
+        files AS (SELECT module_name AS m, path FROM py_files WHERE ok AND module_name IS NOT NULL),
+        bound AS (SELECT b.path, b.name FROM py_sym_bindings b
+                  JOIN py_sym_scopes s ON s.scope_id = b.scope_id AND s.scope_type = 'MODULE'),
+        open AS (SELECT path FROM cpg_imports WHERE is_star AND scope_def_id = path || ':AST:0'
+                 UNION SELECT path FROM bound WHERE name = '__getattr__')
+        SELECT i.path, i.lineno, i.scope_qualname, i.written_module, i.imported_module, i.imported_name,
+               'module' AS missing
         FROM cpg_imports i
         WHERE string_split(i.imported_module, '.')[1] IN (SELECT DISTINCT string_split(m, '.')[1] FROM mods)
           AND i.imported_module NOT IN (SELECT name FROM known)
-        ORDER BY i.path, i.lineno, i.imported_module"""),
+        UNION ALL
+        SELECT i.path, i.lineno, i.scope_qualname, i.written_module, i.imported_module, i.imported_name, 'name'
+        FROM cpg_imports i JOIN files f ON f.m = i.imported_module
+        WHERE i.imported_name IS NOT NULL AND NOT i.is_star AND NOT starts_with(i.imported_name, '__')
+          AND f.path NOT IN (SELECT path FROM open)
+          AND i.imported_module || '.' || i.imported_name NOT IN (SELECT name FROM known)
+          AND NOT EXISTS (SELECT 1 FROM bound b WHERE b.path = f.path AND b.name = i.imported_name)
+        ORDER BY path, lineno, imported_module, imported_name"""),
     "largest-code-units": ("the 20 code units with the most instructions", """
         SELECT path, qualpath, kind, instruction_count, stacksize FROM py_bc_code_units
         ORDER BY instruction_count DESC, path, qualpath LIMIT 20"""),

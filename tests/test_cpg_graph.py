@@ -5,6 +5,8 @@ the extractors' output."""
 
 import dis
 import json
+import sys
+import subprocess
 import re
 import shutil
 import textwrap
@@ -646,4 +648,37 @@ def test_broken_imports_name_the_modules_no_file_provides(tmp_path):
     assert broken() == [("pkg/a.py", 3, "pkg.gone", "f")]
     (repo / "pkg/b.py").unlink()
     assert run_cli(["index", str(repo), "--json", "--workers", "1"], env)[0] == 0
-    assert broken() == [("pkg/a.py", 2, "pkg.b", None), ("pkg/a.py", 3, "pkg.gone", "f"), ("pkg/a.py", 7, "pkg.b", "X")]
+    # `from . import b` too: pkg neither binds b nor has the submodule now (CPython: ImportError)
+    assert broken() == [("pkg/a.py", 2, "pkg.b", None), ("pkg/a.py", 3, "pkg.gone", "f"), ("pkg/a.py", 4, "pkg", "b"),
+                        ("pkg/a.py", 7, "pkg.b", "X")]
+
+
+def test_broken_imports_name_the_names_a_module_of_the_repository_does_not_bind(tmp_path):
+    """`from M import n` where M is a module of the repository that binds no n and has no submodule n: an
+    ImportError, listed as a missing name. Not listed: a name M binds (under any statement), a submodule, and
+    any name of a module with a star import or a module __getattr__ (either could provide it). The expected
+    list is what CPython does with each import statement, run on its own."""
+    files = {
+        "pkg/__init__.py": "from pkg.core import api\n", "pkg/core.py": "def api():\n    pass\nif api:\n    LATE = 1\n",
+        "pkg/sub/__init__.py": "", "pkg/sub/deep.py": "Z = 1\n",
+        "lazy/__init__.py": "def __getattr__(name):\n    return name\n",
+        "star/__init__.py": "from pkg.core import *\n",
+        "use.py": "from pkg import api\nfrom pkg import gone\nfrom pkg.core import LATE\nfrom pkg.core import nope\n"
+                  "from pkg.sub import deep\nfrom pkg.sub import shallow\nfrom lazy import anything\n"
+                  "from star import api\n"}
+    repo = write_repo(tmp_path / "repo", files)
+    env = cli_env(tmp_path)
+    assert run_cli(["index", str(repo), "--json", "--workers", "1"], env)[0] == 0
+    code, out, err = run_cli(["query", "--preset", "broken-imports", "--json"], env)
+    assert code == 0, err
+    got = [(r["lineno"], r["imported_module"], r["imported_name"], r["missing"]) for r in map(json.loads, out.splitlines())
+           if r["path"] == "use.py"]
+    fails = []
+    for n, stmt in enumerate((repo / "use.py").read_text().splitlines(), 1):
+        r = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, sys.argv[1]); {stmt}", str(repo)],
+                           capture_output=True, text=True)
+        if r.returncode:
+            assert "ImportError: cannot import name" in r.stderr, (stmt, r.stderr)
+            fails.append(n)
+    assert fails == [2, 4, 6]
+    assert got == [(2, "pkg", "gone", "name"), (4, "pkg.core", "nope", "name"), (6, "pkg.sub", "shallow", "name")]
