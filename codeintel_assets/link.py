@@ -363,9 +363,34 @@ SELECT r.ref_id, CASE WHEN r.kind = 'class' AND i.def_id IS NOT NULL THEN 'const
        CASE WHEN i.def_id IS NOT NULL THEN list_append(r.via, i.qualname) ELSE r.via END AS via
 FROM {res} r LEFT JOIN (
     SELECT o.class_def_id, x.def_id, x.qualname, x.path, x.kind, o.complete FROM cpg_mro o
-    JOIN __lk_cdefs x ON x.parent_def_id = o.ancestor_def_id AND x.name = '__init__' AND x.kind = 'method'
-    QUALIFY row_number() OVER (PARTITION BY o.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC) = 1) i
+    JOIN (SELECT parent_def_id AS owner, def_id, qualname, path, kind, span_start_byte FROM __lk_cdefs
+          WHERE name = '__init__' AND kind = 'method'
+          UNION ALL  -- a class whose decorator generates __init__ (GENERATED_INIT): no definition to point to
+          SELECT class_def_id, NULL, NULL, NULL, NULL, NULL FROM __lk_gen_init) x ON x.owner = o.ancestor_def_id
+    QUALIFY row_number() OVER (PARTITION BY o.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC NULLS LAST) = 1) i
   ON r.kind = 'class' AND i.class_def_id = r.def_id
+"""
+
+# Classes whose decorator generates an __init__ (@dataclass, attrs' @define / @attr.s / @frozen ...,
+# pydantic's dataclass), unless it says init=False: calling such a class (or a subclass that inherits the
+# generated __init__) runs no __init__ of the repository, so CALLABLE stops its MRO lookup there (the call's
+# edge goes to the class, rule class). An explicit __init__ of the class itself wins (the decorator keeps it).
+# The decorator is known by what its call site resolved to: in this link (__lk_res: the scope's) or stored
+# (cpg_calls: the other files'); `@dataclass(...)` by its inner call.
+GENERATED_INIT = """
+CREATE OR REPLACE TEMP TABLE __lk_gen_init AS
+WITH makers AS (
+    SELECT ref_id AS callsite_id, qualname FROM __lk_res
+    UNION ALL SELECT callsite_id, callee_qualname FROM cpg_calls WHERE path NOT IN (SELECT path FROM __scope)),
+gen AS (SELECT DISTINCT callsite_id FROM makers WHERE qualname IN (
+    'dataclasses.dataclass', 'pydantic.dataclasses.dataclass', 'attr.s', 'attr.attrs', 'attr.attributes',
+    'attr.define', 'attr.mutable', 'attr.frozen', 'attr.dataclass', 'attrs.define', 'attrs.mutable', 'attrs.frozen'))
+SELECT DISTINCT split_part(d.callsite_id, ':DECORATOR:', 1) AS class_def_id
+FROM cpg_call_sites d
+JOIN gen g ON g.callsite_id = CASE WHEN d.callee_kind = 'call' THEN d.callee_value_node_id ELSE d.callsite_id END
+WHERE d.call_kind = 'decorator'
+  AND NOT EXISTS (SELECT 1 FROM cpg_call_args a WHERE a.callsite_id = d.callee_value_node_id AND a.path = d.path
+                  AND a.keyword = 'init' AND a.text = 'False')
 """
 
 # super().m() in a method of class K: m as K's MRO finds it after K (0.9: super() follows type(self)'s MRO).
@@ -1023,6 +1048,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     # 2. call sites: names, attributes, container items; super(); then functions returned by resolved calls
     run(conn, CALL_REFS)
     _resolve(conn, roots)
+    run(conn, GENERATED_INIT)
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_calls AS " + CALLABLE.format(res="__lk_res")
         + " UNION ALL " + SUPER)
     run(conn, "INSERT INTO __lk_calls " + INSTANCE)

@@ -201,3 +201,66 @@ def test_a_staticmethods_first_parameter_is_not_a_receiver(tmp_path):
     _, env, _ = index_repo(tmp_path, STATIC)
     assert "st.K.run" not in calls_of(env["CODEINTEL_DB"], "st.K.st").get(21, set())
     assert calls_of(env["CODEINTEL_DB"], "st.K.me").get(24) == {"st.K.run"}
+
+
+GENERATED = {
+    "dc.py": '''
+import dataclasses
+from dataclasses import dataclass
+
+
+class Base:
+    def __init__(self, a):
+        self.a = a
+
+
+@dataclass
+class D(Base):
+    a: int
+    b: int = 0
+
+
+@dataclasses.dataclass(init=False)
+class NoInit(Base):
+    a: int
+
+
+@dataclass
+class Explicit:
+    a: int
+
+    def __init__(self, a):
+        self.a = a
+
+
+class Child(D):
+    pass
+
+
+def main():
+    return [D(1, 2), NoInit(1), Explicit(1), Child(1)]
+'''}
+
+
+def test_a_class_whose_decorator_generates_init_is_constructed_by_that_init(tmp_path):
+    """`@dataclass class D(Base)`: D(1, 2) runs the __init__ the decorator generated for D, never Base.__init__
+    (the trial: a constructor edge to Base.__init__ at confidence 1.0, and D's fields wired to Base's
+    parameters). The edge goes to the class itself (rule class) when CPython's __init__ for it was generated
+    (its code is not in the file), else to the __init__ of the file that runs."""
+    repo = write_repo(tmp_path / "truth", GENERATED)
+    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); import dc; print(json.dumps({type(o).__name__: "
+              "[type(o).__init__.__qualname__, type(o).__init__.__code__.co_filename == dc.__file__] "
+              "for o in dc.main()}))")
+    cpython = json.loads(subprocess.run([sys.executable, "-I", "-c", script, str(repo)], capture_output=True,
+                                        text=True, check=True).stdout)
+    assert cpython == {"D": ["D.__init__", False], "NoInit": ["Base.__init__", True],
+                       "Explicit": ["Explicit.__init__", True], "Child": ["D.__init__", False]}
+    expected = {cls: ("dc." + init if in_file else f"dc.{cls}") for cls, (init, in_file) in cpython.items()}
+    _, env, _ = index_repo(tmp_path, GENERATED)
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        got = dict(c.execute("SELECT s.callee_text, k.callee_qualname FROM cpg_calls k JOIN cpg_call_sites s "
+                             "USING (callsite_id) WHERE k.caller_qualname = 'dc.main'").fetchall())
+        wired = c.execute("SELECT count(*) FROM cpg_binds_arg b JOIN cpg_calls k USING (callsite_id) "
+                          "WHERE k.caller_qualname = 'dc.main' AND k.callee_qualname = 'dc.Base.__init__'").fetchall()
+    assert got == expected, got
+    assert wired == [(2,)]  # NoInit(1): the new object to self, its one argument to a
