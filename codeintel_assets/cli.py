@@ -157,6 +157,14 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
+def _limits(args) -> tuple[int, float]:
+    """This run's --max-file-bytes and --file-budget (their defaults when not given)."""
+    from codeintel_assets.extract.syntax import DEFAULT_MAX_FILE_BYTES
+    from codeintel_assets.pipeline import DEFAULT_FILE_BUDGET_SECONDS
+    return (DEFAULT_MAX_FILE_BYTES if args.max_file_bytes is None else args.max_file_bytes,
+            DEFAULT_FILE_BUDGET_SECONDS if args.file_budget is None else args.file_budget)
+
+
 def _index(args, root: Path, db: str, t0: float) -> int:
     from codeintel_assets import settled
     from codeintel_assets.instance import InstanceError, prepare_home
@@ -194,7 +202,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         # database's files and no run can have died (codeintel_assets.settled). No work: no Dagster at all.
         reader = ReadOnlyDatabase(db)
         try:
-            indexed = indexed_hashes(reader, modules)
+            indexed = indexed_hashes(reader, modules, _limits(args))
             plan = plan_reconcile(disk, indexed, list(indexed))
             idle = not plan.to_materialize and not plan.removed and not _relink_needed(args, root, reader)
         except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: one line, exit 2
@@ -222,7 +230,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         log(f"  run {run_id} died with its process: marked failed; its files are indexed again")
     try:
         if indexed is None:  # (else read above, in a state no run can have changed since)
-            indexed = indexed_hashes(store, modules)
+            indexed = indexed_hashes(store, modules, _limits(args))
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: one line, exit 2
         raise CliError(f"cannot read the database {db}: {exc}") from exc
     partitions = list(instance.get_dynamic_partitions(FILES_PARTITIONS))

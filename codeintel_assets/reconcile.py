@@ -233,7 +233,8 @@ SCAN_CACHE = "codeintel_scan_cache.json"  # StatCache's file, in the database's 
 STALE = "stale:"  # prefix of an indexed hash that must not match the disk: a plane did not finish
 
 
-def indexed_state(conn, table_exists, modules: dict[str, str] | None = None) -> dict[str, str]:
+def indexed_state(conn, table_exists, modules: dict[str, str] | None = None,
+                  limits: tuple[int, float] | None = None) -> dict[str, str]:
     """path -> content sha256 of what is indexed, ``STALE + sha`` where the file must be indexed again.
 
     Every file plane leaves a per-file status row carrying the ``file_id`` (hash of path and content)
@@ -242,7 +243,9 @@ def indexed_state(conn, table_exists, modules: dict[str, str] | None = None) -> 
     added since) is stale. A file that *failed* has a current status row and is not stale: it is
     indexed again when its content changes (or with ``--full``), never in a loop. ``modules``
     (path -> module name from the current import roots): a file whose stored ``module_name``
-    differs is stale too.
+    differs is stale too. ``limits`` (``--max-file-bytes``, ``--file-budget`` of this run): a file that
+    failed only on a limit is stale when this run's limit is larger than the one it failed on (its size;
+    the budget its failure message names), so raising a limit indexes it, and nothing else does.
     """
     from codeintel_assets.planes import file_planes
     from codeintel_assets.pipeline import GATE_TABLE
@@ -257,7 +260,17 @@ def indexed_state(conn, table_exists, modules: dict[str, str] | None = None) -> 
             conds.append(f'EXISTS (SELECT 1 FROM "{table}" t WHERE t.path = f.path AND t.file_id = f.file_id)')
         else:
             conds.append("FALSE")
-    rows = conn.execute(f"SELECT path, sha256, module_name, {' AND '.join(conds) or 'TRUE'} FROM py_files f").fetchall()
+    fresh_sql = " AND ".join(conds) or "TRUE"
+    if limits is not None:
+        max_bytes, budget = limits
+        retry = [f"coalesce(f.error_stage = 'limit' AND f.size_bytes <= {int(max_bytes)}, false)"]
+        for table in ["py_files"] + [t for t in tables if t in have and t != GATE_TABLE]:
+            # pipeline.extract_file's message: "the <plane> extractor took more than <seconds> s on this file"
+            retry.append(f'EXISTS (SELECT 1 FROM "{table}" t WHERE t.path = f.path AND t.file_id = f.file_id '
+                         f"AND t.error_stage = 'budget' AND TRY_CAST(regexp_extract(t.error_msg, "
+                         f"'more than ([0-9.e+]+) s', 1) AS DOUBLE) < {float(budget)!r})")  # (an ok row: NULL, not retried)
+        fresh_sql = f"({fresh_sql}) AND NOT ({' OR '.join(retry)})"
+    rows = conn.execute(f"SELECT path, sha256, module_name, {fresh_sql} FROM py_files f").fetchall()
     out = {}
     for path, sha, module, fresh in rows:
         if modules is not None and path in modules and modules[path] != module:
@@ -274,10 +287,11 @@ def module_names(root: str | os.PathLike, keys, explicit_roots=()) -> dict[str, 
     return {k: module_name(key_to_path(k), roots, prefix) for k in keys}
 
 
-def indexed_hashes(store, modules: dict[str, str] | None = None) -> dict[str, str | None]:
+def indexed_hashes(store, modules: dict[str, str] | None = None,
+                   limits: tuple[int, float] | None = None) -> dict[str, str | None]:
     """path -> sha256 of what is indexed (``indexed_state``: stale planes count as changed)."""
     from resources.duck import table_exists
     if not os.path.exists(store.database):
         return {}
     with store.connection(read_only=True) as conn:
-        return indexed_state(conn, table_exists, modules)
+        return indexed_state(conn, table_exists, modules, limits)

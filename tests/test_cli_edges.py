@@ -593,3 +593,36 @@ def test_superseded_runs_leave_the_instance_and_the_state_stays(tmp_path):
     assert code == 0 and s["files_unchanged"] == 6 and s["run_id"] is None, s  # nothing to do
     code, s, err = index(repo, env, "--db", str(db), "--keep-runs", "-3")
     assert code == 2 and "--keep-runs" in s["run_error"] and "'-3'" in s["run_error"], s
+
+
+def test_a_file_that_failed_on_a_limit_is_indexed_again_when_the_limit_is_raised(tmp_path):
+    """A file over --max-file-bytes, or one whose plane ran past --file-budget, is a failure row that the next
+    run with the same limit leaves alone (no loop). A run with a larger limit indexes it again; it said
+    "unchanged" and kept the failure until the file's bytes changed (a trial on rich: raising the limit did
+    nothing). Sizes by hand: big.py is 2,000 x 'x = 1\\n' = 12,000 bytes."""
+    repo = write_repo(tmp_path / "repo", {"small.py": "x = 1\n", "slow.py": "y = 2\n"})
+    (repo / "big.py").write_text("x = 1\n" * 2_000)
+    env = cli_env(tmp_path)
+
+    def index(*extra, **more_env):
+        code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1", *extra], {**env, **more_env})
+        assert code == 0, err
+        return json.loads(out.strip().splitlines()[-1])
+
+    slow = {FAULT_ENV: "source:sleep=slow.py:2.0"}
+    s = index("--max-file-bytes", "10000", "--file-budget", "0.5", **slow)
+    assert sorted(f.split(":")[0] for f in s["failed_files"]) == ["big.py", "slow.py"], s["failed_files"]
+    assert "FileTooLarge" in " ".join(s["failed_files"]) and "BudgetExceeded" in " ".join(s["failed_files"])
+    s = index("--max-file-bytes", "10000", "--file-budget", "0.5", **slow)  # the same limits: nothing to do
+    assert (s["files_changed"], s["files_unchanged"], s["files_failed_in_db"]) == (0, 3, 2), s
+    s = index("--max-file-bytes", "12000", "--file-budget", "0.5", **slow)  # exactly its size: within the limit
+    assert (s["files_changed"], s["failed_files"], s["failed_files_in_db"]) == (1, [], [
+        "slow.py: source: budget failed: BudgetExceeded: the source extractor took more than 0.5 s on this file "
+        "(--file-budget)"]), s  # big.py indexed; slow.py, failed on the same budget, left alone
+    s = index("--max-file-bytes", "12000", "--file-budget", "10", **slow)  # the budget above the 2 s it takes
+    assert (s["files_changed"], s["failed_files"], s["files_failed_in_db"]) == (1, [], 0), s
+    s = index("--max-file-bytes", "12000", "--file-budget", "10")
+    assert (s["files_changed"], s["files_unchanged"]) == (0, 3), s
+    # a smaller limit than a file that is indexed does not fail it again (only a failure is retried)
+    s = index("--max-file-bytes", "1000")
+    assert (s["files_changed"], s["files_failed_in_db"]) == (0, 0), s

@@ -35,7 +35,8 @@ def _evaluate(context: SensorEvaluationContext, repo: RepoConfig, store: CodeInt
     home = getattr(context.instance, "root_directory", None)
     disk = scan_repository(repo.root, cache=os.path.join(home, SCAN_CACHE) if home else None)
     try:
-        indexed = indexed_hashes(store, module_names(repo.root, [f.key for f in disk], repo.import_roots))
+        indexed = indexed_hashes(store, module_names(repo.root, [f.key for f in disk], repo.import_roots),
+                                 (repo.max_file_bytes, repo.file_budget_seconds))
     except Exception as exc:  # the writer holds the DuckDB file during a run
         return SkipReason(f"database busy: {exc}")
     partitions = list(context.instance.get_dynamic_partitions(FILES.name))
