@@ -151,13 +151,13 @@ cand AS (
     WHERE NOT r.container AND len(r.attrs) = 0 AND p.classmethod),
 known AS (SELECT qualname FROM __lk_known),
 tops AS (SELECT top FROM __lk_tops),
-aliases AS (SELECT name, target FROM __lk_aliases),
+aliases AS (SELECT name, target, n FROM __lk_aliases),
 walk AS (
     SELECT ref_id, rule, name, confidence, hop, [name] AS via FROM cand
     UNION ALL
     -- a name that names no definition: rewrite each dotted prefix that is an alias (an equi-join on the
     -- name's prefixes, not a scan of every alias per name)
-    SELECT x.ref_id, x.rule, a.target || substr(x.name, length(a.name) + 1), x.confidence, x.hop + 1,
+    SELECT x.ref_id, x.rule, a.target || substr(x.name, length(a.name) + 1), x.confidence / a.n, x.hop + 1,
            list_append(x.via, a.target || substr(x.name, length(a.name) + 1))
     FROM (SELECT w.*, unnest(list_transform(range(1, len(string_split(w.name, '.')) + 1),
                                             lambda i: array_to_string(list_slice(string_split(w.name, '.'), 1, i), '.')))
@@ -315,7 +315,11 @@ def _lookups(conn, full: bool) -> None:
             run(conn, f"INSERT INTO {name} {body}")
     run(conn, "CREATE OR REPLACE TEMP VIEW __lk_defs AS SELECT * FROM cpg_link_defs")
     run(conn, "CREATE OR REPLACE TEMP VIEW __lk_self AS SELECT * FROM cpg_link_self")
-    run(conn, "CREATE OR REPLACE TEMP VIEW __lk_aliases AS SELECT * FROM cpg_link_aliases")
+    # n: how many targets the name has (bound by alternative imports, `if HAS_EXT: from ._c import T else:
+    # from ._py import T`): at runtime one of them, so each alias step divides the confidence by n, as the
+    # name's own module does (1/2 each there; an importer's edges summed to 2.0)
+    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_aliases AS SELECT name, target, count(*) OVER (PARTITION BY name) AS n "
+              "FROM (SELECT DISTINCT name, target FROM cpg_link_aliases)")
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_known AS SELECT DISTINCT qualname FROM cpg_link_defs")
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_tops AS "
               "SELECT DISTINCT split_part(qualname, '.', 1) AS top FROM __lk_cdefs WHERE kind = 'module'")

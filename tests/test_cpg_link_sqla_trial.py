@@ -264,3 +264,31 @@ def test_a_class_whose_decorator_generates_init_is_constructed_by_that_init(tmp_
                           "WHERE k.caller_qualname = 'dc.main' AND k.callee_qualname = 'dc.Base.__init__'").fetchall()
     assert got == expected, got
     assert wired == [(2,)]  # NoInit(1): the new object to self, its one argument to a
+
+
+ALTERNATIVES = {
+    "pkg/__init__.py": "",
+    "pkg/_py.py": "class Thing:\n    def __init__(self):\n        self.impl = 'py'\n",
+    "pkg/_alt.py": "class Thing:\n    def __init__(self):\n        self.impl = 'alt'\n",
+    "pkg/c.py": "HAS_EXT = True\nif not HAS_EXT:\n    from ._py import Thing\nelse:\n    from ._alt import Thing\n\n\n"
+                "def use():\n    return Thing()\n",
+    "pkg/d.py": "from pkg.c import Thing\n\n\ndef use():\n    return Thing()\n",
+    "pkg/e.py": "from pkg import c\n\n\ndef use():\n    return c.Thing()\n",
+}
+
+
+def test_a_name_bound_by_alternative_imports_splits_its_confidence_wherever_it_is_reached(tmp_path):
+    """pkg.c binds Thing by one of two imports: each is 1/2 in c, and was 1.0 each in d and e, which import it
+    from c (one call site's edges summing to 2.0, SQLAlchemy's compiled-or-pure-Python alternatives). Now 1/2
+    each everywhere; the class CPython constructs (pkg._alt.Thing here) is one of the two."""
+    repo = write_repo(tmp_path / "truth", ALTERNATIVES)
+    ran = subprocess.run([sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                          "import pkg.c, pkg.d, pkg.e; print({m.use().impl for m in (pkg.c, pkg.d, pkg.e)})", str(repo)],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert ran == "{'alt'}"
+    _, env, _ = index_repo(tmp_path, ALTERNATIVES)
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        rows = c.execute("SELECT path, callee_qualname, confidence FROM cpg_calls WHERE caller_qualname LIKE 'pkg.%.use' "
+                         "ORDER BY 1, 2").fetchall()
+    expected = [(f"pkg/{m}.py", f"pkg.{impl}.Thing.__init__", 0.5) for m in "cde" for impl in ("_alt", "_py")]
+    assert [(p, q, round(x, 3)) for p, q, x in rows] == expected, rows
