@@ -20,7 +20,9 @@ kills on output floods):
 - ``RLIMIT_AS`` (memory), ``RLIMIT_CPU`` (per module: the soft limit is moved up before each import),
   ``RLIMIT_CORE`` 0, ``RLIMIT_FSIZE`` (with ``SIGXFSZ`` ignored, an oversized write fails);
 - an audit hook (PEP 578; it cannot be removed) that refuses sockets, subprocesses, ``fork``/``exec``,
-  and any file write, removal, rename, link or mode change outside the sandbox directory. It is the
+  and any file write, removal, rename, link or mode change outside the sandbox directory (``sqlite3``
+  databases included; ``os.mkfifo`` / ``os.mknod``, which raise no event, are wrapped), from the first
+  module's import to the worker's end (threads, ``atexit`` handlers and finalisers too). It is the
   guard for Python-level code: a C extension that calls the OS directly is not seen (documented).
 
 Extraction is static in the seed's sense: members via ``inspect.getmembers_static`` (class) or the
@@ -30,6 +32,7 @@ runtime probes the user allowlists call user code (a zero-argument factory, once
 """
 
 import collections
+import contextlib
 import functools
 import hashlib
 import importlib
@@ -44,6 +47,7 @@ import threading
 import time
 import traceback
 import types
+from urllib.parse import unquote, urlsplit  # (the hook must not import)
 
 # Set by ``main()`` from the config, the worker's argument. Importing this file as a module reads no
 # command line (indexing CodeIntel itself imports it, where ``sys.argv`` is ``['-c']``): until then, the
@@ -90,7 +94,10 @@ _REFUSED = {"os.system", "os.fork", "os.forkpty", "os.kill", "os.killpg", "os.st
             "resource.prlimit", "os.chdir"}
 _ALLOWED_SOCKET_EVENTS = {"socket.gethostname"}
 _guard_active = False
-_in_hook = False
+# Per thread: inside the hook already (its own calls are not judged again), or the worker's own trusted call
+# (``_trusted``); a thread the module started has its own, never trusted (a global let such a thread act
+# unjudged while the main thread was inside the hook)
+_local = threading.local()
 _started: list = []  # modules whose import began during the current attempt (the "import" audit event)
 
 
@@ -106,13 +113,12 @@ def _inside(path) -> bool:
 
 
 def _audit(event: str, args) -> None:
-    global _in_hook
-    if not _guard_active or _in_hook:
+    if not _guard_active or getattr(_local, "busy", False):
         return
     if event == "import":  # raised by the import statement (not by importlib) when a module is not in sys.modules
         _started.append(args[0])
         return
-    _in_hook = True
+    _local.busy = True
     try:
         if event == "open":
             path, mode, flags = (tuple(args) + (None, None, None))[:3]
@@ -121,6 +127,14 @@ def _audit(event: str, args) -> None:
             if writes and not _inside(path):
                 raise PermissionError(f"codeintel sandbox: refused to open {path!r} for writing outside the "
                                       f"sandbox directory")
+        elif event == "sqlite3.connect":  # creates the database file (also a `file:` URI with uri=True)
+            target = args[0] if args else None
+            if isinstance(target, bytes):
+                target = os.fsdecode(target)
+            if isinstance(target, str) and target.startswith("file:"):
+                target = unquote(urlsplit(target).path) or ":memory:"
+            if target not in (None, "", ":memory:") and not _inside(target):
+                raise PermissionError(f"codeintel sandbox: refused sqlite3.connect on {args[0]!r} (outside the sandbox)")
         elif event in _PATH_EVENTS:
             for i in _PATH_EVENTS[event]:
                 if i < len(args) and not _inside(args[i]):
@@ -128,7 +142,39 @@ def _audit(event: str, args) -> None:
         elif event in _REFUSED or (event.startswith(_REFUSED_PREFIXES) and event not in _ALLOWED_SOCKET_EVENTS):
             raise PermissionError(f"codeintel sandbox: refused {event} (no network, no subprocesses)")
     finally:
-        _in_hook = False
+        _local.busy = False
+
+
+@contextlib.contextmanager
+def _trusted():
+    """The worker's own call that the guard would refuse a module (``setrlimit`` before each import)."""
+    before = getattr(_local, "busy", False)
+    _local.busy = True
+    try:
+        yield
+    finally:
+        _local.busy = before
+
+
+def _guard_unaudited() -> None:
+    """``os.mkfifo`` and ``os.mknod`` create files without an audit event (CPython 3.13): the worker's ``os``
+    and ``posix`` get versions that ask the same question as the hook (a C extension calling the OS directly
+    stays unseen, as for every write: documented)."""
+    import posix
+
+    def guarded(name, original):
+        @functools.wraps(original)
+        def wrapper(path, *args, dir_fd=None, **kwargs):
+            if _guard_active and (dir_fd is not None or not _inside(path)):
+                raise PermissionError(f"codeintel sandbox: refused os.{name} on {path!r} (outside the sandbox)")
+            return original(path, *args, dir_fd=dir_fd, **kwargs)
+        return wrapper
+    for name in ("mkfifo", "mknod"):
+        original = getattr(posix, name, None)
+        if original is not None:
+            wrapper = guarded(name, original)
+            setattr(posix, name, wrapper)
+            setattr(os, name, wrapper)
 
 
 def _setup_limits() -> None:
@@ -150,8 +196,9 @@ def _arm_cpu() -> None:
     spent = used.ru_utime + used.ru_stime
     soft = int(spent + CPU_SECONDS) + 1
     hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard if hard != resource.RLIM_INFINITY and hard >= soft
-                                             else resource.RLIM_INFINITY))
+    with _trusted():
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard if hard != resource.RLIM_INFINITY and hard >= soft
+                                                 else resource.RLIM_INFINITY))
 
 # ------------------------------------------------------------------------------------------------ values
 
@@ -1131,11 +1178,11 @@ def handle(cmd) -> dict:
     reply = {"module": name, "nonce": cmd.get("nonce"), "ok": True, "error_type": None, "error_msg": None,
              "budget": None, "tables": {}, "caps": []}
     _arm_cpu()
+    # On from the first module's setup and import to the worker's end, never off again: a thread the module
+    # started, an atexit handler or a finaliser it registered runs later, outside any import, and must be
+    # refused the same (they wrote outside the sandbox while the guard was off between imports)
     _guard_active = True
-    try:
-        failed = _setup_once()
-    finally:
-        _guard_active = False
+    failed = _setup_once()
     if failed:
         reply.update(ok=False, error_type="SetupFailed", error_msg=failed)
         return reply
@@ -1143,7 +1190,6 @@ def handle(cmd) -> dict:
     threads = {t.ident for t in threading.enumerate()}
     before = set(sys.modules)  # what this attempt adds: what a failure in it may have left half-made
     _started.clear()
-    _guard_active = True
     try:
         try:
             module = importlib.import_module(name)
@@ -1176,7 +1222,6 @@ def handle(cmd) -> dict:
     except BaseException as exc:  # noqa: BLE001 - an extraction bug on one module: a row, not a dead worker
         reply.update(ok=False, error_type=f"ExtractorError.{type(exc).__name__}", error_msg=str(exc)[:500], tables={})
     finally:
-        _guard_active = False
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()  # what the module printed reaches the parent's counters before the reply
@@ -1231,6 +1276,7 @@ def main() -> None:
     sys.path[:0] = [p for p in CONFIG["import_roots"] if p not in sys.path]
     sys.dont_write_bytecode = True
     sys.addaudithook(_audit)
+    _guard_unaudited()
     _send({"ready": True, "python": sys.version, "executable": sys.executable, "sys_path": sys.path,
            "pid": os.getpid()})
     while True:
