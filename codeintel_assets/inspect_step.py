@@ -99,8 +99,10 @@ def check_interpreter(python: str) -> None:
 
 def skip_reason(module: str, s: InspectSettings) -> str | None:
     """Why ``module`` is not imported, or None."""
+    # importlib.import_module imports any name whose parts name files and directories: `pkg.table-v1` is
+    # pkg/table-v1.py (rich loads its unicode data tables so), only the import statement needs identifiers
     parts = module.split(".")
-    if not module or module == "<module>" or not all(p.isidentifier() for p in parts):
+    if not module or module == "<module>" or not all(p and "/" not in p and "\\" not in p for p in parts):
         return "not an importable module name"
     if any(fnmatch.fnmatchcase(module, p) for p in s.deny):
         return "denylist"

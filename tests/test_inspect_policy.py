@@ -22,7 +22,9 @@ from tests.conftest import cli_env, run_cli, write_repo
     ("scripts.release", InspectSettings(), "denied by default"),
     ("tests.test_x", InspectSettings(allow=("*", "tests.test_x")), None),  # allowed by its exact name
     ("tests.test_x", InspectSettings(default_deny=False), None),
-    ("my-dir.mod", InspectSettings(), "not an importable module name"),
+    ("my-dir.mod", InspectSettings(), None),  # importlib.import_module imports it (test below)
+    ("pkg..mod", InspectSettings(), "not an importable module name"),
+    ("<module>", InspectSettings(), "not an importable module name"),
     ("pkg.mod", InspectSettings(deny=("pkg.*",)), "denylist"),
     ("pkg.mod", InspectSettings(allow=("other.*",)), "not in the allowlist"),
     ("pkg.mod", InspectSettings(allow=("pkg.*",), deny=("pkg.mod",)), "denylist"),
@@ -511,3 +513,27 @@ def test_a_class_is_anchored_where_its_body_was_compiled(tmp_path):
     with_source, anchored = sql(env, "SELECT objects_with_source, objects_anchored FROM py_inspect_import_attempts "
                                      "WHERE path = 'made.py'")[0]
     assert (with_source, anchored) == (1, 1)  # the module alone
+
+
+def test_a_module_named_with_a_hyphen_is_imported_as_importlib_imports_it(tmp_path):
+    """`pkg/table-v1.py` is module `pkg.table-v1`: no import statement can name it, but
+    `importlib.import_module` imports it (rich 15 loads its 21 `_unicode_data/unicode*-*-*.py` tables so), and
+    a plain interpreter does (checked here). It was skipped as "not an importable module name"."""
+    import subprocess
+    import sys
+    files = {"pkg/__init__.py": "", "pkg/table-v1.py": "def lookup(x: int) -> int:\n    return x * 2\n",
+             "my-dir/tool.py": "def run(a, b=1):\n    return a\n"}
+    repo = write_repo(tmp_path / "repo", files)
+    out = subprocess.run([sys.executable, "-I", "-c", "import importlib, sys; sys.path.insert(0, sys.argv[1]); "
+                          "print(importlib.import_module('pkg.table-v1').lookup(2), "
+                          "importlib.import_module('my-dir.tool').run(5))", str(repo)],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["4", "5"]
+    env = cli_env(tmp_path)
+    code, s = index(repo, env)
+    assert code == 0, s
+    got = attempts(env)
+    assert got["pkg/table-v1.py"][:3] == (True, True, None), got
+    assert got["my-dir/tool.py"][:3] == (True, True, None), got
+    assert sql(env, "SELECT sig_text FROM py_inspect_signatures WHERE object_id = 'pkg.table-v1:lookup:function' "
+                    "AND variant = 'raw'") == [("(x: int) -> int",)]
