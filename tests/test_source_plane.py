@@ -272,6 +272,9 @@ BAD_SOURCE = {
                              "too many nested parentheses", 1),
     "parser_stack_overflow": (b"x = " + b"-" * 100_000 + b"1\n", "parse", "MemoryError", "too complex", None),
     "unknown_encoding": (b"# coding: klingon\nx = 1\n", "decode", "SyntaxError", "unknown encoding", None),
+    # CPython: "encoding problem: iso-8859-1 with BOM" (tokenize.detect_encoding says "encoding problem: utf-8")
+    "bom_with_latin1_cookie": (b"\xef\xbb\xbf# coding: latin-1\nx = 1\n", "decode", "SyntaxError",
+                               "encoding problem: iso-8859-1 with BOM", None),
 }
 
 

@@ -141,8 +141,12 @@ def _decode_error(data: bytes, path: str, exc: BaseException) -> SourceError:
     try:
         compile(data, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as cpython:
-        if (cpython.msg or "").startswith("(unicode error)") and cpython.lineno:
-            return SourceError(err.stage, err.type, cpython.msg[:500], cpython.lineno, cpython.offset)
+        # CPython's words for every decode failure (a BOM with a latin-1 cookie: "encoding problem: iso-8859-1
+        # with BOM", where tokenize says "utf-8"); line 0 is CPython's "the file", no line
+        if cpython.msg:
+            line = cpython.lineno or None
+            return SourceError(err.stage, err.type, cpython.msg[:500], line,
+                               cpython.offset if line and cpython.offset and cpython.offset > 0 else None)
     except Exception:  # noqa: BLE001 - (MemoryError, RecursionError...) only the message is asked for
         pass
     return err
