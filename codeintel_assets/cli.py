@@ -365,14 +365,14 @@ def _relink_needed(args, root: Path, store) -> bool:
     """No file to index, but the call graph is not the files' (files left, the last link step failed, an
     external SCIP index to ingest) or the graph views are another version's (an upgrade): the link job."""
     from codeintel_assets.graph import graph_current
-    from codeintel_assets.link import dirty_paths
+    from codeintel_assets.link import dirty_paths, link_outdated
     from codeintel_assets.scip import ingest_needed
     from resources.duck import table_exists
     with store.connection(read_only=True) as conn:
-        return bool(dirty_paths(conn)) or ingest_needed(
+        linked = table_exists(conn, "cpg_files") and conn.execute("SELECT count(*) FROM cpg_files").fetchall()[0][0] > 0
+        return bool(dirty_paths(conn)) or (linked and link_outdated(conn)) or ingest_needed(
             conn, str(root), args.scip if args.scip is not None else os.environ.get("CODEINTEL_SCIP", "")) or (
-            table_exists(conn, "cpg_files") and conn.execute("SELECT count(*) FROM cpg_files").fetchall()[0][0] > 0
-            and not graph_current(conn))
+            linked and not graph_current(conn))
 
 
 def _settle(home: str, db: str, instance, store) -> None:

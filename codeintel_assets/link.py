@@ -1125,6 +1125,17 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
 
 LINK_TABLES = (CPG_CALLS, CPG_INHERITS, CPG_MRO, CPG_BINDS_ARG, CPG_ARG_REACHES)
 TRACE = "cpg_link_files"  # per file: the file_id and module the last successful link saw
+VERSION_TABLE = "cpg_link_version"  # the link code's fingerprint (codeintel_assets.version) of the last link
+
+
+def link_outdated(conn) -> bool:
+    """The stored link rows were resolved by other link code (an upgrade, or none recorded): the next link is
+    a full one, so that no file keeps edges an older rule made (they were kept until the file changed)."""
+    from codeintel_assets.version import link_version
+    from resources.duck import present_tables
+    if VERSION_TABLE not in present_tables(conn, [VERSION_TABLE]):
+        return True
+    return conn.execute(f"SELECT any_value(version) FROM {VERSION_TABLE}").fetchall()[0][0] != link_version()
 UNCHECKED = "cpg_link_unchecked"  # files whose link rows changed since the last passing cpg_integrity
 
 
@@ -1282,7 +1293,7 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
         if tc.name in shapes and shapes[tc.name] != tc.schema.names:
             run(conn, f'DROP TABLE "{tc.name}"')
             del shapes[tc.name]
-    full = full or TRACE not in present_tables(conn, [TRACE]) or len(shapes) < len(LINK_TABLES)
+    full = full or TRACE not in present_tables(conn, [TRACE]) or len(shapes) < len(LINK_TABLES) or link_outdated(conn)
     dirty = dirty_paths(conn)
     every = {r[0] for r in conn.execute("SELECT path FROM cpg_files").fetchall()} | set(dirty)
     scope = every if full else affected_paths(conn, dirty, limit=len(every) // 2) if dirty else set()
@@ -1302,6 +1313,8 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
             run(conn, f"CREATE TABLE IF NOT EXISTS {TRACE} (path VARCHAR, file_id VARCHAR, module VARCHAR)")
             run(conn, f"DELETE FROM {TRACE}")
             run(conn, f"INSERT INTO {TRACE} {CURRENT_FILES}")
+            from codeintel_assets.version import link_version
+            run(conn, f"CREATE OR REPLACE TABLE {VERSION_TABLE} AS SELECT '{link_version()}' AS version")
             # The files whose link rows this step rewrote, until a passing cpg_integrity has judged them.
             run(conn, f"CREATE TABLE IF NOT EXISTS {UNCHECKED} (path VARCHAR)")
             if full:

@@ -87,10 +87,12 @@ def pass_tables() -> list:
 
 def failure_tables(p: Plane, ctx, stage: str, etype: str, msg: str) -> dict[str, pa.Table]:
     """The plane's tables for a file it could not extract: no facts, and a status row saying why."""
+    from codeintel_assets.version import extractor_version
     src = ctx.src
     known = {"file_id": src.file_id, "ok": False, "error_stage": stage, "error_type": etype, "error_msg": msg,
              "sha256": src.sha256, "size_bytes": src.size, "encoding": src.encoding, "has_bom": src.has_bom,
-             "module_name": ctx.module_name, "compile_ok": False, "dagster_run_id": ctx.run_id}
+             "module_name": ctx.module_name, "compile_ok": False, "dagster_run_id": ctx.run_id,
+             "extractor_version": extractor_version()}  # a failure is current too: no loop
     out = {}
     for tc in p.tables:
         if tc.name == p.status:

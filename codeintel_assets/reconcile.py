@@ -260,6 +260,14 @@ def indexed_state(conn, table_exists, modules: dict[str, str] | None = None,
             conds.append(f'EXISTS (SELECT 1 FROM "{table}" t WHERE t.path = f.path AND t.file_id = f.file_id)')
         else:
             conds.append("FALSE")
+    # rows an older CodeIntel (or another interpreter) derived: stale (codeintel_assets.version)
+    from codeintel_assets.version import extractor_version
+    from resources.duck import table_columns
+    if "extractor_version" in table_columns(conn, ["codeintel_run_meta"]).get("codeintel_run_meta", []):
+        conds.append("EXISTS (SELECT 1 FROM codeintel_run_meta t WHERE t.path = f.path AND t.file_id = f.file_id "
+                     f"AND t.extractor_version = '{extractor_version()}')")
+    elif "codeintel_run_meta" in have:
+        conds.append("FALSE")
     fresh_sql = " AND ".join(conds) or "TRUE"
     if limits is not None:
         max_bytes, budget = limits

@@ -626,3 +626,46 @@ def test_a_file_that_failed_on_a_limit_is_indexed_again_when_the_limit_is_raised
     # a smaller limit than a file that is indexed does not fail it again (only a failure is retried)
     s = index("--max-file-bytes", "1000")
     assert (s["files_changed"], s["files_failed_in_db"]) == (0, 0), s
+
+
+def test_rows_an_older_codeintel_derived_are_derived_again(tmp_path):
+    """After an upgrade, a file whose rows an older extractor made is indexed again (codeintel_run_meta's
+    extractor_version is the code's fingerprint), and a link made by older link code is redone whole
+    (cpg_link_version); both were kept until the file changed (a trial saw a one-file index of a database
+    built before a link change miss 1,227 cpg_calls rows a fresh index has). The older code is simulated by
+    writing another fingerprint into the database, or by a database from before the column."""
+    from codeintel_assets.version import extractor_version, link_version
+    repo = write_repo(tmp_path / "repo", {"a.py": "def f():\n    return 1\n", "b.py": "from a import f\nf()\n",
+                                          "c.py": "X = 1\n"})
+    env = cli_env(tmp_path)
+    db = env["CODEINTEL_DB"]
+
+    def index():
+        code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+        assert code == 0, err
+        return json.loads(out.strip().splitlines()[-1])
+
+    def sql(q, write=False):
+        with duckdb.connect(db, read_only=not write) as c:
+            return c.execute(q).fetchall()
+
+    index()
+    assert sql("SELECT DISTINCT extractor_version FROM codeintel_run_meta") == [(extractor_version(),)]
+    assert sql("SELECT version FROM cpg_link_version") == [(link_version(),)]
+    calls = sql("SELECT * FROM cpg_calls ORDER BY ALL")
+    assert index()["run_id"] is None  # current: nothing to do
+    sql("UPDATE codeintel_run_meta SET extractor_version = 'older' WHERE path = 'c.py'", write=True)
+    s = index()
+    assert (s["files_changed"], s["files_unchanged"]) == (1, 2), s
+    sql("ALTER TABLE codeintel_run_meta DROP COLUMN extractor_version", write=True)  # from before the column
+    s = index()
+    assert (s["files_changed"], s["files_unchanged"]) == (3, 0), s
+    assert sql("SELECT DISTINCT extractor_version FROM codeintel_run_meta") == [(extractor_version(),)]
+    assert index()["run_id"] is None
+    sql("UPDATE cpg_link_version SET version = 'older'", write=True)
+    sql("DELETE FROM cpg_calls", write=True)  # what the older rules had left: nothing, say
+    s = index()
+    assert s["run_id"] is not None and (s["files_changed"], s["files_unchanged"]) == (0, 3), s
+    assert sql("SELECT * FROM cpg_calls ORDER BY ALL") == calls  # the whole link again
+    assert sql("SELECT version FROM cpg_link_version") == [(link_version(),)]
+    assert index()["run_id"] is None

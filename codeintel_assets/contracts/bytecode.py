@@ -43,4 +43,5 @@ CODEINTEL_RUN_META = define("codeintel_run_meta", "bytecode", [
     ("compile_mode", s), ("compile_optimize", i16), ("compile_dont_inherit", b),
     ("compile_ok", b), ("error_type", s), ("error_msg", s), ("error_lineno", i32),
     ("code_unit_count", i32), ("instruction_count", i64), ("dagster_run_id", s), ("ok", b), ("error_stage", s),
-], key=("path",), description="Per file: the interpreter and compile flags its bytecode facts came from, and compile status. The bytecode plane's status table.")
+    ("extractor_version", s),
+], key=("path",), description="Per file: the interpreter and compile flags its bytecode facts came from, and compile status. The bytecode plane's status table. extractor_version fingerprints the interpreter and the code that derived the file's rows in the one pass: a file whose row has another is indexed again.")

@@ -507,9 +507,10 @@ class BytecodeFacts:
 
 
 def run_meta_row(fid, ok: bool, error=None, n_units=0, n_instr=0, run_id=None, stage: str = "compile") -> tuple:
+    from codeintel_assets.version import extractor_version
     return (fid, PYTHON_VERSION, IMPLEMENTATION, CACHE_TAG, MAGIC, COMPILE_MODE, COMPILE_OPTIMIZE,
             COMPILE_DONT_INHERIT, ok, None if ok else error.type, None if ok else error.describe_short(),
-            None if ok else error.lineno, n_units, n_instr, run_id, ok, None if ok else stage)
+            None if ok else error.lineno, n_units, n_instr, run_id, ok, None if ok else stage, extractor_version())
 
 
 def extract_bytecode(src, run_id: str | None = None) -> BytecodeFacts:
