@@ -170,14 +170,16 @@ CODE_UNIT_PRESETS = ("cfg", "cfg-dot")
 QUALNAME_PRESETS = ("callers", "callees", "calls-into", "binding")
 
 
-def code_units_named(conn, name: str) -> list[tuple[str, str, str, str, str]]:
-    """(path, code_unit_id, module_name, qualpath, kind) of every code unit ``name`` names (``CODE_UNIT_NAMED``)."""
+def code_units_named(conn, name: str) -> list[tuple[str, str, str, str, str, int]]:
+    """(path, code_unit_id, module_name, qualpath, kind, first line) of every code unit ``name`` names
+    (``CODE_UNIT_NAMED``)."""
     from resources.duck import table_exists
     if not table_exists(conn, "py_bc_code_units"):
         return []
     where = CODE_UNIT_NAMED.format(definitions=_BY_DEFINITION if table_exists(conn, "cpg_definitions") else "")
-    return conn.execute(f"SELECT u.path, u.code_unit_id, u.module_name, u.qualpath, u.kind FROM py_bc_code_units u "
-                        f"WHERE {where} ORDER BY u.module_name, u.qualpath, u.path", {"arg": name}).fetchall()
+    return conn.execute(f"SELECT u.path, u.code_unit_id, u.module_name, u.qualpath, u.kind, u.co_firstlineno "
+                        f"FROM py_bc_code_units u WHERE {where} ORDER BY u.module_name, u.path, u.co_firstlineno, "
+                        f"u.qualpath", {"arg": name}).fetchall()
 
 
 def resolve_code_unit(conn, name: str) -> tuple[str, str, str, str]:
@@ -188,8 +190,9 @@ def resolve_code_unit(conn, name: str) -> tuple[str, str, str, str]:
         raise PresetArgError(f"no code unit named {name!r} (give {NAME_FORMS}; the callgraph preset lists the "
                              "qualnames, the largest-code-units preset qualpaths)")
     if len(units) > 1:
+        # with the line of each: `select`, `select#2` ... (typing.overload stubs, then the implementation)
         raise PresetArgError(f"{len(units)} code units are named {name!r}; name one of them:\n" + "\n".join(
-            f"  {m}::{q}  ({kind}, {path})" for path, _, m, q, kind in units))
+            f"  {m}::{q}  ({kind}, {path}:{line})" for path, _, m, q, kind, line in units))
     return units[0][:4]
 
 

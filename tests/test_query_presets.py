@@ -170,6 +170,11 @@ def test_a_name_of_several_code_units_lists_them(indexed, preset):
         assert (code, out) == (2, ""), (name, out)
         assert f"2 code units are named {name!r}" in err, err
         assert [line.split()[0] for line in err.strip().splitlines()[1:]] == listed, err
+    # each with its file and first line, the line of its `def` (which of dup and dup#2 is which)
+    defs = [i + 1 for i, ln in enumerate(textwrap.dedent(MOD).lstrip("\n").splitlines()) if ln.startswith("def dup")]
+    code, out, err = query(indexed, "--preset", preset, "--arg", "pkg.mod.dup")
+    assert [line.split("(")[1].rstrip(")").split(", ")[1] for line in err.strip().splitlines()[1:]] == \
+        [f"pkg/mod.py:{n}" for n in defs], err
     # each listed name is unambiguous
     assert rows(indexed, "cfg", "pkg.mod::dup#2")
 
