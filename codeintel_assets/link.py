@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from codeintel_assets.contracts.common import SCHEMA_VERSION
 from codeintel_assets.contracts.cpg import (CPG_ARG_REACHES, CPG_BINDS_ARG, CPG_CALLS, CPG_DEFINITIONS, CPG_IMPORTS,
-                                             CPG_INHERITS, CPG_MRO)
+                                             CPG_INHERITS, CPG_MRO, CPG_VALUE_REFS)
 
 MAX_REEXPORT_HOPS = 8
 
@@ -75,7 +75,7 @@ vals AS (SELECT * FROM (
     FROM cpg_value_refs v SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
     LEFT JOIN __lk_cdefs l ON l.def_id = v.value_def_id
     LEFT JOIN base_ok b ON b.binding_id = v.root_binding_id
-    WHERE v.role IN ('alias', 'element')) WHERE name IS NOT NULL),
+    WHERE v.role IN ('alias', 'element') AND v.type_checking_only IS NOT TRUE) WHERE name IS NOT NULL),
 expl AS (SELECT *, NULL AS items FROM base UNION ALL SELECT * FROM vals),
 ok AS (SELECT * FROM expl e WHERE binding_id NOT IN (
     SELECT s.binding_id FROM sites s ANTI JOIN expl x ON x.binding_id = s.binding_id AND x.node = s.ast_node_id)
@@ -268,7 +268,8 @@ own AS (  -- the names a star-importing module binds at module level itself
 rebound AS (SELECT binding_id FROM py_sym_name_sites n SEMI JOIN (
                      SELECT target_binding_id AS binding_id FROM cpg_value_refs r WHERE role = 'alias' AND {s[r]}
                  ) v USING (binding_id)
-                 WHERE role = 'def' AND {s[n]} GROUP BY ALL HAVING count(*) > 1)
+                 WHERE role = 'def' AND {s[n]} AND n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)
+                 GROUP BY ALL HAVING count(*) > 1)
 SELECT i.path, m.qualname || '.' || i.local_name AS name, {import_target_i} AS target
 FROM __lk_cimports i JOIN __lk_cdefs m ON m.def_id = i.scope_def_id AND m.kind = 'module' AND {s[m]}
 WHERE i.local_name IS NOT NULL AND i.imported_module IS NOT NULL AND NOT i.is_star AND {s[i]}
@@ -277,7 +278,8 @@ SELECT v.path, m.qualname || '.' || t.name, coalesce(l.qualname, m.qualname || '
 FROM cpg_value_refs v JOIN __lk_cdefs m ON m.def_id = v.owner_def_id AND m.kind = 'module' AND {s[m]}
 JOIN __lk_cdefs t ON t.binding_id = v.target_binding_id AND t.kind = 'variable' AND {s[t]}
 LEFT JOIN __lk_cdefs l ON l.def_id = v.value_def_id  -- (no path filter here: DuckDB 2.0.0 fails on it)
-WHERE v.role = 'alias' AND v.target_binding_id NOT IN (SELECT binding_id FROM rebound) AND {s[v]}
+WHERE v.role = 'alias' AND v.type_checking_only IS NOT TRUE AND v.target_binding_id NOT IN (SELECT binding_id FROM rebound)
+  AND {s[v]}
 UNION ALL
 SELECT s.path, s.importer || '.' || e.name, s.source || '.' || e.name
 FROM stars s JOIN star_exports e ON e.module = s.source
@@ -1285,9 +1287,14 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
     ensure_table(conn, CPG_IMPORTS.name, CPG_IMPORTS.schema)
     run(conn, f"CREATE OR REPLACE TEMP VIEW __lk_cimports AS SELECT * FROM {CPG_IMPORTS.name} "
               "WHERE other_python_only IS NOT TRUE")
+    ensure_table(conn, CPG_VALUE_REFS.name, CPG_VALUE_REFS.schema)
+    # (and the names an assignment under `if TYPE_CHECKING:` binds: `X = A` there never runs, an `else: X = B`
+    # does, so X is bound once at runtime)
     run(conn, f"CREATE OR REPLACE TEMP TABLE __lk_dead AS SELECT def_id FROM {CPG_DEFINITIONS.name} "
               "WHERE type_checking_only OR other_python_only "
-              f"UNION ALL SELECT import_id FROM {CPG_IMPORTS.name} WHERE other_python_only")
+              f"UNION ALL SELECT import_id FROM {CPG_IMPORTS.name} WHERE other_python_only "
+              f"UNION ALL SELECT target_node_id FROM {CPG_VALUE_REFS.name} "
+              "WHERE type_checking_only AND target_node_id IS NOT NULL")
     shapes = table_columns(conn, [tc.name for tc in LINK_TABLES])
     for tc in LINK_TABLES:  # derived entirely from the per-file tables: one of another shape is rebuilt
         if tc.name in shapes and shapes[tc.name] != tc.schema.names:

@@ -292,3 +292,71 @@ def test_a_name_bound_by_alternative_imports_splits_its_confidence_wherever_it_i
                          "ORDER BY 1, 2").fetchall()
     expected = [(f"pkg/{m}.py", f"pkg.{impl}.Thing.__init__", 0.5) for m in "cde" for impl in ("_alt", "_py")]
     assert [(p, q, round(x, 3)) for p, q, x in rows] == expected, rows
+
+
+TYPED_ALIASES = {
+    "pkg/__init__.py": "",
+    "pkg/helpers.py": '''
+from typing import TYPE_CHECKING
+
+
+class _memoized:
+    def __init__(self, fget):
+        self.fget = fget
+
+    def __get__(self, obj, cls):
+        if obj is None:
+            return self
+        obj.__dict__[self.fget.__name__] = value = self.fget(obj)
+        return value
+
+
+if TYPE_CHECKING:
+    memoized = property
+else:
+    memoized = ro_memoized = _memoized
+''',
+    "pkg/use.py": '''
+from pkg import helpers
+
+
+class State:
+    def __init__(self, manager, instance):
+        self.made = (type(manager).__name__, instance)
+
+
+class Manager:
+    @helpers.memoized
+    def factory(self):
+        return State
+
+    def new(self, instance):
+        return self.factory(self, instance)
+
+
+def main():
+    return [Manager().new(1).made, type(helpers.ro_memoized(len)).__name__]
+'''}
+
+
+def test_a_name_bound_under_type_checking_and_by_a_chained_assignment_means_its_runtime_value(tmp_path):
+    """SQLAlchemy's `if TYPE_CHECKING: memoized_property = generic_fn_descriptor` / `else: memoized_property =
+    ro_memoized_property = _memoized_property`: at runtime the name is the class of the `else` branch, bound
+    by a chained assignment. Neither the chained assignment's names nor a name also bound under TYPE_CHECKING
+    had a meaning, so `@util.memoized_property` resolved to nothing and the descriptor rule could not see it
+    (`self._state_constructor(instance, self)` kept its edge to the getter). CPython: the decorator is
+    pkg.helpers._memoized, the call constructs State."""
+    repo = write_repo(tmp_path / "truth", TYPED_ALIASES)
+    ran = subprocess.run([sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]); import pkg.use as u, "
+                          "pkg.helpers as h; print(u.main(), type(u.Manager.__dict__['factory']).__qualname__, "
+                          "h.memoized is h.ro_memoized is h._memoized)", str(repo)],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert ran == "[('Manager', 1), '_memoized'] _memoized True"
+    _, env, _ = index_repo(tmp_path, TYPED_ALIASES)
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        got = {(s, q) for s, q in c.execute(
+            "SELECT s.callee_text, k.callee_qualname FROM cpg_calls k JOIN cpg_call_sites s USING (callsite_id) "
+            "WHERE k.path = 'pkg/use.py'").fetchall()}
+    assert ("helpers.memoized", "pkg.helpers._memoized.__init__") in got, got  # the decorator
+    assert ("helpers.ro_memoized", "pkg.helpers._memoized.__init__") in got, got  # the chained name
+    assert not any(q == "pkg.use.Manager.factory" for _, q in got), got  # a descriptor's getter: no call edge

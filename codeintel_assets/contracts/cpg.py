@@ -59,7 +59,7 @@ CPG_CALL_ARGS = define("cpg_call_args", PLANE, [
 CPG_VALUE_REFS = define("cpg_value_refs", PLANE, [
     ("file_id", s), ("value_id", s), ("role", s), ("owner_def_id", s), ("target_binding_id", s),
     ("target_node_id", s), ("item_index", i16), ("text", s), ("root", s), ("root_binding_id", s),
-    ("attrs", str_list), ("value_def_id", s), ("ast_node_id", s), ("lineno", i32),
+    ("attrs", str_list), ("value_def_id", s), ("ast_node_id", s), ("lineno", i32), ("type_checking_only", b),
 ], key=("path", "value_id"), description="Expressions the link step gives a meaning to: class bases (role base), "
                                          "`name = dotted.name` or `name = lambda` (alias), `name = call(...)` (instance: the value "
                                          "node is the call site), a parameter's annotation when it is a "

@@ -187,12 +187,14 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
     calls: list[tuple] = []
     args: list[tuple] = []
     values: list[tuple] = []
-    module_vars: set[str] = set()
+    module_vars: dict[str, int] = {}  # name -> index of its row in defs
+    current = [0]  # the ordinal of the row the walk is at (value() reads its stub flag)
 
     def text(r) -> str | None:
         return src[r.start:r.end].decode("utf-8", "replace") if r is not None and r.start is not None else None
 
-    def value(role: str, node: ast.AST, owner_def: int, target: ast.AST | None, index: int | None) -> None:
+    def value(role: str, node: ast.AST, owner_def: int, target: ast.AST | None, index: int | None,
+              nth: int = 0) -> None:
         """A value-ref row when ``node`` is a dotted name or a lambda (anything else has no static meaning
         the link step could use; a class base of another shape is kept, with no root, so bases stay in order)."""
         vr = by_node.get(id(node))
@@ -208,22 +210,25 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         root, attrs = dotted if dotted else (None, [])
         root_row = by_node.get(id(_root_name(named))) if dotted else None
         tr = by_node.get(id(target)) if target is not None else None
-        values.append((file_id, f"{nid(vr.ordinal)}:{role}", role, nid(owner_def),
+        # nth: the target of a chained assignment `a = b = c` (one row per target; the first keeps the plain id)
+        values.append((file_id, f"{nid(vr.ordinal)}:{role}" + (f":{nth}" if nth else ""), role, nid(owner_def),
                        bindings.get((nid(tr.ordinal), "def")) if tr is not None else None,
                        nid(tr.ordinal) if tr is not None else None, index, text(vr), root,
                        bindings.get((nid(root_row.ordinal), "use")) if root_row is not None else None, attrs,
-                       nid(vr.ordinal) if is_lambda else None, nid(vr.ordinal), getattr(node, "lineno", None)))
+                       nid(vr.ordinal) if is_lambda else None, nid(vr.ordinal), getattr(node, "lineno", None),
+                       stub[current[0]]))  # the statement's (its value's own flag is not computed yet)
 
     def export(node: ast.AST, stmt_row, start: int) -> None:
         items = node.elts if isinstance(node, (ast.List, ast.Tuple)) else None
         if items is None or not all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in items):
             values.append((file_id, f"{nid(stmt_row.ordinal)}:export_dynamic", "export_dynamic", nid(0), None, None,
-                           None, text(stmt_row), None, None, [], None, nid(stmt_row.ordinal), stmt_row.node.lineno))
+                           None, text(stmt_row), None, None, [], None, nid(stmt_row.ordinal), stmt_row.node.lineno,
+                           stub[stmt_row.ordinal]))
             return
         for k, e in enumerate(items):
             er = by_node[id(e)]
             values.append((file_id, f"{nid(er.ordinal)}:export", "export", nid(0), None, None, start + k, text(er),
-                           e.value, None, [], None, nid(er.ordinal), e.lineno))
+                           e.value, None, [], None, nid(er.ordinal), e.lineno, stub[stmt_row.ordinal]))
 
     n_exports = 0
     for r in rows[1:]:
@@ -241,6 +246,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         elif isinstance(parent.node, ast.arg) and field == "annotation":
             up = owner[rows[parent.parent].parent]
         owner[r.ordinal] = up
+        current[0] = r.ordinal
         stub[r.ordinal] = stub[parent.ordinal] or (
             field == "body" and isinstance(parent.node, ast.If) and _is_type_checking(parent.node.test))
         other[r.ordinal] = other[parent.ordinal] or (
@@ -283,12 +289,19 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 declared = _annotated_class(node.annotation)
                 if declared is not None:  # x: C (or C | None, Optional[C]): the class the link looks methods up in
                     value("annotation", declared, fn, node, None)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and up == 0 \
-                and node.id not in module_vars:
-            module_vars.add(node.id)  # a module-level variable: its first binding site defines it
-            defs.append((file_id, nid(r.ordinal), "variable", node.id, f"{module}.{node.id}",
-                         f"{symbol[0]}{node.id}.", nid(0), nid(r.ordinal), r.start, r.end, node.lineno, None,
-                         bindings.get((nid(r.ordinal), "def")), None, None, None, stub[r.ordinal], other[r.ordinal]))
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and up == 0:
+            k = module_vars.get(node.id)
+            if k is None:  # a module-level variable: its first binding site defines it
+                module_vars[node.id] = len(defs)
+                defs.append((file_id, nid(r.ordinal), "variable", node.id, f"{module}.{node.id}",
+                             f"{symbol[0]}{node.id}.", nid(0), nid(r.ordinal), r.start, r.end, node.lineno, None,
+                             bindings.get((nid(r.ordinal), "def")), None, None, None, stub[r.ordinal],
+                             other[r.ordinal]))
+            elif defs[k][-2] or defs[k][-1]:
+                # stub / another Python's only while every binding site is (`if TYPE_CHECKING: X = A` then
+                # `else: X = B`: X is bound at runtime)
+                row = defs[k]
+                defs[k] = row[:-2] + (row[-2] and stub[r.ordinal], row[-1] and other[r.ordinal])
         elif isinstance(node, ast.alias):
             stmt = parent.node
             if isinstance(stmt, ast.Import):
@@ -306,24 +319,30 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             target = targets[0] if len(targets) == 1 and isinstance(targets[0], ast.Name) else None
+            if target is None and len(targets) > 1 and all(isinstance(t, ast.Name) for t in targets) \
+                    and not any(t.id == "__all__" for t in targets):
+                chained = targets  # `a = b = c`: each name is bound to the value
+            else:
+                chained = [target]
             if target is not None and target.id == "__all__" and up == 0:
                 if isinstance(node, ast.AugAssign) or not n_exports:
                     export(node.value, r, n_exports)
                     n_exports += len(getattr(node.value, "elts", ()) or ()) or 1
                 else:  # a second plain assignment replaces the list: precision first, treat it as dynamic
                     export(ast.Constant(None), r, n_exports)
-            elif target is not None and not isinstance(node, ast.AugAssign):
+            elif chained[0] is not None and not isinstance(node, ast.AugAssign):
                 v = node.value
-                if isinstance(v, (ast.List, ast.Tuple, ast.Set)):
-                    for k, e in enumerate(v.elts):
-                        value("element", e, up, target, k)
-                elif isinstance(v, ast.Dict):
-                    for k, e in enumerate(v.values):
-                        value("element", e, up, target, k)
-                elif isinstance(v, ast.Call):  # x = C(...): an instance of C when the call constructs one
-                    value("instance", v, up, target, None)
-                else:
-                    value("alias", v, up, target, None)
+                for nth, target in enumerate(chained):
+                    if isinstance(v, (ast.List, ast.Tuple, ast.Set)):
+                        for k, e in enumerate(v.elts):
+                            value("element", e, up, target, k, nth)
+                    elif isinstance(v, ast.Dict):
+                        for k, e in enumerate(v.values):
+                            value("element", e, up, target, k, nth)
+                    elif isinstance(v, ast.Call):  # x = C(...): an instance of C when the call constructs one
+                        value("instance", v, up, target, None, nth)
+                    else:
+                        value("alias", v, up, target, None, nth)
         elif isinstance(node, ast.Return) and node.value is not None and up in qual:
             value("return", node.value, up, None, None)
         if isinstance(node, ast.Call):
