@@ -8,7 +8,6 @@ Real worker processes (``Sandbox``); the outside directory is listed after the w
 atexit handlers have run by then)."""
 
 import os
-from pathlib import Path
 
 import pytest
 
