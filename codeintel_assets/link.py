@@ -1224,6 +1224,14 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None) -> set[str]
         # class elsewhere can change, so who imports those subclasses is affected too.
         scope |= {r[0] for r in conn.execute(
             f"SELECT DISTINCT path FROM {CPG_CALLS.name} WHERE callee_path IN (SELECT path FROM __dirty)").fetchall()}
+        # A class of a dirty file that decorates methods elsewhere: whether it is a descriptor without __call__
+        # decides if calls of those methods get an edge (PROPERTIES), and such a call has no row to find it
+        # by when it had none: the files with a call site spelling the name of a method it decorates.
+        scope |= {r[0] for r in conn.execute(
+            f"SELECT DISTINCT c.path FROM cpg_call_sites c WHERE c.callee_attrs[-1] IN ("
+            f"SELECT d.name FROM {CPG_CALLS.name} k JOIN cpg_definitions d "
+            "ON d.def_id = split_part(k.callsite_id, ':DECORATOR:', 1) WHERE k.call_kind = 'decorator' "
+            "AND k.rule IN ('class', 'constructor') AND k.callee_path IN (SELECT path FROM __dirty))").fetchall()}
         modules |= {r[0] for r in conn.execute(
             f"SELECT DISTINCT m.qualname FROM {CPG_MRO.name} o JOIN cpg_definitions a ON a.def_id = o.ancestor_def_id "
             "JOIN cpg_definitions c ON c.def_id = o.class_def_id JOIN cpg_definitions m ON m.path = c.path "

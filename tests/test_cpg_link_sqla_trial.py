@@ -360,3 +360,39 @@ def test_a_name_bound_under_type_checking_and_by_a_chained_assignment_means_its_
     assert ("helpers.memoized", "pkg.helpers._memoized.__init__") in got, got  # the decorator
     assert ("helpers.ro_memoized", "pkg.helpers._memoized.__init__") in got, got  # the chained name
     assert not any(q == "pkg.use.Manager.factory" for _, q in got), got  # a descriptor's getter: no call edge
+
+
+DESCRIPTOR_EDIT = {
+    "helpers.py": "class memo:\n    def __init__(self, fget):\n        self.fget = fget\n\n"
+                  "    def __get__(self, obj, cls):\n        return self.fget(obj)\n",
+    "models.py": "from helpers import memo\n\n\nclass M:\n    @memo\n    def f(self):\n        return 1\n",
+    "user.py": "from models import M\n\n\ndef use():\n    return M().f()\n",
+    # files the edit cannot affect: a link of under half the files is incremental (else it is a full one)
+    **{f"other{i}.py": f"def g{i}():\n    return {i}\n" for i in range(6)},
+}
+
+
+def test_a_descriptor_class_made_callable_relinks_the_callers_of_what_it_decorates(tmp_path):
+    """helpers.memo gains __call__: M().f() in user.py (which imports neither helpers nor memo) may now call
+    f, so its edge comes back; the incremental link must reach user.py (it relinked only the files whose
+    decorators call memo). The expected rows are those of a full re-index of the same files."""
+    repo, env, _ = index_repo(tmp_path, DESCRIPTOR_EDIT)
+    db = env["CODEINTEL_DB"]
+
+    def edges():
+        with duckdb.connect(db, read_only=True) as c:
+            return c.execute("SELECT path, callee_qualname, rule FROM cpg_calls WHERE path = 'user.py' "
+                             "ORDER BY ALL").fetchall()
+    assert ("user.py", "models.M.f", "result_method") not in edges()  # a descriptor without __call__
+    (repo / "helpers.py").write_text(DESCRIPTOR_EDIT["helpers.py"] + "\n    def __call__(self, obj):\n"
+                                     "        return self.fget(obj)\n")
+    from tests.conftest import run_cli
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    from dagster import AssetKey, DagsterInstance
+    with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        meta = instance.get_latest_materialization_event(AssetKey("cpg_calls")).asset_materialization.metadata
+    assert meta["full"].value is False, meta  # an incremental link
+    incremental = edges()
+    assert run_cli(["index", str(repo), "--json", "--workers", "1", "--full"], env)[0] == 0
+    assert incremental == edges() and ("user.py", "models.M.f", "result_method") in incremental, incremental
