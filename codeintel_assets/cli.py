@@ -759,8 +759,7 @@ def cmd_check(args) -> int:
         print(f"codeintel: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - a damaged or busy database: one line, exit 2
-        print(f"codeintel: {_cannot_open(db, exc) if 'lock' in str(exc) else f'cannot read the database {db}: {exc}'}",
-              file=sys.stderr)
+        print(f"codeintel: {_cannot_open(db, exc, 'read')}", file=sys.stderr)
         return 2
     for r in results:
         print(r.summary())
@@ -778,7 +777,7 @@ def cmd_check(args) -> int:
     return 1 if blocking else 0
 
 
-def _cannot_open(db: str, exc: BaseException) -> str:
+def _cannot_open(db: str, exc: BaseException, verb: str = "open") -> str:
     """Why a reader cannot open the database, in one line. DuckDB lets no other process open a file while one
     writes it: then say who writes (the writer lock's record, or DuckDB's own words) and what to do."""
     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -790,7 +789,7 @@ def _cannot_open(db: str, exc: BaseException) -> str:
             who = f"{m.group(1)} (pid {m.group(2)})" if m else who
         return (f"the database {db} is being written by {who} (a `codeintel index`?): DuckDB lets no reader open "
                 f"it meanwhile; read it when that run ends")
-    return f"cannot open the database {db}: {first}"
+    return f"cannot {verb} the database {db}: {first}"
 
 
 def cmd_query(args) -> int:

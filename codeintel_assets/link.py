@@ -581,8 +581,7 @@ WITH site AS (  -- self.m() and cls(...) in the scope's methods (resolved in K's
     JOIN __lk_cdefs p ON p.binding_id = c.callee_root_binding_id AND p.kind = 'parameter' AND p.param_index = 0
      AND p.param_kind IN ('posonly', 'pos_or_kw')
     JOIN __lk_cdefs m ON m.def_id = p.parent_def_id AND m.kind = 'method'
-     AND m.def_id NOT IN (SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites
-                          WHERE call_kind = 'decorator' AND callee_text = 'staticmethod')  -- no receiver
+     AND p.binding_id IN (SELECT binding_id FROM __lk_self)  -- a receiver (not a staticmethod's parameter)
     WHERE (c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1)
        OR (c.callee_kind = 'name' AND len(coalesce(c.callee_attrs, [])) = 0 AND m.def_id IN (
                SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites

@@ -255,19 +255,17 @@ def indexed_state(conn, table_exists, modules: dict[str, str] | None = None,
     conds = []
     tables = [p.status for p in file_planes() if p.status != "py_files"] + [GATE_TABLE]
     have = present_tables(conn, tables)
-    for table in tables:
-        if table in have:
-            conds.append(f'EXISTS (SELECT 1 FROM "{table}" t WHERE t.path = f.path AND t.file_id = f.file_id)')
-        else:
-            conds.append("FALSE")
-    # rows an older CodeIntel (or another interpreter) derived: stale (codeintel_assets.version)
+    # rows an older CodeIntel (or another interpreter) derived are stale: the bytecode plane's status row
+    # carries the fingerprint (codeintel_assets.version); a database from before the column has none
     from codeintel_assets.version import extractor_version
     from resources.duck import table_columns
-    if "extractor_version" in table_columns(conn, ["codeintel_run_meta"]).get("codeintel_run_meta", []):
-        conds.append("EXISTS (SELECT 1 FROM codeintel_run_meta t WHERE t.path = f.path AND t.file_id = f.file_id "
-                     f"AND t.extractor_version = '{extractor_version()}')")
-    elif "codeintel_run_meta" in have:
-        conds.append("FALSE")
+    versioned = "extractor_version" in table_columns(conn, ["codeintel_run_meta"]).get("codeintel_run_meta", [])
+    for table in tables:
+        if table not in have or (table == "codeintel_run_meta" and not versioned):
+            conds.append("FALSE")
+            continue
+        version = f" AND t.extractor_version = '{extractor_version()}'" if table == "codeintel_run_meta" else ""
+        conds.append(f'EXISTS (SELECT 1 FROM "{table}" t WHERE t.path = f.path AND t.file_id = f.file_id{version})')
     fresh_sql = " AND ".join(conds) or "TRUE"
     if limits is not None:
         max_bytes, budget = limits

@@ -21,6 +21,13 @@ def ran():
     return f"{f.f_globals['__name__']}.{f.f_code.co_qualname}"
 '''
 
+
+def in_cpython(root, code: str) -> str:
+    """What a plain interpreter prints running ``code`` with ``root`` first on sys.path (stripped)."""
+    return subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, sys.argv[1]); {code}", str(root)],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
 GENERIC = {
     "gen.py": RAN + '''
 
@@ -69,11 +76,9 @@ def test_a_subscripted_generic_base_is_the_class_it_subscripts(tmp_path):
     got = calls_of(env["CODEINTEL_DB"], "gen.Sub.go")
     assert got == {21: {"gen.Base.clone"}}, got  # the call on line 21 of gen.py, inside Sub.go
     # the MRO of each class, as CPython computed it (the classes outside the repository by module.qualname)
-    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); import gen; print(json.dumps({c: "
-              "[f'{k.__module__}.{k.__qualname__}'.removeprefix('builtins.') for k in getattr(gen, c).__mro__] "
-              "for c in ('Sub', 'Pair')}))")
-    cpython = json.loads(subprocess.run([sys.executable, "-I", "-c", script, str(tmp_path / "truth")],
-                                        capture_output=True, text=True, check=True).stdout)
+    cpython = json.loads(in_cpython(tmp_path / "truth", "import json, gen; print(json.dumps({c: "
+                                    "[f'{k.__module__}.{k.__qualname__}'.removeprefix('builtins.') "
+                                    "for k in getattr(gen, c).__mro__] for c in ('Sub', 'Pair')}))"))
     assert cpython["Sub"] == ["gen.Sub", "gen.Base", "typing.Generic", "object"]
     ours = mro_of(env["CODEINTEL_DB"])
     # in the repository: every class CPython lists, in its order, up to the first one outside it
@@ -248,11 +253,9 @@ def test_a_class_whose_decorator_generates_init_is_constructed_by_that_init(tmp_
     parameters). The edge goes to the class itself (rule class) when CPython's __init__ for it was generated
     (its code is not in the file), else to the __init__ of the file that runs."""
     repo = write_repo(tmp_path / "truth", GENERATED)
-    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); import dc; print(json.dumps({type(o).__name__: "
-              "[type(o).__init__.__qualname__, type(o).__init__.__code__.co_filename == dc.__file__] "
-              "for o in dc.main()}))")
-    cpython = json.loads(subprocess.run([sys.executable, "-I", "-c", script, str(repo)], capture_output=True,
-                                        text=True, check=True).stdout)
+    cpython = json.loads(in_cpython(repo, "import json, dc; print(json.dumps({type(o).__name__: "
+                                    "[type(o).__init__.__qualname__, type(o).__init__.__code__.co_filename == dc.__file__] "
+                                    "for o in dc.main()}))"))
     assert cpython == {"D": ["D.__init__", False], "NoInit": ["Base.__init__", True],
                        "Explicit": ["Explicit.__init__", True], "Child": ["D.__init__", False]}
     expected = {cls: ("dc." + init if in_file else f"dc.{cls}") for cls, (init, in_file) in cpython.items()}
@@ -282,9 +285,7 @@ def test_a_name_bound_by_alternative_imports_splits_its_confidence_wherever_it_i
     from c (one call site's edges summing to 2.0, SQLAlchemy's compiled-or-pure-Python alternatives). Now 1/2
     each everywhere; the class CPython constructs (pkg._alt.Thing here) is one of the two."""
     repo = write_repo(tmp_path / "truth", ALTERNATIVES)
-    ran = subprocess.run([sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
-                          "import pkg.c, pkg.d, pkg.e; print({m.use().impl for m in (pkg.c, pkg.d, pkg.e)})", str(repo)],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    ran = in_cpython(repo, "import pkg.c, pkg.d, pkg.e; print({m.use().impl for m in (pkg.c, pkg.d, pkg.e)})")
     assert ran == "{'alt'}"
     _, env, _ = index_repo(tmp_path, ALTERNATIVES)
     with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
@@ -347,10 +348,8 @@ def test_a_name_bound_under_type_checking_and_by_a_chained_assignment_means_its_
     (`self._state_constructor(instance, self)` kept its edge to the getter). CPython: the decorator is
     pkg.helpers._memoized, the call constructs State."""
     repo = write_repo(tmp_path / "truth", TYPED_ALIASES)
-    ran = subprocess.run([sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]); import pkg.use as u, "
-                          "pkg.helpers as h; print(u.main(), type(u.Manager.__dict__['factory']).__qualname__, "
-                          "h.memoized is h.ro_memoized is h._memoized)", str(repo)],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    ran = in_cpython(repo, "import pkg.use as u, pkg.helpers as h; print(u.main(), "
+                           "type(u.Manager.__dict__['factory']).__qualname__, h.memoized is h.ro_memoized is h._memoized)")
     assert ran == "[('Manager', 1), '_memoized'] _memoized True"
     _, env, _ = index_repo(tmp_path, TYPED_ALIASES)
     with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
