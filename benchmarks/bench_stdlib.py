@@ -149,7 +149,7 @@ def main() -> None:
 
     full_s, full_peak, summary = timed_index(repo, env, extra)
     print(f"\nfull index:      {full_s:7.1f}s  ratio to floor {full_s / floor:.2f}  peak RSS {full_peak / 1024:,.0f} MiB"
-          f"  (files failed {summary['files_failed']}, checks passed {summary['checks_passed']}, failed {summary['checks_failed']})")
+          f"  (files failed {summary['files_failed']}, checks passed {summary['checks_passed']}, failed {summary['checks_failed']}, warned {summary.get('checks_warned', 0)})")
     print("where the full index's wall time went (benchmarks/run_phases.py, from the run's event log):")
     from dagster import DagsterInstance
     from run_phases import print_phases  # this directory is sys.path[0] when the script runs

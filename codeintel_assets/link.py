@@ -83,8 +83,10 @@ ok AS (SELECT * FROM expl e WHERE binding_id NOT IN (
     -- `f = a` then `f = b` would put an edge to a on a call only b reaches
     AND binding_id NOT IN (SELECT binding_id FROM expl GROUP BY ALL
                            HAVING count(DISTINCT node) > 1 AND bool_or(rule IN ('alias', 'lambda', 'container'))))
-SELECT binding_id, name, rule, kind,
-       CASE WHEN kind = 'element' THEN 1.0 / items ELSE 1.0 / count(*) OVER (PARTITION BY binding_id, kind) END
+-- 1/n over the distinct names: `import pkg.a` and `import pkg.b` both bind pkg to one module, and a function
+-- defined under `if` and again under `else` is one qualname (RESOLVE divides among its definitions)
+SELECT DISTINCT binding_id, name, rule, kind,
+       CASE WHEN kind = 'element' THEN 1.0 / items ELSE 1.0 / count(DISTINCT name) OVER (PARTITION BY binding_id, kind) END
 FROM ok
 """
 
@@ -183,17 +185,20 @@ walk AS (SELECT * FROM __lk_walk WHERE hop >= 0),
 cand AS (SELECT * FROM __lk_walk WHERE hop = 0),  -- the walk starts from the candidates as they are
 known AS (SELECT qualname FROM __lk_known),
 tops AS (SELECT top FROM __lk_tops),
+-- a qualname of n definitions (a function defined under `if` and again under `else`): any of them, 1/n each
 direct AS (
-    SELECT w.ref_id, w.rule, w.confidence, d.def_id, d.qualname, d.kind, d.path, w.via
-    FROM walk w JOIN __lk_defs d ON d.qualname = w.name),
+    SELECT w.ref_id, w.rule, w.confidence / coalesce(a.n, 1) AS confidence, d.def_id, d.qualname, d.kind, d.path, w.via
+    FROM walk w JOIN __lk_defs d ON d.qualname = w.name LEFT JOIN __lk_alts a ON a.qualname = d.qualname),
 inherited AS (  -- Class.attr that the class does not define itself: the first class of its MRO that does
-    SELECT w.ref_id, w.rule, w.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
+    SELECT w.ref_id, w.rule, w.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END / coalesce(a.n, 1)
+             AS confidence,
            x.def_id, x.qualname, x.kind, x.path, list_append(w.via, x.qualname) AS via
     FROM (SELECT * FROM walk ANTI JOIN known k ON k.qualname = walk.name) w
     JOIN __lk_defs c ON c.kind = 'class' AND c.qualname = regexp_replace(w.name, '\.[^.]*$', '')
     JOIN cpg_mro o ON o.class_def_id = c.def_id AND o.mro_index > 0
     JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = regexp_extract(w.name, '[^.]*$')
-    QUALIFY row_number() OVER (PARTITION BY w.ref_id, w.name ORDER BY o.mro_index, x.span_start_byte DESC) = 1),
+    LEFT JOIN __lk_alts a ON a.qualname = x.qualname
+    QUALIFY rank() OVER (PARTITION BY w.ref_id, w.name ORDER BY o.mro_index) = 1),
 found AS (SELECT * FROM direct UNION ALL SELECT * FROM inherited),
 external AS (  -- an import of a module the repository does not have, directly or through a module of the
               -- repository that imports it (`from compat import x` where compat has `from typing import x`)
@@ -323,6 +328,8 @@ def _lookups(conn, full: bool) -> None:
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_aliases AS SELECT name, target, count(*) OVER (PARTITION BY name) AS n "
               "FROM (SELECT DISTINCT name, target FROM cpg_link_aliases)")
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_known AS SELECT DISTINCT qualname FROM cpg_link_defs")
+    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_alts AS SELECT qualname, count(*) AS n FROM cpg_link_defs "
+              "GROUP BY qualname HAVING count(*) > 1")
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_tops AS "
               "SELECT DISTINCT split_part(qualname, '.', 1) AS top FROM __lk_cdefs WHERE kind = 'module'")
 
@@ -726,18 +733,16 @@ JOIN cpg_binds_arg b ON b.param_binding_id = c.binding_id AND b.arg_id IS NOT NU
 JOIN cpg_call_args a ON a.arg_id = b.arg_id
 """
 
-# One edge per call site and callee: the most confident way of reaching it, then the shortest path; among
-# definitions of one qualname (typing.overload stubs, a name defined twice) the last in its file, the one the
-# name is bound to at runtime; then the path's text, so that every run picks the same row.
+# One edge per call site and callee (its definition; its qualname when it has none): the most confident way of
+# reaching it, then the shortest path, then the path's text, so that every run picks the same row.
 INSERT_CALLS = """
 INSERT INTO cpg_calls
 SELECT {version}::SMALLINT, c.callsite_id, c.path, c.caller_def_id, c.caller_qualname, c.call_kind, c.lineno,
        e.def_id, e.qualname, e.path, e.rule, e.confidence::FLOAT, list_concat([c.callee_text], e.via)
 FROM ({edges}) e JOIN cpg_call_sites c ON c.callsite_id = e.ref_id
-LEFT JOIN __lk_cdefs d ON d.def_id = e.def_id
 WHERE e.def_id IS NULL OR e.def_id NOT IN (SELECT def_id FROM __lk_props)
-QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.qualname ORDER BY e.confidence DESC, len(e.via), e.rule,
-                           d.span_start_byte DESC NULLS LAST, array_to_string(e.via, ' ')) = 1
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.qualname, e.def_id
+                           ORDER BY e.confidence DESC, len(e.via), e.rule, array_to_string(e.via, ' ')) = 1
 """
 
 # Methods that are property getters, setters or deleters (`@property`, `@functools.cached_property`, any
@@ -799,9 +804,12 @@ shaped AS (  -- does the call bind the method's first parameter itself (self / c
 npos AS (SELECT parent_def_id, count(*) FILTER (WHERE param_kind IN ('posonly', 'pos_or_kw')) AS n FROM params GROUP BY ALL),
 named AS (SELECT * FROM params WHERE param_kind IN ('pos_or_kw', 'kwonly')),
 args AS (SELECT a.* FROM cpg_call_args a SEMI JOIN (SELECT DISTINCT callsite_id FROM calls) c USING (callsite_id)),
-unmatched AS (  -- calls with a keyword no named parameter takes
+unmatched AS (  -- calls with a keyword that neither a named parameter nor a **kwargs takes (a TypeError, or the
+                -- callee is not this definition); a keyword into **kwargs is bound for certain
     SELECT DISTINCT c.callsite_id, c.callee_def_id FROM shaped c JOIN args a USING (callsite_id)
-    ANTI JOIN named p ON p.parent_def_id = c.callee_def_id AND p.name = a.keyword WHERE a.kind = 'keyword'),
+    ANTI JOIN named p ON p.parent_def_id = c.callee_def_id AND p.name = a.keyword
+    WHERE a.kind = 'keyword'
+      AND c.callee_def_id NOT IN (SELECT parent_def_id FROM params WHERE param_kind = 'kwarg')),
 wired AS (
     -- positional arguments to the positional parameters after the receiver, the rest to *args
     SELECT c.*, a.arg_id, a.ast_node_id AS arg_node, a.position, NULL::VARCHAR AS keyword, p.def_id AS param_def_id,
@@ -1124,6 +1132,18 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     return extra
 
 
+# `@overload` / `@typing.overload` / `@t.overload` stubs of a function or method whose file defines the same
+# qualname without it (the implementation). A file of stubs alone (no implementation) keeps them.
+OVERLOAD_STUBS = """
+CREATE OR REPLACE TEMP TABLE __lk_overloads AS
+WITH stubs AS (SELECT DISTINCT split_part(callsite_id, ':DECORATOR:', 1) AS def_id FROM cpg_call_sites
+               WHERE call_kind = 'decorator' AND (callee_text = 'overload' OR ends_with(callee_text, '.overload'))),
+defs AS (SELECT d.def_id, d.path, d.qualname, d.def_id IN (SELECT def_id FROM stubs) AS stub FROM cpg_definitions d
+         WHERE d.kind IN ('function', 'method') AND d.type_checking_only IS NOT TRUE AND d.other_python_only IS NOT TRUE
+           AND (d.path, d.qualname) IN (SELECT (x.path, x.qualname) FROM cpg_definitions x SEMI JOIN stubs USING (def_id)))
+SELECT def_id FROM defs WHERE stub AND (path, qualname) IN (SELECT (path, qualname) FROM defs WHERE NOT stub)
+"""
+
 LINK_TABLES = (CPG_CALLS, CPG_INHERITS, CPG_MRO, CPG_BINDS_ARG, CPG_ARG_REACHES)
 TRACE = "cpg_link_files"  # per file: the file_id and module the last successful link saw
 VERSION_TABLE = "cpg_link_version"  # the link code's fingerprint (codeintel_assets.version) of the last link
@@ -1289,8 +1309,12 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
     ensure_table(conn, CPG_DEFINITIONS.name, CPG_DEFINITIONS.schema)  # a database of an older contract: its columns
     # Definitions a call can reach: not the stubs under `if TYPE_CHECKING:`, nor the definitions for another
     # Python version (NULL: a row written before the flag existed, taken as before); __lk_dead: those left out.
+    # Nor `@typing.overload` stubs beside their implementation: the implementation's `def` rebinds the name (a
+    # stub is what `overload` returns, a dummy that raises when called), so a call reaches the implementation.
+    run(conn, OVERLOAD_STUBS)
     run(conn, f"CREATE OR REPLACE TEMP VIEW __lk_cdefs AS SELECT * FROM {CPG_DEFINITIONS.name} "
-              "WHERE type_checking_only IS NOT TRUE AND other_python_only IS NOT TRUE")
+              "WHERE type_checking_only IS NOT TRUE AND other_python_only IS NOT TRUE "
+              "AND def_id NOT IN (SELECT def_id FROM __lk_overloads)")
     ensure_table(conn, CPG_IMPORTS.name, CPG_IMPORTS.schema)
     run(conn, f"CREATE OR REPLACE TEMP VIEW __lk_cimports AS SELECT * FROM {CPG_IMPORTS.name} "
               "WHERE other_python_only IS NOT TRUE")
@@ -1298,7 +1322,7 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
     # (and the names an assignment under `if TYPE_CHECKING:` binds: `X = A` there never runs, an `else: X = B`
     # does, so X is bound once at runtime)
     run(conn, f"CREATE OR REPLACE TEMP TABLE __lk_dead AS SELECT def_id FROM {CPG_DEFINITIONS.name} "
-              "WHERE type_checking_only OR other_python_only "
+              "WHERE type_checking_only OR other_python_only UNION ALL SELECT def_id FROM __lk_overloads "
               f"UNION ALL SELECT import_id FROM {CPG_IMPORTS.name} WHERE other_python_only "
               f"UNION ALL SELECT target_node_id FROM {CPG_VALUE_REFS.name} "
               "WHERE type_checking_only AND target_node_id IS NOT NULL")

@@ -1,5 +1,7 @@
 """Named queries for `codeintel query --preset NAME [--arg VALUE]` (read-only SQL over the tables)."""
 
+import re
+
 # How a code unit may be named (``resolve_code_unit``); every form a string compare on py_bc_code_units, whose
 # qualpath joins nesting levels with '::' (``Class::meth``, ``outer::inner``, ``f::<lambda#1>``, a second
 # ``def f`` in one scope ``f#2``, the module's own code ``<module>``):
@@ -51,19 +53,21 @@ PRESETS: dict[str, tuple[str, str]] = {
                   JOIN py_sym_scopes s ON s.scope_id = b.scope_id AND s.scope_type = 'MODULE'),
         open AS (SELECT path FROM cpg_imports WHERE is_star AND scope_def_id = path || ':AST:0'
                  UNION SELECT path FROM bound WHERE name = '__getattr__')
-        SELECT i.path, i.lineno, i.scope_qualname, i.written_module, i.imported_module, i.imported_name,
+        SELECT i.path, i.lineno, i.scope_qualname, {written} AS written_module, i.imported_module, i.imported_name,
                'module' AS missing
         FROM cpg_imports i
         WHERE string_split(i.imported_module, '.')[1] IN (SELECT DISTINCT string_split(m, '.')[1] FROM mods)
           AND i.imported_module NOT IN (SELECT name FROM known)
         UNION ALL
-        SELECT i.path, i.lineno, i.scope_qualname, i.written_module, i.imported_module, i.imported_name, 'name'
+        SELECT i.path, i.lineno, i.scope_qualname, {written} AS written_module, i.imported_module, i.imported_name, 'name'
         FROM cpg_imports i JOIN files f ON f.m = i.imported_module
         WHERE i.imported_name IS NOT NULL AND NOT i.is_star AND NOT starts_with(i.imported_name, '__')
           AND f.path NOT IN (SELECT path FROM open)
           AND i.imported_module || '.' || i.imported_name NOT IN (SELECT name FROM known)
           AND NOT EXISTS (SELECT 1 FROM bound b WHERE b.path = f.path AND b.name = i.imported_name)
-        ORDER BY path, lineno, imported_module, imported_name"""),
+        ORDER BY path, lineno, imported_module, imported_name""".format(
+        # the module as the import statement writes it, its leading dots included (`from .x import *`)
+        written="repeat('.', coalesce(i.level, 0)) || coalesce(i.written_module, '')")),
     "largest-code-units": ("the 20 code units with the most instructions", """
         SELECT path, qualpath, kind, instruction_count, stacksize FROM py_bc_code_units
         ORDER BY instruction_count DESC, path, qualpath LIMIT 20"""),
@@ -111,7 +115,7 @@ PRESETS: dict[str, tuple[str, str]] = {
         WHERE s.path = regexp_extract($arg, '^(.*):([0-9]+)$', 1)
           AND s.lineno = TRY_CAST(regexp_extract($arg, '^(.*):([0-9]+)$', 2) AS INTEGER)
         ORDER BY s.span_start_byte, c.callee_qualname"""),
-    "binding": ("the definition sites and uses of a binding (--arg QUALNAME of a definition, e.g. pkg.mod.f.x, "
+    "binding": ("the definition sites and uses of a binding (--arg QUALNAME of a definition or a local name of one, e.g. pkg.mod.f.x, "
                 "MODULE::QUALPATH pkg.mod::f::x, QUALPATH f.x, SYMBOL or a binding_id)", """
         SELECT n.path, a.lineno, a.col_offset, n.role, n.site_kind, n.name, n.scope_id, n.binding_id
         FROM py_sym_name_sites n JOIN py_ast_nodes a ON a.ast_node_id = n.ast_node_id AND a.path = n.path
@@ -219,6 +223,9 @@ def resolve_qualname(conn, name: str, preset: str) -> str:
         if table_exists(conn, "py_sym_name_sites") and conn.execute(
                 "SELECT count(*) FROM py_sym_name_sites WHERE binding_id = $arg", {"arg": name}).fetchall()[0][0]:
             return name
+        local = _local_binding(conn, name)
+        if local:
+            return local
     elif table_exists(conn, "cpg_calls") and conn.execute(
             "SELECT count(*) FROM cpg_calls WHERE callee_qualname IN ($arg, $arg || '.__init__') OR "
             "caller_qualname = $arg", {"arg": name}).fetchall()[0][0]:
@@ -228,9 +235,61 @@ def resolve_qualname(conn, name: str, preset: str) -> str:
                          "lists the qualnames)")
 
 
+def _local_binding(conn, name: str) -> str | None:
+    """The binding id of a local name of a definition: ``pkg.mod.f.x`` / ``pkg.mod::f::x`` / ``f.x`` (x bound
+    in f's own scope, not a parameter: those are definitions), when the part before the last ``.`` / ``::``
+    names one definition; None otherwise (PresetArgError when it names several)."""
+    from resources.duck import table_exists
+    sep = max(name.rfind("."), name.rfind("::"))
+    if sep <= 0 or not table_exists(conn, "py_sym_bindings"):
+        return None
+    owner, local = name[:sep], name[sep + (2 if name.startswith("::", sep) else 1):]
+    try:
+        owner = resolve_qualname(conn, owner, "callees")
+    except PresetArgError:
+        return None
+    rows = conn.execute(
+        "SELECT b.binding_id, d.qualname, d.path FROM cpg_definitions d "
+        "JOIN py_sym_scopes s ON s.anchor_ast_node_id = d.def_id AND s.path = d.path "
+        "JOIN py_sym_bindings b ON b.scope_id = s.scope_id AND b.path = s.path AND b.name = $local "
+        "WHERE (d.qualname = $owner OR d.symbol = $owner) AND NOT b.is_synthesized ORDER BY d.path, b.binding_id",
+        {"owner": owner, "local": local}).fetchall()
+    if len(rows) > 1:
+        raise PresetArgError(f"{len(rows)} bindings are named {name!r}; give one binding id:\n" + "\n".join(
+            f"  {bid}  ({q}, {path})" for bid, q, path in rows))
+    return rows[0][0] if rows else None
+
+
+def check_location(conn, preset: str, arg: str) -> None:
+    """--arg PATH:LINE (call-path) or PATH:LINE:NAME (reaching) names a file of the database and a line with a
+    call site / a use of NAME: else PresetArgError saying which part names nothing (never an empty table)."""
+    shape = r"^(.*):([0-9]+)$" if preset == "call-path" else r"^(.*):([0-9]+):([^:]+)$"
+    m = re.match(shape, arg)
+    if m is None:
+        raise PresetArgError(f"the {preset} preset takes --arg " + ("PATH:LINE" if preset == "call-path"
+                                                                     else "PATH:LINE:NAME") + f", not {arg!r}")
+    path, line = m.group(1), int(m.group(2))
+    if not conn.execute("SELECT count(*) FROM py_files WHERE path = $p", {"p": path}).fetchall()[0][0]:
+        raise PresetArgError(f"no file {path!r} in the database (paths are relative to the indexed root, "
+                             "as `codeintel query \"SELECT path FROM py_files\"` lists them)")
+    if preset == "call-path":
+        if not conn.execute("SELECT count(*) FROM cpg_call_sites WHERE path = $p AND lineno = $l",
+                            {"p": path, "l": line}).fetchall()[0][0]:
+            raise PresetArgError(f"no call site on {path}:{line}")
+        return
+    names = [n for (n,) in conn.execute(
+        "SELECT DISTINCT r.name FROM py_reaching_defs r JOIN py_bc_instructions u ON u.instr_id = r.use_instr_id "
+        "AND u.path = r.path WHERE r.path = $p AND u.line_number = $l ORDER BY 1", {"p": path, "l": line}).fetchall()]
+    if m.group(3) not in names:
+        raise PresetArgError(f"no use of {m.group(3)!r} on {path}:{line} (" + (
+            "the names with reaching definitions there: " + ", ".join(names) if names else "no name on that line has reaching definitions") + ")")
+
+
 def preset_query(conn, name: str, arg: str | None, depth: int) -> tuple[str, dict | None]:
     """The SQL and parameters of preset ``name`` with ``--arg`` resolved (PresetArgError as above)."""
     sql = preset_sql(name)
+    if name in ("call-path", "reaching"):
+        check_location(conn, name, arg or "")
     if name in CODE_UNIT_PRESETS:
         path, unit, _, _ = resolve_code_unit(conn, arg or "")
         return sql, {"path": path, "unit": unit}

@@ -3,6 +3,7 @@
 the fixture's source (byte offsets with str.index) or derived from CPython's own dis, never taken from
 the extractors' output."""
 
+import ast
 import dis
 import json
 import sys
@@ -651,6 +652,14 @@ def test_broken_imports_name_the_modules_no_file_provides(tmp_path):
     # `from . import b` too: pkg neither binds b nor has the submodule now (CPython: ImportError)
     assert broken() == [("pkg/a.py", 2, "pkg.b", None), ("pkg/a.py", 3, "pkg.gone", "f"), ("pkg/a.py", 4, "pkg", "b"),
                         ("pkg/a.py", 7, "pkg.b", "X")]
+    # the module as each statement writes it, leading dots included (`from .b import X`: '.b', not 'b'), as ast has it
+    written = {}
+    for node in ast.parse((repo / "pkg/a.py").read_text()).body:
+        written[node.lineno] = (node.names[0].name if isinstance(node, ast.Import)
+                                else "." * node.level + (node.module or ""))
+    code, out, err = run_cli(["query", "--preset", "broken-imports", "--json"], env)
+    rows = [json.loads(x) for x in out.splitlines()]
+    assert [r["written_module"] for r in rows] == [written[r["lineno"]] for r in rows] == ["pkg.b", "pkg.gone", ".", ".b"]
 
 
 def test_broken_imports_name_the_names_a_module_of_the_repository_does_not_bind(tmp_path):

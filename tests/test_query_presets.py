@@ -211,3 +211,32 @@ def test_qualname_presets_refuse_unknown_and_ambiguous_names(indexed, preset):
     assert (code, out) == (2, "") and "2 definitions are named 'Session.merge'" in err, err
     assert [line.strip() for line in err.strip().splitlines()[1:]] == ["pkg.mod.Session.merge",
                                                                        "pkg.other.Session.merge"], err
+
+
+def test_binding_finds_a_local_name_by_the_forms_of_its_function(indexed):
+    """`for o in objs` binds the local o of Session.merge (not a parameter, so no definition row): binding
+    finds it by QUALNAME.o, MODULE::QUALPATH::o and QUALPATH.o; its def is the for line, its use print(o)'s."""
+    src = textwrap.dedent(MOD).lstrip("\n").splitlines()
+    loop, use = src.index("        for o in objs:") + 1, src.index("            print(o)") + 1
+    for form in ("pkg.mod.Session.merge.o", "pkg.mod::Session::merge::o", "pkg.mod::Session.merge.o"):
+        got = rows(indexed, "binding", form)
+        assert sorted((r["role"], r["lineno"]) for r in got) == [("def", loop), ("use", use)], (form, got)
+    code, out, err = query(indexed, "--preset", "binding", "--arg", "pkg.mod.Session.merge.nope")
+    assert (code, out) == (2, "") and "named 'pkg.mod.Session.merge.nope'" in err, err
+
+
+def test_location_presets_say_which_part_of_the_location_names_nothing(indexed):
+    """call-path PATH:LINE and reaching PATH:LINE:NAME: an unknown file, a line without a call site, a name not
+    used on the line, or an argument of another shape is one error line and exit 2, never an empty table."""
+    src = textwrap.dedent(MOD).lstrip("\n").splitlines()
+    call = src.index("            print(o)") + 1
+    assert [r["callee_qualname"] for r in rows(indexed, "call-path", f"pkg/mod.py:{call}")] == ["<builtin>.print"]
+    assert {r["name"] for r in rows(indexed, "reaching", f"pkg/mod.py:{call}:o")} == {"o"}
+    for preset, arg, message in (
+            ("call-path", "pkg/nope.py:1", "no file 'pkg/nope.py'"),
+            ("call-path", f"pkg/mod.py:{len(src) + 50}", f"no call site on pkg/mod.py:{len(src) + 50}"),
+            ("call-path", "pkg/mod.py", "takes --arg PATH:LINE"),
+            ("reaching", f"pkg/mod.py:{call}:zz", f"no use of 'zz' on pkg/mod.py:{call} (the names with reaching definitions there: o)"),
+            ("reaching", f"pkg/mod.py:{call}", "takes --arg PATH:LINE:NAME")):
+        code, out, err = query(indexed, "--preset", preset, "--arg", arg)
+        assert (code, out) == (2, "") and message in err and len(err.strip().splitlines()) == 1, (arg, err)

@@ -74,7 +74,7 @@ CPG_CALLS = define("cpg_calls", PLANE, [
     ("callsite_id", s), ("path", s), ("caller_def_id", s), ("caller_qualname", s), ("call_kind", s),
     ("lineno", i32), ("callee_def_id", s), ("callee_qualname", s), ("callee_path", s), ("rule", s),
     ("confidence", f32), ("via", str_list),
-], key=("callsite_id", "callee_qualname"), partitioned=False,
+], key=("callsite_id", "callee_qualname", "callee_def_id"), partitioned=False,
     description="CALLS, resolved across the repository by the link step (SQL over the per-file tables): one row per "
                 "call site and callee it can reach, with the rule and a confidence; builtins as <builtin>.name, "
                 "callees outside the repository by their imported dotted name (callee_def_id null); via is the resolution "

@@ -122,6 +122,27 @@ def _dotted(node: ast.AST) -> tuple[str, list[str]] | None:
     return (node.id, attrs[::-1]) if isinstance(node, ast.Name) else None
 
 
+_BUILTIN_GENERICS = frozenset({"list", "dict", "set", "frozenset", "tuple", "type"})
+
+
+def _last_name(node: ast.AST) -> str | None:
+    d = _dotted(node)
+    return (d[1][-1] if d[1] else d[0]) if d else None
+
+
+def _dropped_generic(bases: list[ast.expr], k: int) -> bool:
+    """Is ``bases[k]`` a ``Generic[...]`` that the class statement does not inherit? typing's
+    ``Generic[T].__mro_entries__`` gives nothing when a later base is a typing generic alias (``A[T]`` of a
+    generic class; not a builtin's ``list[int]``, a ``types.GenericAlias``) or ``Protocol`` is among the bases:
+    ``class B(Generic[T], A[T])`` has ``__bases__ == (A,)`` (and an MRO; taken literally (Generic, A) has none)."""
+    b = bases[k]
+    if not (isinstance(b, ast.Subscript) and _last_name(b.value) == "Generic"):
+        return False
+    if any(_last_name(x) == "Protocol" for x in bases):
+        return True
+    return any(isinstance(x, ast.Subscript) and _last_name(x.value) not in _BUILTIN_GENERICS for x in bases[k + 1:])
+
+
 def _annotated_class(ann: ast.AST | None) -> ast.AST | None:
     """The dotted name a parameter annotation declares: ``C``, ``m.C``, ``C | None``, ``None | C``,
     ``Optional[C]`` / ``typing.Optional[C]``; None for anything else (strings, other generics, unions of
@@ -265,7 +286,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
             if isinstance(node, ast.ClassDef):
                 kind, desc = "class", f"{name}#"
                 for k, base in enumerate(node.bases):
-                    value("base", base, r.ordinal, None, k)
+                    if not _dropped_generic(node.bases, k):
+                        value("base", base, r.ordinal, None, k)
             else:
                 kind = "method" if kind_of_owner is ast.ClassDef else ("lambda" if isinstance(node, ast.Lambda)
                                                                         else "function")
