@@ -246,12 +246,13 @@ def binds(db, callee, caller="pkg.tools.main"):
 
 
 def test_arguments_wired_to_parameters(db):
-    # twice(1, 2, 3, 4, scale=5, extra=6): extra has no parameter of its name: **opts, and -0.2 for the call;
-    # twice(*[1], **{}): starred arguments to *rest / **opts (-0.2); handlers[0](8): x, at the item's 0.5
+    # twice(1, 2, 3, 4, scale=5, extra=6): extra has no parameter of its name: **opts, bound for certain (as
+    # inspect.signature(twice).bind binds it); twice(*[1], **{}): starred arguments to *rest / **opts (-0.2);
+    # handlers[0](8): x, at the item's 0.5
     assert binds(db, "pkg.tools.twice") == [
-        ("opts", "6", "kwarg", 0.8), ("opts", "{}", "kwarg", 0.8), ("rest", "3", "vararg", 0.8),
-        ("rest", "4", "vararg", 0.8), ("rest", "[1]", "vararg", 0.8), ("scale", "5", "kwonly", 0.8),
-        ("x", "1", "pos_or_kw", 0.8), ("x", "8", "pos_or_kw", 0.5), ("y", "2", "pos_or_kw", 0.8)]
+        ("opts", "6", "kwarg", 1.0), ("opts", "{}", "kwarg", 0.8), ("rest", "3", "vararg", 1.0),
+        ("rest", "4", "vararg", 1.0), ("rest", "[1]", "vararg", 0.8), ("scale", "5", "kwonly", 1.0),
+        ("x", "1", "pos_or_kw", 1.0), ("x", "8", "pos_or_kw", 0.5), ("y", "2", "pos_or_kw", 1.0)]
     # Constructors: self is the object the call makes (the receiver), the arguments shift by one
     assert binds(db, "pkg.shapes.Square.__init__") == [
         ("self", "<receiver>", "pos_or_kw", 1.0), ("self", "<receiver>", "pos_or_kw", 1.0),
