@@ -530,6 +530,14 @@ def _run_inspect(args, defs, instance, store, plan, work, modules, cfg, checks, 
                                 "count(*) FILTER (WHERE NOT attempted) FROM py_inspect_import_attempts "
                                 "WHERE path IN (SELECT path FROM __k)").fetchone()
         out.update(attempted=a, ok=o, skipped=sk)
+        # modules the default deny list left out that are not in a test or script directory: a library module
+        # that happens to be named like one (jinja2.tests: its template tests), named so that a user can allow it
+        out["denied_by_default"] = [m for (m,) in conn.execute(
+            "SELECT module_name FROM py_inspect_import_attempts WHERE path IN (SELECT path FROM __k) "
+            "AND NOT attempted AND starts_with(skip_reason, 'denied by default') "
+            "AND NOT regexp_matches(path, '(^|/)(tests?|testing|scripts|bin)/') "
+            "AND NOT regexp_matches(path, '(^|/)(test_[^/]*|[^/]*_test|conftest|setup|__main__)\\.py$') "
+            "ORDER BY module_name").fetchall()]
         out["failed"] = [f"{p}: {m}: {et}: {em}" + (f" [budget: {b}]" if b else "") for p, m, et, em, b in conn.execute(
             "SELECT path, module_name, error_type, error_msg, budget_hit FROM py_inspect_import_attempts "
             "WHERE path IN (SELECT path FROM __k) AND attempted AND NOT ok ORDER BY path").fetchall()]
@@ -668,6 +676,10 @@ def _print_summary(s: dict, checks: list[dict]) -> None:
                   file=out)
         print(f"{ins['attempted']} modules imported in the sandbox, {ins['ok']} ok, "
               f"{ins['attempted'] - ins['ok']} failed, {ins['skipped']} not selected", file=out)
+        denied = ins.get("denied_by_default") or []
+        if denied:
+            print(f"  not selected, denied by default as tests or scripts (allow one by its exact name): "
+                  f"{', '.join(denied[:10])}" + (f" and {len(denied) - 10} more" if len(denied) > 10 else ""), file=out)
         for f in ins["failed"][:20]:
             print(f"  INSPECT FAILED {f}", file=out)
         if len(ins["failed"]) > 20:

@@ -83,6 +83,10 @@ def _seed_sql(conn, paths: list[str], symbols: list[str]) -> str:
     if symbols:
         if not table_exists(conn, "cpg_definitions"):
             raise ExportError("the database has no definitions (cpg_definitions): --symbol needs an index")
+        from codeintel_assets.presets import follow_reexports
+        # a public name a package re-exports (click.echo) stands for the definition it re-exports
+        symbols = [s if conn.execute("SELECT count(*) FROM cpg_definitions WHERE qualname = $s OR symbol = $s",
+                                     {"s": s}).fetchall()[0][0] else (follow_reexports(conn, s) or s) for s in symbols]
         conn.register("__export_symbols", pa.table({"s": pa.array(symbols, pa.string())}))
         missing = [s for (s,) in conn.execute(
             "SELECT s FROM __export_symbols ANTI JOIN cpg_definitions d ON d.qualname = s OR d.symbol = s "

@@ -201,10 +201,11 @@ inherited AS (  -- Class.attr that the class does not define itself: the first c
     QUALIFY rank() OVER (PARTITION BY w.ref_id, w.name ORDER BY o.mro_index) = 1),
 found AS (SELECT * FROM direct UNION ALL SELECT * FROM inherited),
 external AS (  -- an import of a module the repository does not have, directly or through a module of the
-              -- repository that imports it (`from compat import x` where compat has `from typing import x`)
+              -- repository that imports it (`from compat import x` where compat has `from typing import x`), or a
+              -- name bound to an attribute of one (`H = logging.StreamHandler`)
     SELECT c.ref_id, 'external' AS rule, 0.9 AS confidence, NULL AS def_id, c.name AS qualname, NULL AS kind,
            NULL AS path, c.via
-    FROM walk c WHERE c.rule = 'import' AND c.ref_id NOT IN (SELECT ref_id FROM found)
+    FROM walk c WHERE c.rule IN ('import', 'alias') AND c.ref_id NOT IN (SELECT ref_id FROM found)
       AND split_part(c.name, '.', 1) NOT IN (SELECT top FROM tops)),
 builtin AS (
     SELECT ref_id, rule, confidence, NULL AS def_id, name AS qualname, NULL AS kind, NULL AS path, via
@@ -433,8 +434,8 @@ FROM cpg_call_sites c SEMI JOIN __scope USING (path)
 JOIN cpg_mro o ON o.class_def_id = {class_def_id}
 JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
 WHERE c.callee_kind = '{callee_kind}' AND len(c.callee_attrs) = 1{where}
-QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.def_id ORDER BY o.mro_index, x.span_start_byte DESC,
-                                        x.def_id) = 1
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.ref_id, e.def_id ORDER BY o.mro_index,
+                                        x.span_start_byte DESC, x.def_id) = 1
 """
 
 
@@ -452,12 +453,13 @@ _BOUND_BY_CALL = ("JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_
 
 
 def _method_of_constructed(rule: str, callee_kind: str, constructing_call: str, find_call: str = "",
-                           where: str = "") -> str:
+                           where: str = "", factor: str = "0.9") -> str:
     """A method of an instance a resolved call constructs: m along the MRO of the class C that call resolves to
-    (constructor or class), 0.9 x the call's confidence (an instance attribute could shadow the method).
-    ``find_call``: how the call site c reaches the constructing call (its ref_id: ``constructing_call``)."""
+    (constructor or class), ``factor`` (0.9: an instance attribute could shadow the method) x the call's
+    confidence. ``find_call``: how the call site c reaches the constructing call (its ref_id:
+    ``constructing_call``)."""
     return _METHOD_OF_CLASS.format(
-        rule=rule, callee_kind=callee_kind, where=where, confidence="0.9 * e.confidence",
+        rule=rule, callee_kind=callee_kind, where=where, confidence=f"{factor} * e.confidence",
         via="[e.qualname, x.qualname]", class_def_id="k.def_id", find_class=f"""{find_call}
 JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule IN ('constructor', 'class')
 -- the class called: the resolution itself (class), or the name resolved before its __init__ was appended to the
@@ -476,9 +478,26 @@ JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule NOT IN ('construc
 JOIN __lk_returns t ON t.fn_def_id = e.def_id""")
 
 
-# x = C(...) bound once, then x.m().
-INSTANCE = _method_of_constructed("instance_method", "attribute", "v.ast_node_id", _BOUND_BY_CALL,
-                                  _bound_once("instance"))
+# The receivers x of the scope's x.m() calls that only constructor calls bind: every binding site of x is
+# `x = C(...)` (or `x = A() if c else B()`) whose call resolves to a class. n: how many such calls (networkx:
+# `G = nx.DiGraph()` under `if`, `G = nx.Graph()` under `else`: x is made by one of the n, each call's
+# resolutions sharing its part as they share the call's confidence).
+INSTANCE_BINDINGS = """
+CREATE OR REPLACE TEMP TABLE __lk_inst AS
+WITH roots AS (SELECT DISTINCT callee_root_binding_id AS binding_id FROM cpg_call_sites SEMI JOIN __scope USING (path)
+               WHERE callee_kind = 'attribute' AND len(callee_attrs) = 1 AND callee_root_binding_id IS NOT NULL),
+sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM py_sym_name_sites n SEMI JOIN roots USING (binding_id)
+          WHERE n.role = 'def' AND n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)),
+made AS (SELECT s.binding_id, v.ast_node_id AS call_id, e.ref_id
+         FROM sites s LEFT JOIN cpg_value_refs v ON v.target_node_id = s.ast_node_id AND v.path = s.path
+          AND v.role = 'instance'
+         LEFT JOIN __lk_calls e ON e.ref_id = v.ast_node_id AND e.rule IN ('constructor', 'class'))
+SELECT binding_id, count(DISTINCT call_id) AS n FROM made GROUP BY binding_id HAVING bool_and(ref_id IS NOT NULL)
+"""
+# x = C(...) (every binding site of x a constructor call), then x.m(): 1/n for n constructor calls.
+INSTANCE = _method_of_constructed("instance_method", "attribute", "v.ast_node_id",
+                                  _BOUND_BY_CALL + " JOIN __lk_inst i ON i.binding_id = c.callee_root_binding_id",
+                                  factor="0.9 / i.n")
 # C(...).m(): the inner call is the callee's value.
 RESULT_METHOD = _method_of_constructed("result_method", "attribute_of_call", "c.callee_value_node_id")
 
@@ -523,7 +542,9 @@ CREATE OR REPLACE TEMP TABLE __lk_returns AS
 SELECT v.owner_def_id AS fn_def_id, r.def_id AS class_def_id, r.qualname, r.confidence
 FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id
 """
-RETURNED_INSTANCE = _method_of_returned("attribute", "v.ast_node_id", _BOUND_BY_CALL, _bound_once("instance"))
+RETURNED_INSTANCE = _method_of_returned("attribute", "v.ast_node_id", _BOUND_BY_CALL, _bound_once("instance") + """
+  AND c.callee_root_binding_id NOT IN (SELECT target_binding_id FROM cpg_value_refs WHERE role = 'instance'
+                                       GROUP BY ALL HAVING count(*) > 1)""")
 RETURNED_RESULT = _method_of_returned("attribute_of_call", "c.callee_value_node_id")
 
 # A call site none of the rules above resolved, whose callee an external SCIP indexer (scip-python: pyright's
@@ -642,12 +663,26 @@ UNION ALL
 SELECT s.*, NULL::VARCHAR AS x_id, ks.class_def_id AS sub_id, ks.mro_index AS k_index FROM __lk_sub_site s
 JOIN cpg_mro ks ON ks.ancestor_def_id = s.k_id AND ks.mro_index > 0 WHERE s.rule <> 'override';
 
--- where S inherits the calling method (the first definition of its name in S's MRO is it)
+-- where an instance of S runs the calling method K.f: S inherits it, or every definition of f before K in S's
+-- MRO calls super().f(...) (click: Option.__init__ chains to Parameter.__init__, whose self._parse_decls() then
+-- runs Option's); methods that call super().name(...)
+CREATE OR REPLACE TEMP TABLE __lk_super_chain AS
+SELECT DISTINCT c.caller_def_id AS def_id, c.callee_attrs[1] AS name FROM cpg_call_sites c
+JOIN cpg_call_sites s ON s.callsite_id = c.callee_value_node_id AND s.callee_kind = 'name' AND s.callee_root = 'super'
+WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
+  AND c.callee_attrs[1] IN (SELECT DISTINCT caller_name FROM __lk_sub_cand2);
+
 CREATE OR REPLACE TEMP TABLE __lk_subs AS
-SELECT c.* FROM __lk_sub_cand2 c JOIN cpg_mro o ON o.class_def_id = c.sub_id
-JOIN __lk_cdefs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.caller_name
-QUALIFY o.mro_index = min(o.mro_index) OVER (PARTITION BY c.ref_id, c.rule, c.sub_id, c.x_id)
-    AND x.def_id = c.caller_id;
+WITH k AS (SELECT c.*, o.mro_index AS k_pos FROM __lk_sub_cand2 c
+           JOIN cpg_mro o ON o.class_def_id = c.sub_id AND o.ancestor_def_id = c.k_id),
+unchained AS (  -- a definition of f before K in S's MRO that does not call super().f(...): S never runs K.f
+    SELECT DISTINCT k.ref_id, k.rule, k.sub_id, k.x_id FROM k
+    JOIN cpg_mro o ON o.class_def_id = k.sub_id AND o.mro_index < k.k_pos
+    JOIN __lk_cdefs y ON y.parent_def_id = o.ancestor_def_id AND y.name = k.caller_name
+    ANTI JOIN __lk_super_chain sc ON sc.def_id = y.def_id AND sc.name = k.caller_name)
+SELECT k.* EXCLUDE (k_pos) FROM k
+ANTI JOIN unchained u ON u.ref_id = k.ref_id AND u.rule = k.rule AND u.sub_id = k.sub_id
+ AND u.x_id IS NOT DISTINCT FROM k.x_id;
 
 INSERT INTO __lk_calls
 WITH attr AS (  -- self.m(): x; super().m(): m after K in S's MRO
@@ -798,7 +833,10 @@ shaped AS (  -- does the call bind the method's first parameter itself (self / c
              AND (c.rule IN ('self_method', 'super', 'constructor', 'instance_method', 'result_method', 'scip_method',
                             'scip_constructor', 'override', 'super_subclass', 'subclass_constructor', 'annotation',
                             'returns_method')
-                  OR coalesce(k.deco, '') = 'classmethod') AS receiver
+                  OR coalesce(k.deco, '') = 'classmethod'
+                  -- a bound method passed as an argument (apply(self.scale, 3); f(x) in apply): its self is bound
+                  OR (c.rule = 'passed_argument' AND (c.callsite_id, c.callee_def_id) IN (
+                          SELECT (callsite_id, def_id) FROM __lk_bound_passed))) AS receiver
     FROM calls c LEFT JOIN deco k ON k.def_id = c.callee_def_id),
 {params},
 npos AS (SELECT parent_def_id, count(*) FILTER (WHERE param_kind IN ('posonly', 'pos_or_kw')) AS n FROM params GROUP BY ALL),
@@ -924,6 +962,10 @@ QUALIFY row_number() OVER (PARTITION BY b.callsite_id, b.arg_id, r.use_instr_id,
 """
 
 
+_TYPED_DICTS = frozenset({"typing.TypedDict", "typing_extensions.TypedDict"})
+_NAMED_TUPLES = frozenset({"typing.NamedTuple", "typing_extensions.NamedTuple"})
+
+
 def c3_mro(inherits: list[tuple]) -> list[tuple]:
     """CPython's C3 linearisation of every class, from (class_def_id, class_qualname, base_index, base_def_id,
     base_qualname) rows (base_index None: a class without bases); a base outside the repository is a leaf (its own bases unknown). A hierarchy C3
@@ -935,6 +977,21 @@ def c3_mro(inherits: list[tuple]) -> list[tuple]:
         bases.setdefault(cls, [])
         if index is not None:  # a class without bases has one row, with no base
             bases[cls].append((base_id, base_q))
+    # Classes typing's metaclasses make of other bases: `class D(TypedDict)` and every subclass of such a class
+    # is a plain dict subclass (D.__mro__ == (D, dict, object)); `class T(NamedTuple)` a tuple subclass.
+    typed: dict[str, bool] = {}
+
+    def is_typed_dict(cls: str, seen: frozenset = frozenset()) -> bool:
+        if cls not in typed:
+            typed[cls] = any(q in _TYPED_DICTS or (b is not None and b in bases and b not in seen and b != cls
+                                                   and is_typed_dict(b, seen | {cls})) for b, q in bases.get(cls, []))
+        return typed[cls]
+
+    for cls in list(bases):
+        if is_typed_dict(cls):
+            bases[cls] = [(None, "<builtin>.dict")]
+        elif any(q in _NAMED_TUPLES for _, q in bases[cls]):
+            bases[cls] = [(None, "<builtin>.tuple") if q in _NAMED_TUPLES else (b, q) for b, q in bases[cls]]
     memo: dict[str, list[tuple[str | None, str]]] = {}
 
     def linear(cls: str, seen: frozenset) -> list[tuple[str | None, str]]:
@@ -972,7 +1029,11 @@ def c3_mro(inherits: list[tuple]) -> list[tuple]:
 # after, and every class whose MRO held one of them (the stored MRO lists every ancestor, transitively).
 MRO_AFFECTED = r"""
 CREATE OR REPLACE TEMP TABLE __lk_mro_affected AS
-SELECT def_id FROM __lk_cdefs WHERE kind = 'class' AND path IN (SELECT path FROM __scope)
+WITH RECURSIVE down(def_id) AS (  -- and the classes below them by their written bases (a TypedDict subclass's MRO
+                                  -- does not list its base)
+    SELECT def_id FROM __lk_cdefs WHERE kind = 'class' AND path IN (SELECT path FROM __scope)
+    UNION SELECT i.class_def_id FROM down JOIN cpg_inherits i ON i.base_def_id = down.def_id)
+SELECT def_id FROM down
 UNION SELECT class_def_id FROM cpg_mro
 WHERE regexp_extract(class_def_id, '^(.*):AST:[0-9]+$', 1) IN (SELECT path FROM __scope)
    OR regexp_extract(ancestor_def_id, '^(.*):AST:[0-9]+$', 1) IN (SELECT path FROM __scope)
@@ -1032,6 +1093,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     params = INSPECT_PARAMS if set(INSPECT_TABLES) <= have_tables else AST_PARAMS
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_meaning (binding_id VARCHAR, name VARCHAR, rule VARCHAR, "
               "kind VARCHAR, confidence DOUBLE)")
+    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_bound_passed (callsite_id VARCHAR, def_id VARCHAR)")
     _lookups(conn, full)
     ancestors = {r[0] for r in run(conn, ANCESTOR_FILES)}  # of the scope's classes as the last link saw them
     run(conn, f"DELETE FROM {CPG_INHERITS.name} WHERE path IN ({scope_sql})")
@@ -1064,7 +1126,12 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, GENERATED_INIT)
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_calls AS " + CALLABLE.format(res="__lk_res")
         + " UNION ALL " + SUPER)
-    run(conn, "INSERT INTO __lk_calls " + INSTANCE)
+    run(conn, INSTANCE_BINDINGS)
+    # the constructor calls of one receiver that find m at the same definition (Graph.nodes through DiGraph() and
+    # Graph(), or Graph() twice): one edge, their shares summed
+    run(conn, "INSERT INTO __lk_calls SELECT ref_id, rule, sum(confidence), def_id, qualname, path, kind, "
+              "arg_min(via, array_to_string(via, ' ')) FROM (" + INSTANCE + ") GROUP BY ref_id, rule, def_id, qualname, "
+              "path, kind")
     run(conn, "INSERT INTO __lk_calls " + RESULT_METHOD)
     _run_statements(conn, SUBCLASS_CALLS)
     run(conn, ANNOTATION_REFS)
@@ -1111,6 +1178,12 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
               "len(x.via), "
               "array_to_string(x.via, ' ')) = 1")  # the same row every run
     run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges=passed))
+    # the arguments that are a method bound to a receiver: `self.m` in a method (not a classmethod's `cls.m`,
+    # a plain function there; a classmethod or staticmethod callee is told by its decorator in BINDS)
+    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_bound_passed AS SELECT DISTINCT r.outer_id AS callsite_id, x.def_id "
+              "FROM (" + CALLABLE.format(res="__lk_res") + ") x JOIN __lk_refs r USING (ref_id) "
+              "JOIN __lk_self p ON p.binding_id = r.root_binding_id "
+              "WHERE x.rule = 'self_method' AND len(r.attrs) = 1 AND NOT p.classmethod")
     run(conn, BINDS.format(version=SCHEMA_VERSION, params=params,
                            where=f"e.rule = 'passed_argument' AND e.callsite_id IN ({sites})"))
     # 4. interprocedural REACHES for the wiring just made

@@ -230,9 +230,32 @@ def resolve_qualname(conn, name: str, preset: str) -> str:
             "SELECT count(*) FROM cpg_calls WHERE callee_qualname IN ($arg, $arg || '.__init__') OR "
             "caller_qualname = $arg", {"arg": name}).fetchall()[0][0]:
         return name  # a name outside the repository as the call graph spells it (os.path.join, <builtin>.len)
+    reexported = follow_reexports(conn, name)
+    if reexported:
+        return reexported
     what = "definition or binding id" if preset == "binding" else "definition or call target"
     raise PresetArgError(f"no {what} named {name!r} (give {NAME_FORMS}, or a SCIP symbol; the callgraph preset "
                          "lists the qualnames)")
+
+
+def follow_reexports(conn, name: str) -> str | None:
+    """The qualname of the definition a public name re-exports (``click.echo``: ``from .utils import echo`` in
+    click/__init__.py, so click.utils.echo), through the link's module-level aliases, as the link resolves a call
+    of it; None when ``name`` is not such a name (or stands for several)."""
+    from resources.duck import table_exists
+    if not table_exists(conn, "cpg_link_aliases"):
+        return None
+    seen, cur = {name}, name
+    for _ in range(8):  # the link's MAX_REEXPORT_HOPS
+        nxt = [t for (t,) in conn.execute("SELECT DISTINCT target FROM cpg_link_aliases WHERE name = $n",
+                                          {"n": cur}).fetchall()]
+        if len(nxt) != 1 or nxt[0] in seen:
+            return None
+        cur = nxt[0]
+        seen.add(cur)
+        if conn.execute("SELECT count(*) FROM cpg_definitions WHERE qualname = $n", {"n": cur}).fetchall()[0][0]:
+            return cur
+    return None
 
 
 def _local_binding(conn, name: str) -> str | None:

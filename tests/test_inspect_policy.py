@@ -537,3 +537,19 @@ def test_a_module_named_with_a_hyphen_is_imported_as_importlib_imports_it(tmp_pa
     assert got["my-dir/tool.py"][:3] == (True, True, None), got
     assert sql(env, "SELECT sig_text FROM py_inspect_signatures WHERE object_id = 'pkg.table-v1:lookup:function' "
                     "AND variant = 'raw'") == [("(x: int) -> int",)]
+
+
+def test_library_modules_the_default_deny_list_leaves_out_are_named(tmp_path):
+    """jinja2.tests (its template tests, a library module) matches the default deny pattern *.tests: the summary
+    names it, so a user can allow it; modules in a tests directory or named test_*.py are what the list is for
+    and are not named."""
+    repo = write_repo(tmp_path / "repo", {"lib/__init__.py": "", "lib/tests.py": "def odd(n):\n    return n % 2\n",
+                                          "tests/test_y.py": "def test_y():\n    pass\n",
+                                          "lib/test_io.py": "X = 1\n"})
+    env = cli_env(tmp_path)
+    code, s = index(repo, env)
+    assert code == 0 and s["inspect"]["skipped"] == 3
+    assert s["inspect"]["denied_by_default"] == ["lib.tests"]
+    skipped = {m: r for m, a, r in sql(env, "SELECT module_name, attempted, skip_reason FROM py_inspect_import_attempts") if not a}
+    assert set(skipped) == {"lib.tests", "tests.test_y", "lib.test_io"}
+    assert all(r.startswith("denied by default") for r in skipped.values())

@@ -122,6 +122,20 @@ def _dotted(node: ast.AST) -> tuple[str, list[str]] | None:
     return (node.id, attrs[::-1]) if isinstance(node, ast.Name) else None
 
 
+def _branch_calls(v: ast.AST) -> list[ast.Call]:
+    """The calls of ``A() if c else B()`` (nested conditional expressions too) when every branch is a call;
+    else []."""
+    if not isinstance(v, ast.IfExp):
+        return []
+    out = []
+    for side in (v.body, v.orelse):
+        calls = [side] if isinstance(side, ast.Call) else _branch_calls(side)
+        if not calls:
+            return []
+        out += calls
+    return out
+
+
 _BUILTIN_GENERICS = frozenset({"list", "dict", "set", "frozenset", "tuple", "type"})
 
 
@@ -226,7 +240,10 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         named = node.value if role == "base" and isinstance(node, ast.Subscript) else node
         dotted = _dotted(named)
         is_lambda = isinstance(node, ast.Lambda)
-        if dotted is None and not is_lambda and role not in ("base", "instance"):
+        # (an assignment under `if TYPE_CHECKING:` is kept whatever its value: the link reads the flag to know the
+        # name is not bound there at runtime, as in `X = Base[T]` there and `X = Base` under `else:`)
+        if dotted is None and not is_lambda and role not in ("base", "instance") and not (
+                role == "alias" and stub[current[0]]):
             return
         root, attrs = dotted if dotted else (None, [])
         root_row = by_node.get(id(_root_name(named))) if dotted else None
@@ -363,6 +380,9 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                             value("element", e, up, target, k, nth)
                     elif isinstance(v, ast.Call):  # x = C(...): an instance of C when the call constructs one
                         value("instance", v, up, target, None, nth)
+                    elif _branch_calls(v):  # x = A() if c else B(): an instance of either
+                        for call in _branch_calls(v):
+                            value("instance", call, up, target, None, nth)
                     else:
                         value("alias", v, up, target, None, nth)
         elif isinstance(node, ast.Return) and node.value is not None and up in qual:
