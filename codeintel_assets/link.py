@@ -896,10 +896,17 @@ FROM wired w LEFT JOIN unmatched u ON u.callsite_id = w.callsite_id AND u.callee
 WHERE w.arg_node IS NOT NULL
 """
 
-AST_PARAMS = """params AS (
-    SELECT parent_def_id, def_id, name, binding_id, param_kind, param_index, 'ast' AS source,
-           NULL::VARCHAR AS sig_param_id
-    FROM __lk_cdefs WHERE kind = 'parameter' AND parent_def_id IN (SELECT callee_def_id FROM calls))"""
+# A parameter's name as the code object has it: `__obj` of a method of class Ctx is `_Ctx__obj` (private name
+# mangling, which keyword arguments never get: `c.call(__obj=2)` goes to **kwargs, even inside the class).
+RUNTIME_PARAM_NAME = ("CASE WHEN starts_with(p.name, '__') AND NOT ends_with(p.name, '__') AND ltrim(k.name, '_') <> '' "
+                      "THEN '_' || ltrim(k.name, '_') || p.name ELSE p.name END")
+_AST_PARAMS = """
+    SELECT p.parent_def_id, p.def_id, """ + RUNTIME_PARAM_NAME + """ AS name, p.binding_id, p.param_kind,
+           p.param_index, 'ast' AS source, NULL::VARCHAR AS sig_param_id
+    FROM __lk_cdefs p JOIN __lk_cdefs m ON m.def_id = p.parent_def_id
+    LEFT JOIN __lk_cdefs k ON k.def_id = m.parent_def_id AND k.kind = 'class' AND m.kind = 'method'
+    WHERE p.kind = 'parameter' AND p.parent_def_id IN (SELECT callee_def_id FROM calls)"""
+AST_PARAMS = "params AS (" + _AST_PARAMS + ")"
 
 # Where the inspect plane ran: the callee's runtime signature ('wrapped' preferred), its parameters matched by
 # name to those of the code that really runs (the def the object is anchored to: a decorator's wrapper when it
@@ -930,11 +937,10 @@ params AS (
     -- ids (py_inspect_signatures.path is one module that binds it), which would wire every argument twice
     FROM insp i JOIN py_inspect_signature_params p ON p.signature_id = i.signature_id AND p.path = i.path AND p.ok
     LEFT JOIN __lk_cdefs q ON q.parent_def_id = coalesce(i.code_def_id, i.def_id) AND q.kind = 'parameter'
-     AND q.name = p.name
+     AND (q.name = p.name OR (starts_with(q.name, '__') AND NOT ends_with(q.name, '__')  -- mangled: _Ctx__obj
+                              AND starts_with(p.name, '_') AND ends_with(p.name, q.name)))
     UNION ALL
-    SELECT parent_def_id, def_id, name, binding_id, param_kind, param_index, 'ast', NULL FROM __lk_cdefs
-    WHERE kind = 'parameter' AND parent_def_id IN (SELECT callee_def_id FROM calls)
-      AND parent_def_id NOT IN (SELECT def_id FROM insp))"""
+    SELECT * FROM (""" + _AST_PARAMS + """) WHERE parent_def_id NOT IN (SELECT def_id FROM insp))"""
 INSPECT_TABLES = ("py_inspect_objects", "py_inspect_signatures", "py_inspect_signature_params",
                   "py_inspect_object_anchors")
 

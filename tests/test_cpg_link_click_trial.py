@@ -15,6 +15,16 @@ from tests.test_cpg_link_sqla_trial import in_cpython
 FILES = {
     "pkg/__init__.py": "",
     "pkg/trace.py": WHERE,
+    # jinja2's Context.call(__self, __obj, ...): private names are mangled in the signature, never in keywords
+    "pkg/ctx.py": '''
+class Ctx:
+    def call(self, __obj, **kwargs):
+        return __obj, kwargs
+
+
+def use():
+    return Ctx().call(1, __obj=2)
+''',
     # click/__init__.py: `from .utils import echo`, the name users call (click.echo)
     "pkg/api/__init__.py": "from pkg.bound import apply\n",
     "pkg/cli.py": '''
@@ -197,3 +207,18 @@ def test_presets_and_export_take_the_public_name_a_package_re_exports(indexed, t
     code, out, err = run_cli(["export", "--symbol", "pkg.api.apply", "--format", "graphml", "--out",
                               str(tmp_path / "g.graphml")], env)
     assert code == 0 and (tmp_path / "g.graphml").stat().st_size > 0, err
+
+
+def test_a_private_parameter_has_its_mangled_name_and_a_keyword_of_its_written_name_goes_to_kwargs(indexed):
+    """def call(self, __obj, **kwargs) in class Ctx: the parameter is _Ctx__obj (inspect.signature), and the
+    keyword __obj= goes into **kwargs (CPython returns (1, {'__obj': 2})); before, both bound __obj."""
+    truth, db, _ = indexed
+    bound = json.loads(in_cpython(truth, "import inspect, json, pkg.ctx as m; a = inspect.signature(m.Ctx.call)"
+                                         ".bind(None, 1, __obj=2).arguments; a.pop('self'); print(json.dumps(a))"))
+    assert bound == {"_Ctx__obj": 1, "kwargs": {"__obj": 2}}
+    assert in_cpython(truth, "import pkg.ctx as m; print(m.use())") == "(1, {'__obj': 2})"
+    with duckdb.connect(db, read_only=True) as c:
+        got = c.execute("SELECT b.param_name, coalesce(b.keyword, b.position::VARCHAR) FROM cpg_binds_arg b "
+                        "JOIN cpg_calls k USING (callsite_id, callee_def_id) WHERE k.caller_qualname = 'pkg.ctx.use' "
+                        "AND NOT b.implicit_receiver ORDER BY 1").fetchall()
+    assert got == [("_Ctx__obj", "0"), ("kwargs", "__obj")]
