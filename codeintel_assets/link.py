@@ -57,7 +57,8 @@ needed AS (SELECT binding_id FROM needed0 UNION SELECT v.root_binding_id FROM cp
            SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
            WHERE v.role IN ('alias', 'element') AND v.root_binding_id IS NOT NULL),
 sites AS (SELECT binding_id, ast_node_id FROM py_sym_name_sites SEMI JOIN needed USING (binding_id) WHERE role = 'def'
-          AND ast_node_id NOT IN (SELECT def_id FROM __lk_dead)),  -- a def that never runs binds nothing
+          AND ast_node_id NOT IN (SELECT def_id FROM __lk_dead)),  -- a def that never runs (or binds None)
+                                                                   -- binds nothing a call could reach
 base AS (
     SELECT binding_id, def_id AS node, qualname AS name, 'local' AS rule, 'value' AS kind
     FROM __lk_cdefs SEMI JOIN needed USING (binding_id) WHERE kind IN ('function', 'method', 'class')
@@ -475,7 +476,8 @@ def _method_of_returned(callee_kind: str, constructing_call: str, find_call: str
         rule="returns_method", callee_kind=callee_kind, where=where, confidence="0.8 * e.confidence * t.confidence",
         via="[e.qualname, t.qualname, x.qualname]", class_def_id="t.class_def_id", find_class=f"""{find_call}
 JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule NOT IN ('constructor', 'class')
-JOIN __lk_returns t ON t.fn_def_id = e.def_id""")
+JOIN __lk_returns t ON t.fn_def_id = e.def_id
+ AND t.is_async = ({constructing_call} IN (SELECT callsite_id FROM __lk_awaited))""")
 
 
 # The receivers x of the scope's x.m() calls that only constructor calls bind: every binding site of x is
@@ -491,7 +493,8 @@ sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM py_sym_name_sites n SE
 made AS (SELECT s.binding_id, v.ast_node_id AS call_id, e.ref_id
          FROM sites s LEFT JOIN cpg_value_refs v ON v.target_node_id = s.ast_node_id AND v.path = s.path
           AND v.role = 'instance'
-         LEFT JOIN __lk_calls e ON e.ref_id = v.ast_node_id AND e.rule IN ('constructor', 'class'))
+         LEFT JOIN __lk_calls e ON e.ref_id = v.ast_node_id AND e.rule IN ('constructor', 'class')
+          AND v.ast_node_id NOT IN (SELECT callsite_id FROM __lk_awaited))  -- (`await C()`: not a C)
 SELECT binding_id, count(DISTINCT call_id) AS n FROM made GROUP BY binding_id HAVING bool_and(ref_id IS NOT NULL)
 """
 # x = C(...) (every binding site of x a constructor call), then x.m(): 1/n for n constructor calls.
@@ -537,10 +540,21 @@ JOIN __lk_declared e ON e.ref_id = v.value_id""")
 # def f() -> C: the return annotations of the callees the calls so far reach (in any file); then x = f(...)
 # bound once, x.m(), and f(...).m().
 RETURNS_REFS = _DECLARED_REFS.format(where="role = 'returns' AND owner_def_id IN (SELECT def_id FROM __lk_calls)")
+# is_async: an `async def` (CO_COROUTINE): a call of it makes a coroutine, and `await` of that call gives the C.
 RETURNS = f"""
 CREATE OR REPLACE TEMP TABLE __lk_returns AS
-SELECT v.owner_def_id AS fn_def_id, r.def_id AS class_def_id, r.qualname, r.confidence
+SELECT v.owner_def_id AS fn_def_id, r.def_id AS class_def_id, r.qualname, r.confidence,
+       coalesce((u.flags & 128) <> 0, false) AS is_async
 FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id
+LEFT JOIN cpg_definitions d ON d.def_id = v.owner_def_id LEFT JOIN py_bc_code_units u ON u.code_unit_id = d.code_unit_id
+"""
+# The scope's calls that are the operand of `await`.
+AWAITED = """
+CREATE OR REPLACE TEMP TABLE __lk_awaited AS
+SELECT c.callsite_id FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+JOIN py_ast_nodes a ON a.ast_node_id = c.ast_node_id AND a.path = c.path
+JOIN py_ast_nodes w ON w.ast_node_id = a.parent_ast_node_id AND w.path = a.path AND w.kind = 'Await'
+WHERE c.call_kind = 'call'
 """
 RETURNED_INSTANCE = _method_of_returned("attribute", "v.ast_node_id", _BOUND_BY_CALL, _bound_once("instance") + """
   AND c.callee_root_binding_id NOT IN (SELECT target_binding_id FROM cpg_value_refs WHERE role = 'instance'
@@ -1132,6 +1146,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, GENERATED_INIT)
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_calls AS " + CALLABLE.format(res="__lk_res")
         + " UNION ALL " + SUPER)
+    run(conn, AWAITED)
     run(conn, INSTANCE_BINDINGS)
     # the constructor calls of one receiver that find m at the same definition (Graph.nodes through DiGraph() and
     # Graph(), or Graph() twice): one edge, their shares summed
@@ -1382,7 +1397,8 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
     """
     from resources.duck import ensure_table, present_tables, run, table_columns, transaction
     needed = ("cpg_call_sites", "cpg_definitions", "cpg_imports", "cpg_call_args", "cpg_value_refs",
-              "py_sym_name_sites", "py_reaching_defs", "py_bc_instructions", "cpg_files")
+              "py_sym_name_sites", "py_reaching_defs", "py_bc_instructions", "cpg_files", "py_ast_nodes",
+              "py_bc_code_units")
     if not set(needed) <= present_tables(conn, needed):
         return {"call_sites": 0, "edges": 0}
     ensure_table(conn, CPG_DEFINITIONS.name, CPG_DEFINITIONS.schema)  # a database of an older contract: its columns
@@ -1404,7 +1420,10 @@ def link_calls(conn, full: bool = False) -> dict[str, int]:
               "WHERE type_checking_only OR other_python_only UNION ALL SELECT def_id FROM __lk_overloads "
               f"UNION ALL SELECT import_id FROM {CPG_IMPORTS.name} WHERE other_python_only "
               f"UNION ALL SELECT target_node_id FROM {CPG_VALUE_REFS.name} "
-              "WHERE type_checking_only AND target_node_id IS NOT NULL")
+              "WHERE type_checking_only AND target_node_id IS NOT NULL "
+              # `x = None` binds x to nothing callable: the import beside it (`try: import m as x` / `except
+              # ImportError: x = None`) is what a call through x reaches
+              f"UNION ALL SELECT target_node_id FROM {CPG_VALUE_REFS.name} WHERE role = 'none'")
     shapes = table_columns(conn, [tc.name for tc in LINK_TABLES])
     for tc in LINK_TABLES:  # derived entirely from the per-file tables: one of another shape is rebuilt
         if tc.name in shapes and shapes[tc.name] != tc.schema.names:

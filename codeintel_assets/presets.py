@@ -247,8 +247,11 @@ def follow_reexports(conn, name: str) -> str | None:
         return None
     seen, cur = {name}, name
     for _ in range(8):  # the link's MAX_REEXPORT_HOPS
-        nxt = [t for (t,) in conn.execute("SELECT DISTINCT target FROM cpg_link_aliases WHERE name = $n",
-                                          {"n": cur}).fetchall()]
+        # the longest dotted prefix that is an alias (anyio.Event.wait: anyio.Event -> anyio._core._synchronization.Event)
+        prefixes = [cur.rsplit(".", k)[0] for k in range(cur.count(".") + 1)]
+        nxt = [t + cur[len(p):] for p, t in conn.execute(
+            "SELECT name, target FROM (SELECT DISTINCT name, target FROM cpg_link_aliases WHERE name IN "
+            "(SELECT unnest($p))) QUALIFY length(name) = max(length(name)) OVER ()", {"p": prefixes}).fetchall()]
         if len(nxt) != 1 or nxt[0] in seen:
             return None
         cur = nxt[0]

@@ -15,6 +15,52 @@ from tests.test_cpg_link_sqla_trial import in_cpython
 FILES = {
     "pkg/__init__.py": "",
     "pkg/trace.py": WHERE,
+    # httpx (third trial): response = await self.send(...), async def send(...) -> Response; then response.aread()
+    "pkg/resp.py": '''
+from pkg.trace import where
+
+
+class Response:
+    def read(self):
+        return where()
+
+    async def aread(self):
+        return where()
+
+
+def make() -> Response:
+    return Response()
+
+
+async def amake() -> Response:
+    return Response()
+
+
+def sync_use():
+    r = make()
+    return r.read()
+
+
+async def async_use():
+    r = await amake()
+    return await r.aread()
+
+
+async def unawaited():
+    r = amake()
+    return r.read()
+''',
+    # httpcore's _synchronization.py: try: import anyio / except ImportError: anyio = None; then anyio.Lock()
+    "pkg/optional.py": '''
+try:
+    import pkg.bound as backend
+except ImportError:
+    backend = None
+
+
+def make():
+    return backend.K()
+''',
     # jinja2's Context.call(__self, __obj, ...): private names are mangled in the signature, never in keywords
     "pkg/ctx.py": '''
 class Ctx:
@@ -26,7 +72,7 @@ def use():
     return Ctx().call(1, __obj=2)
 ''',
     # click/__init__.py: `from .utils import echo`, the name users call (click.echo)
-    "pkg/api/__init__.py": "from pkg.bound import apply\n",
+    "pkg/api/__init__.py": "from pkg.bound import apply, K\n",
     "pkg/cli.py": '''
 import pkg.api
 
@@ -204,6 +250,9 @@ def test_presets_and_export_take_the_public_name_a_package_re_exports(indexed, t
     assert {(r["caller"], r["callee"]) for r in map(json.loads, out.splitlines())} >= {("pkg.cli.main", "pkg.bound.apply")}
     code, out, err = run_cli(["query", "--preset", "calls-into", "--arg", "pkg.api.apply", "--json"], env)
     assert code == 0 and any(json.loads(r)["caller"] == "pkg.cli.main" for r in out.splitlines()), err
+    # a method through the re-exported class (anyio.Event.wait in the third trial)
+    code, out, err = run_cli(["query", "--preset", "callers", "--arg", "pkg.api.K.scale", "--json"], env)
+    assert code == 0 and {r["callee"] for r in map(json.loads, out.splitlines()) if r["depth"] == 1} == {"pkg.bound.K.scale"}, err
     code, out, err = run_cli(["export", "--symbol", "pkg.api.apply", "--format", "graphml", "--out",
                               str(tmp_path / "g.graphml")], env)
     assert code == 0 and (tmp_path / "g.graphml").stat().st_size > 0, err
@@ -222,3 +271,30 @@ def test_a_private_parameter_has_its_mangled_name_and_a_keyword_of_its_written_n
                         "JOIN cpg_calls k USING (callsite_id, callee_def_id) WHERE k.caller_qualname = 'pkg.ctx.use' "
                         "AND NOT b.implicit_receiver ORDER BY 1").fetchall()
     assert got == [("_Ctx__obj", "0"), ("kwargs", "__obj")]
+
+
+def test_an_awaited_call_of_an_async_def_returns_its_annotated_class(indexed):
+    """r = await amake(), async def amake() -> Response: r.aread() reaches Response.aread, as the sync twin
+    r = make(); r.read() does (before: no edge, httpx's AsyncClient.send); r = amake() without await is a
+    coroutine (CPython: AttributeError on r.read()), so no edge there."""
+    truth, db, _ = indexed
+    ran_async = in_cpython(truth, "import asyncio, pkg.resp as m; print(asyncio.run(m.async_use()))")
+    ran_sync = in_cpython(truth, "import pkg.resp as m; print(m.sync_use())")
+    assert "AttributeError" in in_cpython(truth, "import asyncio, pkg.resp as m\ntry: asyncio.run(m.unawaited())\n"
+                                                 "except AttributeError as e: print('AttributeError', e)")
+    with duckdb.connect(db, read_only=True) as c:
+        got = {caller: {(q, line) for q, line in c.execute(
+                   "SELECT k.callee_qualname, d.lineno FROM cpg_calls k JOIN cpg_definitions d ON d.def_id = k.callee_def_id "
+                   "WHERE k.caller_qualname = ? AND k.rule = 'returns_method'", [f"pkg.resp.{caller}"]).fetchall()}
+               for caller in ("async_use", "sync_use", "unawaited")}
+    assert got == {"async_use": {split(ran_async)}, "sync_use": {split(ran_sync)}, "unawaited": set()}, got
+
+
+def test_a_name_bound_to_none_beside_an_import_still_means_the_import(indexed):
+    """try: import pkg.bound as backend / except ImportError: backend = None; backend.K() can only reach the class
+    (None has no K: an AttributeError), so the None site does not take the edge away (before: no edge at all)."""
+    truth, db, _ = indexed
+    assert in_cpython(truth, "import pkg.optional as m; k = type(m.make()); print(k.__module__ + '.' + k.__qualname__)") == "pkg.bound.K"
+    with duckdb.connect(db, read_only=True) as c:
+        got = c.execute("SELECT callee_qualname, rule, confidence FROM cpg_calls WHERE caller_qualname = 'pkg.optional.make'").fetchall()
+    assert got == [("pkg.bound.K", "class", 1.0)], got

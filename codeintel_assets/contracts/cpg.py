@@ -61,8 +61,9 @@ CPG_VALUE_REFS = define("cpg_value_refs", PLANE, [
     ("target_node_id", s), ("item_index", i16), ("text", s), ("root", s), ("root_binding_id", s),
     ("attrs", str_list), ("value_def_id", s), ("ast_node_id", s), ("lineno", i32), ("type_checking_only", b),
 ], key=("path", "value_id"), description="Expressions the link step gives a meaning to: class bases (role base), "
-                                         "`name = dotted.name` or `name = lambda` (alias), `name = call(...)` (instance: the value "
-                                         "node is the call site), a parameter's annotation when it is a "
+                                         "`name = dotted.name` or `name = lambda` (alias; under `if TYPE_CHECKING:` whatever the value), "
+                                         "`name = call(...)`, `name = A() if c else B()` or `name = await call(...)` (instance: the "
+                                         "value node is the call site), `name = None` (none), a parameter's annotation when it is a "
                                          "dotted name, `C | None` or `Optional[C]` (annotation: the target is the "
                                          "parameter), a function's return annotation of that shape (returns: the owner is the "
                                          "function), the items of a "

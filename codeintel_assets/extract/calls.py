@@ -242,7 +242,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         is_lambda = isinstance(node, ast.Lambda)
         # (an assignment under `if TYPE_CHECKING:` is kept whatever its value: the link reads the flag to know the
         # name is not bound there at runtime, as in `X = Base[T]` there and `X = Base` under `else:`)
-        if dotted is None and not is_lambda and role not in ("base", "instance") and not (
+        if dotted is None and not is_lambda and role not in ("base", "instance", "none") and not (
                 role == "alias" and stub[current[0]]):
             return
         root, attrs = dotted if dotted else (None, [])
@@ -380,6 +380,13 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                             value("element", e, up, target, k, nth)
                     elif isinstance(v, ast.Call):  # x = C(...): an instance of C when the call constructs one
                         value("instance", v, up, target, None, nth)
+                    elif isinstance(v, ast.Constant) and v.value is None:
+                        # x = None (`except ImportError: backend = None`): no call through x reaches it
+                        value("none", v, up, target, None, nth)
+                    elif isinstance(v, ast.Await) and isinstance(v.value, ast.Call):
+                        # x = await f(...): what the coroutine of `async def f() -> C` returns (the link tells an
+                        # awaited call by its parent node)
+                        value("instance", v.value, up, target, None, nth)
                     elif _branch_calls(v):  # x = A() if c else B(): an instance of either
                         for call in _branch_calls(v):
                             value("instance", call, up, target, None, nth)
