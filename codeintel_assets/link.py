@@ -384,6 +384,15 @@ FROM {res} r LEFT JOIN (
           SELECT class_def_id, NULL, NULL, NULL, NULL, NULL FROM __lk_gen_init) x ON x.owner = o.ancestor_def_id
     QUALIFY row_number() OVER (PARTITION BY o.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC NULLS LAST) = 1) i
   ON r.kind = 'class' AND i.class_def_id = r.def_id
+UNION ALL  -- and the __new__ its MRO finds in the repository: it runs first (anyio's Event() returns a backend's
+           -- subclass instance from it)
+SELECT r.ref_id, 'constructor', r.confidence * CASE WHEN n.complete THEN 1.0 ELSE 0.8 END, n.def_id, n.qualname, n.path,
+       n.kind, list_append(r.via, n.qualname)
+FROM {res} r JOIN (
+    SELECT o.class_def_id, x.def_id, x.qualname, x.path, x.kind, o.complete FROM cpg_mro o
+    JOIN __lk_cdefs x ON x.parent_def_id = o.ancestor_def_id AND x.name = '__new__' AND x.kind = 'method'
+    QUALIFY row_number() OVER (PARTITION BY o.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC) = 1) n
+  ON r.kind = 'class' AND n.class_def_id = r.def_id
 """
 
 # Classes whose decorator generates an __init__ (@dataclass, attrs' @define / @attr.s / @frozen ...,
@@ -463,6 +472,7 @@ def _method_of_constructed(rule: str, callee_kind: str, constructing_call: str, 
         rule=rule, callee_kind=callee_kind, where=where, confidence=f"{factor} * e.confidence",
         via="[e.qualname, x.qualname]", class_def_id="k.def_id", find_class=f"""{find_call}
 JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule IN ('constructor', 'class')
+ AND NOT ends_with(e.qualname, '.__new__')  -- (one row per class: its __init__, or the class)
 -- the class called: the resolution itself (class), or the name resolved before its __init__ was appended to the
 -- path (constructor: not the class defining __init__, which may be a base class of the one called)
 JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END

@@ -61,6 +61,31 @@ except ImportError:
 def make():
     return backend.K()
 ''',
+    # anyio's Event(): Event.__new__ returns an instance of the backend's subclass
+    "pkg/event.py": '''
+from pkg.trace import where
+
+RAN = []
+
+
+class Event:
+    def __new__(cls):
+        RAN.append(where())
+        return AsyncEvent()
+
+
+class AsyncEvent(Event):
+    def __new__(cls):
+        RAN.append(where())
+        return object.__new__(cls)
+
+    def __init__(self):
+        RAN.append(where())
+
+
+def make():
+    return Event()
+''',
     # jinja2's Context.call(__self, __obj, ...): private names are mangled in the signature, never in keywords
     "pkg/ctx.py": '''
 class Ctx:
@@ -298,3 +323,23 @@ def test_a_name_bound_to_none_beside_an_import_still_means_the_import(indexed):
     with duckdb.connect(db, read_only=True) as c:
         got = c.execute("SELECT callee_qualname, rule, confidence FROM cpg_calls WHERE caller_qualname = 'pkg.optional.make'").fetchall()
     assert got == [("pkg.bound.K", "class", 1.0)], got
+
+
+def test_a_constructor_call_reaches_the_new_its_class_defines(indexed):
+    """Event() runs Event.__new__ first (anyio: it returns the backend's subclass instance); before, a class's
+    __new__ was never a call target (it had no callers), only the class or its __init__."""
+    truth, db, _ = indexed
+    ran = json.loads(in_cpython(truth, "import json, pkg.event as m; m.make(); print(json.dumps(m.RAN))"))
+    first = split(ran[0])
+    assert first[0] == "pkg.event.Event.__new__"
+    with duckdb.connect(db, read_only=True) as c:
+        got = c.execute("SELECT k.callee_qualname, d.lineno, k.rule FROM cpg_calls k JOIN cpg_definitions d "
+                        "ON d.def_id = k.callee_def_id WHERE k.caller_qualname = 'pkg.event.make'").fetchall()
+    assert (*first, "constructor") in got, got
+    # AsyncEvent() inside Event.__new__: its own __new__, then its __init__ (CPython's next calls; the __init__ runs
+    # once more for the outer Event(), whose result is an Event: that edge is not modelled)
+    with duckdb.connect(db, read_only=True) as c:
+        inner = c.execute("SELECT k.callee_qualname, d.lineno FROM cpg_calls k JOIN cpg_definitions d "
+                          "ON d.def_id = k.callee_def_id WHERE k.caller_qualname = 'pkg.event.Event.__new__' "
+                          "AND k.rule = 'constructor'").fetchall()
+    assert set(inner) == {split(w) for w in ran[1:]}, (inner, ran)
