@@ -1202,8 +1202,10 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
         run(conn, f"DELETE FROM {t} WHERE {where}")
     run(conn, PASSED_REFS)
     _resolve(conn, roots)
+    # the passed arguments' callables, once: the edges below and the bound methods among them read them
+    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_passed_res AS " + CALLABLE.format(res="__lk_res"))
     passed = ("SELECT r.outer_id AS ref_id, 'passed_argument' AS rule, 0.8 * r.outer_confidence * x.confidence "
-              "AS confidence, x.def_id, x.qualname, x.path, x.kind, x.via FROM (" + CALLABLE.format(res="__lk_res") + ") x "
+              "AS confidence, x.def_id, x.qualname, x.path, x.kind, x.via FROM __lk_passed_res x "
               "JOIN __lk_refs r USING (ref_id) WHERE x.def_id IS NOT NULL "
               "QUALIFY row_number() OVER (PARTITION BY r.outer_id, x.def_id ORDER BY r.outer_confidence * x.confidence DESC, "
               "len(x.via), "
@@ -1212,7 +1214,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     # the arguments that are a method bound to a receiver: `self.m` in a method (not a classmethod's `cls.m`,
     # a plain function there; a classmethod or staticmethod callee is told by its decorator in BINDS)
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_bound_passed AS SELECT DISTINCT r.outer_id AS callsite_id, x.def_id "
-              "FROM (" + CALLABLE.format(res="__lk_res") + ") x JOIN __lk_refs r USING (ref_id) "
+              "FROM __lk_passed_res x JOIN __lk_refs r USING (ref_id) "
               "JOIN __lk_self p ON p.binding_id = r.root_binding_id "
               "WHERE x.rule = 'self_method' AND len(r.attrs) = 1 AND NOT p.classmethod")
     run(conn, BINDS.format(version=SCHEMA_VERSION, params=params,

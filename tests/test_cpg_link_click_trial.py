@@ -8,8 +8,8 @@ import json
 import duckdb
 import pytest
 
-from tests.conftest import index_repo, run_cli, write_repo
-from tests.test_cpg_link_nx_trial import WHERE, split
+from tests.conftest import run_cli
+from tests.test_cpg_link_nx_trial import WHERE, index_with_truth, split
 from tests.test_cpg_link_sqla_trial import in_cpython
 
 FILES = {
@@ -197,10 +197,7 @@ class LogCaptureHandler(logging_StreamHandler):
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("click")
-    truth = write_repo(tmp / "truth", FILES)
-    _, env, _ = index_repo(tmp, FILES)
-    return truth, env["CODEINTEL_DB"], env
+    return index_with_truth(tmp_path_factory, "click", FILES)
 
 
 def test_self_method_calls_reach_the_overrides_of_subclasses_that_chain_to_the_caller_with_super(indexed):

@@ -184,12 +184,17 @@ class L(Generic[T], list[int]):
 }
 
 
+def index_with_truth(tmp_path_factory, name: str, files: dict[str, str]) -> tuple:
+    """The fixture files twice: a copy CPython runs (the truth) and an index of them: (truth, database, env)."""
+    tmp = tmp_path_factory.mktemp(name)
+    truth = write_repo(tmp / "truth", files)
+    _, env, _ = index_repo(tmp, files)
+    return truth, env["CODEINTEL_DB"], env
+
+
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("nx")
-    truth = write_repo(tmp / "truth", FILES)
-    _, env, _ = index_repo(tmp, FILES)
-    return truth, env["CODEINTEL_DB"]
+    return index_with_truth(tmp_path_factory, "nx", FILES)[:2]
 
 
 def edges(db: str, caller: str) -> list[tuple[str, int, str, float]]:

@@ -387,8 +387,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                         # x = await f(...): what the coroutine of `async def f() -> C` returns (the link tells an
                         # awaited call by its parent node)
                         value("instance", v.value, up, target, None, nth)
-                    elif _branch_calls(v):  # x = A() if c else B(): an instance of either
-                        for call in _branch_calls(v):
+                    elif branches := _branch_calls(v):  # x = A() if c else B(): an instance of either
+                        for call in branches:
                             value("instance", call, up, target, None, nth)
                     else:
                         value("alias", v, up, target, None, nth)
