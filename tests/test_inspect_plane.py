@@ -288,13 +288,20 @@ sys.path.insert(0, sys.argv[1])
 m = importlib.import_module("fx.cases")
 g = m.gen(); a = [g.gi_frame.f_lasti]; next(g); a.append(g.gi_frame.f_lasti)
 c = m.coro(); b = [c.cr_frame.f_lasti]; c.send(None); b.append(c.cr_frame.f_lasti); c.close()
-print(json.dumps({"gen": a, "coro": b}))
+try:
+    m.coro_boom().send(None)
+except KeyError as e:
+    tb = e.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    raised = [tb.tb_lasti, tb.tb_lineno, str(e)]
+print(json.dumps({"gen": a, "coro": b, "coro_boom": raised}))
 """
 
 
 def test_runtime_state_joined_to_instructions(inspected):
-    rows = q(inspected, "SELECT probe, step, state, f_lasti, lineno, locals_json, instr_id FROM py_inspect_runtime_state "
-                        "ORDER BY probe, step")
+    rows = q(inspected, "SELECT probe, step, state, f_lasti, lineno, locals_json, instr_id, error_type, error_msg "
+                        "FROM py_inspect_runtime_state ORDER BY probe, step")
     by = {(p, s): r for p, s, *r in rows}
     want = json.loads(subprocess.run([sys.executable, "-I", "-c", ORACLE_RUNTIME, str(inspected["repo"])],
                                      capture_output=True, text=True, check=True).stdout)
@@ -306,9 +313,14 @@ def test_runtime_state_joined_to_instructions(inspected):
     assert [by[("agen", 0)][0], by[("agen", 1)][0]] == ["AGEN_CREATED", "AGEN_SUSPENDED"]
     boom = by[("boom", 0)]
     assert boom[0] == "RAISED ValueError" and boom[2] == line_of(CASES, 'raise ValueError(f"boom') \
-        and json.loads(boom[3]) == {"local": "5"}
+        and json.loads(boom[3]) == {"local": "5"} and boom[5:] == ["ValueError", "boom 5"]
+    # A coroutine whose first step raises: its frame where it raised, and what it raised (CPython's message).
+    assert by[("coro_boom", 0)][0] == "CORO_CREATED" and by[("coro_boom", 0)][5:] == [None, None]
+    cb = by[("coro_boom", 1)]
+    assert cb[0] == "CORO_CLOSED (RAISED KeyError)" and [cb[1], cb[2]] == want["coro_boom"][:2] \
+        and json.loads(cb[3]) == {"n": "7"} and cb[5:] == ["KeyError", want["coro_boom"][2]]
     # Each frame row names the instruction at f_lasti in the bytecode plane.
-    for (probe, step), (state, lasti, _l, _loc, iid) in by.items():
+    for (probe, step), (state, lasti, _l, _loc, iid, *_e) in by.items():
         if lasti is None:
             continue
         assert iid is not None, (probe, step)

@@ -959,7 +959,7 @@ class Extraction:
         oid = self.ids.get(id(target)) or self.object_id(target)
         rows = self.t["runtime_state"]
 
-        def frame_row(step, state, frame, what="frame", tb_lasti=None, tb_lineno=None):
+        def frame_row(step, state, frame, what="frame", tb_lasti=None, tb_lineno=None, status=OK):
             code = frame.f_code if frame is not None else None
             lasti = tb_lasti if tb_lasti is not None else (frame.f_lasti if frame is not None else None)
             loc = {}
@@ -968,16 +968,31 @@ class Extraction:
             rows.append([qualname, oid, step, what, state, code.co_filename if code else None,
                          code.co_qualname if code else None, code.co_firstlineno if code else None, lasti,
                          tb_lineno if tb_lineno is not None else (frame.f_lineno if frame is not None else None),
-                         json.dumps(loc, sort_keys=True), *OK])
+                         json.dumps(loc, sort_keys=True), *status])
+
+        def raised(exc, step, state=None):
+            """The traceback frames of what the probed code raised, from ``step`` on (the worker's own frames
+            left out). The probe worked (ok stays true); error_type / error_msg say what the code raised."""
+            status = [True, type(exc).__name__, str(exc)[:500]]
+            tb = exc.__traceback__
+            while tb is not None:
+                if tb.tb_frame.f_code.co_filename != __file__:
+                    frame_row(step, state or f"RAISED {type(exc).__name__}", tb.tb_frame, "traceback", tb.tb_lasti,
+                              tb.tb_lineno, status)
+                    step += 1
+                tb = tb.tb_next
+
+        def stepped(exc, step, state):
+            """Advancing a generator / coroutine / async generator ended with ``exc``: a return (StopIteration,
+            StopAsyncIteration) is a closed state; anything else is what its code raised, with its frames."""
+            if isinstance(exc, (StopIteration, StopAsyncIteration)) or exc.__traceback__ is None:
+                frame_row(step, f"{state} ({type(exc).__name__})", None)
+            else:
+                raised(exc, step, f"{state} (RAISED {type(exc).__name__})")
         try:
             made = target()
         except BaseException as exc:  # noqa: BLE001 - a probe callable that raises: its traceback is the state
-            tb, step = exc.__traceback__, 0
-            while tb is not None:
-                if tb.tb_frame.f_code.co_filename != __file__:
-                    frame_row(step, f"RAISED {type(exc).__name__}", tb.tb_frame, "traceback", tb.tb_lasti, tb.tb_lineno)
-                    step += 1
-                tb = tb.tb_next
+            raised(exc, 0)
             return
         if inspect.isgenerator(made):
             frame_row(0, inspect.getgeneratorstate(made), made.gi_frame)
@@ -985,7 +1000,7 @@ class Extraction:
                 next(made)
                 frame_row(1, inspect.getgeneratorstate(made), made.gi_frame)
             except BaseException as exc:  # noqa: BLE001
-                frame_row(1, f"{inspect.getgeneratorstate(made)} ({type(exc).__name__})", None)
+                stepped(exc, 1, inspect.getgeneratorstate(made))
             made.close()
         elif inspect.iscoroutine(made):
             frame_row(0, inspect.getcoroutinestate(made), made.cr_frame)
@@ -993,7 +1008,7 @@ class Extraction:
                 made.send(None)
                 frame_row(1, inspect.getcoroutinestate(made), made.cr_frame)
             except BaseException as exc:  # noqa: BLE001
-                frame_row(1, f"{inspect.getcoroutinestate(made)} ({type(exc).__name__})", None)
+                stepped(exc, 1, inspect.getcoroutinestate(made))
             made.close()
         elif inspect.isasyncgen(made):
             frame_row(0, inspect.getasyncgenstate(made), made.ag_frame)
@@ -1005,7 +1020,7 @@ class Extraction:
                     pass  # the asend awaitable is done: the async generator yielded a value
                 frame_row(1, inspect.getasyncgenstate(made), made.ag_frame)
             except BaseException as exc:  # noqa: BLE001
-                frame_row(1, f"{inspect.getasyncgenstate(made)} ({type(exc).__name__})", None)
+                stepped(exc, 1, inspect.getasyncgenstate(made))
             step_coro.close()
         else:
             rows.append([qualname, oid, 0, "returned", "RETURNED", None, None, None, None, None,
