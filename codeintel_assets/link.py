@@ -120,8 +120,8 @@ WITH RECURSIVE
 refs AS (SELECT * FROM __lk_refs),
 bound AS (SELECT DISTINCT binding_id FROM py_sym_name_sites
           SEMI JOIN (SELECT root_binding_id AS binding_id FROM refs) r USING (binding_id) WHERE role = 'def'),
-star AS (SELECT path, imported_module, lineno FROM __lk_cimports SEMI JOIN (SELECT DISTINCT path FROM refs) r USING (path)
-         WHERE is_star AND imported_module IS NOT NULL),
+star AS (SELECT path, imported_module, lineno, import_id FROM __lk_cimports
+         SEMI JOIN (SELECT DISTINCT path FROM refs) r USING (path) WHERE is_star AND imported_module IS NOT NULL),
 star_mods AS (SELECT DISTINCT imported_module AS module FROM star),
 mod_defs AS (SELECT m.qualname AS module, m.path FROM __lk_cdefs m SEMI JOIN star_mods s ON s.module = m.qualname
              WHERE m.kind = 'module'),
@@ -131,6 +131,15 @@ exports AS (  -- what `from m import *` binds: m.__all__ when it is a literal, e
 opaque AS (  -- files with a star import we cannot enumerate (outside the repository, or a computed __all__)
     SELECT DISTINCT s.path FROM star s WHERE s.imported_module NOT IN (SELECT module FROM mod_defs)
        OR s.imported_module IN (SELECT m.module FROM mod_defs m JOIN cpg_value_refs v USING (path) WHERE v.role = 'export_dynamic')),
+-- a module-level name whose every binding site comes before a `from m import *` that binds it again (m exports
+-- it): once the module has run, the name is the star import's (`def escape` then `from fast import *`)
+rebound AS (
+    SELECT r.ref_id FROM refs r JOIN star s USING (path) JOIN exports x ON x.module = s.imported_module AND x.name = r.root
+    JOIN (SELECT binding_id, max(CAST(regexp_extract(ast_node_id, ':AST:([0-9]+)$', 1) AS INTEGER)) AS last_site
+          FROM py_sym_name_sites SEMI JOIN (SELECT root_binding_id AS binding_id FROM refs) q USING (binding_id)
+          WHERE role = 'def' GROUP BY ALL) b ON b.binding_id = r.root_binding_id
+    WHERE NOT r.container AND starts_with(r.root_binding_id, r.path || ':SCOPE:<module>:')
+      AND CAST(regexp_extract(s.import_id, ':AST:([0-9]+)$', 1) AS INTEGER) > b.last_site),
 cand AS (
     SELECT r.ref_id, 'lambda' AS rule, l.qualname AS name, 1.0 AS confidence, 0 AS hop
     FROM refs r JOIN __lk_cdefs l ON l.def_id = r.lambda_def_id
@@ -138,11 +147,13 @@ cand AS (
     SELECT r.ref_id, m.rule, m.name || {suffix}, m.confidence, 0
     FROM refs r JOIN __lk_meaning m ON m.binding_id = r.root_binding_id
      AND m.kind = CASE WHEN r.container THEN 'element' ELSE 'value' END
+    WHERE r.ref_id NOT IN (SELECT ref_id FROM rebound)
     UNION ALL
     SELECT * FROM (
         SELECT r.ref_id, 'star_import', s.imported_module || '.' || r.root || {suffix}, 1.0, 0
         FROM refs r JOIN star s USING (path) JOIN exports x ON x.module = s.imported_module AND x.name = r.root
-        WHERE NOT r.container AND r.root_binding_id NOT IN (SELECT binding_id FROM bound)
+        WHERE NOT r.container AND (r.root_binding_id NOT IN (SELECT binding_id FROM bound)
+                                   OR r.ref_id IN (SELECT ref_id FROM rebound))
         QUALIFY row_number() OVER (PARTITION BY r.ref_id ORDER BY s.lineno DESC) = 1)
     UNION ALL  -- self.m() / cls.m() in a method of class K: m as K's MRO finds it (a subclass may override: 0.9)
     SELECT r.ref_id, 'self_method', p.class_qualname || '.' || r.attrs[1], 0.9, 0
@@ -204,10 +215,12 @@ found AS (SELECT * FROM direct UNION ALL SELECT * FROM inherited),
 external AS (  -- an import of a module the repository does not have, directly or through a module of the
               -- repository that imports it (`from compat import x` where compat has `from typing import x`), or a
               -- name bound to an attribute of one (`H = logging.StreamHandler`)
-    SELECT c.ref_id, 'external' AS rule, 0.9 AS confidence, NULL AS def_id, c.name AS qualname, NULL AS kind,
-           NULL AS path, c.via
-    FROM walk c WHERE c.rule IN ('import', 'alias') AND c.ref_id NOT IN (SELECT ref_id FROM found)
-      AND split_part(c.name, '.', 1) NOT IN (SELECT top FROM tops)),
+    -- per candidate: `from os.path import basename` beside a `def basename` under `if` is one of two meanings
+    -- (1/2 each), and the def the repository has does not hide the import the repository lacks
+    SELECT c.ref_id, 'external' AS rule, 0.9 * c.confidence AS confidence, NULL AS def_id, c.name AS qualname,
+           NULL AS kind, NULL AS path, c.via
+    FROM walk c ANTI JOIN found f ON f.ref_id = c.ref_id AND f.via[1] = c.via[1]
+    WHERE c.rule IN ('import', 'alias', 'star_import') AND split_part(c.name, '.', 1) NOT IN (SELECT top FROM tops)),
 builtin AS (
     SELECT ref_id, rule, confidence, NULL AS def_id, name AS qualname, NULL AS kind, NULL AS path, via
     FROM __lk_walk WHERE hop = -1)
@@ -418,13 +431,19 @@ WHERE d.call_kind = 'decorator'
 """
 
 # super().m() in a method of class K: m as K's MRO finds it after K (0.9: super() follows type(self)'s MRO).
+# super(B, self).m(): after B, the class of K's MRO that the name B names (no edge when none does).
 SUPER = """
 SELECT c.callsite_id AS ref_id, 'super' AS rule, 0.9 * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
        x.def_id, x.qualname, x.path, x.kind, ['super()', x.qualname] AS via
 FROM cpg_call_sites c SEMI JOIN __scope USING (path)
 JOIN cpg_call_sites s ON s.callsite_id = c.callee_value_node_id AND s.callee_kind = 'name' AND s.callee_root = 'super'
 JOIN __lk_cdefs m ON m.def_id = c.caller_def_id AND m.kind = 'method'
-JOIN cpg_mro o ON o.class_def_id = m.parent_def_id AND o.mro_index > 0
+LEFT JOIN cpg_call_args a ON a.callsite_id = s.callsite_id AND a.kind = 'positional' AND a.position = 0
+LEFT JOIN (SELECT class_def_id, regexp_extract(ancestor_qualname, '[^.]*$') AS name, min(mro_index) AS mro_index
+           FROM cpg_mro GROUP BY ALL) after ON after.class_def_id = m.parent_def_id AND after.name = a.root
+                                           AND len(a.attrs) = 0
+JOIN cpg_mro o ON o.class_def_id = m.parent_def_id
+ AND o.mro_index > CASE WHEN a.arg_id IS NULL THEN 0 ELSE after.mro_index END
 JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
 WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
   AND s.callee_root_binding_id NOT IN (SELECT binding_id FROM py_sym_name_sites WHERE role = 'def' AND name = 'super')
@@ -642,7 +661,11 @@ WITH site AS (  -- self.m() and cls(...) in the scope's methods (resolved in K's
     SELECT e.ref_id, 'super_subclass', e.confidence, c.callee_attrs, m.name, m.def_id, m.parent_def_id
     FROM __lk_calls e JOIN cpg_call_sites c ON c.callsite_id = e.ref_id
     JOIN __lk_cdefs m ON m.def_id = c.caller_def_id AND m.kind = 'method'
-    WHERE e.rule = 'super')
+    WHERE e.rule = 'super'
+      -- super(B, self) with B not K itself: S's MRO after B, which this rule does not follow (no edge)
+      AND NOT EXISTS (SELECT 1 FROM cpg_call_args a JOIN __lk_cdefs k ON k.def_id = m.parent_def_id
+                      WHERE a.callsite_id = c.callee_value_node_id AND a.kind = 'positional' AND a.position = 0
+                        AND a.root IS DISTINCT FROM k.name))
 SELECT * FROM site SEMI JOIN (SELECT DISTINCT ancestor_def_id AS k_id FROM cpg_mro WHERE mro_index > 0) USING (k_id);
 
 -- (in stages: one statement let the optimizer join every subclass of a base class before filtering)
@@ -859,8 +882,13 @@ shaped AS (  -- does the call bind the method's first parameter itself (self / c
                             'returns_method')
                   OR coalesce(k.deco, '') = 'classmethod'
                   -- a bound method passed as an argument (apply(self.scale, 3); f(x) in apply): its self is bound
+                  -- or a class passed as an argument (f(Box); factory(x) in f): its __init__ / __new__ gets the
+                  -- instance / the class from the call
                   OR (c.rule = 'passed_argument' AND (c.callsite_id, c.callee_def_id) IN (
-                          SELECT (callsite_id, def_id) FROM __lk_bound_passed))) AS receiver
+                          SELECT (callsite_id, def_id) FROM __lk_bound_passed))) AS receiver,
+           c.rule IN ('constructor', 'scip_constructor', 'subclass_constructor')
+             OR (c.rule = 'passed_argument' AND (c.callsite_id, c.callee_def_id) IN (
+                     SELECT (callsite_id, def_id) FROM __lk_bound_passed WHERE constructed)) AS constructs
     FROM calls c LEFT JOIN deco k ON k.def_id = c.callee_def_id),
 {params},
 npos AS (SELECT parent_def_id, count(*) FILTER (WHERE param_kind IN ('posonly', 'pos_or_kw')) AS n FROM params GROUP BY ALL),
@@ -906,7 +934,7 @@ wired AS (
     FROM shaped c JOIN args a USING (callsite_id) JOIN params p ON p.parent_def_id = c.callee_def_id
     WHERE (a.kind = 'star' AND p.param_kind = 'vararg') OR (a.kind = 'starstar' AND p.param_kind = 'kwarg')
     UNION ALL  -- the implicit receiver: the instance (self.m(), super().m(), the object a constructor makes) or cls
-    SELECT c.*, NULL, CASE WHEN c.rule IN ('constructor', 'scip_constructor', 'subclass_constructor') THEN c.site_node ELSE c.callee_value_node_id END, 0, NULL,
+    SELECT c.*, NULL, CASE WHEN c.constructs THEN c.site_node ELSE c.callee_value_node_id END, 0, NULL,
            p.def_id, p.name, p.binding_id, p.param_kind, true, p.source, p.sig_param_id
     FROM shaped c JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_index = 0
      AND p.param_kind IN ('posonly', 'pos_or_kw')
@@ -1123,7 +1151,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     params = INSPECT_PARAMS if set(INSPECT_TABLES) <= have_tables else AST_PARAMS
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_meaning (binding_id VARCHAR, name VARCHAR, rule VARCHAR, "
               "kind VARCHAR, confidence DOUBLE)")
-    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_bound_passed (callsite_id VARCHAR, def_id VARCHAR)")
+    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_bound_passed (callsite_id VARCHAR, def_id VARCHAR, constructed BOOLEAN)")
     _lookups(conn, full)
     ancestors = {r[0] for r in run(conn, ANCESTOR_FILES)}  # of the scope's classes as the last link saw them
     run(conn, f"DELETE FROM {CPG_INHERITS.name} WHERE path IN ({scope_sql})")
@@ -1213,10 +1241,13 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges=passed))
     # the arguments that are a method bound to a receiver: `self.m` in a method (not a classmethod's `cls.m`,
     # a plain function there; a classmethod or staticmethod callee is told by its decorator in BINDS)
-    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_bound_passed AS SELECT DISTINCT r.outer_id AS callsite_id, x.def_id "
-              "FROM __lk_passed_res x JOIN __lk_refs r USING (ref_id) "
+    # And a class passed: its constructor's first parameter is the instance (the class for __new__).
+    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_bound_passed AS SELECT DISTINCT r.outer_id AS callsite_id, x.def_id, "
+              "false AS constructed FROM __lk_passed_res x JOIN __lk_refs r USING (ref_id) "
               "JOIN __lk_self p ON p.binding_id = r.root_binding_id "
-              "WHERE x.rule = 'self_method' AND len(r.attrs) = 1 AND NOT p.classmethod")
+              "WHERE x.rule = 'self_method' AND len(r.attrs) = 1 AND NOT p.classmethod "
+              "UNION SELECT r.outer_id, x.def_id, true FROM __lk_passed_res x JOIN __lk_refs r USING (ref_id) "
+              "WHERE x.rule = 'constructor' AND x.def_id IS NOT NULL")
     run(conn, BINDS.format(version=SCHEMA_VERSION, params=params,
                            where=f"e.rule = 'passed_argument' AND e.callsite_id IN ({sites})"))
     # 4. interprocedural REACHES for the wiring just made
