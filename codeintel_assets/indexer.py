@@ -2,16 +2,21 @@
 
 Order of writes, and why:
 
-1. the rows of every file of the run are deleted from every table, in one transaction (when the run
-   indexes every stored file again, the link's tables are emptied and its trace dropped too:
-   ``link.forget_links``), then ``CHECKPOINT`` (so the space of the deleted row groups is reused, and a
-   ``--full`` re-index of unchanged code leaves the file the size it was);
-2. each batch of finished chunks is appended to every table in one transaction, while the workers
-   go on extracting (the writes overlap the extraction).
+- a run that indexes some of the stored files (an incremental run that leaves some file unchanged): each
+  batch of finished chunks replaces its files' rows in every table in one transaction (delete, then
+  append), while the workers go on extracting (the writes overlap the extraction). A run that dies or is
+  interrupted leaves every file it had not written with its old rows: nothing the database held is lost;
+- a run that indexes every stored file again (``--full``, every file edited, a first index): the rows of every file are
+  deleted from every table first, in one transaction (the link's tables are emptied and its trace dropped
+  too: ``link.forget_links``), then ``CHECKPOINT`` (so the space of the deleted row groups is reused, and a
+  ``--full`` re-index of unchanged code leaves the file the size it was; rows replaced batch by batch
+  would keep their old blocks until the end: measured, 19.1 MB -> 34.9 MB on the first --full of a 60-file
+  repository, against +3 to +6 %), then each batch is appended. Such a run
+  that dies leaves files without rows until the next run, which sees them as stale and indexes them
+  again.
 
-A run that dies between 1 and 2 leaves files without status rows: reconcile sees them as stale and
-the next run indexes them again. Nothing half-written is ever committed for a file: all of a file's
-rows, in every table, are in the same append transaction.
+Nothing half-written is ever committed for a file: all of a file's rows, in every table, are in the same
+append (or replace) transaction.
 """
 
 import os
@@ -71,6 +76,20 @@ def write_batch_files() -> int:
     return int(value)
 
 
+def _every_stored_file(conn, keys: Sequence[str]) -> bool:
+    """Does the run index every file the database holds (a --full, a first index)?"""
+    import pyarrow as pa
+
+    from resources.duck import run, table_exists
+    if not table_exists(conn, "py_files"):
+        return True
+    conn.register("__run_keys", pa.table({"path": pa.array(sorted(keys), pa.string())}))
+    try:
+        return run(conn, "SELECT count(*) FROM py_files ANTI JOIN __run_keys USING (path)")[0][0] == 0
+    finally:
+        conn.unregister("__run_keys")
+
+
 def index_keys(store, root: str, keys: Sequence[str], module_names: dict[str, str], max_bytes: int,
                workers: int = 0, run_id: str | None = None, progress=None,
                log: Callable[[str], None] = lambda m: None, spool_dir: str = "",
@@ -98,12 +117,15 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
             # 31.5 s of CPU with two threads, 17.6 s with one, for the same inserts).
             conn.execute(f"SET threads = {WRITER_THREADS}").fetchall()
             t0 = time.perf_counter()
-            deleted = store.delete_files(keys, list(contracts), conn)
-            deleted["cpg links"] = forget_links(conn, keys)  # a --full: the link's old rows free their space too
-            if sum(deleted.values()) >= CHECKPOINT_AFTER_ROWS:
-                conn.execute("CHECKPOINT")  # the freed row groups are reused by the appends, not appended after
+            rebuild = _every_stored_file(conn, keys)
+            if rebuild:
+                deleted = store.delete_files(keys, list(contracts), conn)
+                deleted["cpg links"] = forget_links(conn, keys)  # a --full: the link's old rows free their space too
+                if sum(deleted.values()) >= CHECKPOINT_AFTER_ROWS:
+                    conn.execute("CHECKPOINT")  # the freed row groups are reused by the appends, not appended after
             result.delete_seconds = time.perf_counter() - t0
             maybe_die("after-delete")
+            written: set[str] = set()
             pending: list[ChunkResult] = []
             batches: queue.Queue = queue.Queue()
             failed: list[BaseException] = []
@@ -113,7 +135,12 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
                                                         sum(c.rows.get(name, 0) for c in batch)))
                          for name, tc in contracts.items()}
                 t = time.perf_counter()
-                store.append(parts, conn)
+                if rebuild:
+                    store.append(parts, conn)
+                else:  # the batch's files: their old rows go in the transaction that writes the new ones
+                    batch_keys = [k for c in batch for k in c.keys]
+                    store.replace_files(batch_keys, parts, conn)
+                    written.update(batch_keys)
                 maybe_die("after-append")
                 dt = time.perf_counter() - t
                 total_rows = max(1, sum(p.num_rows for _, p in parts.values()))
@@ -153,6 +180,10 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
                 thread.join()
             if failed:
                 raise failed[0]
+            if not rebuild and set(keys) - written:  # (every key has a chunk, a failure row at least)
+                t0 = time.perf_counter()
+                store.delete_files(sorted(set(keys) - written), list(contracts), conn)
+                result.delete_seconds += time.perf_counter() - t0
             conn.execute("RESET threads").fetchall()  # the setting is the database's, not the connection's
     finally:
         shutil.rmtree(spool, ignore_errors=True)

@@ -108,11 +108,14 @@ class CodeIntelStore(ConfigurableResource):
         if conn is None:
             with self.connection() as c:
                 return self.replace_files(paths, tables, c)
+        from codeintel_assets.faults import maybe_die
         with transaction(conn):
             _delete(conn, list(tables), paths)
             columns = table_columns(conn, list(tables))
-            return {name: (ensure_table(conn, name, schema, columns), _insert(conn, name, schema, obj))[1]
-                    for name, (schema, obj) in tables.items()}
+            out = {name: (ensure_table(conn, name, schema, columns), _insert(conn, name, schema, obj))[1]
+                   for name, (schema, obj) in tables.items()}
+            maybe_die("append")
+            return out
 
     def replace_table(self, name: str, schema: pa.Schema, rows: pa.Table, conn=None) -> int:
         """Replace every row of an unpartitioned (reference) table, in one transaction."""
