@@ -63,7 +63,9 @@ def remove_stale_spools(database: str, spool_dir: str = "") -> None:
     """Parquet parts left by a run of this database that was killed. Call with the database's lock held
     (only one run writes a database at a time, so any spool of it that exists now is dead)."""
     base = spool_base(database, spool_dir)
-    for d in base.glob(spool_prefix(database) + "*"):
+    # exactly the prefix and mkdtemp's 8 random characters: `s`'s runs must not match the live spool of a
+    # database named `s-v2` beside it (.codeintel-spool-s-v2-0mt4fhm8)
+    for d in base.glob(spool_prefix(database) + "?" * 8):
         shutil.rmtree(d, ignore_errors=True)
 
 

@@ -424,14 +424,18 @@ def test_stale_spool_removed_by_next_index_with_nothing_to_do(tmp_path):
     env = no_home_env()
     code, s, err = index(repo, env, "--db", str(db))
     assert code == 0, (s, err)
-    stale = db.parent / f"{spool_prefix(str(db))}killed"
+    stale = db.parent / f"{spool_prefix(str(db))}killed_0"  # mkdtemp's 8 random characters
     other = db.parent / f"{spool_prefix(str(db.parent / 'other.duckdb'))}live"  # another database's spool
     other.mkdir()
+    # ... and the live spool of a database whose name starts with this one's and a dash (`x.duckdb-v2`)
+    longer = db.parent / f"{spool_prefix(str(db.parent / (db.name + '-v2')))}0mt4fhm8"
+    longer.mkdir()
     (stale / "py_files").mkdir(parents=True)
     (stale / "py_files" / "part-00000.parquet").write_bytes(b"PAR1")
     code, s, err = index(repo, env, "--db", str(db))
     assert code == 0 and s["run_id"] is None, (s, err)
-    assert spools_beside(db) == [other.name]  # its own dead spool is gone; another database's is not touched
+    # its own dead spool is gone; the other databases' are not touched
+    assert sorted(spools_beside(db)) == sorted([other.name, longer.name])
 
 
 # 6 ------------------------------------------------------------------------------------------------
