@@ -36,6 +36,30 @@ def tail_plan(order: list[str], changed: list[str], added: list[str]) -> tuple[l
     return move, sorted(move + list(added)), start - len(move)
 
 
+def work_ranges(partitions: list[str], removed: list[str], changed: list[str],
+                added: list[str]) -> tuple[list[str], list[list[str]]]:
+    """For the sensor: (keys to append, the runs' ranges): the changed and added keys as maximal contiguous
+    ranges of the partition order after the removed keys leave and the new ones are appended. Nothing moves:
+    a sensor's result may not delete and add the same partition in one tick (Dagster refuses the tick), so
+    a changed file in the middle is its own range (its own run) instead of being moved to the tail."""
+    gone = set(removed)
+    order = [k for k in partitions if k not in gone]
+    have = set(order)
+    append = sorted(k for k in added if k not in have)
+    work = set(changed) | set(added)
+    ranges: list[list[str]] = []
+    current: list[str] = []
+    for k in order + append:
+        if k in work:
+            current.append(k)
+        elif current:
+            ranges.append(current)
+            current = []
+    if current:
+        ranges.append(current)
+    return append, ranges
+
+
 def partition_moves(partitions: list[str], removed: list[str], changed: list[str],
                     added: list[str]) -> tuple[list[str], list[str], list[str]]:
     """For the CLI and the sensor alike: (keys to delete and add again, keys to append, the run's range).

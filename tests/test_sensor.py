@@ -12,10 +12,12 @@ from resources.store import CodeIntelStore
 
 
 def _evaluate(instance, repo, db):
-    # entered as the sensor daemon enters it (the store's resource has a lifecycle: yield_for_execution)
+    """The tick as the sensor daemon evaluates it: entered with the resources' lifecycle, and through
+    ``evaluate_tick``, which applies Dagster's own validation of the result (a tick that deletes and adds the
+    same partition is refused there, not by calling the sensor function)."""
     with build_sensor_context(instance=instance, resources={"repo": RepoConfig(root=str(repo), workers=1),
                                                             "store": CodeIntelStore(database=str(db))}) as ctx:
-        return repository_sensor(ctx)
+        return repository_sensor.evaluate_tick(ctx)
 
 
 def _apply(instance, result):
@@ -50,25 +52,31 @@ def test_sensor_reconciles_changes(tiny_repo, codeintel_env):
 
     # Nothing changed: the sensor skips.
     again = _evaluate(instance, tiny_repo, db)
-    assert type(again).__name__ == "SkipReason" and "nothing changed" in again.skip_message
+    assert not again.run_requests and "nothing changed" in again.skip_message
 
-    # One file changed, one deleted: one index run for the changed file (moved to the tail), one purge run.
+    # The first file changed (not the last partition: before, the sensor moved it to the tail, deleting and
+    # adding it in one tick, and Dagster refused every such tick), one deleted, one added: one index run per
+    # contiguous range of the work, one purge run; no partition moves.
+    order = list(instance.get_dynamic_partitions(FILES.name))
+    assert order[0] == "pkg/__init__.py" and order[-1] == "top.py" and len(order) > 3
     (tiny_repo / "pkg/__init__.py").write_text("A = 1\n")
     (tiny_repo / "top.py").unlink()
+    (tiny_repo / "zz_new.py").write_text("B = 2\n")
     res = _evaluate(instance, tiny_repo, db)
     _apply(instance, res)
-    by_job = {r.job_name: r for r in res.run_requests}
-    assert set(by_job) == {"index_files", "purge_files"}
-    idx = by_job["index_files"].tags
-    assert (idx[ASSET_PARTITION_RANGE_START_TAG], idx[ASSET_PARTITION_RANGE_END_TAG]) == ("pkg/__init__.py",) * 2
-    assert instance.get_dynamic_partitions(FILES.name)[-1] == "pkg/__init__.py"
-    assert "top.py" not in instance.get_dynamic_partitions(FILES.name)
-    _launch(instance, tiny_repo, db, by_job["purge_files"])
-    _launch(instance, tiny_repo, db, by_job["index_files"])
+    assert sorted(r.job_name for r in res.run_requests) == ["index_files", "index_files", "purge_files"]
+    ranges = sorted((r.tags[ASSET_PARTITION_RANGE_START_TAG], r.tags[ASSET_PARTITION_RANGE_END_TAG])
+                    for r in res.run_requests if r.job_name == "index_files")
+    assert ranges == [("pkg/__init__.py", "pkg/__init__.py"), ("zz_new.py", "zz_new.py")]
+    assert list(instance.get_dynamic_partitions(FILES.name)) == [k for k in order if k != "top.py"] + ["zz_new.py"]
+    for r in sorted(res.run_requests, key=lambda r: r.job_name != "purge_files"):
+        _launch(instance, tiny_repo, db, r)
     with duckdb.connect(str(db), config={"custom_user_agent": "dagster"}) as c:
         assert c.execute("select count(*) from py_bc_instructions where path = 'top.py'").fetchall() == [(0,)]
         assert c.execute("select count(*) from py_files where path = 'top.py'").fetchall() == [(0,)]
         assert c.execute("select count(*) from py_ast_nodes where path = 'pkg/__init__.py' and kind = 'Assign'").fetchall() == [(1,)]
+        assert c.execute("select count(*) from py_files where path = 'zz_new.py'").fetchall() == [(1,)]
+    assert "nothing changed" in _evaluate(instance, tiny_repo, db).skip_message
 
 
 def test_range_tags_are_dagsters():
@@ -92,3 +100,12 @@ def test_tail_plan_moves_only_what_breaks_the_range():
     new = [k for k in order if k != "b"] + ["aa", "b"]
     assert sorted(new[3:]) == ["aa", "b", "e"]
     assert tail_plan(order, [], []) == ([], [], 5)
+
+
+def test_work_ranges_are_the_changed_and_added_keys_in_order_without_moves():
+    from codeintel_assets.paths import work_ranges
+    order = ["a", "b", "c", "d", "e"]
+    assert work_ranges(order, [], ["b", "c", "e"], ["f"]) == (["f"], [["b", "c"], ["e", "f"]])
+    assert work_ranges(order, ["c"], ["b", "d"], []) == ([], [["b", "d"]])  # c leaves: b and d are adjacent
+    assert work_ranges(order, [], [], ["a"]) == ([], [["a"]])  # a partition whose rows are missing: no re-add
+    assert work_ranges(order, [], [], []) == ([], [])

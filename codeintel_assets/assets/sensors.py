@@ -12,7 +12,7 @@ from dagster import (
 
 from codeintel_assets.assets.jobs import INDEX_JOB, PURGE_JOB, index_files, purge_files
 from codeintel_assets.assets.partitions import FILES
-from codeintel_assets.paths import partition_moves, range_tags
+from codeintel_assets.paths import range_tags, work_ranges
 from codeintel_assets.reconcile import SCAN_CACHE, indexed_hashes, module_names, plan_reconcile, scan_repository
 from resources.repo import RepoConfig
 from resources.store import CodeIntelStore
@@ -49,11 +49,11 @@ def _evaluate(context: SensorEvaluationContext, repo: RepoConfig, store: CodeInt
         run_requests.append(RunRequest(job_name=PURGE_JOB, run_key=f"purge:{context.cursor}:{len(plan.removed)}:{plan.removed[0]}",
                                        run_config={"ops": {"purge_deleted_files": {"config": {"paths": plan.removed}}}}))
     if plan.to_materialize:
-        # The same partition moves as `codeintel index`: the work becomes one contiguous range.
-        move, append, work_range = partition_moves(partitions, plan.removed, plan.changed, plan.added)
-        if move:
-            part_requests.append(FILES.build_delete_request(move))
+        # New files are appended; the work is one run per contiguous range of the partition order. (`codeintel
+        # index` moves changed files to the tail to make one range; a sensor cannot: Dagster refuses a tick that
+        # deletes and adds the same partition.)
+        append, ranges = work_ranges(partitions, plan.removed, plan.changed, plan.added)
         if append:
             part_requests.append(FILES.build_add_request(append))
-        run_requests.append(RunRequest(job_name=INDEX_JOB, tags=range_tags(work_range[0], work_range[-1])))
+        run_requests.extend(RunRequest(job_name=INDEX_JOB, tags=range_tags(r[0], r[-1])) for r in ranges)
     return SensorResult(run_requests=run_requests, dynamic_partitions_requests=part_requests)
