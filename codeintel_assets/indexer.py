@@ -95,16 +95,20 @@ def _every_stored_file(conn, keys: Sequence[str]) -> bool:
 def index_keys(store, root: str, keys: Sequence[str], module_names: dict[str, str], max_bytes: int,
                workers: int = 0, run_id: str | None = None, progress=None,
                log: Callable[[str], None] = lambda m: None, spool_dir: str = "",
-               budget_seconds: float = DEFAULT_FILE_BUDGET_SECONDS) -> IndexResult:
-    """Extract ``keys`` and replace their rows in ``store``; returns the pass's figures and write times."""
+               budget_seconds: float = DEFAULT_FILE_BUDGET_SECONDS, relinks: bool = True) -> IndexResult:
+    """Extract ``keys`` and replace their rows in ``store``; returns the pass's figures and write times.
+
+    ``relinks``: the run links after this step (an ``index_files`` run). Only then may a run that indexes every
+    file empty the link's tables up front (``link.forget_links``); a run of the file planes alone (every
+    partition materialised from the UI) keeps the call graph, which the next link brings up to date."""
     from codeintel_assets.locking import hold
     with hold(store.database, on_wait=log):  # one writer per database (re-entrant for the CLI's own run)
         return _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, progress, spool_dir,
-                           budget_seconds)
+                           budget_seconds, relinks)
 
 
 def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, progress, spool_dir,
-                budget_seconds) -> IndexResult:
+                budget_seconds, relinks) -> IndexResult:
     base = spool_base(store.database, spool_dir)
     base.mkdir(parents=True, exist_ok=True)
     remove_stale_spools(store.database, spool_dir)
@@ -122,7 +126,8 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
             rebuild = _every_stored_file(conn, keys)
             if rebuild:
                 deleted = store.delete_files(keys, list(contracts), conn)
-                deleted["cpg links"] = forget_links(conn, keys)  # a --full: the link's old rows free their space too
+                if relinks:  # a --full: the link's old rows free their space too
+                    deleted["cpg links"] = forget_links(conn, keys)
                 if sum(deleted.values()) >= CHECKPOINT_AFTER_ROWS:
                     conn.execute("CHECKPOINT")  # the freed row groups are reused by the appends, not appended after
             result.delete_seconds = time.perf_counter() - t0

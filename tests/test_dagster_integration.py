@@ -197,3 +197,25 @@ def test_a_run_holds_the_lock_and_one_connection_each_use_its_own_cursor(tmp_pat
     assert seen["during"] == 3  # another process may not take the writer lock while the run holds it
     after = subprocess.run([sys.executable, "-c", LOCK_PROBE, db], capture_output=True, text=True)
     assert after.returncode == 0, after.stderr  # released: the lock, and DuckDB's own lock on the file
+
+
+def test_materialising_every_file_partition_alone_keeps_the_call_graph(tiny_repo, codeintel_env):
+    """The file planes' assets (and their checks) of every partition, selected alone as the UI's "Materialize"
+    does: the link is not part of the run, so its tables keep their rows (before: a run over every stored file
+    emptied them up front, for a link that never came, and every check still passed)."""
+    db = codeintel_env["db"]
+    instance = DagsterInstance.get()
+    keys = ["pkg/__init__.py", "pkg/bad.py", "pkg/good.py", "top.py"]
+    instance.add_dynamic_partitions(FILES.name, keys)
+    assert _run(tiny_repo, db, keys, instance).success  # index_files: the file planes, the link, the graph
+    calls = _rows(db, "select callsite_id, callee_qualname from cpg_calls order by all")
+    assert len(calls) > 0
+    defs = build_definitions(str(tiny_repo), str(db), workers=1)
+    job = defs.resolve_implicit_global_asset_job_def()
+    selection = [AssetKey(tc.name) for tc in pass_tables()] + [AssetKey("codeintel_gate_results")]
+    result = job.get_subset(asset_selection=set(selection)).execute_in_process(
+        instance=instance, tags=range_tags(keys[0], keys[-1]), raise_on_error=False)
+    assert result.success
+    assert "cpg_calls" not in {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()
+                               if e.asset_key is not None}  # the link did not run
+    assert _rows(db, "select callsite_id, callee_qualname from cpg_calls order by all") == calls

@@ -12,7 +12,7 @@ import os
 import sys
 
 from dagster import (
-    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetSpec, BackfillPolicy,
+    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy,
     MaterializeResult, MetadataValue, asset, multi_asset,
 )
 
@@ -28,6 +28,7 @@ from resources.repo import RepoConfig
 from resources.store import CodeIntelStore
 
 PROGRESS_ENV = "CODEINTEL_PROGRESS"
+LINK_KEY = "cpg_calls"  # an asset of the link step (codeintel_assets.assets.link)
 STEP_NAME = "file_planes"
 
 
@@ -93,8 +94,12 @@ def _progress(context: AssetExecutionContext):
 def file_planes_asset(context: AssetExecutionContext, repo: RepoConfig, store: CodeIntelStore):
     keys = list(context.partition_keys)
     names = module_names(repo.root, keys, repo.import_roots)
+    # Does this run link after the file planes (an index_files run, or a selection with the link)? A selection
+    # of the file planes alone (from the UI) must not empty the call graph it does not rebuild.
+    selection = context.run.asset_selection
+    relinks = selection is None or AssetKey(LINK_KEY) in selection
     res = index_keys(store, repo.root, keys, names, repo.max_file_bytes, repo.workers, context.run.run_id,
-                     _progress(context), context.log.info, repo.spool_dir, repo.file_budget_seconds)
+                     _progress(context), context.log.info, repo.spool_dir, repo.file_budget_seconds, relinks)
     for f in res.pass_result.failures:
         context.log.info(f"FAILED {f.message}")
     failed = len(res.pass_result.failures)
