@@ -172,6 +172,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         home = prepare_home(db)
     except InstanceError as exc:
         raise CliError(str(exc)) from exc
+    _record_root(home, root)
     from codeintel_assets.reconcile import SCAN_CACHE, indexed_hashes, module_names, plan_reconcile, scan_repository
     from resources.duck import DamagedDatabase, ReadOnlyDatabase, check_database_file
 
@@ -891,20 +892,72 @@ def cmd_export(args) -> int:
     return 0
 
 
+CODE_DIR = Path(__file__).resolve().parent.parent  # the directory holding codeintel_assets and resources
+
+
+REPOSITORY_FILE = "codeintel_repository"  # in the instance directory: the root the last index scanned
+
+
+def _record_root(home: str, root: Path) -> None:
+    path, text = Path(home) / REPOSITORY_FILE, str(Path(root).resolve()) + "\n"
+    try:
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+    except OSError:  # a record for `codeintel ui` only
+        pass
+
+
+def indexed_root(home: str) -> str | None:
+    """The repository root the last `codeintel index` of this instance's database scanned."""
+    try:
+        return (Path(home) / REPOSITORY_FILE).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def ui_command(args, home: str, db: str) -> tuple[list[str], dict, str, str | None]:
+    """(command, environment, working directory, a warning) of `codeintel ui`.
+
+    The repository is PATH, else the one the database indexed (its scan cache), else the working directory:
+    the UI's sensor indexes and purges against it, so a `codeintel ui --db FILE` from another directory must
+    not take that directory for the repository. The code server runs in CodeIntel's own directory: with the
+    user's working directory first on its sys.path, a repository's `yaml.py` shadowed Dagster's dependency."""
+    recorded = indexed_root(home)
+    root = str(Path(args.path).resolve()) if args.path is not None else (recorded or str(Path.cwd()))
+    warning = None
+    if recorded is not None and recorded != root:
+        warning = (f"{root} is not the repository this database indexed ({recorded}): its sensor, if on, "
+                   f"would purge those files and index these")
+    env = dict(os.environ, CODEINTEL_DB=db, CODEINTEL_REPO=root)
+    cmd = [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "codeintel_assets.assets.repository",
+           "-d", str(CODE_DIR), "-h", "127.0.0.1", "-p", str(args.port)]
+    return cmd, env, str(CODE_DIR), warning
+
+
 def cmd_ui(args) -> int:
+    import socket
+
     from codeintel_assets.instance import InstanceError, prepare_home
     from codeintel_assets.ui import run_ui
     db = _db(args)
     try:
-        prepare_home(db)
+        home = prepare_home(db)
     except InstanceError as exc:
         print(f"codeintel: {exc}", file=sys.stderr)
         return 2
-    env = dict(os.environ, CODEINTEL_DB=db, CODEINTEL_REPO=str(Path(args.path).resolve()))
-    cmd = [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "codeintel_assets.assets.repository",
-           "-h", "127.0.0.1", "-p", str(args.port)]
-    print(f"Dagster UI on http://127.0.0.1:{args.port}  (DAGSTER_HOME={env['DAGSTER_HOME']}, db={db})", file=sys.stderr)
-    return run_ui(cmd, env)
+    with socket.socket() as probe:  # a port in use: say so now (dagster dev went on without its webserver)
+        try:
+            probe.bind(("127.0.0.1", args.port))
+        except OSError as exc:
+            print(f"codeintel: cannot serve on 127.0.0.1:{args.port} ({exc.strerror}): another UI? "
+                  f"choose a port with --port", file=sys.stderr)
+            return 2
+    cmd, env, cwd, warning = ui_command(args, home, db)
+    if warning:
+        print(f"codeintel: warning: {warning}", file=sys.stderr)
+    print(f"Dagster UI on http://127.0.0.1:{args.port}  (repository={env['CODEINTEL_REPO']}, db={db}, "
+          f"DAGSTER_HOME={env['DAGSTER_HOME']})", file=sys.stderr)
+    return run_ui(cmd, env, cwd=cwd)
 
 
 def main(argv=None) -> int:
@@ -986,7 +1039,8 @@ def main(argv=None) -> int:
     ex.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     ex.set_defaults(fn=cmd_export)
     ui = sub.add_parser("ui", help="start the Dagster UI (webserver + daemon) on 127.0.0.1")
-    ui.add_argument("path", nargs="?", default=".")
+    ui.add_argument("path", nargs="?", default=None,
+                    help="the repository (default: the one the database indexed, else the working directory)")
     ui.add_argument("--db")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(fn=cmd_ui)

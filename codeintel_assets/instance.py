@@ -38,11 +38,16 @@ def prepare_home(database: str | None = None) -> str:
         owner = Path(home) / OWNER_FILE
         if owner.exists():
             recorded = owner.read_text(encoding="utf-8").strip()
-            if recorded != database:
+            if recorded != database and user_home:
                 raise InstanceError(
                     f"the Dagster instance {home} (DAGSTER_HOME) belongs to the database {recorded}, not {database}: "
                     f"its partitions would be mixed; unset DAGSTER_HOME (each database then gets the instance beside it) "
                     f"or use --db {recorded}")
+            if recorded != database:  # the database and its instance directory were copied or moved together
+                raise InstanceError(
+                    f"the Dagster instance {home} beside this database was made for the database {recorded} "
+                    f"(copied or moved with it?): its partitions would be mixed; remove {home} (it holds the run "
+                    f"history; the next index makes a new one) or use --db {recorded}")
         else:
             owner.write_text(database + "\n", encoding="utf-8")
         yaml_path = Path(home) / "dagster.yaml"

@@ -69,7 +69,7 @@ def _exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-def run_ui(cmd: list[str], env: dict, grace: float = GRACE_SECONDS) -> int:
+def run_ui(cmd: list[str], env: dict, grace: float = GRACE_SECONDS, cwd: str | None = None) -> int:
     """Run ``cmd`` (``dagster dev ...``) in a new session until it exits or we get SIGINT/SIGTERM.
 
     On SIGINT or SIGTERM: SIGTERM to the child's whole process group, up to ``grace`` seconds for
@@ -87,7 +87,7 @@ def run_ui(cmd: list[str], env: dict, grace: float = GRACE_SECONDS) -> int:
         # The handler is installed first, so a signal arriving during start-up is not lost. The
         # child gets default dispositions: exec resets a caught signal to default anyway (only
         # SIG_IGN survives exec, which is what broke os.execv); preexec_fn just makes it explicit.
-        proc = subprocess.Popen(cmd, env=env, start_new_session=True, preexec_fn=_default_signals)
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, start_new_session=True, preexec_fn=_default_signals)
         pgid = proc.pid  # session leader == group leader
         returncode = None
         while not requests:
