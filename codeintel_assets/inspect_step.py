@@ -20,7 +20,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
 
@@ -132,10 +132,35 @@ def _file_rows(store, keys: Sequence[str], conn) -> dict[str, tuple[str, bool]]:
     return {p: (f, ok) for p, f, ok in zip(*(t.column(c).to_pylist() for c in ("path", "file_id", "ok")))}
 
 
+# The static planes' failures that mean the file cannot be imported as it is (not a regular file, unreadable,
+# over a limit): importing it would fail with a message about something else ("No module named 'fifo'").
+UNREADABLE_STAGES = ("read", "limit")
+
+
+def _unreadable(store, keys: Sequence[str], conn) -> dict[str, str]:
+    t = store.read("py_files", ["path", "ok", "error_stage", "error_type", "error_msg"], keys, conn)
+    return {p: f"the static planes could not read it ({et}: {em})"
+            for p, ok, st, et, em in zip(*(t.column(c).to_pylist()
+                                            for c in ("path", "ok", "error_stage", "error_type", "error_msg")))
+            if not ok and st in UNREADABLE_STAGES}
+
+
+def path_names_module(key: str, module: str) -> bool:
+    """Do the file's path components spell its module name? A directory whose name has a dot (`weird.py/inner.py`
+    named `weird.py.inner`) or a dotted file name (`a.b.py`) cannot be imported under that name: the import system
+    looks for a package `weird`."""
+    comps = list(PurePosixPath(key).with_suffix("").parts)
+    if comps and comps[-1] == "__init__":
+        comps = comps[:-1]
+    parts = module.split(".")
+    return comps[-len(parts):] == parts
+
+
 def _plan(store, conn, root: str, keys: Sequence[str], modules: dict[str, str], settings: InspectSettings,
           policy: str, run_id, res: InspectRunResult):
     """(file rows, commands, their keys, status rows of the files not attempted)."""
     files = _file_rows(store, keys, conn)
+    unreadable = _unreadable(store, keys, conn)
     commands, cmd_keys, status = [], [], {}
     probes_by_module: dict[str, list[str]] = {}
     for p in settings.probes:
@@ -145,8 +170,13 @@ def _plan(store, conn, root: str, keys: Sequence[str], modules: dict[str, str], 
         module = modules[key]
         fid, static_ok = files.get(key, (None, False))
         why = skip_reason(module, settings)
+        if why is None and not path_names_module(key, module):
+            why = (f"not an importable module name: the path {key} has a dotted directory or file name, and "
+                   f"`import {module}` looks for a package {module.split('.')[0]}")
         if why is None and fid is None:
             why = "not indexed by the static planes"
+        if why is None and key in unreadable:
+            why = unreadable[key]
         if why is not None:
             res.skipped += 1
             status[key] = _status_row(fid, module, False, why, None, policy, run_id)

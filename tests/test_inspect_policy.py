@@ -539,6 +539,30 @@ def test_a_module_named_with_a_hyphen_is_imported_as_importlib_imports_it(tmp_pa
                     "AND variant = 'raw'") == [("(x: int) -> int",)]
 
 
+def test_files_no_import_can_load_are_not_attempted_and_say_why(tmp_path):
+    """`weird.py/inner.py` is named `weird.py.inner`, which importlib cannot import (it looks for a package
+    `weird`: checked here in a plain interpreter), and a FIFO the static planes could not read: each is a status
+    row, attempted = false, with the real reason (they were imported and failed with "No module named 'weird'"
+    / "No module named 'fifo'", counting against import success)."""
+    import os
+    import subprocess
+    import sys
+    repo = write_repo(tmp_path / "repo", {"weird.py/inner.py": "X = 1\n", "ok.py": "def f():\n    return 1\n"})
+    os.mkfifo(repo / "fifo.py")
+    err = subprocess.run([sys.executable, "-I", "-c", "import importlib, sys; sys.path.insert(0, sys.argv[1]); "
+                          "importlib.import_module('weird.py.inner')", str(repo)], capture_output=True, text=True)
+    assert err.returncode == 1 and "No module named 'weird'" in err.stderr
+    env = cli_env(tmp_path)
+    code, s = index(repo, env)
+    assert code == 0, s
+    got = attempts(env)
+    assert got["ok.py"][:3] == (True, True, None), got
+    attempted, _ok, reason, _run = got["weird.py/inner.py"]
+    assert not attempted and "dotted directory" in reason and "package weird" in reason, got
+    attempted, _ok, reason, _run = got["fifo.py"]
+    assert not attempted and "could not read it" in reason and "not a regular file" in reason, got
+
+
 def test_library_modules_the_default_deny_list_leaves_out_are_named(tmp_path):
     """jinja2.tests (its template tests, a library module) matches the default deny pattern *.tests: the summary
     names it, so a user can allow it; modules in a tests directory or named test_*.py are what the list is for
