@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.conftest import cli_env, run_cli, write_repo
@@ -135,3 +136,32 @@ def test_a_module_taken_out_of_the_worker_is_unbound_from_its_package_too(tmp_pa
             assert (got[0], got[1]) == (False, want[0]) and got[2].startswith(want[1]), (module, got, want)
     assert fresh(repo, "pkg.y") == ["ImportError", "f fails after x"]
     assert len({r[3] for r in rows.values()}) == 1, rows  # one worker
+
+
+def test_a_static_index_after_an_edit_says_the_runtime_facts_are_the_old_codes(tmp_path):
+    """Inspected, then an edit indexed without --inspect: the inspect gate counts the file as changed since it was
+    inspected and the anchors that name code units the static planes no longer have (before: anchoring 100 %, not
+    a word); the next --inspect run brings both to 0."""
+    from codeintel_assets.validate.inspect_quality import inspect_quality
+    repo = write_repo(tmp_path / "repo", {"m.py": "def helper(x):\n    return x\n\n\nclass K:\n    def m(self):\n"
+                                                  "        return 1\n", "n.py": "Y = 2\n"})
+    env = cli_env(tmp_path)
+    code, s = index(repo, env)
+    assert code == 0 and s["inspect"]["ok"] == 2, s["inspect"]
+
+    def figures():
+        with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+            r = inspect_quality(c, {})
+            return (r.metrics["files_changed_since_inspected"], r.metrics["anchors_to_missing_code_units"],
+                    [f.message for f in r.findings])
+
+    assert figures() == (0, 0, [])
+    (repo / "m.py").write_text("# moved down\n" + (repo / "m.py").read_text())
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)  # static only
+    assert code == 0, err
+    stale, dangling, findings = figures()
+    # the module, helper, K and K.m are anchored to code units whose ids carry their old byte spans
+    assert stale == 1 and dangling == 4 and "codeintel index --inspect" in findings[0], (stale, dangling, findings)
+    code, s = index(repo, env)
+    assert code == 0 and s["inspect"]["ok"] == 1, s["inspect"]
+    assert figures() == (0, 0, [])

@@ -12,6 +12,9 @@ Computed in SQL over the stored rows (not per file: a share is a whole-database 
 Findings: a share below its threshold, then the first ``LISTED_IMPORT_FAILURES`` failed imports; the
 ``import_failures`` figure counts them all (what a report that lists the first ones says is left out).
 
+Also counted (not a failure: the static planes are current): files changed since they were inspected and
+anchors naming code units that no longer exist (a static-only index after an edit), with a finding saying so.
+
 Fails when a share is below its threshold (``InspectConfig``: ``min_signature_coverage``,
 ``min_anchor_rate``, ``min_import_success``); with no module attempted it passes with zero counts.
 """
@@ -46,6 +49,13 @@ def inspect_quality(conn, thresholds: dict[str, float]) -> GateResult:
         "WHERE r.variant = 'raw' AND r.ok AND w.ok").fetchone()
     budgets = conn.execute(f"SELECT budget_hit, count(*) FROM {TABLE} WHERE budget_hit IS NOT NULL "
                            "GROUP BY ALL ORDER BY ALL").fetchall()
+    # Files edited (and indexed statically) since they were inspected: their runtime facts are the old code's,
+    # and their anchors may name code units that no longer exist
+    stale, dangling = conn.execute(
+        f"SELECT (SELECT count(*) FROM {TABLE} a JOIN py_files f USING (path) WHERE a.attempted "
+        "AND a.file_id IS DISTINCT FROM f.file_id), "
+        "(SELECT count(*) FROM py_inspect_object_anchors n WHERE n.ok AND n.code_unit_id IS NOT NULL "
+        "AND n.code_unit_id NOT IN (SELECT code_unit_id FROM py_bc_code_units))").fetchone()
     shares = {"import_success": imported / attempted if attempted else 1.0,
               "signature_coverage": with_sig / callables if callables else 1.0,
               "anchor_rate": anchored / with_source if with_source else 1.0}
@@ -55,9 +65,15 @@ def inspect_quality(conn, thresholds: dict[str, float]) -> GateResult:
                "wrapped_differs_from_raw": differ, "objects_with_source": with_source, "objects_anchored": anchored,
                **{k: round(v, 4) for k, v in shares.items()},
                "wrapped_differs_share": round(differ / both, 4) if both else 0.0,
+               "files_changed_since_inspected": stale, "anchors_to_missing_code_units": dangling,
                **{f"budget_{b}": n for b, n in budgets}}
     findings = [Finding("(whole database)", None, None, f"{k} = {shares[k]:.4f} is below the threshold {t}")
                 for k, t in thresholds.items() if shares[k] < t]
+    if stale or dangling:  # not a failure (the static planes are current), but the runtime facts are not
+        findings.append(Finding("(whole database)", None, None,
+                                f"{stale} inspected files changed since they were inspected ({dangling} anchors "
+                                f"name code units that no longer exist): their runtime facts are the old code's; "
+                                f"`codeintel index --inspect` refreshes them"))
     for path, module, et, em in conn.execute(
             f"SELECT path, module_name, error_type, error_msg FROM {TABLE} WHERE attempted AND NOT ok "
             f"ORDER BY path LIMIT {LISTED_IMPORT_FAILURES}").fetchall():
