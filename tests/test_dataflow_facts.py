@@ -410,3 +410,38 @@ def test_trivial_files_have_consistent_tables(tmp_path, snippet):
     st = t["py_dfg_files"].to_pylist()[0]
     assert st["ok"] and st["failed_code_units"] == 0
     assert st["event_count"] == t["py_bc_defuse_events"].num_rows
+
+
+def test_a_handler_only_instructions_that_cannot_raise_lead_to_is_unreachable_not_unbound(tmp_path):
+    """`try: x = 2; z = 3` raises nothing CPython's instructions can raise (LOAD_CONST / STORE_FAST): its
+    handler's `return x` is unreachable (before: entered with an empty state, so `x` was "unbound", a false
+    report docs/dataflow.md calls worth reading; CPython's compiler proves `x` bound there: a plain LOAD_FAST,
+    no LOAD_FAST_CHECK). With a call in the try body the handler is entered, and the store before it reaches it
+    (a raise in `h()` comes before `x = h()` stores)."""
+    src = """
+    def f():
+        x = 1
+        try:
+            x = 2
+            z = 3
+        except RuntimeError:
+            return x
+        return z
+
+    def g(h):
+        x = 1
+        try:
+            x = h()
+            z = 3
+        except RuntimeError:
+            return x
+        return z
+    """
+    ns: dict = {}
+    exec(compile(textwrap.dedent(src), "m.py", "exec"), ns)
+    handler_reads = [i.opname for i in dis.get_instructions(ns["f"]) if i.argval == "x" and i.opname.startswith("LOAD")]
+    assert handler_reads == ["LOAD_FAST"]  # the compiler: x is bound wherever it is read
+    tables = index(tmp_path, src)
+    assert status(tables, "f")[(7, "x")] == "unreachable" and reaching(tables, "f")[(7, "x")] == set()
+    assert status(tables, "f")[(8, "z")] == "defined"
+    assert reaching(tables, "g")[(16, "x")] == {11} and status(tables, "g")[(16, "x")] == "defined"

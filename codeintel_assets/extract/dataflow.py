@@ -641,6 +641,9 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
         (succ_exc if ed.kind == "exc" else succ_normal)[ed.src].append(ed.dst)
     block_trans: list[list] = []
     transfer: list[tuple] = []
+    # a block none of whose instructions can raise sends nothing along its exception edges: a handler reached
+    # only so is unreachable (its uses say so), not entered with an empty state (its uses "unbound")
+    throws: list[bool] = []
     ev_idx = [e[_IDX] for e in slot_events]
     raising = None  # indexes of the instructions that can raise (computed in C, when a block needs them)
     for bi, b in enumerate(blocks):
@@ -651,9 +654,10 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
         if succ_exc[bi]:
             if raising is None:
                 raising = list(compress(count(), map(not_, map(_NO_RAISE_HAS, ops))))
+            r = bisect_left(raising, b.first)
+            throws.append(r < len(raising) and raising[r] <= b.last)
             if lo == hi:  # no event: the exception edge carries the entry state if anything can raise
-                r = bisect_left(raising, b.first)
-                if r < len(raising) and raising[r] <= b.last:
+                if throws[-1]:
                     keep_x = -1
                 block_trans.append(steps)
                 transfer.append((-1, 0, keep_x, 0))
@@ -679,6 +683,7 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
                     j += 1
                 start = idx + 1
         else:
+            throws.append(False)
             for _, keep, bit in steps:
                 if keep is not None:
                     keep_all &= keep
@@ -697,7 +702,8 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
         queued.discard(bi)
         st = IN[bi]
         keep_all, gen, keep_x, gen_x = transfer[bi]
-        for val, dsts in (((st & keep_all) | gen, succ_normal[bi]), ((st & keep_x) | gen_x, succ_exc[bi])):
+        for val, dsts in (((st & keep_all) | gen, succ_normal[bi]),
+                          ((st & keep_x) | gen_x, succ_exc[bi] if throws[bi] else ())):
             for dst in dsts:
                 cur = IN[dst]
                 if not seen[dst] or (val | cur) != cur:
