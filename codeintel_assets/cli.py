@@ -770,6 +770,8 @@ def cmd_check(args) -> int:
         with store.connection(read_only=True) as conn:
             results = _check_results(args, db, store, conn)
             failed = failed_files(conn)
+            from codeintel_assets.indexer import lost_files
+            lost = lost_files(conn)
     except (_CheckConfigError, UnevaluatedCheck) as exc:  # a bad configuration; an asset check `check` cannot run
         print(f"codeintel: {exc}", file=sys.stderr)
         return 2
@@ -786,10 +788,15 @@ def cmd_check(args) -> int:
     if args.junit:
         write_junit(results, args.junit)
         print(f"JUnit report: {args.junit}")
+    if lost:  # rows a run deleted before it died: the gates judge the rows that are there, and cannot see these
+        print(f"FAIL {len(lost)} files have no rows: the run {lost[0][1]} deleted them to index them again and "
+              f"died before it wrote them (first: {', '.join(p for p, _ in lost[:5])}); `codeintel index` "
+              f"restores them")
     blocking = [r for r in results if not r.passed and r.blocking]
     print(f"{sum(r.passed for r in results)} passed, {len(blocking)} failed, "
-          f"{sum(not r.passed and not r.blocking for r in results)} warned; {len(failed)} failed files")
-    return 1 if blocking else 0
+          f"{sum(not r.passed and not r.blocking for r in results)} warned; {len(failed)} failed files"
+          + (f"; {len(lost)} files without rows" if lost else ""))
+    return 1 if blocking or lost else 0
 
 
 def _cannot_open(db: str, exc: BaseException, verb: str = "open") -> str:

@@ -13,7 +13,7 @@ Order of writes, and why:
   would keep their old blocks until the end: measured, 19.1 MB -> 34.9 MB on the first --full of a 60-file
   repository, against +3 to +6 %), then each batch is appended. Such a run
   that dies leaves files without rows until the next run, which sees them as stale and indexes them
-  again.
+  again; meanwhile ``codeintel_pending_files`` lists them and ``codeintel check`` fails naming them.
 
 Nothing half-written is ever committed for a file: all of a file's rows, in every table, are in the same
 append (or replace) transaction.
@@ -78,6 +78,39 @@ def write_batch_files() -> int:
     return int(value)
 
 
+PENDING = "codeintel_pending_files"  # files whose rows a run deleted and has not written yet (path, run id)
+
+
+def mark_pending(conn, keys: Sequence[str], run_id: str | None) -> None:
+    import pyarrow as pa
+
+    from resources.duck import run, transaction
+    conn.register("__pending", pa.table({"path": pa.array(sorted(keys), pa.string()),
+                                         "run_id": pa.array([run_id] * len(keys), pa.string())}))
+    try:
+        with transaction(conn):
+            run(conn, f'CREATE TABLE IF NOT EXISTS "{PENDING}" (path VARCHAR, run_id VARCHAR)')
+            run(conn, f'INSERT INTO "{PENDING}" SELECT path, run_id FROM __pending')
+    finally:
+        conn.unregister("__pending")
+
+
+def clear_pending(conn) -> None:
+    from resources.duck import run, table_exists
+    if table_exists(conn, PENDING):
+        run(conn, f'DELETE FROM "{PENDING}"')
+
+
+def lost_files(conn) -> list[tuple[str, str]]:
+    """(path, run id) of the files a dead run deleted the rows of and no run has written since."""
+    from resources.duck import table_exists
+    if not table_exists(conn, PENDING):
+        return []
+    have = "SELECT path FROM py_files" if table_exists(conn, "py_files") else "SELECT NULL::VARCHAR AS path"
+    return [tuple(r) for r in conn.execute(
+        f'SELECT DISTINCT path, run_id FROM "{PENDING}" WHERE path NOT IN ({have}) ORDER BY path').fetchall()]
+
+
 def _every_stored_file(conn, keys: Sequence[str]) -> bool:
     """Does the run index every file the database holds (a --full, a first index)?"""
     import pyarrow as pa
@@ -125,6 +158,10 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
             t0 = time.perf_counter()
             rebuild = _every_stored_file(conn, keys)
             if rebuild:
+                # first (its own transaction): the files this run will rewrite, so that a run that dies after the
+                # delete leaves a record of what it took (`codeintel check` fails on it until an index restores
+                # the rows); cleared when the run has written everything
+                mark_pending(conn, keys, run_id)
                 deleted = store.delete_files(keys, list(contracts), conn)
                 if relinks:  # a --full: the link's old rows free their space too
                     deleted["cpg links"] = forget_links(conn, keys)
@@ -191,6 +228,7 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
                 t0 = time.perf_counter()
                 store.delete_files(sorted(set(keys) - written), list(contracts), conn)
                 result.delete_seconds += time.perf_counter() - t0
+            clear_pending(conn)  # every file of the run has its rows (and any a dead run took are back)
             conn.execute("RESET threads").fetchall()  # the setting is the database's, not the connection's
     finally:
         shutil.rmtree(spool, ignore_errors=True)

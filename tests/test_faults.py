@@ -238,8 +238,17 @@ def test_kill_9_at_each_point_then_a_plain_index_recovers(tmp_path, small):
         print(f"die={point}")
         pid = kill_at(point, repo, db, "--full")
         assert py_files_rows(db) == rows_at_kill, point  # append: deleted, the append rolled back; gates: all written
+        # `codeintel check` judges the rows that are there: it also says which files a dead run took the rows of
+        # (before: "15 passed" on the emptied tables, exit 0)
+        code, out, _ = run_proc(cli_argv("check", "--db", db), proc_env(), RUN_TIMEOUT)[:3]
+        if rows_at_kill == 0:
+            assert code == 1 and "FAIL 6 files have no rows" in out and "`codeintel index` restores them" in out, out
+        else:
+            assert code == 0 and "have no rows" not in out, out
         recover(repo, db, pid)
         assert_same_tables(db, clean, f"after die={point}")
+        code, out, _ = run_proc(cli_argv("check", "--db", db), proc_env(), RUN_TIMEOUT)[:3]
+        assert code == 0 and "have no rows" not in out, out
 
     print("die=purge")
     gone = sorted(repo.rglob("*.py"))[:2]
