@@ -577,3 +577,28 @@ def test_library_modules_the_default_deny_list_leaves_out_are_named(tmp_path):
     skipped = {m: r for m, a, r in sql(env, "SELECT module_name, attempted, skip_reason FROM py_inspect_import_attempts") if not a}
     assert set(skipped) == {"lib.tests", "tests.test_y", "lib.test_io"}
     assert all(r.startswith("denied by default") for r in skipped.values())
+
+
+def test_c_types_imported_at_module_level_are_members_not_objects_defined_there(tmp_path):
+    """`from collections import OrderedDict` and `from types import FunctionType, SimpleNamespace as Struct`:
+    C types with a home elsewhere (their __module__ is not in their __dict__, or is a descriptor there): a member
+    row naming that home, no object of the importing module (before: mod:OrderedDict:class with 28 slot wrappers,
+    mod:function:class). CPython's own answer for each home is checked in a plain interpreter."""
+    import subprocess
+    import sys
+    repo = write_repo(tmp_path / "repo", {
+        "mod.py": "from collections import OrderedDict, deque\nfrom types import FunctionType, SimpleNamespace as Struct\n\n\n"
+                  "class Own:\n    def __init__(self, a):\n        self.a = OrderedDict(a=a)\n"})
+    homes = subprocess.run([sys.executable, "-I", "-c", "import collections, types; print(*(f'{t.__module__}:{t.__qualname__}' "
+                            "for t in (collections.OrderedDict, collections.deque, types.FunctionType, "
+                            "types.SimpleNamespace)))"], capture_output=True, text=True, check=True).stdout.split()
+    assert homes == ["collections:OrderedDict", "collections:deque", "builtins:function", "types:SimpleNamespace"]
+    env = cli_env(tmp_path)
+    code, s = index(repo, env)
+    assert code == 0, s
+    assert sql(env, "SELECT object_id FROM py_inspect_objects WHERE path = 'mod.py' AND kind = 'class' "
+                    "ORDER BY 1") == [("mod:Own:class",)]
+    members = dict(sql(env, "SELECT attr_name, value_object_id FROM py_inspect_members_static WHERE path = 'mod.py' "
+                            "AND owner_kind = 'module' AND attr_name IN ('OrderedDict', 'deque', 'FunctionType', 'Struct')"))
+    assert members == {"OrderedDict": f"{homes[0]}:class", "deque": f"{homes[1]}:class",
+                       "FunctionType": f"{homes[2]}:class", "Struct": f"{homes[3]}:class"}

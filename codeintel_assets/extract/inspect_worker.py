@@ -345,6 +345,7 @@ def desc_flags(v) -> tuple:
 
 _MRO = type.__dict__["__mro__"]
 _TYPE_MODULE = type.__dict__["__module__"]
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class statement's (or type()'s) class, not a static C type
 
 
 def _type_has(t, name) -> bool:
@@ -446,6 +447,11 @@ def _module_of(obj):
     their type's ``__module__`` is the type's, not theirs (the caller uses the module binding them)."""
     if _isa(obj, type):
         m = obj.__dict__.get("__module__")
+        if not _isa(m, str):  # a static (C) type: no __module__ in its dict (OrderedDict) or a member descriptor
+            try:  # (function): type's own getter reads its tp_name, no user code runs
+                m = _TYPE_MODULE.__get__(obj)
+            except Exception:  # noqa: BLE001
+                m = None
     elif _isa(obj, (types.FunctionType, types.BuiltinFunctionType)):
         m = obj.__module__
     elif _isa(obj, (staticmethod, classmethod)):
@@ -592,6 +598,8 @@ class Extraction:
             m = _module_of(obj)
             if m == self.modname:
                 return True
+            if _isa(obj, type) and not type.__dict__["__flags__"].__get__(obj) & _HEAPTYPE:
+                return False  # a static type is C's (types.FunctionType, a C extension's): no .py file defines it
             return not self.reexported(obj) and not (m in sys.modules and m != self.modname and _isbuiltin(obj))
         return True  # partials, descriptors, other callables bound here: no canonical home elsewhere
 
