@@ -650,8 +650,12 @@ def _summary_rows(store, work: list[str]):
 
 def _print_summary(s: dict, checks: list[dict]) -> None:
     out = sys.stdout
-    verb = "indexed" if s["run_ok"] else "RUN FAILED after scanning"
-    print(f"\n{verb} {s['files_seen']} files in {s['seconds']}s  (added {s['files_added']}, changed "
+    # "indexed" only when files were: a run that only inspected or relinked scanned them and found none to index
+    n, secs = s["files_seen"], s["seconds"]
+    head = (f"RUN FAILED after scanning {n} files in {secs}s" if not s["run_ok"] else
+            f"indexed {n} files in {secs}s" if s["files_added"] or s["files_changed"] else
+            f"scanned {n} files in {secs}s, none to index")
+    print(f"\n{head}  (added {s['files_added']}, changed "
           f"{s['files_changed']}, removed {s['files_removed']}, unchanged {s['files_unchanged']}, "
           f"failed in this run {s['files_failed']}, failed in the database {s['files_failed_in_db']})", file=out)
     for f in s["failed_files"]:
