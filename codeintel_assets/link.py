@@ -1432,12 +1432,28 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None) -> set[str]
     return scope
 
 
+# DuckDB's memory limit while the link runs (a database-wide setting: restored after). The writer's 512 MB is
+# sized for the appends, which overlap the extraction workers; the link runs after them, alone. Its full
+# wiring statement (BINDS) on the standard library needed just under 512 MB (it failed there in session Z's
+# benchmark, with this code and with the previous session's) and ~0.75 GB of process memory with 1 GB.
+LINK_MEMORY_LIMIT = "1GB"
+
+
 def link_calls(conn, full: bool = False) -> dict[str, int]:
     """Bring ``cpg_calls`` up to date in one transaction; figures for the metadata.
 
     Incremental: only the call sites of the files that changed since the last link, and of the files
     that import from them, are resolved again (``full``: all of them, also when there is no trace).
     """
+    previous = conn.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    conn.execute(f"SET memory_limit = '{LINK_MEMORY_LIMIT}'")
+    try:
+        return _link_calls(conn, full)
+    finally:
+        conn.execute(f"SET memory_limit = '{previous}'")
+
+
+def _link_calls(conn, full: bool) -> dict[str, int]:
     from resources.duck import ensure_table, present_tables, run, table_columns, transaction
     needed = ("cpg_call_sites", "cpg_definitions", "cpg_imports", "cpg_call_args", "cpg_value_refs",
               "py_sym_name_sites", "py_reaching_defs", "py_bc_instructions", "cpg_files", "py_ast_nodes",
