@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codeintel_assets.faults import maybe_die
-from codeintel_assets.link import forget_links
+from codeintel_assets.link import every_stored_file, forget_links
 from codeintel_assets.pipeline import DEFAULT_FILE_BUDGET_SECONDS, ChunkResult, PassResult, pass_tables, run_pass
 from codeintel_assets.spool import SpooledTable
 
@@ -111,20 +111,6 @@ def lost_files(conn) -> list[tuple[str, str]]:
         f'SELECT DISTINCT path, run_id FROM "{PENDING}" WHERE path NOT IN ({have}) ORDER BY path').fetchall()]
 
 
-def _every_stored_file(conn, keys: Sequence[str]) -> bool:
-    """Does the run index every file the database holds (a --full, a first index)?"""
-    import pyarrow as pa
-
-    from resources.duck import run, table_exists
-    if not table_exists(conn, "py_files"):
-        return True
-    conn.register("__run_keys", pa.table({"path": pa.array(sorted(keys), pa.string())}))
-    try:
-        return run(conn, "SELECT count(*) FROM py_files ANTI JOIN __run_keys USING (path)")[0][0] == 0
-    finally:
-        conn.unregister("__run_keys")
-
-
 def index_keys(store, root: str, keys: Sequence[str], module_names: dict[str, str], max_bytes: int,
                workers: int = 0, run_id: str | None = None, progress=None,
                log: Callable[[str], None] = lambda m: None, spool_dir: str = "",
@@ -156,7 +142,7 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
             # 31.5 s of CPU with two threads, 17.6 s with one, for the same inserts).
             conn.execute(f"SET threads = {WRITER_THREADS}").fetchall()
             t0 = time.perf_counter()
-            rebuild = _every_stored_file(conn, keys)
+            rebuild = every_stored_file(conn, keys)
             if rebuild:
                 # first (its own transaction): the files this run will rewrite, so that a run that dies after the
                 # delete leaves a record of what it took (`codeintel check` fails on it until an index restores

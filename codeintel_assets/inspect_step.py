@@ -127,22 +127,21 @@ class InspectRunResult:
     with_source: int = 0
 
 
-def _file_rows(store, keys: Sequence[str], conn) -> dict[str, tuple[str, bool]]:
-    t = store.read("py_files", ["path", "file_id", "ok"], keys, conn)
-    return {p: (f, ok) for p, f, ok in zip(*(t.column(c).to_pylist() for c in ("path", "file_id", "ok")))}
-
-
 # The static planes' failures that mean the file cannot be imported as it is (not a regular file, unreadable,
 # over a limit): importing it would fail with a message about something else ("No module named 'fifo'").
 UNREADABLE_STAGES = ("read", "limit")
 
 
-def _unreadable(store, keys: Sequence[str], conn) -> dict[str, str]:
-    t = store.read("py_files", ["path", "ok", "error_stage", "error_type", "error_msg"], keys, conn)
-    return {p: f"the static planes could not read it ({et}: {em})"
-            for p, ok, st, et, em in zip(*(t.column(c).to_pylist()
-                                            for c in ("path", "ok", "error_stage", "error_type", "error_msg")))
-            if not ok and st in UNREADABLE_STAGES}
+def _file_rows(store, keys: Sequence[str], conn) -> tuple[dict[str, tuple[str, bool]], dict[str, str]]:
+    """(path -> (file id, ok), path -> why the static planes could not read it) from one read of py_files."""
+    cols = ("path", "file_id", "ok", "error_stage", "error_type", "error_msg")
+    t = store.read("py_files", list(cols), keys, conn)
+    files, unreadable = {}, {}
+    for p, f, ok, st, et, em in zip(*(t.column(c).to_pylist() for c in cols)):
+        files[p] = (f, ok)
+        if not ok and st in UNREADABLE_STAGES:
+            unreadable[p] = f"the static planes could not read it ({et}: {em})"
+    return files, unreadable
 
 
 def path_names_module(key: str, module: str) -> bool:
@@ -159,8 +158,7 @@ def path_names_module(key: str, module: str) -> bool:
 def _plan(store, conn, root: str, keys: Sequence[str], modules: dict[str, str], settings: InspectSettings,
           policy: str, run_id, res: InspectRunResult):
     """(file rows, commands, their keys, status rows of the files not attempted)."""
-    files = _file_rows(store, keys, conn)
-    unreadable = _unreadable(store, keys, conn)
+    files, unreadable = _file_rows(store, keys, conn)
     commands, cmd_keys, status = [], [], {}
     probes_by_module: dict[str, list[str]] = {}
     for p in settings.probes:

@@ -136,7 +136,8 @@ opaque AS (  -- files with a star import we cannot enumerate (outside the reposi
 rebound AS (
     SELECT r.ref_id FROM refs r JOIN star s USING (path) JOIN exports x ON x.module = s.imported_module AND x.name = r.root
     JOIN (SELECT binding_id, max(CAST(regexp_extract(ast_node_id, ':AST:([0-9]+)$', 1) AS INTEGER)) AS last_site
-          FROM py_sym_name_sites SEMI JOIN (SELECT root_binding_id AS binding_id FROM refs) q USING (binding_id)
+          FROM py_sym_name_sites SEMI JOIN (SELECT r.root_binding_id AS binding_id FROM refs r SEMI JOIN star USING (path)) q
+            USING (binding_id)
           WHERE role = 'def' GROUP BY ALL) b ON b.binding_id = r.root_binding_id
     WHERE NOT r.container AND starts_with(r.root_binding_id, r.path || ':SCOPE:<module>:')
       AND CAST(regexp_extract(s.import_id, ':AST:([0-9]+)$', 1) AS INTEGER) > b.last_site),
@@ -1317,6 +1318,18 @@ def dirty_paths(conn) -> list[str]:
         f"UNION SELECT t.path FROM {TRACE} t ANTI JOIN f ON {same}{unchecked}").fetchall())
 
 
+def every_stored_file(conn, paths) -> bool:
+    """Are ``paths`` every file the database holds (a --full, every file edited, a first index)?"""
+    from resources.duck import run, table_exists
+    if not table_exists(conn, "py_files"):
+        return True
+    conn.register("__every_paths", pa.table({"path": pa.array(sorted(paths), pa.string())}))
+    try:
+        return run(conn, "SELECT count(*) FROM py_files ANTI JOIN __every_paths USING (path)")[0][0] == 0
+    finally:
+        conn.unregister("__every_paths")
+
+
 def forget_links(conn, paths) -> int:
     """When a run indexes every stored file again (``--full``), the link will be a full one: empty its tables
     and drop its trace now, in the pass's delete transaction, so that the CHECKPOINT after it frees their
@@ -1326,14 +1339,7 @@ def forget_links(conn, paths) -> int:
     from resources.duck import present_tables, run, transaction
     names = [tc.name for tc in LINK_TABLES] + list(LOOKUP_TABLES)
     have = present_tables(conn, ["py_files", TRACE, *names])
-    if TRACE not in have or "py_files" not in have:
-        return 0
-    conn.register("__forget", pa.table({"path": pa.array(sorted(paths), pa.string())}))
-    try:
-        left = run(conn, "SELECT count(*) FROM py_files ANTI JOIN __forget USING (path)")[0][0]
-    finally:
-        conn.unregister("__forget")
-    if left:
+    if TRACE not in have or "py_files" not in have or not every_stored_file(conn, paths):
         return 0
     deleted = 0
     with transaction(conn):

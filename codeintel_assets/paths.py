@@ -62,7 +62,7 @@ def work_ranges(partitions: list[str], removed: list[str], changed: list[str],
 
 def partition_moves(partitions: list[str], removed: list[str], changed: list[str],
                     added: list[str]) -> tuple[list[str], list[str], list[str]]:
-    """For the CLI and the sensor alike: (keys to delete and add again, keys to append, the run's range).
+    """For the CLI (the sensor uses ``work_ranges``): (keys to delete and add again, keys to append, the run's range).
 
     ``partitions`` is the current order; ``removed`` keys are being deleted anyway. The returned range
     is the work in the new partition order: one contiguous range holding exactly the changed and

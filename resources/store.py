@@ -95,13 +95,7 @@ class CodeIntelStore(ConfigurableResource):
         if conn is None:
             with self.connection() as c:
                 return self.append(tables, c)
-        from codeintel_assets.faults import maybe_die
-        with transaction(conn):
-            columns = table_columns(conn, list(tables))
-            out = {name: (ensure_table(conn, name, schema, columns), _insert(conn, name, schema, obj))[1]
-                   for name, (schema, obj) in tables.items()}
-            maybe_die("append")
-            return out
+        return self.replace_files((), tables, conn)
 
     def replace_files(self, paths: Sequence[str], tables: Mapping[str, tuple[pa.Schema, object]], conn=None) -> dict[str, int]:
         """Delete the rows of ``paths`` from ``tables`` and insert the given rows, in one transaction."""
@@ -110,7 +104,8 @@ class CodeIntelStore(ConfigurableResource):
                 return self.replace_files(paths, tables, c)
         from codeintel_assets.faults import maybe_die
         with transaction(conn):
-            _delete(conn, list(tables), paths)
+            if paths:  # (append: no rows to delete)
+                _delete(conn, list(tables), paths)
             columns = table_columns(conn, list(tables))
             out = {name: (ensure_table(conn, name, schema, columns), _insert(conn, name, schema, obj))[1]
                    for name, (schema, obj) in tables.items()}
