@@ -445,3 +445,52 @@ def test_a_handler_only_instructions_that_cannot_raise_lead_to_is_unreachable_no
     assert status(tables, "f")[(7, "x")] == "unreachable" and reaching(tables, "f")[(7, "x")] == set()
     assert status(tables, "f")[(8, "z")] == "defined"
     assert reaching(tables, "g")[(16, "x")] == {11} and status(tables, "g")[(16, "x")] == "defined"
+
+
+def test_a_use_after_load_fast_check_is_bound(tmp_path):
+    """LOAD_FAST_CHECK raises UnboundLocalError on an empty slot, so past it the name is bound: CPython's compiler
+    emits a plain LOAD_FAST for the later reads (its proof, read from `dis` here). The checked read itself may
+    be unbound; the later ones were `maybe_unbound` before (42 in a trial's corpus). A handler the check's
+    raise reaches still sees the empty slot; a `del` empties it again."""
+    src = """
+    def f(c):
+        if c:
+            x = 1
+        print(x)
+        return x
+
+    def g(c):
+        if c:
+            x = 1
+        try:
+            print(x)
+        except UnboundLocalError:
+            return x
+        del x
+        return x
+
+    def h(c):
+        for i in c:
+            x = i
+        print(x)
+        x += 1
+        return x
+    """
+    ns: dict = {}
+    exec(compile(textwrap.dedent(src).lstrip("\n"), "m.py", "exec"), ns)  # the file's lines, as indexed
+    tables = index(tmp_path, src)
+    for fn in ("f", "g", "h"):
+        ops = [(i.positions.lineno, i.opname) for i in dis.get_instructions(ns[fn])
+               if i.argval == "x" and i.opname.startswith("LOAD_FAST")]
+        st = status(tables, fn)
+        for line, op in ops:
+            if op == "LOAD_FAST":  # the compiler proved x bound here, and so does the reaching-definitions
+                assert st[(line, "x")] == "defined", (fn, line, op)
+            else:
+                assert op == "LOAD_FAST_CHECK" and st[(line, "x")] in ("maybe_unbound", "unbound"), (fn, line, op)
+    assert [op for _, op in sorted((i.positions.lineno, i.opname) for i in dis.get_instructions(ns["f"])
+                                   if i.argval == "x" and i.opname.startswith("LOAD_FAST"))] == \
+        ["LOAD_FAST_CHECK", "LOAD_FAST"]
+    g = status(tables, "g")
+    assert g[(13, "x")] == "maybe_unbound"  # the handler: reached by the check's raise, x possibly empty
+    assert g[(15, "x")] == "unbound"  # after the del

@@ -578,11 +578,23 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
             defs.append((_UNDEF, e[_IDX], e[_K]))
             slot_mask[k] |= 1 << undef_of[k]
         defno.append(d)
+    # LOAD_FAST_CHECK raises UnboundLocalError when its slot is empty: past it the slot is bound, so the
+    # unbound marker of the slot stops there (a step that keeps every other bit); its own use and its
+    # exception edge (the raise comes before the events) still see the marker. The compiler emits LOAD_FAST
+    # for the later uses for the same reason.
+    undef_bits: dict[tuple, int] = {}
+    for d, k in enumerate(keys):
+        if defs[d][0] == _UNDEF:
+            undef_bits[k] = 1 << d
+    for k, d in undef_of.items():
+        undef_bits[k] = undef_bits.get(k, 0) | 1 << d
     trans: list[tuple] = []
     for e, k, d in zip(slot_events, slots, defno):
         kind = e[_KIND]
         if kind == use:
             trans.append((e, None, slot_mask[k]))
+            if k in undef_bits and ops[e[_IDX]] == "LOAD_FAST_CHECK":
+                trans.append((e, ~undef_bits[k], 0))
         elif kind == define:
             trans.append((e, ~slot_mask[k], 1 << d) if d >= 0 else (e, -1, 0))
         elif kind == kill:
@@ -644,7 +656,7 @@ def reaching_definitions(u, ops: list[str], blocks, edges, events: list[_Event],
     # a block none of whose instructions can raise sends nothing along its exception edges: a handler reached
     # only so is unreachable (its uses say so), not entered with an empty state (its uses "unbound")
     throws: list[bool] = []
-    ev_idx = [e[_IDX] for e in slot_events]
+    ev_idx = [step[0][_IDX] for step in trans]  # (a LOAD_FAST_CHECK has two steps)
     raising = None  # indexes of the instructions that can raise (computed in C, when a block needs them)
     for bi, b in enumerate(blocks):
         lo, hi = bisect_left(ev_idx, b.first), bisect_right(ev_idx, b.last)
