@@ -774,6 +774,67 @@ WHERE mro_index > 0 AND ancestor_def_id IS NOT NULL
   AND regexp_extract(class_def_id, '^(.*):AST:[0-9]+$', 1) IN (SELECT path FROM __scope)
 """
 
+# Methods that cannot be what a call runs: decorated `@abstractmethod` (`abc.abstractmethod`), or whose whole
+# body raises NotImplementedError (`raise NotImplementedError` or `raise NotImplementedError(...)` with constant
+# arguments, after an optional docstring: in CPython 3.13 a docstring is no instruction, so the code unit is
+# RESUME, LOAD_GLOBAL NotImplementedError, [LOAD_CONST..., CALL], RAISE_VARARGS). {defs}: the candidates' def_id
+# and code_unit_id.
+ABSTRACT = """
+SELECT d.def_id FROM ({defs}) d
+WHERE d.def_id IN (SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites
+                   WHERE call_kind = 'decorator' AND (callee_text = 'abstractmethod'
+                                                      OR ends_with(callee_text, '.abstractmethod')))
+   OR d.code_unit_id IN (
+       SELECT code_unit_id FROM py_bc_instructions SEMI JOIN (SELECT code_unit_id FROM ({defs})) USING (code_unit_id)
+       GROUP BY code_unit_id
+       HAVING count(*) FILTER (WHERE baseopname NOT IN ('RESUME', 'NOP', 'LOAD_GLOBAL', 'LOAD_CONST', 'CALL',
+                                                        'RAISE_VARARGS')) = 0
+          AND count(*) FILTER (WHERE baseopname = 'RAISE_VARARGS') = 1
+          AND count(*) FILTER (WHERE baseopname = 'LOAD_GLOBAL') = 1
+          AND count(*) FILTER (WHERE baseopname = 'LOAD_GLOBAL' AND argval_str = 'NotImplementedError') = 1)
+"""
+
+# x.m() where x is declared (annotation) or returned (returns_method) as an instance of C and the m C's MRO finds
+# is abstract (requests' BaseAdapter.send raises NotImplementedError): the object is an instance of a subclass,
+# so each subclass S of C reaches the m S's MRO finds, when that is another, concrete method (HTTPAdapter.send).
+# One edge per such method, the call's confidence shared among them; the edge to the abstract method stays
+# (the declared type's). Class hierarchy analysis over the static MRO, like `override` for self.m().
+ABSTRACT_OVERRIDES = """
+CREATE OR REPLACE TEMP TABLE __lk_abs_base AS
+SELECT e.ref_id, e.confidence, e.def_id AS x_id, e.via, c.def_id AS c_id, x.name AS m, x.code_unit_id
+FROM __lk_calls e JOIN __lk_cdefs x ON x.def_id = e.def_id AND x.kind = 'method'
+JOIN __lk_defs c ON c.qualname = e.via[-2] AND c.kind = 'class'
+WHERE e.rule IN ('annotation', 'returns_method');
+
+CREATE OR REPLACE TEMP TABLE __lk_abs_found AS
+WITH x AS (SELECT * FROM __lk_abs_base WHERE x_id IN ({abstract_x}))
+SELECT x.ref_id, x.confidence, x.x_id, x.via, y.def_id AS y_id, y.qualname, y.path, y.kind, yd.code_unit_id
+FROM x JOIN cpg_mro s ON s.ancestor_def_id = x.c_id AND s.mro_index > 0
+JOIN cpg_mro o ON o.class_def_id = s.class_def_id
+JOIN __lk_defs y ON y.parent_def_id = o.ancestor_def_id AND y.name = x.m
+JOIN __lk_cdefs yd ON yd.def_id = y.def_id
+QUALIFY row_number() OVER (PARTITION BY x.ref_id, x.x_id, s.class_def_id ORDER BY o.mro_index, y.span_start_byte DESC,
+                                        y.def_id) = 1;
+
+INSERT INTO __lk_calls
+SELECT ref_id, 'abstract_override', confidence / count(*) OVER (PARTITION BY ref_id, x_id), y_id, qualname, path,
+       kind, list_append(via, qualname)
+FROM (SELECT DISTINCT ref_id, confidence, x_id, via, y_id, qualname, path, kind FROM __lk_abs_found
+      WHERE y_id <> x_id AND y_id NOT IN ({abstract_y}))
+""".format(abstract_x=ABSTRACT.format(defs="SELECT x_id AS def_id, code_unit_id FROM __lk_abs_base"),
+           abstract_y=ABSTRACT.format(defs="SELECT y_id AS def_id, code_unit_id FROM __lk_abs_found"))
+
+# The files whose calls reach an abstract method of an ancestor of the scope's classes by a declared or returned
+# type: a subclass in the scope may add, change or drop the override those calls also reach (ABSTRACT_OVERRIDES).
+ABSTRACT_CALLERS = """
+SELECT DISTINCT k.path FROM cpg_calls k JOIN (""" + ABSTRACT.format(defs="""
+    SELECT x.def_id, x.code_unit_id FROM cpg_definitions x
+    WHERE x.kind = 'method' AND x.parent_def_id IN (
+        SELECT o.ancestor_def_id FROM cpg_mro o JOIN __lk_cdefs c ON c.def_id = o.class_def_id
+        WHERE o.mro_index > 0 AND c.path IN (SELECT path FROM __scope))""") + """) a ON a.def_id = k.callee_def_id
+WHERE k.rule IN ('annotation', 'returns_method')
+"""
+
 # f()(): the functions f returns (`return inner`, `return lambda ...`, `return self.m`), for each f the inner
 # call reaches.
 RETURN_REFS = """
@@ -880,7 +941,7 @@ shaped AS (  -- does the call bind the method's first parameter itself (self / c
     SELECT c.*, c.callee_kind = 'method' AND coalesce(k.deco, '') <> 'staticmethod'
              AND (c.rule IN ('self_method', 'super', 'constructor', 'instance_method', 'result_method', 'scip_method',
                             'scip_constructor', 'override', 'super_subclass', 'subclass_constructor', 'annotation',
-                            'returns_method')
+                            'returns_method', 'abstract_override')
                   OR coalesce(k.deco, '') = 'classmethod'
                   -- a bound method passed as an argument (apply(self.scale, 3); f(x) in apply): its self is bound
                   -- or a class passed as an argument (f(Box); factory(x) in f): its __init__ / __new__ gets the
@@ -1171,6 +1232,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     # the files of the ancestors of the scope's classes, before and after: their calls through self, cls and
     # super() reach into the scope's subclasses (SUBCLASS_CALLS), so they are resolved again too
     ancestors |= {r[0] for r in run(conn, ANCESTOR_FILES)}
+    ancestors |= {r[0] for r in run(conn, ABSTRACT_CALLERS)}  # (the MRO now has the scope's new subclasses)
     scope = {r[0] for r in run(conn, scope_sql)}
     extra = (ancestors - scope) & {r[0] for r in run(conn, "SELECT path FROM cpg_files")}
     if extra:
@@ -1210,6 +1272,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
                 "x.def_id, x.qualname, x.path, x.kind, x.via FROM (" + CALLABLE.format(res="__lk_res") + ") x "
                 "JOIN __lk_refs r USING (ref_id)")
     run(conn, "INSERT INTO __lk_calls " + returned)
+    _run_statements(conn, ABSTRACT_OVERRIDES)
     if "scip_occurrences" in have_tables:  # what an external SCIP indexer resolved and the rules did not
         run(conn, SCIP_REFS)
         run(conn, "INSERT INTO __lk_calls SELECT ref_id, CASE rule WHEN 'constructor' THEN 'scip_constructor' "
