@@ -680,7 +680,7 @@ def _print_summary(s: dict, checks: list[dict]) -> None:
             print(f"inspect: {stopped}: {done} of the {ins['files']} stale files ({why}) re-inspected; ", end="",
                   file=out)
         print(f"{ins['attempted']} modules imported in the sandbox, {ins['ok']} ok, "
-              f"{ins['attempted'] - ins['ok']} failed, {ins['skipped']} not selected", file=out)
+              f"{ins['attempted'] - ins['ok']} failed, {ins['skipped']} skipped (not selected)", file=out)
         denied = ins.get("denied_by_default") or []
         if denied:
             print(f"  not selected, denied by default as tests or scripts (allow one by its exact name): "

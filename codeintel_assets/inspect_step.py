@@ -481,7 +481,8 @@ def anchor_objects(fid: str, locations: list, root: str, code_units: dict) -> tu
     Exact (1.0): the code unit with the object's file, first line and qualname (its own code, a class's
     ``__firstlineno__``, the module). Through a wrapper (0.95): the same match on a ``__wrapped__`` hop,
     a property's getter or a static/class method's function. Line only (0.6): a code unit starts on that
-    line under another qualname (a function renamed after definition). Otherwise ok=false, with why.
+    line under another qualname (a code object rebuilt with another ``co_qualname``; a function whose
+    ``__qualname__`` is reassigned keeps its code's, and matches exactly). Otherwise ok=false, with why.
     """
     by_obj: dict[str, list] = {}
     for oid, _seq, via, filename, line, qual in locations:

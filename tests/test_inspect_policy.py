@@ -1,5 +1,7 @@
 """Which modules the inspect plane imports, what re-runs when, and how its configuration fails."""
 
+import ast
+import inspect
 import json
 import re
 from pathlib import Path
@@ -602,3 +604,55 @@ def test_c_types_imported_at_module_level_are_members_not_objects_defined_there(
                             "AND owner_kind = 'module' AND attr_name IN ('OrderedDict', 'deque', 'FunctionType', 'Struct')"))
     assert members == {"OrderedDict": f"{homes[0]}:class", "deque": f"{homes[1]}:class",
                        "FunctionType": f"{homes[2]}:class", "Struct": f"{homes[3]}:class"}
+
+
+def test_a_renamed_function_anchors_by_its_code_objects_qualname(tmp_path):
+    """`f.__qualname__ = "renamed"` changes the function's qualname, not its code's `co_qualname` (CPython, checked
+    below): the code unit match (file + first line + co_qualname) is exact, 1.0, at the `def` that made it (the
+    docs said 0.6). A code object rebuilt with another `co_qualname` matches the code unit starting on its line
+    only: 0.6."""
+    src = ("def f():\n    return 1\n\n\nf.__qualname__ = 'renamed'\n\n\n"
+           "def g():\n    return 2\n\n\ng.__code__ = g.__code__.replace(co_qualname='other')\n")
+    repo = write_repo(tmp_path / "repo", {"ren.py": src})
+    ns: dict = {}
+    exec(compile(src, "ren.py", "exec"), ns)
+    assert (ns["f"].__qualname__, ns["f"].__code__.co_qualname, ns["f"].__code__.co_firstlineno) == ("renamed", "f", 1)
+    assert (ns["g"].__qualname__, ns["g"].__code__.co_qualname, ns["g"].__code__.co_firstlineno) == ("g", "other", 8)
+    env = cli_env(tmp_path)
+    code, s = index(repo, env, "--inspect-workers", "1")
+    assert code == 0 and s["inspect"]["ok"] == 1, s["inspect"]
+    rows = sql(env, "SELECT a.object_id, a.ok, round(a.confidence::DOUBLE, 2), d.lineno, d.kind FROM "
+                    "py_inspect_object_anchors a JOIN py_ast_nodes d ON d.ast_node_id = a.ast_node_id "
+                    "AND d.path = a.anchor_path WHERE a.path = 'ren.py' AND a.object_id LIKE '%function' ORDER BY 1")
+    assert rows == [("ren:g:function", True, 0.6, 8, "FunctionDef"),
+                    ("ren:renamed:function", True, 1.0, 1, "FunctionDef")], rows
+
+
+def test_a_cached_property_is_walked_through_its_function(tmp_path):
+    """`functools.cached_property` keeps the function in `func` (an instance attribute, read without running
+    code): its function is walked (an object with a signature) and the descriptor is anchored through it (0.95),
+    as a property through its getter. Before, the descriptor was an object without anchor and the function
+    was not walked."""
+    import functools
+    src = ("import functools\n\n\nclass C:\n    @functools.cached_property\n    def total(self) -> int:\n"
+           "        return 1\n")
+    repo = write_repo(tmp_path / "repo", {"cp.py": src})
+    ns: dict = {}
+    exec(compile(src, "cp.py", "exec"), ns)
+    d = ns["C"].__dict__["total"]
+    assert isinstance(d, functools.cached_property)
+    sig = str(inspect.signature(d.func))
+    # the code object starts at the decorator (co_firstlineno), the def node on its own line (ast)
+    (fn,) = [n for n in ast.walk(ast.parse(src)) if isinstance(n, ast.FunctionDef)]
+    assert (d.func.__code__.co_firstlineno, fn.decorator_list[0].lineno) == (5, 5)
+    line = fn.lineno
+    env = cli_env(tmp_path)
+    code, s = index(repo, env, "--inspect-workers", "1")
+    assert code == 0 and s["inspect"]["ok"] == 1, s["inspect"]
+    rows = sql(env, "SELECT a.object_id, a.ok, round(a.confidence::DOUBLE, 2), d.lineno, d.name FROM "
+                    "py_inspect_object_anchors a JOIN py_ast_nodes d ON d.ast_node_id = a.ast_node_id "
+                    "AND d.path = a.anchor_path WHERE a.object_id LIKE 'cp:C.total:%' ORDER BY 1")
+    assert rows == [("cp:C.total:descriptor_method", True, 0.95, line, "total"),
+                    ("cp:C.total:function", True, 1.0, line, "total")], rows
+    assert sql(env, "SELECT sig_text FROM py_inspect_signatures WHERE object_id = 'cp:C.total:function' "
+                    "AND variant = 'raw'") == [(sig,)]

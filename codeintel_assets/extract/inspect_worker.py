@@ -435,7 +435,8 @@ def _class_file(cls):
     except Exception:  # noqa: BLE001 - an exotic class without a readable namespace: the module's file
         return None
     for v in values:
-        f = v.__func__ if _isa(v, (staticmethod, classmethod)) else v.fget if _isa(v, property) else v
+        f = v.__func__ if _isa(v, (staticmethod, classmethod)) else v.fget if _isa(v, property) else \
+            _static(v, "func") if _isa(v, functools.cached_property) else v
         code = f.__code__ if _isfunction(f) else None
         if _isa(code, types.CodeType) and code.co_qualname.startswith(prefix):
             return code.co_filename
@@ -458,6 +459,9 @@ def _module_of(obj):
         return _module_of(obj.__func__)
     elif _isa(obj, property):
         return _module_of(obj.fget) if obj.fget is not None else None
+    elif _isa(obj, functools.cached_property):  # its function (an instance attribute: no code runs)
+        f = _static(obj, "func")
+        return _module_of(f) if f is not None else None
     else:
         return None
     return m if _isa(m, str) else None
@@ -659,7 +663,8 @@ class Extraction:
                                   None, None, None, *_err(exc)])
 
     def parts(self, obj, qual_hint):
-        """Functions inside descriptors defined here: a property's accessors, a static/class method's function."""
+        """Functions inside descriptors defined here: a property's accessors, a static/class method's function,
+        a ``functools.cached_property``'s function."""
         out = []
         if _isa(obj, property):
             for acc in ("fget", "fset", "fdel"):
@@ -668,6 +673,10 @@ class Extraction:
                     out.append((f, qual_hint))
         elif _isa(obj, (staticmethod, classmethod)):
             f = obj.__func__
+            if _isfunction(f) and self.owned(f):
+                out.append((f, qual_hint))
+        elif _isa(obj, functools.cached_property):
+            f = _static(obj, "func")
             if _isfunction(f) and self.owned(f):
                 out.append((f, qual_hint))
         if callable(obj) and not _isclass(obj):
@@ -714,6 +723,8 @@ class Extraction:
                     inner = cur.__func__
                 elif _isa(cur, property):
                     inner = cur.fget
+                elif _isa(cur, functools.cached_property):
+                    inner = _static(cur, "func")
                 elif type(cur).__module__ == "functools" and type(cur).__name__ in ("partial", "partialmethod"):
                     inner = _static(cur, "func")
                 code_of(inner, "self" if hop == 0 and inner is cur else f"wrapped:{hop}" if inner is cur
