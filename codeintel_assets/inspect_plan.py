@@ -11,6 +11,8 @@ A file is inspected again when:
   ``--inspect``);
 - ``inspect settings changed``: the allow/deny lists, probes, interpreter or budgets differ from the
   ones its row was made with;
+- ``inspect code changed``: its row was made by other inspect code (an upgraded CodeIntel: another
+  ``version.inspector_version()``, or none recorded);
 - ``imports a removed module``: when it was inspected, its imports named a module of the repository
   whose file is gone now (``TRACE`` records, per inspected file, the repository modules its imports
   named: the removed module's rows are purged before this runs, so they cannot say it);
@@ -101,12 +103,16 @@ def inspect_work(conn, seen: Sequence[str], static_work: Sequence[str], modules:
     seen_set = set(seen)
     if full:
         return {k: "full" for k in seen}
-    stored: dict[str, tuple[str | None, str | None, str | None]] = {}
+    from codeintel_assets.version import inspector_version
+    stored: dict[str, tuple[str | None, str | None, str | None, str | None]] = {}
     if table_exists(conn, "py_inspect_import_attempts"):
-        for path, fid, cur, pol in conn.execute(
-                "SELECT a.path, a.file_id, f.file_id, a.policy_sha256 FROM py_inspect_import_attempts a "
+        columns = {r[0] for r in conn.execute("DESCRIBE py_inspect_import_attempts").fetchall()}
+        version = "a.inspector_version" if "inspector_version" in columns else "NULL"  # (a database from before it)
+        for path, fid, cur, pol, ver in conn.execute(
+                f"SELECT a.path, a.file_id, f.file_id, a.policy_sha256, {version} FROM py_inspect_import_attempts a "
                 "LEFT JOIN py_files f USING (path)").fetchall():
-            stored[path] = (fid, cur, pol)
+            stored[path] = (fid, cur, pol, ver)
+    code = inspector_version()
     # a file the static pass indexed in this run: changed if it had been inspected, else never inspected (a
     # new file, or the first --inspect run)
     work = {k: "changed" if k in stored else "never inspected" for k in static_work if k in seen_set}
@@ -119,6 +125,8 @@ def inspect_work(conn, seen: Sequence[str], static_work: Sequence[str], modules:
             work[k] = "file changed since inspected"
         elif stored[k][2] != policy:
             work[k] = "inspect settings changed"
+        elif stored[k][3] != code:
+            work[k] = "inspect code changed"
     if stored and table_exists(conn, TRACE):
         current = set(modules.values())
         for k, module in conn.execute(f"SELECT DISTINCT path, module FROM {TRACE}").fetchall():

@@ -385,14 +385,15 @@ def _row(row: list, refs: tuple[int, ...], shas: dict) -> list:
 
 def _status_row(fid, module, attempted, why, r: ModuleResult | None, policy, run_id, objects=0, with_source=0,
                 anchored=0) -> tuple:
+    from codeintel_assets.version import inspector_version
     if r is None:
         return (fid, module, attempted, why, True, None, None, None, None, None, None, None, None, None, None,
-                None, [], 0, 0, 0, policy, run_id)
+                None, [], 0, 0, 0, policy, run_id, inspector_version())
     stage = None if r.ok else ("budget" if r.budget else "worker" if r.error_type in ("WorkerDied", "WorkerError")
                                else "extract" if (r.error_type or "").startswith("ExtractorError") else "import")
     return (fid, module, True, None, r.ok, stage, r.error_type, r.error_msg, r.budget, round(r.seconds, 4),
             r.stdout_bytes, r.stderr_bytes, r.stderr_sha256, r.stderr_tail or None, r.worker_pid, r.worker_replaced,
-            list(r.caps), objects, with_source, anchored, policy, run_id)
+            list(r.caps), objects, with_source, anchored, policy, run_id, inspector_version())
 
 
 # ------------------------------------------------------------------------------------------- anchoring

@@ -5,6 +5,10 @@ again after an upgrade (or an edit of CodeIntel itself), not kept until the file
   rows in the one pass (extractors, planes, per-file gates, contracts, the pass itself; not the inspect
   worker, which is its own step). Written in every file's ``codeintel_run_meta`` row; a file whose row
   carries another (or none: a database from before the column) is stale (``reconcile.indexed_state``).
+- ``inspector_version()``: the source of what makes a file's inspect rows (the sandbox's worker and pool, the
+  step that anchors and writes them, their contracts). Written in every ``py_inspect_import_attempts`` row; a
+  file whose row carries another (or none) is inspected again (``inspect_plan.inspect_work``: "inspect code
+  changed").
 - ``link_version()``: the source of the cross-file link step. Kept in ``cpg_link_version``; a link whose
   stored version differs is a full one (``link.link_calls``).
 
@@ -22,6 +26,7 @@ EXTRACTOR_DIRS = ("extract", "planes", "validate", "contracts")
 EXTRACTOR_FILES = ("pipeline.py",)
 NOT_EXTRACTORS = ("inspect_",)  # extract/inspect_worker.py, inspect_sandbox.py: the inspect step's own
 LINK_FILES = ("link.py",)
+INSPECTOR_FILES = ("extract/inspect_worker.py", "extract/inspect_sandbox.py", "inspect_step.py", "contracts/inspect.py")
 
 
 @cache
@@ -39,3 +44,7 @@ def extractor_version() -> str:
 
 def link_version() -> str:
     return _fingerprint((), LINK_FILES)
+
+
+def inspector_version() -> str:
+    return _fingerprint((), INSPECTOR_FILES)

@@ -656,3 +656,32 @@ def test_a_cached_property_is_walked_through_its_function(tmp_path):
                     ("cp:C.total:function", True, 1.0, line, "total")], rows
     assert sql(env, "SELECT sig_text FROM py_inspect_signatures WHERE object_id = 'cp:C.total:function' "
                     "AND variant = 'raw'") == [(sig,)]
+
+
+def test_rows_older_inspect_code_made_are_inspected_again(tmp_path):
+    """After an upgrade, a file whose inspect rows older inspect code made is inspected again (its
+    py_inspect_import_attempts row carries inspector_version, the code's fingerprint); they were kept until
+    the file changed or the settings did. The older code is simulated by writing another fingerprint into the
+    database, or by a database from before the column (NULL)."""
+    from codeintel_assets.version import inspector_version
+    repo = write_repo(tmp_path / "repo", {"a.py": "def f():\n    return 1\n", "b.py": "X = 1\n"})
+    env = cli_env(tmp_path)
+    code, s = index(repo, env)
+    assert code == 0 and s["inspect"]["reasons"] == {"never inspected": 2}
+    assert sql(env, "SELECT DISTINCT inspector_version FROM py_inspect_import_attempts") == [(inspector_version(),)]
+    code, s = index(repo, env)
+    assert s["inspect"]["files"] == 0  # current
+    with duckdb.connect(env["CODEINTEL_DB"]) as c:
+        c.execute("UPDATE py_inspect_import_attempts SET inspector_version = 'older' WHERE path = 'b.py'")
+    code, s = index(repo, env)
+    assert code == 0 and s["inspect"]["reasons"] == {"inspect code changed": 1}, s["inspect"]
+    assert sorted(sql(env, "SELECT path, inspector_version FROM py_inspect_import_attempts")) == [
+        ("a.py", inspector_version()), ("b.py", inspector_version())]
+    with duckdb.connect(env["CODEINTEL_DB"]) as c:  # a database from before the column
+        c.execute("ALTER TABLE py_inspect_import_attempts DROP COLUMN inspector_version")
+    code, s = index(repo, env)
+    assert code == 0 and s["inspect"]["reasons"] == {"inspect code changed": 2}, s["inspect"]
+    assert sorted(sql(env, "SELECT path, inspector_version FROM py_inspect_import_attempts")) == [
+        ("a.py", inspector_version()), ("b.py", inspector_version())]
+    code, s = index(repo, env)
+    assert s["inspect"]["files"] == 0

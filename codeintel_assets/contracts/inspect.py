@@ -32,10 +32,11 @@ PY_INSPECT_IMPORT_ATTEMPTS = define("py_inspect_import_attempts", PLANE, [
     ("duration_s", f32), ("stdout_bytes", i64), ("stderr_bytes", i64), ("stderr_sha256", s), ("stderr_tail", s),
     ("worker_pid", i32), ("worker_replaced", b), ("caps_hit", str_list),
     ("object_count", i32), ("objects_with_source", i32), ("objects_anchored", i32),
-    ("policy_sha256", s), ("dagster_run_id", s),
+    ("policy_sha256", s), ("dagster_run_id", s), ("inspector_version", s),
 ], key=("path",), description="One row per file: was its module imported in the sandbox (or why not: allow/deny "
                               "list, not importable), how long it took, what it printed, the budget it hit. The "
-                              "inspect plane's status table.")
+                              "inspect plane's status table. inspector_version: the fingerprint of the inspect "
+                              "code that made the file's rows (another one, or NULL: the file is inspected again).")
 
 PY_INSPECT_OBJECTS = _t("py_inspect_objects", [
     ("object_id", s), ("object_addr", pa.uint64()), ("kind", s), ("module_name", s), ("qualname", s), ("name", s),
