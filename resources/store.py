@@ -50,7 +50,7 @@ class CodeIntelStore(ConfigurableResource):
         holds it for the run, so no other writer opens the file between its steps (DuckDB would refuse it
         while this connection is open).
         """
-        if context.dagster_run is None:  # a sensor's evaluation (it only reads, and must not wait for a run)
+        if context.run is None:  # a sensor's evaluation (it only reads, and must not wait for a run)
             yield self
             return
         from codeintel_assets.locking import hold

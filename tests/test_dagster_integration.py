@@ -219,3 +219,21 @@ def test_materialising_every_file_partition_alone_keeps_the_call_graph(tiny_repo
     assert "cpg_calls" not in {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()
                                if e.asset_key is not None}  # the link did not run
     assert _rows(db, "select callsite_id, callee_qualname from cpg_calls order by all") == calls
+
+
+def test_a_run_that_names_no_files_fails_saying_what_to_do(tiny_repo, codeintel_env):
+    """index_files launched without a partition (the UI's Materialize with no files chosen): the step fails
+    with one line saying how to choose files, not Dagster's "Cannot access partition_key for a non-partitioned
+    run"; nothing is written."""
+    db = codeintel_env["db"]
+    instance = DagsterInstance.get()
+    instance.add_dynamic_partitions(FILES.name, ["top.py"])
+    job = build_definitions(str(tiny_repo), str(db), workers=1).resolve_job_def("index_files")
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_key == "file_planes"
+    message = failure.step_failure_data.user_failure_data.description
+    assert message.startswith("file_planes: this run names no files.") and "`codeintel index`" in message, message
+    assert "non-partitioned" not in failure.step_failure_data.error.message
+    assert _rows(db, "select count(*) from information_schema.tables where table_name = 'py_files'") == [(0,)]

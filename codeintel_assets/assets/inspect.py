@@ -17,7 +17,7 @@ from dagster import (
     MaterializeResult, MetadataValue, asset, multi_asset,
 )
 
-from codeintel_assets.assets.partitions import FILES
+from codeintel_assets.assets.partitions import FILES, selected_files
 from codeintel_assets.contracts import inspect as C
 from codeintel_assets.validate import inspect_quality as Q
 from resources.inspect import InspectConfig
@@ -52,7 +52,7 @@ def inspect_plane_asset(context: AssetExecutionContext, repo: RepoConfig, store:
     from codeintel_assets.inspect_step import inspect_keys
     from codeintel_assets.reconcile import module_names
     from codeintel_assets.faults import plane_fault
-    keys = list(context.partition_keys)
+    keys = selected_files(context, STEP_NAME)
     for k in keys:
         plane_fault(C.PLANE, k)  # the fault tests' injected step failure (never set otherwise)
     names = module_names(repo.root, keys, repo.import_roots)

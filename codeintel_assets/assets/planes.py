@@ -16,7 +16,7 @@ from dagster import (
     MaterializeResult, MetadataValue, asset, multi_asset,
 )
 
-from codeintel_assets.assets.partitions import FILES
+from codeintel_assets.assets.partitions import FILES, selected_files
 from codeintel_assets.contracts.gates import CODEINTEL_GATE_RESULTS
 from codeintel_assets.faults import maybe_die
 from codeintel_assets.gate_report import aggregate
@@ -92,7 +92,7 @@ def _progress(context: AssetExecutionContext):
                 "(source, bytecode, cfg, symtable, dataflow) from that context; every gate on the file's tables.",
 )
 def file_planes_asset(context: AssetExecutionContext, repo: RepoConfig, store: CodeIntelStore):
-    keys = list(context.partition_keys)
+    keys = selected_files(context, STEP_NAME)
     names = module_names(repo.root, keys, repo.import_roots)
     # Does this run link after the file planes (an index_files run, or a selection with the link)? A selection
     # of the file planes alone (from the UI) must not empty the call graph it does not rebuild.
