@@ -142,6 +142,18 @@ def test_a_declared_type_whose_method_raises_not_implemented_reaches_each_overri
     # the declared type's method stays (0.8: the annotation rule), each override shares that confidence
     assert got[http] == ("abstract_override", 0.4) and got[retrying] == ("abstract_override", 0.4)
     assert {rule for rule, _ in got.values()} == {"annotation", "abstract_override"} and len(got) == 3
+    # the wiring of each override: as inspect binds the call (the receiver to self, `url` to request)
+    bound = ran(truth, "import inspect, json; from pkg.impls import HTTPAdapter, RetryingAdapter\n"
+                       "print(json.dumps([list(inspect.signature(k.send).bind('<a>', '<url>').arguments.items())"
+                       " for k in (HTTPAdapter, RetryingAdapter)]))")
+    assert bound == '[[["self", "<a>"], ["request", "<url>"]], [["self", "<a>"], ["request", "<url>"]]]'
+    with duckdb.connect(db, read_only=True) as c:
+        wired = c.execute("SELECT d.qualname, b.param_name, a.text FROM cpg_binds_arg b JOIN cpg_definitions d "
+                          "ON d.def_id = b.callee_def_id LEFT JOIN cpg_call_args a USING (arg_id) "
+                          "WHERE b.rule = 'abstract_override' AND b.callsite_id IN (SELECT callsite_id FROM "
+                          "cpg_call_sites WHERE caller_qualname = 'pkg.use.by_annotation') ORDER BY ALL").fetchall()
+    assert wired == [(f"pkg.impls.{k}.send", p, t) for k in ("HTTPAdapter", "RetryingAdapter")
+                     for p, t in (("request", "url"), ("self", None))]
     # Quiet inherits the abstract send: calling it raises, it adds no target
     quiet = ran(truth, "from pkg.impls import Quiet\ntry:\n    Quiet().send(1)\nexcept NotImplementedError:\n"
                        "    print('raises')")
