@@ -484,12 +484,18 @@ def _run_inspect(args, defs, instance, store, plan, work, modules, cfg, checks, 
     from resources.inspect import InspectConfig
     policy = InspectConfig(**cfg).settings().policy_sha256()
     with store.connection(read_only=True) as conn:
-        todo = inspect_work(conn, plan.seen, work, modules, policy, args.full)
+        todo = inspect_work(conn, plan.seen, work, modules, policy, args.full,
+                            getattr(args, "inspect_retry_failed", False))
+        from resources.duck import table_exists
+        failed_before = 0 if todo or not table_exists(conn, "py_inspect_import_attempts") else conn.execute(
+            "SELECT count(*) FROM py_inspect_import_attempts WHERE attempted AND NOT ok").fetchall()[0][0]
     reasons = Counter(todo.values())
     out = {"files": len(todo), "reasons": dict(reasons), "runs": [], "attempted": 0, "ok": 0, "skipped": 0,
            "failed": [], "run_error": None, "interrupted": False}
     if not todo:
-        log("  inspect: every module's runtime facts are current")
+        log("  inspect: every module's runtime facts are current" + (
+            f" ({failed_before} failed to import when inspected: `--inspect-retry-failed` imports them again)"
+            if failed_before else ""))
         return out
     log(f"  inspect: {len(todo)} files ({', '.join(f'{n} {r}' for r, n in reasons.most_common())})")
     order = list(instance.get_dynamic_partitions(FILES_PARTITIONS))
@@ -661,8 +667,9 @@ def _print_summary(s: dict, checks: list[dict]) -> None:
     for f in s["failed_files"]:
         print(f"  FAILED {f}", file=out)
     print("rows:", file=out)
+    width = max([28, *(len(t) + 1 for t in s["rows"])])  # (py_inspect_class_declared_members: 34 characters)
     for t, n in s["rows"].items():
-        print(f"  {t:<28} {n:>12,}", file=out)
+        print(f"  {t:<{width}} {n:>12,}", file=out)
     if s.get("dagster_runs_removed"):
         print(f"dagster: removed {s['dagster_runs_removed']} superseded run(s) from the instance, "
               f"{s['dagster_bytes_freed'] / 2**20:,.1f} MiB of event log (--keep-runs)", file=out)
@@ -1001,6 +1008,9 @@ def main(argv=None) -> int:
     ix.add_argument("--inspect", action="store_true",
                     help="also import the modules in the sandbox and record their runtime facts (executes their "
                          "import-time code, isolated; see docs/inspect.md)")
+    ix.add_argument("--inspect-retry-failed", action="store_true",
+                    help="with --inspect: import again the modules whose import failed before (after installing a "
+                         "missing dependency or fixing the environment; failures are not retried otherwise)")
     ix.add_argument("--inspect-allow", action="append", metavar="GLOB",
                     help="module-name glob the inspect plane may import (repeatable; replaces the configured allowlist)")
     ix.add_argument("--inspect-deny", action="append", metavar="GLOB", help="module-name glob never imported (repeatable)")

@@ -11,6 +11,9 @@ A file is inspected again when:
   ``--inspect``);
 - ``inspect settings changed``: the allow/deny lists, probes, interpreter or budgets differ from the
   ones its row was made with;
+- ``failed to import before``: with ``--inspect-retry-failed``, its module's import failed when it was last
+  inspected (after a missing dependency was installed or the environment fixed: a failure is not retried
+  otherwise, so that a module that hangs or lacks an optional dependency costs nothing on every run);
 - ``inspect code changed``: its row was made by other inspect code (an upgraded CodeIntel: another
   ``version.inspector_version()``, or none recorded);
 - ``imports a removed module``: when it was inspected, its imports named a module of the repository
@@ -97,8 +100,9 @@ def record_imports(conn, keys: Sequence[str]) -> None:
 
 
 def inspect_work(conn, seen: Sequence[str], static_work: Sequence[str], modules: dict[str, str], policy: str,
-                 full: bool) -> dict[str, str]:
-    """key -> the reason it is inspected in this run (keys with no reason are current)."""
+                 full: bool, retry_failed: bool = False) -> dict[str, str]:
+    """key -> the reason it is inspected in this run (keys with no reason are current). ``retry_failed``
+    (``--inspect-retry-failed``): the files whose module failed to import are stale too."""
     from resources.duck import table_exists
     seen_set = set(seen)
     if full:
@@ -108,10 +112,13 @@ def inspect_work(conn, seen: Sequence[str], static_work: Sequence[str], modules:
     if table_exists(conn, "py_inspect_import_attempts"):
         columns = {r[0] for r in conn.execute("DESCRIBE py_inspect_import_attempts").fetchall()}
         version = "a.inspector_version" if "inspector_version" in columns else "NULL"  # (a database from before it)
-        for path, fid, cur, pol, ver in conn.execute(
-                f"SELECT a.path, a.file_id, f.file_id, a.policy_sha256, {version} FROM py_inspect_import_attempts a "
-                "LEFT JOIN py_files f USING (path)").fetchall():
+        failed_before = set()
+        for path, fid, cur, pol, ver, failed in conn.execute(
+                f"SELECT a.path, a.file_id, f.file_id, a.policy_sha256, {version}, a.attempted AND NOT a.ok "
+                "FROM py_inspect_import_attempts a LEFT JOIN py_files f USING (path)").fetchall():
             stored[path] = (fid, cur, pol, ver)
+            if failed:
+                failed_before.add(path)
     code = inspector_version()
     # a file the static pass indexed in this run: changed if it had been inspected, else never inspected (a
     # new file, or the first --inspect run)
@@ -127,6 +134,8 @@ def inspect_work(conn, seen: Sequence[str], static_work: Sequence[str], modules:
             work[k] = "inspect settings changed"
         elif stored[k][3] != code:
             work[k] = "inspect code changed"
+        elif retry_failed and k in failed_before:
+            work[k] = "failed to import before"
     if stored and table_exists(conn, TRACE):
         current = set(modules.values())
         for k, module in conn.execute(f"SELECT DISTINCT path, module FROM {TRACE}").fetchall():

@@ -659,10 +659,21 @@ WITH site AS (  -- self.m() and cls(...) in the scope's methods (resolved in K's
                SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites
                WHERE call_kind = 'decorator' AND callee_text = 'classmethod'))
     UNION ALL
-    SELECT e.ref_id, 'super_subclass', e.confidence, c.callee_attrs, m.name, m.def_id, m.parent_def_id
-    FROM __lk_calls e JOIN cpg_call_sites c ON c.callsite_id = e.ref_id
+    -- every super().m() of the scope's methods, whether or not K's own MRO has an m after K (a mixin calling
+    -- super().tags() finds Base.tags only under `class Est(Mixin, Base)`): the super rule's confidence, else its
+    -- 0.9 (x 0.8 when K's MRO is incomplete)
+    SELECT c.callsite_id, 'super_subclass',
+           coalesce(e.confidence, 0.9 * CASE WHEN ko.complete THEN 1.0 ELSE 0.8 END), c.callee_attrs, m.name, m.def_id,
+           m.parent_def_id
+    FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+    JOIN cpg_call_sites s ON s.callsite_id = c.callee_value_node_id AND s.callee_kind = 'name' AND s.callee_root = 'super'
     JOIN __lk_cdefs m ON m.def_id = c.caller_def_id AND m.kind = 'method'
-    WHERE e.rule = 'super'
+    LEFT JOIN (SELECT ref_id, max(confidence) AS confidence FROM __lk_calls WHERE rule = 'super' GROUP BY ALL) e
+      ON e.ref_id = c.callsite_id
+    LEFT JOIN (SELECT class_def_id, bool_and(complete) AS complete FROM cpg_mro GROUP BY ALL) ko
+      ON ko.class_def_id = m.parent_def_id
+    WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
+      AND s.callee_root_binding_id NOT IN (SELECT binding_id FROM py_sym_name_sites WHERE role = 'def' AND name = 'super')
       -- super(B, self) with B not K itself: S's MRO after B, which this rule does not follow (no edge)
       AND NOT EXISTS (SELECT 1 FROM cpg_call_args a JOIN __lk_cdefs k ON k.def_id = m.parent_def_id
                       WHERE a.callsite_id = c.callee_value_node_id AND a.kind = 'positional' AND a.position = 0

@@ -314,6 +314,9 @@ def check_location(conn, preset: str, arg: str) -> None:
 def preset_query(conn, name: str, arg: str | None, depth: int) -> tuple[str, dict | None]:
     """The SQL and parameters of preset ``name`` with ``--arg`` resolved (PresetArgError as above)."""
     sql = preset_sql(name)
+    if not arg and (name in ("call-path", "reaching") or name in CODE_UNIT_PRESETS or name in QUALNAME_PRESETS):
+        raise PresetArgError(f"the {name} preset needs --arg (" + (
+            "PATH:LINE" if name == "call-path" else "PATH:LINE:NAME" if name == "reaching" else NAME_FORMS) + ")")
     if name in ("call-path", "reaching"):
         check_location(conn, name, arg or "")
     if name in CODE_UNIT_PRESETS:
@@ -328,6 +331,8 @@ def preset_query(conn, name: str, arg: str | None, depth: int) -> tuple[str, dic
 def cfg_dot(conn, name: str) -> str:
     """The CFG of the one code unit ``name`` names (``resolve_code_unit``; PresetArgError when none or several)
     as Graphviz DOT (exception edges dashed)."""
+    if not name:
+        raise PresetArgError(f"the cfg-dot preset needs --arg ({NAME_FORMS})")
     path, unit, _, _ = resolve_code_unit(conn, name)
     blocks = conn.execute(
         "SELECT block_id, block_index, kind, start_offset, terminator, is_dead FROM py_bc_blocks "

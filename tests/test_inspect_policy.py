@@ -685,3 +685,42 @@ def test_rows_older_inspect_code_made_are_inspected_again(tmp_path):
         ("a.py", inspector_version()), ("b.py", inspector_version())]
     code, s = index(repo, env)
     assert s["inspect"]["files"] == 0
+
+
+def test_the_summary_rows_line_up_with_the_inspect_tables(tmp_path):
+    """The summary's table counts are one column whatever the table names: py_inspect_class_declared_members
+    (34 characters) pushed its count one place right (a user trial)."""
+    repo = write_repo(tmp_path / "repo", {"m.py": "class C:\n    x = 1\n"})
+    env = cli_env(tmp_path)
+    code, out, err = run_cli(["index", str(repo), "--workers", "1", "--inspect"], env)
+    assert code == 0, err
+    lines = out.split("rows:\n", 1)[1].splitlines()
+    rows = [ln for ln in lines[:lines.index(next(ln for ln in lines if not ln.startswith("  ")))]]
+    assert "py_inspect_class_declared_members" in "".join(rows)
+    assert len({len(ln) for ln in rows}) == 1, rows  # every count ends in the same column
+
+
+def test_a_failed_import_is_retried_on_request_after_the_environment_is_fixed(tmp_path):
+    """Every module failed to import (a dependency missing from the sandbox's environment): inspect_quality
+    fails saying so, whatever the thresholds (it passed with 0 of 350 imported in a user trial). Once the
+    dependency exists, a plain index says the failures are not retried and how to retry them;
+    --inspect-retry-failed imports them again, and they are ok."""
+    # m reads a data file that is not there yet (as sklearn's modules load a shared library from a directory
+    # the user had not copied): not a Python file, so nothing the static pass sees changes when it appears
+    repo = write_repo(tmp_path / "repo", {
+        "m.py": "import os\n\nX = open(os.path.join(os.path.dirname(__file__), 'x.txt')).read()\n",
+        "n.py": "from m import X\n"})
+    env = cli_env(tmp_path)
+    code, s = index(repo, env, "--inspect-workers", "1")
+    check = next(c for c in s["checks"] if c["check"] == "inspect_quality")
+    assert code == 1 and not check["passed"] and check["metadata"]["modules_imported"] == 0, check
+    code, out, _ = run_cli(["check"], env)
+    assert code == 1 and "none of the 2 attempted modules imported in the sandbox" in out, out
+    (repo / "x.txt").write_text("42")  # the environment is fixed
+    code, out, err = run_cli(["index", str(repo), "--workers", "1", "--inspect"], env)
+    assert "failed to import when inspected: `--inspect-retry-failed` imports them again" in err, err
+    code, s = index(repo, env, "--inspect-retry-failed")
+    assert code == 0 and s["inspect"]["reasons"] == {"failed to import before": 2}, s["inspect"]
+    assert s["inspect"]["ok"] == 2 and s["inspect"]["failed"] == []
+    code, s = index(repo, env, "--inspect-retry-failed")
+    assert code == 0 and s["inspect"]["files"] == 0  # nothing failed now: nothing to retry

@@ -240,3 +240,13 @@ def test_location_presets_say_which_part_of_the_location_names_nothing(indexed):
             ("reaching", f"pkg/mod.py:{call}", "takes --arg PATH:LINE:NAME")):
         code, out, err = query(indexed, "--preset", preset, "--arg", arg)
         assert (code, out) == (2, "") and message in err and len(err.strip().splitlines()) == 1, (arg, err)
+
+
+@pytest.mark.parametrize("preset", ["cfg", "cfg-dot", "callers", "callees", "call-path", "reaching"])
+def test_a_preset_without_its_argument_says_it_needs_one(indexed, preset):
+    """`--preset callers` without `--arg` said "no definition or call target named ''" (a user trial): it now
+    says the preset needs --arg and what form it takes; one line, exit 2."""
+    code, out, err = query(indexed, "--preset", preset)
+    assert (code, out) == (2, ""), (preset, out)
+    assert len(err.strip().splitlines()) == 1 and f"the {preset} preset needs --arg" in err, err
+    assert "''" not in err

@@ -16,7 +16,8 @@ Also counted (not a failure: the static planes are current): files changed since
 anchors naming code units that no longer exist (a static-only index after an edit), with a finding saying so.
 
 Fails when a share is below its threshold (``InspectConfig``: ``min_signature_coverage``,
-``min_anchor_rate``, ``min_import_success``); with no module attempted it passes with zero counts.
+``min_anchor_rate``, ``min_import_success``), and when modules were attempted and none imported (whatever
+the thresholds: the sandbox cannot import the code at all); with no module attempted it passes with zero counts.
 """
 
 from codeintel_assets.validate.base import Finding, GateResult
@@ -78,5 +79,11 @@ def inspect_quality(conn, thresholds: dict[str, float]) -> GateResult:
             f"SELECT path, module_name, error_type, error_msg FROM {TABLE} WHERE attempted AND NOT ok "
             f"ORDER BY path LIMIT {LISTED_IMPORT_FAILURES}").fetchall():
         findings.append(Finding(path, None, None, f"import of {module} failed: {et}: {em}"))
-    passed = not any(shares[k] < t for k, t in thresholds.items())
+    none_imported = attempted > 0 and imported == 0
+    if none_imported:  # whatever the thresholds: the sandbox cannot import this code, and nothing says why else
+        findings.insert(0, Finding("(whole database)", None, None, (
+            f"none of the {attempted} attempted modules imported in the sandbox: its interpreter cannot import this "
+            "code (a missing dependency or compiled library, or another interpreter: --inspect-python); fix that "
+            "and run `codeintel index --inspect --inspect-retry-failed`")))
+    passed = not none_imported and not any(shares[k] < t for k, t in thresholds.items())
     return GateResult(NAME, TABLE, passed, True, findings, metrics, DESCRIPTION)
