@@ -1038,8 +1038,7 @@ AST_PARAMS = "params AS (" + _AST_PARAMS + ")"
 # did not use functools.wraps); the definition's own parameters otherwise.
 INSPECT_PARAMS = """insp AS (
     SELECT d.def_id, d.path, s.signature_id, a.ast_node_id AS code_def_id
-    FROM (SELECT d.def_id, d.path, coalesce(m.value_object_id, o.object_id) AS object_id,
-                 m.value_object_id IS NOT NULL AS by_member
+    FROM (SELECT d.def_id, d.path, coalesce(mv, o.object_id) AS object_id, mv IS NOT NULL AS by_member
           FROM __lk_cdefs d JOIN __lk_cdefs pd ON pd.def_id = d.parent_def_id
           -- what the name is bound to at runtime: the member of its module or class (a decorator may have
           -- replaced the function), else the object of that qualname
@@ -1048,7 +1047,17 @@ INSPECT_PARAMS = """insp AS (
                THEN '.' ELSE '' END
           LEFT JOIN py_inspect_members_static m ON m.owner_object_id = po.object_id AND m.path = po.path
            AND m.attr_name = d.name AND m.ok
+          -- the member is this def's object (perhaps decorated) when the name is bound by `def` / `class`
+          -- statements only, or when the member's code is this def's; a name also bound by an assignment or an
+          -- import may hold that value instead (`if new_scipy: cg = scipy.sparse.linalg.cg` / `else: def cg(...)`):
+          -- its signature is not this def's, whose own parameters are then wired from the AST
+          LEFT JOIN (SELECT DISTINCT binding_id FROM py_sym_name_sites
+                     WHERE role = 'def' AND ast_kind NOT IN ('FunctionDef', 'AsyncFunctionDef', 'ClassDef')) ob
+            ON ob.binding_id = d.binding_id
+          LEFT JOIN py_inspect_object_anchors an ON an.object_id = m.value_object_id AND an.path = m.path AND an.ok
+           AND an.ast_node_id = d.def_id
           LEFT JOIN py_inspect_objects o ON o.path = d.path AND o.ok AND o.module_name || '.' || o.qualname = d.qualname
+          , LATERAL (SELECT CASE WHEN ob.binding_id IS NULL OR an.object_id IS NOT NULL THEN m.value_object_id END AS mv)
           WHERE d.def_id IN (SELECT callee_def_id FROM calls)) d
     JOIN py_inspect_signatures s ON s.object_id = d.object_id AND s.path = d.path AND s.ok
     LEFT JOIN py_inspect_object_anchors a ON a.object_id = d.object_id AND a.path = d.path AND a.ok
