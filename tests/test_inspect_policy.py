@@ -172,7 +172,10 @@ def test_a_setup_callable_runs_once_per_worker_before_its_modules(tmp_path):
     assert s["inspect"]["failed"] == [] and calls() == [("['on']",)]  # called once, with the configured env
     assert last_path_policy(env).endswith("; each worker first calls boot:setup()")
     code, s = index(repo, env, "--inspect-setup", "boot:broken")
-    assert code == 0 and sorted(f.split(": ", 2)[1] for f in s["inspect"]["failed"]) == ["app", "boot"]
+    # every module failed: inspect_quality fails (none of the attempted modules imported), exit 1
+    quality = next(c for c in s["checks"] if c["check"] == "inspect_quality")
+    assert code == 1 and not quality["passed"] and quality["metadata"]["modules_imported"] == 0, quality
+    assert sorted(f.split(": ", 2)[1] for f in s["inspect"]["failed"]) == ["app", "boot"]
     assert all(": SetupFailed: the setup boot:broken raised LookupError: no such app (at " in f
                for f in s["inspect"]["failed"]), s["inspect"]["failed"]
     code, out, err = run_cli(["index", str(repo), "--workers", "1", "--inspect", "--inspect-setup", "boot.setup"], env)
