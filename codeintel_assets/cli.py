@@ -484,8 +484,7 @@ def _run_inspect(args, defs, instance, store, plan, work, modules, cfg, checks, 
     from resources.inspect import InspectConfig
     policy = InspectConfig(**cfg).settings().policy_sha256()
     with store.connection(read_only=True) as conn:
-        todo = inspect_work(conn, plan.seen, work, modules, policy, args.full,
-                            getattr(args, "inspect_retry_failed", False))
+        todo = inspect_work(conn, plan.seen, work, modules, policy, args.full, args.inspect_retry_failed)
         from resources.duck import table_exists
         failed_before = 0 if todo or not table_exists(conn, "py_inspect_import_attempts") else conn.execute(
             "SELECT count(*) FROM py_inspect_import_attempts WHERE attempted AND NOT ok").fetchall()[0][0]

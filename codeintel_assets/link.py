@@ -1052,6 +1052,8 @@ INSPECT_PARAMS = """insp AS (
           -- import may hold that value instead (`if new_scipy: cg = scipy.sparse.linalg.cg` / `else: def cg(...)`):
           -- its signature is not this def's, whose own parameters are then wired from the AST
           LEFT JOIN (SELECT DISTINCT binding_id FROM py_sym_name_sites
+                     SEMI JOIN (SELECT binding_id FROM __lk_cdefs WHERE def_id IN (SELECT callee_def_id FROM calls))
+                       USING (binding_id)
                      WHERE role = 'def' AND ast_kind NOT IN ('FunctionDef', 'AsyncFunctionDef', 'ClassDef')) ob
             ON ob.binding_id = d.binding_id
           LEFT JOIN py_inspect_object_anchors an ON an.object_id = m.value_object_id AND an.path = m.path AND an.ok

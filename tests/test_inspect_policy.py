@@ -79,6 +79,12 @@ def sql(env, query: str) -> list[tuple]:
         return c.execute(query).fetchall()
 
 
+def anchor_rows(env, columns: str, where: str) -> list[tuple]:
+    """``columns`` of the anchors (``a``) joined to the AST node each names (``d``), for the anchors ``where``."""
+    return sql(env, f"SELECT {columns} FROM py_inspect_object_anchors a JOIN py_ast_nodes d "
+                    f"ON d.ast_node_id = a.ast_node_id AND d.path = a.anchor_path WHERE {where}")
+
+
 def workers_of(env) -> dict[str, tuple]:
     """module -> (ok, worker_pid, worker_replaced) of its import attempt."""
     return {m: (ok, pid, replaced) for m, ok, pid, replaced in sql(
@@ -503,14 +509,11 @@ def test_a_class_is_anchored_where_its_body_was_compiled(tmp_path):
     env = cli_env(tmp_path)
     code, s = index(repo, env, "--inspect-workers", "1")
     assert code == 0 and s["inspect"]["ok"] == 3, s["inspect"]
-    widget = sql(env, "SELECT a.path, a.anchor_path, a.ok, d.lineno FROM py_inspect_object_anchors a "
-                      "JOIN py_ast_nodes d ON d.ast_node_id = a.ast_node_id AND d.path = a.anchor_path "
-                      "WHERE a.object_id = 'pub:Widget:class'")
+    widget = anchor_rows(env, "a.path, a.anchor_path, a.ok, d.lineno", "a.object_id = 'pub:Widget:class'")
     assert widget == [("pub/__init__.py", str(Path(truth[0]).relative_to(repo)), True, truth[1])], widget
     # Without methods nothing names its file: the one class of the repository with its qualname and line (0.9)
-    plain = sql(env, "SELECT a.anchor_path, a.ok, round(a.confidence::DOUBLE, 2), d.lineno FROM py_inspect_object_anchors a "
-                     "JOIN py_ast_nodes d ON d.ast_node_id = a.ast_node_id AND d.path = a.anchor_path "
-                     "WHERE a.object_id = 'pub:Plain:class'")
+    plain = anchor_rows(env, "a.anchor_path, a.ok, round(a.confidence::DOUBLE, 2), d.lineno",
+                        "a.object_id = 'pub:Plain:class'")
     assert plain == [("pub/_impl.py", True, 0.9, plain_line)], plain
     made_rows = sql(env, "SELECT object_id, ok, error_type FROM py_inspect_object_anchors "
                          "WHERE path = 'made.py' AND object_id LIKE '%:class' ORDER BY 1")
@@ -624,9 +627,8 @@ def test_a_renamed_function_anchors_by_its_code_objects_qualname(tmp_path):
     env = cli_env(tmp_path)
     code, s = index(repo, env, "--inspect-workers", "1")
     assert code == 0 and s["inspect"]["ok"] == 1, s["inspect"]
-    rows = sql(env, "SELECT a.object_id, a.ok, round(a.confidence::DOUBLE, 2), d.lineno, d.kind FROM "
-                    "py_inspect_object_anchors a JOIN py_ast_nodes d ON d.ast_node_id = a.ast_node_id "
-                    "AND d.path = a.anchor_path WHERE a.path = 'ren.py' AND a.object_id LIKE '%function' ORDER BY 1")
+    rows = anchor_rows(env, "a.object_id, a.ok, round(a.confidence::DOUBLE, 2), d.lineno, d.kind",
+                       "a.path = 'ren.py' AND a.object_id LIKE '%function' ORDER BY 1")
     assert rows == [("ren:g:function", True, 0.6, 8, "FunctionDef"),
                     ("ren:renamed:function", True, 1.0, 1, "FunctionDef")], rows
 
@@ -652,9 +654,8 @@ def test_a_cached_property_is_walked_through_its_function(tmp_path):
     env = cli_env(tmp_path)
     code, s = index(repo, env, "--inspect-workers", "1")
     assert code == 0 and s["inspect"]["ok"] == 1, s["inspect"]
-    rows = sql(env, "SELECT a.object_id, a.ok, round(a.confidence::DOUBLE, 2), d.lineno, d.name FROM "
-                    "py_inspect_object_anchors a JOIN py_ast_nodes d ON d.ast_node_id = a.ast_node_id "
-                    "AND d.path = a.anchor_path WHERE a.object_id LIKE 'cp:C.total:%' ORDER BY 1")
+    rows = anchor_rows(env, "a.object_id, a.ok, round(a.confidence::DOUBLE, 2), d.lineno, d.name",
+                       "a.object_id LIKE 'cp:C.total:%' ORDER BY 1")
     assert rows == [("cp:C.total:descriptor_method", True, 0.95, line, "total"),
                     ("cp:C.total:function", True, 1.0, line, "total")], rows
     assert sql(env, "SELECT sig_text FROM py_inspect_signatures WHERE object_id = 'cp:C.total:function' "
