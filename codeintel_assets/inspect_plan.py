@@ -109,10 +109,10 @@ def inspect_work(conn, seen: Sequence[str], static_work: Sequence[str], modules:
         return {k: "full" for k in seen}
     from codeintel_assets.version import inspector_version
     stored: dict[str, tuple[str | None, str | None, str | None, str | None]] = {}
+    failed_before: set[str] = set()  # files whose module failed to import when last inspected
     if table_exists(conn, "py_inspect_import_attempts"):
         columns = {r[0] for r in conn.execute("DESCRIBE py_inspect_import_attempts").fetchall()}
         version = "a.inspector_version" if "inspector_version" in columns else "NULL"  # (a database from before it)
-        failed_before = set()
         for path, fid, cur, pol, ver, failed in conn.execute(
                 f"SELECT a.path, a.file_id, f.file_id, a.policy_sha256, {version}, a.attempted AND NOT a.ok "
                 "FROM py_inspect_import_attempts a LEFT JOIN py_files f USING (path)").fetchall():
