@@ -56,15 +56,19 @@ WITH needed0 AS (SELECT DISTINCT binding_id FROM ({needed}) n WHERE binding_id I
 needed AS (SELECT binding_id FROM needed0 UNION SELECT v.root_binding_id FROM cpg_value_refs v
            SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
            WHERE v.role IN ('alias', 'element') AND v.root_binding_id IS NOT NULL),
+-- a def that never runs (or binds None) binds nothing a call could reach, nor does a module-level site a later
+-- one replaces (cpg_link_overwritten)
+gone AS (SELECT def_id AS node FROM __lk_dead UNION ALL SELECT ast_node_id FROM cpg_link_overwritten),
 sites AS (SELECT binding_id, ast_node_id FROM py_sym_name_sites SEMI JOIN needed USING (binding_id) WHERE role = 'def'
-          AND ast_node_id NOT IN (SELECT def_id FROM __lk_dead)),  -- a def that never runs (or binds None)
-                                                                   -- binds nothing a call could reach
+          AND ast_node_id NOT IN (SELECT node FROM gone)),
 base AS (
     SELECT binding_id, def_id AS node, qualname AS name, 'local' AS rule, 'value' AS kind
     FROM __lk_cdefs SEMI JOIN needed USING (binding_id) WHERE kind IN ('function', 'method', 'class')
+      AND def_id NOT IN (SELECT node FROM gone)
     UNION ALL
     SELECT binding_id, import_id, {import_target}, 'import', 'value'
-    FROM __lk_cimports i SEMI JOIN needed USING (binding_id) WHERE imported_module IS NOT NULL AND NOT is_star),
+    FROM __lk_cimports i SEMI JOIN needed USING (binding_id) WHERE imported_module IS NOT NULL AND NOT is_star
+      AND import_id NOT IN (SELECT node FROM gone)),
 base_ok AS (SELECT * FROM base b WHERE binding_id NOT IN (
     SELECT s.binding_id FROM sites s ANTI JOIN base x ON x.binding_id = s.binding_id AND x.node = s.ast_node_id)),
 vals AS (SELECT * FROM (
@@ -76,14 +80,19 @@ vals AS (SELECT * FROM (
     FROM cpg_value_refs v SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
     LEFT JOIN __lk_cdefs l ON l.def_id = v.value_def_id
     LEFT JOIN base_ok b ON b.binding_id = v.root_binding_id
-    WHERE v.role IN ('alias', 'element') AND v.type_checking_only IS NOT TRUE) WHERE name IS NOT NULL),
+    WHERE v.role IN ('alias', 'element') AND v.type_checking_only IS NOT TRUE
+      AND v.target_node_id NOT IN (SELECT node FROM gone)) WHERE name IS NOT NULL),
 expl AS (SELECT *, NULL AS items FROM base UNION ALL SELECT * FROM vals),
 ok AS (SELECT * FROM expl e WHERE binding_id NOT IN (
     SELECT s.binding_id FROM sites s ANTI JOIN expl x ON x.binding_id = s.binding_id AND x.node = s.ast_node_id)
-    -- several binding sites are kept apart only when each is a def or an import (a definition under if / try);
-    -- `f = a` then `f = b` would put an edge to a on a call only b reaches
+    -- several binding sites are each a meaning when each is a def or an import (a definition under if / try),
+    -- or the binding is a module's (the sites a later one replaces are gone: what is left are branches); in a
+    -- function `f = a` then `f = b` would put an edge to a on a call only b reaches. Items of a display
+    -- assigned at several sites: none (which display's item n?)
     AND binding_id NOT IN (SELECT binding_id FROM expl GROUP BY ALL
-                           HAVING count(DISTINCT node) > 1 AND bool_or(rule IN ('alias', 'lambda', 'container'))))
+                           HAVING count(DISTINCT node) > 1 AND (bool_or(rule = 'container') OR (
+                               bool_or(rule IN ('alias', 'lambda'))
+                               AND NOT starts_with(binding_id, split_part(binding_id, ':SCOPE:', 1) || ':SCOPE:<module>:')))))
 -- 1/n over the distinct names: `import pkg.a` and `import pkg.b` both bind pkg to one module, and a function
 -- defined under `if` and again under `else` is one qualname (RESOLVE divides among its definitions)
 SELECT DISTINCT binding_id, name, rule, kind,
@@ -177,9 +186,13 @@ walk AS (
     FROM (SELECT w.*, unnest(list_transform(range(1, len(string_split(w.name, '.')) + 1),
                                             lambda i: array_to_string(list_slice(string_split(w.name, '.'), 1, i), '.')))
                  AS prefix
-          FROM walk w ANTI JOIN known k ON k.qualname = w.name
+          FROM walk w
           WHERE w.hop < {max_hops} AND split_part(w.name, '.', 1) IN (SELECT top FROM tops)
-            AND w.rule <> 'self_method') x  -- Class.attr of a class of the repository: the MRO's, not an alias
+            AND w.rule <> 'self_method'  -- Class.attr of a class of the repository: the MRO's, not an alias
+            -- a definition's name stops here, unless it is an alias as well (the in-file meaning of a local
+            -- name has its aliases already)
+            AND (w.name NOT IN (SELECT qualname FROM known)
+                 OR (w.rule <> 'local' AND w.name IN (SELECT name FROM __lk_aliases WHERE mixed)))) x
     JOIN aliases a ON a.name = x.prefix
     -- a name met before on this path is a cycle (`x = x` at module level, a package importing itself)
     WHERE NOT list_contains(x.via, a.target || substr(x.name, length(a.name) + 1))),
@@ -200,7 +213,8 @@ known AS (SELECT qualname FROM __lk_known),
 tops AS (SELECT top FROM __lk_tops),
 -- a qualname of n definitions (a function defined under `if` and again under `else`): any of them, 1/n each
 direct AS (
-    SELECT w.ref_id, w.rule, w.confidence / coalesce(a.n, 1) AS confidence, d.def_id, d.qualname, d.kind, d.path, w.via
+    SELECT w.ref_id, w.rule, w.confidence / coalesce(CASE WHEN w.rule = 'local' THEN a.n ELSE a.n_mixed END, 1)
+             AS confidence, d.def_id, d.qualname, d.kind, d.path, w.via
     FROM walk w JOIN __lk_defs d ON d.qualname = w.name LEFT JOIN __lk_alts a ON a.qualname = d.qualname),
 inherited AS (  -- Class.attr that the class does not define itself: the first class of its MRO that does
     SELECT w.ref_id, w.rule, w.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END / coalesce(a.n, 1)
@@ -220,7 +234,8 @@ external AS (  -- an import of a module the repository does not have, directly o
     -- (1/2 each), and the def the repository has does not hide the import the repository lacks
     SELECT c.ref_id, 'external' AS rule, 0.9 * c.confidence AS confidence, NULL AS def_id, c.name AS qualname,
            NULL AS kind, NULL AS path, c.via
-    FROM walk c ANTI JOIN found f ON f.ref_id = c.ref_id AND f.via[1] = c.via[1]
+    FROM walk c ANTI JOIN found f ON f.ref_id = c.ref_id AND f.via[1] = c.via[1] AND len(f.via) >= len(c.via)
+                                   AND f.via[1:len(c.via)] = c.via
     WHERE c.rule IN ('import', 'alias', 'star_import') AND split_part(c.name, '.', 1) NOT IN (SELECT top FROM tops)),
 builtin AS (
     SELECT ref_id, rule, confidence, NULL AS def_id, name AS qualname, NULL AS kind, NULL AS path, via
@@ -236,9 +251,39 @@ SELECT DISTINCT * FROM (SELECT * FROM found UNION ALL SELECT * FROM external UNI
 # rebuilds them whole. Rebuilt for the whole repository on every link they were ~0.4 s of a one-file edit
 # of the standard library. ``{s}`` (an alias) stands for that alias's ``path`` filter.
 LOOKUPS = (
+    # The module-level binding sites another site of the same name replaces before any function can run: a
+    # later site in the same block (`def f` then `f = g`), or a later one at the module's top level (`if c:
+    # f = g` then `def f`). What a call from a function reaches through the name is the last of those (sites
+    # in different branches of an `if` / `try` are each a meaning). Sites under `global` in a function are
+    # not judged: the function may run at any time.
+    ("cpg_link_overwritten", ("path", "ast_node_id"), """
+WITH RECURSIVE
+s AS MATERIALIZED (
+    SELECT n.path, n.binding_id, n.ast_node_id FROM py_sym_name_sites n
+    WHERE n.role = 'def' AND {s[n]} AND starts_with(n.binding_id, n.path || ':SCOPE:<module>:')
+      AND n.binding_id = n.scope_id || ':BIND:' || n.symbol_name
+      AND n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)
+    QUALIFY count(*) OVER (PARTITION BY n.binding_id) > 1),
+a AS MATERIALIZED (SELECT ast_node_id, parent_ast_node_id AS parent, parent_field AS field, span_start_byte,
+                          span_end_byte FROM py_ast_nodes SEMI JOIN (SELECT DISTINCT path FROM s) q USING (path)),
+up AS (  -- from the site up to its statement: the first node that sits in a body (a target, an alias: 1-4 hops)
+    SELECT s.path, s.binding_id, s.ast_node_id AS site, a.parent, a.field, a.span_start_byte, a.span_end_byte, 0 AS hop
+    FROM s JOIN a USING (ast_node_id)
+    UNION ALL
+    SELECT u.path, u.binding_id, u.site, a.parent, a.field, a.span_start_byte, a.span_end_byte, u.hop + 1
+    FROM up u JOIN a ON a.ast_node_id = u.parent
+    WHERE u.field NOT IN ('body', 'orelse', 'finalbody') AND u.hop < 8),
+st AS (SELECT * FROM up WHERE field IN ('body', 'orelse', 'finalbody'))
+SELECT DISTINCT x.path, x.site AS ast_node_id FROM st x JOIN st y ON y.binding_id = x.binding_id
+ AND y.span_start_byte >= x.span_end_byte
+ AND ((y.parent = x.parent AND y.field = x.field) OR y.parent = y.path || ':AST:0')
+-- (not `class X(X)`: it extends the X before it, which its bases name; both stay meanings of X)
+WHERE y.site NOT IN (SELECT owner_def_id FROM cpg_value_refs b WHERE b.role = 'base' AND {s[b]}
+                     AND b.root_binding_id = y.binding_id)"""),
     ("cpg_link_defs", ("def_id", "qualname", "kind", "path", "parent_def_id", "name", "span_start_byte"), """
 SELECT def_id, qualname, kind, path, parent_def_id, name, span_start_byte FROM __lk_cdefs d
-WHERE kind IN ('function', 'method', 'class', 'lambda') AND {s[d]}"""),
+WHERE kind IN ('function', 'method', 'class', 'lambda') AND {s[d]}
+  AND def_id NOT IN (SELECT ast_node_id FROM cpg_link_overwritten)  -- `def f` then `f = g`: f is g"""),
     # (not a @staticmethod's first parameter: it has no receiver, whatever its name)
     ("cpg_link_self", ("path", "binding_id", "class_qualname", "classmethod"), """
 SELECT p.path, p.binding_id, k.qualname AS class_qualname, m.def_id IN (
@@ -286,21 +331,28 @@ own AS (  -- the names a star-importing module binds at module level itself
     WHERE d.kind IN ('function', 'class', 'variable') AND d.parent_def_id = d.path || ':AST:0'
     UNION SELECT i.path, i.local_name FROM __lk_cimports i SEMI JOIN (SELECT DISTINCT path FROM stars s WHERE {s[s]}) x
     USING (path) WHERE i.scope_def_id = i.path || ':AST:0' AND i.local_name IS NOT NULL),
-rebound AS (SELECT binding_id FROM py_sym_name_sites n SEMI JOIN (
+gone AS (SELECT def_id AS node FROM __lk_dead UNION ALL SELECT ast_node_id FROM cpg_link_overwritten),
+-- `x = dotted.name` stands for the name where every other site of x left is a def, a class, an import or such
+-- an assignment too (branches of an `if` / `try`: a meaning each); another site (`x = f()`): x means nothing
+rebound AS (SELECT n.binding_id FROM py_sym_name_sites n SEMI JOIN (
                      SELECT target_binding_id AS binding_id FROM cpg_value_refs r WHERE role = 'alias' AND {s[r]}
                  ) v USING (binding_id)
-                 WHERE role = 'def' AND {s[n]} AND n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)
-                 GROUP BY ALL HAVING count(*) > 1)
+                 WHERE n.role = 'def' AND {s[n]} AND n.ast_node_id NOT IN (SELECT node FROM gone)
+                   AND n.ast_node_id NOT IN (SELECT def_id FROM __lk_cdefs d WHERE d.kind IN ('function', 'class') AND {s[d]})
+                   AND n.ast_node_id NOT IN (SELECT import_id FROM __lk_cimports c WHERE {s[c]})
+                   AND n.ast_node_id NOT IN (SELECT target_node_id FROM cpg_value_refs a WHERE a.role = 'alias' AND {s[a]}
+                                               AND a.type_checking_only IS NOT TRUE))
 SELECT i.path, m.qualname || '.' || i.local_name AS name, {import_target_i} AS target
 FROM __lk_cimports i JOIN __lk_cdefs m ON m.def_id = i.scope_def_id AND m.kind = 'module' AND {s[m]}
 WHERE i.local_name IS NOT NULL AND i.imported_module IS NOT NULL AND NOT i.is_star AND {s[i]}
+  AND i.import_id NOT IN (SELECT node FROM gone)
 UNION ALL
 SELECT v.path, m.qualname || '.' || t.name, coalesce(l.qualname, m.qualname || '.' || v.root || {vsuffix})
 FROM cpg_value_refs v JOIN __lk_cdefs m ON m.def_id = v.owner_def_id AND m.kind = 'module' AND {s[m]}
 JOIN __lk_cdefs t ON t.binding_id = v.target_binding_id AND t.kind = 'variable' AND {s[t]}
 LEFT JOIN __lk_cdefs l ON l.def_id = v.value_def_id  -- (no path filter here: DuckDB 2.0.0 fails on it)
 WHERE v.role = 'alias' AND v.type_checking_only IS NOT TRUE AND v.target_binding_id NOT IN (SELECT binding_id FROM rebound)
-  AND {s[v]}
+  AND v.target_node_id NOT IN (SELECT node FROM gone) AND {s[v]}
 UNION ALL
 SELECT s.path, s.importer || '.' || e.name, s.source || '.' || e.name
 FROM stars s JOIN star_exports e ON e.module = s.source
@@ -341,11 +393,18 @@ def _lookups(conn, full: bool) -> None:
     # n: how many targets the name has (bound by alternative imports, `if HAS_EXT: from ._c import T else:
     # from ._py import T`): at runtime one of them, so each alias step divides the confidence by n, as the
     # name's own module does (1/2 each there; an importer's edges summed to 2.0)
-    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_aliases AS SELECT name, target, count(*) OVER (PARTITION BY name) AS n "
-              "FROM (SELECT DISTINCT name, target FROM cpg_link_aliases)")
+    # A name that is a definition and an alias too (`try: from os.path import basename` / `except ImportError:
+    # def basename`): its n counts both kinds of meaning, and the walk follows its aliases as well (``mixed``)
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_known AS SELECT DISTINCT qualname FROM cpg_link_defs")
-    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_alts AS SELECT qualname, count(*) AS n FROM cpg_link_defs "
-              "GROUP BY qualname HAVING count(*) > 1")
+    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_aliases AS SELECT a.name, a.target, count(*) OVER (PARTITION BY a.name) "
+              "+ coalesce(d.n, 0) AS n, d.n IS NOT NULL AS mixed FROM (SELECT DISTINCT name, target FROM cpg_link_aliases) a "
+              "LEFT JOIN (SELECT qualname, count(*) AS n FROM cpg_link_defs GROUP BY qualname) d ON d.qualname = a.name")
+    # n: the definitions of the qualname; n_mixed: and its alias targets (a reference from elsewhere: an import
+    # of the name, an alias of it), where the local meaning (MEANING) has counted the aliases already
+    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_alts AS SELECT d.qualname, d.n, d.n + coalesce(a.t, 0) AS n_mixed "
+              "FROM (SELECT qualname, count(*) AS n FROM cpg_link_defs GROUP BY qualname) d "
+              "LEFT JOIN (SELECT name, count(DISTINCT target) AS t FROM cpg_link_aliases GROUP BY name) a ON a.name = d.qualname "
+              "WHERE d.n + coalesce(a.t, 0) > 1")
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_tops AS "
               "SELECT DISTINCT split_part(qualname, '.', 1) AS top FROM __lk_cdefs WHERE kind = 'module'")
 
@@ -371,9 +430,14 @@ SELECT {version}::SMALLINT, v.owner_def_id, v.path, c.qualname, v.item_index, v.
        coalesce(r.qualname, v.text), coalesce(r.rule, 'unresolved'), coalesce(r.confidence, 0.0)::FLOAT
 FROM cpg_value_refs v SEMI JOIN __scope USING (path)
 JOIN __lk_cdefs c ON c.def_id = v.owner_def_id
-LEFT JOIN (  -- among classes of one qualname (defined twice) the last, as in INSERT_CALLS: every run picks the same
+LEFT JOIN (  -- among classes of one qualname (defined twice) the last, as in INSERT_CALLS: every run picks the same;
+            -- among equally likely meanings the one the fewest aliases away (abc's `class ABCMeta` in `else:`
+            -- over `except ImportError: from _py_abc import ABCMeta`)
     SELECT x.* FROM __lk_res x LEFT JOIN __lk_cdefs d ON d.def_id = x.def_id
-    QUALIFY row_number() OVER (PARTITION BY x.ref_id ORDER BY x.confidence DESC, x.qualname, d.path,
+    JOIN (SELECT value_id, owner_def_id FROM cpg_value_refs SEMI JOIN __scope USING (path) WHERE role = 'base') o
+      ON o.value_id = x.ref_id
+    WHERE x.def_id IS DISTINCT FROM o.owner_def_id  -- never the class itself (`class X(X)`: the X before it)
+    QUALIFY row_number() OVER (PARTITION BY x.ref_id ORDER BY x.confidence DESC, len(x.via), x.qualname, d.path,
                                             d.span_start_byte DESC NULLS LAST) = 1) r
   ON r.ref_id = v.value_id AND (r.kind IS NULL OR r.kind = 'class')
 WHERE v.role = 'base'
