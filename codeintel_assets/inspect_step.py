@@ -144,11 +144,12 @@ def _file_rows(store, keys: Sequence[str], conn) -> tuple[dict[str, tuple[str, b
     return files, unreadable
 
 
-def path_names_module(key: str, module: str) -> bool:
+def path_names_module(key: str, module: str, prefix: str = "") -> bool:
     """Do the file's path components spell its module name? A directory whose name has a dot (`weird.py/inner.py`
     named `weird.py.inner`) or a dotted file name (`a.b.py`) cannot be imported under that name: the import system
-    looks for a package `weird`."""
-    comps = list(PurePosixPath(key).with_suffix("").parts)
+    looks for a package `weird`. ``prefix``: the repository root's own package name when the root is a package
+    (``extract.modules.package_prefix``: `text.py` of an indexed `rich/` is `rich.text`)."""
+    comps = (prefix.split(".") if prefix else []) + list(PurePosixPath(key).with_suffix("").parts)
     if comps and comps[-1] == "__init__":
         comps = comps[:-1]
     parts = module.split(".")
@@ -164,11 +165,13 @@ def _plan(store, conn, root: str, keys: Sequence[str], modules: dict[str, str], 
     for p in settings.probes:
         mod, _, qual = p.partition(":")
         probes_by_module.setdefault(mod, []).append(qual)
+    from codeintel_assets.extract.modules import package_prefix
+    prefix = package_prefix(root)
     for key in keys:
         module = modules[key]
         fid, static_ok = files.get(key, (None, False))
         why = skip_reason(module, settings)
-        if why is None and not path_names_module(key, module):
+        if why is None and not path_names_module(key, module, prefix):
             why = (f"not an importable module name: the path {key} has a dotted directory or file name, and "
                    f"`import {module}` looks for a package {module.split('.')[0]}")
         if why is None and fid is None:

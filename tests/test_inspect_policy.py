@@ -728,3 +728,23 @@ def test_a_failed_import_is_retried_on_request_after_the_environment_is_fixed(tm
     assert s["inspect"]["ok"] == 2 and s["inspect"]["failed"] == []
     code, s = index(repo, env, "--inspect-retry-failed")
     assert code == 0 and s["inspect"]["files"] == 0  # nothing failed now: nothing to retry
+
+
+def test_a_repository_root_that_is_a_package_has_its_modules_imported(tmp_path):
+    """`codeintel index site-packages/requests --inspect` (the README's layout): the root is the package `pkg`, its
+    modules are `pkg.mod`, and a plain interpreter imports them from the directory above (checked here). Each was
+    skipped as "not an importable module name ... looks for a package pkg", and nothing was imported."""
+    import subprocess
+    import sys
+    repo = write_repo(tmp_path / "site" / "pkg", {"__init__.py": "", "mod.py": "def f(a, b=1):\n    return a\n"})
+    out = subprocess.run([sys.executable, "-I", "-c", "import inspect, sys; sys.path.insert(0, sys.argv[1]); "
+                          "import pkg.mod; print(inspect.signature(pkg.mod.f))", str(repo.parent)],
+                         capture_output=True, text=True)
+    assert out.stdout.strip() == "(a, b=1)", out.stderr
+    env = cli_env(tmp_path)
+    code, s = index(repo, env)
+    assert code == 0, s
+    got = attempts(env)
+    assert got["mod.py"][:3] == (True, True, None) and got["__init__.py"][:3] == (True, True, None), got
+    assert sql(env, "SELECT sig_text FROM py_inspect_signatures WHERE object_id = 'pkg.mod:f:function' "
+                    "AND variant = 'raw'") == [("(a, b=1)",)]
