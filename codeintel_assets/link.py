@@ -516,7 +516,7 @@ QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index, x.sp
 """
 
 # m of x.m() (one attribute) along the MRO of a class x is known to be an instance of: the one template of the
-# rules below. {find_class}: how the call site c reaches e (a resolution whose def_id is the partition key) and the
+# rules below ({method}: the attribute, or '__call__' for x(...): n_attrs 0). {find_class}: how the call site c reaches e (a resolution whose def_id is the partition key) and the
 # class ({class_def_id}); {confidence}: the rule's factor times the resolutions it rests on (x 0.8 when the MRO
 # is incomplete).
 _METHOD_OF_CLASS = """
@@ -526,8 +526,8 @@ SELECT c.callsite_id AS ref_id, '{rule}' AS rule,
 FROM cpg_call_sites c SEMI JOIN __scope USING (path)
 {find_class}
 JOIN cpg_mro o ON o.class_def_id = {class_def_id}
-JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
-WHERE c.callee_kind = '{callee_kind}' AND len(c.callee_attrs) = 1{where}
+JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = {method}
+WHERE c.callee_kind = '{callee_kind}' AND len(c.callee_attrs) = {n_attrs}{where}
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.ref_id, e.def_id ORDER BY o.mro_index,
                                         x.span_start_byte DESC, x.def_id) = 1
 """
@@ -547,13 +547,15 @@ _BOUND_BY_CALL = ("JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_
 
 
 def _method_of_constructed(rule: str, callee_kind: str, constructing_call: str, find_call: str = "",
-                           where: str = "", factor: str = "0.9") -> str:
+                           where: str = "", factor: str = "0.9", method: str = "c.callee_attrs[1]",
+                           n_attrs: int = 1) -> str:
     """A method of an instance a resolved call constructs: m along the MRO of the class C that call resolves to
     (constructor or class), ``factor`` (0.9: an instance attribute could shadow the method) x the call's
     confidence. ``find_call``: how the call site c reaches the constructing call (its ref_id:
     ``constructing_call``)."""
     return _METHOD_OF_CLASS.format(
-        rule=rule, callee_kind=callee_kind, where=where, confidence=f"{factor} * e.confidence",
+        rule=rule, callee_kind=callee_kind, where=where, confidence=f"{factor} * e.confidence", method=method,
+        n_attrs=n_attrs,
         via="[e.qualname, x.qualname]", class_def_id="k.def_id", find_class=f"""{find_call}
 JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule IN ('constructor', 'class')
  AND NOT ends_with(e.qualname, '.__new__')  -- (one row per class: its __init__, or the class)
@@ -568,6 +570,7 @@ def _method_of_returned(callee_kind: str, constructing_call: str, find_call: str
     (__lk_returns): m along C's MRO, 0.8 x the call's and the annotation's confidence (rule returns_method)."""
     return _METHOD_OF_CLASS.format(
         rule="returns_method", callee_kind=callee_kind, where=where, confidence="0.8 * e.confidence * t.confidence",
+        method="c.callee_attrs[1]", n_attrs=1,
         via="[e.qualname, t.qualname, x.qualname]", class_def_id="t.class_def_id", find_class=f"""{find_call}
 JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule NOT IN ('constructor', 'class')
 JOIN __lk_returns t ON t.fn_def_id = e.def_id
@@ -581,7 +584,10 @@ JOIN __lk_returns t ON t.fn_def_id = e.def_id
 INSTANCE_BINDINGS = """
 CREATE OR REPLACE TEMP TABLE __lk_inst AS
 WITH roots AS (SELECT DISTINCT callee_root_binding_id AS binding_id FROM cpg_call_sites SEMI JOIN __scope USING (path)
-               WHERE callee_kind = 'attribute' AND len(callee_attrs) = 1 AND callee_root_binding_id IS NOT NULL),
+               WHERE callee_root_binding_id IS NOT NULL AND (
+                   (callee_kind = 'attribute' AND len(callee_attrs) = 1)
+                   -- x(...) that no rule resolved yet: x may be an instance of a class with __call__
+                   OR (callee_kind = 'name' AND callsite_id NOT IN (SELECT ref_id FROM __lk_calls)))),
 sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM py_sym_name_sites n SEMI JOIN roots USING (binding_id)
           WHERE n.role = 'def' AND n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)),
 made AS (SELECT s.binding_id, v.ast_node_id AS call_id, e.ref_id
@@ -595,6 +601,13 @@ SELECT binding_id, count(DISTINCT call_id) AS n FROM made GROUP BY binding_id HA
 INSTANCE = _method_of_constructed("instance_method", "attribute", "v.ast_node_id",
                                   _BOUND_BY_CALL + " JOIN __lk_inst i ON i.binding_id = c.callee_root_binding_id",
                                   factor="0.9 / i.n")
+# x = C(...) (the same bindings), then x(...): C's __call__, looked up on the type (an instance attribute cannot
+# shadow a special method): 1/n.
+# (Not a decorator `@x`: its wiring would need the decorated function as the argument.)
+INSTANCE_CALL = _method_of_constructed("instance_call", "name", "v.ast_node_id",
+                                       _BOUND_BY_CALL + " JOIN __lk_inst i ON i.binding_id = c.callee_root_binding_id",
+                                       where=" AND c.call_kind <> 'decorator'", factor="1.0 / i.n",
+                                       method="'__call__'", n_attrs=0)
 # C(...).m(): the inner call is the callee's value.
 RESULT_METHOD = _method_of_constructed("result_method", "attribute_of_call", "c.callee_value_node_id")
 
@@ -627,6 +640,7 @@ ANNOTATION_REFS = _DECLARED_REFS.format(where="role = 'annotation' AND path IN (
 DECLARED = f"CREATE OR REPLACE TEMP TABLE __lk_declared AS SELECT ref_id, def_id, qualname, confidence FROM ({_DECLARED_CLASSES})"
 ANNOTATED = _METHOD_OF_CLASS.format(
     rule="annotation", callee_kind="attribute", where=_bound_once("annotation"), confidence="0.8 * e.confidence",
+    method="c.callee_attrs[1]", n_attrs=1,
     via="[e.qualname, x.qualname]", class_def_id="e.def_id", find_class="""
 JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'annotation' AND v.path = c.path
 JOIN __lk_declared e ON e.ref_id = v.value_id""")
@@ -1014,7 +1028,8 @@ deco AS (SELECT regexp_extract(callsite_id, '^(.*):DECORATOR:\d+$', 1) AS def_id
          GROUP BY ALL),
 shaped AS (  -- does the call bind the method's first parameter itself (self / cls)?
     SELECT c.*, c.callee_kind = 'method' AND coalesce(k.deco, '') <> 'staticmethod'
-             AND (c.rule IN ('self_method', 'super', 'constructor', 'instance_method', 'result_method', 'scip_method',
+             AND (c.rule IN ('self_method', 'super', 'constructor', 'instance_method', 'instance_call', 'result_method',
+                            'scip_method',
                             'scip_constructor', 'override', 'super_subclass', 'subclass_constructor', 'annotation',
                             'returns_method', 'abstract_override')
                   OR coalesce(k.deco, '') = 'classmethod'
@@ -1070,8 +1085,12 @@ wired AS (
            p.source, p.sig_param_id
     FROM shaped c JOIN args a USING (callsite_id) JOIN params p ON p.parent_def_id = c.callee_def_id
     WHERE (a.kind = 'star' AND p.param_kind = 'vararg') OR (a.kind = 'starstar' AND p.param_kind = 'kwarg')
-    UNION ALL  -- the implicit receiver: the instance (self.m(), super().m(), the object a constructor makes) or cls
-    SELECT c.*, NULL, CASE WHEN c.constructs THEN c.site_node ELSE c.callee_value_node_id END, 0, NULL,
+    UNION ALL  -- the implicit receiver: the instance (self.m(), super().m(), the object a constructor makes, x of
+               -- x(...) calling __call__: the Call's func, its first child in preorder) or cls
+    SELECT c.*, NULL, CASE WHEN c.constructs THEN c.site_node
+                           WHEN c.rule = 'instance_call' THEN regexp_replace(c.site_node, '[0-9]+$', '')
+                                || (CAST(regexp_extract(c.site_node, '([0-9]+)$', 1) AS INTEGER) + 1)
+                           ELSE c.callee_value_node_id END, 0, NULL,
            p.def_id, p.name, p.binding_id, p.param_kind, true, p.source, p.sig_param_id
     FROM shaped c JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_index = 0
      AND p.param_kind IN ('posonly', 'pos_or_kw')
@@ -1338,8 +1357,8 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     # the constructor calls of one receiver that find m at the same definition (Graph.nodes through DiGraph() and
     # Graph(), or Graph() twice): one edge, their shares summed
     run(conn, "INSERT INTO __lk_calls SELECT ref_id, rule, sum(confidence), def_id, qualname, path, kind, "
-              "arg_min(via, array_to_string(via, ' ')) FROM (" + INSTANCE + ") GROUP BY ref_id, rule, def_id, qualname, "
-              "path, kind")
+              "arg_min(via, array_to_string(via, ' ')) FROM (" + INSTANCE + " UNION ALL " + INSTANCE_CALL
+        + ") GROUP BY ref_id, rule, def_id, qualname, path, kind")
     run(conn, "INSERT INTO __lk_calls " + RESULT_METHOD)
     _run_statements(conn, SUBCLASS_CALLS)
     run(conn, ANNOTATION_REFS)

@@ -1,0 +1,102 @@
+"""Calling an instance runs its class's `__call__`.
+
+rich's `highlighter = ReprHighlighter(); highlighter(text)` runs `Highlighter.__call__`; `h.m()` on the same
+binding had an `instance_method` edge, `h(...)` had none. What is right is what CPython runs: the fixture's code is
+executed in a plain interpreter, each `__call__` reports the line of its own `def`; the wiring is compared with
+`inspect.signature(...).bind`. One index serves every test.
+"""
+
+import duckdb
+import pytest
+
+from tests.test_cpg_link_nx_trial import WHERE, index_with_truth, ran, split
+
+SHAPES = '''
+from pkg.trace import where
+
+
+class Base:
+    def __call__(self, n):
+        return where()
+
+
+class Hi(Base):
+    pass
+
+
+class Own:
+    def __call__(self, n):
+        return where()
+
+
+class NoCall:
+    pass
+
+
+def use_instance():
+    h = Hi()
+    return h(3)
+
+
+def use_branches(flag):
+    g = Hi() if flag else Own()
+    return g(1)
+
+
+def use_no_call():
+    x = NoCall()
+    try:
+        return x()
+    except TypeError:
+        return "TypeError"
+'''
+
+FILES = {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/shapes.py": SHAPES}
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    return index_with_truth(tmp_path_factory, "instance_call", FILES)[:2]
+
+
+def edges(db: str, caller: str) -> list[tuple[str, int, str, float]]:
+    with duckdb.connect(db, read_only=True) as c:
+        return c.execute("SELECT k.callee_qualname, d.lineno, k.rule, round(k.confidence::DOUBLE, 4) FROM cpg_calls k "
+                         "JOIN cpg_definitions d ON d.def_id = k.callee_def_id WHERE k.caller_qualname = ? "
+                         "AND k.callee_qualname NOT LIKE 'pkg.trace.%' AND k.rule NOT IN ('constructor', 'class') "
+                         "ORDER BY ALL", [caller]).fetchall()
+
+
+def test_an_instance_called_reaches_its_class_dunder_call_along_the_mro(indexed):
+    truth, db = indexed
+    target = split(ran(truth, "from pkg.shapes import use_instance; print(use_instance())"))
+    assert target[0] == "pkg.shapes.Base.__call__"  # inherited: Hi defines none
+    assert edges(db, "pkg.shapes.use_instance") == [(*target, "instance_call", 1.0)]  # before: no edge
+    # the instance is the receiver, 3 is n: as inspect binds the call
+    bound = ran(truth, "import inspect; from pkg.shapes import Hi\n"
+                       "print(list(inspect.signature(Hi.__call__).bind('<h>', '<3>').arguments))")
+    assert bound == "['self', 'n']"
+    with duckdb.connect(db, read_only=True) as c:
+        wired = c.execute("SELECT b.param_name, a.text, b.implicit_receiver FROM cpg_binds_arg b "
+                          "LEFT JOIN cpg_call_args a USING (arg_id) WHERE b.callsite_id IN (SELECT callsite_id FROM "
+                          "cpg_call_sites WHERE caller_qualname = 'pkg.shapes.use_instance' AND callee_text = 'h') "
+                          "ORDER BY ALL").fetchall()
+        receiver = c.execute("SELECT n.kind, n.name FROM cpg_binds_arg b JOIN py_ast_nodes n ON n.ast_node_id = b.arg_ast_node_id "
+                             "WHERE b.implicit_receiver AND b.callsite_id IN (SELECT callsite_id FROM cpg_call_sites "
+                             "WHERE caller_qualname = 'pkg.shapes.use_instance' AND callee_text = 'h')").fetchall()
+    assert wired == [("n", "3", False), ("self", None, True)]
+    assert receiver == [("Name", "h")]  # the instance is the receiver
+
+
+def test_an_instance_of_one_of_two_classes_reaches_either_dunder_call(indexed):
+    truth, db = indexed
+    runs = sorted(split(ran(truth, f"from pkg.shapes import use_branches; print(use_branches({f}))"))
+                  for f in (True, False))
+    assert [q for q, _ in runs] == ["pkg.shapes.Base.__call__", "pkg.shapes.Own.__call__"]
+    assert edges(db, "pkg.shapes.use_branches") == [(*r, "instance_call", 0.5) for r in runs]
+
+
+def test_a_class_without_dunder_call_gives_no_edge(indexed):
+    truth, db = indexed
+    assert ran(truth, "from pkg.shapes import use_no_call; print(use_no_call())") == "TypeError"
+    assert edges(db, "pkg.shapes.use_no_call") == []
