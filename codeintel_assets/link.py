@@ -1019,7 +1019,7 @@ WITH edges AS (  -- one row per call site and callee (the most confident rule)
     FROM cpg_calls e WHERE {where} AND callee_def_id IS NOT NULL GROUP BY ALL),
 calls AS (
     SELECT e.callsite_id, e.path, e.callee_def_id, e.rule, e.confidence, d.kind AS callee_kind, s.ast_node_id AS site_node,
-           s.callee_value_node_id, s.has_star_args OR s.has_star_kwargs AS starred
+           s.callee_value_node_id, s.has_star_args OR s.has_star_kwargs AS starred, s.call_kind
     FROM edges e JOIN __lk_cdefs d ON d.def_id = e.callee_def_id
     JOIN cpg_call_sites s ON s.callsite_id = e.callsite_id AND s.path = e.path
     WHERE d.kind IN ('function', 'method', 'lambda')),
@@ -1085,10 +1085,12 @@ wired AS (
            p.source, p.sig_param_id
     FROM shaped c JOIN args a USING (callsite_id) JOIN params p ON p.parent_def_id = c.callee_def_id
     WHERE (a.kind = 'star' AND p.param_kind = 'vararg') OR (a.kind = 'starstar' AND p.param_kind = 'kwarg')
-    UNION ALL  -- the implicit receiver: the instance (self.m(), super().m(), the object a constructor makes, x of
-               -- x(...) calling __call__: the Call's func, its first child in preorder) or cls
+    UNION ALL  -- the implicit receiver: the instance (self.m(), super().m(), the object a constructor makes) or cls;
+               -- for a call of a name (x(...) calling __call__, `make = C.make; make(5)`) the name, which holds
+               -- the instance or the bound method: the Call's func, its first child in preorder
     SELECT c.*, NULL, CASE WHEN c.constructs THEN c.site_node
-                           WHEN c.rule = 'instance_call' THEN regexp_replace(c.site_node, '[0-9]+$', '')
+                           WHEN c.callee_value_node_id IS NULL AND c.call_kind <> 'decorator'
+                           THEN regexp_replace(c.site_node, '[0-9]+$', '')
                                 || (CAST(regexp_extract(c.site_node, '([0-9]+)$', 1) AS INTEGER) + 1)
                            ELSE c.callee_value_node_id END, 0, NULL,
            p.def_id, p.name, p.binding_id, p.param_kind, true, p.source, p.sig_param_id

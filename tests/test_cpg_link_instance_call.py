@@ -49,6 +49,17 @@ def use_no_call():
         return x()
     except TypeError:
         return "TypeError"
+
+
+class Maker:
+    @classmethod
+    def make(cls, n):
+        return where()
+
+
+def use_alias():
+    make = Maker.make
+    return make(5)
 '''
 
 FILES = {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/shapes.py": SHAPES}
@@ -100,3 +111,22 @@ def test_a_class_without_dunder_call_gives_no_edge(indexed):
     truth, db = indexed
     assert ran(truth, "from pkg.shapes import use_no_call; print(use_no_call())") == "TypeError"
     assert edges(db, "pkg.shapes.use_no_call") == []
+
+
+def test_a_classmethod_called_through_a_local_alias_gets_its_cls(indexed):
+    """`make = Maker.make; make(5)`: a bound method, so CPython passes the class as `cls` (rich's
+    `combine = Style.combine`). The call had the edge and the wiring of 5, but no receiver row: a call of a name
+    has no receiver expression of its own, and the row needs the node that holds it (the name)."""
+    truth, db = indexed
+    target = split(ran(truth, "from pkg.shapes import use_alias; print(use_alias())"))
+    # (co_firstlineno of a decorated function is its decorator's line; cpg_definitions.lineno the def's)
+    assert [(q, line - 1, r, c) for q, line, r, c in edges(db, "pkg.shapes.use_alias")] == [(*target, "alias", 1.0)]
+    assert ran(truth, "import inspect; from pkg.shapes import Maker\n"
+                      "print(list(inspect.signature(Maker.make.__func__).bind('<cls>', '<5>').arguments), "
+                      "Maker.make.__self__ is Maker)") == "['cls', 'n'] True"
+    with duckdb.connect(db, read_only=True) as c:
+        wired = c.execute("SELECT b.param_name, b.implicit_receiver, n.kind, coalesce(n.name, a.text) FROM cpg_binds_arg b "
+                          "JOIN py_ast_nodes n ON n.ast_node_id = b.arg_ast_node_id LEFT JOIN cpg_call_args a USING (arg_id) "
+                          "WHERE b.callsite_id IN (SELECT callsite_id FROM cpg_call_sites "
+                          "WHERE caller_qualname = 'pkg.shapes.use_alias' AND callee_text = 'make') ORDER BY ALL").fetchall()
+    assert wired == [("cls", True, "Name", "make"), ("n", False, "Constant", "5")]
