@@ -608,6 +608,51 @@ INSTANCE_CALL = _method_of_constructed("instance_call", "name", "v.ast_node_id",
                                        _BOUND_BY_CALL + " JOIN __lk_inst i ON i.binding_id = c.callee_root_binding_id",
                                        where=" AND c.call_kind <> 'decorator'", factor="1.0 / i.n",
                                        method="'__call__'", n_attrs=0)
+# x.m() / x(...) where x names, through imports and re-exports (the call's walk: __lk_walk of CALL_REFS), a
+# module-level variable of the repository that only constructor calls bind (`app = Flask()` in app.py, then
+# `from app import app; app.route(...)`; rich's `from .color import STANDARD_PALETTE`): as instance_method /
+# instance_call with x's own file, the constructor calls resolved by this link (their file in the scope) or as
+# stored (another file), the walk's confidence times theirs, 1/n.
+IMPORTED_INSTANCE = r"""
+SELECT ref_id, rule, sum(confidence) AS confidence, def_id, qualname, path, kind,
+       arg_min(via, array_to_string(via, ' ')) AS via FROM (
+WITH w AS (
+    SELECT w.ref_id, w.confidence, w.via, c.callee_kind, c.callee_attrs,
+           CASE WHEN c.callee_kind = 'name' THEN w.name ELSE regexp_replace(w.name, '\.[^.]*$', '') END AS var
+    FROM __lk_walk w JOIN cpg_call_sites c ON c.callsite_id = w.ref_id
+    WHERE w.hop >= 0 AND w.rule IN ('import', 'alias', 'star_import')
+      AND ((c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1)
+           OR (c.callee_kind = 'name' AND c.call_kind <> 'decorator'))),
+v AS (SELECT DISTINCT w.*, d.binding_id AS var_binding FROM w JOIN cpg_definitions d ON d.qualname = w.var
+      AND d.kind = 'variable' AND d.parent_def_id = d.path || ':AST:0'),
+sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM py_sym_name_sites n
+          SEMI JOIN (SELECT DISTINCT var_binding AS binding_id FROM v) b USING (binding_id)
+          WHERE n.role = 'def' AND n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)
+            AND n.ast_node_id NOT IN (SELECT ast_node_id FROM cpg_link_overwritten)),
+ctor AS (SELECT ref_id, rule, confidence, qualname, via FROM __lk_calls WHERE rule IN ('constructor', 'class')
+         UNION ALL
+         SELECT callsite_id, rule, confidence, callee_qualname, via FROM cpg_calls
+         WHERE rule IN ('constructor', 'class') AND path NOT IN (SELECT path FROM __scope)),
+made AS (SELECT s.binding_id, r.ast_node_id AS call_id, e.rule, e.confidence, e.qualname, e.via
+         FROM sites s LEFT JOIN cpg_value_refs r ON r.target_node_id = s.ast_node_id AND r.path = s.path
+          AND r.role = 'instance'
+         LEFT JOIN ctor e ON e.ref_id = r.ast_node_id AND NOT ends_with(e.qualname, '.__new__')),
+inst AS (SELECT binding_id, count(DISTINCT call_id) AS n FROM made GROUP BY binding_id
+         HAVING bool_and(rule IS NOT NULL))
+SELECT v.ref_id, CASE WHEN v.callee_kind = 'name' THEN 'instance_call' ELSE 'instance_method' END AS rule,
+       CASE WHEN v.callee_kind = 'name' THEN 1.0 ELSE 0.9 END * v.confidence * e.confidence / i.n
+         * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
+       x.def_id, x.qualname, x.path, x.kind, list_concat(v.via, [e.qualname, x.qualname]) AS via
+FROM v JOIN inst i ON i.binding_id = v.var_binding
+JOIN made e ON e.binding_id = v.var_binding
+JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
+JOIN cpg_mro o ON o.class_def_id = k.def_id
+JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id
+ AND x.name = CASE WHEN v.callee_kind = 'name' THEN '__call__' ELSE v.callee_attrs[1] END
+QUALIFY row_number() OVER (PARTITION BY v.ref_id, e.call_id, k.def_id ORDER BY o.mro_index, x.span_start_byte DESC,
+                                        x.def_id) = 1
+) GROUP BY ref_id, rule, def_id, qualname, path, kind
+"""
 # C(...).m(): the inner call is the callee's value.
 RESULT_METHOD = _method_of_constructed("result_method", "attribute_of_call", "c.callee_value_node_id")
 
@@ -1361,6 +1406,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, "INSERT INTO __lk_calls SELECT ref_id, rule, sum(confidence), def_id, qualname, path, kind, "
               "arg_min(via, array_to_string(via, ' ')) FROM (" + INSTANCE + " UNION ALL " + INSTANCE_CALL
         + ") GROUP BY ref_id, rule, def_id, qualname, path, kind")
+    run(conn, "INSERT INTO __lk_calls " + IMPORTED_INSTANCE)
     run(conn, "INSERT INTO __lk_calls " + RESULT_METHOD)
     _run_statements(conn, SUBCLASS_CALLS)
     run(conn, ANNOTATION_REFS)

@@ -62,7 +62,46 @@ def use_alias():
     return make(5)
 '''
 
-FILES = {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/shapes.py": SHAPES}
+# module-level instances used from other modules (`app = Flask()` then `from app import app; app.route(...)`)
+SINGLETONS = '''
+import os
+
+from pkg.shapes import Hi, Own
+from pkg.trace import where
+
+
+class Registry:
+    def register(self, name):
+        return where()
+
+
+registry = Registry()
+PAL = Hi()
+if os.environ.get("FIXTURE_OWN"):
+    either = Own()
+else:
+    either = Hi()
+'''
+
+CLIENT = '''
+from pkg.api import registry
+from pkg.singletons import PAL, either
+
+
+def use_registry():
+    return registry.register("x")
+
+
+def use_pal():
+    return PAL(7)
+
+
+def use_either():
+    return either(1)
+'''
+
+FILES = {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/shapes.py": SHAPES, "pkg/singletons.py": SINGLETONS,
+         "pkg/api/__init__.py": "from pkg.singletons import registry\n", "pkg/client.py": CLIENT}
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +169,37 @@ def test_a_classmethod_called_through_a_local_alias_gets_its_cls(indexed):
                           "WHERE b.callsite_id IN (SELECT callsite_id FROM cpg_call_sites "
                           "WHERE caller_qualname = 'pkg.shapes.use_alias' AND callee_text = 'make') ORDER BY ALL").fetchall()
     assert wired == [("cls", True, "Name", "make"), ("n", False, "Constant", "5")]
+
+
+def test_a_module_level_instance_imported_elsewhere_reaches_its_class_methods(indexed):
+    """rich's `from .color import STANDARD_PALETTE; STANDARD_PALETTE.match(...)`: the instance is made in another
+    module (here also re-exported by a package): its method, and for a call of the instance its __call__."""
+    truth, db = indexed
+    reg = split(ran(truth, "from pkg.client import use_registry; print(use_registry())"))
+    assert edges(db, "pkg.client.use_registry") == [(*reg, "instance_method", 0.9)]  # before: no edge
+    pal = split(ran(truth, "from pkg.client import use_pal; print(use_pal())"))
+    assert pal[0] == "pkg.shapes.Base.__call__"
+    assert edges(db, "pkg.client.use_pal") == [(*pal, "instance_call", 1.0)]
+    # made by one of two constructor calls (which one: an environment variable at import time), 1/2 each
+    runs = sorted(split(ran(truth, f"import os; os.environ.update({env!r}); from pkg.client import use_either; "
+                                   "print(use_either())")) for env in ({}, {"FIXTURE_OWN": "1"}))
+    assert len(set(runs)) == 2
+    assert edges(db, "pkg.client.use_either") == [(*r, "instance_call", 0.5) for r in runs]
+
+
+def test_rebinding_the_instance_in_its_module_relinks_the_importers(tmp_path):
+    """singletons.py binds `registry` to an instance of another class: client.py (which only imports the name)
+    reaches the new class's method after the incremental index, as after a `--full` one."""
+    from tests.conftest import index_repo, run_cli
+    repo, env, _ = index_repo(tmp_path, FILES)
+    db = env["CODEINTEL_DB"]
+    assert edges(db, "pkg.client.use_registry")[0][0] == "pkg.singletons.Registry.register"
+    src = repo / "pkg/singletons.py"
+    src.write_text(src.read_text().replace("registry = Registry()", "class Other:\n    def register(self, name):\n"
+                                           "        return name\n\n\nregistry = Other()"))
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    after = edges(db, "pkg.client.use_registry")
+    assert [(q, r) for q, _, r, _ in after] == [("pkg.singletons.Other.register", "instance_method")]
+    assert run_cli(["index", str(repo), "--json", "--workers", "1", "--full"], env)[0] == 0
+    assert edges(db, "pkg.client.use_registry") == after
