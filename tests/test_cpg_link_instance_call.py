@@ -203,3 +203,17 @@ def test_rebinding_the_instance_in_its_module_relinks_the_importers(tmp_path):
     assert [(q, r) for q, _, r, _ in after] == [("pkg.singletons.Other.register", "instance_method")]
     assert run_cli(["index", str(repo), "--json", "--workers", "1", "--full"], env)[0] == 0
     assert edges(db, "pkg.client.use_registry") == after
+    # Grower gains a method `grow` (grower.py, which client.py does not import, and no edge of client.py reached
+    # into it before): `GROW.grow()` in client.py reaches it at once, as after a --full index
+    (repo / "pkg/grower.py").write_text("class Grower:\n    pass\n")
+    (repo / "pkg/singletons.py").write_text(src.read_text() + "\nfrom pkg.grower import Grower\n\nGROW = Grower()\n")
+    (repo / "pkg/client.py").write_text(CLIENT + "\n\ndef use_grow():\n    from pkg.singletons import GROW\n"
+                                        "    return GROW.grow()\n")
+    assert run_cli(["index", str(repo), "--json", "--workers", "1"], env)[0] == 0
+    assert edges(db, "pkg.client.use_grow") == []
+    (repo / "pkg/grower.py").write_text("class Grower:\n    def grow(self):\n        return 1\n")
+    assert run_cli(["index", str(repo), "--json", "--workers", "1"], env)[0] == 0
+    grow = edges(db, "pkg.client.use_grow")
+    assert [(q, r) for q, _, r, _ in grow] == [("pkg.grower.Grower.grow", "instance_method")]
+    assert run_cli(["index", str(repo), "--json", "--workers", "1", "--full"], env)[0] == 0
+    assert edges(db, "pkg.client.use_grow") == grow
