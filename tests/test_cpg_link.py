@@ -738,12 +738,14 @@ def later(s: Square):
 
 def test_methods_of_parameters_declared_with_a_class_of_the_repository(tmp_path):
     # p.m() with p: C, C | None, Optional[C] or a dotted C, p bound by the call only: m as C's MRO finds it
-    # (rule annotation, 0.8), the argument wired to m's parameters and p to self. A string annotation, a
-    # builtin class and a parameter assigned again in the body give no edge (precision first).
+    # (rule annotation, 0.8), the argument wired to m's parameters and p to self; a string annotation too, parsed
+    # (q: "Square", tests/test_cpg_link_string_annotations.py). A builtin class and a parameter assigned again in
+    # the body give no edge (precision first).
     with linked(tmp_path, ANNOTATED) as c:
         got = c.execute("SELECT caller_qualname, lineno, callee_qualname, rule, round(confidence::DOUBLE, 2) FROM cpg_calls "
                         "WHERE caller_qualname IN ('pkg.use.measure', 'pkg.use.rebound') ORDER BY lineno").fetchall()
         assert got == [("pkg.use.measure", 8, "pkg.shapes.Shape.area", "annotation", 0.8),  # s: Shape
+                       ("pkg.use.measure", 9, "pkg.shapes.Square.area", "annotation", 0.8),  # q: "Square"
                        ("pkg.use.measure", 10, "pkg.shapes.Square.area", "annotation", 0.8),  # Optional[Square]
                        ("pkg.use.measure", 11, "pkg.shapes.Shape.grow", "annotation", 0.8),  # Square | None: inherited
                        ("pkg.use.measure", 12, "pkg.shapes.Shape.grow", "annotation", 0.8),  # shapes.Square

@@ -170,6 +170,28 @@ def _annotated_class(ann: ast.AST | None) -> ast.AST | None:
     return ann if ann is not None and _dotted(ann) is not None else None
 
 
+def _string_declared(ann: ast.AST | None) -> tuple[ast.AST, ast.AST] | None:
+    """A string annotation that declares a class as ``_annotated_class`` reads one: ``"C"``, ``"m.C"``,
+    ``"Optional[C]"``, ``"C | None"``, also ``Optional["C"]`` / ``"C" | None`` (a forward reference, or a name
+    imported under ``if TYPE_CHECKING:``): (the string's node, the dotted name it evaluates to, parsed as
+    ``typing.get_type_hints`` evaluates it). None for anything else."""
+    if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+        try:
+            parsed = ast.parse(ann.value.strip(), mode="eval").body
+        except (SyntaxError, ValueError):
+            return None
+        declared = _annotated_class(parsed)
+        return (ann, declared) if declared is not None else None
+    if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
+        sides = [x for x in (ann.left, ann.right) if not (isinstance(x, ast.Constant) and x.value is None)]
+        return _string_declared(sides[0]) if len(sides) == 1 else None
+    if isinstance(ann, ast.Subscript):
+        head = _dotted(ann.value)
+        if head is not None and (head[1] or [head[0]])[-1] == "Optional":
+            return _string_declared(ann.slice)
+    return None
+
+
 def _callee_value(func: ast.AST) -> ast.AST | None:
     """The expression a call's callee is taken from: ``x`` of ``x.m()`` / ``x[k]()``, the inner call of
     ``f()()``; None for a plain name."""
@@ -229,16 +251,18 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         return src[r.start:r.end].decode("utf-8", "replace") if r is not None and r.start is not None else None
 
     def value(role: str, node: ast.AST, owner_def: int, target: ast.AST | None, index: int | None,
-              nth: int = 0) -> None:
+              nth: int = 0, parsed: ast.AST | None = None) -> None:
         """A value-ref row when ``node`` is a dotted name or a lambda (anything else has no static meaning
-        the link step could use; a class base of another shape is kept, with no root, so bases stay in order)."""
+        the link step could use; a class base of another shape is kept, with no root, so bases stay in order).
+        ``parsed``: the dotted name a string ``node`` holds (a string annotation): its root has no binding
+        (symtable binds nothing in a string; the link looks it up among the module's names)."""
         vr = by_node.get(id(node))
         if vr is None:
             return
         # a subscripted base (`Base[int]`, `Generic[T]`, `dict[str, int]`) is a generic alias whose
         # __mro_entries__ gives the class it subscripts: the class statement inherits that class
         named = node.value if role == "base" and isinstance(node, ast.Subscript) else node
-        dotted = _dotted(named)
+        dotted = _dotted(parsed if parsed is not None else named)
         is_lambda = isinstance(node, ast.Lambda)
         # (an assignment under `if TYPE_CHECKING:` is kept whatever its value: the link reads the flag to know the
         # name is not bound there at runtime, as in `X = Base[T]` there and `X = Base` under `else:`)
@@ -246,7 +270,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 role == "alias" and stub[current[0]]):
             return
         root, attrs = dotted if dotted else (None, [])
-        root_row = by_node.get(id(_root_name(named))) if dotted else None
+        root_row = by_node.get(id(_root_name(named))) if dotted and parsed is None else None
         tr = by_node.get(id(target)) if target is not None else None
         # nth: the target of a chained assignment `a = b = c` (one row per target; the first keeps the plain id)
         values.append((file_id, f"{nid(vr.ordinal)}:{role}" + (f":{nth}" if nth else ""), role, nid(owner_def),
@@ -312,6 +336,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 declared = _annotated_class(getattr(node, "returns", None))
                 if declared is not None:  # def f() -> C: what a call of f returns, for the link's x = f(); x.m()
                     value("returns", declared, r.ordinal, None, None)
+                elif (quoted := _string_declared(getattr(node, "returns", None))) is not None:  # -> "C"
+                    value("returns", quoted[0], r.ordinal, None, None, parsed=quoted[1])
             base = symbol[up]
             symbol[r.ordinal] = base + desc
             defs.append((file_id, nid(r.ordinal), kind, name, q, symbol[r.ordinal], nid(up), nid(r.ordinal),
@@ -328,6 +354,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 declared = _annotated_class(node.annotation)
                 if declared is not None:  # x: C (or C | None, Optional[C]): the class the link looks methods up in
                     value("annotation", declared, fn, node, None)
+                elif (quoted := _string_declared(node.annotation)) is not None:  # x: "C"
+                    value("annotation", quoted[0], fn, node, None, parsed=quoted[1])
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and up == 0:
             k = module_vars.get(node.id)
             if k is None:  # a module-level variable: its first binding site defines it
