@@ -748,3 +748,18 @@ def test_a_repository_root_that_is_a_package_has_its_modules_imported(tmp_path):
     assert got["mod.py"][:3] == (True, True, None) and got["__init__.py"][:3] == (True, True, None), got
     assert sql(env, "SELECT sig_text FROM py_inspect_signatures WHERE object_id = 'pkg.mod:f:function' "
                     "AND variant = 'raw'") == [("(a, b=1)",)]
+
+
+def test_an_inspect_run_that_selects_no_module_says_so(tmp_path):
+    """A repository whose every file the default policy leaves out (here: tests only): the check passes (nothing
+    failed), but says that nothing was imported and why, instead of a silent pass on 0 modules attempted."""
+    from codeintel_assets.validate.inspect_quality import inspect_quality
+    repo = write_repo(tmp_path / "repo", {"tests/test_x.py": "def test_nothing():\n    pass\n"})
+    env = cli_env(tmp_path)
+    code, s = index(repo, env)
+    assert code == 0, s
+    assert [a[0] for a in attempts(env).values()] == [False]  # (attempted)
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        r = inspect_quality(c, {})
+    assert r.passed and r.metrics["modules_attempted"] == 0 and r.metrics["modules_skipped"] == 1
+    assert r.findings and "no module was imported: all 1 were left out" in r.findings[0].message, r.findings

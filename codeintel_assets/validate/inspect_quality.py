@@ -85,5 +85,12 @@ def inspect_quality(conn, thresholds: dict[str, float]) -> GateResult:
             f"none of the {attempted} attempted modules imported in the sandbox: its interpreter cannot import this "
             "code (a missing dependency or compiled library, or another interpreter: --inspect-python); fix that "
             "and run `codeintel index --inspect --inspect-retry-failed`")))
+    if attempted == 0 and shadowed == 0 and skipped > 0:  # --inspect that imported nothing: say so, not fail
+        why = conn.execute(f"SELECT skip_reason, count(*) FROM {TABLE} WHERE NOT attempted GROUP BY ALL "
+                           "ORDER BY count(*) DESC, skip_reason LIMIT 1").fetchone()
+        findings.insert(0, Finding("(whole database)", None, None, (
+            f"no module was imported: all {skipped} were left out (most often: {why[0]}, {why[1]} files); "
+            "py_inspect_import_attempts.skip_reason says why for each, and the repository configuration's "
+            "allow / deny lists select them")))
     passed = not none_imported and not any(shares[k] < t for k, t in thresholds.items())
     return GateResult(NAME, TABLE, passed, True, findings, metrics, DESCRIPTION)
