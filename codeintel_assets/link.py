@@ -44,6 +44,10 @@ def _suffix(attrs: str) -> str:
     return f"CASE WHEN len({attrs}) > 0 THEN '.' || array_to_string({attrs}, '.') ELSE '' END"
 
 
+# The binding sites that bind nothing a call could reach: a def that never runs (or binds None: __lk_dead) and a
+# module-level site a later one replaces (cpg_link_overwritten). A CTE of MEANING and of cpg_link_aliases.
+_GONE = "gone AS (SELECT def_id AS node FROM __lk_dead UNION ALL SELECT ast_node_id FROM cpg_link_overwritten),"
+
 # What a binding means, when every site that binds it is understood: a def / class statement (its
 # qualname), an import (the dotted name), `name = dotted.name` whose root means something (one level),
 # `name = lambda` (the lambda), or items of a display assigned to it (kind element). A binding with any
@@ -58,7 +62,7 @@ needed AS (SELECT binding_id FROM needed0 UNION SELECT v.root_binding_id FROM cp
            WHERE v.role IN ('alias', 'element') AND v.root_binding_id IS NOT NULL),
 -- a def that never runs (or binds None) binds nothing a call could reach, nor does a module-level site a later
 -- one replaces (cpg_link_overwritten)
-gone AS (SELECT def_id AS node FROM __lk_dead UNION ALL SELECT ast_node_id FROM cpg_link_overwritten),
+""" + _GONE + """
 sites AS (SELECT binding_id, ast_node_id FROM py_sym_name_sites SEMI JOIN needed USING (binding_id) WHERE role = 'def'
           AND ast_node_id NOT IN (SELECT node FROM gone)),
 base AS (
@@ -331,7 +335,7 @@ own AS (  -- the names a star-importing module binds at module level itself
     WHERE d.kind IN ('function', 'class', 'variable') AND d.parent_def_id = d.path || ':AST:0'
     UNION SELECT i.path, i.local_name FROM __lk_cimports i SEMI JOIN (SELECT DISTINCT path FROM stars s WHERE {s[s]}) x
     USING (path) WHERE i.scope_def_id = i.path || ':AST:0' AND i.local_name IS NOT NULL),
-gone AS (SELECT def_id AS node FROM __lk_dead UNION ALL SELECT ast_node_id FROM cpg_link_overwritten),
+""" + _GONE + """
 -- `x = dotted.name` stands for the name where every other site of x left is a def, a class, an import or such
 -- an assignment too (branches of an `if` / `try`: a meaning each); another site (`x = f()`): x means nothing
 rebound AS (SELECT n.binding_id FROM py_sym_name_sites n SEMI JOIN (

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from tests.test_cpg_link_nx_trial import WHERE, index_with_truth, ran, split
+from tests.test_cpg_link_nx_trial import edges as nx_edges
 
 SHAPES = '''
 from pkg.trace import where
@@ -110,11 +111,7 @@ def indexed(tmp_path_factory):
 
 
 def edges(db: str, caller: str) -> list[tuple[str, int, str, float]]:
-    with duckdb.connect(db, read_only=True) as c:
-        return c.execute("SELECT k.callee_qualname, d.lineno, k.rule, round(k.confidence::DOUBLE, 4) FROM cpg_calls k "
-                         "JOIN cpg_definitions d ON d.def_id = k.callee_def_id WHERE k.caller_qualname = ? "
-                         "AND k.callee_qualname NOT LIKE 'pkg.trace.%' AND k.rule NOT IN ('constructor', 'class') "
-                         "ORDER BY ALL", [caller]).fetchall()
+    return nx_edges(db, caller, except_rules=('constructor', 'class'))
 
 
 def test_an_instance_called_reaches_its_class_dunder_call_along_the_mro(indexed):

@@ -197,12 +197,14 @@ def indexed(tmp_path_factory):
     return index_with_truth(tmp_path_factory, "nx", FILES)[:2]
 
 
-def edges(db: str, caller: str) -> list[tuple[str, int, str, float]]:
-    """(callee qualname, line of the callee's def, rule, confidence) of the calls out of ``caller``, in order."""
+def edges(db: str, caller: str, except_rules: tuple[str, ...] = ()) -> list[tuple[str, int, str, float]]:
+    """(callee qualname, line of the callee's def, rule, confidence) of the calls out of ``caller``, in order (not
+    those to pkg.trace, nor those of ``except_rules``)."""
     with duckdb.connect(db, read_only=True) as c:
         return c.execute("SELECT k.callee_qualname, d.lineno, k.rule, round(k.confidence::DOUBLE, 4) FROM cpg_calls k "
                          "JOIN cpg_definitions d ON d.def_id = k.callee_def_id WHERE k.caller_qualname = ? "
-                         "AND k.callee_qualname NOT LIKE 'pkg.trace.%' ORDER BY ALL", [caller]).fetchall()
+                         "AND k.callee_qualname NOT LIKE 'pkg.trace.%' AND NOT list_contains(?, k.rule) ORDER BY ALL",
+                         [caller, list(except_rules)]).fetchall()
 
 
 def ran(truth, code: str) -> str:

@@ -9,10 +9,9 @@ decidable statically), and each call is run with the flag off and on; the functi
 own `def`. One index serves every test.
 """
 
-import duckdb
 import pytest
 
-from tests.test_cpg_link_nx_trial import WHERE, index_with_truth, ran, split
+from tests.test_cpg_link_nx_trial import WHERE, edges, index_with_truth, ran, split
 
 COMPAT = '''
 from pkg import flags
@@ -112,13 +111,6 @@ def targets(truth, module: str, fn: str) -> list[tuple[str, int]]:
     """What CPython runs for ``module.fn()`` with the flag off and on: (qualname, line of the def), sorted."""
     return sorted({split(ran(truth, f"import pkg.flags; pkg.flags.ON = {on}\nfrom {module} import {fn}\nprint({fn}())"))
                    for on in (False, True)})
-
-
-def edges(db: str, caller: str) -> list[tuple[str, int, str, float]]:
-    with duckdb.connect(db, read_only=True) as c:
-        return c.execute("SELECT k.callee_qualname, d.lineno, k.rule, round(k.confidence::DOUBLE, 4) FROM cpg_calls k "
-                         "JOIN cpg_definitions d ON d.def_id = k.callee_def_id WHERE k.caller_qualname = ? "
-                         "AND k.callee_qualname NOT LIKE 'pkg.trace.%' ORDER BY ALL", [caller]).fetchall()
 
 
 def test_a_def_in_one_branch_and_an_assignment_in_the_other_reach_both(indexed):

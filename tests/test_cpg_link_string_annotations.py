@@ -7,10 +7,10 @@ The string is parsed as `typing.get_type_hints` evaluates it, its root looked up
 What is right is what CPython runs: the fixture's code is executed in a plain interpreter.
 """
 
-import duckdb
 import pytest
 
 from tests.test_cpg_link_nx_trial import WHERE, index_with_truth, ran, split
+from tests.test_cpg_link_nx_trial import edges as nx_edges
 
 CONSOLE = '''
 from typing import TYPE_CHECKING, Optional
@@ -70,11 +70,7 @@ def indexed(tmp_path_factory):
 
 
 def edges(db: str, caller: str) -> list[tuple[str, int, str, float]]:
-    with duckdb.connect(db, read_only=True) as c:
-        return c.execute("SELECT k.callee_qualname, d.lineno, k.rule, round(k.confidence::DOUBLE, 4) FROM cpg_calls k "
-                         "JOIN cpg_definitions d ON d.def_id = k.callee_def_id WHERE k.caller_qualname = ? "
-                         "AND k.callee_qualname NOT LIKE 'pkg.trace.%' AND k.rule NOT IN ('local', 'import') "
-                         "ORDER BY ALL", [caller]).fetchall()
+    return nx_edges(db, caller, except_rules=('local', 'import'))
 
 
 @pytest.mark.parametrize("fn", ["use", "use_optional", "use_union"])

@@ -157,16 +157,23 @@ def _dropped_generic(bases: list[ast.expr], k: int) -> bool:
     return any(isinstance(x, ast.Subscript) and _last_name(x.value) not in _BUILTIN_GENERICS for x in bases[k + 1:])
 
 
+def _unwrapped(ann: ast.AST | None) -> ast.AST | None:
+    """``C`` of ``C | None``, ``None | C``, ``Optional[C]`` / ``typing.Optional[C]``; ``ann`` itself otherwise;
+    None for a union of two other things or another generic."""
+    if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
+        sides = [x for x in (ann.left, ann.right) if not (isinstance(x, ast.Constant) and x.value is None)]
+        return sides[0] if len(sides) == 1 else None
+    if isinstance(ann, ast.Subscript):
+        head = _dotted(ann.value)
+        return ann.slice if head is not None and (head[1] or [head[0]])[-1] == "Optional" else None
+    return ann
+
+
 def _annotated_class(ann: ast.AST | None) -> ast.AST | None:
     """The dotted name a parameter annotation declares: ``C``, ``m.C``, ``C | None``, ``None | C``,
     ``Optional[C]`` / ``typing.Optional[C]``; None for anything else (strings, other generics, unions of
     classes: what the value is cannot be told from them without a type checker)."""
-    if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
-        sides = [x for x in (ann.left, ann.right) if not (isinstance(x, ast.Constant) and x.value is None)]
-        ann = sides[0] if len(sides) == 1 else None
-    elif isinstance(ann, ast.Subscript):
-        head = _dotted(ann.value)
-        ann = ann.slice if head is not None and (head[1] or [head[0]])[-1] == "Optional" else None
+    ann = _unwrapped(ann)
     return ann if ann is not None and _dotted(ann) is not None else None
 
 
@@ -175,21 +182,15 @@ def _string_declared(ann: ast.AST | None) -> tuple[ast.AST, ast.AST] | None:
     ``"Optional[C]"``, ``"C | None"``, also ``Optional["C"]`` / ``"C" | None`` (a forward reference, or a name
     imported under ``if TYPE_CHECKING:``): (the string's node, the dotted name it evaluates to, parsed as
     ``typing.get_type_hints`` evaluates it). None for anything else."""
-    if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
-        try:
-            parsed = ast.parse(ann.value.strip(), mode="eval").body
-        except (SyntaxError, ValueError):
-            return None
-        declared = _annotated_class(parsed)
-        return (ann, declared) if declared is not None else None
-    if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
-        sides = [x for x in (ann.left, ann.right) if not (isinstance(x, ast.Constant) and x.value is None)]
-        return _string_declared(sides[0]) if len(sides) == 1 else None
-    if isinstance(ann, ast.Subscript):
-        head = _dotted(ann.value)
-        if head is not None and (head[1] or [head[0]])[-1] == "Optional":
-            return _string_declared(ann.slice)
-    return None
+    ann = _unwrapped(ann)
+    if not (isinstance(ann, ast.Constant) and isinstance(ann.value, str)):
+        return None
+    try:
+        parsed = ast.parse(ann.value.strip(), mode="eval").body
+    except (SyntaxError, ValueError):
+        return None
+    declared = _annotated_class(parsed)
+    return (ann, declared) if declared is not None else None
 
 
 def _callee_value(func: ast.AST) -> ast.AST | None:
