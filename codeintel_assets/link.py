@@ -612,6 +612,24 @@ INSTANCE_CALL = _method_of_constructed("instance_call", "name", "v.ast_node_id",
                                        _BOUND_BY_CALL + " JOIN __lk_inst i ON i.binding_id = c.callee_root_binding_id",
                                        where=" AND c.call_kind <> 'decorator'", factor="1.0 / i.n",
                                        method="'__call__'", n_attrs=0)
+# The bindings of {bindings} that only constructor calls bind (``inst``: n, how many calls), and for each call the
+# class resolution (``made``: the call's constructor / class edge, made by this link for the scope's files, as stored
+# for the others): every binding site is `x = C(...)` (or `x = A() if c else B()`, not `await C()`), not under
+# `if TYPE_CHECKING:`, not replaced by a later site before any function runs (cpg_link_overwritten).
+_MADE_BY_CONSTRUCTORS = """sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM py_sym_name_sites n
+          SEMI JOIN ({bindings}) b USING (binding_id)
+          WHERE n.role = 'def' AND n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)
+            AND n.ast_node_id NOT IN (SELECT ast_node_id FROM cpg_link_overwritten)),
+ctor AS (SELECT ref_id, rule, confidence, qualname, via FROM __lk_calls WHERE rule IN ('constructor', 'class')
+         UNION ALL
+         SELECT callsite_id, rule, confidence, callee_qualname, via FROM cpg_calls
+         WHERE rule IN ('constructor', 'class') AND path NOT IN (SELECT path FROM __scope)),
+made AS (SELECT s.binding_id, r.ast_node_id AS call_id, e.rule, e.confidence, e.qualname, e.via
+         FROM sites s LEFT JOIN cpg_value_refs r ON r.target_node_id = s.ast_node_id AND r.path = s.path
+          AND r.role = 'instance' AND r.ast_node_id NOT IN (SELECT callsite_id FROM __lk_awaited)
+         LEFT JOIN ctor e ON e.ref_id = r.ast_node_id AND NOT ends_with(e.qualname, '.__new__')),
+inst AS (SELECT binding_id, count(DISTINCT call_id) AS n FROM made GROUP BY binding_id
+         HAVING bool_and(rule IS NOT NULL))"""
 # x.m() / x(...) where x names, through imports and re-exports (the call's walk: __lk_walk of CALL_REFS), a
 # module-level variable of the repository that only constructor calls bind (`app = Flask()` in app.py, then
 # `from app import app; app.route(...)`; rich's `from .color import STANDARD_PALETTE`): as instance_method /
@@ -629,20 +647,7 @@ WITH w AS (
            OR (c.callee_kind = 'name' AND c.call_kind <> 'decorator'))),
 v AS (SELECT DISTINCT w.*, d.binding_id AS var_binding FROM w JOIN cpg_definitions d ON d.qualname = w.var
       AND d.kind = 'variable' AND d.parent_def_id = d.path || ':AST:0'),
-sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM py_sym_name_sites n
-          SEMI JOIN (SELECT DISTINCT var_binding AS binding_id FROM v) b USING (binding_id)
-          WHERE n.role = 'def' AND n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)
-            AND n.ast_node_id NOT IN (SELECT ast_node_id FROM cpg_link_overwritten)),
-ctor AS (SELECT ref_id, rule, confidence, qualname, via FROM __lk_calls WHERE rule IN ('constructor', 'class')
-         UNION ALL
-         SELECT callsite_id, rule, confidence, callee_qualname, via FROM cpg_calls
-         WHERE rule IN ('constructor', 'class') AND path NOT IN (SELECT path FROM __scope)),
-made AS (SELECT s.binding_id, r.ast_node_id AS call_id, e.rule, e.confidence, e.qualname, e.via
-         FROM sites s LEFT JOIN cpg_value_refs r ON r.target_node_id = s.ast_node_id AND r.path = s.path
-          AND r.role = 'instance'
-         LEFT JOIN ctor e ON e.ref_id = r.ast_node_id AND NOT ends_with(e.qualname, '.__new__')),
-inst AS (SELECT binding_id, count(DISTINCT call_id) AS n FROM made GROUP BY binding_id
-         HAVING bool_and(rule IS NOT NULL))
+""" + _MADE_BY_CONSTRUCTORS.format(bindings="SELECT DISTINCT var_binding AS binding_id FROM v") + r"""
 SELECT v.ref_id, CASE WHEN v.callee_kind = 'name' THEN 'instance_call' ELSE 'instance_method' END AS rule,
        CASE WHEN v.callee_kind = 'name' THEN 1.0 ELSE 0.9 END * v.confidence * e.confidence / i.n
          * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
@@ -656,6 +661,24 @@ JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id
 QUALIFY row_number() OVER (PARTITION BY v.ref_id, e.call_id, k.def_id ORDER BY o.mro_index, x.span_start_byte DESC,
                                         x.def_id) = 1
 ) GROUP BY ref_id, rule, def_id, qualname, path, kind
+"""
+# A bound method of an instance passed as an argument (`b = Box(2); apply(b.scale, 4)`, then `fn(value)` in apply):
+# the argument refs of __lk_refs (PASSED_REFS) whose root only constructor calls bind, resolved as instance_method
+# resolves `b.scale()`: the method along each class's MRO, 0.9 / n.
+PASSED_INSTANCE = r"""
+INSERT INTO __lk_passed_res
+WITH refs AS (SELECT * FROM __lk_refs WHERE len(attrs) = 1 AND root_binding_id IS NOT NULL AND lambda_def_id IS NULL),
+""" + _MADE_BY_CONSTRUCTORS.format(bindings="SELECT DISTINCT root_binding_id AS binding_id FROM refs") + r"""
+SELECT r.ref_id, 'instance_method' AS rule, 0.9 * e.confidence / i.n * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END,
+       x.def_id, x.qualname, x.path, x.kind, [e.qualname, x.qualname]
+FROM refs r JOIN inst i ON i.binding_id = r.root_binding_id
+JOIN made e ON e.binding_id = r.root_binding_id
+JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
+JOIN cpg_mro o ON o.class_def_id = k.def_id
+JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = r.attrs[1]
+WHERE r.ref_id NOT IN (SELECT ref_id FROM __lk_passed_res WHERE def_id IS NOT NULL)
+QUALIFY row_number() OVER (PARTITION BY r.ref_id, e.call_id, k.def_id ORDER BY o.mro_index, x.span_start_byte DESC,
+                                        x.def_id) = 1
 """
 # C(...).m(): the inner call is the callee's value.
 RESULT_METHOD = _method_of_constructed("result_method", "attribute_of_call", "c.callee_value_node_id")
@@ -1453,6 +1476,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     _resolve(conn, roots)
     # the passed arguments' callables, once: the edges below and the bound methods among them read them
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_passed_res AS " + CALLABLE.format(res="__lk_res"))
+    run(conn, PASSED_INSTANCE)
     passed = ("SELECT r.outer_id AS ref_id, 'passed_argument' AS rule, 0.8 * r.outer_confidence * x.confidence "
               "AS confidence, x.def_id, x.qualname, x.path, x.kind, x.via FROM __lk_passed_res x "
               "JOIN __lk_refs r USING (ref_id) WHERE x.def_id IS NOT NULL "
@@ -1467,6 +1491,8 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
               "false AS constructed FROM __lk_passed_res x JOIN __lk_refs r USING (ref_id) "
               "JOIN __lk_self p ON p.binding_id = r.root_binding_id "
               "WHERE x.rule = 'self_method' AND len(r.attrs) = 1 AND NOT p.classmethod "
+              "UNION SELECT r.outer_id, x.def_id, false FROM __lk_passed_res x JOIN __lk_refs r USING (ref_id) "
+              "WHERE x.rule = 'instance_method' "
               "UNION SELECT r.outer_id, x.def_id, true FROM __lk_passed_res x JOIN __lk_refs r USING (ref_id) "
               "WHERE x.rule = 'constructor' AND x.def_id IS NOT NULL")
     run(conn, BINDS.format(version=SCHEMA_VERSION, params=params,
