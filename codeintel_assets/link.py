@@ -680,6 +680,91 @@ WHERE r.ref_id NOT IN (SELECT ref_id FROM __lk_passed_res WHERE def_id IS NOT NU
 QUALIFY row_number() OVER (PARTITION BY r.ref_id, e.call_id, k.def_id ORDER BY o.mro_index, x.span_start_byte DESC,
                                         x.def_id) = 1
 """
+# `self.x(...)` / `cls.x(...)` in a method of class K that no rule resolved, where the first class of K's MRO that
+# binds x binds it in its body, once, by `x = dotted.name` (Flask's `response_class = Response`, `url_map_class =
+# Map`; then `self.response_class(...)`): the name's value, resolved in that class's module, when it is a class
+# (then its constructor, as for any call of a class) or outside the repository (external). 0.9: a subclass may bind
+# x again (as self_method). A function there would be called bound (self first): not followed. ('class_attribute'
+# is a label here only: CALLABLE names a class's rows constructor / class.)
+CLASS_ATTRIBUTE_REFS = r"""
+CREATE OR REPLACE TEMP TABLE __lk_refs AS
+WITH c AS (SELECT c.callsite_id, c.callee_attrs[1] AS name, k.def_id AS class_def_id
+           FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+           JOIN __lk_self p ON p.binding_id = c.callee_root_binding_id
+           JOIN __lk_defs k ON k.qualname = p.class_qualname AND k.kind = 'class'
+           WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1
+             AND c.callsite_id NOT IN (SELECT ref_id FROM __lk_calls)),
+bound AS (  -- what binds the name in each class of K's MRO: a def / class statement, or a class-body assignment
+    SELECT c.callsite_id, o.mro_index, 'def' AS how, NULL AS value_id
+    FROM c JOIN cpg_mro o ON o.class_def_id = c.class_def_id
+    JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.name
+    UNION ALL
+    SELECT c.callsite_id, o.mro_index, v.role, v.value_id
+    FROM c JOIN cpg_mro o ON o.class_def_id = c.class_def_id
+    JOIN cpg_value_refs v ON v.owner_def_id = o.ancestor_def_id AND v.role IN ('alias', 'instance', 'none', 'element')
+     AND regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) = c.name AND v.type_checking_only IS NOT TRUE),
+first AS (SELECT * FROM bound QUALIFY rank() OVER (PARTITION BY callsite_id ORDER BY mro_index) = 1)
+SELECT f.callsite_id AS ref_id, v.path, v.root, v.root_binding_id, coalesce(v.attrs, []) AS attrs,
+       NULL::VARCHAR AS lambda_def_id, false AS container
+FROM first f JOIN cpg_value_refs v ON v.value_id = f.value_id
+WHERE f.how = 'alias' AND v.root IS NOT NULL AND v.value_def_id IS NULL
+  AND f.callsite_id NOT IN (SELECT callsite_id FROM first GROUP BY ALL HAVING count(*) > 1)
+"""
+CLASS_ATTRIBUTE = CALLABLE.format(res="""(
+    SELECT ref_id, CASE WHEN kind IS NULL THEN 'external' ELSE 'class_attribute' END AS rule, 0.9 * confidence AS confidence,
+           def_id, qualname, path, kind, via FROM __lk_res WHERE kind = 'class' OR (kind IS NULL AND rule = 'external'))""")
+
+# `self.a.m()` in a method of class K (not a classmethod's `cls`), where every store of `a` the classes of K's MRO
+# make (`self.a = ...` in their methods, `a = ...` in their bodies; `self.a = None` aside) is a call that resolves
+# to a class (constructor or class), none of them a descriptor (its MRO defines __get__), and no class of the MRO
+# defines `a` by a def / class statement: m along each class's MRO, 0.8 / n for n such calls (a subclass, or code
+# outside the class, may store something else). Werkzeug's `self._matcher = StateMachineMatcher(...)` then
+# `self._matcher.add(rule)`.
+ATTRIBUTE_INSTANCE = r"""
+WITH c AS (SELECT c.callsite_id, c.callee_attrs[1] AS attr, c.callee_attrs[2] AS method, k.def_id AS class_def_id
+           FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+           JOIN __lk_self p ON p.binding_id = c.callee_root_binding_id AND NOT p.classmethod
+           JOIN __lk_defs k ON k.qualname = p.class_qualname AND k.kind = 'class'
+           WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2),
+mro AS (SELECT c.*, o.ancestor_def_id, a.qualname AS ancestor_qualname FROM c
+        JOIN cpg_mro o ON o.class_def_id = c.class_def_id JOIN __lk_defs a ON a.def_id = o.ancestor_def_id),
+stores AS (
+    SELECT m.callsite_id, v.role, v.ast_node_id AS call_id
+    FROM mro m JOIN __lk_self s ON s.class_qualname = m.ancestor_qualname AND NOT s.classmethod
+    JOIN cpg_value_refs v ON v.root_binding_id = s.binding_id AND v.attrs[1] = m.attr
+     AND v.role IN ('attr_instance', 'attr_none', 'attr_store')
+    UNION ALL
+    SELECT m.callsite_id, CASE v.role WHEN 'instance' THEN 'attr_instance' WHEN 'none' THEN 'attr_none'
+                                      ELSE 'attr_store' END, v.ast_node_id
+    FROM mro m JOIN cpg_value_refs v ON v.owner_def_id = m.ancestor_def_id
+     AND v.role IN ('alias', 'instance', 'none', 'element') AND regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) = m.attr
+    UNION ALL
+    SELECT m.callsite_id, 'attr_store', NULL FROM mro m
+    JOIN __lk_defs x ON x.parent_def_id = m.ancestor_def_id AND x.name = m.attr),
+ctor AS (SELECT ref_id, rule, confidence, qualname, via FROM __lk_calls WHERE rule IN ('constructor', 'class')
+         UNION ALL
+         SELECT callsite_id, rule, confidence, callee_qualname, via FROM cpg_calls
+         WHERE rule IN ('constructor', 'class') AND path NOT IN (SELECT path FROM __scope)),
+made AS (SELECT s.callsite_id, s.call_id, e.rule, e.confidence, e.qualname, k.def_id AS class_def_id,
+                k.def_id IN (SELECT o.class_def_id FROM cpg_mro o JOIN __lk_defs g ON g.parent_def_id = o.ancestor_def_id
+                             AND g.name = '__get__') AS descriptor
+         FROM stores s
+         LEFT JOIN ctor e ON s.role = 'attr_instance' AND e.ref_id = s.call_id AND NOT ends_with(e.qualname, '.__new__')
+         LEFT JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END
+          AND k.kind = 'class'
+         WHERE s.role <> 'attr_none'),
+inst AS (SELECT callsite_id, count(DISTINCT call_id) AS n FROM made GROUP BY ALL
+         HAVING bool_and(class_def_id IS NOT NULL) AND NOT bool_or(descriptor))
+SELECT c.callsite_id AS ref_id, 'attribute_instance' AS rule,
+       0.8 * e.confidence / i.n * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
+       x.def_id, x.qualname, x.path, x.kind, [e.qualname, x.qualname] AS via
+FROM c JOIN inst i USING (callsite_id) JOIN made e USING (callsite_id)
+JOIN cpg_mro o ON o.class_def_id = e.class_def_id
+JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.method
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.call_id, e.class_def_id ORDER BY o.mro_index,
+                                        x.span_start_byte DESC, x.def_id) = 1
+"""
+
 # C(...).m(): the inner call is the callee's value.
 RESULT_METHOD = _method_of_constructed("result_method", "attribute_of_call", "c.callee_value_node_id")
 
@@ -1103,7 +1188,7 @@ shaped AS (  -- does the call bind the method's first parameter itself (self / c
              AND (c.rule IN ('self_method', 'super', 'constructor', 'instance_method', 'instance_call', 'result_method',
                             'scip_method',
                             'scip_constructor', 'override', 'super_subclass', 'subclass_constructor', 'annotation',
-                            'returns_method', 'abstract_override')
+                            'returns_method', 'abstract_override', 'attribute_instance')
                   OR coalesce(k.deco, '') = 'classmethod'
                   -- a bound method passed as an argument (apply(self.scale, 3); f(x) in apply): its self is bound
                   -- or a class passed as an argument (f(Box); factory(x) in f): its __init__ / __new__ gets the
@@ -1436,6 +1521,10 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, "INSERT INTO __lk_calls " + IMPORTED_INSTANCE)
     run(conn, "INSERT INTO __lk_calls " + RESULT_METHOD)
     _run_statements(conn, SUBCLASS_CALLS)
+    run(conn, CLASS_ATTRIBUTE_REFS)
+    _resolve(conn, roots)
+    run(conn, "INSERT INTO __lk_calls " + CLASS_ATTRIBUTE)
+    run(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE)
     run(conn, ANNOTATION_REFS)
     _resolve(conn, roots)
     run(conn, DECLARED)

@@ -238,13 +238,31 @@ def resolve_qualname(conn, name: str, preset: str) -> str:
                          "lists the qualnames)")
 
 
+def _inherited(conn, name: str) -> str | None:
+    """``Class.attr`` where the class does not define attr itself: the qualname of the definition the first class
+    of its MRO that does defines (``flask.app.Flask.route`` is ``flask.sansio.scaffold.Scaffold.route``); None
+    when ``name`` is not such a name."""
+    from resources.duck import table_exists
+    owner, _, attr = name.rpartition(".")
+    if not owner or not table_exists(conn, "cpg_mro"):
+        return None
+    found = conn.execute(
+        "SELECT x.qualname FROM cpg_definitions k JOIN cpg_mro o ON o.class_def_id = k.def_id AND o.mro_index > 0 "
+        "JOIN cpg_definitions x ON x.parent_def_id = o.ancestor_def_id AND x.name = $attr "
+        "AND x.kind IN ('function', 'method', 'class') WHERE k.qualname = $owner AND k.kind = 'class' "
+        "ORDER BY o.mro_index, x.span_start_byte DESC LIMIT 1", {"owner": owner, "attr": attr}).fetchall()
+    return found[0][0] if found else None
+
+
 def follow_reexports(conn, name: str) -> str | None:
     """The qualname of the definition a public name re-exports (``click.echo``: ``from .utils import echo`` in
     click/__init__.py, so click.utils.echo), through the link's module-level aliases, as the link resolves a call
-    of it; None when ``name`` is not such a name (or stands for several)."""
+    of it, and a method a class inherits (``flask.Flask.route``: ``Scaffold.route``); None when ``name`` is not
+    such a name (or stands for several)."""
     from resources.duck import table_exists
-    if not table_exists(conn, "cpg_link_aliases"):
-        return None
+    inherited = _inherited(conn, name)
+    if inherited or not table_exists(conn, "cpg_link_aliases"):
+        return inherited
     seen, cur = {name}, name
     for _ in range(8):  # the link's MAX_REEXPORT_HOPS
         # the longest dotted prefix that is an alias (anyio.Event.wait: anyio.Event -> anyio._core._synchronization.Event)
@@ -258,6 +276,8 @@ def follow_reexports(conn, name: str) -> str | None:
         seen.add(cur)
         if conn.execute("SELECT count(*) FROM cpg_definitions WHERE qualname = $n", {"n": cur}).fetchall()[0][0]:
             return cur
+        if inherited := _inherited(conn, cur):
+            return inherited
     return None
 
 

@@ -293,6 +293,33 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
             values.append((file_id, f"{nid(er.ordinal)}:export", "export", nid(0), None, None, start + k, text(er),
                            e.value, None, [], None, nid(er.ordinal), e.lineno, stub[stmt_row.ordinal]))
 
+    def attribute_stores(r, parent, field) -> None:
+        """``x.a = C(...)`` (``A() if c else B()``: one row per call; attr_instance, the value node the call),
+        ``x.a = None`` (attr_none) and any other store or ``del`` of ``x.a`` (attr_store: a tuple target, an
+        augmented or chained assignment, a ``for`` / ``with`` target, another value): the link tells what
+        ``self.a`` holds in a class's methods only when it sees every such store. Here root / root_binding_id
+        are the receiver ``x`` and attrs ``[a]`` (the target), text the value."""
+        node, stmt = r.node, parent.node
+        recv = by_node.get(id(node.value))
+        single = (field == "targets" and isinstance(stmt, ast.Assign) and len(stmt.targets) == 1) or (
+            field == "target" and isinstance(stmt, ast.AnnAssign) and stmt.value is not None)
+        v = stmt.value if single else None
+        if isinstance(v, ast.Await) and isinstance(v.value, ast.Call):
+            v = None  # `self.a = await f()`: not an instance the call constructs
+        made = [v] if isinstance(v, ast.Call) else _branch_calls(v) if v is not None else []
+        if made:
+            shaped = [("attr_instance", call) for call in made]
+        elif isinstance(v, ast.Constant) and v.value is None:
+            shaped = [("attr_none", v)]
+        else:
+            shaped = [("attr_store", v if v is not None else node)]
+        for k, (role, val) in enumerate(shaped):
+            vr = by_node.get(id(val)) or r
+            values.append((file_id, f"{nid(r.ordinal)}:{role}" + (f":{k}" if k else ""), role, nid(up), None,
+                           nid(r.ordinal), None, text(vr) if val is not node else None, node.value.id,
+                           bindings.get((nid(recv.ordinal), "use")) if recv is not None else None, [node.attr],
+                           None, nid(vr.ordinal), node.lineno, stub[r.ordinal]))
+
     n_exports = 0
     for r in rows[1:]:
         parent = rows[r.parent]
@@ -423,6 +450,9 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                         value("alias", v, up, target, None, nth)
         elif isinstance(node, ast.Return) and node.value is not None and up in qual:
             value("return", node.value, up, None, None)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)) \
+                and isinstance(node.value, ast.Name) and up in qual:
+            attribute_stores(r, parent, field)
         if isinstance(node, ast.Call):
             calls.append(_call_row(file_id, r, nid, "call", node.func, node, up, qual, text, by_node,
                                    call_instrs, bindings))
