@@ -172,11 +172,13 @@ cand AS (
     UNION ALL  -- self.m() / cls.m() in a method of class K: m as K's MRO finds it (a subclass may override: 0.9)
     SELECT r.ref_id, 'self_method', p.class_qualname || '.' || r.attrs[1], 0.9, 0
     FROM refs r JOIN __lk_self p ON p.binding_id = r.root_binding_id
-    WHERE NOT r.container AND len(r.attrs) = 1
-    UNION ALL  -- cls(...) in a classmethod of class K: K itself (then its constructor; a subclass may call it: 0.9)
+    WHERE NOT r.container AND len(r.attrs) = 1 AND NOT (r.attrs[1] = '__class__' AND NOT p.classmethod)
+    UNION ALL  -- cls(...) in a classmethod of class K, self.__class__(...) in a method: K itself (then its
+               -- constructor; on an instance of a subclass it is the subclass: 0.9)
     SELECT r.ref_id, 'self_method', p.class_qualname, 0.9, 0
     FROM refs r JOIN __lk_self p ON p.binding_id = r.root_binding_id
-    WHERE NOT r.container AND len(r.attrs) = 0 AND p.classmethod),
+    WHERE NOT r.container AND ((len(r.attrs) = 0 AND p.classmethod)
+                               OR (len(r.attrs) = 1 AND r.attrs[1] = '__class__' AND NOT p.classmethod))),
 known AS (SELECT qualname FROM __lk_known),
 tops AS (SELECT top FROM __lk_tops),
 aliases AS (SELECT name, target, n FROM __lk_aliases),
