@@ -721,13 +721,22 @@ CLASS_ATTRIBUTE = CALLABLE.format(res="""(
 # to a class (constructor or class), none of them a descriptor (its MRO defines __get__), and no class of the MRO
 # defines `a` by a def / class statement: m along each class's MRO, 0.8 / n for n such calls (a subclass, or code
 # outside the class, may store something else). Werkzeug's `self._matcher = StateMachineMatcher(...)` then
-# `self._matcher.add(rule)`.
+# `self._matcher.add(rule)`. Also `p.a.m()` on a parameter declared `p: K` (0.8 x the annotation's resolution, as
+# the annotation rule; after it, which makes __lk_declared).
 ATTRIBUTE_INSTANCE = r"""
-WITH c AS (SELECT c.callsite_id, c.callee_attrs[1] AS attr, c.callee_attrs[2] AS method, k.def_id AS class_def_id
+WITH c AS (SELECT c.callsite_id, c.callee_attrs[1] AS attr, c.callee_attrs[2] AS method, k.def_id AS class_def_id,
+                  1.0 AS known, [] AS known_via
            FROM cpg_call_sites c SEMI JOIN __scope USING (path)
            JOIN __lk_self p ON p.binding_id = c.callee_root_binding_id AND NOT p.classmethod
            JOIN __lk_defs k ON k.qualname = p.class_qualname AND k.kind = 'class'
-           WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2),
+           WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2
+           UNION ALL  -- p.a.m() on a parameter declared `p: K` and bound nowhere else: K as the annotation rule has it
+           SELECT c.callsite_id, c.callee_attrs[1], c.callee_attrs[2], e.def_id, 0.8 * e.confidence, [e.qualname]
+           FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+           JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'annotation'
+            AND v.path = c.path
+           JOIN __lk_declared e ON e.ref_id = v.value_id
+           WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2""" + _bound_once("annotation") + r"""),
 mro AS (SELECT c.*, o.ancestor_def_id, a.qualname AS ancestor_qualname FROM c
         JOIN cpg_mro o ON o.class_def_id = c.class_def_id JOIN __lk_defs a ON a.def_id = o.ancestor_def_id),
 stores AS (
@@ -758,8 +767,8 @@ made AS (SELECT s.callsite_id, s.call_id, e.rule, e.confidence, e.qualname, k.de
 inst AS (SELECT callsite_id, count(DISTINCT call_id) AS n FROM made GROUP BY ALL
          HAVING bool_and(class_def_id IS NOT NULL) AND NOT bool_or(descriptor))
 SELECT c.callsite_id AS ref_id, 'attribute_instance' AS rule,
-       0.8 * e.confidence / i.n * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
-       x.def_id, x.qualname, x.path, x.kind, [e.qualname, x.qualname] AS via
+       0.8 * c.known * e.confidence / i.n * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
+       x.def_id, x.qualname, x.path, x.kind, list_concat(c.known_via, [e.qualname, x.qualname]) AS via
 FROM c JOIN inst i USING (callsite_id) JOIN made e USING (callsite_id)
 JOIN cpg_mro o ON o.class_def_id = e.class_def_id
 JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.method
@@ -1526,11 +1535,11 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, CLASS_ATTRIBUTE_REFS)
     _resolve(conn, roots)
     run(conn, "INSERT INTO __lk_calls " + CLASS_ATTRIBUTE)
-    run(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE)
     run(conn, ANNOTATION_REFS)
     _resolve(conn, roots)
     run(conn, DECLARED)
     run(conn, "INSERT INTO __lk_calls " + ANNOTATED)
+    run(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE)
     run(conn, RETURNS_REFS)
     _resolve(conn, roots)
     run(conn, RETURNS)
