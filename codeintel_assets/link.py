@@ -722,7 +722,8 @@ CLASS_ATTRIBUTE = CALLABLE.format(res="""(
 # defines `a` by a def / class statement: m along each class's MRO, 0.8 / n for n such calls (a subclass, or code
 # outside the class, may store something else). Werkzeug's `self._matcher = StateMachineMatcher(...)` then
 # `self._matcher.add(rule)`. Also `p.a.m()` on a parameter declared `p: K` (0.8 x the annotation's resolution, as
-# the annotation rule; after it, which makes __lk_declared).
+# the annotation rule; after it, which makes __lk_declared), and `x.a.m()` where `x = K(...)` (0.9 / n, as
+# instance_method: __lk_attr_recv).
 ATTRIBUTE_INSTANCE = r"""
 WITH c AS (SELECT c.callsite_id, c.callee_attrs[1] AS attr, c.callee_attrs[2] AS method, k.def_id AS class_def_id,
                   1.0 AS known, [] AS known_via
@@ -736,7 +737,12 @@ WITH c AS (SELECT c.callsite_id, c.callee_attrs[1] AS attr, c.callee_attrs[2] AS
            JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'annotation'
             AND v.path = c.path
            JOIN __lk_declared e ON e.ref_id = v.value_id
-           WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2""" + _bound_once("annotation") + r"""),
+           WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2""" + _bound_once("annotation") + r"""
+           UNION ALL  -- x.a.m() where only constructor calls bind x (x = C(...)): each class, 0.9 / n
+           SELECT c.callsite_id, c.callee_attrs[1], c.callee_attrs[2], r.class_def_id, r.known, [r.qualname]
+           FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+           JOIN __lk_attr_recv r ON r.binding_id = c.callee_root_binding_id
+           WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2),
 mro AS (SELECT c.*, o.ancestor_def_id, a.qualname AS ancestor_qualname FROM c
         JOIN cpg_mro o ON o.class_def_id = c.class_def_id JOIN __lk_defs a ON a.def_id = o.ancestor_def_id),
 stores AS (
@@ -776,6 +782,16 @@ QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.call_id, e.class_def_id
                                         x.span_start_byte DESC, x.def_id) = 1
 """
 
+# The receivers x of the scope's x.a.m() calls that only constructor calls bind, with each class (ATTRIBUTE_INSTANCE).
+ATTRIBUTE_RECEIVERS = r"""
+CREATE OR REPLACE TEMP TABLE __lk_attr_recv AS
+WITH roots AS (SELECT DISTINCT callee_root_binding_id AS binding_id FROM cpg_call_sites SEMI JOIN __scope USING (path)
+               WHERE callee_kind = 'attribute' AND len(callee_attrs) = 2 AND callee_root_binding_id IS NOT NULL),
+""" + _MADE_BY_CONSTRUCTORS.format(bindings="SELECT binding_id FROM roots") + r"""
+SELECT e.binding_id, k.def_id AS class_def_id, 0.9 * e.confidence / i.n AS known, e.qualname
+FROM made e JOIN inst i USING (binding_id)
+JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
+"""
 # C(...).m(): the inner call is the callee's value.
 RESULT_METHOD = _method_of_constructed("result_method", "attribute_of_call", "c.callee_value_node_id")
 
@@ -1539,6 +1555,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     _resolve(conn, roots)
     run(conn, DECLARED)
     run(conn, "INSERT INTO __lk_calls " + ANNOTATED)
+    run(conn, ATTRIBUTE_RECEIVERS)
     run(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE)
     run(conn, RETURNS_REFS)
     _resolve(conn, roots)

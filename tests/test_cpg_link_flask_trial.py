@@ -176,6 +176,11 @@ def register(app: App, rule):
 
 def register_untyped(app, rule):
     return app.url_map.add(rule)
+
+
+def local_map(rule):
+    m = Map()
+    return m._matcher.add(rule)
 '''
 
 FILES = {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/passed.py": PASSED, "pkg/attrs.py": ATTRS,
@@ -385,3 +390,11 @@ def test_an_attribute_of_a_parameter_declared_with_a_class(indexed):
     # 0.8 (the rule) x 0.8 (an annotation the caller may break) x 0.9 (the store's call, through url_map_class)
     assert edges(db, "pkg.attrs.register") == [(*target, "attribute_instance", 0.576)]
     assert edges(db, "pkg.attrs.register_untyped") == []
+
+
+def test_an_attribute_of_a_local_instance(indexed):
+    """`m = Map(); m._matcher.add(rule)`: Map's store in its __init__, 0.8 x 0.9 (as instance_method)."""
+    truth, db = indexed
+    target = split(ran(truth, "from pkg.attrs import local_map; print(local_map(1))"))
+    assert target[0] == "pkg.attrs.Matcher.add"
+    assert edges(db, "pkg.attrs.local_map") == [(*target, "attribute_instance", 0.72)]
