@@ -1194,6 +1194,19 @@ UNION
 SELECT def_id FROM dunders WHERE has_get AND NOT has_call
 """
 
+# The callees a value reaches (`passed_argument`: an argument passed for the parameter called, apply(self.scale, 3);
+# `returned`: what the inner call returns, f()(x)) that are bound to a receiver or constructed, for BINDS: a method
+# bound to an instance (`self.m` in a method, not a classmethod's `cls.m`, a plain function there; `x.m` of an
+# instance), or a class, whose constructor gets the new instance (the class for __new__). {res}: the values'
+# resolutions, keyed by the __lk_refs row (outer_id: the call site).
+BOUND_VALUES = """
+SELECT DISTINCT r.outer_id AS callsite_id, x.def_id, false AS constructed FROM {res} x JOIN __lk_refs r USING (ref_id)
+JOIN __lk_self p ON p.binding_id = r.root_binding_id WHERE x.rule = 'self_method' AND len(r.attrs) = 1 AND NOT p.classmethod
+UNION SELECT r.outer_id, x.def_id, false FROM {res} x JOIN __lk_refs r USING (ref_id) WHERE x.rule = 'instance_method'
+UNION SELECT r.outer_id, x.def_id, true FROM {res} x JOIN __lk_refs r USING (ref_id)
+WHERE x.rule = 'constructor' AND x.def_id IS NOT NULL
+"""
+
 # INS-ALG-6 over the definitions' own parameters (signature_source 'ast').
 BINDS = r"""
 INSERT INTO cpg_binds_arg
@@ -1202,7 +1215,8 @@ WITH edges AS (  -- one row per call site and callee (the most confident rule)
            max(confidence) AS confidence
     FROM cpg_calls e WHERE {where} AND callee_def_id IS NOT NULL GROUP BY ALL),
 calls AS (
-    SELECT e.callsite_id, e.path, e.callee_def_id, e.rule, e.confidence, d.kind AS callee_kind, s.ast_node_id AS site_node,
+    SELECT e.callsite_id, e.path, e.callee_def_id, e.rule, e.confidence, d.kind AS callee_kind, d.name AS callee_name,
+           s.ast_node_id AS site_node,
            s.callee_value_node_id, s.has_star_args OR s.has_star_kwargs AS starred, s.call_kind
     FROM edges e JOIN __lk_cdefs d ON d.def_id = e.callee_def_id
     JOIN cpg_call_sites s ON s.callsite_id = e.callsite_id AND s.path = e.path
@@ -1210,7 +1224,9 @@ calls AS (
 deco AS (SELECT regexp_extract(callsite_id, '^(.*):DECORATOR:\d+$', 1) AS def_id, any_value(callee_text) AS deco
          FROM cpg_call_sites WHERE call_kind = 'decorator' AND callee_text IN ('staticmethod', 'classmethod')
          GROUP BY ALL),
-shaped AS (  -- does the call bind the method's first parameter itself (self / cls)?
+shaped AS (  -- does the call bind the method's first parameter itself (self / cls)? Not for __new__, a static method
+             -- without the decorator (`super().__new__(cls, x)` passes cls itself), unless a constructor calls it
+    SELECT * EXCLUDE (bound), bound AND (callee_name <> '__new__' OR constructs) AS receiver FROM (
     SELECT c.*, c.callee_kind = 'method' AND coalesce(k.deco, '') <> 'staticmethod'
              AND (c.rule IN ('self_method', 'super', 'constructor', 'instance_method', 'instance_call', 'result_method',
                             'scip_method',
@@ -1220,12 +1236,13 @@ shaped AS (  -- does the call bind the method's first parameter itself (self / c
                   -- a bound method passed as an argument (apply(self.scale, 3); f(x) in apply): its self is bound
                   -- or a class passed as an argument (f(Box); factory(x) in f): its __init__ / __new__ gets the
                   -- instance / the class from the call
-                  OR (c.rule = 'passed_argument' AND (c.callsite_id, c.callee_def_id) IN (
-                          SELECT (callsite_id, def_id) FROM __lk_bound_passed))) AS receiver,
+                  -- and what a call returns, called (f()(x)): a bound method or a class, as for an argument
+                  OR (c.rule IN ('passed_argument', 'returned') AND (c.callsite_id, c.callee_def_id) IN (
+                          SELECT (callsite_id, def_id) FROM __lk_bound_values))) AS bound,
            c.rule IN ('constructor', 'scip_constructor', 'subclass_constructor')
-             OR (c.rule = 'passed_argument' AND (c.callsite_id, c.callee_def_id) IN (
-                     SELECT (callsite_id, def_id) FROM __lk_bound_passed WHERE constructed)) AS constructs
-    FROM calls c LEFT JOIN deco k ON k.def_id = c.callee_def_id),
+             OR (c.rule IN ('passed_argument', 'returned') AND (c.callsite_id, c.callee_def_id) IN (
+                     SELECT (callsite_id, def_id) FROM __lk_bound_values WHERE constructed)) AS constructs
+    FROM calls c LEFT JOIN deco k ON k.def_id = c.callee_def_id)),
 {params},
 npos AS (SELECT parent_def_id, count(*) FILTER (WHERE param_kind IN ('posonly', 'pos_or_kw')) AS n FROM params GROUP BY ALL),
 named AS (SELECT * FROM params WHERE param_kind IN ('pos_or_kw', 'kwonly')),
@@ -1504,7 +1521,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     params = INSPECT_PARAMS if set(INSPECT_TABLES) <= have_tables else AST_PARAMS
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_meaning (binding_id VARCHAR, name VARCHAR, rule VARCHAR, "
               "kind VARCHAR, confidence DOUBLE)")
-    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_bound_passed (callsite_id VARCHAR, def_id VARCHAR, constructed BOOLEAN)")
+    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_bound_values (callsite_id VARCHAR, def_id VARCHAR, constructed BOOLEAN)")
     _lookups(conn, full)
     ancestors = {r[0] for r in run(conn, ANCESTOR_FILES)}  # of the scope's classes as the last link saw them
     run(conn, f"DELETE FROM {CPG_INHERITS.name} WHERE path IN ({scope_sql})")
@@ -1564,11 +1581,13 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT)
     run(conn, RETURN_REFS)
     _resolve(conn, roots)
+    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_returned_res AS " + CALLABLE.format(res="__lk_res"))
     returned = ("SELECT r.outer_id AS ref_id, 'returned' AS rule, "
                 "r.outer_confidence * x.confidence / count(*) OVER (PARTITION BY r.outer_id) AS confidence, "
-                "x.def_id, x.qualname, x.path, x.kind, x.via FROM (" + CALLABLE.format(res="__lk_res") + ") x "
+                "x.def_id, x.qualname, x.path, x.kind, x.via FROM __lk_returned_res x "
                 "JOIN __lk_refs r USING (ref_id)")
     run(conn, "INSERT INTO __lk_calls " + returned)
+    run(conn, "INSERT INTO __lk_bound_values " + BOUND_VALUES.format(res="__lk_returned_res"))  # f()(x): bound?
     _run_statements(conn, ABSTRACT_OVERRIDES)
     if "scip_occurrences" in have_tables:  # what an external SCIP indexer resolved and the rules did not
         run(conn, SCIP_REFS)
@@ -1604,14 +1623,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     # the arguments that are a method bound to a receiver: `self.m` in a method (not a classmethod's `cls.m`,
     # a plain function there; a classmethod or staticmethod callee is told by its decorator in BINDS)
     # And a class passed: its constructor's first parameter is the instance (the class for __new__).
-    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_bound_passed AS SELECT DISTINCT r.outer_id AS callsite_id, x.def_id, "
-              "false AS constructed FROM __lk_passed_res x JOIN __lk_refs r USING (ref_id) "
-              "JOIN __lk_self p ON p.binding_id = r.root_binding_id "
-              "WHERE x.rule = 'self_method' AND len(r.attrs) = 1 AND NOT p.classmethod "
-              "UNION SELECT r.outer_id, x.def_id, false FROM __lk_passed_res x JOIN __lk_refs r USING (ref_id) "
-              "WHERE x.rule = 'instance_method' "
-              "UNION SELECT r.outer_id, x.def_id, true FROM __lk_passed_res x JOIN __lk_refs r USING (ref_id) "
-              "WHERE x.rule = 'constructor' AND x.def_id IS NOT NULL")
+    run(conn, "INSERT INTO __lk_bound_values " + BOUND_VALUES.format(res="__lk_passed_res"))
     run(conn, BINDS.format(version=SCHEMA_VERSION, params=params,
                            where=f"e.rule = 'passed_argument' AND e.callsite_id IN ({sites})"))
     # 4. interprocedural REACHES for the wiring just made

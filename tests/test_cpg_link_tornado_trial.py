@@ -1,0 +1,149 @@
+"""What a user trial on tornado 6.6 with runtime ground truth found (session AC): two wiring defects.
+
+The expected binding of each argument is CPython's: `inspect.signature(...).bind` in a plain interpreter over the
+fixture's own callables, and the fixture run to show which callee runs. One index serves every test.
+"""
+
+import duckdb
+import pytest
+
+from tests.test_cpg_link_nx_trial import index_with_truth, ran
+
+RETURNED = '''
+class Conn:
+    def __init__(self, client, request):
+        self.client = client
+        self.request = request
+
+
+def conn_class():
+    return Conn
+
+
+def make(client, request):
+    return conn_class()(client, request)
+
+
+class Client:
+    def _connection_class(self):
+        return Conn
+
+    def handle(self, request):
+        return self._connection_class()(self, request)
+
+
+class Runner:
+    def run(self, x):
+        return x
+
+    def getter(self):
+        return self.run
+
+    def go(self):
+        return self.getter()(5)
+
+
+def plain(y):
+    return y
+
+
+def plain_getter():
+    return plain
+
+
+def use_plain():
+    return plain_getter()(7)
+'''
+
+NEW = '''
+class Base:
+    def __new__(cls, *args, **kwargs):
+        inst = object.__new__(cls)
+        inst.seen = (cls.__name__, args, kwargs)
+        return inst
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+
+class Sub(Base):
+    def __new__(cls, x):
+        return super().__new__(cls, x)
+
+
+class Sub2(Base):
+    def __new__(cls, x):
+        return Base.__new__(cls, x)
+
+
+def make():
+    return Sub(7)
+'''
+
+FILES = {"pkg/__init__.py": "", "pkg/returned.py": RETURNED, "pkg/new.py": NEW}
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    return index_with_truth(tmp_path_factory, "tornado_trial", FILES)[:2]
+
+
+def wiring(db: str, caller: str, callee: str) -> list[tuple]:
+    """(parameter, implicit receiver?, argument text or the receiver node's kind) of caller's calls of callee."""
+    with duckdb.connect(db, read_only=True) as c:
+        return c.execute("SELECT b.param_name, b.implicit_receiver, coalesce(a.text, n.kind) FROM cpg_binds_arg b "
+                         "JOIN cpg_definitions d ON d.def_id = b.callee_def_id "
+                         "JOIN py_ast_nodes n ON n.ast_node_id = b.arg_ast_node_id LEFT JOIN cpg_call_args a USING (arg_id) "
+                         "WHERE b.callsite_id IN (SELECT callsite_id FROM cpg_call_sites WHERE caller_qualname = ?) "
+                         "AND d.qualname = ? ORDER BY ALL", [caller, callee]).fetchall()
+
+
+def rule(db: str, caller: str, callee: str) -> list[str]:
+    with duckdb.connect(db, read_only=True) as c:
+        return [r for (r,) in c.execute("SELECT rule FROM cpg_calls WHERE caller_qualname = ? AND callee_qualname = ?",
+                                        [caller, callee]).fetchall()]
+
+
+def test_a_class_a_call_returns_is_constructed_with_the_arguments_after_self(indexed):
+    """`conn_class()(client, request)` (tornado's `self._connection_class()(self, request)`): the arguments were
+    shifted by one (client bound `self`, request `client`, no receiver row)."""
+    truth, db = indexed
+    assert ran(truth, "import inspect; from pkg.returned import Conn\n"
+                      "print(list(inspect.signature(Conn.__init__).bind('<new>', '<c>', '<r>').arguments))") \
+        == "['self', 'client', 'request']"
+    assert ran(truth, "from pkg.returned import make; c = make(1, 2); print(type(c).__name__, c.client, c.request)") \
+        == "Conn 1 2"
+    assert rule(db, "pkg.returned.make", "pkg.returned.Conn.__init__") == ["returned"]
+    # the new instance is the receiver: the call node itself
+    assert wiring(db, "pkg.returned.make", "pkg.returned.Conn.__init__") == [
+        ("client", False, "client"), ("request", False, "request"), ("self", True, "Call")]
+    assert wiring(db, "pkg.returned.Client.handle", "pkg.returned.Conn.__init__") == [
+        ("client", False, "self"), ("request", False, "request"), ("self", True, "Call")]
+
+
+def test_a_bound_method_a_call_returns_binds_its_arguments_after_self(indexed):
+    """`self.getter()(5)` where getter returns `self.run`: 5 is x (it bound self)."""
+    truth, db = indexed
+    assert ran(truth, "from pkg.returned import Runner; print(Runner().go())") == "5"
+    assert ran(truth, "import inspect; from pkg.returned import Runner\n"
+                      "print(list(inspect.signature(Runner().run).bind(5).arguments))") == "['x']"
+    # the receiver is what the inner call returns (the bound method): the inner call's node
+    assert wiring(db, "pkg.returned.Runner.go", "pkg.returned.Runner.run") == [("self", True, "Call"), ("x", False, "5")]
+    # a plain function returned has no receiver
+    assert ran(truth, "from pkg.returned import use_plain; print(use_plain())") == "7"
+    assert wiring(db, "pkg.returned.use_plain", "pkg.returned.plain") == [("y", False, "7")]
+
+
+def test_super_dunder_new_gets_cls_as_its_first_argument(indexed):
+    """`super().__new__(cls, x)` (tornado's AsyncHTTPClient.__new__): __new__ is a static method, so cls is an
+    explicit argument; it was wired to *args with an implicit receiver in cls's place."""
+    truth, db = indexed
+    assert ran(truth, "from pkg.new import make; print(make().seen)") == "('Sub', (7,), {})"
+    assert ran(truth, "import inspect; from pkg.new import Base, Sub\n"
+                      "print(dict(inspect.signature(Base.__new__).bind(Sub, 7).arguments))") \
+        == "{'cls': <class 'pkg.new.Sub'>, 'args': (7,)}"
+    expected = [("args", False, "x"), ("cls", False, "cls")]
+    assert wiring(db, "pkg.new.Sub.__new__", "pkg.new.Base.__new__") == expected
+    assert wiring(db, "pkg.new.Sub2.__new__", "pkg.new.Base.__new__") == expected  # the control, right before too
+    # a constructor call still passes the class itself as __new__'s first argument
+    assert wiring(db, "pkg.new.make", "pkg.new.Sub.__new__") == [("cls", True, "Call"), ("x", False, "7")]
