@@ -726,49 +726,67 @@ CLASS_ATTRIBUTE = CALLABLE.format(res="""(
 # instance_method: __lk_attr_recv).
 ATTRIBUTE_INSTANCE = r"""
 WITH c AS (SELECT c.callsite_id, c.callee_attrs[1] AS attr, c.callee_attrs[2] AS method, k.def_id AS class_def_id,
-                  1.0 AS known, [] AS known_via
+                  1.0 AS known, [] AS known_via, true AS own
            FROM cpg_call_sites c SEMI JOIN __scope USING (path)
            JOIN __lk_self p ON p.binding_id = c.callee_root_binding_id AND NOT p.classmethod
            JOIN __lk_defs k ON k.qualname = p.class_qualname AND k.kind = 'class'
            WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2
            UNION ALL  -- p.a.m() on a parameter declared `p: K` and bound nowhere else: K as the annotation rule has it
-           SELECT c.callsite_id, c.callee_attrs[1], c.callee_attrs[2], e.def_id, 0.8 * e.confidence, [e.qualname]
+           SELECT c.callsite_id, c.callee_attrs[1], c.callee_attrs[2], e.def_id, 0.8 * e.confidence, [e.qualname], false
            FROM cpg_call_sites c SEMI JOIN __scope USING (path)
            JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'annotation'
             AND v.path = c.path
            JOIN __lk_declared e ON e.ref_id = v.value_id
            WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2""" + _bound_once("annotation") + r"""
            UNION ALL  -- x.a.m() where only constructor calls bind x (x = C(...)): each class, 0.9 / n
-           SELECT c.callsite_id, c.callee_attrs[1], c.callee_attrs[2], r.class_def_id, r.known, [r.qualname]
+           SELECT c.callsite_id, c.callee_attrs[1], c.callee_attrs[2], r.class_def_id, r.known, [r.qualname], false
            FROM cpg_call_sites c SEMI JOIN __scope USING (path)
            JOIN __lk_attr_recv r ON r.binding_id = c.callee_root_binding_id
            WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2),
 mro AS (SELECT c.*, o.ancestor_def_id, a.qualname AS ancestor_qualname FROM c
         JOIN cpg_mro o ON o.class_def_id = c.class_def_id JOIN __lk_defs a ON a.def_id = o.ancestor_def_id),
 stores AS (
-    SELECT m.callsite_id, v.role, v.ast_node_id AS call_id
+    SELECT m.callsite_id, m.own, v.role, v.ast_node_id AS call_id, v.path
     FROM mro m JOIN __lk_self s ON s.class_qualname = m.ancestor_qualname AND NOT s.classmethod
     JOIN cpg_value_refs v ON v.root_binding_id = s.binding_id AND v.attrs[1] = m.attr
      AND v.role IN ('attr_instance', 'attr_none', 'attr_store')
     UNION ALL
-    SELECT m.callsite_id, CASE v.role WHEN 'instance' THEN 'attr_instance' WHEN 'none' THEN 'attr_none'
-                                      ELSE 'attr_store' END, v.ast_node_id
+    SELECT m.callsite_id, m.own, CASE v.role WHEN 'instance' THEN 'attr_instance' WHEN 'none' THEN 'attr_none'
+                                             ELSE 'attr_store' END, v.ast_node_id, v.path
     FROM mro m JOIN cpg_value_refs v ON v.owner_def_id = m.ancestor_def_id
      AND v.role IN ('alias', 'instance', 'none', 'element') AND regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) = m.attr
     UNION ALL
-    SELECT m.callsite_id, 'attr_store', NULL FROM mro m
+    SELECT m.callsite_id, m.own, 'attr_store', NULL, NULL FROM mro m
     JOIN __lk_defs x ON x.parent_def_id = m.ancestor_def_id AND x.name = m.attr),
 ctor AS (SELECT ref_id, rule, confidence, qualname, via FROM __lk_calls WHERE rule IN ('constructor', 'class')
          UNION ALL
          SELECT callsite_id, rule, confidence, callee_qualname, via FROM cpg_calls
          WHERE rule IN ('constructor', 'class') AND path NOT IN (SELECT path FROM __scope)),
-made AS (SELECT s.callsite_id, s.call_id, e.rule, e.confidence, e.qualname, k.def_id AS class_def_id,
-                k.def_id IN (SELECT o.class_def_id FROM cpg_mro o JOIN __lk_defs g ON g.parent_def_id = o.ancestor_def_id
-                             AND g.name = '__get__') AS descriptor
-         FROM stores s
-         LEFT JOIN ctor e ON s.role = 'attr_instance' AND e.ref_id = s.call_id AND NOT ends_with(e.qualname, '.__new__')
-         LEFT JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END
-          AND k.kind = 'class'
+typed AS (  -- the class of what each store stores: a constructor call's class
+    SELECT s.callsite_id, s.call_id, e.confidence, e.qualname, k.def_id AS class_def_id
+    FROM stores s JOIN ctor e ON e.ref_id = s.call_id AND NOT ends_with(e.qualname, '.__new__')
+    JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
+    WHERE s.role = 'attr_instance'
+    -- and, for self's own class (whose MRO's files this link resolves: the ancestors of the scope's classes are in
+    -- the scope), a call of `def f() -> C` (as returns_method: 0.8; not an `async def`, whose call is a coroutine)
+    UNION ALL
+    SELECT s.callsite_id, s.call_id, 0.8 * e.confidence * t.confidence, t.qualname, t.class_def_id
+    FROM stores s JOIN __lk_calls e ON e.ref_id = s.call_id AND e.rule NOT IN ('constructor', 'class')
+    JOIN __lk_returns t ON t.fn_def_id = e.def_id AND NOT t.is_async
+    WHERE s.role = 'attr_instance' AND s.own
+    -- or a parameter declared `p: C` and bound nowhere else (`self.stream = stream`; as annotation: 0.8)
+    UNION ALL
+    SELECT s.callsite_id, s.call_id, 0.8 * d.confidence, d.qualname, d.def_id
+    FROM stores s JOIN py_sym_name_sites u ON u.ast_node_id = s.call_id AND u.path = s.path AND u.role = 'use'
+    JOIN cpg_value_refs a ON a.target_binding_id = u.binding_id AND a.role = 'annotation' AND a.path = s.path
+    JOIN __lk_declared d ON d.ref_id = a.value_id
+    WHERE s.role = 'attr_store' AND s.own
+      AND u.binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (SELECT DISTINCT path FROM stores) q USING (path)
+                           WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)),
+made AS (SELECT s.callsite_id, s.call_id, t.confidence, t.qualname, t.class_def_id,
+                t.class_def_id IN (SELECT o.class_def_id FROM cpg_mro o JOIN __lk_defs g
+                                   ON g.parent_def_id = o.ancestor_def_id AND g.name = '__get__') AS descriptor
+         FROM stores s LEFT JOIN typed t ON t.callsite_id = s.callsite_id AND t.call_id = s.call_id
          WHERE s.role <> 'attr_none'),
 inst AS (SELECT callsite_id, count(DISTINCT call_id) AS n FROM made GROUP BY ALL
          HAVING bool_and(class_def_id IS NOT NULL) AND NOT bool_or(descriptor))
@@ -1077,7 +1095,7 @@ CREATE OR REPLACE TEMP TABLE __lk_abs_base AS
 SELECT e.ref_id, e.confidence, e.def_id AS x_id, e.via, c.def_id AS c_id, x.name AS m, x.code_unit_id
 FROM __lk_calls e JOIN __lk_cdefs x ON x.def_id = e.def_id AND x.kind = 'method'
 JOIN __lk_defs c ON c.qualname = e.via[-2] AND c.kind = 'class'
-WHERE e.rule IN ('annotation', 'returns_method');
+WHERE e.rule IN ('annotation', 'returns_method', 'attribute_instance');
 
 CREATE OR REPLACE TEMP TABLE __lk_abs_found AS
 WITH x AS (SELECT * FROM __lk_abs_base WHERE x_id IN ({abstract_x}))
@@ -1098,14 +1116,14 @@ FROM (SELECT DISTINCT ref_id, confidence, x_id, via, y_id, qualname, path, kind 
            abstract_y=ABSTRACT.format(defs="SELECT y_id AS def_id, code_unit_id FROM __lk_abs_found"))
 
 # The files whose calls reach an abstract method of an ancestor of the scope's classes by a declared or returned
-# type: a subclass in the scope may add, change or drop the override those calls also reach (ABSTRACT_OVERRIDES).
+# type (or an instance attribute's): a subclass in the scope may add, change or drop the override those calls also reach (ABSTRACT_OVERRIDES).
 ABSTRACT_CALLERS = """
 SELECT DISTINCT k.path FROM cpg_calls k JOIN (""" + ABSTRACT.format(defs="""
     SELECT x.def_id, x.code_unit_id FROM cpg_definitions x
     WHERE x.kind = 'method' AND x.parent_def_id IN (
         SELECT o.ancestor_def_id FROM cpg_mro o JOIN __lk_cdefs c ON c.def_id = o.class_def_id
         WHERE o.mro_index > 0 AND c.path IN (SELECT path FROM __scope))""") + """) a ON a.def_id = k.callee_def_id
-WHERE k.rule IN ('annotation', 'returns_method')
+WHERE k.rule IN ('annotation', 'returns_method', 'attribute_instance')
 """
 
 # f()(): the functions f returns (`return inner`, `return lambda ...`, `return self.m`), for each f the inner
@@ -1572,13 +1590,13 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     _resolve(conn, roots)
     run(conn, DECLARED)
     run(conn, "INSERT INTO __lk_calls " + ANNOTATED)
-    run(conn, ATTRIBUTE_RECEIVERS)
-    run(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE)
     run(conn, RETURNS_REFS)
     _resolve(conn, roots)
     run(conn, RETURNS)
     run(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE)
     run(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT)
+    run(conn, ATTRIBUTE_RECEIVERS)  # (after RETURNS: a store `self.a = f()` may call a `def f() -> C`)
+    run(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE)
     run(conn, RETURN_REFS)
     _resolve(conn, roots)
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_returned_res AS " + CALLABLE.format(res="__lk_res"))
