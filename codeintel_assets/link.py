@@ -77,13 +77,18 @@ base_ok AS (SELECT * FROM base b WHERE binding_id NOT IN (
     SELECT s.binding_id FROM sites s ANTI JOIN base x ON x.binding_id = s.binding_id AND x.node = s.ast_node_id)),
 vals AS (SELECT * FROM (
     SELECT v.target_binding_id AS binding_id, v.target_node_id AS node,
-           coalesce(l.qualname, b.name || {suffix}) AS name,
-           CASE WHEN l.qualname IS NOT NULL THEN 'lambda' WHEN v.role = 'element' THEN 'container' ELSE 'alias' END
+           coalesce(l.qualname, b.name || {suffix}, sp.class_qualname || '.' || v.attrs[1]) AS name,
+           CASE WHEN l.qualname IS NOT NULL THEN 'lambda' WHEN v.role = 'element' THEN 'container'
+                WHEN sp.binding_id IS NOT NULL THEN 'self_method' ELSE 'alias' END
              AS rule, CASE WHEN v.role = 'element' THEN 'element' ELSE 'value' END AS kind,
            count(*) OVER (PARTITION BY v.target_node_id, v.role) AS items  -- an item is one of this many
     FROM cpg_value_refs v SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
     LEFT JOIN __lk_cdefs l ON l.def_id = v.value_def_id
     LEFT JOIN base_ok b ON b.binding_id = v.root_binding_id
+    -- `write = self.write` in a method (a bound method kept in a local name, then `write(x)`): the method as
+    -- self_method finds it, bound (not a classmethod's `cls.m`, nor an item of a display)
+    LEFT JOIN __lk_self sp ON sp.binding_id = v.root_binding_id AND v.role = 'alias' AND len(v.attrs) = 1
+     AND NOT sp.classmethod AND l.qualname IS NULL
     WHERE v.role IN ('alias', 'element') AND v.type_checking_only IS NOT TRUE
       AND v.target_node_id NOT IN (SELECT node FROM gone)) WHERE name IS NOT NULL),
 expl AS (SELECT *, NULL AS items FROM base UNION ALL SELECT * FROM vals),
@@ -101,6 +106,7 @@ ok AS (SELECT * FROM expl e WHERE binding_id NOT IN (
 -- defined under `if` and again under `else` is one qualname (RESOLVE divides among its definitions)
 SELECT DISTINCT binding_id, name, rule, kind,
        CASE WHEN kind = 'element' THEN 1.0 / items ELSE 1.0 / count(DISTINCT name) OVER (PARTITION BY binding_id, kind) END
+         * CASE WHEN rule = 'self_method' THEN 0.9 ELSE 1.0 END  -- (as self.m(): a subclass may override m)
 FROM ok
 """
 
