@@ -99,6 +99,15 @@ class Either:
         return self.m.add(rule)
 
 
+class Declared:
+    def __init__(self):
+        self.m: Matcher
+        self.m = Matcher()
+
+    def add(self, rule):
+        return self.m.add(rule)
+
+
 class Lazy:
     cache = None
 
@@ -289,6 +298,11 @@ def test_an_attribute_set_to_one_of_two_classes_or_to_none_first(indexed):
     # `cache = None` in the class body, `self.cache = Matcher()` in fill(): None has no method to call
     lazy = split(ran(truth, "from pkg.attrs import Lazy; x = Lazy(); x.fill(); print(x.add(1))"))
     assert edges(db, "pkg.attrs.Lazy.add") == [(*lazy, "attribute_instance", 0.8)]
+    # `self.m: Matcher` without a value stores nothing (CPython: no attribute after it alone)
+    assert ran(truth, "from pkg.attrs import Declared\nclass Bare(Declared):\n    def __init__(self):\n"
+                      "        self.m: int\nprint(hasattr(Bare(), 'm'))") == "False"
+    declared = split(ran(truth, "from pkg.attrs import Declared; print(Declared().add(1))"))
+    assert edges(db, "pkg.attrs.Declared.add") == [(*declared, "attribute_instance", 0.8)]
 
 
 def test_an_attribute_also_set_to_anything_else_or_through_a_descriptor_gives_no_edge(indexed):

@@ -300,6 +300,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         ``self.a`` holds in a class's methods only when it sees every such store. Here root / root_binding_id
         are the receiver ``x`` and attrs ``[a]`` (the target), text the value."""
         node, stmt = r.node, parent.node
+        if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
+            return  # `self.a: C` alone stores nothing (the annotation is not even evaluated in a function)
         recv = by_node.get(id(node.value))
         single = (field == "targets" and isinstance(stmt, ast.Assign) and len(stmt.targets) == 1) or (
             field == "target" and isinstance(stmt, ast.AnnAssign) and stmt.value is not None)
