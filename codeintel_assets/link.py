@@ -945,6 +945,15 @@ WITH site AS (  -- self.m() and cls(...) in the scope's methods (resolved in K's
                SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites
                WHERE call_kind = 'decorator' AND callee_text = 'classmethod'))
     UNION ALL
+    -- a call of a local name bound once to `self.m` (`write = self.write; write(x)`, which self_method resolved)
+    SELECT c.callsite_id, 'override', 0.9, v.attrs, m.name, m.def_id, m.parent_def_id
+    FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+    JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.path = c.path AND v.role = 'alias'
+     AND len(v.attrs) = 1
+    JOIN __lk_cdefs p ON p.binding_id = v.root_binding_id AND p.kind = 'parameter' AND p.param_index = 0
+    JOIN __lk_cdefs m ON m.def_id = p.parent_def_id AND m.kind = 'method'
+    WHERE c.callee_kind = 'name' AND c.callsite_id IN (SELECT ref_id FROM __lk_calls WHERE rule = 'self_method')
+    UNION ALL
     -- every super().m() of the scope's methods, whether or not K's own MRO has an m after K (a mixin calling
     -- super().tags() finds Base.tags only under `class Est(Mixin, Base)`): the super rule's confidence, else its
     -- 0.9 (x 0.8 when K's MRO is incomplete)

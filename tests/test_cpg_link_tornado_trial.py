@@ -103,6 +103,20 @@ class Writer:
         if other:
             write = other
         return write(items)
+
+
+class Locale:
+    def translate(self, message):
+        raise NotImplementedError()
+
+    def month(self):
+        _ = self.translate
+        return _("January")
+
+
+class CSVLocale(Locale):
+    def translate(self, message):
+        return where()
 '''
 
 FILES = {"pkg/__init__.py": "", "pkg/returned.py": RETURNED, "pkg/new.py": NEW, "pkg/trace.py": WHERE,
@@ -187,3 +201,16 @@ def test_a_bound_method_kept_in_a_local_name_is_called_through_it(indexed):
     assert wiring(db, "pkg.alias.Writer.many", "pkg.alias.Writer.write") == [("s", False, "i"), ("self", True, "Name")]
     # bound again in a branch (`write = other`): in a function, precision first, no edge (as for any local alias)
     assert edges(db, "pkg.alias.Writer.rebound") == []
+
+
+def test_a_local_alias_of_self_m_also_reaches_the_subclasses_overrides(indexed):
+    """tornado's `Locale.month`: `_ = self.translate; _("January")`, where Locale.translate raises
+    NotImplementedError and CSVLocale overrides it: the override rule applies as for `self.translate(...)`."""
+    truth, db = indexed
+    target = split(ran(truth, "from pkg.alias import CSVLocale; print(CSVLocale().month())"))
+    assert target[0] == "pkg.alias.CSVLocale.translate"
+    got = edges(db, "pkg.alias.Locale.month")
+    assert (*target, "override", 0.72) in got
+    assert [r for _, _, r, _ in got] == ["override", "self_method"]  # and Locale.translate itself
+    assert wiring(db, "pkg.alias.Locale.month", "pkg.alias.CSVLocale.translate") == [
+        ("message", False, '"January"'), ("self", True, "Name")]
