@@ -816,6 +816,20 @@ SELECT e.binding_id, k.def_id AS class_def_id, 0.9 * e.confidence / i.n AS known
 FROM made e JOIN inst i USING (binding_id)
 JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
 """
+# `type(self)(...)` in a method of class K (the builtin type, one argument: a method's receiver): the instance's
+# class, as `self.__class__(...)` (self_method, 0.9; then its constructor).
+TYPE_OF_SELF = CALLABLE.format(res="""(
+    SELECT c.callsite_id AS ref_id, 'self_method' AS rule, 0.9 AS confidence, k.def_id, k.qualname, k.path, k.kind,
+           [k.qualname] AS via
+    FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+    JOIN cpg_call_sites t ON t.callsite_id = c.callee_value_node_id AND t.callee_kind = 'name' AND t.n_positional = 1
+     AND len(coalesce(t.keyword_names, [])) = 0 AND NOT t.has_star_args AND NOT t.has_star_kwargs
+    JOIN __lk_calls b ON b.ref_id = t.callsite_id AND b.qualname = '<builtin>.type'
+    JOIN cpg_call_args a ON a.callsite_id = t.callsite_id AND a.kind = 'positional' AND a.position = 0
+     AND len(coalesce(a.attrs, [])) = 0
+    JOIN __lk_self p ON p.binding_id = a.root_binding_id AND NOT p.classmethod
+    JOIN __lk_defs k ON k.qualname = p.class_qualname AND k.kind = 'class'
+    WHERE c.callee_kind = 'call' AND c.callsite_id NOT IN (SELECT ref_id FROM __lk_calls))""")
 # C(...).m(): the inner call is the callee's value.
 RESULT_METHOD = _method_of_constructed("result_method", "attribute_of_call", "c.callee_value_node_id")
 
@@ -1601,6 +1615,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, CLASS_ATTRIBUTE_REFS)
     _resolve(conn, roots)
     run(conn, "INSERT INTO __lk_calls " + CLASS_ATTRIBUTE)
+    run(conn, "INSERT INTO __lk_calls " + TYPE_OF_SELF)
     run(conn, ANNOTATION_REFS)
     _resolve(conn, roots)
     run(conn, DECLARED)

@@ -150,6 +150,9 @@ class Headers:
     def copy(self):
         return self.__class__(self)
 
+    def copy_too(self):
+        return type(self)(self)
+
 
 class MyHeaders(Headers):
     pass
@@ -414,11 +417,20 @@ def test_self_class_called_constructs_the_class(indexed):
     assert ran(truth, "from pkg.attrs import Headers, MyHeaders; print(type(Headers().copy()).__qualname__, "
                       "type(MyHeaders().copy()).__qualname__, MyHeaders.__init__ is Headers.__init__)") == "Headers MyHeaders True"
     assert calls_of(db, "pkg.attrs.Headers.copy") == [("pkg.attrs.Headers.__init__", "constructor", 0.9)]
+    # type(self)(self): the same (40 standard-library calls)
+    assert ran(truth, "from pkg.attrs import MyHeaders; print(type(MyHeaders().copy_too()).__qualname__)") == "MyHeaders"
+    assert calls_of(db, "pkg.attrs.Headers.copy_too") == [("<builtin>.type", "builtin", 1.0),
+                                                          ("pkg.attrs.Headers.__init__", "constructor", 0.9)]
     with duckdb.connect(db, read_only=True) as c:  # the new instance is self, the argument binds items
         wired = c.execute("SELECT b.param_name, b.implicit_receiver, a.text FROM cpg_binds_arg b LEFT JOIN cpg_call_args a "
                           "USING (arg_id) WHERE b.callsite_id IN (SELECT callsite_id FROM cpg_call_sites WHERE "
-                          "caller_qualname = 'pkg.attrs.Headers.copy') ORDER BY ALL").fetchall()
+                          "caller_qualname = ?) ORDER BY ALL", ["pkg.attrs.Headers.copy"]).fetchall()
+        wired_too = c.execute("SELECT b.param_name, b.implicit_receiver, a.text FROM cpg_binds_arg b LEFT JOIN cpg_call_args a "
+                              "USING (arg_id) WHERE b.callsite_id IN (SELECT callsite_id FROM cpg_call_sites WHERE "
+                              "caller_qualname = ? AND callee_kind = 'call') ORDER BY ALL",
+                              ["pkg.attrs.Headers.copy_too"]).fetchall()
     assert wired == [("items", False, "self"), ("self", True, None)]
+    assert wired_too == wired
 
 
 def test_an_attribute_of_a_parameter_declared_with_a_class(indexed):
