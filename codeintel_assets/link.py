@@ -305,7 +305,10 @@ FROM __lk_cdefs p JOIN __lk_cdefs m ON m.def_id = p.parent_def_id AND m.kind = '
 JOIN __lk_cdefs k ON k.def_id = m.parent_def_id AND k.kind = 'class' AND {s[k]}
 WHERE p.kind = 'parameter' AND p.param_index = 0 AND p.param_kind IN ('posonly', 'pos_or_kw') AND {s[p]}
   AND m.def_id NOT IN (SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites t
-                       WHERE call_kind = 'decorator' AND callee_text = 'staticmethod' AND {s[t]})"""),
+                       WHERE call_kind = 'decorator' AND callee_text = 'staticmethod' AND {s[t]})
+  -- (nor a parameter the method binds again: after `self = B()`, self.go() is B's)
+  AND p.binding_id NOT IN (SELECT binding_id FROM py_sym_name_sites n WHERE n.role = 'def' AND {s[n]}
+                           GROUP BY ALL HAVING count(*) > 1)"""),
     ("cpg_link_aliases", ("path", "name", "target"), """
 WITH RECURSIVE
 -- `from x import *` at module level in m: m.n stands for x.n for every name n the star binds (x.__all__ when
@@ -688,6 +691,21 @@ WHERE r.ref_id NOT IN (SELECT ref_id FROM __lk_passed_res WHERE def_id IS NOT NU
 QUALIFY row_number() OVER (PARTITION BY r.ref_id, e.call_id, k.def_id ORDER BY o.mro_index, x.span_start_byte DESC,
                                         x.def_id) = 1
 """
+# `self.m(...)` in a method of class K where a method of a class of K's MRO stores `self.m = ...`: an instance
+# attribute, which shadows a method or class attribute m on every instance where the store ran (`self.handler =
+# cb` in __init__ beside `def handler`). Such calls get no self_method / override / class-attribute edge.
+SHADOWED = """
+CREATE OR REPLACE TEMP TABLE __lk_shadowed AS
+SELECT DISTINCT c.callsite_id FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+JOIN __lk_self p ON p.binding_id = c.callee_root_binding_id AND NOT p.classmethod
+JOIN __lk_defs k ON k.qualname = p.class_qualname AND k.kind = 'class'
+JOIN cpg_mro o ON o.class_def_id = k.def_id JOIN __lk_defs a ON a.def_id = o.ancestor_def_id
+JOIN __lk_self s ON s.class_qualname = a.qualname AND NOT s.classmethod
+JOIN cpg_value_refs v ON v.root_binding_id = s.binding_id AND v.attrs[1] = c.callee_attrs[1]
+ AND v.role IN ('attr_instance', 'attr_none', 'attr_store')
+WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1
+"""
+
 # `self.x(...)` / `cls.x(...)` in a method of class K that no rule resolved, where the first class of K's MRO that
 # binds x binds it in its body, once, by `x = dotted.name` (Flask's `response_class = Response`, `url_map_class =
 # Map`; then `self.response_class(...)`): the name's value, resolved in that class's module, when it is a class
@@ -710,7 +728,9 @@ bound AS (  -- what binds the name in each class of K's MRO: a def / class state
     SELECT c.callsite_id, o.mro_index, v.role, v.value_id
     FROM c JOIN cpg_mro o ON o.class_def_id = c.class_def_id
     JOIN cpg_value_refs v ON v.owner_def_id = o.ancestor_def_id AND v.role IN ('alias', 'instance', 'none', 'element')
-     AND regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) = c.name AND v.type_checking_only IS NOT TRUE),
+     AND regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) = c.name AND v.type_checking_only IS NOT TRUE
+    UNION ALL  -- an instance attribute the classes' methods store (`self.factory = f`) shadows the class attribute
+    SELECT c.callsite_id, -1, 'store', NULL FROM c JOIN __lk_shadowed USING (callsite_id)),
 first AS (SELECT * FROM bound QUALIFY rank() OVER (PARTITION BY callsite_id ORDER BY mro_index) = 1)
 SELECT f.callsite_id AS ref_id, v.path, v.root, v.root_binding_id, coalesce(v.attrs, []) AS attrs,
        NULL::VARCHAR AS lambda_def_id, false AS container
@@ -954,7 +974,8 @@ WITH site AS (  -- self.m() and cls(...) in the scope's methods (resolved in K's
      AND p.param_kind IN ('posonly', 'pos_or_kw')
     JOIN __lk_cdefs m ON m.def_id = p.parent_def_id AND m.kind = 'method'
      AND p.binding_id IN (SELECT binding_id FROM __lk_self)  -- a receiver (not a staticmethod's parameter)
-    WHERE (c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1)
+    WHERE (c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1
+           AND c.callsite_id NOT IN (SELECT callsite_id FROM __lk_shadowed))
        OR (c.callee_kind = 'name' AND len(coalesce(c.callee_attrs, [])) = 0 AND m.def_id IN (
                SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites
                WHERE call_kind = 'decorator' AND callee_text = 'classmethod'))
@@ -1602,6 +1623,8 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, GENERATED_INIT)
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_calls AS " + CALLABLE.format(res="__lk_res")
         + " UNION ALL " + SUPER)
+    run(conn, SHADOWED)
+    run(conn, "DELETE FROM __lk_calls WHERE rule = 'self_method' AND ref_id IN (SELECT callsite_id FROM __lk_shadowed)")
     run(conn, AWAITED)
     run(conn, INSTANCE_BINDINGS)
     # the constructor calls of one receiver that find m at the same definition (Graph.nodes through DiGraph() and

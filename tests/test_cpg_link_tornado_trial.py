@@ -214,3 +214,88 @@ def test_a_local_alias_of_self_m_also_reaches_the_subclasses_overrides(indexed):
     assert [r for _, _, r, _ in got] == ["override", "self_method"]  # and Locale.translate itself
     assert wiring(db, "pkg.alias.Locale.month", "pkg.alias.CSVLocale.translate") == [
         ("message", False, '"January"'), ("self", True, "Name")]
+
+
+# What a third trial (prompt_toolkit 3.0.53) reproduced: confident edges to code CPython never runs
+SHADOW = '''
+from pkg.trace import where
+
+
+class A:
+    def __init__(self):
+        where()
+
+
+class B:
+    def __init__(self):
+        where()
+
+    def go(self):
+        return where()
+
+
+class K:
+    factory = A
+
+    def __init__(self, f):
+        self.factory = f
+
+    def make(self):
+        return self.factory()
+
+
+class R:
+    def go(self):
+        return where()
+
+    def run(self):
+        self = B()
+        return self.go()
+
+
+class H:
+    def __init__(self, cb):
+        self.handler = cb
+
+    def handler(self):
+        return where()
+
+    def run(self):
+        return self.handler()
+
+
+class Sub(H):
+    def handler(self):
+        return where()
+'''
+
+
+@pytest.fixture(scope="module")
+def shadow(tmp_path_factory):
+    return index_with_truth(tmp_path_factory, "shadow", {"pkg/__init__.py": "", "pkg/trace.py": WHERE,
+                                                         "pkg/shadow.py": SHADOW})[:2]
+
+
+def calls_of(db: str, caller: str) -> list[tuple]:
+    with duckdb.connect(db, read_only=True) as c:
+        return c.execute("SELECT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = ? "
+                         "AND callee_qualname NOT LIKE 'pkg.trace.%' ORDER BY ALL", [caller]).fetchall()
+
+
+def test_an_instance_attribute_shadows_a_class_attribute_and_a_method(shadow):
+    """`factory = A` in the class body, `self.factory = f` in __init__: `self.factory()` calls f (a B here), never
+    A; `self.handler = cb` beside `def handler`: `self.handler()` calls cb, never H.handler nor a subclass's
+    override. Before: `constructor` to A.__init__ at 0.9, `self_method` to H.handler and `override` to Sub.handler."""
+    truth, db = shadow
+    assert ran(truth, "from pkg.shadow import K, B; print(type(K(B).make()).__name__)") == "B"
+    assert calls_of(db, "pkg.shadow.K.make") == []
+    assert ran(truth, "from pkg.shadow import H, Sub; print(H(lambda: 'cb').run(), Sub(lambda: 'cb2').run())") \
+        == "cb cb2"
+    assert calls_of(db, "pkg.shadow.H.run") == []
+
+
+def test_a_rebound_first_parameter_is_no_receiver(shadow):
+    """`self = B()` in a method, then `self.go()`: B.go runs, not the class's own go (before: self_method to R.go)."""
+    truth, db = shadow
+    assert split(ran(truth, "from pkg.shadow import R; print(R().run())"))[0] == "pkg.shadow.B.go"
+    assert ("pkg.shadow.R.go", "self_method") not in calls_of(db, "pkg.shadow.R.run")
