@@ -237,6 +237,18 @@ def edges(db: str, caller: str) -> list[tuple[str, int, str, float]]:
     return nx_edges(db, caller, except_rules=('constructor', 'class'))
 
 
+def bound_args(db: str, caller: str, callee: str | None = None, callee_text: str | None = None) -> list[tuple]:
+    """(parameter, implicit receiver?, argument text or the receiver node's kind) of caller's calls (of callee,
+    or with that callee text)."""
+    with duckdb.connect(db, read_only=True) as c:
+        return c.execute("SELECT b.param_name, b.implicit_receiver, coalesce(a.text, n.kind) FROM cpg_binds_arg b "
+                         "JOIN cpg_definitions d ON d.def_id = b.callee_def_id "
+                         "JOIN py_ast_nodes n ON n.ast_node_id = b.arg_ast_node_id LEFT JOIN cpg_call_args a USING (arg_id) "
+                         "WHERE b.callsite_id IN (SELECT callsite_id FROM cpg_call_sites WHERE caller_qualname = $1 "
+                         "AND ($3 IS NULL OR callee_text = $3)) AND ($2 IS NULL OR d.qualname = $2) ORDER BY ALL",
+                         [caller, callee, callee_text]).fetchall()
+
+
 def wiring(db: str, caller: str) -> list[tuple]:
     with duckdb.connect(db, read_only=True) as c:
         return c.execute("SELECT b.param_name, b.implicit_receiver, n.kind, coalesce(n.name, a.text) FROM cpg_binds_arg b "
@@ -285,12 +297,9 @@ def test_a_method_of_an_instance_attribute_set_in_init_reaches_the_class_method(
     # a subclass's method sees the store its base class's __init__ makes
     assert split(ran(truth, "from pkg.attrs import Sub; print(Sub().again(1))")) == target
     assert edges(db, "pkg.attrs.Sub.again") == [(*target, "attribute_instance", 0.8)]
-    with duckdb.connect(db, read_only=True) as c:  # the attribute's value is the receiver of the bound method
-        wired = c.execute("SELECT b.param_name, b.implicit_receiver, coalesce(a.text, n.kind) FROM cpg_binds_arg b "
-                          "JOIN py_ast_nodes n ON n.ast_node_id = b.arg_ast_node_id LEFT JOIN cpg_call_args a USING (arg_id) "
-                          "WHERE b.callsite_id IN (SELECT callsite_id FROM cpg_call_sites WHERE caller_qualname = "
-                          "'pkg.attrs.Map.add' AND callee_text = 'self._matcher.add') ORDER BY ALL").fetchall()
-    assert wired == [("rule", False, "rule"), ("self", True, "Attribute")]
+    # the attribute's value is the receiver of the bound method
+    assert bound_args(db, "pkg.attrs.Map.add", callee_text="self._matcher.add") == [
+        ("rule", False, "rule"), ("self", True, "Attribute")]
 
 
 def test_an_attribute_set_to_one_of_two_classes_or_to_none_first(indexed):
@@ -373,24 +382,33 @@ class Sub(Map):
 '''
 
 
-def test_changing_the_store_in_a_base_class_relinks_the_subclass_as_a_full_index_does(tmp_path):
-    """The store is in base.py, the call in user.py (which imports base): an edit of the store's class in base.py
-    relinks user.py. The incremental result equals a --full index of the same files."""
+def relinked_as_full(tmp_path, files: dict[str, str], edit: str, change, caller: str,
+                     before: str, after: str) -> None:
+    """Index ``files``, check ``caller``'s attribute_instance callee is ``before``; apply ``change`` (text -> text)
+    to the file ``edit``, index again: the callee is ``after``, and the edges equal a --full index's."""
     from tests.conftest import cli_env, index_repo, run_cli
-    repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/base.py": BASE, "pkg/user.py": USER})
+    repo, env, _ = index_repo(tmp_path, files)
     db = env["CODEINTEL_DB"]
-    assert [(q, r) for q, _, r, _ in edges(db, "pkg.user.Sub.again")] == [("pkg.base.Matcher.add", "attribute_instance")]
-    src = repo / "pkg/base.py"
-    src.write_text(src.read_text().replace("self._matcher = Matcher()", "self._matcher = Other()")
-                   + "\n\nclass Other:\n    def add(self, rule):\n        return rule\n")
+    assert [(q, r) for q, _, r, _ in edges(db, caller)] == [(before, "attribute_instance")]
+    src = repo / edit
+    src.write_text(change(src.read_text()))
     code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
     assert code == 0, err
-    after = edges(db, "pkg.user.Sub.again")
-    assert [(q, r) for q, _, r, _ in after] == [("pkg.base.Other.add", "attribute_instance")]
+    got = edges(db, caller)
+    assert [(q, r) for q, _, r, _ in got] == [(after, "attribute_instance")]
     full_env = cli_env(tmp_path / "full")
     code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--full"], full_env)
     assert code == 0, err
-    assert edges(full_env["CODEINTEL_DB"], "pkg.user.Sub.again") == after
+    assert edges(full_env["CODEINTEL_DB"], caller) == got
+
+
+def test_changing_the_store_in_a_base_class_relinks_the_subclass_as_a_full_index_does(tmp_path):
+    """The store is in base.py, the call in user.py (which imports base): an edit of the store's class in base.py
+    relinks user.py. The incremental result equals a --full index of the same files."""
+    relinked_as_full(tmp_path, {"pkg/__init__.py": "", "pkg/base.py": BASE, "pkg/user.py": USER}, "pkg/base.py",
+                     lambda t: t.replace("self._matcher = Matcher()", "self._matcher = Other()")
+                     + "\n\nclass Other:\n    def add(self, rule):\n        return rule\n",
+                     "pkg.user.Sub.again", "pkg.base.Matcher.add", "pkg.base.Other.add")
 
 
 def test_presets_take_a_method_a_class_inherits(indexed):
@@ -500,18 +518,7 @@ class MyConn(Conn):
 
 
 def test_changing_a_stored_parameter_s_annotation_in_a_base_class_relinks_the_subclass(tmp_path):
-    from tests.conftest import cli_env, index_repo, run_cli
-    files = {"pkg/__init__.py": "", "pkg/streams.py": STREAMS, "pkg/conn.py": CONN, "pkg/myconn.py": MYCONN}
-    repo, env, _ = index_repo(tmp_path, files)
-    db = env["CODEINTEL_DB"]
-    assert [(q, r) for q, _, r, _ in edges(db, "pkg.myconn.MyConn.go")] == [("pkg.streams.Stream.write", "attribute_instance")]
-    src = repo / "pkg/conn.py"
-    src.write_text(src.read_text().replace("import Stream", "import Other").replace("stream: Stream", "stream: Other"))
-    code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
-    assert code == 0, err
-    after = edges(db, "pkg.myconn.MyConn.go")
-    assert [(q, r) for q, _, r, _ in after] == [("pkg.streams.Other.write", "attribute_instance")]
-    full_env = cli_env(tmp_path / "full")
-    code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--full"], full_env)
-    assert code == 0, err
-    assert edges(full_env["CODEINTEL_DB"], "pkg.myconn.MyConn.go") == after
+    relinked_as_full(tmp_path, {"pkg/__init__.py": "", "pkg/streams.py": STREAMS, "pkg/conn.py": CONN,
+                                "pkg/myconn.py": MYCONN}, "pkg/conn.py",
+                     lambda t: t.replace("import Stream", "import Other").replace("stream: Stream", "stream: Other"),
+                     "pkg.myconn.MyConn.go", "pkg.streams.Stream.write", "pkg.streams.Other.write")

@@ -9,6 +9,7 @@ import pytest
 
 from tests.test_cpg_link_nx_trial import WHERE, index_with_truth, ran, split
 from tests.test_cpg_link_nx_trial import edges
+from tests.test_cpg_link_flask_trial import bound_args
 
 RETURNED = '''
 class Conn:
@@ -128,16 +129,6 @@ def indexed(tmp_path_factory):
     return index_with_truth(tmp_path_factory, "tornado_trial", FILES)[:2]
 
 
-def wiring(db: str, caller: str, callee: str) -> list[tuple]:
-    """(parameter, implicit receiver?, argument text or the receiver node's kind) of caller's calls of callee."""
-    with duckdb.connect(db, read_only=True) as c:
-        return c.execute("SELECT b.param_name, b.implicit_receiver, coalesce(a.text, n.kind) FROM cpg_binds_arg b "
-                         "JOIN cpg_definitions d ON d.def_id = b.callee_def_id "
-                         "JOIN py_ast_nodes n ON n.ast_node_id = b.arg_ast_node_id LEFT JOIN cpg_call_args a USING (arg_id) "
-                         "WHERE b.callsite_id IN (SELECT callsite_id FROM cpg_call_sites WHERE caller_qualname = ?) "
-                         "AND d.qualname = ? ORDER BY ALL", [caller, callee]).fetchall()
-
-
 def rule(db: str, caller: str, callee: str) -> list[str]:
     with duckdb.connect(db, read_only=True) as c:
         return [r for (r,) in c.execute("SELECT rule FROM cpg_calls WHERE caller_qualname = ? AND callee_qualname = ?",
@@ -155,9 +146,9 @@ def test_a_class_a_call_returns_is_constructed_with_the_arguments_after_self(ind
         == "Conn 1 2"
     assert rule(db, "pkg.returned.make", "pkg.returned.Conn.__init__") == ["returned"]
     # the new instance is the receiver: the call node itself
-    assert wiring(db, "pkg.returned.make", "pkg.returned.Conn.__init__") == [
+    assert bound_args(db, "pkg.returned.make", "pkg.returned.Conn.__init__") == [
         ("client", False, "client"), ("request", False, "request"), ("self", True, "Call")]
-    assert wiring(db, "pkg.returned.Client.handle", "pkg.returned.Conn.__init__") == [
+    assert bound_args(db, "pkg.returned.Client.handle", "pkg.returned.Conn.__init__") == [
         ("client", False, "self"), ("request", False, "request"), ("self", True, "Call")]
 
 
@@ -168,10 +159,10 @@ def test_a_bound_method_a_call_returns_binds_its_arguments_after_self(indexed):
     assert ran(truth, "import inspect; from pkg.returned import Runner\n"
                       "print(list(inspect.signature(Runner().run).bind(5).arguments))") == "['x']"
     # the receiver is what the inner call returns (the bound method): the inner call's node
-    assert wiring(db, "pkg.returned.Runner.go", "pkg.returned.Runner.run") == [("self", True, "Call"), ("x", False, "5")]
+    assert bound_args(db, "pkg.returned.Runner.go", "pkg.returned.Runner.run") == [("self", True, "Call"), ("x", False, "5")]
     # a plain function returned has no receiver
     assert ran(truth, "from pkg.returned import use_plain; print(use_plain())") == "7"
-    assert wiring(db, "pkg.returned.use_plain", "pkg.returned.plain") == [("y", False, "7")]
+    assert bound_args(db, "pkg.returned.use_plain", "pkg.returned.plain") == [("y", False, "7")]
 
 
 def test_super_dunder_new_gets_cls_as_its_first_argument(indexed):
@@ -183,10 +174,10 @@ def test_super_dunder_new_gets_cls_as_its_first_argument(indexed):
                       "print(dict(inspect.signature(Base.__new__).bind(Sub, 7).arguments))") \
         == "{'cls': <class 'pkg.new.Sub'>, 'args': (7,)}"
     expected = [("args", False, "x"), ("cls", False, "cls")]
-    assert wiring(db, "pkg.new.Sub.__new__", "pkg.new.Base.__new__") == expected
-    assert wiring(db, "pkg.new.Sub2.__new__", "pkg.new.Base.__new__") == expected  # the control, right before too
+    assert bound_args(db, "pkg.new.Sub.__new__", "pkg.new.Base.__new__") == expected
+    assert bound_args(db, "pkg.new.Sub2.__new__", "pkg.new.Base.__new__") == expected  # the control, right before too
     # a constructor call still passes the class itself as __new__'s first argument
-    assert wiring(db, "pkg.new.make", "pkg.new.Sub.__new__") == [("cls", True, "Call"), ("x", False, "7")]
+    assert bound_args(db, "pkg.new.make", "pkg.new.Sub.__new__") == [("cls", True, "Call"), ("x", False, "7")]
 
 
 def test_a_bound_method_kept_in_a_local_name_is_called_through_it(indexed):
@@ -198,7 +189,7 @@ def test_a_bound_method_kept_in_a_local_name_is_called_through_it(indexed):
     assert edges(db, "pkg.alias.Writer.many") == [(*target, "self_method", 0.9)]
     assert ran(truth, "import inspect; from pkg.alias import Writer\n"
                       "print(list(inspect.signature(Writer().write).bind(1).arguments))") == "['s']"
-    assert wiring(db, "pkg.alias.Writer.many", "pkg.alias.Writer.write") == [("s", False, "i"), ("self", True, "Name")]
+    assert bound_args(db, "pkg.alias.Writer.many", "pkg.alias.Writer.write") == [("s", False, "i"), ("self", True, "Name")]
     # bound again in a branch (`write = other`): in a function, precision first, no edge (as for any local alias)
     assert edges(db, "pkg.alias.Writer.rebound") == []
 
@@ -212,7 +203,7 @@ def test_a_local_alias_of_self_m_also_reaches_the_subclasses_overrides(indexed):
     got = edges(db, "pkg.alias.Locale.month")
     assert (*target, "override", 0.72) in got
     assert [r for _, _, r, _ in got] == ["override", "self_method"]  # and Locale.translate itself
-    assert wiring(db, "pkg.alias.Locale.month", "pkg.alias.CSVLocale.translate") == [
+    assert bound_args(db, "pkg.alias.Locale.month", "pkg.alias.CSVLocale.translate") == [
         ("message", False, '"January"'), ("self", True, "Name")]
 
 
