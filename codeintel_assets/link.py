@@ -53,6 +53,18 @@ _GONE = "gone AS (SELECT def_id AS node FROM __lk_dead UNION ALL SELECT ast_node
 # `name = lambda` (the lambda), or items of a display assigned to it (kind element). A binding with any
 # other binding site (a loop variable, a second assignment of another shape, `global` from a function)
 # means nothing: precision first.
+def _shadowed_keys(pairs: str) -> str:
+    """The keys of ``pairs`` (key, binding_id, attr: `self.attr` with self's binding) where the __init__ of a class of
+    the MRO of self's class (not a classmethod's `cls`) always stores `self.attr = ...` (cpg_link_self_stores): an
+    instance attribute, which shadows a method or class attribute of that name on every instance the class makes
+    (`self.handler = cb` in __init__ beside `def handler`). No self_method meaning for those (RESOLVE, MEANING)."""
+    return f"""SELECT DISTINCT q.key FROM ({pairs}) q
+    JOIN __lk_self p ON p.binding_id = q.binding_id AND NOT p.classmethod
+    JOIN __lk_defs k ON k.qualname = p.class_qualname AND k.kind = 'class'
+    JOIN cpg_mro o ON o.class_def_id = k.def_id JOIN __lk_defs a ON a.def_id = o.ancestor_def_id
+    JOIN cpg_link_self_stores s ON s.class_qualname = a.qualname AND s.attr = q.attr"""
+
+
 MEANING = """
 INSERT INTO __lk_meaning
 WITH needed0 AS (SELECT DISTINCT binding_id FROM ({needed}) n WHERE binding_id IS NOT NULL
@@ -63,6 +75,9 @@ needed AS (SELECT binding_id FROM needed0 UNION SELECT v.root_binding_id FROM cp
 -- a def that never runs (or binds None) binds nothing a call could reach, nor does a module-level site a later
 -- one replaces (cpg_link_overwritten)
 """ + _GONE + """
+shadowed AS (""" + _shadowed_keys("""SELECT v.value_id AS key, v.root_binding_id AS binding_id, v.attrs[1] AS attr
+    FROM cpg_value_refs v SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
+    WHERE v.role = 'alias' AND len(v.attrs) = 1""") + """),
 sites AS (SELECT binding_id, ast_node_id FROM py_sym_name_sites SEMI JOIN needed USING (binding_id) WHERE role = 'def'
           AND ast_node_id NOT IN (SELECT node FROM gone)),
 base AS (
@@ -89,6 +104,7 @@ vals AS (SELECT * FROM (
     -- self_method finds it, bound (not a classmethod's `cls.m`, nor an item of a display)
     LEFT JOIN __lk_self sp ON sp.binding_id = v.root_binding_id AND v.role = 'alias' AND len(v.attrs) = 1
      AND NOT sp.classmethod AND l.qualname IS NULL
+     AND v.value_id NOT IN (SELECT key FROM shadowed)  -- (`g = self.handler` beside `self.handler = cb`: cb)
     WHERE v.role IN ('alias', 'element') AND v.type_checking_only IS NOT TRUE
       AND v.target_node_id NOT IN (SELECT node FROM gone)) WHERE name IS NOT NULL),
 expl AS (SELECT *, NULL AS items FROM base UNION ALL SELECT * FROM vals),
@@ -160,6 +176,8 @@ rebound AS (
           WHERE role = 'def' GROUP BY ALL) b ON b.binding_id = r.root_binding_id
     WHERE NOT r.container AND starts_with(r.root_binding_id, r.path || ':SCOPE:<module>:')
       AND CAST(regexp_extract(s.import_id, ':AST:([0-9]+)$', 1) AS INTEGER) > b.last_site),
+shadowed AS (""" + _shadowed_keys("""SELECT ref_id AS key, root_binding_id AS binding_id, attrs[1] AS attr FROM refs
+    WHERE len(attrs) = 1 AND NOT container""") + r"""),
 cand AS (
     SELECT r.ref_id, 'lambda' AS rule, l.qualname AS name, 1.0 AS confidence, 0 AS hop
     FROM refs r JOIN __lk_cdefs l ON l.def_id = r.lambda_def_id
@@ -175,10 +193,12 @@ cand AS (
         WHERE NOT r.container AND (r.root_binding_id NOT IN (SELECT binding_id FROM bound)
                                    OR r.ref_id IN (SELECT ref_id FROM rebound))
         QUALIFY row_number() OVER (PARTITION BY r.ref_id ORDER BY s.lineno DESC) = 1)
-    UNION ALL  -- self.m() / cls.m() in a method of class K: m as K's MRO finds it (a subclass may override: 0.9)
+    UNION ALL  -- self.m() / cls.m() in a method of class K: m as K's MRO finds it (a subclass may override: 0.9),
+               -- unless the instance stores self.m (shadowed)
     SELECT r.ref_id, 'self_method', p.class_qualname || '.' || r.attrs[1], 0.9, 0
     FROM refs r JOIN __lk_self p ON p.binding_id = r.root_binding_id
     WHERE NOT r.container AND len(r.attrs) = 1 AND NOT (r.attrs[1] = '__class__' AND NOT p.classmethod)
+      AND r.ref_id NOT IN (SELECT key FROM shadowed)
     UNION ALL  -- cls(...) in a classmethod of class K, self.__class__(...) in a method: K itself (then its
                -- constructor; on an instance of a subclass it is the subclass: 0.9)
     SELECT r.ref_id, 'self_method', p.class_qualname, 0.9, 0
@@ -309,6 +329,25 @@ WHERE p.kind = 'parameter' AND p.param_index = 0 AND p.param_kind IN ('posonly',
   -- (nor a parameter the method binds again: after `self = B()`, self.go() is B's)
   AND p.binding_id NOT IN (SELECT binding_id FROM py_sym_name_sites n WHERE n.role = 'def' AND {s[n]}
                            GROUP BY ALL HAVING count(*) > 1)"""),
+    # the attributes a class's __init__ always stores on the instance: `self.a = ...` (`self.a: T = ...`, `self.a, self.b
+    # = ...`) as a statement of __init__'s own body, not under an if / for / with / try nor in a nested function.
+    # Such an instance attribute shadows a method or class attribute of that name (_shadowed_keys); a store elsewhere
+    # (`if default is not None: self.default = default`, a setter) may never run, and the method stays reachable.
+    ("cpg_link_self_stores", ("path", "class_qualname", "attr"), """
+WITH st AS (
+    SELECT s.path, s.class_qualname, v.attrs[1] AS attr, v.owner_def_id, t.parent_field AS field,
+           u.parent_field AS up_field, u.parent_ast_node_id AS up
+    FROM cpg_value_refs v JOIN cpg_link_self s ON s.binding_id = v.root_binding_id AND NOT s.classmethod AND {s[s]}
+    JOIN __lk_cdefs m ON m.def_id = v.owner_def_id AND m.kind = 'method' AND m.name = '__init__' AND {s[m]}
+    JOIN py_ast_nodes t ON t.ast_node_id = v.target_node_id AND {s[t]}
+    JOIN py_ast_nodes u ON u.ast_node_id = t.parent_ast_node_id AND {s[u]}
+    WHERE v.role IN ('attr_instance', 'attr_none', 'attr_store') AND {s[v]})
+SELECT path, class_qualname, attr FROM st  -- (the target's statement is a statement of __init__'s body)
+WHERE field IN ('targets', 'target') AND up = owner_def_id AND up_field = 'body'
+UNION
+SELECT st.path, st.class_qualname, st.attr FROM st  -- (`self.a, self.b = ...`: one level more)
+JOIN py_ast_nodes w ON w.ast_node_id = st.up AND {s[w]}
+WHERE st.field = 'elts' AND st.up_field = 'targets' AND w.parent_ast_node_id = st.owner_def_id AND w.parent_field = 'body'"""),
     ("cpg_link_aliases", ("path", "name", "target"), """
 WITH RECURSIVE
 -- `from x import *` at module level in m: m.n stands for x.n for every name n the star binds (x.__all__ when
@@ -691,20 +730,11 @@ WHERE r.ref_id NOT IN (SELECT ref_id FROM __lk_passed_res WHERE def_id IS NOT NU
 QUALIFY row_number() OVER (PARTITION BY r.ref_id, e.call_id, k.def_id ORDER BY o.mro_index, x.span_start_byte DESC,
                                         x.def_id) = 1
 """
-# `self.m(...)` in a method of class K where a method of a class of K's MRO stores `self.m = ...`: an instance
-# attribute, which shadows a method or class attribute m on every instance where the store ran (`self.handler =
-# cb` in __init__ beside `def handler`). Such calls get no self_method / override / class-attribute edge.
-SHADOWED = """
-CREATE OR REPLACE TEMP TABLE __lk_shadowed AS
-SELECT DISTINCT c.callsite_id FROM cpg_call_sites c SEMI JOIN __scope USING (path)
-JOIN __lk_self p ON p.binding_id = c.callee_root_binding_id AND NOT p.classmethod
-JOIN __lk_defs k ON k.qualname = p.class_qualname AND k.kind = 'class'
-JOIN cpg_mro o ON o.class_def_id = k.def_id JOIN __lk_defs a ON a.def_id = o.ancestor_def_id
-JOIN __lk_self s ON s.class_qualname = a.qualname AND NOT s.classmethod
-JOIN cpg_value_refs v ON v.root_binding_id = s.binding_id AND v.attrs[1] = c.callee_attrs[1]
- AND v.role IN ('attr_instance', 'attr_none', 'attr_store')
-WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1
-"""
+# The scope's `self.m(...)` calls where m is an instance attribute (_shadowed_keys): the resolver gave them no
+# self_method edge; no override (SUBCLASS_CALLS) nor class-attribute edge (CLASS_ATTRIBUTE_REFS) either.
+SHADOWED = "CREATE OR REPLACE TEMP TABLE __lk_shadowed AS " + _shadowed_keys(
+    """SELECT c.callsite_id AS key, c.callee_root_binding_id AS binding_id, c.callee_attrs[1] AS attr
+    FROM cpg_call_sites c SEMI JOIN __scope USING (path) WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1""")
 
 # `self.x(...)` / `cls.x(...)` in a method of class K that no rule resolved, where the first class of K's MRO that
 # binds x binds it in its body, once, by `x = dotted.name` (Flask's `response_class = Response`, `url_map_class =
@@ -730,7 +760,7 @@ bound AS (  -- what binds the name in each class of K's MRO: a def / class state
     JOIN cpg_value_refs v ON v.owner_def_id = o.ancestor_def_id AND v.role IN ('alias', 'instance', 'none', 'element')
      AND regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) = c.name AND v.type_checking_only IS NOT TRUE
     UNION ALL  -- an instance attribute the classes' methods store (`self.factory = f`) shadows the class attribute
-    SELECT c.callsite_id, -1, 'store', NULL FROM c JOIN __lk_shadowed USING (callsite_id)),
+    SELECT c.callsite_id, -1, 'store', NULL FROM c JOIN __lk_shadowed s ON s.key = c.callsite_id),
 first AS (SELECT * FROM bound QUALIFY rank() OVER (PARTITION BY callsite_id ORDER BY mro_index) = 1)
 SELECT f.callsite_id AS ref_id, v.path, v.root, v.root_binding_id, coalesce(v.attrs, []) AS attrs,
        NULL::VARCHAR AS lambda_def_id, false AS container
@@ -975,7 +1005,7 @@ WITH site AS (  -- self.m() and cls(...) in the scope's methods (resolved in K's
     JOIN __lk_cdefs m ON m.def_id = p.parent_def_id AND m.kind = 'method'
      AND p.binding_id IN (SELECT binding_id FROM __lk_self)  -- a receiver (not a staticmethod's parameter)
     WHERE (c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1
-           AND c.callsite_id NOT IN (SELECT callsite_id FROM __lk_shadowed))
+           AND c.callsite_id NOT IN (SELECT key FROM __lk_shadowed))
        OR (c.callee_kind = 'name' AND len(coalesce(c.callee_attrs, [])) = 0 AND m.def_id IN (
                SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites
                WHERE call_kind = 'decorator' AND callee_text = 'classmethod'))
@@ -1260,6 +1290,63 @@ WHERE call_kind = 'decorator' AND (callee_text IN ('property', 'abstractproperty
       OR ends_with(callee_text, 'cached_property') OR regexp_matches(callee_text, '\.(setter|getter|deleter)$'))
 UNION
 SELECT def_id FROM dunders WHERE has_get AND NOT has_call
+"""
+
+# Definitions a decorator of the repository replaces: the name then holds something that never runs the definition
+# (`@singleton class Config` where singleton returns a function of its own, `get`, that never calls `cls`), so a call
+# of the name gets no edge to the definition (nor, for a class, to its constructor). A decorator application (an
+# edge of a `:DECORATOR:` site, made by this link or stored) that resolves to a function f of the repository, each
+# of whose return values is known and does not carry f's first parameter p: a known value is p itself (carries), a
+# def's name (a function nested in f carries p when a function nested in f uses p: the wrapper convention; another
+# function does not), or a call that constructs a class (carries p when p is one of its arguments: `Cmd(f)` may
+# forward the call, as a decorator class with __call__ does). Anything else (a name bound otherwise, another
+# call: `wraps(f)(inner)`), a decorator outside the repository, or one of several resolutions that is not such a
+# function: the definition keeps its edges. Keyed by def_id (a class's by its qualname too).
+# The edges ({edges}: def_id, rule, qualname, via) that reach a replaced definition: the definition itself, or the
+# constructor of a replaced class (`@singleton class Config`, then Config()).
+_REPLACED_EDGE = ("({e}.def_id IN (SELECT def_id FROM __lk_replaced) OR ({e}.rule IN ('constructor', 'class') AND "
+                  "CASE WHEN {e}.rule = 'class' THEN {e}.qualname ELSE {e}.via[-2] END IN ("
+                  "SELECT qualname FROM __lk_replaced WHERE kind = 'class')))")
+REPLACED = r"""
+CREATE OR REPLACE TEMP TABLE __lk_replaced AS
+WITH app AS (
+    SELECT e.ref_id AS callsite_id, e.def_id AS fn_id FROM __lk_calls e WHERE contains(e.ref_id, ':DECORATOR:')
+    UNION
+    SELECT callsite_id, callee_def_id FROM cpg_calls
+    WHERE call_kind = 'decorator' AND path NOT IN (SELECT path FROM __scope)),
+fn AS (SELECT a.callsite_id, f.def_id AS fn_id, p.binding_id AS param
+       FROM app a JOIN __lk_cdefs f ON f.def_id = a.fn_id AND f.kind = 'function'
+       JOIN __lk_cdefs p ON p.parent_def_id = f.def_id AND p.kind = 'parameter' AND p.param_index = 0
+        AND p.param_kind IN ('posonly', 'pos_or_kw')),
+ctor AS (SELECT ref_id FROM __lk_calls WHERE rule IN ('constructor', 'class')
+         UNION
+         SELECT callsite_id FROM cpg_calls WHERE rule IN ('constructor', 'class') AND path NOT IN (SELECT path FROM __scope)),
+ret AS (
+    SELECT f.callsite_id, v.value_id,
+           CASE WHEN v.root_binding_id = f.param AND len(coalesce(v.attrs, [])) = 0 THEN 'carries'
+                WHEN len(coalesce(v.attrs, [])) = 0 AND v.root_binding_id IN (
+                    SELECT n.binding_id FROM __lk_cdefs n WHERE n.kind = 'function' AND n.parent_def_id = f.fn_id)
+                  THEN CASE WHEN f.param IN (SELECT binding_id FROM py_sym_name_sites u WHERE u.role = 'use'
+                                             AND u.resolution = 'edge:FREE' AND u.path = v.path)
+                            THEN 'carries' ELSE 'other' END
+                WHEN len(coalesce(v.attrs, [])) = 0 AND v.root_binding_id IN (
+                    SELECT n.binding_id FROM __lk_cdefs n WHERE n.kind = 'function' AND n.path = v.path)
+                     AND v.root_binding_id IN (SELECT binding_id FROM py_sym_name_sites n WHERE n.role = 'def'
+                                               AND n.path = v.path GROUP BY ALL HAVING count(*) = 1)
+                  THEN 'other'
+                WHEN v.root_binding_id IS NULL AND v.ast_node_id IN (SELECT ref_id FROM ctor)
+                  THEN CASE WHEN f.param IN (SELECT a.root_binding_id FROM cpg_call_args a
+                                             WHERE a.callsite_id = v.ast_node_id AND a.root_binding_id IS NOT NULL)
+                            THEN 'carries' ELSE 'other' END
+                ELSE 'unknown' END AS how
+    FROM fn f JOIN cpg_value_refs v ON v.owner_def_id = f.fn_id AND v.role = 'return'),
+sites AS (
+    SELECT a.callsite_id FROM app a LEFT JOIN fn f ON f.callsite_id = a.callsite_id AND f.fn_id = a.fn_id
+    LEFT JOIN ret r ON r.callsite_id = a.callsite_id
+    GROUP BY a.callsite_id HAVING bool_and(f.fn_id IS NOT NULL) AND count(r.value_id) > 0
+       AND bool_and(r.how = 'other'))
+SELECT DISTINCT d.def_id, d.qualname, d.kind FROM sites s
+JOIN __lk_cdefs d ON d.def_id = split_part(s.callsite_id, ':DECORATOR:', 1)
 """
 
 # The callees a value reaches (`passed_argument`: an argument passed for the parameter called, apply(self.scale, 3);
@@ -1624,7 +1711,6 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_calls AS " + CALLABLE.format(res="__lk_res")
         + " UNION ALL " + SUPER)
     run(conn, SHADOWED)
-    run(conn, "DELETE FROM __lk_calls WHERE rule = 'self_method' AND ref_id IN (SELECT callsite_id FROM __lk_shadowed)")
     run(conn, AWAITED)
     run(conn, INSTANCE_BINDINGS)
     # the constructor calls of one receiver that find m at the same definition (Graph.nodes through DiGraph() and
@@ -1666,6 +1752,8 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
                   "WHEN 'class' THEN 'scip_class' ELSE rule END, confidence, def_id, qualname, path, kind, via FROM ("
                   + CALLABLE.format(res="__lk_scip") + ")")
     run(conn, PROPERTIES)
+    run(conn, REPLACED)
+    run(conn, "DELETE FROM __lk_calls e WHERE " + _REPLACED_EDGE.format(e="e"))
     run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges="SELECT * FROM __lk_calls"))
     run(conn, BINDS.format(version=SCHEMA_VERSION, params=params, where=f"e.path IN ({scope_sql}) AND e.rule <> 'passed_argument'"))
     # 3. calls through a parameter: whatever the resolved calls pass for it, wherever the scope's calls (before
@@ -1687,6 +1775,8 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     passed = ("SELECT r.outer_id AS ref_id, 'passed_argument' AS rule, 0.8 * r.outer_confidence * x.confidence "
               "AS confidence, x.def_id, x.qualname, x.path, x.kind, x.via FROM __lk_passed_res x "
               "JOIN __lk_refs r USING (ref_id) WHERE x.def_id IS NOT NULL "
+              # (a replaced definition is still what its decorator gets: `cls()` in `singleton(cls)` runs)
+              "AND (contains(r.ref_id, ':DECORATOR:') OR NOT " + _REPLACED_EDGE.format(e="x") + ") "
               "QUALIFY row_number() OVER (PARTITION BY r.outer_id, x.def_id ORDER BY r.outer_confidence * x.confidence DESC, "
               "len(x.via), "
               "array_to_string(x.via, ' ')) = 1")  # the same row every run
@@ -1835,11 +1925,19 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None) -> set[str]
         # A class of a dirty file that decorates methods elsewhere: whether it is a descriptor without __call__
         # decides if calls of those methods get an edge (PROPERTIES), and such a call has no row to find it
         # by when it had none: the files with a call site spelling the name of a method it decorates.
+        # Likewise a function of a dirty file applied as a decorator: whether it replaces what it decorates decides
+        # if calls of that name get an edge (REPLACED): the files whose calls reach the definition (its constructor
+        # for a class), and, when none does (replaced, or never called), those with a call site spelling its name.
         scope |= {r[0] for r in conn.execute(
-            f"SELECT DISTINCT c.path FROM cpg_call_sites c WHERE c.callee_attrs[-1] IN ("
-            f"SELECT d.name FROM {CPG_CALLS.name} k JOIN cpg_definitions d "
+            f"WITH d AS (SELECT DISTINCT d.def_id, d.name, d.qualname, k.rule IN ('class', 'constructor') AS by_class "
+            f"FROM {CPG_CALLS.name} k JOIN cpg_definitions d "
             "ON d.def_id = split_part(k.callsite_id, ':DECORATOR:', 1) WHERE k.call_kind = 'decorator' "
-            "AND k.rule IN ('class', 'constructor') AND k.callee_path IN (SELECT path FROM __dirty))").fetchall()}
+            "AND k.callee_path IN (SELECT path FROM __dirty)), "
+            f"reached AS (SELECT e.path, d.def_id FROM {CPG_CALLS.name} e JOIN d ON e.callee_def_id = d.def_id "
+            f"OR (e.rule = 'constructor' AND e.via[-2] = d.qualname)) "
+            "SELECT path FROM reached UNION "
+            "SELECT DISTINCT c.path FROM cpg_call_sites c JOIN d ON d.name = coalesce(c.callee_attrs[-1], c.callee_root) "
+            "WHERE d.by_class OR d.def_id NOT IN (SELECT def_id FROM reached)").fetchall()}
         modules |= {r[0] for r in conn.execute(
             f"SELECT DISTINCT m.qualname FROM {CPG_MRO.name} o JOIN cpg_definitions a ON a.def_id = o.ancestor_def_id "
             "JOIN cpg_definitions c ON c.def_id = o.class_def_id JOIN cpg_definitions m ON m.path = c.path "

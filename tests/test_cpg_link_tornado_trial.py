@@ -254,6 +254,35 @@ class H:
     def run(self):
         return self.handler()
 
+    def via_local(self):
+        g = self.handler
+        return g()
+
+    def passed(self):
+        return apply(self.handler)
+
+
+def apply(fn):
+    return fn()
+
+
+class J:
+    def __init__(self, cb=None):
+        if cb is not None:
+            self.handler = cb
+
+    def handler(self):
+        return where()
+
+    def set_factory(self, f):
+        self.factory = f
+
+    def factory(self):
+        return where()
+
+    def run(self):
+        return self.handler(), self.factory()
+
 
 class Sub(H):
     def handler(self):
@@ -283,6 +312,28 @@ def test_an_instance_attribute_shadows_a_class_attribute_and_a_method(shadow):
     assert ran(truth, "from pkg.shadow import H, Sub; print(H(lambda: 'cb').run(), Sub(lambda: 'cb2').run())") \
         == "cb cb2"
     assert calls_of(db, "pkg.shadow.H.run") == []
+
+
+def test_an_attribute_stored_only_sometimes_leaves_the_method_reachable(shadow):
+    """`self.handler = cb` under an `if` in __init__, `self.factory = f` in a setter: without cb, without the setter,
+    `self.handler()` and `self.factory()` run J's own methods, so those edges stay (session AC dropped them, and
+    json's `JSONEncoder.default`, which `_make_iterencode` calls unless `default=` was given)."""
+    truth, db = shadow
+    ran_ = ran(truth, "from pkg.shadow import J; print(*J().run())").split()
+    assert [split(w)[0] for w in ran_] == ["pkg.shadow.J.handler", "pkg.shadow.J.factory"]
+    assert calls_of(db, "pkg.shadow.J.run") == [("pkg.shadow.J.factory", "self_method"),
+                                                ("pkg.shadow.J.handler", "self_method")]
+
+
+def test_a_shadowed_method_kept_in_a_name_or_passed_reaches_nothing(shadow):
+    """The same shadowed `self.handler`, kept in a local name (`g = self.handler; g()`) or passed (`apply(self.handler)`,
+    then `fn()` in apply): cb runs, never H.handler. Before: `self_method` / `override` edges from `g()` and a
+    `passed_argument` edge from `fn()` to H.handler (the shadowing was judged for `self.handler()` only)."""
+    truth, db = shadow
+    assert ran(truth, "from pkg.shadow import H; h = H(lambda: 'cb'); print(h.via_local(), h.passed())") == "cb cb"
+    assert calls_of(db, "pkg.shadow.H.via_local") == []
+    assert [c for c in calls_of(db, "pkg.shadow.apply") if c[0].startswith("pkg.shadow.")] == []
+    assert ("pkg.shadow.apply", "local") in calls_of(db, "pkg.shadow.H.passed")  # (the fixture's call is resolved)
 
 
 def test_a_rebound_first_parameter_is_no_receiver(shadow):

@@ -53,7 +53,8 @@ CPG_CALL_ARGS = define("cpg_call_args", PLANE, [
     ("root_binding_id", s), ("root", s), ("attrs", str_list), ("value_def_id", s),
 ], key=("path", "arg_id"), description="Every actual argument of every call site, in source order: positional "
                                        "(with its position), keyword, *star and **starstar; a decorator's one "
-                                       "argument is the definition it decorates. A dotted-name argument carries its "
+                                       "argument is the definition it decorates (the innermost decorator) or what "
+                                       "the decorator below it returns (text `inner(name)`, no value_def_id). A dotted-name argument carries its "
                                        "root name, binding and attribute path; a lambda its definition.")
 
 CPG_VALUE_REFS = define("cpg_value_refs", PLANE, [
@@ -68,7 +69,8 @@ CPG_VALUE_REFS = define("cpg_value_refs", PLANE, [
                                          "parameter), a function's return annotation of that shape (returns: the owner is the "
                                          "function), the items of a "
                                          "list / tuple / set / dict display assigned to a name (element), "
-                                         "`return dotted.name` (return), and a module's literal `__all__` "
+                                         "every `return value` (return: a dotted name or lambda has its root / definition, any other value none; a "
+                                         "call's value node is the call site), and a module's literal `__all__` "
                                          "strings (export; export_dynamic when __all__ is not a literal); and every store or del "
                                          "of an attribute of a name, `x.a = ...` (attr_instance for a call, one row per call of "
                                          "`A() if c else B()`, the value node the call site; attr_none for None; attr_store for "

@@ -254,7 +254,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
     def value(role: str, node: ast.AST, owner_def: int, target: ast.AST | None, index: int | None,
               nth: int = 0, parsed: ast.AST | None = None) -> None:
         """A value-ref row when ``node`` is a dotted name or a lambda (anything else has no static meaning
-        the link step could use; a class base of another shape is kept, with no root, so bases stay in order).
+        the link step could use; a class base of another shape is kept, with no root, so bases stay in order, and
+        so is any returned value: the link tells what a decorator returns by every return of it).
         ``parsed``: the dotted name a string ``node`` holds (a string annotation): its root has no binding
         (symtable binds nothing in a string; the link looks it up among the module's names)."""
         vr = by_node.get(id(node))
@@ -267,7 +268,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         is_lambda = isinstance(node, ast.Lambda)
         # (an assignment under `if TYPE_CHECKING:` is kept whatever its value: the link reads the flag to know the
         # name is not bound there at runtime, as in `X = Base[T]` there and `X = Base` under `else:`)
-        if dotted is None and not is_lambda and role not in ("base", "instance", "none") and not (
+        if dotted is None and not is_lambda and role not in ("base", "instance", "none", "return") and not (
                 role == "alias" and stub[current[0]]):
             return
         root, attrs = dotted if dotted else (None, [])
@@ -460,14 +461,23 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                                    call_instrs, bindings))
             _arg_rows(file_id, nid(r.ordinal), node, nid, text, by_node, bindings, args)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            # Decorators apply bottom-up; each is a call of its expression with the definition.
-            for k, dec in enumerate(node.decorator_list):
+            # Decorators apply bottom-up; each is a call of its expression with what the one below it returned:
+            # the innermost (last) with the definition itself, `@outer @inner def g` calls outer with inner(g),
+            # whatever inner returns (a wrapper, another object), so that argument names no definition: its node
+            # and span are the inner decorator's, its text `inner(g)`.
+            decorators = node.decorator_list
+            for k, dec in enumerate(decorators):
                 dr = by_node[id(dec)]
                 site = f"{nid(r.ordinal)}:DECORATOR:{k}"
                 calls.append(_call_row(file_id, dr, nid, "decorator", dec, None, up, qual, text, by_node,
                                        call_instrs, bindings, site))
-                args.append((file_id, f"{site}:ARG:0", site, 0, "positional", 0, None, nid(r.ordinal), r.start,
-                             r.end, node.name, None, None, [], nid(r.ordinal)))
+                if k == len(decorators) - 1:
+                    args.append((file_id, f"{site}:ARG:0", site, 0, "positional", 0, None, nid(r.ordinal), r.start,
+                                 r.end, node.name, None, None, [], nid(r.ordinal)))
+                else:
+                    ir = by_node[id(decorators[k + 1])]
+                    args.append((file_id, f"{site}:ARG:0", site, 0, "positional", 0, None, nid(ir.ordinal), ir.start,
+                                 ir.end, f"{text(ir)}({node.name})", None, None, [], None))
     return defs, imports, calls, args, values
 
 
