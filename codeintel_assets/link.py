@@ -908,7 +908,7 @@ QUALIFY row_number() OVER (PARTITION BY ref_id ORDER BY confidence DESC, qualnam
 # p.m() where p is a parameter declared `p: C` and bound nowhere else: m along the MRO of the class the
 # annotation resolves to (__lk_declared), 0.8 x its resolution (an annotation is a declaration the caller may
 # break, and a subclass instance may override m: precision first, no edge to overrides here).
-ANNOTATION_REFS = _DECLARED_REFS.format(where="role = 'annotation' AND path IN (SELECT path FROM __scope)")
+ANNOTATION_REFS = _DECLARED_REFS.format(where="role IN ('annotation', 'annotation_item') AND path IN (SELECT path FROM __scope)")
 DECLARED = f"CREATE OR REPLACE TEMP TABLE __lk_declared AS SELECT ref_id, def_id, qualname, confidence FROM ({_DECLARED_CLASSES})"
 ANNOTATED = _METHOD_OF_CLASS.format(
     rule="annotation", callee_kind="attribute", where=_bound_once("annotation"), confidence="0.8 * e.confidence",
@@ -919,15 +919,43 @@ JOIN __lk_declared e ON e.ref_id = v.value_id""")
 
 # def f() -> C: the return annotations of the callees the calls so far reach (in any file); then x = f(...)
 # bound once, x.m(), and f(...).m().
-RETURNS_REFS = _DECLARED_REFS.format(where="role = 'returns' AND owner_def_id IN (SELECT def_id FROM __lk_calls)")
+RETURNS_REFS = _DECLARED_REFS.format(where="role IN ('returns', 'returns_item') AND owner_def_id IN (SELECT def_id FROM __lk_calls)")
 # is_async: an `async def` (CO_COROUTINE): a call of it makes a coroutine, and `await` of that call gives the C.
 RETURNS = f"""
 CREATE OR REPLACE TEMP TABLE __lk_returns AS
 SELECT v.owner_def_id AS fn_def_id, r.def_id AS class_def_id, r.qualname, r.confidence,
        coalesce((u.flags & 128) <> 0, false) AS is_async
-FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id
-LEFT JOIN cpg_definitions d ON d.def_id = v.owner_def_id LEFT JOIN py_bc_code_units u ON u.code_unit_id = d.code_unit_id
+FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id AND v.role = 'returns'
+LEFT JOIN cpg_definitions d ON d.def_id = v.owner_def_id LEFT JOIN py_bc_code_units u ON u.code_unit_id = d.code_unit_id;
+CREATE OR REPLACE TEMP TABLE __lk_returns_item AS
+SELECT v.owner_def_id AS fn_def_id, r.def_id AS class_def_id, r.qualname, r.confidence
+FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id AND v.role = 'returns_item'
 """
+# `for x in f(...)` (x bound by that loop alone, also in a comprehension) where f is declared `-> list[C]` (or
+# Iterable[C], Iterator[C], Sequence[C], Generator[C, ...], tuple[C, ...]: __lk_returns_item), then x.m(): m along
+# C's MRO (rule iterated), 0.8 x the call's and the annotation's confidence (as returns_method: a declaration the
+# function may break). click's `for param in self.get_params(ctx): param.add_to_parser(...)`.
+_ITER_BY = """
+JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'iter' AND v.path = c.path"""
+ITERATED_CALL = _METHOD_OF_CLASS.format(
+    rule="iterated", callee_kind="attribute", where=_bound_once("iter"), confidence="0.8 * e.confidence",
+    method="c.callee_attrs[1]", n_attrs=1, via="[e.qualname, x.qualname]", class_def_id="e.def_id",
+    find_class=_ITER_BY + """
+JOIN (SELECT k.ref_id, r.class_def_id AS def_id, k.confidence * r.confidence AS confidence, r.qualname
+      FROM __lk_calls k JOIN __lk_returns_item r ON r.fn_def_id = k.def_id
+      WHERE k.rule NOT IN ('constructor', 'class')) e ON e.ref_id = v.ast_node_id""")
+# ... and `for x in xs` where xs is a parameter declared `xs: list[C]` (the same generics) and bound nowhere else:
+# 0.8 x the annotation's resolution (as the annotation rule).
+ITERATED_PARAM = _METHOD_OF_CLASS.format(
+    rule="iterated", callee_kind="attribute", confidence="0.8 * e.confidence",
+    where=_bound_once("iter") + """
+  AND v.root_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (
+      SELECT target_binding_id AS binding_id FROM cpg_value_refs WHERE role = 'annotation_item') USING (binding_id)
+      WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)""",
+    method="c.callee_attrs[1]", n_attrs=1, via="[e.qualname, x.qualname]", class_def_id="e.def_id",
+    find_class=_ITER_BY + """ AND len(v.attrs) = 0
+JOIN cpg_value_refs a ON a.target_binding_id = v.root_binding_id AND a.role = 'annotation_item' AND a.path = c.path
+JOIN __lk_declared e ON e.ref_id = a.value_id""")
 # The scope's calls that are the operand of `await`.
 AWAITED = """
 CREATE OR REPLACE TEMP TABLE __lk_awaited AS
@@ -1216,6 +1244,21 @@ FROM cpg_call_sites c SEMI JOIN __scope USING (path)
 JOIN __lk_calls e ON e.ref_id = c.callee_value_node_id
 JOIN __lk_cdefs f ON f.def_id = e.def_id AND f.kind IN ('function', 'method', 'lambda')
 JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND v.role = 'return'
+WHERE c.callee_kind = 'call' AND (v.root IS NOT NULL OR v.value_def_id IS NOT NULL)
+UNION ALL  -- one hop further: f returns what a call of a function g returns (`def group(name): return command(name)`,
+           -- command returning its inner `decorator`): g's return values, the two calls' confidence
+SELECT c.callsite_id || '|' || w.value_id, w.path, w.root, w.root_binding_id, coalesce(w.attrs, []),
+       w.value_def_id, false, c.callsite_id, e.confidence * k.confidence
+FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+JOIN __lk_calls e ON e.ref_id = c.callee_value_node_id
+JOIN __lk_cdefs f ON f.def_id = e.def_id AND f.kind IN ('function', 'method', 'lambda')
+JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND v.role = 'return' AND v.root IS NULL AND v.value_def_id IS NULL
+JOIN (SELECT ref_id, def_id, rule, confidence FROM __lk_calls
+      UNION ALL
+      SELECT callsite_id, callee_def_id, rule, confidence FROM cpg_calls WHERE path NOT IN (SELECT path FROM __scope)) k
+  ON k.ref_id = v.ast_node_id AND k.rule NOT IN ('constructor', 'class')
+JOIN __lk_cdefs g ON g.def_id = k.def_id AND g.kind IN ('function', 'method', 'lambda')
+JOIN cpg_value_refs w ON w.owner_def_id = g.def_id AND w.role = 'return' AND (w.root IS NOT NULL OR w.value_def_id IS NOT NULL)
 WHERE c.callee_kind = 'call'
 """
 
@@ -1402,6 +1445,8 @@ shaped AS (  -- does the call bind the method's first parameter itself (self / c
 npos AS (SELECT parent_def_id, count(*) FILTER (WHERE param_kind IN ('posonly', 'pos_or_kw')) AS n FROM params GROUP BY ALL),
 named AS (SELECT * FROM params WHERE param_kind IN ('pos_or_kw', 'kwonly')),
 args AS (SELECT a.* FROM cpg_call_args a SEMI JOIN (SELECT DISTINCT callsite_id FROM calls) c USING (callsite_id)),
+before_star AS (SELECT callsite_id, count(*) FILTER (WHERE kind = 'positional' AND position IS NOT NULL) AS k
+                FROM args WHERE callsite_id IN (SELECT callsite_id FROM args WHERE kind = 'star') GROUP BY ALL),
 unmatched AS (  -- calls with a keyword that neither a named parameter nor a **kwargs takes (a TypeError, or the
                 -- callee is not this definition); a keyword into **kwargs is bound for certain
     SELECT DISTINCT c.callsite_id, c.callee_def_id FROM shaped c JOIN args a USING (callsite_id)
@@ -1423,6 +1468,14 @@ wired AS (
     FROM shaped c JOIN args a USING (callsite_id) JOIN npos n ON n.parent_def_id = c.callee_def_id
     JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_kind = 'vararg'
     WHERE a.kind = 'positional' AND a.position + c.receiver::INT >= n.n
+    UNION ALL  -- positional arguments after a *xs (no position) when the ones before it fill every positional
+               -- parameter: to *args as well (click's `help_option(*names, NAME)`, `def help_option(*param_decls)`)
+    SELECT c.*, a.arg_id, a.ast_node_id, a.position, NULL, p.def_id, p.name, p.binding_id, p.param_kind, false,
+           p.source, p.sig_param_id
+    FROM shaped c JOIN args a USING (callsite_id) JOIN npos n ON n.parent_def_id = c.callee_def_id
+    JOIN before_star b USING (callsite_id)
+    JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_kind = 'vararg'
+    WHERE a.kind = 'positional' AND a.position IS NULL AND b.k + c.receiver::INT >= n.n
     UNION ALL  -- keywords by name (never to positional-only parameters)
     SELECT c.*, a.arg_id, a.ast_node_id, NULL, a.keyword, p.def_id, p.name, p.binding_id, p.param_kind, false,
            p.source, p.sig_param_id
@@ -1731,7 +1784,8 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, "INSERT INTO __lk_calls " + ANNOTATED)
     run(conn, RETURNS_REFS)
     _resolve(conn, roots)
-    run(conn, RETURNS)
+    _run_statements(conn, RETURNS)
+    run(conn, "INSERT INTO __lk_calls " + ITERATED_CALL + " UNION ALL " + ITERATED_PARAM)
     run(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE)
     run(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT)
     run(conn, ATTRIBUTE_RECEIVERS)  # (after RETURNS: a store `self.a = f()` may call a `def f() -> C`)

@@ -177,6 +177,33 @@ def _annotated_class(ann: ast.AST | None) -> ast.AST | None:
     return ann if ann is not None and _dotted(ann) is not None else None
 
 
+# Generic aliases whose (first) argument is the class of the items a `for` loop over the value yields
+_ITEM_GENERICS = frozenset({"list", "List", "set", "Set", "frozenset", "FrozenSet", "AbstractSet", "MutableSet",
+                            "Sequence", "MutableSequence", "Collection", "Iterable", "Iterator", "Reversible",
+                            "Generator", "AsyncIterable", "AsyncIterator", "AsyncGenerator", "deque", "Deque",
+                            "tuple", "Tuple"})
+
+
+def _item_class(ann: ast.AST | None) -> ast.AST | None:
+    """The dotted name of the items of ``list[C]``, ``Iterable[C]``, ``Iterator[C]``, ``Sequence[C]``,
+    ``Generator[C, ...]``, ``tuple[C, ...]`` (typing's and collections.abc's spellings; each ``C`` as
+    ``_annotated_class`` reads it, ``C | None`` too); None for anything else (``tuple[A, B]``, ``dict[K, V]``)."""
+    ann = _unwrapped(ann) or ann  # (Optional[list[C]]; `list[C]` is "another generic" there)
+    if not isinstance(ann, ast.Subscript):
+        return None
+    head = _dotted(ann.value)
+    if head is None or (head[1] or [head[0]])[-1] not in _ITEM_GENERICS:
+        return None
+    args = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+    name = (head[1] or [head[0]])[-1]
+    if name in ("tuple", "Tuple") and not (len(args) == 2 and isinstance(args[1], ast.Constant)
+                                           and args[1].value is Ellipsis):
+        return None
+    if name not in ("tuple", "Tuple", "Generator", "AsyncGenerator") and len(args) != 1:
+        return None
+    return _annotated_class(args[0])
+
+
 def _string_declared(ann: ast.AST | None) -> tuple[ast.AST, ast.AST] | None:
     """A string annotation that declares a class as ``_annotated_class`` reads one: ``"C"``, ``"m.C"``,
     ``"Optional[C]"``, ``"C | None"``, also ``Optional["C"]`` / ``"C" | None`` (a forward reference, or a name
@@ -268,7 +295,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         is_lambda = isinstance(node, ast.Lambda)
         # (an assignment under `if TYPE_CHECKING:` is kept whatever its value: the link reads the flag to know the
         # name is not bound there at runtime, as in `X = Base[T]` there and `X = Base` under `else:`)
-        if dotted is None and not is_lambda and role not in ("base", "instance", "none", "return") and not (
+        if dotted is None and not is_lambda and role not in ("base", "instance", "none", "return", "iter") and not (
                 role == "alias" and stub[current[0]]):
             return
         root, attrs = dotted if dotted else (None, [])
@@ -369,6 +396,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                     value("returns", declared, r.ordinal, None, None)
                 elif (quoted := _string_declared(getattr(node, "returns", None))) is not None:  # -> "C"
                     value("returns", quoted[0], r.ordinal, None, None, parsed=quoted[1])
+                elif (item := _item_class(getattr(node, "returns", None))) is not None:  # -> list[C]: for x in f()
+                    value("returns_item", item, r.ordinal, None, None)
             base = symbol[up]
             symbol[r.ordinal] = base + desc
             defs.append((file_id, nid(r.ordinal), kind, name, q, symbol[r.ordinal], nid(up), nid(r.ordinal),
@@ -387,6 +416,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                     value("annotation", declared, fn, node, None)
                 elif (quoted := _string_declared(node.annotation)) is not None:  # x: "C"
                     value("annotation", quoted[0], fn, node, None, parsed=quoted[1])
+                elif (item := _item_class(node.annotation)) is not None:  # xs: list[C]: for x in xs
+                    value("annotation_item", item, fn, node, None)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and up == 0:
             k = module_vars.get(node.id)
             if k is None:  # a module-level variable: its first binding site defines it
@@ -453,6 +484,11 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                         value("alias", v, up, target, None, nth)
         elif isinstance(node, ast.Return) and node.value is not None and up in qual:
             value("return", node.value, up, None, None)
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)) and isinstance(node.target, ast.Name) \
+                and (isinstance(node.iter, ast.Call) or _dotted(node.iter) is not None) and up in qual:
+            # for x in f(...) / for x in xs (also in a comprehension): what x is bound to, item by item (the
+            # value node of a call is its call site)
+            value("iter", node.iter, up, node.target, None)
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)) \
                 and isinstance(node.value, ast.Name) and up in qual:
             attribute_stores(r, parent, field)
