@@ -1336,16 +1336,15 @@ SELECT def_id FROM dunders WHERE has_get AND NOT has_call
 """
 
 # Definitions a decorator of the repository replaces: the name then holds something that never runs the definition
-# (`@singleton class Config` where singleton returns a function of its own, `get`, that never calls `cls`), so a call
+# (`@singleton class Config` where singleton calls `cls()` once and returns a function of its own, `get`), so a call
 # of the name gets no edge to the definition (nor, for a class, to its constructor). A decorator application (an
-# edge of a `:DECORATOR:` site, made by this link or stored) that resolves to a function f of the repository, each
-# of whose return values is known and does not carry f's first parameter p: a known value is p itself (carries), a
-# def's name (a function nested in f carries p when a function nested in f uses p: the wrapper convention; another
-# function does not), or a call that constructs a class (carries p when p is one of its arguments: `Cmd(f)` may
-# forward the call, as a decorator class with __call__ does). Anything else (a name bound otherwise, another
-# call: `wraps(f)(inner)`), a decorator outside the repository, or one of several resolutions that is not such a
-# function: the definition keeps its edges. Keyed by def_id (a class's by its qualname too).
-# The edges ({edges}: def_id, rule, qualname, via) that reach a replaced definition: the definition itself, or the
+# edge of a `:DECORATOR:` site, made by this link or stored) that resolves to a function f of the repository (or what
+# a decorator factory returns) whose first parameter p never escapes: bound once, every use of p is a call `p(...)`
+# in f's own body (none in a function nested in f). What f returns cannot hold p then, nor call it later. p stored,
+# passed (`update_wrapper(wrapper, p)`, `Cmd(p)`), returned or used by a nested wrapper (which calls it later, or
+# functools.singledispatch's, which finds it in a registry) may run: the definition keeps its edges. So does it when the decorator is outside the repository,
+# or one of several resolutions is not such a function.
+# The edges ({e}: def_id, rule, qualname, via) that reach a replaced definition: the definition itself, or the
 # constructor of a replaced class (`@singleton class Config`, then Config()).
 _REPLACED_EDGE = ("({e}.def_id IN (SELECT def_id FROM __lk_replaced) OR ({e}.rule IN ('constructor', 'class') AND "
                   "CASE WHEN {e}.rule = 'class' THEN {e}.qualname ELSE {e}.via[-2] END IN ("
@@ -1361,33 +1360,16 @@ fn AS (SELECT a.callsite_id, f.def_id AS fn_id, p.binding_id AS param
        FROM app a JOIN __lk_cdefs f ON f.def_id = a.fn_id AND f.kind = 'function'
        JOIN __lk_cdefs p ON p.parent_def_id = f.def_id AND p.kind = 'parameter' AND p.param_index = 0
         AND p.param_kind IN ('posonly', 'pos_or_kw')),
-ctor AS (SELECT ref_id FROM __lk_calls WHERE rule IN ('constructor', 'class')
-         UNION
-         SELECT callsite_id FROM cpg_calls WHERE rule IN ('constructor', 'class') AND path NOT IN (SELECT path FROM __scope)),
-ret AS (
-    SELECT f.callsite_id, v.value_id,
-           CASE WHEN v.root_binding_id = f.param AND len(coalesce(v.attrs, [])) = 0 THEN 'carries'
-                WHEN len(coalesce(v.attrs, [])) = 0 AND v.root_binding_id IN (
-                    SELECT n.binding_id FROM __lk_cdefs n WHERE n.kind = 'function' AND n.parent_def_id = f.fn_id)
-                  THEN CASE WHEN f.param IN (SELECT binding_id FROM py_sym_name_sites u WHERE u.role = 'use'
-                                             AND u.resolution = 'edge:FREE' AND u.path = v.path)
-                            THEN 'carries' ELSE 'other' END
-                WHEN len(coalesce(v.attrs, [])) = 0 AND v.root_binding_id IN (
-                    SELECT n.binding_id FROM __lk_cdefs n WHERE n.kind = 'function' AND n.path = v.path)
-                     AND v.root_binding_id IN (SELECT binding_id FROM py_sym_name_sites n WHERE n.role = 'def'
-                                               AND n.path = v.path GROUP BY ALL HAVING count(*) = 1)
-                  THEN 'other'
-                WHEN v.root_binding_id IS NULL AND v.ast_node_id IN (SELECT ref_id FROM ctor)
-                  THEN CASE WHEN f.param IN (SELECT a.root_binding_id FROM cpg_call_args a
-                                             WHERE a.callsite_id = v.ast_node_id AND a.root_binding_id IS NOT NULL)
-                            THEN 'carries' ELSE 'other' END
-                ELSE 'unknown' END AS how
-    FROM fn f JOIN cpg_value_refs v ON v.owner_def_id = f.fn_id AND v.role = 'return'),
+sites_of AS (SELECT binding_id, count(*) FILTER (WHERE role = 'def') AS defs, count(*) FILTER (WHERE role <> 'def') AS uses
+             FROM py_sym_name_sites SEMI JOIN (SELECT param AS binding_id FROM fn) q USING (binding_id) GROUP BY ALL),
+called AS (  -- the calls of p in f's own body (a call in a nested function, the wrapper, may run later: it escapes)
+    SELECT f.param AS binding_id, count(DISTINCT c.callsite_id) AS n FROM fn f JOIN cpg_call_sites c
+    ON c.callee_root_binding_id = f.param AND c.caller_def_id = f.fn_id AND c.callee_kind = 'name' GROUP BY ALL),
 sites AS (
     SELECT a.callsite_id FROM app a LEFT JOIN fn f ON f.callsite_id = a.callsite_id AND f.fn_id = a.fn_id
-    LEFT JOIN ret r ON r.callsite_id = a.callsite_id
-    GROUP BY a.callsite_id HAVING bool_and(f.fn_id IS NOT NULL) AND count(r.value_id) > 0
-       AND bool_and(r.how = 'other'))
+    LEFT JOIN sites_of u ON u.binding_id = f.param LEFT JOIN called k ON k.binding_id = f.param
+    GROUP BY a.callsite_id
+    HAVING bool_and(f.fn_id IS NOT NULL AND u.defs = 1 AND u.uses = coalesce(k.n, 0)))
 SELECT DISTINCT d.def_id, d.qualname, d.kind FROM sites s
 JOIN __lk_cdefs d ON d.def_id = split_part(s.callsite_id, ':DECORATOR:', 1)
 """

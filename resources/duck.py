@@ -195,6 +195,11 @@ def check_database_file(database: str) -> None:
         conn = connect_read_only(database)
     except duckdb.Error as exc:
         text = str(exc)
+        if "not a valid DuckDB database" in text:  # another kind of file (or a header overwritten): say so, since
+            # --rebuild would remove it
+            raise DamagedDatabase(f"{database} is not a DuckDB database file ({text.splitlines()[0]}); point --db at "
+                                  f"another path, or, if it was a CodeIntel database that got overwritten, replace it "
+                                  f"with `codeintel index --rebuild` (which removes the file)") from exc
         if any(m in text for m in _DAMAGE_MARKERS):  # cut short or overwritten: its own blocks are missing
             raise DamagedDatabase(f"the database {database} is damaged and cannot be opened ({text.splitlines()[0]}); "
                                   f"rebuild it with `codeintel index --rebuild` (or remove the file)") from exc

@@ -94,6 +94,19 @@ def plain(x):
     return where()
 
 
+def dispatcher(func):
+    registry = {object: func}
+
+    def wrapper(*a):
+        return registry[object](*a)
+    return wrapper
+
+
+@dispatcher
+def dispatched(x):
+    return where()
+
+
 def wrap(f):
     @functools.wraps(f)
     def wrapper(*a):
@@ -107,7 +120,7 @@ def wrapped(x):
 
 
 def main():
-    return hello(2), bye(3), Config().made_by, plain(4), wrapped(5)
+    return hello(2), bye(3), Config().made_by, plain(4), wrapped(5), dispatched(6)
 '''
 
 
@@ -181,7 +194,8 @@ def test_a_decorator_that_returns_something_else_replaces_the_definition(indexed
     assert split(made_by)[0] == "pkg.replace.Config.__init__"  # (at decoration time, inside singleton)
     out = ran(truth, "from pkg.replace import main; print(*main())").split()
     assert [split(w)[0] for w in out] == ["pkg.replace.Cmd.__call__", "pkg.replace.Cmd.__call__",
-                                         "pkg.replace.Config.__init__", "pkg.replace.plain", "pkg.replace.wrapped"]
+                                         "pkg.replace.Config.__init__", "pkg.replace.plain", "pkg.replace.wrapped",
+                                         "pkg.replace.dispatched"]
     callees = {q for q, _, _, _ in edges(db, "pkg.replace.main")}
     assert "pkg.replace.Config.__init__" not in callees and "pkg.replace.bye" not in callees
     # `cls()` inside singleton does run Config.__init__ (the decorator gets the class itself)
@@ -195,12 +209,14 @@ def test_a_decorator_that_returns_something_else_replaces_the_definition(indexed
 
 
 def test_decorators_that_keep_or_forward_the_function_keep_the_edge(indexed):
-    """`register` returns f, `wrap` a wrapper that calls f, `command` a Cmd built with f (which may forward the call,
-    as a decorator class with __call__): the calls keep their edge to the definition (plain and wrapped run; hello is
-    the documented choice: Cmd.__call__ here does not call self.f)."""
+    """`register` returns f, `wrap` a wrapper that calls f, `dispatcher` keeps func in a registry its wrapper calls
+    through (functools.singledispatch's shape: the wrapper never names func), `command` a Cmd built with f (which may
+    forward the call, as a decorator class with __call__): the calls keep their edge to the definition (plain, wrapped
+    and dispatched run; hello is the documented choice: Cmd.__call__ here does not call self.f)."""
     _, db = indexed
     callees = {(q, r) for q, _, r, _ in edges(db, "pkg.replace.main")}
-    assert {("pkg.replace.plain", "local"), ("pkg.replace.wrapped", "local"), ("pkg.replace.hello", "local")} <= callees
+    assert {("pkg.replace.plain", "local"), ("pkg.replace.wrapped", "local"), ("pkg.replace.hello", "local"),
+            ("pkg.replace.dispatched", "local")} <= callees
 
 
 DECO = '''

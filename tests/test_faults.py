@@ -439,6 +439,22 @@ def test_two_concurrent_runs_on_one_database(tmp_path, big):
     assert f"pid {run1.pid} " in lines[0], lines[0]
 
 
+def test_a_foreign_file_as_the_database_is_named_and_left_alone(tmp_path, small):
+    """`--db` pointing at a file that is not a DuckDB database (a user's notes, another tool's file): `check` and
+    `index` exit 2 with one line saying what the file is not, and the file is untouched. Before: 'the database ... is
+    damaged; rebuild it with `codeintel index --rebuild`', advice that removes the user's file (from the click trial)."""
+    template, _, _ = small
+    db = tmp_path / "notes.duckdb"
+    content = b"my notes, not a database\n" * 200
+    db.write_bytes(content)
+    for args in (["check", "--db", str(db)], ["index", str(template), "--db", str(db), "--workers", "1"]):
+        code, _, err = run_cli(args, proc_env())
+        lines = [ln for ln in err.splitlines() if ln.strip()]
+        assert code == 2 and len(lines) == 1 and "Traceback" not in err, (args, code, err[-2000:])
+        assert f"{db} is not a DuckDB database file" in lines[0] and "point --db at another path" in lines[0], lines[0]
+    assert db.read_bytes() == content
+
+
 # 5 truncated database -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("history", ["first-index", "incremental"])
