@@ -348,6 +348,14 @@ UNION
 SELECT st.path, st.class_qualname, st.attr FROM st  -- (`self.a, self.b = ...`: one level more)
 JOIN py_ast_nodes w ON w.ast_node_id = st.up AND {s[w]}
 WHERE st.field = 'elts' AND st.up_field = 'targets' AND w.parent_ast_node_id = st.owner_def_id AND w.parent_field = 'body'"""),
+    # `self.a = q` in a method, q one of that method's parameters: `self.a(...)` may call whatever the method's
+    # callers pass for q (PASSED_SITES: tornado's `self.callback = callback`, then `self.callback(...)`)
+    ("cpg_link_param_stores", ("path", "class_qualname", "attr", "param_binding_id"), """
+SELECT DISTINCT s.path, s.class_qualname, v.attrs[1] AS attr, q.binding_id AS param_binding_id
+FROM cpg_value_refs v JOIN cpg_link_self s ON s.binding_id = v.root_binding_id AND NOT s.classmethod AND {s[s]}
+JOIN py_sym_name_sites u ON u.ast_node_id = v.ast_node_id AND u.role = 'use' AND {s[u]}
+JOIN __lk_cdefs q ON q.binding_id = u.binding_id AND q.kind = 'parameter' AND q.parent_def_id = v.owner_def_id AND {s[q]}
+WHERE v.role = 'attr_store' AND {s[v]}"""),
     ("cpg_link_aliases", ("path", "name", "target"), """
 WITH RECURSIVE
 -- `from x import *` at module level in m: m.n stands for x.n for every name n the star binds (x.__all__ when
@@ -1191,6 +1199,19 @@ WHERE d.def_id IN (SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_cal
           AND count(*) FILTER (WHERE baseopname = 'RAISE_VARARGS') = 1
           AND count(*) FILTER (WHERE baseopname = 'LOAD_GLOBAL') = 1
           AND count(*) FILTER (WHERE baseopname = 'LOAD_GLOBAL' AND argval_str = 'NotImplementedError') = 1)
+   -- or a method that does nothing (a body of `...`, `pass` or a docstring: RESUME, RETURN_CONST None) of a class that
+   -- declares itself an interface: abc.ABC or a Protocol in its MRO (click's `class Parameter(ABC)` and its
+   -- `def add_to_parser(...) -> None: ...`); in another class such a method is a hook that runs as it is
+   OR (d.code_unit_id IN (
+           SELECT code_unit_id FROM py_bc_instructions SEMI JOIN (SELECT code_unit_id FROM ({defs})) USING (code_unit_id)
+           GROUP BY code_unit_id
+           HAVING count(*) FILTER (WHERE baseopname NOT IN ('RESUME', 'NOP', 'RETURN_CONST')
+                                      OR (baseopname = 'RETURN_CONST' AND argrepr <> 'None')) = 0)
+       AND d.def_id IN (
+           SELECT m.def_id FROM __lk_cdefs m SEMI JOIN ({defs}) q USING (def_id)
+           JOIN cpg_mro o ON o.class_def_id = m.parent_def_id
+           JOIN cpg_inherits i ON i.class_def_id = o.ancestor_def_id
+           WHERE i.base_qualname IN ('abc.ABC', 'typing.Protocol', 'typing_extensions.Protocol')))
 """
 
 # x.m() where x is declared (annotation) or returned (returns_method) as an instance of C and the m C's MRO finds
@@ -1203,7 +1224,7 @@ CREATE OR REPLACE TEMP TABLE __lk_abs_base AS
 SELECT e.ref_id, e.confidence, e.def_id AS x_id, e.via, c.def_id AS c_id, x.name AS m, x.code_unit_id
 FROM __lk_calls e JOIN __lk_cdefs x ON x.def_id = e.def_id AND x.kind = 'method'
 JOIN __lk_defs c ON c.qualname = e.via[-2] AND c.kind = 'class'
-WHERE e.rule IN ('annotation', 'returns_method', 'attribute_instance');
+WHERE e.rule IN ('annotation', 'returns_method', 'attribute_instance', 'iterated');
 
 CREATE OR REPLACE TEMP TABLE __lk_abs_found AS
 WITH x AS (SELECT * FROM __lk_abs_base WHERE x_id IN ({abstract_x}))
@@ -1231,7 +1252,7 @@ SELECT DISTINCT k.path FROM cpg_calls k JOIN (""" + ABSTRACT.format(defs="""
     WHERE x.kind = 'method' AND x.parent_def_id IN (
         SELECT o.ancestor_def_id FROM cpg_mro o JOIN __lk_cdefs c ON c.def_id = o.class_def_id
         WHERE o.mro_index > 0 AND c.path IN (SELECT path FROM __scope))""") + """) a ON a.def_id = k.callee_def_id
-WHERE k.rule IN ('annotation', 'returns_method', 'attribute_instance')
+WHERE k.rule IN ('annotation', 'returns_method', 'attribute_instance', 'iterated')
 """
 
 # f()(): the functions f returns (`return inner`, `return lambda ...`, `return self.m`), for each f the inner
@@ -1269,10 +1290,24 @@ PASSED_SITES = """
 CREATE OR REPLACE TEMP TABLE __lk_passed_sites AS
 WITH p AS (SELECT c.callsite_id, c.callee_root_binding_id AS binding_id, c.path FROM cpg_call_sites c
            JOIN __lk_cdefs d ON d.binding_id = c.callee_root_binding_id AND d.kind = 'parameter'
-           WHERE c.callee_kind = 'name')
+           WHERE c.callee_kind = 'name'),
+-- self.a(...) in a method of class K where a method of a class of K's MRO stores `self.a = q`, q a parameter of
+-- that method (cpg_link_param_stores): whatever the resolved calls pass for q (each store, for the site's class)
+stores AS (SELECT s.*, o.class_def_id FROM cpg_link_param_stores s
+           JOIN __lk_defs a ON a.qualname = s.class_qualname AND a.kind = 'class'
+           JOIN cpg_mro o ON o.ancestor_def_id = a.def_id),
+attr AS (SELECT c.callsite_id, st.param_binding_id AS binding_id, c.path, c.callee_root_binding_id, c.callee_attrs
+         FROM cpg_call_sites c JOIN __lk_self sp ON sp.binding_id = c.callee_root_binding_id AND NOT sp.classmethod
+         JOIN __lk_defs k ON k.qualname = sp.class_qualname AND k.kind = 'class'
+         JOIN stores st ON st.class_def_id = k.def_id AND st.attr = c.callee_attrs[1]
+         WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1)
 SELECT callsite_id, binding_id FROM p SEMI JOIN __scope USING (path)
 UNION
 SELECT callsite_id, binding_id FROM p SEMI JOIN __lk_passed_params USING (binding_id)
+UNION
+SELECT callsite_id, binding_id FROM attr SEMI JOIN __scope USING (path)
+UNION
+SELECT callsite_id, binding_id FROM attr SEMI JOIN __lk_passed_params USING (binding_id)
 """
 
 PASSED_PARAMS = ("SELECT DISTINCT param_binding_id AS binding_id FROM cpg_binds_arg WHERE path IN (SELECT path FROM "
@@ -1411,7 +1446,7 @@ shaped AS (  -- does the call bind the method's first parameter itself (self / c
              AND (c.rule IN ('self_method', 'super', 'constructor', 'instance_method', 'instance_call', 'result_method',
                             'scip_method',
                             'scip_constructor', 'override', 'super_subclass', 'subclass_constructor', 'annotation',
-                            'returns_method', 'abstract_override', 'attribute_instance')
+                            'returns_method', 'abstract_override', 'attribute_instance', 'iterated')
                   OR coalesce(k.deco, '') = 'classmethod'
                   -- a bound method passed as an argument (apply(self.scale, 3); f(x) in apply): its self is bound
                   -- or a class passed as an argument (f(Box); factory(x) in f): its __init__ / __new__ gets the
@@ -1480,7 +1515,7 @@ wired AS (
                -- for a call of a name (x(...) calling __call__, `make = C.make; make(5)`) the name, which holds
                -- the instance or the bound method: the Call's func, its first child in preorder
     SELECT c.*, NULL, CASE WHEN c.constructs THEN c.site_node
-                           WHEN c.callee_value_node_id IS NULL AND c.call_kind <> 'decorator'
+                           WHEN (c.callee_value_node_id IS NULL OR c.rule = 'passed_argument') AND c.call_kind <> 'decorator'
                            THEN regexp_replace(c.site_node, '[0-9]+$', '')
                                 || (CAST(regexp_extract(c.site_node, '([0-9]+)$', 1) AS INTEGER) + 1)
                            ELSE c.callee_value_node_id END, 0, NULL,

@@ -265,6 +265,7 @@ def test_editing_the_decorator_relinks_the_callers_of_what_it_decorates(tmp_path
 
 
 LOOPS = '''
+from abc import ABC
 from typing import Iterator, Optional
 
 from pkg.trace import where
@@ -313,6 +314,23 @@ class Command:
         return out
 
 
+class Base(ABC):
+    def run(self) -> None: ...
+
+
+class Impl(Base):
+    def run(self):
+        return where()
+
+
+def make() -> list[Base]:
+    return [Impl()]
+
+
+def each_run():
+    return [b.run() for b in make()]
+
+
 def given(params: list[Param], more: "list[Param]"):
     out = [p.add_to_parser(None) for p in params]
     for p2 in params:
@@ -359,6 +377,18 @@ def test_a_loop_over_what_a_function_declares_it_returns_calls_the_items_methods
             "AND rule = 'iterated'").fetchall()} == {0.72}
 
 
+def test_an_interface_method_that_does_nothing_also_reaches_the_overrides(loops):
+    """`class Base(ABC)` with `def run(self) -> None: ...`, `for b in make()` with `make() -> list[Base]`: the items
+    are instances of subclasses, whose run runs (click's `Parameter(ABC).add_to_parser`: Option's and Argument's ran,
+    the edge went to Parameter's only). The edge to Base.run stays; Impl.run is added (abstract_override)."""
+    truth, db = loops
+    assert split(ran(truth, "from pkg.loops import each_run; print(*each_run())"))[0] == "pkg.loops.Impl.run"
+    with duckdb.connect(db, read_only=True) as c:
+        assert c.execute("SELECT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = 'pkg.loops.each_run' "
+                         "AND callee_qualname LIKE 'pkg.loops.%' ORDER BY ALL").fetchall() == [
+            ("pkg.loops.Base.run", "iterated"), ("pkg.loops.Impl.run", "abstract_override"), ("pkg.loops.make", "local")]
+
+
 def test_a_loop_over_a_parameter_declared_a_list_calls_the_items_methods(loops):
     """`params: list[Param]`, then `[p.add_to_parser(None) for p in params]` and `for p2 in params:
     p2.add_to_parser(None)`: Param.add_to_parser (0.8). p2 is then bound again (`p2 = Other()`): no edge from
@@ -369,6 +399,12 @@ def test_a_loop_over_a_parameter_declared_a_list_calls_the_items_methods(loops):
                                          "pkg.loops.Other.add_to_parser"]
     got = callees_by_line(db, "pkg.loops.given")
     assert list(got.values()) == [[("pkg.loops.Param.add_to_parser", "iterated")]]
+    # wired as CPython binds p.add_to_parser(None): p is the receiver, None the parser
+    with duckdb.connect(db, read_only=True) as c:
+        assert c.execute("SELECT b.param_name, b.implicit_receiver, a.text FROM cpg_binds_arg b "
+                         "JOIN cpg_call_sites s USING (callsite_id) LEFT JOIN cpg_call_args a USING (arg_id) "
+                         "WHERE s.caller_qualname = 'pkg.loops.given' AND b.rule = 'iterated' ORDER BY ALL").fetchall() \
+            == [("parser", False, "None"), ("self", True, None)]
 
 
 STARS = '''
@@ -401,3 +437,119 @@ def test_a_positional_argument_after_a_star_goes_to_args_when_the_parameters_are
     assert rows == [("xs", "param_decls"), ('"--help"', "param_decls"),
                     ("0", "x"), ("xs", "rest"), ("1", "rest"),
                     ("xs", "rest"), ("2", None)]
+
+
+CALLBACKS = '''
+from pkg.trace import where
+
+
+class Handler:
+    def __init__(self, callback):
+        self.callback = callback
+
+    def run(self, x):
+        return self.callback(x)
+
+
+def on_done(x):
+    return where()
+
+
+class Box:
+    def go(self, x):
+        return where()
+
+
+def main():
+    b = Box()
+    return Handler(on_done).run(1), Handler(b.go).run(2)
+'''
+MAIN2 = '''
+from pkg.cb import Handler, on_done
+
+
+def other(x):
+    return x
+
+
+def again():
+    return Handler(other).run(3)
+'''
+
+
+def test_a_callable_stored_from_a_parameter_is_called_through_the_attribute(tmp_path):
+    """`self.callback = callback` in __init__, then `self.callback(x)`: whatever the constructor calls pass for
+    `callback` runs (tornado's and click's callbacks: a leading miss class of three trials), on_done with x, Box.go
+    bound to b. A caller in another file adds `other`; editing that file relinks the call site in cb.py, as a --full
+    index does."""
+    from tests.conftest import cli_env, index_repo, run_cli, write_repo
+    files = {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/cb.py": CALLBACKS, "pkg/main2.py": MAIN2}
+    truth = write_repo(tmp_path / "truth", files)
+    out = ran(truth, "from pkg.cb import main; print(*main())").split()
+    assert [split(w)[0] for w in out] == ["pkg.cb.on_done", "pkg.cb.Box.go"]
+    repo, env, _ = index_repo(tmp_path, files)
+    db = env["CODEINTEL_DB"]
+    assert [(q, r) for q, _, r, _ in edges(db, "pkg.cb.Handler.run")] == [
+        ("pkg.cb.Box.go", "passed_argument"), ("pkg.cb.on_done", "passed_argument"), ("pkg.main2.other", "passed_argument")]
+    with duckdb.connect(db, read_only=True) as c:
+        wiring = c.execute("SELECT d.qualname, b.param_name, b.implicit_receiver, n.kind FROM cpg_binds_arg b "
+                           "JOIN cpg_definitions d ON d.def_id = b.callee_def_id "
+                           "JOIN py_ast_nodes n ON n.ast_node_id = b.arg_ast_node_id "
+                           "WHERE b.callsite_id IN (SELECT callsite_id FROM cpg_call_sites "
+                           "WHERE caller_qualname = 'pkg.cb.Handler.run') ORDER BY ALL").fetchall()
+    assert wiring == [("pkg.cb.Box.go", "self", True, "Attribute"), ("pkg.cb.Box.go", "x", False, "Name"),
+                      ("pkg.cb.on_done", "x", False, "Name"), ("pkg.main2.other", "x", False, "Name")]
+    (repo / "pkg" / "main2.py").write_text(MAIN2.replace("Handler(other)", "Handler(on_done)"))
+    code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    got = edges(db, "pkg.cb.Handler.run")
+    assert [(q, r) for q, _, r, _ in got] == [("pkg.cb.Box.go", "passed_argument"), ("pkg.cb.on_done", "passed_argument")]
+    full_env = cli_env(tmp_path / "full")
+    code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--full"], full_env)
+    assert code == 0, err
+    assert edges(full_env["CODEINTEL_DB"], "pkg.cb.Handler.run") == got
+
+
+GENERIC = '''
+from typing import Generic, Optional, TypeVar
+
+from pkg.trace import where
+
+RT = TypeVar("RT")
+
+
+class BaseReporter(Generic[RT]):
+    def starting(self):
+        return where()
+
+
+class Resolver:
+    def __init__(self, reporter: BaseReporter[int]):
+        self._r = reporter
+
+    def go(self):
+        return self._r.starting()
+
+
+def use(r: BaseReporter[int], s: Optional[BaseReporter[str]], t: type[BaseReporter[int]]):
+    return r.starting(), s.starting(), t.starting(t())
+'''
+
+
+def test_a_parameter_declared_a_subscripted_generic_class_is_an_instance_of_it(tmp_path):
+    """`reporter: BaseReporter[int]` (resolvelib's `BaseReporter[RT, CT, KT]`, the pip trial's largest `self.a.m()`
+    bucket): `r.starting()` and, through `self._r = reporter`, `self._r.starting()` run BaseReporter.starting
+    (annotation, attribute_instance). `t: type[BaseReporter[int]]` declares the class, not an instance: `t.starting`
+    is a plain function there, no `annotation` edge. Before: no edge for either."""
+    from tests.conftest import index_repo, write_repo
+    files = {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/gen.py": GENERIC}
+    truth = write_repo(tmp_path / "truth", files)
+    out = ran(truth, "from pkg.gen import Resolver, BaseReporter as B, use; "
+                     "print(Resolver(B()).go(), *use(B(), B(), B))").split()
+    assert {split(w)[0] for w in out} == {"pkg.gen.BaseReporter.starting"}
+    _, env, _ = index_repo(tmp_path, files)
+    db = env["CODEINTEL_DB"]
+    assert [(q, r) for q, _, r, _ in edges(db, "pkg.gen.Resolver.go")] == [
+        ("pkg.gen.BaseReporter.starting", "attribute_instance")]
+    assert [(q, r) for q, _, r, _ in edges(db, "pkg.gen.use")] == [
+        ("pkg.gen.BaseReporter.starting", "annotation"), ("pkg.gen.BaseReporter.starting", "annotation")]

@@ -169,12 +169,32 @@ def _unwrapped(ann: ast.AST | None) -> ast.AST | None:
     return ann
 
 
+# Subscripted names that do not declare an instance of the name subscripted: unions, callables, classes
+# (``type[C]``), literals, and the containers (whose items ``_item_class`` reads)
+_NOT_INSTANCE_GENERICS = frozenset({"Optional", "Union", "Callable", "Type", "type", "Literal", "dict", "Dict",
+                                    "Mapping", "MutableMapping", "DefaultDict", "defaultdict", "OrderedDict", "Counter",
+                                    "ChainMap", "TypeGuard", "TypeIs", "Unpack", "Required", "NotRequired",
+                                    "ReadOnly", "Concatenate", "Awaitable", "Coroutine"})
+
+
 def _annotated_class(ann: ast.AST | None) -> ast.AST | None:
     """The dotted name a parameter annotation declares: ``C``, ``m.C``, ``C | None``, ``None | C``,
-    ``Optional[C]`` / ``typing.Optional[C]``; None for anything else (strings, other generics, unions of
-    classes: what the value is cannot be told from them without a type checker)."""
-    ann = _unwrapped(ann)
-    return ann if ann is not None and _dotted(ann) is not None else None
+    ``Optional[C]`` / ``typing.Optional[C]``, a subscripted generic class ``C[int]`` (an instance of C; resolvelib's
+    ``reporter: BaseReporter[RT, CT, KT]``), ``Annotated[C, ...]`` / ``Final[C]`` / ``ClassVar[C]``; None for anything
+    else (strings, unions of classes, containers, ``type[C]``: what the value is cannot be told from them without a
+    type checker). The link gives an edge only when the name resolves to a class of the repository."""
+    u = _unwrapped(ann)
+    if u is None and isinstance(ann, ast.Subscript):
+        u = ann  # another generic than Optional
+    if isinstance(u, ast.Subscript):
+        head = _dotted(u.value)
+        name = (head[1] or [head[0]])[-1] if head is not None else None
+        if name in ("Annotated", "Final", "ClassVar"):
+            return _annotated_class(u.slice.elts[0] if isinstance(u.slice, ast.Tuple) else u.slice)
+        if name is None or name in _NOT_INSTANCE_GENERICS or name in _ITEM_GENERICS:
+            return None
+        return u.value
+    return u if u is not None and _dotted(u) is not None else None
 
 
 # Generic aliases whose (first) argument is the class of the items a `for` loop over the value yields
