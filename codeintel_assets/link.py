@@ -473,10 +473,27 @@ def _lookups(conn, full: bool) -> None:
 
 CALL_REFS = """
 CREATE OR REPLACE TEMP TABLE __lk_refs AS
-SELECT callsite_id AS ref_id, path, callee_root AS root, callee_root_binding_id AS root_binding_id,
-       coalesce(callee_attrs, []) AS attrs, NULL::VARCHAR AS lambda_def_id, callee_kind = 'subscript' AS container
-FROM cpg_call_sites SEMI JOIN __scope USING (path)
-WHERE callee_kind IN ('name', 'attribute', 'subscript') AND callee_root IS NOT NULL
+-- f(...) where f is bound once, by `for f in xs` over a name (also in a comprehension): the items of the display xs
+-- names (pip's `for option in OPTIONS: option()`), as `xs[k]()` reads them (container); not when xs is bound to a
+-- dict display (a loop over a dict yields its keys, and the items are its values)
+WITH it AS (
+    SELECT v.target_binding_id AS binding_id, v.root, v.root_binding_id AS iter_binding
+    FROM cpg_value_refs v SEMI JOIN __scope USING (path)
+    WHERE v.role = 'iter' AND len(v.attrs) = 0 AND v.root_binding_id IS NOT NULL
+      AND v.target_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN __scope USING (path)
+                                  WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)
+      AND v.root_binding_id NOT IN (
+          SELECT e.target_binding_id FROM cpg_value_refs e SEMI JOIN __scope USING (path)
+          JOIN py_ast_nodes a ON a.ast_node_id = e.ast_node_id AND a.path = e.path
+          JOIN py_ast_nodes d ON d.ast_node_id = a.parent_ast_node_id AND d.path = a.path
+          WHERE e.role = 'element' AND d.kind = 'Dict' AND a.path IN (SELECT path FROM __scope)))
+SELECT c.callsite_id AS ref_id, c.path, coalesce(it.root, c.callee_root) AS root,
+       coalesce(it.iter_binding, c.callee_root_binding_id) AS root_binding_id,
+       coalesce(c.callee_attrs, []) AS attrs, NULL::VARCHAR AS lambda_def_id,
+       c.callee_kind = 'subscript' OR it.binding_id IS NOT NULL AS container
+FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+LEFT JOIN it ON it.binding_id = c.callee_root_binding_id AND c.callee_kind = 'name'
+WHERE c.callee_kind IN ('name', 'attribute', 'subscript') AND c.callee_root IS NOT NULL
 """
 
 BASE_REFS = """

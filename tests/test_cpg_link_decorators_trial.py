@@ -553,3 +553,49 @@ def test_a_parameter_declared_a_subscripted_generic_class_is_an_instance_of_it(t
         ("pkg.gen.BaseReporter.starting", "attribute_instance")]
     assert [(q, r) for q, _, r, _ in edges(db, "pkg.gen.use")] == [
         ("pkg.gen.BaseReporter.starting", "annotation"), ("pkg.gen.BaseReporter.starting", "annotation")]
+
+
+OPTIONS = '''
+from pkg.trace import where
+
+
+def index_url():
+    return where()
+
+
+def find_links():
+    return where()
+
+
+OPTIONS = [index_url, find_links]
+BY_NAME = {"index": index_url}
+
+
+def build():
+    out = []
+    for option in OPTIONS:
+        out.append(option())
+    return out + [f() for f in OPTIONS]
+
+
+def keys():
+    for k in BY_NAME:
+        k()
+'''
+
+
+def test_a_loop_over_a_list_of_functions_calls_each(tmp_path):
+    """pip's `for option in SUPPORTED_OPTIONS: option()`: each function of the display runs (rule container, 1/2 each
+    as for `OPTIONS[k]()`), in a loop and in a comprehension. A loop over a dict display yields its keys (strings
+    here): `k()` gets no edge to the dict's values."""
+    from tests.conftest import index_repo, write_repo
+    files = {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/opts.py": OPTIONS}
+    truth = write_repo(tmp_path / "truth", files)
+    out = ran(truth, "from pkg.opts import build; print(*build())").split()
+    assert [split(w)[0] for w in out] == ["pkg.opts.index_url", "pkg.opts.find_links"] * 2
+    _, env, _ = index_repo(tmp_path, files)
+    db = env["CODEINTEL_DB"]
+    got = edges(db, "pkg.opts.build")
+    assert sorted((q, r, c) for q, _, r, c in got) == [("pkg.opts.find_links", "container", 0.5)] * 2 + \
+        [("pkg.opts.index_url", "container", 0.5)] * 2
+    assert edges(db, "pkg.opts.keys") == []
