@@ -334,20 +334,10 @@ WHERE p.kind = 'parameter' AND p.param_index = 0 AND p.param_kind IN ('posonly',
     # Such an instance attribute shadows a method or class attribute of that name (_shadowed_keys); a store elsewhere
     # (`if default is not None: self.default = default`, a setter) may never run, and the method stays reachable.
     ("cpg_link_self_stores", ("path", "class_qualname", "attr"), """
-WITH st AS (
-    SELECT s.path, s.class_qualname, v.attrs[1] AS attr, v.owner_def_id, t.parent_field AS field,
-           u.parent_field AS up_field, u.parent_ast_node_id AS up
-    FROM cpg_value_refs v JOIN cpg_link_self s ON s.binding_id = v.root_binding_id AND NOT s.classmethod AND {s[s]}
-    JOIN __lk_cdefs m ON m.def_id = v.owner_def_id AND m.kind = 'method' AND m.name = '__init__' AND {s[m]}
-    JOIN py_ast_nodes t ON t.ast_node_id = v.target_node_id AND {s[t]}
-    JOIN py_ast_nodes u ON u.ast_node_id = t.parent_ast_node_id AND {s[u]}
-    WHERE v.role IN ('attr_instance', 'attr_none', 'attr_store') AND {s[v]})
-SELECT path, class_qualname, attr FROM st  -- (the target's statement is a statement of __init__'s body)
-WHERE field IN ('targets', 'target') AND up = owner_def_id AND up_field = 'body'
-UNION
-SELECT st.path, st.class_qualname, st.attr FROM st  -- (`self.a, self.b = ...`: one level more)
-JOIN py_ast_nodes w ON w.ast_node_id = st.up AND {s[w]}
-WHERE st.field = 'elts' AND st.up_field = 'targets' AND w.parent_ast_node_id = st.owner_def_id AND w.parent_field = 'body'"""),
+SELECT DISTINCT s.path, s.class_qualname, v.attrs[1] AS attr
+FROM cpg_value_refs v JOIN cpg_link_self s ON s.binding_id = v.root_binding_id AND NOT s.classmethod AND {s[s]}
+JOIN __lk_cdefs m ON m.def_id = v.owner_def_id AND m.kind = 'method' AND m.name = '__init__' AND {s[m]}
+WHERE v.role IN ('attr_instance', 'attr_none', 'attr_store') AND v.item_index = 1 AND {s[v]}"""),
     # `self.a = q` in a method, q one of that method's parameters: `self.a(...)` may call whatever the method's
     # callers pass for q (PASSED_SITES: tornado's `self.callback = callback`, then `self.callback(...)`)
     ("cpg_link_param_stores", ("path", "class_qualname", "attr", "param_binding_id"), """

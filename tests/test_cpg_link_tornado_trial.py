@@ -266,6 +266,17 @@ def apply(fn):
     return fn()
 
 
+class P:
+    def __init__(self, cb):
+        self.n, self.handler = 0, cb
+
+    def handler(self):
+        return where()
+
+    def run(self):
+        return self.handler()
+
+
 class J:
     def __init__(self, cb=None):
         if cb is not None:
@@ -312,6 +323,9 @@ def test_an_instance_attribute_shadows_a_class_attribute_and_a_method(shadow):
     assert ran(truth, "from pkg.shadow import H, Sub; print(H(lambda: 'cb').run(), Sub(lambda: 'cb2').run())") \
         == "cb cb2"
     assert calls_of(db, "pkg.shadow.H.run") == []
+    # (a tuple target: `self.n, self.handler = 0, cb` stores it as surely)
+    assert ran(truth, "from pkg.shadow import P; print(P(lambda: 'cb').run())") == "cb"
+    assert calls_of(db, "pkg.shadow.P.run") == []
 
 
 def test_an_attribute_stored_only_sometimes_leaves_the_method_reachable(shadow):

@@ -356,6 +356,12 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         v = stmt.value if single else None
         if isinstance(v, ast.Await) and isinstance(v.value, ast.Call):
             v = None  # `self.a = await f()`: not an instance the call constructs
+        # item_index 1: the store always runs when its function does (its statement is one of the function's own
+        # body, not under an if / for / with / try; `self.a, self.b = ...` too): what the link reads as "__init__
+        # always stores it" (cpg_link_self_stores)
+        st = parent if field in ("targets", "target") else (
+            rows[parent.parent] if field == "elts" and parent.parent_field == "targets" else None)
+        always = 1 if st is not None and st.parent == up and st.parent_field == "body" else None
         made = [v] if isinstance(v, ast.Call) else _branch_calls(v) if v is not None else []
         if made:
             shaped = [("attr_instance", call) for call in made]
@@ -366,7 +372,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         for k, (role, val) in enumerate(shaped):
             vr = by_node.get(id(val)) or r
             values.append((file_id, f"{nid(r.ordinal)}:{role}" + (f":{k}" if k else ""), role, nid(up), None,
-                           nid(r.ordinal), None, text(vr) if val is not node else None, node.value.id,
+                           nid(r.ordinal), always, text(vr) if val is not node else None, node.value.id,
                            bindings.get((nid(recv.ordinal), "use")) if recv is not None else None, [node.attr],
                            None, nid(vr.ordinal), node.lineno, stub[r.ordinal]))
 
