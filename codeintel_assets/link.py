@@ -53,6 +53,14 @@ _GONE = "gone AS (SELECT def_id AS node FROM __lk_dead UNION ALL SELECT ast_node
 # `name = lambda` (the lambda), or items of a display assigned to it (kind element). A binding with any
 # other binding site (a loop variable, a second assignment of another shape, `global` from a function)
 # means nothing: precision first.
+# Every call edge the link can read at this point: this link's (__lk_calls) for the scope's files, as stored
+# (cpg_calls) for the other files. {where}: a filter on the rule (or TRUE).
+_CALL_EDGES = ("(SELECT ref_id, rule, confidence, def_id, qualname, via FROM __lk_calls WHERE {where} UNION ALL "
+               "SELECT * FROM (SELECT callsite_id AS ref_id, rule, confidence, callee_def_id AS def_id, "
+               "callee_qualname AS qualname, via FROM cpg_calls WHERE path NOT IN (SELECT path FROM __scope)) "
+               "WHERE {where})")
+
+
 def _shadowed_keys(pairs: str) -> str:
     """The keys of ``pairs`` (key, binding_id, attr: `self.attr` with self's binding) where the __init__ of a class of
     the MRO of self's class (not a classmethod's `cls`) always stores `self.attr = ...` (cpg_link_self_stores): an
@@ -685,10 +693,7 @@ _MADE_BY_CONSTRUCTORS = """sites AS (SELECT n.binding_id, n.ast_node_id, n.path 
           SEMI JOIN ({bindings}) b USING (binding_id)
           WHERE n.role = 'def' AND n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)
             AND n.ast_node_id NOT IN (SELECT ast_node_id FROM cpg_link_overwritten)),
-ctor AS (SELECT ref_id, rule, confidence, qualname, via FROM __lk_calls WHERE rule IN ('constructor', 'class')
-         UNION ALL
-         SELECT callsite_id, rule, confidence, callee_qualname, via FROM cpg_calls
-         WHERE rule IN ('constructor', 'class') AND path NOT IN (SELECT path FROM __scope)),
+ctor AS """ + _CALL_EDGES.format(where="rule IN ('constructor', 'class')") + r""",
 made AS (SELECT s.binding_id, r.ast_node_id AS call_id, e.rule, e.confidence, e.qualname, e.via
          FROM sites s LEFT JOIN cpg_value_refs r ON r.target_node_id = s.ast_node_id AND r.path = s.path
           AND r.role = 'instance' AND r.ast_node_id NOT IN (SELECT callsite_id FROM __lk_awaited)
@@ -829,10 +834,7 @@ stores AS (
     UNION ALL
     SELECT m.callsite_id, m.own, 'attr_store', NULL, NULL FROM mro m
     JOIN __lk_defs x ON x.parent_def_id = m.ancestor_def_id AND x.name = m.attr),
-ctor AS (SELECT ref_id, rule, confidence, qualname, via FROM __lk_calls WHERE rule IN ('constructor', 'class')
-         UNION ALL
-         SELECT callsite_id, rule, confidence, callee_qualname, via FROM cpg_calls
-         WHERE rule IN ('constructor', 'class') AND path NOT IN (SELECT path FROM __scope)),
+ctor AS """ + _CALL_EDGES.format(where="rule IN ('constructor', 'class')") + r""",
 typed AS (  -- the class of what each store stores: a constructor call's class
     SELECT s.callsite_id, s.call_id, e.confidence, e.qualname, k.def_id AS class_def_id
     FROM stores s JOIN ctor e ON e.ref_id = s.call_id AND NOT ends_with(e.qualname, '.__new__')
@@ -1266,28 +1268,24 @@ WHERE k.rule IN ('annotation', 'returns_method', 'attribute_instance', 'iterated
 # call reaches.
 RETURN_REFS = """
 CREATE OR REPLACE TEMP TABLE __lk_refs AS
-SELECT c.callsite_id || '|' || v.value_id AS ref_id, v.path, v.root, v.root_binding_id, coalesce(v.attrs, []) AS attrs,
-       v.value_def_id AS lambda_def_id, false AS container, c.callsite_id AS outer_id, e.confidence AS outer_confidence
-FROM cpg_call_sites c SEMI JOIN __scope USING (path)
-JOIN __lk_calls e ON e.ref_id = c.callee_value_node_id
-JOIN __lk_cdefs f ON f.def_id = e.def_id AND f.kind IN ('function', 'method', 'lambda')
-JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND v.role = 'return'
-WHERE c.callee_kind = 'call' AND (v.root IS NOT NULL OR v.value_def_id IS NOT NULL)
+WITH r AS (  -- the scope's f(...)(...) calls, with each return value of each function f the inner call reaches
+    SELECT c.callsite_id, e.confidence, v.*
+    FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+    JOIN __lk_calls e ON e.ref_id = c.callee_value_node_id
+    JOIN __lk_cdefs f ON f.def_id = e.def_id AND f.kind IN ('function', 'method', 'lambda')
+    JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND v.role = 'return'
+    WHERE c.callee_kind = 'call')
+SELECT r.callsite_id || '|' || r.value_id AS ref_id, r.path, r.root, r.root_binding_id, coalesce(r.attrs, []) AS attrs,
+       r.value_def_id AS lambda_def_id, false AS container, r.callsite_id AS outer_id, r.confidence AS outer_confidence
+FROM r WHERE r.root IS NOT NULL OR r.value_def_id IS NOT NULL
 UNION ALL  -- one hop further: f returns what a call of a function g returns (`def group(name): return command(name)`,
            -- command returning its inner `decorator`): g's return values, the two calls' confidence
-SELECT c.callsite_id || '|' || w.value_id, w.path, w.root, w.root_binding_id, coalesce(w.attrs, []),
-       w.value_def_id, false, c.callsite_id, e.confidence * k.confidence
-FROM cpg_call_sites c SEMI JOIN __scope USING (path)
-JOIN __lk_calls e ON e.ref_id = c.callee_value_node_id
-JOIN __lk_cdefs f ON f.def_id = e.def_id AND f.kind IN ('function', 'method', 'lambda')
-JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND v.role = 'return' AND v.root IS NULL AND v.value_def_id IS NULL
-JOIN (SELECT ref_id, def_id, rule, confidence FROM __lk_calls
-      UNION ALL
-      SELECT callsite_id, callee_def_id, rule, confidence FROM cpg_calls WHERE path NOT IN (SELECT path FROM __scope)) k
-  ON k.ref_id = v.ast_node_id AND k.rule NOT IN ('constructor', 'class')
+SELECT r.callsite_id || '|' || w.value_id, w.path, w.root, w.root_binding_id, coalesce(w.attrs, []),
+       w.value_def_id, false, r.callsite_id, r.confidence * k.confidence
+FROM r JOIN """ + _CALL_EDGES.format(where="rule NOT IN ('constructor', 'class')") + """ k ON k.ref_id = r.ast_node_id
 JOIN __lk_cdefs g ON g.def_id = k.def_id AND g.kind IN ('function', 'method', 'lambda')
 JOIN cpg_value_refs w ON w.owner_def_id = g.def_id AND w.role = 'return' AND (w.root IS NOT NULL OR w.value_def_id IS NOT NULL)
-WHERE c.callee_kind = 'call'
+WHERE r.root IS NULL AND r.value_def_id IS NULL
 """
 
 # fn() where fn is a parameter bound nowhere else: whatever the resolved calls pass for it (BINDS_ARG). A caller in
@@ -1393,11 +1391,8 @@ _REPLACED_EDGE = ("({e}.def_id IN (SELECT def_id FROM __lk_replaced) OR ({e}.rul
                   "SELECT qualname FROM __lk_replaced WHERE kind = 'class')))")
 REPLACED = r"""
 CREATE OR REPLACE TEMP TABLE __lk_replaced AS
-WITH app AS (
-    SELECT e.ref_id AS callsite_id, e.def_id AS fn_id FROM __lk_calls e WHERE contains(e.ref_id, ':DECORATOR:')
-    UNION
-    SELECT callsite_id, callee_def_id FROM cpg_calls
-    WHERE call_kind = 'decorator' AND path NOT IN (SELECT path FROM __scope)),
+WITH app AS (SELECT DISTINCT ref_id AS callsite_id, def_id AS fn_id
+             FROM """ + _CALL_EDGES.format(where="contains(ref_id, ':DECORATOR:')") + r""" e),
 fn AS (SELECT a.callsite_id, f.def_id AS fn_id, p.binding_id AS param
        FROM app a JOIN __lk_cdefs f ON f.def_id = a.fn_id AND f.kind = 'function'
        JOIN __lk_cdefs p ON p.parent_def_id = f.def_id AND p.kind = 'parameter' AND p.param_index = 0
@@ -2011,8 +2006,10 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None) -> set[str]
             f"FROM {CPG_CALLS.name} k JOIN cpg_definitions d "
             "ON d.def_id = split_part(k.callsite_id, ':DECORATOR:', 1) WHERE k.call_kind = 'decorator' "
             "AND k.callee_path IN (SELECT path FROM __dirty)), "
+            # (two equi-joins: one join on `a OR b` is a nested loop over cpg_calls, 1.3 s for unittest/case.py)
             f"reached AS (SELECT e.path, d.def_id FROM {CPG_CALLS.name} e JOIN d ON e.callee_def_id = d.def_id "
-            f"OR (e.rule = 'constructor' AND e.via[-2] = d.qualname)) "
+            f"UNION ALL SELECT e.path, d.def_id FROM {CPG_CALLS.name} e JOIN d ON e.via[-2] = d.qualname "
+            "WHERE e.rule = 'constructor') "
             "SELECT path FROM reached UNION "
             "SELECT DISTINCT c.path FROM cpg_call_sites c JOIN d ON d.name = coalesce(c.callee_attrs[-1], c.callee_root) "
             "WHERE d.by_class OR d.def_id NOT IN (SELECT def_id FROM reached)").fetchall()}

@@ -9,7 +9,7 @@ callee reporting its own `def` (``where()``). One index serves every test but th
 import duckdb
 import pytest
 
-from tests.test_cpg_link_nx_trial import WHERE, edges, index_with_truth, ran, split
+from tests.test_cpg_link_nx_trial import WHERE, edges, index_with_truth, ran, reindexed_as_full, split
 
 STACK = '''
 from pkg.trace import where
@@ -246,7 +246,7 @@ def test_editing_the_decorator_relinks_the_callers_of_what_it_decorates(tmp_path
     """The decorator in deco.py, the definition it decorates in defs.py, the call in caller.py (which imports defs,
     not deco). deco replaces target, so `target()` has no edge; an edit of deco.py that makes it return f gives the
     call its edge, and back, each incremental result equal to a --full index's."""
-    from tests.conftest import cli_env, index_repo, run_cli
+    from tests.conftest import index_repo
     repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/deco.py": DECO, "pkg/defs.py": DEFS,
                                          "pkg/caller.py": CALLER})
     db = env["CODEINTEL_DB"]
@@ -254,14 +254,8 @@ def test_editing_the_decorator_relinks_the_callers_of_what_it_decorates(tmp_path
     src = repo / "pkg" / "deco.py"
     for text, expected in ((DECO.replace("return get", "return f"), [("pkg.defs.target", "import")]), (DECO, [])):
         src.write_text(text)
-        code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
-        assert code == 0, err
-        got = edges(db, "pkg.caller.use")
+        got = reindexed_as_full(tmp_path, repo, env, "pkg.caller.use", f"full{len(expected)}")
         assert [(q, r) for q, _, r, _ in got] == expected
-        full_env = cli_env(tmp_path / f"full{len(expected)}")
-        code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--full"], full_env)
-        assert code == 0, err
-        assert edges(full_env["CODEINTEL_DB"], "pkg.caller.use") == got
 
 
 LOOPS = '''
@@ -482,7 +476,7 @@ def test_a_callable_stored_from_a_parameter_is_called_through_the_attribute(tmp_
     `callback` runs (tornado's and click's callbacks: a leading miss class of three trials), on_done with x, Box.go
     bound to b. A caller in another file adds `other`; editing that file relinks the call site in cb.py, as a --full
     index does."""
-    from tests.conftest import cli_env, index_repo, run_cli, write_repo
+    from tests.conftest import index_repo, write_repo
     files = {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/cb.py": CALLBACKS, "pkg/main2.py": MAIN2}
     truth = write_repo(tmp_path / "truth", files)
     out = ran(truth, "from pkg.cb import main; print(*main())").split()
@@ -500,14 +494,8 @@ def test_a_callable_stored_from_a_parameter_is_called_through_the_attribute(tmp_
     assert wiring == [("pkg.cb.Box.go", "self", True, "Attribute"), ("pkg.cb.Box.go", "x", False, "Name"),
                       ("pkg.cb.on_done", "x", False, "Name"), ("pkg.main2.other", "x", False, "Name")]
     (repo / "pkg" / "main2.py").write_text(MAIN2.replace("Handler(other)", "Handler(on_done)"))
-    code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
-    assert code == 0, err
-    got = edges(db, "pkg.cb.Handler.run")
+    got = reindexed_as_full(tmp_path, repo, env, "pkg.cb.Handler.run")
     assert [(q, r) for q, _, r, _ in got] == [("pkg.cb.Box.go", "passed_argument"), ("pkg.cb.on_done", "passed_argument")]
-    full_env = cli_env(tmp_path / "full")
-    code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--full"], full_env)
-    assert code == 0, err
-    assert edges(full_env["CODEINTEL_DB"], "pkg.cb.Handler.run") == got
 
 
 GENERIC = '''

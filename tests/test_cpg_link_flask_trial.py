@@ -386,20 +386,14 @@ def relinked_as_full(tmp_path, files: dict[str, str], edit: str, change, caller:
                      before: str, after: str) -> None:
     """Index ``files``, check ``caller``'s attribute_instance callee is ``before``; apply ``change`` (text -> text)
     to the file ``edit``, index again: the callee is ``after``, and the edges equal a --full index's."""
-    from tests.conftest import cli_env, index_repo, run_cli
+    from tests.conftest import index_repo
+    from tests.test_cpg_link_nx_trial import reindexed_as_full
     repo, env, _ = index_repo(tmp_path, files)
-    db = env["CODEINTEL_DB"]
-    assert [(q, r) for q, _, r, _ in edges(db, caller)] == [(before, "attribute_instance")]
+    assert [(q, r) for q, _, r, _ in edges(env["CODEINTEL_DB"], caller)] == [(before, "attribute_instance")]
     src = repo / edit
     src.write_text(change(src.read_text()))
-    code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
-    assert code == 0, err
-    got = edges(db, caller)
+    got = reindexed_as_full(tmp_path, repo, env, caller, except_rules=("constructor", "class"))
     assert [(q, r) for q, _, r, _ in got] == [(after, "attribute_instance")]
-    full_env = cli_env(tmp_path / "full")
-    code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--full"], full_env)
-    assert code == 0, err
-    assert edges(full_env["CODEINTEL_DB"], caller) == got
 
 
 def test_changing_the_store_in_a_base_class_relinks_the_subclass_as_a_full_index_does(tmp_path):

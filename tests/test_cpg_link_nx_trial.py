@@ -207,6 +207,21 @@ def edges(db: str, caller: str, except_rules: tuple[str, ...] = ()) -> list[tupl
                          [caller, list(except_rules)]).fetchall()
 
 
+def reindexed_as_full(tmp_path, repo, env: dict, caller: str, tag: str = "full",
+                      except_rules: tuple[str, ...] = ()) -> list[tuple]:
+    """Index ``repo`` again into ``env``'s database (incremental, after an edit), then a --full index of it into a new
+    one (``tmp_path / tag``): ``caller``'s edges (as ``edges`` gives them), asserted equal in both."""
+    from tests.conftest import cli_env, run_cli
+    code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    got = edges(env["CODEINTEL_DB"], caller, except_rules)
+    full_env = cli_env(tmp_path / tag)
+    code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--full"], full_env)
+    assert code == 0, err
+    assert edges(full_env["CODEINTEL_DB"], caller, except_rules) == got
+    return got
+
+
 def ran(truth, code: str) -> str:
     return in_cpython(truth, code)
 
