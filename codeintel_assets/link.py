@@ -779,7 +779,7 @@ bound AS (  -- what binds the name in each class of K's MRO: a def / class state
     FROM c JOIN cpg_mro o ON o.class_def_id = c.class_def_id
     JOIN cpg_value_refs v ON v.owner_def_id = o.ancestor_def_id AND v.role IN ('alias', 'instance', 'none', 'element')
      AND regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) = c.name AND v.type_checking_only IS NOT TRUE
-    UNION ALL  -- an instance attribute the classes' methods store (`self.factory = f`) shadows the class attribute
+    UNION ALL  -- an instance attribute __init__ always stores (`self.factory = f`) shadows the class attribute
     SELECT c.callsite_id, -1, 'store', NULL FROM c JOIN __lk_shadowed s ON s.key = c.callsite_id),
 first AS (SELECT * FROM bound QUALIFY rank() OVER (PARTITION BY callsite_id ORDER BY mro_index) = 1)
 SELECT f.callsite_id AS ref_id, v.path, v.root, v.root_binding_id, coalesce(v.attrs, []) AS attrs,

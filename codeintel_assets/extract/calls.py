@@ -169,6 +169,13 @@ def _unwrapped(ann: ast.AST | None) -> ast.AST | None:
     return ann
 
 
+# Generic aliases whose (first) argument is the class of the items a `for` loop over the value yields
+_ITEM_GENERICS = frozenset({"list", "List", "set", "Set", "frozenset", "FrozenSet", "AbstractSet", "MutableSet",
+                            "Sequence", "MutableSequence", "Collection", "Iterable", "Iterator", "Reversible",
+                            "Generator", "AsyncIterable", "AsyncIterator", "AsyncGenerator", "deque", "Deque",
+                            "tuple", "Tuple"})
+
+
 # Subscripted names that do not declare an instance of the name subscripted: unions, callables, classes
 # (``type[C]``), literals, and the containers (whose items ``_item_class`` reads)
 _NOT_INSTANCE_GENERICS = frozenset({"Optional", "Union", "Callable", "Type", "type", "Literal", "dict", "Dict",
@@ -197,13 +204,6 @@ def _annotated_class(ann: ast.AST | None) -> ast.AST | None:
     return u if u is not None and _dotted(u) is not None else None
 
 
-# Generic aliases whose (first) argument is the class of the items a `for` loop over the value yields
-_ITEM_GENERICS = frozenset({"list", "List", "set", "Set", "frozenset", "FrozenSet", "AbstractSet", "MutableSet",
-                            "Sequence", "MutableSequence", "Collection", "Iterable", "Iterator", "Reversible",
-                            "Generator", "AsyncIterable", "AsyncIterator", "AsyncGenerator", "deque", "Deque",
-                            "tuple", "Tuple"})
-
-
 def _item_class(ann: ast.AST | None) -> ast.AST | None:
     """The dotted name of the items of ``list[C]``, ``Iterable[C]``, ``Iterator[C]``, ``Sequence[C]``,
     ``Generator[C, ...]``, ``tuple[C, ...]`` (typing's and collections.abc's spellings; each ``C`` as
@@ -212,10 +212,10 @@ def _item_class(ann: ast.AST | None) -> ast.AST | None:
     if not isinstance(ann, ast.Subscript):
         return None
     head = _dotted(ann.value)
-    if head is None or (head[1] or [head[0]])[-1] not in _ITEM_GENERICS:
+    name = (head[1] or [head[0]])[-1] if head is not None else None
+    if name not in _ITEM_GENERICS:
         return None
     args = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
-    name = (head[1] or [head[0]])[-1]
     if name in ("tuple", "Tuple") and not (len(args) == 2 and isinstance(args[1], ast.Constant)
                                            and args[1].value is Ellipsis):
         return None
@@ -302,7 +302,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
               nth: int = 0, parsed: ast.AST | None = None) -> None:
         """A value-ref row when ``node`` is a dotted name or a lambda (anything else has no static meaning
         the link step could use; a class base of another shape is kept, with no root, so bases stay in order, and
-        so is any returned value: the link tells what a decorator returns by every return of it).
+        so is any returned value: `return g(...)` lets the link follow what g returns, its value node the call).
         ``parsed``: the dotted name a string ``node`` holds (a string annotation): its root has no binding
         (symtable binds nothing in a string; the link looks it up among the module's names)."""
         vr = by_node.get(id(node))
