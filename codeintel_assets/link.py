@@ -600,7 +600,7 @@ _METHOD_OF_CLASS = """
 SELECT c.callsite_id AS ref_id, '{rule}' AS rule,
        {confidence} * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
        x.def_id, x.qualname, x.path, x.kind, {via} AS via
-FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+FROM __lk_sites c
 {find_class}
 JOIN cpg_mro o ON o.class_def_id = {class_def_id}
 JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = {method}
@@ -660,7 +660,7 @@ JOIN __lk_returns t ON t.fn_def_id = e.def_id
 # resolutions sharing its part as they share the call's confidence).
 INSTANCE_BINDINGS = """
 CREATE OR REPLACE TEMP TABLE __lk_inst AS
-WITH roots AS (SELECT DISTINCT callee_root_binding_id AS binding_id FROM cpg_call_sites SEMI JOIN __scope USING (path)
+WITH roots AS (SELECT DISTINCT callee_root_binding_id AS binding_id FROM __lk_sites
                WHERE callee_root_binding_id IS NOT NULL AND (
                    (callee_kind = 'attribute' AND len(callee_attrs) = 1)
                    -- x(...) that no rule resolved yet: x may be an instance of a class with __call__
@@ -673,6 +673,25 @@ made AS (SELECT s.binding_id, v.ast_node_id AS call_id, e.ref_id
          LEFT JOIN __lk_calls e ON e.ref_id = v.ast_node_id AND e.rule IN ('constructor', 'class')
           AND v.ast_node_id NOT IN (SELECT callsite_id FROM __lk_awaited))  -- (`await C()`: not a C)
 SELECT binding_id, count(DISTINCT call_id) AS n FROM made GROUP BY binding_id HAVING bool_and(ref_id IS NOT NULL)
+"""
+# `m = x.m` binding m once, then `m(...)`: the call as `x.m(...)` for the rules that find the class of x from how x
+# is bound (instance_method, annotation, iterated, returns_method; attribute_instance for `m = self.a.m`), which read
+# the scope's call sites through __lk_sites: a bound method kept in a local name (rich's `append = text.append`,
+# `get_style = console.get_style`: 49 executed calls of pip's vendored rich had no edge). Same call site, so the
+# edge and its wiring are the call's (the receiver: the name m, which holds the bound method, as for `x(...)`).
+# The other rules read cpg_call_sites as it is: `f = json.dumps` is MEANING's alias, `m = self.m` its self_method.
+ALIAS_SITES = """
+CREATE OR REPLACE TEMP TABLE __lk_alias_sites AS
+SELECT c.* REPLACE ('attribute' AS callee_kind, v.root AS callee_root, v.root_binding_id AS callee_root_binding_id,
+                    v.attrs AS callee_attrs)
+FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.path = c.path AND v.role = 'alias'
+WHERE c.callee_kind = 'name' AND c.call_kind = 'call' AND len(v.attrs) >= 1 AND v.root_binding_id IS NOT NULL
+  AND v.value_def_id IS NULL AND v.type_checking_only IS NOT TRUE
+  AND c.callee_root_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN __scope USING (path)
+                                   WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1);
+CREATE OR REPLACE TEMP VIEW __lk_sites AS
+SELECT * FROM cpg_call_sites SEMI JOIN __scope USING (path) UNION ALL SELECT * FROM __lk_alias_sites
 """
 # x = C(...) (every binding site of x a constructor call), then x.m(): 1/n for n constructor calls.
 INSTANCE = _method_of_constructed("instance_method", "attribute", "v.ast_node_id",
@@ -803,20 +822,20 @@ CLASS_ATTRIBUTE = CALLABLE.format(res="""(
 ATTRIBUTE_INSTANCE = r"""
 WITH c AS (SELECT c.callsite_id, c.callee_attrs[1] AS attr, c.callee_attrs[2] AS method, k.def_id AS class_def_id,
                   1.0 AS known, [] AS known_via, true AS own
-           FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+           FROM __lk_sites c
            JOIN __lk_self p ON p.binding_id = c.callee_root_binding_id AND NOT p.classmethod
            JOIN __lk_defs k ON k.qualname = p.class_qualname AND k.kind = 'class'
            WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2
            UNION ALL  -- p.a.m() on a parameter declared `p: K` and bound nowhere else: K as the annotation rule has it
            SELECT c.callsite_id, c.callee_attrs[1], c.callee_attrs[2], e.def_id, 0.8 * e.confidence, [e.qualname], false
-           FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+           FROM __lk_sites c
            JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'annotation'
             AND v.path = c.path
            JOIN __lk_declared e ON e.ref_id = v.value_id
            WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2""" + _bound_once("annotation") + r"""
            UNION ALL  -- x.a.m() where only constructor calls bind x (x = C(...)): each class, 0.9 / n
            SELECT c.callsite_id, c.callee_attrs[1], c.callee_attrs[2], r.class_def_id, r.known, [r.qualname], false
-           FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+           FROM __lk_sites c
            JOIN __lk_attr_recv r ON r.binding_id = c.callee_root_binding_id
            WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2),
 mro AS (SELECT c.*, o.ancestor_def_id, a.qualname AS ancestor_qualname FROM c
@@ -876,7 +895,7 @@ QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.call_id, e.class_def_id
 # The receivers x of the scope's x.a.m() calls that only constructor calls bind, with each class (ATTRIBUTE_INSTANCE).
 ATTRIBUTE_RECEIVERS = r"""
 CREATE OR REPLACE TEMP TABLE __lk_attr_recv AS
-WITH roots AS (SELECT DISTINCT callee_root_binding_id AS binding_id FROM cpg_call_sites SEMI JOIN __scope USING (path)
+WITH roots AS (SELECT DISTINCT callee_root_binding_id AS binding_id FROM __lk_sites
                WHERE callee_kind = 'attribute' AND len(callee_attrs) = 2 AND callee_root_binding_id IS NOT NULL),
 """ + _MADE_BY_CONSTRUCTORS.format(bindings="SELECT binding_id FROM roots") + r"""
 SELECT e.binding_id, k.def_id AS class_def_id, 0.9 * e.confidence / i.n AS known, e.qualname
@@ -978,7 +997,8 @@ AWAITED = """
 CREATE OR REPLACE TEMP TABLE __lk_awaited AS
 SELECT c.callsite_id FROM cpg_call_sites c SEMI JOIN __scope USING (path)
 JOIN py_ast_nodes a ON a.ast_node_id = c.ast_node_id AND a.path = c.path
-JOIN py_ast_nodes w ON w.ast_node_id = a.parent_ast_node_id AND w.path = a.path AND w.kind = 'Await'
+JOIN (SELECT ast_node_id, path FROM py_ast_nodes SEMI JOIN __scope USING (path) WHERE kind = 'Await') w
+  ON w.ast_node_id = a.parent_ast_node_id AND w.path = a.path  -- (the scope's: else a hash table of every node)
 WHERE c.call_kind = 'call'
 """
 RETURNED_INSTANCE = _method_of_returned("attribute", "v.ast_node_id", _BOUND_BY_CALL, _bound_once("instance") + """
@@ -1784,6 +1804,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
         + " UNION ALL " + SUPER)
     run(conn, SHADOWED)
     run(conn, AWAITED)
+    _run_statements(conn, ALIAS_SITES)
     run(conn, INSTANCE_BINDINGS)
     # the constructor calls of one receiver that find m at the same definition (Graph.nodes through DiGraph() and
     # Graph(), or Graph() twice): one edge, their shares summed
