@@ -1285,16 +1285,23 @@ WHERE k.rule IN ('annotation', 'returns_method', 'attribute_instance', 'iterated
 """
 
 # f()(): the functions f returns (`return inner`, `return lambda ...`, `return self.m`), for each f the inner
-# call reaches.
+# call reaches; likewise g(), g bound once by `g = f()`.
 RETURN_REFS = """
 CREATE OR REPLACE TEMP TABLE __lk_refs AS
 WITH r AS (  -- the scope's f(...)(...) calls, with each return value of each function f the inner call reaches
     SELECT c.callsite_id, e.confidence, v.*
-    FROM cpg_call_sites c SEMI JOIN __scope USING (path)
-    JOIN __lk_calls e ON e.ref_id = c.callee_value_node_id
+    FROM (SELECT callsite_id, callee_value_node_id AS inner_id FROM cpg_call_sites SEMI JOIN __scope USING (path)
+          WHERE callee_kind = 'call'
+          UNION ALL  -- and `g = f(...)` binding g once, then g(...) (jinja2's `getter = make_attrgetter(...)`)
+          SELECT c.callsite_id, b.ast_node_id FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+          JOIN cpg_value_refs b ON b.target_binding_id = c.callee_root_binding_id AND b.role = 'instance'
+           AND b.path = c.path
+          WHERE c.callee_kind = 'name' AND c.call_kind = 'call'
+            AND c.callee_root_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN __scope USING (path)
+                                             WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)) c
+    JOIN __lk_calls e ON e.ref_id = c.inner_id
     JOIN __lk_cdefs f ON f.def_id = e.def_id AND f.kind IN ('function', 'method', 'lambda')
-    JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND v.role = 'return'
-    WHERE c.callee_kind = 'call')
+    JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND v.role = 'return')
 SELECT r.callsite_id || '|' || r.value_id AS ref_id, r.path, r.root, r.root_binding_id, coalesce(r.attrs, []) AS attrs,
        r.value_def_id AS lambda_def_id, false AS container, r.callsite_id AS outer_id, r.confidence AS outer_confidence
 FROM r WHERE r.root IS NOT NULL OR r.value_def_id IS NOT NULL
@@ -2155,7 +2162,8 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
     scope = every if full else affected_paths(conn, dirty, limit=len(every) // 2) if dirty else set()
     if len(scope) > len(every) // 2:  # a change most files can see (a package everything imports): all at once
         scope, full = every, True
-    conn.register("__builtins", pa.table({"name": pa.array(sorted(n for n in dir(builtins) if not n.startswith("_")))}))
+    conn.register("__builtins", pa.table({"name": pa.array(sorted(n for n in dir(builtins)  # (and __import__: called by name)
+                                                                   if not n.startswith("_") or n == "__import__"))}))
     conn.register("__scope", pa.table({"path": pa.array(sorted(scope), pa.string())}))
     try:
         with transaction(conn):

@@ -204,10 +204,10 @@ def _annotated_class(ann: ast.AST | None) -> ast.AST | None:
     return u if u is not None and _dotted(u) is not None else None
 
 
-def _item_class(ann: ast.AST | None) -> ast.AST | None:
-    """The dotted name of the items of ``list[C]``, ``Iterable[C]``, ``Iterator[C]``, ``Sequence[C]``,
-    ``Generator[C, ...]``, ``tuple[C, ...]`` (typing's and collections.abc's spellings; each ``C`` as
-    ``_annotated_class`` reads it, ``C | None`` too); None for anything else (``tuple[A, B]``, ``dict[K, V]``)."""
+def _item_arg(ann: ast.AST | None) -> ast.AST | None:
+    """The argument of ``list[C]``, ``Iterable[C]``, ``Iterator[C]``, ``Sequence[C]``, ``Generator[C, ...]``,
+    ``tuple[C, ...]`` (typing's and collections.abc's spellings) that names the items' class; None for anything
+    else (``tuple[A, B]``, ``dict[K, V]``)."""
     ann = _unwrapped(ann) or ann  # (Optional[list[C]]; `list[C]` is "another generic" there)
     if not isinstance(ann, ast.Subscript):
         return None
@@ -221,7 +221,14 @@ def _item_class(ann: ast.AST | None) -> ast.AST | None:
         return None
     if name not in ("tuple", "Tuple", "Generator", "AsyncGenerator") and len(args) != 1:
         return None
-    return _annotated_class(args[0])
+    return args[0]
+
+
+def _item_class(ann: ast.AST | None) -> ast.AST | None:
+    """The dotted name of the items of the containers ``_item_arg`` reads (each ``C`` as ``_annotated_class``
+    reads it, ``C | None`` too); None for anything else."""
+    arg = _item_arg(ann)
+    return None if arg is None else _annotated_class(arg)
 
 
 def _string_declared(ann: ast.AST | None) -> tuple[ast.AST, ast.AST] | None:
@@ -238,6 +245,23 @@ def _string_declared(ann: ast.AST | None) -> tuple[ast.AST, ast.AST] | None:
         return None
     declared = _annotated_class(parsed)
     return (ann, declared) if declared is not None else None
+
+
+def _string_item(ann: ast.AST | None) -> tuple[ast.AST, ast.AST] | None:
+    """The items' class as a string: ``Iterator["C"]`` (a forward reference as the item) or ``"list[C]"`` (the whole
+    annotation a string): (the string's node, the dotted name of the items' class), as ``_string_declared`` gives
+    them. None for anything else. (jinja2's ``def iter_child_nodes(...) -> t.Iterator["Node"]``.)"""
+    arg = _item_arg(ann)
+    if arg is not None:
+        return _string_declared(arg)
+    if not (isinstance(ann, ast.Constant) and isinstance(ann.value, str)):
+        return None
+    try:
+        parsed = ast.parse(ann.value.strip(), mode="eval").body
+    except (SyntaxError, ValueError):
+        return None
+    item = _item_class(parsed)
+    return (ann, item) if item is not None else None
 
 
 def _callee_value(func: ast.AST) -> ast.AST | None:
@@ -424,6 +448,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                     value("returns", quoted[0], r.ordinal, None, None, parsed=quoted[1])
                 elif (item := _item_class(getattr(node, "returns", None))) is not None:  # -> list[C]: for x in f()
                     value("returns_item", item, r.ordinal, None, None)
+                elif (quoted := _string_item(getattr(node, "returns", None))) is not None:  # -> Iterator["C"]
+                    value("returns_item", quoted[0], r.ordinal, None, None, parsed=quoted[1])
             base = symbol[up]
             symbol[r.ordinal] = base + desc
             defs.append((file_id, nid(r.ordinal), kind, name, q, symbol[r.ordinal], nid(up), nid(r.ordinal),
@@ -444,6 +470,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                     value("annotation", quoted[0], fn, node, None, parsed=quoted[1])
                 elif (item := _item_class(node.annotation)) is not None:  # xs: list[C]: for x in xs
                     value("annotation_item", item, fn, node, None)
+                elif (quoted := _string_item(node.annotation)) is not None:  # xs: list["C"]
+                    value("annotation_item", quoted[0], fn, node, None, parsed=quoted[1])
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and up == 0:
             k = module_vars.get(node.id)
             if k is None:  # a module-level variable: its first binding site defines it
