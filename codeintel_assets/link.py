@@ -819,25 +819,43 @@ CLASS_ATTRIBUTE = CALLABLE.format(res="""(
 # `self._matcher.add(rule)`. Also `p.a.m()` on a parameter declared `p: K` (0.8 x the annotation's resolution, as
 # the annotation rule; after it, which makes __lk_declared), and `x.a.m()` where `x = K(...)` (0.9 / n, as
 # instance_method: __lk_attr_recv).
+# The scope's `x.a.m()` calls and the class K each says x is an instance of (ATTRIBUTE_INSTANCE): x is `self` (K its
+# method's class), a parameter declared `p: K`, bound by constructor calls (__lk_attr_recv), or by a call of a
+# function declared `-> K`.
+ATTRIBUTE_CALLS = r"""
+CREATE OR REPLACE TEMP TABLE __lk_attr_calls AS
+SELECT c.callsite_id, c.callee_attrs[1] AS attr, c.callee_attrs[2] AS method, k.def_id AS class_def_id,
+       1.0 AS known, [] AS known_via, true AS own
+FROM __lk_sites c
+JOIN __lk_self p ON p.binding_id = c.callee_root_binding_id AND NOT p.classmethod
+JOIN __lk_defs k ON k.qualname = p.class_qualname AND k.kind = 'class'
+WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2
+UNION ALL  -- p.a.m() on a parameter declared `p: K` and bound nowhere else: K as the annotation rule has it
+SELECT c.callsite_id, c.callee_attrs[1], c.callee_attrs[2], e.def_id, 0.8 * e.confidence, [e.qualname], false
+FROM __lk_sites c
+JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'annotation'
+ AND v.path = c.path
+JOIN __lk_declared e ON e.ref_id = v.value_id
+WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2""" + _bound_once("annotation") + r"""
+UNION ALL  -- x.a.m() where only constructor calls bind x (x = C(...)): each class, 0.9 / n
+SELECT c.callsite_id, c.callee_attrs[1], c.callee_attrs[2], r.class_def_id, r.known, [r.qualname], false
+FROM __lk_sites c
+JOIN __lk_attr_recv r ON r.binding_id = c.callee_root_binding_id
+WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2
+UNION ALL  -- x.a.m() where x is bound once, by `x = f(...)` with f declared `-> K` (as returns_method: 0.8;
+           -- jinja2's `frame = self.frame.inner()`, then `frame.symbols.ref(...)`)
+SELECT c.callsite_id, c.callee_attrs[1], c.callee_attrs[2], t.class_def_id,
+       0.8 * e.confidence * t.confidence, [e.qualname, t.qualname], false
+FROM __lk_sites c
+JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'instance'
+ AND v.path = c.path
+JOIN __lk_calls e ON e.ref_id = v.ast_node_id AND e.rule NOT IN ('constructor', 'class')
+JOIN __lk_returns t ON t.fn_def_id = e.def_id
+ AND t.is_async = (v.ast_node_id IN (SELECT callsite_id FROM __lk_awaited))
+WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2""" + _bound_once("instance") + r"""
+"""
 ATTRIBUTE_INSTANCE = r"""
-WITH c AS (SELECT c.callsite_id, c.callee_attrs[1] AS attr, c.callee_attrs[2] AS method, k.def_id AS class_def_id,
-                  1.0 AS known, [] AS known_via, true AS own
-           FROM __lk_sites c
-           JOIN __lk_self p ON p.binding_id = c.callee_root_binding_id AND NOT p.classmethod
-           JOIN __lk_defs k ON k.qualname = p.class_qualname AND k.kind = 'class'
-           WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2
-           UNION ALL  -- p.a.m() on a parameter declared `p: K` and bound nowhere else: K as the annotation rule has it
-           SELECT c.callsite_id, c.callee_attrs[1], c.callee_attrs[2], e.def_id, 0.8 * e.confidence, [e.qualname], false
-           FROM __lk_sites c
-           JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'annotation'
-            AND v.path = c.path
-           JOIN __lk_declared e ON e.ref_id = v.value_id
-           WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2""" + _bound_once("annotation") + r"""
-           UNION ALL  -- x.a.m() where only constructor calls bind x (x = C(...)): each class, 0.9 / n
-           SELECT c.callsite_id, c.callee_attrs[1], c.callee_attrs[2], r.class_def_id, r.known, [r.qualname], false
-           FROM __lk_sites c
-           JOIN __lk_attr_recv r ON r.binding_id = c.callee_root_binding_id
-           WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2),
+WITH c AS (SELECT * FROM __lk_attr_calls),
 mro AS (SELECT c.*, o.ancestor_def_id, a.qualname AS ancestor_qualname FROM c
         JOIN cpg_mro o ON o.class_def_id = c.class_def_id JOIN __lk_defs a ON a.def_id = o.ancestor_def_id),
 stores AS (
@@ -866,13 +884,14 @@ typed AS (  -- the class of what each store stores: a constructor call's class
     FROM stores s JOIN __lk_calls e ON e.ref_id = s.call_id AND e.rule NOT IN ('constructor', 'class')
     JOIN __lk_returns t ON t.fn_def_id = e.def_id AND NOT t.is_async
     WHERE s.role = 'attr_instance' AND s.own
-    -- or a parameter declared `p: C` and bound nowhere else (`self.stream = stream`; as annotation: 0.8)
+    -- or a parameter declared `p: C` and bound nowhere else (`self.stream = stream`; as annotation: 0.8), also in a
+    -- class of another file (`def use(k: K): k.a.m()`, jinja2's `self.environment.policies`)
     UNION ALL
     SELECT s.callsite_id, s.call_id, 0.8 * d.confidence, d.qualname, d.def_id
     FROM stores s JOIN py_sym_name_sites u ON u.ast_node_id = s.call_id AND u.path = s.path AND u.role = 'use'
     JOIN cpg_value_refs a ON a.target_binding_id = u.binding_id AND a.role = 'annotation' AND a.path = s.path
     JOIN __lk_declared d ON d.ref_id = a.value_id
-    WHERE s.role = 'attr_store' AND s.own
+    WHERE s.role = 'attr_store'  -- (another file's class too: STORED_PARAM_REFS resolved its annotations)
       AND u.binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (SELECT DISTINCT path FROM stores) q USING (path)
                            WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)),
 made AS (SELECT s.callsite_id, s.call_id, t.confidence, t.qualname, t.class_def_id,
@@ -946,6 +965,15 @@ QUALIFY row_number() OVER (PARTITION BY ref_id ORDER BY confidence DESC, qualnam
 # break, and a subclass instance may override m: precision first, no edge to overrides here).
 ANNOTATION_REFS = _DECLARED_REFS.format(where="role IN ('annotation', 'annotation_item') AND path IN (SELECT path FROM __scope)")
 DECLARED = f"CREATE OR REPLACE TEMP TABLE __lk_declared AS SELECT ref_id, def_id, qualname, confidence FROM ({_DECLARED_CLASSES})"
+# The annotations of the parameters that the classes of those classes' MROs store as the attributes called
+# (`def __init__(self, a: A): self.a = a`, then `k.a.m()` elsewhere): resolved here when the class is outside the
+# scope (the scope's own are in __lk_declared already). ``__lk_declared`` gets them (STORED_PARAM_DECLARED).
+STORED_PARAM_REFS = _DECLARED_REFS.format(where="""role = 'annotation' AND target_binding_id IN (
+    SELECT s.param_binding_id FROM cpg_link_param_stores s JOIN (
+        SELECT DISTINCT a.qualname, c.attr FROM __lk_attr_calls c JOIN cpg_mro o ON o.class_def_id = c.class_def_id
+        JOIN __lk_defs a ON a.def_id = o.ancestor_def_id) w ON w.qualname = s.class_qualname AND w.attr = s.attr)
+  AND value_id NOT IN (SELECT ref_id FROM __lk_declared)""")
+STORED_PARAM_DECLARED = f"INSERT INTO __lk_declared SELECT ref_id, def_id, qualname, confidence FROM ({_DECLARED_CLASSES})"
 ANNOTATED = _METHOD_OF_CLASS.format(
     rule="annotation", callee_kind="attribute", where=_bound_once("annotation"), confidence="0.8 * e.confidence",
     method="c.callee_attrs[1]", n_attrs=1,
@@ -1749,8 +1777,14 @@ def _mro_rows(conn, full: bool) -> list[tuple]:
 
 
 def _resolve(conn, needed: str) -> None:
-    """Meanings for the roots of ``__lk_refs`` (and what ``needed`` adds), then ``__lk_res``."""
+    """Meanings for the roots of ``__lk_refs`` (and what ``needed`` adds), then ``__lk_res``. No refs (a stage with
+    nothing to resolve in the scope): ``__lk_walk`` and ``__lk_res`` emptied, as the statements would leave them, in
+    one statement instead of five."""
     from resources.duck import run
+    if run(conn, "SELECT NOT EXISTS (SELECT 1 FROM __lk_refs) AND (SELECT count(*) FROM duckdb_tables() WHERE temporary "
+                 "AND table_name IN ('__lk_walk', '__lk_res')) = 2")[0][0]:
+        run(conn, "DELETE FROM __lk_walk; DELETE FROM __lk_res")
+        return
     run(conn, MEANING.format(needed=needed, import_target=IMPORT_TARGET.format(i="i"), suffix=_suffix("v.attrs")))
     _run_statements(conn, RESOLVE.format(suffix=_suffix("r.attrs"), max_hops=MAX_REEXPORT_HOPS))
 
@@ -1836,6 +1870,10 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE)
     run(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT)
     run(conn, ATTRIBUTE_RECEIVERS)  # (after RETURNS: a store `self.a = f()` may call a `def f() -> C`)
+    run(conn, ATTRIBUTE_CALLS)
+    run(conn, STORED_PARAM_REFS)
+    _resolve(conn, roots)
+    run(conn, STORED_PARAM_DECLARED)
     run(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE)
     run(conn, RETURN_REFS)
     _resolve(conn, roots)

@@ -140,3 +140,71 @@ def test_editing_the_factory_relinks_the_name_s_calls_as_a_full_index(tmp_path):
         ("pkg.fac.make", "import"), ("pkg.fac.make.inner", "returned")]
     (repo / "pkg" / "fac.py").write_text(fac.replace("return inner", "return str"))
     assert [(q, r) for q, _, r, _ in reindexed_as_full(tmp_path, repo, env, "pkg.use.use")] == [("pkg.fac.make", "import")]
+
+
+STORES = '''
+from pkg.trace import where
+
+
+class A:
+    def m(self):
+        return where()
+
+
+class B:
+    def m(self):
+        return where()
+
+
+class K:
+    def __init__(self, a: A):
+        self.a = a
+        self.b = A()
+
+    def inner(self) -> "K":
+        return K(A())
+'''
+
+USES = '''
+from pkg.stores import A, K
+
+
+def use(k: K):
+    return k.a.m()
+
+
+def chained(k: K):
+    x = k.inner()
+    return x.b.m()
+
+
+def made():
+    k = K(A())
+    return k.a.m()
+
+
+def main():
+    return use(K(A())), chained(K(A())), made()
+'''
+
+
+def test_an_attribute_stored_from_a_declared_parameter_in_another_file_is_typed(tmp_path):
+    """`def __init__(self, a: A): self.a = a` in another file, then `k.a.m()` on a parameter `k: K` or on `k = K(...)`;
+    and `x = k.inner()` (declared `-> "K"`), then `x.b.m()` (b stored from `A()`): each runs A.m (jinja2's
+    `self.environment.policies`, `frame.symbols.ref`). Before: no edge (the declared parameter counted only in the
+    scope's own class, and a receiver bound by a call of a declared function not at all). An edit of the annotation
+    moves the edge, incrementally as in a --full index."""
+    from tests.conftest import index_repo, write_repo
+    files = {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/stores.py": STORES, "pkg/uses.py": USES}
+    truth = write_repo(tmp_path / "truth", files)
+    assert [split(w)[0] for w in ran(truth, "from pkg.uses import main; print(*main())").split()] == [
+        "pkg.stores.A.m"] * 3
+    repo, env, _ = index_repo(tmp_path, files)
+    db = env["CODEINTEL_DB"]
+    assert [(q, r) for q, _, r, _ in edges(db, "pkg.uses.use")] == [("pkg.stores.A.m", "attribute_instance")]
+    assert [(q, r) for q, _, r, _ in edges(db, "pkg.uses.chained")] == [("pkg.stores.A.m", "attribute_instance"),
+                                                                        ("pkg.stores.K.inner", "annotation")]
+    assert ("pkg.stores.A.m", "attribute_instance") in [(q, r) for q, _, r, _ in edges(db, "pkg.uses.made")]
+    (repo / "pkg" / "stores.py").write_text(STORES.replace("a: A", "a: B"))
+    assert [(q, r) for q, _, r, _ in reindexed_as_full(tmp_path, repo, env, "pkg.uses.use")] == [
+        ("pkg.stores.B.m", "attribute_instance")]
