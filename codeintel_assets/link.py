@@ -856,8 +856,15 @@ WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2""" + _bound_once("
 """
 ATTRIBUTE_INSTANCE = r"""
 WITH c AS (SELECT * FROM __lk_attr_calls),
-mro AS (SELECT c.*, o.ancestor_def_id, a.qualname AS ancestor_qualname FROM c
+mro AS (SELECT c.*, o.ancestor_def_id, a.qualname AS ancestor_qualname, o.mro_index FROM c
         JOIN cpg_mro o ON o.class_def_id = c.class_def_id JOIN __lk_defs a ON a.def_id = o.ancestor_def_id),
+decl AS (  -- the first class of the MRO that declares `a: C` in its body, C a class of the repository: a C, whatever
+           -- the stores (a dataclass's field, jinja2's `left: Expr` set through setattr)
+    SELECT m.callsite_id, m.class_def_id, d.def_id AS decl_class_def_id, d.confidence, d.qualname
+    FROM mro m JOIN cpg_value_refs v ON v.owner_def_id = m.ancestor_def_id AND v.role = 'attr_declared'
+     AND regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) = m.attr
+    JOIN __lk_declared d ON d.ref_id = v.value_id
+    QUALIFY row_number() OVER (PARTITION BY m.callsite_id, m.class_def_id ORDER BY m.mro_index, v.value_id) = 1),
 stores AS (
     SELECT m.callsite_id, m.own, v.role, v.ast_node_id AS call_id, v.path
     FROM mro m JOIN __lk_self s ON s.class_qualname = m.ancestor_qualname AND NOT s.classmethod
@@ -907,8 +914,17 @@ SELECT c.callsite_id AS ref_id, 'attribute_instance' AS rule,
 FROM c JOIN inst i USING (callsite_id) JOIN made e USING (callsite_id)
 JOIN cpg_mro o ON o.class_def_id = e.class_def_id
 JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.method
+WHERE (c.callsite_id, c.class_def_id) NOT IN (SELECT (callsite_id, class_def_id) FROM decl)
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.call_id, e.class_def_id ORDER BY o.mro_index,
                                         x.span_start_byte DESC, x.def_id) = 1
+UNION ALL  -- declared: m along the declared class's MRO, 0.8 x the declaration's resolution (as annotation)
+SELECT c.callsite_id, 'attribute_instance', 0.8 * c.known * e.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END,
+       x.def_id, x.qualname, x.path, x.kind, list_concat(c.known_via, [e.qualname, x.qualname])
+FROM c JOIN decl e USING (callsite_id, class_def_id)
+JOIN cpg_mro o ON o.class_def_id = e.decl_class_def_id
+JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.method
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id, c.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC,
+                                        x.def_id) = 1
 """
 
 # The receivers x of the scope's x.a.m() calls that only constructor calls bind, with each class (ATTRIBUTE_INSTANCE).
@@ -968,11 +984,14 @@ DECLARED = f"CREATE OR REPLACE TEMP TABLE __lk_declared AS SELECT ref_id, def_id
 # The annotations of the parameters that the classes of those classes' MROs store as the attributes called
 # (`def __init__(self, a: A): self.a = a`, then `k.a.m()` elsewhere): resolved here when the class is outside the
 # scope (the scope's own are in __lk_declared already). ``__lk_declared`` gets them (STORED_PARAM_DECLARED).
-STORED_PARAM_REFS = _DECLARED_REFS.format(where="""role = 'annotation' AND target_binding_id IN (
+# And the classes' declarations of those attributes (`a: C` in a class body: attr_declared).
+STORED_PARAM_REFS = _DECLARED_REFS.format(where="""value_id NOT IN (SELECT ref_id FROM __lk_declared) AND (
+  (role = 'annotation' AND target_binding_id IN (
     SELECT s.param_binding_id FROM cpg_link_param_stores s JOIN (
         SELECT DISTINCT a.qualname, c.attr FROM __lk_attr_calls c JOIN cpg_mro o ON o.class_def_id = c.class_def_id
-        JOIN __lk_defs a ON a.def_id = o.ancestor_def_id) w ON w.qualname = s.class_qualname AND w.attr = s.attr)
-  AND value_id NOT IN (SELECT ref_id FROM __lk_declared)""")
+        JOIN __lk_defs a ON a.def_id = o.ancestor_def_id) w ON w.qualname = s.class_qualname AND w.attr = s.attr))
+  OR (role = 'attr_declared' AND (owner_def_id, regexp_extract(target_binding_id, ':BIND:(.*)$', 1)) IN (
+    SELECT (o.ancestor_def_id, c.attr) FROM __lk_attr_calls c JOIN cpg_mro o ON o.class_def_id = c.class_def_id)))""")
 STORED_PARAM_DECLARED = f"INSERT INTO __lk_declared SELECT ref_id, def_id, qualname, confidence FROM ({_DECLARED_CLASSES})"
 ANNOTATED = _METHOD_OF_CLASS.format(
     rule="annotation", callee_kind="attribute", where=_bound_once("annotation"), confidence="0.8 * e.confidence",

@@ -208,3 +208,78 @@ def test_an_attribute_stored_from_a_declared_parameter_in_another_file_is_typed(
     (repo / "pkg" / "stores.py").write_text(STORES.replace("a: A", "a: B"))
     assert [(q, r) for q, _, r, _ in reindexed_as_full(tmp_path, repo, env, "pkg.uses.use")] == [
         ("pkg.stores.B.m", "attribute_instance")]
+
+
+FIELDS = '''
+from dataclasses import dataclass
+
+from pkg.trace import where
+
+
+class Expr:
+    def as_const(self):
+        return where()
+
+
+class Node:
+    fields = ()
+
+    def __init__(self, *values):
+        for name, value in zip(self.fields, values):
+            setattr(self, name, value)
+
+
+class Neg(Node):
+    fields = ("node",)
+    node: Expr
+
+    def as_const(self):
+        return self.node.as_const()
+
+
+@dataclass
+class Holder:
+    expr: "Expr"
+    count: int = 0
+
+    def run(self):
+        return self.expr.as_const()
+
+
+class Typed:
+    expr: Expr
+
+    def __init__(self, e):
+        self.expr = e
+
+    def run(self):
+        return self.expr.as_const()
+
+
+def use(h: Holder):
+    return h.expr.as_const()
+
+
+def main():
+    return Neg(Expr()).as_const(), Holder(Expr()).run(), Typed(Expr()).run(), use(Holder(Expr()))
+'''
+
+
+def test_an_attribute_declared_in_the_class_body_is_an_instance_of_its_class(tmp_path):
+    """`node: Expr` in a class body (jinja2's node fields, set through setattr in Node.__init__), a dataclass field
+    `expr: "Expr"`, and a declaration beside an untyped store (`self.expr = e`): `self.a.m()` and `h.expr.m()` run
+    Expr.as_const, as CPython shows. Before: no edge (the stores are setattr calls or an unannotated parameter). An
+    edit of the declaration moves the edge, incrementally as in a --full index."""
+    from tests.conftest import index_repo, write_repo
+    files = {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/fields.py": FIELDS,
+             "pkg/other.py": "class Other:\n    def as_const(self):\n        return 0\n"}
+    truth = write_repo(tmp_path / "truth", files)
+    assert [split(w)[0] for w in ran(truth, "from pkg.fields import main; print(*main())").split()] == [
+        "pkg.fields.Expr.as_const"] * 4
+    repo, env, _ = index_repo(tmp_path, files)
+    db = env["CODEINTEL_DB"]
+    for caller in ("pkg.fields.Neg.as_const", "pkg.fields.Holder.run", "pkg.fields.Typed.run", "pkg.fields.use"):
+        assert [(q, r) for q, _, r, _ in edges(db, caller)] == [("pkg.fields.Expr.as_const", "attribute_instance")], caller
+    (repo / "pkg" / "fields.py").write_text("from pkg.other import Other\n" + FIELDS.replace("node: Expr", "node: Other"))
+    assert [(q, r) for q, _, r, _ in reindexed_as_full(tmp_path, repo, env, "pkg.fields.Neg.as_const")] == [
+        ("pkg.other.Other.as_const", "attribute_instance")]

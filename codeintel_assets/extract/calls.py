@@ -347,7 +347,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         tr = by_node.get(id(target)) if target is not None else None
         # nth: the target of a chained assignment `a = b = c` (one row per target; the first keeps the plain id)
         values.append((file_id, f"{nid(vr.ordinal)}:{role}" + (f":{nth}" if nth else ""), role, nid(owner_def),
-                       bindings.get((nid(tr.ordinal), "def")) if tr is not None else None,
+                       (bindings.get((nid(tr.ordinal), "def")) or bindings.get((nid(tr.ordinal), "decl")))
+                       if tr is not None else None,  # (`a: C` alone in a class body declares a)
                        nid(tr.ordinal) if tr is not None else None, index, text(vr), root,
                        bindings.get((nid(root_row.ordinal), "use")) if root_row is not None else None, attrs,
                        nid(vr.ordinal) if is_lambda else None, nid(vr.ordinal), getattr(node, "lineno", None),
@@ -546,6 +547,15 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)) \
                 and isinstance(node.value, ast.Name) and up in qual:
             attribute_stores(r, parent, field)
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and up in qual \
+                and isinstance(rows[up].node, ast.ClassDef):
+            # `a: C` (or `a: C = v`) in a class body: the attribute a of the class's instances is declared a C
+            # (dataclass and attrs fields, NamedTuple's, jinja2's `left: Expr` node fields), for the link's
+            # `self.a.m()`; target the name a, root / attrs the class named (a string parsed, as for a parameter)
+            if (declared := _annotated_class(node.annotation)) is not None:
+                value("attr_declared", declared, up, node.target, None)
+            elif (quoted := _string_declared(node.annotation)) is not None:
+                value("attr_declared", quoted[0], up, node.target, None, parsed=quoted[1])
         if isinstance(node, ast.Call):
             calls.append(_call_row(file_id, r, nid, "call", node.func, node, up, qual, text, by_node,
                                    call_instrs, bindings))
