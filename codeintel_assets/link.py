@@ -1258,10 +1258,10 @@ WHERE mro_index > 0 AND ancestor_def_id IS NOT NULL
 """
 
 # Methods that cannot be what a call runs: decorated `@abstractmethod` (`abc.abstractmethod`), or whose whole
-# body raises NotImplementedError (`raise NotImplementedError` or `raise NotImplementedError(...)` with constant
-# arguments, after an optional docstring: in CPython 3.13 a docstring is no instruction, so the code unit is
-# RESUME, LOAD_GLOBAL NotImplementedError, [LOAD_CONST..., CALL], RAISE_VARARGS). {defs}: the candidates' def_id
-# and code_unit_id.
+# body raises an exception (`raise NotImplementedError`, `raise TypeError(...)` with constant arguments, jinja2's
+# `raise Impossible()`, `raise errors.Unsupported`, after an optional docstring: in CPython 3.13 a docstring is no
+# instruction, so the code unit is RESUME, LOAD_GLOBAL X, [LOAD_ATTR..., LOAD_CONST..., CALL], RAISE_VARARGS): a
+# method there to be overridden (or to refuse). {defs}: the candidates' def_id and code_unit_id.
 ABSTRACT = """
 SELECT d.def_id FROM ({defs}) d
 WHERE d.def_id IN (SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites
@@ -1270,11 +1270,10 @@ WHERE d.def_id IN (SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_cal
    OR d.code_unit_id IN (
        SELECT code_unit_id FROM py_bc_instructions SEMI JOIN (SELECT code_unit_id FROM ({defs})) USING (code_unit_id)
        GROUP BY code_unit_id
-       HAVING count(*) FILTER (WHERE baseopname NOT IN ('RESUME', 'NOP', 'LOAD_GLOBAL', 'LOAD_CONST', 'CALL',
-                                                        'RAISE_VARARGS')) = 0
+       HAVING count(*) FILTER (WHERE baseopname NOT IN ('RESUME', 'NOP', 'LOAD_GLOBAL', 'LOAD_ATTR', 'LOAD_CONST',
+                                                        'CALL', 'RAISE_VARARGS')) = 0
           AND count(*) FILTER (WHERE baseopname = 'RAISE_VARARGS') = 1
-          AND count(*) FILTER (WHERE baseopname = 'LOAD_GLOBAL') = 1
-          AND count(*) FILTER (WHERE baseopname = 'LOAD_GLOBAL' AND argval_str = 'NotImplementedError') = 1)
+          AND count(*) FILTER (WHERE baseopname = 'LOAD_GLOBAL') = 1)
    -- or a method that does nothing (a body of `...`, `pass` or a docstring: RESUME, RETURN_CONST None) of a class that
    -- declares itself an interface: abc.ABC or a Protocol in its MRO (click's `class Parameter(ABC)` and its
    -- `def add_to_parser(...) -> None: ...`); in another class such a method is a hook that runs as it is

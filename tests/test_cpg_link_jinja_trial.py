@@ -283,3 +283,58 @@ def test_an_attribute_declared_in_the_class_body_is_an_instance_of_its_class(tmp
     (repo / "pkg" / "fields.py").write_text("from pkg.other import Other\n" + FIELDS.replace("node: Expr", "node: Other"))
     assert [(q, r) for q, _, r, _ in reindexed_as_full(tmp_path, repo, env, "pkg.fields.Neg.as_const")] == [
         ("pkg.other.Other.as_const", "attribute_instance")]
+
+
+RAISING = '''
+from pkg.trace import where
+
+
+class Impossible(Exception):
+    pass
+
+
+class Expr:
+    def as_const(self):
+        raise Impossible()
+
+
+class Const(Expr):
+    def __init__(self, value):
+        self.value = value
+
+    def as_const(self):
+        return where()
+
+
+class Name(Expr):
+    pass
+
+
+class Neg(Expr):
+    node: Expr
+
+    def __init__(self, node):
+        self.node = node
+
+    def as_const(self):
+        return self.node.as_const()
+
+
+def main():
+    return Neg(Const(1)).as_const()
+'''
+
+
+def test_a_declared_class_whose_method_only_raises_reaches_the_subclasses_overrides(tmp_path):
+    """jinja2's `Expr.as_const` only raises `Impossible()`: a method there to be overridden, like one raising
+    NotImplementedError. `self.node.as_const()` with `node: Expr` runs a subclass's override (Const's, as CPython
+    shows): the edge to Expr.as_const stays, and each override gets one (abstract_override). Before: only the edge to
+    Expr.as_const, which never runs there."""
+    from tests.conftest import index_repo, write_repo
+    files = {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/raising.py": RAISING}
+    truth = write_repo(tmp_path / "truth", files)
+    assert split(ran(truth, "from pkg.raising import main; print(main())").strip())[0] == "pkg.raising.Const.as_const"
+    _, env, _ = index_repo(tmp_path, files)
+    assert [(q, r) for q, _, r, _ in edges(env["CODEINTEL_DB"], "pkg.raising.Neg.as_const")] == [
+        ("pkg.raising.Const.as_const", "abstract_override"), ("pkg.raising.Expr.as_const", "attribute_instance"),
+        ("pkg.raising.Neg.as_const", "abstract_override")]
