@@ -469,6 +469,10 @@ def _lookups(conn, full: bool) -> None:
               "SELECT DISTINCT split_part(qualname, '.', 1) AS top FROM __lk_cdefs WHERE kind = 'module'")
 
 
+# The bindings of the scope's files bound at one site (one `def` site in py_sym_name_sites).
+_ONCE_IN_SCOPE = ("SELECT binding_id FROM py_sym_name_sites SEMI JOIN __scope USING (path) "
+                  "WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1")
+
 CALL_REFS = """
 CREATE OR REPLACE TEMP TABLE __lk_refs AS
 -- f(...) where f is bound once, by `for f in xs` over a name (also in a comprehension): the items of the display xs
@@ -478,8 +482,7 @@ WITH it AS (
     SELECT v.target_binding_id AS binding_id, v.root, v.root_binding_id AS iter_binding
     FROM cpg_value_refs v SEMI JOIN __scope USING (path)
     WHERE v.role = 'iter' AND len(v.attrs) = 0 AND v.root_binding_id IS NOT NULL
-      AND v.target_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN __scope USING (path)
-                                  WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)
+      AND v.target_binding_id IN (""" + _ONCE_IN_SCOPE + """)
       AND v.root_binding_id NOT IN (
           SELECT e.target_binding_id FROM cpg_value_refs e SEMI JOIN __scope USING (path)
           JOIN py_ast_nodes a ON a.ast_node_id = e.ast_node_id AND a.path = e.path
@@ -688,8 +691,7 @@ FROM cpg_call_sites c SEMI JOIN __scope USING (path)
 JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.path = c.path AND v.role = 'alias'
 WHERE c.callee_kind = 'name' AND c.call_kind = 'call' AND len(v.attrs) >= 1 AND v.root_binding_id IS NOT NULL
   AND v.value_def_id IS NULL AND v.type_checking_only IS NOT TRUE
-  AND c.callee_root_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN __scope USING (path)
-                                   WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1);
+  AND c.callee_root_binding_id IN (""" + _ONCE_IN_SCOPE + """);
 CREATE OR REPLACE TEMP VIEW __lk_sites AS
 SELECT * FROM cpg_call_sites SEMI JOIN __scope USING (path) UNION ALL SELECT * FROM __lk_alias_sites
 """
@@ -1343,8 +1345,7 @@ WITH r AS (  -- the scope's f(...)(...) calls, with each return value of each fu
           JOIN cpg_value_refs b ON b.target_binding_id = c.callee_root_binding_id AND b.role = 'instance'
            AND b.path = c.path
           WHERE c.callee_kind = 'name' AND c.call_kind = 'call'
-            AND c.callee_root_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN __scope USING (path)
-                                             WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)) c
+            AND c.callee_root_binding_id IN (""" + _ONCE_IN_SCOPE + """)) c
     JOIN __lk_calls e ON e.ref_id = c.inner_id
     JOIN __lk_cdefs f ON f.def_id = e.def_id AND f.kind IN ('function', 'method', 'lambda')
     JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND v.role = 'return')
