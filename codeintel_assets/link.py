@@ -813,14 +813,6 @@ CLASS_ATTRIBUTE = CALLABLE.format(res="""(
     SELECT ref_id, CASE WHEN kind IS NULL THEN 'external' ELSE 'class_attribute' END AS rule, 0.9 * confidence AS confidence,
            def_id, qualname, path, kind, via FROM __lk_res WHERE kind = 'class' OR (kind IS NULL AND rule = 'external'))""")
 
-# `self.a.m()` in a method of class K (not a classmethod's `cls`), where every store of `a` the classes of K's MRO
-# make (`self.a = ...` in their methods, `a = ...` in their bodies; `self.a = None` aside) is a call that resolves
-# to a class (constructor or class), none of them a descriptor (its MRO defines __get__), and no class of the MRO
-# defines `a` by a def / class statement: m along each class's MRO, 0.8 / n for n such calls (a subclass, or code
-# outside the class, may store something else). Werkzeug's `self._matcher = StateMachineMatcher(...)` then
-# `self._matcher.add(rule)`. Also `p.a.m()` on a parameter declared `p: K` (0.8 x the annotation's resolution, as
-# the annotation rule; after it, which makes __lk_declared), and `x.a.m()` where `x = K(...)` (0.9 / n, as
-# instance_method: __lk_attr_recv).
 # The scope's `x.a.m()` calls and the class K each says x is an instance of (ATTRIBUTE_INSTANCE): x is `self` (K its
 # method's class), a parameter declared `p: K`, bound by constructor calls (__lk_attr_recv), or by a call of a
 # function declared `-> K`.
@@ -856,6 +848,16 @@ JOIN __lk_returns t ON t.fn_def_id = e.def_id
  AND t.is_async = (v.ast_node_id IN (SELECT callsite_id FROM __lk_awaited))
 WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2""" + _bound_once("instance") + r"""
 """
+# `self.a.m()` in a method of class K (not a classmethod's `cls`), where every store of `a` the classes of K's MRO
+# make (`self.a = ...` in their methods, `a = ...` in their bodies; `self.a = None` aside) is a call that resolves
+# to a class (constructor or class), none of them a descriptor (its MRO defines __get__), and no class of the MRO
+# defines `a` by a def / class statement: m along each class's MRO, 0.8 / n for n such calls (a subclass, or code
+# outside the class, may store something else). Werkzeug's `self._matcher = StateMachineMatcher(...)` then
+# `self._matcher.add(rule)`. Also `p.a.m()` on a parameter declared `p: K` (0.8 x the annotation's resolution, as
+# the annotation rule; after it, which makes __lk_declared), and `x.a.m()` where `x = K(...)` (0.9 / n, as
+# instance_method: __lk_attr_recv).
+# Where a class of K's MRO declares `a: C` in its body (attr_declared), the first such declaration types `a`,
+# whatever the stores (0.8 x its resolution).
 ATTRIBUTE_INSTANCE = r"""
 WITH c AS (SELECT * FROM __lk_attr_calls),
 mro AS (SELECT c.*, o.ancestor_def_id, a.qualname AS ancestor_qualname, o.mro_index FROM c
