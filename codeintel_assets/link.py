@@ -473,6 +473,11 @@ def _lookups(conn, full: bool) -> None:
 _ONCE_IN_SCOPE = ("SELECT binding_id FROM py_sym_name_sites SEMI JOIN __scope USING (path) "
                   "WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1")
 
+# Getters decorated `@property` or `@...cached_property` (the spellings PROPERTIES reads; a def_id per getter).
+_GETTERS = ("SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites WHERE call_kind = 'decorator' "
+            "AND (callee_text IN ('property', 'abc.abstractproperty', 'abstractproperty') "
+            "OR ends_with(callee_text, 'cached_property'))")
+
 CALL_REFS = """
 CREATE OR REPLACE TEMP TABLE __lk_refs AS
 -- f(...) where f is bound once, by `for f in xs` over a name (also in a comprehension): the items of the display xs
@@ -856,19 +861,27 @@ WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2""" + _bound_once("
 # `self._matcher.add(rule)`. Also `p.a.m()` on a parameter declared `p: K` (0.8 x the annotation's resolution, as
 # the annotation rule; after it, which makes __lk_declared), and `x.a.m()` where `x = K(...)` (0.9 / n, as
 # instance_method: __lk_attr_recv).
-# Where a class of K's MRO declares `a: C` in its body (attr_declared), the first such declaration types `a`,
-# whatever the stores (0.8 x its resolution).
+# Where a class of K's MRO declares `a: C` in its body (attr_declared), or defines `a` as a property getter declared
+# `-> C`, the first such declaration types `a`, whatever the stores (0.8 x its resolution).
 ATTRIBUTE_INSTANCE = r"""
 WITH c AS (SELECT * FROM __lk_attr_calls),
 mro AS (SELECT c.*, o.ancestor_def_id, a.qualname AS ancestor_qualname, o.mro_index FROM c
         JOIN cpg_mro o ON o.class_def_id = c.class_def_id JOIN __lk_defs a ON a.def_id = o.ancestor_def_id),
 decl AS (  -- the first class of the MRO that declares `a: C` in its body, C a class of the repository: a C, whatever
            -- the stores (a dataclass's field, jinja2's `left: Expr` set through setattr)
-    SELECT m.callsite_id, m.class_def_id, d.def_id AS decl_class_def_id, d.confidence, d.qualname
-    FROM mro m JOIN cpg_value_refs v ON v.owner_def_id = m.ancestor_def_id AND v.role = 'attr_declared'
-     AND regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) = m.attr
-    JOIN __lk_declared d ON d.ref_id = v.value_id
-    QUALIFY row_number() OVER (PARTITION BY m.callsite_id, m.class_def_id ORDER BY m.mro_index, v.value_id) = 1),
+    SELECT * EXCLUDE (mro_index, value_id) FROM (
+        SELECT m.callsite_id, m.class_def_id, d.def_id AS decl_class_def_id, d.confidence, d.qualname, m.mro_index,
+               v.value_id
+        FROM mro m JOIN cpg_value_refs v ON v.owner_def_id = m.ancestor_def_id AND v.role = 'attr_declared'
+         AND regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) = m.attr
+        JOIN __lk_declared d ON d.ref_id = v.value_id
+        UNION ALL  -- or a property getter of that name declared `-> C` (jinja2's `Environment.lexer`)
+        SELECT m.callsite_id, m.class_def_id, d.def_id, d.confidence, d.qualname, m.mro_index, v.value_id
+        FROM mro m JOIN __lk_defs x ON x.parent_def_id = m.ancestor_def_id AND x.name = m.attr
+        JOIN cpg_value_refs v ON v.owner_def_id = x.def_id AND v.role = 'returns'
+        JOIN __lk_declared d ON d.ref_id = v.value_id
+        WHERE x.def_id IN (""" + _GETTERS + r"""))
+    QUALIFY row_number() OVER (PARTITION BY callsite_id, class_def_id ORDER BY mro_index, value_id) = 1),
 stores AS (
     SELECT m.callsite_id, m.own, v.role, v.ast_node_id AS call_id, v.path
     FROM mro m JOIN __lk_self s ON s.class_qualname = m.ancestor_qualname AND NOT s.classmethod
@@ -988,14 +1001,19 @@ DECLARED = f"CREATE OR REPLACE TEMP TABLE __lk_declared AS SELECT ref_id, def_id
 # The annotations of the parameters that the classes of those classes' MROs store as the attributes called
 # (`def __init__(self, a: A): self.a = a`, then `k.a.m()` elsewhere): resolved here when the class is outside the
 # scope (the scope's own are in __lk_declared already). ``__lk_declared`` gets them (STORED_PARAM_DECLARED).
-# And the classes' declarations of those attributes (`a: C` in a class body: attr_declared).
+# And the classes' declarations of those attributes (`a: C` in a class body: attr_declared), and the return
+# annotations of the property getters of that name (`@property def a(self) -> C`).
 STORED_PARAM_REFS = _DECLARED_REFS.format(where="""value_id NOT IN (SELECT ref_id FROM __lk_declared) AND (
   (role = 'annotation' AND target_binding_id IN (
     SELECT s.param_binding_id FROM cpg_link_param_stores s JOIN (
         SELECT DISTINCT a.qualname, c.attr FROM __lk_attr_calls c JOIN cpg_mro o ON o.class_def_id = c.class_def_id
         JOIN __lk_defs a ON a.def_id = o.ancestor_def_id) w ON w.qualname = s.class_qualname AND w.attr = s.attr))
   OR (role = 'attr_declared' AND (owner_def_id, regexp_extract(target_binding_id, ':BIND:(.*)$', 1)) IN (
-    SELECT (o.ancestor_def_id, c.attr) FROM __lk_attr_calls c JOIN cpg_mro o ON o.class_def_id = c.class_def_id)))""")
+    SELECT (o.ancestor_def_id, c.attr) FROM __lk_attr_calls c JOIN cpg_mro o ON o.class_def_id = c.class_def_id))
+  OR (role = 'returns' AND owner_def_id IN (
+    SELECT x.def_id FROM __lk_attr_calls c JOIN cpg_mro o ON o.class_def_id = c.class_def_id
+    JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.attr
+    WHERE x.def_id IN (""" + _GETTERS + """))))""")
 STORED_PARAM_DECLARED = f"INSERT INTO __lk_declared SELECT ref_id, def_id, qualname, confidence FROM ({_DECLARED_CLASSES})"
 ANNOTATED = _METHOD_OF_CLASS.format(
     rule="annotation", callee_kind="attribute", where=_bound_once("annotation"), confidence="0.8 * e.confidence",
