@@ -1074,6 +1074,18 @@ RETURNED_INSTANCE = _method_of_returned("attribute", "v.ast_node_id", _BOUND_BY_
   AND c.callee_root_binding_id NOT IN (SELECT target_binding_id FROM cpg_value_refs WHERE role = 'instance'
                                        GROUP BY ALL HAVING count(*) > 1)""")
 RETURNED_RESULT = _method_of_returned("attribute_of_call", "c.callee_value_node_id")
+# A second pass, after ATTRIBUTE_INSTANCE (which runs after the first, and reads __lk_returns): the return annotations
+# of the methods it reached, then the two rules for the calls it and the first pass typed whose outer call has no
+# edge yet (jinja2's `self.stream.look().test(...)`, `f().look().test()`).
+_LATE = " AND e.rule IN ('attribute_instance', 'returns_method') AND c.callsite_id NOT IN (SELECT ref_id FROM __lk_calls)"
+RETURNS_REFS_LATE = _DECLARED_REFS.format(
+    where="role = 'returns' AND owner_def_id IN (SELECT def_id FROM __lk_calls WHERE rule IN ('attribute_instance', "
+          "'returns_method')) AND owner_def_id NOT IN (SELECT fn_def_id FROM __lk_returns)")
+RETURNS_LATE = RETURNS.split(";\n")[0].replace("CREATE OR REPLACE TEMP TABLE __lk_returns AS", "INSERT INTO __lk_returns")
+RETURNED_INSTANCE_LATE = _method_of_returned("attribute", "v.ast_node_id", _BOUND_BY_CALL, _bound_once("instance") + """
+  AND c.callee_root_binding_id NOT IN (SELECT target_binding_id FROM cpg_value_refs WHERE role = 'instance'
+                                       GROUP BY ALL HAVING count(*) > 1)""" + _LATE)
+RETURNED_RESULT_LATE = _method_of_returned("attribute_of_call", "c.callee_value_node_id", where=_LATE)
 
 # A call site none of the rules above resolved, whose callee an external SCIP indexer (scip-python: pyright's
 # types) refers to a symbol it also defines in a file of the repository (scip_occurrences: the reference
@@ -1914,6 +1926,11 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     _resolve(conn, roots)
     run(conn, STORED_PARAM_DECLARED)
     run(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE)
+    run(conn, RETURNS_REFS_LATE)
+    _resolve(conn, roots)
+    run(conn, RETURNS_LATE)
+    run(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE_LATE)
+    run(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT_LATE)
     run(conn, RETURN_REFS)
     _resolve(conn, roots)
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_returned_res AS " + CALLABLE.format(res="__lk_res"))

@@ -401,3 +401,62 @@ def test_an_attribute_that_is_a_property_declared_to_return_a_class_is_an_instan
         "def lexer(self) -> Lexer", "def lexer(self) -> Other"))
     assert [(q, r) for q, _, r, _ in reindexed_as_full(tmp_path, repo, env, "pkg.use.use")] == [
         ("pkg.other.Other.tokenize", "attribute_instance")]
+
+
+CHAINS = '''
+from pkg.trace import where
+
+
+class Token:
+    def test(self, expr):
+        return where()
+
+
+class TokenStream:
+    def look(self) -> Token:
+        return Token()
+
+
+class Parser:
+    def __init__(self):
+        self.stream = TokenStream()
+
+    def parse(self):
+        return self.stream.look().test("name")
+
+    def parse_named(self):
+        token = self.stream.look()
+        return token.test("name")
+
+
+def make() -> TokenStream:
+    return TokenStream()
+
+
+def chained():
+    return make().look().test("x")
+
+
+def main():
+    return Parser().parse(), Parser().parse_named(), chained()
+'''
+
+
+def test_a_method_declared_to_return_a_class_called_through_a_typed_attribute_or_a_chain(tmp_path):
+    """`self.stream.look().test(...)` (stream typed by attribute_instance, `look` declared `-> Token`), the same
+    through a name, and `make().look().test(...)` (two declared returns in a row) run Token.test, as CPython shows.
+    Before: no edge (the return annotations were read before attribute_instance ran, and a returns_method call was
+    not followed by another)."""
+    from tests.conftest import index_repo, write_repo
+    files = {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/chains.py": CHAINS}
+    truth = write_repo(tmp_path / "truth", files)
+    assert {split(w)[0] for w in ran(truth, "from pkg.chains import main; print(*main())").split()} == {
+        "pkg.chains.Token.test"}
+    _, env, _ = index_repo(tmp_path, files)
+    db = env["CODEINTEL_DB"]
+    for caller in ("pkg.chains.Parser.parse", "pkg.chains.Parser.parse_named"):
+        assert [(q, r) for q, _, r, _ in edges(db, caller)] == [
+            ("pkg.chains.Token.test", "returns_method"), ("pkg.chains.TokenStream.look", "attribute_instance")], caller
+    assert [(q, r) for q, _, r, _ in edges(db, "pkg.chains.chained")] == [
+        ("pkg.chains.Token.test", "returns_method"), ("pkg.chains.TokenStream.look", "returns_method"),
+        ("pkg.chains.make", "local")]
