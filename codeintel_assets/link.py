@@ -77,9 +77,15 @@ MEANING = """
 INSERT INTO __lk_meaning
 WITH needed0 AS (SELECT DISTINCT binding_id FROM ({needed}) n WHERE binding_id IS NOT NULL
                  EXCEPT SELECT binding_id FROM __lk_meaning),
+-- `x = A + B` (concat, every operand a dotted name): x's items are A's, then B's (the displays A and B name)
+cat AS (SELECT c.target_binding_id AS binding_id, c.target_node_id AS node, c.root_binding_id AS operand
+        FROM cpg_value_refs c SEMI JOIN needed0 ON needed0.binding_id = c.target_binding_id
+        WHERE c.role = 'concat' AND c.root_binding_id IS NOT NULL AND c.type_checking_only IS NOT TRUE),
 needed AS (SELECT binding_id FROM needed0 UNION SELECT v.root_binding_id FROM cpg_value_refs v
            SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
-           WHERE v.role IN ('alias', 'element') AND v.root_binding_id IS NOT NULL),
+           WHERE v.role IN ('alias', 'element') AND v.root_binding_id IS NOT NULL
+           UNION SELECT v.root_binding_id FROM cpg_value_refs v JOIN cat ON v.target_binding_id = cat.operand
+           WHERE v.role = 'element' AND v.root_binding_id IS NOT NULL),
 -- a def that never runs (or binds None) binds nothing a call could reach, nor does a module-level site a later
 -- one replaces (cpg_link_overwritten)
 """ + _GONE + """
@@ -114,7 +120,14 @@ vals AS (SELECT * FROM (
      AND NOT sp.classmethod AND l.qualname IS NULL
      AND v.value_id NOT IN (SELECT key FROM shadowed)  -- (`g = self.handler` beside `self.handler = cb`: cb)
     WHERE v.role IN ('alias', 'element') AND v.type_checking_only IS NOT TRUE
-      AND v.target_node_id NOT IN (SELECT node FROM gone)) WHERE name IS NOT NULL),
+      AND v.target_node_id NOT IN (SELECT node FROM gone)
+    UNION ALL  -- the items of `x = A + B`: each operand's display's items, one of them all
+    SELECT cat.binding_id, cat.node, coalesce(l.qualname, b.name || {suffix}), 'container', 'element',
+           count(*) OVER (PARTITION BY cat.node)
+    FROM cat JOIN cpg_value_refs v ON v.target_binding_id = cat.operand AND v.role = 'element'
+     AND v.type_checking_only IS NOT TRUE AND v.target_node_id NOT IN (SELECT node FROM gone)
+    LEFT JOIN __lk_cdefs l ON l.def_id = v.value_def_id
+    LEFT JOIN base_ok b ON b.binding_id = v.root_binding_id) WHERE name IS NOT NULL),
 expl AS (SELECT *, NULL AS items FROM base UNION ALL SELECT * FROM vals),
 ok AS (SELECT * FROM expl e WHERE binding_id NOT IN (
     SELECT s.binding_id FROM sites s ANTI JOIN expl x ON x.binding_id = s.binding_id AND x.node = s.ast_node_id)

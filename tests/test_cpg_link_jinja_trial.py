@@ -460,3 +460,49 @@ def test_a_method_declared_to_return_a_class_called_through_a_typed_attribute_or
     assert [(q, r) for q, _, r, _ in edges(db, "pkg.chains.chained")] == [
         ("pkg.chains.Token.test", "returns_method"), ("pkg.chains.TokenStream.look", "returns_method"),
         ("pkg.chains.make", "local")]
+
+
+CONCAT = '''
+from pkg.trace import where
+
+
+def index_url():
+    return where()
+
+
+def trusted_host():
+    return where()
+
+
+def editable():
+    return where()
+
+
+SUPPORTED_OPTIONS = [index_url, trusted_host]
+SUPPORTED_OPTIONS_REQ = [editable]
+
+
+def build_parser():
+    option_factories = SUPPORTED_OPTIONS + SUPPORTED_OPTIONS_REQ
+    return [option_factory() for option_factory in option_factories]
+
+
+def mixed():
+    factories = SUPPORTED_OPTIONS + list(SUPPORTED_OPTIONS_REQ)
+    return [f() for f in factories]
+'''
+
+
+def test_a_loop_over_two_lists_added_calls_the_items_of_both(tmp_path):
+    """`option_factories = SUPPORTED_OPTIONS + SUPPORTED_OPTIONS_REQ`, then a loop calling each (pip's
+    req_file.build_parser: 11 executed pairs without an edge in session AD's trial): the items of both displays, as
+    CPython runs them, each 1/3 (container). An operand that is no name (`list(...)`) leaves the loop without edges."""
+    from tests.conftest import index_repo, write_repo
+    files = {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/concat.py": CONCAT}
+    truth = write_repo(tmp_path / "truth", files)
+    ran_defs = [split(w) for w in ran(truth, "from pkg.concat import build_parser; print(*build_parser())").split()]
+    assert [q for q, _ in ran_defs] == ["pkg.concat.index_url", "pkg.concat.trusted_host", "pkg.concat.editable"]
+    _, env, _ = index_repo(tmp_path, files)
+    db = env["CODEINTEL_DB"]
+    assert edges(db, "pkg.concat.build_parser") == sorted((q, line, "container", 0.3333) for q, line in ran_defs)
+    assert [q for q, _, _, _ in edges(db, "pkg.concat.mixed")] == []

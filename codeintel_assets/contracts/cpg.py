@@ -69,6 +69,7 @@ CPG_VALUE_REFS = define("cpg_value_refs", PLANE, [
                                          "parameter), a function's return annotation of that shape (returns: the owner is the "
                                          "function), `list[C]` / `Iterable[C]` / ... of those two (annotation_item, returns_item: the items' class), "
                                          "a class body's `a: C` (attr_declared: the owner is the class, the target a), "
+                                         "each dotted name of `x = A + B` (concat: the target x, item_index its place), "
                                          "`for x in call(...)` / `for x in name` (iter: the target is x), the items of a "
                                          "list / tuple / set / dict display assigned to a name (element), "
                                          "every `return value` (return: a dotted name or lambda has its root / definition, any other value none; a "

@@ -122,6 +122,20 @@ def _dotted(node: ast.AST) -> tuple[str, list[str]] | None:
     return (node.id, attrs[::-1]) if isinstance(node, ast.Name) else None
 
 
+def _concat_operands(v: ast.AST) -> list[ast.AST] | None:
+    """The operands of ``A + B (+ C ...)`` when every one is a dotted name (lists or tuples a loop then walks in
+    turn: pip's `option_factories = SUPPORTED_OPTIONS + SUPPORTED_OPTIONS_REQ`); else None."""
+    if not (isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add)):
+        return None
+    out: list[ast.AST] = []
+    for side in (v.left, v.right):
+        inner = _concat_operands(side) if isinstance(side, ast.BinOp) else [side] if _dotted(side) else None
+        if not inner:
+            return None
+        out += inner
+    return out
+
+
 def _branch_calls(v: ast.AST) -> list[ast.Call]:
     """The calls of ``A() if c else B()`` (nested conditional expressions too) when every branch is a call;
     else []."""
@@ -535,6 +549,9 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                     elif branches := _branch_calls(v):  # x = A() if c else B(): an instance of either
                         for call in branches:
                             value("instance", call, up, target, None, nth)
+                    elif (operands := _concat_operands(v)) is not None:  # x = A + B: A's items, then B's
+                        for k, operand in enumerate(operands):
+                            value("concat", operand, up, target, k, nth)
                     else:
                         value("alias", v, up, target, None, nth)
         elif isinstance(node, ast.Return) and node.value is not None and up in qual:
