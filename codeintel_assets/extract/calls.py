@@ -245,20 +245,25 @@ def _item_class(ann: ast.AST | None) -> ast.AST | None:
     return None if arg is None else _annotated_class(arg)
 
 
-def _string_declared(ann: ast.AST | None) -> tuple[ast.AST, ast.AST] | None:
-    """A string annotation that declares a class as ``_annotated_class`` reads one: ``"C"``, ``"m.C"``,
-    ``"Optional[C]"``, ``"C | None"``, also ``Optional["C"]`` / ``"C" | None`` (a forward reference, or a name
-    imported under ``if TYPE_CHECKING:``): (the string's node, the dotted name it evaluates to, parsed as
-    ``typing.get_type_hints`` evaluates it). None for anything else."""
-    ann = _unwrapped(ann)
+def _string_read(ann: ast.AST | None, read) -> tuple[ast.AST, ast.AST] | None:
+    """A string annotation parsed as ``typing.get_type_hints`` evaluates it, then read by ``read``
+    (``_annotated_class`` / ``_item_class``): (the string's node, the dotted name it gives), or None."""
     if not (isinstance(ann, ast.Constant) and isinstance(ann.value, str)):
         return None
     try:
         parsed = ast.parse(ann.value.strip(), mode="eval").body
     except (SyntaxError, ValueError):
         return None
-    declared = _annotated_class(parsed)
-    return (ann, declared) if declared is not None else None
+    named = read(parsed)
+    return (ann, named) if named is not None else None
+
+
+def _string_declared(ann: ast.AST | None) -> tuple[ast.AST, ast.AST] | None:
+    """A string annotation that declares a class as ``_annotated_class`` reads one: ``"C"``, ``"m.C"``,
+    ``"Optional[C]"``, ``"C | None"``, also ``Optional["C"]`` / ``"C" | None`` (a forward reference, or a name
+    imported under ``if TYPE_CHECKING:``): (the string's node, the dotted name it evaluates to). None for anything
+    else."""
+    return _string_read(_unwrapped(ann), _annotated_class)
 
 
 def _string_item(ann: ast.AST | None) -> tuple[ast.AST, ast.AST] | None:
@@ -266,16 +271,7 @@ def _string_item(ann: ast.AST | None) -> tuple[ast.AST, ast.AST] | None:
     annotation a string): (the string's node, the dotted name of the items' class), as ``_string_declared`` gives
     them. None for anything else. (jinja2's ``def iter_child_nodes(...) -> t.Iterator["Node"]``.)"""
     arg = _item_arg(ann)
-    if arg is not None:
-        return _string_declared(arg)
-    if not (isinstance(ann, ast.Constant) and isinstance(ann.value, str)):
-        return None
-    try:
-        parsed = ast.parse(ann.value.strip(), mode="eval").body
-    except (SyntaxError, ValueError):
-        return None
-    item = _item_class(parsed)
-    return (ann, item) if item is not None else None
+    return _string_declared(arg) if arg is not None else _string_read(ann, _item_class)
 
 
 def _callee_value(func: ast.AST) -> ast.AST | None:
