@@ -1295,6 +1295,48 @@ ANTI JOIN __lk_calls k ON k.ref_id = a.ref_id AND k.def_id = a.def_id  -- K's ow
 GROUP BY a.ref_id, a.rule, a.def_id
 """
 
+# `f = getattr(self, "visit_" + type(node).__name__)` (an f-string, `%` or `.format` with a literal start, or a
+# local name bound once to such a string: ast.NodeVisitor's `method = 'visit_' + ...`), then `f(node)`; also
+# `getattr(self, "do_" + cmd)(arg)` and `f = self.get_visitor(node); f(node)` where the method called returns such
+# a getattr (jinja2's NodeVisitor): the call reaches a method of self whose name starts with the literal part. The
+# object is an instance of self's class K or of a subclass: for K and each subclass S, the methods with that
+# prefix S's MRO finds, and the default when it is a method of the same receiver (`getattr(self, m,
+# self.generic_visit)`), one edge each, 0.8 x the call shared among them (a name is picked at runtime). Not for
+# `cls` (a classmethod's). A subclass added or changed relinks K's file (ANCESTOR_FILES).
+GETATTR_DISPATCH = r"""
+WITH sites AS (SELECT * FROM cpg_call_sites SEMI JOIN __scope USING (path) WHERE call_kind = 'call'),
+once AS (""" + _ONCE_IN_SCOPE + r"""),
+made AS (  -- the call node whose result each site calls: `f = <call>; f(...)` (f bound once), or `<call>(...)`
+    SELECT c.callsite_id, c.path, v.ast_node_id AS made_id FROM sites c
+    JOIN cpg_value_refs v ON v.path = c.path AND v.role = 'instance' AND v.target_binding_id = c.callee_root_binding_id
+    WHERE c.callee_kind = 'name' AND c.callee_root_binding_id IN (SELECT binding_id FROM once)
+    UNION ALL
+    SELECT callsite_id, path, callee_value_node_id FROM sites WHERE callee_kind = 'call'),
+d AS (
+    SELECT m.callsite_id, g.root_binding_id, g.attrs[1] AS prefix, g.attrs[2] AS fallback, 1.0 AS confidence FROM made m
+    JOIN cpg_value_refs g ON g.path = m.path AND g.role = 'getattr' AND g.ast_node_id = m.made_id
+    UNION ALL  -- the call made is resolved to a function that returns such a getattr on its own receiver
+    SELECT m.callsite_id, g.root_binding_id, g.attrs[1], g.attrs[2], e.confidence FROM made m
+    JOIN __lk_calls e ON e.ref_id = m.made_id AND e.def_id IS NOT NULL
+    JOIN cpg_value_refs r ON r.owner_def_id = e.def_id AND r.role = 'return' AND r.path = e.path
+    JOIN cpg_value_refs g ON g.ast_node_id = r.ast_node_id AND g.role = 'getattr' AND g.path = r.path
+     AND g.target_binding_id IS NULL),
+k AS (SELECT d.callsite_id, d.prefix, d.fallback, d.confidence, x.def_id AS k_id FROM d
+      JOIN __lk_self p ON p.binding_id = d.root_binding_id AND NOT p.classmethod
+      JOIN __lk_defs x ON x.qualname = p.class_qualname AND x.kind = 'class'),
+found AS (  -- K and its subclasses S (cpg_mro: S has K at some index, K itself at 0); what S's MRO finds
+    SELECT k.callsite_id, k.confidence, x.def_id, x.qualname, x.path, x.kind FROM k
+    JOIN cpg_mro s ON s.ancestor_def_id = k.k_id
+    JOIN cpg_mro o ON o.class_def_id = s.class_def_id
+    JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.kind = 'method'
+     AND (starts_with(x.name, k.prefix) OR x.name = k.fallback)
+    QUALIFY rank() OVER (PARTITION BY k.callsite_id, s.class_def_id, x.name ORDER BY o.mro_index) = 1)
+SELECT callsite_id AS ref_id, 'getattr_dispatch' AS rule,
+       0.8 * max(confidence) / count(*) OVER (PARTITION BY callsite_id) AS confidence, def_id,
+       any_value(qualname) AS qualname, any_value(path) AS path, any_value(kind) AS kind, [any_value(qualname)] AS via
+FROM found GROUP BY callsite_id, def_id
+"""
+
 # The files whose call sites a change of subclasses can change (SUBCLASS_CALLS): those defining the
 # ancestors of the classes of the scope's files (def ids are `path:AST:n`), before and after the MRO
 # is recomputed.
@@ -1567,7 +1609,8 @@ shaped AS (  -- does the call bind the method's first parameter itself (self / c
              AND (c.rule IN ('self_method', 'super', 'constructor', 'instance_method', 'instance_call', 'result_method',
                             'scip_method',
                             'scip_constructor', 'override', 'super_subclass', 'subclass_constructor', 'annotation',
-                            'returns_method', 'abstract_override', 'attribute_instance', 'iterated')
+                            'returns_method', 'abstract_override', 'attribute_instance', 'iterated',
+                            'getattr_dispatch')
                   OR coalesce(k.deco, '') = 'classmethod'
                   -- a bound method passed as an argument (apply(self.scale, 3); f(x) in apply): its self is bound
                   -- or a class passed as an argument (f(Box); factory(x) in f): its __init__ / __new__ gets the
@@ -1953,6 +1996,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
                 "JOIN __lk_refs r USING (ref_id)")
     run(conn, "INSERT INTO __lk_calls " + returned)
     run(conn, "INSERT INTO __lk_bound_values " + BOUND_VALUES.format(res="__lk_returned_res"))  # f()(x): bound?
+    run(conn, "INSERT INTO __lk_calls " + GETATTR_DISPATCH)
     _run_statements(conn, ABSTRACT_OVERRIDES)
     if "scip_occurrences" in have_tables:  # what an external SCIP indexer resolved and the rules did not
         run(conn, SCIP_REFS)

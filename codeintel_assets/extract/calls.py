@@ -150,6 +150,46 @@ def _branch_calls(v: ast.AST) -> list[ast.Call]:
     return out
 
 
+def _string_prefix(v: ast.AST) -> str | None:
+    """The literal start of a string built at runtime: ``f"visit_{x}"``, ``"visit_" + x (+ ...)``,
+    ``"visit_%s" % x``, ``"visit_{}".format(x)``; None for anything else (a plain literal too)."""
+    if isinstance(v, ast.JoinedStr):
+        first = v.values[0] if len(v.values) > 1 else None
+        return first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+    if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add):
+        while isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add):
+            v = v.left
+        return v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else None
+    if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Mod) and isinstance(v.left, ast.Constant) \
+            and isinstance(v.left.value, str) and "%" in v.left.value:
+        return v.left.value.split("%", 1)[0]
+    if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr == "format" \
+            and isinstance(v.func.value, ast.Constant) and isinstance(v.func.value.value, str) \
+            and "{" in v.func.value.value:
+        return v.func.value.value.split("{", 1)[0]
+    return None
+
+
+def _dispatch_prefix(call: ast.AST, scope: ast.AST) -> str | None:
+    """``getattr(x, <a string starting with P>[, default])`` with ``x`` a name: P (the attribute looked up is one of
+    x's whose name starts with P: `getattr(self, "visit_" + type(node).__name__)`). The string may be a local name
+    of ``scope`` (the function around the call) bound once, to such a string (`method = 'visit_' + ...;
+    getattr(self, method, self.generic_visit)`, ast.NodeVisitor). None when P is empty or only underscores."""
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "getattr"
+            and 2 <= len(call.args) <= 3 and not call.keywords and isinstance(call.args[0], ast.Name)
+            and not any(isinstance(a, ast.Starred) for a in call.args)):
+        return None
+    name = call.args[1]
+    if isinstance(name, ast.Name) and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        stores = [n for n in ast.walk(scope) if isinstance(n, ast.Name) and n.id == name.id
+                  and not isinstance(n.ctx, ast.Load)]
+        assigned = [n for n in ast.walk(scope) if isinstance(n, ast.Assign) and len(n.targets) == 1
+                    and n.targets[0] in stores]
+        name = assigned[0].value if len(stores) == 1 and len(assigned) == 1 else None
+    prefix = _string_prefix(name) if name is not None else None
+    return prefix if prefix and prefix.strip("_") else None
+
+
 _BUILTIN_GENERICS = frozenset({"list", "dict", "set", "frozenset", "tuple", "type"})
 
 
@@ -364,6 +404,25 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                        nid(vr.ordinal) if is_lambda else None, nid(vr.ordinal), getattr(node, "lineno", None),
                        stub[current[0]]))  # the statement's (its value's own flag is not computed yet)
 
+    def dispatch(call: ast.AST, owner_def: int, target: ast.AST | None, nth: int = 0) -> None:
+        """A getattr row when ``call`` is `getattr(x, "P" + ...)` (``_dispatch_prefix``): root / root_binding_id the
+        receiver x, attrs [P] (and the default's name, [P, d], when the default is `x.d`), the value node the getattr
+        call; the target the name it is assigned to, if any
+        (none when it is called at once, `getattr(self, "do_" + cmd)(arg)`, or returned)."""
+        prefix = _dispatch_prefix(call, rows[owner_def].node)
+        if prefix is None:
+            return
+        vr, recv = by_node[id(call)], by_node.get(id(call.args[0]))
+        tr = by_node.get(id(target)) if target is not None else None
+        default = call.args[2] if len(call.args) == 3 else None  # `getattr(self, m, self.generic_visit)`: attrs[2]
+        named = [default.attr] if isinstance(default, ast.Attribute) and isinstance(default.value, ast.Name) \
+            and default.value.id == call.args[0].id else []
+        values.append((file_id, f"{nid(vr.ordinal)}:getattr" + (f":{nth}" if nth else ""), "getattr", nid(owner_def),
+                       bindings.get((nid(tr.ordinal), "def")) if tr is not None else None,
+                       nid(tr.ordinal) if tr is not None else None, None, text(vr), call.args[0].id,
+                       bindings.get((nid(recv.ordinal), "use")) if recv is not None else None, [prefix, *named], None,
+                       nid(vr.ordinal), call.lineno, stub[current[0]]))
+
     def export(node: ast.AST, stmt_row, start: int) -> None:
         items = node.elts if isinstance(node, (ast.List, ast.Tuple)) else None
         if items is None or not all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in items):
@@ -535,6 +594,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                             value("element", e, up, target, k, nth)
                     elif isinstance(v, ast.Call):  # x = C(...): an instance of C when the call constructs one
                         value("instance", v, up, target, None, nth)
+                        dispatch(v, up, target, nth)  # (x = getattr(self, "visit_" + ...): a method of self's)
                     elif isinstance(v, ast.Constant) and v.value is None:
                         # x = None (`except ImportError: backend = None`): no call through x reaches it
                         value("none", v, up, target, None, nth)
@@ -552,6 +612,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                         value("alias", v, up, target, None, nth)
         elif isinstance(node, ast.Return) and node.value is not None and up in qual:
             value("return", node.value, up, None, None)
+            dispatch(node.value, up, None)  # (`return getattr(self, f"visit_{...}", None)`: jinja2's get_visitor)
         elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)) and isinstance(node.target, ast.Name) \
                 and (isinstance(node.iter, ast.Call) or _dotted(node.iter) is not None) and up in qual:
             # for x in f(...) / for x in xs (also in a comprehension): what x is bound to, item by item (the
@@ -570,6 +631,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
             elif (quoted := _string_declared(node.annotation)) is not None:
                 value("attr_declared", quoted[0], up, node.target, None, parsed=quoted[1])
         if isinstance(node, ast.Call):
+            dispatch(node.func, up, None)  # getattr(self, "do_" + cmd)(arg)
             calls.append(_call_row(file_id, r, nid, "call", node.func, node, up, qual, text, by_node,
                                    call_instrs, bindings))
             _arg_rows(file_id, nid(r.ordinal), node, nid, text, by_node, bindings, args)
