@@ -701,15 +701,23 @@ SELECT binding_id, count(DISTINCT call_id) AS n FROM made GROUP BY binding_id HA
 # `get_style = console.get_style`: 49 executed calls of pip's vendored rich had no edge). Same call site, so the
 # edge and its wiring are the call's (the receiver: the name m, which holds the bound method, as for `x(...)`).
 # The other rules read cpg_call_sites as it is: `f = json.dumps` is MEANING's alias, `m = self.m` its self_method.
+# Likewise `t = x.a` bound once, then `t.m()`: the call as `x.a.m()` (rich's `theme = self.theme;
+# theme.get_background_style()`, 17 executed sites without an edge in session AF's trial).
 ALIAS_SITES = """
 CREATE OR REPLACE TEMP TABLE __lk_alias_sites AS
+WITH a AS (SELECT v.path, v.target_binding_id AS binding_id, v.root, v.root_binding_id, v.attrs
+           FROM cpg_value_refs v SEMI JOIN __scope USING (path)
+           WHERE v.role = 'alias' AND len(v.attrs) >= 1 AND v.root_binding_id IS NOT NULL AND v.value_def_id IS NULL
+             AND v.type_checking_only IS NOT TRUE AND v.target_binding_id IN (""" + _ONCE_IN_SCOPE + """)),
+-- (one level further: `theme = self.theme; style = theme.get_style; style(k)` is `self.theme.get_style(k)`)
+chained AS (SELECT a.path, a.binding_id, coalesce(b.root, a.root) AS root,
+                   coalesce(b.root_binding_id, a.root_binding_id) AS root_binding_id, coalesce(b.attrs, []) || a.attrs AS attrs
+            FROM a LEFT JOIN a b ON b.binding_id = a.root_binding_id AND b.path = a.path)
 SELECT c.* REPLACE ('attribute' AS callee_kind, v.root AS callee_root, v.root_binding_id AS callee_root_binding_id,
-                    v.attrs AS callee_attrs)
+                    v.attrs || coalesce(c.callee_attrs, []) AS callee_attrs)
 FROM cpg_call_sites c SEMI JOIN __scope USING (path)
-JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.path = c.path AND v.role = 'alias'
-WHERE c.callee_kind = 'name' AND c.call_kind = 'call' AND len(v.attrs) >= 1 AND v.root_binding_id IS NOT NULL
-  AND v.value_def_id IS NULL AND v.type_checking_only IS NOT TRUE
-  AND c.callee_root_binding_id IN (""" + _ONCE_IN_SCOPE + """);
+JOIN chained v ON v.binding_id = c.callee_root_binding_id AND v.path = c.path
+WHERE c.callee_kind IN ('name', 'attribute') AND c.call_kind = 'call';
 CREATE OR REPLACE TEMP VIEW __lk_sites AS
 SELECT * FROM cpg_call_sites SEMI JOIN __scope USING (path) UNION ALL SELECT * FROM __lk_alias_sites
 """

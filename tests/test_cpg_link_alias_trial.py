@@ -124,3 +124,51 @@ def test_an_edit_of_the_receivers_class_relinks_as_a_full_index(tmp_path):
     (repo / "pkg" / "text.py").write_text(text.replace("def append", "def add"))
     assert [(q, r) for q, _, r, _ in reindexed_as_full(tmp_path, repo, env, "pkg.main.markup")] == [
         ("pkg.text.Text", "class")]
+
+
+COPIES = '''
+from pkg.trace import where
+
+
+class Theme:
+    def background(self):
+        return where()
+
+    def style(self, token):
+        return where() + "|" + token
+
+
+def get_theme(name) -> Theme:
+    return Theme()
+
+
+class Traceback:
+    def __init__(self, name):
+        self.theme = get_theme(name)
+
+    def render(self):
+        theme = self.theme
+        background = theme.background()
+        style = theme.style
+        return background, style("k")
+
+    def rebound(self):
+        theme = self.theme
+        theme = None
+        return theme.background() if theme else where()
+'''
+
+
+def test_a_local_copy_of_a_typed_attribute_is_the_attribute(tmp_path_factory):
+    """rich's `theme = self.theme; theme.get_background_style()` and `token_style = theme.get_style_for_token;
+    token_style(k)` (session AF's trial: 34 executed calls without an edge): the calls are `self.theme.m()`, which
+    attribute_instance resolves (`self.theme = get_theme(...)`, declared `-> Theme`). Before: no edge. A name bound
+    twice (`theme = None` after) gets none."""
+    truth, db, _ = index_with_truth(tmp_path_factory, "copies", {"pkg/__init__.py": "", "pkg/trace.py": WHERE,
+                                                                 "pkg/copies.py": COPIES})
+    out = ran(truth, "from pkg.copies import Traceback; print(*Traceback('x').render())").split()
+    assert [split(w.split("|")[0])[0] for w in out] == ["pkg.copies.Theme.background", "pkg.copies.Theme.style"]
+    assert [(q, r) for q, _, r, _ in edges(db, "pkg.copies.Traceback.render")] == [
+        ("pkg.copies.Theme.background", "attribute_instance"), ("pkg.copies.Theme.style", "attribute_instance")]
+    assert ("pkg.copies.Theme.style", "token", '"k"') in wired(db, "pkg.copies.Traceback.render")
+    assert [q for q, _, _, _ in edges(db, "pkg.copies.Traceback.rebound")] == []
