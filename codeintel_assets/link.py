@@ -1100,13 +1100,83 @@ RETURNED_RESULT = _method_of_returned("attribute_of_call", "c.callee_value_node_
 # edge yet (jinja2's `self.stream.look().test(...)`, `f().look().test()`).
 _LATE = " AND e.rule IN ('attribute_instance', 'returns_method') AND c.callsite_id NOT IN (SELECT ref_id FROM __lk_calls)"
 RETURNS_REFS_LATE = _DECLARED_REFS.format(
-    where="role = 'returns' AND owner_def_id IN (SELECT def_id FROM __lk_calls WHERE rule IN ('attribute_instance', "
-          "'returns_method')) AND owner_def_id NOT IN (SELECT fn_def_id FROM __lk_returns)")
+    where="role = 'returns' AND (owner_def_id IN (SELECT def_id FROM __lk_calls WHERE rule IN ('attribute_instance', "
+          "'returns_method')) OR owner_def_id IN (SELECT def_id FROM __lk_rebound_cand)) "
+          "AND owner_def_id NOT IN (SELECT fn_def_id FROM __lk_returns)")
 RETURNS_LATE = RETURNS.split(";\n")[0].replace("CREATE OR REPLACE TEMP TABLE __lk_returns AS", "INSERT INTO __lk_returns")
 RETURNED_INSTANCE_LATE = _method_of_returned("attribute", "v.ast_node_id", _BOUND_BY_CALL, _bound_once("instance") + """
   AND c.callee_root_binding_id NOT IN (SELECT target_binding_id FROM cpg_value_refs WHERE role = 'instance'
                                        GROUP BY ALL HAVING count(*) > 1)""" + _LATE)
 RETURNED_RESULT_LATE = _method_of_returned("attribute_of_call", "c.callee_value_node_id", where=_LATE)
+
+# A name bound more than once where every binding gives the same class C: a parameter declared `p: C`, `x = C(...)`,
+# `x = f(...)` with f declared `-> C`, or `x = x.m(...)` with the m C's MRO finds declared `-> C` (rich's
+# `measurement = measurement.clamp(...)`, `text: Text` then `text = text.copy()`; jinja2's `frame: Frame` then
+# `frame = frame.inner()`): whatever runs, x is a C, so x.m() reaches m along C's MRO (rule same_class, 0.8 x the
+# least confident binding). A binding of another kind (a loop, `x = None`, an untyped call) or a second class: no
+# edge. In three steps: the bindings and what types each (__lk_rebound), the class and the methods the `x =
+# x.m(...)` bindings call (__lk_rebound_cand, whose return annotations RETURNS_REFS_LATE resolves), the edges.
+REBOUND_SITES = r"""
+CREATE OR REPLACE TEMP TABLE __lk_rebound AS
+WITH recv AS (SELECT DISTINCT callee_root_binding_id AS binding_id FROM __lk_sites
+              WHERE callee_kind = 'attribute' AND len(callee_attrs) = 1 AND callee_root_binding_id IS NOT NULL
+                AND callsite_id NOT IN (SELECT ref_id FROM __lk_calls)),
+sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM py_sym_name_sites n SEMI JOIN __scope USING (path)
+          SEMI JOIN recv USING (binding_id)
+          WHERE n.role = 'def' AND n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)
+          QUALIFY count(*) OVER (PARTITION BY n.binding_id) > 1),
+annotated AS (SELECT s.binding_id, s.ast_node_id, e.def_id AS class_def_id, e.confidence, NULL::VARCHAR AS call_id,
+                     NULL::VARCHAR AS method
+              FROM sites s JOIN cpg_value_refs v ON v.target_node_id = s.ast_node_id AND v.path = s.path
+               AND v.role = 'annotation'
+              JOIN __lk_declared e ON e.ref_id = v.value_id),
+calls AS (SELECT s.binding_id, s.ast_node_id, v.ast_node_id AS call_id FROM sites s
+          JOIN cpg_value_refs v ON v.target_node_id = s.ast_node_id AND v.path = s.path AND v.role = 'instance'
+          WHERE v.ast_node_id NOT IN (SELECT callsite_id FROM __lk_awaited)),
+made AS (
+    SELECT c.binding_id, c.ast_node_id, k.def_id, e.confidence, c.call_id, NULL FROM calls c
+    JOIN __lk_calls e ON e.ref_id = c.call_id AND e.rule IN ('constructor', 'class') AND NOT ends_with(e.qualname, '.__new__')
+    JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
+    UNION ALL
+    SELECT c.binding_id, c.ast_node_id, t.class_def_id, e.confidence * t.confidence, c.call_id, NULL FROM calls c
+    JOIN __lk_calls e ON e.ref_id = c.call_id AND e.rule NOT IN ('constructor', 'class')
+    JOIN __lk_returns t ON t.fn_def_id = e.def_id AND NOT t.is_async
+    UNION ALL  -- x = x.m(...) that no rule resolved: typed by the m of the others' class (below)
+    SELECT c.binding_id, c.ast_node_id, NULL, 1.0, c.call_id, s.callee_attrs[1] FROM calls c
+    JOIN cpg_call_sites s ON s.callsite_id = c.call_id AND s.callee_root_binding_id = c.binding_id
+     AND s.callee_kind = 'attribute' AND len(s.callee_attrs) = 1
+    WHERE c.call_id NOT IN (SELECT ref_id FROM __lk_calls))
+SELECT s.binding_id, s.ast_node_id, t.class_def_id, t.confidence, t.call_id, t.method
+FROM sites s LEFT JOIN (SELECT * FROM annotated UNION ALL SELECT * FROM made) t
+  ON t.binding_id = s.binding_id AND t.ast_node_id = s.ast_node_id;
+
+CREATE OR REPLACE TEMP TABLE __lk_rebound_cls AS
+SELECT binding_id, any_value(class_def_id) AS class_def_id, min(confidence) AS confidence FROM __lk_rebound
+GROUP BY binding_id HAVING count(DISTINCT class_def_id) = 1 AND NOT bool_or(class_def_id IS NULL AND method IS NULL);
+
+CREATE OR REPLACE TEMP TABLE __lk_rebound_cand AS
+SELECT r.binding_id, r.call_id, x.def_id FROM __lk_rebound r JOIN __lk_rebound_cls k USING (binding_id)
+JOIN cpg_mro o ON o.class_def_id = k.class_def_id
+JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = r.method
+WHERE r.method IS NOT NULL
+QUALIFY rank() OVER (PARTITION BY r.call_id ORDER BY o.mro_index) = 1
+"""
+REBOUND = r"""
+WITH ok AS (  -- and every x = x.m(...) binding's m declared to return C itself
+    SELECT k.* FROM __lk_rebound_cls k
+    WHERE NOT EXISTS (SELECT 1 FROM __lk_rebound r WHERE r.binding_id = k.binding_id AND r.method IS NOT NULL
+                        AND r.call_id NOT IN (SELECT d.call_id FROM __lk_rebound_cand d
+                                              JOIN __lk_returns t ON t.fn_def_id = d.def_id AND NOT t.is_async
+                                              WHERE t.class_def_id = k.class_def_id)))
+SELECT c.callsite_id AS ref_id, 'same_class' AS rule,
+       0.8 * k.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
+       x.def_id, x.qualname, x.path, x.kind, [o.class_qualname, x.qualname] AS via
+FROM __lk_sites c JOIN ok k ON k.binding_id = c.callee_root_binding_id
+JOIN cpg_mro o ON o.class_def_id = k.class_def_id
+JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
+WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1 AND c.callsite_id NOT IN (SELECT ref_id FROM __lk_calls)
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index, x.span_start_byte DESC, x.def_id) = 1
+"""
 
 # A call site none of the rules above resolved, whose callee an external SCIP indexer (scip-python: pyright's
 # types) refers to a symbol it also defines in a file of the repository (scip_occurrences: the reference
@@ -1618,7 +1688,7 @@ shaped AS (  -- does the call bind the method's first parameter itself (self / c
                             'scip_method',
                             'scip_constructor', 'override', 'super_subclass', 'subclass_constructor', 'annotation',
                             'returns_method', 'abstract_override', 'attribute_instance', 'iterated',
-                            'getattr_dispatch')
+                            'getattr_dispatch', 'same_class')
                   OR coalesce(k.deco, '') = 'classmethod'
                   -- a bound method passed as an argument (apply(self.scale, 3); f(x) in apply): its self is bound
                   -- or a class passed as an argument (f(Box); factory(x) in f): its __init__ / __new__ gets the
@@ -1990,9 +2060,11 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     _resolve(conn, roots)
     run(conn, STORED_PARAM_DECLARED)
     run(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE)
+    _run_statements(conn, REBOUND_SITES)
     run(conn, RETURNS_REFS_LATE)
     _resolve(conn, roots)
     run(conn, RETURNS_LATE)
+    run(conn, "INSERT INTO __lk_calls " + REBOUND)
     run(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE_LATE)
     run(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT_LATE)
     run(conn, RETURN_REFS)
