@@ -1162,20 +1162,31 @@ WHERE r.method IS NOT NULL
 QUALIFY rank() OVER (PARTITION BY r.call_id ORDER BY o.mro_index) = 1
 """
 REBOUND = r"""
-WITH ok AS (  -- and every x = x.m(...) binding's m declared to return C itself
-    SELECT k.* FROM __lk_rebound_cls k
-    WHERE NOT EXISTS (SELECT 1 FROM __lk_rebound r WHERE r.binding_id = k.binding_id AND r.method IS NOT NULL
-                        AND r.call_id NOT IN (SELECT d.call_id FROM __lk_rebound_cand d
-                                              JOIN __lk_returns t ON t.fn_def_id = d.def_id AND NOT t.is_async
-                                              WHERE t.class_def_id = k.class_def_id)))
+CREATE OR REPLACE TEMP TABLE __lk_rebound_ok AS  -- and every x = x.m(...) binding's m declared to return C itself
+SELECT k.* FROM __lk_rebound_cls k
+WHERE NOT EXISTS (SELECT 1 FROM __lk_rebound r WHERE r.binding_id = k.binding_id AND r.method IS NOT NULL
+                    AND r.call_id NOT IN (SELECT d.call_id FROM __lk_rebound_cand d
+                                          JOIN __lk_returns t ON t.fn_def_id = d.def_id AND NOT t.is_async
+                                          WHERE t.class_def_id = k.class_def_id));
+
+INSERT INTO __lk_calls
 SELECT c.callsite_id AS ref_id, 'same_class' AS rule,
        0.8 * k.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
        x.def_id, x.qualname, x.path, x.kind, [o.class_qualname, x.qualname] AS via
-FROM __lk_sites c JOIN ok k ON k.binding_id = c.callee_root_binding_id
+FROM __lk_sites c JOIN __lk_rebound_ok k ON k.binding_id = c.callee_root_binding_id
 JOIN cpg_mro o ON o.class_def_id = k.class_def_id
 JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
 WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1 AND c.callsite_id NOT IN (SELECT ref_id FROM __lk_calls)
-QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index, x.span_start_byte DESC, x.def_id) = 1
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index, x.span_start_byte DESC, x.def_id) = 1;
+
+-- ... and x.a.m() on such an x (jinja2's `frame = frame.inner()` then `frame.symbols.ref(...)`): ATTRIBUTE_INSTANCE
+-- again, for these calls, x's class known at 0.8 x the least confident binding (as for a parameter declared `x: C`)
+CREATE OR REPLACE TEMP TABLE __lk_attr_calls_rebound AS
+SELECT c.callsite_id, c.callee_attrs[1] AS attr, c.callee_attrs[2] AS method, k.class_def_id,
+       0.8 * k.confidence AS known, [d.qualname] AS known_via, false AS own
+FROM __lk_sites c JOIN __lk_rebound_ok k ON k.binding_id = c.callee_root_binding_id
+JOIN __lk_defs d ON d.def_id = k.class_def_id
+WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2 AND c.callsite_id NOT IN (SELECT ref_id FROM __lk_calls);
 """
 
 # A call site none of the rules above resolved, whose callee an external SCIP indexer (scip-python: pyright's
@@ -2064,7 +2075,9 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, RETURNS_REFS_LATE)
     _resolve(conn, roots)
     run(conn, RETURNS_LATE)
-    run(conn, "INSERT INTO __lk_calls " + REBOUND)
+    _run_statements(conn, REBOUND)
+    run(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE.replace("FROM __lk_attr_calls)",
+                                                                   "FROM __lk_attr_calls_rebound)", 1))
     run(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE_LATE)
     run(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT_LATE)
     run(conn, RETURN_REFS)
