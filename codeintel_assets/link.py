@@ -2076,8 +2076,9 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     _resolve(conn, roots)
     run(conn, RETURNS_LATE)
     _run_statements(conn, REBOUND)
-    run(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE.replace("FROM __lk_attr_calls)",
-                                                                   "FROM __lk_attr_calls_rebound)", 1))
+    if run(conn, "SELECT count(*) FROM __lk_attr_calls_rebound")[0][0]:  # (most edits have none: 30 ms saved)
+        run(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE.replace("FROM __lk_attr_calls)",
+                                                                       "FROM __lk_attr_calls_rebound)", 1))
     run(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE_LATE)
     run(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT_LATE)
     run(conn, RETURN_REFS)
