@@ -894,7 +894,8 @@ decl AS (  -- the first class of the MRO that declares `a: C` in its body, C a c
         SELECT m.callsite_id, m.class_def_id, d.def_id AS decl_class_def_id, d.confidence, d.qualname, m.mro_index,
                v.value_id
         FROM mro m JOIN cpg_value_refs v ON v.owner_def_id = m.ancestor_def_id AND v.role = 'attr_declared'
-         AND regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) = m.attr
+         AND CASE WHEN v.target_binding_id IS NULL THEN v.text  -- (`self.a: C = v` in a method: text is a)
+                  ELSE regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) END = m.attr
         JOIN __lk_declared d ON d.ref_id = v.value_id
         UNION ALL  -- or a property getter of that name declared `-> C` (jinja2's `Environment.lexer`)
         SELECT m.callsite_id, m.class_def_id, d.def_id, d.confidence, d.qualname, m.mro_index, v.value_id
@@ -1029,7 +1030,8 @@ STORED_PARAM_REFS = _DECLARED_REFS.format(where="""value_id NOT IN (SELECT ref_i
     SELECT s.param_binding_id FROM cpg_link_param_stores s JOIN (
         SELECT DISTINCT a.qualname, c.attr FROM __lk_attr_calls c JOIN cpg_mro o ON o.class_def_id = c.class_def_id
         JOIN __lk_defs a ON a.def_id = o.ancestor_def_id) w ON w.qualname = s.class_qualname AND w.attr = s.attr))
-  OR (role = 'attr_declared' AND (owner_def_id, regexp_extract(target_binding_id, ':BIND:(.*)$', 1)) IN (
+  OR (role = 'attr_declared' AND (owner_def_id, CASE WHEN target_binding_id IS NULL THEN text
+                                                    ELSE regexp_extract(target_binding_id, ':BIND:(.*)$', 1) END) IN (
     SELECT (o.ancestor_def_id, c.attr) FROM __lk_attr_calls c JOIN cpg_mro o ON o.class_def_id = c.class_def_id))
   OR (role = 'returns' AND owner_def_id IN (
     SELECT x.def_id FROM __lk_attr_calls c JOIN cpg_mro o ON o.class_def_id = c.class_def_id

@@ -4,6 +4,7 @@ sites of the rich trial (session AF) and 9 of Jinja2's had no edge. Which method
 in a plain interpreter, each callee reporting its own `def` (``where()``).
 """
 
+import duckdb
 import pytest
 
 from tests.test_cpg_link_alias_trial import wired
@@ -162,3 +163,60 @@ def test_an_attribute_of_a_name_rebound_to_one_class(indexed):
     assert [(q, r, c) for q, _, r, c in edges(db, "pkg.same.macro_body")] == [
         ("pkg.same.Frame.inner", "same_class", 0.8), ("pkg.same.Symbols.ref", "attribute_instance", 0.64)]
     assert ("pkg.same.Symbols.ref", "name", '"caller"') in wired(db, "pkg.same.macro_body")
+
+
+DECLARED = '''
+from pkg.trace import where
+
+
+class Console:
+    def print(self, x):
+        return where() + "|" + x
+
+
+def get_console():
+    return Console()
+
+
+class Live:
+    def __init__(self, console=None):
+        self.console: Console = console or get_console()
+        self.other = console or get_console()
+
+    def start(self):
+        return self.console.print("x")
+
+    def stop(self):
+        return self.other.print("y")
+
+
+class Quiet(Live):
+    def run(self):
+        return self.console.print("z")
+
+
+class Static:
+    @staticmethod
+    def make(obj):
+        obj.console: Console = None
+        return obj
+'''
+
+
+def test_an_attribute_declared_in_a_method_is_of_the_declared_class(tmp_path_factory):
+    """rich's `self.console: Console = console or get_console()` in __init__ (PEP 526 declares the instance attribute,
+    as `console: Console` in the class body would): `self.console.print()` reaches Console.print, in the class and a
+    subclass (CPython runs it); the undeclared `self.other = console or get_console()` stays without an edge
+    (not a constructor call), and a static method's `obj.console: Console` declares nothing. Before: no edge."""
+    truth, db, _ = index_with_truth(tmp_path_factory, "declared", {"pkg/__init__.py": "", "pkg/trace.py": WHERE,
+                                                                   "pkg/decl.py": DECLARED})
+    out = ran(truth, "from pkg.decl import Live, Quiet; print(Live().start(), Live().stop(), Quiet().run())").split()
+    assert [split(w.split("|")[0])[0] for w in out] == ["pkg.decl.Console.print"] * 3
+    assert [(q, r) for q, _, r, _ in edges(db, "pkg.decl.Live.start")] == [("pkg.decl.Console.print",
+                                                                          "attribute_instance")]
+    assert [(q, r) for q, _, r, _ in edges(db, "pkg.decl.Quiet.run")] == [("pkg.decl.Console.print",
+                                                                         "attribute_instance")]
+    assert edges(db, "pkg.decl.Live.stop") == []
+    with duckdb.connect(db, read_only=True) as c:
+        assert c.execute("SELECT owner_def_id LIKE '%:AST:%', text, root FROM cpg_value_refs "
+                         "WHERE role = 'attr_declared' ORDER BY ALL").fetchall() == [(True, "console", "Console")]

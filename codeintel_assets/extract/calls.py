@@ -150,6 +150,20 @@ def _branch_calls(v: ast.AST) -> list[ast.Call]:
     return out
 
 
+def _self_declared(node: ast.AnnAssign, rows: Sequence, up: int, owner: list[int]) -> int | None:
+    """The ordinal of the class when ``node`` is `self.a: C [= v]` in one of its methods, ``self`` the method's first
+    parameter (not a static or class method's); else None."""
+    target, fn = node.target, rows[up].node if up else None
+    if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+            and isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and isinstance(rows[owner[up]].node, ast.ClassDef)):
+        return None
+    first = (fn.args.posonlyargs + fn.args.args)[:1]
+    decorated = {d.id for d in fn.decorator_list if isinstance(d, ast.Name)}
+    if not first or first[0].arg != target.value.id or decorated & {"staticmethod", "classmethod"}:
+        return None
+    return owner[up]
+
+
 def _string_prefix(v: ast.AST) -> str | None:
     """The literal start of a string built at runtime: ``f"visit_{x}"``, ``"visit_" + x (+ ...)``,
     ``"visit_%s" % x``, ``"visit_{}".format(x)``; None for anything else (a plain literal too)."""
@@ -373,7 +387,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         return src[r.start:r.end].decode("utf-8", "replace") if r is not None and r.start is not None else None
 
     def value(role: str, node: ast.AST, owner_def: int, target: ast.AST | None, index: int | None,
-              nth: int = 0, parsed: ast.AST | None = None) -> None:
+              nth: int = 0, parsed: ast.AST | None = None, label: str | None = None) -> None:
         """A value-ref row when ``node`` is a dotted name or a lambda (anything else has no static meaning
         the link step could use; a class base of another shape is kept, with no root, so bases stay in order, and
         so is any returned value: `return g(...)` lets the link follow what g returns, its value node the call).
@@ -399,7 +413,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         values.append((file_id, f"{nid(vr.ordinal)}:{role}" + (f":{nth}" if nth else ""), role, nid(owner_def),
                        (bindings.get((nid(tr.ordinal), "def")) or bindings.get((nid(tr.ordinal), "decl")))
                        if tr is not None else None,  # (`a: C` alone in a class body declares a)
-                       nid(tr.ordinal) if tr is not None else None, index, text(vr), root,
+                       nid(tr.ordinal) if tr is not None else None, index, label or text(vr), root,
                        bindings.get((nid(root_row.ordinal), "use")) if root_row is not None else None, attrs,
                        nid(vr.ordinal) if is_lambda else None, nid(vr.ordinal), getattr(node, "lineno", None),
                        stub[current[0]]))  # the statement's (its value's own flag is not computed yet)
@@ -630,6 +644,14 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 value("attr_declared", declared, up, node.target, None)
             elif (quoted := _string_declared(node.annotation)) is not None:
                 value("attr_declared", quoted[0], up, node.target, None, parsed=quoted[1])
+        elif isinstance(node, ast.AnnAssign) and (klass := _self_declared(node, rows, up, owner)) is not None:
+            # `self.a: C = v` in a method (PEP 526: a declaration of the instance attribute a, as `a: C` in the class
+            # body; rich's `self.console: Console = console or get_console()`): the owner is the class, the target
+            # node `self.a`, text the attribute's name a (it has no binding of its own)
+            if (declared := _annotated_class(node.annotation)) is not None:
+                value("attr_declared", declared, klass, node.target, None, label=node.target.attr)
+            elif (quoted := _string_declared(node.annotation)) is not None:
+                value("attr_declared", quoted[0], klass, node.target, None, parsed=quoted[1], label=node.target.attr)
         if isinstance(node, ast.Call):
             dispatch(node.func, up, None)  # getattr(self, "do_" + cmd)(arg)
             calls.append(_call_row(file_id, r, nid, "call", node.func, node, up, qual, text, by_node,
