@@ -1018,7 +1018,13 @@ QUALIFY row_number() OVER (PARTITION BY ref_id ORDER BY confidence DESC, qualnam
 # p.m() where p is a parameter declared `p: C` and bound nowhere else: m along the MRO of the class the
 # annotation resolves to (__lk_declared), 0.8 x its resolution (an annotation is a declaration the caller may
 # break, and a subclass instance may override m: precision first, no edge to overrides here).
-ANNOTATION_REFS = _DECLARED_REFS.format(where="role IN ('annotation', 'annotation_item') AND path IN (SELECT path FROM __scope)")
+ANNOTATION_REFS = _DECLARED_REFS.format(where="""(role IN ('annotation', 'annotation_item') AND path IN (SELECT path FROM __scope))
+  -- (and the item declarations of the attributes the scope's `for x in self.a` loops walk, in the classes of the
+  -- loops' MROs: ITERATED_ATTR)
+  OR (role = 'attr_declared_item' AND owner_def_id IN (
+      SELECT o.ancestor_def_id FROM cpg_value_refs i JOIN __lk_self p ON p.binding_id = i.root_binding_id
+      JOIN __lk_defs k ON k.qualname = p.class_qualname AND k.kind = 'class' JOIN cpg_mro o ON o.class_def_id = k.def_id
+      WHERE i.role = 'iter' AND len(i.attrs) = 1 AND i.path IN (SELECT path FROM __scope)))""")
 DECLARED = f"CREATE OR REPLACE TEMP TABLE __lk_declared AS SELECT ref_id, def_id, qualname, confidence FROM ({_DECLARED_CLASSES})"
 # The annotations of the parameters that the classes of those classes' MROs store as the attributes called
 # (`def __init__(self, a: A): self.a = a`, then `k.a.m()` elsewhere): resolved here when the class is outside the
@@ -1084,6 +1090,25 @@ ITERATED_PARAM = _METHOD_OF_CLASS.format(
     find_class=_ITER_BY + """ AND len(v.attrs) = 0
 JOIN cpg_value_refs a ON a.target_binding_id = v.root_binding_id AND a.role = 'annotation_item' AND a.path = c.path
 JOIN __lk_declared e ON e.ref_id = a.value_id""")
+# `for x in self.a` (x bound by that loop alone) in a method of K, where the first class of K's MRO that declares a
+# declares it a container of C (`a: list[C]` in its body, `self.a: List["C"] = ...` in a method: attr_declared_item;
+# the same generics as for `iterated`): x.m() reaches m along C's MRO (rule iterated, 0.8 x the declaration's
+# resolution). rich's `for line in self._lines: line.truncate(...)`.
+ITERATED_ATTR = _METHOD_OF_CLASS.format(
+    rule="iterated", callee_kind="attribute", where=_bound_once("iter"), confidence="0.8 * e.confidence",
+    method="c.callee_attrs[1]", n_attrs=1, via="[e.qualname, x.qualname]", class_def_id="e.def_id",
+    find_class=_ITER_BY + """ AND len(v.attrs) = 1
+JOIN __lk_self p ON p.binding_id = v.root_binding_id AND NOT p.classmethod
+JOIN __lk_defs k ON k.qualname = p.class_qualname AND k.kind = 'class'
+JOIN (SELECT a.k_id, a.attr, d.ref_id, d.def_id, d.confidence, d.qualname FROM (
+          SELECT o.class_def_id AS k_id, o.mro_index, w.value_id,
+                 CASE WHEN w.target_binding_id IS NULL THEN w.text
+                      ELSE regexp_extract(w.target_binding_id, ':BIND:(.*)$', 1) END AS attr
+          FROM cpg_mro o JOIN cpg_value_refs w ON w.owner_def_id = o.ancestor_def_id AND w.role = 'attr_declared_item') a
+      JOIN __lk_declared d ON d.ref_id = a.value_id
+      QUALIFY row_number() OVER (PARTITION BY a.k_id, a.attr ORDER BY a.mro_index, a.value_id) = 1) e
+  ON e.k_id = k.def_id AND e.attr = v.attrs[1]""")
+
 # The scope's calls that are the operand of `await`.
 AWAITED = """
 CREATE OR REPLACE TEMP TABLE __lk_awaited AS
@@ -2060,7 +2085,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, ANNOTATION_REFS)
     _resolve(conn, roots)
     run(conn, DECLARED)
-    run(conn, "INSERT INTO __lk_calls " + ANNOTATED)
+    run(conn, "INSERT INTO __lk_calls " + ANNOTATED + " UNION ALL " + ITERATED_ATTR)
     run(conn, RETURNS_REFS)
     _resolve(conn, roots)
     _run_statements(conn, RETURNS)

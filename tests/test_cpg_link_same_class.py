@@ -220,3 +220,75 @@ def test_an_attribute_declared_in_a_method_is_of_the_declared_class(tmp_path_fac
     with duckdb.connect(db, read_only=True) as c:
         assert c.execute("SELECT owner_def_id LIKE '%:AST:%', text, root FROM cpg_value_refs "
                          "WHERE role = 'attr_declared' ORDER BY ALL").fetchall() == [(True, "console", "Console")]
+
+
+LOOPS = '''
+from typing import List
+
+from pkg.trace import where
+
+
+class Text:
+    def truncate(self, width):
+        return where() + "|" + str(width)
+
+
+class Item:
+    def render(self):
+        return where()
+
+
+class Lines:
+    def __init__(self, lines):
+        self._lines: List["Text"] = list(lines)
+
+    def justify(self):
+        out = []
+        for line in self._lines:
+            out.append(line.truncate(3))
+        return out
+
+
+class Listing:
+    items: list[Item]
+
+    def __init__(self):
+        self.items = [Item()]
+
+    def render(self):
+        return [item.render() for item in self.items]
+
+
+class Sub(Lines):
+    def first(self):
+        for line in self._lines:
+            return line.truncate(1)
+
+
+class Undeclared:
+    def __init__(self, lines):
+        self._lines = list(lines)
+
+    def justify(self):
+        for line in self._lines:
+            line.truncate(2)
+'''
+
+
+def test_a_loop_over_an_attribute_declared_a_container(tmp_path_factory):
+    """rich's `self._lines: List["Text"] = list(lines)` then `for line in self._lines: line.truncate(...)`, a class
+    body's `items: list[Item]` walked by a comprehension, and a subclass's loop over the base's attribute: x.m() along
+    the item class's MRO (iterated, 0.8). An undeclared attribute: no edge. Before: no edge."""
+    truth, db, _ = index_with_truth(tmp_path_factory, "loops", {"pkg/__init__.py": "", "pkg/trace.py": WHERE,
+                                                                "pkg/loops.py": LOOPS})
+    out = ran(truth, "from pkg.loops import Lines, Listing, Sub, Text; "
+                     "print(*Lines([Text()]).justify(), *Listing().render(), Sub([Text()]).first())").split()
+    assert [split(w.split("|")[0])[0] for w in out] == ["pkg.loops.Text.truncate", "pkg.loops.Item.render",
+                                                        "pkg.loops.Text.truncate"]
+    assert ("pkg.loops.Text.truncate", "iterated", 0.8) in [(q, r, c) for q, _, r, c in
+                                                            edges(db, "pkg.loops.Lines.justify")]
+    assert [(q, r, c) for q, _, r, c in edges(db, "pkg.loops.Listing.render")] == [
+        ("pkg.loops.Item.render", "iterated", 0.8)]
+    assert [(q, r, c) for q, _, r, c in edges(db, "pkg.loops.Sub.first")] == [
+        ("pkg.loops.Text.truncate", "iterated", 0.8)]
+    assert edges(db, "pkg.loops.Undeclared.justify") == []

@@ -644,6 +644,10 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 value("attr_declared", declared, up, node.target, None)
             elif (quoted := _string_declared(node.annotation)) is not None:
                 value("attr_declared", quoted[0], up, node.target, None, parsed=quoted[1])
+            elif (item := _item_class(node.annotation)) is not None:  # `a: list[C]`: its items (for x in self.a)
+                value("attr_declared_item", item, up, node.target, None)
+            elif (quoted := _string_item(node.annotation)) is not None:
+                value("attr_declared_item", quoted[0], up, node.target, None, parsed=quoted[1])
         elif isinstance(node, ast.AnnAssign) and (klass := _self_declared(node, rows, up, owner)) is not None:
             # `self.a: C = v` in a method (PEP 526: a declaration of the instance attribute a, as `a: C` in the class
             # body; rich's `self.console: Console = console or get_console()`): the owner is the class, the target
@@ -652,6 +656,11 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 value("attr_declared", declared, klass, node.target, None, label=node.target.attr)
             elif (quoted := _string_declared(node.annotation)) is not None:
                 value("attr_declared", quoted[0], klass, node.target, None, parsed=quoted[1], label=node.target.attr)
+            elif (item := _item_class(node.annotation)) is not None:  # rich's `self._lines: List["Text"] = ...`
+                value("attr_declared_item", item, klass, node.target, None, label=node.target.attr)
+            elif (quoted := _string_item(node.annotation)) is not None:
+                value("attr_declared_item", quoted[0], klass, node.target, None, parsed=quoted[1],
+                      label=node.target.attr)
         if isinstance(node, ast.Call):
             dispatch(node.func, up, None)  # getattr(self, "do_" + cmd)(arg)
             calls.append(_call_row(file_id, r, nid, "call", node.func, node, up, qual, text, by_node,
