@@ -70,7 +70,7 @@ CPG_VALUE_REFS = define("cpg_value_refs", PLANE, [
                                          "function), `list[C]` / `Iterable[C]` / ... of those two (annotation_item, returns_item: the items' class), "
                                          "a class body's `a: C` (attr_declared: the owner is the class, the target a) and a method's `self.a: C = v` "
                                          "(attr_declared: the owner is the class, the target node `self.a`, no target binding, text the name a), "
-                                         "either declared a container of a class, `a: list[C]` (attr_declared_item, the same conventions; root / attrs the item class), ""
+                                         "either declared a container of a class, `a: list[C]` (attr_declared_item, the same conventions; root / attrs the item class), "
                                          "each dotted name of `x = A + B` (concat: the target x, item_index its place), "
                                          "`getattr(x, \"P\" + ...)` with a literal start P (also an f-string, `%`, `.format`, or a local "
                                          "name bound once to such a string) assigned, called at once or returned (getattr: root / "
