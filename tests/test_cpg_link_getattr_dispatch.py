@@ -176,3 +176,28 @@ def test_a_subclass_added_in_another_file_relinks_the_visitor(tmp_path):
     (repo / "pkg" / "sub.py").write_text(sub.replace("def helper", "def visit_b"))
     assert [(q, r, c) for q, _, r, c in reindexed_as_full(tmp_path, repo, env, "pkg.base.Visitor.visit")] == [
         ("pkg.base.Visitor.visit_a", "getattr_dispatch", 0.4), ("pkg.sub.Sub.visit_b", "getattr_dispatch", 0.4)]
+
+
+@pytest.mark.parametrize("call, prefix", [
+    ('getattr(self, "visit_" + name)', "visit_"),
+    ('getattr(self, "visit_" + name + "_end")', "visit_"),
+    ('getattr(self, f"visit_{name}", None)', "visit_"),
+    ('getattr(self, "do_%s" % name)', "do_"),
+    ('getattr(self, "do_{}".format(name))', "do_"),
+    ('getattr(self, "_" + name)', None),            # only underscores: every private method
+    ('getattr(self, name + "_x")', None),           # no literal start
+    ('getattr(self, f"{name}_x")', None),
+    ('getattr(self, "visit_A")', None),             # a plain literal: not a pick by name
+    ('getattr(self.a, "x_" + name)', None),         # the receiver is not a name
+    ('getattr(self, *args)', None),
+])
+def test_the_literal_start_of_the_name_looked_up(call, prefix):
+    """What the extractor takes for the literal start of the attribute name; where it finds one, CPython's own
+    evaluation of the string (name = "Foo") starts with it."""
+    import ast
+
+    from codeintel_assets.extract.calls import _dispatch_prefix
+    node = ast.parse(call, mode="eval").body
+    assert _dispatch_prefix(node, ast.parse("pass")) == prefix
+    if prefix is not None:
+        assert eval(compile(ast.Expression(node.args[1]), "<t>", "eval"), {"name": "Foo"}).startswith(prefix)
