@@ -483,6 +483,11 @@ def _lookups(conn, full: bool) -> None:
 
 
 # The bindings of the scope's files bound at one site (one `def` site in py_sym_name_sites).
+# The attribute an attr_declared / attr_declared_item row of alias {v} declares: a class body's `a: C` binds a (its
+# binding names it); a method's `self.a: C = v` binds nothing, its text is a.
+_DECLARED_ATTR = ("CASE WHEN {v}.target_binding_id IS NULL THEN {v}.text "
+                  "ELSE regexp_extract({v}.target_binding_id, ':BIND:(.*)$', 1) END")
+
 _ONCE_IN_SCOPE = ("SELECT binding_id FROM py_sym_name_sites SEMI JOIN __scope USING (path) "
                   "WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1")
 
@@ -884,8 +889,7 @@ WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2""" + _bound_once("
 # instance_method: __lk_attr_recv).
 # Where a class of K's MRO declares `a: C` in its body (attr_declared), or defines `a` as a property getter declared
 # `-> C`, the first such declaration types `a`, whatever the stores (0.8 x its resolution).
-ATTRIBUTE_INSTANCE = r"""
-WITH c AS (SELECT * FROM __lk_attr_calls),
+_ATTRIBUTE_INSTANCE = r""",
 mro AS (SELECT c.*, o.ancestor_def_id, a.qualname AS ancestor_qualname, o.mro_index FROM c
         JOIN cpg_mro o ON o.class_def_id = c.class_def_id JOIN __lk_defs a ON a.def_id = o.ancestor_def_id),
 decl AS (  -- the first class of the MRO that declares `a: C` in its body, C a class of the repository: a C, whatever
@@ -894,8 +898,7 @@ decl AS (  -- the first class of the MRO that declares `a: C` in its body, C a c
         SELECT m.callsite_id, m.class_def_id, d.def_id AS decl_class_def_id, d.confidence, d.qualname, m.mro_index,
                v.value_id
         FROM mro m JOIN cpg_value_refs v ON v.owner_def_id = m.ancestor_def_id AND v.role = 'attr_declared'
-         AND CASE WHEN v.target_binding_id IS NULL THEN v.text  -- (`self.a: C = v` in a method: text is a)
-                  ELSE regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) END = m.attr
+         AND """ + _DECLARED_ATTR.format(v="v") + r""" = m.attr
         JOIN __lk_declared d ON d.ref_id = v.value_id
         UNION ALL  -- or a property getter of that name declared `-> C` (jinja2's `Environment.lexer`)
         SELECT m.callsite_id, m.class_def_id, d.def_id, d.confidence, d.qualname, m.mro_index, v.value_id
@@ -965,6 +968,14 @@ JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.method
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, c.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC,
                                         x.def_id) = 1
 """
+
+
+def _attribute_instance(calls: str) -> str:
+    """The attribute_instance edges of the x.a.m() calls of ``calls`` (a table shaped as __lk_attr_calls)."""
+    return f"WITH c AS (SELECT * FROM {calls})" + _ATTRIBUTE_INSTANCE
+
+
+ATTRIBUTE_INSTANCE = _attribute_instance("__lk_attr_calls")
 
 # The receivers x of the scope's x.a.m() calls that only constructor calls bind, with each class (ATTRIBUTE_INSTANCE).
 ATTRIBUTE_RECEIVERS = r"""
@@ -1036,8 +1047,7 @@ STORED_PARAM_REFS = _DECLARED_REFS.format(where="""value_id NOT IN (SELECT ref_i
     SELECT s.param_binding_id FROM cpg_link_param_stores s JOIN (
         SELECT DISTINCT a.qualname, c.attr FROM __lk_attr_calls c JOIN cpg_mro o ON o.class_def_id = c.class_def_id
         JOIN __lk_defs a ON a.def_id = o.ancestor_def_id) w ON w.qualname = s.class_qualname AND w.attr = s.attr))
-  OR (role = 'attr_declared' AND (owner_def_id, CASE WHEN target_binding_id IS NULL THEN text
-                                                    ELSE regexp_extract(target_binding_id, ':BIND:(.*)$', 1) END) IN (
+  OR (role = 'attr_declared' AND (owner_def_id, """ + _DECLARED_ATTR.format(v="cpg_value_refs") + """) IN (
     SELECT (o.ancestor_def_id, c.attr) FROM __lk_attr_calls c JOIN cpg_mro o ON o.class_def_id = c.class_def_id))
   OR (role = 'returns' AND owner_def_id IN (
     SELECT x.def_id FROM __lk_attr_calls c JOIN cpg_mro o ON o.class_def_id = c.class_def_id
@@ -1102,8 +1112,7 @@ JOIN __lk_self p ON p.binding_id = v.root_binding_id AND NOT p.classmethod
 JOIN __lk_defs k ON k.qualname = p.class_qualname AND k.kind = 'class'
 JOIN (SELECT a.k_id, a.attr, d.ref_id, d.def_id, d.confidence, d.qualname FROM (
           SELECT o.class_def_id AS k_id, o.mro_index, w.value_id,
-                 CASE WHEN w.target_binding_id IS NULL THEN w.text
-                      ELSE regexp_extract(w.target_binding_id, ':BIND:(.*)$', 1) END AS attr
+                 """ + _DECLARED_ATTR.format(v="w") + """ AS attr
           FROM cpg_mro o JOIN cpg_value_refs w ON w.owner_def_id = o.ancestor_def_id AND w.role = 'attr_declared_item') a
       JOIN __lk_declared d ON d.ref_id = a.value_id
       QUALIFY row_number() OVER (PARTITION BY a.k_id, a.attr ORDER BY a.mro_index, a.value_id) = 1) e
@@ -2104,8 +2113,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, RETURNS_LATE)
     _run_statements(conn, REBOUND)
     if run(conn, "SELECT count(*) FROM __lk_attr_calls_rebound")[0][0]:  # (most edits have none: 30 ms saved)
-        run(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE.replace("FROM __lk_attr_calls)",
-                                                                       "FROM __lk_attr_calls_rebound)", 1))
+        run(conn, "INSERT INTO __lk_calls " + _attribute_instance("__lk_attr_calls_rebound"))
     run(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE_LATE)
     run(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT_LATE)
     run(conn, RETURN_REFS)

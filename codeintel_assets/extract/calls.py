@@ -195,11 +195,14 @@ def _dispatch_prefix(call: ast.AST, scope: ast.AST) -> str | None:
         return None
     name = call.args[1]
     if isinstance(name, ast.Name) and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        stores = [n for n in ast.walk(scope) if isinstance(n, ast.Name) and n.id == name.id
-                  and not isinstance(n.ctx, ast.Load)]
-        assigned = [n for n in ast.walk(scope) if isinstance(n, ast.Assign) and len(n.targets) == 1
-                    and n.targets[0] in stores]
-        name = assigned[0].value if len(stores) == 1 and len(assigned) == 1 else None
+        stores, assigned = 0, []  # (one walk: the name's binding sites, and the assignments to it alone)
+        for n in ast.walk(scope):
+            if isinstance(n, ast.Name) and n.id == name.id and not isinstance(n.ctx, ast.Load):
+                stores += 1
+            elif isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
+                    and n.targets[0].id == name.id:
+                assigned.append(n)
+        name = assigned[0].value if stores == 1 and len(assigned) == 1 else None
     prefix = _string_prefix(name) if name is not None else None
     return prefix if prefix and prefix.strip("_") else None
 
@@ -418,6 +421,18 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                        nid(vr.ordinal) if is_lambda else None, nid(vr.ordinal), getattr(node, "lineno", None),
                        stub[current[0]]))  # the statement's (its value's own flag is not computed yet)
 
+    def declared(role: str, ann: ast.AST | None, owner_def: int, target: ast.AST | None, label: str | None = None) -> None:
+        """The class an annotation declares (``role``: `C`, `C | None`, `Optional[C]`, or a string `"C"`), else the class
+        of its items (``role_item``: `list[C]`, `Iterator["C"]`, ...): at most one row, in that order of preference."""
+        if (named := _annotated_class(ann)) is not None:
+            value(role, named, owner_def, target, None, label=label)
+        elif (quoted := _string_declared(ann)) is not None:
+            value(role, quoted[0], owner_def, target, None, parsed=quoted[1], label=label)
+        elif (named := _item_class(ann)) is not None:
+            value(f"{role}_item", named, owner_def, target, None, label=label)
+        elif (quoted := _string_item(ann)) is not None:
+            value(f"{role}_item", quoted[0], owner_def, target, None, parsed=quoted[1], label=label)
+
     def dispatch(call: ast.AST, owner_def: int, target: ast.AST | None, nth: int = 0) -> None:
         """A getattr row when ``call`` is `getattr(x, "P" + ...)` (``_dispatch_prefix``): root / root_binding_id the
         receiver x, attrs [P] (and the default's name, [P, d], when the default is `x.d`), the value node the getattr
@@ -525,15 +540,9 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 kind = "method" if kind_of_owner is ast.ClassDef else ("lambda" if isinstance(node, ast.Lambda)
                                                                         else "function")
                 desc = f"{name}()."
-                declared = _annotated_class(getattr(node, "returns", None))
-                if declared is not None:  # def f() -> C: what a call of f returns, for the link's x = f(); x.m()
-                    value("returns", declared, r.ordinal, None, None)
-                elif (quoted := _string_declared(getattr(node, "returns", None))) is not None:  # -> "C"
-                    value("returns", quoted[0], r.ordinal, None, None, parsed=quoted[1])
-                elif (item := _item_class(getattr(node, "returns", None))) is not None:  # -> list[C]: for x in f()
-                    value("returns_item", item, r.ordinal, None, None)
-                elif (quoted := _string_item(getattr(node, "returns", None))) is not None:  # -> Iterator["C"]
-                    value("returns_item", quoted[0], r.ordinal, None, None, parsed=quoted[1])
+                # def f() -> C (or "C"): what a call of f returns, for the link's x = f(); x.m(); -> list[C] (or
+                # Iterator["C"]): what `for x in f()` binds
+                declared("returns", getattr(node, "returns", None), r.ordinal, None)
             base = symbol[up]
             symbol[r.ordinal] = base + desc
             defs.append((file_id, nid(r.ordinal), kind, name, q, symbol[r.ordinal], nid(up), nid(r.ordinal),
@@ -547,15 +556,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 defs.append((file_id, nid(r.ordinal), "parameter", node.arg, q, f"{symbol[fn]}({node.arg})",
                              nid(fn), nid(r.ordinal), r.start, r.end, node.lineno, None,
                              bindings.get((nid(r.ordinal), "def")), pkind, pindex, default, stub[r.ordinal], other[r.ordinal]))
-                declared = _annotated_class(node.annotation)
-                if declared is not None:  # x: C (or C | None, Optional[C]): the class the link looks methods up in
-                    value("annotation", declared, fn, node, None)
-                elif (quoted := _string_declared(node.annotation)) is not None:  # x: "C"
-                    value("annotation", quoted[0], fn, node, None, parsed=quoted[1])
-                elif (item := _item_class(node.annotation)) is not None:  # xs: list[C]: for x in xs
-                    value("annotation_item", item, fn, node, None)
-                elif (quoted := _string_item(node.annotation)) is not None:  # xs: list["C"]
-                    value("annotation_item", quoted[0], fn, node, None, parsed=quoted[1])
+                # x: C (or C | None, Optional[C], "C"): the class the link looks methods up in; xs: list[C]: for x in xs
+                declared("annotation", node.annotation, fn, node)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and up == 0:
             k = module_vars.get(node.id)
             if k is None:  # a module-level variable: its first binding site defines it
@@ -640,27 +642,14 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
             # `a: C` (or `a: C = v`) in a class body: the attribute a of the class's instances is declared a C
             # (dataclass and attrs fields, NamedTuple's, jinja2's `left: Expr` node fields), for the link's
             # `self.a.m()`; target the name a, root / attrs the class named (a string parsed, as for a parameter)
-            if (declared := _annotated_class(node.annotation)) is not None:
-                value("attr_declared", declared, up, node.target, None)
-            elif (quoted := _string_declared(node.annotation)) is not None:
-                value("attr_declared", quoted[0], up, node.target, None, parsed=quoted[1])
-            elif (item := _item_class(node.annotation)) is not None:  # `a: list[C]`: its items (for x in self.a)
-                value("attr_declared_item", item, up, node.target, None)
-            elif (quoted := _string_item(node.annotation)) is not None:
-                value("attr_declared_item", quoted[0], up, node.target, None, parsed=quoted[1])
+            # (`a: list[C]`: its items, for x in self.a)
+            declared("attr_declared", node.annotation, up, node.target)
         elif isinstance(node, ast.AnnAssign) and (klass := _self_declared(node, rows, up, owner)) is not None:
             # `self.a: C = v` in a method (PEP 526: a declaration of the instance attribute a, as `a: C` in the class
             # body; rich's `self.console: Console = console or get_console()`): the owner is the class, the target
             # node `self.a`, text the attribute's name a (it has no binding of its own)
-            if (declared := _annotated_class(node.annotation)) is not None:
-                value("attr_declared", declared, klass, node.target, None, label=node.target.attr)
-            elif (quoted := _string_declared(node.annotation)) is not None:
-                value("attr_declared", quoted[0], klass, node.target, None, parsed=quoted[1], label=node.target.attr)
-            elif (item := _item_class(node.annotation)) is not None:  # rich's `self._lines: List["Text"] = ...`
-                value("attr_declared_item", item, klass, node.target, None, label=node.target.attr)
-            elif (quoted := _string_item(node.annotation)) is not None:
-                value("attr_declared_item", quoted[0], klass, node.target, None, parsed=quoted[1],
-                      label=node.target.attr)
+            # (rich's `self._lines: List["Text"] = ...`: attr_declared_item)
+            declared("attr_declared", node.annotation, klass, node.target, label=node.target.attr)
         if isinstance(node, ast.Call):
             dispatch(node.func, up, None)  # getattr(self, "do_" + cmd)(arg)
             calls.append(_call_row(file_id, r, nid, "call", node.func, node, up, qual, text, by_node,
