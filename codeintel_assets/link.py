@@ -488,8 +488,7 @@ def _lookups(conn, full: bool) -> None:
 _DECLARED_ATTR = ("CASE WHEN {v}.target_binding_id IS NULL THEN {v}.text "
                   "ELSE regexp_extract({v}.target_binding_id, ':BIND:(.*)$', 1) END")
 
-_ONCE_IN_SCOPE = ("SELECT binding_id FROM py_sym_name_sites SEMI JOIN __scope USING (path) "
-                  "WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1")
+_ONCE_IN_SCOPE = "SELECT binding_id FROM __lk_scope_defs GROUP BY ALL HAVING count(*) = 1"
 
 # Getters decorated `@property` or `@...cached_property` (the spellings PROPERTIES reads; a def_id per getter).
 _GETTERS = ("SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites WHERE call_kind = 'decorator' "
@@ -503,11 +502,11 @@ CREATE OR REPLACE TEMP TABLE __lk_refs AS
 -- dict display (a loop over a dict yields its keys, and the items are its values)
 WITH it AS (
     SELECT v.target_binding_id AS binding_id, v.root, v.root_binding_id AS iter_binding
-    FROM cpg_value_refs v SEMI JOIN __scope USING (path)
+    FROM __lk_scope_vrefs v
     WHERE v.role = 'iter' AND len(v.attrs) = 0 AND v.root_binding_id IS NOT NULL
       AND v.target_binding_id IN (""" + _ONCE_IN_SCOPE + """)
       AND v.root_binding_id NOT IN (
-          SELECT e.target_binding_id FROM cpg_value_refs e SEMI JOIN __scope USING (path)
+          SELECT e.target_binding_id FROM __lk_scope_vrefs e
           JOIN py_ast_nodes a ON a.ast_node_id = e.ast_node_id AND a.path = e.path
           JOIN py_ast_nodes d ON d.ast_node_id = a.parent_ast_node_id AND d.path = a.path
           WHERE e.role = 'element' AND d.kind = 'Dict' AND a.path IN (SELECT path FROM __scope)))
@@ -515,7 +514,7 @@ SELECT c.callsite_id AS ref_id, c.path, coalesce(it.root, c.callee_root) AS root
        coalesce(it.iter_binding, c.callee_root_binding_id) AS root_binding_id,
        coalesce(c.callee_attrs, []) AS attrs, NULL::VARCHAR AS lambda_def_id,
        c.callee_kind = 'subscript' OR it.binding_id IS NOT NULL AS container
-FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+FROM __lk_scope_sites c
 LEFT JOIN it ON it.binding_id = c.callee_root_binding_id AND c.callee_kind = 'name'
 WHERE c.callee_kind IN ('name', 'attribute', 'subscript') AND c.callee_root IS NOT NULL
 """
@@ -524,20 +523,20 @@ BASE_REFS = """
 CREATE OR REPLACE TEMP TABLE __lk_refs AS
 SELECT value_id AS ref_id, path, root, root_binding_id, coalesce(attrs, []) AS attrs, NULL::VARCHAR AS lambda_def_id,
        false AS container
-FROM cpg_value_refs SEMI JOIN __scope USING (path) WHERE role = 'base' AND root IS NOT NULL
+FROM __lk_scope_vrefs WHERE role = 'base' AND root IS NOT NULL
 """
 
 INHERITS = """
 INSERT INTO cpg_inherits
 SELECT {version}::SMALLINT, v.owner_def_id, v.path, c.qualname, v.item_index, v.text, r.def_id,
        coalesce(r.qualname, v.text), coalesce(r.rule, 'unresolved'), coalesce(r.confidence, 0.0)::FLOAT
-FROM cpg_value_refs v SEMI JOIN __scope USING (path)
+FROM __lk_scope_vrefs v
 JOIN __lk_cdefs c ON c.def_id = v.owner_def_id
 LEFT JOIN (  -- among classes of one qualname (defined twice) the last, as in INSERT_CALLS: every run picks the same;
             -- among equally likely meanings the one the fewest aliases away (abc's `class ABCMeta` in `else:`
             -- over `except ImportError: from _py_abc import ABCMeta`)
     SELECT x.* FROM __lk_res x LEFT JOIN __lk_cdefs d ON d.def_id = x.def_id
-    JOIN (SELECT value_id, owner_def_id FROM cpg_value_refs SEMI JOIN __scope USING (path) WHERE role = 'base') o
+    JOIN (SELECT value_id, owner_def_id FROM __lk_scope_vrefs WHERE role = 'base') o
       ON o.value_id = x.ref_id
     WHERE x.def_id IS DISTINCT FROM o.owner_def_id  -- never the class itself (`class X(X)`: the X before it)
     QUALIFY row_number() OVER (PARTITION BY x.ref_id ORDER BY x.confidence DESC, len(x.via), x.qualname, d.path,
@@ -603,8 +602,8 @@ WHERE d.call_kind = 'decorator'
 SUPER = """
 SELECT c.callsite_id AS ref_id, 'super' AS rule, 0.9 * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
        x.def_id, x.qualname, x.path, x.kind, ['super()', x.qualname] AS via
-FROM cpg_call_sites c SEMI JOIN __scope USING (path)
-JOIN cpg_call_sites s ON s.callsite_id = c.callee_value_node_id AND s.callee_kind = 'name' AND s.callee_root = 'super'
+FROM __lk_scope_sites c
+JOIN __lk_scope_sites s ON s.callsite_id = c.callee_value_node_id AND s.callee_kind = 'name' AND s.callee_root = 'super'
 JOIN __lk_cdefs m ON m.def_id = c.caller_def_id AND m.kind = 'method'
 LEFT JOIN cpg_call_args a ON a.callsite_id = s.callsite_id AND a.kind = 'positional' AND a.position = 0
 LEFT JOIN (SELECT class_def_id, regexp_extract(ancestor_qualname, '[^.]*$') AS name, min(mro_index) AS mro_index
@@ -614,7 +613,7 @@ JOIN cpg_mro o ON o.class_def_id = m.parent_def_id
  AND o.mro_index > CASE WHEN a.arg_id IS NULL THEN 0 ELSE after.mro_index END
 JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
 WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
-  AND s.callee_root_binding_id NOT IN (SELECT binding_id FROM py_sym_name_sites WHERE role = 'def' AND name = 'super')
+  AND s.callee_root_binding_id NOT IN (SELECT binding_id FROM __lk_scope_defs WHERE name = 'super')
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index, x.span_start_byte DESC) = 1
 """
 
@@ -637,15 +636,16 @@ QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.ref_id, e.def_id ORDER 
 
 
 def _bound_once(role: str) -> str:
-    """The call's root binding is bound exactly once, and a value ref of ``role`` says by what."""
+    """The call's root binding is bound exactly once, and a value ref of ``role`` says by what (the call: one of the
+    scope's sites, ``c``; its binding is its file's)."""
     return f"""
-  AND c.callee_root_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (
-      SELECT target_binding_id AS binding_id FROM cpg_value_refs WHERE role = '{role}') USING (binding_id)
-      WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)"""
+  AND c.callee_root_binding_id IN (SELECT binding_id FROM __lk_scope_defs SEMI JOIN (
+      SELECT target_binding_id AS binding_id FROM __lk_scope_vrefs WHERE role = '{role}') USING (binding_id)
+      GROUP BY ALL HAVING count(*) = 1)"""
 
 
 # x = call(...): the call site of x's value.
-_BOUND_BY_CALL = ("JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'instance' "
+_BOUND_BY_CALL = ("JOIN __lk_scope_vrefs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'instance' "
                   "AND v.path = c.path")
 
 
@@ -691,10 +691,10 @@ WITH roots AS (SELECT DISTINCT callee_root_binding_id AS binding_id FROM __lk_si
                    (callee_kind = 'attribute' AND len(callee_attrs) = 1)
                    -- x(...) that no rule resolved yet: x may be an instance of a class with __call__
                    OR (callee_kind = 'name' AND callsite_id NOT IN (SELECT ref_id FROM __lk_calls)))),
-sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM py_sym_name_sites n SEMI JOIN roots USING (binding_id)
-          WHERE n.role = 'def' AND n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)),
+sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM __lk_scope_defs n SEMI JOIN roots USING (binding_id)
+          WHERE n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)),
 made AS (SELECT s.binding_id, v.ast_node_id AS call_id, e.ref_id
-         FROM sites s LEFT JOIN cpg_value_refs v ON v.target_node_id = s.ast_node_id AND v.path = s.path
+         FROM sites s LEFT JOIN __lk_scope_vrefs v ON v.target_node_id = s.ast_node_id AND v.path = s.path
           AND v.role = 'instance'
          LEFT JOIN __lk_calls e ON e.ref_id = v.ast_node_id AND e.rule IN ('constructor', 'class')
           AND v.ast_node_id NOT IN (SELECT callsite_id FROM __lk_awaited))  -- (`await C()`: not a C)
@@ -711,7 +711,7 @@ SELECT binding_id, count(DISTINCT call_id) AS n FROM made GROUP BY binding_id HA
 ALIAS_SITES = """
 CREATE OR REPLACE TEMP TABLE __lk_alias_sites AS
 WITH a AS (SELECT v.path, v.target_binding_id AS binding_id, v.root, v.root_binding_id, v.attrs
-           FROM cpg_value_refs v SEMI JOIN __scope USING (path)
+           FROM __lk_scope_vrefs v
            WHERE v.role = 'alias' AND len(v.attrs) >= 1 AND v.root_binding_id IS NOT NULL AND v.value_def_id IS NULL
              AND v.type_checking_only IS NOT TRUE AND v.target_binding_id IN (""" + _ONCE_IN_SCOPE + """)),
 -- (one level further: `theme = self.theme; style = theme.get_style; style(k)` is `self.theme.get_style(k)`)
@@ -720,12 +720,12 @@ chained AS (SELECT a.path, a.binding_id, coalesce(b.root, a.root) AS root,
             FROM a LEFT JOIN a b ON b.binding_id = a.root_binding_id AND b.path = a.path)
 SELECT c.* REPLACE ('attribute' AS callee_kind, v.root AS callee_root, v.root_binding_id AS callee_root_binding_id,
                     v.attrs || coalesce(c.callee_attrs, []) AS callee_attrs)
-FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+FROM __lk_scope_sites c
 JOIN chained v ON v.binding_id = c.callee_root_binding_id AND v.path = c.path
 WHERE c.callee_kind IN ('name', 'attribute') AND c.call_kind = 'call';
-CREATE OR REPLACE TEMP VIEW __lk_sites AS
-SELECT * FROM cpg_call_sites SEMI JOIN __scope USING (path) UNION ALL SELECT * FROM __lk_alias_sites
 """
+# what the rules read as the scope's call sites: ``__lk_sites``, made by ``_link`` (a table, or a view in a full link)
+SITES = "SELECT * FROM __lk_scope_sites UNION ALL SELECT * FROM __lk_alias_sites"
 # x = C(...) (every binding site of x a constructor call), then x.m(): 1/n for n constructor calls.
 INSTANCE = _method_of_constructed("instance_method", "attribute", "v.ast_node_id",
                                   _BOUND_BY_CALL + " JOIN __lk_inst i ON i.binding_id = c.callee_root_binding_id",
@@ -806,7 +806,7 @@ QUALIFY row_number() OVER (PARTITION BY r.ref_id, e.call_id, k.def_id ORDER BY o
 # self_method edge; no override (SUBCLASS_CALLS) nor class-attribute edge (CLASS_ATTRIBUTE_REFS) either.
 SHADOWED = "CREATE OR REPLACE TEMP TABLE __lk_shadowed AS " + _shadowed_keys(
     """SELECT c.callsite_id AS key, c.callee_root_binding_id AS binding_id, c.callee_attrs[1] AS attr
-    FROM cpg_call_sites c SEMI JOIN __scope USING (path) WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1""")
+    FROM __lk_scope_sites c WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1""")
 
 # `self.x(...)` / `cls.x(...)` in a method of class K that no rule resolved, where the first class of K's MRO that
 # binds x binds it in its body, once, by `x = dotted.name` (Flask's `response_class = Response`, `url_map_class =
@@ -817,7 +817,7 @@ SHADOWED = "CREATE OR REPLACE TEMP TABLE __lk_shadowed AS " + _shadowed_keys(
 CLASS_ATTRIBUTE_REFS = r"""
 CREATE OR REPLACE TEMP TABLE __lk_refs AS
 WITH c AS (SELECT c.callsite_id, c.callee_attrs[1] AS name, k.def_id AS class_def_id
-           FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+           FROM __lk_scope_sites c
            JOIN __lk_self p ON p.binding_id = c.callee_root_binding_id
            JOIN __lk_defs k ON k.qualname = p.class_qualname AND k.kind = 'class'
            WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1
@@ -858,7 +858,7 @@ WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2
 UNION ALL  -- p.a.m() on a parameter declared `p: K` and bound nowhere else: K as the annotation rule has it
 SELECT c.callsite_id, c.callee_attrs[1], c.callee_attrs[2], e.def_id, 0.8 * e.confidence, [e.qualname], false
 FROM __lk_sites c
-JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'annotation'
+JOIN __lk_scope_vrefs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'annotation'
  AND v.path = c.path
 JOIN __lk_declared e ON e.ref_id = v.value_id
 WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2""" + _bound_once("annotation") + r"""
@@ -872,7 +872,7 @@ UNION ALL  -- x.a.m() where x is bound once, by `x = f(...)` with f declared `->
 SELECT c.callsite_id, c.callee_attrs[1], c.callee_attrs[2], t.class_def_id,
        0.8 * e.confidence * t.confidence, [e.qualname, t.qualname], false
 FROM __lk_sites c
-JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'instance'
+JOIN __lk_scope_vrefs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'instance'
  AND v.path = c.path
 JOIN __lk_calls e ON e.ref_id = v.ast_node_id AND e.rule NOT IN ('constructor', 'class')
 JOIN __lk_returns t ON t.fn_def_id = e.def_id
@@ -992,7 +992,7 @@ JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE
 TYPE_OF_SELF = CALLABLE.format(res="""(
     SELECT c.callsite_id AS ref_id, 'self_method' AS rule, 0.9 AS confidence, k.def_id, k.qualname, k.path, k.kind,
            [k.qualname] AS via
-    FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+    FROM __lk_scope_sites c
     JOIN cpg_call_sites t ON t.callsite_id = c.callee_value_node_id AND t.callee_kind = 'name' AND t.n_positional = 1
      AND len(coalesce(t.keyword_names, [])) = 0 AND NOT t.has_star_args AND NOT t.has_star_kwargs
     JOIN __lk_calls b ON b.ref_id = t.callsite_id AND b.qualname = '<builtin>.type'
@@ -1058,7 +1058,7 @@ ANNOTATED = _METHOD_OF_CLASS.format(
     rule="annotation", callee_kind="attribute", where=_bound_once("annotation"), confidence="0.8 * e.confidence",
     method="c.callee_attrs[1]", n_attrs=1,
     via="[e.qualname, x.qualname]", class_def_id="e.def_id", find_class="""
-JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'annotation' AND v.path = c.path
+JOIN __lk_scope_vrefs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'annotation' AND v.path = c.path
 JOIN __lk_declared e ON e.ref_id = v.value_id""")
 
 # def f() -> C: the return annotations of the callees the calls so far reach (in any file); then x = f(...)
@@ -1080,7 +1080,7 @@ FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id AND 
 # C's MRO (rule iterated), 0.8 x the call's and the annotation's confidence (as returns_method: a declaration the
 # function may break). click's `for param in self.get_params(ctx): param.add_to_parser(...)`.
 _ITER_BY = """
-JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'iter' AND v.path = c.path"""
+JOIN __lk_scope_vrefs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'iter' AND v.path = c.path"""
 ITERATED_CALL = _METHOD_OF_CLASS.format(
     rule="iterated", callee_kind="attribute", where=_bound_once("iter"), confidence="0.8 * e.confidence",
     method="c.callee_attrs[1]", n_attrs=1, via="[e.qualname, x.qualname]", class_def_id="e.def_id",
@@ -1093,12 +1093,12 @@ JOIN (SELECT k.ref_id, r.class_def_id AS def_id, k.confidence * r.confidence AS 
 ITERATED_PARAM = _METHOD_OF_CLASS.format(
     rule="iterated", callee_kind="attribute", confidence="0.8 * e.confidence",
     where=_bound_once("iter") + """
-  AND v.root_binding_id IN (SELECT binding_id FROM py_sym_name_sites SEMI JOIN (
-      SELECT target_binding_id AS binding_id FROM cpg_value_refs WHERE role = 'annotation_item') USING (binding_id)
-      WHERE role = 'def' GROUP BY ALL HAVING count(*) = 1)""",
+  AND v.root_binding_id IN (SELECT binding_id FROM __lk_scope_defs SEMI JOIN (
+      SELECT target_binding_id AS binding_id FROM __lk_scope_vrefs WHERE role = 'annotation_item') USING (binding_id)
+      GROUP BY ALL HAVING count(*) = 1)""",
     method="c.callee_attrs[1]", n_attrs=1, via="[e.qualname, x.qualname]", class_def_id="e.def_id",
     find_class=_ITER_BY + """ AND len(v.attrs) = 0
-JOIN cpg_value_refs a ON a.target_binding_id = v.root_binding_id AND a.role = 'annotation_item' AND a.path = c.path
+JOIN __lk_scope_vrefs a ON a.target_binding_id = v.root_binding_id AND a.role = 'annotation_item' AND a.path = c.path
 JOIN __lk_declared e ON e.ref_id = a.value_id""")
 # `for x in self.a` (x bound by that loop alone) in a method of K, where the first class of K's MRO that declares a
 # declares it a container of C (`a: list[C]` in its body, `self.a: List["C"] = ...` in a method: attr_declared_item;
@@ -1121,14 +1121,14 @@ JOIN (SELECT a.k_id, a.attr, d.ref_id, d.def_id, d.confidence, d.qualname FROM (
 # The scope's calls that are the operand of `await`.
 AWAITED = """
 CREATE OR REPLACE TEMP TABLE __lk_awaited AS
-SELECT c.callsite_id FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+SELECT c.callsite_id FROM __lk_scope_sites c
 JOIN py_ast_nodes a ON a.ast_node_id = c.ast_node_id AND a.path = c.path
 JOIN (SELECT ast_node_id, path FROM py_ast_nodes SEMI JOIN __scope USING (path) WHERE kind = 'Await') w
   ON w.ast_node_id = a.parent_ast_node_id AND w.path = a.path  -- (the scope's: else a hash table of every node)
 WHERE c.call_kind = 'call'
 """
 RETURNED_INSTANCE = _method_of_returned("attribute", "v.ast_node_id", _BOUND_BY_CALL, _bound_once("instance") + """
-  AND c.callee_root_binding_id NOT IN (SELECT target_binding_id FROM cpg_value_refs WHERE role = 'instance'
+  AND c.callee_root_binding_id NOT IN (SELECT target_binding_id FROM __lk_scope_vrefs WHERE role = 'instance'
                                        GROUP BY ALL HAVING count(*) > 1)""")
 RETURNED_RESULT = _method_of_returned("attribute_of_call", "c.callee_value_node_id")
 # A second pass, after ATTRIBUTE_INSTANCE (which runs after the first, and reads __lk_returns): the return annotations
@@ -1141,7 +1141,7 @@ RETURNS_REFS_LATE = _DECLARED_REFS.format(
           "AND owner_def_id NOT IN (SELECT fn_def_id FROM __lk_returns)")
 RETURNS_LATE = RETURNS.split(";\n")[0].replace("CREATE OR REPLACE TEMP TABLE __lk_returns AS", "INSERT INTO __lk_returns")
 RETURNED_INSTANCE_LATE = _method_of_returned("attribute", "v.ast_node_id", _BOUND_BY_CALL, _bound_once("instance") + """
-  AND c.callee_root_binding_id NOT IN (SELECT target_binding_id FROM cpg_value_refs WHERE role = 'instance'
+  AND c.callee_root_binding_id NOT IN (SELECT target_binding_id FROM __lk_scope_vrefs WHERE role = 'instance'
                                        GROUP BY ALL HAVING count(*) > 1)""" + _LATE)
 RETURNED_RESULT_LATE = _method_of_returned("attribute_of_call", "c.callee_value_node_id", where=_LATE)
 
@@ -1157,17 +1157,16 @@ CREATE OR REPLACE TEMP TABLE __lk_rebound AS
 WITH recv AS (SELECT DISTINCT callee_root_binding_id AS binding_id FROM __lk_sites
               WHERE callee_kind = 'attribute' AND len(callee_attrs) = 1 AND callee_root_binding_id IS NOT NULL
                 AND callsite_id NOT IN (SELECT ref_id FROM __lk_calls)),
-sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM py_sym_name_sites n SEMI JOIN __scope USING (path)
-          SEMI JOIN recv USING (binding_id)
-          WHERE n.role = 'def' AND n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)
+sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM __lk_scope_defs n SEMI JOIN recv USING (binding_id)
+          WHERE n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)
           QUALIFY count(*) OVER (PARTITION BY n.binding_id) > 1),
 annotated AS (SELECT s.binding_id, s.ast_node_id, e.def_id AS class_def_id, e.confidence, NULL::VARCHAR AS call_id,
                      NULL::VARCHAR AS method
-              FROM sites s JOIN cpg_value_refs v ON v.target_node_id = s.ast_node_id AND v.path = s.path
+              FROM sites s JOIN __lk_scope_vrefs v ON v.target_node_id = s.ast_node_id AND v.path = s.path
                AND v.role = 'annotation'
               JOIN __lk_declared e ON e.ref_id = v.value_id),
 calls AS (SELECT s.binding_id, s.ast_node_id, v.ast_node_id AS call_id FROM sites s
-          JOIN cpg_value_refs v ON v.target_node_id = s.ast_node_id AND v.path = s.path AND v.role = 'instance'
+          JOIN __lk_scope_vrefs v ON v.target_node_id = s.ast_node_id AND v.path = s.path AND v.role = 'instance'
           WHERE v.ast_node_id NOT IN (SELECT callsite_id FROM __lk_awaited)),
 made AS (
     SELECT c.binding_id, c.ast_node_id, k.def_id, e.confidence, c.call_id, NULL FROM calls c
@@ -1283,7 +1282,7 @@ WITH site AS (  -- self.m() and cls(...) in the scope's methods (resolved in K's
     SELECT c.callsite_id AS ref_id, CASE WHEN c.callee_kind = 'attribute' THEN 'override'
                                          ELSE 'subclass_constructor' END AS rule, 0.9 AS confidence,
            c.callee_attrs, m.name AS caller_name, m.def_id AS caller_id, m.parent_def_id AS k_id
-    FROM cpg_call_sites c SEMI JOIN __scope USING (path)
+    FROM __lk_scope_sites c
     JOIN __lk_cdefs p ON p.binding_id = c.callee_root_binding_id AND p.kind = 'parameter' AND p.param_index = 0
      AND p.param_kind IN ('posonly', 'pos_or_kw')
     JOIN __lk_cdefs m ON m.def_id = p.parent_def_id AND m.kind = 'method'
@@ -1296,8 +1295,8 @@ WITH site AS (  -- self.m() and cls(...) in the scope's methods (resolved in K's
     UNION ALL
     -- a call of a local name bound once to `self.m` (`write = self.write; write(x)`, which self_method resolved)
     SELECT c.callsite_id, 'override', 0.9, v.attrs, m.name, m.def_id, m.parent_def_id
-    FROM cpg_call_sites c SEMI JOIN __scope USING (path)
-    JOIN cpg_value_refs v ON v.target_binding_id = c.callee_root_binding_id AND v.path = c.path AND v.role = 'alias'
+    FROM __lk_scope_sites c
+    JOIN __lk_scope_vrefs v ON v.target_binding_id = c.callee_root_binding_id AND v.path = c.path AND v.role = 'alias'
      AND len(v.attrs) = 1
     JOIN __lk_cdefs p ON p.binding_id = v.root_binding_id AND p.kind = 'parameter' AND p.param_index = 0
     JOIN __lk_cdefs m ON m.def_id = p.parent_def_id AND m.kind = 'method'
@@ -1309,15 +1308,15 @@ WITH site AS (  -- self.m() and cls(...) in the scope's methods (resolved in K's
     SELECT c.callsite_id, 'super_subclass',
            coalesce(e.confidence, 0.9 * CASE WHEN ko.complete THEN 1.0 ELSE 0.8 END), c.callee_attrs, m.name, m.def_id,
            m.parent_def_id
-    FROM cpg_call_sites c SEMI JOIN __scope USING (path)
-    JOIN cpg_call_sites s ON s.callsite_id = c.callee_value_node_id AND s.callee_kind = 'name' AND s.callee_root = 'super'
+    FROM __lk_scope_sites c
+    JOIN __lk_scope_sites s ON s.callsite_id = c.callee_value_node_id AND s.callee_kind = 'name' AND s.callee_root = 'super'
     JOIN __lk_cdefs m ON m.def_id = c.caller_def_id AND m.kind = 'method'
     LEFT JOIN (SELECT ref_id, max(confidence) AS confidence FROM __lk_calls WHERE rule = 'super' GROUP BY ALL) e
       ON e.ref_id = c.callsite_id
     LEFT JOIN (SELECT class_def_id, bool_and(complete) AS complete FROM cpg_mro GROUP BY ALL) ko
       ON ko.class_def_id = m.parent_def_id
     WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
-      AND s.callee_root_binding_id NOT IN (SELECT binding_id FROM py_sym_name_sites WHERE role = 'def' AND name = 'super')
+      AND s.callee_root_binding_id NOT IN (SELECT binding_id FROM __lk_scope_defs WHERE name = 'super')
       -- super(B, self) with B not K itself: S's MRO after B, which this rule does not follow (no edge)
       AND NOT EXISTS (SELECT 1 FROM cpg_call_args a JOIN __lk_cdefs k ON k.def_id = m.parent_def_id
                       WHERE a.callsite_id = c.callee_value_node_id AND a.kind = 'positional' AND a.position = 0
@@ -1429,17 +1428,18 @@ GROUP BY a.ref_id, a.rule, a.def_id
 # self.generic_visit)`), one edge each, 0.8 x the call shared among them (a name is picked at runtime). Not for
 # `cls` (a classmethod's). A subclass added or changed relinks K's file (ANCESTOR_FILES).
 GETATTR_DISPATCH = r"""
-WITH sites AS (SELECT * FROM cpg_call_sites SEMI JOIN __scope USING (path) WHERE call_kind = 'call'),
+CREATE OR REPLACE TEMP TABLE __lk_getattr_k AS
+WITH sites AS (SELECT * FROM __lk_scope_sites WHERE call_kind = 'call'),
 once AS (""" + _ONCE_IN_SCOPE + r"""),
 made AS (  -- the call node whose result each site calls: `f = <call>; f(...)` (f bound once), or `<call>(...)`
     SELECT c.callsite_id, c.path, v.ast_node_id AS made_id FROM sites c
-    JOIN cpg_value_refs v ON v.path = c.path AND v.role = 'instance' AND v.target_binding_id = c.callee_root_binding_id
+    JOIN __lk_scope_vrefs v ON v.path = c.path AND v.role = 'instance' AND v.target_binding_id = c.callee_root_binding_id
     WHERE c.callee_kind = 'name' AND c.callee_root_binding_id IN (SELECT binding_id FROM once)
     UNION ALL
     SELECT callsite_id, path, callee_value_node_id FROM sites WHERE callee_kind = 'call'),
 d AS (
     SELECT m.callsite_id, g.root_binding_id, g.attrs[1] AS prefix, g.attrs[2] AS fallback, 1.0 AS confidence FROM made m
-    JOIN cpg_value_refs g ON g.path = m.path AND g.role = 'getattr' AND g.ast_node_id = m.made_id
+    JOIN __lk_scope_vrefs g ON g.path = m.path AND g.role = 'getattr' AND g.ast_node_id = m.made_id
     UNION ALL  -- the call made is resolved to a function that returns such a getattr on its own receiver
     SELECT m.callsite_id, g.root_binding_id, g.attrs[1], g.attrs[2], e.confidence FROM made m
     JOIN __lk_calls e ON e.ref_id = m.made_id AND e.def_id IS NOT NULL
@@ -1448,9 +1448,11 @@ d AS (
      AND g.target_binding_id IS NULL),
 k AS (SELECT d.callsite_id, d.prefix, d.fallback, d.confidence, x.def_id AS k_id FROM d
       JOIN __lk_self p ON p.binding_id = d.root_binding_id AND NOT p.classmethod
-      JOIN __lk_defs x ON x.qualname = p.class_qualname AND x.kind = 'class'),
-found AS (  -- K and its subclasses S (cpg_mro: S has K at some index, K itself at 0); what S's MRO finds
-    SELECT k.callsite_id, k.confidence, x.def_id, x.qualname, x.path, x.kind FROM k
+      JOIN __lk_defs x ON x.qualname = p.class_qualname AND x.kind = 'class')
+SELECT * FROM k;
+INSERT INTO __lk_calls
+WITH found AS (  -- K and its subclasses S (cpg_mro: S has K at some index, K itself at 0); what S's MRO finds
+    SELECT k.callsite_id, k.confidence, x.def_id, x.qualname, x.path, x.kind FROM __lk_getattr_k k
     JOIN cpg_mro s ON s.ancestor_def_id = k.k_id
     JOIN cpg_mro o ON o.class_def_id = s.class_def_id
     JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.kind = 'method'
@@ -1550,11 +1552,11 @@ RETURN_REFS = """
 CREATE OR REPLACE TEMP TABLE __lk_refs AS
 WITH r AS (  -- the scope's f(...)(...) calls, with each return value of each function f the inner call reaches
     SELECT c.callsite_id, e.confidence, v.*
-    FROM (SELECT callsite_id, callee_value_node_id AS inner_id FROM cpg_call_sites SEMI JOIN __scope USING (path)
+    FROM (SELECT callsite_id, callee_value_node_id AS inner_id FROM __lk_scope_sites
           WHERE callee_kind = 'call'
           UNION ALL  -- and `g = f(...)` binding g once, then g(...) (jinja2's `getter = make_attrgetter(...)`)
-          SELECT c.callsite_id, b.ast_node_id FROM cpg_call_sites c SEMI JOIN __scope USING (path)
-          JOIN cpg_value_refs b ON b.target_binding_id = c.callee_root_binding_id AND b.role = 'instance'
+          SELECT c.callsite_id, b.ast_node_id FROM __lk_scope_sites c
+          JOIN __lk_scope_vrefs b ON b.target_binding_id = c.callee_root_binding_id AND b.role = 'instance'
            AND b.path = c.path
           WHERE c.callee_kind = 'name' AND c.call_kind = 'call'
             AND c.callee_root_binding_id IN (""" + _ONCE_IN_SCOPE + """)) c
@@ -2029,6 +2031,38 @@ def _run_statements(conn, sql: str) -> None:
             run(conn, statement)
 
 
+def _set_scope(conn, paths: set[str], whole: bool = False) -> None:
+    """``__scope``: the files a link resolves again, with their call sites (``__lk_scope_sites``), value refs
+    (``__lk_scope_vrefs``) and binding sites (``__lk_scope_defs``: py_sym_name_sites' `def` rows) copied into
+    temporary tables (``whole``, every file: views of the stored tables). A binding id starts with its file's path,
+    and a value ref or binding site is its file's: a rule that looks up the bindings of the scope's sites (or the
+    value refs of their files) finds every row it can match in these.
+
+    Most rules start from the scope's sites. Read through a view (the stored table semi-joined with the file
+    list) DuckDB estimated them at the table's size and built its hash tables on the other side of each join,
+    the repository's definitions, MROs and calls, also when the scope had no site of the rule's kind; a
+    temporary table has exact statistics, so a rule with few sites costs what its sites cost (0.4 s of each
+    edit's link on the standard library, half of it on a file with no call sites)."""
+    from resources.duck import run
+    conn.unregister("__scope")
+    conn.register("__scope", pa.table({"path": pa.array(sorted(paths), pa.string())}))
+    scoped = "" if whole else " SEMI JOIN __scope USING (path)"
+    for name, table in (("__lk_scope_sites", "cpg_call_sites"), ("__lk_scope_vrefs", CPG_VALUE_REFS.name)):
+        _replace_temp(conn, name, f"SELECT * FROM {table}{scoped}", table=not whole)
+    _replace_temp(conn, "__lk_scope_defs", "SELECT path, binding_id, ast_node_id, name FROM py_sym_name_sites"
+                  f"{scoped} WHERE role = 'def'", table=not whole)
+
+
+def _replace_temp(conn, name: str, select: str, table: bool) -> None:
+    """The temporary table (``table``) or view ``name`` as ``select``, whichever kind it was before (DuckDB
+    replaces a view only by a view, a table by a table)."""
+    from resources.duck import run
+    for (kind,) in run(conn, "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = $n UNION ALL "
+                             "SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = $n", {"n": name}):
+        run(conn, f"DROP {kind} {name}")
+    run(conn, f"CREATE TEMP {'TABLE' if table else 'VIEW'} {name} AS {select}")
+
+
 def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     """Every link table brought up to date for the files of ``__scope`` (plus the MRO of the classes above and
     below the scope's, and the calls through parameters), inside the caller's transaction; ``full``: the lookup
@@ -2064,8 +2098,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     scope = {r[0] for r in run(conn, scope_sql)}
     extra = (ancestors - scope) & {r[0] for r in run(conn, "SELECT path FROM cpg_files")}
     if extra:
-        conn.unregister("__scope")
-        conn.register("__scope", pa.table({"path": pa.array(sorted(scope | extra), pa.string())}))
+        _set_scope(conn, scope | extra)
     run(conn, f"CREATE OR REPLACE TEMP TABLE __lk_passed_params AS {PASSED_PARAMS}")  # bound before this link
     for t in (CPG_CALLS.name, CPG_BINDS_ARG.name, CPG_ARG_REACHES.name):
         run(conn, f"DELETE FROM {t} WHERE path IN ({scope_sql})")
@@ -2078,6 +2111,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, SHADOWED)
     run(conn, AWAITED)
     _run_statements(conn, ALIAS_SITES)
+    _replace_temp(conn, "__lk_sites", SITES, table=not full)
     run(conn, INSTANCE_BINDINGS)
     # the constructor calls of one receiver that find m at the same definition (Graph.nodes through DiGraph() and
     # Graph(), or Graph() twice): one edge, their shares summed
@@ -2125,7 +2159,11 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
                 "JOIN __lk_refs r USING (ref_id)")
     run(conn, "INSERT INTO __lk_calls " + returned)
     run(conn, "INSERT INTO __lk_bound_values " + BOUND_VALUES.format(res="__lk_returned_res"))  # f()(x): bound?
-    run(conn, "INSERT INTO __lk_calls " + GETATTR_DISPATCH)
+    # (two statements: the receivers' classes first, so that DuckDB joins the MROs to the few there are; in one,
+    # with no getattr call in the scope, it estimated them at none and joined every class's methods first: 38 s)
+    getattr_k, getattr_found = GETATTR_DISPATCH.split(";\n")
+    if run(conn, getattr_k)[0][0]:
+        run(conn, getattr_found)
     _run_statements(conn, ABSTRACT_OVERRIDES)
     if "scip_occurrences" in have_tables:  # what an external SCIP indexer resolved and the rules did not
         run(conn, SCIP_REFS)
@@ -2182,8 +2220,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     passed_files -= scope | extra
     if passed_files:
         extra |= passed_files
-        conn.unregister("__scope")
-        conn.register("__scope", pa.table({"path": pa.array(sorted(scope | extra), pa.string())}))
+        _set_scope(conn, scope | extra)
     return extra
 
 
@@ -2444,7 +2481,7 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
         scope, full = every, True
     conn.register("__builtins", pa.table({"name": pa.array(sorted(n for n in dir(builtins)  # (and __import__: called by name)
                                                                    if not n.startswith("_") or n == "__import__"))}))
-    conn.register("__scope", pa.table({"path": pa.array(sorted(scope), pa.string())}))
+    _set_scope(conn, scope, whole=full)
     try:
         with transaction(conn):
             for tc in LINK_TABLES:
