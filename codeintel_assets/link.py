@@ -79,24 +79,24 @@ WITH needed0 AS (SELECT DISTINCT binding_id FROM ({needed}) n WHERE binding_id I
                  EXCEPT SELECT binding_id FROM __lk_meaning),
 -- `x = A + B` (concat, every operand a dotted name): x's items are A's, then B's (the displays A and B name)
 cat AS (SELECT c.target_binding_id AS binding_id, c.target_node_id AS node, c.root_binding_id AS operand
-        FROM cpg_value_refs c SEMI JOIN needed0 ON needed0.binding_id = c.target_binding_id
+        FROM __lk_need_vrefs c SEMI JOIN needed0 ON needed0.binding_id = c.target_binding_id
         WHERE c.role = 'concat' AND c.root_binding_id IS NOT NULL AND c.type_checking_only IS NOT TRUE),
-needed AS (SELECT binding_id FROM needed0 UNION SELECT v.root_binding_id FROM cpg_value_refs v
+needed AS (SELECT binding_id FROM needed0 UNION SELECT v.root_binding_id FROM __lk_need_vrefs v
            SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
            WHERE v.role IN ('alias', 'element') AND v.root_binding_id IS NOT NULL
-           UNION SELECT v.root_binding_id FROM cpg_value_refs v JOIN cat ON v.target_binding_id = cat.operand
+           UNION SELECT v.root_binding_id FROM __lk_need_vrefs v JOIN cat ON v.target_binding_id = cat.operand
            WHERE v.role = 'element' AND v.root_binding_id IS NOT NULL),
 -- a def that never runs (or binds None) binds nothing a call could reach, nor does a module-level site a later
 -- one replaces (cpg_link_overwritten)
 """ + _GONE + """
 shadowed AS (""" + _shadowed_keys("""SELECT v.value_id AS key, v.root_binding_id AS binding_id, v.attrs[1] AS attr
-    FROM cpg_value_refs v SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
+    FROM __lk_need_vrefs v SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
     WHERE v.role = 'alias' AND len(v.attrs) = 1""") + """),
-sites AS (SELECT binding_id, ast_node_id FROM py_sym_name_sites SEMI JOIN needed USING (binding_id) WHERE role = 'def'
-          AND ast_node_id NOT IN (SELECT node FROM gone)),
+sites AS (SELECT binding_id, ast_node_id FROM __lk_need_defsites SEMI JOIN needed USING (binding_id)
+          WHERE ast_node_id NOT IN (SELECT node FROM gone)),
 base AS (
     SELECT binding_id, def_id AS node, qualname AS name, 'local' AS rule, 'value' AS kind
-    FROM __lk_cdefs SEMI JOIN needed USING (binding_id) WHERE kind IN ('function', 'method', 'class')
+    FROM __lk_need_cdefs SEMI JOIN needed USING (binding_id) WHERE kind IN ('function', 'method', 'class')
       AND def_id NOT IN (SELECT node FROM gone)
     UNION ALL
     SELECT binding_id, import_id, {import_target}, 'import', 'value'
@@ -111,8 +111,8 @@ vals AS (SELECT * FROM (
                 WHEN sp.binding_id IS NOT NULL THEN 'self_method' ELSE 'alias' END
              AS rule, CASE WHEN v.role = 'element' THEN 'element' ELSE 'value' END AS kind,
            count(*) OVER (PARTITION BY v.target_node_id, v.role) AS items  -- an item is one of this many
-    FROM cpg_value_refs v SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
-    LEFT JOIN __lk_cdefs l ON l.def_id = v.value_def_id
+    FROM __lk_need_vrefs v SEMI JOIN needed0 ON needed0.binding_id = v.target_binding_id
+    LEFT JOIN __lk_need_cdefs l ON l.def_id = v.value_def_id
     LEFT JOIN base_ok b ON b.binding_id = v.root_binding_id
     -- `write = self.write` in a method (a bound method kept in a local name, then `write(x)`): the method as
     -- self_method finds it, bound (not a classmethod's `cls.m`, nor an item of a display)
@@ -124,9 +124,9 @@ vals AS (SELECT * FROM (
     UNION ALL  -- the items of `x = A + B`: each operand's display's items, one of them all
     SELECT cat.binding_id, cat.node, coalesce(l.qualname, b.name || {suffix}), 'container', 'element',
            count(*) OVER (PARTITION BY cat.node)
-    FROM cat JOIN cpg_value_refs v ON v.target_binding_id = cat.operand AND v.role = 'element'
+    FROM cat JOIN __lk_need_vrefs v ON v.target_binding_id = cat.operand AND v.role = 'element'
      AND v.type_checking_only IS NOT TRUE AND v.target_node_id NOT IN (SELECT node FROM gone)
-    LEFT JOIN __lk_cdefs l ON l.def_id = v.value_def_id
+    LEFT JOIN __lk_need_cdefs l ON l.def_id = v.value_def_id
     LEFT JOIN base_ok b ON b.binding_id = v.root_binding_id) WHERE name IS NOT NULL),
 expl AS (SELECT *, NULL AS items FROM base UNION ALL SELECT * FROM vals),
 ok AS (SELECT * FROM expl e WHERE binding_id NOT IN (
@@ -174,8 +174,8 @@ RESOLVE = r"""
 CREATE OR REPLACE TEMP TABLE __lk_walk AS
 WITH RECURSIVE
 refs AS (SELECT * FROM __lk_refs),
-bound AS (SELECT DISTINCT binding_id FROM py_sym_name_sites
-          SEMI JOIN (SELECT root_binding_id AS binding_id FROM refs) r USING (binding_id) WHERE role = 'def'),
+bound AS (SELECT DISTINCT binding_id FROM __lk_need_defsites
+          SEMI JOIN (SELECT root_binding_id AS binding_id FROM refs) r USING (binding_id)),
 star AS (SELECT path, imported_module, lineno, import_id FROM __lk_cimports
          SEMI JOIN (SELECT DISTINCT path FROM refs) r USING (path) WHERE is_star AND imported_module IS NOT NULL),
 star_mods AS (SELECT DISTINCT imported_module AS module FROM star),
@@ -192,16 +192,16 @@ opaque AS (  -- files with a star import we cannot enumerate (outside the reposi
 rebound AS (
     SELECT r.ref_id FROM refs r JOIN star s USING (path) JOIN exports x ON x.module = s.imported_module AND x.name = r.root
     JOIN (SELECT binding_id, max(CAST(regexp_extract(ast_node_id, ':AST:([0-9]+)$', 1) AS INTEGER)) AS last_site
-          FROM py_sym_name_sites SEMI JOIN (SELECT r.root_binding_id AS binding_id FROM refs r SEMI JOIN star USING (path)) q
+          FROM __lk_need_defsites SEMI JOIN (SELECT r.root_binding_id AS binding_id FROM refs r SEMI JOIN star USING (path)) q
             USING (binding_id)
-          WHERE role = 'def' GROUP BY ALL) b ON b.binding_id = r.root_binding_id
+          GROUP BY ALL) b ON b.binding_id = r.root_binding_id
     WHERE NOT r.container AND starts_with(r.root_binding_id, r.path || ':SCOPE:<module>:')
       AND CAST(regexp_extract(s.import_id, ':AST:([0-9]+)$', 1) AS INTEGER) > b.last_site),
 shadowed AS (""" + _shadowed_keys("""SELECT ref_id AS key, root_binding_id AS binding_id, attrs[1] AS attr FROM refs
     WHERE len(attrs) = 1 AND NOT container""") + r"""),
 cand AS (
     SELECT r.ref_id, 'lambda' AS rule, l.qualname AS name, 1.0 AS confidence, 0 AS hop
-    FROM refs r JOIN __lk_cdefs l ON l.def_id = r.lambda_def_id
+    FROM refs r JOIN __lk_need_cdefs l ON l.def_id = r.lambda_def_id
     UNION ALL
     SELECT r.ref_id, m.rule, m.name || {suffix}, m.confidence, 0
     FROM refs r JOIN __lk_meaning m ON m.binding_id = r.root_binding_id
@@ -2010,15 +2010,28 @@ def _mro_rows(conn, full: bool) -> list[tuple]:
     return [r for r in c3_mro(conn.execute(MRO_CHAIN).fetchall()) if r[0] in affected]
 
 
-def _resolve(conn, needed: str) -> None:
+def _resolve(conn, needed: str, narrow: bool) -> None:
     """Meanings for the roots of ``__lk_refs`` (and what ``needed`` adds), then ``__lk_res``. No refs (a stage with
     nothing to resolve in the scope): ``__lk_walk`` and ``__lk_res`` emptied, as the statements would leave them, in
-    one statement instead of five."""
+    one statement instead of five.
+
+    ``narrow`` (a link of some files): the value refs, binding sites and definitions of the refs' files (a ref's
+    file and its root binding's) copied first (``__lk_need_*``), which is every row of them a meaning or the walk
+    looks up by binding: a binding id starts with its file's path, and a value ref, binding site or definition is
+    its binding's file's. Read from the stored tables, each of nine resolutions cost ~0.1 s on the standard library
+    whatever the number of refs; a full link reads them whole (views)."""
     from resources.duck import run
     if run(conn, "SELECT NOT EXISTS (SELECT 1 FROM __lk_refs) AND (SELECT count(*) FROM duckdb_tables() WHERE temporary "
                  "AND table_name IN ('__lk_walk', '__lk_res')) = 2")[0][0]:
         run(conn, "DELETE FROM __lk_walk; DELETE FROM __lk_res")
         return
+    files = ("(SELECT path FROM __lk_refs UNION SELECT split_part(root_binding_id, ':SCOPE:', 1) FROM __lk_refs "
+             "WHERE root_binding_id IS NOT NULL)")
+    of_files = f"path IN {files}" if narrow else "TRUE"
+    _replace_temp(conn, "__lk_need_vrefs", f"SELECT * FROM {CPG_VALUE_REFS.name} WHERE {of_files}", table=narrow)
+    _replace_temp(conn, "__lk_need_defsites", "SELECT path, binding_id, ast_node_id FROM py_sym_name_sites "
+                  f"WHERE role = 'def' AND {of_files}", table=narrow)
+    _replace_temp(conn, "__lk_need_cdefs", f"SELECT * FROM __lk_cdefs WHERE {of_files}", table=narrow)
     run(conn, MEANING.format(needed=needed, import_target=IMPORT_TARGET.format(i="i"), suffix=_suffix("v.attrs")))
     _run_statements(conn, RESOLVE.format(suffix=_suffix("r.attrs"), max_hops=MAX_REEXPORT_HOPS))
 
@@ -2053,14 +2066,24 @@ def _set_scope(conn, paths: set[str], whole: bool = False) -> None:
                   f"{scoped} WHERE role = 'def'", table=not whole)
 
 
-def _replace_temp(conn, name: str, select: str, table: bool) -> None:
-    """The temporary table (``table``) or view ``name`` as ``select``, whichever kind it was before (DuckDB
-    replaces a view only by a view, a table by a table)."""
+# The temporary objects a link makes a table of (a link of some files) or a view (a full link): dropped before each
+# link (DuckDB replaces a view only by a view, a table by a table; a connection may link both ways).
+SCOPED_TEMPS = ("__lk_scope_sites", "__lk_scope_vrefs", "__lk_scope_defs", "__lk_sites", "__lk_need_vrefs",
+                "__lk_need_defsites", "__lk_need_cdefs")
+
+
+def _drop_scoped_temps(conn) -> None:
     from resources.duck import run
-    for (kind,) in run(conn, "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = $n UNION ALL "
-                             "SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = $n", {"n": name}):
+    for kind, name in run(conn, "SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary AND table_name IN "
+                                "(SELECT unnest($n)) UNION ALL SELECT 'VIEW', view_name FROM duckdb_views() WHERE "
+                                "temporary AND view_name IN (SELECT unnest($n))", {"n": list(SCOPED_TEMPS)}):
         run(conn, f"DROP {kind} {name}")
-    run(conn, f"CREATE TEMP {'TABLE' if table else 'VIEW'} {name} AS {select}")
+
+
+def _replace_temp(conn, name: str, select: str, table: bool) -> None:
+    """The temporary table (``table``) or view ``name`` (one of SCOPED_TEMPS) as ``select``."""
+    from resources.duck import run
+    run(conn, f"CREATE OR REPLACE TEMP {'TABLE' if table else 'VIEW'} {name} AS {select}")
 
 
 def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
@@ -2082,7 +2105,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     # 1. class bases, then the MRO of the classes this can change (C3 in Python over one row per class and base:
     #    bounded by the number of classes, not of facts; ``_mro_rows``)
     run(conn, BASE_REFS)
-    _resolve(conn, roots)
+    _resolve(conn, roots, not full)
     run(conn, INHERITS.format(version=SCHEMA_VERSION))
     mro = _mro_rows(conn, full)
     if mro:
@@ -2104,7 +2127,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
         run(conn, f"DELETE FROM {t} WHERE path IN ({scope_sql})")
     # 2. call sites: names, attributes, container items; super(); then functions returned by resolved calls
     run(conn, CALL_REFS)
-    _resolve(conn, roots)
+    _resolve(conn, roots, not full)
     run(conn, GENERATED_INIT)
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_calls AS " + CALLABLE.format(res="__lk_res")
         + " UNION ALL " + SUPER)
@@ -2122,15 +2145,15 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, "INSERT INTO __lk_calls " + RESULT_METHOD)
     _run_statements(conn, SUBCLASS_CALLS)
     run(conn, CLASS_ATTRIBUTE_REFS)
-    _resolve(conn, roots)
+    _resolve(conn, roots, not full)
     run(conn, "INSERT INTO __lk_calls " + CLASS_ATTRIBUTE)
     run(conn, "INSERT INTO __lk_calls " + TYPE_OF_SELF)
     run(conn, ANNOTATION_REFS)
-    _resolve(conn, roots)
+    _resolve(conn, roots, not full)
     run(conn, DECLARED)
     run(conn, "INSERT INTO __lk_calls " + ANNOTATED + " UNION ALL " + ITERATED_ATTR)
     run(conn, RETURNS_REFS)
-    _resolve(conn, roots)
+    _resolve(conn, roots, not full)
     _run_statements(conn, RETURNS)
     run(conn, "INSERT INTO __lk_calls " + ITERATED_CALL + " UNION ALL " + ITERATED_PARAM)
     run(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE)
@@ -2138,12 +2161,12 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, ATTRIBUTE_RECEIVERS)  # (after RETURNS: a store `self.a = f()` may call a `def f() -> C`)
     run(conn, ATTRIBUTE_CALLS)
     run(conn, STORED_PARAM_REFS)
-    _resolve(conn, roots)
+    _resolve(conn, roots, not full)
     run(conn, STORED_PARAM_DECLARED)
     run(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE)
     _run_statements(conn, REBOUND_SITES)
     run(conn, RETURNS_REFS_LATE)
-    _resolve(conn, roots)
+    _resolve(conn, roots, not full)
     run(conn, RETURNS_LATE)
     _run_statements(conn, REBOUND)
     if run(conn, "SELECT count(*) FROM __lk_attr_calls_rebound")[0][0]:  # (most edits have none: 30 ms saved)
@@ -2151,7 +2174,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE_LATE)
     run(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT_LATE)
     run(conn, RETURN_REFS)
-    _resolve(conn, roots)
+    _resolve(conn, roots, not full)
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_returned_res AS " + CALLABLE.format(res="__lk_res"))
     returned = ("SELECT r.outer_id AS ref_id, 'returned' AS rule, "
                 "r.outer_confidence * x.confidence / count(*) OVER (PARTITION BY r.outer_id) AS confidence, "
@@ -2187,7 +2210,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
         run(conn, f"CREATE OR REPLACE TEMP TABLE __lk_old_{t} AS SELECT * FROM {t} WHERE {where}")
         run(conn, f"DELETE FROM {t} WHERE {where}")
     run(conn, PASSED_REFS)
-    _resolve(conn, roots)
+    _resolve(conn, roots, not full)
     # the passed arguments' callables, once: the edges below and the bound methods among them read them
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_passed_res AS " + CALLABLE.format(res="__lk_res"))
     run(conn, PASSED_INSTANCE)
@@ -2481,6 +2504,7 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
         scope, full = every, True
     conn.register("__builtins", pa.table({"name": pa.array(sorted(n for n in dir(builtins)  # (and __import__: called by name)
                                                                    if not n.startswith("_") or n == "__import__"))}))
+    _drop_scoped_temps(conn)
     _set_scope(conn, scope, whole=full)
     try:
         with transaction(conn):
