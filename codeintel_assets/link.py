@@ -741,17 +741,23 @@ INSTANCE_CALL = _method_of_constructed("instance_call", "name", "v.ast_node_id",
 # class resolution (``made``: the call's constructor / class edge, made by this link for the scope's files, as stored
 # for the others): every binding site is `x = C(...)` (or `x = A() if c else B()`, not `await C()`), not under
 # `if TYPE_CHECKING:`, not replaced by a later site before any function runs (cpg_link_overwritten).
-_MADE_BY_CONSTRUCTORS = """sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM py_sym_name_sites n
+# {defs} / {vrefs}: the binding sites and value refs to read (of the bindings' files, or all); {ctor}: the
+# constructor edges (the scope's, __lk_calls, with the stored ones of the other files).
+_MADE_BY_CONSTRUCTORS_OF = """sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM {defs} n
           SEMI JOIN ({bindings}) b USING (binding_id)
-          WHERE n.role = 'def' AND n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)
+          WHERE n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)
             AND n.ast_node_id NOT IN (SELECT ast_node_id FROM cpg_link_overwritten)),
-ctor AS """ + _CALL_EDGES.format(where="rule IN ('constructor', 'class')") + r""",
+ctor AS {ctor},
 made AS (SELECT s.binding_id, r.ast_node_id AS call_id, e.rule, e.confidence, e.qualname, e.via
-         FROM sites s LEFT JOIN cpg_value_refs r ON r.target_node_id = s.ast_node_id AND r.path = s.path
+         FROM sites s LEFT JOIN {vrefs} r ON r.target_node_id = s.ast_node_id AND r.path = s.path
           AND r.role = 'instance' AND r.ast_node_id NOT IN (SELECT callsite_id FROM __lk_awaited)
          LEFT JOIN ctor e ON e.ref_id = r.ast_node_id AND NOT ends_with(e.qualname, '.__new__')),
 inst AS (SELECT binding_id, count(DISTINCT call_id) AS n FROM made GROUP BY binding_id
          HAVING bool_and(rule IS NOT NULL))"""
+_CTOR_EDGES = _CALL_EDGES.format(where="rule IN ('constructor', 'class')")
+_MADE_BY_CONSTRUCTORS = _MADE_BY_CONSTRUCTORS_OF.format(
+    defs="(SELECT * FROM py_sym_name_sites WHERE role = 'def')", vrefs="cpg_value_refs", ctor=_CTOR_EDGES,
+    bindings="{bindings}")
 # x.m() / x(...) where x names, through imports and re-exports (the call's walk: __lk_walk of CALL_REFS), a
 # module-level variable of the repository that only constructor calls bind (`app = Flask()` in app.py, then
 # `from app import app; app.route(...)`; rich's `from .color import STANDARD_PALETTE`): as instance_method /
@@ -790,7 +796,8 @@ QUALIFY row_number() OVER (PARTITION BY v.ref_id, e.call_id, k.def_id ORDER BY o
 PASSED_INSTANCE = r"""
 INSERT INTO __lk_passed_res
 WITH refs AS (SELECT * FROM __lk_refs WHERE len(attrs) = 1 AND root_binding_id IS NOT NULL AND lambda_def_id IS NULL),
-""" + _MADE_BY_CONSTRUCTORS.format(bindings="SELECT DISTINCT root_binding_id AS binding_id FROM refs") + r"""
+""" + _MADE_BY_CONSTRUCTORS_OF.format(bindings="SELECT DISTINCT root_binding_id AS binding_id FROM refs",
+                                      defs="__lk_need_defsites", vrefs="__lk_need_vrefs", ctor=_CTOR_EDGES) + r"""
 SELECT r.ref_id, 'instance_method' AS rule, 0.9 * e.confidence / i.n * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END,
        x.def_id, x.qualname, x.path, x.kind, [e.qualname, x.qualname]
 FROM refs r JOIN inst i ON i.binding_id = r.root_binding_id
@@ -982,7 +989,10 @@ ATTRIBUTE_RECEIVERS = r"""
 CREATE OR REPLACE TEMP TABLE __lk_attr_recv AS
 WITH roots AS (SELECT DISTINCT callee_root_binding_id AS binding_id FROM __lk_sites
                WHERE callee_kind = 'attribute' AND len(callee_attrs) = 2 AND callee_root_binding_id IS NOT NULL),
-""" + _MADE_BY_CONSTRUCTORS.format(bindings="SELECT binding_id FROM roots") + r"""
+""" + _MADE_BY_CONSTRUCTORS_OF.format(  # (the scope's bindings: their constructor calls are the scope's too)
+    bindings="SELECT binding_id FROM roots", defs="__lk_scope_defs", vrefs="__lk_scope_vrefs",
+    ctor="(SELECT ref_id, rule, confidence, def_id, qualname, via FROM __lk_calls "
+         "WHERE rule IN ('constructor', 'class'))") + r"""
 SELECT e.binding_id, k.def_id AS class_def_id, 0.9 * e.confidence / i.n AS known, e.qualname
 FROM made e JOIN inst i USING (binding_id)
 JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
@@ -1537,12 +1547,17 @@ FROM (SELECT DISTINCT ref_id, confidence, x_id, via, y_id, qualname, path, kind 
 
 # The files whose calls reach an abstract method of an ancestor of the scope's classes by a declared or returned
 # type (or an instance attribute's): a subclass in the scope may add, change or drop the override those calls also reach (ABSTRACT_OVERRIDES).
+ABSTRACT_CANDIDATES = """
+CREATE OR REPLACE TEMP TABLE __lk_abs_cand AS
+SELECT x.def_id, x.code_unit_id FROM cpg_definitions x
+WHERE x.kind = 'method' AND x.parent_def_id IN (
+    SELECT o.ancestor_def_id FROM cpg_mro o JOIN __lk_cdefs c ON c.def_id = o.class_def_id
+    WHERE o.mro_index > 0 AND c.path IN (SELECT path FROM __scope))
+  AND x.def_id IN (SELECT callee_def_id FROM cpg_calls
+                   WHERE rule IN ('annotation', 'returns_method', 'attribute_instance', 'iterated'))"""
 ABSTRACT_CALLERS = """
-SELECT DISTINCT k.path FROM cpg_calls k JOIN (""" + ABSTRACT.format(defs="""
-    SELECT x.def_id, x.code_unit_id FROM cpg_definitions x
-    WHERE x.kind = 'method' AND x.parent_def_id IN (
-        SELECT o.ancestor_def_id FROM cpg_mro o JOIN __lk_cdefs c ON c.def_id = o.class_def_id
-        WHERE o.mro_index > 0 AND c.path IN (SELECT path FROM __scope))""") + """) a ON a.def_id = k.callee_def_id
+SELECT DISTINCT k.path FROM cpg_calls k JOIN (""" + ABSTRACT.format(defs="SELECT * FROM __lk_abs_cand") + """) a
+  ON a.def_id = k.callee_def_id
 WHERE k.rule IN ('annotation', 'returns_method', 'attribute_instance', 'iterated')
 """
 
@@ -1724,7 +1739,7 @@ calls AS (
            s.ast_node_id AS site_node,
            s.callee_value_node_id, s.has_star_args OR s.has_star_kwargs AS starred, s.call_kind
     FROM edges e JOIN __lk_cdefs d ON d.def_id = e.callee_def_id
-    JOIN cpg_call_sites s ON s.callsite_id = e.callsite_id AND s.path = e.path
+    JOIN {sites} s ON s.callsite_id = e.callsite_id AND s.path = e.path
     WHERE d.kind IN ('function', 'method', 'lambda')),
 deco AS (SELECT regexp_extract(callsite_id, '^(.*):DECORATOR:\d+$', 1) AS def_id, any_value(callee_text) AS deco
          FROM cpg_call_sites WHERE call_kind = 'decorator' AND callee_text IN ('staticmethod', 'classmethod')
@@ -2025,15 +2040,21 @@ def _resolve(conn, needed: str, narrow: bool) -> None:
                  "AND table_name IN ('__lk_walk', '__lk_res')) = 2")[0][0]:
         run(conn, "DELETE FROM __lk_walk; DELETE FROM __lk_res")
         return
-    files = ("(SELECT path FROM __lk_refs UNION SELECT split_part(root_binding_id, ':SCOPE:', 1) FROM __lk_refs "
-             "WHERE root_binding_id IS NOT NULL)")
+    _need_tables(conn, narrow)
+    run(conn, MEANING.format(needed=needed, import_target=IMPORT_TARGET.format(i="i"), suffix=_suffix("v.attrs")))
+    _run_statements(conn, RESOLVE.format(suffix=_suffix("r.attrs"), max_hops=MAX_REEXPORT_HOPS))
+
+
+def _need_tables(conn, narrow: bool, files: str = "(SELECT path FROM __lk_refs UNION SELECT split_part("
+                 "root_binding_id, ':SCOPE:', 1) FROM __lk_refs WHERE root_binding_id IS NOT NULL)") -> None:
+    """``__lk_need_vrefs`` / ``__lk_need_defsites`` / ``__lk_need_cdefs``: the value refs, `def` binding sites and
+    definitions of ``files`` (``narrow``; else views of them all). Made empty at a link's start (a stage with no
+    refs leaves them as they were: PASSED_INSTANCE reads them after a resolution)."""
     of_files = f"path IN {files}" if narrow else "TRUE"
     _replace_temp(conn, "__lk_need_vrefs", f"SELECT * FROM {CPG_VALUE_REFS.name} WHERE {of_files}", table=narrow)
     _replace_temp(conn, "__lk_need_defsites", "SELECT path, binding_id, ast_node_id FROM py_sym_name_sites "
                   f"WHERE role = 'def' AND {of_files}", table=narrow)
     _replace_temp(conn, "__lk_need_cdefs", f"SELECT * FROM __lk_cdefs WHERE {of_files}", table=narrow)
-    run(conn, MEANING.format(needed=needed, import_target=IMPORT_TARGET.format(i="i"), suffix=_suffix("v.attrs")))
-    _run_statements(conn, RESOLVE.format(suffix=_suffix("r.attrs"), max_hops=MAX_REEXPORT_HOPS))
 
 
 def _run_statements(conn, sql: str) -> None:
@@ -2117,7 +2138,10 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     # the files of the ancestors of the scope's classes, before and after: their calls through self, cls and
     # super() reach into the scope's subclasses (SUBCLASS_CALLS), so they are resolved again too
     ancestors |= {r[0] for r in run(conn, ANCESTOR_FILES)}
-    ancestors |= {r[0] for r in run(conn, ABSTRACT_CALLERS)}  # (the MRO now has the scope's new subclasses)
+    # (the MRO now has the scope's new subclasses; the candidates first: most edits have none a declared-type
+    # rule reaches, and the query over them reads the instructions of their code units)
+    if run(conn, ABSTRACT_CANDIDATES)[0][0]:
+        ancestors |= {r[0] for r in run(conn, ABSTRACT_CALLERS)}
     scope = {r[0] for r in run(conn, scope_sql)}
     extra = (ancestors - scope) & {r[0] for r in run(conn, "SELECT path FROM cpg_files")}
     if extra:
@@ -2197,7 +2221,8 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, REPLACED)
     run(conn, "DELETE FROM __lk_calls e WHERE " + _REPLACED_EDGE.format(e="e"))
     run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges="SELECT * FROM __lk_calls"))
-    run(conn, BINDS.format(version=SCHEMA_VERSION, params=params, where=f"e.path IN ({scope_sql}) AND e.rule <> 'passed_argument'"))
+    run(conn, BINDS.format(version=SCHEMA_VERSION, params=params, sites="__lk_scope_sites",
+                           where=f"e.path IN ({scope_sql}) AND e.rule <> 'passed_argument'"))
     # 3. calls through a parameter: whatever the resolved calls pass for it, wherever the scope's calls (before
     #    or after) bind that parameter or the call is in the scope
     run(conn, f"INSERT INTO __lk_passed_params {PASSED_PARAMS}")
@@ -2228,6 +2253,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     # And a class passed: its constructor's first parameter is the instance (the class for __new__).
     run(conn, "INSERT INTO __lk_bound_values " + BOUND_VALUES.format(res="__lk_passed_res"))
     run(conn, BINDS.format(version=SCHEMA_VERSION, params=params,
+                           sites="(SELECT * FROM cpg_call_sites SEMI JOIN __lk_passed_sites USING (callsite_id))",
                            where=f"e.rule = 'passed_argument' AND e.callsite_id IN ({sites})"))
     # 4. interprocedural REACHES for the wiring just made
     run(conn, ARG_REACHES.format(version=SCHEMA_VERSION,
@@ -2505,6 +2531,7 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
     conn.register("__builtins", pa.table({"name": pa.array(sorted(n for n in dir(builtins)  # (and __import__: called by name)
                                                                    if not n.startswith("_") or n == "__import__"))}))
     _drop_scoped_temps(conn)
+    _need_tables(conn, not full, files="(SELECT NULL::VARCHAR AS path)")
     _set_scope(conn, scope, whole=full)
     try:
         with transaction(conn):
