@@ -1595,28 +1595,41 @@ WHERE r.root IS NULL AND r.value_def_id IS NULL
 # fn() where fn is a parameter bound nowhere else: whatever the resolved calls pass for it (BINDS_ARG). A caller in
 # any file can pass it, so the call sites through a parameter resolved again are those of the scope's files and
 # those whose parameter the scope's calls bind, before or after this link (``__lk_passed_params``).
+# (staged: the parameters passed and the stores first, into temporary tables; then the scope's call sites, and the
+# call sites of the parameters passed, which are in the parameters' files, a call site's root binding being of its
+# file. One statement joining every call site of the repository with every parameter and semi-joining the scope
+# afterwards was ~60 ms of each edit's link on the standard library, also when nothing was passed.)
+_PASSED_ATTR = """SELECT c.callsite_id, st.param_binding_id AS binding_id, c.path
+FROM {sites} c JOIN __lk_self sp ON sp.binding_id = c.callee_root_binding_id AND NOT sp.classmethod
+JOIN __lk_defs k ON k.qualname = sp.class_qualname AND k.kind = 'class'
+JOIN {stores} st ON st.class_def_id = k.def_id AND st.attr = c.callee_attrs[1]
+WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1"""
 PASSED_SITES = """
-CREATE OR REPLACE TEMP TABLE __lk_passed_sites AS
-WITH p AS (SELECT c.callsite_id, c.callee_root_binding_id AS binding_id, c.path FROM cpg_call_sites c
-           JOIN __lk_cdefs d ON d.binding_id = c.callee_root_binding_id AND d.kind = 'parameter'
-           WHERE c.callee_kind = 'name'),
+CREATE OR REPLACE TEMP TABLE __lk_ps_params AS
+SELECT d.binding_id, d.path FROM __lk_cdefs d
+WHERE d.kind = 'parameter' AND d.path IN (SELECT split_part(binding_id, ':SCOPE:', 1) FROM __lk_passed_params)
+  AND d.binding_id IN (SELECT binding_id FROM __lk_passed_params);
 -- self.a(...) in a method of class K where a method of a class of K's MRO stores `self.a = q`, q a parameter of
 -- that method (cpg_link_param_stores): whatever the resolved calls pass for q (each store, for the site's class)
-stores AS (SELECT s.*, o.class_def_id FROM cpg_link_param_stores s
-           JOIN __lk_defs a ON a.qualname = s.class_qualname AND a.kind = 'class'
-           JOIN cpg_mro o ON o.ancestor_def_id = a.def_id),
-attr AS (SELECT c.callsite_id, st.param_binding_id AS binding_id, c.path, c.callee_root_binding_id, c.callee_attrs
-         FROM cpg_call_sites c JOIN __lk_self sp ON sp.binding_id = c.callee_root_binding_id AND NOT sp.classmethod
-         JOIN __lk_defs k ON k.qualname = sp.class_qualname AND k.kind = 'class'
-         JOIN stores st ON st.class_def_id = k.def_id AND st.attr = c.callee_attrs[1]
-         WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1)
-SELECT callsite_id, binding_id, path FROM p SEMI JOIN __scope USING (path)
+CREATE OR REPLACE TEMP TABLE __lk_ps_stores AS
+SELECT s.*, o.class_def_id FROM cpg_link_param_stores s
+JOIN __lk_defs a ON a.qualname = s.class_qualname AND a.kind = 'class'
+JOIN cpg_mro o ON o.ancestor_def_id = a.def_id;
+CREATE OR REPLACE TEMP TABLE __lk_ps_stores_passed AS
+SELECT * FROM __lk_ps_stores SEMI JOIN __lk_passed_params p ON p.binding_id = __lk_ps_stores.param_binding_id;
+CREATE OR REPLACE TEMP TABLE __lk_passed_sites AS
+SELECT c.callsite_id, c.callee_root_binding_id AS binding_id, c.path FROM __lk_scope_sites c
+JOIN __lk_scope_cdefs d ON d.binding_id = c.callee_root_binding_id AND d.kind = 'parameter'
+WHERE c.callee_kind = 'name'
 UNION
-SELECT callsite_id, binding_id, path FROM p SEMI JOIN __lk_passed_params USING (binding_id)
+SELECT c.callsite_id, c.callee_root_binding_id, c.path FROM cpg_call_sites c
+JOIN __lk_ps_params q ON q.binding_id = c.callee_root_binding_id AND q.path = c.path
+WHERE c.callee_kind = 'name'
 UNION
-SELECT callsite_id, binding_id, path FROM attr SEMI JOIN __scope USING (path)
-UNION
-SELECT callsite_id, binding_id, path FROM attr SEMI JOIN __lk_passed_params USING (binding_id)
+""" + _PASSED_ATTR.format(sites="__lk_scope_sites", stores="__lk_ps_stores") + """;
+INSERT INTO __lk_passed_sites
+""" + _PASSED_ATTR.format(sites="cpg_call_sites", stores="__lk_ps_stores_passed") + """
+EXCEPT SELECT * FROM __lk_passed_sites
 """
 
 PASSED_PARAMS = ("SELECT DISTINCT param_binding_id AS binding_id FROM cpg_binds_arg WHERE path IN (SELECT path FROM "
@@ -2074,11 +2087,15 @@ def _need_tables(conn, narrow: bool, files: str = "(SELECT path FROM __lk_refs U
     _replace_temp(conn, "__lk_need_cdefs", f"SELECT * FROM __lk_cdefs WHERE {of_files}", table=narrow)
 
 
-def _run_statements(conn, sql: str) -> None:
-    """Statements separated by ';' at a line end, in order (a temporary table per stage)."""
+def _run_statements(conn, sql: str, unless_empty: dict[int, str] | None = None) -> None:
+    """Statements separated by ';' at a line end, in order (a temporary table per stage). ``unless_empty``: statement
+    number -> a table whose rows the statement starts from; the statement is skipped when it has none (an insert
+    whose every row joins such a row: run anyway it still cost 10-30 ms, DuckDB building its hash tables on the
+    repository-wide side)."""
     from resources.duck import run
-    for statement in sql.split(";\n"):
-        if statement.strip():
+    for k, statement in enumerate(sql.split(";\n")):
+        source = (unless_empty or {}).get(k)
+        if statement.strip() and not (source and not run(conn, f"SELECT EXISTS (SELECT 1 FROM {source})")[0][0]):
             run(conn, statement)
 
 
@@ -2206,7 +2223,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, STORED_PARAM_REFS)
     _resolve(conn, roots, not full)
     run(conn, STORED_PARAM_DECLARED)
-    run(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE)
+    _run_statements(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE, {0: "__lk_attr_calls"})
     _run_statements(conn, REBOUND_SITES)
     run(conn, RETURNS_REFS_LATE)
     _resolve(conn, roots, not full)
@@ -2241,11 +2258,12 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, "DELETE FROM __lk_calls e WHERE " + _REPLACED_EDGE.format(e="e"))
     run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges="SELECT * FROM __lk_calls"))
     _run_statements(conn, BINDS.format(version=SCHEMA_VERSION, params=params, sites="__lk_scope_sites",
-                           where=f"e.path IN ({scope_sql}) AND e.rule <> 'passed_argument'"))
+                                       where=f"e.path IN ({scope_sql}) AND e.rule <> 'passed_argument'"),
+                    {1: "__lk_bind_calls"})
     # 3. calls through a parameter: whatever the resolved calls pass for it, wherever the scope's calls (before
     #    or after) bind that parameter or the call is in the scope
     run(conn, f"INSERT INTO __lk_passed_params {PASSED_PARAMS}")
-    run(conn, PASSED_SITES)
+    _run_statements(conn, PASSED_SITES, {4: "__lk_ps_stores_passed"})
     sites = "SELECT callsite_id FROM __lk_passed_sites"
     passed_rows = {CPG_ARG_REACHES.name: f"callsite_id IN ({sites})",
                    CPG_BINDS_ARG.name: f"rule = 'passed_argument' AND callsite_id IN ({sites})",
@@ -2273,10 +2291,11 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, "INSERT INTO __lk_bound_values " + BOUND_VALUES.format(res="__lk_passed_res"))
     _run_statements(conn, BINDS.format(version=SCHEMA_VERSION, params=params,
                                        sites="(SELECT * FROM cpg_call_sites SEMI JOIN __lk_passed_sites USING (path, callsite_id))",
-                                       where=f"e.rule = 'passed_argument' AND e.callsite_id IN ({sites})"))
+                                       where=f"e.rule = 'passed_argument' AND e.callsite_id IN ({sites})"),
+                    {1: "__lk_bind_calls"})
     # 4. interprocedural REACHES for the wiring just made
     _run_statements(conn, ARG_REACHES.format(version=SCHEMA_VERSION, scope=scope_sql, sites=sites,
-                                             kind="VIEW" if full else "TABLE"))
+                                             kind="VIEW" if full else "TABLE"), {1: "__lk_reach_binds"})
     # the files outside the scope whose rows through a parameter changed: the check judges them too
     # (cpg_link_unchecked)
     passed_files: set[str] = set()
