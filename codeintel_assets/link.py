@@ -1744,9 +1744,9 @@ WHERE x.rule = 'constructor' AND x.def_id IS NOT NULL
 # INS-ALG-6 over the definitions' own parameters (signature_source 'ast').
 # (the calls first, into a temporary table: with their exact count DuckDB looks up the few callees' parameters and
 # arguments instead of joining every parameter of the repository with its function first, ~50 ms of each of the
-# two statements in an edit's link on the standard library)
+# two statements in an edit's link on the standard library; a full link: a view, not a copy of every edge)
 BINDS = r"""
-CREATE OR REPLACE TEMP TABLE __lk_bind_calls AS
+CREATE OR REPLACE TEMP {kind} __lk_bind_calls AS
 WITH edges AS (  -- one row per call site and callee (the most confident rule)
     SELECT callsite_id, path, callee_def_id, first(rule ORDER BY confidence DESC, rule) AS rule,
            max(confidence) AS confidence
@@ -2125,6 +2125,7 @@ def _set_scope(conn, paths: set[str], whole: bool = False) -> None:
 # The temporary objects a link makes a table of (a link of some files) or a view (a full link): dropped before each
 # link (DuckDB replaces a view only by a view, a table by a table; a connection may link both ways).
 SCOPED_TEMPS = ("__lk_scope_sites", "__lk_scope_vrefs", "__lk_scope_defs", "__lk_scope_cdefs", "__lk_reach_binds",
+                "__lk_bind_calls",
                 "__lk_sites", "__lk_need_vrefs",
                 "__lk_need_defsites", "__lk_need_cdefs")
 
@@ -2257,7 +2258,8 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, REPLACED)
     run(conn, "DELETE FROM __lk_calls e WHERE " + _REPLACED_EDGE.format(e="e"))
     run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges="SELECT * FROM __lk_calls"))
-    _run_statements(conn, BINDS.format(version=SCHEMA_VERSION, params=params, sites="__lk_scope_sites",
+    _run_statements(conn, BINDS.format(version=SCHEMA_VERSION, params=params, kind="VIEW" if full else "TABLE",
+                                       sites="__lk_scope_sites",
                                        where=f"e.path IN ({scope_sql}) AND e.rule <> 'passed_argument'"),
                     {1: "__lk_bind_calls"})
     # 3. calls through a parameter: whatever the resolved calls pass for it, wherever the scope's calls (before
@@ -2289,7 +2291,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     # a plain function there; a classmethod or staticmethod callee is told by its decorator in BINDS)
     # And a class passed: its constructor's first parameter is the instance (the class for __new__).
     run(conn, "INSERT INTO __lk_bound_values " + BOUND_VALUES.format(res="__lk_passed_res"))
-    _run_statements(conn, BINDS.format(version=SCHEMA_VERSION, params=params,
+    _run_statements(conn, BINDS.format(version=SCHEMA_VERSION, params=params, kind="VIEW" if full else "TABLE",
                                        sites="(SELECT * FROM cpg_call_sites SEMI JOIN __lk_passed_sites USING (path, callsite_id))",
                                        where=f"e.rule = 'passed_argument' AND e.callsite_id IN ({sites})"),
                     {1: "__lk_bind_calls"})
