@@ -2136,7 +2136,6 @@ def _set_scope(conn, paths: set[str], whole: bool = False) -> None:
     the repository's definitions, MROs and calls, also when the scope had no site of the rule's kind; a
     temporary table has exact statistics, so a rule with few sites costs what its sites cost (0.4 s of each
     edit's link on the standard library, half of it on a file with no call sites)."""
-    from resources.duck import run
     conn.unregister("__scope")
     conn.register("__scope", pa.table({"path": pa.array(sorted(paths), pa.string())}))
     scoped = "" if whole else " SEMI JOIN __scope USING (path)"
