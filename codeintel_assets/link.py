@@ -2090,26 +2090,32 @@ def _need_tables(conn, narrow: bool, files: str | None = "(SELECT path FROM __lk
                       "WHERE role = 'def'", table=False)
         _replace_temp(conn, "__lk_need_cdefs", "SELECT * FROM __lk_cdefs", table=False)
         return
-    if files is None:
+    start = files is None
+    if start:
         run(conn, "CREATE OR REPLACE TEMP TABLE __lk_need_files (path VARCHAR)")
-        files = "(SELECT NULL::VARCHAR AS path)"
-        new = files
+        new = "(SELECT NULL::VARCHAR AS path)"
     else:
         run(conn, f"CREATE OR REPLACE TEMP TABLE __lk_need_new AS SELECT DISTINCT path FROM {files} f "
                   "WHERE path IS NOT NULL AND path NOT IN (SELECT path FROM __lk_need_files)")
-        if not run(conn, "SELECT count(*) FROM __lk_need_new")[0][0]:
+        if not _has_rows(conn, "__lk_need_new"):
             return
         new = "(SELECT path FROM __lk_need_new)"
     for name, select in (("__lk_need_vrefs", f"SELECT * FROM {CPG_VALUE_REFS.name} WHERE path IN {new}"),
                          ("__lk_need_defsites", "SELECT path, binding_id, ast_node_id FROM py_sym_name_sites "
                                                 f"WHERE role = 'def' AND path IN {new}"),
                          ("__lk_need_cdefs", f"SELECT * FROM __lk_cdefs WHERE path IN {new}")):
-        if new == files:  # (the link's start)
+        if start:
             _replace_temp(conn, name, select, table=True)
         else:
             run(conn, f"INSERT INTO {name} {select}")
-    if new != files:
+    if not start:
         run(conn, "INSERT INTO __lk_need_files SELECT path FROM __lk_need_new")
+
+
+def _has_rows(conn, table: str) -> bool:
+    """Does ``table`` (a temporary table a stage starts from) have a row? A stage over none is skipped."""
+    from resources.duck import run
+    return run(conn, f"SELECT EXISTS (SELECT 1 FROM {table})")[0][0]
 
 
 def _run_statements(conn, sql: str, unless_empty: dict[int, str] | None = None) -> None:
@@ -2120,7 +2126,7 @@ def _run_statements(conn, sql: str, unless_empty: dict[int, str] | None = None) 
     from resources.duck import run
     for k, statement in enumerate(sql.split(";\n")):
         source = (unless_empty or {}).get(k)
-        if statement.strip() and not (source and not run(conn, f"SELECT EXISTS (SELECT 1 FROM {source})")[0][0]):
+        if statement.strip() and (source is None or _has_rows(conn, source)):
             run(conn, statement)
 
 
@@ -2254,7 +2260,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     _resolve(conn, roots, not full)
     run(conn, RETURNS_LATE)
     _run_statements(conn, REBOUND)
-    if run(conn, "SELECT count(*) FROM __lk_attr_calls_rebound")[0][0]:  # (most edits have none: 30 ms saved)
+    if _has_rows(conn, "__lk_attr_calls_rebound"):  # (most edits have none: 30 ms saved)
         run(conn, "INSERT INTO __lk_calls " + _attribute_instance("__lk_attr_calls_rebound"))
     run(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE_LATE)
     run(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT_LATE)
@@ -2282,8 +2288,8 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, REPLACED)
     run(conn, "DELETE FROM __lk_calls e WHERE " + _REPLACED_EDGE.format(e="e"))
     run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges="SELECT * FROM __lk_calls"))
-    _run_statements(conn, BINDS.format(version=SCHEMA_VERSION, params=params, kind="VIEW" if full else "TABLE",
-                                       sites="__lk_scope_sites",
+    staged = "VIEW" if full else "TABLE"  # the rows a wiring / reaches statement starts from (a full link: all)
+    _run_statements(conn, BINDS.format(version=SCHEMA_VERSION, params=params, kind=staged, sites="__lk_scope_sites",
                                        where=f"e.path IN ({scope_sql}) AND e.rule <> 'passed_argument'"),
                     {1: "__lk_bind_calls"})
     # 3. calls through a parameter: whatever the resolved calls pass for it, wherever the scope's calls (before
@@ -2315,13 +2321,13 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     # a plain function there; a classmethod or staticmethod callee is told by its decorator in BINDS)
     # And a class passed: its constructor's first parameter is the instance (the class for __new__).
     run(conn, "INSERT INTO __lk_bound_values " + BOUND_VALUES.format(res="__lk_passed_res"))
-    _run_statements(conn, BINDS.format(version=SCHEMA_VERSION, params=params, kind="VIEW" if full else "TABLE",
-                                       sites="(SELECT * FROM cpg_call_sites SEMI JOIN __lk_passed_sites USING (path, callsite_id))",
+    passed_sites = "(SELECT * FROM cpg_call_sites SEMI JOIN __lk_passed_sites USING (path, callsite_id))"
+    _run_statements(conn, BINDS.format(version=SCHEMA_VERSION, params=params, kind=staged, sites=passed_sites,
                                        where=f"e.rule = 'passed_argument' AND e.callsite_id IN ({sites})"),
                     {1: "__lk_bind_calls"})
     # 4. interprocedural REACHES for the wiring just made
-    _run_statements(conn, ARG_REACHES.format(version=SCHEMA_VERSION, scope=scope_sql, sites=sites,
-                                             kind="VIEW" if full else "TABLE"), {1: "__lk_reach_binds"})
+    _run_statements(conn, ARG_REACHES.format(version=SCHEMA_VERSION, scope=scope_sql, sites=sites, kind=staged),
+                    {1: "__lk_reach_binds"})
     # the files outside the scope whose rows through a parameter changed: the check judges them too
     # (cpg_link_unchecked)
     passed_files: set[str] = set()
@@ -2487,7 +2493,7 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None) -> set[str]
                      "JOIN cpg_definitions cm ON cm.path = c.path AND cm.kind = 'module' "
                      "AND cm.qualname IN (SELECT m FROM __mods) WHERE c.kind = 'class'").fetchall()
         conn.unregister("__mods")
-        if conn.execute("SELECT count(*) FROM __lk_mod_classes").fetchall()[0][0]:
+        if _has_rows(conn, "__lk_mod_classes"):
             modules |= {r[0] for r in conn.execute(
                 f"SELECT DISTINCT mm.qualname || '.' || d.name FROM cpg_value_refs v "
                 f"JOIN {CPG_CALLS.name} k ON k.callsite_id = v.ast_node_id AND k.rule IN ('constructor', 'class') "
