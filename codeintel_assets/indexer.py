@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codeintel_assets.faults import maybe_die
+from codeintel_assets.interface import keep_prior
 from codeintel_assets.link import every_stored_file, forget_links
 from codeintel_assets.pipeline import DEFAULT_FILE_BUDGET_SECONDS, ChunkResult, PassResult, pass_tables, run_pass
 from codeintel_assets.spool import SpooledTable
@@ -169,6 +170,7 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
                     store.append(parts, conn)
                 else:  # the batch's files: their old rows go in the transaction that writes the new ones
                     batch_keys = [k for c in batch for k in c.keys]
+                    keep_prior(conn, batch_keys)  # what the last link saw of them (which names an edit changed)
                     store.replace_files(batch_keys, parts, conn)
                     written.update(batch_keys)
                 maybe_die("after-append")

@@ -2439,26 +2439,45 @@ def mark_stale(conn, paths) -> None:
             conn.unregister("__stale")
 
 
-def affected_paths(conn, dirty: list[str], limit: int | None = None) -> set[str]:
+def affected_paths(conn, dirty: list[str], limit: int | None = None,
+                   changed: dict | None = None) -> set[str]:
     """The dirty files plus every file whose imports can reach one of their modules (transitively: a
     package that re-exports a dirty module makes its importers affected too). ``limit``: stop following
-    once more files than that are affected (the caller then relinks everything anyway)."""
+    once more files than that are affected (the caller then relinks everything anyway).
+
+    ``changed`` (``interface.changed_names``): per dirty file, a ``Change`` with the module-level names its change
+    can make other files see differently (None: the whole module). A file with names follows those names (``module.name``), not
+    its module: its importers that reach none of them keep their rows, and so do the callers into, subclasses of
+    and instances of its other definitions."""
     from resources.duck import present_tables
     have = present_tables(conn, (TRACE, CPG_MRO.name, CPG_CALLS.name))
     scope = set(dirty)
-    conn.register("__dirty", pa.table({"path": pa.array(sorted(scope), pa.string())}))
+    changed = changed or {}
+    wide = sorted(p for p in scope if changed.get(p) is None)
+    narrow = sorted(p for p in scope if changed.get(p) is not None)
+    conn.register("__dirty", pa.table({"path": pa.array(wide, pa.string())}))
+    conn.register("__dnarrow", pa.table({"path": pa.array(narrow, pa.string())}))
     modules = {r[0] for r in conn.execute(
         "SELECT qualname FROM cpg_definitions WHERE kind = 'module' AND path IN (SELECT path FROM __dirty)"
     ).fetchall()}
     if TRACE in have:
         modules |= {r[0] for r in conn.execute(
             f"SELECT module FROM {TRACE} WHERE path IN (SELECT path FROM __dirty) AND module IS NOT NULL").fetchall()}
+    # the changed names of the files with names: module.name (unchanged module names: the trace's is the file's)
+    named = {f"{m}.{n}" for p, m in conn.execute(
+        "SELECT path, qualname FROM cpg_definitions WHERE kind = 'module' AND path IN (SELECT path FROM __dnarrow)"
+    ).fetchall() for n in changed[p].names}
+    conn.register("__dnames", pa.table({"n": pa.array(sorted(named), pa.string())}))
+    # a definition of a dirty file (path column p, qualname q) that other files may now see differently
+    under = ("({p} IN (SELECT path FROM __dirty) OR ({p} IN (SELECT path FROM __dnarrow) AND EXISTS ("
+             "SELECT 1 FROM __dnames WHERE {q} = n OR starts_with({q}, n || '.'))))")
     if CPG_MRO.name in have and CPG_CALLS.name in have:
         # Files whose calls reached into a dirty file (an edge may go: the callee moved, or an override
         # appeared), and the modules of subclasses of its classes: an attribute found through the MRO of a
         # class elsewhere can change, so who imports those subclasses is affected too.
         scope |= {r[0] for r in conn.execute(
-            f"SELECT DISTINCT path FROM {CPG_CALLS.name} WHERE callee_path IN (SELECT path FROM __dirty)").fetchall()}
+            f"SELECT DISTINCT path FROM {CPG_CALLS.name} WHERE "
+            + under.format(p="callee_path", q="callee_qualname")).fetchall()}
         # A class of a dirty file that decorates methods elsewhere: whether it is a descriptor without __call__
         # decides if calls of those methods get an edge (PROPERTIES), and such a call has no row to find it
         # by when it had none: the files with a call site spelling the name of a method it decorates.
@@ -2469,7 +2488,7 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None) -> set[str]
             f"WITH d AS (SELECT DISTINCT d.def_id, d.name, d.qualname, k.rule IN ('class', 'constructor') AS by_class "
             f"FROM {CPG_CALLS.name} k JOIN cpg_definitions d "
             "ON d.def_id = split_part(k.callsite_id, ':DECORATOR:', 1) WHERE k.call_kind = 'decorator' "
-            "AND k.callee_path IN (SELECT path FROM __dirty)), "
+            "AND " + under.format(p="k.callee_path", q="k.callee_qualname") + "), "
             # (two equi-joins: one join on `a OR b` is a nested loop over cpg_calls, 1.3 s for unittest/case.py)
             f"reached AS (SELECT e.path, d.def_id FROM {CPG_CALLS.name} e JOIN d ON e.callee_def_id = d.def_id "
             f"UNION ALL SELECT e.path, d.def_id FROM {CPG_CALLS.name} e JOIN d ON e.via[-2] = d.qualname "
@@ -2480,9 +2499,10 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None) -> set[str]
         modules |= {r[0] for r in conn.execute(
             f"SELECT DISTINCT m.qualname FROM {CPG_MRO.name} o JOIN cpg_definitions a ON a.def_id = o.ancestor_def_id "
             "JOIN cpg_definitions c ON c.def_id = o.class_def_id JOIN cpg_definitions m ON m.path = c.path "
-            "AND m.kind = 'module' WHERE o.mro_index > 0 AND a.path IN (SELECT path FROM __dirty)").fetchall()}
+            "AND m.kind = 'module' WHERE o.mro_index > 0 AND " + under.format(p="a.path", q="a.qualname")).fetchall()}
     conn.unregister("__dirty")
-    if CPG_CALLS.name in have and modules:
+    conn.unregister("__dnarrow")
+    if CPG_CALLS.name in have and (modules or named):
         # A module-level variable bound to an instance of a class of those modules (`registry = Registry()`):
         # a call through it from an importer of the variable (instance_method / instance_call) finds its
         # method along that class's MRO, so the variable's name is affected too.
@@ -2491,7 +2511,9 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None) -> set[str]
         conn.register("__mods", pa.table({"m": pa.array(sorted(modules), pa.string())}))
         conn.execute("CREATE OR REPLACE TEMP TABLE __lk_mod_classes AS SELECT DISTINCT c.qualname FROM cpg_definitions c "
                      "JOIN cpg_definitions cm ON cm.path = c.path AND cm.kind = 'module' "
-                     "AND cm.qualname IN (SELECT m FROM __mods) WHERE c.kind = 'class'").fetchall()
+                     "AND cm.qualname IN (SELECT m FROM __mods) WHERE c.kind = 'class' "
+                     "UNION SELECT c.qualname FROM cpg_definitions c JOIN __dnames ON c.qualname = n "
+                     "OR starts_with(c.qualname, n || '.') WHERE c.kind = 'class'").fetchall()
         conn.unregister("__mods")
         if _has_rows(conn, "__lk_mod_classes"):
             modules |= {r[0] for r in conn.execute(
@@ -2510,9 +2532,14 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None) -> set[str]
     # package, that loop took 44 s for one edited file.
     prefixes = "list_transform(range(1, len(string_split({s}, '.')){extra}), " \
                "lambda i: array_to_string(list_slice(string_split({s}, '.'), 1, i), '.'))"
-    names, frontier = set(modules), set(modules)
+    # (a name from a file with names, or re-exported from one, is followed as itself: ``narrow``; a module as before)
+    names, frontier = set(modules) | named, {n: False for n in modules} | {n: True for n in named}
     while frontier and (limit is None or len(scope) <= limit):
-        conn.register("__names", pa.table({"n": pa.array(sorted(frontier), pa.string())}))
+        ordered = sorted(frontier)
+        conn.register("__names", pa.table({"n": pa.array(ordered, pa.string()),
+                                           "narrow": pa.array([frontier[n] for n in ordered], pa.bool_()),
+                                           "m": pa.array([n.rpartition(".")[0] for n in ordered], pa.string()),
+                                           "x": pa.array([n.rpartition(".")[2] for n in ordered], pa.string())}))
         rows = conn.execute(
             "WITH t AS (SELECT i.path, i.local_name, i.is_star, i.binding_id, i.scope_def_id = d.def_id AS module_level, "
             "d.qualname AS module, "
@@ -2521,24 +2548,99 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None) -> set[str]
             "ELSE i.imported_module END AS target FROM cpg_imports i "
             "LEFT JOIN cpg_definitions d ON d.path = i.path AND d.kind = 'module' WHERE i.imported_module IS NOT NULL), "
             f"tp AS (SELECT t.*, unnest({prefixes.format(s='t.target', extra=' + 1')}) AS pre FROM t), "
-            f"np AS (SELECT n, unnest({prefixes.format(s='n', extra='')}) AS pre FROM __names) "
+            f"np AS (SELECT n, unnest({prefixes.format(s='n', extra='')}) AS pre FROM __names), "
+            # a changed name's module imported itself (`from m import *`, `import m as k`, `from p import m`): a star
+            # import is affected (the name is bare there), and one that binds the module when the file mentions
+            # the name in an attribute path or a text (a call, a value, an argument, a string: k.name, getattr)
+            "cand AS (SELECT t.*, __names.x FROM t JOIN __names ON __names.narrow AND t.target = __names.m) "
             # the import means the name, or something inside it: affected, and a module-level one re-exports it
             "SELECT DISTINCT tp.path, CASE WHEN tp.module_level AND tp.local_name IS NOT NULL "
             "THEN tp.module || '.' || tp.local_name "
             # a module-level `from x import *` re-exports what x binds: the importing module's names follow
-            "WHEN tp.module_level AND tp.is_star THEN tp.module END FROM tp JOIN __names ON tp.pre = __names.n "
+            "WHEN tp.module_level AND tp.is_star THEN tp.module END, __names.narrow AND NOT tp.is_star "
+            "FROM tp JOIN __names ON tp.pre = __names.n "
             # the import means a package above the name (`import json` for json.decoder): affected only if a
             # call through that binding spells a path into the name (json.decoder.f())
             # (the names a call spells are the prefixes of target.attrs; only imports of such packages are read)
-            "UNION SELECT DISTINCT s.path, NULL FROM (SELECT t.path, unnest("
+            "UNION SELECT DISTINCT s.path, NULL, false FROM (SELECT t.path, unnest("
             + prefixes.format(s="t.target || '.' || array_to_string(c.callee_attrs, '.')", extra=" + 1") + ") AS pre "
             "FROM t SEMI JOIN np ON np.pre = t.target JOIN cpg_call_sites c ON c.path = t.path "
-            "AND c.callee_root_binding_id = t.binding_id) s JOIN __names ON s.pre = __names.n").fetchall()
+            "AND c.callee_root_binding_id = t.binding_id) s JOIN __names ON s.pre = __names.n "
+            "UNION SELECT DISTINCT c.path, CASE WHEN c.module_level AND c.is_star THEN c.module "
+            "WHEN c.module_level AND c.local_name IS NOT NULL THEN c.module || '.' || c.local_name || '.' || c.x END, "
+            "NOT c.is_star FROM cand c WHERE c.is_star "
+            "OR EXISTS (SELECT 1 FROM cpg_call_sites k WHERE k.path = c.path AND list_contains(k.callee_attrs, c.x)) "
+            "OR EXISTS (SELECT 1 FROM cpg_value_refs v WHERE v.path = c.path "
+            "AND (list_contains(v.attrs, c.x) OR contains(v.text, c.x))) "
+            "OR EXISTS (SELECT 1 FROM cpg_call_args a WHERE a.path = c.path "
+            "AND (list_contains(a.attrs, c.x) OR contains(a.text, c.x)))").fetchall()
         conn.unregister("__names")
-        scope |= {p for p, _ in rows}
-        frontier = {a for _, a in rows if a} - names
-        names |= frontier
+        scope |= {p for p, _, _ in rows}
+        frontier = {}
+        for _, a, narrowed in rows:
+            if a and a not in names:
+                frontier[a] = frontier.get(a, True) and narrowed  # (a module as well as a name: a module)
+        names |= set(frontier)
+    conn.unregister("__dnames")
     return scope
+
+
+# The columns of the link tables that name another file's definitions or bindings (every other id column names
+# the row's own file's): what an edit that only moved statements renames.
+NAMING_COLUMNS = ((CPG_CALLS.name, ("callee_def_id",)), (CPG_BINDS_ARG.name, ("callee_def_id", "param_def_id",
+                                                                          "param_binding_id")),
+                  (CPG_ARG_REACHES.name, ("callee_def_id", "param_binding_id")), (CPG_INHERITS.name, ("base_def_id",)),
+                  (CPG_MRO.name, ("ancestor_def_id",)))
+
+
+def moved_ids(conn, changed: dict) -> tuple[dict[str, str], set[str], set[str]]:
+    """For the dirty files whose statements moved (``interface.Change.moves``): the ids other files' link rows
+    name in them, old -> new; the files with such rows (renamed, not resolved again); and the files whose rows
+    name a definition in a changed or removed statement (resolved again, whatever names they import)."""
+    from resources.duck import present_tables, run
+    have = present_tables(conn, [t for t, _ in NAMING_COLUMNS])
+    renamed: dict[str, str] = {}
+    files: set[str] = set()
+    unresolved: set[str] = set()
+    for path, change in changed.items():
+        if change is None or not (change.moves or change.gone):
+            continue
+        prefix = path + ":"
+        parts = []
+        for table, cols in NAMING_COLUMNS:
+            if table not in have:
+                continue
+            # (cpg_mro has no path: a row is its class's file's)
+            owner = "path" if table != CPG_MRO.name else "regexp_extract(class_def_id, '^(.*):AST:[0-9]+$', 1)"
+            parts += [f"SELECT DISTINCT {c} AS id, {owner} AS path FROM {table} WHERE starts_with({c}, $prefix)"
+                      for c in cols]
+        if not parts:
+            continue
+        for old, owner in run(conn, " UNION ".join(parts), {"prefix": prefix}):
+            if owner == path:
+                continue  # the dirty file's own rows: resolved again
+            new = change.new_id(path, old)
+            if new is None:
+                unresolved.add(owner)
+            elif new != old:
+                renamed[old] = new
+                files.add(owner)
+    return renamed, files, unresolved
+
+
+def rename_ids(conn, renamed: dict[str, str]) -> None:
+    """Rename ``renamed`` ids (old -> new) in every column that names another file's definitions."""
+    from resources.duck import present_tables, run
+    conn.register("__lk_renamed", pa.table({"old": pa.array(list(renamed), pa.string()),
+                                            "new": pa.array(list(renamed.values()), pa.string())}))
+    try:
+        have = present_tables(conn, [t for t, _ in NAMING_COLUMNS])
+        for table, cols in NAMING_COLUMNS:
+            if table in have:
+                for c in cols:
+                    run(conn, f"UPDATE {table} SET {c} = r.new FROM __lk_renamed r WHERE {table}.{c} = r.old")
+    finally:
+        conn.unregister("__lk_renamed")
 
 
 # DuckDB's memory limit while the link runs (a database-wide setting: restored after). The writer's 512 MB is
@@ -2600,7 +2702,17 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
     full = full or TRACE not in present_tables(conn, [TRACE]) or len(shapes) < len(LINK_TABLES) or link_outdated(conn)
     dirty = dirty_paths(conn)
     every = {r[0] for r in conn.execute("SELECT path FROM cpg_files").fetchall()} | set(dirty)
-    scope = every if full else affected_paths(conn, dirty, limit=len(every) // 2) if dirty else set()
+    changed: dict = {}
+    renamed: dict[str, str] = {}  # old -> new id of the definitions of dirty files whose statements only moved
+    renamed_in: set[str] = set()  # the files outside the scope whose rows name them
+    if full or not dirty:
+        scope = every if full else set()
+    else:
+        from codeintel_assets.interface import changed_names
+        changed = changed_names(conn, dirty)
+        scope = affected_paths(conn, dirty, limit=len(every) // 2, changed=changed)
+        renamed, renamed_in, unresolved = moved_ids(conn, changed)
+        scope |= unresolved
     if len(scope) > len(every) // 2:  # a change most files can see (a package everything imports): all at once
         scope, full = every, True
     conn.register("__builtins", pa.table({"name": pa.array(sorted(n for n in dir(builtins)  # (and __import__: called by name)
@@ -2614,12 +2726,16 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
                 if full:  # everything again: a fresh table instead of deleting every row
                     run(conn, f'DROP TABLE IF EXISTS "{tc.name}"')
                 ensure_table(conn, tc.name, tc.schema)
+            if renamed and not full:  # first: the link then reads the other files' rows as a full link writes them
+                rename_ids(conn, renamed)
             if scope:  # nothing changed: every link table is as the last link left it
                 scope |= _link(conn, "SELECT path FROM __scope", full)
             # The trace, in the same transaction: a failed link leaves the old one (its files stay dirty).
             run(conn, f"CREATE TABLE IF NOT EXISTS {TRACE} (path VARCHAR, file_id VARCHAR, module VARCHAR)")
             run(conn, f"DELETE FROM {TRACE}")
             run(conn, f"INSERT INTO {TRACE} {CURRENT_FILES}")
+            from codeintel_assets.interface import forget_prior
+            forget_prior(conn)  # (every file is as this link saw it: the old digests kept for it are done with)
             from codeintel_assets.version import link_version
             run(conn, f"CREATE OR REPLACE TABLE {VERSION_TABLE} AS SELECT '{link_version()}' AS version")
             # The files whose link rows this step rewrote, until a passing cpg_integrity has judged them.
@@ -2627,6 +2743,10 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
             if full:
                 run(conn, f"DELETE FROM {UNCHECKED}")
             run(conn, f"INSERT INTO {UNCHECKED} SELECT path FROM __scope EXCEPT SELECT path FROM {UNCHECKED}")
+            renamed_in -= scope
+            if renamed_in and not full:  # (rows renamed, not resolved: judged by the check like relinked ones)
+                run(conn, f"INSERT INTO {UNCHECKED} SELECT unnest($p) EXCEPT SELECT path FROM {UNCHECKED}",
+                    {"p": sorted(renamed_in)})
         # the figures in two queries (each costs a few ms on top of its scan)
         counted = dict(run(conn, " UNION ALL ".join(
             [f"SELECT '{tc.name}', count(*) FROM {tc.name}" for tc in LINK_TABLES]
@@ -2646,5 +2766,7 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
     return {"call_sites": int(total), "call_sites_resolved": int(resolved), "edges": int(edges),
             "share_resolved": round(resolved / total, 4) if total else 0.0, "files_dirty": len(dirty),
             "files_relinked": len(scope), "full": full,
+            "files_followed_by_name": 0 if full else sum(1 for v in changed.values() if v is not None),
+            "files_renamed_only": 0 if full else len(renamed_in), "ids_renamed": 0 if full else len(renamed),
             **{f"sites_{k}": int(v) for k, v in sorted(figures.items())},
             **{f"rows_{k}": int(v) for k, v in rows.items()}, **scip}

@@ -1,0 +1,187 @@
+"""An edit is followed by the module-level names it changed, not by its module (codeintel_assets/interface.py).
+
+The expected names and relinked files are read off the fixtures by hand; every incremental link is compared
+with a full link of the same rows."""
+
+import shutil
+
+import duckdb
+from dagster import AssetKey, DagsterInstance
+
+from codeintel_assets.interface import Change, compare_statements
+from tests.conftest import cli_env, run_cli, write_repo
+
+
+def _stmts(*rows):
+    """{ordinal: (line0, line1, key)} from (ordinal, line0, line1, digest, defs, refs[, wide]) rows."""
+    return {o: (l0, l1, (d, frozenset(defs), frozenset(refs), bool(rest and rest[0])))
+            for o, l0, l1, d, defs, refs, *rest in rows}
+
+
+OLD = _stmts((1, 1, 2, "a", {"helper"}, {"helper"}),
+             (5, 4, 5, "b", {"f"}, {"f", "helper", "x"}),       # def f(x): return helper(x)
+             (9, 8, 9, "c", {"g"}, {"g"}),
+             (12, 11, 11, "d", set(), {"Box", "g"}))            # Box.attr = g (binds nothing)
+
+
+def test_changed_names_follow_what_a_changed_statement_binds_and_what_mentions_it():
+    # an appended statement: its name only; nothing moved
+    change = compare_statements(OLD, {**OLD, 20: (13, 14, ("e", frozenset({"h"}), frozenset({"h", "len"}), False))})
+    assert (change.names, change.moves, change.gone) == ({"h"}, [], [])
+    # helper's text changed: f returns what helper returns, so f changed with it
+    assert compare_statements(OLD, {**OLD, 1: (1, 2, ("a2", frozenset({"helper"}), frozenset({"helper"}), False))}
+                              ).names == {"helper", "f"}
+    # g changed: `Box.attr = g` binds nothing, so what it mentions changed (Box's attribute)
+    assert compare_statements(OLD, {**OLD, 9: (8, 9, ("c2", frozenset({"g"}), frozenset({"g"}), False))}
+                              ).names == {"g", "Box"}
+    # the same text naming other names (a name it reads is now bound elsewhere): changed
+    assert compare_statements(OLD, {**OLD, 5: (4, 5, ("b", frozenset({"f"}), frozenset({"f", "helper"}), False))}
+                              ).names == {"f"}
+    assert compare_statements(OLD, dict(OLD)) == Change()
+
+
+def test_statements_that_only_moved_keep_their_names_and_rename_their_ids():
+    # a statement removed: what it bound and what mentions it changed; the statements after it moved up
+    new = {1: OLD[1], 5: OLD[5], 9: (8, 8, OLD[12][2])}
+    change = compare_statements(OLD, new)
+    assert change.names == {"g", "Box"}
+    assert change.gone == [(9, 12, 8, 9)] and change.moves == [(12, None, -3, 11, 11, -3)]
+    # two lines inserted at the top (an import of 3 nodes): every statement moved, only the import is new
+    new = {1: (1, 1, ("i", frozenset({"os"}), frozenset({"os"}), False)),
+           **{o + 3: (l0 + 2, l1 + 2, key) for o, (l0, l1, key) in OLD.items()}}
+    change = compare_statements(OLD, new)
+    assert change.names == {"os"} and change.gone == []
+    assert change.moves == [(1, 5, 3, 1, 2, 2), (5, 9, 3, 4, 5, 2), (9, 12, 3, 8, 9, 2), (12, None, 3, 11, 11, 2)]
+    # the ids other files name: a definition's AST ordinal and a binding's scope line follow their statement
+    assert change.new_id("m.py", "m.py:AST:6") == "m.py:AST:9"
+    assert change.new_id("m.py", "m.py:SCOPE:f:4:FUNCTION:0:BIND:x") == "m.py:SCOPE:f:6:FUNCTION:0:BIND:x"
+    assert change.new_id("m.py", "m.py:SCOPE:C::m:9:FUNCTION:0") == "m.py:SCOPE:C::m:11:FUNCTION:0"
+    assert change.new_id("m.py", "m.py:SCOPE:<module>:0:MODULE:0:BIND:f") == "m.py:SCOPE:<module>:0:MODULE:0:BIND:f"
+    assert change.new_id("m.py", "m.py:AST:0") == "m.py:AST:0"  # the module itself
+    # an id in a changed statement has no new name: whoever names it is resolved again
+    change = compare_statements(OLD, {**OLD, 9: (8, 9, ("c2", frozenset({"g"}), frozenset({"g"}), False))})
+    assert change.new_id("m.py", "m.py:AST:10") is None and change.new_id("m.py", "m.py:AST:6") == "m.py:AST:6"
+
+
+def test_changed_names_give_up_to_the_whole_module_when_they_cannot_tell():
+    old = _stmts((1, 1, 1, "a", {"x"}, {"x"}), (4, 3, 3, "s", set(), set(), True))
+    assert compare_statements(old, {**old, 4: (3, 3, ("s2", frozenset(), frozenset(), True))}) is None  # star
+    assert compare_statements(old, {**old, 7: (5, 5, ("t", frozenset({"__all__"}), frozenset({"__all__"}), False))}
+                              ) is None
+    assert compare_statements(old, {**old, 7: (5, 5, ("t", frozenset({"__getattr__"}), frozenset(), False))}) is None
+    # a name __all__ lists changed: the list did not (the star importers follow the name anyway)
+    listed = _stmts((1, 1, 1, "all", {"__all__"}, {"__all__", "f"}), (2, 2, 3, "f", {"f"}, {"f"}))
+    assert compare_statements(listed, {**listed, 2: (2, 3, ("f2", frozenset({"f"}), frozenset({"f"}), False))}
+                              ).names == {"f"}
+    # two statements on one line (`a = 1; b = 2`): a line in an id would not tell which
+    assert compare_statements(_stmts((1, 1, 1, "a", {"a"}, {"a"}), (4, 1, 1, "b", {"b"}, {"b"})), {}) is None
+    # a docstring edited: binds and mentions nothing, changes nothing
+    doc = _stmts((1, 1, 1, "doc", set(), set()), (2, 2, 2, "a", {"x"}, {"x"}))
+    change = compare_statements(doc, {**doc, 1: (1, 1, ("doc2", frozenset(), frozenset(), False))})
+    assert (change.names, change.moves) == (set(), [])
+
+
+LIB = '''
+def helper():
+    return 1
+
+
+class Box:
+    def open(self):
+        return helper()
+
+
+def make() -> Box:
+    return Box()
+'''
+
+FILES = {
+    "lib.py": LIB,
+    "use_box.py": "from lib import Box\n\n\ndef go():\n    return Box().open()\n",
+    "use_make.py": "from lib import make\n\n\ndef go():\n    return make().open()\n",
+    "use_mod.py": "import lib\n\n\ndef go():\n    return lib.helper()\n",
+    "use_alias.py": "import lib as L\n\nopener = L.Box\n\n\ndef go():\n    return opener().open()\n",
+    "star.py": "from lib import *\n\n\ndef go():\n    return helper()\n",
+    "other.py": "def alone():\n    return 0\n",
+    # (more files than twice the most an edit below relinks: a link of over half the files is a full one)
+    **{f"pad{i}.py": f"def p{i}():\n    return {i}\n" for i in range(8)},
+}
+
+
+def _index(repo, env):
+    code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        meta = instance.get_latest_materialization_event(AssetKey("cpg_calls")).asset_materialization.metadata
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        rows = {t: sorted(c.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+                for t in ("cpg_calls", "cpg_binds_arg", "cpg_arg_reaches", "cpg_inherits", "cpg_mro")}
+    return {k: v.value for k, v in meta.items()}, rows
+
+
+def _full_link(env, tmp_path):
+    from codeintel_assets.link import link_calls
+    from resources.store import CONNECTION_CONFIG
+    copy = tmp_path / "full.duckdb"
+    shutil.copy(env["CODEINTEL_DB"], copy)
+    with duckdb.connect(str(copy), config=CONNECTION_CONFIG) as c:
+        link_calls(c, full=True)
+        return {t: sorted(c.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+                for t in ("cpg_calls", "cpg_binds_arg", "cpg_arg_reaches", "cpg_inherits", "cpg_mro")}
+
+
+def _callees(rows, path):
+    return sorted({(r[4], r[8], r[10]) for r in rows["cpg_calls"] if r[2] == path})
+
+
+def test_an_edit_relinks_the_importers_of_the_names_it_changed_only(tmp_path):
+    repo = write_repo(tmp_path / "repo", FILES)
+    env = cli_env(tmp_path)
+    meta, rows = _index(repo, env)
+    assert meta["full"] is True
+    assert ("use_make.go", "lib.Box.open", "returns_method") in _callees(rows, "use_make.py")
+
+    # 1. a function appended: lib.py, and the star import (a public name is bare there): 2 files
+    (repo / "lib.py").write_text(LIB.lstrip("\n") + "\n\ndef extra():\n    return helper()\n")
+    meta, rows = _index(repo, env)
+    assert (meta["full"], meta["files_dirty"], meta["files_relinked"], meta["files_followed_by_name"]) == (
+        False, 1, 2, 1), meta
+    assert rows == _full_link(env, tmp_path)
+
+    # 2. Box.open's body changed, its bytes as many (nothing after it moves: only its statement's rows change):
+    #    Box and make (make's statement mentions Box: it returns one). Their importers: by name (use_box.py,
+    #    use_make.py), through the module (use_alias.py spells L.Box), the star import; not use_mod.py
+    #    (lib.helper) nor other.py
+    (repo / "lib.py").write_text((repo / "lib.py").read_text().replace("return helper()\n\n\ndef make",
+                                                                      "return make()  \n\n\ndef make"))
+    meta, rows = _index(repo, env)
+    assert (meta["full"], meta["files_dirty"], meta["files_relinked"]) == (False, 1, 5), meta
+    assert ("lib.Box.open", "lib.make", "local") in _callees(rows, "lib.py")
+    assert rows == _full_link(env, tmp_path)
+
+    # 3. a line added at the top: every statement moved, their text unchanged; `import os` is new. lib.py and the
+    #    star import are linked again (os changed), and the rows of the other importers that name lib's
+    #    definitions are renamed (their ids carry AST ordinals and lines), not resolved again
+    (repo / "lib.py").write_text("import os\n" + (repo / "lib.py").read_text())
+    meta, rows = _index(repo, env)
+    assert (meta["full"], meta["files_dirty"], meta["files_relinked"], meta["files_renamed_only"]) == (
+        False, 1, 2, 4), meta
+    assert rows == _full_link(env, tmp_path)
+
+    # 4. __all__ appended: the whole module, as before names (every importer)
+    (repo / "lib.py").write_text((repo / "lib.py").read_text() + "\n__all__ = ['helper']\n")
+    meta, rows = _index(repo, env)
+    assert (meta["full"], meta["files_relinked"], meta["files_followed_by_name"]) == (False, 6, 0), meta
+    assert [c for c in _callees(rows, "star.py") if c[:2] == ("star.go", "lib.helper")]
+    assert rows == _full_link(env, tmp_path)
+
+
+def test_a_name_rebound_at_the_end_relinks_who_imports_it(tmp_path):
+    """`make = helper` appended: make changed (a second binding), so use_make.py is linked again."""
+    repo = write_repo(tmp_path / "repo", FILES)
+    env = cli_env(tmp_path)
+    _index(repo, env)
+    (repo / "lib.py").write_text(LIB.lstrip("\n") + "\n\nmake = helper\n")
+    meta, rows = _index(repo, env)
+    assert (meta["files_followed_by_name"], meta["files_relinked"]) == (1, 3), meta  # lib, use_make, star
+    assert rows == _full_link(env, tmp_path)
