@@ -2439,6 +2439,11 @@ def mark_stale(conn, paths) -> None:
             conn.unregister("__stale")
 
 
+# Call edges resolved through what a function returns or an attribute holds (rules of docs/cpg.md): the chain can
+# pass through definitions other than the callee's, in other files too.
+INDIRECT_RULES = ('returned', 'result_method', 'returns_method', 'attribute_instance', 'iterated')
+
+
 def affected_paths(conn, dirty: list[str], limit: int | None = None,
                    changed: dict | None = None) -> set[str]:
     """The dirty files plus every file whose imports can reach one of their modules (transitively: a
@@ -2475,9 +2480,13 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None,
         # Files whose calls reached into a dirty file (an edge may go: the callee moved, or an override
         # appeared), and the modules of subclasses of its classes: an attribute found through the MRO of a
         # class elsewhere can change, so who imports those subclasses is affected too.
+        # For a file with names: a call that reached a changed definition, and any call that reached the file
+        # through what a function returns (INDIRECT_RULES: `deco()` in one file returning `skipUnless(...)` of
+        # another, which returns `_id` of the edited one, depends on skipUnless, not only on _id).
         scope |= {r[0] for r in conn.execute(
             f"SELECT DISTINCT path FROM {CPG_CALLS.name} WHERE "
-            + under.format(p="callee_path", q="callee_qualname")).fetchall()}
+            + under.format(p="callee_path", q="callee_qualname") + " OR (callee_path IN (SELECT path FROM __dnarrow) "
+            f"AND rule IN {INDIRECT_RULES})").fetchall()}
         # A class of a dirty file that decorates methods elsewhere: whether it is a descriptor without __call__
         # decides if calls of those methods get an edge (PROPERTIES), and such a call has no row to find it
         # by when it had none: the files with a call site spelling the name of a method it decorates.
@@ -2496,10 +2505,13 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None,
             "SELECT path FROM reached UNION "
             "SELECT DISTINCT c.path FROM cpg_call_sites c JOIN d ON d.name = coalesce(c.callee_attrs[-1], c.callee_root) "
             "WHERE d.by_class OR d.def_id NOT IN (SELECT def_id FROM reached)").fetchall()}
-        modules |= {r[0] for r in conn.execute(
-            f"SELECT DISTINCT m.qualname FROM {CPG_MRO.name} o JOIN cpg_definitions a ON a.def_id = o.ancestor_def_id "
+        # (and the files of those subclasses: their calls through self, cls and super() walk that MRO)
+        below = conn.execute(
+            f"SELECT DISTINCT m.qualname, c.path FROM {CPG_MRO.name} o JOIN cpg_definitions a ON a.def_id = o.ancestor_def_id "
             "JOIN cpg_definitions c ON c.def_id = o.class_def_id JOIN cpg_definitions m ON m.path = c.path "
-            "AND m.kind = 'module' WHERE o.mro_index > 0 AND " + under.format(p="a.path", q="a.qualname")).fetchall()}
+            "AND m.kind = 'module' WHERE o.mro_index > 0 AND " + under.format(p="a.path", q="a.qualname")).fetchall()
+        modules |= {m for m, _ in below}
+        scope |= {p for _, p in below}
     conn.unregister("__dirty")
     conn.unregister("__dnarrow")
     if CPG_CALLS.name in have and (modules or named):

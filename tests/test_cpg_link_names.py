@@ -185,3 +185,26 @@ def test_a_name_rebound_at_the_end_relinks_who_imports_it(tmp_path):
     meta, rows = _index(repo, env)
     assert (meta["files_followed_by_name"], meta["files_relinked"]) == (1, 3), meta  # lib, use_make, star
     assert rows == _full_link(env, tmp_path)
+
+
+def test_a_call_resolved_through_what_another_file_returns_follows_a_change_of_the_returning_function(tmp_path):
+    """deco.py's requires() returns skip_unless(...) of flags.py, which returns _id: `@requires()` in test.py
+    reaches flags._id ('returned') though test.py imports nothing from flags.py. When skip_unless returns _wrap
+    instead, only skip_unless changed; test.py is linked again all the same (its edge reached flags.py through
+    a returned value), and the link equals a full one."""
+    flags = ("def _id(obj):\n    return obj\n\n\ndef _wrap(obj):\n    return obj\n\n\n"
+             "def skip_unless(cond):\n    return _id\n")
+    files = {"flags.py": flags,
+             "deco.py": "from flags import skip_unless\n\n\ndef requires():\n    return skip_unless(True)\n",
+             "test.py": "from deco import requires\n\n\n@requires()\ndef t():\n    pass\n",
+             **{f"pad{i}.py": f"def p{i}():\n    return {i}\n" for i in range(6)}}
+    repo = write_repo(tmp_path / "repo", files)
+    env = cli_env(tmp_path)
+    _, rows = _index(repo, env)
+    assert [c for c in _callees(rows, "test.py") if c[1:] == ("flags._id", "returned")]
+    (repo / "flags.py").write_text(flags.replace("    return _id\n", "    return _wrap\n"))
+    meta, rows = _index(repo, env)
+    assert (meta["full"], meta["files_followed_by_name"]) == (False, 1), meta
+    assert [c for c in _callees(rows, "test.py") if c[1:] == ("flags._wrap", "returned")]
+    assert not [c for c in _callees(rows, "test.py") if c[1] == "flags._id"]
+    assert rows == _full_link(env, tmp_path)
