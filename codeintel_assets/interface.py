@@ -65,12 +65,25 @@ _REFS = ((PY_SYM_NAME_SITES, "name"), (CPG_VALUE_REFS, "root"), (CPG_CALL_SITES,
          (CPG_CALL_ARGS, "root"))
 
 
-def _digest_sql(paths: str) -> str:
-    """(path, stmt, line0, line1, n, s, x, defs, refs, wide) of the files ``paths`` (an SQL list of literals)."""
+def _names_ctes(paths: str) -> str:
+    """``tops`` (the top-level statements of the files ``paths``, an SQL list of literals), ``d`` (the module-level
+    names each binds) and ``m`` (the names each mentions)."""
     refs = " UNION ALL ".join(f"SELECT path, {_ORDINAL.format(c='ast_node_id')} AS o, {col} AS name FROM {tc.name} "
                               f"WHERE path IN {paths} AND {col} IS NOT NULL" for tc, col in _REFS)
     return f"""
-WITH tops AS (SELECT path, ordinal AS stmt FROM py_ast_nodes WHERE path IN {paths} AND parent_ast_node_id = path || ':AST:0'),
+tops AS (SELECT path, ordinal AS stmt FROM py_ast_nodes WHERE path IN {paths} AND parent_ast_node_id = path || ':AST:0'),
+d AS (SELECT n.path, t.stmt, list(DISTINCT n.name ORDER BY n.name) AS defs
+      FROM (SELECT path, {_ORDINAL.format(c='ast_node_id')} AS o, name FROM {PY_SYM_NAME_SITES.name}
+            WHERE path IN {paths} AND role <> 'use' AND binding_id = path || ':SCOPE:<module>:0:MODULE:0:BIND:' || name) n
+      ASOF JOIN tops t ON n.path = t.path AND n.o >= t.stmt GROUP BY ALL),
+m AS (SELECT r.path, t.stmt, list(DISTINCT r.name ORDER BY r.name) AS refs
+      FROM ({refs}) r ASOF JOIN tops t ON r.path = t.path AND r.o >= t.stmt GROUP BY ALL)"""
+
+
+def _digest_sql(paths: str) -> str:
+    """(path, stmt, line0, line1, n, s, x, defs, refs, wide) of the files ``paths`` (an SQL list of literals)."""
+    return f"""
+WITH {_names_ctes(paths)},
 ext AS (SELECT t.path, t.stmt, min(n.lineno) AS line0, max(n.end_lineno) AS line1,
                min(n.span_start_byte) FILTER (WHERE NOT n.span_synthesized) AS b0,
                max(n.span_end_byte) FILTER (WHERE NOT n.span_synthesized) AS b1
@@ -79,15 +92,10 @@ ext AS (SELECT t.path, t.stmt, min(n.lineno) AS line0, max(n.end_lineno) AS line
 tok AS (SELECT path, stmt, count(*) AS n, sum(h) AS s, bit_xor(h) AS x FROM (
           SELECT e.path, e.stmt, hash(k.type, k.string, k.start_line - e.line0, k.start_col, k.end_line - e.line0,
                                       k.end_col) AS h
-          FROM (SELECT * FROM py_tokens WHERE path IN {paths} AND type NOT IN ('ENCODING', 'ENDMARKER', 'INDENT', 'DEDENT')) k
+          FROM (SELECT * FROM py_tokens WHERE path IN {paths}
+                AND type NOT IN ('ENCODING', 'ENDMARKER', 'INDENT', 'DEDENT')) k
           ASOF JOIN ext e ON k.path = e.path AND k.span_start_byte >= e.b0 WHERE k.span_end_byte <= e.b1)
         GROUP BY ALL),
-d AS (SELECT n.path, t.stmt, list(DISTINCT n.name ORDER BY n.name) AS defs
-      FROM (SELECT path, {_ORDINAL.format(c='ast_node_id')} AS o, name FROM {PY_SYM_NAME_SITES.name}
-            WHERE path IN {paths} AND role <> 'use' AND binding_id = path || ':SCOPE:<module>:0:MODULE:0:BIND:' || name) n
-      ASOF JOIN tops t ON n.path = t.path AND n.o >= t.stmt GROUP BY ALL),
-m AS (SELECT r.path, t.stmt, list(DISTINCT r.name ORDER BY r.name) AS refs
-      FROM ({refs}) r ASOF JOIN tops t ON r.path = t.path AND r.o >= t.stmt GROUP BY ALL),
 w AS (SELECT i.path, t.stmt, true AS wide
       FROM (SELECT path, {_ORDINAL.format(c='import_id')} AS o FROM {CPG_IMPORTS.name}
             WHERE path IN {paths} AND (is_star OR imported_module = '__future__')) i

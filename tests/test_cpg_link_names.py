@@ -103,8 +103,11 @@ FILES = {
     "use_alias.py": "import lib as L\n\nopener = L.Box\n\n\ndef go():\n    return opener().open()\n",
     "star.py": "from lib import *\n\n\ndef go():\n    return helper()\n",
     "other.py": "def alone():\n    return 0\n",
+    # imports Box and calls nothing of lib.py (no edge into it); subclasses Box (cpg_inherits names Box's id)
+    "use_type.py": "from lib import Box\n\n\nclass Mine(Box):\n    pass\n\n\ndef check(x):\n"
+                   "    return isinstance(x, Box)\n",
     # (more files than twice the most an edit below relinks: a link of over half the files is a full one)
-    **{f"pad{i}.py": f"def p{i}():\n    return {i}\n" for i in range(8)},
+    **{f"pad{i}.py": f"def p{i}():\n    return {i}\n" for i in range(10)},
 }
 
 
@@ -141,37 +144,39 @@ def test_an_edit_relinks_the_importers_of_the_names_it_changed_only(tmp_path):
     assert meta["full"] is True
     assert ("use_make.go", "lib.Box.open", "returns_method") in _callees(rows, "use_make.py")
 
-    # 1. a function appended: lib.py, and the star import (a public name is bare there): 2 files
+    # 1. a function appended: lib.py, the star import (a public name is bare there) and the files with a call into
+    #    lib.py (whatever changed: a call resolved through what another file's function returns can pass through
+    #    a changed definition of lib.py); not use_type.py, which imports only Box and calls nothing of lib.py
     (repo / "lib.py").write_text(LIB.lstrip("\n") + "\n\ndef extra():\n    return helper()\n")
     meta, rows = _index(repo, env)
     assert (meta["full"], meta["files_dirty"], meta["files_relinked"], meta["files_followed_by_name"]) == (
-        False, 1, 2, 1), meta
+        False, 1, 6, 1), meta
     assert rows == _full_link(env, tmp_path)
 
     # 2. Box.open's body changed, its bytes as many (nothing after it moves: only its statement's rows change):
     #    Box and make (make's statement mentions Box: it returns one). Their importers: by name (use_box.py,
-    #    use_make.py), through the module (use_alias.py spells L.Box), the star import; not use_mod.py
-    #    (lib.helper) nor other.py
+    #    use_make.py, use_type.py, also a subclass), through the module (use_alias.py spells L.Box), the star
+    #    import; and use_mod.py (a call into lib.py); not other.py
     (repo / "lib.py").write_text((repo / "lib.py").read_text().replace("return helper()\n\n\ndef make",
                                                                       "return make()  \n\n\ndef make"))
     meta, rows = _index(repo, env)
-    assert (meta["full"], meta["files_dirty"], meta["files_relinked"]) == (False, 1, 5), meta
+    assert (meta["full"], meta["files_dirty"], meta["files_relinked"]) == (False, 1, 7), meta
     assert ("lib.Box.open", "lib.make", "local") in _callees(rows, "lib.py")
     assert rows == _full_link(env, tmp_path)
 
-    # 3. a line added at the top: every statement moved, their text unchanged; `import os` is new. lib.py and the
-    #    star import are linked again (os changed), and the rows of the other importers that name lib's
-    #    definitions are renamed (their ids carry AST ordinals and lines), not resolved again
+    # 3. a line added at the top: every statement moved, their text unchanged; `import os` is new. lib.py, the
+    #    star import and the files with calls into lib.py are linked again; use_type.py's rows that name Box
+    #    (cpg_inherits, cpg_mro: Box's id carries its AST ordinal) are renamed, not resolved again
     (repo / "lib.py").write_text("import os\n" + (repo / "lib.py").read_text())
     meta, rows = _index(repo, env)
     assert (meta["full"], meta["files_dirty"], meta["files_relinked"], meta["files_renamed_only"]) == (
-        False, 1, 2, 4), meta
+        False, 1, 6, 1), meta
     assert rows == _full_link(env, tmp_path)
 
     # 4. __all__ appended: the whole module, as before names (every importer)
     (repo / "lib.py").write_text((repo / "lib.py").read_text() + "\n__all__ = ['helper']\n")
     meta, rows = _index(repo, env)
-    assert (meta["full"], meta["files_relinked"], meta["files_followed_by_name"]) == (False, 6, 0), meta
+    assert (meta["full"], meta["files_relinked"], meta["files_followed_by_name"]) == (False, 7, 0), meta
     assert [c for c in _callees(rows, "star.py") if c[:2] == ("star.go", "lib.helper")]
     assert rows == _full_link(env, tmp_path)
 
@@ -183,7 +188,7 @@ def test_a_name_rebound_at_the_end_relinks_who_imports_it(tmp_path):
     _index(repo, env)
     (repo / "lib.py").write_text(LIB.lstrip("\n") + "\n\nmake = helper\n")
     meta, rows = _index(repo, env)
-    assert (meta["files_followed_by_name"], meta["files_relinked"]) == (1, 3), meta  # lib, use_make, star
+    assert (meta["files_followed_by_name"], meta["files_relinked"]) == (1, 6), meta  # not use_type, other
     assert rows == _full_link(env, tmp_path)
 
 
