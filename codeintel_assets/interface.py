@@ -51,12 +51,12 @@ from dataclasses import dataclass, field
 
 from codeintel_assets.contracts.cpg import CPG_CALL_ARGS, CPG_CALL_SITES, CPG_DEFINITIONS, CPG_IMPORTS, CPG_VALUE_REFS
 from codeintel_assets.contracts.symtable import PY_SYM_NAME_SITES
+from codeintel_assets.link import TRACE  # (link imports this module inside its functions only: no cycle)
 
 PRIOR = "cpg_link_prior"
 PRIOR_COLUMNS = (("path", "VARCHAR"), ("file_id", "VARCHAR"), ("stmt", "INTEGER"), ("line0", "INTEGER"),
                  ("line1", "INTEGER"), ("n", "BIGINT"), ("s", "HUGEINT"), ("x", "UBIGINT"), ("defs", "VARCHAR[]"),
                  ("refs", "VARCHAR[]"), ("wide", "BOOLEAN"))
-TRACE = "cpg_link_files"  # (link.TRACE: the per-file trace of the last successful link)
 MODULE_WIDE_NAMES = frozenset({"__all__", "__getattr__", "__path__", "__dir__"})
 NEEDED = ("py_ast_nodes", "py_tokens", PY_SYM_NAME_SITES.name, CPG_VALUE_REFS.name, CPG_CALL_SITES.name,
           CPG_CALL_ARGS.name, CPG_IMPORTS.name, "cpg_files", TRACE)
@@ -140,8 +140,10 @@ def keep_prior(conn, paths) -> None:
     if not keep:
         return
     listed = _literal_list(keep)
-    run(conn, f"INSERT INTO {PRIOR} (path, file_id) SELECT path, file_id FROM cpg_files WHERE path IN {listed}")
+    # (the digests first, then the row that says they are there: a run that dies between the two leaves digests
+    # no link reads, and the file is followed whole)
     run(conn, f"INSERT INTO {PRIOR} SELECT d.path, NULL, d.* EXCLUDE (path) FROM ({_digest_sql(listed)}) d")
+    run(conn, f"INSERT INTO {PRIOR} (path, file_id) SELECT path, file_id FROM cpg_files WHERE path IN {listed}")
 
 
 def forget_prior(conn) -> None:

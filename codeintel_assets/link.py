@@ -2567,8 +2567,8 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None,
             "SELECT DISTINCT tp.path, CASE WHEN tp.module_level AND tp.local_name IS NOT NULL "
             "THEN tp.module || '.' || tp.local_name "
             # a module-level `from x import *` re-exports what x binds: the importing module's names follow
-            "WHEN tp.module_level AND tp.is_star THEN tp.module END, __names.narrow AND NOT tp.is_star, "
-            "tp.local_name, tp.module, __names.n FROM tp JOIN __names ON tp.pre = __names.n").fetchall()
+            "WHEN tp.module_level AND tp.is_star THEN tp.module END, __names.narrow AND NOT tp.is_star "
+            "FROM tp JOIN __names ON tp.pre = __names.n").fetchall()
         # the import means a package above the name (`import json` for json.decoder): affected only if a
         # call through that binding spells a path into the name (json.decoder.f())
         # (the names a call spells are the prefixes of target.attrs; only imports of such packages are read. The
@@ -2577,12 +2577,11 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None,
         # dictionary column 1 changed identity", which invalidates the database until the process ends)
         conn.execute(f"CREATE OR REPLACE TEMP TABLE __lk_spelled AS WITH {IMPORT_TARGETS}, "
                      f"np AS (SELECT n, unnest({prefixes.format(s='n', extra='')}) AS pre FROM __names) "
-                     "SELECT t.path, t.local_name, t.module, t.target || '.' || array_to_string(c.callee_attrs, '.') "
+                     "SELECT t.path, t.target || '.' || array_to_string(c.callee_attrs, '.') "
                      "AS spelled FROM t SEMI JOIN np ON np.pre = t.target JOIN cpg_call_sites c ON c.path = t.path "
                      "AND c.callee_root_binding_id = t.binding_id").fetchall()
         rows += conn.execute(
-            "SELECT DISTINCT s.path, NULL, __names.narrow, s.local_name, s.module, __names.n FROM (SELECT path, "
-            "local_name, module, "
+            "SELECT DISTINCT s.path, NULL, false FROM (SELECT path, "
             f"unnest({prefixes.format(s='spelled', extra=' + 1')}) AS pre FROM __lk_spelled) s "
             "JOIN __names ON s.pre = __names.n").fetchall()
         if any(frontier.values()):
@@ -2590,8 +2589,7 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None,
             # star import is affected (the name is bare there), and one that binds the module when the file
             # mentions the name in an attribute path or a text (a call, a value, an argument, a string: k.name,
             # getattr).
-            conn.execute(f"CREATE OR REPLACE TEMP TABLE __lk_cand AS WITH {IMPORT_TARGETS} SELECT t.*, __names.x, "
-                         "__names.n AS matched "
+            conn.execute(f"CREATE OR REPLACE TEMP TABLE __lk_cand AS WITH {IMPORT_TARGETS} SELECT t.*, __names.x "
                          "FROM t JOIN __names ON __names.narrow AND t.target = __names.m").fetchall()
             mention = ("SELECT DISTINCT c.path, c.x FROM __lk_cand c JOIN {table} r ON r.path = c.path "
                        "WHERE NOT c.is_star AND (list_contains(r.{attrs}, c.x){text})")
@@ -2599,18 +2597,16 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None,
                                                         ("cpg_value_refs", "attrs", " OR contains(r.text, c.x)"),
                                                         ("cpg_call_args", "attrs", " OR contains(r.text, c.x)"))
                     for r in conn.execute(mention.format(table=table, attrs=attrs, text=text)).fetchall()}
-            for path, x, is_star, module_level, local, module, matched in conn.execute(
-                    "SELECT DISTINCT path, x, is_star, module_level, local_name, module, matched FROM __lk_cand"
-            ).fetchall():
+            for path, x, is_star, module_level, local, module in conn.execute(
+                    "SELECT DISTINCT path, x, is_star, module_level, local_name, module FROM __lk_cand").fetchall():
                 if is_star:
-                    rows.append((path, module if module_level else None, False, None, module, matched))
+                    rows.append((path, module if module_level else None, False))
                 elif (path, x) in said:
-                    rows.append((path, f"{module}.{local}.{x}" if module_level and local else None, True, local,
-                                 module, matched))
+                    rows.append((path, f"{module}.{local}.{x}" if module_level and local else None, True))
         conn.execute("DROP TABLE __names").fetchall()
         scope |= {r[0] for r in rows}
         frontier = {}
-        for _, a, narrowed, _, _, _ in rows:
+        for _, a, narrowed in rows:
             if a and a not in names:
                 frontier[a] = frontier.get(a, True) and narrowed  # (a module as well as a name: a module)
         names |= set(frontier)
