@@ -236,7 +236,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         raise CliError(f"cannot read the database {db}: {exc}") from exc
     partitions = list(instance.get_dynamic_partitions(FILES_PARTITIONS))
     plan = plan_reconcile(disk, indexed, partitions, full=args.full)
-    _log_plan(log, root, db, plan)
+    _log_plan(log, root, db, plan, home)
     inspect_cfg = _inspect_config(args, root) if args.inspect else None
     if plan.removed:
         from codeintel_assets.inspect_plan import all_file_tables
@@ -354,10 +354,15 @@ def _prune(args, instance, warnings: list[str]) -> tuple[int, int, float]:
         return 0, 0, round(time.perf_counter() - t, 3)
 
 
-def _log_plan(log, root, db, plan) -> None:
+def _log_plan(log, root, db, plan, home: str | None = None) -> None:
     log(f"codeintel: {root} -> {db}")
+    unknown = f", {len(plan.unregistered)} unknown to the instance" if plan.unregistered else ""
     log(f"  {len(plan.seen)} files: {len(plan.new_files)} new, {len(plan.changed_files)} changed, "
-        f"{len(plan.removed)} removed, {len(plan.unchanged)} unchanged")
+        f"{len(plan.removed)} removed, {len(plan.unchanged)} unchanged{unknown}")
+    held = len(plan.unregistered) + len(plan.unregistered_changed)
+    if held:  # the database's files, but not this instance's partitions: indexed again so that the UI has them
+        log(f"  the Dagster instance {home} has no record of {held} files the database holds (another "
+            "DAGSTER_HOME, or the instance was removed): they are indexed again so that it records them")
     if not plan.seen:
         log(f"  no *.py files under {root}")
 
@@ -413,6 +418,7 @@ def _finish(args, root: Path, db: str, home: str, store, plan, work: list[str], 
         "root": str(root), "db": db, "dagster_home": home, "run_id": r.get("run_id"),
         "files_seen": len(plan.seen), "files_added": len(plan.new_files), "files_changed": len(plan.changed_files),
         "files_removed": len(plan.removed), "files_unchanged": len(plan.unchanged),
+        "files_unknown_to_instance": len(plan.unregistered),
         "files_failed": len(failed_run), "failed_files": failed_run,
         "files_failed_in_db": len(failed_db), "failed_files_in_db": failed_db, "rows": rows,
         "checks_passed": sum(c["passed"] for c in checks), "checks_failed": len(blocking_failed),
@@ -658,11 +664,13 @@ def _print_summary(s: dict, checks: list[dict]) -> None:
     # "indexed" only when files were: a run that only inspected or relinked scanned them and found none to index
     n, secs = s["files_seen"], s["seconds"]
     head = (f"RUN FAILED after scanning {n} files in {secs}s" if not s["run_ok"] else
-            f"indexed {n} files in {secs}s" if s["files_added"] or s["files_changed"] else
+            f"indexed {n} files in {secs}s" if s["files_added"] or s["files_changed"]
+            or s.get("files_unknown_to_instance") else
             f"scanned {n} files in {secs}s, {s['files_removed']} removed from the index, none to index"
             if s["files_removed"] else f"scanned {n} files in {secs}s, none to index")
     print(f"\n{head}  (added {s['files_added']}, changed "
           f"{s['files_changed']}, removed {s['files_removed']}, unchanged {s['files_unchanged']}, "
+          + (f"unknown to the instance {s['files_unknown_to_instance']}, " if s.get("files_unknown_to_instance") else "") +
           f"failed in this run {s['files_failed']}, failed in the database {s['files_failed_in_db']})", file=out)
     for f in s["failed_files"]:
         print(f"  FAILED {f}", file=out)

@@ -557,23 +557,29 @@ SELECT r.ref_id, CASE WHEN r.kind = 'class' AND i.def_id IS NOT NULL THEN 'const
        coalesce(i.def_id, r.def_id) AS def_id, coalesce(i.qualname, r.qualname) AS qualname,
        coalesce(i.path, r.path) AS path, coalesce(i.kind, r.kind) AS kind,
        CASE WHEN i.def_id IS NOT NULL THEN list_append(r.via, i.qualname) ELSE r.via END AS via
-FROM {res} r LEFT JOIN (
-    SELECT o.class_def_id, x.def_id, x.qualname, x.path, x.kind, o.complete FROM cpg_mro o
-    JOIN (SELECT parent_def_id AS owner, def_id, qualname, path, kind, span_start_byte FROM __lk_cdefs
-          WHERE name = '__init__' AND kind = 'method'
-          UNION ALL  -- a class whose decorator generates __init__ (GENERATED_INIT): no definition to point to
-          SELECT class_def_id, NULL, NULL, NULL, NULL, NULL FROM __lk_gen_init) x ON x.owner = o.ancestor_def_id
-    QUALIFY row_number() OVER (PARTITION BY o.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC NULLS LAST) = 1) i
-  ON r.kind = 'class' AND i.class_def_id = r.def_id
+FROM {res} r LEFT JOIN __lk_ctor_init i ON r.kind = 'class' AND i.class_def_id = r.def_id
 UNION ALL  -- and the __new__ its MRO finds in the repository: it runs first (anyio's Event() returns a backend's
            -- subclass instance from it)
 SELECT r.ref_id, 'constructor', r.confidence * CASE WHEN n.complete THEN 1.0 ELSE 0.8 END, n.def_id, n.qualname, n.path,
        n.kind, list_append(r.via, n.qualname)
-FROM {res} r JOIN (
-    SELECT o.class_def_id, x.def_id, x.qualname, x.path, x.kind, o.complete FROM cpg_mro o
-    JOIN __lk_cdefs x ON x.parent_def_id = o.ancestor_def_id AND x.name = '__new__' AND x.kind = 'method'
-    QUALIFY row_number() OVER (PARTITION BY o.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC) = 1) n
-  ON r.kind = 'class' AND n.class_def_id = r.def_id
+FROM {res} r JOIN __lk_ctor_new n ON r.kind = 'class' AND n.class_def_id = r.def_id
+"""
+
+# Per class of cpg_mro, the __init__ and the __new__ its MRO finds, for CALLABLE: made once per link, after the MRO
+# and __lk_gen_init are final (CALLABLE runs eight times a link, and each computed both over every class: 0.2 s of
+# CPU in a one-file link on the standard library).
+CONSTRUCTORS = """
+CREATE OR REPLACE TEMP TABLE __lk_ctor_init AS
+SELECT o.class_def_id, x.def_id, x.qualname, x.path, x.kind, o.complete FROM cpg_mro o
+JOIN (SELECT parent_def_id AS owner, def_id, qualname, path, kind, span_start_byte FROM __lk_cdefs
+      WHERE name = '__init__' AND kind = 'method'
+      UNION ALL  -- a class whose decorator generates __init__ (GENERATED_INIT): no definition to point to
+      SELECT class_def_id, NULL, NULL, NULL, NULL, NULL FROM __lk_gen_init) x ON x.owner = o.ancestor_def_id
+QUALIFY row_number() OVER (PARTITION BY o.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC NULLS LAST) = 1;
+CREATE OR REPLACE TEMP TABLE __lk_ctor_new AS
+SELECT o.class_def_id, x.def_id, x.qualname, x.path, x.kind, o.complete FROM cpg_mro o
+JOIN __lk_cdefs x ON x.parent_def_id = o.ancestor_def_id AND x.name = '__new__' AND x.kind = 'method'
+QUALIFY row_number() OVER (PARTITION BY o.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC) = 1
 """
 
 # Classes whose decorator generates an __init__ (@dataclass, attrs' @define / @attr.s / @frozen ...,
@@ -2220,6 +2226,7 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, CALL_REFS)
     _resolve(conn, roots, not full)
     run(conn, GENERATED_INIT)
+    _run_statements(conn, CONSTRUCTORS)
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_calls AS " + CALLABLE.format(res="__lk_res")
         + " UNION ALL " + SUPER)
     run(conn, SHADOWED)

@@ -183,6 +183,10 @@ class Plan:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     unindexed: list[str] = field(default_factory=list)  # of ``changed``: a partition, but no stored row
+    # of ``added``: no partition, but the database holds the file's rows (another DAGSTER_HOME, an instance removed):
+    # ``unregistered`` as on disk, ``unregistered_changed`` of other content (or a plane's rows stale)
+    unregistered: list[str] = field(default_factory=list)
+    unregistered_changed: list[str] = field(default_factory=list)
 
     @property
     def to_materialize(self) -> list[str]:
@@ -192,14 +196,16 @@ class Plan:
     def new_files(self) -> list[str]:
         """What the summary calls added: the files the database has no row of. ``added`` (no partition, which
         the partition order needs) and ``unindexed``: a partition a run added but died before writing."""
-        return sorted(self.added + self.unindexed)
+        held = set(self.unregistered) | set(self.unregistered_changed)
+        return sorted([k for k in self.added if k not in held] + self.unindexed)
 
     @property
     def changed_files(self) -> list[str]:
         """What the summary calls changed: ``changed`` files the database has a row of (another content,
-        a plane's rows missing or stale, ``--full``)."""
+        a plane's rows missing or stale, ``--full``), and files of no partition whose stored rows are not
+        the disk's."""
         gone = set(self.unindexed)
-        return [k for k in self.changed if k not in gone]
+        return sorted([k for k in self.changed if k not in gone] + self.unregistered_changed)
 
 
 def plan_reconcile(disk: list[DiskFile], indexed: dict[str, str | None], partitions: list[str], full: bool = False) -> Plan:
@@ -207,7 +213,9 @@ def plan_reconcile(disk: list[DiskFile], indexed: dict[str, str | None], partiti
 
     A partition with no stored row (a run that died) counts as changed for the partition order, and is
     listed in ``unindexed`` (the summary counts it as added: the database never held it); a stored row with
-    no partition (a wiped Dagster instance) as added.
+    no partition (the instance removed, or another ``DAGSTER_HOME``) as added for the partition order, and in
+    ``unregistered`` (the summary says the instance did not know it: the database held it as it is) or
+    ``unregistered_changed`` (the summary counts it as changed).
     """
     plan = Plan()
     part_set = set(partitions)
@@ -216,6 +224,8 @@ def plan_reconcile(disk: list[DiskFile], indexed: dict[str, str | None], partiti
     for key, sha in on_disk.items():
         if key not in part_set:
             plan.added.append(key)
+            if key in indexed:  # indexed, but this Dagster instance never recorded it: indexed again, said so
+                (plan.unregistered if indexed[key] == sha and not full else plan.unregistered_changed).append(key)
         elif full or key not in indexed or indexed[key] != sha:
             plan.changed.append(key)
             if key not in indexed:
@@ -226,6 +236,8 @@ def plan_reconcile(disk: list[DiskFile], indexed: dict[str, str | None], partiti
     plan.added.sort()
     plan.changed.sort()
     plan.unindexed.sort()
+    plan.unregistered.sort()
+    plan.unregistered_changed.sort()
     return plan
 
 

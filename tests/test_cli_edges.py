@@ -230,6 +230,28 @@ def test_user_dagster_home_refuses_a_second_database(tmp_path):
     assert s["rows"]["py_files"] == 2
 
 
+def test_another_instance_says_which_files_it_did_not_know(tmp_path):
+    """The same database indexed under another DAGSTER_HOME: the files are not new (the database holds them) but
+    the instance has no partition of them; the summary says so, counts them apart, and indexes them again once."""
+    repo = write_repo(tmp_path / "A", {"a1.py": VALID, "a2.py": "X = 1\n", "sub/a3.py": "def g():\n    pass\n"})
+    db = tmp_path / "a.duckdb"
+    code, s, err = index(repo, no_home_env(), "--db", str(db))
+    assert code == 0 and s["files_added"] == 3 and s["files_unknown_to_instance"] == 0, (s, err)
+    (repo / "a2.py").write_text("X = 2\n")
+    other = no_home_env(DAGSTER_HOME=str(tmp_path / "other_home"))
+
+    code, out, err = run_cli(["index", str(repo), "--db", str(db), "--workers", "1"], other)
+    assert code == 0, (out, err)
+    assert "3 files: 0 new, 1 changed, 0 removed, 0 unchanged, 2 unknown to the instance" in err, err
+    assert f"the Dagster instance {tmp_path / 'other_home'} has no record of 3 files the database holds" in err, err
+    assert "unknown to the instance 2," in out, out
+    code, s, err = index(repo, other, "--db", str(db))
+    assert code == 0, (s, err)
+    assert (s["files_unchanged"], s["files_unknown_to_instance"], s["files_added"], s["run_id"]) == (3, 0, 0, None)
+    with duckdb.connect(str(db), read_only=True) as c:
+        assert c.execute("SELECT count(*) FROM py_files").fetchone()[0] == 3
+
+
 # 4 ------------------------------------------------------------------------------------------------
 
 def unprivileged(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
