@@ -170,14 +170,20 @@ STAR_EXPORTS = """SELECT m.module, v.root AS name FROM cpg_value_refs v JOIN {mo
 # hash tables on the repository's definitions (77k rows on the stdlib) six times per link, whatever the
 # number of references (0.15-0.29 s per resolution for 13 references); a temporary table has exact
 # statistics, so the walked names become the build side.
+# {star}: the refs' files' star imports (STAR_IMPORTS), or none when they have none (NO_STAR_IMPORTS: most
+# resolutions of an edit's link; DuckDB then drops the exports / opaque / rebound subplans, a third of the walk's
+# CPU).
+STAR_IMPORTS = """SELECT path, imported_module, lineno, import_id FROM __lk_cimports
+         SEMI JOIN (SELECT DISTINCT path FROM refs) r USING (path) WHERE is_star AND imported_module IS NOT NULL"""
+NO_STAR_IMPORTS = ("SELECT NULL::VARCHAR AS path, NULL::VARCHAR AS imported_module, NULL::INTEGER AS lineno, "
+                   "NULL::VARCHAR AS import_id WHERE false")
 RESOLVE = r"""
 CREATE OR REPLACE TEMP TABLE __lk_walk AS
 WITH RECURSIVE
 refs AS (SELECT * FROM __lk_refs),
 bound AS (SELECT DISTINCT binding_id FROM __lk_need_defsites
           SEMI JOIN (SELECT root_binding_id AS binding_id FROM refs) r USING (binding_id)),
-star AS (SELECT path, imported_module, lineno, import_id FROM __lk_cimports
-         SEMI JOIN (SELECT DISTINCT path FROM refs) r USING (path) WHERE is_star AND imported_module IS NOT NULL),
+star AS ({star}),
 star_mods AS (SELECT DISTINCT imported_module AS module FROM star),
 mod_defs AS (SELECT m.qualname AS module, m.path FROM __lk_cdefs m SEMI JOIN star_mods s ON s.module = m.qualname
              WHERE m.kind = 'module'),
@@ -2078,7 +2084,10 @@ def _resolve(conn, needed: str, narrow: bool) -> None:
         return
     _need_tables(conn, narrow)
     run(conn, MEANING.format(needed=needed, import_target=IMPORT_TARGET.format(i="i"), suffix=_suffix("v.attrs")))
-    _run_statements(conn, RESOLVE.format(suffix=_suffix("r.attrs"), max_hops=MAX_REEXPORT_HOPS))
+    star = run(conn, "SELECT EXISTS (SELECT 1 FROM __lk_cimports SEMI JOIN (SELECT DISTINCT path FROM __lk_refs) r "
+                     "USING (path) WHERE is_star AND imported_module IS NOT NULL)")[0][0]
+    _run_statements(conn, RESOLVE.format(suffix=_suffix("r.attrs"), max_hops=MAX_REEXPORT_HOPS,
+                                         star=STAR_IMPORTS if star else NO_STAR_IMPORTS))
 
 
 def _need_tables(conn, narrow: bool, files: str | None = "(SELECT path FROM __lk_refs UNION SELECT split_part("
