@@ -372,6 +372,20 @@ FROM __lk_scope_vrefs v JOIN cpg_link_self s ON s.binding_id = v.root_binding_id
 JOIN py_sym_name_sites u ON u.path = v.path AND u.ast_node_id = v.ast_node_id AND u.role = 'use' AND {s[u]}
 JOIN __lk_scope_cdefs q ON q.binding_id = u.binding_id AND q.kind = 'parameter' AND q.parent_def_id = v.owner_def_id
 WHERE v.role = 'attr_store'"""),
+    # per function with a first positional parameter p: does p never escape (REPLACED)? Bound once, and every use
+    # of p a call `p(...)` in the function's own body (none in a nested function). NULL: p has no name site.
+    ("cpg_link_plain_first", ("path", "def_id", "plain"), """
+WITH fn AS (SELECT f.path, f.def_id, p.binding_id AS param FROM __lk_scope_cdefs f
+            JOIN __lk_scope_cdefs p ON p.parent_def_id = f.def_id AND p.kind = 'parameter' AND p.param_index = 0
+             AND p.param_kind IN ('posonly', 'pos_or_kw')
+            WHERE f.kind = 'function'),
+sites_of AS (SELECT binding_id, count(*) FILTER (WHERE role = 'def') AS defs, count(*) FILTER (WHERE role <> 'def') AS uses
+             FROM py_sym_name_sites n SEMI JOIN (SELECT param AS binding_id FROM fn) q USING (binding_id)
+             WHERE {s[n]} GROUP BY ALL),
+called AS (SELECT f.param AS binding_id, count(DISTINCT c.callsite_id) AS n FROM fn f JOIN __lk_scope_sites c
+           ON c.callee_root_binding_id = f.param AND c.caller_def_id = f.def_id AND c.callee_kind = 'name' GROUP BY ALL)
+SELECT f.path, f.def_id, u.defs = 1 AND u.uses = coalesce(k.n, 0) AS plain
+FROM fn f LEFT JOIN sites_of u ON u.binding_id = f.param LEFT JOIN called k ON k.binding_id = f.param"""),
     ("cpg_link_aliases", ("path", "name", "target"), """
 WITH RECURSIVE
 -- `from x import *` at module level in m: m.n stands for x.n for every name n the star binds (x.__all__ when
@@ -1722,20 +1736,10 @@ REPLACED = r"""
 CREATE OR REPLACE TEMP TABLE __lk_replaced AS
 WITH app AS (SELECT DISTINCT ref_id AS callsite_id, def_id AS fn_id
              FROM """ + _CALL_EDGES.format(where="contains(ref_id, ':DECORATOR:')") + r""" e),
-fn AS (SELECT a.callsite_id, f.def_id AS fn_id, p.binding_id AS param
-       FROM app a JOIN __lk_cdefs f ON f.def_id = a.fn_id AND f.kind = 'function'
-       JOIN __lk_cdefs p ON p.parent_def_id = f.def_id AND p.kind = 'parameter' AND p.param_index = 0
-        AND p.param_kind IN ('posonly', 'pos_or_kw')),
-sites_of AS (SELECT binding_id, count(*) FILTER (WHERE role = 'def') AS defs, count(*) FILTER (WHERE role <> 'def') AS uses
-             FROM py_sym_name_sites SEMI JOIN (SELECT param AS binding_id FROM fn) q USING (binding_id) GROUP BY ALL),
-called AS (  -- the calls of p in f's own body (a call in a nested function, the wrapper, may run later: it escapes)
-    SELECT f.param AS binding_id, count(DISTINCT c.callsite_id) AS n FROM fn f JOIN cpg_call_sites c
-    ON c.callee_root_binding_id = f.param AND c.caller_def_id = f.fn_id AND c.callee_kind = 'name' GROUP BY ALL),
-sites AS (
-    SELECT a.callsite_id FROM app a LEFT JOIN fn f ON f.callsite_id = a.callsite_id AND f.fn_id = a.fn_id
-    LEFT JOIN sites_of u ON u.binding_id = f.param LEFT JOIN called k ON k.binding_id = f.param
+sites AS (  -- (per function, whether p escapes: the lookup table cpg_link_plain_first, kept per file)
+    SELECT a.callsite_id FROM app a LEFT JOIN cpg_link_plain_first f ON f.def_id = a.fn_id
     GROUP BY a.callsite_id
-    HAVING bool_and(f.fn_id IS NOT NULL AND u.defs = 1 AND u.uses = coalesce(k.n, 0)))
+    HAVING bool_and(f.def_id IS NOT NULL AND f.plain))
 SELECT DISTINCT d.def_id, d.qualname, d.kind FROM sites s
 JOIN __lk_cdefs d ON d.def_id = split_part(s.callsite_id, ':DECORATOR:', 1)
 """
