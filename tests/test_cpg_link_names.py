@@ -106,8 +106,9 @@ FILES = {
     # imports Box and calls nothing of lib.py (no edge into it); subclasses Box (cpg_inherits names Box's id)
     "use_type.py": "from lib import Box\n\n\nclass Mine(Box):\n    pass\n\n\ndef check(x):\n"
                    "    return isinstance(x, Box)\n",
-    # (more files than twice the most an edit below relinks: a link of over half the files is a full one)
-    **{f"pad{i}.py": f"def p{i}():\n    return {i}\n" for i in range(10)},
+    # (more files than three times the most an edit below relinks: a link of over a third of the files is a full
+    # one)
+    **{f"pad{i}.py": f"def p{i}():\n    return {i}\n" for i in range(16)},
 }
 
 
