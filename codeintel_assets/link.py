@@ -1561,8 +1561,10 @@ FROM x JOIN cpg_mro s ON s.ancestor_def_id = x.c_id AND s.mro_index > 0
 JOIN cpg_mro o ON o.class_def_id = s.class_def_id
 JOIN __lk_defs y ON y.parent_def_id = o.ancestor_def_id AND y.name = x.m
 JOIN __lk_cdefs yd ON yd.def_id = y.def_id
+-- (a call may reach x along several typed paths, x.via: the most confident, then the shortest, then the path's text,
+-- without them the row kept per subclass was any of them, and two full links of pandas differed)
 QUALIFY row_number() OVER (PARTITION BY x.ref_id, x.x_id, s.class_def_id ORDER BY o.mro_index, y.span_start_byte DESC,
-                                        y.def_id) = 1;
+                                        y.def_id, x.confidence DESC, len(x.via), array_to_string(x.via, ' ')) = 1;
 
 INSERT INTO __lk_calls
 SELECT ref_id, 'abstract_override', confidence / count(*) OVER (PARTITION BY ref_id, x_id), y_id, qualname, path,
