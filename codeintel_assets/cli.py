@@ -665,12 +665,12 @@ def _print_summary(s: dict, checks: list[dict]) -> None:
     n, secs = s["files_seen"], s["seconds"]
     head = (f"RUN FAILED after scanning {n} files in {secs}s" if not s["run_ok"] else
             f"indexed {n} files in {secs}s" if s["files_added"] or s["files_changed"]
-            or s.get("files_unknown_to_instance") else
+            or s["files_unknown_to_instance"] else
             f"scanned {n} files in {secs}s, {s['files_removed']} removed from the index, none to index"
             if s["files_removed"] else f"scanned {n} files in {secs}s, none to index")
     print(f"\n{head}  (added {s['files_added']}, changed "
           f"{s['files_changed']}, removed {s['files_removed']}, unchanged {s['files_unchanged']}, "
-          + (f"unknown to the instance {s['files_unknown_to_instance']}, " if s.get("files_unknown_to_instance") else "") +
+          + (f"unknown to the instance {s['files_unknown_to_instance']}, " if s["files_unknown_to_instance"] else "") +
           f"failed in this run {s['files_failed']}, failed in the database {s['files_failed_in_db']})", file=out)
     for f in s["failed_files"]:
         print(f"  FAILED {f}", file=out)

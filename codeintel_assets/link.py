@@ -2512,8 +2512,8 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None,
         # whose `requires` in test.support returns `unittest.skipIf(...)`, which returns `unittest.case._id`;
         # restricted to calls of changed definitions, deleting skipIf kept 17 such edges a full link drops)
         scope |= {r[0] for r in conn.execute(
-            f"SELECT DISTINCT path FROM {CPG_CALLS.name} WHERE callee_path IN (SELECT path FROM __dirty) "
-            "OR callee_path IN (SELECT path FROM __dnarrow)").fetchall()}
+            f"SELECT DISTINCT path FROM {CPG_CALLS.name} WHERE callee_path IN (SELECT unnest($d))",
+            {"d": sorted(dirty)}).fetchall()}
         # A class of a dirty file that decorates methods elsewhere: whether it is a descriptor without __call__
         # decides if calls of those methods get an edge (PROPERTIES), and such a call has no row to find it
         # by when it had none: the files with a call site spelling the name of a method it decorates.
