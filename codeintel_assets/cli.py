@@ -74,8 +74,10 @@ def cmd_index(args) -> int:
         except LockUnavailable as exc:
             raise CliError(str(exc)) from exc
     except CliError as exc:
+        args.setup_failed = True  # (codeintel watch: a first index that cannot run is not watched)
         return _error_summary(args, root, db, str(exc), t0)
     except KeyboardInterrupt:
+        args.interrupted = True  # (codeintel watch stops)
         return _error_summary(args, root, db, "interrupted; the next `codeintel index` finishes what this run left", t0)
     except Exception as exc:
         where = _environment_failure(exc, db)
@@ -301,6 +303,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
                               "Dagster instance are written there; free space and index again)")
             if any("DagsterExecutionInterruptedError" in (e.step_failure_data.error.cls_name or "") for e in failures):
                 run_error = "interrupted; the next `codeintel index` finishes what this run left"
+                args.interrupted = True
         timings = _timings(result)
         checks = [_check_row(ev) for ev in result.get_asset_check_evaluations()]
     inspect_summary = None
@@ -986,22 +989,18 @@ def cmd_ui(args) -> int:
     return run_ui(cmd, env, cwd=cwd)
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="codeintel", description="Code property graph of a Python code base, on Dagster + DuckDB.")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    ix = sub.add_parser("index", help="index what changed under PATH, run the checks, print a summary")
+def _index_options(ix) -> None:
+    """The options `codeintel index` and `codeintel watch` share."""
     ix.add_argument("path", nargs="?", default=".")
     ix.add_argument("--db", help="DuckDB file (default: $CODEINTEL_DB or .codeintel/codeintel.duckdb)")
-    ix.add_argument("--full", action="store_true", help="re-index every file, changed or not")
-    ix.add_argument("--json", action="store_true", help="print one JSON summary object as the last line")
+    ix.add_argument("--json", action="store_true", help="print one JSON summary object as the last line (watch: one "
+                                                        "line per run)")
     ix.add_argument("--quiet", action="store_true", help="no progress lines on stderr (--json alone keeps them)")
     ix.add_argument("--exclude", action="append", metavar="GLOB", help="skip paths matching GLOB (repeatable)")
     ix.add_argument("--workers", type=int, default=None, help="extraction processes (default: one per CPU)")
     ix.add_argument("--max-file-bytes", type=int, default=None, help="larger files become failure rows")
     ix.add_argument("--file-budget", type=float, default=None, metavar="SECONDS",
                     help="wall-clock seconds one plane may spend on one file (default 120; 0: no budget)")
-    ix.add_argument("--rebuild", action="store_true",
-                    help="remove the database and index everything again (the recovery for a damaged database)")
     ix.add_argument("--no-wait", action="store_true",
                     help="if another codeintel index is writing the database, exit 2 instead of waiting")
     ix.add_argument("--keep-runs", metavar="N|all", default=None,
@@ -1013,6 +1012,27 @@ def main(argv=None) -> int:
     ix.add_argument("--scip", default=None, metavar="FILE",
                     help="a SCIP index of the repository made by an external indexer, e.g. `scip-python index` "
                          "(default: index.scip at the repository root when it exists; relative to the root)")
+
+
+def cmd_watch(args) -> int:
+    """`codeintel watch` (codeintel_assets.watch): `codeintel index` now and on every change."""
+    from codeintel_assets.watch import watch
+    keep = args.keep_runs
+
+    def index_once(a) -> int:
+        a.keep_runs = keep  # (cmd_index parses it in place)
+        return cmd_index(a)
+    return watch(args, index_once)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="codeintel", description="Code property graph of a Python code base, on Dagster + DuckDB.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    ix = sub.add_parser("index", help="index what changed under PATH, run the checks, print a summary")
+    _index_options(ix)
+    ix.add_argument("--full", action="store_true", help="re-index every file, changed or not")
+    ix.add_argument("--rebuild", action="store_true",
+                    help="remove the database and index everything again (the recovery for a damaged database)")
     ix.add_argument("--inspect", action="store_true",
                     help="also import the modules in the sandbox and record their runtime facts (executes their "
                          "import-time code, isolated; see docs/inspect.md)")
@@ -1035,6 +1055,13 @@ def main(argv=None) -> int:
     ix.add_argument("--inspect-workers", type=int, default=None,
                     help="sandbox worker processes (default: one per CPU, at most 4)")
     ix.set_defaults(fn=cmd_index)
+    wa = sub.add_parser("watch", help="index PATH, then again whenever a file changes (one resident process)")
+    _index_options(wa)
+    wa.add_argument("--interval", type=float, default=1.0, metavar="SECONDS",
+                    help="how often the files' status is polled (default 1)")
+    wa.set_defaults(fn=cmd_watch, full=False, rebuild=False, inspect=False, inspect_retry_failed=False,
+                    inspect_allow=None, inspect_deny=None, inspect_probe=None, inspect_env=None, inspect_setup=None,
+                    inspect_python=None, inspect_timeout=None, inspect_workers=None)
     ck = sub.add_parser("check", help="run every gate over the database; print the report; write JUnit XML")
     ck.add_argument("--db")
     ck.add_argument("--junit", metavar="FILE")

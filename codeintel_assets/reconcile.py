@@ -45,10 +45,17 @@ def scan_repository(root: str | os.PathLike, exclude: tuple[str, ...] = (),
     files whose status changed (``trust_cache`` False: every file is hashed, the cache rewritten).
     """
     root = Path(root)
-    out = []
     warns = warnings if warnings is not None else []
     stats = StatCache(cache, root, read=trust_cache)
+    out = [DiskFile(path_to_key(rel), stats.hash(full, rel)) for rel, full in _python_files(root, exclude, warns)]
+    out.sort(key=lambda f: f.key)
+    stats.save()
+    return out
 
+
+def _python_files(root: Path, exclude: tuple[str, ...], warns: list[str]):
+    """(relative POSIX path, full path) of every ``*.py`` a scan indexes, in the scan's rules (skipped and
+    excluded directories, virtualenvs, names that are not UTF-8: a warning)."""
     def on_error(exc: OSError) -> None:
         warns.append(f"cannot list {exc.filename}: {exc.strerror or exc} (its files are not indexed)")
 
@@ -74,10 +81,22 @@ def scan_repository(root: str | os.PathLike, exclude: tuple[str, ...] = (),
             if not _utf8(name):
                 warns.append(_not_utf8(Path(dirpath, name), "rename it to index it"))
                 continue
-            out.append(DiskFile(path_to_key(rel), stats.hash(Path(dirpath, name), rel)))
-    out.sort(key=lambda f: f.key)
-    stats.save()
-    return out
+            yield rel, Path(dirpath, name)
+
+
+def status_fingerprint(root: str | os.PathLike, exclude: tuple[str, ...] = ()) -> frozenset:
+    """What ``scan_repository`` would find, from ``stat`` alone (no file read): each ``*.py`` with its size,
+    mtime, ctime and inode. Equal fingerprints: no file was added, removed or written in between (an edit
+    always moves ctime). ``codeintel watch`` polls it."""
+    out = []
+    for rel, full in _python_files(Path(root), exclude, []):
+        try:
+            st = os.stat(full)
+        except OSError:
+            out.append((rel, None))
+            continue
+        out.append((rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+    return frozenset(out)
 
 
 def _utf8(name: str) -> bool:
