@@ -53,6 +53,14 @@ class Watcher:
         except queue.Empty:
             raise SystemExit("codeintel watch printed no summary:\n" + "".join(self.err[-40:])) from None
 
+    def wait_ready(self, timeout: float = 600) -> None:
+        """Until it says it is watching (after its first index and its warm-up)."""
+        end = time.monotonic() + timeout
+        while not any("codeintel watch: watching " in line for line in self.err):
+            if time.monotonic() > end or self.proc.poll() is not None:
+                raise SystemExit("codeintel watch never got ready:\n" + "".join(self.err[-40:]))
+            time.sleep(0.05)
+
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGINT)
         return self.proc.wait(timeout=120)
@@ -62,8 +70,8 @@ def compare(repo: Path, env: dict, target: Path, n: int, extra: list[str]) -> di
     """N cold `codeintel index` edits and N watch edits, alternating: {"index_s": [...], "watch_s": [...]}.
 
     A watch sees every edit of the repository, so it runs only while its own edit is measured: each round
-    starts one (its first index finds nothing to do), edits, waits for the summary, stops it with SIGINT;
-    then edits again and times a `codeintel index`."""
+    starts one (its first index finds nothing to do), waits until it says it is watching (its warm-up done),
+    edits, waits for the summary, stops it with SIGINT; then edits again and times a `codeintel index`."""
     bad: list[str] = []
     index_s, watch_s = [], []
     for i in range(n):
@@ -71,6 +79,7 @@ def compare(repo: Path, env: dict, target: Path, n: int, extra: list[str]) -> di
         first = watcher.next_summary()
         if first.get("files_changed", 0) or first.get("files_new", 0):
             bad.append(f"the watch's first index found work ({first.get('files_changed')} changed)")
+        watcher.wait_ready()
         _append(target, 2 * i)
         t = time.perf_counter()
         s = watcher.next_summary()

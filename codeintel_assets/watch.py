@@ -25,7 +25,7 @@ from pathlib import Path
 
 from codeintel_assets.reconcile import status_fingerprint
 
-SETTLE_SECONDS = 0.2  # a change must hold this long (two equal polls) before it is indexed
+SETTLE_SECONDS = 0.1  # a change must hold this long (two equal polls) before it is indexed
 SETTLE_LIMIT_SECONDS = 5.0  # files still changing after this: index what is there (the next poll sees the rest)
 
 
