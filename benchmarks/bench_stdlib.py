@@ -9,6 +9,8 @@ measurement), then runs, each in a fresh process:
                                                           and where its wall time went (run_phases.py)
   2. unchanged re-run                                  -> seconds
   3. one file edited                                   -> seconds
+  4. the same file edited three times more, each time with a resident `codeintel watch` (save -> summary)
+     and with `codeintel index` (process start -> end), alternating (watch_edit.py)
 
 Usage:  uv run python benchmarks/bench_stdlib.py [--limit N] [--workers W] [--keep DIR]
         [--source DIR [--edit REL]]   (another code base instead of the standard library, for example an
@@ -23,6 +25,7 @@ import dis
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import symtable
 import sys
@@ -166,6 +169,11 @@ def main() -> None:
     target.write_text(target.read_text() + "\n_codeintel_bench_marker = 1\n")
     one_s, _, s3 = timed_index(repo, env, extra)
     print(f"one file edited: {one_s:7.1f}s  (changed {s3['files_changed']}: {target.relative_to(repo)})")
+    from watch_edit import compare  # this directory is sys.path[0] when the script runs
+    print("one file edited, a resident `codeintel watch` against `codeintel index` (benchmarks/watch_edit.py):")
+    edits = compare(repo, env, target, 3, extra)
+    watch_s, index_s = statistics.median(edits["watch_s"]), statistics.median(edits["index_s"])
+    print(f"  median: codeintel watch {watch_s:.2f}s (save -> summary), codeintel index {index_s:.2f}s")
     size_before = Path(env["CODEINTEL_DB"]).stat().st_size
     full2_s, _, s4 = timed_index(repo, env, extra + ["--full"])
     size_after = Path(env["CODEINTEL_DB"]).stat().st_size
@@ -194,7 +202,8 @@ def main() -> None:
             print(f"  {f}")
     print(json.dumps({"files": len(copied), "floor_s": round(floor, 2), "full_s": round(full_s, 2),
                       "ratio": round(full_s / floor, 2), "peak_rss_mib": round(full_peak / 1024),
-                      "unchanged_s": round(same_s, 2), "one_file_s": round(one_s, 2), "full_again_s": round(full2_s, 2),
+                      "unchanged_s": round(same_s, 2), "one_file_s": round(one_s, 2),
+                      "one_file_watch_s": round(watch_s, 2), "one_file_index_s": round(index_s, 2), "full_again_s": round(full2_s, 2),
                       "db_mib_before_full": round(size_before / 2**20), "db_mib_after_full": round(size_after / 2**20),
                       "timings": summary.get("timings", {})}))
     if not args.keep:
