@@ -436,7 +436,8 @@ def _finish(args, root: Path, db: str, home: str, store, plan, work: list[str], 
     if args.json:
         print(json.dumps(summary, default=str))
     else:
-        _print_summary({**summary, "checks_declared": r.get("checks_declared")}, checks)
+        _print_summary({**summary, "checks_declared": r.get("checks_declared")}, checks,
+                       compact=getattr(args, "compact", False))
     if not run_ok:
         print(f"codeintel: the run failed: {run_error}", file=sys.stderr)
         return 2
@@ -662,7 +663,9 @@ def _summary_rows(store, work: list[str]):
     return rows, failed_run, failed_db
 
 
-def _print_summary(s: dict, checks: list[dict]) -> None:
+def _print_summary(s: dict, checks: list[dict], compact: bool = False) -> None:
+    """The text summary. ``compact`` (`codeintel watch` after its first index): the head line, the failed
+    files and the checks that did not pass, without the rows per table and the passing checks' figures."""
     out = sys.stdout
     # "indexed" only when files were: a run that only inspected or relinked scanned them and found none to index
     n, secs = s["files_seen"], s["seconds"]
@@ -677,6 +680,9 @@ def _print_summary(s: dict, checks: list[dict]) -> None:
           f"failed in this run {s['files_failed']}, failed in the database {s['files_failed_in_db']})", file=out)
     for f in s["failed_files"]:
         print(f"  FAILED {f}", file=out)
+    if compact:
+        _print_compact_checks(s, checks, out)
+        return
     print("rows:", file=out)
     width = max([28, *(len(t) + 1 for t in s["rows"])])  # (py_inspect_class_declared_members: 34 characters)
     for t, n in s["rows"].items():
@@ -728,6 +734,19 @@ def _print_summary(s: dict, checks: list[dict]) -> None:
     if any(not c["passed"] and c["severity"] == "ERROR" for c in checks):
         print("A blocking check failed: every plane's rows of these files are stored (see the findings); "
               "`codeintel check` lists every finding.", file=out)
+    if s["run_error"]:
+        print(f"RUN FAILED: {s['run_error']}", file=out)
+
+
+def _print_compact_checks(s: dict, checks: list[dict], out) -> None:
+    failing = [c for c in checks if not c["passed"]]
+    if checks:
+        print(f"checks (whole database): {len(checks) - len(failing)} of {len(checks)} pass", file=out)
+    for c in failing:
+        status = "FAIL" if c["severity"] == "ERROR" else "WARN"
+        print(f"  {status} {c['check']:<26} {c['asset']}", file=out)
+        for line in (c["findings"] or "").splitlines()[:5]:
+            print(f"        {line}", file=out)
     if s["run_error"]:
         print(f"RUN FAILED: {s['run_error']}", file=out)
 

@@ -113,7 +113,12 @@ def watch(args, index_once: Callable[[object], int]) -> int:
         if getattr(args, "interrupted", False) or stopping.requested:
             say("stopped")
             return 0
-        took = warm_up(args)
+        args.compact = True  # later runs' text summaries: one line and what failed (the first one was whole)
+        try:
+            took = warm_up(args)
+        except Exception as exc:  # noqa: BLE001 - only a head start: the next run reports what is wrong
+            took = 0.0
+            say(f"warm-up skipped ({type(exc).__name__}: {exc})"[:300])
         say(f"watching {root} ({len(seen)} files; ready in {took:.1f} s; polling every {interval:g} s; Ctrl-C stops)")
         while True:
             with stopping.idle():

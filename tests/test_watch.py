@@ -7,6 +7,7 @@ another process, as a user with a second terminal would."""
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -121,14 +122,28 @@ def test_watch_indexes_each_edit_reports_failures_keeps_going_and_stops_on_ctrl_
     assert p.returncode == 0 and again["files_unchanged"] == 2 and again["run_id"] is None, again
 
 
-def test_watch_stops_on_sigterm_between_runs(tmp_path):
+def test_text_summaries_after_the_first_are_compact_and_sigterm_stops_it(tmp_path):
     repo = write_repo(tmp_path / "repo", {"m.py": "x = 1\n"})
-    w = _Watch([*CLI, "watch", str(repo), "--db", str(tmp_path / "t.duckdb"), "--json", "--quiet"],
+    w = _Watch([*CLI, "watch", str(repo), "--db", str(tmp_path / "t.duckdb"), "--quiet", "--interval", "0.1"],
                _env(tmp_path), tmp_path)
-    assert w.summary()["files_added"] == 1
-    assert w.stderr_has("watching ")
+    assert w.stderr_has("watching ", timeout=240), "".join(w.err)
+    (repo / "m.py").write_text("def f(:\n")
+    assert w.stderr_has("done in", timeout=240) and w.stderr_has("changed m.py: indexing")
+    end = time.monotonic() + 120
+    while sum("done" in line for line in w.err) < 2 and time.monotonic() < end:
+        time.sleep(0.1)
     assert w.stop(signal.SIGTERM) == 0
-    assert w.stderr_has("stopped after 1 runs", timeout=5), "".join(w.err)
+    assert w.stderr_has("stopped after 2 runs", timeout=5), "".join(w.err)
+    out = []
+    while not w.out.empty():
+        out.append(w.out.get())
+    text = "".join(out)
+    first, second = text.split("\nindexed ", 2)[1:]
+    assert "rows:" in first and "  py_files " in first  # the first index: the whole summary
+    assert "rows:" not in second and second.startswith("1 files in"), second  # then one line and what failed
+    m = re.search(r"checks \(whole database\): (\d+) of (\d+) pass", second)
+    assert "FAILED m.py" in second and m and int(m[1]) == int(m[2]) - 1, second  # one check did not pass:
+    assert "WARN files_ok" in second, second  # files_ok warns of the failed file (a WARN: exit 0)
 
 
 def test_a_watch_that_cannot_index_says_why_and_exits_2(tmp_path):
