@@ -48,11 +48,32 @@ def _describe(added: list[str], changed: list[str], removed: list[str]) -> str:
     return "; ".join(parts)
 
 
-def _settled_fingerprint(root: Path, exclude: tuple[str, ...], first: frozenset) -> frozenset:
-    """Poll until two fingerprints SETTLE_SECONDS apart agree (or SETTLE_LIMIT_SECONDS passed)."""
+def quiet_seconds(before: frozenset, after: frozenset) -> float:
+    """How long the files that differ between two fingerprints have been left alone: now minus the newest
+    ctime among the added and changed ones (an edit always moves ctime). 0 when a file was removed or could
+    not be read (no time to go by)."""
+    names = {f[0] for f in after}
+    if any(f[0] not in names for f in before):
+        return 0.0
+    newest = 0
+    for f in after - before:
+        if len(f) < 5:  # (rel, None): stat failed
+            return 0.0
+        newest = max(newest, f[3])
+    return max(0.0, time.time() - newest / 1e9)
+
+
+def _settled_fingerprint(root: Path, exclude: tuple[str, ...], seen: frozenset, first: frozenset) -> frozenset:
+    """The fingerprint once nothing has changed for SETTLE_SECONDS (or SETTLE_LIMIT_SECONDS passed). Any
+    write inside the window would show as an added or changed file with a ctime inside it, so when the
+    differing files are older than the window the change is settled already: no wait (the usual case with
+    a poll interval longer than the window)."""
     current, start = first, time.monotonic()
     while time.monotonic() - start < SETTLE_LIMIT_SECONDS:
-        time.sleep(SETTLE_SECONDS)
+        quiet = quiet_seconds(seen, current)
+        if quiet >= SETTLE_SECONDS:
+            break
+        time.sleep(SETTLE_SECONDS - quiet)
         again = status_fingerprint(root, exclude)
         if again == current:
             break
@@ -126,7 +147,7 @@ def watch(args, index_once: Callable[[object], int]) -> int:
                 now = status_fingerprint(root, exclude)
                 if now == seen:
                     continue
-                now = _settled_fingerprint(root, exclude, now)
+                now = _settled_fingerprint(root, exclude, seen, now)
             what = _describe(*changed_names(seen, now))
             seen = now  # before the run: an edit made while it runs is seen by the next poll
             _run(args, index_once, say, what or "files touched")

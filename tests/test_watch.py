@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from codeintel_assets.reconcile import status_fingerprint
-from codeintel_assets.watch import changed_names
+from codeintel_assets.watch import changed_names, quiet_seconds
 from tests.conftest import write_repo
 
 CLI = [sys.executable, "-m", "codeintel_assets.cli"]
@@ -43,6 +43,14 @@ def test_the_fingerprint_moves_with_every_edit_add_and_removal_and_ignores_the_r
     after = status_fingerprint(repo)
     assert changed_names(before, after) == (["c.py"], ["a.py"], ["pkg/b.py"])
     assert status_fingerprint(repo, ("c.py",)) != after and "c.py" not in {f[0] for f in status_fingerprint(repo, ("c.py",))}
+    # How long the changed files have been left alone: from their ctime; a removal gives no time (0).
+    assert quiet_seconds(before, after) == 0.0  # (pkg/b.py was removed)
+    (repo / "a.py").write_text("x = 10\n")
+    again = status_fingerprint(repo)
+    assert quiet_seconds(after, again) < 0.5
+    time.sleep(0.6)
+    assert 0.6 <= quiet_seconds(after, again) < 60
+    assert quiet_seconds(again, again) > 1000  # nothing differs: nothing to wait for
 
 
 class _Watch:
