@@ -132,6 +132,7 @@ def watch(args, index_once: Callable[[object], int]) -> int:
             say("the first index could not run (see above); not watching")
             return 2
         if getattr(args, "interrupted", False) or stopping.requested:
+            stopping.stopped = True
             say("stopped")
             return 0
         args.compact = True  # later runs' text summaries: one line and what failed (the first one was whole)
@@ -153,9 +154,11 @@ def watch(args, index_once: Callable[[object], int]) -> int:
             _run(args, index_once, say, what or "files touched")
             runs += 1
             if getattr(args, "interrupted", False) or stopping.requested:
+                stopping.stopped = True
                 say(f"stopped after {runs} runs")
                 return 0
     except KeyboardInterrupt:
+        stopping.stopped = True
         say(f"stopped after {runs} runs")
         return 0
     finally:
@@ -171,20 +174,36 @@ class _Stop:
     one that arrives after the summary was printed would print a second summary for the same run. So outside
     the idle sections the handler only records the request; the loop stops when the index returns. A Ctrl-C
     during the Dagster run itself reaches Dagster's own handler (installed for the run), which stops the run
-    as it does for ``codeintel index``. A second signal raises KeyboardInterrupt wherever it lands."""
+    as it does for ``codeintel index``. A second signal (a user's second Ctrl-C, not the same one delivered
+    twice) raises KeyboardInterrupt wherever it lands."""
+
+    DUPLICATE_SECONDS = 0.5  # a second signal this soon is the same Ctrl-C delivered twice (see handler)
 
     def __init__(self):
         self.requested = False
+        self.stopped = False
         self._idle = False
+        self._first = 0.0
 
     def handler(self, signum, frame):
-        again, self.requested = self.requested, True
+        # One Ctrl-C can arrive twice: the terminal signals the whole foreground process group, and a parent
+        # such as `uv run` forwards the signal it got to its child as well. Only a signal more than
+        # DUPLICATE_SECONDS after the first counts as a second one (a user's second Ctrl-C), and none does
+        # once the watch is stopping (its last line must not end in a traceback).
+        if self.stopped:
+            return
+        now = time.monotonic()
+        again = self.requested and now - self._first > self.DUPLICATE_SECONDS
+        if not self.requested:
+            self.requested, self._first = True, now
         if self._idle or again:  # a second Ctrl-C does not wait
+            self.stopped = True
             raise KeyboardInterrupt
 
     @contextmanager
     def idle(self):
         if self.requested:
+            self.stopped = True
             raise KeyboardInterrupt
         self._idle = True
         try:
