@@ -46,7 +46,7 @@ def _error_summary(args, root, db, message: str, t0: float) -> int:
     print(f"codeintel: {message}", file=sys.stderr)
     if getattr(args, "json", False):
         print(json.dumps({"root": str(root), "db": db, "run_ok": False, "run_error": message,
-                          "seconds": round(time.perf_counter() - t0, 2)}))
+                          "seconds": round(time.perf_counter() - t0, 2), **(getattr(args, "summary_extra", None) or {})}))
     return 2
 
 
@@ -433,6 +433,8 @@ def _finish(args, root: Path, db: str, home: str, store, plan, work: list[str], 
         "inspect": r.get("inspect"), "dagster_runs_removed": r.get("pruned", (0, 0, 0))[0],
         "dagster_bytes_freed": r.get("pruned", (0, 0, 0))[1], "dagster_prune_seconds": r.get("pruned", (0, 0, 0))[2],
     }
+    if getattr(args, "summary_extra", None):  # codeintel watch: what set this run off
+        summary.update(args.summary_extra)
     if args.json:
         print(json.dumps(summary, default=str))
     else:

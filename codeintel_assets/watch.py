@@ -126,6 +126,7 @@ def watch(args, index_once: Callable[[object], int]) -> int:
     runs = 0
     try:
         seen = status_fingerprint(root, exclude)
+        args.summary_extra = {"watch": {"run": 1, "added": [], "changed": [], "removed": []}}
         code = _run(args, index_once, say, "the first index")
         runs += 1
         if code == 2 and not getattr(args, "interrupted", False) and getattr(args, "setup_failed", False):
@@ -149,9 +150,10 @@ def watch(args, index_once: Callable[[object], int]) -> int:
                 if now == seen:
                     continue
                 now = _settled_fingerprint(root, exclude, seen, now)
-            what = _describe(*changed_names(seen, now))
+            added, changed, removed = changed_names(seen, now)
             seen = now  # before the run: an edit made while it runs is seen by the next poll
-            _run(args, index_once, say, what or "files touched")
+            args.summary_extra = {"watch": {"run": runs + 1, "added": added, "changed": changed, "removed": removed}}
+            _run(args, index_once, say, _describe(added, changed, removed) or "files touched")
             runs += 1
             if getattr(args, "interrupted", False) or stopping.requested:
                 stopping.stopped = True

@@ -102,13 +102,14 @@ def test_watch_indexes_each_edit_reports_failures_keeps_going_and_stops_on_ctrl_
     w = _Watch([*CLI, "watch", str(repo), "--db", str(db), "--json", "--quiet", "--interval", "0.1"],
                _env(tmp_path), tmp_path)
     first = w.summary()
-    assert first["files_added"] == 3 and first["run_ok"], first
+    assert first["files_added"] == 3 and first["run_ok"] and first["watch"]["run"] == 1, first
     assert w.stderr_has("watching "), "".join(w.err)
     # An edit: a new function in a.py, called from b.py (two files change in one save of a refactoring).
     (repo / "pkg/a.py").write_text("def f(x):\n    return x\n\n\ndef h():\n    return f(2)\n")
     (repo / "pkg/b.py").write_text("from pkg.a import f, h\n\n\ndef main():\n    return f(1) + h()\n")
     s = w.summary()
     assert s["files_changed"] == 2 and s["files_unchanged"] == 1 and s["run_ok"] and s["checks_failed"] == 0, s
+    assert s["watch"] == {"run": 2, "added": [], "changed": ["pkg/a.py", "pkg/b.py"], "removed": []}, s["watch"]
     calls = _query(db, "SELECT caller_qualname, callee_qualname FROM cpg_calls WHERE path = 'pkg/b.py' "
                        "ORDER BY callee_qualname")
     assert calls == [("pkg.b.main", "pkg.a.f"), ("pkg.b.main", "pkg.a.h")], calls
@@ -121,6 +122,7 @@ def test_watch_indexes_each_edit_reports_failures_keeps_going_and_stops_on_ctrl_
     (repo / "pkg/b.py").unlink()
     s = w.summary()
     assert s["files_changed"] == 1 and s["files_removed"] == 1 and s["files_failed"] == 0, s
+    assert s["watch"] == {"run": 4, "added": [], "changed": ["pkg/a.py"], "removed": ["pkg/b.py"]}, s["watch"]
     assert _query(db, "SELECT path FROM py_files ORDER BY path") == [("pkg/__init__.py",), ("pkg/a.py",)]
     assert w.stop(signal.SIGINT, twice=True) == 0
     assert w.stderr_has("stopped after 4 runs", timeout=5), "".join(w.err)
