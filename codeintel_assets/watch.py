@@ -172,7 +172,7 @@ class _Stop:
     """Ctrl-C and SIGTERM: while the watch waits, stop at once; during an index, let it end first.
 
     A KeyboardInterrupt raised anywhere in an index is not reliably a stop: DuckDB turns one that arrives
-    during a query into its own ``InterruptException`` (which code that survives a failed read catches), and
+    during a query into a ``RuntimeError`` (which code that survives a failed read catches), and
     one that arrives after the summary was printed would print a second summary for the same run. So outside
     the idle sections the handler only records the request; the loop stops when the index returns. A Ctrl-C
     during the Dagster run itself reaches Dagster's own handler (installed for the run), which stops the run
