@@ -77,7 +77,7 @@ def compare(repo: Path, env: dict, target: Path, n: int, extra: list[str]) -> di
     for i in range(n):
         watcher = Watcher(repo, env, extra)
         first = watcher.next_summary()
-        if first.get("files_changed", 0) or first.get("files_new", 0):
+        if first.get("files_changed", 0) or first.get("files_added", 0):
             bad.append(f"the watch's first index found work ({first.get('files_changed')} changed)")
         watcher.wait_ready()
         _append(target, 2 * i)

@@ -723,7 +723,7 @@ def _print_summary(s: dict, checks: list[dict], compact: bool = False) -> None:
         else:
             print("checks (whole database):", file=out)
         for c in checks:
-            status = "PASS" if c["passed"] else ("FAIL" if c["severity"] == "ERROR" else "WARN")
+            status = _check_status(c)
             figures = ", ".join(f"{k}={v}" for k, v in c["metadata"].items())
             print(f"  {status:<4} {c['check']:<26} {c['asset']:<24} {figures}", file=out)
             if not c["passed"] and c["findings"]:
@@ -736,6 +736,14 @@ def _print_summary(s: dict, checks: list[dict], compact: bool = False) -> None:
     if any(not c["passed"] and c["severity"] == "ERROR" for c in checks):
         print("A blocking check failed: every plane's rows of these files are stored (see the findings); "
               "`codeintel check` lists every finding.", file=out)
+    _print_run_error(s, out)
+
+
+def _check_status(c: dict) -> str:
+    return "PASS" if c["passed"] else ("FAIL" if c["severity"] == "ERROR" else "WARN")
+
+
+def _print_run_error(s: dict, out) -> None:
     if s["run_error"]:
         print(f"RUN FAILED: {s['run_error']}", file=out)
 
@@ -745,12 +753,10 @@ def _print_compact_checks(s: dict, checks: list[dict], out) -> None:
     if checks:
         print(f"checks (whole database): {len(checks) - len(failing)} of {len(checks)} pass", file=out)
     for c in failing:
-        status = "FAIL" if c["severity"] == "ERROR" else "WARN"
-        print(f"  {status} {c['check']:<26} {c['asset']}", file=out)
+        print(f"  {_check_status(c)} {c['check']:<26} {c['asset']}", file=out)
         for line in (c["findings"] or "").splitlines()[:5]:
             print(f"        {line}", file=out)
-    if s["run_error"]:
-        print(f"RUN FAILED: {s['run_error']}", file=out)
+    _print_run_error(s, out)
 
 
 class _CheckConfigError(ValueError):

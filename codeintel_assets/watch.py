@@ -9,8 +9,8 @@ a terminal's ``codeintel index``; between runs the process holds neither the wri
 another ``codeintel index``, ``query`` or the UI's runs go on as before.
 
 Changes are found by polling ``reconcile.status_fingerprint`` (``stat`` of every ``*.py`` the scan would read,
-~35 ms for the 1,726 files of the standard library) every ``--interval`` seconds, and waiting until two polls
-agree (an editor's save, a ``git checkout`` writing many files) before indexing. No file-system notification
+~35 ms for the 1,726 files of the standard library) every ``--interval`` seconds, and waiting until nothing
+changed for SETTLE_SECONDS (an editor's save, a ``git checkout`` writing many files: one run) before indexing. No file-system notification
 API is used: polling works the same on every file system (network mounts, containers' bind mounts), needs no
 dependency, and its cost is measured.
 """
@@ -25,11 +25,11 @@ from pathlib import Path
 
 from codeintel_assets.reconcile import status_fingerprint
 
-SETTLE_SECONDS = 0.1  # a change must hold this long (two equal polls) before it is indexed
+SETTLE_SECONDS = 0.1  # a change must hold this long (its files' ctime, or two equal polls) before it is indexed
 SETTLE_LIMIT_SECONDS = 5.0  # files still changing after this: index what is there (the next poll sees the rest)
 
 
-def changed_names(before: frozenset, after: frozenset) -> tuple[list[str], list[str], list[str]]:
+def fingerprint_diff(before: frozenset, after: frozenset) -> tuple[list[str], list[str], list[str]]:
     """(added, changed, removed) relative paths between two fingerprints."""
     old = {f[0]: f for f in before}
     new = {f[0]: f for f in after}
@@ -124,6 +124,11 @@ def watch(args, index_once: Callable[[object], int]) -> int:
     stopping = _Stop()
     previous = {sig: signal.signal(sig, stopping.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     runs = 0
+
+    def stopped(message: str) -> int:
+        stopping.stopped = True  # (no signal counts any more: the last line must not end in a traceback)
+        say(message)
+        return 0
     try:
         seen = status_fingerprint(root, exclude)
         args.summary_extra = {"watch": {"run": 1, "added": [], "changed": [], "removed": []}}
@@ -133,9 +138,7 @@ def watch(args, index_once: Callable[[object], int]) -> int:
             say("the first index could not run (see above); not watching")
             return 2
         if getattr(args, "interrupted", False) or stopping.requested:
-            stopping.stopped = True
-            say("stopped")
-            return 0
+            return stopped("stopped")
         args.compact = True  # later runs' text summaries: one line and what failed (the first one was whole)
         try:
             took = warm_up(args)
@@ -150,19 +153,15 @@ def watch(args, index_once: Callable[[object], int]) -> int:
                 if now == seen:
                     continue
                 now = _settled_fingerprint(root, exclude, seen, now)
-            added, changed, removed = changed_names(seen, now)
+            added, changed, removed = fingerprint_diff(seen, now)
             seen = now  # before the run: an edit made while it runs is seen by the next poll
             args.summary_extra = {"watch": {"run": runs + 1, "added": added, "changed": changed, "removed": removed}}
             _run(args, index_once, say, _describe(added, changed, removed) or "files touched")
             runs += 1
             if getattr(args, "interrupted", False) or stopping.requested:
-                stopping.stopped = True
-                say(f"stopped after {runs} runs")
-                return 0
+                return stopped(f"stopped after {runs} runs")
     except KeyboardInterrupt:
-        stopping.stopped = True
-        say(f"stopped after {runs} runs")
-        return 0
+        return stopped(f"stopped after {runs} runs")
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

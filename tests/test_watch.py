@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from codeintel_assets.reconcile import status_fingerprint
-from codeintel_assets.watch import changed_names, quiet_seconds
+from codeintel_assets.watch import fingerprint_diff, quiet_seconds
 from tests.conftest import write_repo
 
 CLI = [sys.executable, "-m", "codeintel_assets.cli"]
@@ -41,7 +41,7 @@ def test_the_fingerprint_moves_with_every_edit_add_and_removal_and_ignores_the_r
     (repo / "c.py").write_text("")
     (repo / "pkg/b.py").unlink()
     after = status_fingerprint(repo)
-    assert changed_names(before, after) == (["c.py"], ["a.py"], ["pkg/b.py"])
+    assert fingerprint_diff(before, after) == (["c.py"], ["a.py"], ["pkg/b.py"])
     assert status_fingerprint(repo, ("c.py",)) != after and "c.py" not in {f[0] for f in status_fingerprint(repo, ("c.py",))}
     # How long the changed files have been left alone: from their ctime; a removal gives no time (0).
     assert quiet_seconds(before, after) == 0.0  # (pkg/b.py was removed)
