@@ -58,6 +58,8 @@ class CodeIntelStore(ConfigurableResource):
         with hold(self.database, on_wait=context.log.info if context.log else None):
             with self._resource().get_connection() as keeper:
                 keeper.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'").fetchall()
+                from resources.vacuum import begin_run
+                begin_run(keeper)  # (the checkpoint when the run ends vacuums once per growth step: resources/vacuum.py)
                 self._keeper = keeper
                 try:
                     yield self
