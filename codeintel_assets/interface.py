@@ -164,6 +164,11 @@ class Change:
     gone: list[tuple] = field(default_factory=list)
     _index: dict = field(default_factory=dict, repr=False, compare=False)
 
+    @property
+    def touches_nothing(self) -> bool:
+        """No statement changed or went: the edit changed comments, blank lines or where statements stand."""
+        return not self.names and not self.gone
+
     def new_id(self, path: str, node_id: str) -> str | None:
         """The id a definition or binding of this file named ``node_id`` in the old rows has now: itself when its
         statement did not move, None when its statement changed (whoever names it must be resolved again)."""

@@ -214,3 +214,30 @@ def test_a_call_resolved_through_what_another_file_returns_follows_a_change_of_t
     assert [c for c in _callees(rows, "test.py") if c[1:] == ("flags._wrap", "returned")]
     assert not [c for c in _callees(rows, "test.py") if c[1] == "flags._id"]
     assert rows == _full_link(env, tmp_path)
+
+
+def test_an_edit_of_comments_and_blank_lines_relinks_the_file_alone(tmp_path):
+    """No statement's tokens changed: the files that call into lib.py keep their edges (their rows that name
+    lib.py's definitions are renamed where those moved), and the link equals a full one."""
+    repo = write_repo(tmp_path / "repo", FILES)
+    env = cli_env(tmp_path)
+    _index(repo, env)
+    # 1. a comment and a blank line at the top: every statement moved two lines down. An AST id is an ordinal
+    #    (unchanged: comments are no nodes), a scope id carries its first line: the files renamed are those whose
+    #    rows name a binding of lib.py's scopes, the three that bind `self` of Box.open (use_box, use_make and
+    #    use_alias call `.open()` on a Box); use_mod, star and use_type name only AST ids (cpg_calls, cpg_inherits)
+    (repo / "lib.py").write_text("# lib: helpers\n\n" + LIB.lstrip("\n"))
+    meta, rows = _index(repo, env)
+    assert (meta["full"], meta["files_dirty"], meta["files_relinked"], meta["files_renamed_only"]) == (
+        False, 1, 1, 3), meta
+    assert rows == _full_link(env, tmp_path)
+    # 2. a comment at the end: nothing moved, nothing renamed
+    (repo / "lib.py").write_text((repo / "lib.py").read_text() + "# end\n")
+    meta, rows = _index(repo, env)
+    assert (meta["files_relinked"], meta["files_renamed_only"], meta["ids_renamed"]) == (1, 0, 0), meta
+    assert rows == _full_link(env, tmp_path)
+    # 3. and then a real change: the callers are linked again (as in the test above)
+    (repo / "lib.py").write_text((repo / "lib.py").read_text() + "\n\ndef extra():\n    return helper()\n")
+    meta, rows = _index(repo, env)
+    assert (meta["files_relinked"], meta["files_followed_by_name"]) == (6, 1), meta
+    assert rows == _full_link(env, tmp_path)
