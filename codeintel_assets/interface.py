@@ -164,10 +164,13 @@ class Change:
     gone: list[tuple] = field(default_factory=list)
     _index: dict = field(default_factory=dict, repr=False, compare=False)
 
+    fresh: bool = True  # every name in ``names`` is new: no old statement bound or mentioned it
+
     @property
-    def touches_nothing(self) -> bool:
-        """No statement changed or went: the edit changed comments, blank lines or where statements stand."""
-        return not self.names and not self.gone
+    def adds_only(self) -> bool:
+        """No old statement changed or went, and the new ones bind names the file never had: every fact other
+        files read of the old names is as it was (comments, blank lines, moved statements, new definitions)."""
+        return not self.gone and self.fresh
 
     def new_id(self, path: str, node_id: str) -> str | None:
         """The id a definition or binding of this file named ``node_id`` in the old rows has now: itself when its
@@ -286,6 +289,7 @@ def compare_statements(old: dict, new: dict) -> Change | None:
                     grown = True
     if change.names & MODULE_WIDE_NAMES:
         return None
+    change.fresh = not any(change.names & (defs | refs) for _, defs, refs, _ in (v[2] for v in old.values()))
     for i, k in enumerate(o_keys):
         end = o_keys[i + 1] if i + 1 < len(o_keys) else None
         line0, line1, _ = old[k]

@@ -2511,11 +2511,12 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None,
         # another file returns can reach an unchanged definition through a changed one: `@requires()` in a test,
         # whose `requires` in test.support returns `unittest.skipIf(...)`, which returns `unittest.case._id`;
         # restricted to calls of changed definitions, deleting skipIf kept 17 such edges a full link drops)
-        # Not for a file whose edit changed no statement's tokens, only comments, blank lines or where statements
-        # stand (``Change.touches_nothing``): every fact other files read of it is as it was, and the ids that
-        # moved are renamed where they are named (``moved_ids``); its callers' edges stay (an edit of a comment
-        # in collections/__init__.py relinked the 145 files that call into it: 13 s of the link on the stdlib).
-        reached = sorted(p for p in dirty if changed.get(p) is None or not changed[p].touches_nothing)
+        # Not for a file whose edit only added: comments, blank lines, moved statements, statements that bind new
+        # names (``Change.adds_only``): every fact of the names its callers reached is as it was, the ids that moved
+        # are renamed where they are named (``moved_ids``), and who may see the new names follows them (below: the
+        # importers of those names, the star importers). Appending one assignment to collections/__init__.py
+        # relinked the 145 files that call into it: 13 s of the link on the standard library.
+        reached = sorted(p for p in dirty if changed.get(p) is None or not changed[p].adds_only)
         scope |= {r[0] for r in conn.execute(
             f"SELECT DISTINCT path FROM {CPG_CALLS.name} WHERE callee_path IN (SELECT unnest($d))",
             {"d": reached}).fetchall()}

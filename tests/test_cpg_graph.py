@@ -541,7 +541,11 @@ def test_an_edit_is_checked_on_its_file_only(tmp_path):
     # reach Child's methods, so lib.py is relinked with it
     assert integrity_scope() == "1 files + the cross-file edges of 2 relinked files"
     (repo / "pkg/lib.py").write_text(SRC["pkg/lib.py"] + "\nEXTRA = 1\n")
-    # lib.py and its caller app.py: two of the three files, more than a third, so the link step relinks all three
+    # EXTRA is a name lib.py never had: its caller app.py keeps its edges (link.affected_paths), lib.py alone
+    assert integrity_scope() == "1 files + the cross-file edges of 1 relinked files"
+    (repo / "pkg/lib.py").write_text(SRC["pkg/lib.py"].replace("return a + b", "return b + a") + "\nEXTRA = 1\n")
+    # add changed: lib.py and its caller app.py, two of the three files, more than a third, so the link step
+    # relinks all three
     assert integrity_scope() == "1 files + the cross-file edges of 3 relinked files"
     # --full extracts every file again (perhaps with other extractors): every file is judged, as a whole check
     assert integrity_scope("--full") == "whole database"

@@ -145,13 +145,13 @@ def test_an_edit_relinks_the_importers_of_the_names_it_changed_only(tmp_path):
     assert meta["full"] is True
     assert ("use_make.go", "lib.Box.open", "returns_method") in _callees(rows, "use_make.py")
 
-    # 1. a function appended: lib.py, the star import (a public name is bare there) and the files with a call into
-    #    lib.py (whatever changed: a call resolved through what another file's function returns can pass through
-    #    a changed definition of lib.py); not use_type.py, which imports only Box and calls nothing of lib.py
+    # 1. a function appended: lib.py and the star import (a public name is bare there). Not the files with a call
+    #    into lib.py: `extra` is a name lib.py never had, and no old statement changed (Change.adds_only), so
+    #    nothing their calls reached changed; not use_type.py either
     (repo / "lib.py").write_text(LIB.lstrip("\n") + "\n\ndef extra():\n    return helper()\n")
     meta, rows = _index(repo, env)
     assert (meta["full"], meta["files_dirty"], meta["files_relinked"], meta["files_followed_by_name"]) == (
-        False, 1, 6, 1), meta
+        False, 1, 2, 1), meta
     assert rows == _full_link(env, tmp_path)
 
     # 2. Box.open's body changed, its bytes as many (nothing after it moves: only its statement's rows change):
@@ -165,13 +165,14 @@ def test_an_edit_relinks_the_importers_of_the_names_it_changed_only(tmp_path):
     assert ("lib.Box.open", "lib.make", "local") in _callees(rows, "lib.py")
     assert rows == _full_link(env, tmp_path)
 
-    # 3. a line added at the top: every statement moved, their text unchanged; `import os` is new. lib.py, the
-    #    star import and the files with calls into lib.py are linked again; use_type.py's rows that name Box
-    #    (cpg_inherits, cpg_mro: Box's id carries its AST ordinal) are renamed, not resolved again
+    # 3. a line added at the top: every statement moved, their text unchanged; `import os` is new (os: a name
+    #    lib.py never had). lib.py and the star import are linked again; the rows of the other files that name
+    #    lib.py's ids (AST ordinals, all shifted by the import's nodes) are renamed, not resolved again: the four
+    #    callers use_box, use_make, use_mod, use_alias, and use_type (cpg_inherits, cpg_mro name Box)
     (repo / "lib.py").write_text("import os\n" + (repo / "lib.py").read_text())
     meta, rows = _index(repo, env)
     assert (meta["full"], meta["files_dirty"], meta["files_relinked"], meta["files_renamed_only"]) == (
-        False, 1, 6, 1), meta
+        False, 1, 2, 5), meta
     assert rows == _full_link(env, tmp_path)
 
     # 4. __all__ appended: the whole module, as before names (every importer)
@@ -236,8 +237,15 @@ def test_an_edit_of_comments_and_blank_lines_relinks_the_file_alone(tmp_path):
     meta, rows = _index(repo, env)
     assert (meta["files_relinked"], meta["files_renamed_only"], meta["ids_renamed"]) == (1, 0, 0), meta
     assert rows == _full_link(env, tmp_path)
-    # 3. and then a real change: the callers are linked again (as in the test above)
+    # 3. a function appended: lib.py and the star import only (as in the test above)
     (repo / "lib.py").write_text((repo / "lib.py").read_text() + "\n\ndef extra():\n    return helper()\n")
     meta, rows = _index(repo, env)
-    assert (meta["files_relinked"], meta["files_followed_by_name"]) == (6, 1), meta
+    assert (meta["files_relinked"], meta["files_followed_by_name"]) == (2, 1), meta
+    assert rows == _full_link(env, tmp_path)
+    # 4. an old definition changed (helper returns 2): helper, and what mentions it, Box (open calls it) and make
+    #    (it returns a Box). The files with a call into lib.py (use_box, use_make, use_mod, use_alias, star), the
+    #    subclass of Box (use_type) and lib.py: 7; not other.py nor the pads
+    (repo / "lib.py").write_text((repo / "lib.py").read_text().replace("    return 1\n", "    return 2\n", 1))
+    meta, rows = _index(repo, env)
+    assert (meta["files_relinked"], meta["files_followed_by_name"]) == (7, 1), meta
     assert rows == _full_link(env, tmp_path)
