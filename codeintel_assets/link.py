@@ -2625,9 +2625,10 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None,
                                                         ("cpg_value_refs", "attrs", " OR contains(r.text, c.x)"),
                                                         ("cpg_call_args", "attrs", " OR contains(r.text, c.x)"))
                     for r in conn.execute(mention.format(table=table, attrs=attrs, text=text)).fetchall()}
+            hidden = _unexported(conn)
             for path, x, is_star, module_level, local, module in conn.execute(
                     "SELECT DISTINCT path, x, is_star, module_level, local_name, module FROM __lk_cand").fetchall():
-                if is_star:
+                if is_star and (path, x) not in hidden:
                     rows.append((path, module if module_level else None, False))
                 elif (path, x) in said:
                     rows.append((path, f"{module}.{local}.{x}" if module_level and local else None, True))
@@ -2640,6 +2641,23 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None,
         names |= set(frontier)
     conn.unregister("__dnames")
     return scope
+
+
+def _unexported(conn) -> set[tuple[str, str]]:
+    """(path, name) of the star imports in ``__lk_cand`` that do not bind the changed name: their module (a module
+    of the repository) has a literal ``__all__`` without it, or none and the name is private (`_x`), as
+    STAR_EXPORTS reads them. (A change of ``__all__`` itself is a change of the whole module: no names.)"""
+    rows = conn.execute(
+        "WITH c AS (SELECT DISTINCT path, target, x FROM __lk_cand WHERE is_star), "
+        "m AS (SELECT d.qualname AS module, d.path FROM cpg_definitions d SEMI JOIN (SELECT target FROM c) t "
+        "      ON t.target = d.qualname WHERE d.kind = 'module'), "
+        "k AS (SELECT m.module, bool_or(v.role = 'export_dynamic') AS dynamic, "
+        "             list(v.root) FILTER (WHERE v.role = 'export') AS names "
+        "      FROM m JOIN cpg_value_refs v USING (path) WHERE v.role IN ('export', 'export_dynamic') GROUP BY ALL) "
+        "SELECT c.path, c.x FROM c JOIN m ON m.module = c.target LEFT JOIN k ON k.module = c.target "
+        "WHERE CASE WHEN k.module IS NULL THEN starts_with(c.x, '_') "
+        "           ELSE NOT k.dynamic AND NOT list_contains(coalesce(k.names, []), c.x) END").fetchall()
+    return {tuple(r) for r in rows}
 
 
 # The columns of the link tables that name another file's definitions or bindings (every other id column names

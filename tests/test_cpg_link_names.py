@@ -182,6 +182,12 @@ def test_an_edit_relinks_the_importers_of_the_names_it_changed_only(tmp_path):
     assert [c for c in _callees(rows, "star.py") if c[:2] == ("star.go", "lib.helper")]
     assert rows == _full_link(env, tmp_path)
 
+    # 5. a public function appended that __all__ does not list: star.py's import does not bind it; lib.py alone
+    (repo / "lib.py").write_text((repo / "lib.py").read_text() + "\n\ndef unlisted():\n    return 0\n")
+    meta, rows = _index(repo, env)
+    assert (meta["files_relinked"], meta["files_followed_by_name"]) == (1, 1), meta
+    assert rows == _full_link(env, tmp_path)
+
 
 def test_a_name_rebound_at_the_end_relinks_who_imports_it(tmp_path):
     """`make = helper` appended: make changed (a second binding), so use_make.py is linked again."""
@@ -237,12 +243,18 @@ def test_an_edit_of_comments_and_blank_lines_relinks_the_file_alone(tmp_path):
     meta, rows = _index(repo, env)
     assert (meta["files_relinked"], meta["files_renamed_only"], meta["ids_renamed"]) == (1, 0, 0), meta
     assert rows == _full_link(env, tmp_path)
-    # 3. a function appended: lib.py and the star import only (as in the test above)
+    # 3. a private name appended: lib.py alone (star.py's `from lib import *` binds no `_` name: lib.py has no
+    #    __all__)
+    (repo / "lib.py").write_text((repo / "lib.py").read_text() + "\n_cache = {}\n")
+    meta, rows = _index(repo, env)
+    assert (meta["files_relinked"], meta["files_followed_by_name"]) == (1, 1), meta
+    assert rows == _full_link(env, tmp_path)
+    # 4. a function appended: lib.py and the star import only (as in the test above)
     (repo / "lib.py").write_text((repo / "lib.py").read_text() + "\n\ndef extra():\n    return helper()\n")
     meta, rows = _index(repo, env)
     assert (meta["files_relinked"], meta["files_followed_by_name"]) == (2, 1), meta
     assert rows == _full_link(env, tmp_path)
-    # 4. an old definition changed (helper returns 2): helper, and what mentions it, Box (open calls it) and make
+    # 5. an old definition changed (helper returns 2): helper, and what mentions it, Box (open calls it) and make
     #    (it returns a Box). The files with a call into lib.py (use_box, use_make, use_mod, use_alias, star), the
     #    subclass of Box (use_type) and lib.py: 7; not other.py nor the pads
     (repo / "lib.py").write_text((repo / "lib.py").read_text().replace("    return 1\n", "    return 2\n", 1))
