@@ -2659,7 +2659,9 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None,
 def _unexported(conn) -> set[tuple[str, str]]:
     """(path, name) of the star imports in ``__lk_cand`` that do not bind the changed name: their module (a module
     of the repository) has a literal ``__all__`` without it, or none and the name is private (`_x`), as
-    STAR_EXPORTS reads them. (A change of ``__all__`` itself is a change of the whole module: no names.)"""
+    STAR_EXPORTS reads them. (A change of ``__all__`` itself is a change of the whole module: no names.) Not
+    STAR_EXPORTS itself: it reads the new rows, where a deleted public name is no longer exported, though the star
+    import bound it before the edit."""
     rows = conn.execute(
         "WITH c AS (SELECT DISTINCT path, target, x FROM __lk_cand WHERE is_star), "
         "m AS (SELECT d.qualname AS module, d.path FROM cpg_definitions d SEMI JOIN (SELECT target FROM c) t "

@@ -56,8 +56,3 @@ def allow_vacuum(conn) -> None:
     run(conn, f'CREATE TABLE IF NOT EXISTS main."{STATE_TABLE}" (used_blocks_after_vacuum BIGINT)')
     run(conn, f'DELETE FROM main."{STATE_TABLE}"')
     run(conn, f'INSERT INTO main."{STATE_TABLE}" VALUES (NULL)')
-
-
-def vacuum_deferred(conn) -> bool:
-    """Is vacuum deferred on this connection's database now?"""
-    return int(run(conn, "SELECT current_setting('max_vacuum_tasks')")[0][0]) == 0

@@ -138,6 +138,16 @@ def _callees(rows, path):
     return sorted({(r[4], r[8], r[10]) for r in rows["cpg_calls"] if r[2] == path})
 
 
+def _relink(repo, env, tmp_path, text: str, **expected) -> dict:
+    """lib.py rewritten as ``text`` and indexed: the link's figures named in ``expected`` are those, and its rows
+    equal a full link of the same rows. Returns the rows."""
+    (repo / "lib.py").write_text(text)
+    meta, rows = _index(repo, env)
+    assert {k: meta[k] for k in expected} == expected, meta
+    assert rows == _full_link(env, tmp_path)
+    return rows
+
+
 def test_an_edit_relinks_the_importers_of_the_names_it_changed_only(tmp_path):
     repo = write_repo(tmp_path / "repo", FILES)
     env = cli_env(tmp_path)
@@ -148,45 +158,32 @@ def test_an_edit_relinks_the_importers_of_the_names_it_changed_only(tmp_path):
     # 1. a function appended: lib.py and the star import (a public name is bare there). Not the files with a call
     #    into lib.py: `extra` is a name lib.py never had, and no old statement changed (Change.adds_only), so
     #    nothing their calls reached changed; not use_type.py either
-    (repo / "lib.py").write_text(LIB.lstrip("\n") + "\n\ndef extra():\n    return helper()\n")
-    meta, rows = _index(repo, env)
-    assert (meta["full"], meta["files_dirty"], meta["files_relinked"], meta["files_followed_by_name"]) == (
-        False, 1, 2, 1), meta
-    assert rows == _full_link(env, tmp_path)
+    _relink(repo, env, tmp_path, LIB.lstrip("\n") + "\n\ndef extra():\n    return helper()\n",
+            full=False, files_dirty=1, files_relinked=2, files_followed_by_name=1)
 
     # 2. Box.open's body changed, its bytes as many (nothing after it moves: only its statement's rows change):
     #    Box and make (make's statement mentions Box: it returns one). Their importers: by name (use_box.py,
     #    use_make.py, use_type.py, also a subclass), through the module (use_alias.py spells L.Box), the star
     #    import; and use_mod.py (a call into lib.py); not other.py
-    (repo / "lib.py").write_text((repo / "lib.py").read_text().replace("return helper()\n\n\ndef make",
-                                                                      "return make()  \n\n\ndef make"))
-    meta, rows = _index(repo, env)
-    assert (meta["full"], meta["files_dirty"], meta["files_relinked"]) == (False, 1, 7), meta
+    rows = _relink(repo, env, tmp_path, (repo / "lib.py").read_text().replace(
+        "return helper()\n\n\ndef make", "return make()  \n\n\ndef make"), full=False, files_dirty=1, files_relinked=7)
     assert ("lib.Box.open", "lib.make", "local") in _callees(rows, "lib.py")
-    assert rows == _full_link(env, tmp_path)
 
     # 3. a line added at the top: every statement moved, their text unchanged; `import os` is new (os: a name
     #    lib.py never had). lib.py and the star import are linked again; the rows of the other files that name
     #    lib.py's ids (AST ordinals, all shifted by the import's nodes) are renamed, not resolved again: the four
     #    callers use_box, use_make, use_mod, use_alias, and use_type (cpg_inherits, cpg_mro name Box)
-    (repo / "lib.py").write_text("import os\n" + (repo / "lib.py").read_text())
-    meta, rows = _index(repo, env)
-    assert (meta["full"], meta["files_dirty"], meta["files_relinked"], meta["files_renamed_only"]) == (
-        False, 1, 2, 5), meta
-    assert rows == _full_link(env, tmp_path)
+    _relink(repo, env, tmp_path, "import os\n" + (repo / "lib.py").read_text(),
+            full=False, files_dirty=1, files_relinked=2, files_renamed_only=5)
 
     # 4. __all__ appended: the whole module, as before names (every importer)
-    (repo / "lib.py").write_text((repo / "lib.py").read_text() + "\n__all__ = ['helper']\n")
-    meta, rows = _index(repo, env)
-    assert (meta["full"], meta["files_relinked"], meta["files_followed_by_name"]) == (False, 7, 0), meta
+    rows = _relink(repo, env, tmp_path, (repo / "lib.py").read_text() + "\n__all__ = ['helper']\n",
+                   full=False, files_relinked=7, files_followed_by_name=0)
     assert [c for c in _callees(rows, "star.py") if c[:2] == ("star.go", "lib.helper")]
-    assert rows == _full_link(env, tmp_path)
 
     # 5. a public function appended that __all__ does not list: star.py's import does not bind it; lib.py alone
-    (repo / "lib.py").write_text((repo / "lib.py").read_text() + "\n\ndef unlisted():\n    return 0\n")
-    meta, rows = _index(repo, env)
-    assert (meta["files_relinked"], meta["files_followed_by_name"]) == (1, 1), meta
-    assert rows == _full_link(env, tmp_path)
+    _relink(repo, env, tmp_path, (repo / "lib.py").read_text() + "\n\ndef unlisted():\n    return 0\n",
+            files_relinked=1, files_followed_by_name=1)
 
 
 def test_a_name_rebound_at_the_end_relinks_who_imports_it(tmp_path):
@@ -233,31 +230,20 @@ def test_an_edit_of_comments_and_blank_lines_relinks_the_file_alone(tmp_path):
     #    (unchanged: comments are no nodes), a scope id carries its first line: the files renamed are those whose
     #    rows name a binding of lib.py's scopes, the three that bind `self` of Box.open (use_box, use_make and
     #    use_alias call `.open()` on a Box); use_mod, star and use_type name only AST ids (cpg_calls, cpg_inherits)
-    (repo / "lib.py").write_text("# lib: helpers\n\n" + LIB.lstrip("\n"))
-    meta, rows = _index(repo, env)
-    assert (meta["full"], meta["files_dirty"], meta["files_relinked"], meta["files_renamed_only"]) == (
-        False, 1, 1, 3), meta
-    assert rows == _full_link(env, tmp_path)
+    _relink(repo, env, tmp_path, "# lib: helpers\n\n" + LIB.lstrip("\n"),
+            full=False, files_dirty=1, files_relinked=1, files_renamed_only=3)
     # 2. a comment at the end: nothing moved, nothing renamed
-    (repo / "lib.py").write_text((repo / "lib.py").read_text() + "# end\n")
-    meta, rows = _index(repo, env)
-    assert (meta["files_relinked"], meta["files_renamed_only"], meta["ids_renamed"]) == (1, 0, 0), meta
-    assert rows == _full_link(env, tmp_path)
+    _relink(repo, env, tmp_path, (repo / "lib.py").read_text() + "# end\n",
+            files_relinked=1, files_renamed_only=0, ids_renamed=0)
     # 3. a private name appended: lib.py alone (star.py's `from lib import *` binds no `_` name: lib.py has no
     #    __all__)
-    (repo / "lib.py").write_text((repo / "lib.py").read_text() + "\n_cache = {}\n")
-    meta, rows = _index(repo, env)
-    assert (meta["files_relinked"], meta["files_followed_by_name"]) == (1, 1), meta
-    assert rows == _full_link(env, tmp_path)
+    _relink(repo, env, tmp_path, (repo / "lib.py").read_text() + "\n_cache = {}\n",
+            files_relinked=1, files_followed_by_name=1)
     # 4. a function appended: lib.py and the star import only (as in the test above)
-    (repo / "lib.py").write_text((repo / "lib.py").read_text() + "\n\ndef extra():\n    return helper()\n")
-    meta, rows = _index(repo, env)
-    assert (meta["files_relinked"], meta["files_followed_by_name"]) == (2, 1), meta
-    assert rows == _full_link(env, tmp_path)
+    _relink(repo, env, tmp_path, (repo / "lib.py").read_text() + "\n\ndef extra():\n    return helper()\n",
+            files_relinked=2, files_followed_by_name=1)
     # 5. an old definition changed (helper returns 2): helper, and what mentions it, Box (open calls it) and make
     #    (it returns a Box). The files with a call into lib.py (use_box, use_make, use_mod, use_alias, star), the
     #    subclass of Box (use_type) and lib.py: 7; not other.py nor the pads
-    (repo / "lib.py").write_text((repo / "lib.py").read_text().replace("    return 1\n", "    return 2\n", 1))
-    meta, rows = _index(repo, env)
-    assert (meta["files_relinked"], meta["files_followed_by_name"]) == (7, 1), meta
-    assert rows == _full_link(env, tmp_path)
+    _relink(repo, env, tmp_path, (repo / "lib.py").read_text().replace("    return 1\n", "    return 2\n", 1),
+            files_relinked=7, files_followed_by_name=1)
