@@ -1148,7 +1148,11 @@ def run() -> None:
     file's lock is the process's and goes with it. What is skipped: the atexit callbacks of libraries
     (alembic's resource files, filelock's locks: none used here), and freeing memory the OS takes back anyway.
     ``main`` itself (the tests call it in-process) exits normally.
+
+    The process never imports pandas (``arrow_guard``: pyarrow would, 0.3 s of every run).
     """
+    from codeintel_assets.arrow_guard import refuse_pandas
+    refuse_pandas()
     code = main()
     for stream in (sys.stdout, sys.stderr):
         try:
