@@ -27,7 +27,10 @@ and bytes ids carry.
 **Old digests.** The link saw a file as it was at the last link, and the pass that indexes an edit replaces its
 rows. So the pass keeps the digests of those rows first (``keep_prior``, in the writer, before it replaces a
 file's rows, and only when they are still the ones the last link saw: the trace's ``file_id``), in
-``cpg_link_prior``, which a successful link empties (every file is then as linked).
+``cpg_link_prior``, which a successful link empties (every file is then as linked). Digesting a file's rows is
+30-100 ms (its tokens, nodes and name sites read back); the digests the link computes of an edited file's new rows
+are kept in ``cpg_link_digests`` with the file_id and the extraction run they describe, so that the next edit of
+the same file (the usual case: edit, save, edit) copies its old digests from there instead of digesting again.
 
 **A change** (``changed_names``): the old and the new statements are matched in order by digest, names and flags
 (``difflib``: the longest common subsequence of equal statements). The unmatched ones, old or new, changed: the
@@ -59,7 +62,7 @@ PRIOR_COLUMNS = (("path", "VARCHAR"), ("file_id", "VARCHAR"), ("stmt", "INTEGER"
                  ("refs", "VARCHAR[]"), ("wide", "BOOLEAN"))
 MODULE_WIDE_NAMES = frozenset({"__all__", "__getattr__", "__path__", "__dir__"})
 NEEDED = ("py_ast_nodes", "py_tokens", PY_SYM_NAME_SITES.name, CPG_VALUE_REFS.name, CPG_CALL_SITES.name,
-          CPG_CALL_ARGS.name, CPG_IMPORTS.name, "cpg_files", TRACE)
+          CPG_CALL_ARGS.name, CPG_IMPORTS.name, "cpg_files", "codeintel_run_meta", TRACE)
 _ORDINAL = "TRY_CAST(split_part(split_part({c}, ':AST:', 2), ':', 1) AS INTEGER)"
 _REFS = ((PY_SYM_NAME_SITES, "name"), (CPG_VALUE_REFS, "root"), (CPG_CALL_SITES, "callee_root"),
          (CPG_CALL_ARGS, "root"))
@@ -106,6 +109,15 @@ FROM ext e LEFT JOIN tok USING (path, stmt) LEFT JOIN d USING (path, stmt) LEFT 
 LEFT JOIN w USING (path, stmt)"""
 
 
+DIGESTS = "cpg_link_digests"
+# The digests of a file's stored rows, with what they were computed from: the file's bytes (file_id) and the run that
+# extracted those rows (codeintel_run_meta.dagster_run_id: a --full or an upgrade extracts the same bytes again, and
+# other extractors may give other rows). A row with stmt NULL says a file's digests are there.
+DIGEST_COLUMNS = (PRIOR_COLUMNS[:2] + (("run_id", "VARCHAR"),) + PRIOR_COLUMNS[2:])
+_EXTRACTED = ("SELECT f.path, f.file_id, m.dagster_run_id AS run_id FROM cpg_files f "
+              "JOIN codeintel_run_meta m USING (path) WHERE f.path IN {paths}")
+
+
 def _literal_list(paths) -> str:
     return "(" + ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(paths)) + ")"
 
@@ -116,14 +128,17 @@ def _present(conn) -> bool:
 
 
 def _ensure_prior(conn) -> None:
-    """``cpg_link_prior`` as this code writes it (one of another shape, from other code, is only a cache: dropped)."""
+    """``cpg_link_prior`` and ``cpg_link_digests`` as this code writes them (one of another shape, from other code, is
+    only a cache: dropped)."""
     from resources.duck import run, table_columns
-    have = table_columns(conn, [PRIOR]).get(PRIOR)
-    if have is not None and list(have) != [c for c, _ in PRIOR_COLUMNS]:
-        run(conn, f"DROP TABLE {PRIOR}")
-        have = None
-    if have is None:
-        run(conn, f"CREATE TABLE {PRIOR} ({', '.join(f'{c} {t}' for c, t in PRIOR_COLUMNS)})")
+    shapes = table_columns(conn, [PRIOR, DIGESTS])
+    for table, columns in ((PRIOR, PRIOR_COLUMNS), (DIGESTS, DIGEST_COLUMNS)):
+        have = shapes.get(table)
+        if have is not None and list(have) != [c for c, _ in columns]:
+            run(conn, f"DROP TABLE {table}")
+            have = None
+        if have is None:
+            run(conn, f"CREATE TABLE {table} ({', '.join(f'{c} {t}' for c, t in columns)})")
 
 
 def keep_prior(conn, paths) -> None:
@@ -140,10 +155,45 @@ def keep_prior(conn, paths) -> None:
     if not keep:
         return
     listed = _literal_list(keep)
+    # the files whose digests the last link kept, of these very rows (same bytes, same extraction run)
+    cached = [r[0] for r in run(conn, f"SELECT e.path FROM ({_EXTRACTED.format(paths=listed)}) e JOIN {DIGESTS} d "
+                                      "ON d.path = e.path AND d.stmt IS NULL AND d.file_id = e.file_id "
+                                      "AND d.run_id IS NOT DISTINCT FROM e.run_id")]
     # (the digests first, then the row that says they are there: a run that dies between the two leaves digests
     # no link reads, and the file is followed whole)
-    run(conn, f"INSERT INTO {PRIOR} SELECT d.path, NULL, d.* EXCLUDE (path) FROM ({_digest_sql(listed)}) d")
+    if cached:
+        run(conn, f"INSERT INTO {PRIOR} SELECT path, NULL, * EXCLUDE (path, file_id, run_id) FROM {DIGESTS} "
+                  f"WHERE path IN {_literal_list(cached)} AND stmt IS NOT NULL")
+    digest = sorted(set(keep) - set(cached))
+    if digest:
+        run(conn, f"INSERT INTO {PRIOR} SELECT d.path, NULL, d.* EXCLUDE (path) FROM "
+                  f"({_digest_sql(_literal_list(digest))}) d")
     run(conn, f"INSERT INTO {PRIOR} (path, file_id) SELECT path, file_id FROM cpg_files WHERE path IN {listed}")
+
+
+def _keep_digests(conn, paths: list[str], rows: list[tuple]) -> None:
+    """The digests (``_digest_sql``'s rows) of the current rows of ``paths``, for the next edit of these files
+    (``keep_prior``); the digests of files no longer in the repository go."""
+    import pyarrow as pa
+
+    from resources.duck import run
+    listed = _literal_list(paths)
+    run(conn, f"DELETE FROM {DIGESTS} WHERE path IN {listed} OR path NOT IN (SELECT path FROM cpg_files)")
+    names = [c for c, _ in PRIOR_COLUMNS if c != "file_id"]
+    cols = list(zip(*rows)) if rows else [[] for _ in names]
+    conn.register("__digests", pa.table({
+        "path": pa.array(cols[0], pa.string()), "stmt": pa.array(cols[1], pa.int32()),
+        "line0": pa.array(cols[2], pa.int32()), "line1": pa.array(cols[3], pa.int32()),
+        "n": pa.array(cols[4], pa.int64()), "s": pa.array([str(v) for v in cols[5]], pa.string()),
+        "x": pa.array(cols[6], pa.uint64()), "defs": pa.array(cols[7], pa.list_(pa.string())),
+        "refs": pa.array(cols[8], pa.list_(pa.string())), "wide": pa.array(cols[9], pa.bool_())}))
+    try:
+        # (the digests, then the row that says they are there, in one statement)
+        run(conn, f"INSERT INTO {DIGESTS} SELECT path, NULL, NULL, stmt, line0, line1, n, s::HUGEINT, x, defs, refs, "
+                  f"wide FROM __digests UNION ALL SELECT path, file_id, run_id, NULL, NULL, NULL, NULL, NULL, NULL, "
+                  f"NULL, NULL, NULL FROM ({_EXTRACTED.format(paths=listed)})")
+    finally:
+        conn.unregister("__digests")
 
 
 def forget_prior(conn) -> None:
@@ -242,9 +292,11 @@ def changed_names(conn, dirty) -> dict[str, Change | None]:
     listed = _literal_list(compare)
     old: dict[str, dict] = {p: {} for p in compare}
     new: dict[str, dict] = {p: {} for p in compare}
-    for side, sql in ((old, f"SELECT * EXCLUDE (file_id) FROM {PRIOR} WHERE path IN {listed} AND stmt IS NOT NULL"),
-                      (new, _digest_sql(listed))):
-        for p, stmt, line0, line1, n, s, x, defs, refs, wide in run(conn, sql):
+    fresh = run(conn, _digest_sql(listed))
+    _keep_digests(conn, sorted(compare), fresh)
+    for side, rows in ((old, run(conn, f"SELECT * EXCLUDE (file_id) FROM {PRIOR} WHERE path IN {listed} "
+                                       "AND stmt IS NOT NULL")), (new, fresh)):
+        for p, stmt, line0, line1, n, s, x, defs, refs, wide in rows:
             side[p][stmt] = (line0, line1, ((n, int(s), x), frozenset(defs), frozenset(refs), bool(wide)))
     for p in compare:
         # (a statement has a token; none: the file's tokens were not recorded (a tokenize failure), and the

@@ -529,6 +529,13 @@ def test_an_edit_is_checked_on_its_file_only(tmp_path):
         assert code == 0, err
         rows = [c for c in json.loads(out.strip().splitlines()[-1])["checks"] if c["check"] == "cpg_integrity"]
         assert rows and rows[0]["passed"], rows
+        # the totals of a scoped check (the other files' rows, link edges included, from cpg_graph_counts) are
+        # the whole database's
+        with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+            whole = cpg_integrity(c)
+        assert whole.passed and whole.metrics["counted"] == "whole database"
+        assert (rows[0]["metadata"]["nodes"], rows[0]["metadata"]["edges"]) == (whole.metrics["nodes"],
+                                                                                whole.metrics["edges"])
         return rows[0]["metadata"]["checked"]
     assert integrity_scope() == "whole database"  # the first check
     with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:  # the counts per file it kept

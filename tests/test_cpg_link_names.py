@@ -129,9 +129,15 @@ def _full_link(env, tmp_path):
     copy = tmp_path / "full.duckdb"
     shutil.copy(env["CODEINTEL_DB"], copy)
     with duckdb.connect(str(copy), config=CONNECTION_CONFIG) as c:
-        link_calls(c, full=True)
-        return {t: sorted(c.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+        figures = link_calls(c, full=True)
+        rows = {t: sorted(c.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
                 for t in ("cpg_calls", "cpg_binds_arg", "cpg_arg_reaches", "cpg_inherits", "cpg_mro")}
+    return rows, _resolved_figures(figures)
+
+
+def _resolved_figures(meta) -> dict:
+    """The call sites resolved, in all and per rule (an incremental link sums them from cpg_link_figures)."""
+    return {k: v for k, v in meta.items() if k.startswith("sites_") or k == "call_sites_resolved"}
 
 
 def _callees(rows, path):
@@ -144,7 +150,9 @@ def _relink(repo, env, tmp_path, text: str, **expected) -> dict:
     (repo / "lib.py").write_text(text)
     meta, rows = _index(repo, env)
     assert {k: meta[k] for k in expected} == expected, meta
-    assert rows == _full_link(env, tmp_path)
+    full_rows, full_figures = _full_link(env, tmp_path)
+    assert rows == full_rows
+    assert _resolved_figures(meta) == full_figures and full_figures["call_sites_resolved"] > 0
     return rows
 
 
@@ -194,7 +202,7 @@ def test_a_name_rebound_at_the_end_relinks_who_imports_it(tmp_path):
     (repo / "lib.py").write_text(LIB.lstrip("\n") + "\n\nmake = helper\n")
     meta, rows = _index(repo, env)
     assert (meta["files_followed_by_name"], meta["files_relinked"]) == (1, 6), meta  # not use_type, other
-    assert rows == _full_link(env, tmp_path)
+    assert rows == _full_link(env, tmp_path)[0]
 
 
 def test_a_call_resolved_through_what_another_file_returns_follows_a_change_of_the_returning_function(tmp_path):
@@ -217,7 +225,7 @@ def test_a_call_resolved_through_what_another_file_returns_follows_a_change_of_t
     assert (meta["full"], meta["files_followed_by_name"]) == (False, 1), meta
     assert [c for c in _callees(rows, "test.py") if c[1:] == ("flags._wrap", "returned")]
     assert not [c for c in _callees(rows, "test.py") if c[1] == "flags._id"]
-    assert rows == _full_link(env, tmp_path)
+    assert rows == _full_link(env, tmp_path)[0]
 
 
 def test_an_edit_of_comments_and_blank_lines_relinks_the_file_alone(tmp_path):
@@ -247,3 +255,50 @@ def test_an_edit_of_comments_and_blank_lines_relinks_the_file_alone(tmp_path):
     #    subclass of Box (use_type) and lib.py: 7; not other.py nor the pads
     _relink(repo, env, tmp_path, (repo / "lib.py").read_text().replace("    return 1\n", "    return 2\n", 1),
             files_relinked=7, files_followed_by_name=1)
+
+
+def _prior_of(db, tmp_path, name: str, without_cache: bool) -> list:
+    """``keep_prior`` of lib.py on a copy of the database (its old digests emptied first), with or without the
+    digests the last link kept."""
+    from codeintel_assets.interface import DIGESTS, PRIOR, keep_prior
+    from resources.store import CONNECTION_CONFIG
+    copy = tmp_path / f"{name}.duckdb"
+    shutil.copy(db, copy)
+    with duckdb.connect(str(copy), config=CONNECTION_CONFIG) as c:
+        c.execute(f"DELETE FROM {PRIOR}").fetchall()
+        if without_cache:
+            c.execute(f"DELETE FROM {DIGESTS}").fetchall()
+        keep_prior(c, ["lib.py"])
+        return sorted(c.execute(f"SELECT * FROM {PRIOR}").fetchall(), key=repr)
+
+
+def test_the_digests_of_an_edited_file_are_kept_for_its_next_edit(tmp_path):
+    """The link keeps the statement digests it computed of an edited file's new rows (cpg_link_digests, with the
+    file_id and the extraction run they describe); the next edit of the file copies them instead of digesting its
+    rows again, with the same result; rows extracted again (--full) are digested again."""
+    from codeintel_assets.interface import DIGESTS, _digest_sql
+    repo = write_repo(tmp_path / "repo", FILES)
+    env = cli_env(tmp_path)
+    db = env["CODEINTEL_DB"]
+    _index(repo, env)
+    with duckdb.connect(db, read_only=True) as c:  # a full link digests nothing
+        assert c.execute(f"SELECT count(*) FROM duckdb_tables() WHERE table_name = '{DIGESTS}'").fetchall() == [(0,)]
+    _relink(repo, env, tmp_path, LIB.lstrip("\n") + "\n_cache = {}\n", files_relinked=1)
+    header = ("SELECT d.file_id = f.file_id, d.run_id = m.dagster_run_id FROM cpg_link_digests d "
+              "JOIN cpg_files f USING (path) JOIN codeintel_run_meta m USING (path) WHERE d.stmt IS NULL")
+    with duckdb.connect(db, read_only=True) as c:
+        kept = sorted(c.execute(f"SELECT path, stmt, line0, line1, n, s, x, defs, refs, wide FROM {DIGESTS} "
+                                "WHERE stmt IS NOT NULL").fetchall(), key=repr)
+        assert kept == sorted(c.execute(_digest_sql("('lib.py')")).fetchall(), key=repr)
+        assert {r[0] for r in kept} == {"lib.py"} and len(kept) == LIB.count("\ndef ") + LIB.count("\nclass ") + 1
+        assert c.execute(header).fetchall() == [(True, True)]
+    cached, digested = (_prior_of(db, tmp_path, n, without) for n, without in (("a", False), ("b", True)))
+    assert cached == digested and len(cached) == len(kept) + 1  # (and the row naming the file_id)
+    # the next edit, with the kept digests, still links as a full link does
+    _relink(repo, env, tmp_path, (repo / "lib.py").read_text() + "\n_other = {}\n", files_relinked=1,
+            files_followed_by_name=1)
+    code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--full"], env)
+    assert code == 0, err
+    with duckdb.connect(db, read_only=True) as c:  # another extraction run: the kept digests no longer apply
+        assert c.execute(header).fetchall() == [(True, False)]
+    assert _prior_of(db, tmp_path, "c", False) == _prior_of(db, tmp_path, "d", True)

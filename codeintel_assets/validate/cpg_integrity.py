@@ -124,12 +124,18 @@ def cpg_integrity(conn, max_findings: int = MAX_REPORTED_FINDINGS, paths=None, l
     # 2-3. Every fact row that should project did (per group of projections sharing kinds), and every kind
     # the graph holds is declared, with its element. In an index run with the counts of the last check
     # (``COUNTS``), the file pass's projections are counted for the changed files only.
-    cached = _cached_counts(conn, paths) if paths is not None and len(paths) <= MAX_LITERAL_PATHS else None
+    # The files counted: the changed ones, and the relinked ones (their link rows changed; ``linked`` None: the
+    # link projections are counted whole)
+    counted_paths = None if paths is None else set(paths) | set(linked or ())
+    cached = (_cached_counts(conn, counted_paths) if counted_paths is not None
+              and len(counted_paths) <= MAX_LITERAL_PATHS else None)
     fresh: dict = {}
+    fresh_kinds: set = set()
     counts, missing, counted = _projected_rows(conn, _groups([p for p in plan.included if p not in stale]),
-                                               plan.have, None if cached is None else paths, cached, add, fresh)
+                                               plan.have, None if cached is None else counted_paths, cached, add,
+                                               fresh, link_per_file=linked is not None, fresh_kinds=fresh_kinds)
     if counts_out is not None:
-        counts_out.update(rows=fresh, whole=cached is None, paths=set(paths or ()))
+        counts_out.update(rows=fresh, whole=cached is None, paths=set(counted_paths or ()), kinds=fresh_kinds)
     metrics["counted"] = counted
     declared = {(e, k) for k, e in conn.execute(f"SELECT DISTINCT kind, element FROM {VOCABULARY}").fetchall()}
     unknown = sorted(((e, k) for e, k in counts if (e, k) not in declared), key=lambda x: (x[0], str(x[1])))
@@ -182,13 +188,22 @@ def _literal(paths) -> str:
     return sql_list(sorted(paths))
 
 
+# What COUNTS holds per file, with the projections' fingerprint: since 2, the link projections' rows too.
+COUNTS_LAYOUT = "2"
+
+
+def _counts_sha(conn) -> str:
+    """The fingerprint stored with the counts: the projections' (``graph_sha``) and what is counted per file."""
+    from codeintel_assets.assets.graph import graph_sha
+    return f"{graph_sha(conn)}/{COUNTS_LAYOUT}"
+
+
 def _cached_counts(conn, paths) -> dict | None:
     """The stored rows per (element, kind) of the files not in ``paths``; None when there are none for this
-    version of the projections (the counts are then taken whole)."""
-    from codeintel_assets.assets.graph import graph_sha
+    version of the projections and layout (the counts are then taken whole)."""
     if not table_exists(conn, COUNTS):
         return None
-    if {r[0] for r in conn.execute(f"SELECT DISTINCT graph_sha FROM {COUNTS}").fetchall()} != {graph_sha(conn)}:
+    if {r[0] for r in conn.execute(f"SELECT DISTINCT graph_sha FROM {COUNTS}").fetchall()} != {_counts_sha(conn)}:
         return None
     return {(e, k): int(n) for e, k, n in conn.execute(
         f"SELECT element, kind, sum(rows) FROM {COUNTS} WHERE path NOT IN ({_literal(paths)}) GROUP BY ALL").fetchall()}
@@ -212,24 +227,40 @@ def _shadowed(conn, tables, paths):
             conn.execute(f'DROP VIEW IF EXISTS temp.main."{t}"').fetchall()
 
 
-def _projected_rows(conn, groups, have, paths, cached, add, fresh) -> tuple[Counter, int, str]:
+def _projected_rows(conn, groups, have, paths, cached, add, fresh, link_per_file=False,
+                    fresh_kinds: set | None = None) -> tuple[Counter, int, str]:
     """Per group of projections sharing kinds: the source rows that must project (``Projection.expect``)
     against the rows the projections give. Returns the graph's rows per (element, kind), the rows missing
     and what was counted.
 
     ``paths`` (with ``cached``, the other files' stored counts): the groups of the file pass's projections are
     counted over these files' rows only (``_shadowed``: their expectations and projections read the same
-    files; each of their rows names its file); the other groups, and projections of no file (symbols),
-    whole. ``fresh`` gets the rows per (path, element, kind) of the file pass's groups counted here. Two
-    statements per batch (every expectation; every projection's rows per file and kind), not two per group."""
+    files; each of their rows names its file); with ``link_per_file`` (``paths`` then holds the relinked files
+    too) also the link step's projections that read one table by its ``path`` column (each row is its call
+    site's or class's file, and only a relink changes a file's rows: cpg_link_unchecked); the other groups (a projection that joins
+    another file's rows, imports and external names; projections of no file, symbols; the inspect step's),
+    whole. ``fresh`` gets the rows per (path, element, kind) of the groups counted per file (a whole count: of
+    every group that can be), ``fresh_kinds`` their (element, kind). Two statements per batch (every
+    expectation; every projection's rows per file and kind), not two per group."""
+    fresh_kinds = set() if fresh_kinds is None else fresh_kinds
     from codeintel_assets.graph import describe
-    counts: Counter = Counter(cached or {})
 
-    def of_files(group) -> bool:
-        return all(_origin(p) == "file" for p in group)
+    def of_files(p, link: bool) -> bool:  # rows of one file each, changed only when it is extracted (relinked)
+        return _origin(p) == "file" or (link and _origin(p) == "link" and len(p.tables) == 1 and not p.optional
+                                        and p.columns.get("path") == "path")
 
-    def per_file(group) -> bool:  # (a projection whose rows name no file, symbols, is counted whole)
-        return paths is not None and of_files(group) and all(p.columns.get("path") != "NULL" for p in group)
+    def countable(group, link: bool) -> bool:  # (a projection whose rows name no file, symbols, is counted whole)
+        return all(of_files(p, link) and p.columns.get("path") != "NULL" for p in group)
+
+    def per_file(group) -> bool:
+        return paths is not None and countable(group, link_per_file)
+
+    def recorded(group) -> bool:  # the groups whose rows per file ``fresh`` gets: counted per file, or all
+        return per_file(group) if paths is not None else countable(group, True)
+    # the stored counts of the other files, for the kinds counted per file in this run
+    per_file_kinds = {k for group, kinds in groups if per_file(group) for k in kinds}
+    counts: Counter = Counter({k: n for k, n in (cached or {}).items() if f"{k[0]}:{k[1]}" in per_file_kinds})
+    fresh_kinds.update(tuple(k.split(":", 1)) for group, kinds in groups if recorded(group) for k in kinds)
     missing = 0
     for batch in ([g for g in groups if per_file(g[0])], [g for g in groups if not per_file(g[0])]):
         if not batch:
@@ -249,7 +280,7 @@ def _projected_rows(conn, groups, have, paths, cached, add, fresh) -> tuple[Coun
         for element, path, kind, n in rows:
             counts[(element, kind)] += n
             got[f"{element}:{kind}"] += n
-        file_kinds = {k for group, kinds in batch if of_files(group) for k in kinds}
+        file_kinds = {k for group, kinds in batch if recorded(group) for k in kinds}
         for element, path, kind, n in rows:
             if path is not None and f"{element}:{kind}" in file_kinds:
                 fresh[(path, element, kind)] = fresh.get((path, element, kind), 0) + n
@@ -268,7 +299,6 @@ def store_counts(conn, counted: dict) -> None:
     index run's check to count only the files it changes (writer connection, one transaction)."""
     import pyarrow as pa
 
-    from codeintel_assets.assets.graph import graph_sha
     from resources.duck import run, transaction
     rows = counted.get("rows")
     if rows is None:
@@ -283,9 +313,14 @@ def store_counts(conn, counted: dict) -> None:
                       "kind VARCHAR, rows BIGINT)")
             if counted.get("whole"):
                 run(conn, f"DELETE FROM {COUNTS}")
-            else:
-                run(conn, f"DELETE FROM {COUNTS} WHERE path IN ({_literal(counted['paths'])})")
-            run(conn, f"INSERT INTO {COUNTS} SELECT ?, path, element, kind, rows FROM __cpg_counts", [graph_sha(conn)])
+            else:  # (the kinds counted per file in that check: the others' rows of these files stay as stored)
+                conn.register("__cpg_count_kinds", pa.table({
+                    "element": pa.array([e for e, _ in sorted(counted["kinds"])], pa.string()),
+                    "kind": pa.array([k for _, k in sorted(counted["kinds"])], pa.string())}))
+                run(conn, f"DELETE FROM {COUNTS} WHERE path IN ({_literal(counted['paths'])}) "
+                          "AND (element, kind) IN (SELECT (element, kind) FROM __cpg_count_kinds)")
+                conn.unregister("__cpg_count_kinds")
+            run(conn, f"INSERT INTO {COUNTS} SELECT ?, path, element, kind, rows FROM __cpg_counts", [_counts_sha(conn)])
     finally:
         conn.unregister("__cpg_counts")
 
