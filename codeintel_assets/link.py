@@ -2404,19 +2404,19 @@ def link_outdated(conn) -> bool:
         return True
     return conn.execute(f"SELECT any_value(version) FROM {VERSION_TABLE}").fetchall()[0][0] != link_version()
 UNCHECKED = "cpg_link_unchecked"  # files whose link rows changed since the last passing cpg_integrity
-# Per file: its call sites resolved (rule NULL) and per rule, for the link's figures. A count of distinct call
+# Per file: its call sites resolved (whole) and per rule, for the link's figures. A count of distinct call
 # sites over cpg_calls was a scan of the whole table in every link (60 ms of a one-file edit's link); a call site
 # is its file's, so the repository's figures are these rows summed, and only the relinked files' change.
 FIGURES = "cpg_link_figures"
-_FIGURES_OF = (f"SELECT path, rule, count(DISTINCT callsite_id) AS sites FROM {CPG_CALLS.name} {{where}} "
-               "GROUP BY GROUPING SETS ((path, rule), (path))")
+_FIGURES_OF = (f"SELECT path, rule, grouping(rule) = 1 AS whole, count(DISTINCT callsite_id) AS sites "
+               f"FROM {CPG_CALLS.name} {{where}} GROUP BY GROUPING SETS ((path, rule), (path))")
 
 
 def _update_figures(conn, scope: set[str], full: bool) -> None:
     """FIGURES for the files whose cpg_calls rows this link rewrote (``scope``; every file: ``full``, or a table
     missing or of another shape), without the files that left the repository."""
     from resources.duck import run, table_columns
-    whole = full or table_columns(conn, [FIGURES]).get(FIGURES) != ["path", "rule", "sites"]
+    whole = full or table_columns(conn, [FIGURES]).get(FIGURES) != ["path", "rule", "whole", "sites"]
     if whole:
         run(conn, f"CREATE OR REPLACE TABLE {FIGURES} AS {_FIGURES_OF.format(where='')}")
         return
@@ -2871,8 +2871,8 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
             [f"SELECT '{tc.name}', count(*) FROM {tc.name}" for tc in LINK_TABLES]
             + ["SELECT 'call_sites', count(*) FROM cpg_call_sites"])))
         figures, resolved = {}, 0
-        for rule, n in run(conn, f"SELECT rule, sum(sites) FROM {FIGURES} GROUP BY rule"):
-            if rule is None:
+        for rule, whole, n in run(conn, f"SELECT rule, whole, sum(sites) FROM {FIGURES} GROUP BY ALL"):
+            if whole:
                 resolved = n
             else:
                 figures[rule] = n
