@@ -171,29 +171,16 @@ def keep_prior(conn, paths) -> None:
     run(conn, f"INSERT INTO {PRIOR} (path, file_id) SELECT path, file_id FROM cpg_files WHERE path IN {listed}")
 
 
-def _keep_digests(conn, paths: list[str], rows: list[tuple]) -> None:
-    """The digests (``_digest_sql``'s rows) of the current rows of ``paths``, for the next edit of these files
-    (``keep_prior``); the digests of files no longer in the repository go."""
-    import pyarrow as pa
-
+def _keep_digests(conn, paths: list[str]) -> None:
+    """The digests of the current rows of ``paths`` (``__lk_new_digests``, made by ``changed_names``), for the next
+    edit of these files (``keep_prior``); the digests of files no longer in the repository go."""
     from resources.duck import run
     listed = _literal_list(paths)
     run(conn, f"DELETE FROM {DIGESTS} WHERE path IN {listed} OR path NOT IN (SELECT path FROM cpg_files)")
-    names = [c for c, _ in PRIOR_COLUMNS if c != "file_id"]
-    cols = list(zip(*rows)) if rows else [[] for _ in names]
-    conn.register("__digests", pa.table({
-        "path": pa.array(cols[0], pa.string()), "stmt": pa.array(cols[1], pa.int32()),
-        "line0": pa.array(cols[2], pa.int32()), "line1": pa.array(cols[3], pa.int32()),
-        "n": pa.array(cols[4], pa.int64()), "s": pa.array([str(v) for v in cols[5]], pa.string()),
-        "x": pa.array(cols[6], pa.uint64()), "defs": pa.array(cols[7], pa.list_(pa.string())),
-        "refs": pa.array(cols[8], pa.list_(pa.string())), "wide": pa.array(cols[9], pa.bool_())}))
-    try:
-        # (the digests, then the row that says they are there, in one statement)
-        run(conn, f"INSERT INTO {DIGESTS} SELECT path, NULL, NULL, stmt, line0, line1, n, s::HUGEINT, x, defs, refs, "
-                  f"wide FROM __digests UNION ALL SELECT path, file_id, run_id, NULL, NULL, NULL, NULL, NULL, NULL, "
-                  f"NULL, NULL, NULL FROM ({_EXTRACTED.format(paths=listed)})")
-    finally:
-        conn.unregister("__digests")
+    # (the digests, then the row that says they are there, in one statement)
+    run(conn, f"INSERT INTO {DIGESTS} SELECT path, NULL, NULL, * EXCLUDE (path) FROM __lk_new_digests "
+              f"UNION ALL SELECT path, file_id, run_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
+              f"FROM ({_EXTRACTED.format(paths=listed)})")
 
 
 def forget_prior(conn) -> None:
@@ -292,11 +279,11 @@ def changed_names(conn, dirty) -> dict[str, Change | None]:
     listed = _literal_list(compare)
     old: dict[str, dict] = {p: {} for p in compare}
     new: dict[str, dict] = {p: {} for p in compare}
-    fresh = run(conn, _digest_sql(listed))
-    _keep_digests(conn, sorted(compare), fresh)
-    for side, rows in ((old, run(conn, f"SELECT * EXCLUDE (file_id) FROM {PRIOR} WHERE path IN {listed} "
-                                       "AND stmt IS NOT NULL")), (new, fresh)):
-        for p, stmt, line0, line1, n, s, x, defs, refs, wide in rows:
+    run(conn, f"CREATE OR REPLACE TEMP TABLE __lk_new_digests AS {_digest_sql(listed)}")
+    _keep_digests(conn, sorted(compare))
+    for side, sql in ((old, f"SELECT * EXCLUDE (file_id) FROM {PRIOR} WHERE path IN {listed} AND stmt IS NOT NULL"),
+                      (new, "SELECT * FROM __lk_new_digests")):
+        for p, stmt, line0, line1, n, s, x, defs, refs, wide in run(conn, sql):
             side[p][stmt] = (line0, line1, ((n, int(s), x), frozenset(defs), frozenset(refs), bool(wide)))
     for p in compare:
         # (a statement has a token; none: the file's tokens were not recorded (a tokenize failure), and the

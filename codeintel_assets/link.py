@@ -467,6 +467,19 @@ class _PathFilter:
         return f"{alias}.path IN (SELECT path FROM __scope)" if self.scoped else "TRUE"
 
 
+def _refresh_per_file(conn, name: str, body: str, whole: bool) -> None:
+    """A table whose every row is one file's (column ``path``), from ``body``: made again from every file (``whole``;
+    ``body`` then reads them all), or the rows of the scope's files made again and those of files that left the
+    repository dropped (``body`` reads the scope's files)."""
+    from resources.duck import run
+    if whole:
+        run(conn, f"CREATE OR REPLACE TABLE {name} AS {body}")
+    else:
+        run(conn, f"DELETE FROM {name} WHERE path IN (SELECT path FROM __scope) "
+                  "OR path NOT IN (SELECT path FROM cpg_files)")
+        run(conn, f"INSERT INTO {name} {body}")
+
+
 def _lookups(conn, full: bool) -> None:
     """The lookup tables up to date for the files of ``__scope`` (``full``, missing, or of another shape:
     whole), and the temporary names the resolutions read them by."""
@@ -476,12 +489,7 @@ def _lookups(conn, full: bool) -> None:
         whole = full or shapes.get(name) != list(columns)
         body = sql.format(s=_PathFilter(not whole), import_target_i=IMPORT_TARGET.format(i="i"),
                           vsuffix=_suffix("v.attrs"))
-        if whole:
-            run(conn, f"CREATE OR REPLACE TABLE {name} AS {body}")
-        else:  # the scope's files again; the files that left the repository out
-            run(conn, f"DELETE FROM {name} WHERE path IN (SELECT path FROM __scope) "
-                      "OR path NOT IN (SELECT path FROM cpg_files)")
-            run(conn, f"INSERT INTO {name} {body}")
+        _refresh_per_file(conn, name, body, whole)
     run(conn, "CREATE OR REPLACE TEMP VIEW __lk_defs AS SELECT * FROM cpg_link_defs")
     run(conn, "CREATE OR REPLACE TEMP VIEW __lk_self AS SELECT * FROM cpg_link_self")
     # n: how many targets the name has (bound by alternative imports, `if HAS_EXT: from ._c import T else:
@@ -2412,17 +2420,13 @@ _FIGURES_OF = (f"SELECT path, rule, grouping(rule) = 1 AS whole, count(DISTINCT 
                f"FROM {CPG_CALLS.name} {{where}} GROUP BY GROUPING SETS ((path, rule), (path))")
 
 
-def _update_figures(conn, scope: set[str], full: bool) -> None:
-    """FIGURES for the files whose cpg_calls rows this link rewrote (``scope``; every file: ``full``, or a table
+def _update_figures(conn, full: bool) -> None:
+    """FIGURES for the files whose cpg_calls rows this link rewrote (``__scope``; every file: ``full``, or a table
     missing or of another shape), without the files that left the repository."""
-    from resources.duck import run, table_columns
+    from resources.duck import table_columns
     whole = full or table_columns(conn, [FIGURES]).get(FIGURES) != ["path", "rule", "whole", "sites"]
-    if whole:
-        run(conn, f"CREATE OR REPLACE TABLE {FIGURES} AS {_FIGURES_OF.format(where='')}")
-        return
-    run(conn, f"DELETE FROM {FIGURES} WHERE path IN (SELECT path FROM __scope) OR path NOT IN (SELECT path FROM cpg_files)")
-    if scope:
-        run(conn, f"INSERT INTO {FIGURES} {_FIGURES_OF.format(where='WHERE path IN (SELECT path FROM __scope)')}")
+    _refresh_per_file(conn, FIGURES, _FIGURES_OF.format(where="" if whole else "WHERE path IN (SELECT path FROM __scope)"),
+                      whole)
 
 
 def dirty_paths(conn) -> list[str]:
@@ -2848,7 +2852,7 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
                 rename_ids(conn, renamed)
             if scope:  # nothing changed: every link table is as the last link left it
                 scope |= _link(conn, "SELECT path FROM __scope", full)
-            _update_figures(conn, scope, full)
+            _update_figures(conn, full)
             # The trace, in the same transaction: a failed link leaves the old one (its files stay dirty).
             run(conn, f"CREATE TABLE IF NOT EXISTS {TRACE} (path VARCHAR, file_id VARCHAR, module VARCHAR)")
             run(conn, f"DELETE FROM {TRACE}")
