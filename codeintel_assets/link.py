@@ -26,6 +26,7 @@ Rules (``rule``, ``confidence``):
 """
 
 import builtins
+import re
 
 import pyarrow as pa
 
@@ -798,18 +799,24 @@ _MADE_BY_CONSTRUCTORS = _MADE_BY_CONSTRUCTORS_OF.format(
 # `from app import app; app.route(...)`; rich's `from .color import STANDARD_PALETTE`): as instance_method /
 # instance_call with x's own file, the constructor calls resolved by this link (their file in the scope) or as
 # stored (another file), the walk's confidence times theirs, 1/n.
-IMPORTED_INSTANCE = r"""
-SELECT ref_id, rule, sum(confidence) AS confidence, def_id, qualname, path, kind,
-       arg_min(via, array_to_string(via, ' ')) AS via FROM (
+# (the variables first, into a temporary table: most scopes' calls reach none, and the rest of the statement reads
+# every `def` binding site and constructor edge of the repository, ~50 ms of an edit's link)
+IMPORTED_VARS = r"""
+CREATE OR REPLACE TEMP TABLE __lk_imp_vars AS
 WITH w AS (
     SELECT w.ref_id, w.confidence, w.via, c.callee_kind, c.callee_attrs,
            CASE WHEN c.callee_kind = 'name' THEN w.name ELSE regexp_replace(w.name, '\.[^.]*$', '') END AS var
     FROM __lk_walk w JOIN cpg_call_sites c ON c.callsite_id = w.ref_id
     WHERE w.hop >= 0 AND w.rule IN ('import', 'alias', 'star_import')
       AND ((c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1)
-           OR (c.callee_kind = 'name' AND c.call_kind <> 'decorator'))),
-v AS (SELECT DISTINCT w.*, d.binding_id AS var_binding FROM w JOIN cpg_definitions d ON d.qualname = w.var
-      AND d.kind = 'variable' AND d.parent_def_id = d.path || ':AST:0'),
+           OR (c.callee_kind = 'name' AND c.call_kind <> 'decorator')))
+SELECT DISTINCT w.*, d.binding_id AS var_binding FROM w JOIN cpg_definitions d ON d.qualname = w.var
+ AND d.kind = 'variable' AND d.parent_def_id = d.path || ':AST:0'
+"""
+IMPORTED_INSTANCE = r"""
+SELECT ref_id, rule, sum(confidence) AS confidence, def_id, qualname, path, kind,
+       arg_min(via, array_to_string(via, ' ')) AS via FROM (
+WITH v AS (SELECT * FROM __lk_imp_vars),
 """ + _MADE_BY_CONSTRUCTORS.format(bindings="SELECT DISTINCT var_binding AS binding_id FROM v") + r"""
 SELECT v.ref_id, CASE WHEN v.callee_kind = 'name' THEN 'instance_call' ELSE 'instance_method' END AS rule,
        CASE WHEN v.callee_kind = 'name' THEN 1.0 ELSE 0.9 END * v.confidence * e.confidence / i.n
@@ -1111,11 +1118,13 @@ JOIN __lk_declared e ON e.ref_id = v.value_id""")
 RETURNS_REFS = _DECLARED_REFS.format(where="role IN ('returns', 'returns_item') AND owner_def_id IN (SELECT def_id FROM __lk_calls)")
 # is_async: an `async def` (CO_COROUTINE): a call of it makes a coroutine, and `await` of that call gives the C.
 RETURNS = f"""
+-- rows from: __lk_res
 CREATE OR REPLACE TEMP TABLE __lk_returns AS
 SELECT v.owner_def_id AS fn_def_id, r.def_id AS class_def_id, r.qualname, r.confidence,
        coalesce((u.flags & 128) <> 0, false) AS is_async
 FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id AND v.role = 'returns'
 LEFT JOIN cpg_definitions d ON d.def_id = v.owner_def_id LEFT JOIN py_bc_code_units u ON u.code_unit_id = d.code_unit_id;
+-- rows from: __lk_res
 CREATE OR REPLACE TEMP TABLE __lk_returns_item AS
 SELECT v.owner_def_id AS fn_def_id, r.def_id AS class_def_id, r.qualname, r.confidence
 FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id AND v.role = 'returns_item'
@@ -1230,10 +1239,12 @@ SELECT s.binding_id, s.ast_node_id, t.class_def_id, t.confidence, t.call_id, t.m
 FROM sites s LEFT JOIN (SELECT * FROM annotated UNION ALL SELECT * FROM made) t
   ON t.binding_id = s.binding_id AND t.ast_node_id = s.ast_node_id;
 
+-- rows from: __lk_rebound
 CREATE OR REPLACE TEMP TABLE __lk_rebound_cls AS
 SELECT binding_id, any_value(class_def_id) AS class_def_id, min(confidence) AS confidence FROM __lk_rebound
 GROUP BY binding_id HAVING count(DISTINCT class_def_id) = 1 AND NOT bool_or(class_def_id IS NULL AND method IS NULL);
 
+-- rows from: __lk_rebound_cls
 CREATE OR REPLACE TEMP TABLE __lk_rebound_cand AS
 SELECT r.binding_id, r.call_id, x.def_id FROM __lk_rebound r JOIN __lk_rebound_cls k USING (binding_id)
 JOIN cpg_mro o ON o.class_def_id = k.class_def_id
@@ -1242,6 +1253,7 @@ WHERE r.method IS NOT NULL
 QUALIFY rank() OVER (PARTITION BY r.call_id ORDER BY o.mro_index) = 1
 """
 REBOUND = r"""
+-- rows from: __lk_rebound_cls
 CREATE OR REPLACE TEMP TABLE __lk_rebound_ok AS  -- and every x = x.m(...) binding's m declared to return C itself
 SELECT k.* FROM __lk_rebound_cls k
 WHERE NOT EXISTS (SELECT 1 FROM __lk_rebound r WHERE r.binding_id = k.binding_id AND r.method IS NOT NULL
@@ -1249,6 +1261,7 @@ WHERE NOT EXISTS (SELECT 1 FROM __lk_rebound r WHERE r.binding_id = k.binding_id
                                           JOIN __lk_returns t ON t.fn_def_id = d.def_id AND NOT t.is_async
                                           WHERE t.class_def_id = k.class_def_id));
 
+-- rows from: __lk_rebound_ok
 INSERT INTO __lk_calls
 SELECT c.callsite_id AS ref_id, 'same_class' AS rule,
        0.8 * k.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
@@ -1261,6 +1274,7 @@ QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index, x.sp
 
 -- ... and x.a.m() on such an x (jinja2's `frame = frame.inner()` then `frame.symbols.ref(...)`): ATTRIBUTE_INSTANCE
 -- again, for these calls, x's class known at 0.8 x the least confident binding (as for a parameter declared `x: C`)
+-- rows from: __lk_rebound_ok
 CREATE OR REPLACE TEMP TABLE __lk_attr_calls_rebound AS
 SELECT c.callsite_id, c.callee_attrs[1] AS attr, c.callee_attrs[2] AS method, k.class_def_id,
        0.8 * k.confidence AS known, [d.qualname] AS known_via, false AS own
@@ -1380,11 +1394,13 @@ WHERE s.rule = 'override';
 -- S has both T and K in its MRO: enumerated from whichever of T and K has fewer subclasses (TestCase has
 -- ~3,000: a mixin calling self.assertEqual() must not visit them all), one join per statement so that the
 -- optimizer cannot pick the other order
+-- rows from: __lk_sub_def
 CREATE OR REPLACE TEMP TABLE __lk_sub_n AS
 SELECT d.*, (SELECT count(*) FROM cpg_mro a WHERE a.ancestor_def_id = d.t_id) <=
             (SELECT count(*) FROM cpg_mro b WHERE b.ancestor_def_id = d.k_id) AS by_t
 FROM __lk_sub_def d;
 
+-- rows from: __lk_sub_n
 CREATE OR REPLACE TEMP TABLE __lk_sub_via AS
 SELECT d.* EXCLUDE (by_t), a.class_def_id AS sub_id FROM __lk_sub_n d JOIN cpg_mro a ON a.ancestor_def_id = d.t_id
 WHERE d.by_t
@@ -1392,12 +1408,14 @@ UNION ALL
 SELECT d.* EXCLUDE (by_t), b.class_def_id FROM __lk_sub_n d JOIN cpg_mro b ON b.ancestor_def_id = d.k_id
  AND b.mro_index > 0 WHERE NOT d.by_t;
 
+-- rows from: __lk_sub_via
 CREATE OR REPLACE TEMP TABLE __lk_sub_cand AS
 SELECT v.* EXCLUDE (t_id), NULL::SMALLINT AS k_index, a.mro_index AS t_index FROM __lk_sub_via v
 JOIN cpg_mro a ON a.class_def_id = v.sub_id AND a.ancestor_def_id = v.t_id
 SEMI JOIN cpg_mro b ON b.class_def_id = v.sub_id AND b.ancestor_def_id = v.k_id AND b.mro_index > 0;
 
 -- ... and no class before T in S's MRO defines m (S's m is x); super() and cls(...): every subclass S of K
+-- rows from: __lk_sub_cand
 CREATE OR REPLACE TEMP TABLE __lk_sub_prefix AS
 SELECT c.*, o.ancestor_def_id, o.mro_index FROM __lk_sub_cand c
 JOIN cpg_mro o ON o.class_def_id = c.sub_id AND o.mro_index <= c.t_index;
@@ -1413,12 +1431,14 @@ JOIN cpg_mro ks ON ks.ancestor_def_id = s.k_id AND ks.mro_index > 0 WHERE s.rule
 -- where an instance of S runs the calling method K.f: S inherits it, or every definition of f before K in S's
 -- MRO calls super().f(...) (click: Option.__init__ chains to Parameter.__init__, whose self._parse_decls() then
 -- runs Option's); methods that call super().name(...)
+-- rows from: __lk_sub_cand2
 CREATE OR REPLACE TEMP TABLE __lk_super_chain AS
 SELECT DISTINCT c.caller_def_id AS def_id, c.callee_attrs[1] AS name FROM cpg_call_sites c
 JOIN cpg_call_sites s ON s.callsite_id = c.callee_value_node_id AND s.callee_kind = 'name' AND s.callee_root = 'super'
 WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
   AND c.callee_attrs[1] IN (SELECT DISTINCT caller_name FROM __lk_sub_cand2);
 
+-- rows from: __lk_sub_cand2
 CREATE OR REPLACE TEMP TABLE __lk_subs AS
 WITH k AS (SELECT c.*, o.mro_index AS k_pos FROM __lk_sub_cand2 c
            JOIN cpg_mro o ON o.class_def_id = c.sub_id AND o.ancestor_def_id = c.k_id),
@@ -1431,6 +1451,7 @@ SELECT k.* EXCLUDE (k_pos) FROM k
 ANTI JOIN unchained u ON u.ref_id = k.ref_id AND u.rule = k.rule AND u.sub_id = k.sub_id
  AND u.x_id IS NOT DISTINCT FROM k.x_id;
 
+-- rows from: __lk_subs
 INSERT INTO __lk_calls
 WITH attr AS (  -- self.m(): x; super().m(): m after K in S's MRO
     SELECT s.ref_id, s.rule, 0.8 * s.confidence AS confidence, x.def_id, x.qualname, x.path, x.kind,
@@ -1562,6 +1583,7 @@ FROM __lk_calls e JOIN __lk_cdefs x ON x.def_id = e.def_id AND x.kind = 'method'
 JOIN __lk_defs c ON c.qualname = e.via[-2] AND c.kind = 'class'
 WHERE e.rule IN ('annotation', 'returns_method', 'attribute_instance', 'iterated');
 
+-- rows from: __lk_abs_base
 CREATE OR REPLACE TEMP TABLE __lk_abs_found AS
 WITH x AS (SELECT * FROM __lk_abs_base WHERE x_id IN ({abstract_x}))
 SELECT x.ref_id, x.confidence, x.x_id, x.via, y.def_id AS y_id, y.qualname, y.path, y.kind, yd.code_unit_id
@@ -1574,6 +1596,7 @@ JOIN __lk_cdefs yd ON yd.def_id = y.def_id
 QUALIFY row_number() OVER (PARTITION BY x.ref_id, x.x_id, s.class_def_id ORDER BY o.mro_index, y.span_start_byte DESC,
                                         y.def_id, x.confidence DESC, len(x.via), array_to_string(x.via, ' ')) = 1;
 
+-- rows from: __lk_abs_found
 INSERT INTO __lk_calls
 SELECT ref_id, 'abstract_override', confidence / count(*) OVER (PARTITION BY ref_id, x_id), y_id, qualname, path,
        kind, list_append(via, qualname)
@@ -2147,16 +2170,46 @@ def _has_rows(conn, table: str) -> bool:
     return run(conn, f"SELECT EXISTS (SELECT 1 FROM {table})")[0][0]
 
 
-def _run_statements(conn, sql: str, unless_empty: dict[int, str] | None = None) -> None:
-    """Statements separated by ';' at a line end, in order (a temporary table per stage). ``unless_empty``: statement
-    number -> a table whose rows the statement starts from; the statement is skipped when it has none (an insert
-    whose every row joins such a row: run anyway it still cost 10-30 ms, DuckDB building its hash tables on the
-    repository-wide side)."""
+# A statement's guard: a comment line `-- rows from: a, b` (temporary tables) in the statement says that every row it
+# makes (or deletes) joins a row of one of them; with none, ``_run_statements`` does not run it (``_run_if``).
+_ROWS_FROM = re.compile(r"^\s*-- rows from: ([\w, ]+)$", re.M)
+# A statement that makes a temporary table or view: ``_run_if`` makes it empty instead of skipping it.
+_MAKES_TEMP = re.compile(r"^\s*(?:--[^\n]*\n\s*)*CREATE OR REPLACE TEMP (TABLE|VIEW) (\w+) AS\b")
+
+
+def _run_if(conn, sql: str, *sources: str) -> list:
+    """Run the one statement ``sql`` if one of ``sources`` (a table, or a query) has a row, and return what
+    ``run`` returns. Each source must be one that every row the statement makes (or deletes) joins: with no row
+    in any of them the statement makes none, and it is not run (DuckDB would still plan it and build its hash
+    tables on the repository-wide side: 10-60 ms a statement; a one-file edit's link had 68 statements that made
+    no row, 30 % of its statement time). A temporary table or view it would make is made empty instead, with its
+    columns (``LIMIT 0``: planned, ~2 ms, not executed), so that no later statement reads a stale one (a
+    connection links many times) or finds none. Returns ``[(0,)]`` then, as DuckDB reports no row made."""
     from resources.duck import run
+    probe = " OR ".join(f"EXISTS ({s})" if s.lstrip().upper().startswith("SELECT") else f"EXISTS (SELECT 1 FROM {s})"
+                        for s in sources)
+    if not sources or run(conn, f"SELECT {probe}")[0][0]:
+        return run(conn, sql)
+    made = _MAKES_TEMP.match(sql)
+    if made:
+        kind, name = made.groups()
+        body = sql[made.end():].rstrip().removesuffix(";")
+        run(conn, f"CREATE OR REPLACE TEMP {kind} {name} AS SELECT * FROM ({body}\n) LIMIT 0")
+    return [(0,)]
+
+
+def _run_statements(conn, sql: str, unless_empty: dict[int, str] | None = None) -> None:
+    """Statements separated by ';' at a line end, in order (a temporary table per stage). A statement runs unless
+    its guard says it can make no row (``_run_if``): its `-- rows from:` comment, or ``unless_empty`` (statement
+    number -> a table whose rows the statement starts from)."""
     for k, statement in enumerate(sql.split(";\n")):
-        source = (unless_empty or {}).get(k)
-        if statement.strip() and (source is None or _has_rows(conn, source)):
-            run(conn, statement)
+        if not statement.strip():
+            continue
+        marked = _ROWS_FROM.search(statement)
+        sources = [t.strip() for t in marked.group(1).split(",")] if marked else []
+        if unless_empty and k in unless_empty:
+            sources.append(unless_empty[k])
+        _run_if(conn, statement, *sources)
 
 
 def _run_chain(conn, sql: str, first: str) -> None:
@@ -2249,7 +2302,8 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     ancestors |= {r[0] for r in run(conn, ANCESTOR_FILES)}
     # (the MRO now has the scope's new subclasses; the candidates first: most edits have none a declared-type
     # rule reaches, and the query over them reads the instructions of their code units)
-    if run(conn, ABSTRACT_CANDIDATES)[0][0]:
+    if _run_if(conn, ABSTRACT_CANDIDATES, "SELECT 1 FROM cpg_mro o JOIN __lk_scope_cdefs c ON c.def_id = o.class_def_id "
+               "WHERE o.mro_index > 0 AND o.ancestor_def_id IS NOT NULL")[0][0]:  # (a base class of the repository)
         ancestors |= {r[0] for r in run(conn, ABSTRACT_CALLERS)}
     scope = {r[0] for r in run(conn, scope_sql)}
     extra = (ancestors - scope) & {r[0] for r in run(conn, "SELECT path FROM cpg_files")}
@@ -2272,10 +2326,11 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, INSTANCE_BINDINGS)
     # the constructor calls of one receiver that find m at the same definition (Graph.nodes through DiGraph() and
     # Graph(), or Graph() twice): one edge, their shares summed
-    run(conn, "INSERT INTO __lk_calls SELECT ref_id, rule, sum(confidence), def_id, qualname, path, kind, "
-              "arg_min(via, array_to_string(via, ' ')) FROM (" + INSTANCE + " UNION ALL " + INSTANCE_CALL
-        + ") GROUP BY ref_id, rule, def_id, qualname, path, kind")
-    run(conn, "INSERT INTO __lk_calls " + IMPORTED_INSTANCE)
+    _run_if(conn, "INSERT INTO __lk_calls SELECT ref_id, rule, sum(confidence), def_id, qualname, path, kind, "
+                  "arg_min(via, array_to_string(via, ' ')) FROM (" + INSTANCE + " UNION ALL " + INSTANCE_CALL
+            + ") GROUP BY ref_id, rule, def_id, qualname, path, kind", "__lk_inst")
+    run(conn, IMPORTED_VARS)
+    _run_if(conn, "INSERT INTO __lk_calls " + IMPORTED_INSTANCE, "__lk_imp_vars")
     run(conn, "INSERT INTO __lk_calls " + RESULT_METHOD)
     _run_chain(conn, SUBCLASS_CALLS, "__lk_sub_site")
     run(conn, CLASS_ATTRIBUTE_REFS)
@@ -2284,38 +2339,40 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     run(conn, "INSERT INTO __lk_calls " + TYPE_OF_SELF)
     run(conn, ANNOTATION_REFS)
     _resolve(conn, roots, not full)
-    run(conn, DECLARED)
-    run(conn, "INSERT INTO __lk_calls " + ANNOTATED + " UNION ALL " + ITERATED_ATTR)
+    _run_if(conn, DECLARED, "__lk_res")
+    _run_if(conn, "INSERT INTO __lk_calls " + ANNOTATED + " UNION ALL " + ITERATED_ATTR, "__lk_declared")
     run(conn, RETURNS_REFS)
     _resolve(conn, roots, not full)
     _run_statements(conn, RETURNS)
-    run(conn, "INSERT INTO __lk_calls " + ITERATED_CALL + " UNION ALL " + ITERATED_PARAM)
-    run(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE)
-    run(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT)
+    _run_if(conn, "INSERT INTO __lk_calls " + ITERATED_CALL + " UNION ALL " + ITERATED_PARAM, "__lk_returns_item",
+            "__lk_declared")
+    _run_if(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE, "__lk_returns")
+    _run_if(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT, "__lk_returns")
     run(conn, ATTRIBUTE_RECEIVERS)  # (after RETURNS: a store `self.a = f()` may call a `def f() -> C`)
     run(conn, ATTRIBUTE_CALLS)
-    run(conn, STORED_PARAM_REFS)
+    _run_if(conn, STORED_PARAM_REFS, "__lk_attr_calls")
     _resolve(conn, roots, not full)
-    run(conn, STORED_PARAM_DECLARED)
+    _run_if(conn, STORED_PARAM_DECLARED, "__lk_res")
     _run_statements(conn, "INSERT INTO __lk_calls " + ATTRIBUTE_INSTANCE, {0: "__lk_attr_calls"})
     _run_statements(conn, REBOUND_SITES)
     run(conn, RETURNS_REFS_LATE)
     _resolve(conn, roots, not full)
-    run(conn, RETURNS_LATE)
+    _run_if(conn, RETURNS_LATE, "__lk_res")
     _run_statements(conn, REBOUND)
     if _has_rows(conn, "__lk_attr_calls_rebound"):  # (most edits have none: 30 ms saved)
         run(conn, "INSERT INTO __lk_calls " + _attribute_instance("__lk_attr_calls_rebound"))
-    run(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE_LATE)
-    run(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT_LATE)
+    _run_if(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE_LATE, "__lk_returns")
+    _run_if(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT_LATE, "__lk_returns")
     run(conn, RETURN_REFS)
     _resolve(conn, roots, not full)
-    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_returned_res AS " + CALLABLE.format(res="__lk_res"))
+    _run_if(conn, "CREATE OR REPLACE TEMP TABLE __lk_returned_res AS " + CALLABLE.format(res="__lk_res"), "__lk_res")
     returned = ("SELECT r.outer_id AS ref_id, 'returned' AS rule, "
                 "r.outer_confidence * x.confidence / count(*) OVER (PARTITION BY r.outer_id) AS confidence, "
                 "x.def_id, x.qualname, x.path, x.kind, x.via FROM __lk_returned_res x "
                 "JOIN __lk_refs r USING (ref_id)")
-    run(conn, "INSERT INTO __lk_calls " + returned)
-    run(conn, "INSERT INTO __lk_bound_values " + BOUND_VALUES.format(res="__lk_returned_res"))  # f()(x): bound?
+    _run_if(conn, "INSERT INTO __lk_calls " + returned, "__lk_returned_res")
+    _run_if(conn, "INSERT INTO __lk_bound_values " + BOUND_VALUES.format(res="__lk_returned_res"),  # f()(x): bound?
+            "__lk_returned_res")
     # (two statements: the receivers' classes first, so that DuckDB joins the MROs to the few there are; in one,
     # with no getattr call in the scope, it estimated them at none and joined every class's methods first: 38 s)
     getattr_k, getattr_found = GETATTR_DISPATCH.split(";\n")
@@ -2350,7 +2407,10 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     _resolve(conn, roots, not full)
     # the passed arguments' callables, once: the edges below and the bound methods among them read them
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_passed_res AS " + CALLABLE.format(res="__lk_res"))
-    run(conn, PASSED_INSTANCE)
+    # (a ref's root must have a binding site `x = <call>` for a constructor to have made it)
+    _run_if(conn, PASSED_INSTANCE, "SELECT 1 FROM __lk_refs r JOIN __lk_need_defsites n ON n.binding_id = r.root_binding_id "
+                                   "JOIN __lk_need_vrefs v ON v.target_node_id = n.ast_node_id AND v.path = n.path "
+                                   "AND v.role = 'instance' WHERE len(r.attrs) = 1 AND r.lambda_def_id IS NULL")
     passed = ("SELECT r.outer_id AS ref_id, 'passed_argument' AS rule, 0.8 * r.outer_confidence * x.confidence "
               "AS confidence, x.def_id, x.qualname, x.path, x.kind, x.via FROM __lk_passed_res x "
               "JOIN __lk_refs r USING (ref_id) WHERE x.def_id IS NOT NULL "
