@@ -2337,7 +2337,8 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
     _resolve(conn, roots, not full)
     run(conn, "INSERT INTO __lk_calls " + CLASS_ATTRIBUTE)
     run(conn, "INSERT INTO __lk_calls " + TYPE_OF_SELF)
-    run(conn, ANNOTATION_REFS)
+    _run_if(conn, ANNOTATION_REFS, "SELECT 1 FROM __lk_scope_vrefs WHERE (root IS NOT NULL AND role IN ('annotation', "
+                                  "'annotation_item')) OR (role = 'iter' AND len(attrs) = 1)")
     _resolve(conn, roots, not full)
     _run_if(conn, DECLARED, "__lk_res")
     _run_if(conn, "INSERT INTO __lk_calls " + ANNOTATED + " UNION ALL " + ITERATED_ATTR, "__lk_declared")
@@ -2363,7 +2364,9 @@ def _link(conn, scope_sql: str, full: bool = False) -> set[str]:
         run(conn, "INSERT INTO __lk_calls " + _attribute_instance("__lk_attr_calls_rebound"))
     _run_if(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE_LATE, "__lk_returns")
     _run_if(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT_LATE, "__lk_returns")
-    run(conn, RETURN_REFS)
+    _run_if(conn, RETURN_REFS, "SELECT 1 FROM __lk_scope_sites WHERE callee_kind = 'call'",
+            "SELECT 1 FROM __lk_scope_sites c JOIN __lk_scope_vrefs b ON b.target_binding_id = c.callee_root_binding_id "
+            "AND b.role = 'instance' AND b.path = c.path WHERE c.callee_kind = 'name' AND c.call_kind = 'call'")
     _resolve(conn, roots, not full)
     _run_if(conn, "CREATE OR REPLACE TEMP TABLE __lk_returned_res AS " + CALLABLE.format(res="__lk_res"), "__lk_res")
     returned = ("SELECT r.outer_id AS ref_id, 'returned' AS rule, "
