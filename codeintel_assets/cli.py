@@ -204,15 +204,17 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         # Nothing wrote the instance or the database since the last run finished: its partitions are the
         # database's files and no run can have died (codeintel_assets.settled). No work: no Dagster at all.
         reader = ReadOnlyDatabase(db)
-        try:
-            indexed = indexed_hashes(reader, modules, _limits(args))
-            plan = plan_reconcile(disk, indexed, list(indexed))
-            idle = not plan.to_materialize and not plan.removed and not _relink_needed(args, root, reader)
-        except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: one line, exit 2
-            raise CliError(f"cannot read the database {db}: {exc}") from exc
-        if idle:
-            _log_plan(log, root, db, plan)
-            return _finish(args, root, db, home, reader, plan, [], dict(run_ok=True, t0=t0, warnings=scan_warnings))
+        with reader.holding():  # (one reader for what is indexed, the link's state and an idle run's summary)
+            try:
+                indexed = indexed_hashes(reader, modules, _limits(args))
+                plan = plan_reconcile(disk, indexed, list(indexed))
+                idle = not plan.to_materialize and not plan.removed and not _relink_needed(args, root, reader)
+            except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: one line, exit 2
+                raise CliError(f"cannot read the database {db}: {exc}") from exc
+            if idle:
+                _log_plan(log, root, db, plan)
+                return _finish(args, root, db, home, reader, plan, [],
+                               dict(run_ok=True, t0=t0, warnings=scan_warnings))
     settled.forget(home)
     from dagster import DagsterInstance
 
@@ -322,12 +324,13 @@ def _index(args, root: Path, db: str, t0: float) -> int:
     # Only a run can supersede another: no run (nothing to do), nothing to look at.
     ran = bool(run_id or (inspect_summary or {}).get("runs"))
     pruned = _prune(args, instance, scan_warnings) if ran else (0, 0, 0.0)
-    code = _finish(args, root, db, home, store, plan, work, dict(
-        run_ok=run_ok, run_id=run_id, run_error=run_error, checks=checks, timings=timings, warnings=scan_warnings,
-        recovered=recovered, inspect=inspect_summary, t0=t0, pruned=pruned,
-        checks_declared=_checks_reported(defs, store) if defs is not None else None))
-    if run_ok:
-        _settle(home, db, instance, store)
+    with store.reading():  # (the summary, the count of checks and the no-work record: one reader, not three)
+        code = _finish(args, root, db, home, store, plan, work, dict(
+            run_ok=run_ok, run_id=run_id, run_error=run_error, checks=checks, timings=timings, warnings=scan_warnings,
+            recovered=recovered, inspect=inspect_summary, t0=t0, pruned=pruned,
+            checks_declared=_checks_reported(defs, store) if defs is not None else None))
+        if run_ok:
+            _settle(home, db, instance, store)
     return code
 
 

@@ -34,6 +34,7 @@ class CodeIntelStore(ConfigurableResource):
 
     database: str
     _keeper = PrivateAttr(default=None)  # the run's open connection (yield_for_execution), or None
+    _reader = PrivateAttr(default=None)  # the ReadOnlyDatabase holding a connection in ``reading()``, or None
 
     def _resource(self) -> DuckDBResource:
         return DuckDBResource(database=self.database)
@@ -67,6 +68,22 @@ class CodeIntelStore(ConfigurableResource):
                     self._keeper = None
 
     @contextmanager
+    def reading(self):
+        """Outside a run: one read-only connection for a stretch of reads (``ReadOnlyDatabase.holding``), every
+        ``connection(read_only=True)`` meanwhile a cursor of it. The CLI's summary, its count of checks and its
+        no-work record after a run opened three readers, 40-70 ms each on the standard library's database."""
+        if self._keeper is not None or self._reader is not None:
+            yield self
+            return
+        reader = ReadOnlyDatabase(self.database)
+        with reader.holding():
+            self._reader = reader
+            try:
+                yield self
+            finally:
+                self._reader = None
+
+    @contextmanager
     def connection(self, read_only: bool = False):
         if self._keeper is not None:  # in a run: a cursor of the run's connection (reads included)
             conn = self._keeper.cursor()
@@ -75,8 +92,8 @@ class CodeIntelStore(ConfigurableResource):
             finally:
                 conn.close()
             return
-        if read_only:
-            with ReadOnlyDatabase(self.database).connection() as conn:
+        if read_only:  # (in reading(): a cursor of its connection)
+            with (self._reader or ReadOnlyDatabase(self.database)).connection() as conn:
                 yield conn
             return
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)

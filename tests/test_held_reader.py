@@ -1,0 +1,76 @@
+"""One read-only connection for a stretch of reads (``ReadOnlyDatabase.holding``, ``CodeIntelStore.reading``): the
+CLI's reads before and after a run each opened the database file (40-70 ms each on the standard library's).
+Counted on a real DuckDB file by wrapping ``connect_read_only`` (the real function still opens the file)."""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import resources.duck as duck
+from resources.duck import ReadOnlyDatabase
+from resources.store import CodeIntelStore
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch):
+    path = tmp_path / "held.duckdb"
+    conn = duckdb.connect(str(path))
+    conn.execute("CREATE TABLE t AS SELECT range AS id FROM range(3)")
+    conn.close()
+    opened = []
+    real = duck.connect_read_only
+
+    def counting(database):
+        opened.append(database)
+        return real(database)
+    monkeypatch.setattr(duck, "connect_read_only", counting)
+    return str(path), opened
+
+
+def _count(conn):
+    return conn.execute("SELECT count(*) FROM t").fetchall()[0][0]
+
+
+def test_readers_share_one_connection_while_held_and_it_is_closed_after(database):
+    path, opened = database
+    reader = ReadOnlyDatabase(path)
+    with reader.holding():
+        for _ in range(3):
+            with reader.connection() as conn:
+                assert _count(conn) == 3
+        with reader.holding():  # nested: the same connection
+            with reader.connection() as conn:
+                assert _count(conn) == 3
+    assert len(opened) == 1
+    writer = duckdb.connect(path)  # released: a writer opens the file again
+    writer.execute("INSERT INTO t VALUES (3)")
+    writer.close()
+    with reader.connection() as conn:  # not held: its own connection, as before
+        assert _count(conn) == 4
+    assert len(opened) == 2
+
+
+def test_the_store_reads_through_one_connection_in_reading(database):
+    path, opened = database
+    store = CodeIntelStore(database=path)
+    with store.reading():
+        for _ in range(3):
+            with store.connection(read_only=True) as conn:
+                assert _count(conn) == 3
+    assert len(opened) == 1
+    with store.connection(read_only=True) as conn:
+        assert _count(conn) == 3
+    assert len(opened) == 2
+
+
+def test_a_database_that_cannot_be_opened_is_reported_by_the_reader_itself(tmp_path, database):
+    _, opened = database
+    missing = str(tmp_path / "no" / "such" / "dir" / "x.duckdb")
+    reader = ReadOnlyDatabase(missing)
+    with reader.holding():  # nothing held: no error here
+        with pytest.raises(duckdb.Error):
+            with reader.connection():
+                pass
+    assert Path(missing).parent.exists() is False
+    assert len(opened) == 2  # the holding attempt and the reader's own
