@@ -7,6 +7,7 @@ import re
 import sys
 import time
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 
 def _quiet():
@@ -183,28 +184,30 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         for f in (Path(db), Path(db + ".wal")):
             f.unlink(missing_ok=True)
         log(f"codeintel: --rebuild: removed {db}; every file is indexed again")
-    try:
-        check_database_file(db)
-    except DamagedDatabase as exc:
-        raise CliError(str(exc)) from exc
-    from codeintel_assets.indexer import remove_stale_spools
-    remove_stale_spools(db)  # we hold the lock: a spool of this database is a dead run's
-    scan_warnings: list[str] = []
-    # --full: every file read and hashed again (the cache is rewritten)
-    disk = scan_repository(root, tuple(args.exclude or ()), scan_warnings, cache=Path(home) / SCAN_CACHE,
-                           trust_cache=not args.full)
-    for w in scan_warnings:
-        print(f"codeintel: warning: {w}", file=sys.stderr)
-    try:
-        modules = module_names(root, [f.key for f in disk], args.import_root or ())
-    except ValueError as exc:
-        raise CliError(str(exc)) from exc
-    indexed = None
-    if not (args.full or args.rebuild or args.inspect) and settled.settled(home, db):
-        # Nothing wrote the instance or the database since the last run finished: its partitions are the
-        # database's files and no run can have died (codeintel_assets.settled). No work: no Dagster at all.
-        reader = ReadOnlyDatabase(db)
-        with reader.holding():  # (one reader for what is indexed, the link's state and an idle run's summary)
+    # Nothing wrote the instance or the database since the last run finished: its partitions are the database's
+    # files and no run can have died (codeintel_assets.settled). Then no Dagster at all unless there is work, and
+    # one reader for the damage test, what is indexed, the link's state and an idle run's summary.
+    quiet = not (args.full or args.rebuild or args.inspect) and settled.settled(home, db)
+    reader = ReadOnlyDatabase(db)
+    with reader.holding() if quiet else nullcontext():
+        try:
+            check_database_file(db, reader)
+        except DamagedDatabase as exc:
+            raise CliError(str(exc)) from exc
+        from codeintel_assets.indexer import remove_stale_spools
+        remove_stale_spools(db)  # we hold the lock: a spool of this database is a dead run's
+        scan_warnings: list[str] = []
+        # --full: every file read and hashed again (the cache is rewritten)
+        disk = scan_repository(root, tuple(args.exclude or ()), scan_warnings, cache=Path(home) / SCAN_CACHE,
+                               trust_cache=not args.full)
+        for w in scan_warnings:
+            print(f"codeintel: warning: {w}", file=sys.stderr)
+        try:
+            modules = module_names(root, [f.key for f in disk], args.import_root or ())
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        indexed = None
+        if quiet:
             try:
                 indexed = indexed_hashes(reader, modules, _limits(args))
                 plan = plan_reconcile(disk, indexed, list(indexed))

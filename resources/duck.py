@@ -6,7 +6,7 @@ import Dagster (1-2 s of a 3 s command).
 """
 
 from collections.abc import Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import duckdb
@@ -183,16 +183,18 @@ DUCKDB_HEADER_BYTES = 3 * 4096  # the main header and two database headers prece
 _DAMAGE_MARKERS = ("Could not read enough bytes", "Corrupt", "corrupt", "not a valid DuckDB database")
 
 
-def check_database_file(database: str) -> None:
+def check_database_file(database: str, reader: "ReadOnlyDatabase | None" = None) -> None:
     """Cheap damage test at start: the file must hold every block DuckDB's header counts.
 
     A truncated file (a full disk, a bad copy) otherwise opens fine and fails only when a query
     reaches a missing block; ``codeintel check --recompute`` reads every table for the thorough test.
+    ``reader``: read through it (a connection it holds, or one it opens), else through a connection of its own.
     """
     if not Path(database).exists() or Path(database + ".wal").exists():
         return  # a pending WAL is replayed on open and its blocks are counted before they are in the file
+    opened = ExitStack()
     try:
-        conn = connect_read_only(database)
+        conn = opened.enter_context((reader or ReadOnlyDatabase(database)).connection())
     except duckdb.Error as exc:
         text = str(exc)
         if "not a valid DuckDB database" in text:  # another kind of file (or a header overwritten): say so, since
@@ -222,7 +224,7 @@ def check_database_file(database: str) -> None:
         raise DamagedDatabase(f"the database {database} cannot be read: {exc}; rebuild it with `codeintel index "
                               f"--rebuild` (or remove the file)") from exc
     finally:
-        conn.close()
+        opened.close()
     if have < need:
         raise DamagedDatabase(f"the database {database} is damaged: {have:,} bytes on disk, but its tables use "
                               f"blocks up to byte {need:,}; rebuild it with `codeintel index "

@@ -74,3 +74,29 @@ def test_a_database_that_cannot_be_opened_is_reported_by_the_reader_itself(tmp_p
                 pass
     assert Path(missing).parent.exists() is False
     assert len(opened) == 2  # the holding attempt and the reader's own
+
+
+def test_an_index_run_opens_the_database_once_to_read_before_and_once_after(tmp_path, monkeypatch):
+    """End to end, in process: an unchanged re-run reads through one connection (it was four: the damage test,
+    what is indexed, the link's state, the summary), an edit through one before its run and one after (it was two
+    and three)."""
+    import json
+
+    from tests.conftest import TINY_REPO, index_repo, run_cli
+    repo, env, _ = index_repo(tmp_path, TINY_REPO, no_failed_files=False)  # (its pkg/bad.py fails to parse)
+    opened = []
+    real = duck.connect_read_only
+    monkeypatch.setattr(duck, "connect_read_only", lambda database: opened.append(database) or real(database))
+
+    def index() -> dict:
+        code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+        assert code == 0, err
+        return json.loads(out.strip().splitlines()[-1])
+    assert index()["run_id"] is None  # nothing changed: no run
+    assert len(opened) == 1
+    first = repo / "pkg" / "good.py"
+    first.write_text(first.read_text() + "\n_edited = 1\n")
+    opened.clear()
+    summary = index()
+    assert summary["files_changed"] == 1 and summary["run_ok"]
+    assert len(opened) == 2  # (the run's writer is not read-only: not counted)
