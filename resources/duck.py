@@ -251,6 +251,8 @@ class ReadOnlyDatabase:
         try:
             held = connect_read_only(self.database)
         except Exception:  # noqa: BLE001 - each reader opens its own and reports it
+            held = None
+        if held is None:  # (not yielded inside the except: the body's own errors would chain to this one)
             yield self
             return
         self._held = held
