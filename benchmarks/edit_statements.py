@@ -25,7 +25,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-_MAKES = re.compile(r"^\s*(?:--[^\n]*\n\s*)*CREATE OR REPLACE TEMP TABLE (\w+) AS\b")
 _WRITES = re.compile(r"^\s*(?:--[^\n]*\n\s*)*(INSERT|DELETE)\b", re.I)
 
 
@@ -43,6 +42,7 @@ def main() -> None:
 
     import resources.duck as duck
     from codeintel_assets import cli
+    from codeintel_assets.link import _MAKES_TEMP  # how the link tells a statement that makes a temporary table
 
     run = duck.run
     profile_file = Path(tempfile.mkdtemp()) / "profile.json"
@@ -67,10 +67,10 @@ def main() -> None:
             seconds = time.perf_counter() - t
             if args.profile:
                 conn.execute("PRAGMA disable_profiling")
-        made = _MAKES.match(sql)
+        made = _MAKES_TEMP.match(sql)
         rows = None
-        if made:
-            rows = conn.execute(f"SELECT count(*) FROM {made.group(1)}").fetchall()[0][0]
+        if made and made.group(1) == "TABLE":  # (a view's rows are not made: not counted)
+            rows = conn.execute(f"SELECT count(*) FROM {made.group(2)}").fetchall()[0][0]
         elif _WRITES.match(sql) and result:
             rows = result[0][0]
         records.append((seconds, rows, " ".join(sql.split())))

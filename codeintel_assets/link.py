@@ -2164,10 +2164,15 @@ def _need_tables(conn, narrow: bool, files: str | None = "(SELECT path FROM __lk
         run(conn, "INSERT INTO __lk_need_files SELECT path FROM __lk_need_new")
 
 
+def _exists(source: str) -> str:
+    """SQL that is true when ``source`` (a table, or a query) has a row."""
+    return f"EXISTS ({source})" if source.lstrip().upper().startswith("SELECT") else f"EXISTS (SELECT 1 FROM {source})"
+
+
 def _has_rows(conn, table: str) -> bool:
     """Does ``table`` (a temporary table a stage starts from) have a row? A stage over none is skipped."""
     from resources.duck import run
-    return run(conn, f"SELECT EXISTS (SELECT 1 FROM {table})")[0][0]
+    return run(conn, f"SELECT {_exists(table)}")[0][0]
 
 
 # A statement's guard: a comment line `-- rows from: a, b` (temporary tables) in the statement says that every row it
@@ -2186,9 +2191,7 @@ def _run_if(conn, sql: str, *sources: str) -> list:
     columns (``LIMIT 0``: planned, ~2 ms, not executed), so that no later statement reads a stale one (a
     connection links many times) or finds none. Returns ``[(0,)]`` then, as DuckDB reports no row made."""
     from resources.duck import run
-    probe = " OR ".join(f"EXISTS ({s})" if s.lstrip().upper().startswith("SELECT") else f"EXISTS (SELECT 1 FROM {s})"
-                        for s in sources)
-    if not sources or run(conn, f"SELECT {probe}")[0][0]:
+    if not sources or run(conn, "SELECT " + " OR ".join(map(_exists, sources)))[0][0]:
         return run(conn, sql)
     made = _MAKES_TEMP.match(sql)
     if made:

@@ -12,12 +12,8 @@ from resources.duck import ReadOnlyDatabase
 from resources.store import CodeIntelStore
 
 
-@pytest.fixture
-def database(tmp_path, monkeypatch):
-    path = tmp_path / "held.duckdb"
-    conn = duckdb.connect(str(path))
-    conn.execute("CREATE TABLE t AS SELECT range AS id FROM range(3)")
-    conn.close()
+def _count_opens(monkeypatch) -> list[str]:
+    """The databases opened read-only from now on (each open still the real one)."""
     opened = []
     real = duck.connect_read_only
 
@@ -25,7 +21,16 @@ def database(tmp_path, monkeypatch):
         opened.append(database)
         return real(database)
     monkeypatch.setattr(duck, "connect_read_only", counting)
-    return str(path), opened
+    return opened
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch):
+    path = tmp_path / "held.duckdb"
+    conn = duckdb.connect(str(path))
+    conn.execute("CREATE TABLE t AS SELECT range AS id FROM range(3)")
+    conn.close()
+    return str(path), _count_opens(monkeypatch)
 
 
 def _count(conn):
@@ -84,9 +89,7 @@ def test_an_index_run_opens_the_database_once_to_read_before_and_once_after(tmp_
 
     from tests.conftest import TINY_REPO, index_repo, run_cli
     repo, env, _ = index_repo(tmp_path, TINY_REPO, no_failed_files=False)  # (its pkg/bad.py fails to parse)
-    opened = []
-    real = duck.connect_read_only
-    monkeypatch.setattr(duck, "connect_read_only", lambda database: opened.append(database) or real(database))
+    opened = _count_opens(monkeypatch)
 
     def index() -> dict:
         code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
