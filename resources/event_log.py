@@ -214,6 +214,9 @@ class TunedSqliteEventLogStorage(SqliteEventLogStorage):
         self._active = threading.local()
         self._known_tables: set[str] = set()
         self._known_asset_key_cols: set[str] = set()
+        # get_dynamic_partitions, kept while the index database is unchanged (see _partitions_stamp)
+        self._partitions: dict[str, tuple[str, ...]] = {}
+        self._partitions_at: tuple[Any, int] | None = None
         # the stock __init__ sets self._db_lock = threading.Lock() and may reindex through
         # self._connect (no nesting there); swap in the re-entrant lock afterwards
         super().__init__(base_dir, inst_data=inst_data)
@@ -331,6 +334,63 @@ class TunedSqliteEventLogStorage(SqliteEventLogStorage):
             self._known_tables.add(table_name)
             return True
         return False
+
+    # ---------------------------------------------------------------- dynamic partitions
+    # Dagster asks for the `files` partition keys dozens of times in one run (33 in a one-file edit of the
+    # standard library: has_partition_key, the partitions definition's id, data-version lookups), each a
+    # query returning every key (~10 ms for 1,726 keys). They are kept here while the index database is
+    # unchanged: SQLite's `PRAGMA data_version` changes on a connection whenever another connection (another
+    # process, or another connection of this one) has committed to the file, and this storage's own writes of
+    # partitions (add, delete, wipe) drop the kept keys. Only the index shard's persistent connection is used
+    # for the comparison (a data_version is per connection: another connection's stamp never matches).
+
+    def _partitions_stamp(self) -> tuple[Any, int]:
+        with self.index_connection() as conn:
+            raw = conn.connection.dbapi_connection
+            return raw, raw.execute("PRAGMA data_version").fetchone()[0]
+
+    def _kept_partitions(self, partitions_def_name: str) -> tuple[str, ...] | None:
+        """The kept keys when the index database has not changed since they were read, else None."""
+        at = self._partitions_at
+        if at is None or partitions_def_name not in self._partitions:
+            return None
+        raw, version = self._partitions_stamp()
+        return self._partitions[partitions_def_name] if raw is at[0] and version == at[1] else None
+
+    def get_dynamic_partitions(self, partitions_def_name: str) -> Sequence[str]:
+        with self._db_lock:
+            kept = self._kept_partitions(partitions_def_name)
+            if kept is None:
+                stamp = self._partitions_stamp()  # before the read: a commit after it moves the stamp
+                if self._partitions_at is None or stamp[0] is not self._partitions_at[0] \
+                        or stamp[1] != self._partitions_at[1]:
+                    self._partitions = {}
+                kept = tuple(super().get_dynamic_partitions(partitions_def_name))
+                self._partitions[partitions_def_name] = kept
+                self._partitions_at = stamp
+            return list(kept)
+
+    def has_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> bool:
+        with self._db_lock:
+            kept = self._kept_partitions(partitions_def_name)
+        return partition_key in kept if kept is not None else super().has_dynamic_partition(
+            partitions_def_name, partition_key)
+
+    def _forget_partitions(self) -> None:
+        with self._db_lock:
+            self._partitions, self._partitions_at = {}, None
+
+    def add_dynamic_partitions(self, partitions_def_name: str, partition_keys: Sequence[str]) -> None:
+        try:
+            super().add_dynamic_partitions(partitions_def_name, partition_keys)
+        finally:
+            self._forget_partitions()
+
+    def delete_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> None:
+        try:
+            super().delete_dynamic_partition(partitions_def_name, partition_key)
+        finally:
+            self._forget_partitions()
 
     # ---------------------------------------------------------------- batched writes
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
@@ -508,7 +568,10 @@ class TunedSqliteEventLogStorage(SqliteEventLogStorage):
         # the stock wipe unlinks the run-shard files: close our handles on them first
         with self._db_lock:
             self._dispose_engines(keep_index=True)
-            super().wipe()
+            try:
+                super().wipe()
+            finally:
+                self._forget_partitions()
 
     def upgrade(self) -> None:
         with self._db_lock:
