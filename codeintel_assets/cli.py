@@ -191,7 +191,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
     reader = ReadOnlyDatabase(db)
     with reader.holding() if quiet else nullcontext():
         try:
-            check_database_file(db, reader)
+            check_database_file(db, reader, as_left=quiet)
         except DamagedDatabase as exc:
             raise CliError(str(exc)) from exc
         from codeintel_assets.indexer import remove_stale_spools

@@ -510,6 +510,25 @@ def test_truncated_database_is_reported_and_rebuilt(tmp_path, small, history):
         assert_same_tables(db, clean, f"after --rebuild of a {what}")
 
 
+def test_a_database_cut_in_place_after_a_finished_run_is_reported(tmp_path, small):
+    """The damage test trusts a file shorter than its block count only when it is the file a finished run left
+    (codeintel_assets.settled: same size and mtime). Cut in place, beside the instance that recorded it: the
+    size differs, the exact test runs and finds the missing blocks."""
+    template, _clean_db, _clean = small
+    repo = tmp_path / "repo"
+    shutil.copytree(template, repo)
+    db = tmp_path / "x.duckdb"
+    code, s, err = index_in_process(repo, db)
+    assert code == 0, (s, err)
+    code, s, err = index_in_process(repo, db)  # no work: answered from the recorded state
+    assert code == 0 and s["run_id"] is None, (s, err)
+    assert (home_of(db) / "codeintel_settled.json").exists()
+    os.truncate(db, int(db.stat().st_size * 0.9))
+    code, out, err = run_cli(["index", str(repo), "--db", str(db), "--workers", "1"], proc_env())
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and "damaged" in lines[0] and str(db) in lines[0], (code, err[-2000:])
+
+
 # 6 hash seeds -------------------------------------------------------------------------------------
 
 def test_same_rows_under_two_hash_seeds(tmp_path):
