@@ -215,9 +215,7 @@ def check_database_file(database: str, reader: "ReadOnlyDatabase | None" = None,
         block_size, total_blocks = conn.execute("SELECT block_size, total_blocks FROM pragma_database_size()").fetchone()
         have = Path(database).stat().st_size
         need = DUCKDB_HEADER_BYTES + int(block_size) * int(total_blocks)
-        if have < need and as_left:
-            need = have
-        elif have < need:
+        if have < need and not as_left:
             # Free blocks at the end may have been truncated away: the exact test is the highest block that
             # holds table data (every table's segments, from pragma_storage_info).
             top = -1
@@ -232,7 +230,7 @@ def check_database_file(database: str, reader: "ReadOnlyDatabase | None" = None,
                               f"--rebuild` (or remove the file)") from exc
     finally:
         opened.close()
-    if have < need:
+    if have < need and not as_left:
         raise DamagedDatabase(f"the database {database} is damaged: {have:,} bytes on disk, but its tables use "
                               f"blocks up to byte {need:,}; rebuild it with `codeintel index "
                               f"--rebuild` (or remove the file)")

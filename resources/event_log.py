@@ -349,30 +349,26 @@ class TunedSqliteEventLogStorage(SqliteEventLogStorage):
             raw = conn.connection.dbapi_connection
             return raw, raw.execute("PRAGMA data_version").fetchone()[0]
 
-    def _kept_partitions(self, partitions_def_name: str) -> tuple[str, ...] | None:
-        """The kept keys when the index database has not changed since they were read, else None."""
-        at = self._partitions_at
-        if at is None or partitions_def_name not in self._partitions:
-            return None
-        raw, version = self._partitions_stamp()
-        return self._partitions[partitions_def_name] if raw is at[0] and version == at[1] else None
+    def _current_partitions(self) -> dict[str, tuple[str, ...]]:
+        """The kept keys per partitions definition, emptied first when the index database changed since they
+        were read (or the connection is another). Call with ``_db_lock`` held; the stamp is taken before any
+        read that follows, so a commit after it moves the stamp and the keys are read again."""
+        stamp, at = self._partitions_stamp(), self._partitions_at
+        if at is None or stamp[0] is not at[0] or stamp[1] != at[1]:
+            self._partitions, self._partitions_at = {}, stamp
+        return self._partitions
 
     def get_dynamic_partitions(self, partitions_def_name: str) -> Sequence[str]:
         with self._db_lock:
-            kept = self._kept_partitions(partitions_def_name)
+            kept = self._current_partitions().get(partitions_def_name)
             if kept is None:
-                stamp = self._partitions_stamp()  # before the read: a commit after it moves the stamp
-                if self._partitions_at is None or stamp[0] is not self._partitions_at[0] \
-                        or stamp[1] != self._partitions_at[1]:
-                    self._partitions = {}
                 kept = tuple(super().get_dynamic_partitions(partitions_def_name))
                 self._partitions[partitions_def_name] = kept
-                self._partitions_at = stamp
             return list(kept)
 
     def has_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> bool:
         with self._db_lock:
-            kept = self._kept_partitions(partitions_def_name)
+            kept = self._current_partitions().get(partitions_def_name)
         return partition_key in kept if kept is not None else super().has_dynamic_partition(
             partitions_def_name, partition_key)
 
