@@ -8,10 +8,11 @@ Order of writes, and why:
   interrupted leaves every file it had not written with its old rows: nothing the database held is lost;
 - a run that indexes every stored file again (``--full``, every file edited, a first index): the rows of every file are
   deleted from every table first, in one transaction (the link's tables are emptied and its trace dropped
-  too: ``link.forget_links``), then ``CHECKPOINT`` (so the space of the deleted row groups is reused, and a
-  ``--full`` re-index of unchanged code leaves the file the size it was; rows replaced batch by batch
-  would keep their old blocks until the end: measured, 19.1 MB -> 34.9 MB on the first --full of a 60-file
-  repository, against +3 to +6 %), then each batch is appended. Such a run
+  too: ``link.forget_links``), then ``CHECKPOINT`` with vacuum (so the space of the deleted row groups is
+  reused, and a ``--full`` re-index of unchanged code leaves the file the size it was; rows replaced batch by
+  batch would keep their old blocks until the end: measured, 19.1 MB -> 34.9 MB on the first --full of a
+  60-file repository), then each batch is appended with vacuum off (``resources/vacuum.py``: a merge of the
+  row groups just written left 2.5-7 % of the file as free blocks inside it). Such a run
   that dies leaves files without rows until the next run, which sees them as stale and indexes them
   again; meanwhile ``codeintel_pending_files`` lists them and ``codeintel check`` fails naming them.
 
@@ -39,7 +40,6 @@ WRITE_BATCH_FILES = 192
 # Files per append transaction when set (a positive integer): the fault tests get two batches from a small
 # repository. Any other value is an error naming the variable.
 WRITE_BATCH_ENV = "CODEINTEL_WRITE_BATCH_FILES"
-CHECKPOINT_AFTER_ROWS = 100_000  # a small incremental run does not pay for a checkpoint
 WRITER_THREADS = 1
 SPOOL_PREFIX = ".codeintel-spool-"
 
@@ -145,7 +145,7 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
             t0 = time.perf_counter()
             rebuild = every_stored_file(conn, keys)
             if rebuild:
-                from resources.vacuum import allow_vacuum
+                from resources.vacuum import allow_vacuum, defer_vacuum
                 allow_vacuum(conn)  # every file's rows go: the checkpoints vacuum them (resources/vacuum.py)
                 # first (its own transaction): the files this run will rewrite, so that a run that dies after the
                 # delete leaves a record of what it took (`codeintel check` fails on it until an index restores
@@ -154,8 +154,9 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
                 deleted = store.delete_files(keys, list(contracts), conn)
                 if relinks:  # a --full: the link's old rows free their space too
                     deleted["cpg links"] = forget_links(conn, keys)
-                if sum(deleted.values()) >= CHECKPOINT_AFTER_ROWS:
-                    conn.execute("CHECKPOINT")  # the freed row groups are reused by the appends, not appended after
+                if any(deleted.values()):  # vacuumed now: the freed row groups are reused by the appends
+                    conn.execute("CHECKPOINT")
+                defer_vacuum(conn)  # only appends from here: nothing to vacuum, and a merge would leave holes
             result.delete_seconds = time.perf_counter() - t0
             maybe_die("after-delete")
             written: set[str] = set()

@@ -12,8 +12,13 @@ vacuums them (the space is not lost: the rewrite then frees those blocks for reu
 So a run defers vacuum (``max_vacuum_tasks = 0``, a database-wide DuckDB setting, in effect until the run's
 connection closes) unless the database's used blocks have grown by ``VACUUM_GROWTH`` (and at least
 ``VACUUM_MIN_BLOCKS``) since the last run that vacuumed: that run vacuums everything the deferred ones left,
-once. A run that rewrites every file (``--full``, a first index) always vacuums (``allow_vacuum``): it deletes
-whole tables' rows, and its size must not grow. The state is one row in ``STATE_TABLE``.
+once. A run that rewrites every file (``--full``, a first index) vacuums the delete of every old row
+(``allow_vacuum``, then the delete's checkpoint: its size must not grow), and then appends with vacuum off
+(``defer_vacuum``): its checkpoints would only merge the row groups it has just written, and every block such a
+merge frees stays a hole inside the file (DuckDB truncates free blocks only at its end). Measured on 990 files of
+the standard library: a ``--full`` left 155 of 4,550 blocks free (the file 2.5 % larger than the first index's;
+4-7 % on the whole standard library, varying from run to run), with the appends unvacuumed 6 of 4,483. The state
+is one row in ``STATE_TABLE``.
 """
 
 from resources.duck import run, table_exists
@@ -48,6 +53,11 @@ def begin_run(conn) -> bool:
         return False
     run(conn, "SET max_vacuum_tasks = 0")
     return True
+
+
+def defer_vacuum(conn) -> None:
+    """No vacuum at this run's checkpoints (until ``begin_run`` or ``allow_vacuum`` sets it again)."""
+    run(conn, "SET max_vacuum_tasks = 0")
 
 
 def allow_vacuum(conn) -> None:
