@@ -146,7 +146,7 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
             rebuild = every_stored_file(conn, keys)
             if rebuild:
                 from resources.vacuum import allow_vacuum, defer_vacuum
-                allow_vacuum(conn)  # every file's rows go: the checkpoints vacuum them (resources/vacuum.py)
+                allow_vacuum(conn)  # every file's rows go: the checkpoint after the delete vacuums them
                 # first (its own transaction): the files this run will rewrite, so that a run that dies after the
                 # delete leaves a record of what it took (`codeintel check` fails on it until an index restores
                 # the rows); cleared when the run has written everything
