@@ -544,8 +544,12 @@ def test_an_edit_is_checked_on_its_file_only(tmp_path):
         assert stored["AST"] == c.execute("SELECT count(*) FROM cpg_nodes WHERE kind = 'AST'").fetchall()[0][0] > 0
         assert {p for (p,) in c.execute("SELECT DISTINCT path FROM cpg_graph_counts").fetchall()} == set(REPO)
     (repo / "pkg/app.py").write_text(SRC["pkg/app.py"] + "\nEXTRA = 1\n")
-    # nothing imports app.py, but its class Child derives from lib.py's Base: lib.py's calls through self could
-    # reach Child's methods, so lib.py is relinked with it
+    # nothing imports app.py; its class Child derives from lib.py's Base, whose calls through self could reach
+    # Child's methods, but the edit changed no class (link.quiet_paths): app.py alone
+    assert integrity_scope() == "1 files + the cross-file edges of 1 relinked files"
+    (repo / "pkg/app.py").write_text(SRC["pkg/app.py"].replace("class Child(Base):", "class Child(Base):\n    x = 1")
+                                     + "\nEXTRA = 1\n")
+    # Child changed: lib.py is relinked with it
     assert integrity_scope() == "1 files + the cross-file edges of 2 relinked files"
     (repo / "pkg/lib.py").write_text(SRC["pkg/lib.py"] + "\nEXTRA = 1\n")
     # EXTRA is a name lib.py never had: its caller app.py keeps its edges (link.affected_paths), lib.py alone
@@ -556,6 +560,24 @@ def test_an_edit_is_checked_on_its_file_only(tmp_path):
     assert integrity_scope() == "1 files + the cross-file edges of 3 relinked files"
     # --full extracts every file again (perhaps with other extractors): every file is judged, as a whole check
     assert integrity_scope("--full") == "whole database"
+
+
+def test_a_scoped_check_naming_most_files_counts_each_node_of_no_file_once(tmp_path, monkeypatch):
+    """The check of an index run whose judged edges name more files than a literal list holds (a one-file edit
+    whose link was a full one, as after an upgrade of the link) scans the whole view for the named nodes: the
+    nodes of no file (SCIP-style symbols) were looked up a second time and counted as 2,637 duplicate ids on
+    transformers. Here the list holds no file."""
+    import codeintel_assets.validate.cpg_integrity as G
+    _, env, _ = index_repo(tmp_path, REPO)
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        every = [p for (p,) in c.execute("SELECT path FROM py_files").fetchall()]
+        assert c.execute("SELECT count(*) FROM cpg_edges e JOIN cpg_nodes n ON n.node_id = e.dst_node_id "
+                         "WHERE n.path IS NULL").fetchall()[0][0] > 0  # edges into nodes of no file
+        literal = cpg_integrity(c, paths=every[:1], linked=every)
+        monkeypatch.setattr(G, "MAX_LITERAL_PATHS", 0)
+        scanned = cpg_integrity(c, paths=every[:1], linked=every)
+    assert literal.passed and literal.metrics["duplicate_node_ids"] == 0
+    assert scanned.passed and scanned.metrics["duplicate_node_ids"] == 0, scanned.findings[:3]
 
 
 def test_views_of_another_version_are_made_again_by_the_next_index(tmp_path):

@@ -144,10 +144,10 @@ def _callees(rows, path):
     return sorted({(r[4], r[8], r[10]) for r in rows["cpg_calls"] if r[2] == path})
 
 
-def _relink(repo, env, tmp_path, text: str, **expected) -> dict:
-    """lib.py rewritten as ``text`` and indexed: the link's figures named in ``expected`` are those, and its rows
-    equal a full link of the same rows. Returns the rows."""
-    (repo / "lib.py").write_text(text)
+def _relink(repo, env, tmp_path, text: str, name: str = "lib.py", **expected) -> dict:
+    """``name`` (lib.py) rewritten as ``text`` and indexed: the link's figures named in ``expected`` are those, and
+    its rows equal a full link of the same rows. Returns the rows."""
+    (repo / name).write_text(text)
     meta, rows = _index(repo, env)
     assert {k: meta[k] for k in expected} == expected, meta
     full_rows, full_figures = _full_link(env, tmp_path)
@@ -255,6 +255,65 @@ def test_an_edit_of_comments_and_blank_lines_relinks_the_file_alone(tmp_path):
     #    subclass of Box (use_type) and lib.py: 7; not other.py nor the pads
     _relink(repo, env, tmp_path, (repo / "lib.py").read_text().replace("    return 1\n", "    return 2\n", 1),
             files_relinked=7, files_followed_by_name=1)
+
+
+# A base class whose methods call through self (override dispatch into subclasses, SUBCLASS_CALLS) and a subclass
+# in another file, beside a function no class mentions.
+BASE = """
+class Base:
+    def run(self):
+        return self.step()
+
+    def step(self):
+        return 0
+"""
+SUB = """
+from base import Base
+
+
+def tool():
+    return 1
+
+
+class Sub(Base):
+    def step(self):
+        return 2
+"""
+
+
+def test_an_edit_that_changes_no_class_does_not_relink_the_files_of_its_classes_bases(tmp_path):
+    """base.py's `self.step()` reaches Sub.step (rule override): an edit of sub.py that changes a class relinks
+    base.py; one that only adds what no class is (a comment, a function, statements that move) leaves base.py's rows
+    as they are (renamed where they name ids that moved), and every link equals a full one."""
+    repo = write_repo(tmp_path / "repo", {**{k: v for k, v in FILES.items() if k.startswith("pad")},
+                                          "base.py": BASE.lstrip("\n"), "sub.py": SUB.lstrip("\n")})
+    env = cli_env(tmp_path)
+    _, rows = _index(repo, env)
+    override = ("base.Base.run", "sub.Sub.step", "override")
+    assert override in _callees(rows, "base.py")
+    sub = repo / "sub.py"
+    # 1. a comment appended: sub.py alone (before: base.py too, the file of Sub's base)
+    _relink(repo, env, tmp_path, sub.read_text() + "# end\n", "sub.py", full=False, files_dirty=1, files_relinked=1)
+    # 2. a function appended: sub.py alone. (A changed function relinks base.py all the same: every file with a
+    #    call into an edited file is linked again unless the edit only added, link.affected_paths)
+    _relink(repo, env, tmp_path, sub.read_text() + "\n\ndef more():\n    return tool()\n", "sub.py",
+            files_relinked=1, files_followed_by_name=1)
+    # 3. a line at the top: every statement moves; base.py's edge into Sub.step is renamed, not resolved again
+    rows = _relink(repo, env, tmp_path, "import os\n" + sub.read_text(), "sub.py", files_relinked=1,
+                   files_renamed_only=1)
+    assert override in _callees(rows, "base.py")
+    # 4. Sub changed, an override of run added that does not call super().run(): a Sub never runs Base.run, so
+    #    base.py is linked again and its edge into Sub.step goes
+    with_run = sub.read_text().replace("        return 2\n", "        return 2\n\n    def run(self):\n        return 3\n")
+    rows = _relink(repo, env, tmp_path, with_run, "sub.py", files_relinked=2)
+    assert override not in _callees(rows, "base.py")
+    # 5. the override gone again: the edge is back
+    rows = _relink(repo, env, tmp_path, with_run.replace("\n    def run(self):\n        return 3\n", ""), "sub.py",
+                   files_relinked=2)
+    assert override in _callees(rows, "base.py")
+    # 6. Sub deleted: base.py's edge into it goes (its rows named a definition of a removed statement)
+    rows = _relink(repo, env, tmp_path, sub.read_text().split("class Sub")[0], "sub.py", files_relinked=2)
+    assert not [c for c in _callees(rows, "base.py") if c[1].startswith("sub.")]
 
 
 def _prior_of(db, tmp_path, name: str, without_cache: bool) -> list:

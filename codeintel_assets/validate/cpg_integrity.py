@@ -466,6 +466,9 @@ class _EdgeScope:
         files = set(paths).union(*files_of_kind.values())
         if len(files) > MAX_LITERAL_PATHS:  # most of the repository: one scan of the view
             where = "path IN (SELECT path FROM __cpg_scope) OR node_id IN (SELECT node_id FROM __cpg_named)"
+            # (which finds the named nodes of no file too: added again below, each was counted as a duplicate id,
+            # and the check failed on a one-file edit whose link was a full one, as after an upgrade)
+            unfiled = set()
         else:
             named = " OR ".join(f"(kind = '{k}' AND path IN ({_literal(fs)}))" for k, fs in sorted(files_of_kind.items()))
             where = f"path IN ({_literal(paths)})" + (
