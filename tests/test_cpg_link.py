@@ -498,10 +498,8 @@ def test_a_method_of_a_constructed_instance_binds_its_arguments_after_the_receiv
     assert wired == [("r.m.Base.m", "2", "a"), ("r.m.K.__init__", "1", "v")]
 
 
-def test_an_override_added_in_a_subclass_file_relinks_the_base_class_file(tmp_path):
-    """base.py does not import sub.py, yet Base.run's self.step() reaches Sub.step once Sub overrides it: the
-    link resolves the files of the ancestors of a changed file's classes again (before and after)."""
-    base = '''
+# A base class whose method calls through self (override dispatch into subclasses in other files)
+OVERRIDE_BASE = '''
 class Base:
     def run(self):
         return self.step()
@@ -509,6 +507,12 @@ class Base:
     def step(self):
         return 0
 '''
+
+
+def test_an_override_added_in_a_subclass_file_relinks_the_base_class_file(tmp_path):
+    """base.py does not import sub.py, yet Base.run's self.step() reaches Sub.step once Sub overrides it: the
+    link resolves the files of the ancestors of a changed file's classes again (before and after)."""
+    base = OVERRIDE_BASE
     sub = '''
 from base import Base
 

@@ -10,6 +10,7 @@ from dagster import AssetKey, DagsterInstance
 
 from codeintel_assets.interface import Change, compare_statements
 from tests.conftest import cli_env, run_cli, write_repo
+from tests.test_cpg_link import OVERRIDE_BASE
 
 
 def _stmts(*rows):
@@ -257,16 +258,8 @@ def test_an_edit_of_comments_and_blank_lines_relinks_the_file_alone(tmp_path):
             files_relinked=7, files_followed_by_name=1)
 
 
-# A base class whose methods call through self (override dispatch into subclasses, SUBCLASS_CALLS) and a subclass
-# in another file, beside a function no class mentions.
-BASE = """
-class Base:
-    def run(self):
-        return self.step()
-
-    def step(self):
-        return 0
-"""
+# A subclass of test_cpg_link's base class (its run calls self.step(): SUBCLASS_CALLS) in another file, beside a
+# function no class mentions.
 SUB = """
 from base import Base
 
@@ -286,7 +279,7 @@ def test_an_edit_that_changes_no_class_does_not_relink_the_files_of_its_classes_
     base.py; one that only adds what no class is (a comment, a function, statements that move) leaves base.py's rows
     as they are (renamed where they name ids that moved), and every link equals a full one."""
     repo = write_repo(tmp_path / "repo", {**{k: v for k, v in FILES.items() if k.startswith("pad")},
-                                          "base.py": BASE.lstrip("\n"), "sub.py": SUB.lstrip("\n")})
+                                          "base.py": OVERRIDE_BASE.lstrip("\n"), "sub.py": SUB.lstrip("\n")})
     env = cli_env(tmp_path)
     _, rows = _index(repo, env)
     override = ("base.Base.run", "sub.Sub.step", "override")
