@@ -629,8 +629,10 @@ def _timings(result) -> dict:
 
 
 def _root_cause(err) -> str:
-    """The innermost cause of a Dagster error chain: that is what names the file or the path."""
-    while getattr(err, "cause", None) is not None:
+    """The innermost cause of a Dagster error chain: that is what names the file or the path. Not the text of a
+    worker process's traceback (``concurrent.futures``' ``_RemoteTraceback``, the cause of what the pool raises
+    again in this process): its lines are the traceback, and the exception it ends with is its parent."""
+    while getattr(err, "cause", None) is not None and err.cause.cls_name != "_RemoteTraceback":
         err = err.cause
     lines = [ln.strip() for ln in str(err.message).splitlines() if ln.strip()]
     # The line stating the exception ("Type: message"), not the context some messages end with

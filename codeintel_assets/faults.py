@@ -9,11 +9,14 @@
   POINT is one of ``after-delete`` (rows of the run's files deleted, nothing appended yet),
   ``append`` (inside an append transaction, before its COMMIT), ``after-append`` (a batch committed),
   ``gates`` (every row written, before the checks are aggregated), ``purge`` (inside the purge of
-  deleted files, before its COMMIT).
+  deleted files, before its COMMIT);
+- ``full=spool``: writing a spool part fails as on a full file system (``OSError`` ENOSPC naming the part; in a
+  worker process when the pass has workers).
 
 Worker processes inherit the variable (spawned workers copy the environment).
 """
 
+import errno
 import fnmatch
 import os
 import signal
@@ -41,3 +44,9 @@ def maybe_die(point: str) -> None:
     for name, value in _items():
         if name == "die" and value == point:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+def maybe_full(point: str, path) -> None:
+    for name, value in _items():
+        if name == "full" and value == point:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))

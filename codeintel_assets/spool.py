@@ -9,6 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from codeintel_assets.faults import maybe_full
+
 SPOOL_ROWS = 250_000
 
 
@@ -56,6 +58,7 @@ class TableSpool:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
         f = self.dir / f"part-{len(self.out.files):05d}-{uuid.uuid4().hex[:8]}.parquet"
+        maybe_full("spool", f)
         pq.write_table(pa.concat_tables(self._buf), f, compression="none")
         self.out.files.append(str(f))
         self.out.num_rows += self._buf_rows

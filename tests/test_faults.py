@@ -455,6 +455,28 @@ def test_a_foreign_file_as_the_database_is_named_and_left_alone(tmp_path, small)
     assert db.read_bytes() == content
 
 
+def test_a_full_file_system_in_a_worker_is_named_and_the_next_run_finishes(tmp_path):
+    """The file system fills while a worker process writes its spool (found on a 300 MB file system: the summary
+    said only `RUN FAILED: concurrent.futures.process._RemoteTraceback:`, the first line of the worker's
+    traceback). The run fails with exit 2 and says what failed and where, the spool is removed, and the next run
+    ends with the rows of a clean index."""
+    from codeintel_assets.pipeline import CHUNK_FILES
+    repo = make_repo(tmp_path / "repo", 4 * CHUNK_FILES)  # four chunks: the pass runs in worker processes
+    db = tmp_path / "db" / "x.duckdb"
+    env = proc_env(**{FAULT_ENV: "full=spool"})
+    code, out, err = run_cli(["index", str(repo), "--db", str(db), "--json", "--workers", "2"], env)
+    s = last_json(out)
+    assert code == 2 and not s["run_ok"], (code, s.get("run_error"), err[-2000:])
+    assert "_RemoteTraceback" not in s["run_error"] and "Traceback" not in err, s["run_error"]
+    assert "No space left on device" in s["run_error"] and ".parquet" in s["run_error"], s["run_error"]
+    assert f"the file system of {db.parent} is full" in s["run_error"], s["run_error"]
+    assert s["run_error"] in err  # the same line on stderr: `codeintel: the run failed: ...`
+    assert spools_beside(db) == []
+    code, out, err = run_cli(["index", str(repo), "--db", str(db), "--json", "--workers", "2"], proc_env())
+    assert code == 0 and last_json(out)["run_ok"], err[-2000:]
+    assert_same_tables(db, clean_index(repo, tmp_path / "clean" / "x.duckdb"), "after a full file system")
+
+
 # 5 truncated database -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("history", ["first-index", "incremental"])
