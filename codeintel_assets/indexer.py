@@ -220,6 +220,7 @@ def _index_keys(store, root, keys, module_names, max_bytes, workers, run_id, pro
                 store.delete_files(sorted(set(keys) - written), list(contracts), conn)
                 result.delete_seconds += time.perf_counter() - t0
             clear_pending(conn)  # every file of the run has its rows (and any a dead run took are back)
+            store.files_written(conn)
             conn.execute("RESET threads").fetchall()  # the setting is the database's, not the connection's
     finally:
         shutil.rmtree(spool, ignore_errors=True)

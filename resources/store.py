@@ -35,6 +35,7 @@ class CodeIntelStore(ConfigurableResource):
     database: str
     _keeper = PrivateAttr(default=None)  # the run's open connection (yield_for_execution), or None
     _reader = PrivateAttr(default=None)  # the ReadOnlyDatabase holding a connection in ``reading()``, or None
+    _settle = PrivateAttr(default=False)  # the run's files are written: take the vacuum baseline when it ends
 
     def _resource(self) -> DuckDBResource:
         return DuckDBResource(database=self.database)
@@ -61,9 +62,12 @@ class CodeIntelStore(ConfigurableResource):
                 keeper.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'").fetchall()
                 from resources.vacuum import begin_run
                 begin_run(keeper)  # (the checkpoint when the run ends vacuums once per growth step: resources/vacuum.py)
-                self._keeper = keeper
+                self._keeper, self._settle = keeper, False
                 try:
                     yield self
+                    if self._settle:  # (after every step: the link's rows are part of the size)
+                        from resources.vacuum import settle_baseline
+                        settle_baseline(keeper)
                 finally:
                     self._keeper = None
 
@@ -102,6 +106,15 @@ class CodeIntelStore(ConfigurableResource):
             # does not need them, and the extraction workers do.
             conn.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
             yield conn
+
+    def files_written(self, conn) -> None:
+        """Every file of the run's plan has its rows: the vacuum baseline, if none is kept, is the size the run
+        leaves (``resources.vacuum.settle_baseline``; in a run, when it ends)."""
+        if self._keeper is not None:
+            self._settle = True
+            return
+        from resources.vacuum import settle_baseline
+        settle_baseline(conn)
 
     def delete_files(self, paths: Sequence[str], tables: Sequence[str], conn=None) -> dict[str, int]:
         if conn is None:

@@ -21,6 +21,11 @@ def _begin(db) -> tuple[bool, int]:
         return deferred, int(c.execute("SELECT current_setting('max_vacuum_tasks')").fetchall()[0][0])
 
 
+def _settle(db) -> None:
+    with duckdb.connect(str(db)) as c:
+        vacuum.settle_baseline(c)
+
+
 def _grow(db, rows: int) -> None:
     with duckdb.connect(str(db)) as c:
         c.execute("CREATE TABLE IF NOT EXISTS filler (s VARCHAR)")
@@ -36,11 +41,16 @@ def test_policy_defers_until_the_database_grows(tmp_path, monkeypatch):
     deferred, tasks = _begin(db)
     assert not deferred and tasks > 0
     assert _state(db) == [(None,)]
-    # the next run takes the used blocks as the baseline and defers
+    # a run that starts with no baseline (the vacuuming run died before its files were written) defers, and takes
+    # the baseline when its files are written
     assert _begin(db) == (True, 0)
+    assert _state(db) == [(None,)]
+    _settle(db)
     with duckdb.connect(str(db)) as c:
         baseline = vacuum.used_blocks(c)
     assert _state(db) == [(baseline,)] and baseline > 0
+    _settle(db)  # (once: a baseline is kept until the next vacuuming run)
+    assert _state(db) == [(baseline,)]
     # a little growth (under 10 % of the baseline and under the step): still deferred, baseline kept
     assert _begin(db) == (True, 0)
     assert _state(db) == [(baseline,)]
@@ -51,8 +61,9 @@ def test_policy_defers_until_the_database_grows(tmp_path, monkeypatch):
     deferred, tasks = _begin(db)
     assert not deferred and tasks > 0
     assert _state(db) == [(None,)]
-    assert _begin(db) == (True, 0)
+    _settle(db)
     assert _state(db)[0][0] > baseline
+    assert _begin(db) == (True, 0)
 
 
 def test_deferred_deletes_keep_their_blocks_until_a_vacuuming_checkpoint(tmp_path):
@@ -76,19 +87,22 @@ def test_deferred_deletes_keep_their_blocks_until_a_vacuuming_checkpoint(tmp_pat
 
 
 def test_index_runs_follow_the_policy(tmp_path):
-    """A first index vacuums (state pending); the next run that writes takes the baseline and defers."""
+    """A first index vacuums and takes the baseline when its files are written; the next run defers."""
     repo = write_repo(tmp_path / "repo", {"m.py": "def f():\n    return 1\n", "n.py": "import m\nm.f()\n"})
     env = cli_env(tmp_path)
     db = env["CODEINTEL_DB"]
     code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
     assert code == 0, err
-    assert _state(db) == [(None,)]
+    (baseline,), = _state(db)
+    assert baseline is not None and baseline > 0
     (repo / "m.py").write_text("def f():\n    return 2\n")
     code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
     assert code == 0, err
-    (baseline,), = _state(db)
-    assert baseline is not None and baseline > 0
-    # --full rewrites every file: it vacuums again
+    assert _state(db) == [(baseline,)]
+    # --full rewrites every file: it vacuums again, and measures anew
+    with duckdb.connect(str(db)) as c:
+        c.execute(f"UPDATE {vacuum.STATE_TABLE} SET used_blocks_after_vacuum = 1")
     code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--full"], env)
     assert code == 0, err
-    assert _state(db) == [(None,)]
+    (after_full,), = _state(db)
+    assert after_full is not None and after_full > 1
