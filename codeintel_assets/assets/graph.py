@@ -7,12 +7,15 @@ relinked since then). It runs in the ``index_files`` run after ``cpg_calls``,
 in ``link_repository``, and after the inspect step (``inspect_files``), whose tables add projections.
 """
 
+import time
+
 from dagster import (
     AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue,
     asset,
 )
 
 from codeintel_assets.assets.link import LINK_ASSETS
+from codeintel_assets.assets.progress import say
 from codeintel_assets.contracts import inspect as C
 from codeintel_assets.graph import EDGES_VIEW, NODES_VIEW, PROJECTIONS, VOCABULARY
 from codeintel_assets.pipeline import pass_tables
@@ -59,6 +62,10 @@ def cpg_graph_asset(context: AssetExecutionContext, store: CodeIntelStore):
             paths = changed_since_check(conn)
             if paths is not None and len(paths) > _file_count(conn) // 2:
                 paths = None  # most files changed (a --full index): the whole check is the cheaper one
+            t0 = time.perf_counter()
+            say(context, f"[{ASSET}] judging " + ("the whole graph" if paths is None else
+                                                 f"the nodes and edges of {len(paths):,} changed "
+                                                 f"file{'' if len(paths) == 1 else 's'} and of the relinked ones"))
             r = G.cpg_integrity(conn, paths=paths, linked=None if paths is None else relinked_since_check(conn),
                                 counts_out=counted)
         with store.connection() as conn:
@@ -66,6 +73,8 @@ def cpg_graph_asset(context: AssetExecutionContext, store: CodeIntelStore):
             if r.passed:
                 record_check(conn)
     nodes, edges = r.metrics.pop("nodes_by_kind"), r.metrics.pop("edges_by_kind")
+    say(context, f"[{ASSET}] {'passed' if r.passed else 'FAILED'}: {sum(nodes.values()):,} nodes, "
+                 f"{sum(edges.values()):,} edges, {time.perf_counter() - t0:.1f}s")
     context.log.info(f"{ASSET}: {sum(nodes.values())} nodes, {sum(edges.values())} edges, "
                      f"{figures['projections']} projections ({figures['projections_left_out']} left out)")
     yield MaterializeResult(asset_key=ASSET, metadata={

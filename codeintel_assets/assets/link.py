@@ -21,14 +21,23 @@ LINK_DEPS = ["cpg_call_sites", "cpg_call_args", "cpg_value_refs", "cpg_definitio
 def cpg_link(context: AssetExecutionContext, store: CodeIntelStore):
     """Resolve the repository's call sites, class bases and argument wiring (SQL over the per-file tables,
     incremental: the changed files and what can see them)."""
+    import time
+
+    from codeintel_assets.assets.progress import say
     from codeintel_assets.faults import plane_fault
     from codeintel_assets.link import link_calls
     from codeintel_assets.locking import hold
     plane_fault("link", "repository")
+    t0 = time.perf_counter()
+    say(context, "[cpg_link] resolving the calls, bases and arguments of the changed files and of what can see them")
     with hold(store.database, on_wait=context.log.info):
         with store.connection() as conn:
             figures = link_calls(conn)
     context.log.info(f"link: {figures}")
+    if "files_relinked" in figures:
+        n = figures["files_relinked"]
+        say(context, f"[cpg_link] {n:,} file{'' if n == 1 else 's'} {'linked' if figures.get('full') else 'relinked'}"
+                     f", {figures.get('edges', 0):,} CALLS edges in the database, {time.perf_counter() - t0:.1f}s")
     for key in LINK_KEYS:
         yield MaterializeResult(asset_key=key, metadata=figures if key == LINK_KEYS[0] else {
             "rows": figures.get(f"rows_{key}", 0)})

@@ -8,8 +8,7 @@ together) whose specs are every file plane's contract tables, grouped by plane i
 gate rows, with the findings of this run's files.
 """
 
-import os
-import sys
+import time
 
 from dagster import (
     AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy,
@@ -17,6 +16,7 @@ from dagster import (
 )
 
 from codeintel_assets.assets.partitions import FILES, selected_files
+from codeintel_assets.assets.progress import PROGRESS_ENV, say  # noqa: F401 - PROGRESS_ENV: the CLI's switch
 from codeintel_assets.contracts.gates import CODEINTEL_GATE_RESULTS
 from codeintel_assets.faults import maybe_die
 from codeintel_assets.gate_report import aggregate
@@ -27,7 +27,6 @@ from codeintel_assets.validate.base import MAX_REPORTED_FINDINGS, GateResult
 from resources.repo import RepoConfig
 from resources.store import CodeIntelStore
 
-PROGRESS_ENV = "CODEINTEL_PROGRESS"
 LINK_KEY = "cpg_calls"  # an asset of the link step (codeintel_assets.assets.link)
 STEP_NAME = "file_planes"
 
@@ -72,16 +71,12 @@ def findings_md(r: GateResult) -> str:
 
 
 def _progress(context: AssetExecutionContext):
-    to_stderr = os.environ.get(PROGRESS_ENV) == "1"
     last = [-1e9]
 
     def cb(done: int, total: int, elapsed: float):
         if done == total or elapsed - last[0] >= 5.0:
             last[0] = elapsed
-            msg = f"[{STEP_NAME}] {done}/{total} files, {elapsed:.1f}s"
-            context.log.info(msg)
-            if to_stderr:
-                print("  " + msg, file=sys.stderr, flush=True)
+            say(context, f"[{STEP_NAME}] {done}/{total} files, {elapsed:.1f}s")
     return cb
 
 
@@ -92,6 +87,7 @@ def _progress(context: AssetExecutionContext):
                 "(source, bytecode, cfg, symtable, dataflow) from that context; every gate on the file's tables.",
 )
 def file_planes_asset(context: AssetExecutionContext, repo: RepoConfig, store: CodeIntelStore):
+    t0 = time.perf_counter()
     keys = selected_files(context, STEP_NAME)
     names = module_names(repo.root, keys, repo.import_roots)
     # Does this run link after the file planes (an index_files run, or a selection with the link)? A selection
@@ -102,6 +98,9 @@ def file_planes_asset(context: AssetExecutionContext, repo: RepoConfig, store: C
                      _progress(context), context.log.info, repo.spool_dir, repo.file_budget_seconds, relinks)
     for f in res.pass_result.failures:
         context.log.info(f"FAILED {f.message}")
+    # (what follows can take a while on a large run: Dagster records one event per table and file)
+    say(context, f"[{STEP_NAME}] rows written, {time.perf_counter() - t0:.1f}s; recording {len(_specs())} tables x "
+                 f"{len(keys):,} file{'' if len(keys) == 1 else 's'} in the Dagster instance")
     failed = len(res.pass_result.failures)
     cpu = res.pass_result.seconds
     status_of = {p.status: p.name for p in file_planes()}
