@@ -16,10 +16,11 @@ Usage:  uv run python benchmarks/run_phases.py --dagster-home DIR [--run RUN_ID]
 """
 
 import argparse
+import re
 
 from dagster import DagsterEventType, DagsterInstance
 
-PROGRESS_PREFIX = "[file_planes]"  # the pass's progress lines (codeintel_assets/assets/planes.py)
+PROGRESS_FILES = re.compile(r"\[file_planes\] \d+/\d+ files,")  # (not its "rows written" line, after the writes)
 
 
 def run_phases(instance: DagsterInstance, run_id: str) -> list[tuple[str, float]]:
@@ -46,7 +47,7 @@ def run_phases(instance: DagsterInstance, run_id: str) -> list[tuple[str, float]
             s["end"] = ts
         elif et == DagsterEventType.STEP_OUTPUT:
             s.setdefault("first_output", ts)
-        elif et is None and msg.startswith(PROGRESS_PREFIX):
+        elif et is None and PROGRESS_FILES.match(msg):
             s["last_progress"] = ts
     for step, s in sorted(steps.items(), key=lambda kv: kv[1].get("start", 0.0)):
         if "start" not in s or "end" not in s:
