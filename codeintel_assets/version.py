@@ -10,8 +10,8 @@ again after an upgrade (or an edit of CodeIntel itself), not kept until the file
   step that anchors and writes them, their contracts). Written in every ``py_inspect_import_attempts`` row; a
   file whose row carries another (or none) is inspected again (``inspect_plan.inspect_work``: "inspect code
   changed").
-- ``link_version()``: the source of the cross-file link step and of the modules it imports. Kept in ``cpg_link_version``; a link whose
-  stored version differs is a full one (``link.link_calls``).
+- ``link_version()``: the source of the cross-file link step and of the modules it imports. Kept in
+  ``cpg_link_version``; a link whose stored version differs is a full one (``link.link_calls``).
 
 A fingerprint of the source, not a number someone must remember to bump: any change re-derives, which is
 what a user upgrading needs and what a developer editing an extractor wants.

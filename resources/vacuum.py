@@ -21,9 +21,9 @@ the standard library: a ``--full`` left 155 of 4,550 blocks free (the file 2.5 %
 is one row in ``STATE_TABLE``.
 
 The baseline is taken at the end of a run that vacuumed (or of the first run after it) that has written every
-file of its plan (``settle_baseline``; the link's rows included), not when the next run starts: a run that died before that (a first index stopped by a full
-file system, a kill) leaves none, and the run that finishes its work defers vacuum and takes the baseline when it
-has written it. Before, that run took the dead run's size as the baseline, the files it added counted as growth,
+file of its plan (``settle_baseline``; the link's rows included), not when the next run starts: a run that died
+before that (a first index stopped by a full file system, a kill) leaves none, and the run that finishes its work
+defers vacuum and takes the baseline when it has written it. Before, that run took the dead run's size as the baseline, the files it added counted as growth,
 and the first edit after it vacuumed every row group they had written: on Django (887 files) the file went from
 1,060 to 1,647 blocks (+55 %, 724 of them free) for one edited file.
 """
@@ -45,7 +45,8 @@ def used_blocks(conn) -> int:
 
 def begin_run(conn) -> bool:
     """At the start of a writing run, on its connection: defer vacuum unless the database grew enough since the
-    last vacuum (then this run vacuums, and the next one measures the result). Returns True when deferred."""
+    last vacuum (then this run vacuums, and ``settle_baseline`` measures the result when its files are written; with
+    no baseline, a vacuuming run died before that: this run defers and measures). Returns True when deferred."""
     state = (run(conn, f'SELECT used_blocks_after_vacuum FROM main."{STATE_TABLE}"')
              if table_exists(conn, STATE_TABLE) else [])
     if not state:  # a new database, or one from before this policy: vacuum as DuckDB does by default, this once
@@ -63,8 +64,8 @@ def begin_run(conn) -> bool:
 
 
 def settle_baseline(conn) -> None:
-    """When a run that has written every file of its plan ends: if the run that last vacuumed (this one, or one that died
-    before this point) left no baseline, the used blocks now are it (after a checkpoint, which writes what the
+    """When a run that has written every file of its plan ends: if the run that last vacuumed (this one, or one
+    that died before this point) left no baseline, the used blocks now are it (after a checkpoint, which writes what the
     run appended; with vacuum deferred it merges nothing)."""
     if not table_exists(conn, STATE_TABLE) or run(conn, f'SELECT used_blocks_after_vacuum FROM main."{STATE_TABLE}"'
                                                   ) != [(None,)]:

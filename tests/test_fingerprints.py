@@ -65,22 +65,24 @@ def test_every_module_the_file_pass_imports_is_in_the_extractor_fingerprint(tmp_
             "contracts/bytecode.py", "__init__.py"} <= names
 
 
+def _clear_caches() -> None:
+    for f in (version._package_modules, version.module_files, version._fingerprint):
+        f.cache_clear()
+
+
 @pytest.fixture
 def package_copy(tmp_path, monkeypatch):
     """A copy of the package's sources that the fingerprints read instead of the installed one."""
     copy = tmp_path / "codeintel_assets"
     shutil.copytree(version.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(version, "PACKAGE", copy)
-    for f in (version._package_modules, version.module_files, version._fingerprint):
-        f.cache_clear()
+    _clear_caches()
     yield copy
-    for f in (version._package_modules, version.module_files, version._fingerprint):
-        f.cache_clear()
+    _clear_caches()
 
 
 def _versions():
-    for f in (version._package_modules, version.module_files, version._fingerprint):
-        f.cache_clear()
+    _clear_caches()
     return {"extractor": version.extractor_version(), "link": version.link_version(),
             "inspector": version.inspector_version()}
 

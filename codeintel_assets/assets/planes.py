@@ -16,7 +16,7 @@ from dagster import (
 )
 
 from codeintel_assets.assets.partitions import FILES, selected_files
-from codeintel_assets.assets.progress import PROGRESS_ENV, say  # noqa: F401 - PROGRESS_ENV: the CLI's switch
+from codeintel_assets.assets.progress import say
 from codeintel_assets.contracts.gates import CODEINTEL_GATE_RESULTS
 from codeintel_assets.faults import maybe_die
 from codeintel_assets.gate_report import aggregate
@@ -99,7 +99,8 @@ def file_planes_asset(context: AssetExecutionContext, repo: RepoConfig, store: C
     for f in res.pass_result.failures:
         context.log.info(f"FAILED {f.message}")
     # (what follows can take a while on a large run: Dagster records one event per table and file)
-    say(context, f"[{STEP_NAME}] rows written, {time.perf_counter() - t0:.1f}s; recording {len(_specs())} tables x "
+    specs = _specs()
+    say(context, f"[{STEP_NAME}] rows written, {time.perf_counter() - t0:.1f}s; recording {len(specs)} tables x "
                  f"{len(keys):,} file{'' if len(keys) == 1 else 's'} in the Dagster instance")
     failed = len(res.pass_result.failures)
     cpu = res.pass_result.seconds
@@ -112,7 +113,7 @@ def file_planes_asset(context: AssetExecutionContext, repo: RepoConfig, store: C
                     extra[p.status] = p.run_metadata(conn, keys)
                 except Exception as exc:  # noqa: BLE001 - figures for the UI must not fail the run
                     extra[p.status] = {"run_metadata_error": f"{type(exc).__name__}: {exc}"[:300]}
-    for spec in _specs():
+    for spec in specs:
         name = spec.key.to_user_string()
         meta = {"rows_in_run": res.pass_result.rows.get(name, 0), "files_in_run": len(keys),
                 "failed_files_in_run": failed, "write_seconds_in_run": round(res.write_seconds.get(name, 0.0), 3)}
