@@ -1,7 +1,7 @@
 """Where a one-file edit's SQL goes: every statement of an in-process `codeintel index`, timed.
 
 Usage: uv run python benchmarks/edit_statements.py REPO --db DB [--dagster-home DIR] [--edit REL] [--profile]
-       [--top N]
+       [--top N] [--no-append]
 
 REPO must already be indexed into DB (for example the copy `bench_stdlib.py --keep DIR` leaves). The script appends
 one line to REPO/REL (default json/encoder.py), runs `codeintel index` in this process and times every statement
@@ -9,8 +9,9 @@ that goes through `resources.duck.run` (the link's, the digests', the writes' de
 calls DuckDB directly). It prints the statements' total, those that made no row (a `CREATE ... TEMP TABLE` left
 empty, an `INSERT` or `DELETE` of none: candidates for a guard, docs/cpg.md) and the costliest statements, summed
 over repeats of the same text. ``--profile``: DuckDB's JSON profiler on each statement, for planning time,
-execution CPU, rows scanned and the scans per table (it slows the statements down; compare profiled runs with
-profiled runs). The edit stays in the file.
+execution CPU, rows scanned, the scans per table and the statements that scan most (it slows the statements down;
+compare profiled runs with profiled runs). The edit stays in the file. ``--no-append``: index the edit already made
+in REPO (a method's body, say) instead of appending a line to REL.
 """
 
 import argparse
@@ -36,6 +37,8 @@ def main() -> None:
     ap.add_argument("--edit", default="json/encoder.py")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--no-append", action="store_true",
+                    help="index the edit already made in REPO (a method's body, say) instead of appending a line")
     args = ap.parse_args()
     if args.dagster_home:
         os.environ["DAGSTER_HOME"] = args.dagster_home
@@ -49,6 +52,7 @@ def main() -> None:
     records = []  # (seconds, rows made or None, text)
     totals: collections.Counter = collections.Counter()
     scans: collections.Counter = collections.Counter()
+    by_statement: dict = collections.defaultdict(collections.Counter)  # text -> rows scanned per table
 
     def walk(op: dict) -> None:
         if op.get("type") == "TABLE_SCAN":
@@ -81,15 +85,18 @@ def main() -> None:
                                         for k in ("planner", "optimizer", "physical_planner"))
             totals["execution_cpu_s"] += query.get("cpu_time", 0.0)
             totals["rows_scanned"] += query.get("total_rows_scanned", 0)
+            before = collections.Counter(scans)
             for op in p.get("operator", []):
                 walk(op)
+            by_statement[" ".join(sql.split())[:140]].update(scans - before)
             profile_file.unlink()
         return result
 
     duck.run = timed
     target = Path(args.repo) / args.edit
-    with open(target, "a", encoding="utf-8") as fh:
-        fh.write(f"_edit_statements_{os.getpid()} = 1\n")
+    if not args.no_append:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(f"_edit_statements_{os.getpid()} = 1\n")
     t0 = time.perf_counter()
     try:
         cli.main(["index", args.repo, "--db", args.db, "--json", "--quiet"])
@@ -106,6 +113,10 @@ def main() -> None:
         print("DuckDB profiler: " + ", ".join(f"{k} {v:,.2f}" if isinstance(v, float) else f"{k} {v:,}"
                                               for k, v in totals.items()))
         print("rows scanned per table: " + ", ".join(f"{t.split('.')[-1]} {n:,}" for t, n in scans.most_common(10)))
+        print("the statements that scan most rows (rows scanned: the largest tables):")
+        for text, c in sorted(by_statement.items(), key=lambda kv: -sum(kv[1].values()))[:args.top]:
+            tables = ", ".join(f"{t.split('.')[-1]} {n:,}" for t, n in c.most_common(3))
+            print(f"{sum(c.values()):>11,}  {tables}  {text[:90]}")
     summed: dict = collections.defaultdict(lambda: [0, 0.0, 0])
     for seconds, rows, text in records:
         s = summed[text[:140]]

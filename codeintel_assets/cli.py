@@ -10,6 +10,9 @@ import warnings
 from contextlib import nullcontext
 from pathlib import Path
 
+from codeintel_assets.words import count
+
+
 def _quiet():
     warnings.filterwarnings("ignore")
     import logging
@@ -366,7 +369,7 @@ def _prune(args, instance, warnings: list[str]) -> tuple[int, int, float]:
 def _log_plan(log, root, db, plan, home: str | None = None) -> None:
     log(f"codeintel: {root} -> {db}")
     unknown = f", {len(plan.unregistered)} unknown to the instance" if plan.unregistered else ""
-    log(f"  {len(plan.seen)} files: {len(plan.new_files)} new, {len(plan.changed_files)} changed, "
+    log(f"  {count(len(plan.seen), 'file')}: {len(plan.new_files)} new, {len(plan.changed_files)} changed, "
         f"{len(plan.removed)} removed, {len(plan.unchanged)} unchanged{unknown}")
     held = len(plan.unregistered) + len(plan.unregistered_changed)
     if held:  # the database's files, but not this instance's partitions: indexed again so that the UI has them
@@ -679,11 +682,12 @@ def _print_summary(s: dict, checks: list[dict], compact: bool = False) -> None:
     out = sys.stdout
     # "indexed" only when files were: a run that only inspected or relinked scanned them and found none to index
     n, secs = s["files_seen"], s["seconds"]
-    head = (f"RUN FAILED after scanning {n} files in {secs}s" if not s["run_ok"] else
-            f"indexed {n} files in {secs}s" if s["files_added"] or s["files_changed"]
+    n = count(n, "file")
+    head = (f"RUN FAILED after scanning {n} in {secs}s" if not s["run_ok"] else
+            f"indexed {n} in {secs}s" if s["files_added"] or s["files_changed"]
             or s["files_unknown_to_instance"] else
-            f"scanned {n} files in {secs}s, {s['files_removed']} removed from the index, none to index"
-            if s["files_removed"] else f"scanned {n} files in {secs}s, none to index")
+            f"scanned {n} in {secs}s, {s['files_removed']} removed from the index, none to index"
+            if s["files_removed"] else f"scanned {n} in {secs}s, none to index")
     print(f"\n{head}  (added {s['files_added']}, changed "
           f"{s['files_changed']}, removed {s['files_removed']}, unchanged {s['files_unchanged']}, "
           + (f"unknown to the instance {s['files_unknown_to_instance']}, " if s["files_unknown_to_instance"] else "") +
@@ -846,13 +850,15 @@ def cmd_check(args) -> int:
         write_junit(results, args.junit)
         print(f"JUnit report: {args.junit}")
     if lost:  # rows a run deleted before it died: the gates judge the rows that are there, and cannot see these
-        print(f"FAIL {len(lost)} files have no rows: the run {lost[0][1]} deleted them to index them again and "
-              f"died before it wrote them (first: {', '.join(p for p, _ in lost[:5])}); `codeintel index` "
-              f"restores them")
+        one = len(lost) == 1
+        print(f"FAIL {count(len(lost), 'file')} {'has' if one else 'have'} no rows: the run {lost[0][1]} deleted "
+              f"{'it' if one else 'them'} to index {'it' if one else 'them'} again and died before it wrote "
+              f"{'it' if one else 'them'} (first: {', '.join(p for p, _ in lost[:5])}); `codeintel index` "
+              f"restores {'it' if one else 'them'}")
     blocking = [r for r in results if not r.passed and r.blocking]
     print(f"{sum(r.passed for r in results)} passed, {len(blocking)} failed, "
-          f"{sum(not r.passed and not r.blocking for r in results)} warned; {len(failed)} failed files"
-          + (f"; {len(lost)} files without rows" if lost else ""))
+          f"{sum(not r.passed and not r.blocking for r in results)} warned; {count(len(failed), 'failed file')}"
+          + (f"; {count(len(lost), 'file')} without rows" if lost else ""))
     return 1 if blocking or lost else 0
 
 

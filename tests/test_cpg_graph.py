@@ -273,7 +273,7 @@ def test_gate_fails_on_duplicate_ids_and_calls_not_from_a_call_site(corrupt):
     assert any("CALLS edge from a DEFINITION node" in line for line in lines), lines
     # the index run's check (its counting queries batched into one statement) finds the same
     scoped = cpg_integrity(corrupt, paths={"pkg/lib.py"})
-    assert not scoped.passed and scoped.metrics["checked"] == "1 files + every cross-file edge"
+    assert not scoped.passed and scoped.metrics["checked"] == "1 file + every cross-file edge"
     assert (scoped.metrics["duplicate_node_ids"], scoped.metrics["calls_not_from_callsite"]) == (1, 1)
     assert scoped.metrics["duplicate_edge_ids"] == metrics["duplicate_edge_ids"]
     assert any("CALLS edge from a DEFINITION node" in f.describe() for f in scoped.findings)
@@ -469,7 +469,7 @@ def test_the_index_run_checks_the_changed_files_and_every_cross_file_edge(corrup
                               "AND scope_id LIKE '%:SCOPE:add:%'").fetchall()[0][0]
     corrupt.execute("DELETE FROM py_sym_bindings WHERE binding_id = ?", [binding]).fetchall()
     scoped = cpg_integrity(corrupt, paths={"pkg/app.py"})
-    assert scoped.metrics["checked"] == "1 files + every cross-file edge"
+    assert scoped.metrics["checked"] == "1 file + every cross-file edge"
     lines = [f.describe() for f in scoped.findings]
     # BINDS_ARG from app.py's add(x, b=x) into lib.py's parameter a crosses files: still caught
     assert not scoped.passed and any(line.startswith("pkg/app.py: BINDS_ARG:") for line in lines), lines
@@ -488,7 +488,7 @@ def test_the_index_run_checks_the_changed_files_and_every_cross_file_edge(corrup
     # With the link step's record of what it relinked, the cross-file edges judged are those files': app.py's
     # BINDS_ARG when app.py was relinked, none when only lib.py's own edges are in scope
     relinked = cpg_integrity(corrupt, paths={"pkg/__init__.py"}, linked={"pkg/app.py"})
-    assert relinked.metrics["checked"] == "1 files + the cross-file edges of 2 relinked files"
+    assert relinked.metrics["checked"] == "1 file + the cross-file edges of 2 relinked files"
     assert not relinked.passed and any(f.describe().startswith("pkg/app.py: BINDS_ARG:") for f in relinked.findings)
     untouched = cpg_integrity(corrupt, paths={"pkg/__init__.py"}, linked=set())
     assert untouched.passed, [f.describe() for f in untouched.findings]
@@ -500,7 +500,7 @@ def test_an_index_run_counts_the_changed_files_and_takes_the_others_from_the_las
     whole = cpg_integrity(corrupt)
     scoped = cpg_integrity(corrupt, paths={"pkg/app.py"}, linked=set())
     assert whole.metrics["counted"] == "whole database"
-    assert scoped.passed and scoped.metrics["counted"] == "1 files (others stored)"
+    assert scoped.passed and scoped.metrics["counted"] == "1 file (others stored)"
     assert scoped.metrics["nodes_by_kind"] == whole.metrics["nodes_by_kind"]
     assert scoped.metrics["edges_by_kind"] == whole.metrics["edges_by_kind"]
     # a namespace edge of lib.py whose binding row is gone projects no BINDS_NAMESPACE edge: found when lib.py
@@ -511,7 +511,7 @@ def test_an_index_run_counts_the_changed_files_and_takes_the_others_from_the_las
     assert gone
     lib = cpg_integrity(corrupt, paths={"pkg/lib.py"}, linked=set())
     assert lib.metrics["rows_not_projected"] >= len(gone)
-    assert any("BINDS_NAMESPACE" in f.describe() and "(the 1 files judged)" in f.describe() for f in lib.findings)
+    assert any("BINDS_NAMESPACE" in f.describe() and "(the 1 file judged)" in f.describe() for f in lib.findings)
     assert cpg_integrity(corrupt, paths={"pkg/app.py"}, linked=set()).metrics["rows_not_projected"] == 0
     assert cpg_integrity(corrupt).metrics["rows_not_projected"] >= len(gone)
     # an edge kind outside the vocabulary in app.py: found when app.py is judged
@@ -546,18 +546,18 @@ def test_an_edit_is_checked_on_its_file_only(tmp_path):
     (repo / "pkg/app.py").write_text(SRC["pkg/app.py"] + "\nEXTRA = 1\n")
     # nothing imports app.py; its class Child derives from lib.py's Base, whose calls through self could reach
     # Child's methods, but the edit changed no class (link.quiet_paths): app.py alone
-    assert integrity_scope() == "1 files + the cross-file edges of 1 relinked files"
+    assert integrity_scope() == "1 file + the cross-file edges of 1 relinked file"
     (repo / "pkg/app.py").write_text(SRC["pkg/app.py"].replace("class Child(Base):", "class Child(Base):\n    x = 1")
                                      + "\nEXTRA = 1\n")
     # Child changed: lib.py is relinked with it
-    assert integrity_scope() == "1 files + the cross-file edges of 2 relinked files"
+    assert integrity_scope() == "1 file + the cross-file edges of 2 relinked files"
     (repo / "pkg/lib.py").write_text(SRC["pkg/lib.py"] + "\nEXTRA = 1\n")
     # EXTRA is a name lib.py never had: its caller app.py keeps its edges (link.affected_paths), lib.py alone
-    assert integrity_scope() == "1 files + the cross-file edges of 1 relinked files"
+    assert integrity_scope() == "1 file + the cross-file edges of 1 relinked file"
     (repo / "pkg/lib.py").write_text(SRC["pkg/lib.py"].replace("return a + b", "return b + a") + "\nEXTRA = 1\n")
     # add changed: lib.py and its caller app.py, two of the three files, more than a third, so the link step
     # relinks all three
-    assert integrity_scope() == "1 files + the cross-file edges of 3 relinked files"
+    assert integrity_scope() == "1 file + the cross-file edges of 3 relinked files"
     # --full extracts every file again (perhaps with other extractors): every file is judged, as a whole check
     assert integrity_scope("--full") == "whole database"
 

@@ -153,7 +153,7 @@ def test_text_summaries_after_the_first_are_compact_and_sigterm_stops_it(tmp_pat
     text = "".join(out)
     first, second = text.split("\nindexed ", 2)[1:]
     assert "rows:" in first and "  py_files " in first  # the first index: the whole summary
-    assert "rows:" not in second and second.startswith("1 files in"), second  # then one line and what failed
+    assert "rows:" not in second and second.startswith("1 file in"), second  # then one line and what failed
     m = re.search(r"checks \(whole database\): (\d+) of (\d+) pass", second)
     assert "FAILED m.py" in second and m and int(m[1]) == int(m[2]) - 1, second  # one check did not pass:
     assert "WARN files_ok" in second, second  # files_ok warns of the failed file (a WARN: exit 0)

@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from codeintel_assets.graph import NODES_VIEW
+from codeintel_assets.words import count
 from resources.duck import table_exists
 from codeintel_assets.validate.base import MAX_REPORTED_FINDINGS, Finding, GateResult, result
 
@@ -290,8 +291,8 @@ def _projected_rows(conn, groups, have, paths, cached, add, fresh, link_per_file
                 missing += abs(want[i] - have_rows)
                 add(None, " + ".join(describe(p) for p in group),
                     f"{want[i]} source rows should project, the graph holds {have_rows} rows of "
-                    f"{', '.join(sorted(kinds))}" + (f" (the {len(paths)} files judged)" if scoped else ""))
-    return counts, missing, "whole database" if paths is None else f"{len(paths)} files (others stored)"
+                    f"{', '.join(sorted(kinds))}" + (f" (the {count(len(paths), 'file')} judged)" if scoped else ""))
+    return counts, missing, "whole database" if paths is None else f"{count(len(paths), 'file')} (others stored)"
 
 
 def store_counts(conn, counted: dict) -> None:
@@ -406,8 +407,9 @@ class _EdgeScope:
             self.checked = "whole database"
             wheres = [keep] * len(parts)
         else:
-            self.checked = (f"{len(paths)} files + every cross-file edge" if linked is None else
-                            f"{len(paths)} files + the cross-file edges of {len(set(linked) | set(paths))} relinked files")
+            relinked_n = count(len(set(linked or ()) | set(paths)), "relinked file")
+            self.checked = (f"{count(len(paths), 'file')} + every cross-file edge" if linked is None else
+                            f"{count(len(paths), 'file')} + the cross-file edges of {relinked_n}")
             conn.register("__cpg_scope", pa.table({"path": pa.array(sorted(paths), pa.string())}))
             conn.register("__cpg_linked", pa.table({"path": pa.array(sorted(set(linked or ()) | set(paths)),
                                                                      pa.string())}))
