@@ -24,6 +24,11 @@ around it (which names are bound at module level, the module's name and ``__futu
 statement's text is the same, its facts are the same but for the positions in them: the AST ordinals, lines
 and bytes ids carry.
 
+**Members.** The digest of a top-level class statement also holds its members (``_members_sql``: per statement of
+the class body, its lines, a digest of its header (decorators, signature) and of its body, and what makes a body's
+change visible to other files); a class whose methods' bodies alone changed changes the names ``C.m`` of those
+methods, not ``C`` (``_body_only`` says when that is enough).
+
 **Old digests.** The link saw a file as it was at the last link, and the pass that indexes an edit replaces its
 rows. So the pass keeps the digests of those rows first (``keep_prior``, in the writer, before it replaces a
 file's rows, and only when they are still the ones the last link saw: the trace's ``file_id``), in
@@ -57,12 +62,20 @@ from codeintel_assets.contracts.symtable import PY_SYM_NAME_SITES
 from codeintel_assets.link import TRACE  # (link imports this module inside its functions only: no cycle)
 
 PRIOR = "cpg_link_prior"
+# The members of a top-level class statement (``_members_sql``), in order; the first, kind 'header', is the class's
+# own tokens before its first member. Per member: its first and last line (decorators included), digests of its
+# header (its tokens before its body: decorators, signature) and of its body, and what makes a body's change
+# visible to other files (``_body_only``).
+MEMBER = ("STRUCT(kind VARCHAR, name VARCHAR, l0 INTEGER, l1 INTEGER, hn BIGINT, hs HUGEINT, hx UBIGINT, "
+          "bn BIGINT, bs HUGEINT, bx UBIGINT, decorated BOOLEAN, attr_write BOOLEAN, scope_decl BOOLEAN, "
+          "abstract_like BOOLEAN)[]")
 PRIOR_COLUMNS = (("path", "VARCHAR"), ("file_id", "VARCHAR"), ("stmt", "INTEGER"), ("line0", "INTEGER"),
                  ("line1", "INTEGER"), ("n", "BIGINT"), ("s", "HUGEINT"), ("x", "UBIGINT"), ("defs", "VARCHAR[]"),
-                 ("refs", "VARCHAR[]"), ("wide", "BOOLEAN"))
+                 ("refs", "VARCHAR[]"), ("wide", "BOOLEAN"), ("members", MEMBER))
 MODULE_WIDE_NAMES = frozenset({"__all__", "__getattr__", "__path__", "__dir__"})
-NEEDED = ("py_ast_nodes", "py_tokens", PY_SYM_NAME_SITES.name, CPG_VALUE_REFS.name, CPG_CALL_SITES.name,
-          CPG_CALL_ARGS.name, CPG_IMPORTS.name, "cpg_files", "codeintel_run_meta", TRACE)
+NEEDED = ("py_ast_nodes", "py_tokens", "py_bc_instructions", CPG_DEFINITIONS.name, PY_SYM_NAME_SITES.name,
+          CPG_VALUE_REFS.name, CPG_CALL_SITES.name, CPG_CALL_ARGS.name, CPG_IMPORTS.name, "cpg_files",
+          "codeintel_run_meta", TRACE)
 _ORDINAL = "TRY_CAST(split_part(split_part({c}, ':AST:', 2), ':', 1) AS INTEGER)"
 _REFS = ((PY_SYM_NAME_SITES, "name"), (CPG_VALUE_REFS, "root"), (CPG_CALL_SITES, "callee_root"),
          (CPG_CALL_ARGS, "root"))
@@ -104,9 +117,80 @@ w AS (SELECT i.path, t.stmt, true AS wide
             WHERE path IN {paths} AND (is_star OR imported_module = '__future__')) i
       ASOF JOIN tops t ON i.path = t.path AND i.o >= t.stmt GROUP BY ALL)
 SELECT e.path, e.stmt, e.line0, e.line1, coalesce(tok.n, 0) AS n, coalesce(tok.s, 0) AS s, coalesce(tok.x, 0) AS x,
-       coalesce(d.defs, []) AS defs, coalesce(m.refs, []) AS refs, coalesce(w.wide, false) AS wide
+       coalesce(d.defs, []) AS defs, coalesce(m.refs, []) AS refs, coalesce(w.wide, false) AS wide, c.members
 FROM ext e LEFT JOIN tok USING (path, stmt) LEFT JOIN d USING (path, stmt) LEFT JOIN m USING (path, stmt)
-LEFT JOIN w USING (path, stmt)"""
+LEFT JOIN w USING (path, stmt) LEFT JOIN ({_members_sql(paths)}) c USING (path, stmt)"""
+
+
+# the opcodes of the methods the link may take for abstract (link.ABSTRACT: `raise E(...)` alone, or a body that does
+# nothing): a method with no other instruction is ``abstract_like``
+_ABSTRACT_OPS = ("'RESUME', 'NOP', 'LOAD_GLOBAL', 'LOAD_ATTR', 'LOAD_CONST', 'CALL', 'RAISE_VARARGS', "
+                 "'RETURN_CONST'")
+
+
+def _members_sql(paths: str) -> str:
+    """(path, stmt, members) of the top-level class statements of the files ``paths`` (an SQL list of literals):
+    ``members`` as ``MEMBER``. A node is its member's when the last top-level statement or child of a class
+    statement at or before it in preorder is that member (a child in the class's ``body``); the class's own
+    bases, keywords and decorators are children too, so they are no member's."""
+    return f"""
+WITH tops AS (SELECT path, ordinal AS stmt, kind FROM py_ast_nodes
+              WHERE path IN {paths} AND parent_ast_node_id = path || ':AST:0'),
+anchors AS (SELECT path, stmt AS ordinal, stmt, false AS member FROM tops
+            UNION ALL
+            SELECT n.path, n.ordinal, t.stmt, n.parent_field = 'body' FROM py_ast_nodes n
+            JOIN tops t ON t.kind = 'ClassDef' AND n.path = t.path
+             AND n.parent_ast_node_id = t.path || ':AST:' || t.stmt
+            WHERE n.path IN {paths}),
+nodes AS (SELECT n.*, a.ordinal AS mem, a.stmt, a.member
+          FROM (SELECT * FROM py_ast_nodes WHERE path IN {paths} AND depth >= 1) n
+          ASOF JOIN anchors a ON n.path = a.path AND n.ordinal >= a.ordinal),
+cls AS (SELECT n.path, n.stmt, min(n.lineno) AS l0, min(n.lineno) FILTER (WHERE n.member) AS first
+        FROM nodes n SEMI JOIN tops t ON t.path = n.path AND t.stmt = n.stmt AND t.kind = 'ClassDef' GROUP BY ALL),
+mm AS (SELECT n.path, n.stmt, n.mem,
+              any_value(n.kind) FILTER (WHERE n.ordinal = n.mem) AS kind,
+              any_value(n.name) FILTER (WHERE n.ordinal = n.mem) AS name,
+              min(n.lineno) AS l0, max(n.end_lineno) AS l1,
+              min(n.span_start_byte) FILTER (WHERE n.parent_ast_node_id = n.path || ':AST:' || n.mem
+                                             AND n.parent_field = 'body') AS b0,
+              min(n.lineno) FILTER (WHERE n.parent_ast_node_id = n.path || ':AST:' || n.mem
+                                    AND n.parent_field = 'body') AS bl,
+              coalesce(bool_or(n.parent_ast_node_id = n.path || ':AST:' || n.mem
+                               AND n.parent_field = 'decorator_list'), false) AS decorated,
+              coalesce(bool_or(n.kind = 'Attribute' AND n.ctx IN ('Store', 'Del')), false) AS attr_write,
+              coalesce(bool_or(n.kind IN ('Global', 'Nonlocal')), false) AS scope_decl
+       FROM nodes n WHERE n.member GROUP BY ALL),
+ab AS (SELECT d.def_id, count(*) FILTER (WHERE i.baseopname NOT IN ({_ABSTRACT_OPS})) = 0 AS abstract_like
+       FROM cpg_definitions d JOIN py_bc_instructions i ON i.path = d.path AND i.code_unit_id = d.code_unit_id
+       WHERE d.path IN {paths} AND i.path IN {paths} AND d.kind = 'method' GROUP BY ALL),
+parts AS (  -- the class's header (mem -1: its lines before its first member) and its members
+    SELECT path, stmt, -1 AS mem, 'header' AS kind, NULL AS name, l0, coalesce(first, l0 + 1) - 1 AS l1,
+           NULL::BIGINT AS b0, NULL::INTEGER AS bl, false AS decorated, false AS attr_write, false AS scope_decl,
+           false AS abstract_like FROM cls
+    UNION ALL
+    SELECT mm.path, mm.stmt, mm.mem, mm.kind, mm.name, mm.l0, mm.l1, mm.b0, mm.bl, mm.decorated, mm.attr_write,
+           mm.scope_decl, coalesce(ab.abstract_like, false)
+    FROM mm LEFT JOIN ab ON ab.def_id = mm.path || ':AST:' || mm.mem),
+tk AS (SELECT p.path, p.stmt, p.mem, coalesce(k.span_start_byte < p.b0, true) AS head,
+              hash(k.type, k.string, k.start_line - CASE WHEN k.span_start_byte < p.b0 OR p.b0 IS NULL THEN p.l0
+                                                         ELSE p.bl END, k.start_col,
+                   k.end_line - CASE WHEN k.span_start_byte < p.b0 OR p.b0 IS NULL THEN p.l0 ELSE p.bl END,
+                   k.end_col) AS h
+       FROM (SELECT * FROM py_tokens WHERE path IN {paths}
+             AND type NOT IN ('ENCODING', 'ENDMARKER', 'INDENT', 'DEDENT')) k
+       JOIN parts p ON k.path = p.path AND k.start_line BETWEEN p.l0 AND p.l1),
+dg AS (SELECT path, stmt, mem, count(*) FILTER (WHERE head) AS hn, coalesce(sum(h) FILTER (WHERE head), 0) AS hs,
+              coalesce(bit_xor(h) FILTER (WHERE head), 0) AS hx, count(*) FILTER (WHERE NOT head) AS bn,
+              coalesce(sum(h) FILTER (WHERE NOT head), 0) AS bs, coalesce(bit_xor(h) FILTER (WHERE NOT head), 0) AS bx
+       FROM tk GROUP BY ALL)
+SELECT p.path, p.stmt, list(struct_pack(kind := p.kind, name := p.name, l0 := p.l0, l1 := p.l1,
+                                        hn := coalesce(g.hn, 0), hs := coalesce(g.hs, 0)::HUGEINT,
+                                        hx := coalesce(g.hx, 0)::UBIGINT, bn := coalesce(g.bn, 0),
+                                        bs := coalesce(g.bs, 0)::HUGEINT, bx := coalesce(g.bx, 0)::UBIGINT,
+                                        decorated := p.decorated, attr_write := p.attr_write,
+                                        scope_decl := p.scope_decl, abstract_like := p.abstract_like)
+                            ORDER BY p.mem) AS members
+FROM parts p LEFT JOIN dg g USING (path, stmt, mem) GROUP BY ALL"""
 
 
 DIGESTS = "cpg_link_digests"
@@ -179,7 +263,7 @@ def _keep_digests(conn, paths: list[str]) -> None:
     run(conn, f"DELETE FROM {DIGESTS} WHERE path IN {listed} OR path NOT IN (SELECT path FROM cpg_files)")
     # (the digests, then the row that says they are there, in one statement)
     run(conn, f"INSERT INTO {DIGESTS} SELECT path, NULL, NULL, * EXCLUDE (path) FROM __lk_new_digests "
-              f"UNION ALL SELECT path, file_id, run_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
+              f"UNION ALL SELECT path, file_id, run_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
               f"FROM ({_EXTRACTED.format(paths=listed)})")
 
 
@@ -283,8 +367,8 @@ def changed_names(conn, dirty) -> dict[str, Change | None]:
     _keep_digests(conn, sorted(compare))
     for side, sql in ((old, f"SELECT * EXCLUDE (file_id) FROM {PRIOR} WHERE path IN {listed} AND stmt IS NOT NULL"),
                       (new, "SELECT * FROM __lk_new_digests")):
-        for p, stmt, line0, line1, n, s, x, defs, refs, wide in run(conn, sql):
-            side[p][stmt] = (line0, line1, ((n, int(s), x), frozenset(defs), frozenset(refs), bool(wide)))
+        for p, stmt, line0, line1, n, s, x, defs, refs, wide, members in run(conn, sql):
+            side[p][stmt] = (line0, line1, ((n, int(s), x), frozenset(defs), frozenset(refs), bool(wide)), members)
     for p in compare:
         # (a statement has a token; none: the file's tokens were not recorded (a tokenize failure), and the
         # digests would call any two statements with the same names equal)
@@ -295,8 +379,9 @@ def changed_names(conn, dirty) -> dict[str, Change | None]:
 
 
 def compare_statements(old: dict, new: dict) -> Change | None:
-    """The ``Change`` of one file from its old and new statements ({ordinal: (line0, line1, key)}, key:
-    (digest, defs, refs, wide)); None: the whole module (module docstring)."""
+    """The ``Change`` of one file from its old and new statements ({ordinal: (line0, line1, key[, members])}, key:
+    (digest, defs, refs, wide), members: a class statement's, ``_members_sql``); None: the whole module (module
+    docstring)."""
     o_keys, n_keys = sorted(old), sorted(new)
     for a, b in zip(o_keys, o_keys[1:]):
         if old[a][1] >= old[b][0]:  # two statements on one line
@@ -307,9 +392,14 @@ def compare_statements(old: dict, new: dict) -> Change | None:
         for d in range(size):
             matched[i + d] = j + d
     change = Change()
-    changed = [old[k][2] for i, k in enumerate(o_keys) if i not in matched]
+    gone_old = [old[k] for i, k in enumerate(o_keys) if i not in matched]
     hit = set(matched.values())
-    changed += [new[k][2] for j, k in enumerate(n_keys) if j not in hit]
+    added_new = [new[k] for j, k in enumerate(n_keys) if j not in hit]
+    # a class whose methods' bodies alone changed: its methods' names (C.m), not the class's (_body_only)
+    bodies = _method_bodies(gone_old, added_new)
+    for c, methods in bodies.items():
+        change.names |= {f"{c}.{m}" for m in methods}
+    changed = [v[2] for v in (*gone_old, *added_new) if _class_name(v) not in bodies]
     for _, defs, refs, wide in changed:
         if wide:
             return None
@@ -328,10 +418,11 @@ def compare_statements(old: dict, new: dict) -> Change | None:
                     grown = True
     if change.names & MODULE_WIDE_NAMES:
         return None
+    # (a method's name C.m is in no statement's names: it binds nothing at module level, and mentions are bare names)
     change.fresh = not any(change.names & (defs | refs) for _, defs, refs, _ in (v[2] for v in old.values()))
     for i, k in enumerate(o_keys):
         end = o_keys[i + 1] if i + 1 < len(o_keys) else None
-        line0, line1, _ = old[k]
+        line0, line1 = old[k][:2]
         if i in matched:
             j = n_keys[matched[i]]
             if j != k or new[j][0] != line0:
@@ -339,3 +430,70 @@ def compare_statements(old: dict, new: dict) -> Change | None:
         else:
             change.gone.append((k, end, line0, line1))
     return change
+
+
+def _class_name(v) -> str | None:
+    """The name a top-level class statement binds (``v``: (line0, line1, key, members)); None for another statement,
+    or a class statement that binds more (a method's ``global`` store)."""
+    if len(v) < 4 or v[3] is None:
+        return None
+    _, defs, _, wide = v[2]
+    return next(iter(defs)) if len(defs) == 1 and not wide else None
+
+
+def _method_bodies(gone: list, added: list) -> dict[str, set[str]]:
+    """Per class of the changed statements whose edit only changed bodies of its methods: those methods' names.
+    A class pairs an old and a new statement that each bind its name alone (one of each); ``_body_only`` decides."""
+    olds, news = {}, {}
+    for side, values in ((olds, gone), (news, added)):
+        for v in values:
+            c = _class_name(v)
+            if c is not None:
+                side.setdefault(c, []).append(v)
+    out = {}
+    for c, vs in olds.items():
+        if len(vs) == 1 and len(news.get(c, ())) == 1:
+            methods = _body_only(vs[0][3], news[c][0][3])
+            if methods is not None:
+                out[c] = methods
+    return out
+
+
+def _body_only(old: list, new: list) -> set[str] | None:
+    """The methods whose bodies alone changed between the old and new members of a class (``_members_sql``), when
+    that is all that changed of it that another file can see; None otherwise (the class's name changes, as before).
+
+    Other files see a class through its name, bases, decorators and members (names, kinds, signatures, decorators),
+    and through its methods' bodies where the link reads them for another file's call: what a method returns (the
+    callers of the method are relinked: their edges reach the edited file, ``link.affected_paths``), the attributes
+    it stores (``x.a.m()`` elsewhere finds ``a``'s class from ``self.a = A()``: not followed by a call into the
+    file), whether it is abstract (a call through a declared type reaches the overrides instead), what a dunder
+    does (``__getattr__``, ``__get__``, ``__call__``, ``__init__``: dispatch, descriptors, constructors), what a
+    decorator is (its body decides whether it replaces what it decorates: followed by ``C.m`` as a name). So a
+    method's change is its own (``C.m``) only when its header (decorators, signature) is the same, it has no
+    decorator, it is no dunder, and neither body writes an attribute, declares ``global`` / ``nonlocal`` or is
+    ``abstract_like`` (only the instructions link.ABSTRACT allows); every other member must be unchanged, in the
+    same order, and no two members may share a line (their tokens are told apart by lines)."""
+    if len(old) != len(new):
+        return None
+    for side in (old, new):
+        spans = sorted((m["l0"], m["l1"]) for m in side if m["kind"] != "header")
+        if any(a[1] >= b[0] for a, b in zip(spans, spans[1:])):
+            return None
+    changed = set()
+    for a, b in zip(old, new):
+        if (a["kind"], a["name"]) != (b["kind"], b["name"]) or _part(a, "h") != _part(b, "h"):
+            return None
+        if _part(a, "b") == _part(b, "b"):
+            continue
+        name = a["name"] or ""
+        if (a["kind"] not in ("FunctionDef", "AsyncFunctionDef") or (name.startswith("__") and name.endswith("__"))
+                or any(m[f] for m in (a, b) for f in ("decorated", "attr_write", "scope_decl", "abstract_like"))):
+            return None
+        changed.add(name)
+    return changed
+
+
+def _part(m: dict, p: str) -> tuple:
+    """A member's header (``p`` 'h') or body ('b') digest."""
+    return m[p + "n"], int(m[p + "s"]), m[p + "x"]

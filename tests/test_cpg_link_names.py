@@ -82,6 +82,53 @@ def test_changed_names_give_up_to_the_whole_module_when_they_cannot_tell():
     assert (change.names, change.moves) == (set(), [])
 
 
+def _member(kind, name, l0, l1, head, body, **flags):
+    """A member as ``interface._members_sql`` gives it: digests (n, s, x) from two ints, flags False unless named."""
+    return {"kind": kind, "name": name, "l0": l0, "l1": l1, "hn": 1, "hs": head, "hx": head, "bn": 1, "bs": body,
+            "bx": body, **{f: flags.get(f, False) for f in ("decorated", "attr_write", "scope_decl", "abstract_like")}}
+
+
+def _class(digest, *members, defs=("C",)):
+    """A class statement on lines 1-20: (line0, line1, key, members)."""
+    return 1, 20, (digest, frozenset(defs), frozenset({*defs, "helper"}), False), list(members)
+
+
+def test_a_change_of_method_bodies_alone_names_the_methods():
+    head = _member("header", None, 1, 1, 1, 0)
+    m, n = _member("FunctionDef", "m", 2, 5, 10, 20), _member("FunctionDef", "n", 6, 9, 11, 21)
+    old = {1: _class("c", head, m, n), 30: (30, 31, ("u", frozenset({"use"}), frozenset({"use", "C"}), False))}
+    # m's body changed: C.m, not C (so not `use`, whose statement mentions C); the class statement went (its ids
+    # are resolved again where other files name them)
+    change = compare_statements(old, {**old, 1: _class("c2", head, {**m, "bs": 99, "bx": 99}, n)})
+    assert (change.names, [g[0] for g in change.gone]) == ({"C.m"}, [1])
+    # both bodies: both names
+    assert compare_statements(old, {**old, 1: _class("c2", head, {**m, "bs": 99}, {**n, "bx": 98})}).names == {
+        "C.m", "C.n"}
+    # the class's name, as before names of methods, when other files can see the change: a header (signature,
+    # decorators), a member added, reordered or of another kind, a dunder, a decorated method, an attribute written,
+    # a global declared, an abstract-like body (old or new), two members on one line, a class binding more names
+    whole = {"C", "use"}
+    for new in (_class("c2", head, {**m, "hs": 5}, n),
+                _class("c2", head, m, n, _member("FunctionDef", "o", 10, 12, 1, 1)),
+                _class("c2", head, n, m),
+                _class("c2", head, {**m, "kind": "AsyncFunctionDef", "bs": 9}, n),
+                _class("c2", head, {**m, "name": "__init__"}, {**n, "name": "__init__", "bs": 9}),
+                _class("c2", head, {**m, "bs": 9, "decorated": True}, n),
+                _class("c2", head, {**m, "bs": 9, "attr_write": True}, n),
+                _class("c2", head, {**m, "bs": 9, "scope_decl": True}, n),
+                _class("c2", head, {**m, "bs": 9, "abstract_like": True}, n),
+                _class("c2", head, {**m, "bs": 9, "l1": 6}, n),
+                _class("c2", {**head, "hs": 7}, {**m, "bs": 9}, n),
+                _class("c2", head, {**m, "bs": 9}, n, defs=("C", "G"))):
+        assert whole <= compare_statements(old, {**old, 1: new}).names, new
+    dunder = {1: _class("c", head, {**m, "name": "__call__"}, n), 30: old[30]}
+    assert compare_statements(dunder, {**dunder, 1: _class("c2", head, {**m, "name": "__call__", "bs": 9}, n)}
+                              ).names == whole
+    # a statement without members (a row written before members were digested): the class's name
+    assert compare_statements({**old, 1: old[1][:3] + (None,)}, {**old, 1: _class("c2", head, {**m, "bs": 9}, n)}
+                              ).names == whole
+
+
 LIB = '''
 def helper():
     return 1
@@ -309,6 +356,66 @@ def test_an_edit_that_changes_no_class_does_not_relink_the_files_of_its_classes_
     assert not [c for c in _callees(rows, "base.py") if c[1].startswith("sub.")]
 
 
+STORE = '''
+from item import Item, Other
+
+
+def helper():
+    return Item()
+
+
+class Store:
+    def get(self):
+        return helper()
+
+    def reset(self):
+        self.item = Item()
+
+    def size(self):
+        return len(self.__dict__)
+'''
+
+METHOD_FILES = {
+    "lib.py": STORE,
+    "item.py": "class Item:\n    def run(self):\n        return 1\n\n\nclass Other:\n    def run(self):\n"
+               "        return 2\n",
+    # a call into lib.py: its file is relinked by any change of lib.py but an addition
+    "caller.py": "from lib import Store\n\n\ndef go():\n    return Store().get()\n",
+    # imports Store, calls nothing of lib.py
+    "hint.py": "from lib import Store\n\n\ndef keep(s: Store):\n    return s\n",
+    # s.item.run(): Item.run in item.py, found through the attribute Store.reset stores (no edge into lib.py)
+    "attr.py": "from lib import Store\n\n\ndef go(s: Store):\n    return s.item.run()\n",
+    **{f"pad{i}.py": f"def p{i}():\n    return {i}\n" for i in range(10)},
+}
+
+
+def test_an_edit_of_a_method_body_follows_the_method_not_its_class(tmp_path):
+    """Store.get's body changed: other files see Store as before but for what get returns, which only the callers
+    of get read (their edges reach lib.py): lib.py and caller.py are relinked, not hint.py and attr.py, which
+    import Store (before: Store's name changed, and its four importers were relinked). A change the link reads
+    for other files' calls is still the class's: an attribute stored by a method (attr.py's s.item.run() goes
+    from Item.run to Other.run), a method made abstract (a raise alone). Every link equals a full one."""
+    repo = write_repo(tmp_path / "repo", METHOD_FILES)
+    env = cli_env(tmp_path)
+    _, rows = _index(repo, env)
+    assert ("attr.go", "item.Item.run", "attribute_instance") in _callees(rows, "attr.py")
+    lib = repo / "lib.py"
+    # 1. a body changed (and grown by a line: size moves, its ids are renamed where other files name them)
+    _relink(repo, env, tmp_path, lib.read_text().replace("        return helper()\n",
+                                                        "        found = helper()\n        return found\n"),
+            full=False, files_dirty=1, files_followed_by_name=1, files_relinked=2)
+    # 2. an attribute store changed: the class's name, its importers relinked, and attr.py's edge follows
+    rows = _relink(repo, env, tmp_path, lib.read_text().replace("self.item = Item()", "self.item = Other()"),
+                   files_relinked=4)
+    assert ("attr.go", "item.Other.run", "attribute_instance") in _callees(rows, "attr.py")
+    # 3. size made abstract-like (a raise alone): the class's name again
+    _relink(repo, env, tmp_path, lib.read_text().replace("return len(self.__dict__)", "raise NotImplementedError"),
+            files_relinked=4)
+    # 4. the body of a dunder: the class's name (a constructor, a descriptor, dispatch read dunders' bodies)
+    _relink(repo, env, tmp_path, lib.read_text() + "\n    def __len__(self):\n        return 0\n", files_relinked=4)
+    _relink(repo, env, tmp_path, lib.read_text().replace("return 0\n", "return 1\n"), files_relinked=4)
+
+
 def _prior_of(db, tmp_path, name: str, without_cache: bool) -> list:
     """``keep_prior`` of lib.py on a copy of the database (its old digests emptied first), with or without the
     digests the last link kept."""
@@ -339,7 +446,7 @@ def test_the_digests_of_an_edited_file_are_kept_for_its_next_edit(tmp_path):
     header = ("SELECT d.file_id = f.file_id, d.run_id = m.dagster_run_id FROM cpg_link_digests d "
               "JOIN cpg_files f USING (path) JOIN codeintel_run_meta m USING (path) WHERE d.stmt IS NULL")
     with duckdb.connect(db, read_only=True) as c:
-        kept = sorted(c.execute(f"SELECT path, stmt, line0, line1, n, s, x, defs, refs, wide FROM {DIGESTS} "
+        kept = sorted(c.execute(f"SELECT path, stmt, line0, line1, n, s, x, defs, refs, wide, members FROM {DIGESTS} "
                                 "WHERE stmt IS NOT NULL").fetchall(), key=repr)
         assert kept == sorted(c.execute(_digest_sql("('lib.py')")).fetchall(), key=repr)
         assert {r[0] for r in kept} == {"lib.py"} and len(kept) == LIB.count("\ndef ") + LIB.count("\nclass ") + 1
