@@ -35,6 +35,7 @@ def methods(path: Path) -> list[tuple[int, int, str, bool]]:
     method of a top-level class of ``path``."""
     try:
         tree = ast.parse(path.read_bytes())
+        text = path.read_text(encoding="utf-8").splitlines()
     except (SyntaxError, ValueError):
         return []
     out = []
@@ -47,8 +48,8 @@ def methods(path: Path) -> list[tuple[int, int, str, bool]]:
             body = m.body
             first = body[1] if (len(body) > 1 and isinstance(body[0], ast.Expr)
                                 and isinstance(body[0].value, ast.Constant)) else body[0]
-            if first.lineno == m.lineno or first.lineno <= (m.returns.end_lineno if m.returns else m.lineno):
-                continue  # a one-line method: no line of its own to insert before
+            if first.lineno == m.lineno or text[first.lineno - 1][:first.col_offset].strip():
+                continue  # the body on the signature's line: no line of its own to insert before
             dunder = m.name.startswith("__") and m.name.endswith("__")
             out.append((first.lineno, first.col_offset, m.name, not m.decorator_list and not dunder))
     return out
@@ -91,13 +92,14 @@ def main() -> None:
     args = ap.parse_args()
     repo = Path(args.repo)
     rng = random.Random(args.seed)
-    candidates = [(p, m) for p in sorted(repo.rglob("*.py")) for m in methods(p)]
+    candidates = [(p, i) for p in sorted(repo.rglob("*.py")) for i in range(len(methods(p)))]
     env = dict(os.environ, DAGSTER_HOME=args.dagster_home)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     codeintel = str(Path(sys.executable).with_name("codeintel"))
     unequal = 0
     for k in range(args.edits):
-        path, (line, col, name, plain) = rng.choice(candidates)
+        path, i = rng.choice(candidates)
+        line, col, name, plain = methods(path)[i]  # (read again: an earlier edit of the file moved its lines)
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
         lines.insert(line - 1, " " * col + f"_method_edit_{k} = {k}\n")
         path.write_text("".join(lines), encoding="utf-8")
