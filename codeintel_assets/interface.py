@@ -24,7 +24,7 @@ around it (which names are bound at module level, the module's name and ``__futu
 statement's text is the same, its facts are the same but for the positions in them: the AST ordinals, lines
 and bytes ids carry.
 
-**Members.** The digest of a top-level class statement also holds its members (``_members_sql``: per statement of
+**Members.** The digest of a top-level class statement also holds its members (``_members_ctes``: per statement of
 the class body, its lines, a digest of its header (decorators, signature) and of its body, and what makes a body's
 change visible to other files); a class whose methods' bodies alone changed changes the names ``C.m`` of those
 methods, not ``C`` (``_body_only`` says when that is enough).
@@ -59,10 +59,13 @@ from dataclasses import dataclass, field
 
 from codeintel_assets.contracts.cpg import CPG_CALL_ARGS, CPG_CALL_SITES, CPG_DEFINITIONS, CPG_IMPORTS, CPG_VALUE_REFS
 from codeintel_assets.contracts.symtable import PY_SYM_NAME_SITES
-from codeintel_assets.link import TRACE  # (link imports this module inside its functions only: no cycle)
+from codeintel_assets.link import (  # (link imports this module inside its functions only: no cycle)
+    NOTHING_OPS, RAISE_ONLY_OPS, TRACE,
+)
+from resources.duck import sql_list
 
 PRIOR = "cpg_link_prior"
-# The members of a top-level class statement (``_members_sql``), in order; the first, kind 'header', is the class's
+# The members of a top-level class statement (``_members_ctes``), in order; the first, kind 'header', is the class's
 # own tokens before its first member. Per member: its first and last line (decorators included), digests of its
 # header (its tokens before its body: decorators, signature) and of its body, and what makes a body's change
 # visible to other files (``_body_only``).
@@ -82,12 +85,13 @@ _REFS = ((PY_SYM_NAME_SITES, "name"), (CPG_VALUE_REFS, "root"), (CPG_CALL_SITES,
 
 
 def _names_ctes(paths: str) -> str:
-    """``tops`` (the top-level statements of the files ``paths``, an SQL list of literals), ``d`` (the module-level
+    """``tops`` (the top-level statements of the files ``paths``, an SQL list of literals, from ``ast``: their
+    AST nodes), ``d`` (the module-level
     names each binds) and ``m`` (the names each mentions)."""
     refs = " UNION ALL ".join(f"SELECT path, {_ORDINAL.format(c='ast_node_id')} AS o, {col} AS name FROM {tc.name} "
                               f"WHERE path IN {paths} AND {col} IS NOT NULL" for tc, col in _REFS)
     return f"""
-tops AS (SELECT path, ordinal AS stmt FROM py_ast_nodes WHERE path IN {paths} AND parent_ast_node_id = path || ':AST:0'),
+tops AS (SELECT path, ordinal AS stmt, kind FROM ast WHERE parent_ast_node_id = path || ':AST:0'),
 d AS (SELECT n.path, t.stmt, list(DISTINCT n.name ORDER BY n.name) AS defs
       FROM (SELECT path, {_ORDINAL.format(c='ast_node_id')} AS o, name FROM {PY_SYM_NAME_SITES.name}
             WHERE path IN {paths} AND role <> 'use' AND binding_id = path || ':SCOPE:<module>:0:MODULE:0:BIND:' || name) n
@@ -99,19 +103,20 @@ m AS (SELECT r.path, t.stmt, list(DISTINCT r.name ORDER BY r.name) AS refs
 def _digest_sql(paths: str) -> str:
     """(path, stmt, line0, line1, n, s, x, defs, refs, wide) of the files ``paths`` (an SQL list of literals)."""
     return f"""
-WITH {_names_ctes(paths)},
+WITH ast AS MATERIALIZED (SELECT * FROM py_ast_nodes WHERE path IN {paths}),
+toks AS MATERIALIZED (SELECT * FROM py_tokens WHERE path IN {paths}
+                      AND type NOT IN ('ENCODING', 'ENDMARKER', 'INDENT', 'DEDENT')),
+{_names_ctes(paths)},
 ext AS (SELECT t.path, t.stmt, min(n.lineno) AS line0, max(n.end_lineno) AS line1,
                min(n.span_start_byte) FILTER (WHERE NOT n.span_synthesized) AS b0,
                max(n.span_end_byte) FILTER (WHERE NOT n.span_synthesized) AS b1
-        FROM py_ast_nodes n ASOF JOIN tops t ON n.path = t.path AND n.ordinal >= t.stmt
-        WHERE n.path IN {paths} GROUP BY ALL),
+        FROM ast n ASOF JOIN tops t ON n.path = t.path AND n.ordinal >= t.stmt GROUP BY ALL),
 tok AS (SELECT path, stmt, count(*) AS n, sum(h) AS s, bit_xor(h) AS x FROM (
           SELECT e.path, e.stmt, hash(k.type, k.string, k.start_line - e.line0, k.start_col, k.end_line - e.line0,
                                       k.end_col) AS h
-          FROM (SELECT * FROM py_tokens WHERE path IN {paths}
-                AND type NOT IN ('ENCODING', 'ENDMARKER', 'INDENT', 'DEDENT')) k
-          ASOF JOIN ext e ON k.path = e.path AND k.span_start_byte >= e.b0 WHERE k.span_end_byte <= e.b1)
+          FROM toks k ASOF JOIN ext e ON k.path = e.path AND k.span_start_byte >= e.b0 WHERE k.span_end_byte <= e.b1)
         GROUP BY ALL),
+{_members_ctes(paths)},
 w AS (SELECT i.path, t.stmt, true AS wide
       FROM (SELECT path, {_ORDINAL.format(c='import_id')} AS o FROM {CPG_IMPORTS.name}
             WHERE path IN {paths} AND (is_star OR imported_module = '__future__')) i
@@ -119,31 +124,28 @@ w AS (SELECT i.path, t.stmt, true AS wide
 SELECT e.path, e.stmt, e.line0, e.line1, coalesce(tok.n, 0) AS n, coalesce(tok.s, 0) AS s, coalesce(tok.x, 0) AS x,
        coalesce(d.defs, []) AS defs, coalesce(m.refs, []) AS refs, coalesce(w.wide, false) AS wide, c.members
 FROM ext e LEFT JOIN tok USING (path, stmt) LEFT JOIN d USING (path, stmt) LEFT JOIN m USING (path, stmt)
-LEFT JOIN w USING (path, stmt) LEFT JOIN ({_members_sql(paths)}) c USING (path, stmt)"""
+LEFT JOIN w USING (path, stmt) LEFT JOIN c USING (path, stmt)"""
 
 
 # the opcodes of the methods the link may take for abstract (link.ABSTRACT: `raise E(...)` alone, or a body that does
 # nothing): a method with no other instruction is ``abstract_like``
-_ABSTRACT_OPS = ("'RESUME', 'NOP', 'LOAD_GLOBAL', 'LOAD_ATTR', 'LOAD_CONST', 'CALL', 'RAISE_VARARGS', "
-                 "'RETURN_CONST'")
+_ABSTRACT_OPS = sql_list(dict.fromkeys((*RAISE_ONLY_OPS, *NOTHING_OPS)))
 
 
-def _members_sql(paths: str) -> str:
-    """(path, stmt, members) of the top-level class statements of the files ``paths`` (an SQL list of literals):
-    ``members`` as ``MEMBER``. A node is its member's when the last top-level statement or child of a class
-    statement at or before it in preorder is that member (a child in the class's ``body``); the class's own
-    bases, keywords and decorators are children too, so they are no member's."""
+def _members_ctes(paths: str) -> str:
+    """``c`` (path, stmt, members): the members of the top-level class statements of the files ``paths`` (an SQL
+    list of literals), as ``MEMBER``, from ``_digest_sql``'s ``ast``, ``tops`` and ``toks``. A node is its member's
+    when the last top-level statement or child of a class statement at or before it in preorder is that member (a
+    child in the class's ``body``); the class's own bases, keywords and decorators are children too, so they are no
+    member's."""
     return f"""
-WITH tops AS (SELECT path, ordinal AS stmt, kind FROM py_ast_nodes
-              WHERE path IN {paths} AND parent_ast_node_id = path || ':AST:0'),
 anchors AS (SELECT path, stmt AS ordinal, stmt, false AS member FROM tops
             UNION ALL
-            SELECT n.path, n.ordinal, t.stmt, n.parent_field = 'body' FROM py_ast_nodes n
+            SELECT n.path, n.ordinal, t.stmt, n.parent_field = 'body' FROM ast n
             JOIN tops t ON t.kind = 'ClassDef' AND n.path = t.path
-             AND n.parent_ast_node_id = t.path || ':AST:' || t.stmt
-            WHERE n.path IN {paths}),
+             AND n.parent_ast_node_id = t.path || ':AST:' || t.stmt),
 nodes AS (SELECT n.*, a.ordinal AS mem, a.stmt, a.member
-          FROM (SELECT * FROM py_ast_nodes WHERE path IN {paths} AND depth >= 1) n
+          FROM (SELECT * FROM ast WHERE depth >= 1) n
           ASOF JOIN anchors a ON n.path = a.path AND n.ordinal >= a.ordinal),
 cls AS (SELECT n.path, n.stmt, min(n.lineno) AS l0, min(n.lineno) FILTER (WHERE n.member) AS first
         FROM nodes n SEMI JOIN tops t ON t.path = n.path AND t.stmt = n.stmt AND t.kind = 'ClassDef' GROUP BY ALL),
@@ -176,21 +178,19 @@ tk AS (SELECT p.path, p.stmt, p.mem, coalesce(k.span_start_byte < p.b0, true) AS
                                                          ELSE p.bl END, k.start_col,
                    k.end_line - CASE WHEN k.span_start_byte < p.b0 OR p.b0 IS NULL THEN p.l0 ELSE p.bl END,
                    k.end_col) AS h
-       FROM (SELECT * FROM py_tokens WHERE path IN {paths}
-             AND type NOT IN ('ENCODING', 'ENDMARKER', 'INDENT', 'DEDENT')) k
-       JOIN parts p ON k.path = p.path AND k.start_line BETWEEN p.l0 AND p.l1),
+       FROM toks k JOIN parts p ON k.path = p.path AND k.start_line BETWEEN p.l0 AND p.l1),
 dg AS (SELECT path, stmt, mem, count(*) FILTER (WHERE head) AS hn, coalesce(sum(h) FILTER (WHERE head), 0) AS hs,
               coalesce(bit_xor(h) FILTER (WHERE head), 0) AS hx, count(*) FILTER (WHERE NOT head) AS bn,
               coalesce(sum(h) FILTER (WHERE NOT head), 0) AS bs, coalesce(bit_xor(h) FILTER (WHERE NOT head), 0) AS bx
-       FROM tk GROUP BY ALL)
-SELECT p.path, p.stmt, list(struct_pack(kind := p.kind, name := p.name, l0 := p.l0, l1 := p.l1,
+       FROM tk GROUP BY ALL),
+c AS (SELECT p.path, p.stmt, list(struct_pack(kind := p.kind, name := p.name, l0 := p.l0, l1 := p.l1,
                                         hn := coalesce(g.hn, 0), hs := coalesce(g.hs, 0)::HUGEINT,
                                         hx := coalesce(g.hx, 0)::UBIGINT, bn := coalesce(g.bn, 0),
                                         bs := coalesce(g.bs, 0)::HUGEINT, bx := coalesce(g.bx, 0)::UBIGINT,
                                         decorated := p.decorated, attr_write := p.attr_write,
                                         scope_decl := p.scope_decl, abstract_like := p.abstract_like)
                             ORDER BY p.mem) AS members
-FROM parts p LEFT JOIN dg g USING (path, stmt, mem) GROUP BY ALL"""
+      FROM parts p LEFT JOIN dg g USING (path, stmt, mem) GROUP BY ALL)"""
 
 
 DIGESTS = "cpg_link_digests"
@@ -380,7 +380,7 @@ def changed_names(conn, dirty) -> dict[str, Change | None]:
 
 def compare_statements(old: dict, new: dict) -> Change | None:
     """The ``Change`` of one file from its old and new statements ({ordinal: (line0, line1, key[, members])}, key:
-    (digest, defs, refs, wide), members: a class statement's, ``_members_sql``); None: the whole module (module
+    (digest, defs, refs, wide), members: a class statement's, ``_members_ctes``); None: the whole module (module
     docstring)."""
     o_keys, n_keys = sorted(old), sorted(new)
     for a, b in zip(o_keys, o_keys[1:]):
@@ -460,7 +460,7 @@ def _method_bodies(gone: list, added: list) -> dict[str, set[str]]:
 
 
 def _body_only(old: list, new: list) -> set[str] | None:
-    """The methods whose bodies alone changed between the old and new members of a class (``_members_sql``), when
+    """The methods whose bodies alone changed between the old and new members of a class (``_members_ctes``), when
     that is all that changed of it that another file can see; None otherwise (the class's name changes, as before).
 
     Other files see a class through its name, bases, decorators and members (names, kinds, signatures, decorators),

@@ -33,6 +33,7 @@ import pyarrow as pa
 from codeintel_assets.contracts.common import SCHEMA_VERSION
 from codeintel_assets.contracts.cpg import (CPG_ARG_REACHES, CPG_BINDS_ARG, CPG_CALLS, CPG_DEFINITIONS, CPG_IMPORTS,
                                              CPG_INHERITS, CPG_MRO, CPG_VALUE_REFS)
+from resources.duck import sql_list
 
 MAX_REEXPORT_HOPS = 8
 
@@ -1544,6 +1545,12 @@ WHERE mro_index > 0 AND ancestor_def_id IS NOT NULL
 # `raise Impossible()`, `raise errors.Unsupported`, after an optional docstring: in CPython 3.13 a docstring is no
 # instruction, so the code unit is RESUME, LOAD_GLOBAL X, [LOAD_ATTR..., LOAD_CONST..., CALL], RAISE_VARARGS): a
 # method there to be overridden (or to refuse). {defs}: the candidates' def_id and code_unit_id.
+# The instructions of an abstract method's code unit (ABSTRACT): `raise E(...)` alone, or a body that does nothing
+# (``interface`` flags a method with no instruction outside both as one whose body's change another file can see).
+RAISE_ONLY_OPS = ("RESUME", "NOP", "LOAD_GLOBAL", "LOAD_ATTR", "LOAD_CONST", "CALL", "RAISE_VARARGS")
+NOTHING_OPS = ("RESUME", "NOP", "RETURN_CONST")
+
+
 ABSTRACT = """
 SELECT d.def_id FROM ({defs}) d
 WHERE d.def_id IN (SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_call_sites
@@ -1552,8 +1559,7 @@ WHERE d.def_id IN (SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_cal
    OR d.code_unit_id IN (
        SELECT code_unit_id FROM py_bc_instructions SEMI JOIN (SELECT code_unit_id FROM ({defs})) USING (code_unit_id)
        GROUP BY code_unit_id
-       HAVING count(*) FILTER (WHERE baseopname NOT IN ('RESUME', 'NOP', 'LOAD_GLOBAL', 'LOAD_ATTR', 'LOAD_CONST',
-                                                        'CALL', 'RAISE_VARARGS')) = 0
+       HAVING count(*) FILTER (WHERE baseopname NOT IN (""" + sql_list(RAISE_ONLY_OPS) + """)) = 0
           AND count(*) FILTER (WHERE baseopname = 'RAISE_VARARGS') = 1
           AND count(*) FILTER (WHERE baseopname = 'LOAD_GLOBAL') = 1)
    -- or a method that does nothing (a body of `...`, `pass` or a docstring: RESUME, RETURN_CONST None) of a class that
@@ -1562,7 +1568,7 @@ WHERE d.def_id IN (SELECT split_part(callsite_id, ':DECORATOR:', 1) FROM cpg_cal
    OR (d.code_unit_id IN (
            SELECT code_unit_id FROM py_bc_instructions SEMI JOIN (SELECT code_unit_id FROM ({defs})) USING (code_unit_id)
            GROUP BY code_unit_id
-           HAVING count(*) FILTER (WHERE baseopname NOT IN ('RESUME', 'NOP', 'RETURN_CONST')
+           HAVING count(*) FILTER (WHERE baseopname NOT IN (""" + sql_list(NOTHING_OPS) + """)
                                       OR (baseopname = 'RETURN_CONST' AND argrepr <> 'None')) = 0)
        AND d.def_id IN (
            SELECT m.def_id FROM __lk_cdefs m SEMI JOIN ({defs}) q USING (def_id)

@@ -2,6 +2,7 @@
 uses it)."""
 
 
-def count(n: int, noun: str, plural: str | None = None) -> str:
-    """``n`` and ``noun``, the noun plural unless ``n`` is 1 (``plural``: an irregular one)."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+def count(n: int, noun: str, plural: str | None = None, grouped: bool = False) -> str:
+    """``n`` and ``noun``, the noun plural unless ``n`` is 1 (``plural``: an irregular one); ``grouped``: the
+    thousands separated (1,726)."""
+    return (f"{n:,}" if grouped else str(n)) + f" {noun if n == 1 else plural or noun + 's'}"

@@ -83,7 +83,7 @@ def test_changed_names_give_up_to_the_whole_module_when_they_cannot_tell():
 
 
 def _member(kind, name, l0, l1, head, body, **flags):
-    """A member as ``interface._members_sql`` gives it: digests (n, s, x) from two ints, flags False unless named."""
+    """A member as ``interface._members_ctes`` gives it: digests (n, s, x) from two ints, flags False unless named."""
     return {"kind": kind, "name": name, "l0": l0, "l1": l1, "hn": 1, "hs": head, "hx": head, "bn": 1, "bs": body,
             "bx": body, **{f: flags.get(f, False) for f in ("decorated", "attr_write", "scope_decl", "abstract_like")}}
 

@@ -19,6 +19,7 @@ from codeintel_assets.assets.progress import say
 from codeintel_assets.contracts import inspect as C
 from codeintel_assets.graph import EDGES_VIEW, NODES_VIEW, PROJECTIONS, VOCABULARY
 from codeintel_assets.pipeline import pass_tables
+from codeintel_assets.words import count
 from codeintel_assets.validate import cpg_integrity as G
 from resources.store import CodeIntelStore
 
@@ -63,9 +64,10 @@ def cpg_graph_asset(context: AssetExecutionContext, store: CodeIntelStore):
             if paths is not None and len(paths) > _file_count(conn) // 2:
                 paths = None  # most files changed (a --full index): the whole check is the cheaper one
             t0 = time.perf_counter()
-            say(context, f"[{ASSET}] judging " + ("the whole graph" if paths is None else
-                                                 f"the nodes and edges of {len(paths):,} changed "
-                                                 f"file{'' if len(paths) == 1 else 's'} and of the relinked ones"))
+            judged = ("the whole graph" if paths is None else
+                      f"the nodes and edges of {count(len(paths), 'changed file', grouped=True)} "
+                      "and of the relinked ones")
+            say(context, f"[{ASSET}] judging {judged}")
             r = G.cpg_integrity(conn, paths=paths, linked=None if paths is None else relinked_since_check(conn),
                                 counts_out=counted)
         with store.connection() as conn:

@@ -27,6 +27,7 @@ def cpg_link(context: AssetExecutionContext, store: CodeIntelStore):
     from codeintel_assets.faults import plane_fault
     from codeintel_assets.link import link_calls
     from codeintel_assets.locking import hold
+    from codeintel_assets.words import count
     plane_fault("link", "repository")
     t0 = time.perf_counter()
     say(context, "[cpg_link] resolving the calls, bases and arguments of the changed files and of what can see them")
@@ -36,7 +37,7 @@ def cpg_link(context: AssetExecutionContext, store: CodeIntelStore):
     context.log.info(f"link: {figures}")
     if "files_relinked" in figures:
         n = figures["files_relinked"]
-        say(context, f"[cpg_link] {n:,} file{'' if n == 1 else 's'} {'linked' if figures.get('full') else 'relinked'}"
+        say(context, f"[cpg_link] {count(n, 'file', grouped=True)} {'linked' if figures.get('full') else 'relinked'}"
                      f", {figures.get('edges', 0):,} CALLS edges in the database, {time.perf_counter() - t0:.1f}s")
     for key in LINK_KEYS:
         yield MaterializeResult(asset_key=key, metadata=figures if key == LINK_KEYS[0] else {

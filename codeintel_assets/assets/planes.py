@@ -24,6 +24,7 @@ from codeintel_assets.indexer import index_keys
 from codeintel_assets.planes import file_planes, gates, planes
 from codeintel_assets.reconcile import module_names
 from codeintel_assets.validate.base import MAX_REPORTED_FINDINGS, GateResult
+from codeintel_assets.words import count
 from resources.repo import RepoConfig
 from resources.store import CodeIntelStore
 
@@ -101,7 +102,7 @@ def file_planes_asset(context: AssetExecutionContext, repo: RepoConfig, store: C
     # (what follows can take a while on a large run: Dagster records one event per table and file)
     specs = _specs()
     say(context, f"[{STEP_NAME}] rows written, {time.perf_counter() - t0:.1f}s; recording {len(specs)} tables x "
-                 f"{len(keys):,} file{'' if len(keys) == 1 else 's'} in the Dagster instance")
+                 f"{count(len(keys), 'file', grouped=True)} in the Dagster instance")
     failed = len(res.pass_result.failures)
     cpu = res.pass_result.seconds
     status_of = {p.status: p.name for p in file_planes()}
