@@ -152,6 +152,32 @@ def test_crlf_line_endings():
     assert (newline["string"], newline["span_end_byte"] - newline["span_start_byte"]) == ("\r\n", 2)
 
 
+def test_lone_cr_line_endings():
+    """A classic Mac file (every line ended by a lone CR) is Python to CPython (it compiles and imports), but
+    ``tokenize`` refuses it; it was a failed file (stage tokenize), found indexing real code. Expected tokens:
+    ``tokenize``'s of the same bytes with each CR as LF (the same length), with the file's own text back."""
+    text = "x = 'é'\rif x:\r    y = [\r        1,\r    ]  # c\r\rs = '''a\rb'''\r"
+    data = text.encode("utf-8")
+    compile(data, "mac.py", "exec")  # (CPython: valid)
+    with pytest.raises(tokenize.TokenError):
+        list(tokenize.tokenize(io.BytesIO(data).readline))
+    f = facts(data)
+    (row,) = f.source.files.to_pylist()
+    assert (row["ok"], row["line_count"], row["error_stage"]) == (True, 8, None)
+    assert_ast_spans_match_source(f, text)
+    lf = list(tokenize.tokenize(io.BytesIO(data.replace(b"\r", b"\n")).readline))
+    got = [(r["type"], r["string"], (r["start_line"], r["start_col"]), (r["end_line"], r["end_col"]))
+           for r in f.source.tokens.to_pylist()]
+    assert got == [(tokenize.tok_name[t.type], t.string.replace("\n", "\r"), t.start, t.end) for t in lf]
+    strings = [r["string"] for r in f.source.tokens.to_pylist()]
+    assert strings.count("\r") == 7 and "'''a\rb'''" in strings  # 5 NEWLINE, 2 NL; the string as written
+    for r in f.source.tokens.to_pylist():
+        if r["type"] not in ("ENCODING", "DEDENT", "ENDMARKER"):
+            assert f.src.utf8[r["span_start_byte"]:r["span_end_byte"]].decode("utf-8") == r["string"], r
+    y = next(r for r in f.source.ast_nodes.to_pylist() if r["kind"] == "Name" and r["name"] == "y")
+    assert (y["lineno"], y["span_start_byte"]) == (3, len("x = 'é'\rif x:\r    ".encode()))
+
+
 def test_bom_is_outside_the_coordinate_space():
     text = "x = 'é'\ny = x\n"
     data = b"\xef\xbb\xbf" + text.encode("utf-8")

@@ -424,15 +424,36 @@ def split_lines(text: str) -> list[str]:
 def _tokens(src: SourceFile, text: str):
     """``tokenize.tokenize`` of the exact bytes; for a file whose comments hold bytes that are not UTF-8
     (``_undecodable_comments``), of its text with each such byte as U+FFFD (one character for one byte, as
-    in the text: the columns are the same), after the ENCODING token ``tokenize`` would have given."""
+    in the text: the columns are the same), after the ENCODING token ``tokenize`` would have given.
+
+    A lone CR ends a line for CPython (``compile`` and ``import`` translate it, as a classic Mac editor wrote
+    them), while ``tokenize`` reads lines up to LF only and refuses the CR inside one ("invalid
+    non-printable character U+000D"). Such a file is tokenized with each lone CR as LF (one byte for one:
+    every column and offset stays), and a token whose text held one has it back (``string`` is the file's)."""
+    lone_cr = b"\r" in src.data and _LONE_CR.search(src.data) is not None
     if src.undecodable_bytes:
         yield tokenize.TokenInfo(tokenize.ENCODING, "utf-8-sig" if src.has_bom else "utf-8", (0, 0), (0, 0), "")
-        yield from tokenize.generate_tokens(io.StringIO(_SURROGATE.sub("\ufffd", text)).readline)
+        shown = _SURROGATE.sub("\ufffd", text)
+        tokens = tokenize.generate_tokens(io.StringIO(_LONE_CR_TEXT.sub("\n", shown) if lone_cr else shown).readline)
+    else:
+        tokens = tokenize.tokenize(io.BytesIO(_LONE_CR.sub(b"\n", src.data) if lone_cr else src.data).readline)
+    if not lone_cr:
+        yield from tokens
         return
-    yield from tokenize.tokenize(io.BytesIO(src.data).readline)
+    lines = split_lines(text)  # (a lone CR ends one, as for CPython)
+    for tok in tokens:
+        if "\n" in tok.string and tok.type != tokenize.ENCODING:
+            (sr, sc), (er, ec) = tok.start, tok.end
+            if er <= len(lines):
+                original = (lines[sr - 1][sc:ec] if sr == er else
+                            lines[sr - 1][sc:] + "".join(lines[sr:er - 1]) + lines[er - 1][:ec])
+                tok = tok._replace(string=original)
+        yield tok
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_LONE_CR_TEXT = re.compile("\r(?!\n)")
 
 
 def _token_rows(path: str, fid: str, src: SourceFile, lines: LineIndex) -> list[tuple]:
