@@ -101,8 +101,10 @@ def skip_reason(module: str, s: InspectSettings) -> str | None:
     """Why ``module`` is not imported, or None."""
     # importlib.import_module imports any name whose parts name files and directories: `pkg.table-v1` is
     # pkg/table-v1.py (rich loads its unicode data tables so), only the import statement needs identifiers
+    # (a part in double quotes holds a dot: `p/x.y.py` is no module any name imports, modules.quote_part)
     parts = module.split(".")
-    if not module or module == "<module>" or not all(p and "/" not in p and "\\" not in p for p in parts):
+    if not module or module == "<module>" or '"' in module or not all(p and "/" not in p and "\\" not in p
+                                                                          for p in parts):
         return "not an importable module name"
     if any(fnmatch.fnmatchcase(module, p) for p in s.deny):
         return "denylist"

@@ -226,6 +226,33 @@ def test_relative_imports_as_importlib_resolves_them(module, is_package, level, 
         assert got == want
 
 
+def test_a_file_whose_name_holds_a_dot_does_not_take_the_name_of_the_module_import_finds(tmp_path):
+    """``p/x.y.py`` beside ``p/x/y.py``: `from p.x.y import g` is p/x/y.py (CPython, checked below), and the
+    file with the dot is no module an import reaches. Named ``p.x.y`` it shared that module's qualnames: the call
+    reached both files' g (0.5 each) and `y.h()` reached x.y.py's h, which p/x/y.py does not have. Expected edges
+    read off the fixture by hand: g -> p/x/y.py alone; no edge for y.h(); x.y.py's own call still resolves."""
+    import subprocess
+    import sys
+    files = {"p/__init__.py": "", "p/x/__init__.py": "", "p/x/y.py": "def g():\n    return 1\n",
+             "p/x.y.py": "def g():\n    return 2\n\n\ndef h():\n    return g()\n",
+             "p/use.py": "from p.x.y import g\nfrom p.x import y\n\ng()\ny.h()\n"}
+    repo, env, _ = index_repo(tmp_path, files)
+    probe = "import sys; sys.path.insert(0, sys.argv[1]); import p.x.y; print(p.x.y.__file__, hasattr(p.x.y, 'h'))"
+    out = subprocess.run([sys.executable, "-I", "-c", probe, str(repo)], cwd=repo, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == [str(repo / "p/x/y.py"), "False"]  # CPython's answer
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        calls = sorted(c.execute("SELECT path, lineno, caller_qualname, callee_qualname, callee_path, rule, confidence "
+                                 "FROM cpg_calls").fetchall())
+        names = dict(c.execute("SELECT path, module_name FROM py_files").fetchall())
+        symbols = dict(c.execute("SELECT qualname, symbol FROM cpg_definitions WHERE kind = 'module'").fetchall())
+    assert calls == [("p/use.py", 4, "p.use", "p.x.y.g", "p/x/y.py", "import", 1.0),
+                     ("p/x.y.py", 6, 'p."x.y".h', 'p."x.y".g', "p/x.y.py", "local", 1.0)]
+    assert (names["p/x.y.py"], names["p/x/y.py"]) == ('p."x.y"', "p.x.y")
+    assert symbols['p."x.y"'].endswith(" p/`x.y`/") and symbols["p.x.y"].endswith(" p/x/y/")  # SCIP: escaped
+    from codeintel_assets.extract.calls import resolve_relative
+    assert resolve_relative('p."x.y"', False, 1, "z") == "p.z"  # (its package is p, as for a sibling)
+
 
 def edges(db, caller):
     return sorted(db.execute("SELECT DISTINCT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = ?",

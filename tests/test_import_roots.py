@@ -140,6 +140,21 @@ def test_non_identifier_parts_kept(tmp_path):
     assert module_name("src/my-pkg/a,b.py", roots) == module_name("src/my-pkg/a,b.py", list(roots))
 
 
+def test_a_part_holding_a_dot_is_quoted_and_takes_no_importable_name(tmp_path):
+    # p/x.y.py is no module CPython imports by any name (p.x.y is p/x/y.py, checked with CPython below); in double
+    # quotes it cannot take p/x/y.py's name, nor one another path gives (one name per path)
+    from codeintel_assets.extract.modules import module_parts
+    touch(tmp_path, "p/__init__.py", "p/x/__init__.py", "p/x/y.py", "p/x.y.py", "a.b/c.d.py", "a/b.c/d.py")
+    roots = detect_import_roots(tmp_path)
+    names = {rel: module_name(rel, roots) for rel in ("p/x/y.py", "p/x.y.py", "a.b/c.d.py", "a/b.c/d.py")}
+    assert names == {"p/x/y.py": "p.x.y", "p/x.y.py": 'p."x.y"', "a.b/c.d.py": '"a.b"."c.d"', "a/b.c/d.py": 'a."b.c".d'}
+    assert module_parts('"a.b"."c.d"') == ['"a.b"', '"c.d"'] and module_parts("p.x.y") == ["p", "x", "y"]
+    assert _cpython_names(tmp_path, ["p.x.y"]) == {"p.x.y": (tmp_path / "p/x/y.py").resolve()}
+    from codeintel_assets.inspect_step import InspectSettings, skip_reason
+    assert skip_reason(names["p/x.y.py"], InspectSettings()) == "not an importable module name"
+    assert skip_reason("pkg.table-v1", InspectSettings()) is None  # (importlib loads it by that name)
+
+
 def _cpython_names(sys_path_dir: Path, modules: list[str]) -> dict[str, Path]:
     """What a plain interpreter with ``sys_path_dir`` on sys.path imports under each name: name -> file."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}

@@ -23,8 +23,11 @@ expressions belong to the definition around them.
 """
 
 import ast
+import re
 import sys
 from collections.abc import Sequence
+
+from codeintel_assets.extract.modules import module_parts
 
 SCHEME = "codeintel python . . "
 CALL_OPS = frozenset({"CALL", "CALL_KW", "CALL_FUNCTION_EX"})
@@ -93,8 +96,17 @@ def version_test(test: ast.AST) -> bool | None:
     return _CMP[type(test.ops[0])](a, b)
 
 
+_SIMPLE_NAME = re.compile(r"[_+\-$A-Za-z0-9]+")
+
+
 def module_descriptor(module: str) -> str:
-    return "".join(f"{part}/" for part in module.split(".")) if module else ""
+    """The module as SCIP namespace descriptors (``pkg/mod/``); a part that is no SCIP simple identifier (a
+    quoted ``"x.y"``, ``a,b``) in backticks, as SCIP escapes a name."""
+    out = []
+    for part in module_parts(module):
+        name = part[1:-1] if len(part) > 1 and part[0] == part[-1] == '"' else part
+        out.append(f"{name}/" if _SIMPLE_NAME.fullmatch(name) else "`" + name.replace("`", "``") + "`/")
+    return "".join(out)
 
 
 def _callee(node: ast.AST) -> tuple[str, str | None, list[str]]:
@@ -343,7 +355,7 @@ def resolve_relative(module: str, is_package: bool, level: int, target: str | No
     """The absolute module a relative import names (``from ..a import b`` in ``p.q.m`` -> ``p.a``)."""
     if level == 0:
         return target
-    parts = module.split(".") if module else []
+    parts = module_parts(module)
     package = parts if is_package else parts[:-1]
     if level - 1 >= len(package):
         return None  # beyond the top-level package (or no package at all): CPython raises ImportError
@@ -370,7 +382,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
     qual: dict[int, str] = {0: module}
     symbol: dict[int, str] = {0: SCHEME + module_descriptor(module)}
     lambdas: dict[int, int] = {}
-    defs: list[tuple] = [(file_id, nid(0), "module", module.rsplit(".", 1)[-1], module, symbol[0], None, nid(0),
+    defs: list[tuple] = [(file_id, nid(0), "module", (module_parts(module) or [""])[-1], module, symbol[0], None, nid(0),
                           rows[0].start, rows[0].end, 1, code_units.get(nid(0)), None, None, None, None, False,
                           False)]
     # Nodes in the body of an `if TYPE_CHECKING:` (at any depth): never executed, so definitions there are

@@ -11,9 +11,10 @@ Roots are repository-relative POSIX directory paths; ``''`` is the repository ro
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 
-__all__ = ["detect_import_roots", "import_dir", "module_name", "package_prefix"]
+__all__ = ["detect_import_roots", "import_dir", "module_name", "module_parts", "package_prefix", "quote_part"]
 
 
 def _norm_parts(path: str) -> list[str]:
@@ -98,6 +99,25 @@ def import_dir(repo_root: str | os.PathLike) -> str:
     return _package_chain(repo_root)[0]
 
 
+def quote_part(part: str) -> str:
+    """A path part as a part of a dotted module name: as it is, or in double quotes when it holds a dot.
+
+    ``p/x.y.py`` is no module ``import`` finds (``import p.x.y`` is ``p/x/y.py``), but named ``p.x.y`` it took
+    that module's name: its definitions shared their qualnames with ``p/x/y.py``'s, and a call into one reached
+    both (0.5 each), or only the file no import can load. ``p."x.y"`` is no name an import can spell, one
+    name per path. Other parts that are not identifiers (``my-pkg``, ``a,b``) stay as they are:
+    ``importlib.import_module`` loads them by that name, and no importable name holds them."""
+    return f'"{part}"' if "." in part else part
+
+
+_PARTS = re.compile(r'"[^"]*"|[^.]+')
+
+
+def module_parts(module: str) -> list[str]:
+    """The parts of a dotted module name, a quoted part (``quote_part``) as one: ``p."x.y"`` -> ``p``, ``"x.y"``."""
+    return _PARTS.findall(module) if '"' in module else (module.split(".") if module else [])
+
+
 def module_name(path: str, roots: Sequence[str], prefix: str = "") -> str:
     """Dotted module name of the ``.py`` file at repository-relative POSIX ``path``.
 
@@ -105,7 +125,8 @@ def module_name(path: str, roots: Sequence[str], prefix: str = "") -> str:
     directory-prefix of the path is used; the name is the remaining parts without ``.py``, with a
     trailing ``__init__`` dropped (``pkg/__init__.py`` -> ``pkg``). Directories without
     ``__init__.py`` (namespace packages) are parts like any other. Parts that are not identifiers
-    are kept as they are: the name is descriptive and deterministic, not necessarily importable.
+    are kept as they are (the name is descriptive and deterministic, not necessarily importable), in
+    double quotes when they hold a dot (``quote_part``: ``p/x.y.py`` is ``p."x.y"``, not ``p/x/y.py``'s name).
 
     An ``__init__.py`` directly inside a root is not a module of that root (``import __init__``
     aside); it is the package named by the root directory as seen from the next shallower root
@@ -117,9 +138,10 @@ def module_name(path: str, roots: Sequence[str], prefix: str = "") -> str:
     parts = _norm_parts(path)
     if parts and parts[-1].endswith(".py"):
         parts[-1] = parts[-1][:-3]
+    parts = [quote_part(p) for p in parts]
     candidates = sorted({"/".join(_norm_parts(r)) for r in roots}, key=lambda r: (-_depth(r), r))
     for root in candidates:
-        rparts = _norm_parts(root)
+        rparts = [quote_part(p) for p in _norm_parts(root)]
         n = len(rparts)
         if len(parts) <= n or parts[:n] != rparts:
             continue

@@ -90,8 +90,9 @@ def child_qualpath(parent: str, segment: str) -> str:
 
 def module_name_for(path: str) -> str:
     """Dotted module name for a repository-relative path (``pkg/__init__.py`` -> ``pkg``)."""
+    from codeintel_assets.extract.modules import quote_part
     p = path[:-3] if path.endswith(".py") else path
-    parts = [x for x in p.split("/") if x]
+    parts = [quote_part(x) for x in p.split("/") if x]
     if len(parts) > 1 and parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts) or "<module>"
