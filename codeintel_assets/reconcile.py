@@ -317,11 +317,24 @@ def indexed_state(conn, table_exists, modules: dict[str, str] | None = None,
 
 
 def module_names(root: str | os.PathLike, keys, explicit_roots=()) -> dict[str, str]:
-    """key -> dotted module name from the repository's import roots (``extract/modules.py``)."""
-    from codeintel_assets.extract.modules import detect_import_roots, module_name, package_prefix
+    """key -> dotted module name from the repository's import roots (``extract/modules.py``).
+
+    A module beside a package of its name (``p/m.py`` and ``p/m/__init__.py``) is one ``import p.m`` never
+    loads: CPython's path finder takes the package. It is named by its file, quoted (``p."m.py"``,
+    ``modules.quote_part``), so that it does not share the package's qualnames (a call into ``p.m.f`` reached
+    both files' ``f``, 0.5 each, and ``p.m.g`` the module's ``g``, which the package does not have)."""
+    from codeintel_assets.extract.modules import detect_import_roots, module_name, package_prefix, quote_part
     roots = detect_import_roots(root, tuple(explicit_roots))
     prefix = package_prefix(root)  # the repository root is itself a package: its modules are prefix.*
-    return {k: module_name(key_to_path(k), roots, prefix) for k in keys}
+    out = {}
+    for k in keys:
+        path = key_to_path(k)
+        name = module_name(path, roots, prefix)
+        stem, _, leaf = path[:-3].rpartition("/")
+        if leaf != "__init__" and os.path.isfile(os.path.join(root, path[:-3], "__init__.py")) and name.endswith(leaf):
+            name = name[:len(name) - len(leaf)] + quote_part(f"{leaf}.py")
+        out[k] = name
+    return out
 
 
 def indexed_hashes(store, modules: dict[str, str] | None = None,

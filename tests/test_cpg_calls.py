@@ -254,6 +254,47 @@ def test_a_file_whose_name_holds_a_dot_does_not_take_the_name_of_the_module_impo
     assert resolve_relative('p."x.y"', False, 1, "z") == "p.z"  # (its package is p, as for a sibling)
 
 
+def test_a_module_beside_a_package_of_its_name_is_not_what_its_importers_call(tmp_path):
+    """p/m.py and p/m/__init__.py: `import p.m` loads the package (CPython, checked below), so a call into p.m.f
+    reaches the package's f alone, and p.m.g (the module's only) reaches nothing. Before, both files were p.m:
+    f reached both (0.5 each), g the module's at 1.0. Adding the package renames the module (p."m.py") and its
+    importers are relinked; removing it names the module p.m again. Edges read off the fixture by hand."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    files = {"p/__init__.py": "", "p/m.py": "def f():\n    return 'mod'\n\n\ndef g():\n    return 1\n",
+             "p/use.py": "import p.m\nfrom p.m import f\n\nf()\np.m.g()\n"}
+    repo, env, _ = index_repo(tmp_path, files)
+
+    def state():
+        with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+            return (sorted(c.execute("SELECT lineno, callee_qualname, callee_path, confidence FROM cpg_calls "
+                                     "WHERE path = 'p/use.py'").fetchall()),
+                    dict(c.execute("SELECT path, module_name FROM py_files").fetchall()))
+    calls, names = state()
+    assert calls == [(4, "p.m.f", "p/m.py", 1.0), (5, "p.m.g", "p/m.py", 1.0)] and names["p/m.py"] == "p.m"
+
+    write_repo(repo, {"p/m/__init__.py": "def f():\n    return 'pkg'\n"})
+    probe = "import sys; sys.path.insert(0, sys.argv[1]); import p.m; print(p.m.__file__, hasattr(p.m, 'g'))"
+    out = subprocess.run([sys.executable, "-I", "-c", probe, str(repo)], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == [str(repo / "p/m/__init__.py"), "False"]  # CPython: the package, which has no g
+    code, stdout, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert (summary["files_added"], summary["files_changed"]) == (1, 1)  # the package; the module, renamed
+    calls, names = state()
+    assert calls == [(4, "p.m.f", "p/m/__init__.py", 1.0)]
+    assert (names["p/m.py"], names["p/m/__init__.py"]) == ('p."m.py"', "p.m")
+
+    shutil.rmtree(repo / "p/m")
+    code, _, err = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0, err
+    assert state() == ([(4, "p.m.f", "p/m.py", 1.0), (5, "p.m.g", "p/m.py", 1.0)],
+                       {"p/__init__.py": "p", "p/m.py": "p.m", "p/use.py": "p.use"})
+
+
 def edges(db, caller):
     return sorted(db.execute("SELECT DISTINCT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = ?",
                              [caller]).fetchall())
