@@ -295,6 +295,21 @@ def test_a_module_beside_a_package_of_its_name_is_not_what_its_importers_call(tm
                        {"p/__init__.py": "p", "p/m.py": "p.m", "p/use.py": "p.use"})
 
 
+def test_a_call_across_the_members_of_a_workspace(tmp_path):
+    """packages/a/src/a and packages/b/src/b (a uv workspace): b's `from a import helper` is a's module, as with
+    both src directories on sys.path; without them as import roots a was `packages.a.src.a` and the call external."""
+    files = {"packages/a/src/a/__init__.py": "def helper():\n    return 1\n",
+             "packages/b/src/b/__init__.py": "from a import helper\n\n\ndef run():\n    return helper()\n"}
+    repo, env, _ = index_repo(tmp_path, files)
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        assert c.execute("SELECT caller_qualname, callee_qualname, callee_path, rule FROM cpg_calls").fetchall() == [
+            ("b.run", "a.helper", "packages/a/src/a/__init__.py", "import")]
+    (repo / "pyproject.toml").write_text('[tool.codeintel]\nimport-roots = "packages"\n')
+    code, out, err = run_cli(["index", str(repo), "--workers", "1"], env)
+    assert code == 2 and err.strip() == (f"codeintel: {repo / 'pyproject.toml'}: [tool.codeintel] import-roots must be "
+                                         "a list of directories (strings)"), err
+
+
 def edges(db, caller):
     return sorted(db.execute("SELECT DISTINCT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = ?",
                              [caller]).fetchall())

@@ -140,6 +140,34 @@ def test_non_identifier_parts_kept(tmp_path):
     assert module_name("src/my-pkg/a,b.py", roots) == module_name("src/my-pkg/a,b.py", list(roots))
 
 
+def test_workspace_members_src_layouts_are_roots(tmp_path):
+    # a uv workspace: packages/a/src/a and packages/b/src/b; a `src` inside a package is its subpackage, not a
+    # root; nor one in a hidden or virtualenv directory, nor deeper than two directories
+    touch(tmp_path, "packages/a/src/a/__init__.py", "packages/b/src/b/mod.py", "libs/src/c.py",
+          "pkg/__init__.py", "pkg/src/x.py", "tools/x/y/src/z.py", ".hidden/src/h.py", "env/pyvenv.cfg",
+          "env/src/e.py")
+    roots = detect_import_roots(tmp_path)
+    assert roots == ("packages/a/src", "packages/b/src", "libs/src", "")
+    assert module_name("packages/b/src/b/mod.py", roots) == "b.mod"
+    assert module_name("pkg/src/x.py", roots) == "pkg.src.x"
+    # what CPython imports with those directories on sys.path
+    assert _cpython_names(tmp_path / "packages/b/src", ["b.mod"]) == {"b.mod": (tmp_path / "packages/b/src/b/mod.py").resolve()}
+
+
+def test_import_roots_from_the_repositorys_pyproject(tmp_path):
+    touch(tmp_path, "services/api/app/main.py", "services/api/app/__init__.py")
+    (tmp_path / "pyproject.toml").write_text('[tool.codeintel]\nimport-roots = ["services/api"]\n')
+    roots = detect_import_roots(tmp_path)
+    assert roots == ("services/api", "") and module_name("services/api/app/main.py", roots) == "app.main"
+    (tmp_path / "pyproject.toml").write_text('[tool.codeintel]\nimport-roots = "services/api"\n')
+    with pytest.raises(ValueError, match=r"pyproject.toml: \[tool.codeintel\] import-roots must be a list"):
+        detect_import_roots(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.codeintel]\nimport-roots = ["services/nothing"]\n')
+    with pytest.raises(ValueError, match=r"pyproject.toml: \[tool.codeintel\] import-roots: import root "
+                                         r"'services/nothing' is not a directory"):
+        detect_import_roots(tmp_path)
+
+
 def test_a_part_holding_a_dot_is_quoted_and_takes_no_importable_name(tmp_path):
     # p/x.y.py is no module CPython imports by any name (p.x.y is p/x/y.py, checked with CPython below); in double
     # quotes it cannot take p/x/y.py's name, nor one another path gives (one name per path)

@@ -49,11 +49,15 @@ def detect_import_roots(repo_root: str | os.PathLike, explicit: Sequence[str] = 
 
     * every ``explicit`` directory (relative to ``repo_root`` or absolute inside it), normalised;
       ValueError naming the path when it is outside the repository or not a directory;
-    * ``src`` when ``<repo>/src`` is a directory without ``__init__.py`` (the src layout);
+    * every directory ``import-roots`` lists in ``[tool.codeintel]`` of the repository's
+      ``pyproject.toml`` (``configured_import_roots``; the same checks, the error names the file);
+    * ``src`` when ``<repo>/src`` is a directory without ``__init__.py`` (the src layout), and so
+      ``D/src`` and ``D/E/src`` (a workspace's members: ``packages/foo/src``) when no directory on the
+      way is a package (a ``src`` inside a package is its subpackage, not a root);
     * ``''`` (the repository root), always.
 
-    Only a few ``stat`` calls: no tree walk. Ties in depth are ordered by name so the result is
-    deterministic; duplicates are removed.
+    A few ``stat`` and ``scandir`` calls (two directory levels): no tree walk. Ties in depth are
+    ordered by name so the result is deterministic; duplicates are removed.
     """
     repo = os.path.abspath(os.fspath(repo_root))
     if not os.path.isdir(repo):
@@ -61,11 +65,66 @@ def detect_import_roots(repo_root: str | os.PathLike, explicit: Sequence[str] = 
     if isinstance(explicit, (str, os.PathLike)):  # a lone path is a common slip; treat as one root
         explicit = (explicit,)
     roots = {_explicit_root(repo, os.fspath(e)) for e in explicit}
-    src = os.path.join(repo, "src")
-    if os.path.isdir(src) and not os.path.exists(os.path.join(src, "__init__.py")):
-        roots.add("src")
+    path, configured = configured_import_roots(repo)
+    for given in configured:
+        try:
+            roots.add(_explicit_root(repo, given))
+        except ValueError as exc:
+            raise ValueError(f"{path}: [tool.codeintel] import-roots: {exc}") from exc
+    roots.update(_src_layouts(repo))
     roots.add("")
     return tuple(sorted(roots, key=lambda r: (-_depth(r), r)))
+
+
+_NOT_PROJECTS = frozenset({".git", ".hg", ".svn", ".codeintel", "__pycache__", ".mypy_cache", ".pytest_cache",
+                           ".tox", ".nox", "node_modules", "site-packages", "build", "dist"})
+
+
+def _src_layouts(repo: str) -> set[str]:
+    """``src`` and ``D/src``, ``D/E/src`` under ``repo``: directories named ``src`` without ``__init__.py``
+    whose ancestors up to the repository are no packages (nor hidden, virtualenv, VCS or build directories).
+    Only ``src`` when the repository root is itself a package (its directories are subpackages)."""
+    def is_package(d: str) -> bool:
+        return os.path.isfile(os.path.join(d, "__init__.py"))
+
+    def subdirs(rel: str) -> list[str]:
+        d = os.path.join(repo, rel) if rel else repo
+        try:
+            with os.scandir(d) as it:
+                names = sorted(e.name for e in it if e.is_dir(follow_symlinks=False))
+        except OSError:
+            return []
+        return [f"{rel}/{n}" if rel else n for n in names
+                if n not in _NOT_PROJECTS and not n.startswith(".") and not is_package(os.path.join(d, n))
+                and not os.path.isfile(os.path.join(d, n, "pyvenv.cfg"))]
+
+    found: set[str] = set()
+    level = [""]
+    for depth in range(3 if not is_package(repo) else 1):
+        below = [sub for rel in level for sub in subdirs(rel)]
+        found.update(sub for sub in below if sub.rsplit("/", 1)[-1] == "src")
+        level = [sub for sub in below if sub.rsplit("/", 1)[-1] != "src"]
+    return found
+
+
+def configured_import_roots(repo: str) -> tuple[str, list[str]]:
+    """(pyproject.toml path, the directories its ``[tool.codeintel] import-roots`` lists): a repository's own
+    setting, so that every command and the UI's runs name its modules alike without a flag. ValueError naming
+    the file when it cannot be read or the setting is not a list of strings."""
+    import tomllib
+    path = os.path.join(repo, "pyproject.toml")
+    if not os.path.isfile(path):
+        return path, []
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from exc
+    table = data.get("tool", {}).get("codeintel", {})
+    value = table.get("import-roots", []) if isinstance(table, dict) else []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{path}: [tool.codeintel] import-roots must be a list of directories (strings)")
+    return path, value
 
 
 def _package_chain(repo_root: str | os.PathLike) -> tuple[str, list[str]]:
