@@ -101,10 +101,8 @@ def skip_reason(module: str, s: InspectSettings) -> str | None:
     """Why ``module`` is not imported, or None."""
     # importlib.import_module imports any name whose parts name files and directories: `pkg.table-v1` is
     # pkg/table-v1.py (rich loads its unicode data tables so), only the import statement needs identifiers
-    # (a part in double quotes holds a dot: `p/x.y.py` is no module any name imports, modules.quote_part)
     parts = module.split(".")
-    if not module or module == "<module>" or '"' in module or not all(p and "/" not in p and "\\" not in p
-                                                                          for p in parts):
+    if not module or module == "<module>" or not all(p and "/" not in p and "\\" not in p for p in parts):
         return "not an importable module name"
     if any(fnmatch.fnmatchcase(module, p) for p in s.deny):
         return "denylist"
@@ -174,8 +172,9 @@ def _plan(store, conn, root: str, keys: Sequence[str], modules: dict[str, str], 
         fid, static_ok = files.get(key, (None, False))
         why = skip_reason(module, settings)
         if why is None and not path_names_module(key, module, prefix):
+            spelled = module.replace('"', "")  # (modules.quote_part quotes a part with a dot: as a path spells it)
             why = (f"not an importable module name: the path {key} has a dotted directory or file name, and "
-                   f"`import {module}` looks for a package {module.split('.')[0]}")
+                   f"`import {spelled}` looks for a package {spelled.split('.')[0]}")
         if why is None and fid is None:
             why = "not indexed by the static planes"
         if why is None and key in unreadable:

@@ -178,9 +178,9 @@ def test_a_part_holding_a_dot_is_quoted_and_takes_no_importable_name(tmp_path):
     assert names == {"p/x/y.py": "p.x.y", "p/x.y.py": 'p."x.y"', "a.b/c.d.py": '"a.b"."c.d"', "a/b.c/d.py": 'a."b.c".d'}
     assert module_parts('"a.b"."c.d"') == ['"a.b"', '"c.d"'] and module_parts("p.x.y") == ["p", "x", "y"]
     assert _cpython_names(tmp_path, ["p.x.y"]) == {"p.x.y": (tmp_path / "p/x/y.py").resolve()}
-    from codeintel_assets.inspect_step import InspectSettings, skip_reason
-    assert skip_reason(names["p/x.y.py"], InspectSettings()) == "not an importable module name"
-    assert skip_reason("pkg.table-v1", InspectSettings()) is None  # (importlib loads it by that name)
+    from codeintel_assets.inspect_step import path_names_module
+    assert not path_names_module("p/x.y.py", names["p/x.y.py"])  # (the inspect step does not import it)
+    assert path_names_module("p/x/y.py", names["p/x/y.py"]) and path_names_module("p/table-v1.py", "p.table-v1")
 
 
 def _cpython_names(sys_path_dir: Path, modules: list[str]) -> dict[str, Path]:

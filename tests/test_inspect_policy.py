@@ -548,7 +548,8 @@ def test_a_module_named_with_a_hyphen_is_imported_as_importlib_imports_it(tmp_pa
 
 
 def test_files_no_import_can_load_are_not_attempted_and_say_why(tmp_path):
-    """`weird.py/inner.py` is named `weird.py.inner`, which importlib cannot import (it looks for a package
+    """`weird.py/inner.py` (named `"weird.py".inner`: a dotted part is quoted) as its path spells it, `weird.py.inner`,
+    is what importlib cannot import (it looks for a package
     `weird`: checked here in a plain interpreter), and a FIFO the static planes could not read: each is a status
     row, attempted = false, with the real reason (they were imported and failed with "No module named 'weird'"
     / "No module named 'fifo'", counting against import success)."""

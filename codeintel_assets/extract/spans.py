@@ -8,6 +8,8 @@ the UTF-8 re-encoding, which is what CPython's ``col_offset`` values count in (s
 import hashlib
 from bisect import bisect_right
 
+from codeintel_assets.extract.modules import quote_part
+
 
 class LineIndex:
     """Per-file table of line start offsets (1-based lines) over the UTF-8 text bytes."""
@@ -90,7 +92,6 @@ def child_qualpath(parent: str, segment: str) -> str:
 
 def module_name_for(path: str) -> str:
     """Dotted module name for a repository-relative path (``pkg/__init__.py`` -> ``pkg``)."""
-    from codeintel_assets.extract.modules import quote_part
     p = path[:-3] if path.endswith(".py") else path
     parts = [quote_part(x) for x in p.split("/") if x]
     if len(parts) > 1 and parts[-1] == "__init__":
