@@ -87,8 +87,14 @@ def _python_files(root: Path, exclude: tuple[str, ...], warns: list[str]):
 def status_fingerprint(root: str | os.PathLike, exclude: tuple[str, ...] = ()) -> frozenset:
     """What ``scan_repository`` would find, from ``stat`` alone (no file read): each ``*.py`` with its size,
     mtime, ctime and inode. Equal fingerprints: no file was added, removed or written in between (an edit
-    always moves ctime). ``codeintel watch`` polls it."""
+    always moves ctime). ``codeintel watch`` polls it. The repository's ``pyproject.toml`` too: its
+    ``[tool.codeintel] import-roots`` names the modules (``extract.modules.configured_import_roots``)."""
     out = []
+    try:
+        st = os.stat(Path(root) / "pyproject.toml")
+        out.append(("pyproject.toml", st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+    except OSError:
+        pass
     for rel, full in _python_files(Path(root), exclude, []):
         try:
             st = os.stat(full)

@@ -145,7 +145,7 @@ def watch(args, index_once: Callable[[object], int]) -> int:
         except Exception as exc:  # noqa: BLE001 - only a head start: the next run reports what is wrong
             took = 0.0
             say(f"warm-up skipped ({type(exc).__name__}: {exc})"[:300])
-        say(f"watching {root} ({len(seen)} files; ready in {took:.1f} s; polling every {interval:g} s; Ctrl-C stops)")
+        say(f"watching {root} ({sum(f[0].endswith('.py') for f in seen)} files; ready in {took:.1f} s; polling every {interval:g} s; Ctrl-C stops)")
         while True:
             with stopping.idle():
                 time.sleep(interval)

@@ -51,6 +51,9 @@ def test_the_fingerprint_moves_with_every_edit_add_and_removal_and_ignores_the_r
     time.sleep(0.6)
     assert 0.6 <= quiet_seconds(after, again) < 60
     assert quiet_seconds(again, again) > 1000  # nothing differs: nothing to wait for
+    # the repository's pyproject.toml names modules ([tool.codeintel] import-roots): an edit of it is a change
+    (repo / "pyproject.toml").write_text('[tool.codeintel]\nimport-roots = ["pkg"]\n')
+    assert fingerprint_diff(again, status_fingerprint(repo)) == (["pyproject.toml"], [], [])
 
 
 class _Watch:
