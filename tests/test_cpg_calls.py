@@ -295,6 +295,29 @@ def test_a_module_beside_a_package_of_its_name_is_not_what_its_importers_call(tm
                        {"p/__init__.py": "p", "p/m.py": "p.m", "p/use.py": "p.use"})
 
 
+def test_a_directory_hidden_by_a_module_of_its_name_holds_no_importable_module(tmp_path):
+    """p/m.py beside p/m/ without __init__.py: `p.m` is the module, not a package, so `import p.m.z` fails
+    (CPython, checked below) and p/m/z.py is named p."m/".z: `p.m.z.g()` reaches nothing and broken-imports names
+    the import, while `from p.m import f` is the module's f. Before, p/m/z.py was p.m.z and the call reached it."""
+    import subprocess
+    import sys
+    files = {"p/__init__.py": "", "p/m.py": "def f():\n    return 1\n", "p/m/z.py": "def g():\n    return 2\n",
+             "p/m/sub/__init__.py": "", "p/use.py": "import p.m.z\nfrom p.m import f\n\nf()\np.m.z.g()\n"}
+    repo, env, _ = index_repo(tmp_path, files)
+    probe = "import sys; sys.path.insert(0, sys.argv[1]); import p.m.z"
+    err = subprocess.run([sys.executable, "-I", "-c", probe, str(repo)], capture_output=True, text=True).stderr
+    assert "No module named 'p.m.z'; 'p.m' is not a package" in err  # CPython's answer
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        calls = c.execute("SELECT lineno, callee_qualname, callee_path FROM cpg_calls ORDER BY lineno").fetchall()
+        names = dict(c.execute("SELECT path, module_name FROM py_files").fetchall())
+    assert calls == [(4, "p.m.f", "p/m.py")]
+    assert (names["p/m.py"], names["p/m/z.py"], names["p/m/sub/__init__.py"]) == ("p.m", 'p."m/".z', 'p."m/".sub')
+    code, out, err = run_cli(["query", "--db", env["CODEINTEL_DB"], "--preset", "broken-imports", "--json"], env)
+    import json
+    assert code == 0 and [(r["path"], r["lineno"], r["imported_module"], r["missing"])
+                          for r in map(json.loads, out.splitlines())] == [("p/use.py", 1, "p.m.z", "module")], out
+
+
 def test_a_call_across_the_members_of_a_workspace(tmp_path):
     """packages/a/src/a and packages/b/src/b (a uv workspace): b's `from a import helper` is a's module, as with
     both src directories on sys.path; without them as import roots a was `packages.a.src.a` and the call external."""
