@@ -323,47 +323,13 @@ def indexed_state(conn, table_exists, modules: dict[str, str] | None = None,
 
 
 def module_names(root: str | os.PathLike, keys, explicit_roots=()) -> dict[str, str]:
-    """key -> dotted module name from the repository's import roots (``extract/modules.py``).
-
-    Where CPython's path finder takes another file for a name, the file no import loads is named with a
-    quoted part (``modules.quote_part``), so that it does not share that file's qualnames (a call into it
-    reached both files, 0.5 each, or a definition the imported module does not have):
-
-    - a module beside a package of its name (``p/m.py`` and ``p/m/__init__.py``): the package is ``p.m``, the
-      module ``p."m.py"``;
-    - a directory without ``__init__.py`` beside a module of its name (``p/m.py`` and ``p/m/z.py``): ``p.m`` is
-      the module, not a package, so ``import p.m.z`` fails and ``p/m/z.py`` is ``p."m/".z``."""
-    from codeintel_assets.extract.modules import detect_import_roots, module_name, module_parts, package_prefix, quote_part
+    """key -> dotted module name from the repository's import roots, with a quoted part where CPython's path finder
+    takes another file for that name (``extract/modules.py``: ``module_name``, ``finder_name``)."""
+    from codeintel_assets.extract.modules import detect_import_roots, finder_name, module_name, package_prefix
     roots = detect_import_roots(root, tuple(explicit_roots))
     prefix = package_prefix(root)  # the repository root is itself a package: its modules are prefix.*
-    shadowed: dict[str, bool] = {}  # directory (relative) -> a namespace directory a module of its name hides
-
-    def hidden(rel_dir: str) -> bool:
-        if rel_dir not in shadowed:
-            d = os.path.join(root, rel_dir)
-            shadowed[rel_dir] = (os.path.isfile(d + ".py") and not os.path.isfile(os.path.join(d, "__init__.py"))
-                                 and os.path.isdir(d))
-        return shadowed[rel_dir]
-
-    out = {}
-    for k in keys:
-        path = key_to_path(k)
-        name = module_name(path, roots, prefix)
-        stem, _, leaf = path[:-3].rpartition("/")
-        if leaf != "__init__" and os.path.isfile(os.path.join(root, path[:-3], "__init__.py")) and name.endswith(leaf):
-            name = name[:len(name) - len(leaf)] + quote_part(f"{leaf}.py")
-        comps = path[:-3].split("/")
-        dirs = comps[:-1]  # (a package's __init__.py: its own directory is the module, not hidden by a .py)
-        if any(hidden("/".join(dirs[:i + 1])) for i in range(len(dirs))):
-            parts = module_parts(name)
-            named = comps[:-1] if comps[-1] == "__init__" else comps  # the path components the name's last parts spell
-            offset = len(parts) - len(named)
-            for i in range(len(dirs)):
-                if offset + i >= 0 and hidden("/".join(dirs[:i + 1])):
-                    parts[offset + i] = f'"{dirs[i]}/"'
-            name = ".".join(parts)
-        out[k] = name
-    return out
+    hidden: dict[str, bool] = {}
+    return {k: finder_name(root, key_to_path(k), module_name(key_to_path(k), roots, prefix), hidden) for k in keys}
 
 
 def indexed_hashes(store, modules: dict[str, str] | None = None,

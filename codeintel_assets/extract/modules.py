@@ -13,8 +13,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
-__all__ = ["detect_import_roots", "import_dir", "module_name", "module_parts", "package_prefix", "quote_part"]
+__all__ = ["detect_import_roots", "finder_name", "import_dir", "module_name", "module_parts", "package_prefix",
+           "quote_part"]
 
 
 def _norm_parts(path: str) -> list[str]:
@@ -76,16 +78,15 @@ def detect_import_roots(repo_root: str | os.PathLike, explicit: Sequence[str] = 
     return tuple(sorted(roots, key=lambda r: (-_depth(r), r)))
 
 
-_NOT_PROJECTS = frozenset({".git", ".hg", ".svn", ".codeintel", "__pycache__", ".mypy_cache", ".pytest_cache",
-                           ".tox", ".nox", "node_modules", "site-packages", "build", "dist"})
-
-
 def _src_layouts(repo: str) -> set[str]:
     """``src`` and ``D/src``, ``D/E/src`` under ``repo``: directories named ``src`` without ``__init__.py``
     whose ancestors up to the repository are no packages (nor hidden, virtualenv, VCS or build directories).
     Only ``src`` when the repository root is itself a package (its directories are subpackages)."""
     def is_package(d: str) -> bool:
         return os.path.isfile(os.path.join(d, "__init__.py"))
+
+    from codeintel_assets.reconcile import SKIP_DIRS, _is_venv  # (what the scan skips: no project there)
+    skip = SKIP_DIRS | {"site-packages", "build", "dist"}
 
     def subdirs(rel: str) -> list[str]:
         d = os.path.join(repo, rel) if rel else repo
@@ -95,8 +96,8 @@ def _src_layouts(repo: str) -> set[str]:
         except OSError:
             return []
         return [f"{rel}/{n}" if rel else n for n in names
-                if n not in _NOT_PROJECTS and not n.startswith(".") and not is_package(os.path.join(d, n))
-                and not os.path.isfile(os.path.join(d, n, "pyvenv.cfg"))]
+                if n not in skip and not n.startswith(".") and not is_package(os.path.join(d, n))
+                and not _is_venv(Path(d, n))]
 
     found: set[str] = set()
     level = [""]
@@ -214,3 +215,39 @@ def module_name(path: str, roots: Sequence[str], prefix: str = "") -> str:
     if parts and parts[-1] == "__init__" and (len(parts) > 1 or prefix):
         parts = parts[:-1]
     return ".".join([prefix, *parts] if prefix else parts) or "<module>"
+
+
+def finder_name(root: str | os.PathLike, path: str, name: str, hidden_dirs: dict[str, bool] | None = None) -> str:
+    """``name`` (``module_name``'s for ``path``) with a quoted part where CPython's path finder takes another file for
+    it, so that the file no import loads does not share that file's qualnames (a call into it reached both files,
+    0.5 each, or a definition the imported module does not have):
+
+    - a module beside a package of its name (``p/m.py`` and ``p/m/__init__.py``): the package is ``p.m``, the
+      module ``p."m.py"``;
+    - a directory without ``__init__.py`` beside a module of its name (``p/m.py`` and ``p/m/z.py``): ``p.m`` is
+      the module, not a package, so ``import p.m.z`` fails and ``p/m/z.py`` is ``p."m/".z``.
+
+    A ``stat`` per file and per directory (``hidden_dirs``: a cache shared by the calls of one naming pass)."""
+    hidden_dirs = {} if hidden_dirs is None else hidden_dirs
+
+    def hidden(rel_dir: str) -> bool:
+        if rel_dir not in hidden_dirs:
+            d = os.path.join(root, rel_dir)
+            hidden_dirs[rel_dir] = (os.path.isfile(d + ".py") and not os.path.isfile(os.path.join(d, "__init__.py"))
+                                    and os.path.isdir(d))
+        return hidden_dirs[rel_dir]
+
+    leaf = path[:-3].rpartition("/")[2]
+    if leaf != "__init__" and os.path.isfile(os.path.join(root, path[:-3], "__init__.py")) and name.endswith(leaf):
+        name = name[:len(name) - len(leaf)] + quote_part(f"{leaf}.py")
+    comps = path[:-3].split("/")
+    dirs = comps[:-1]  # (a package's __init__.py: its own directory is the module, not hidden by a .py)
+    if any(hidden("/".join(dirs[:i + 1])) for i in range(len(dirs))):
+        parts = module_parts(name)
+        named = comps[:-1] if comps[-1] == "__init__" else comps  # the path components the name's last parts spell
+        offset = len(parts) - len(named)
+        for i in range(len(dirs)):
+            if offset + i >= 0 and hidden("/".join(dirs[:i + 1])):
+                parts[offset + i] = f'"{dirs[i]}/"'
+        name = ".".join(parts)
+    return name

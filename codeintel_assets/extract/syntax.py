@@ -421,7 +421,7 @@ def split_lines(text: str) -> list[str]:
     return out
 
 
-def _tokens(src: SourceFile, text: str):
+def _tokens(src: SourceFile, text: str, lines: list[str]):
     """``tokenize.tokenize`` of the exact bytes; for a file whose comments hold bytes that are not UTF-8
     (``_undecodable_comments``), of its text with each such byte as U+FFFD (one character for one byte, as
     in the text: the columns are the same), after the ENCODING token ``tokenize`` would have given.
@@ -440,8 +440,7 @@ def _tokens(src: SourceFile, text: str):
     if not lone_cr:
         yield from tokens
         return
-    lines = split_lines(text)  # (a lone CR ends one, as for CPython)
-    for tok in tokens:
+    for tok in tokens:  # (``lines``: split_lines(text), where a lone CR ends one, as for CPython)
         if "\n" in tok.string and tok.type != tokenize.ENCODING:
             (sr, sc), (er, ec) = tok.start, tok.end
             if er <= len(lines):
@@ -482,7 +481,7 @@ def _token_rows(path: str, fid: str, src: SourceFile, lines: LineIndex) -> list[
     exact = tokenize.EXACT_TOKEN_TYPES
     op_names: dict[str, tuple[str, str]] = {}  # OP string -> (type, exact_type) names (TokenInfo.exact_type)
     encoding = tokenize.ENCODING
-    for k, (typ, string, (sr, sc), (er, ec), _) in enumerate(_tokens(src, text)):
+    for k, (typ, string, (sr, sc), (er, ec), _) in enumerate(_tokens(src, text, text_lines)):
         if typ == op_type:
             names = op_names.get(string)
             if names is None:
