@@ -43,8 +43,9 @@ PRESETS: dict[str, tuple[str, str]] = {
     "broken-imports": ("imports of a module under the repository's own top-level packages that no file of the "
                        "repository provides (deleted, renamed, optional; or installed at runtime under that name, "
                        "as os does os.path), and `from M import n` where the repository's module M neither binds "
-                       "n nor has a submodule n (and has no star import or module __getattr__ that could): path, "
-                       "line, the module as written and made absolute, the name, what is missing", """
+                       "n nor has a submodule n (and has no star import, module __getattr__, globals() or module-level "
+                       "exec that could): path, line, the module as written and made absolute, the name, what is "
+                       "missing", """
         WITH mods AS (SELECT DISTINCT module_name AS m FROM py_files WHERE module_name IS NOT NULL AND module_name <> ''),
         steps AS (SELECT string_split(m, '.') AS parts, unnest(range(1, len(string_split(m, '.')) + 1)) AS n FROM mods),
         known AS (SELECT DISTINCT array_to_string(list_slice(parts, 1, n), '.') AS name FROM steps),
@@ -52,7 +53,13 @@ PRESETS: dict[str, tuple[str, str]] = {
         bound AS (SELECT b.path, b.name FROM py_sym_bindings b
                   JOIN py_sym_scopes s ON s.scope_id = b.scope_id AND s.scope_type = 'MODULE'),
         open AS (SELECT path FROM cpg_imports WHERE is_star AND scope_def_id = path || ':AST:0'
-                 UNION SELECT path FROM bound WHERE name = '__getattr__')
+                 UNION SELECT path FROM bound WHERE name = '__getattr__'
+                 -- names bound at run time: the builtin globals() anywhere in the module, exec / eval / vars() /
+                 -- locals() in its module code (twisted's xpathparser.py is one exec of its source)
+                 UNION SELECT n.path FROM py_sym_name_sites n
+                 JOIN py_sym_bindings b ON b.binding_id = n.binding_id AND b.binding_kind = 'unknown'
+                 JOIN py_sym_scopes s ON s.scope_id = n.scope_id
+                 WHERE n.name = 'globals' OR (n.name IN ('exec', 'eval', 'vars', 'locals') AND s.scope_type = 'MODULE'))
         SELECT i.path, i.lineno, i.scope_qualname, {written} AS written_module, i.imported_module, i.imported_name,
                'module' AS missing
         FROM cpg_imports i
