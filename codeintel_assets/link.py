@@ -1628,32 +1628,42 @@ WHERE k.rule IN ('annotation', 'returns_method', 'attribute_instance', 'iterated
 """
 
 # f()(): the functions f returns (`return inner`, `return lambda ...`, `return self.m`), for each f the inner
-# call reaches; likewise g(), g bound once by `g = f()`.
+# call reaches; likewise g(), g bound once by `g = f()`. And f().m(), g.m(): m looked up on what f returns, where
+# that is a name (pydantic's `FieldInfo = import_cached_field_info()`, which returns the class it imports, then
+# `FieldInfo.from_annotation(...)`): the return value's name with the call's attributes after it. Only a bare name:
+# `return datetime.max` is an instance, and what its `.date` is cannot be spelled as a path.
 RETURN_REFS = """
 CREATE OR REPLACE TEMP TABLE __lk_refs AS
 WITH r AS (  -- the scope's f(...)(...) calls, with each return value of each function f the inner call reaches
-    SELECT c.callsite_id, e.confidence, v.*
-    FROM (SELECT callsite_id, callee_value_node_id AS inner_id FROM __lk_scope_sites
+    SELECT c.callsite_id, c.more, e.confidence, v.*
+    FROM (SELECT callsite_id, callee_value_node_id AS inner_id, [] AS more FROM __lk_scope_sites
           WHERE callee_kind = 'call'
-          UNION ALL  -- and `g = f(...)` binding g once, then g(...) (jinja2's `getter = make_attrgetter(...)`)
-          SELECT c.callsite_id, b.ast_node_id FROM __lk_scope_sites c
+          UNION ALL  -- f(...).m(...)
+          SELECT callsite_id, callee_value_node_id, callee_attrs FROM __lk_scope_sites
+          WHERE callee_kind = 'attribute_of_call' AND call_kind = 'call'
+          UNION ALL  -- and `g = f(...)` binding g once, then g(...) (jinja2's `getter = make_attrgetter(...)`), g.m(...)
+          SELECT c.callsite_id, b.ast_node_id, coalesce(c.callee_attrs, []) FROM __lk_scope_sites c
           JOIN __lk_scope_vrefs b ON b.target_binding_id = c.callee_root_binding_id AND b.role = 'instance'
            AND b.path = c.path
-          WHERE c.callee_kind = 'name' AND c.call_kind = 'call'
+          WHERE c.callee_kind IN ('name', 'attribute') AND c.call_kind = 'call'
             AND c.callee_root_binding_id IN (""" + _ONCE_IN_SCOPE + """)) c
     JOIN __lk_calls e ON e.ref_id = c.inner_id
     JOIN __lk_cdefs f ON f.def_id = e.def_id AND f.kind IN ('function', 'method', 'lambda')
     JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND v.role = 'return')
-SELECT r.callsite_id || '|' || r.value_id AS ref_id, r.path, r.root, r.root_binding_id, coalesce(r.attrs, []) AS attrs,
-       r.value_def_id AS lambda_def_id, false AS container, r.callsite_id AS outer_id, r.confidence AS outer_confidence
-FROM r WHERE r.root IS NOT NULL OR r.value_def_id IS NOT NULL
+SELECT r.callsite_id || '|' || r.value_id AS ref_id, r.path, r.root, r.root_binding_id,
+       coalesce(r.attrs, []) || r.more AS attrs, r.value_def_id AS lambda_def_id, false AS container,
+       r.callsite_id AS outer_id, r.confidence AS outer_confidence
+FROM r WHERE (r.root IS NOT NULL AND (len(r.more) = 0 OR len(coalesce(r.attrs, [])) = 0))
+          OR (r.value_def_id IS NOT NULL AND len(r.more) = 0)
 UNION ALL  -- one hop further: f returns what a call of a function g returns (`def group(name): return command(name)`,
            -- command returning its inner `decorator`): g's return values, the two calls' confidence
-SELECT r.callsite_id || '|' || w.value_id, w.path, w.root, w.root_binding_id, coalesce(w.attrs, []),
+SELECT r.callsite_id || '|' || w.value_id, w.path, w.root, w.root_binding_id, coalesce(w.attrs, []) || r.more,
        w.value_def_id, false, r.callsite_id, r.confidence * k.confidence
 FROM r JOIN """ + _CALL_EDGES.format(where="rule NOT IN ('constructor', 'class')") + """ k ON k.ref_id = r.ast_node_id
 JOIN __lk_cdefs g ON g.def_id = k.def_id AND g.kind IN ('function', 'method', 'lambda')
-JOIN cpg_value_refs w ON w.owner_def_id = g.def_id AND w.role = 'return' AND (w.root IS NOT NULL OR w.value_def_id IS NOT NULL)
+JOIN cpg_value_refs w ON w.owner_def_id = g.def_id AND w.role = 'return'
+ AND ((w.root IS NOT NULL AND (len(r.more) = 0 OR len(coalesce(w.attrs, [])) = 0))
+      OR (w.value_def_id IS NOT NULL AND len(r.more) = 0))
 WHERE r.root IS NULL AND r.value_def_id IS NULL
 """
 
@@ -2377,9 +2387,10 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
         run(conn, "INSERT INTO __lk_calls " + _attribute_instance("__lk_attr_calls_rebound"))
     _run_if(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE_LATE, "__lk_returns")
     _run_if(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT_LATE, "__lk_returns")
-    _run_if(conn, RETURN_REFS, "SELECT 1 FROM __lk_scope_sites WHERE callee_kind = 'call'",
+    _run_if(conn, RETURN_REFS, "SELECT 1 FROM __lk_scope_sites WHERE callee_kind IN ('call', 'attribute_of_call')",
             "SELECT 1 FROM __lk_scope_sites c JOIN __lk_scope_vrefs b ON b.target_binding_id = c.callee_root_binding_id "
-            "AND b.role = 'instance' AND b.path = c.path WHERE c.callee_kind = 'name' AND c.call_kind = 'call'")
+            "AND b.role = 'instance' AND b.path = c.path WHERE c.callee_kind IN ('name', 'attribute') "
+            "AND c.call_kind = 'call'")
     _resolve(conn, roots, not full)
     _run_if(conn, "CREATE OR REPLACE TEMP TABLE __lk_returned_res AS " + CALLABLE.format(res="__lk_res"), "__lk_res")
     returned = ("SELECT r.outer_id AS ref_id, 'returned' AS rule, "

@@ -1,0 +1,175 @@
+"""What a user trial on pydantic 2.14.4 found (session AT): pydantic imports its own classes lazily through cached
+factories (`_import_utils.py`: `def import_cached_field_info(): from pydantic.fields import FieldInfo; return
+FieldInfo`), then calls the class's static and class methods on the result (`FieldInfo =
+import_cached_field_info()`, `FieldInfo.from_annotation(...)`): none of the six `from_annotation` calls had an edge.
+What each call runs is CPython's: the fixture run in a plain interpreter, each callee reporting its own `def`.
+"""
+
+import duckdb
+import pytest
+
+from tests.test_cpg_link_nx_trial import WHERE, edges, index_with_truth, ran, split
+
+FIELDS = '''
+from pkg.trace import where
+
+
+class FieldInfo:
+    def __init__(self, annotation):
+        self.annotation = annotation
+
+    @staticmethod
+    def from_annotation(annotation):
+        return where()
+
+    @classmethod
+    def merge(cls, *infos):
+        return where()
+
+    def describe(self):
+        return where()
+'''
+
+CACHED = '''
+from functools import cache
+
+
+@cache
+def import_cached_field_info():
+    from pkg.fields import FieldInfo
+
+    return FieldInfo
+
+
+def current_info():
+    from pkg import fields
+    return fields.FieldInfo(int)
+'''
+
+USE = '''
+from pkg.cached import current_info, import_cached_field_info
+
+
+def bound_then_called():
+    FieldInfo = import_cached_field_info()
+    return FieldInfo.from_annotation(int), FieldInfo.merge()
+
+
+def called_on_the_call():
+    return import_cached_field_info().from_annotation(str)
+
+
+def bound_twice(flag):
+    FieldInfo = import_cached_field_info()
+    if flag:
+        FieldInfo = dict
+    return FieldInfo.fromkeys("a")
+
+
+def instance_returned():
+    info = current_info()
+    return info.describe()
+'''
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    return index_with_truth(tmp_path_factory, "pydantic", {
+        "pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/fields.py": FIELDS, "pkg/cached.py": CACHED,
+        "pkg/use.py": USE})
+
+
+def test_a_method_of_the_class_a_factory_returns_is_called(indexed):
+    """`FieldInfo = import_cached_field_info()` (a cached function returning the class it imports), then
+    `FieldInfo.from_annotation(...)` and `FieldInfo.merge()`: the static and the class method run (rule returned,
+    the factory call's confidence). Before: no edge."""
+    truth, db, _ = indexed
+    ran_ = [split(w) for w in ran(truth, "from pkg.use import bound_then_called as f; print(*f())").split()]
+    assert [q for q, _ in ran_] == ["pkg.fields.FieldInfo.from_annotation", "pkg.fields.FieldInfo.merge"]
+    # (qualnames: a decorated function's co_firstlineno is its decorator's line, cpg_definitions has its def's)
+    assert [(q, r, c) for q, _, r, c in edges(db, "pkg.use.bound_then_called")] == [
+        ("pkg.cached.import_cached_field_info", "import", 1.0), (ran_[0][0], "returned", 1.0),
+        (ran_[1][0], "returned", 1.0)]
+
+
+def test_a_method_called_on_a_factory_call_is_reached(indexed):
+    """`import_cached_field_info().from_annotation(str)`: the same, without the name."""
+    truth, db, _ = indexed
+    got = split(ran(truth, "from pkg.use import called_on_the_call as f; print(f())").strip())[0]
+    assert [(q, r, c) for q, _, r, c in edges(db, "pkg.use.called_on_the_call")] == [
+        ("pkg.cached.import_cached_field_info", "import", 1.0), (got, "returned", 1.0)]
+
+
+def test_a_name_bound_twice_gets_no_returned_edge(indexed):
+    """`FieldInfo = dict` on one branch: the call may be dict.fromkeys (CPython runs it with a true flag); the
+    factory's class has no fromkeys, and no edge is made."""
+    truth, db, _ = indexed
+    assert ran(truth, "from pkg.use import bound_twice as f; print(f(True))").strip() == "{'a': None}"
+    assert edges(db, "pkg.use.bound_twice") == [("pkg.cached.import_cached_field_info", 5, "import", 1.0)]
+
+
+def test_a_returned_constructor_call_is_not_taken_for_the_class(indexed):
+    """`return fields.FieldInfo(int)` returns an instance: `info.describe()` is the method called on it, never
+    an attribute of the class object (no `returned` edge; an instance of a call's result is typed by
+    annotations, not by this rule)."""
+    truth, db, _ = indexed
+    assert split(ran(truth, "from pkg.use import instance_returned as f; print(f())").strip())[0] == (
+        "pkg.fields.FieldInfo.describe")
+    assert [r for _, _, r, _ in edges(db, "pkg.use.instance_returned")] == ["import"]
+
+
+def test_the_arguments_bind_as_for_the_class_spelled_out(indexed):
+    """`FieldInfo.from_annotation(int)` binds `int` to `annotation` (what inspect.signature(...).bind says in
+    CPython); `FieldInfo.merge()` binds cls implicitly and nothing else."""
+    truth, db, _ = indexed
+    assert ran(truth, "import inspect; from pkg.fields import FieldInfo; "
+                      "print(dict(inspect.signature(FieldInfo.from_annotation).bind(int).arguments))").strip() == (
+        "{'annotation': <class 'int'>}")
+    with duckdb.connect(db, read_only=True) as c:
+        got = c.execute("SELECT k.callee_qualname, b.param_name, b.implicit_receiver, a.text FROM cpg_binds_arg b "
+                        "JOIN cpg_calls k USING (callsite_id, callee_def_id) LEFT JOIN cpg_call_args a USING (arg_id) "
+                        "WHERE k.caller_qualname = 'pkg.use.bound_then_called' AND k.rule = 'returned' "
+                        "ORDER BY ALL").fetchall()
+    assert got == [("pkg.fields.FieldInfo.from_annotation", "annotation", False, "int"),
+                   ("pkg.fields.FieldInfo.merge", "cls", True, None)]
+
+
+@pytest.mark.parametrize("edit", ["rename_method", "return_another"])
+def test_an_edit_of_the_class_or_the_factory_relinks_the_caller(tmp_path, edit):
+    """The caller's file imports neither the class nor its module: renaming the static method (in fields.py), or
+    making the factory return another class (in cached.py), must still change the caller's edges, as a full
+    index of the edited files has them."""
+    from tests.conftest import cli_env, run_cli, write_repo
+    from tests.test_cpg_link_nx_trial import reindexed_as_full
+    files = {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/fields.py": FIELDS, "pkg/cached.py": CACHED,
+             "pkg/use.py": USE}
+    repo = write_repo(tmp_path / "repo", files)
+    env = cli_env(tmp_path / "inc")
+    assert run_cli(["index", str(repo), "--json", "--workers", "1"], env)[0] == 0
+    if edit == "rename_method":
+        (repo / "pkg/fields.py").write_text(FIELDS.replace("def from_annotation", "def from_type"))
+        want = [("pkg.cached.import_cached_field_info", "import"), ("pkg.fields.FieldInfo.merge", "returned")]
+    else:
+        (repo / "pkg/other.py").write_text("class Other:\n    @staticmethod\n    def from_annotation(a):\n"
+                                           "        return a\n")
+        (repo / "pkg/cached.py").write_text(CACHED.replace("from pkg.fields import FieldInfo",
+                                                           "from pkg.other import Other as FieldInfo"))
+        want = [("pkg.cached.import_cached_field_info", "import"), ("pkg.other.Other.from_annotation", "returned")]
+    got = reindexed_as_full(tmp_path, repo, env, "pkg.use.bound_then_called")
+    assert [(q, r) for q, _, r, _ in got] == want
+
+
+def test_an_attribute_path_returned_is_not_looked_into(tmp_path):
+    """`def top(): return datetime.max` returns an instance of datetime, not a namespace: `top().date()` runs
+    datetime.date (CPython says so), which no path through `datetime.max` spells; no `returned` edge is made
+    (pydantic's v1 datetime_parse had one to `datetime.datetime.max.date`)."""
+    from tests.conftest import index_repo
+    from tests.test_cpg_link_sqla_trial import in_cpython
+    files = {"pkg/__init__.py": "", "pkg/t.py": "from datetime import datetime\n\n\ndef top():\n"
+                                                "    return datetime.max\n\n\ndef use():\n    return top().date()\n"}
+    repo, env, _ = index_repo(tmp_path, files)
+    assert in_cpython(repo, "from pkg.t import top; print(type(top()).date is __import__('datetime').datetime.date)"
+                      ).strip() == "True"
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:  # (external callees too: no definition)
+        assert c.execute("SELECT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = 'pkg.t.use'").fetchall() == [
+            ("pkg.t.top", "local")]
