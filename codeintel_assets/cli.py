@@ -381,16 +381,19 @@ def _log_plan(log, root, db, plan, home: str | None = None) -> None:
 
 def _relink_needed(args, root: Path, store) -> bool:
     """No file to index, but the call graph is not the files' (files left, the last link step failed, an
-    external SCIP index to ingest) or the graph views are another version's (an upgrade): the link job."""
+    external SCIP index to ingest, compiled extension modules added or removed) or the graph views are another
+    version's (an upgrade): the link job."""
     from codeintel_assets.graph import graph_current
-    from codeintel_assets.link import dirty_paths, link_outdated
+    from codeintel_assets.link import dirty_paths, extensions_changed, link_outdated
+    from codeintel_assets.reconcile import extension_modules
     from codeintel_assets.scip import ingest_needed
     from resources.duck import table_exists
     with store.connection(read_only=True) as conn:
         linked = table_exists(conn, "cpg_files") and conn.execute("SELECT count(*) FROM cpg_files").fetchall()[0][0] > 0
         return bool(dirty_paths(conn)) or (linked and link_outdated(conn)) or ingest_needed(
             conn, str(root), args.scip if args.scip is not None else os.environ.get("CODEINTEL_SCIP", "")) or (
-            linked and not graph_current(conn))
+            linked and not graph_current(conn)) or (
+            linked and extensions_changed(conn, extension_modules(root, args.import_root or ())))
 
 
 def _settle(home: str, db: str, instance, store) -> None:
@@ -922,6 +925,13 @@ def cmd_query(args) -> int:
             rel.show(max_rows=args.limit, max_width=200)
     except PresetArgError as exc:  # the argument names nothing or several things: one message, exit 2
         print(f"codeintel query: {exc}", file=sys.stderr)
+        return 2
+    except duckdb.CatalogException as exc:
+        if args.preset is None:
+            print(f"codeintel query: {exc}", file=sys.stderr)
+        else:  # a database an older CodeIntel wrote: a table the preset reads comes with the next index
+            print(f"codeintel query: {str(exc).splitlines()[0]}: the database {db} was written by an older "
+                  "CodeIntel; run `codeintel index` on its repository once to bring it up to date", file=sys.stderr)
         return 2
     except duckdb.Error as exc:
         print(f"codeintel query: {exc}", file=sys.stderr)

@@ -2490,6 +2490,29 @@ TRACE = "cpg_link_files"  # per file: the file_id and module the last successful
 VERSION_TABLE = "cpg_link_version"  # the link code's fingerprint (codeintel_assets.version) of the last link
 
 
+EXTENSIONS_TABLE = "cpg_link_extensions"  # the repository's compiled extension modules (path, module_name)
+
+
+def extensions_changed(conn, modules: dict[str, str]) -> bool:
+    """Does ``EXTENSIONS_TABLE`` differ from ``modules`` (or not exist)?"""
+    from resources.duck import present_tables, run
+    return EXTENSIONS_TABLE not in present_tables(conn, [EXTENSIONS_TABLE]) or run(
+        conn, f"SELECT path, module_name FROM {EXTENSIONS_TABLE} ORDER BY ALL") != sorted(modules.items())
+
+
+def record_extensions(conn, modules: dict[str, str]) -> None:
+    """Keep ``EXTENSIONS_TABLE`` equal to ``modules`` (``reconcile.extension_modules``): modules with no source,
+    which importers still import (``broken-imports`` does not list them). Written only when it differs."""
+    from resources.duck import run
+    if not extensions_changed(conn, modules):
+        return
+    want = sorted(modules.items())
+    run(conn, f"CREATE OR REPLACE TABLE {EXTENSIONS_TABLE} (path VARCHAR, module_name VARCHAR)")
+    if want:
+        conn.execute(f"INSERT INTO {EXTENSIONS_TABLE} SELECT unnest($1), unnest($2)",
+                     [[p for p, _ in want], [m for _, m in want]])
+
+
 def link_outdated(conn) -> bool:
     """The stored link rows were resolved by other link code (an upgrade, or none recorded): the next link is
     a full one, so that no file keeps edges an older rule made (they were kept until the file changed)."""

@@ -42,11 +42,14 @@ PRESETS: dict[str, tuple[str, str]] = {
     "failed-files": ("every file a plane could not read, decode, parse, compile or extract, and why", None),
     "broken-imports": ("imports of a module under the repository's own top-level packages that no file of the "
                        "repository provides (deleted, renamed, optional; or installed at runtime under that name, "
-                       "as os does os.path), and `from M import n` where the repository's module M neither binds "
+                       "as os does os.path; a compiled extension module of the repository, .so or .pyd, provides "
+                       "its name and those under it), and `from M import n` where the repository's module M neither binds "
                        "n nor has a submodule n (and has no star import, module __getattr__, globals() or module-level "
                        "exec that could): path, line, the module as written and made absolute, the name, what is "
                        "missing", """
-        WITH mods AS (SELECT DISTINCT module_name AS m FROM py_files WHERE module_name IS NOT NULL AND module_name <> ''),
+        WITH ext AS (SELECT module_name AS m FROM cpg_link_extensions),
+        mods AS (SELECT DISTINCT module_name AS m FROM py_files WHERE module_name IS NOT NULL AND module_name <> ''
+                 UNION SELECT m FROM ext),
         steps AS (SELECT string_split(m, '.') AS parts, unnest(range(1, len(string_split(m, '.')) + 1)) AS n FROM mods),
         known AS (SELECT DISTINCT array_to_string(list_slice(parts, 1, n), '.') AS name FROM steps),
         files AS (SELECT module_name AS m, path FROM py_files WHERE ok AND module_name IS NOT NULL),
@@ -65,6 +68,8 @@ PRESETS: dict[str, tuple[str, str]] = {
         FROM cpg_imports i
         WHERE string_split(i.imported_module, '.')[1] IN (SELECT DISTINCT string_split(m, '.')[1] FROM mods)
           AND i.imported_module NOT IN (SELECT name FROM known)
+          -- (an extension module can make its submodules at import: pyo3's, hypothesis._native.internal.floats)
+          AND NOT EXISTS (SELECT 1 FROM ext WHERE starts_with(i.imported_module, ext.m || '.'))
         UNION ALL
         SELECT i.path, i.lineno, i.scope_qualname, {written} AS written_module, i.imported_module, i.imported_name, 'name'
         FROM cpg_imports i JOIN files f ON f.m = i.imported_module

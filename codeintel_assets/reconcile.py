@@ -53,9 +53,9 @@ def scan_repository(root: str | os.PathLike, exclude: tuple[str, ...] = (),
     return out
 
 
-def _python_files(root: Path, exclude: tuple[str, ...], warns: list[str]):
+def _python_files(root: Path, exclude: tuple[str, ...], warns: list[str], wanted=lambda name: name.endswith(".py")):
     """(relative POSIX path, full path) of every ``*.py`` a scan indexes, in the scan's rules (skipped and
-    excluded directories, virtualenvs, names that are not UTF-8: a warning)."""
+    excluded directories, virtualenvs, names that are not UTF-8: a warning); ``wanted``: other names instead."""
     def on_error(exc: OSError) -> None:
         warns.append(f"cannot list {exc.filename}: {exc.strerror or exc} (its files are not indexed)")
 
@@ -73,7 +73,7 @@ def _python_files(root: Path, exclude: tuple[str, ...], warns: list[str]):
             keep.append(d)
         dirnames[:] = keep
         for name in sorted(filenames):
-            if not name.endswith(".py"):
+            if not wanted(name):
                 continue
             rel = f"{rel_dir}/{name}" if rel_dir else name
             if _excluded(rel, exclude):
@@ -82,6 +82,24 @@ def _python_files(root: Path, exclude: tuple[str, ...], warns: list[str]):
                 warns.append(_not_utf8(Path(dirpath, name), "rename it to index it"))
                 continue
             yield rel, Path(dirpath, name)
+
+
+# A compiled extension module's file: `m.so`, `m.<tag>.so` (`_native.cpython-313-x86_64-linux-gnu.so`, `m.abi3.so`)
+# or `.pyd`. Any platform's tag: a wheel for another interpreter still names the module its importers import.
+EXTENSION_FILE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\.[A-Za-z0-9_-]+)?\.(?:so|pyd)")
+
+
+def extension_modules(root: str | os.PathLike, import_roots=()) -> dict[str, str]:
+    """path -> module name of every compiled extension module under root, in the scan's rules (skipped
+    directories, virtualenvs; not ``--exclude``, which only the command line's scan knows), named as a ``.py``
+    of its stem in its directory would be. Not indexed (no source), but a module importers can import."""
+    stems = {}
+    for rel, _ in _python_files(Path(root), (), [], lambda name: EXTENSION_FILE.fullmatch(name) is not None):
+        d, _, name = rel.rpartition("/")
+        stem = EXTENSION_FILE.fullmatch(name).group(1)
+        stems[rel] = f"{d}/{stem}.py" if d else f"{stem}.py"
+    names = module_names(root, sorted(set(stems.values())), import_roots)
+    return {rel: names[key] for rel, key in sorted(stems.items())}
 
 
 def status_fingerprint(root: str | os.PathLike, exclude: tuple[str, ...] = ()) -> frozenset:

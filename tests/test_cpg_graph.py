@@ -695,6 +695,58 @@ def test_broken_imports_name_the_modules_no_file_provides(tmp_path):
     assert [r["written_module"] for r in rows] == [written[r["lineno"]] for r in rows] == ["pkg.b", "pkg.gone", ".", ".b"]
 
 
+def _an_extension_module_file() -> Path:
+    """A compiled extension module of this interpreter's standard library, as a file (CPython's own)."""
+    import importlib.machinery
+    import importlib.util
+    for name in ("_bisect", "_json", "_csv", "_heapq", "array"):
+        spec = importlib.util.find_spec(name)
+        if spec and spec.origin and spec.origin.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+            return Path(spec.origin)
+    raise AssertionError("this interpreter has none of _bisect, _json, _csv, _heapq, array as an extension file")
+
+
+def test_broken_imports_know_the_compiled_extension_modules_of_the_repository(tmp_path):
+    """A compiled extension module in the repository (numpy's `_multiarray_umath...so`: 183 imports of numpy's
+    wheel were listed as broken, 5 are now) is a module its importers import: CPython loads `pkg/_bisect.<tag>.so`
+    as pkg._bisect (its init function is named after the last part). Removing it, with no other change, relinks
+    and lists the imports again; an index with nothing changed does not relink."""
+    ext = _an_extension_module_file()
+    stem = ext.name.split(".")[0]
+    lines = [f"from pkg import {stem}", f"import pkg.{stem}", "from pkg import gone", "import pkg.missing"]
+    repo = write_repo(tmp_path / "repo", {"pkg/__init__.py": "", "pkg/use.py": "\n".join(lines) + "\n"})
+    shutil.copy(ext, repo / "pkg" / ext.name)
+    fails = []
+    for n, stmt in enumerate(lines, 1):
+        r = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, sys.argv[1]); {stmt}", str(repo)],
+                           capture_output=True, text=True)
+        if r.returncode:
+            fails.append(n)
+    assert fails == [3, 4]  # CPython imports the extension module under the package
+    env = cli_env(tmp_path)
+
+    def broken():
+        code, out, err = run_cli(["query", "--preset", "broken-imports", "--json"], env)
+        assert code == 0, err
+        return [(r["lineno"], r["imported_module"]) for r in map(json.loads, out.splitlines())]
+    assert run_cli(["index", str(repo), "--json", "--workers", "1"], env)[0] == 0
+    assert broken() == [(3, "pkg"), (4, "pkg.missing")]
+    code, out, _ = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0 and json.loads(out.splitlines()[-1])["run_id"] is None  # nothing changed: no run
+    (repo / "pkg" / ext.name).unlink()
+    code, out, _ = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0 and json.loads(out.splitlines()[-1])["run_id"]  # the link job, no file changed
+    assert broken() == [(1, "pkg"), (2, f"pkg.{stem}"), (3, "pkg"), (4, "pkg.missing")]
+    # a database from before the table: the preset says what to do, and the next index (no file changed) makes it
+    with duckdb.connect(env["CODEINTEL_DB"]) as c:
+        c.execute("DROP TABLE cpg_link_extensions")
+    code, _, err = run_cli(["query", "--preset", "broken-imports", "--json"], env)
+    assert code == 2 and "written by an older CodeIntel; run `codeintel index`" in err, err
+    code, out, _ = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
+    assert code == 0 and json.loads(out.splitlines()[-1])["run_id"]
+    assert len(broken()) == 4
+
+
 def test_broken_imports_name_the_names_a_module_of_the_repository_does_not_bind(tmp_path):
     """`from M import n` where M is a module of the repository that binds no n and has no submodule n: an
     ImportError, listed as a missing name. Not listed: a name M binds (under any statement), a submodule, and
