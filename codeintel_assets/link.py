@@ -1647,7 +1647,7 @@ WITH r AS (  -- the scope's f(...)(...) calls, with each return value of each fu
            AND b.path = c.path
           WHERE c.callee_kind IN ('name', 'attribute') AND c.call_kind = 'call'
             AND c.callee_root_binding_id IN (""" + _ONCE_IN_SCOPE + """)) c
-    JOIN __lk_calls e ON e.ref_id = c.inner_id
+    JOIN __lk_calls e ON e.ref_id = c.inner_id AND (len(c.more) = 0 OR e.rule NOT IN ('constructor', 'class'))
     JOIN __lk_cdefs f ON f.def_id = e.def_id AND f.kind IN ('function', 'method', 'lambda')
     JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND v.role = 'return')
 SELECT r.callsite_id || '|' || r.value_id AS ref_id, r.path, r.root, r.root_binding_id,

@@ -173,3 +173,20 @@ def test_an_attribute_path_returned_is_not_looked_into(tmp_path):
     with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:  # (external callees too: no definition)
         assert c.execute("SELECT callee_qualname, rule FROM cpg_calls WHERE caller_qualname = 'pkg.t.use'").fetchall() == [
             ("pkg.t.top", "local")]
+
+
+def test_what_a_constructor_returns_is_not_looked_into(tmp_path):
+    """`K().m()` and `k = K(); k.m()`: a call of the class makes an instance, whatever its __new__ returns by name
+    (here `return base`, a class): m is K's method (the instance rules), never looked up on `base`."""
+    from tests.conftest import index_repo
+    from tests.test_cpg_link_sqla_trial import in_cpython
+    src = ("class Base:\n    @staticmethod\n    def m():\n        return 'Base.m'\n\n\n"
+           "class K:\n    def __new__(cls, flag=False):\n        base = Base\n        if flag:\n            return base\n"
+           "        return super().__new__(cls)\n\n    def m(self):\n        return 'K.m'\n\n\n"
+           "def use():\n    k = K()\n    return K().m(), k.m()\n")
+    repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/k.py": src})
+    assert in_cpython(repo, "from pkg.k import use; print(*use())").split() == ["K.m", "K.m"]
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        got = c.execute("SELECT DISTINCT callee_qualname FROM cpg_calls WHERE caller_qualname = 'pkg.k.use' "
+                        "ORDER BY ALL").fetchall()
+    assert ("pkg.k.Base.m",) not in got and ("pkg.k.K.m",) in got, got
