@@ -2490,27 +2490,29 @@ TRACE = "cpg_link_files"  # per file: the file_id and module the last successful
 VERSION_TABLE = "cpg_link_version"  # the link code's fingerprint (codeintel_assets.version) of the last link
 
 
-EXTENSIONS_TABLE = "cpg_link_extensions"  # the repository's compiled extension modules (path, module_name)
+SOURCELESS_TABLE = "cpg_link_sourceless"  # what importers can import with no *.py: (path, module_name, kind)
 
 
-def extensions_changed(conn, modules: dict[str, str]) -> bool:
-    """Does ``EXTENSIONS_TABLE`` differ from ``modules`` (or not exist)?"""
+def sourceless_changed(conn, modules: dict[str, tuple[str, str]]) -> bool:
+    """Does ``SOURCELESS_TABLE`` differ from ``modules`` (``reconcile.sourceless_modules``), or not exist?"""
     from resources.duck import present_tables, run
-    return EXTENSIONS_TABLE not in present_tables(conn, [EXTENSIONS_TABLE]) or run(
-        conn, f"SELECT path, module_name FROM {EXTENSIONS_TABLE} ORDER BY ALL") != sorted(modules.items())
+    return SOURCELESS_TABLE not in present_tables(conn, [SOURCELESS_TABLE]) or run(
+        conn, f"SELECT path, module_name, kind FROM {SOURCELESS_TABLE} ORDER BY ALL") != sorted(
+        (p, m, k) for p, (m, k) in modules.items())
 
 
-def record_extensions(conn, modules: dict[str, str]) -> None:
-    """Keep ``EXTENSIONS_TABLE`` equal to ``modules`` (``reconcile.extension_modules``): modules with no source,
-    which importers still import (``broken-imports`` does not list them). Written only when it differs."""
+def record_sourceless(conn, modules: dict[str, tuple[str, str]]) -> None:
+    """Keep ``SOURCELESS_TABLE`` equal to ``modules``: compiled extension modules and directories without source,
+    which no file's rows describe but which importers import (``broken-imports`` does not list them). Written
+    only when it differs."""
     from resources.duck import run
-    if not extensions_changed(conn, modules):
+    if not sourceless_changed(conn, modules):
         return
-    want = sorted(modules.items())
-    run(conn, f"CREATE OR REPLACE TABLE {EXTENSIONS_TABLE} (path VARCHAR, module_name VARCHAR)")
-    if want:
-        conn.execute(f"INSERT INTO {EXTENSIONS_TABLE} SELECT unnest($1), unnest($2)",
-                     [[p for p, _ in want], [m for _, m in want]])
+    run(conn, f"CREATE OR REPLACE TABLE {SOURCELESS_TABLE} (path VARCHAR, module_name VARCHAR, kind VARCHAR)")
+    if modules:
+        rows = sorted((p, m, k) for p, (m, k) in modules.items())
+        conn.execute(f"INSERT INTO {SOURCELESS_TABLE} SELECT unnest($1), unnest($2), unnest($3)",
+                     [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]])
 
 
 def link_outdated(conn) -> bool:

@@ -43,13 +43,14 @@ PRESETS: dict[str, tuple[str, str]] = {
     "broken-imports": ("imports of a module under the repository's own top-level packages that no file of the "
                        "repository provides (deleted, renamed, optional; or installed at runtime under that name, "
                        "as os does os.path; a compiled extension module of the repository, .so or .pyd, provides "
-                       "its name and those under it), and `from M import n` where the repository's module M neither binds "
-                       "n nor has a submodule n (and has no star import, module __getattr__, globals() or module-level "
-                       "exec that could): path, line, the module as written and made absolute, the name, what is "
+                       "its name and those under it, a directory without source a namespace package), and `from M "
+                       "import n` where the repository's module M neither binds n nor has a submodule n (and has "
+                       "no star import, module __getattr__, globals(), module-level exec or setattr on the module "
+                       "that could): path, line, the module as written and made absolute, the name, what is "
                        "missing", """
-        WITH ext AS (SELECT module_name AS m FROM cpg_link_extensions),
+        WITH ext AS (SELECT module_name AS m FROM cpg_link_sourceless WHERE kind = 'extension'),
         mods AS (SELECT DISTINCT module_name AS m FROM py_files WHERE module_name IS NOT NULL AND module_name <> ''
-                 UNION SELECT m FROM ext),
+                 UNION SELECT module_name FROM cpg_link_sourceless),
         steps AS (SELECT string_split(m, '.') AS parts, unnest(range(1, len(string_split(m, '.')) + 1)) AS n FROM mods),
         known AS (SELECT DISTINCT array_to_string(list_slice(parts, 1, n), '.') AS name FROM steps),
         files AS (SELECT module_name AS m, path FROM py_files WHERE ok AND module_name IS NOT NULL),
@@ -62,7 +63,18 @@ PRESETS: dict[str, tuple[str, str]] = {
                  UNION SELECT n.path FROM py_sym_name_sites n
                  JOIN py_sym_bindings b ON b.binding_id = n.binding_id AND b.binding_kind = 'unknown'
                  JOIN py_sym_scopes s ON s.scope_id = n.scope_id
-                 WHERE n.name = 'globals' OR (n.name IN ('exec', 'eval', 'vars', 'locals') AND s.scope_type = 'MODULE'))
+                 WHERE n.name = 'globals' OR (n.name IN ('exec', 'eval', 'vars', 'locals') AND s.scope_type = 'MODULE')
+                 -- and the builtin setattr on the module itself, through a name an import binds to it (numpy's
+                 -- dtypes.py: `from numpy import dtypes`, then `setattr(dtypes, name, DType)`)
+                 UNION SELECT f.path FROM cpg_call_sites c
+                 JOIN py_sym_bindings sb ON sb.binding_id = c.callee_root_binding_id AND sb.binding_kind = 'unknown'
+                 JOIN cpg_call_args a ON a.callsite_id = c.callsite_id AND a.arg_index = 0
+                  AND len(coalesce(a.attrs, [])) = 0
+                 JOIN cpg_imports i ON i.binding_id = a.root_binding_id
+                 JOIN files f ON f.m = CASE WHEN i.imported_name IS NOT NULL THEN i.imported_module || '.' || i.imported_name
+                                            WHEN i.asname IS NOT NULL THEN i.imported_module
+                                            ELSE split_part(i.imported_module, '.', 1) END
+                 WHERE c.callee_kind = 'name' AND c.callee_text = 'setattr')
         SELECT i.path, i.lineno, i.scope_qualname, {written} AS written_module, i.imported_module, i.imported_name,
                'module' AS missing
         FROM cpg_imports i

@@ -89,17 +89,33 @@ def _python_files(root: Path, exclude: tuple[str, ...], warns: list[str], wanted
 EXTENSION_FILE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\.[A-Za-z0-9_-]+)?\.(?:so|pyd)")
 
 
-def extension_modules(root: str | os.PathLike, import_roots=()) -> dict[str, str]:
-    """path -> module name of every compiled extension module under root, in the scan's rules (skipped
-    directories, virtualenvs; not ``--exclude``, which only the command line's scan knows), named as a ``.py``
-    of its stem in its directory would be. Not indexed (no source), but a module importers can import."""
-    stems = {}
-    for rel, _ in _python_files(Path(root), (), [], lambda name: EXTENSION_FILE.fullmatch(name) is not None):
+def sourceless_modules(root: str | os.PathLike, import_roots=()) -> dict[str, tuple[str, str]]:
+    """path -> (module name, kind) of what importers can import under root that no ``*.py`` describes, in the
+    scan's rules (skipped directories, virtualenvs; not ``--exclude``, which only the command line's scan knows):
+    kind ``extension``, a compiled extension module, named as a ``.py`` of its stem in its directory would be;
+    ``directory``, a directory with files but no ``*.py`` at any depth (numpy's ``_core/include``: ``import
+    numpy._core.include`` imports it as a namespace package)."""
+    root = Path(root)
+    keys: dict[str, tuple[str, str]] = {}
+    with_source: set[str] = set()
+    dirs: set[str] = set()
+    for rel, _ in _python_files(root, (), [], lambda name: True):
         d, _, name = rel.rpartition("/")
-        stem = EXTENSION_FILE.fullmatch(name).group(1)
-        stems[rel] = f"{d}/{stem}.py" if d else f"{stem}.py"
-    names = module_names(root, sorted(set(stems.values())), import_roots)
-    return {rel: names[key] for rel, key in sorted(stems.items())}
+        if name.endswith(".py"):
+            while d and d not in with_source:
+                with_source.add(d)
+                d = d.rpartition("/")[0]
+            continue
+        if d:
+            dirs.add(d)
+        ext = EXTENSION_FILE.fullmatch(name)
+        if ext:
+            keys[rel] = (f"{d}/{ext.group(1)}.py" if d else f"{ext.group(1)}.py", "extension")
+    for d in dirs - with_source:
+        if all(part.isidentifier() for part in d.split("/")):  # (`x.dist-info/licenses`: no import names it)
+            keys[d] = (f"{d}/__init__.py", "directory")
+    names = module_names(root, sorted({k for k, _ in keys.values()}), import_roots)
+    return {rel: (names[key], kind) for rel, (key, kind) in sorted(keys.items())}
 
 
 def status_fingerprint(root: str | os.PathLike, exclude: tuple[str, ...] = ()) -> frozenset:

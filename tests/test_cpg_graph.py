@@ -708,13 +708,17 @@ def _an_extension_module_file() -> Path:
 
 def test_broken_imports_know_the_compiled_extension_modules_of_the_repository(tmp_path):
     """A compiled extension module in the repository (numpy's `_multiarray_umath...so`: 183 imports of numpy's
-    wheel were listed as broken, 5 are now) is a module its importers import: CPython loads `pkg/_bisect.<tag>.so`
-    as pkg._bisect (its init function is named after the last part). Removing it, with no other change, relinks
-    and lists the imports again; an index with nothing changed does not relink."""
+    wheel were listed as broken, 3 are now) is a module its importers import: CPython loads `pkg/_bisect.<tag>.so`
+    as pkg._bisect (its init function is named after the last part); and a directory without source is a
+    namespace package (`import pkg.data.more`; numpy's tests import `numpy._core.include`). Removing the
+    extension, with no other change, relinks and lists the imports again; an index with nothing changed does not
+    relink."""
     ext = _an_extension_module_file()
     stem = ext.name.split(".")[0]
-    lines = [f"from pkg import {stem}", f"import pkg.{stem}", "from pkg import gone", "import pkg.missing"]
-    repo = write_repo(tmp_path / "repo", {"pkg/__init__.py": "", "pkg/use.py": "\n".join(lines) + "\n"})
+    lines = [f"from pkg import {stem}", f"import pkg.{stem}", "from pkg import gone", "import pkg.missing",
+             "import pkg.data.more"]
+    repo = write_repo(tmp_path / "repo", {"pkg/__init__.py": "", "pkg/use.py": "\n".join(lines) + "\n",
+                                          "pkg/data/more/table.csv": "a,b\n"})
     shutil.copy(ext, repo / "pkg" / ext.name)
     fails = []
     for n, stmt in enumerate(lines, 1):
@@ -722,7 +726,7 @@ def test_broken_imports_know_the_compiled_extension_modules_of_the_repository(tm
                            capture_output=True, text=True)
         if r.returncode:
             fails.append(n)
-    assert fails == [3, 4]  # CPython imports the extension module under the package
+    assert fails == [3, 4]  # CPython imports the extension module under the package, and the data directory
     env = cli_env(tmp_path)
 
     def broken():
@@ -739,7 +743,7 @@ def test_broken_imports_know_the_compiled_extension_modules_of_the_repository(tm
     assert broken() == [(1, "pkg"), (2, f"pkg.{stem}"), (3, "pkg"), (4, "pkg.missing")]
     # a database from before the table: the preset says what to do, and the next index (no file changed) makes it
     with duckdb.connect(env["CODEINTEL_DB"]) as c:
-        c.execute("DROP TABLE cpg_link_extensions")
+        c.execute("DROP TABLE cpg_link_sourceless")
     code, _, err = run_cli(["query", "--preset", "broken-imports", "--json"], env)
     assert code == 2 and "written by an older CodeIntel; run `codeintel index`" in err, err
     code, out, _ = run_cli(["index", str(repo), "--json", "--workers", "1"], env)
@@ -763,10 +767,14 @@ def test_broken_imports_name_the_names_a_module_of_the_repository_does_not_bind(
         "dyn_exec.py": "exec('X = 1')\n", "dyn_vars.py": "vars()['V'] = 1\n",
         "dyn_glob.py": "def _install():\n    globals()['G'] = 1\n_install()\n",
         "fn_exec.py": "def f():\n    exec('W = 1')\nf()\nclass K:\n    exec('C = 1')\n",
+        # setattr on the module, through an import of it (numpy's dtypes.py: `from numpy import dtypes`,
+        # `setattr(dtypes, name, DType)`); setattr on an attribute of it binds nothing in it
+        "dyn_set.py": "def _add(name):\n    import dyn_set\n    setattr(dyn_set, name, 1)\n_add('S')\n",
+        "dyn_attr.py": "import dyn_attr\nclass K:\n    pass\nsetattr(dyn_attr.K, 'T', 1)\n",
         "use.py": "from pkg import api\nfrom pkg import gone\nfrom pkg.core import LATE\nfrom pkg.core import nope\n"
                   "from pkg.sub import deep\nfrom pkg.sub import shallow\nfrom lazy import anything\n"
                   "from star import api\nfrom dyn_exec import X\nfrom dyn_vars import V\nfrom dyn_glob import G\n"
-                  "from fn_exec import W\nfrom fn_exec import C\n"}
+                  "from fn_exec import W\nfrom fn_exec import C\nfrom dyn_set import S\nfrom dyn_attr import T\n"}
     repo = write_repo(tmp_path / "repo", files)
     env = cli_env(tmp_path)
     assert run_cli(["index", str(repo), "--json", "--workers", "1"], env)[0] == 0
@@ -781,6 +789,6 @@ def test_broken_imports_name_the_names_a_module_of_the_repository_does_not_bind(
         if r.returncode:
             assert "ImportError: cannot import name" in r.stderr, (stmt, r.stderr)
             fails.append(n)
-    assert fails == [2, 4, 6, 12, 13]
+    assert fails == [2, 4, 6, 12, 13, 15]
     assert got == [(2, "pkg", "gone", "name"), (4, "pkg.core", "nope", "name"), (6, "pkg.sub", "shallow", "name"),
-                   (12, "fn_exec", "W", "name"), (13, "fn_exec", "C", "name")]
+                   (12, "fn_exec", "W", "name"), (13, "fn_exec", "C", "name"), (15, "dyn_attr", "T", "name")]

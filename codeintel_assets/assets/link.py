@@ -21,23 +21,24 @@ LINK_DEPS = ["cpg_call_sites", "cpg_call_args", "cpg_value_refs", "cpg_definitio
 )
 def cpg_link(context: AssetExecutionContext, store: CodeIntelStore, repo: RepoConfig):
     """Resolve the repository's call sites, class bases and argument wiring (SQL over the per-file tables,
-    incremental: the changed files and what can see them); record the repository's compiled extension modules."""
+    incremental: the changed files and what can see them); record what importers can import without source
+    (extension modules, directories)."""
     import time
 
     from codeintel_assets.assets.progress import say
     from codeintel_assets.faults import plane_fault
-    from codeintel_assets.link import link_calls, record_extensions
+    from codeintel_assets.link import link_calls, record_sourceless
     from codeintel_assets.locking import hold
-    from codeintel_assets.reconcile import extension_modules
+    from codeintel_assets.reconcile import sourceless_modules
     from codeintel_assets.words import count
     plane_fault("link", "repository")
     t0 = time.perf_counter()
     say(context, "[cpg_link] resolving the calls, bases and arguments of the changed files and of what can see them")
-    extensions = extension_modules(repo.root, repo.import_roots)
+    sourceless = sourceless_modules(repo.root, repo.import_roots)
     with hold(store.database, on_wait=context.log.info):
         with store.connection() as conn:
             figures = link_calls(conn)
-            record_extensions(conn, extensions)
+            record_sourceless(conn, sourceless)
     context.log.info(f"link: {figures}")
     if "files_relinked" in figures:
         n = figures["files_relinked"]
