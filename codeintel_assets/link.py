@@ -1631,7 +1631,8 @@ WHERE k.rule IN ('annotation', 'returns_method', 'attribute_instance', 'iterated
 # call reaches; likewise g(), g bound once by `g = f()`. And f().m(), g.m(): m looked up on what f returns, where
 # that is a name (pydantic's `FieldInfo = import_cached_field_info()`, which returns the class it imports, then
 # `FieldInfo.from_annotation(...)`): the return value's name with the call's attributes after it. Only a bare name:
-# `return datetime.max` is an instance, and what its `.date` is cannot be spelled as a path.
+# `return datetime.max` is an instance, and what its `.date` is cannot be spelled as a path. A function declared
+# `-> type[C]` (returns_class) returns the class C (any dotted name: it is a class, not an instance).
 RETURN_REFS = """
 CREATE OR REPLACE TEMP TABLE __lk_refs AS
 WITH r AS (  -- the scope's f(...)(...) calls, with each return value of each function f the inner call reaches
@@ -1649,12 +1650,17 @@ WITH r AS (  -- the scope's f(...)(...) calls, with each return value of each fu
             AND c.callee_root_binding_id IN (""" + _ONCE_IN_SCOPE + """)) c
     JOIN __lk_calls e ON e.ref_id = c.inner_id AND (len(c.more) = 0 OR e.rule NOT IN ('constructor', 'class'))
     JOIN __lk_cdefs f ON f.def_id = e.def_id AND f.kind IN ('function', 'method', 'lambda')
-    JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND v.role = 'return')
-SELECT r.callsite_id || '|' || r.value_id AS ref_id, r.path, r.root, r.root_binding_id,
+    JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND v.role IN ('return', 'returns_class'))
+SELECT r.callsite_id || '|' || r.value_id AS ref_id, r.path, r.root, coalesce(r.root_binding_id, g.binding_id) AS root_binding_id,
        coalesce(r.attrs, []) || r.more AS attrs, r.value_def_id AS lambda_def_id, false AS container,
        r.callsite_id AS outer_id, r.confidence AS outer_confidence
-FROM r WHERE (r.root IS NOT NULL AND (len(r.more) = 0 OR len(coalesce(r.attrs, [])) = 0))
-          OR (r.value_def_id IS NOT NULL AND len(r.more) = 0)
+FROM r LEFT JOIN (  -- `-> type["C"]`, or under `from __future__ import annotations`: C among the module's names
+    SELECT b.path, b.name, b.binding_id FROM py_sym_bindings b
+    JOIN py_sym_scopes s ON s.scope_id = b.scope_id AND s.scope_type = 'MODULE'
+    WHERE b.path IN (SELECT path FROM r WHERE role = 'returns_class' AND root_binding_id IS NULL)) g
+  ON r.role = 'returns_class' AND r.root_binding_id IS NULL AND g.path = r.path AND g.name = r.root
+WHERE (r.root IS NOT NULL AND (len(r.more) = 0 OR len(coalesce(r.attrs, [])) = 0 OR r.role = 'returns_class'))
+   OR (r.value_def_id IS NOT NULL AND len(r.more) = 0)
 UNION ALL  -- one hop further: f returns what a call of a function g returns (`def group(name): return command(name)`,
            -- command returning its inner `decorator`): g's return values, the two calls' confidence
 SELECT r.callsite_id || '|' || w.value_id, w.path, w.root, w.root_binding_id, coalesce(w.attrs, []) || r.more,
@@ -2393,8 +2399,11 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
             "AND c.call_kind = 'call'")
     _resolve(conn, roots, not full)
     _run_if(conn, "CREATE OR REPLACE TEMP TABLE __lk_returned_res AS " + CALLABLE.format(res="__lk_res"), "__lk_res")
+    # (1/n for n definitions reached: a function that returns one class by its body and its `-> type[C]`, or
+    # returns one function from two branches, reaches one)
     returned = ("SELECT r.outer_id AS ref_id, 'returned' AS rule, "
-                "r.outer_confidence * x.confidence / count(*) OVER (PARTITION BY r.outer_id) AS confidence, "
+                "r.outer_confidence * x.confidence / count(DISTINCT coalesce(x.def_id, x.qualname)) "
+                "OVER (PARTITION BY r.outer_id) AS confidence, "
                 "x.def_id, x.qualname, x.path, x.kind, x.via FROM __lk_returned_res x "
                 "JOIN __lk_refs r USING (ref_id)")
     _run_if(conn, "INSERT INTO __lk_calls " + returned, "__lk_returned_res")

@@ -190,3 +190,83 @@ def test_what_a_constructor_returns_is_not_looked_into(tmp_path):
         got = c.execute("SELECT DISTINCT callee_qualname FROM cpg_calls WHERE caller_qualname = 'pkg.k.use' "
                         "ORDER BY ALL").fetchall()
     assert ("pkg.k.Base.m",) not in got and ("pkg.k.K.m",) in got, got
+
+
+TYPED = '''
+from typing import Optional, Type
+
+from pkg.fields import FieldInfo
+
+
+def field_class() -> type[FieldInfo]:
+    return _registry["field"]
+
+
+def maybe_class() -> Optional[Type["FieldInfo"]]:
+    return _registry.get("field")
+
+
+_registry = {"field": FieldInfo}
+
+
+def use():
+    cls = field_class()
+    return cls.from_annotation(int), maybe_class().merge(), cls(int).annotation
+'''
+
+FUTURE = '''
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pkg.fields import FieldInfo
+
+
+def lazy() -> type[FieldInfo]:
+    from pkg.fields import FieldInfo
+    return FieldInfo
+
+
+def use():
+    return lazy().from_annotation(bytes)
+'''
+
+
+@pytest.fixture(scope="module")
+def typed(tmp_path_factory):
+    return index_with_truth(tmp_path_factory, "typed", {
+        "pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/fields.py": FIELDS, "pkg/typed.py": TYPED,
+        "pkg/future.py": FUTURE})
+
+
+def test_a_function_declared_to_return_a_class_returns_that_class(typed):
+    """`def field_class() -> type[FieldInfo]` (its body a dict lookup the link cannot read), then `cls =
+    field_class()`: `cls.from_annotation(...)` runs the static method, `cls(int)` constructs a FieldInfo, and
+    `maybe_class().merge()` (`Optional[Type["FieldInfo"]]`) the class method, as CPython runs them (rule returned).
+    Before: no edge from any of the three."""
+    truth, db, _ = typed
+    out = ran(truth, "from pkg.typed import use; print(*use(), sep='|')").strip().split("|")
+    assert [split(w)[0] for w in out[:2]] == ["pkg.fields.FieldInfo.from_annotation", "pkg.fields.FieldInfo.merge"]
+    assert out[2] == "<class 'int'>"  # (the instance's annotation attribute: __init__ ran with int)
+    got = {(q, r, c) for q, _, r, c in edges(db, "pkg.typed.use")}
+    assert got == {("pkg.typed.field_class", "local", 1.0), ("pkg.typed.maybe_class", "local", 1.0),
+                   ("pkg.fields.FieldInfo.from_annotation", "returned", 1.0), ("pkg.fields.FieldInfo.merge", "returned", 1.0),
+                   ("pkg.fields.FieldInfo.__init__", "returned", 1.0)}, got
+    with duckdb.connect(db, read_only=True) as c:  # cls(int): int binds annotation, self is the new instance
+        assert c.execute("SELECT b.param_name, a.text FROM cpg_binds_arg b JOIN cpg_call_args a ON a.arg_id = b.arg_id "
+                         "JOIN cpg_calls k ON k.callsite_id = b.callsite_id AND k.callee_def_id = b.callee_def_id "
+                         "WHERE k.callee_qualname = "
+                         "'pkg.fields.FieldInfo.__init__' AND k.caller_qualname = 'pkg.typed.use'").fetchall() == [
+            ("annotation", "int")]
+
+
+def test_the_declared_class_and_the_returned_one_are_one_callee(typed):
+    """Under `from __future__ import annotations` (the annotation a string no code evaluates; FieldInfo imported
+    under `if TYPE_CHECKING:`) `-> type[FieldInfo]` names the class the body returns too: one callee, with the
+    whole confidence (not half for each way of reaching it)."""
+    truth, db, _ = typed
+    assert split(ran(truth, "from pkg.future import use; print(use())").strip())[0] == (
+        "pkg.fields.FieldInfo.from_annotation")
+    assert [(q, r, c) for q, _, r, c in edges(db, "pkg.future.use")] == [
+        ("pkg.fields.FieldInfo.from_annotation", "returned", 1.0), ("pkg.future.lazy", "local", 1.0)]

@@ -343,6 +343,30 @@ def _string_item(ann: ast.AST | None) -> tuple[ast.AST, ast.AST] | None:
     return _string_declared(arg) if arg is not None else _string_read(ann, _item_class)
 
 
+def _type_arg(ann: ast.AST | None) -> ast.AST | None:
+    """The argument of ``type[C]`` / ``typing.Type[C]`` (``Optional[...]`` or ``... | None`` around it): the class
+    itself, not an instance of it; None for anything else."""
+    u = _unwrapped(ann)
+    if u is None and isinstance(ann, ast.Subscript):
+        u = ann  # (another generic than Optional)
+    if not isinstance(u, ast.Subscript):
+        return None
+    head = _dotted(u.value)
+    return u.slice if head is not None and (head[1] or [head[0]])[-1] in ("type", "Type") else None
+
+
+def _class_declared(ann: ast.AST | None) -> tuple[ast.AST | None, ast.AST] | None:
+    """The class ``type[C]`` declares (a factory's ``-> type[C]``): (None, the dotted name C) for ``type[C]``;
+    (the string's node, the dotted name) for ``type["C"]`` and ``"type[C]"``; None for anything else (``type[A |
+    B]``, ``type[Any]`` is a dotted name the link resolves to nothing in the repository)."""
+    arg = _type_arg(ann)
+    if arg is not None:
+        if _dotted(arg) is not None:
+            return None, arg
+        return _string_read(arg, lambda p: p if _dotted(p) is not None else None)
+    return _string_read(ann, lambda p: (lambda a: a if a is not None and _dotted(a) is not None else None)(_type_arg(p)))
+
+
 def _callee_value(func: ast.AST) -> ast.AST | None:
     """The expression a call's callee is taken from: ``x`` of ``x.m()`` / ``x[k]()``, the inner call of
     ``f()()``; None for a plain name."""
@@ -435,7 +459,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
 
     def declared(role: str, ann: ast.AST | None, owner_def: int, target: ast.AST | None, label: str | None = None) -> None:
         """The class an annotation declares (``role``: `C`, `C | None`, `Optional[C]`, or a string `"C"`), else the class
-        of its items (``role_item``: `list[C]`, `Iterator["C"]`, ...): at most one row, in that order of preference."""
+        of its items (``role_item``: `list[C]`, `Iterator["C"]`, ...), else for a return annotation the class itself
+        (``returns_class``: `type[C]`, `type["C"]`): at most one row, in that order of preference."""
         if (named := _annotated_class(ann)) is not None:
             value(role, named, owner_def, target, None, label=label)
         elif (quoted := _string_declared(ann)) is not None:
@@ -444,6 +469,11 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
             value(f"{role}_item", named, owner_def, target, None, label=label)
         elif (quoted := _string_item(ann)) is not None:
             value(f"{role}_item", quoted[0], owner_def, target, None, parsed=quoted[1], label=label)
+        elif role == "returns" and (cls := _class_declared(ann)) is not None:  # -> type[C]: the class C itself
+            if cls[0] is None:
+                value("returns_class", cls[1], owner_def, target, None, label=label)
+            else:
+                value("returns_class", cls[0], owner_def, target, None, parsed=cls[1], label=label)
 
     def dispatch(call: ast.AST, owner_def: int, target: ast.AST | None, nth: int = 0) -> None:
         """A getattr row when ``call`` is `getattr(x, "P" + ...)` (``_dispatch_prefix``): root / root_binding_id the
