@@ -1650,7 +1650,12 @@ WITH r AS (  -- the scope's f(...)(...) calls, with each return value of each fu
             AND c.callee_root_binding_id IN (""" + _ONCE_IN_SCOPE + """)) c
     JOIN __lk_calls e ON e.ref_id = c.inner_id AND (len(c.more) = 0 OR e.rule NOT IN ('constructor', 'class'))
     JOIN __lk_cdefs f ON f.def_id = e.def_id AND f.kind IN ('function', 'method', 'lambda')
-    JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND v.role IN ('return', 'returns_class'))
+    JOIN cpg_value_refs v ON v.owner_def_id = f.def_id AND (v.role = 'return' OR (
+        -- the declared class only when the body names nothing it returns: a named class is more precise (pydantic's
+        -- `-> type[BaseMetadata]` returning its subclass `_PydanticGeneralMetadata`)
+        v.role = 'returns_class' AND NOT EXISTS (
+            SELECT 1 FROM cpg_value_refs w WHERE w.owner_def_id = f.def_id AND w.role = 'return'
+              AND (w.root IS NOT NULL OR w.value_def_id IS NOT NULL)))))
 SELECT r.callsite_id || '|' || r.value_id AS ref_id, r.path, r.root, coalesce(r.root_binding_id, g.binding_id) AS root_binding_id,
        coalesce(r.attrs, []) || r.more AS attrs, r.value_def_id AS lambda_def_id, false AS container,
        r.callsite_id AS outer_id, r.confidence AS outer_confidence

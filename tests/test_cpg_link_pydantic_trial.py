@@ -228,8 +228,26 @@ def lazy() -> type[FieldInfo]:
     return FieldInfo
 
 
+def either(flag):
+    from pkg.fields import FieldInfo
+    if flag:
+        return FieldInfo
+    return FieldInfo
+
+
+class Special(FieldInfo if TYPE_CHECKING else object):
+    @staticmethod
+    def from_annotation(annotation):
+        from pkg.trace import where
+        return where()
+
+
+def special() -> type[FieldInfo]:
+    return Special
+
+
 def use():
-    return lazy().from_annotation(bytes)
+    return lazy().from_annotation(bytes), either(True).from_annotation(str), special().from_annotation(int)
 '''
 
 
@@ -261,12 +279,15 @@ def test_a_function_declared_to_return_a_class_returns_that_class(typed):
             ("annotation", "int")]
 
 
-def test_the_declared_class_and_the_returned_one_are_one_callee(typed):
-    """Under `from __future__ import annotations` (the annotation a string no code evaluates; FieldInfo imported
-    under `if TYPE_CHECKING:`) `-> type[FieldInfo]` names the class the body returns too: one callee, with the
-    whole confidence (not half for each way of reaching it)."""
+def test_the_class_the_body_returns_wins_and_one_class_is_one_callee(typed):
+    """Under `from __future__ import annotations` (FieldInfo imported under `if TYPE_CHECKING:`): `lazy()` returns
+    the class its annotation declares; `either(flag)` returns one class from two branches: one callee with the
+    whole confidence (it was half, one per `return`); `special()` is declared `-> type[FieldInfo]` and returns a
+    class of its own, whose method runs (CPython): the body's class, not the declared one."""
     truth, db, _ = typed
-    assert split(ran(truth, "from pkg.future import use; print(use())").strip())[0] == (
-        "pkg.fields.FieldInfo.from_annotation")
-    assert [(q, r, c) for q, _, r, c in edges(db, "pkg.future.use")] == [
-        ("pkg.fields.FieldInfo.from_annotation", "returned", 1.0), ("pkg.future.lazy", "local", 1.0)]
+    out = [split(w)[0] for w in ran(truth, "from pkg.future import use; print(*use())").split()]
+    assert out == ["pkg.fields.FieldInfo.from_annotation", "pkg.fields.FieldInfo.from_annotation",
+                   "pkg.future.Special.from_annotation"]
+    assert sorted({(q, r, c) for q, _, r, c in edges(db, "pkg.future.use")}) == [
+        ("pkg.fields.FieldInfo.from_annotation", "returned", 1.0), ("pkg.future.Special.from_annotation", "returned", 1.0),
+        ("pkg.future.either", "local", 1.0), ("pkg.future.lazy", "local", 1.0), ("pkg.future.special", "local", 1.0)]
