@@ -68,6 +68,7 @@ CPG_VALUE_REFS = define("cpg_value_refs", PLANE, [
                                          "dotted name, `C | None` or `Optional[C]` (annotation: the target is the "
                                          "parameter), a function's return annotation of that shape (returns: the owner is the "
                                          "function), `list[C]` / `Iterable[C]` / ... of those two (annotation_item, returns_item: the items' class), "
+                                         "a return annotation `type[C]` / `Type[C]` / `type[\"C\"]` (returns_class: the class itself), "
                                          "a class body's `a: C` (attr_declared: the owner is the class, the target a) and a method's `self.a: C = v` "
                                          "(attr_declared: the owner is the class, the target node `self.a`, no target binding, text the name a), "
                                          "either declared a container of a class, `a: list[C]` (attr_declared_item, the same conventions; root / attrs the item class), "
