@@ -41,17 +41,30 @@ class PresetArgError(ValueError):
 PRESETS: dict[str, tuple[str, str]] = {
     "failed-files": ("every file a plane could not read, decode, parse, compile or extract, and why", None),
     "broken-imports": ("imports of a module under the repository's own top-level packages that no file of the "
-                       "repository provides (deleted, renamed, optional; or installed at runtime under that name, "
-                       "as os does os.path; a compiled extension module of the repository, .so or .pyd, provides "
-                       "its name and those under it, a directory without source a namespace package), and `from M "
+                       "repository provides (deleted, renamed, optional; or installed at runtime by code outside "
+                       "it; a module a file registers by name, sys.modules['os.path'] = path, is provided, a compiled "
+                       "extension module of the repository, .so or .pyd, provides its name and those under it, a "
+                       "directory without source is a namespace package), and `from M "
                        "import n` where the repository's module M neither binds n nor has a submodule n (and has "
-                       "no star import, module __getattr__, globals(), module-level exec or setattr on the module "
-                       "that could): path, line, the module as written and made absolute, the name, what is "
-                       "missing", """
+                       "no star import, module __getattr__, globals(), module-level exec, setattr on the module or "
+                       "sys.modules[__name__] = m that could): path, line, the module as written and made absolute, "
+                       "the name, what is missing", """
         WITH ext AS (SELECT module_name AS m FROM cpg_link_sourceless WHERE kind = 'extension'),
+        -- the modules a file registers by name, `sys.modules['os.path'] = path` (os.py; xml/parsers/expat.py)
+        registered AS (SELECT DISTINCT b.argval_str AS m FROM py_bc_instructions a
+                       JOIN py_bc_instructions b ON b.code_unit_id = a.code_unit_id
+                        AND b.instr_index = a.instr_index + 1 AND b.baseopname = 'LOAD_CONST' AND b.argval_kind = 'str'
+                       JOIN py_bc_instructions t ON t.code_unit_id = a.code_unit_id
+                        AND t.instr_index = a.instr_index + 2 AND t.baseopname = 'STORE_SUBSCR'
+                       WHERE a.baseopname = 'LOAD_ATTR' AND a.argrepr = 'modules'),
         mods AS (SELECT DISTINCT module_name AS m FROM py_files WHERE module_name IS NOT NULL AND module_name <> ''
                  UNION SELECT module_name FROM cpg_link_sourceless),
-        steps AS (SELECT string_split(m, '.') AS parts, unnest(range(1, len(string_split(m, '.')) + 1)) AS n FROM mods),
+        -- (known names, not the repository's top-level packages: a test's `sys.modules['foo'] = m` is no package of it)
+        provided AS (SELECT m FROM mods UNION SELECT m FROM registered
+                     -- (a package's __init__.py is also the module P.__init__: `import idlelib.__init__` loads it again)
+                     UNION SELECT module_name || '.__init__' FROM py_files WHERE ends_with(path, '__init__.py')),
+        steps AS (SELECT string_split(m, '.') AS parts, unnest(range(1, len(string_split(m, '.')) + 1)) AS n
+                  FROM provided),
         known AS (SELECT DISTINCT array_to_string(list_slice(parts, 1, n), '.') AS name FROM steps),
         files AS (SELECT module_name AS m, path FROM py_files WHERE ok AND module_name IS NOT NULL),
         bound AS (SELECT b.path, b.name FROM py_sym_bindings b
@@ -74,7 +87,15 @@ PRESETS: dict[str, tuple[str, str]] = {
                  JOIN files f ON f.m = CASE WHEN i.imported_name IS NOT NULL THEN i.imported_module || '.' || i.imported_name
                                             WHEN i.asname IS NOT NULL THEN i.imported_module
                                             ELSE split_part(i.imported_module, '.', 1) END
-                 WHERE c.callee_kind = 'name' AND c.callee_text = 'setattr')
+                 WHERE c.callee_kind = 'name' AND c.callee_text = 'setattr'
+                 -- and a module that puts another in its place, `sys.modules[__name__] = m` (the standard library's
+                 -- collections/abc.py and decimal.py): what is imported is m
+                 UNION SELECT a.path FROM py_bc_instructions a
+                 JOIN py_bc_instructions b ON b.code_unit_id = a.code_unit_id AND b.instr_index = a.instr_index + 1
+                  AND b.argrepr = '__name__' AND b.baseopname IN ('LOAD_NAME', 'LOAD_GLOBAL')
+                 JOIN py_bc_instructions t ON t.code_unit_id = a.code_unit_id AND t.instr_index = a.instr_index + 2
+                  AND t.baseopname = 'STORE_SUBSCR'
+                 WHERE a.baseopname = 'LOAD_ATTR' AND a.argrepr = 'modules')
         SELECT i.path, i.lineno, i.scope_qualname, {written} AS written_module, i.imported_module, i.imported_name,
                'module' AS missing
         FROM cpg_imports i

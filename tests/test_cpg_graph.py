@@ -716,9 +716,13 @@ def test_broken_imports_know_the_compiled_extension_modules_of_the_repository(tm
     ext = _an_extension_module_file()
     stem = ext.name.split(".")[0]
     lines = [f"from pkg import {stem}", f"import pkg.{stem}", "from pkg import gone", "import pkg.missing",
-             "import pkg.data.more"]
+             "import pkg.data.more", "import pkg.reg.helper", "import pkg.__init__"]
+    # (pkg/reg.py registers pkg.reg.helper by name, as os.py does os.path; pkg.__init__ is the package's file
+    # loaded again under that name, idlelib/macosx.py's `from idlelib.__init__ import testing`)
     repo = write_repo(tmp_path / "repo", {"pkg/__init__.py": "", "pkg/use.py": "\n".join(lines) + "\n",
-                                          "pkg/data/more/table.csv": "a,b\n"})
+                                          "pkg/data/more/table.csv": "a,b\n",
+                                          "pkg/reg.py": "import sys\nimport json as helper\n"
+                                                        "sys.modules['pkg.reg.helper'] = helper\n"})
     shutil.copy(ext, repo / "pkg" / ext.name)
     fails = []
     for n, stmt in enumerate(lines, 1):
@@ -771,10 +775,13 @@ def test_broken_imports_name_the_names_a_module_of_the_repository_does_not_bind(
         # `setattr(dtypes, name, DType)`); setattr on an attribute of it binds nothing in it
         "dyn_set.py": "def _add(name):\n    import dyn_set\n    setattr(dyn_set, name, 1)\n_add('S')\n",
         "dyn_attr.py": "import dyn_attr\nclass K:\n    pass\nsetattr(dyn_attr.K, 'T', 1)\n",
+        # a module that puts another in its place (the standard library's collections/abc.py)
+        "replaced.py": "import sys\nimport json\nif True:\n    sys.modules[__name__] = json\n",
         "use.py": "from pkg import api\nfrom pkg import gone\nfrom pkg.core import LATE\nfrom pkg.core import nope\n"
                   "from pkg.sub import deep\nfrom pkg.sub import shallow\nfrom lazy import anything\n"
                   "from star import api\nfrom dyn_exec import X\nfrom dyn_vars import V\nfrom dyn_glob import G\n"
-                  "from fn_exec import W\nfrom fn_exec import C\nfrom dyn_set import S\nfrom dyn_attr import T\n"}
+                  "from fn_exec import W\nfrom fn_exec import C\nfrom dyn_set import S\nfrom dyn_attr import T\n"
+                  "from replaced import dumps\n"}
     repo = write_repo(tmp_path / "repo", files)
     env = cli_env(tmp_path)
     assert run_cli(["index", str(repo), "--json", "--workers", "1"], env)[0] == 0
