@@ -44,11 +44,11 @@ PRESETS: dict[str, tuple[str, str]] = {
                        "repository provides (deleted, renamed, optional; or installed at runtime by code outside "
                        "it; a module a file registers by name, sys.modules['os.path'] = path, is provided, a compiled "
                        "extension module of the repository, .so or .pyd, provides its name and those under it, a "
-                       "directory without source is a namespace package), and `from M "
-                       "import n` where the repository's module M neither binds n nor has a submodule n (and has "
-                       "no star import, module __getattr__, globals(), module-level exec, setattr on the module or "
-                       "sys.modules[__name__] = m that could): path, line, the module as written and made absolute, "
-                       "the name, what is missing", """
+                       "directory without source is a namespace package), and `from M import n` where the "
+                       "repository's module M neither binds n nor has a submodule n (and has no star import, module "
+                       "__getattr__, globals(), module-level exec, setattr on the module, sys.modules[__name__] = m "
+                       "or enum.global_enum class that could): path, line, the module as written and made "
+                       "absolute, the name, what is missing", """
         WITH ext AS (SELECT module_name AS m FROM cpg_link_sourceless WHERE kind = 'extension'),
         -- the modules a file registers by name, `sys.modules['os.path'] = path` (os.py; xml/parsers/expat.py)
         registered AS (SELECT DISTINCT b.argval_str AS m FROM py_bc_instructions a
@@ -88,6 +88,9 @@ PRESETS: dict[str, tuple[str, str]] = {
                                             WHEN i.asname IS NOT NULL THEN i.imported_module
                                             ELSE split_part(i.imported_module, '.', 1) END
                  WHERE c.callee_kind = 'name' AND c.callee_text = 'setattr'
+                 -- and a class decorated with enum.global_enum, which puts its members in its module (re's flags)
+                 UNION SELECT path FROM cpg_call_sites WHERE call_kind = 'decorator'
+                  AND (callee_text = 'global_enum' OR ends_with(callee_text, '.global_enum'))
                  -- and a module that puts another in its place, `sys.modules[__name__] = m` (the standard library's
                  -- collections/abc.py and decimal.py): what is imported is m
                  UNION SELECT a.path FROM py_bc_instructions a

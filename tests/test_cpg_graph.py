@@ -777,11 +777,13 @@ def test_broken_imports_name_the_names_a_module_of_the_repository_does_not_bind(
         "dyn_attr.py": "import dyn_attr\nclass K:\n    pass\nsetattr(dyn_attr.K, 'T', 1)\n",
         # a module that puts another in its place (the standard library's collections/abc.py)
         "replaced.py": "import sys\nimport json\nif True:\n    sys.modules[__name__] = json\n",
+        # enum.global_enum puts the members in the class's module (re's flags)
+        "dyn_enum.py": "import enum\n@enum.global_enum\nclass Color(enum.IntEnum):\n    RED = 1\n",
         "use.py": "from pkg import api\nfrom pkg import gone\nfrom pkg.core import LATE\nfrom pkg.core import nope\n"
                   "from pkg.sub import deep\nfrom pkg.sub import shallow\nfrom lazy import anything\n"
                   "from star import api\nfrom dyn_exec import X\nfrom dyn_vars import V\nfrom dyn_glob import G\n"
                   "from fn_exec import W\nfrom fn_exec import C\nfrom dyn_set import S\nfrom dyn_attr import T\n"
-                  "from replaced import dumps\n"}
+                  "from replaced import dumps\nfrom dyn_enum import RED\n"}
     repo = write_repo(tmp_path / "repo", files)
     env = cli_env(tmp_path)
     assert run_cli(["index", str(repo), "--json", "--workers", "1"], env)[0] == 0
