@@ -51,12 +51,14 @@ PRESETS: dict[str, tuple[str, str]] = {
                        "absolute, the name, what is missing", """
         WITH ext AS (SELECT module_name AS m FROM cpg_link_sourceless WHERE kind = 'extension'),
         -- the modules a file registers by name, `sys.modules['os.path'] = path` (os.py; xml/parsers/expat.py)
-        registered AS (SELECT DISTINCT b.argval_str AS m FROM py_bc_instructions a
-                       JOIN py_bc_instructions b ON b.code_unit_id = a.code_unit_id
-                        AND b.instr_index = a.instr_index + 1 AND b.baseopname = 'LOAD_CONST' AND b.argval_kind = 'str'
-                       JOIN py_bc_instructions t ON t.code_unit_id = a.code_unit_id
-                        AND t.instr_index = a.instr_index + 2 AND t.baseopname = 'STORE_SUBSCR'
-                       WHERE a.baseopname = 'LOAD_ATTR' AND a.argrepr = 'modules'),
+        -- `sys.modules[key] = m`: LOAD_ATTR modules, the key's load, STORE_SUBSCR (one scan for both rules)
+        sysmod AS (SELECT a.path, b.baseopname AS key_op, b.argrepr AS key_name, b.argval_kind, b.argval_str
+                   FROM py_bc_instructions a
+                   JOIN py_bc_instructions b ON b.code_unit_id = a.code_unit_id AND b.instr_index = a.instr_index + 1
+                   JOIN py_bc_instructions t ON t.code_unit_id = a.code_unit_id AND t.instr_index = a.instr_index + 2
+                    AND t.baseopname = 'STORE_SUBSCR'
+                   WHERE a.baseopname = 'LOAD_ATTR' AND a.argrepr = 'modules'),
+        registered AS (SELECT DISTINCT argval_str AS m FROM sysmod WHERE key_op = 'LOAD_CONST' AND argval_kind = 'str'),
         mods AS (SELECT DISTINCT module_name AS m FROM py_files WHERE module_name IS NOT NULL AND module_name <> ''
                  UNION SELECT module_name FROM cpg_link_sourceless),
         -- (known names, not the repository's top-level packages: a test's `sys.modules['foo'] = m` is no package of it)
@@ -93,12 +95,7 @@ PRESETS: dict[str, tuple[str, str]] = {
                   AND (callee_text = 'global_enum' OR ends_with(callee_text, '.global_enum'))
                  -- and a module that puts another in its place, `sys.modules[__name__] = m` (the standard library's
                  -- collections/abc.py and decimal.py): what is imported is m
-                 UNION SELECT a.path FROM py_bc_instructions a
-                 JOIN py_bc_instructions b ON b.code_unit_id = a.code_unit_id AND b.instr_index = a.instr_index + 1
-                  AND b.argrepr = '__name__' AND b.baseopname IN ('LOAD_NAME', 'LOAD_GLOBAL')
-                 JOIN py_bc_instructions t ON t.code_unit_id = a.code_unit_id AND t.instr_index = a.instr_index + 2
-                  AND t.baseopname = 'STORE_SUBSCR'
-                 WHERE a.baseopname = 'LOAD_ATTR' AND a.argrepr = 'modules')
+                 UNION SELECT path FROM sysmod WHERE key_name = '__name__' AND key_op IN ('LOAD_NAME', 'LOAD_GLOBAL'))
         SELECT i.path, i.lineno, i.scope_qualname, {written} AS written_module, i.imported_module, i.imported_name,
                'module' AS missing
         FROM cpg_imports i

@@ -72,11 +72,15 @@ def instance_returned():
 '''
 
 
+def _files(**modules: str) -> dict[str, str]:
+    """The fixture package: pkg.trace, pkg.fields and the given modules (name -> source)."""
+    return {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/fields.py": FIELDS,
+            **{f"pkg/{name}.py": src for name, src in modules.items()}}
+
+
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
-    return index_with_truth(tmp_path_factory, "pydantic", {
-        "pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/fields.py": FIELDS, "pkg/cached.py": CACHED,
-        "pkg/use.py": USE})
+    return index_with_truth(tmp_path_factory, "pydantic", _files(cached=CACHED, use=USE))
 
 
 def test_a_method_of_the_class_a_factory_returns_is_called(indexed):
@@ -141,8 +145,7 @@ def test_an_edit_of_the_class_or_the_factory_relinks_the_caller(tmp_path, edit):
     index of the edited files has them."""
     from tests.conftest import cli_env, run_cli, write_repo
     from tests.test_cpg_link_nx_trial import reindexed_as_full
-    files = {"pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/fields.py": FIELDS, "pkg/cached.py": CACHED,
-             "pkg/use.py": USE}
+    files = _files(cached=CACHED, use=USE)
     repo = write_repo(tmp_path / "repo", files)
     env = cli_env(tmp_path / "inc")
     assert run_cli(["index", str(repo), "--json", "--workers", "1"], env)[0] == 0
@@ -253,9 +256,7 @@ def use():
 
 @pytest.fixture(scope="module")
 def typed(tmp_path_factory):
-    return index_with_truth(tmp_path_factory, "typed", {
-        "pkg/__init__.py": "", "pkg/trace.py": WHERE, "pkg/fields.py": FIELDS, "pkg/typed.py": TYPED,
-        "pkg/future.py": FUTURE})
+    return index_with_truth(tmp_path_factory, "typed", _files(typed=TYPED, future=FUTURE))
 
 
 def test_a_function_declared_to_return_a_class_returns_that_class(typed):

@@ -360,11 +360,17 @@ def _class_declared(ann: ast.AST | None) -> tuple[ast.AST | None, ast.AST] | Non
     (the string's node, the dotted name) for ``type["C"]`` and ``"type[C]"``; None for anything else (``type[A |
     B]``, ``type[Any]`` is a dotted name the link resolves to nothing in the repository)."""
     arg = _type_arg(ann)
-    if arg is not None:
-        if _dotted(arg) is not None:
-            return None, arg
-        return _string_read(arg, lambda p: p if _dotted(p) is not None else None)
-    return _string_read(ann, lambda p: (lambda a: a if a is not None and _dotted(a) is not None else None)(_type_arg(p)))
+    if arg is not None and _dotted(arg) is not None:
+        return None, arg
+    return _string_read(arg, _dotted_or_none) if arg is not None else _string_read(ann, _dotted_type_arg)
+
+
+def _dotted_or_none(node: ast.AST | None) -> ast.AST | None:
+    return node if node is not None and _dotted(node) is not None else None
+
+
+def _dotted_type_arg(node: ast.AST) -> ast.AST | None:
+    return _dotted_or_none(_type_arg(node))
 
 
 def _callee_value(func: ast.AST) -> ast.AST | None:
