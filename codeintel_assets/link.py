@@ -31,8 +31,8 @@ import re
 import pyarrow as pa
 
 from codeintel_assets.contracts.common import SCHEMA_VERSION
-from codeintel_assets.contracts.cpg import (CPG_ARG_REACHES, CPG_BINDS_ARG, CPG_CALLS, CPG_DEFINITIONS, CPG_IMPORTS,
-                                             CPG_INHERITS, CPG_MRO, CPG_VALUE_REFS)
+from codeintel_assets.contracts.cpg import (CPG_ARG_REACHES, CPG_BINDS_ARG, CPG_CALL_SITES, CPG_CALLS, CPG_DEFINITIONS,
+                                             CPG_IMPORTS, CPG_INHERITS, CPG_MRO, CPG_VALUE_REFS)
 from resources.duck import sql_list
 
 MAX_REEXPORT_HOPS = 8
@@ -1056,6 +1056,16 @@ TYPE_OF_SELF = CALLABLE.format(res="""(
     WHERE c.callee_kind = 'call' AND c.callsite_id NOT IN (SELECT ref_id FROM __lk_calls))""")
 # C(...).m(): the inner call is the callee's value.
 RESULT_METHOD = _method_of_constructed("result_method", "attribute_of_call", "c.callee_value_node_id")
+# "sep".join(xs), [].append(x), {}.get(k), f"...".format(): the receiver is a literal or display, whose type is exactly
+# the builtin type (CPython makes no subclass for it, and a builtin type's methods cannot be replaced): that type's
+# method, when it has one by that name (__literal_methods: the callables dir() gives; `"a".nope()` is no edge).
+LITERAL_METHOD = """
+SELECT c.callsite_id AS ref_id, 'literal' AS rule, 1.0 AS confidence, NULL AS def_id,
+       '<builtin>.' || c.callee_literal_type || '.' || c.callee_attrs[1] AS qualname, NULL AS path, NULL AS kind,
+       ['<builtin>.' || c.callee_literal_type, '<builtin>.' || c.callee_literal_type || '.' || c.callee_attrs[1]] AS via
+FROM __lk_scope_sites c JOIN __literal_methods m ON m.type = c.callee_literal_type AND m.name = c.callee_attrs[1]
+WHERE c.callee_kind = 'attribute_of_other' AND len(c.callee_attrs) = 1
+  AND c.callsite_id NOT IN (SELECT ref_id FROM __lk_calls)"""
 
 
 # Annotations the link reads as "an instance of C" (value refs of role annotation / returns: a dotted name,
@@ -2366,6 +2376,8 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
     run(conn, IMPORTED_VARS)
     _run_if(conn, "INSERT INTO __lk_calls " + IMPORTED_INSTANCE, "__lk_imp_vars")
     run(conn, "INSERT INTO __lk_calls " + RESULT_METHOD)
+    _run_if(conn, "INSERT INTO __lk_calls " + LITERAL_METHOD,
+            "SELECT 1 FROM __lk_scope_sites WHERE callee_literal_type IS NOT NULL")
     _run_chain(conn, SUBCLASS_CALLS, "__lk_sub_site")
     run(conn, CLASS_ATTRIBUTE_REFS)
     _resolve(conn, roots, not full)
@@ -2928,6 +2940,16 @@ def rename_ids(conn, renamed: dict[str, str]) -> None:
 LINK_MEMORY_LIMIT = "1GB"
 
 
+def _literal_methods() -> pa.Table:
+    """(type, name): the callable attributes of the builtin types a literal receiver can have
+    (``extract.calls.literal_type``), as this interpreter's ``dir()`` gives them."""
+    from codeintel_assets.extract.calls import LITERAL_TYPES
+    rows = sorted((t, n) for t in LITERAL_TYPES for n in dir(getattr(builtins, t))
+                  if callable(getattr(getattr(builtins, t), n)))
+    return pa.table({"type": pa.array([t for t, _ in rows], pa.string()),
+                     "name": pa.array([n for _, n in rows], pa.string())})
+
+
 def link_calls(conn, full: bool = False) -> dict[str, int]:
     """Bring ``cpg_calls`` up to date in one transaction; figures for the metadata.
 
@@ -2952,9 +2974,9 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
         return {"call_sites": 0, "edges": 0}
     # the columns of the tables the link reads with the newest columns and of those it writes: one catalog query
     # (each is ~1.5-4 ms; the link asked nine times)
-    shapes = table_columns(conn, [CPG_DEFINITIONS.name, CPG_IMPORTS.name, CPG_VALUE_REFS.name,
+    shapes = table_columns(conn, [CPG_CALL_SITES.name, CPG_DEFINITIONS.name, CPG_IMPORTS.name, CPG_VALUE_REFS.name,
                                   *(tc.name for tc in LINK_TABLES)])
-    for tc in (CPG_DEFINITIONS, CPG_IMPORTS, CPG_VALUE_REFS):  # a database of an older contract: their columns
+    for tc in (CPG_CALL_SITES, CPG_DEFINITIONS, CPG_IMPORTS, CPG_VALUE_REFS):  # an older contract's database: their columns
         ensure_table(conn, tc.name, tc.schema, shapes)
     # Definitions a call can reach: not the stubs under `if TYPE_CHECKING:`, nor the definitions for another
     # Python version (NULL: a row written before the flag existed, taken as before); __lk_dead: those left out.
@@ -3003,6 +3025,7 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
         scope, full = every, True
     conn.register("__builtins", pa.table({"name": pa.array(sorted(n for n in dir(builtins)  # (and __import__: called by name)
                                                                    if not n.startswith("_") or n == "__import__"))}))
+    conn.register("__literal_methods", _literal_methods())
     _drop_scoped_temps(conn)
     _need_tables(conn, not full, files=None)
     _set_scope(conn, scope, whole=full)
@@ -3054,6 +3077,7 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
                     "scip_sites_added": int(only), **({"scip_agreement": round(agree / both, 4)} if both else {})}
     finally:
         conn.unregister("__builtins")
+        conn.unregister("__literal_methods")
         conn.unregister("__scope")
     return {"call_sites": int(total), "call_sites_resolved": int(resolved), "edges": int(edges),
             "share_resolved": round(resolved / total, 4) if total else 0.0, "files_dirty": len(dirty),

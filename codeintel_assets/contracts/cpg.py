@@ -42,8 +42,10 @@ CPG_CALL_SITES = define("cpg_call_sites", PLANE, [
     ("callee_kind", s), ("callee_root", s), ("callee_root_binding_id", s), ("callee_attrs", str_list),
     ("n_positional", i16), ("keyword_names", str_list), ("has_star_args", b), ("has_star_kwargs", b),
     ("instr_id", s), ("instr_opname", s), ("code_unit_id", s), ("callee_value_node_id", s),
+    ("callee_literal_type", s),
 ], key=("path", "callsite_id"), description="Every call (ast.Call) and decorator application, with its caller, the "
-                                            "callee expression (root name, its binding, attribute path), the "
+                                            "callee expression (root name, its binding, attribute path; the builtin "
+                                            "type of a literal receiver, `str` of `', '.join(xs)`), the "
                                             "arguments' shape and the CALL instruction; resolved across files by "
                                             "the link step.")
 

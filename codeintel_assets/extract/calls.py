@@ -373,6 +373,22 @@ def _dotted_type_arg(node: ast.AST) -> ast.AST | None:
     return _dotted_or_none(_type_arg(node))
 
 
+# The receiver of ``x.m()`` written as a literal or display: its type is exactly this builtin type (CPython makes
+# no subclass for it), so ``m`` is that type's method. ``None`` / ``...`` constants: no builtins name.
+_DISPLAY_TYPES = {ast.JoinedStr: "str", ast.List: "list", ast.ListComp: "list", ast.Dict: "dict",
+                  ast.DictComp: "dict", ast.Set: "set", ast.SetComp: "set", ast.Tuple: "tuple"}
+_CONSTANT_TYPES = frozenset({"str", "bytes", "int", "float", "complex", "bool"})
+LITERAL_TYPES = tuple(sorted(_CONSTANT_TYPES | set(_DISPLAY_TYPES.values())))
+
+
+def literal_type(node: ast.AST) -> str | None:
+    """The builtin type of a literal or display (``"sep".join``: ``str``; ``[].append``: ``list``), else None."""
+    if isinstance(node, ast.Constant):
+        name = type(node.value).__name__
+        return name if name in _CONSTANT_TYPES else None
+    return _DISPLAY_TYPES.get(type(node))
+
+
 def _callee_value(func: ast.AST) -> ast.AST | None:
     """The expression a call's callee is taken from: ``x`` of ``x.m()`` / ``x[k]()``, the inner call of
     ``f()()``; None for a plain name."""
@@ -792,4 +808,5 @@ def _call_row(file_id, r, nid, call_kind, func, call, up, qual, text, by_node, c
         n_pos, has_star, kw, has_kwstar = 1, False, [], False
     return (file_id, callsite_id or nid(r.ordinal), nid(up), qual[up], call_kind, nid(r.ordinal), r.start, r.end,
             getattr(r.node, "lineno", None), text(fr), kind, root, root_binding, attrs, n_pos, kw, has_star,
-            has_kwstar, instr, op, cu, nid(vr.ordinal) if vr is not None else None)
+            has_kwstar, instr, op, cu, nid(vr.ordinal) if vr is not None else None,
+            literal_type(root_node) if kind == "attribute_of_other" else None)

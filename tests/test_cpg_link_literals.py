@@ -1,0 +1,97 @@
+"""What a user trial on mypy 2.4.1 found (session AU): the most frequent calls the link left unresolved were methods
+of literals and displays (`", ".join(parts)`: 97 call sites in mypy, 2,920 calls on a constant in the standard
+library). Their receiver's type is exact (CPython makes no subclass for a literal, and a builtin type's methods
+cannot be replaced), so the callee is certain: rule `literal`, `<builtin>.str.join`.
+
+The expected callees are CPython's: each receiver is evaluated in this interpreter and its type's attribute looked
+up (`type(eval(receiver)).__name__`, `callable(getattr(type, attr))`), not taken from the extractor.
+"""
+
+import ast
+import builtins
+import textwrap
+
+import duckdb
+
+from tests.conftest import index_repo, run_cli
+
+MODULE = textwrap.dedent('''
+    class str:  # shadows the builtin name: a literal's type is still builtins.str
+        def join(self, xs):
+            return xs
+
+
+    def f(xs, d):
+        s = ", ".join(xs)
+        b = b"ab".decode("ascii")
+        n = (255).bit_length()
+        t = f"{s}!".upper()
+        acc = [].copy()
+        v = {"a": 1}.get("a")
+        u = {1, 2}.union(d)
+        w = [x for x in xs].index(1)
+        c = (1, 2).count(1)
+        k = {x: x for x in xs}.keys()
+        z = 1.5.is_integer()
+        bad = "abc".nope()
+        r = "abc".upper.__call__()
+        q = None.__bool__()
+        name = s.join(xs)
+        return s, b, n, t, acc, v, u, w, c, k, z, bad, r, q, name
+''').lstrip("\n")  # as write_repo writes it
+ENV = {"xs": [1], "d": set(), "s": ""}  # the names the receivers read (comprehensions, an f-string)
+
+
+def cpython_callees(source: str) -> dict[int, str | None]:
+    """Line -> the builtin method each call with a literal receiver runs, as CPython evaluates the receiver (None: the
+    type has no such callable attribute, the call raises). Calls on names, and on None, are not literal calls."""
+    out: dict[int, str | None] = {}
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        recv = node.func.value
+        if isinstance(recv, ast.Attribute) or isinstance(recv, ast.Name):
+            continue  # `"abc".upper.__call__` (an attribute path) and names: not this rule
+        value = eval(ast.get_source_segment(source, recv), {}, dict(ENV))  # noqa: S307 - the fixture's literals
+        typ = type(value)
+        if getattr(builtins, typ.__name__, None) is not typ:
+            continue  # None: NoneType is no builtins name
+        attr = node.func.attr
+        out[node.lineno] = (f"<builtin>.{typ.__name__}.{attr}" if callable(getattr(typ, attr, None)) else None)
+    return out
+
+
+def _edges(db: str) -> dict[int, list[tuple[str, str]]]:
+    with duckdb.connect(db, read_only=True) as c:
+        rows = c.execute("SELECT s.lineno, c.callee_qualname, c.rule, c.confidence FROM cpg_call_sites s "
+                         "JOIN cpg_calls c USING (callsite_id) WHERE s.path = 'pkg/m.py' ORDER BY ALL").fetchall()
+    out: dict[int, list] = {}
+    for line, callee, rule, conf in rows:
+        out.setdefault(line, []).append((callee, rule, round(conf, 3)))
+    return out
+
+
+def test_a_method_of_a_literal_receiver_is_its_builtin_types_method(tmp_path):
+    truth = cpython_callees(MODULE)
+    assert len(truth) == 12 and truth[MODULE.splitlines().index('    bad = "abc".nope()') + 1] is None, truth
+    repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": MODULE})
+    got = _edges(env["CODEINTEL_DB"])
+    for line, callee in truth.items():
+        want = [] if callee is None else [(callee, "literal", 1.0)]
+        assert got.get(line, []) == want, (line, got.get(line))
+    lines = MODULE.splitlines()
+    # not a literal receiver: no `literal` edge (an attribute path, None, a name bound to a string)
+    for text in ('r = "abc".upper.__call__()', "q = None.__bool__()", "name = s.join(xs)"):
+        line = lines.index("    " + text) + 1
+        assert all(rule != "literal" for _, rule, _ in got.get(line, [])), (text, got.get(line))
+    # the module's own `class str` is not what "sep".join calls
+    assert not any(callee == "pkg.m.str.join" for edges in got.values() for callee, _, _ in edges), got
+
+
+def test_an_edit_of_a_literal_call_relinks_it(tmp_path):
+    repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": "def f(xs):\n    return ', '.join(xs)\n"})
+    assert _edges(env["CODEINTEL_DB"]) == {2: [("<builtin>.str.join", "literal", 1.0)]}
+    (repo / "pkg" / "m.py").write_text("def f(xs):\n    return b', '.join(xs)\n")
+    code, out, err = run_cli(["index", str(repo), "--workers", "1"], env)
+    assert code == 0, err
+    assert _edges(env["CODEINTEL_DB"]) == {2: [("<builtin>.bytes.join", "literal", 1.0)]}
