@@ -95,3 +95,90 @@ def test_an_edit_of_a_literal_call_relinks_it(tmp_path):
     code, out, err = run_cli(["index", str(repo), "--workers", "1"], env)
     assert code == 0, err
     assert _edges(env["CODEINTEL_DB"]) == {2: [("<builtin>.bytes.join", "literal", 1.0)]}
+
+
+BOUND = '''
+X = []
+Y = []
+
+
+def rebind_y():
+    global Y
+    Y = 5
+
+
+def f(xs):
+    out = []
+    out.append(1)
+    s = ""
+    s += "x"
+    s.upper()
+    t = "a"
+    t = b"b"
+    t.upper()
+    u = "u"
+    try:
+        u.nope()
+    except AttributeError:
+        pass
+    for w in xs:
+        pass
+    w = ""
+    w.strip()
+    d = {}
+    d.get(1)
+    X.append(1)
+    Y.append(1)
+    (z := "z")
+    z.upper()
+    q = r = []
+    r.append(1)
+    e = [x for x in xs]
+    e.sort()
+    k = f"{xs}"
+    k.upper()
+    return out, s, t, u, w, d, z, q, e, k
+'''.lstrip("\n")
+# bound only to literals of one type by assignments: the lines the rule resolves (the other receivers are bound by
+# `+=`, two types, a loop, a global statement elsewhere, a walrus: no edge, whatever they hold at runtime)
+RESOLVED = {"out.append", "d.get", "X.append", "r.append", "e.sort", "k.upper"}
+
+
+def runtime_receivers(source: str) -> dict[int, tuple[str, str]]:
+    """Line -> (receiver.attr text, the builtin method CPython runs there), from the receiver's type when the line
+    runs (sys.settrace over f), for every `name.attr(...)` call of f."""
+    import sys
+    calls = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+            calls[node.lineno] = (node.func.value.id, node.func.attr)
+    ns: dict = {}
+    exec(compile(source, "<bound>", "exec"), ns)  # noqa: S102 - the fixture
+    seen: dict[int, tuple[str, str]] = {}
+
+    def tracer(frame, event, arg):
+        if frame.f_code.co_filename != "<bound>":
+            return None
+        if event == "line" and frame.f_lineno in calls:
+            name, attr = calls[frame.f_lineno]
+            value = frame.f_locals[name] if name in frame.f_locals else frame.f_globals[name]
+            typ = type(value)
+            seen[frame.f_lineno] = (f"{name}.{attr}", f"<builtin>.{typ.__name__}.{attr}"
+                                    if callable(getattr(typ, attr, None)) else None)
+        return tracer
+    sys.settrace(tracer)
+    try:
+        ns["f"]([1, 2])
+    finally:
+        sys.settrace(None)
+    return seen
+
+
+def test_a_name_bound_only_to_literals_of_one_type_calls_that_types_method(tmp_path):
+    truth = runtime_receivers(BOUND)
+    assert {text for text, _ in truth.values()} >= RESOLVED | {"s.upper", "t.upper", "u.nope", "Y.append", "z.upper"}
+    repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": BOUND})
+    got = _edges(env["CODEINTEL_DB"])
+    for line, (text, callee) in sorted(truth.items()):
+        want = [(callee, "literal_bound", 0.9)] if text in RESOLVED else []
+        assert got.get(line, []) == want, (line, text, got.get(line))

@@ -464,7 +464,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         is_lambda = isinstance(node, ast.Lambda)
         # (an assignment under `if TYPE_CHECKING:` is kept whatever its value: the link reads the flag to know the
         # name is not bound there at runtime, as in `X = Base[T]` there and `X = Base` under `else:`)
-        if dotted is None and not is_lambda and role not in ("base", "instance", "none", "return", "iter") and not (
+        if dotted is None and not is_lambda and role not in ("base", "instance", "none", "return", "iter", "literal") and not (
                 role == "alias" and stub[current[0]]):
             return
         root, attrs = dotted if dotted else (None, [])
@@ -666,6 +666,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
             elif chained[0] is not None and not isinstance(node, ast.AugAssign):
                 v = node.value
                 for nth, target in enumerate(chained):
+                    if (typ := literal_type(v)) is not None:  # x = [] / x = "": x is a list / str (text: the type)
+                        value("literal", v, up, target, None, nth, label=typ)
                     if isinstance(v, (ast.List, ast.Tuple, ast.Set)):
                         for k, e in enumerate(v.elts):
                             value("element", e, up, target, k, nth)
