@@ -47,15 +47,23 @@ def scan_repository(root: str | os.PathLike, exclude: tuple[str, ...] = (),
     root = Path(root)
     warns = warnings if warnings is not None else []
     stats = StatCache(cache, root, read=trust_cache)
-    out = [DiskFile(path_to_key(rel), stats.hash(full, rel)) for rel, full in _python_files(root, exclude, warns)]
+    stubs: list[str] = []
+    out = [DiskFile(path_to_key(rel), stats.hash(full, rel))
+           for rel, full in _python_files(root, exclude, warns, stubs=stubs)]
     out.sort(key=lambda f: f.key)
     stats.save()
+    if stubs:  # (typeshed's stubs in mypy: 761) a stub has no bytecode nor runtime; say so rather than drop it silently
+        from codeintel_assets.words import count
+        warns.append(f"{count(len(stubs), 'type stub file', grouped=True)} (*.pyi) not indexed: CodeIntel indexes "
+                     f"*.py (first: {min(stubs)})")
     return out
 
 
-def _python_files(root: Path, exclude: tuple[str, ...], warns: list[str], wanted=lambda name: name.endswith(".py")):
+def _python_files(root: Path, exclude: tuple[str, ...], warns: list[str], wanted=lambda name: name.endswith(".py"),
+                  stubs: list[str] | None = None):
     """(relative POSIX path, full path) of every ``*.py`` a scan indexes, in the scan's rules (skipped and
-    excluded directories, virtualenvs, names that are not UTF-8: a warning); ``wanted``: other names instead."""
+    excluded directories, virtualenvs, names that are not UTF-8: a warning); ``wanted``: other names instead.
+    ``stubs``: gets the relative path of every ``*.pyi`` not wanted that the same rules would have kept."""
     def on_error(exc: OSError) -> None:
         warns.append(f"cannot list {exc.filename}: {exc.strerror or exc} (its files are not indexed)")
 
@@ -74,6 +82,10 @@ def _python_files(root: Path, exclude: tuple[str, ...], warns: list[str], wanted
         dirnames[:] = keep
         for name in sorted(filenames):
             if not wanted(name):
+                if stubs is not None and name.endswith(".pyi"):
+                    rel = f"{rel_dir}/{name}" if rel_dir else name
+                    if not _excluded(rel, exclude):
+                        stubs.append(rel)
                 continue
             rel = f"{rel_dir}/{name}" if rel_dir else name
             if _excluded(rel, exclude):

@@ -264,3 +264,23 @@ def test_reading_a_database_while_it_is_written_is_one_line_naming_the_writer(tm
         writer.wait(timeout=30)
     code, out, err = run_cli(["query", "SELECT count(*) FROM py_files", "--db", db, "--json"], env)
     assert code == 0 and json.loads(out) == {"count_star()": 1}, (out, err)
+
+
+def test_type_stubs_are_not_indexed_and_the_summary_says_so(tmp_path):
+    """A repository with `*.pyi` stubs (mypy's wheel ships 761 under typeshed/): they are not indexed (no bytecode,
+    no runtime), and every run's summary says how many and names one, not silently dropping them; an excluded
+    directory's stubs are not counted (the scan's own rules)."""
+    repo = write_repo(tmp_path / "repo", {"pkg/__init__.py": "", "pkg/m.py": "def f():\n    return 1\n",
+                                          "pkg/m.pyi": "def f() -> int: ...\n", "stubs/os/__init__.pyi": "x: int\n",
+                                          "vendor/v.pyi": "y: int\n"})
+    env = cli_env(tmp_path)
+    for _ in range(2):  # the first index, then a run with nothing to do: both say it
+        code, out, err = run_cli(["index", str(repo), "--json", "--workers", "1", "--exclude", "vendor/*"], env)
+        assert code == 0, err
+        summary = json.loads(out.strip().splitlines()[-1])
+        note = "2 type stub files (*.pyi) not indexed: CodeIntel indexes *.py (first: pkg/m.pyi)"
+        assert summary["warnings"] == [note], summary["warnings"]
+        assert f"codeintel: warning: {note}" in err
+        assert summary["files_seen"] == 2  # pkg/__init__.py, pkg/m.py
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        assert c.execute("SELECT list(path ORDER BY path) FROM py_files").fetchall() == [(["pkg/__init__.py", "pkg/m.py"],)]
