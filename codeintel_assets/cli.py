@@ -571,6 +571,12 @@ def _run_inspect(args, defs, instance, store, plan, work, modules, cfg, checks, 
         out["failed"] = [f"{p}: {m}: {et}: {em}" + (f" [budget: {b}]" if b else "") for p, m, et, em, b in conn.execute(
             "SELECT path, module_name, error_type, error_msg, budget_hit FROM py_inspect_import_attempts "
             "WHERE path IN (SELECT path FROM __k) AND attempted AND NOT ok ORDER BY path").fetchall()]
+        # the same cause behind many failures (mypy without its dependency librt: 243 of 243) is said once, counted
+        # (the message without where it was raised: `(at pkg/m.py:1)` differs from module to module)
+        out["failure_causes"] = [{"error_type": et, "error_msg": em, "modules": int(n)} for et, em, n in conn.execute(
+            "SELECT error_type, regexp_replace(error_msg, ' \\(at [^()]*\\)$', '') AS msg, count(*) "
+            "FROM py_inspect_import_attempts WHERE path IN (SELECT path FROM __k) AND attempted AND NOT ok "
+            "GROUP BY ALL ORDER BY 3 DESC, 1, 2 LIMIT 5").fetchall()]
     return out
 
 
@@ -726,6 +732,11 @@ def _print_summary(s: dict, checks: list[dict], compact: bool = False) -> None:
         if denied:
             print(f"  not selected, denied by default as tests or scripts (allow one by its exact name): "
                   f"{', '.join(denied[:10])}" + (f" and {len(denied) - 10} more" if len(denied) > 10 else ""), file=out)
+        causes = ins.get("failure_causes") or []
+        if len(ins["failed"]) > 1 and causes and causes[0]["modules"] > 1:
+            print("  failed imports by cause: " + "; ".join(
+                f"{c['modules']} x {c['error_type']}: {c['error_msg']}" for c in causes)
+                + (" ..." if sum(c["modules"] for c in causes) < len(ins["failed"]) else ""), file=out)
         for f in ins["failed"][:20]:
             print(f"  INSPECT FAILED {f}", file=out)
         if len(ins["failed"]) > 20:

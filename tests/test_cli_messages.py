@@ -284,3 +284,29 @@ def test_type_stubs_are_not_indexed_and_the_summary_says_so(tmp_path):
         assert summary["files_seen"] == 2  # pkg/__init__.py, pkg/m.py
     with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
         assert c.execute("SELECT list(path ORDER BY path) FROM py_files").fetchall() == [(["pkg/__init__.py", "pkg/m.py"],)]
+
+
+def test_failed_imports_are_counted_by_cause(tmp_path):
+    """Many modules failing for one reason (mypy's wheel without its dependency librt: 243 of 243 modules) are
+    said once with their count, most frequent cause first, besides the per-module lines; the JSON has the same
+    counts. The messages are CPython's own (each failing import run in a plain interpreter)."""
+    import subprocess
+    files = {"pkg/__init__.py": "", "pyproject.toml": ZERO_THRESHOLDS,
+             **{f"pkg/m{i}.py": "import codeintel_no_such_dep\n" for i in range(3)},
+             "pkg/bad.py": "raise ValueError('broken at import')\n", "pkg/fine.py": "def f():\n    return 1\n"}
+    repo = write_repo(tmp_path / "repo", files)
+
+    def cpython(source: str) -> tuple[str, str]:
+        r = subprocess.run([sys.executable, "-I", "-c", f"try:\n {source}\nexcept Exception as e:\n print(type(e).__name__)"
+                            "\n print(e)"], capture_output=True, text=True, check=True)
+        return tuple(r.stdout.splitlines())
+    missing, raised = cpython("import codeintel_no_such_dep"), cpython("raise ValueError('broken at import')")
+    code, s, err = _index(repo, cli_env(tmp_path), "--inspect")
+    assert code == 0, err
+    causes = [(c["error_type"], c["error_msg"], c["modules"]) for c in s["inspect"]["failure_causes"]]
+    assert [(t, n) for t, _, n in causes] == [(missing[0], 3), (raised[0], 1)], causes
+    assert (causes[0][1], causes[1][1]) == (missing[1], raised[1]), causes  # (where it was raised left out)
+    code, out, err = run_cli(["index", str(repo), "--workers", "1", "--inspect", "--inspect-retry-failed"],
+                             cli_env(tmp_path))
+    line = next(ln for ln in out.splitlines() if ln.startswith("  failed imports by cause: "))
+    assert line == f"  failed imports by cause: 3 x {missing[0]}: {causes[0][1]}; 1 x {raised[0]}: {causes[1][1]}", line
