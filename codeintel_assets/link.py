@@ -1056,20 +1056,13 @@ TYPE_OF_SELF = CALLABLE.format(res="""(
     WHERE c.callee_kind = 'call' AND c.callsite_id NOT IN (SELECT ref_id FROM __lk_calls))""")
 # C(...).m(): the inner call is the callee's value.
 RESULT_METHOD = _method_of_constructed("result_method", "attribute_of_call", "c.callee_value_node_id")
-# "sep".join(xs), [].append(x), {}.get(k), f"...".format(): the receiver is a literal or display, whose type is exactly
-# the builtin type (CPython makes no subclass for it, and a builtin type's methods cannot be replaced): that type's
-# method, when it has one by that name (__literal_methods: the callables dir() gives; `"a".nope()` is no edge).
-LITERAL_METHOD = """
-SELECT c.callsite_id AS ref_id, 'literal' AS rule, 1.0 AS confidence, NULL AS def_id,
-       '<builtin>.' || c.callee_literal_type || '.' || c.callee_attrs[1] AS qualname, NULL AS path, NULL AS kind,
-       ['<builtin>.' || c.callee_literal_type, '<builtin>.' || c.callee_literal_type || '.' || c.callee_attrs[1]] AS via
-FROM __lk_scope_sites c JOIN __literal_methods m ON m.type = c.callee_literal_type AND m.name = c.callee_attrs[1]
-WHERE c.callee_kind = 'attribute_of_other' AND len(c.callee_attrs) = 1
-  AND c.callsite_id NOT IN (SELECT ref_id FROM __lk_calls)"""
-# x = [] (every binding site of x a literal or display of one builtin type, cpg_value_refs role `literal`), then
-# x.m(): that type's method. 0.9, as `instance_method`: a module's global can be replaced from outside it (`mod.x = v`).
-# Any other binding site (`x += y`, a loop, a parameter, an import, `x = f()`) gives no edge.
-LITERAL_BOUND = """
+# Methods of builtin types, one statement for two rules (__literal_methods: the callables dir() gives; `"a".nope()` is
+# no edge). `literal` (1.0): "sep".join(xs), [].append(x), {}.get(k), f"...".format(): the receiver is a literal or
+# display, whose type is exactly the builtin type (CPython makes no subclass for it, and a builtin type's methods cannot
+# be replaced). `literal_bound` (0.9, as `instance_method`: a module's global can be replaced from outside it): x.m()
+# where every binding site of x is a literal or display of one builtin type (cpg_value_refs role `literal`); any
+# other binding site (`x += y`, a loop, a parameter, an import, `x = f()`) gives no edge.
+LITERAL_METHODS = """
 WITH roots AS (SELECT DISTINCT callee_root_binding_id AS binding_id FROM __lk_sites
                WHERE callee_kind = 'attribute' AND len(callee_attrs) = 1 AND callee_root_binding_id IS NOT NULL
                  AND callsite_id NOT IN (SELECT ref_id FROM __lk_calls)),
@@ -1077,13 +1070,19 @@ sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM __lk_scope_defs n SEMI
           WHERE n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)),
 typed AS (SELECT s.binding_id, min(v.text) AS type FROM sites s
           LEFT JOIN __lk_scope_vrefs v ON v.target_node_id = s.ast_node_id AND v.path = s.path AND v.role = 'literal'
-          GROUP BY s.binding_id HAVING bool_and(v.text IS NOT NULL) AND count(DISTINCT v.text) = 1)
-SELECT c.callsite_id AS ref_id, 'literal_bound' AS rule, 0.9 AS confidence, NULL AS def_id,
-       '<builtin>.' || t.type || '.' || c.callee_attrs[1] AS qualname, NULL AS path, NULL AS kind,
-       [c.callee_root, '<builtin>.' || t.type || '.' || c.callee_attrs[1]] AS via
-FROM __lk_sites c JOIN typed t ON t.binding_id = c.callee_root_binding_id
-JOIN __literal_methods m ON m.type = t.type AND m.name = c.callee_attrs[1]
-WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1 AND c.callsite_id NOT IN (SELECT ref_id FROM __lk_calls)"""
+          GROUP BY s.binding_id HAVING bool_and(v.text IS NOT NULL) AND count(DISTINCT v.text) = 1),
+recv AS (SELECT c.callsite_id, c.callee_attrs[1] AS method, c.callee_literal_type AS type, 'literal' AS rule,
+                1.0 AS confidence, '<builtin>.' || c.callee_literal_type AS first
+         FROM __lk_scope_sites c
+         WHERE c.callee_kind = 'attribute_of_other' AND len(c.callee_attrs) = 1 AND c.callee_literal_type IS NOT NULL
+         UNION ALL
+         SELECT c.callsite_id, c.callee_attrs[1], t.type, 'literal_bound', 0.9, c.callee_root
+         FROM __lk_sites c JOIN typed t ON t.binding_id = c.callee_root_binding_id
+         WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1)
+SELECT r.callsite_id AS ref_id, r.rule, r.confidence, NULL AS def_id, '<builtin>.' || r.type || '.' || r.method AS qualname,
+       NULL AS path, NULL AS kind, [r.first, '<builtin>.' || r.type || '.' || r.method] AS via
+FROM recv r JOIN __literal_methods m ON m.type = r.type AND m.name = r.method
+WHERE r.callsite_id NOT IN (SELECT ref_id FROM __lk_calls)"""
 
 
 # Annotations the link reads as "an instance of C" (value refs of role annotation / returns: a dotted name,
@@ -2394,9 +2393,8 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
     run(conn, IMPORTED_VARS)
     _run_if(conn, "INSERT INTO __lk_calls " + IMPORTED_INSTANCE, "__lk_imp_vars")
     run(conn, "INSERT INTO __lk_calls " + RESULT_METHOD)
-    _run_if(conn, "INSERT INTO __lk_calls " + LITERAL_METHOD,
-            "SELECT 1 FROM __lk_scope_sites WHERE callee_literal_type IS NOT NULL")
-    _run_if(conn, "INSERT INTO __lk_calls " + LITERAL_BOUND, "SELECT 1 FROM __lk_scope_vrefs WHERE role = 'literal'")
+    _run_if(conn, "INSERT INTO __lk_calls " + LITERAL_METHODS, "SELECT 1 FROM __lk_scope_sites WHERE callee_literal_type "
+            "IS NOT NULL", "SELECT 1 FROM __lk_scope_vrefs WHERE role = 'literal'")
     _run_chain(conn, SUBCLASS_CALLS, "__lk_sub_site")
     run(conn, CLASS_ATTRIBUTE_REFS)
     _resolve(conn, roots, not full)
