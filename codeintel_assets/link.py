@@ -939,6 +939,9 @@ WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 2""" + _bound_once("
 # instance_method: __lk_attr_recv).
 # Where a class of K's MRO declares `a: C` in its body (attr_declared), or defines `a` as a property getter declared
 # `-> C`, the first such declaration types `a`, whatever the stores (0.8 x its resolution).
+# attribute_literal: where every such store (None aside) is a literal or display of one builtin type instead (`self.a =
+# []` in __init__, cpg_value_refs attr_literal; `a = ()` in a class body, literal), and nothing declares `a`: that
+# type's method, `<builtin>.list.append` (0.8 x the receiver's, as attribute_instance).
 _ATTRIBUTE_INSTANCE = r""",
 mro AS (SELECT c.*, o.ancestor_def_id, a.qualname AS ancestor_qualname, o.mro_index FROM c
         JOIN cpg_mro o ON o.class_def_id = c.class_def_id JOIN __lk_defs a ON a.def_id = o.ancestor_def_id),
@@ -957,19 +960,23 @@ decl AS (  -- the first class of the MRO that declares `a: C` in its body, C a c
         JOIN __lk_declared d ON d.ref_id = v.value_id
         WHERE x.def_id IN (""" + _GETTERS + r"""))
     QUALIFY row_number() OVER (PARTITION BY callsite_id, class_def_id ORDER BY mro_index, value_id) = 1),
-stores AS (
-    SELECT m.callsite_id, m.own, v.role, v.ast_node_id AS call_id, v.path
+stores AS (  -- (lit: the builtin type a class body's `a = []` binds; for attribute_literal only)
+    SELECT m.callsite_id, m.own, v.role, v.ast_node_id AS call_id, v.path, NULL::VARCHAR AS lit
     FROM mro m JOIN __lk_self s ON s.class_qualname = m.ancestor_qualname AND NOT s.classmethod
     JOIN cpg_value_refs v ON v.root_binding_id = s.binding_id AND v.attrs[1] = m.attr
      AND v.role IN ('attr_instance', 'attr_none', 'attr_store')
     UNION ALL
     SELECT m.callsite_id, m.own, CASE v.role WHEN 'instance' THEN 'attr_instance' WHEN 'none' THEN 'attr_none'
-                                             ELSE 'attr_store' END, v.ast_node_id, v.path
+                                             ELSE 'attr_store' END, v.ast_node_id, v.path, NULL
     FROM mro m JOIN cpg_value_refs v ON v.owner_def_id = m.ancestor_def_id
      AND v.role IN ('alias', 'instance', 'none', 'element') AND regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) = m.attr
     UNION ALL
-    SELECT m.callsite_id, m.own, 'attr_store', NULL, NULL FROM mro m
-    JOIN __lk_defs x ON x.parent_def_id = m.ancestor_def_id AND x.name = m.attr),
+    SELECT m.callsite_id, m.own, 'attr_store', NULL, NULL, NULL FROM mro m
+    JOIN __lk_defs x ON x.parent_def_id = m.ancestor_def_id AND x.name = m.attr
+    UNION ALL
+    SELECT m.callsite_id, m.own, 'body_literal', v.ast_node_id, v.path, v.text
+    FROM mro m JOIN cpg_value_refs v ON v.owner_def_id = m.ancestor_def_id AND v.role = 'literal'
+     AND regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) = m.attr),
 ctor AS """ + _CALL_EDGES.format(where="rule IN ('constructor', 'class')") + r""",
 typed AS (  -- the class of what each store stores: a constructor call's class
     SELECT s.callsite_id, s.call_id, e.confidence, e.qualname, k.def_id AS class_def_id
@@ -997,9 +1004,15 @@ made AS (SELECT s.callsite_id, s.call_id, t.confidence, t.qualname, t.class_def_
                 t.class_def_id IN (SELECT o.class_def_id FROM cpg_mro o JOIN __lk_defs g
                                    ON g.parent_def_id = o.ancestor_def_id AND g.name = '__get__') AS descriptor
          FROM stores s LEFT JOIN typed t ON t.callsite_id = s.callsite_id AND t.call_id = s.call_id
-         WHERE s.role <> 'attr_none'),
+         WHERE s.role NOT IN ('attr_none', 'body_literal')),
 inst AS (SELECT callsite_id, count(DISTINCT call_id) AS n FROM made GROUP BY ALL
-         HAVING bool_and(class_def_id IS NOT NULL) AND NOT bool_or(descriptor))
+         HAVING bool_and(class_def_id IS NOT NULL) AND NOT bool_or(descriptor)),
+lit AS (  -- attribute_literal: every store (None aside) a literal or display of one builtin type, `self.a = []`
+    SELECT s.callsite_id, min(coalesce(s.lit, l.text)) AS type
+    FROM stores s LEFT JOIN cpg_value_refs l ON s.role = 'attr_store' AND l.role = 'attr_literal'
+     AND l.ast_node_id = s.call_id AND l.path = s.path
+    WHERE s.role <> 'attr_none' GROUP BY ALL
+    HAVING bool_and(coalesce(s.lit, l.text) IS NOT NULL) AND count(DISTINCT coalesce(s.lit, l.text)) = 1)
 SELECT c.callsite_id AS ref_id, 'attribute_instance' AS rule,
        0.8 * c.known * e.confidence / i.n * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
        x.def_id, x.qualname, x.path, x.kind, list_concat(c.known_via, [e.qualname, x.qualname]) AS via
@@ -1017,6 +1030,12 @@ JOIN cpg_mro o ON o.class_def_id = e.decl_class_def_id
 JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.method
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, c.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC,
                                         x.def_id) = 1
+UNION ALL  -- attribute_literal: the builtin type's method (`self.a = []`, then `self.a.append(x)`), 0.8 x the receiver's
+SELECT c.callsite_id, 'attribute_literal', 0.8 * max(c.known), NULL, '<builtin>.' || t.type || '.' || c.method, NULL,
+       NULL, list_concat(arg_max(c.known_via, c.known), ['<builtin>.' || t.type, '<builtin>.' || t.type || '.' || c.method])
+FROM c JOIN lit t USING (callsite_id) JOIN __literal_methods lm ON lm.type = t.type AND lm.name = c.method
+WHERE (c.callsite_id, c.class_def_id) NOT IN (SELECT (callsite_id, class_def_id) FROM decl)
+GROUP BY c.callsite_id, t.type, c.method
 """
 
 

@@ -87,7 +87,8 @@ CPG_VALUE_REFS = define("cpg_value_refs", PLANE, [
                                          "strings (export; export_dynamic when __all__ is not a literal); and every store or del "
                                          "of an attribute of a name, `x.a = ...` (attr_instance for a call, one row per call of "
                                          "`A() if c else B()`, the value node the call site; attr_none for None; attr_store for "
-                                         "anything else), whose root / root_binding_id are the receiver x and attrs [a], and item_index "
+                                         "anything else, and beside it attr_literal, text the type, when the value is a literal or display "
+                                         "of a builtin type, `x.a = []`), whose root / root_binding_id are the receiver x and attrs [a], and item_index "
                                          "1 when the store is a statement of its function's own body (it always runs).")
 
 CPG_CALLS = define("cpg_calls", PLANE, [

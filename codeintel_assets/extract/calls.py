@@ -562,6 +562,14 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                            nid(r.ordinal), always, text(vr) if val is not node else None, node.value.id,
                            bindings.get((nid(recv.ordinal), "use")) if recv is not None else None, [node.attr],
                            None, nid(vr.ordinal), node.lineno, stub[r.ordinal]))
+        if not made and v is not None and (typ := literal_type(v)) is not None:
+            # `self.a = []`: besides its attr_store row, the builtin type it stores (text), on the same value node,
+            # for the link's `self.a.append(x)` (attribute_literal)
+            vr = by_node.get(id(v)) or r
+            values.append((file_id, f"{nid(r.ordinal)}:attr_literal", "attr_literal", nid(up), None, nid(r.ordinal),
+                           always, typ, node.value.id,
+                           bindings.get((nid(recv.ordinal), "use")) if recv is not None else None, [node.attr],
+                           None, nid(vr.ordinal), node.lineno, stub[r.ordinal]))
 
     n_exports = 0
     for r in rows[1:]:
