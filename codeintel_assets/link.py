@@ -298,10 +298,29 @@ external AS (  -- an import of a module the repository does not have, directly o
     FROM walk c ANTI JOIN found f ON f.ref_id = c.ref_id AND f.via[1] = c.via[1] AND len(f.via) >= len(c.via)
                                    AND f.via[1:len(c.via)] = c.via
     WHERE c.rule IN ('import', 'alias', 'star_import') AND split_part(c.name, '.', 1) NOT IN (SELECT top FROM tops)),
+opaque_stars AS (  -- module-level `from s import *` of a module without source here (outside the repository, or
+                   -- compiled: `from posix import *` in os.py, numpy's `from ._multiarray_umath import *`)
+    SELECT DISTINCT path, imported_module FROM __lk_cimports
+    WHERE is_star AND imported_module IS NOT NULL AND scope_def_id = path || ':AST:0'
+      AND imported_module NOT IN (SELECT qualname FROM __lk_cdefs WHERE kind = 'module')),
+own_names AS (  -- what those modules bind at module level themselves (`fsencode, fsdecode = _fscodec()` in os.py)
+    SELECT b.path, b.name FROM py_sym_bindings b SEMI JOIN (SELECT DISTINCT path FROM opaque_stars) o USING (path)
+    WHERE b.declared_here AND starts_with(b.scope_id, b.path || ':SCOPE:<module>:')),
+star_external AS (  -- m.n that nothing resolved, m a module of the repository that binds no n and star-imports such
+                    -- modules: s.n for each (0.8: s may not define n), 1/k for k of them
+    SELECT c.ref_id, 'star_external' AS rule, 0.8 * c.confidence / count(*) OVER (PARTITION BY c.ref_id, c.name)
+             AS confidence, NULL AS def_id, s.imported_module || '.' || regexp_extract(c.name, '[^.]*$') AS qualname,
+           NULL AS kind, NULL AS path, list_append(c.via, s.imported_module || '.' || regexp_extract(c.name, '[^.]*$'))
+    FROM walk c JOIN __lk_cdefs m ON m.kind = 'module' AND m.qualname = regexp_replace(c.name, '\.[^.]*$', '')
+    JOIN opaque_stars s ON s.path = m.path
+    WHERE NOT starts_with(regexp_extract(c.name, '[^.]*$'), '_')  -- (a star import binds no _name without __all__)
+      AND (m.path, regexp_extract(c.name, '[^.]*$')) NOT IN (SELECT (path, name) FROM own_names)
+      AND c.ref_id NOT IN (SELECT ref_id FROM found) AND c.ref_id NOT IN (SELECT ref_id FROM external)),
 builtin AS (
     SELECT ref_id, rule, confidence, NULL AS def_id, name AS qualname, NULL AS kind, NULL AS path, via
     FROM __lk_walk WHERE hop = -1)
-SELECT DISTINCT * FROM (SELECT * FROM found UNION ALL SELECT * FROM external UNION ALL SELECT * FROM builtin)
+SELECT DISTINCT * FROM (SELECT * FROM found UNION ALL SELECT * FROM external UNION ALL SELECT * FROM star_external
+                        UNION ALL SELECT * FROM builtin)
 """
 
 # Used by every resolution: the callable definitions, the first parameter of each method (self / cls) with its
