@@ -316,7 +316,7 @@ def follow_reexports(conn, name: str) -> str | None:
             "SELECT name, target FROM (SELECT DISTINCT name, target FROM cpg_link_aliases WHERE name IN "
             "(SELECT unnest($p))) QUALIFY length(name) = max(length(name)) OVER ()", {"p": prefixes}).fetchall()]
         if len(nxt) != 1 or nxt[0] in seen:
-            return None
+            return _star_external(conn, cur)
         cur = nxt[0]
         seen.add(cur)
         if conn.execute("SELECT count(*) FROM cpg_definitions WHERE qualname = $n", {"n": cur}).fetchall()[0][0]:
@@ -324,6 +324,22 @@ def follow_reexports(conn, name: str) -> str | None:
         if inherited := _inherited(conn, cur):
             return inherited
     return None
+
+
+def _star_external(conn, name: str) -> str | None:
+    """The name outside the source a module's star import gives it, as the link's star_external rule resolved calls
+    of it (``numpy.zeros`` re-exports ``numpy._core.multiarray.zeros``, which ``from ._multiarray_umath import *``
+    binds: ``numpy._core._multiarray_umath.zeros``); None when no call was resolved so. PresetArgError when it is
+    one of several (os.py star-imports ``posix`` or ``nt``)."""
+    from resources.duck import table_exists
+    if not table_exists(conn, "cpg_calls"):
+        return None
+    found = [q for (q,) in conn.execute("SELECT DISTINCT callee_qualname FROM cpg_calls WHERE rule = 'star_external' "
+                                        "AND via[-2] = $n ORDER BY 1", {"n": name}).fetchall()]
+    if len(found) > 1:
+        raise PresetArgError(f"{name!r} is bound by a star import of one of {len(found)} modules outside the source "
+                             "(each a call target); name one of them:\n" + "\n".join(f"  {q}" for q in found))
+    return found[0] if found else None
 
 
 def _local_binding(conn, name: str) -> str | None:

@@ -74,3 +74,22 @@ def test_a_name_the_module_binds_itself_is_not_the_star_imports(tmp_path):
     got = _edges(env["CODEINTEL_DB"])
     assert all(rule != "star_external" for line in (5, 6) for _, rule, _ in got.get(line, [])), got
     assert got[7] == [("math.sqrt", "star_external", 0.8)]
+
+
+def test_callers_take_the_name_a_module_re_exports_from_such_a_star_import(tmp_path):
+    """`callers numpy.zeros` (numpy re-exports numpy._core.multiarray.zeros, which its compiled _multiarray_umath binds):
+    the preset follows the re-exports as the link does, to the name outside the source the calls reach."""
+    import json as _json
+    files = {"pkg/__init__.py": "from pkg.m import sqrt\n", "pkg/m.py": M, "pkg/caller.py": CALLER}
+    repo, env, _ = index_repo(tmp_path, files)
+    code = "import pkg; print(pkg.sqrt.__module__ + '.' + pkg.sqrt.__qualname__)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True,
+                          check=True).stdout.strip() == "math.sqrt"
+    for name in ("pkg.sqrt", "pkg.m.sqrt"):
+        code, out, err = run_cli(["query", "--preset", "callers", "--arg", name, "--depth", "1", "--json"], env)
+        assert code == 0, err
+        assert {(r["caller"], r["callee"]) for r in map(_json.loads, out.splitlines())} == {("pkg.caller.f", "math.sqrt")}
+    (repo / "pkg" / "m.py").write_text("from cmath import *\n" + M)
+    assert run_cli(["index", str(repo), "--workers", "1"], env)[0] == 0
+    code, out, err = run_cli(["query", "--preset", "callers", "--arg", "pkg.sqrt"], env)
+    assert code == 2 and "cmath.sqrt" in err and "  math.sqrt" in err, (code, err)
