@@ -45,7 +45,8 @@ PRESETS: dict[str, tuple[str, str]] = {
                        "it; a module a file registers by name, sys.modules['os.path'] = path, is provided, a compiled "
                        "extension module of the repository, .so or .pyd, provides its name and those under it, a "
                        "directory without source is a namespace package), and `from M import n` where the "
-                       "repository's module M neither binds n nor has a submodule n (and has no star import, module "
+                       "repository's module M neither binds n nor has a submodule n (its own `from . import n` binds nothing when "
+                       "n is missing; and M has no star import, module "
                        "__getattr__, globals(), module-level exec, setattr on the module, sys.modules[__name__] = m "
                        "or enum.global_enum class that could): path, line, the module as written and made "
                        "absolute, the name, what is missing", """
@@ -71,6 +72,16 @@ PRESETS: dict[str, tuple[str, str]] = {
         files AS (SELECT module_name AS m, path FROM py_files WHERE ok AND module_name IS NOT NULL),
         bound AS (SELECT b.path, b.name FROM py_sym_bindings b
                   JOIN py_sym_scopes s ON s.scope_id = b.scope_id AND s.scope_type = 'MODULE'),
+        -- a package's own `from . import sub` binds sub only when the submodule imports: a name bound by nothing
+        -- else binds nothing once sub is gone (numpy's _core/__init__.py `from . import _methods`)
+        self_imports AS (SELECT i.import_id, i.path FROM cpg_imports i JOIN files f ON f.path = i.path
+                         AND f.m = i.imported_module WHERE i.imported_name IS NOT NULL AND NOT i.is_star
+                         AND i.imported_module || '.' || i.imported_name NOT IN (SELECT name FROM known)),
+        self_only AS (SELECT n.path, n.name FROM py_sym_name_sites n
+                      SEMI JOIN (SELECT DISTINCT path FROM self_imports) q USING (path)
+                      JOIN py_sym_scopes s ON s.scope_id = n.scope_id AND s.scope_type = 'MODULE'
+                      WHERE n.role = 'def' GROUP BY ALL
+                      HAVING bool_and(n.ast_node_id IN (SELECT import_id FROM self_imports))),
         open AS (SELECT path FROM cpg_imports WHERE is_star AND scope_def_id = path || ':AST:0'
                  UNION SELECT path FROM bound WHERE name = '__getattr__'
                  -- names bound at run time: the builtin globals() anywhere in the module, exec / eval / vars() /
@@ -109,7 +120,8 @@ PRESETS: dict[str, tuple[str, str]] = {
         WHERE i.imported_name IS NOT NULL AND NOT i.is_star AND NOT starts_with(i.imported_name, '__')
           AND f.path NOT IN (SELECT path FROM open)
           AND i.imported_module || '.' || i.imported_name NOT IN (SELECT name FROM known)
-          AND NOT EXISTS (SELECT 1 FROM bound b WHERE b.path = f.path AND b.name = i.imported_name)
+          AND NOT EXISTS (SELECT 1 FROM bound b WHERE b.path = f.path AND b.name = i.imported_name
+                          AND (b.path, b.name) NOT IN (SELECT (path, name) FROM self_only))
         ORDER BY path, lineno, imported_module, imported_name""".format(
         # the module as the import statement writes it, its leading dots included (`from .x import *`)
         written="repeat('.', coalesce(i.level, 0)) || coalesce(i.written_module, '')")),

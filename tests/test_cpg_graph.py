@@ -801,3 +801,27 @@ def test_broken_imports_name_the_names_a_module_of_the_repository_does_not_bind(
     assert fails == [2, 4, 6, 12, 13, 15]
     assert got == [(2, "pkg", "gone", "name"), (4, "pkg.core", "nope", "name"), (6, "pkg.sub", "shallow", "name"),
                    (12, "fn_exec", "W", "name"), (13, "fn_exec", "C", "name"), (15, "dyn_attr", "T", "name")]
+
+
+def test_broken_imports_see_a_package_import_its_own_missing_submodule(tmp_path):
+    """`from . import gone` in pkg/__init__.py binds gone only if the submodule imports; with pkg/gone.py deleted
+    both that statement and another module's `from pkg import gone` raise ImportError (CPython, each run on its own),
+    and both are listed. Before, the package's own broken import counted as binding the name (a numpy trial:
+    `_core/_methods.py` deleted). A name also bound otherwise (`except ImportError: alt = None`) is not listed."""
+    files = {"pkg/__init__.py": "from . import sub, gone\ntry:\n    from . import alt\nexcept ImportError:\n    alt = None\n",
+             "pkg/sub.py": "", "use.py": "from pkg import sub\nfrom pkg import gone\nfrom pkg import alt\n"}
+    repo = write_repo(tmp_path / "repo", files)
+    fails = []
+    for stmt in ("import pkg", *files["use.py"].splitlines()):
+        r = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, sys.argv[1]); {stmt}", str(repo)],
+                           capture_output=True, text=True)
+        if r.returncode:
+            assert "ImportError: cannot import name 'gone'" in r.stderr, (stmt, r.stderr)
+            fails.append(stmt)
+    assert fails == ["import pkg", "from pkg import sub", "from pkg import gone", "from pkg import alt"]
+    env = cli_env(tmp_path)
+    assert run_cli(["index", str(repo), "--json", "--workers", "1"], env)[0] == 0
+    code, out, err = run_cli(["query", "--preset", "broken-imports", "--json"], env)
+    assert code == 0, err
+    got = [(r["path"], r["lineno"], r["imported_module"], r["imported_name"]) for r in map(json.loads, out.splitlines())]
+    assert got == [("pkg/__init__.py", 1, "pkg", "gone"), ("use.py", 2, "pkg", "gone")]
