@@ -380,20 +380,13 @@ def _log_plan(log, root, db, plan, home: str | None = None) -> None:
 
 
 def _relink_needed(args, root: Path, store) -> bool:
-    """No file to index, but the call graph is not the files' (files left, the last link step failed, an
-    external SCIP index to ingest, extension modules or directories without source added or removed) or the
-    graph views are another version's (an upgrade): the link job."""
-    from codeintel_assets.graph import graph_current
-    from codeintel_assets.link import dirty_paths, link_outdated, sourceless_changed
-    from codeintel_assets.reconcile import sourceless_modules
-    from codeintel_assets.scip import ingest_needed
-    from resources.duck import table_exists
+    """No file to index, but the call graph is not the files' (``link.relink_reasons``: files left, the last link
+    step failed, an external SCIP index to ingest, extension modules or directories without source added or
+    removed, graph views of another version): the link job."""
+    from codeintel_assets.link import relink_reasons
     with store.connection(read_only=True) as conn:
-        linked = table_exists(conn, "cpg_files") and conn.execute("SELECT count(*) FROM cpg_files").fetchall()[0][0] > 0
-        return bool(dirty_paths(conn)) or (linked and link_outdated(conn)) or ingest_needed(
-            conn, str(root), args.scip if args.scip is not None else os.environ.get("CODEINTEL_SCIP", "")) or (
-            linked and not graph_current(conn)) or (
-            linked and sourceless_changed(conn, sourceless_modules(root, args.import_root or ())))
+        return bool(relink_reasons(conn, root, args.import_root or (),
+                                   args.scip if args.scip is not None else os.environ.get("CODEINTEL_SCIP", "")))
 
 
 def _settle(home: str, db: str, instance, store) -> None:

@@ -2596,6 +2596,39 @@ def record_sourceless(conn, modules: dict[str, tuple[str, str]]) -> None:
                      [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]])
 
 
+def relink_reasons(conn, root, import_roots=(), scip: str = "") -> list[str]:
+    """Why the call graph is not the files' although no file needs indexing (empty: it is): files to link again
+    (removed, never linked, a failed link step, rows no passing check judged), other link code, an external SCIP
+    index to ingest, other graph views (an upgrade), extension modules or directories without source added or
+    removed. Each reason names its state (paths digested), so that the same state gives the same reasons (the
+    sensor's run key). Read-only; ``codeintel index`` and the repository sensor run the link job on any."""
+    import hashlib
+
+    from codeintel_assets.graph import graph_current
+    from codeintel_assets.reconcile import sourceless_modules
+    from codeintel_assets.scip import ingest_needed
+    from resources.duck import table_exists
+
+    def digest(items) -> str:
+        return hashlib.sha1("\n".join(map(str, items)).encode()).hexdigest()[:12]
+    reasons = []
+    dirty = dirty_paths(conn)
+    if dirty:
+        reasons.append(f"{len(dirty)} files to link again ({digest(sorted(dirty))})")
+    linked = table_exists(conn, "cpg_files") and conn.execute("SELECT count(*) FROM cpg_files").fetchall()[0][0] > 0
+    if linked and link_outdated(conn):
+        reasons.append("link rows of other link code")
+    if ingest_needed(conn, str(root), scip):
+        reasons.append("the SCIP index changed")
+    if linked and not graph_current(conn):
+        reasons.append("graph views of another version")
+    if linked:
+        modules = sourceless_modules(root, import_roots)
+        if sourceless_changed(conn, modules):
+            reasons.append(f"extension modules or directories without source changed ({digest(sorted(modules.items()))})")
+    return reasons
+
+
 def link_outdated(conn) -> bool:
     """The stored link rows were resolved by other link code (an upgrade, or none recorded): the next link is
     a full one, so that no file keeps edges an older rule made (they were kept until the file changed)."""

@@ -109,3 +109,51 @@ def test_work_ranges_are_the_changed_and_added_keys_in_order_without_moves():
     assert work_ranges(order, ["c"], ["b", "d"], []) == ([], [["b", "d"]])  # c leaves: b and d are adjacent
     assert work_ranges(order, [], [], ["a"]) == ([], [["a"]])  # a partition whose rows are missing: no re-add
     assert work_ranges(order, [], [], []) == ([], [])
+
+
+def test_sensor_links_again_when_no_file_changed_but_the_call_graph_is_stale(tmp_path, codeintel_env):
+    """From the UI alone: a deleted file's purge leaves the other files' calls into it in the call graph, and an
+    extension module added beside the source changes what its importers import. Neither changes a file to
+    index; the sensor now requests the link job, once per state (the same run key on every tick until it runs),
+    and the graph is the files' again after it. Before, the sensor skipped with "nothing changed"."""
+    import shutil
+    from tests.conftest import write_repo
+    from tests.test_cpg_graph import _an_extension_module_file
+    db = codeintel_env["db"]
+    repo = write_repo(tmp_path / "repo", {"pkg/__init__.py": "", "pkg/a.py": "def f():\n    return 1\n",
+                                          "pkg/b.py": "from pkg.a import f\n\n\ndef g():\n    return f()\n"})
+    instance = DagsterInstance.get()
+
+    def calls():
+        with duckdb.connect(str(db), read_only=True) as c:
+            return c.execute("SELECT caller_qualname, callee_qualname, rule FROM cpg_calls ORDER BY ALL").fetchall()
+    first = _evaluate(instance, repo, db)
+    _apply(instance, first)
+    for r in first.run_requests:
+        _launch(instance, repo, db, r)
+    assert calls() == [("pkg.b.g", "pkg.a.f", "import")]
+    assert "nothing changed" in _evaluate(instance, repo, db).skip_message
+
+    (repo / "pkg" / "a.py").unlink()
+    purge = _evaluate(instance, repo, db)
+    _apply(instance, purge)
+    assert [r.job_name for r in purge.run_requests] == ["purge_files"]
+    _launch(instance, repo, db, purge.run_requests[0])
+    assert calls() == [("pkg.b.g", "pkg.a.f", "import")]  # the purge alone leaves b's call into the deleted file
+    link, again = _evaluate(instance, repo, db), _evaluate(instance, repo, db)
+    assert [r.job_name for r in link.run_requests] == ["link_repository"]
+    assert link.run_requests[0].run_key == again.run_requests[0].run_key and "files to link again" in link.run_requests[0].run_key
+    _launch(instance, repo, db, link.run_requests[0])
+    assert calls() == []
+    assert "nothing changed" in _evaluate(instance, repo, db).skip_message
+
+    ext = _an_extension_module_file()
+    shutil.copy(ext, repo / "pkg" / ext.name)
+    link = _evaluate(instance, repo, db)
+    assert [r.job_name for r in link.run_requests] == ["link_repository"], link.skip_message
+    assert "extension modules" in link.run_requests[0].run_key
+    _launch(instance, repo, db, link.run_requests[0])
+    with duckdb.connect(str(db), read_only=True) as c:
+        assert c.execute("SELECT module_name, kind FROM cpg_link_sourceless").fetchall() == [
+            (f"pkg.{ext.name.split('.')[0]}", "extension")]
+    assert "nothing changed" in _evaluate(instance, repo, db).skip_message

@@ -10,7 +10,7 @@ from dagster import (
     sensor,
 )
 
-from codeintel_assets.assets.jobs import INDEX_JOB, PURGE_JOB, index_files, purge_files
+from codeintel_assets.assets.jobs import INDEX_JOB, LINK_JOB, PURGE_JOB, index_files, link_repository, purge_files
 from codeintel_assets.assets.partitions import FILES
 from codeintel_assets.paths import range_tags, work_ranges
 from codeintel_assets.reconcile import SCAN_CACHE, indexed_hashes, module_names, plan_reconcile, scan_repository
@@ -18,8 +18,10 @@ from resources.repo import RepoConfig
 from resources.store import CodeIntelStore
 
 
-@sensor(jobs=[index_files, purge_files], minimum_interval_seconds=30,
-        description="Index files whose content changed; purge files that were deleted.")
+@sensor(jobs=[index_files, purge_files, link_repository], minimum_interval_seconds=30,
+        description="Index files whose content changed; purge files that were deleted; link the call graph again "
+                    "when no file changed but it is not the files' (after a purge, a failed link step, an extension "
+                    "module added or removed, an upgrade).")
 def repository_sensor(context: SensorEvaluationContext, repo: RepoConfig, store: CodeIntelStore):
     from codeintel_assets.locking import DatabaseBusy, hold
     try:
@@ -42,6 +44,9 @@ def _evaluate(context: SensorEvaluationContext, repo: RepoConfig, store: CodeInt
     partitions = list(context.instance.get_dynamic_partitions(FILES.name))
     plan = plan_reconcile(disk, indexed, partitions)
     if not (plan.added or plan.changed or plan.removed):
+        reasons = _relink_reasons(repo, store)
+        if reasons:  # the same state gives the same run key: one link run per state, not one per tick
+            return SensorResult(run_requests=[RunRequest(job_name=LINK_JOB, run_key="link: " + "; ".join(reasons))])
         return SkipReason(f"{len(plan.seen)} files, nothing changed")
     run_requests, part_requests = [], []
     if plan.removed:
@@ -57,3 +62,13 @@ def _evaluate(context: SensorEvaluationContext, repo: RepoConfig, store: CodeInt
             part_requests.append(FILES.build_add_request(append))
         run_requests.extend(RunRequest(job_name=INDEX_JOB, tags=range_tags(r[0], r[-1])) for r in ranges)
     return SensorResult(run_requests=run_requests, dynamic_partitions_requests=part_requests)
+
+
+def _relink_reasons(repo: RepoConfig, store: CodeIntelStore) -> list[str]:
+    """``link.relink_reasons`` on the database (none while it cannot be read)."""
+    from codeintel_assets.link import relink_reasons
+    try:
+        with store.connection(read_only=True) as conn:
+            return relink_reasons(conn, repo.root, repo.import_roots, repo.scip_index)
+    except Exception:  # noqa: BLE001 - the writer holds the file: the next tick looks again
+        return []
