@@ -421,9 +421,11 @@ need(module) AS (SELECT source FROM stars s WHERE {s[s]}
 need_mods AS (SELECT m.* FROM mods m SEMI JOIN need USING (module)),
 all_kind AS (SELECT path, bool_or(role = 'export_dynamic') AS dynamic FROM cpg_value_refs SEMI JOIN need_mods USING (path)
              WHERE role IN ('export', 'export_dynamic') GROUP BY path),
+-- (a module whose __all__ is computed, numpy's `_core/numeric.py` extending it with umath's names: its literal part
+-- and, as for a module without __all__, its public names and what its own star imports bind)
+literal_all AS (SELECT path FROM all_kind WHERE NOT dynamic),
 star_exports(module, name) AS (
-    """ + STAR_EXPORTS.format(mods="need_mods", with_all="all_kind",
-                              export_filter=" AND m.path NOT IN (SELECT path FROM all_kind WHERE dynamic)") + """
+    """ + STAR_EXPORTS.format(mods="need_mods", with_all="literal_all", export_filter="") + """
     UNION  -- a submodule the package's own imports load is an attribute of the package (`from .sub import *`)
     SELECT m.module, split_part(substr(i.imported_module, length(m.module) + 2), '.', 1)
     FROM __lk_cimports i JOIN need_mods m USING (path)
@@ -432,7 +434,7 @@ star_exports(module, name) AS (
       AND NOT starts_with(substr(i.imported_module, length(m.module) + 2), '_')
     UNION
     SELECT s.importer, e.name FROM star_exports e JOIN stars s ON s.source = e.module
-    WHERE s.importer IN (SELECT module FROM need) AND s.path NOT IN (SELECT path FROM all_kind)
+    WHERE s.importer IN (SELECT module FROM need) AND s.path NOT IN (SELECT path FROM literal_all)
       AND NOT starts_with(e.name, '_')),
 back AS (  -- x binds n by importing it from m itself (`from pkg import n` in pkg/x.py, pkg/__init__ star-importing
            -- x after the module that defines n): at runtime the star import rebinds n to the same object

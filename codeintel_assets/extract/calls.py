@@ -381,6 +381,12 @@ _CONSTANT_TYPES = frozenset({"str", "bytes", "int", "float", "complex", "bool"})
 LITERAL_TYPES = tuple(sorted(_CONSTANT_TYPES | set(_DISPLAY_TYPES.values())))
 
 
+# Calls that change a module's `__all__` in place (``__all__.extend(...)``): what `from m import *` binds then is not
+# the literal list alone.
+_ALL_MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "__iadd__", "__setitem__",
+                           "__delitem__"})
+
+
 def literal_type(node: ast.AST) -> str | None:
     """The builtin type of a literal or display (``"sep".join``: ``str``; ``[].append``: ``list``), else None."""
     if isinstance(node, ast.Constant):
@@ -726,6 +732,21 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
             declared("attr_declared", node.annotation, klass, node.target, label=node.target.attr)
         if isinstance(node, ast.Call):
             dispatch(node.func, up, None)  # getattr(self, "do_" + cmd)(arg)
+            f = node.func
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "__all__" \
+                    and f.attr in _ALL_MUTATORS:
+                # `__all__.extend(["a"])` / `.append("a")` at module level after a literal __all__: more exports;
+                # any other change (numpy's `extend_all(umath)`, whose loop does `__all__.append(a)`): dynamic
+                arg = node.args[0] if len(node.args) == 1 and not node.keywords else None
+                if up == 0 and n_exports and f.attr == "extend" and isinstance(arg, (ast.List, ast.Tuple)) and arg.elts:
+                    export(arg, r, n_exports)
+                    n_exports += len(arg.elts)
+                elif up == 0 and n_exports and f.attr == "append" and isinstance(arg, ast.Constant) \
+                        and isinstance(arg.value, str):
+                    export(ast.List(elts=[arg]), r, n_exports)
+                    n_exports += 1
+                else:
+                    export(ast.Constant(None), r, n_exports)
             calls.append(_call_row(file_id, r, nid, "call", node.func, node, up, qual, text, by_node,
                                    call_instrs, bindings))
             _arg_rows(file_id, nid(r.ordinal), node, nid, text, by_node, bindings, args)
