@@ -191,9 +191,12 @@ mod_defs AS (SELECT m.qualname AS module, m.path FROM __lk_cdefs m SEMI JOIN sta
              WHERE m.kind = 'module'),
 literal_all AS (SELECT DISTINCT path FROM cpg_value_refs SEMI JOIN mod_defs USING (path) WHERE role IN ('export', 'export_dynamic')),
 exports AS (  -- what `from m import *` binds: m.__all__ when it is a literal, else m's public module-level names
-    """ + STAR_EXPORTS.format(mods="mod_defs", with_all="literal_all", export_filter="") + r"""),
+             -- (for a standard-library module, the names this interpreter gives: __stdlib_exports)
+    """ + STAR_EXPORTS.format(mods="mod_defs", with_all="literal_all", export_filter="") + r"""
+    UNION SELECT module, name FROM __stdlib_exports WHERE name IS NOT NULL),
 opaque AS (  -- files with a star import we cannot enumerate (outside the repository, or a computed __all__)
     SELECT DISTINCT s.path FROM star s WHERE s.imported_module NOT IN (SELECT module FROM mod_defs)
+      AND s.imported_module NOT IN (SELECT module FROM __stdlib_exports)
        OR s.imported_module IN (SELECT m.module FROM mod_defs m JOIN cpg_value_refs v USING (path) WHERE v.role = 'export_dynamic')),
 -- a module-level name whose every binding site comes before a `from m import *` that binds it again (m exports
 -- it): once the module has run, the name is the star import's (`def escape` then `from fast import *`)
@@ -314,6 +317,9 @@ star_external AS (  -- m.n that nothing resolved, m a module of the repository t
     FROM walk c JOIN __lk_cdefs m ON m.kind = 'module' AND m.qualname = regexp_replace(c.name, '\.[^.]*$', '')
     JOIN opaque_stars s ON s.path = m.path
     WHERE NOT starts_with(regexp_extract(c.name, '[^.]*$'), '_')  -- (a star import binds no _name without __all__)
+      -- (not a name a standard-library module known here does not bind: posix.chflags on Linux)
+      AND (s.imported_module NOT IN (SELECT module FROM __stdlib_exports)
+           OR (s.imported_module, regexp_extract(c.name, '[^.]*$')) IN (SELECT (module, name) FROM __stdlib_exports))
       AND (m.path, regexp_extract(c.name, '[^.]*$')) NOT IN (SELECT (path, name) FROM own_names)
       AND c.ref_id NOT IN (SELECT ref_id FROM found) AND c.ref_id NOT IN (SELECT ref_id FROM external)),
 builtin AS (
@@ -3040,6 +3046,95 @@ def _literal_methods() -> pa.Table:
                      "name": pa.array([n for _, n in rows], pa.string())})
 
 
+# Standard-library modules a star import must not load to learn its names (they act on import).
+_STDLIB_STAR_SKIP = frozenset({"antigravity", "this", "__hello__", "__phello__", "idlelib", "turtledemo"})
+_STDLIB_EXPORTS: dict[str, tuple[str, ...] | None] = {}  # per process: module -> its star import's names (None: none known)
+_STDLIB_PROBE = """
+import importlib, json, sys
+out = {}
+for m in sys.argv[1:]:
+    try:
+        mod = importlib.import_module(m)
+    except BaseException:
+        continue
+    names = getattr(mod, "__all__", None)
+    if names is None:
+        names = [n for n in dir(mod) if not n.startswith("_")]
+    out[m] = sorted({str(n) for n in names})
+sys.stdout.write(json.dumps(out))
+"""
+
+
+STDLIB_EXPORTS_TABLE = "cpg_link_stdlib_exports"  # (python, module, names JSON or NULL): the probe's answers, kept
+
+
+def _python_tag() -> str:
+    import sys
+    return f"{sys.implementation.name}-{sys.version}-{sys.platform}"
+
+
+def _stored_stdlib_exports(conn, mods) -> dict[str, tuple[str, ...] | None]:
+    """The stored answers for ``mods`` from this very interpreter (a new Python asks again)."""
+    import json
+
+    from resources.duck import present_tables
+    if STDLIB_EXPORTS_TABLE not in present_tables(conn, [STDLIB_EXPORTS_TABLE]):
+        return {}
+    return {m: None if names is None else tuple(json.loads(names)) for m, names in conn.execute(
+        f"SELECT module, names FROM {STDLIB_EXPORTS_TABLE} WHERE python = ? AND module IN (SELECT unnest(?))",
+        [_python_tag(), list(mods)]).fetchall()}
+
+
+def _store_stdlib_exports(conn, found: dict[str, tuple[str, ...] | None]) -> None:
+    """Keep the probe's answers (a one-file edit's link then starts no interpreter: 0.4 s on the standard library);
+    nothing when the connection cannot write."""
+    import json
+
+    import duckdb
+    try:
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {STDLIB_EXPORTS_TABLE} (python VARCHAR, module VARCHAR, names VARCHAR)")
+        for m, names in found.items():
+            conn.execute(f"DELETE FROM {STDLIB_EXPORTS_TABLE} WHERE python = ? AND module = ?", [_python_tag(), m])
+            conn.execute(f"INSERT INTO {STDLIB_EXPORTS_TABLE} VALUES (?, ?, ?)",
+                         [_python_tag(), m, None if names is None else json.dumps(list(names))])
+    except duckdb.Error:
+        pass
+
+
+def _stdlib_star_exports(conn) -> pa.Table:
+    """(module, name) for the standard-library modules the repository star-imports and does not have itself:
+    the names ``from m import *`` binds in this interpreter (``m.__all__``, else its public names), read by
+    importing them in a separate isolated interpreter once per process; a row with a NULL name marks a module
+    whose names are known (no row: unknown, as any module outside the repository). Lets the link resolve a name a
+    file gets from ``from tkinter import *`` (external ``tkinter.Tk``) and the builtins that star import does not
+    shadow (``list``; ``from os import *`` binds ``open``)."""
+    import json
+    import subprocess
+    import sys
+    mods = [m for (m,) in conn.execute(
+        "SELECT DISTINCT imported_module FROM cpg_imports WHERE is_star AND imported_module IS NOT NULL "
+        "AND imported_module NOT IN (SELECT qualname FROM cpg_definitions WHERE kind = 'module') ORDER BY 1").fetchall()
+            if m.split(".")[0] in sys.stdlib_module_names and m.split(".")[0] not in _STDLIB_STAR_SKIP
+            and "__main__" not in m.split(".")]
+    stored = _stored_stdlib_exports(conn, mods) if mods else {}  # what an earlier process of this interpreter found
+    _STDLIB_EXPORTS.update(stored)
+    missing = [m for m in mods if m not in _STDLIB_EXPORTS]
+    if missing:
+        try:
+            done = subprocess.run([sys.executable, "-I", "-c", _STDLIB_PROBE, *missing], capture_output=True,
+                                  text=True, timeout=120, stdin=subprocess.DEVNULL)
+            found = json.loads(done.stdout) if done.returncode == 0 else {}
+        except (OSError, ValueError, subprocess.SubprocessError):
+            found = {}
+        for m in missing:
+            _STDLIB_EXPORTS[m] = tuple(found[m]) if m in found else None
+    if set(mods) - set(stored):
+        _store_stdlib_exports(conn, {m: _STDLIB_EXPORTS[m] for m in mods if m not in stored})
+    rows = [(m, n) for m in mods if _STDLIB_EXPORTS[m] is not None for n in (None, *_STDLIB_EXPORTS[m])]
+    return pa.table({"module": pa.array([m for m, _ in rows], pa.string()),
+                     "name": pa.array([n for _, n in rows], pa.string())})
+
+
 def link_calls(conn, full: bool = False) -> dict[str, int]:
     """Bring ``cpg_calls`` up to date in one transaction; figures for the metadata.
 
@@ -3116,6 +3211,7 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
     conn.register("__builtins", pa.table({"name": pa.array(sorted(n for n in dir(builtins)  # (and __import__: called by name)
                                                                    if not n.startswith("_") or n == "__import__"))}))
     conn.register("__literal_methods", _literal_methods())
+    conn.register("__stdlib_exports", _stdlib_star_exports(conn))
     _drop_scoped_temps(conn)
     _need_tables(conn, not full, files=None)
     _set_scope(conn, scope, whole=full)
@@ -3168,6 +3264,7 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
     finally:
         conn.unregister("__builtins")
         conn.unregister("__literal_methods")
+        conn.unregister("__stdlib_exports")
         conn.unregister("__scope")
     return {"call_sites": int(total), "call_sites_resolved": int(resolved), "edges": int(edges),
             "share_resolved": round(resolved / total, 4) if total else 0.0, "files_dirty": len(dirty),
