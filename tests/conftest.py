@@ -80,6 +80,20 @@ def index_repo(tmp: Path, files: dict[str, str], no_failed_files: bool = True) -
     return repo, env, summary
 
 
+def call_edges(db: str, path: str, rule: str | None = None) -> dict[int, list[tuple[str, str, float]]]:
+    """Line -> the CALLS edges of ``path``'s call sites on it, [(callee_qualname, rule, confidence rounded to 3
+    places)] in order (``rule``: that rule's alone), read from the database the index wrote."""
+    import duckdb
+    with duckdb.connect(db, read_only=True) as c:
+        rows = c.execute("SELECT s.lineno, c.callee_qualname, c.rule, c.confidence FROM cpg_call_sites s "
+                         "JOIN cpg_calls c USING (callsite_id) WHERE s.path = ? AND (? IS NULL OR c.rule = ?) "
+                         "ORDER BY ALL", [path, rule, rule]).fetchall()
+    out: dict[int, list] = {}
+    for line, callee, r, conf in rows:
+        out.setdefault(line, []).append((callee, r, round(conf, 3)))
+    return out
+
+
 def run_cli(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
     """`codeintel ARGV` in this process (no interpreter + Dagster start-up per call): exit code, stdout, stderr.
 

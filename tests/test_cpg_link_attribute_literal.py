@@ -13,7 +13,7 @@ import sys
 
 import duckdb
 
-from tests.conftest import index_repo, run_cli
+from tests.conftest import call_edges, index_repo, run_cli
 
 MODULE = '''
 class Base:
@@ -101,14 +101,7 @@ def runtime_callees(source: str) -> dict[int, tuple[str, str | None]]:
 
 
 def _edges(db: str, rule: str) -> dict[int, list[tuple[str, float]]]:
-    with duckdb.connect(db, read_only=True) as c:
-        rows = c.execute("SELECT s.lineno, c.callee_qualname, c.confidence FROM cpg_call_sites s "
-                         "JOIN cpg_calls c USING (callsite_id) WHERE s.path = 'pkg/m.py' AND c.rule = ? ORDER BY ALL",
-                         [rule]).fetchall()
-    out: dict[int, list] = {}
-    for line, callee, conf in rows:
-        out.setdefault(line, []).append((callee, round(conf, 3)))
-    return out
+    return {line: [(callee, conf) for callee, _, conf in edges] for line, edges in call_edges(db, "pkg/m.py", rule).items()}
 
 
 def test_an_attribute_only_literals_are_stored_in_calls_that_types_method(tmp_path):

@@ -11,9 +11,7 @@ import ast
 import builtins
 import textwrap
 
-import duckdb
-
-from tests.conftest import index_repo, run_cli
+from tests.conftest import call_edges, index_repo, run_cli
 
 MODULE = textwrap.dedent('''
     class str:  # shadows the builtin name: a literal's type is still builtins.str
@@ -61,14 +59,8 @@ def cpython_callees(source: str) -> dict[int, str | None]:
     return out
 
 
-def _edges(db: str) -> dict[int, list[tuple[str, str]]]:
-    with duckdb.connect(db, read_only=True) as c:
-        rows = c.execute("SELECT s.lineno, c.callee_qualname, c.rule, c.confidence FROM cpg_call_sites s "
-                         "JOIN cpg_calls c USING (callsite_id) WHERE s.path = 'pkg/m.py' ORDER BY ALL").fetchall()
-    out: dict[int, list] = {}
-    for line, callee, rule, conf in rows:
-        out.setdefault(line, []).append((callee, rule, round(conf, 3)))
-    return out
+def _edges(db: str) -> dict[int, list[tuple[str, str, float]]]:
+    return call_edges(db, "pkg/m.py")
 
 
 def test_a_method_of_a_literal_receiver_is_its_builtin_types_method(tmp_path):

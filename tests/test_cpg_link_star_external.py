@@ -12,9 +12,7 @@ import json
 import subprocess
 import sys
 
-import duckdb
-
-from tests.conftest import index_repo, run_cli
+from tests.conftest import call_edges, index_repo, run_cli
 
 M = "from math import *\n\n\ndef local():\n    return 1\n"
 CALLER = "from pkg import m\n\n\ndef f():\n    m.sqrt(2.0)\n    m.floor(1.5)\n    m.local()\n    m._private()\n"
@@ -30,13 +28,7 @@ def runtime_callees(repo, names) -> dict[str, str | None]:
 
 
 def _edges(db: str) -> dict[int, list[tuple[str, str, float]]]:
-    with duckdb.connect(db, read_only=True) as c:
-        rows = c.execute("SELECT s.lineno, c.callee_qualname, c.rule, c.confidence FROM cpg_call_sites s "
-                         "JOIN cpg_calls c USING (callsite_id) WHERE s.path = 'pkg/caller.py' ORDER BY ALL").fetchall()
-    out: dict[int, list] = {}
-    for line, callee, rule, conf in rows:
-        out.setdefault(line, []).append((callee, rule, round(conf, 3)))
-    return out
+    return call_edges(db, "pkg/caller.py")
 
 
 def test_a_name_a_module_gets_from_a_star_import_without_source_is_that_modules(tmp_path):

@@ -14,7 +14,7 @@ import sys
 
 import duckdb
 
-from tests.conftest import index_repo, run_cli
+from tests.conftest import call_edges, index_repo, run_cli
 
 MODULE = "from itertools import *\nfrom os import *\n\n\ndef f(xs):\n    list(xs)\n    count(1)\n    open('x')\n    len(xs)\n"
 PROBE = """
@@ -30,13 +30,7 @@ print(json.dumps(out))
 
 
 def _edges(db: str) -> dict[int, list[tuple[str, str]]]:
-    with duckdb.connect(db, read_only=True) as c:
-        rows = c.execute("SELECT s.lineno, c.callee_qualname, c.rule FROM cpg_call_sites s JOIN cpg_calls c "
-                         "USING (callsite_id) WHERE s.path = 'pkg/m.py' ORDER BY ALL").fetchall()
-    out: dict[int, list] = {}
-    for line, callee, rule in rows:
-        out.setdefault(line, []).append((callee, rule))
-    return out
+    return {line: [(callee, rule) for callee, rule, _ in edges] for line, edges in call_edges(db, "pkg/m.py").items()}
 
 
 def test_a_standard_library_star_import_binds_its_names_and_leaves_the_other_builtins(tmp_path):
