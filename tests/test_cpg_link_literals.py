@@ -139,17 +139,23 @@ RESOLVED = {"out.append", "d.get", "X.append", "r.append", "e.sort", "k.upper"}
 def runtime_receivers(source: str) -> dict[int, tuple[str, str]]:
     """Line -> (receiver.attr text, the builtin method CPython runs there), from the receiver's type when the line
     runs (sys.settrace over f), for every `name.attr(...)` call of f."""
+    ns: dict = {}
+    exec(compile(source, "<bound>", "exec"), ns)  # noqa: S102 - the fixture
+    return _traced(source, "<bound>", lambda: ns["f"]([1, 2]))
+
+
+def _traced(source: str, filename: str, call) -> dict[int, tuple[str, str]]:
+    """Line -> (receiver.attr text, the builtin method CPython runs there) for every `name.attr(...)` call of
+    ``source`` (compiled as ``filename``) that ``call()`` runs, from the receiver's type when its line runs."""
     import sys
     calls = {}
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
             calls[node.lineno] = (node.func.value.id, node.func.attr)
-    ns: dict = {}
-    exec(compile(source, "<bound>", "exec"), ns)  # noqa: S102 - the fixture
     seen: dict[int, tuple[str, str]] = {}
 
     def tracer(frame, event, arg):
-        if frame.f_code.co_filename != "<bound>":
+        if frame.f_code.co_filename != filename:
             return None
         if event == "line" and frame.f_lineno in calls:
             name, attr = calls[frame.f_lineno]
@@ -160,7 +166,7 @@ def runtime_receivers(source: str) -> dict[int, tuple[str, str]]:
         return tracer
     sys.settrace(tracer)
     try:
-        ns["f"]([1, 2])
+        call()
     finally:
         sys.settrace(None)
     return seen
@@ -174,3 +180,53 @@ def test_a_name_bound_only_to_literals_of_one_type_calls_that_types_method(tmp_p
     for line, (text, callee) in sorted(truth.items()):
         want = [(callee, "literal_bound", 0.9)] if text in RESOLVED else []
         assert got.get(line, []) == want, (line, text, got.get(line))
+
+
+STARRED = '''
+def g(*args, **kwargs):
+    kwargs.pop("a", None)
+    kwargs.setdefault("b", 1)
+    args.count(1)
+    return args.index(1), kwargs
+
+
+def h(*args, **opts):
+    opts = dict(opts)
+    opts.get("a")
+    args = list(args)
+    args.append(1)
+    return args, opts
+
+
+def outer(**kw):
+    def inner():
+        return kw.get("a")
+    return inner()
+
+
+def rebound(**kw):
+    def reset():
+        nonlocal kw
+        kw = list(kw)
+    reset()
+    return kw.copy()
+
+
+def run():
+    return g(1, a=2), h(1), outer(a=1), rebound(a=1)
+'''.lstrip("\n")
+# a *args / **kwargs parameter bound nowhere else: a tuple / dict on every call, also read from a nested function
+# (the other receivers are rebound to a call's result, in the function or through `nonlocal`: no edge)
+STARRED_RESOLVED = {"kwargs.pop", "kwargs.setdefault", "args.count", "args.index", "kw.get"}
+
+
+def test_a_star_parameter_is_a_tuple_and_a_double_star_parameter_a_dict(tmp_path):
+    ns: dict = {}
+    exec(compile(STARRED, "<starred>", "exec"), ns)  # noqa: S102 - the fixture
+    truth = _traced(STARRED, "<starred>", ns["run"])
+    assert {text for text, _ in truth.values()} == STARRED_RESOLVED | {"opts.get", "args.append", "kw.copy"}, truth
+    repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": STARRED})
+    got = _edges(env["CODEINTEL_DB"])
+    for line, (text, callee) in sorted(truth.items()):
+        want = [(callee, "literal_bound", 0.9)] if text in STARRED_RESOLVED else []
+        assert [e for e in got.get(line, []) if e[1] == "literal_bound"] == want, (line, text, got.get(line))

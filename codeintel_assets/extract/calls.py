@@ -379,6 +379,9 @@ _DISPLAY_TYPES = {ast.JoinedStr: "str", ast.List: "list", ast.ListComp: "list", 
                   ast.DictComp: "dict", ast.Set: "set", ast.SetComp: "set", ast.Tuple: "tuple"}
 _CONSTANT_TYPES = frozenset({"str", "bytes", "int", "float", "complex", "bool"})
 LITERAL_TYPES = tuple(sorted(_CONSTANT_TYPES | set(_DISPLAY_TYPES.values())))
+# What a ``*args`` / ``**kwargs`` parameter holds on entry: a new tuple / dict, never a subclass (CPython builds it
+# for the call). The link reads it as it reads ``x = ()`` / ``x = {}`` (value-ref role ``literal``).
+_STAR_PARAM_TYPES = {"vararg": "tuple", "kwarg": "dict"}
 
 
 # Calls that change a module's `__all__` in place (``__all__.extend(...)``): what `from m import *` binds then is not
@@ -636,6 +639,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                              bindings.get((nid(r.ordinal), "def")), pkind, pindex, default, stub[r.ordinal], other[r.ordinal]))
                 # x: C (or C | None, Optional[C], "C"): the class the link looks methods up in; xs: list[C]: for x in xs
                 declared("annotation", node.annotation, fn, node)
+                if field in _STAR_PARAM_TYPES:  # *args is a tuple, **kwargs a dict: exactly, on every call
+                    value("literal", node, fn, node, None, label=_STAR_PARAM_TYPES[field])
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and up == 0:
             k = module_vars.get(node.id)
             if k is None:  # a module-level variable: its first binding site defines it
