@@ -1255,6 +1255,40 @@ JOIN (SELECT ast_node_id, path FROM py_ast_nodes SEMI JOIN __scope USING (path) 
   ON w.ast_node_id = a.parent_ast_node_id AND w.path = a.path  -- (the scope's: else a hash table of every node)
 WHERE c.call_kind = 'call'
 """
+# A function of the repository with no return annotation that returns instances of one class C: every `return v`
+# returns a constructor call of C (`return C(...)`) or a name that only constructor calls of C bind (`g = C(...)`,
+# then `return g`), or None; and it is no generator. Its calls make a C as if it were declared `-> C` (__lk_returns,
+# the constructor call's confidence as the annotation's: then x = f(); x.m() and f().m() are returns_method edges).
+# argparse's `group = parser.add_mutually_exclusive_group()` (`group = _MutuallyExclusiveGroup(...); return group`),
+# then `group.add_argument(...)`. A declared return wins; a second class, or any other returned value, gives nothing.
+INFERRED_RETURNS = """
+INSERT INTO __lk_returns
+WITH fns AS (SELECT DISTINCT def_id FROM __lk_calls WHERE rule NOT IN ('constructor', 'class') AND def_id IS NOT NULL
+             AND def_id NOT IN (SELECT fn_def_id FROM __lk_returns)),
+rets AS (SELECT v.owner_def_id AS fn_def_id, v.value_id, v.ast_node_id, v.root_binding_id, v.root, v.attrs, v.text
+         FROM cpg_value_refs v SEMI JOIN fns ON fns.def_id = v.owner_def_id WHERE v.role = 'return'),
+""" + _MADE_BY_CONSTRUCTORS.format(
+    bindings="SELECT root_binding_id AS binding_id FROM rets WHERE root IS NOT NULL AND len(coalesce(attrs, [])) = 0") + """,
+direct AS (SELECT r.value_id, e.rule, e.confidence, e.qualname, e.via FROM rets r  -- (a returned call's value node:
+           JOIN ctor e ON e.ref_id = r.ast_node_id AND NOT ends_with(e.qualname, '.__new__')  -- its call site)
+           WHERE r.root IS NULL),
+named AS (SELECT r.value_id, m.rule, m.confidence, m.qualname, m.via FROM rets r
+          JOIN inst i ON i.binding_id = r.root_binding_id JOIN made m ON m.binding_id = r.root_binding_id
+          WHERE len(coalesce(r.attrs, [])) = 0),
+classes AS (SELECT t.value_id, k.def_id AS class_def_id, k.qualname, t.confidence
+            FROM (SELECT * FROM direct UNION ALL SELECT * FROM named) t
+            JOIN __lk_defs k ON k.qualname = CASE WHEN t.rule = 'class' THEN t.qualname ELSE t.via[-2] END
+             AND k.kind = 'class'),
+per_ret AS (SELECT r.fn_def_id, r.root IS NULL AND r.text = 'None' AS is_none, c.class_def_id, c.qualname, c.confidence
+            FROM rets r LEFT JOIN classes c USING (value_id))
+SELECT p.fn_def_id, any_value(p.class_def_id), any_value(p.qualname), min(p.confidence),
+       coalesce((any_value(u.flags) & 128) <> 0, false)
+FROM per_ret p LEFT JOIN cpg_definitions d ON d.def_id = p.fn_def_id
+LEFT JOIN py_bc_code_units u ON u.code_unit_id = d.code_unit_id
+GROUP BY p.fn_def_id
+HAVING bool_and(p.is_none OR p.class_def_id IS NOT NULL) AND count(DISTINCT p.class_def_id) = 1
+   AND coalesce(any_value(u.flags) & 544, 0) = 0  -- (CO_GENERATOR, CO_ASYNC_GENERATOR: a call makes a generator)
+"""
 RETURNED_INSTANCE = _method_of_returned("attribute", "v.ast_node_id", _BOUND_BY_CALL, _bound_once("instance") + """
   AND c.callee_root_binding_id NOT IN (SELECT target_binding_id FROM __lk_scope_vrefs WHERE role = 'instance'
                                        GROUP BY ALL HAVING count(*) > 1)""")
@@ -2454,6 +2488,7 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
     run(conn, RETURNS_REFS)
     _resolve(conn, roots, not full)
     _run_statements(conn, RETURNS)
+    run(conn, INFERRED_RETURNS)
     _run_if(conn, "INSERT INTO __lk_calls " + ITERATED_CALL + " UNION ALL " + ITERATED_PARAM, "__lk_returns_item",
             "__lk_declared")
     _run_if(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE, "__lk_returns")
@@ -2468,6 +2503,7 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
     run(conn, RETURNS_REFS_LATE)
     _resolve(conn, roots, not full)
     _run_if(conn, RETURNS_LATE, "__lk_res")
+    run(conn, INFERRED_RETURNS)
     _run_statements(conn, REBOUND)
     if _has_rows(conn, "__lk_attr_calls_rebound"):  # (most edits have none: 30 ms saved)
         run(conn, "INSERT INTO __lk_calls " + _attribute_instance("__lk_attr_calls_rebound"))
