@@ -26,6 +26,7 @@ Rules (``rule``, ``confidence``):
 """
 
 import builtins
+import os
 import re
 
 import pyarrow as pa
@@ -3137,6 +3138,23 @@ def _store_stdlib_exports(conn, found: dict[str, tuple[str, ...] | None]) -> Non
         pass
 
 
+def _in_stdlib(top: str) -> bool:
+    """A top-level module of this interpreter's standard library: one ``sys.stdlib_module_names`` lists, or one its
+    own directories hold (found, not imported): the test modules CPython builds and installs beside the others
+    (test_buffer.py's ``from _testbuffer import *``), which that list leaves out."""
+    import importlib.machinery
+    import sys
+    import sysconfig
+    if top in sys.stdlib_module_names:
+        return True
+    homes = {sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib")}
+    dirs = sorted(homes | {os.path.join(h, "lib-dynload") for h in homes})
+    try:
+        return importlib.machinery.PathFinder.find_spec(top, dirs) is not None
+    except (ImportError, ValueError, OSError):
+        return False
+
+
 def _stdlib_star_exports(conn) -> pa.Table:
     """(module, name) for the standard-library modules the repository star-imports and does not have itself:
     the names ``from m import *`` binds in this interpreter (``m.__all__``, else its public names), read by
@@ -3150,7 +3168,7 @@ def _stdlib_star_exports(conn) -> pa.Table:
     mods = [m for (m,) in conn.execute(
         "SELECT DISTINCT imported_module FROM cpg_imports WHERE is_star AND imported_module IS NOT NULL "
         "AND imported_module NOT IN (SELECT qualname FROM cpg_definitions WHERE kind = 'module') ORDER BY 1").fetchall()
-            if m.split(".")[0] in sys.stdlib_module_names and m.split(".")[0] not in _STDLIB_STAR_SKIP
+            if _in_stdlib(m.split(".")[0]) and m.split(".")[0] not in _STDLIB_STAR_SKIP
             and "__main__" not in m.split(".")]
     stored = _stored_stdlib_exports(conn, mods) if mods else {}  # what an earlier process of this interpreter found
     _STDLIB_EXPORTS.update(stored)

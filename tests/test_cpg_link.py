@@ -481,8 +481,8 @@ def test_a_cycle_of_re_exports_ends_and_gives_one_edge_per_callee(tmp_path):
 
 def test_a_method_of_a_constructed_instance_binds_its_arguments_after_the_receiver(tmp_path):
     """K(1).m(2): the inner call constructs K (its __init__), the outer one calls m as K's MRO finds it (an
-    inherited method here); 2 binds m's parameter a, not its self. A method of a call that is not a class
-    (f().m()) has no edge: what f returns is not followed into attributes."""
+    inherited method here); 2 binds m's parameter a, not its self. f().m(3), f returning K(0): m as K's MRO finds
+    it too (returns_method, what f returns read from its body), 3 binding a."""
     with linked(tmp_path, {"r/__init__.py": "", "r/m.py": (
         "class Base:\n    def m(self, a):\n        return a\n\n\n"
         "class K(Base):\n    def __init__(self, v):\n        self.v = v\n\n\n"
@@ -494,8 +494,9 @@ def test_a_method_of_a_constructed_instance_binds_its_arguments_after_the_receiv
             "SELECT k.callee_qualname, a.text, b.param_name FROM cpg_binds_arg b JOIN cpg_calls k "
             "USING (callsite_id, callee_def_id) JOIN cpg_call_args a USING (arg_id) "
             "WHERE k.caller_qualname = 'r.m.main'").fetchall())
-    assert calls == [("r.m.Base.m", "result_method"), ("r.m.K.__init__", "constructor"), ("r.m.f", "local")]
-    assert wired == [("r.m.Base.m", "2", "a"), ("r.m.K.__init__", "1", "v")]
+    assert calls == [("r.m.Base.m", "result_method"), ("r.m.Base.m", "returns_method"), ("r.m.K.__init__", "constructor"),
+                     ("r.m.f", "local")]
+    assert wired == [("r.m.Base.m", "2", "a"), ("r.m.Base.m", "3", "a"), ("r.m.K.__init__", "1", "v")]
 
 
 # A base class whose method calls through self (override dispatch into subclasses in other files)

@@ -114,12 +114,14 @@ def test_a_name_bound_twice_gets_no_returned_edge(indexed):
 
 def test_a_returned_constructor_call_is_not_taken_for_the_class(indexed):
     """`return fields.FieldInfo(int)` returns an instance: `info.describe()` is the method called on it, never
-    an attribute of the class object (no `returned` edge; an instance of a call's result is typed by
-    annotations, not by this rule)."""
+    an attribute of the class object (no `returned` edge; the instance's method is the returns_method rule's, as
+    for a function declared `-> FieldInfo`)."""
     truth, db, _ = indexed
-    assert split(ran(truth, "from pkg.use import instance_returned as f; print(f())").strip())[0] == (
-        "pkg.fields.FieldInfo.describe")
-    assert [r for _, _, r, _ in edges(db, "pkg.use.instance_returned")] == ["import"]
+    ran_here = split(ran(truth, "from pkg.use import instance_returned as f; print(f())").strip())[0]
+    assert ran_here == "pkg.fields.FieldInfo.describe"
+    got = [(callee, r) for callee, _, r, _ in edges(db, "pkg.use.instance_returned")]
+    assert sorted(r for _, r in got) == ["import", "returns_method"], got
+    assert [callee for callee, r in got if r == "returns_method"] == [ran_here]
 
 
 def test_the_arguments_bind_as_for_the_class_spelled_out(indexed):

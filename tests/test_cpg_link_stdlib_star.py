@@ -73,3 +73,21 @@ def test_the_names_read_from_the_interpreter_are_kept_for_the_next_process(tmp_p
         link._STDLIB_EXPORTS.clear()  # as a new process starts
         assert link._stdlib_star_exports(c).num_rows == len(stored["itertools"]) + len(stored["os"]) + 2
     assert set(link._STDLIB_EXPORTS) == {"itertools", "os"}
+
+
+def test_a_test_extension_module_of_the_interpreter_counts_as_standard_library(tmp_path):
+    """test_buffer.py's `from _testbuffer import *`: a C module built with CPython and installed in its own
+    directories, which sys.stdlib_module_names leaves out (it lists no test module). 1,000 calls in that file had no
+    edge (`ndarray(...)`, and every builtin: `len`, `range`, `memoryview`)."""
+    found = subprocess.run([sys.executable, "-I", "-c", "import importlib.util, json, sys; "
+                            "s = importlib.util.find_spec('_testbuffer'); "
+                            "print(json.dumps(None if s is None else ['_testbuffer' in sys.stdlib_module_names, "
+                            "callable(getattr(__import__('_testbuffer'), 'ndarray', None))]))"],
+                           capture_output=True, text=True, check=True).stdout
+    if json.loads(found) is None:
+        import pytest
+        pytest.skip("this interpreter was built without its test modules (_testbuffer)")
+    assert json.loads(found) == [False, True]  # not in the list, and CPython binds ndarray in it
+    src = "from _testbuffer import *\n\n\ndef f(xs):\n    ndarray(xs, shape=[len(xs)])\n"
+    repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": src})
+    assert _edges(env["CODEINTEL_DB"]) == {5: [("<builtin>.len", "builtin"), ("_testbuffer.ndarray", "external")]}
