@@ -301,7 +301,8 @@ external AS (  -- an import of a module the repository does not have, directly o
            NULL AS kind, NULL AS path, c.via
     FROM walk c ANTI JOIN found f ON f.ref_id = c.ref_id AND f.via[1] = c.via[1] AND len(f.via) >= len(c.via)
                                    AND f.via[1:len(c.via)] = c.via
-    WHERE c.rule IN ('import', 'alias', 'star_import') AND split_part(c.name, '.', 1) NOT IN (SELECT top FROM tops)),
+    WHERE c.rule IN ('import', 'alias', 'star_import') AND split_part(c.name, '.', 1) NOT IN (SELECT top FROM tops)
+    {compiled}),
 opaque_stars AS (  -- module-level `from s import *` of a module without source here (outside the repository, or
                    -- compiled: `from posix import *` in os.py, numpy's `from ._multiarray_umath import *`)
     SELECT DISTINCT path, imported_module FROM __lk_cimports
@@ -329,6 +330,22 @@ builtin AS (
 SELECT DISTINCT * FROM (SELECT * FROM found UNION ALL SELECT * FROM external UNION ALL SELECT * FROM star_external
                         UNION ALL SELECT * FROM builtin)
 """
+
+# ... or a name inside a compiled extension module of the repository (scipy's `from ._rotation import Rotation` in
+# scipy/spatial/transform/__init__.py, `_rotation` a .so beside it): external too, there is no source to look it up
+# in (__ext_modules: cpg_link_sourceless' extension modules). In the walk's last name that the definitions do not
+# explain, as for a module outside the repository. Left out of RESOLVE when the repository has no such module.
+COMPILED_EXTERNAL = r"""
+    UNION ALL
+    SELECT DISTINCT c.ref_id, 'external', 0.9 * c.confidence, NULL, c.name, NULL, NULL, c.via
+    FROM (SELECT w.*, unnest(list_transform(range(1, len(string_split(w.name, '.'))),
+                                            lambda i: array_to_string(list_slice(string_split(w.name, '.'), 1, i), '.')))
+                 AS pre
+          FROM walk w WHERE w.rule IN ('import', 'alias', 'star_import')
+            AND split_part(w.name, '.', 1) IN (SELECT top FROM tops)) c
+    JOIN __ext_modules e ON e.module = c.pre
+    ANTI JOIN found f ON f.ref_id = c.ref_id AND f.via[1] = c.via[1] AND len(f.via) >= len(c.via)
+                       AND f.via[1:len(c.via)] = c.via"""
 
 # Used by every resolution: the callable definitions, the first parameter of each method (self / cls) with its
 # class, and the module-level names another name stands for (imports, and `x = dotted.name` / `x = lambda`
@@ -2258,8 +2275,10 @@ def _resolve(conn, needed: str, narrow: bool) -> None:
     run(conn, MEANING.format(needed=needed, import_target=IMPORT_TARGET.format(i="i"), suffix=_suffix("v.attrs")))
     star = run(conn, "SELECT EXISTS (SELECT 1 FROM __lk_cimports SEMI JOIN (SELECT DISTINCT path FROM __lk_refs) r "
                      "USING (path) WHERE is_star AND imported_module IS NOT NULL)")[0][0]
+    compiled = run(conn, "SELECT EXISTS (SELECT 1 FROM __ext_modules)")[0][0]
     _run_statements(conn, RESOLVE.format(suffix=_suffix("r.attrs"), max_hops=MAX_REEXPORT_HOPS,
-                                         star=STAR_IMPORTS if star else NO_STAR_IMPORTS))
+                                         star=STAR_IMPORTS if star else NO_STAR_IMPORTS,
+                                         compiled=COMPILED_EXTERNAL if compiled else ""))
 
 
 def _need_tables(conn, narrow: bool, files: str | None = "(SELECT path FROM __lk_refs UNION SELECT split_part("
@@ -2639,6 +2658,15 @@ def record_sourceless(conn, modules: dict[str, tuple[str, str]]) -> None:
         rows = sorted((p, m, k) for p, (m, k) in modules.items())
         conn.execute(f"INSERT INTO {SOURCELESS_TABLE} SELECT unnest($1), unnest($2), unnest($3)",
                      [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]])
+
+
+def _extension_modules(conn) -> pa.Table:
+    """(module): the repository's compiled extension modules, as ``record_sourceless`` last stored them (none
+    recorded: none)."""
+    from resources.duck import present_tables
+    names = [] if SOURCELESS_TABLE not in present_tables(conn, [SOURCELESS_TABLE]) else [r[0] for r in conn.execute(
+        f"SELECT DISTINCT module_name FROM {SOURCELESS_TABLE} WHERE kind = 'extension' ORDER BY 1").fetchall()]
+    return pa.table({"module": pa.array(names, pa.string())})
 
 
 def relink_reasons(conn, root, import_roots=(), scip: str = "") -> list[str]:
@@ -3266,6 +3294,7 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
                                                                    if not n.startswith("_") or n == "__import__"))}))
     conn.register("__literal_methods", _literal_methods())
     conn.register("__stdlib_exports", _stdlib_star_exports(conn))
+    conn.register("__ext_modules", _extension_modules(conn))
     _drop_scoped_temps(conn)
     _need_tables(conn, not full, files=None)
     _set_scope(conn, scope, whole=full)
@@ -3319,6 +3348,7 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
         conn.unregister("__builtins")
         conn.unregister("__literal_methods")
         conn.unregister("__stdlib_exports")
+        conn.unregister("__ext_modules")
         conn.unregister("__scope")
     return {"call_sites": int(total), "call_sites_resolved": int(resolved), "edges": int(edges),
             "share_resolved": round(resolved / total, 4) if total else 0.0, "files_dirty": len(dirty),
