@@ -1279,32 +1279,54 @@ WHERE c.call_kind = 'call'
 # the constructor call's confidence as the annotation's: then x = f(); x.m() and f().m() are returns_method edges).
 # argparse's `group = parser.add_mutually_exclusive_group()` (`group = _MutuallyExclusiveGroup(...); return group`),
 # then `group.add_argument(...)`. A declared return wins; a second class, or any other returned value, gives nothing.
-INFERRED_RETURNS = """
+INFERRED_RETURNS = r"""
+CREATE OR REPLACE TEMP TABLE __lk_ret_fns AS
+SELECT DISTINCT def_id FROM __lk_calls WHERE rule NOT IN ('constructor', 'class') AND def_id IS NOT NULL
+EXCEPT SELECT fn_def_id FROM __lk_returns EXCEPT SELECT def_id FROM __lk_ret_seen;
+INSERT INTO __lk_ret_seen SELECT def_id FROM __lk_ret_fns;
+-- rows from: __lk_ret_fns
 INSERT INTO __lk_returns
-WITH fns AS (SELECT DISTINCT def_id FROM __lk_calls WHERE rule NOT IN ('constructor', 'class') AND def_id IS NOT NULL
-             AND def_id NOT IN (SELECT fn_def_id FROM __lk_returns)),
-rets AS (SELECT v.owner_def_id AS fn_def_id, v.value_id, v.ast_node_id, v.root_binding_id, v.root, v.attrs, v.text
-         FROM cpg_value_refs v SEMI JOIN fns ON fns.def_id = v.owner_def_id WHERE v.role = 'return'),
-""" + _MADE_BY_CONSTRUCTORS.format(
-    bindings="SELECT root_binding_id AS binding_id FROM rets WHERE root IS NOT NULL AND len(coalesce(attrs, [])) = 0") + """,
-direct AS (SELECT r.value_id, e.rule, e.confidence, e.qualname, e.via FROM rets r  -- (a returned call's value node:
-           JOIN ctor e ON e.ref_id = r.ast_node_id AND NOT ends_with(e.qualname, '.__new__')  -- its call site)
-           WHERE r.root IS NULL),
-named AS (SELECT r.value_id, m.rule, m.confidence, m.qualname, m.via FROM rets r
-          JOIN inst i ON i.binding_id = r.root_binding_id JOIN made m ON m.binding_id = r.root_binding_id
+WITH rets AS (  -- (each read restricted to the files it can match: an edit's link has few functions to look into)
+    SELECT v.owner_def_id AS fn_def_id, v.value_id, v.ast_node_id, v.root_binding_id, v.root, v.attrs, v.text
+    FROM cpg_value_refs v
+    WHERE v.role = 'return' AND v.path IN (SELECT DISTINCT split_part(def_id, ':AST:', 1) FROM __lk_ret_fns)
+      AND v.owner_def_id IN (SELECT def_id FROM __lk_ret_fns)),
+named AS (SELECT DISTINCT root_binding_id AS binding_id FROM rets WHERE root IS NOT NULL AND len(coalesce(attrs, [])) = 0),
+sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM py_sym_name_sites n
+          WHERE n.role = 'def' AND n.path IN (SELECT DISTINCT split_part(binding_id, ':SCOPE:', 1) FROM named)
+            AND n.binding_id IN (SELECT binding_id FROM named)
+            AND n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)
+            AND n.ast_node_id NOT IN (SELECT ast_node_id FROM cpg_link_overwritten)),
+made AS (SELECT s.binding_id, r.ast_node_id AS call_id FROM sites s
+         LEFT JOIN (SELECT * FROM cpg_value_refs WHERE role = 'instance' AND path IN (SELECT DISTINCT path FROM sites)) r
+           ON r.target_node_id = s.ast_node_id AND r.path = s.path),
+calls AS (SELECT value_id, ast_node_id AS call_id FROM rets WHERE root IS NULL  -- (a returned call's value node: its
+          UNION ALL                                                               -- call site)
+          SELECT r.value_id, m.call_id FROM rets r JOIN made m ON m.binding_id = r.root_binding_id
           WHERE len(coalesce(r.attrs, [])) = 0),
-classes AS (SELECT t.value_id, k.def_id AS class_def_id, k.qualname, t.confidence
-            FROM (SELECT * FROM direct UNION ALL SELECT * FROM named) t
-            JOIN __lk_defs k ON k.qualname = CASE WHEN t.rule = 'class' THEN t.qualname ELSE t.via[-2] END
-             AND k.kind = 'class'),
-per_ret AS (SELECT r.fn_def_id, r.root IS NULL AND r.text = 'None' AS is_none, c.class_def_id, c.qualname, c.confidence
-            FROM rets r LEFT JOIN classes c USING (value_id))
-SELECT p.fn_def_id, any_value(p.class_def_id), any_value(p.qualname), min(p.confidence),
+ctor AS (SELECT ref_id, rule, confidence, qualname, via FROM __lk_calls
+         WHERE rule IN ('constructor', 'class') AND ref_id IN (SELECT call_id FROM calls)
+         UNION ALL
+         SELECT callsite_id, rule, confidence, callee_qualname, via FROM cpg_calls
+         WHERE rule IN ('constructor', 'class') AND callsite_id IN (SELECT call_id FROM calls)
+           AND path NOT IN (SELECT path FROM __scope)),
+typed AS (SELECT c.value_id, k.def_id AS class_def_id, k.qualname, e.confidence FROM calls c
+          LEFT JOIN ctor e ON e.ref_id = c.call_id AND NOT ends_with(e.qualname, '.__new__')
+          LEFT JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END
+           AND k.kind = 'class'),
+per_ret AS (SELECT r.fn_def_id, r.root IS NULL AND r.text = 'None' AS is_none,
+                   bool_and(t.class_def_id IS NOT NULL) AS typed, count(DISTINCT t.class_def_id) AS n,
+                   any_value(t.class_def_id) AS class_def_id, any_value(t.qualname) AS qualname,
+                   min(t.confidence) AS confidence
+            FROM rets r LEFT JOIN typed t USING (value_id) GROUP BY ALL)
+SELECT p.fn_def_id, any_value(p.class_def_id) FILTER (WHERE NOT p.is_none),
+       any_value(p.qualname) FILTER (WHERE NOT p.is_none), min(p.confidence) FILTER (WHERE NOT p.is_none),
        coalesce((any_value(u.flags) & 128) <> 0, false)
 FROM per_ret p LEFT JOIN cpg_definitions d ON d.def_id = p.fn_def_id
 LEFT JOIN py_bc_code_units u ON u.code_unit_id = d.code_unit_id
 GROUP BY p.fn_def_id
-HAVING bool_and(p.is_none OR p.class_def_id IS NOT NULL) AND count(DISTINCT p.class_def_id) = 1
+HAVING bool_and(p.is_none OR (p.typed AND p.n = 1))
+   AND count(DISTINCT p.class_def_id) FILTER (WHERE NOT p.is_none) = 1
    AND coalesce(any_value(u.flags) & 544, 0) = 0  -- (CO_GENERATOR, CO_ASYNC_GENERATOR: a call makes a generator)
 """
 RETURNED_INSTANCE = _method_of_returned("attribute", "v.ast_node_id", _BOUND_BY_CALL, _bound_once("instance") + """
@@ -2508,7 +2530,8 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
     run(conn, RETURNS_REFS)
     _resolve(conn, roots, not full)
     _run_statements(conn, RETURNS)
-    run(conn, INFERRED_RETURNS)
+    run(conn, "CREATE OR REPLACE TEMP TABLE __lk_ret_seen (def_id VARCHAR)")
+    _run_statements(conn, INFERRED_RETURNS)
     _run_if(conn, "INSERT INTO __lk_calls " + ITERATED_CALL + " UNION ALL " + ITERATED_PARAM, "__lk_returns_item",
             "__lk_declared")
     _run_if(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE, "__lk_returns")
@@ -2523,7 +2546,7 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
     run(conn, RETURNS_REFS_LATE)
     _resolve(conn, roots, not full)
     _run_if(conn, RETURNS_LATE, "__lk_res")
-    run(conn, INFERRED_RETURNS)
+    _run_statements(conn, INFERRED_RETURNS)
     _run_statements(conn, REBOUND)
     if _has_rows(conn, "__lk_attr_calls_rebound"):  # (most edits have none: 30 ms saved)
         run(conn, "INSERT INTO __lk_calls " + _attribute_instance("__lk_attr_calls_rebound"))
