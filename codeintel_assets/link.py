@@ -1278,7 +1278,8 @@ WHERE c.call_kind = 'call'
 # then `return g`), or None; and it is no generator. Its calls make a C as if it were declared `-> C` (__lk_returns,
 # the constructor call's confidence as the annotation's: then x = f(); x.m() and f().m() are returns_method edges).
 # argparse's `group = parser.add_mutually_exclusive_group()` (`group = _MutuallyExclusiveGroup(...); return group`),
-# then `group.add_argument(...)`. A declared return wins; a second class, or any other returned value, gives nothing.
+# then `group.add_argument(...)`. A declared return wins; a second class, or any other returned value, gives nothing,
+# and so does `return cls()` (or `self.__class__(...)`): on a subclass it makes an instance of the subclass.
 INFERRED_RETURNS = r"""
 CREATE OR REPLACE TEMP TABLE __lk_ret_fns AS
 SELECT DISTINCT def_id FROM __lk_calls WHERE rule NOT IN ('constructor', 'class') AND def_id IS NOT NULL
@@ -1310,8 +1311,14 @@ ctor AS (SELECT ref_id, rule, confidence, qualname, via FROM __lk_calls
          SELECT callsite_id, rule, confidence, callee_qualname, via FROM cpg_calls
          WHERE rule IN ('constructor', 'class') AND callsite_id IN (SELECT call_id FROM calls)
            AND path NOT IN (SELECT path FROM __scope)),
+own AS (  -- cls(...), self.__class__(...), type(self)(...): the class of the receiver, a subclass on a subclass's
+          -- call (Sub.create() returns a Sub): not one class, so not read as one
+    SELECT callsite_id FROM cpg_call_sites
+    WHERE path IN (SELECT DISTINCT split_part(call_id, ':AST:', 1) FROM calls) AND callsite_id IN (SELECT call_id FROM calls)
+      AND (callee_kind = 'call' OR callee_root_binding_id IN (SELECT binding_id FROM __lk_self))),
 typed AS (SELECT c.value_id, k.def_id AS class_def_id, k.qualname, e.confidence FROM calls c
           LEFT JOIN ctor e ON e.ref_id = c.call_id AND NOT ends_with(e.qualname, '.__new__')
+           AND c.call_id NOT IN (SELECT callsite_id FROM own)
           LEFT JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END
            AND k.kind = 'class'),
 per_ret AS (SELECT r.fn_def_id, r.root IS NULL AND r.text = 'None' AS is_none,

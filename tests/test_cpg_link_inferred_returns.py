@@ -32,9 +32,26 @@ class Foo:
 class Bar:
     def run(self):
         return ran()
+
+
+class Made:
+    @classmethod
+    def create(cls):
+        return cls()
+
+    def clone(self):
+        return self.__class__()
+
+    def run(self):
+        return ran()
+
+
+class SubMade(Made):
+    def run(self):
+        return ran()
 '''
 MAKE = '''
-from pkg.shapes import Bar, Foo
+from pkg.shapes import Bar, Foo, SubMade
 
 
 def make():
@@ -70,11 +87,16 @@ def ident(x):
 
 async def amake():
     return Foo()
+
+
+def make_sub():
+    return SubMade.create()
 '''
 USE = '''
 import asyncio
 
-from pkg.make import amake, either, gen, ident, make, make_named, maybe
+from pkg.make import amake, either, gen, ident, make, make_named, make_sub, maybe
+from pkg.shapes import SubMade
 
 
 def main():
@@ -93,6 +115,12 @@ def main():
     i = ident(make())
     out["i.run"] = i.run()
     out["aw.run"] = asyncio.run(awaited())
+    s = SubMade.create()
+    out["s.run"] = s.run()
+    t = SubMade().clone()
+    out["t.run"] = t.run()
+    u = make_sub()
+    out["u.run"] = u.run()
     return out
 
 
@@ -102,7 +130,8 @@ async def awaited():
 '''
 FILES = {"pkg/__init__.py": "", "pkg/shapes.py": SHAPES, "pkg/make.py": MAKE, "pkg/use.py": USE}
 # returned as instances of one class: the calls the rule resolves. The others: two classes (either), a generator,
-# a parameter returned (ident): no edge, whatever runs.
+# a parameter returned (ident), the receiver's class (`return cls()`, `return self.__class__()`: a subclass's on a
+# subclass): no edge, whatever runs.
 RESOLVED = {"make().run", "a.run", "b.run", "c.run", "aw.run"}
 
 
@@ -118,6 +147,7 @@ def test_a_method_of_what_an_unannotated_factory_returns_is_the_returned_class(t
     # CPython: the factories' instances run Foo's and Bar's methods; the generator's close is no method of Foo's
     assert {k: ran[k] for k in RESOLVED} == {k: "Foo.run" for k in RESOLVED}
     assert ran["d.run"] == "Bar.run" and ran["g.close"] == "None" and ran["i.run"] == "Foo.run"
+    assert ran["s.run"] == ran["t.run"] == ran["u.run"] == "SubMade.run"  # (Made.create / Made.clone on a SubMade)
     got = call_edges(env["CODEINTEL_DB"], "pkg/use.py", rule="returns_method")
     for text in sorted(ran):
         line = _line_of(text)
