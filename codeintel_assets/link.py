@@ -301,8 +301,8 @@ external AS (  -- an import of a module the repository does not have, directly o
            NULL AS kind, NULL AS path, c.via
     FROM walk c ANTI JOIN found f ON f.ref_id = c.ref_id AND f.via[1] = c.via[1] AND len(f.via) >= len(c.via)
                                    AND f.via[1:len(c.via)] = c.via
-    WHERE c.rule IN ('import', 'alias', 'star_import') AND split_part(c.name, '.', 1) NOT IN (SELECT top FROM tops)
-    {compiled}),
+    WHERE c.rule IN ('import', 'alias', 'star_import')
+      AND (split_part(c.name, '.', 1) NOT IN (SELECT top FROM tops){compiled})),
 opaque_stars AS (  -- module-level `from s import *` of a module without source here (outside the repository, or
                    -- compiled: `from posix import *` in os.py, numpy's `from ._multiarray_umath import *`)
     SELECT DISTINCT path, imported_module FROM __lk_cimports
@@ -333,19 +333,12 @@ SELECT DISTINCT * FROM (SELECT * FROM found UNION ALL SELECT * FROM external UNI
 
 # ... or a name inside a compiled extension module of the repository (scipy's `from ._rotation import Rotation` in
 # scipy/spatial/transform/__init__.py, `_rotation` a .so beside it): external too, there is no source to look it up
-# in (__ext_modules: cpg_link_sourceless' extension modules). In the walk's last name that the definitions do not
-# explain, as for a module outside the repository. Left out of RESOLVE when the repository has no such module.
+# in (__ext_modules: cpg_link_sourceless' extension modules): a proper dotted prefix of the walked name is one. A
+# condition of `external` beside "outside the repository", left out when the repository has no such module.
 COMPILED_EXTERNAL = r"""
-    UNION ALL
-    SELECT DISTINCT c.ref_id, 'external', 0.9 * c.confidence, NULL, c.name, NULL, NULL, c.via
-    FROM (SELECT w.*, unnest(list_transform(range(1, len(string_split(w.name, '.'))),
-                                            lambda i: array_to_string(list_slice(string_split(w.name, '.'), 1, i), '.')))
-                 AS pre
-          FROM walk w WHERE w.rule IN ('import', 'alias', 'star_import')
-            AND split_part(w.name, '.', 1) IN (SELECT top FROM tops)) c
-    JOIN __ext_modules e ON e.module = c.pre
-    ANTI JOIN found f ON f.ref_id = c.ref_id AND f.via[1] = c.via[1] AND len(f.via) >= len(c.via)
-                       AND f.via[1:len(c.via)] = c.via"""
+           OR list_has_any(list_transform(range(1, len(string_split(c.name, '.'))), lambda i: array_to_string(
+                               list_slice(string_split(c.name, '.'), 1, i), '.')),
+                           (SELECT list(module) FROM __ext_modules))"""
 
 # Used by every resolution: the callable definitions, the first parameter of each method (self / cls) with its
 # class, and the module-level names another name stands for (imports, and `x = dotted.name` / `x = lambda`
@@ -2676,18 +2669,19 @@ def sourceless_changed(conn, modules: dict[str, tuple[str, str]]) -> bool:
         (p, m, k) for p, (m, k) in modules.items())
 
 
-def record_sourceless(conn, modules: dict[str, tuple[str, str]]) -> None:
+def record_sourceless(conn, modules: dict[str, tuple[str, str]]) -> bool:
     """Keep ``SOURCELESS_TABLE`` equal to ``modules``: compiled extension modules and directories without source,
-    which no file's rows describe but which importers import (``broken-imports`` does not list them). Written
-    only when it differs."""
+    which no file's rows describe but which importers import (``broken-imports`` and the link read them). Written
+    only when it differs; returns whether it did."""
     from resources.duck import run
     if not sourceless_changed(conn, modules):
-        return
+        return False
     run(conn, f"CREATE OR REPLACE TABLE {SOURCELESS_TABLE} (path VARCHAR, module_name VARCHAR, kind VARCHAR)")
     if modules:
         rows = sorted((p, m, k) for p, (m, k) in modules.items())
         conn.execute(f"INSERT INTO {SOURCELESS_TABLE} SELECT unnest($1), unnest($2), unnest($3)",
                      [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]])
+    return True
 
 
 def _extension_modules(conn) -> pa.Table:

@@ -27,7 +27,7 @@ def cpg_link(context: AssetExecutionContext, store: CodeIntelStore, repo: RepoCo
 
     from codeintel_assets.assets.progress import say
     from codeintel_assets.faults import plane_fault
-    from codeintel_assets.link import link_calls, record_sourceless, sourceless_changed
+    from codeintel_assets.link import link_calls, record_sourceless
     from codeintel_assets.locking import hold
     from codeintel_assets.reconcile import sourceless_modules
     from codeintel_assets.words import count
@@ -39,8 +39,7 @@ def cpg_link(context: AssetExecutionContext, store: CodeIntelStore, repo: RepoCo
         with store.connection() as conn:
             # (recorded first: the link reads the extension modules, and a change of them, which no file's rows
             # show, is a full link: a call into one added or removed can be in any file)
-            added_or_removed = sourceless_changed(conn, sourceless)
-            record_sourceless(conn, sourceless)
+            added_or_removed = record_sourceless(conn, sourceless)
             figures = link_calls(conn, full=added_or_removed)
     context.log.info(f"link: {figures}")
     if "files_relinked" in figures:
