@@ -201,8 +201,11 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         remove_stale_spools(db)  # we hold the lock: a spool of this database is a dead run's
         scan_warnings: list[str] = []
         # --full: every file read and hashed again (the cache is rewritten)
-        disk = scan_repository(root, tuple(args.exclude or ()), scan_warnings, cache=Path(home) / SCAN_CACHE,
-                               trust_cache=not args.full)
+        try:  # (the repository's [tool.codeintel] exclude: a ValueError naming its file)
+            disk = scan_repository(root, tuple(args.exclude or ()), scan_warnings, cache=Path(home) / SCAN_CACHE,
+                                   trust_cache=not args.full)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
         for w in scan_warnings:
             print(f"codeintel: warning: {w}", file=sys.stderr)
         try:
@@ -277,7 +280,7 @@ def _index(args, root: Path, db: str, t0: float) -> int:
         from codeintel_assets.assets import build_definitions
         defs = build_definitions(str(root), db, workers=args.workers, max_file_bytes=args.max_file_bytes,
                                  import_roots=list(args.import_root or ()), file_budget_seconds=args.file_budget,
-                                 inspect=inspect_cfg or {}, scip_index=args.scip)
+                                 inspect=inspect_cfg or {}, scip_index=args.scip, exclude=list(args.exclude or ()))
     relink = False
     if not work:
         relink = _relink_needed(args, root, store)
@@ -287,7 +290,8 @@ def _index(args, root: Path, db: str, t0: float) -> int:
     if relink and not after_inspect:
         # No file to index, but the call graph is not the files' (files left, or the last link step failed).
         from codeintel_assets.assets import build_definitions
-        defs = defs or build_definitions(str(root), db, inspect=inspect_cfg or {}, scip_index=args.scip)
+        defs = defs or build_definitions(str(root), db, inspect=inspect_cfg or {}, scip_index=args.scip,
+                                         exclude=list(args.exclude or ()))
         run_id, run_error = _link_run(defs, instance, checks)
         run_ok = run_error is None
     if work:
@@ -386,7 +390,8 @@ def _relink_needed(args, root: Path, store) -> bool:
     from codeintel_assets.link import relink_reasons
     with store.connection(read_only=True) as conn:
         return bool(relink_reasons(conn, root, args.import_root or (),
-                                   args.scip if args.scip is not None else os.environ.get("CODEINTEL_SCIP", "")))
+                                   args.scip if args.scip is not None else os.environ.get("CODEINTEL_SCIP", ""),
+                                   args.exclude or ()))
 
 
 def _settle(home: str, db: str, instance, store) -> None:
@@ -1051,7 +1056,8 @@ def _index_options(ix) -> None:
     ix.add_argument("--json", action="store_true", help="print one JSON summary object as the last line (watch: one "
                                                         "line per run)")
     ix.add_argument("--quiet", action="store_true", help="no progress lines on stderr (--json alone keeps them)")
-    ix.add_argument("--exclude", action="append", metavar="GLOB", help="skip paths matching GLOB (repeatable)")
+    ix.add_argument("--exclude", action="append", metavar="GLOB", help="skip paths matching GLOB (repeatable; besides the patterns of `exclude` in "
+                         "[tool.codeintel] of the repository's pyproject.toml, which every command and the UI use)")
     ix.add_argument("--workers", type=int, default=None, help="extraction processes (default: one per CPU)")
     ix.add_argument("--max-file-bytes", type=int, default=None, help="larger files become failure rows")
     ix.add_argument("--file-budget", type=float, default=None, metavar="SECONDS",

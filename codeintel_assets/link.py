@@ -2693,7 +2693,7 @@ def _extension_modules(conn) -> pa.Table:
     return pa.table({"module": pa.array(names, pa.string())})
 
 
-def relink_reasons(conn, root, import_roots=(), scip: str = "") -> list[str]:
+def relink_reasons(conn, root, import_roots=(), scip: str = "", exclude=()) -> list[str]:
     """Why the call graph is not the files' although no file needs indexing (empty: it is): files to link again
     (removed, never linked, a failed link step, rows no passing check judged), other link code, an external SCIP
     index to ingest, other graph views (an upgrade), extension modules or directories without source added or
@@ -2720,7 +2720,7 @@ def relink_reasons(conn, root, import_roots=(), scip: str = "") -> list[str]:
     if linked and not graph_current(conn):
         reasons.append("graph views of another version")
     if linked:
-        modules = sourceless_modules(root, import_roots)
+        modules = sourceless_modules(root, import_roots, tuple(exclude))
         if sourceless_changed(conn, modules):
             reasons.append(f"extension modules or directories without source changed ({digest(sorted(modules.items()))})")
     return reasons

@@ -59,11 +59,23 @@ def scan_repository(root: str | os.PathLike, exclude: tuple[str, ...] = (),
     return out
 
 
+def configured_excludes(root: str | os.PathLike) -> tuple[str, ...]:
+    """The glob patterns of ``exclude`` in the ``[tool.codeintel]`` table of the repository's ``pyproject.toml``:
+    paths every scan of the repository skips (`codeintel index` and `watch`, the UI's sensor, the link's look for
+    extension modules), as ``--exclude`` does for one command. ValueError naming the file when the setting is not
+    a list of strings."""
+    from codeintel_assets.extract.modules import configured_strings
+    return tuple(configured_strings(os.fspath(root), "exclude", "glob patterns")[1])
+
+
 def _python_files(root: Path, exclude: tuple[str, ...], warns: list[str], wanted=lambda name: name.endswith(".py"),
                   stubs: list[str] | None = None):
     """(relative POSIX path, full path) of every ``*.py`` a scan indexes, in the scan's rules (skipped and
-    excluded directories, virtualenvs, names that are not UTF-8: a warning); ``wanted``: other names instead.
-    ``stubs``: gets the relative path of every ``*.pyi`` not wanted that the same rules would have kept."""
+    excluded directories: ``exclude`` and the repository's ``configured_excludes``, virtualenvs, names that are
+    not UTF-8: a warning); ``wanted``: other names instead. ``stubs``: gets the relative path of every ``*.pyi``
+    not wanted that the same rules would have kept."""
+    exclude = tuple(exclude) + configured_excludes(root)
+
     def on_error(exc: OSError) -> None:
         warns.append(f"cannot list {exc.filename}: {exc.strerror or exc} (its files are not indexed)")
 
@@ -101,9 +113,10 @@ def _python_files(root: Path, exclude: tuple[str, ...], warns: list[str], wanted
 EXTENSION_FILE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\.[A-Za-z0-9_-]+)?\.(?:so|pyd)")
 
 
-def sourceless_modules(root: str | os.PathLike, import_roots=()) -> dict[str, tuple[str, str]]:
+def sourceless_modules(root: str | os.PathLike, import_roots=(), exclude: tuple[str, ...] = ()
+                       ) -> dict[str, tuple[str, str]]:
     """path -> (module name, kind) of what importers can import under root that no ``*.py`` describes, in the
-    scan's rules (skipped directories, virtualenvs; not ``--exclude``, which only the command line's scan knows):
+    scan's rules (skipped and excluded directories, virtualenvs; ``exclude``: the command's ``--exclude``):
     kind ``extension``, a compiled extension module, named as a ``.py`` of its stem in its directory would be;
     ``directory``, a directory with files but no ``*.py`` at any depth (numpy's ``_core/include``: ``import
     numpy._core.include`` imports it as a namespace package)."""
@@ -111,7 +124,7 @@ def sourceless_modules(root: str | os.PathLike, import_roots=()) -> dict[str, tu
     keys: dict[str, tuple[str, str]] = {}
     with_source: set[str] = set()
     dirs: set[str] = set()
-    for rel, _ in _python_files(root, (), [], lambda name: True):
+    for rel, _ in _python_files(root, tuple(exclude), [], lambda name: True):
         d, _, name = rel.rpartition("/")
         if name.endswith(".py"):
             while d and d not in with_source:
@@ -134,20 +147,25 @@ def status_fingerprint(root: str | os.PathLike, exclude: tuple[str, ...] = ()) -
     """What ``scan_repository`` would find, from ``stat`` alone (no file read): each ``*.py`` with its size,
     mtime, ctime and inode. Equal fingerprints: no file was added, removed or written in between (an edit
     always moves ctime). ``codeintel watch`` polls it. The repository's ``pyproject.toml`` too: its
-    ``[tool.codeintel] import-roots`` names the modules (``extract.modules.configured_import_roots``)."""
+    ``[tool.codeintel] import-roots`` names the modules (``extract.modules.configured_import_roots``) and its
+    ``exclude`` which files there are; while that table is invalid, the fingerprint is the file's status alone
+    (the index its change starts reports the error; fixing the file starts the next one)."""
     out = []
     try:
         st = os.stat(Path(root) / "pyproject.toml")
         out.append(("pyproject.toml", st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
     except OSError:
         pass
-    for rel, full in _python_files(Path(root), exclude, []):
-        try:
-            st = os.stat(full)
-        except OSError:
-            out.append((rel, None))
-            continue
-        out.append((rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+    try:
+        for rel, full in _python_files(Path(root), exclude, []):
+            try:
+                st = os.stat(full)
+            except OSError:
+                out.append((rel, None))
+                continue
+            out.append((rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+    except ValueError:  # an invalid [tool.codeintel] table (configured_excludes)
+        return frozenset(out[:1] + [("<invalid [tool.codeintel]>",)])
     return frozenset(out)
 
 

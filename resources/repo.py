@@ -19,3 +19,6 @@ class RepoConfig(ConfigurableResource):
                                                     "(relative to root; default: index.scip when it exists).")
     import_roots: list[str] = Field(default=[], description="Directories that are on sys.path when the code runs "
                                                            "(besides the detected ones: the repository root, src/).")
+    exclude: list[str] = Field(default=[], description="Glob patterns of paths not indexed (`codeintel index --exclude`"
+                                                      "), besides the repository's own: `exclude` in the "
+                                                      "[tool.codeintel] table of its pyproject.toml.")

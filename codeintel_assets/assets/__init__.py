@@ -22,7 +22,7 @@ from codeintel_assets.paths import DEFAULT_DB, default_db  # noqa: F401 - re-exp
 def build_definitions(repo_root: str | None = None, database: str | None = None, workers: int | None = None,
                       max_file_bytes: int | None = None, import_roots: list[str] | None = None,
                       file_budget_seconds: float | None = None, inspect: dict | None = None,
-                      scip_index: str | None = None) -> Definitions:
+                      scip_index: str | None = None, exclude: list[str] | None = None) -> Definitions:
     """The one Definitions object; defaults come from CODEINTEL_REPO / CODEINTEL_DB / the working directory.
 
     ``inspect``: InspectConfig fields (from the repository's pyproject.toml and the command line); by
@@ -39,6 +39,8 @@ def build_definitions(repo_root: str | None = None, database: str | None = None,
     roots = import_roots if import_roots is not None else [r for r in os.environ.get("CODEINTEL_IMPORT_ROOTS", "").split(os.pathsep) if r]
     if roots:
         repo_kwargs["import_roots"] = list(roots)
+    if exclude:
+        repo_kwargs["exclude"] = list(exclude)
     scip = scip_index if scip_index is not None else os.environ.get("CODEINTEL_SCIP", "")
     if scip:
         repo_kwargs["scip_index"] = scip

@@ -34,7 +34,7 @@ def cpg_link(context: AssetExecutionContext, store: CodeIntelStore, repo: RepoCo
     plane_fault("link", "repository")
     t0 = time.perf_counter()
     say(context, "[cpg_link] resolving the calls, bases and arguments of the changed files and of what can see them")
-    sourceless = sourceless_modules(repo.root, repo.import_roots)
+    sourceless = sourceless_modules(repo.root, repo.import_roots, tuple(repo.exclude))
     with hold(store.database, on_wait=context.log.info):
         with store.connection() as conn:
             # (recorded first: the link reads the extension modules, and a change of them, which no file's rows

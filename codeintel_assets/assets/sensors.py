@@ -35,7 +35,10 @@ def repository_sensor(context: SensorEvaluationContext, repo: RepoConfig, store:
 def _evaluate(context: SensorEvaluationContext, repo: RepoConfig, store: CodeIntelStore):
     # the instance's scan cache, shared with `codeintel index` (same instance, same repository root)
     home = getattr(context.instance, "root_directory", None)
-    disk = scan_repository(repo.root, cache=os.path.join(home, SCAN_CACHE) if home else None)
+    try:
+        disk = scan_repository(repo.root, tuple(repo.exclude), cache=os.path.join(home, SCAN_CACHE) if home else None)
+    except ValueError as exc:  # the repository's [tool.codeintel] table (exclude): its message names the file
+        return SkipReason(f"cannot scan the repository: {exc}")
     try:
         indexed = indexed_hashes(store, module_names(repo.root, [f.key for f in disk], repo.import_roots),
                                  (repo.max_file_bytes, repo.file_budget_seconds))
@@ -69,6 +72,6 @@ def _relink_reasons(repo: RepoConfig, store: CodeIntelStore) -> list[str]:
     from codeintel_assets.link import relink_reasons
     try:
         with store.connection(read_only=True) as conn:
-            return relink_reasons(conn, repo.root, repo.import_roots, repo.scip_index)
+            return relink_reasons(conn, repo.root, repo.import_roots, repo.scip_index, repo.exclude)
     except Exception:  # noqa: BLE001 - the writer holds the file: the next tick looks again
         return []

@@ -112,6 +112,13 @@ def configured_import_roots(repo: str) -> tuple[str, list[str]]:
     """(pyproject.toml path, the directories its ``[tool.codeintel] import-roots`` lists): a repository's own
     setting, so that every command and the UI's runs name its modules alike without a flag. ValueError naming
     the file when it cannot be read or the setting is not a list of strings."""
+    return configured_strings(repo, "import-roots", "directories")
+
+
+def configured_strings(repo: str, key: str, what: str) -> tuple[str, list[str]]:
+    """(pyproject.toml path, the list of strings ``key`` of its ``[tool.codeintel]`` table; [] without one).
+    ValueError naming the file when it cannot be read or the value is not a list of strings (``what`` they are
+    says which in the message)."""
     import tomllib
     path = os.path.join(repo, "pyproject.toml")
     if not os.path.isfile(path):
@@ -122,9 +129,9 @@ def configured_import_roots(repo: str) -> tuple[str, list[str]]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"cannot read {path}: {exc}") from exc
     table = data.get("tool", {}).get("codeintel", {})
-    value = table.get("import-roots", []) if isinstance(table, dict) else []
+    value = table.get(key, []) if isinstance(table, dict) else []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{path}: [tool.codeintel] import-roots must be a list of directories (strings)")
+        raise ValueError(f"{path}: [tool.codeintel] {key} must be a list of {what} (strings)")
     return path, value
 
 
