@@ -10,32 +10,21 @@ them in a one-file edit). Only the `codeintel` process: ``main()`` called in-pro
 extraction workers of a large run (thousands of conversions each) and the Dagster code server are left alone.
 tests/test_arrow_guard.py fails if pyarrow stops importing pandas (the guard would be dead code) or if the CLI
 under the guard imports or needs it.
-
-The same finder refuses mako's pygments plugin (``skip_template_highlighting``): Dagster's SQL storage imports
-alembic, alembic imports ``mako.exceptions``, and that module highlights template tracebacks with pygments when it
-can import its plugin, whose import of pygments' HTML and JavaScript lexers costs ~0.14 s of every `codeintel`
-start that imports Dagster (3 % of a one-file edit's `codeintel index`). Refused, mako installs its own fallback
-(plain HTML escaping, what it does where pygments is not installed); the highlighting is only ever used by mako's
-HTML error page for a failed template, which nothing in the `codeintel` process renders.
 """
 
 import sys
 
 
 class _RefusePandas:
-    """A meta-path finder under which ``import pandas`` (and each module of ``also``) fails as for a package that
-    is not installed."""
+    """A meta-path finder under which ``import pandas`` fails as for a package that is not installed."""
 
     attempts = 0
-    also: set[str] = set()
 
     @classmethod
     def find_spec(cls, name, path=None, target=None):
         if name == "pandas":
             cls.attempts += 1
             raise ModuleNotFoundError("pandas is not used by the codeintel command", name="pandas")
-        if name in cls.also:
-            raise ModuleNotFoundError(f"{name} is not used by the codeintel command", name=name)
         return None
 
 
@@ -43,20 +32,6 @@ def refuse_pandas() -> bool:
     """From now on ``import pandas`` fails in this process (unless it was imported already: then False)."""
     if "pandas" in sys.modules:
         return False
-    if _RefusePandas not in sys.meta_path:
-        sys.meta_path.insert(0, _RefusePandas)
-    return True
-
-
-HIGHLIGHTING_PLUGIN = "mako.ext.pygmentplugin"
-
-
-def skip_template_highlighting() -> bool:
-    """From now on mako highlights no template traceback in this process (unless ``mako.exceptions`` was
-    imported already: then False)."""
-    if "mako.exceptions" in sys.modules:
-        return False
-    _RefusePandas.also.add(HIGHLIGHTING_PLUGIN)
     if _RefusePandas not in sys.meta_path:
         sys.meta_path.insert(0, _RefusePandas)
     return True

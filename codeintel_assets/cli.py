@@ -1183,12 +1183,10 @@ def run() -> None:
     (alembic's resource files, filelock's locks: none used here), and freeing memory the OS takes back anyway.
     ``main`` itself (the tests call it in-process) exits normally.
 
-    The process never imports pandas (``arrow_guard``: pyarrow would, 0.3 s of every run), nor mako's pygments
-    plugin (alembic would, through Dagster's storage: 0.14 s of every run that imports Dagster).
+    The process never imports pandas (``arrow_guard``: pyarrow would, 0.3 s of every run).
     """
-    from codeintel_assets.arrow_guard import refuse_pandas, skip_template_highlighting
+    from codeintel_assets.arrow_guard import refuse_pandas
     refuse_pandas()
-    skip_template_highlighting()
     code = main()
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -51,16 +51,14 @@ def test_an_index_run_under_the_guard_never_needs_pandas(tmp_path):
     env = dict(os.environ, DAGSTER_HOME=str(tmp_path / "home"), HOME=str(tmp_path))
     line = _run(f"""
         import json, sys
-        from codeintel_assets.arrow_guard import refuse_pandas, skip_template_highlighting, _RefusePandas
+        from codeintel_assets.arrow_guard import refuse_pandas, _RefusePandas
         refuse_pandas()  # as cli.run does
-        skip_template_highlighting()
         from codeintel_assets import cli
         code = cli.main(["index", {str(repo)!r}, "--db", {str(tmp_path / "x.duckdb")!r}, "--json", "--quiet"])
-        print(json.dumps({{"code": code, "pandas": "pandas" in sys.modules, "refused": _RefusePandas.attempts,
-                          "plugin": [m for m in ("mako.ext.pygmentplugin", "pygments.lexers.html") if m in sys.modules]}}))
+        print(json.dumps({{"code": code, "pandas": "pandas" in sys.modules, "refused": _RefusePandas.attempts}}))
     """, env)
     got = json.loads(line)
-    assert got["code"] == 0 and got["pandas"] is False and got["plugin"] == []
+    assert got["code"] == 0 and got["pandas"] is False
     assert got["refused"] >= 1  # pyarrow did ask for it during the run (else the guard would be dead code)
 
 
@@ -71,44 +69,3 @@ def test_nothing_is_refused_where_pandas_is_imported_already():
         import pyarrow as pa
         print(refuse_pandas(), pa.array(pandas.Series([1, 2])).to_pylist())
     """) == "False [1, 2]"
-
-
-def test_without_the_guard_dagster_imports_pygments_through_mako():
-    # what skip_template_highlighting exists for: Dagster's storage -> alembic -> mako.exceptions -> pygments'
-    # lexers. If that chain goes away, the guard is dead code and this fails.
-    assert _run("""
-        import sys
-        import dagster._core.storage.sql  # noqa: F401
-        print("mako.ext.pygmentplugin" in sys.modules, "pygments.lexers.html" in sys.modules)
-    """) == "True True"
-
-
-def test_under_the_guard_mako_falls_back_and_pygments_stays_out():
-    assert _run("""
-        import sys
-        from codeintel_assets.arrow_guard import skip_template_highlighting
-        assert skip_template_highlighting()
-        import dagster._core.storage.sql  # noqa: F401
-        import mako.exceptions
-        # mako's own fallback (what it does without pygments): no formatter, escaping instead of highlighting
-        assert mako.exceptions.pygments_html_formatter is None
-        assert mako.exceptions.syntax_highlight()("<a>") == "&lt;a&gt;"
-        # its text error template (alembic's, for a failing migration script) still renders
-        try:
-            raise ValueError("boom")
-        except ValueError:
-            text = mako.exceptions.text_error_template().render()
-        assert "ValueError: boom" in text
-        # (rich, which structlog imports, loads pygments.lexers' index itself, but not the HTML lexers)
-        print([m for m in ("mako.ext.pygmentplugin", "pygments.lexers.html", "pygments.lexers.javascript")
-               if m in sys.modules])
-    """) == "[]"
-
-
-def test_the_highlighting_guard_does_nothing_once_mako_is_imported():
-    assert _run("""
-        import sys
-        import mako.exceptions
-        from codeintel_assets.arrow_guard import skip_template_highlighting
-        print(skip_template_highlighting(), mako.exceptions.pygments_html_formatter is not None)
-    """) == "False True"
