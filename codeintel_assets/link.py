@@ -674,9 +674,15 @@ WHERE d.call_kind = 'decorator'
 
 # super().m() in a method of class K: m as K's MRO finds it after K (0.9: super() follows type(self)'s MRO).
 # super(B, self).m(): after B, the class of K's MRO that the name B names (no edge when none does).
-SUPER = """
-SELECT c.callsite_id AS ref_id, 'super' AS rule, 0.9 * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
-       x.def_id, x.qualname, x.path, x.kind, ['super()', x.qualname] AS via
+# And the MRO after the start class walked as CPython walks it, to the first class that can have m: a class of the
+# repository that defines it, a builtin class that has it (__builtin_members, this interpreter's: `<builtin>.
+# BaseException.__str__`, the class whose __dict__ holds it), or a class outside the repository that is not a builtin
+# (logging.Handler: it may define m). object ends every MRO. A builtin first gives the edge to it (and none to a class
+# of the repository later in the MRO: `class R(dict, Mixin)` runs dict.get); an unknown class first leaves the rule
+# above as it was (the repository's class after it, at 0.8: the MRO is incomplete). No builtin edge where a subclass
+# puts other classes after the caller's class (`class Mixed(Cooperative, B)`: super().__init__() in Cooperative runs
+# B.__init__ there, object.__init__ only for a Cooperative alone): which one runs is the instance's class's choice.
+_SUPER_SITES = """
 FROM __lk_scope_sites c
 JOIN __lk_scope_sites s ON s.callsite_id = c.callee_value_node_id AND s.callee_kind = 'name' AND s.callee_root = 'super'
 JOIN __lk_cdefs m ON m.def_id = c.caller_def_id AND m.kind = 'method'
@@ -684,12 +690,42 @@ LEFT JOIN cpg_call_args a ON a.callsite_id = s.callsite_id AND a.kind = 'positio
 LEFT JOIN (SELECT class_def_id, regexp_extract(ancestor_qualname, '[^.]*$') AS name, min(mro_index) AS mro_index
            FROM cpg_mro GROUP BY ALL) after ON after.class_def_id = m.parent_def_id AND after.name = a.root
                                            AND len(a.attrs) = 0
-JOIN cpg_mro o ON o.class_def_id = m.parent_def_id
+JOIN {mro} o ON o.class_def_id = m.parent_def_id
  AND o.mro_index > CASE WHEN a.arg_id IS NULL THEN 0 ELSE after.mro_index END
-JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
-WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
-  AND s.callee_root_binding_id NOT IN (SELECT binding_id FROM __lk_scope_defs WHERE name = 'super')
-QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index, x.span_start_byte DESC) = 1
+"""
+SUPER = """
+WITH walk AS (
+    SELECT c.callsite_id, c.callee_attrs[1] AS method, bm.owner, m.parent_def_id AS class_def_id""" + _SUPER_SITES.format(mro="""(
+    SELECT class_def_id, mro_index, ancestor_def_id, ancestor_qualname FROM cpg_mro
+    UNION ALL SELECT class_def_id, max(mro_index) + 1, NULL, '<builtin>.object' FROM cpg_mro GROUP BY ALL)""") + """
+    LEFT JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
+    LEFT JOIN __builtin_members bm ON o.ancestor_def_id IS NULL AND starts_with(o.ancestor_qualname, '<builtin>.')
+                                  AND bm.type = split_part(o.ancestor_qualname, '.', 2) AND bm.name = c.callee_attrs[1]
+    WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
+      AND s.callee_root_binding_id NOT IN (SELECT binding_id FROM __lk_scope_defs WHERE name = 'super')
+      AND (x.def_id IS NOT NULL OR bm.owner IS NOT NULL OR (o.ancestor_def_id IS NULL AND NOT (
+           starts_with(o.ancestor_qualname, '<builtin>.')
+           AND split_part(o.ancestor_qualname, '.', 2) IN (SELECT type FROM __builtin_members))))
+    QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index) = 1),
+repo AS (
+    SELECT c.callsite_id AS ref_id, 'super' AS rule, 0.9 * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
+           x.def_id, x.qualname, x.path, x.kind, ['super()', x.qualname] AS via""" + _SUPER_SITES.format(mro="cpg_mro") + """
+    JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
+    WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
+      AND s.callee_root_binding_id NOT IN (SELECT binding_id FROM __lk_scope_defs WHERE name = 'super')
+    QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index, x.span_start_byte DESC) = 1),
+divergent AS (  -- the callers' classes whose MRO tail a subclass changes (super() there follows the subclass's)
+    SELECT DISTINCT p.k AS class_def_id
+    FROM (SELECT class_def_id AS s, ancestor_def_id AS k, mro_index AS i FROM cpg_mro
+          WHERE mro_index > 0 AND ancestor_def_id IN (SELECT class_def_id FROM walk WHERE owner IS NOT NULL)) p
+    JOIN cpg_mro st ON st.class_def_id = p.s AND st.mro_index > p.i AND st.ancestor_qualname <> '<builtin>.object'
+    LEFT JOIN cpg_mro kt ON kt.class_def_id = p.k AND kt.mro_index = st.mro_index - p.i
+    WHERE kt.ancestor_qualname IS DISTINCT FROM st.ancestor_qualname)
+SELECT * FROM repo WHERE ref_id NOT IN (SELECT callsite_id FROM walk WHERE owner IS NOT NULL)
+UNION ALL
+SELECT callsite_id, 'super', 0.9, NULL, '<builtin>.' || owner || '.' || method, NULL, NULL,
+       ['super()', '<builtin>.' || owner || '.' || method]
+FROM walk WHERE owner IS NOT NULL AND class_def_id NOT IN (SELECT class_def_id FROM divergent)
 """
 
 # m of x.m() (one attribute) along the MRO of a class x is known to be an instance of: the one template of the
@@ -2501,7 +2537,7 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
     run(conn, GENERATED_INIT)
     _run_statements(conn, CONSTRUCTORS)
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_calls AS " + CALLABLE.format(res="__lk_res")
-        + " UNION ALL " + SUPER)
+        + " UNION ALL SELECT * FROM (" + SUPER + ")")
     run(conn, SHADOWED)
     run(conn, AWAITED)
     _run_statements(conn, ALIAS_SITES)
@@ -3086,9 +3122,14 @@ def quiet_paths(conn, changed: dict) -> frozenset[str]:
     if not loose:
         return frozenset()
     loud = set()
+    # the file's classes now, and as the last link saw them (cpg_mro, not yet relinked): a class the edit removed
+    # (`class Mixed(Cooperative, B)` deleted) leaves edges in its ancestors' files that only a relink there removes
     for path, qualname, module in conn.execute(
-            "SELECT d.path, d.qualname, m.qualname FROM cpg_definitions d JOIN cpg_definitions m ON m.path = d.path "
-            "AND m.kind = 'module' WHERE d.kind = 'class' AND d.path IN (SELECT unnest($p))",
+            "WITH classes AS (SELECT path, qualname FROM cpg_definitions WHERE kind = 'class' AND path IN "
+            "(SELECT unnest($p)) UNION SELECT regexp_extract(class_def_id, '^(.*):AST:[0-9]+$', 1), class_qualname "
+            "FROM cpg_mro WHERE mro_index = 0 AND regexp_extract(class_def_id, '^(.*):AST:[0-9]+$', 1) IN "
+            "(SELECT unnest($p))) SELECT d.path, d.qualname, m.qualname FROM classes d JOIN cpg_definitions m "
+            "ON m.path = d.path AND m.kind = 'module'",
             {"p": sorted(loose)}).fetchall():
         top = qualname[len(module) + 1:].split(".", 1)[0] if qualname.startswith(module + ".") else None
         if top is None or top in loose[path].names:
@@ -3123,6 +3164,29 @@ def rename_ids(conn, renamed: dict[str, str]) -> None:
 # wiring statement (BINDS) on the standard library needed just under 512 MB (it failed there in session Z's
 # benchmark, with this code and with the previous session's) and ~0.75 GB of process memory with 1 GB.
 LINK_MEMORY_LIMIT = "1GB"
+
+
+_BUILTIN_MEMBERS: pa.Table | None = None
+
+
+def _builtin_members() -> pa.Table:
+    """(type, name, owner) for every builtin class and every callable attribute ``dir()`` gives it: ``owner`` the
+    class of its ``__mro__`` whose ``__dict__`` holds it, as CPython names it (``Exception.__str__`` is
+    ``BaseException``'s, ``Exception.__init__`` its own). This interpreter's; made once per process."""
+    global _BUILTIN_MEMBERS
+    if _BUILTIN_MEMBERS is None:
+        rows = []
+        for t in sorted(dir(builtins)):
+            cls = getattr(builtins, t)
+            if not isinstance(cls, type):
+                continue
+            for n in dir(cls):
+                owner = next((k for k in cls.__mro__ if n in vars(k)), None)
+                if owner is not None and callable(getattr(cls, n, None)):
+                    rows.append((t, n, owner.__name__))
+        _BUILTIN_MEMBERS = pa.table({k: pa.array([r[i] for r in rows], pa.string())
+                                     for i, k in enumerate(("type", "name", "owner"))})
+    return _BUILTIN_MEMBERS
 
 
 def _literal_methods() -> pa.Table:
@@ -3317,6 +3381,7 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
     conn.register("__builtins", pa.table({"name": pa.array(sorted(n for n in dir(builtins)  # (and __import__: called by name)
                                                                    if not n.startswith("_") or n == "__import__"))}))
     conn.register("__literal_methods", _literal_methods())
+    conn.register("__builtin_members", _builtin_members())
     conn.register("__stdlib_exports", _stdlib_star_exports(conn))
     conn.register("__ext_modules", _extension_modules(conn))
     _drop_scoped_temps(conn)
@@ -3371,6 +3436,7 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
     finally:
         conn.unregister("__builtins")
         conn.unregister("__literal_methods")
+        conn.unregister("__builtin_members")
         conn.unregister("__stdlib_exports")
         conn.unregister("__ext_modules")
         conn.unregister("__scope")
