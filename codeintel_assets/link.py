@@ -487,6 +487,24 @@ LEFT JOIN (SELECT def_id, qualname FROM __lk_cdefs SEMI JOIN (SELECT value_def_i
   ON l.def_id = v.value_def_id  -- (no path filter here: DuckDB 2.0.0 fails on it)
 WHERE v.role = 'alias' AND v.type_checking_only IS NOT TRUE AND v.target_binding_id NOT IN (SELECT binding_id FROM rebound)
   AND v.target_node_id NOT IN (SELECT node FROM gone)
+UNION ALL  -- PEP 562: `from .x import n` in the module-level `def __getattr__(name)` of m (unittest's lazy
+           -- IsolatedAsyncioTestCase, concurrent.futures' executors): m.n is the package's x.n, under the name it is
+           -- bound to there and the name it has in x (`from .process import ProcessPoolExecutor as pe`, then
+           -- `return pe` for 'ProcessPoolExecutor'; `create as create_queue` for 'create_queue'), when m binds no
+           -- such name itself. Only the package's own modules: `from warnings import warn` there (sqlite3's
+           -- deprecation path) is no attribute of m.
+SELECT i.path, m.qualname || '.' || n.name, {import_target_i}
+FROM __lk_cimports i JOIN __lk_scope_cdefs g ON g.def_id = i.scope_def_id AND g.kind = 'function' AND g.name = '__getattr__'
+JOIN __lk_scope_cdefs m ON m.def_id = g.parent_def_id AND m.kind = 'module'
+CROSS JOIN LATERAL (SELECT DISTINCT unnest([i.local_name, i.imported_name]) AS name) n
+WHERE i.local_name IS NOT NULL AND i.imported_module IS NOT NULL AND i.imported_name IS NOT NULL AND NOT i.is_star
+  AND starts_with(i.imported_module, CASE WHEN ends_with(i.path, '__init__.py') THEN m.qualname
+                                          ELSE regexp_extract(m.qualname, '^(.*)[.][^.]*$', 1) END || '.')
+  AND {s[i]} AND i.import_id NOT IN (SELECT node FROM gone)
+  AND (i.path, n.name) NOT IN (SELECT (d.path, d.name) FROM __lk_scope_cdefs d WHERE d.parent_def_id = d.path || ':AST:0'
+                               AND d.kind IN ('function', 'class', 'variable')
+                               UNION SELECT (c.path, c.local_name) FROM __lk_cimports c
+                               WHERE c.scope_def_id = c.path || ':AST:0' AND c.local_name IS NOT NULL AND {s[c]})
 UNION ALL
 SELECT s.path, s.importer || '.' || e.name, s.source || '.' || e.name
 FROM stars s JOIN star_exports e ON e.module = s.source
