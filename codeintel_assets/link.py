@@ -1125,7 +1125,7 @@ QUALIFY row_number() OVER (PARTITION BY c.callsite_id, c.class_def_id ORDER BY o
 UNION ALL  -- attribute_literal: the builtin type's method (`self.a = []`, then `self.a.append(x)`), 0.8 x the receiver's
 SELECT c.callsite_id, 'attribute_literal', 0.8 * max(c.known), NULL, '<builtin>.' || t.type || '.' || c.method, NULL,
        NULL, list_concat(arg_max(c.known_via, c.known), ['<builtin>.' || t.type, '<builtin>.' || t.type || '.' || c.method])
-FROM c JOIN lit t USING (callsite_id) JOIN __literal_methods lm ON lm.type = t.type AND lm.name = c.method
+FROM c JOIN lit t USING (callsite_id) JOIN __builtin_members lm ON lm.type = t.type AND lm.name = c.method
 WHERE (c.callsite_id, c.class_def_id) NOT IN (SELECT (callsite_id, class_def_id) FROM decl)
 GROUP BY c.callsite_id, t.type, c.method
 """
@@ -1167,7 +1167,7 @@ TYPE_OF_SELF = CALLABLE.format(res="""(
     WHERE c.callee_kind = 'call' AND c.callsite_id NOT IN (SELECT ref_id FROM __lk_calls))""")
 # C(...).m(): the inner call is the callee's value.
 RESULT_METHOD = _method_of_constructed("result_method", "attribute_of_call", "c.callee_value_node_id")
-# Methods of builtin types, one statement for two rules (__literal_methods: the callables dir() gives; `"a".nope()` is
+# Methods of builtin types, one statement for two rules (__builtin_members: the callables dir() gives; `"a".nope()` is
 # no edge). `literal` (1.0): "sep".join(xs), [].append(x), {}.get(k), f"...".format(): the receiver is a literal or
 # display, whose type is exactly the builtin type (CPython makes no subclass for it, and a builtin type's methods cannot
 # be replaced). `literal_bound` (0.9, as `instance_method`: a module's global can be replaced from outside it): x.m()
@@ -1192,7 +1192,7 @@ recv AS (SELECT c.callsite_id, c.callee_attrs[1] AS method, c.callee_literal_typ
          WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1)
 SELECT r.callsite_id AS ref_id, r.rule, r.confidence, NULL AS def_id, '<builtin>.' || r.type || '.' || r.method AS qualname,
        NULL AS path, NULL AS kind, [r.first, '<builtin>.' || r.type || '.' || r.method] AS via
-FROM recv r JOIN __literal_methods m ON m.type = r.type AND m.name = r.method
+FROM recv r JOIN __builtin_members m ON m.type = r.type AND m.name = r.method
 WHERE r.callsite_id NOT IN (SELECT ref_id FROM __lk_calls)"""
 
 
@@ -3207,16 +3207,6 @@ def _builtin_members() -> pa.Table:
     return _BUILTIN_MEMBERS
 
 
-def _literal_methods() -> pa.Table:
-    """(type, name): the callable attributes of the builtin types a literal receiver can have
-    (``extract.calls.literal_type``), as this interpreter's ``dir()`` gives them."""
-    from codeintel_assets.extract.calls import LITERAL_TYPES
-    rows = sorted((t, n) for t in LITERAL_TYPES for n in dir(getattr(builtins, t))
-                  if callable(getattr(getattr(builtins, t), n)))
-    return pa.table({"type": pa.array([t for t, _ in rows], pa.string()),
-                     "name": pa.array([n for _, n in rows], pa.string())})
-
-
 # Standard-library modules a star import must not load to learn its names (they act on import).
 _STDLIB_STAR_SKIP = frozenset({"antigravity", "this", "__hello__", "__phello__", "idlelib", "turtledemo"})
 _STDLIB_EXPORTS: dict[str, tuple[str, ...] | None] = {}  # per process: module -> its star import's names (None: none known)
@@ -3398,7 +3388,6 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
         scope, full = every, True
     conn.register("__builtins", pa.table({"name": pa.array(sorted(n for n in dir(builtins)  # (and __import__: called by name)
                                                                    if not n.startswith("_") or n == "__import__"))}))
-    conn.register("__literal_methods", _literal_methods())
     conn.register("__builtin_members", _builtin_members())
     conn.register("__stdlib_exports", _stdlib_star_exports(conn))
     conn.register("__ext_modules", _extension_modules(conn))
@@ -3453,7 +3442,6 @@ def _link_calls(conn, full: bool) -> dict[str, int]:
                     "scip_sites_added": int(only), **({"scip_agreement": round(agree / both, 4)} if both else {})}
     finally:
         conn.unregister("__builtins")
-        conn.unregister("__literal_methods")
         conn.unregister("__builtin_members")
         conn.unregister("__stdlib_exports")
         conn.unregister("__ext_modules")
