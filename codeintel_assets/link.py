@@ -281,15 +281,20 @@ direct AS (
     SELECT w.ref_id, w.rule, w.confidence / coalesce(CASE WHEN w.rule = 'local' THEN a.n ELSE a.n_mixed END, 1)
              AS confidence, d.def_id, d.qualname, d.kind, d.path, w.via
     FROM walk w JOIN __lk_defs d ON d.qualname = w.name LEFT JOIN __lk_alts a ON a.qualname = d.qualname),
-inherited AS (  -- Class.attr that the class does not define itself: the first class of its MRO that does
+inherited AS (  -- Class.attr that the class does not define itself: the first class of its MRO that does (one
+                -- outside the repository: a builtin or standard-library class that has it, __lk_ext_members)
     SELECT w.ref_id, w.rule, w.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END / coalesce(a.n, 1)
              AS confidence,
-           x.def_id, x.qualname, x.kind, x.path, list_append(w.via, x.qualname) AS via
+           x.def_id, coalesce(x.qualname, e.qualname) AS qualname, x.kind, x.path,
+           list_append(w.via, coalesce(x.qualname, e.qualname)) AS via
     FROM (SELECT * FROM walk ANTI JOIN known k ON k.qualname = walk.name) w
     JOIN __lk_defs c ON c.kind = 'class' AND c.qualname = regexp_replace(w.name, '\.[^.]*$', '')
     JOIN cpg_mro o ON o.class_def_id = c.def_id AND o.mro_index > 0
-    JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = regexp_extract(w.name, '[^.]*$')
+    LEFT JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = regexp_extract(w.name, '[^.]*$')
+    LEFT JOIN __lk_ext_members e ON o.ancestor_def_id IS NULL AND e.class_qualname = o.ancestor_qualname
+     AND e.name = regexp_extract(w.name, '[^.]*$')
     LEFT JOIN __lk_alts a ON a.qualname = x.qualname
+    WHERE x.def_id IS NOT NULL OR e.qualname IS NOT NULL
     QUALIFY rank() OVER (PARTITION BY w.ref_id, w.name ORDER BY o.mro_index) = 1),
 found AS (SELECT * FROM direct UNION ALL SELECT * FROM inherited),
 external AS (  -- an import of a module the repository does not have, directly or through a module of the
@@ -713,17 +718,16 @@ JOIN {mro} o ON o.class_def_id = m.parent_def_id
 """
 SUPER = """
 WITH walk AS (
-    SELECT c.callsite_id, c.callee_attrs[1] AS method, bm.owner, m.parent_def_id AS class_def_id""" + _SUPER_SITES.format(mro="""(
+    SELECT c.callsite_id, c.callee_attrs[1] AS method, e.qualname AS target, m.parent_def_id AS class_def_id""" + _SUPER_SITES.format(mro="""(
     SELECT class_def_id, mro_index, ancestor_def_id, ancestor_qualname FROM cpg_mro
     UNION ALL SELECT class_def_id, max(mro_index) + 1, NULL, '<builtin>.object' FROM cpg_mro GROUP BY ALL)""") + """
     LEFT JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
-    LEFT JOIN __builtin_members bm ON o.ancestor_def_id IS NULL AND starts_with(o.ancestor_qualname, '<builtin>.')
-                                  AND bm.type = split_part(o.ancestor_qualname, '.', 2) AND bm.name = c.callee_attrs[1]
+    LEFT JOIN __lk_ext_members e ON o.ancestor_def_id IS NULL AND e.class_qualname = o.ancestor_qualname
+                                AND e.name = c.callee_attrs[1]
     WHERE c.callee_kind = 'attribute_of_call' AND len(c.callee_attrs) = 1
       AND s.callee_root_binding_id NOT IN (SELECT binding_id FROM __lk_scope_defs WHERE name = 'super')
-      AND (x.def_id IS NOT NULL OR bm.owner IS NOT NULL OR (o.ancestor_def_id IS NULL AND NOT (
-           starts_with(o.ancestor_qualname, '<builtin>.')
-           AND split_part(o.ancestor_qualname, '.', 2) IN (SELECT type FROM __builtin_members))))
+      AND (x.def_id IS NOT NULL OR e.qualname IS NOT NULL OR (o.ancestor_def_id IS NULL
+           AND o.ancestor_qualname NOT IN (SELECT class_qualname FROM __lk_ext_classes)))
     QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index) = 1),
 repo AS (
     SELECT c.callsite_id AS ref_id, 'super' AS rule, 0.9 * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
@@ -735,15 +739,14 @@ repo AS (
 divergent AS (  -- the callers' classes whose MRO tail a subclass changes (super() there follows the subclass's)
     SELECT DISTINCT p.k AS class_def_id
     FROM (SELECT class_def_id AS s, ancestor_def_id AS k, mro_index AS i FROM cpg_mro
-          WHERE mro_index > 0 AND ancestor_def_id IN (SELECT class_def_id FROM walk WHERE owner IS NOT NULL)) p
+          WHERE mro_index > 0 AND ancestor_def_id IN (SELECT class_def_id FROM walk WHERE target IS NOT NULL)) p
     JOIN cpg_mro st ON st.class_def_id = p.s AND st.mro_index > p.i AND st.ancestor_qualname <> '<builtin>.object'
     LEFT JOIN cpg_mro kt ON kt.class_def_id = p.k AND kt.mro_index = st.mro_index - p.i
     WHERE kt.ancestor_qualname IS DISTINCT FROM st.ancestor_qualname)
-SELECT * FROM repo WHERE ref_id NOT IN (SELECT callsite_id FROM walk WHERE owner IS NOT NULL)
+SELECT * FROM repo WHERE ref_id NOT IN (SELECT callsite_id FROM walk WHERE target IS NOT NULL)
 UNION ALL
-SELECT callsite_id, 'super', 0.9, NULL, '<builtin>.' || owner || '.' || method, NULL, NULL,
-       ['super()', '<builtin>.' || owner || '.' || method]
-FROM walk WHERE owner IS NOT NULL AND class_def_id NOT IN (SELECT class_def_id FROM divergent)
+SELECT callsite_id, 'super', 0.9, NULL, target, NULL, NULL, ['super()', target]
+FROM walk WHERE target IS NOT NULL AND class_def_id NOT IN (SELECT class_def_id FROM divergent)
 """
 
 # m of x.m() (one attribute) along the MRO of a class x is known to be an instance of: the one template of the
@@ -757,7 +760,7 @@ SELECT c.callsite_id AS ref_id, '{rule}' AS rule,
 FROM __lk_sites c
 {find_class}
 JOIN cpg_mro o ON o.class_def_id = {class_def_id}
-JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = {method}
+JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname) AND x.name = {method}
 WHERE c.callee_kind = '{callee_kind}' AND len(c.callee_attrs) = {n_attrs}{where}
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.ref_id, e.def_id ORDER BY o.mro_index,
                                         x.span_start_byte DESC, x.def_id) = 1
@@ -919,7 +922,7 @@ FROM v JOIN inst i ON i.binding_id = v.var_binding
 JOIN made e ON e.binding_id = v.var_binding
 JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
 JOIN cpg_mro o ON o.class_def_id = k.def_id
-JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id
+JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname)
  AND x.name = CASE WHEN v.callee_kind = 'name' THEN '__call__' ELSE v.callee_attrs[1] END
 QUALIFY row_number() OVER (PARTITION BY v.ref_id, e.call_id, k.def_id ORDER BY o.mro_index, x.span_start_byte DESC,
                                         x.def_id) = 1
@@ -1110,7 +1113,7 @@ SELECT c.callsite_id AS ref_id, 'attribute_instance' AS rule,
        x.def_id, x.qualname, x.path, x.kind, list_concat(c.known_via, [e.qualname, x.qualname]) AS via
 FROM c JOIN inst i USING (callsite_id) JOIN made e USING (callsite_id)
 JOIN cpg_mro o ON o.class_def_id = e.class_def_id
-JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.method
+JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname) AND x.name = c.method
 WHERE (c.callsite_id, c.class_def_id) NOT IN (SELECT (callsite_id, class_def_id) FROM decl)
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.call_id, e.class_def_id ORDER BY o.mro_index,
                                         x.span_start_byte DESC, x.def_id) = 1
@@ -1119,7 +1122,7 @@ SELECT c.callsite_id, 'attribute_instance', 0.8 * c.known * e.confidence * CASE 
        x.def_id, x.qualname, x.path, x.kind, list_concat(c.known_via, [e.qualname, x.qualname])
 FROM c JOIN decl e USING (callsite_id, class_def_id)
 JOIN cpg_mro o ON o.class_def_id = e.decl_class_def_id
-JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.method
+JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname) AND x.name = c.method
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, c.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC,
                                         x.def_id) = 1
 UNION ALL  -- attribute_literal: the builtin type's method (`self.a = []`, then `self.a.append(x)`), 0.8 x the receiver's
@@ -1470,7 +1473,7 @@ SELECT c.callsite_id AS ref_id, 'same_class' AS rule,
        x.def_id, x.qualname, x.path, x.kind, [o.class_qualname, x.qualname] AS via
 FROM __lk_sites c JOIN __lk_rebound_ok k ON k.binding_id = c.callee_root_binding_id
 JOIN cpg_mro o ON o.class_def_id = k.class_def_id
-JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.callee_attrs[1]
+JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname) AND x.name = c.callee_attrs[1]
 WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1 AND c.callsite_id NOT IN (SELECT ref_id FROM __lk_calls)
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index, x.span_start_byte DESC, x.def_id) = 1;
 
@@ -2525,6 +2528,7 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
     # 1. class bases, then the MRO of the classes this can change (C3 in Python over one row per class and base:
     #    bounded by the number of classes, not of facts; ``_mro_rows``)
     run(conn, BASE_REFS)
+    _ext_members(conn)  # (the MRO as the last link left it: a base named `K.Inner` of a class outside)
     _resolve(conn, roots, not full)
     run(conn, INHERITS.format(version=SCHEMA_VERSION))
     mro = _mro_rows(conn, full)
@@ -2534,6 +2538,7 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
                                             zip(CPG_MRO.schema.names[-6:], cols)}))
         run(conn, f"INSERT INTO {CPG_MRO.name} SELECT {SCHEMA_VERSION}::SMALLINT, * FROM __lk_mro")
         conn.unregister("__lk_mro")
+    _ext_members(conn)  # the classes outside the repository the MRO names now
     # the files of the ancestors of the scope's classes, before and after: their calls through self, cls and
     # super() reach into the scope's subclasses (SUBCLASS_CALLS), so they are resolved again too
     ancestors |= {r[0] for r in run(conn, ANCESTOR_FILES)}
@@ -3227,6 +3232,51 @@ sys.stdout.write(json.dumps(out))
 
 
 STDLIB_EXPORTS_TABLE = "cpg_link_stdlib_exports"  # (python, module, names JSON or NULL): the probe's answers, kept
+# (python, class_qualname, members JSON or NULL): the class probe's answers (STDLIB_CLASS_PROBE), kept
+STDLIB_CLASSES_TABLE = "cpg_link_stdlib_classes"
+_ANSWER = {STDLIB_EXPORTS_TABLE: "names", STDLIB_CLASSES_TABLE: "members"}
+_STDLIB_CLASSES: dict[str, tuple | None] = {}  # per process: class qualname -> ((name, qualname), ...) (None: unknown)
+# For each dotted name: the longest prefix that imports as a module, the rest its attributes; when that is a class,
+# its callable attributes (what dir() gives) with the class of its __mro__ whose __dict__ holds each, named as
+# CPython names it (its __module__ and __qualname__: json.JSONEncoder's `default` is json.encoder.JSONEncoder.default,
+# the qualname an index of the standard library gives that definition). Not object's: a class after it in a subclass's MRO
+# comes first (`class K(logging.Handler, Mixin)`: Handler, Filterer, Mixin, object). Nor a property or another
+# descriptor that is not callable (calling its value is not calling it).
+STDLIB_CLASS_PROBE = """
+import builtins, importlib, json, sys
+out = {}
+for q in sys.argv[1:]:
+    parts, obj = q.split("."), None
+    for i in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except BaseException:
+            continue
+        try:
+            for p in parts[i:]:
+                obj = getattr(obj, p)
+        except BaseException:
+            obj = None
+        break
+    if not isinstance(obj, type):
+        continue
+    rows = []
+    try:
+        for n in sorted(dir(obj)):
+            owner = next((k for k in obj.__mro__ if n in vars(k)), None)
+            if owner is None or (owner is object and obj is not object):
+                continue
+            v = vars(owner)[n]
+            if not (callable(v) or isinstance(v, (classmethod, staticmethod))):
+                continue
+            where = ("<builtin>." if getattr(builtins, owner.__name__, None) is owner
+                     else owner.__module__ + ".") + owner.__qualname__
+            rows.append([n, where + "." + n])
+    except BaseException:
+        continue
+    out[q] = rows
+sys.stdout.write(json.dumps(out))
+"""
 
 
 def _python_tag() -> str:
@@ -3234,32 +3284,57 @@ def _python_tag() -> str:
     return f"{sys.implementation.name}-{sys.version}-{sys.platform}"
 
 
-def _stored_stdlib_exports(conn, mods) -> dict[str, tuple[str, ...] | None]:
-    """The stored answers for ``mods`` from this very interpreter (a new Python asks again)."""
+def _stored_answers(conn, table: str, key: str, keys) -> dict[str, tuple | None]:
+    """The stored answers of a standard-library probe (``table``: python, key, answer JSON or NULL) for ``keys``,
+    from this very interpreter (a new Python asks again)."""
     import json
 
     from resources.duck import present_tables
-    if STDLIB_EXPORTS_TABLE not in present_tables(conn, [STDLIB_EXPORTS_TABLE]):
+    if table not in present_tables(conn, [table]):
         return {}
-    return {m: None if names is None else tuple(json.loads(names)) for m, names in conn.execute(
-        f"SELECT module, names FROM {STDLIB_EXPORTS_TABLE} WHERE python = ? AND module IN (SELECT unnest(?))",
-        [_python_tag(), list(mods)]).fetchall()}
+    return {k: None if v is None else tuple(tuple(x) if isinstance(x, list) else x for x in json.loads(v))
+            for k, v in conn.execute(f"SELECT {key}, {_ANSWER[table]} FROM {table} WHERE python = ? AND "
+                                     f"{key} IN (SELECT unnest(?))", [_python_tag(), list(keys)]).fetchall()}
 
 
-def _store_stdlib_exports(conn, found: dict[str, tuple[str, ...] | None]) -> None:
-    """Keep the probe's answers (a one-file edit's link then starts no interpreter: 0.4 s on the standard library);
+def _store_answers(conn, table: str, key: str, found: dict[str, tuple | None]) -> None:
+    """Keep a probe's answers (a one-file edit's link then starts no interpreter: 0.4 s on the standard library);
     nothing when the connection cannot write."""
     import json
 
     import duckdb
     try:
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {STDLIB_EXPORTS_TABLE} (python VARCHAR, module VARCHAR, names VARCHAR)")
-        for m, names in found.items():
-            conn.execute(f"DELETE FROM {STDLIB_EXPORTS_TABLE} WHERE python = ? AND module = ?", [_python_tag(), m])
-            conn.execute(f"INSERT INTO {STDLIB_EXPORTS_TABLE} VALUES (?, ?, ?)",
-                         [_python_tag(), m, None if names is None else json.dumps(list(names))])
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (python VARCHAR, {key} VARCHAR, {_ANSWER[table]} VARCHAR)")
+        for k, v in found.items():
+            conn.execute(f"DELETE FROM {table} WHERE python = ? AND {key} = ?", [_python_tag(), k])
+            conn.execute(f"INSERT INTO {table} VALUES (?, ?, ?)",
+                         [_python_tag(), k, None if v is None else json.dumps([list(x) if isinstance(x, tuple) else x
+                                                                              for x in v])])
     except duckdb.Error:
         pass
+
+
+def _probe(conn, table: str, key: str, keys: list[str], source: str, memo: dict) -> None:
+    """Fill ``memo`` (per process: key -> answer, None when the probe gave none) for ``keys``: the answers stored in
+    ``table``, then this process's earlier ones, then ``source`` run on the rest in a separate isolated interpreter
+    (``python -I``, 120 s at most; its JSON {key: answer} on stdout). Answers the table lacks are stored."""
+    import json
+    import subprocess
+    import sys
+    stored = _stored_answers(conn, table, key, keys) if keys else {}
+    memo.update(stored)
+    missing = [k for k in keys if k not in memo]
+    if missing:
+        try:
+            done = subprocess.run([sys.executable, "-I", "-c", source, *missing], capture_output=True,
+                                  text=True, timeout=120, stdin=subprocess.DEVNULL)
+            found = json.loads(done.stdout) if done.returncode == 0 else {}
+        except (OSError, ValueError, subprocess.SubprocessError):
+            found = {}
+        for k in missing:
+            memo[k] = tuple(tuple(x) if isinstance(x, list) else x for x in found[k]) if k in found else None
+    if set(keys) - set(stored):  # (also what an earlier link of this process learnt: this database has not)
+        _store_answers(conn, table, key, {k: memo[k] for k in keys if k not in stored})
 
 
 def _in_stdlib(top: str) -> bool:
@@ -3286,31 +3361,55 @@ def _stdlib_star_exports(conn) -> pa.Table:
     whose names are known (no row: unknown, as any module outside the repository). Lets the link resolve a name a
     file gets from ``from tkinter import *`` (external ``tkinter.Tk``) and the builtins that star import does not
     shadow (``list``; ``from os import *`` binds ``open``)."""
-    import json
-    import subprocess
-    import sys
     mods = [m for (m,) in conn.execute(
         "SELECT DISTINCT imported_module FROM cpg_imports WHERE is_star AND imported_module IS NOT NULL "
         "AND imported_module NOT IN (SELECT qualname FROM cpg_definitions WHERE kind = 'module') ORDER BY 1").fetchall()
             if _in_stdlib(m.split(".")[0]) and m.split(".")[0] not in _STDLIB_STAR_SKIP
             and "__main__" not in m.split(".")]
-    stored = _stored_stdlib_exports(conn, mods) if mods else {}  # what an earlier process of this interpreter found
-    _STDLIB_EXPORTS.update(stored)
-    missing = [m for m in mods if m not in _STDLIB_EXPORTS]
-    if missing:
-        try:
-            done = subprocess.run([sys.executable, "-I", "-c", _STDLIB_PROBE, *missing], capture_output=True,
-                                  text=True, timeout=120, stdin=subprocess.DEVNULL)
-            found = json.loads(done.stdout) if done.returncode == 0 else {}
-        except (OSError, ValueError, subprocess.SubprocessError):
-            found = {}
-        for m in missing:
-            _STDLIB_EXPORTS[m] = tuple(found[m]) if m in found else None
-    if set(mods) - set(stored):
-        _store_stdlib_exports(conn, {m: _STDLIB_EXPORTS[m] for m in mods if m not in stored})
+    _probe(conn, STDLIB_EXPORTS_TABLE, "module", mods, _STDLIB_PROBE, _STDLIB_EXPORTS)
     rows = [(m, n) for m in mods if _STDLIB_EXPORTS[m] is not None for n in (None, *_STDLIB_EXPORTS[m])]
     return pa.table({"module": pa.array([m for m, _ in rows], pa.string()),
                      "name": pa.array([n for _, n in rows], pa.string())})
+
+
+def _ext_members(conn) -> None:
+    """``__lk_ext_members`` (class_qualname, name, qualname) and ``__lk_ext_classes`` (class_qualname): the callable
+    attributes of the classes outside the repository that the MRO of a class of the repository names (cpg_mro rows
+    without a definition), where this interpreter knows them: a builtin class (``<builtin>.dict``) and a class of
+    the standard library the repository does not have (``logging.Handler``, read by importing its module in a
+    separate isolated interpreter: STDLIB_CLASS_PROBE, kept per interpreter in cpg_link_stdlib_classes). ``qualname``
+    names the class of its MRO that defines the attribute (``logging.Logger.filter`` is ``logging.Filterer.filter``);
+    object's attributes only for object itself. ``__lk_ext_classes``: the classes whose attributes are known (a
+    method lookup along an MRO goes past one that lacks the name; an unknown class may have it)."""
+    from resources.duck import run
+    named = [q for (q,) in conn.execute(
+        "SELECT DISTINCT ancestor_qualname FROM cpg_mro WHERE ancestor_def_id IS NULL AND ancestor_qualname IS NOT NULL "
+        "AND NOT starts_with(ancestor_qualname, '<builtin>.') AND contains(ancestor_qualname, '.') "
+        "AND split_part(ancestor_qualname, '.', 1) NOT IN (SELECT top FROM __lk_tops) ORDER BY 1").fetchall()]
+    asked = [q for q in named if _in_stdlib(q.split(".")[0]) and q.split(".")[0] not in _STDLIB_STAR_SKIP
+             and "__main__" not in q.split(".")]
+    _probe(conn, STDLIB_CLASSES_TABLE, "class_qualname", asked, STDLIB_CLASS_PROBE, _STDLIB_CLASSES)
+    rows = [(q, n, t) for q in asked if _STDLIB_CLASSES[q] is not None for n, t in _STDLIB_CLASSES[q]]
+    conn.register("__lk_stdlib_members", pa.table({
+        "class_qualname": pa.array([r[0] for r in rows], pa.string()), "name": pa.array([r[1] for r in rows], pa.string()),
+        "qualname": pa.array([r[2] for r in rows], pa.string())}))
+    conn.register("__lk_stdlib_classes", pa.table({"class_qualname": pa.array(
+        [q for q in asked if _STDLIB_CLASSES[q] is not None], pa.string())}))
+    try:
+        run(conn, "CREATE OR REPLACE TEMP TABLE __lk_ext_members AS "
+                  "SELECT '<builtin>.' || type AS class_qualname, name, '<builtin>.' || owner || '.' || name AS qualname "
+                  "FROM __builtin_members WHERE owner <> 'object' OR type = 'object' "
+                  "UNION ALL SELECT * FROM __lk_stdlib_members")
+        run(conn, "CREATE OR REPLACE TEMP TABLE __lk_ext_classes AS SELECT DISTINCT '<builtin>.' || type AS class_qualname "
+                  "FROM __builtin_members UNION ALL SELECT * FROM __lk_stdlib_classes")
+        # a method lookup's candidates along an MRO: the repository's definitions by their class, those outside it
+        # by the class's name ('~' first: no definition id starts so)
+        run(conn, "CREATE OR REPLACE TEMP VIEW __lk_members AS SELECT parent_def_id AS owner_key, name, def_id, qualname, "
+                  "path, kind, span_start_byte FROM __lk_defs UNION ALL SELECT '~' || class_qualname, name, NULL, qualname, "
+                  "NULL, NULL, NULL FROM __lk_ext_members")
+    finally:
+        conn.unregister("__lk_stdlib_members")
+        conn.unregister("__lk_stdlib_classes")
 
 
 def link_calls(conn, full: bool = False) -> dict[str, int]:

@@ -1,0 +1,139 @@
+"""Methods a class of the repository inherits from a class outside it: `self.add_option(...)` in a subclass of
+optparse.OptionParser runs optparse.OptionContainer.add_option, `logger.debug(...)` on an instance of a subclass of
+logging.Logger runs logging.Logger.debug, `m.get(k)` on a dict subclass runs dict.get. Before, the MRO walk stopped
+at the first class outside the repository and such a call had no edge (pip 24.2: 163 of its call sites). Now the
+link knows the callable attributes of builtin classes and of standard-library classes (read by importing their
+module in a separate isolated interpreter), and the edge goes to the class of the base's own MRO whose __dict__
+holds the method. A class outside the repository that lacks the name is walked past (super()); a name the base
+does not have, or has as a value that is not callable, gives no edge; an instance attribute __init__ always stores shadows the method.
+
+The oracle is CPython: for each call, the class of ``type(receiver).__mro__`` whose ``__dict__`` holds the method.
+"""
+
+import json
+
+from tests.conftest import call_edges, index_repo, run_cli
+from tests.test_cpg_link_sqla_trial import in_cpython
+
+FIXTURE = '''import logging
+import optparse
+
+
+class Log(logging.Logger):
+    def verbose(self, msg):
+        self.log(5, msg)
+
+
+def get_logger(name) -> Log:
+    return Log(name)
+
+
+logger = get_logger("x")
+
+
+def use():
+    logger.debug("a")
+    logger.filter(None)
+    logger.verbose("b")
+    logger.manager()
+    logger.nope()
+
+
+class Parser(optparse.OptionParser):
+    def setup(self):
+        self.add_option("-x")
+        self.print_help()
+
+
+class Handler(logging.Handler):
+    def emit(self, record):
+        self.format(record)
+        super().emit(record)
+        super().flush()
+
+
+class Quiet(logging.Handler):
+    def __init__(self, fmt):
+        super().__init__()
+        self.format = fmt
+
+    def emit(self, record):
+        self.format(record)
+
+
+class Mine(dict):
+    pass
+
+
+def d():
+    m = Mine()
+    return m.get(1)
+'''
+
+# (the text of the call, the class of its receiver at runtime, its method, the rule), by hand
+CALLS = [
+    ("self.log(5, msg)", "Log", "log", "self_method"),
+    ('logger.debug("a")', "Log", "debug", "returns_method"),
+    ("logger.filter(None)", "Log", "filter", "returns_method"),
+    ("self.add_option(", "Parser", "add_option", "self_method"),
+    ("self.print_help()", "Parser", "print_help", "self_method"),
+    ("self.format(record)\n        super()", "Handler", "format", "self_method"),
+    ("super().emit(record)", "logging.Handler", "emit", "super"),
+    ("super().flush()", "logging.Handler", "flush", "super"),
+    ("m.get(1)", "Mine", "get", "instance_method"),
+]
+
+ORACLE = """
+import builtins, json, logging, sys
+import pkg.fx as fx
+out = []
+for cls, method in json.loads(sys.argv[2]):
+    k = getattr(fx, cls) if hasattr(fx, cls) else eval(cls)
+    owner = next(c for c in k.__mro__ if method in vars(c))
+    out.append(("<builtin>." if owner.__module__ == "builtins" else owner.__module__ + ".") + owner.__qualname__
+               + "." + method)
+print(json.dumps(out))
+"""
+
+
+def _line(text: str) -> int:
+    return FIXTURE[:FIXTURE.index(text)].count("\n") + 1
+
+
+def test_methods_inherited_from_classes_outside_the_repository_are_cpythons(tmp_path):
+    repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/fx.py": FIXTURE})
+    want = json.loads(in_cpython(repo, ORACLE.replace("sys.argv[2]", repr(json.dumps([c[1:3] for c in CALLS])))))
+    # what CPython says, checked against the classes named by hand: a base's own base holds some of them
+    assert want == ["logging.Logger.log", "logging.Logger.debug", "logging.Filterer.filter",
+                    "optparse.OptionContainer.add_option", "optparse.OptionParser.print_help",
+                    "logging.Handler.format", "logging.Handler.emit", "logging.Handler.flush", "<builtin>.dict.get"]
+    got = call_edges(env["CODEINTEL_DB"], "pkg/fx.py")
+    for (text, _, _, rule), callee in zip(CALLS, want):  # (the line's other call: super() itself)
+        edges = [(c, r) for c, r, _ in got.get(_line(text), []) if c != "<builtin>.super"]
+        assert edges == [(callee, rule)], (text, got.get(_line(text)))
+    # the repository's own method as before; a class attribute that is not callable (Logger.manager, a Manager),
+    # a name Logger lacks, an instance attribute that shadows Handler.format: no edge
+    assert [c for c, _, _ in got[_line('logger.verbose("b")')]] == ["pkg.fx.Log.verbose"]
+    for text in ("logger.manager()", "logger.nope()", "self.format(record)\n\n\nclass Mine"):
+        assert got.get(_line(text), []) == [], text
+
+
+def test_answers_are_kept_per_interpreter_and_an_edit_keeps_the_edges(tmp_path):
+    """The probe's answers are stored beside the link's tables (a one-file edit starts no interpreter for them), and
+    an edit elsewhere keeps the edges into the standard library."""
+    repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/fx.py": FIXTURE, "pkg/other.py": "X = 1\n"})
+    import duckdb
+
+    from codeintel_assets import link
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        stored = {q: json.loads(m) for q, m in c.execute(
+            f"SELECT class_qualname, members FROM {link.STDLIB_CLASSES_TABLE} WHERE python = ?",
+            [link._python_tag()]).fetchall()}
+    assert set(stored) == {"logging.Logger", "logging.Handler", "optparse.OptionParser"}
+    assert ["add_option", "optparse.OptionContainer.add_option"] in stored["optparse.OptionParser"]
+    assert not any(n == "manager" for n, _ in stored["logging.Logger"])  # (a Manager instance: not callable)
+    before = call_edges(env["CODEINTEL_DB"], "pkg/fx.py")
+    (repo / "pkg" / "other.py").write_text("X = 2\n")
+    code, out, err = run_cli(["index", str(repo), "--workers", "1"], env)
+    assert code == 0, err
+    assert call_edges(env["CODEINTEL_DB"], "pkg/fx.py") == before
