@@ -759,7 +759,7 @@ SELECT c.callsite_id AS ref_id, '{rule}' AS rule,
        x.def_id, x.qualname, x.path, x.kind, {via} AS via
 FROM __lk_sites c
 {find_class}
-JOIN cpg_mro o ON o.class_def_id = {class_def_id}
+JOIN {mro} o ON o.class_def_id = {class_def_id}
 JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname) AND x.name = {method}
 WHERE c.callee_kind = '{callee_kind}' AND len(c.callee_attrs) = {n_attrs}{where}
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.ref_id, e.def_id ORDER BY o.mro_index,
@@ -781,6 +781,12 @@ _BOUND_BY_CALL = ("JOIN __lk_scope_vrefs v ON v.target_binding_id = c.callee_roo
                   "AND v.path = c.path")
 
 
+# A resolution e of a call that makes an instance: a class of the repository (constructor or class), or a class of
+# the standard library called (external, a name the class probe found a class: __lk_ext_classes).
+_MAKES_INSTANCE = ("(e.rule IN ('constructor', 'class') OR (e.rule = 'external' AND e.qualname IN "
+                   "(SELECT class_qualname FROM __lk_ext_classes)))")
+
+
 def _method_of_constructed(rule: str, callee_kind: str, constructing_call: str, find_call: str = "",
                            where: str = "", factor: str = "0.9", method: str = "c.callee_attrs[1]",
                            n_attrs: int = 1) -> str:
@@ -790,13 +796,14 @@ def _method_of_constructed(rule: str, callee_kind: str, constructing_call: str, 
     ``constructing_call``)."""
     return _METHOD_OF_CLASS.format(
         rule=rule, callee_kind=callee_kind, where=where, confidence=f"{factor} * e.confidence", method=method,
-        n_attrs=n_attrs,
-        via="[e.qualname, x.qualname]", class_def_id="k.def_id", find_class=f"""{find_call}
-JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule IN ('constructor', 'class')
+        n_attrs=n_attrs, mro="__lk_mro_ext",
+        via="[e.qualname, x.qualname]", class_def_id="coalesce(k.def_id, '~' || e.qualname)", find_class=f"""{find_call}
+JOIN __lk_calls e ON e.ref_id = {constructing_call} AND """ + _MAKES_INSTANCE + """
  AND NOT ends_with(e.qualname, '.__new__')  -- (one row per class: its __init__, or the class)
 -- the class called: the resolution itself (class), or the name resolved before its __init__ was appended to the
--- path (constructor: not the class defining __init__, which may be a base class of the one called)
-JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END
+-- path (constructor: not the class defining __init__, which may be a base class of the one called); a class of
+-- the standard library: its name (__lk_mro_ext has one row for it)
+LEFT JOIN __lk_defs k ON e.rule <> 'external' AND k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END
  AND k.kind = 'class'""")
 
 
@@ -805,6 +812,7 @@ def _method_of_returned(callee_kind: str, constructing_call: str, find_call: str
     (__lk_returns): m along C's MRO, 0.8 x the call's and the annotation's confidence (rule returns_method)."""
     return _METHOD_OF_CLASS.format(
         rule="returns_method", callee_kind=callee_kind, where=where, confidence="0.8 * e.confidence * t.confidence",
+        mro="cpg_mro",
         method="c.callee_attrs[1]", n_attrs=1,
         via="[e.qualname, t.qualname, x.qualname]", class_def_id="t.class_def_id", find_class=f"""{find_call}
 JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule NOT IN ('constructor', 'class')
@@ -828,7 +836,7 @@ sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM __lk_scope_defs n SEMI
 made AS (SELECT s.binding_id, v.ast_node_id AS call_id, e.ref_id
          FROM sites s LEFT JOIN __lk_scope_vrefs v ON v.target_node_id = s.ast_node_id AND v.path = s.path
           AND v.role = 'instance'
-         LEFT JOIN __lk_calls e ON e.ref_id = v.ast_node_id AND e.rule IN ('constructor', 'class')
+         LEFT JOIN __lk_calls e ON e.ref_id = v.ast_node_id AND """ + _MAKES_INSTANCE + """
           AND v.ast_node_id NOT IN (SELECT callsite_id FROM __lk_awaited))  -- (`await C()`: not a C)
 SELECT binding_id, count(DISTINCT call_id) AS n FROM made GROUP BY binding_id HAVING bool_and(ref_id IS NOT NULL)
 """
@@ -1248,7 +1256,7 @@ STORED_PARAM_REFS = _DECLARED_REFS.format(where="""value_id NOT IN (SELECT ref_i
     JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.attr
     WHERE x.def_id IN (""" + _GETTERS + """))))""")
 STORED_PARAM_DECLARED = f"INSERT INTO __lk_declared SELECT ref_id, def_id, qualname, confidence FROM ({_DECLARED_CLASSES})"
-ANNOTATED = _METHOD_OF_CLASS.format(
+ANNOTATED = _METHOD_OF_CLASS.format(mro="cpg_mro",
     rule="annotation", callee_kind="attribute", where=_bound_once("annotation"), confidence="0.8 * e.confidence",
     method="c.callee_attrs[1]", n_attrs=1,
     via="[e.qualname, x.qualname]", class_def_id="e.def_id", find_class="""
@@ -1277,7 +1285,7 @@ FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id AND 
 # function may break). click's `for param in self.get_params(ctx): param.add_to_parser(...)`.
 _ITER_BY = """
 JOIN __lk_scope_vrefs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'iter' AND v.path = c.path"""
-ITERATED_CALL = _METHOD_OF_CLASS.format(
+ITERATED_CALL = _METHOD_OF_CLASS.format(mro="cpg_mro",
     rule="iterated", callee_kind="attribute", where=_bound_once("iter"), confidence="0.8 * e.confidence",
     method="c.callee_attrs[1]", n_attrs=1, via="[e.qualname, x.qualname]", class_def_id="e.def_id",
     find_class=_ITER_BY + """
@@ -1286,7 +1294,7 @@ JOIN (SELECT k.ref_id, r.class_def_id AS def_id, k.confidence * r.confidence AS 
       WHERE k.rule NOT IN ('constructor', 'class')) e ON e.ref_id = v.ast_node_id""")
 # ... and `for x in xs` where xs is a parameter declared `xs: list[C]` (the same generics) and bound nowhere else:
 # 0.8 x the annotation's resolution (as the annotation rule).
-ITERATED_PARAM = _METHOD_OF_CLASS.format(
+ITERATED_PARAM = _METHOD_OF_CLASS.format(mro="cpg_mro",
     rule="iterated", callee_kind="attribute", confidence="0.8 * e.confidence",
     where=_bound_once("iter") + """
   AND v.root_binding_id IN (SELECT binding_id FROM __lk_scope_defs SEMI JOIN (
@@ -1300,7 +1308,7 @@ JOIN __lk_declared e ON e.ref_id = a.value_id""")
 # declares it a container of C (`a: list[C]` in its body, `self.a: List["C"] = ...` in a method: attr_declared_item;
 # the same generics as for `iterated`): x.m() reaches m along C's MRO (rule iterated, 0.8 x the declaration's
 # resolution). rich's `for line in self._lines: line.truncate(...)`.
-ITERATED_ATTR = _METHOD_OF_CLASS.format(
+ITERATED_ATTR = _METHOD_OF_CLASS.format(mro="cpg_mro",
     rule="iterated", callee_kind="attribute", where=_bound_once("iter"), confidence="0.8 * e.confidence",
     method="c.callee_attrs[1]", n_attrs=1, via="[e.qualname, x.qualname]", class_def_id="e.def_id",
     find_class=_ITER_BY + """ AND len(v.attrs) = 1
@@ -2561,6 +2569,7 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
     _run_statements(conn, CONSTRUCTORS)
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_calls AS " + CALLABLE.format(res="__lk_res")
         + " UNION ALL SELECT * FROM (" + SUPER + ")")
+    _ext_members(conn, called=True)  # (and the classes outside the repository that the scope's calls name)
     run(conn, SHADOWED)
     run(conn, AWAITED)
     _run_statements(conn, ALIAS_SITES)
@@ -3239,7 +3248,8 @@ _STDLIB_CLASSES: dict[str, tuple | None] = {}  # per process: class qualname -> 
 # For each dotted name: the longest prefix that imports as a module, the rest its attributes; when that is a class,
 # its callable attributes (what dir() gives) with the class of its __mro__ whose __dict__ holds each, named as
 # CPython names it (its __module__ and __qualname__: json.JSONEncoder's `default` is json.encoder.JSONEncoder.default,
-# the qualname an index of the standard library gives that definition). Not object's: a class after it in a subclass's MRO
+# the qualname an index of the standard library gives that definition; a class of the interpreter's own that
+# builtins does not name, as types.ModuleType, by the name asked about). Not object's: a class after it in a subclass's MRO
 # comes first (`class K(logging.Handler, Mixin)`: Handler, Filterer, Mixin, object). Nor a property or another
 # descriptor that is not callable (calling its value is not calling it).
 STDLIB_CLASS_PROBE = """
@@ -3269,8 +3279,12 @@ for q in sys.argv[1:]:
             v = vars(owner)[n]
             if not (callable(v) or isinstance(v, (classmethod, staticmethod))):
                 continue
-            where = ("<builtin>." if getattr(builtins, owner.__name__, None) is owner
-                     else owner.__module__ + ".") + owner.__qualname__
+            if getattr(builtins, owner.__name__, None) is owner:
+                where = "<builtin>." + owner.__qualname__
+            elif owner.__module__ == "builtins":  # (no such builtin: types.ModuleType is `module`)
+                where = q if owner is obj else "<builtin>." + owner.__qualname__
+            else:
+                where = owner.__module__ + "." + owner.__qualname__
             rows.append([n, where + "." + n])
     except BaseException:
         continue
@@ -3372,7 +3386,7 @@ def _stdlib_star_exports(conn) -> pa.Table:
                      "name": pa.array([n for _, n in rows], pa.string())})
 
 
-def _ext_members(conn) -> None:
+def _ext_members(conn, called: bool = False) -> None:
     """``__lk_ext_members`` (class_qualname, name, qualname) and ``__lk_ext_classes`` (class_qualname): the callable
     attributes of the classes outside the repository that the MRO of a class of the repository names (cpg_mro rows
     without a definition), where this interpreter knows them: a builtin class (``<builtin>.dict``) and a class of
@@ -3380,12 +3394,17 @@ def _ext_members(conn) -> None:
     separate isolated interpreter: STDLIB_CLASS_PROBE, kept per interpreter in cpg_link_stdlib_classes). ``qualname``
     names the class of its MRO that defines the attribute (``logging.Logger.filter`` is ``logging.Filterer.filter``);
     object's attributes only for object itself. ``__lk_ext_classes``: the classes whose attributes are known (a
-    method lookup along an MRO goes past one that lacks the name; an unknown class may have it)."""
+    method lookup along an MRO goes past one that lacks the name; an unknown class may have it). ``called``: also the
+    names outside the repository that calls resolve to (rule external, this link's and the stored ones): those the
+    probe finds classes make instances (``x = optparse.OptionParser(); x.add_option(...)``); ``__lk_mro_ext`` is
+    cpg_mro with one row for each such class."""
     from resources.duck import run
+    calls = ("UNION SELECT qualname FROM __lk_calls WHERE rule = 'external' "
+             "UNION SELECT callee_qualname FROM cpg_calls WHERE rule = 'external'") if called else ""
     named = [q for (q,) in conn.execute(
-        "SELECT DISTINCT ancestor_qualname FROM cpg_mro WHERE ancestor_def_id IS NULL AND ancestor_qualname IS NOT NULL "
-        "AND NOT starts_with(ancestor_qualname, '<builtin>.') AND contains(ancestor_qualname, '.') "
-        "AND split_part(ancestor_qualname, '.', 1) NOT IN (SELECT top FROM __lk_tops) ORDER BY 1").fetchall()]
+        "SELECT DISTINCT q FROM (SELECT ancestor_qualname AS q FROM cpg_mro WHERE ancestor_def_id IS NULL "
+        f"{calls}) WHERE q IS NOT NULL AND NOT starts_with(q, '<builtin>.') AND contains(q, '.') "
+        "AND split_part(q, '.', 1) NOT IN (SELECT top FROM __lk_tops) ORDER BY 1").fetchall()]
     asked = [q for q in named if _in_stdlib(q.split(".")[0]) and q.split(".")[0] not in _STDLIB_STAR_SKIP
              and "__main__" not in q.split(".")]
     _probe(conn, STDLIB_CLASSES_TABLE, "class_qualname", asked, STDLIB_CLASS_PROBE, _STDLIB_CLASSES)
@@ -3393,13 +3412,14 @@ def _ext_members(conn) -> None:
     conn.register("__lk_stdlib_members", pa.table({
         "class_qualname": pa.array([r[0] for r in rows], pa.string()), "name": pa.array([r[1] for r in rows], pa.string()),
         "qualname": pa.array([r[2] for r in rows], pa.string())}))
-    conn.register("__lk_stdlib_classes", pa.table({"class_qualname": pa.array(
+    conn.register("__lk_stdlib_known", pa.table({"class_qualname": pa.array(
         [q for q in asked if _STDLIB_CLASSES[q] is not None], pa.string())}))
     try:
         run(conn, "CREATE OR REPLACE TEMP TABLE __lk_ext_members AS "
                   "SELECT '<builtin>.' || type AS class_qualname, name, '<builtin>.' || owner || '.' || name AS qualname "
                   "FROM __builtin_members WHERE owner <> 'object' OR type = 'object' "
                   "UNION ALL SELECT * FROM __lk_stdlib_members")
+        run(conn, "CREATE OR REPLACE TEMP TABLE __lk_stdlib_classes AS SELECT * FROM __lk_stdlib_known")
         run(conn, "CREATE OR REPLACE TEMP TABLE __lk_ext_classes AS SELECT DISTINCT '<builtin>.' || type AS class_qualname "
                   "FROM __builtin_members UNION ALL SELECT * FROM __lk_stdlib_classes")
         # a method lookup's candidates along an MRO: the repository's definitions by their class, those outside it
@@ -3407,9 +3427,12 @@ def _ext_members(conn) -> None:
         run(conn, "CREATE OR REPLACE TEMP VIEW __lk_members AS SELECT parent_def_id AS owner_key, name, def_id, qualname, "
                   "path, kind, span_start_byte FROM __lk_defs UNION ALL SELECT '~' || class_qualname, name, NULL, qualname, "
                   "NULL, NULL, NULL FROM __lk_ext_members")
+        run(conn, "CREATE OR REPLACE TEMP VIEW __lk_mro_ext AS SELECT class_def_id, mro_index, ancestor_def_id, "
+                  "ancestor_qualname, complete FROM cpg_mro UNION ALL SELECT '~' || class_qualname, 0, NULL, class_qualname, "
+                  "true FROM __lk_stdlib_classes")
     finally:
         conn.unregister("__lk_stdlib_members")
-        conn.unregister("__lk_stdlib_classes")
+        conn.unregister("__lk_stdlib_known")
 
 
 def link_calls(conn, full: bool = False) -> dict[str, int]:

@@ -5,7 +5,9 @@ at the first class outside the repository and such a call had no edge (pip 24.2:
 link knows the callable attributes of builtin classes and of standard-library classes (read by importing their
 module in a separate isolated interpreter), and the edge goes to the class of the base's own MRO whose __dict__
 holds the method. A class outside the repository that lacks the name is walked past (super()); a name the base
-does not have, or has as a value that is not callable, gives no edge; an instance attribute __init__ always stores shadows the method.
+does not have, or has as a value that is not callable, gives no edge; an instance attribute __init__ always stores
+shadows the method. A standard-library class called is an instance of it as a class of the repository is
+(`p = optparse.OptionParser(); p.add_option(...)`, `argparse.ArgumentParser().parse_args(argv)`).
 
 The oracle is CPython: for each call, the class of ``type(receiver).__mro__`` whose ``__dict__`` holds the method.
 """
@@ -15,8 +17,10 @@ import json
 from tests.conftest import call_edges, index_repo, run_cli
 from tests.test_cpg_link_sqla_trial import in_cpython
 
-FIXTURE = '''import logging
+FIXTURE = '''import argparse
+import logging
 import optparse
+import types
 
 
 class Log(logging.Logger):
@@ -68,6 +72,18 @@ class Mine(dict):
 def d():
     m = Mine()
     return m.get(1)
+
+
+def parse(argv):
+    p = optparse.OptionParser()
+    p.add_option("-x")
+    return argparse.ArgumentParser().parse_args(argv)
+
+
+def module(name):
+    made = types.ModuleType(name)
+    logging.getLogger(name)
+    return made.nope()
 '''
 
 # (the text of the call, the class of its receiver at runtime, its method, the rule), by hand
@@ -81,10 +97,12 @@ CALLS = [
     ("super().emit(record)", "logging.Handler", "emit", "super"),
     ("super().flush()", "logging.Handler", "flush", "super"),
     ("m.get(1)", "Mine", "get", "instance_method"),
+    ('p.add_option("-x")', "optparse.OptionParser", "add_option", "instance_method"),
+    ("ArgumentParser().parse_args(argv)", "argparse.ArgumentParser", "parse_args", "result_method"),
 ]
 
 ORACLE = """
-import builtins, json, logging, sys
+import argparse, builtins, json, logging, optparse, sys
 import pkg.fx as fx
 out = []
 for cls, method in json.loads(sys.argv[2]):
@@ -106,15 +124,16 @@ def test_methods_inherited_from_classes_outside_the_repository_are_cpythons(tmp_
     # what CPython says, checked against the classes named by hand: a base's own base holds some of them
     assert want == ["logging.Logger.log", "logging.Logger.debug", "logging.Filterer.filter",
                     "optparse.OptionContainer.add_option", "optparse.OptionParser.print_help",
-                    "logging.Handler.format", "logging.Handler.emit", "logging.Handler.flush", "<builtin>.dict.get"]
+                    "logging.Handler.format", "logging.Handler.emit", "logging.Handler.flush", "<builtin>.dict.get",
+                    "optparse.OptionContainer.add_option", "argparse.ArgumentParser.parse_args"]
     got = call_edges(env["CODEINTEL_DB"], "pkg/fx.py")
-    for (text, _, _, rule), callee in zip(CALLS, want):  # (the line's other call: super() itself)
-        edges = [(c, r) for c, r, _ in got.get(_line(text), []) if c != "<builtin>.super"]
+    for (text, _, _, rule), callee in zip(CALLS, want):  # (the line's other call: super(), ArgumentParser())
+        edges = [(c, r) for c, r, _ in got.get(_line(text), []) if c not in ("<builtin>.super", "argparse.ArgumentParser")]
         assert edges == [(callee, rule)], (text, got.get(_line(text)))
     # the repository's own method as before; a class attribute that is not callable (Logger.manager, a Manager),
     # a name Logger lacks, an instance attribute that shadows Handler.format: no edge
     assert [c for c, _, _ in got[_line('logger.verbose("b")')]] == ["pkg.fx.Log.verbose"]
-    for text in ("logger.manager()", "logger.nope()", "self.format(record)\n\n\nclass Mine"):
+    for text in ("logger.manager()", "logger.nope()", "self.format(record)\n\n\nclass Mine", "made.nope()"):
         assert got.get(_line(text), []) == [], text
 
 
@@ -126,10 +145,13 @@ def test_answers_are_kept_per_interpreter_and_an_edit_keeps_the_edges(tmp_path):
 
     from codeintel_assets import link
     with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
-        stored = {q: json.loads(m) for q, m in c.execute(
+        stored = {q: m and json.loads(m) for q, m in c.execute(
             f"SELECT class_qualname, members FROM {link.STDLIB_CLASSES_TABLE} WHERE python = ?",
             [link._python_tag()]).fetchall()}
-    assert set(stored) == {"logging.Logger", "logging.Handler", "optparse.OptionParser"}
+    # the bases, and the names outside the repository that calls resolve to (functions too: no members, NULL)
+    assert {"logging.Logger", "logging.Handler", "optparse.OptionParser", "argparse.ArgumentParser",
+            "types.ModuleType"} <= {q for q, m in stored.items() if m is not None}
+    assert stored["logging.getLogger"] is None
     assert ["add_option", "optparse.OptionContainer.add_option"] in stored["optparse.OptionParser"]
     assert not any(n == "manager" for n, _ in stored["logging.Logger"])  # (a Manager instance: not callable)
     before = call_edges(env["CODEINTEL_DB"], "pkg/fx.py")
