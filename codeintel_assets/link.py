@@ -25,9 +25,11 @@ Rules (``rule``, ``confidence``):
   (``os.path.join``), no definition id.
 """
 
+import ast
 import builtins
 import os
 import re
+import sys
 
 import pyarrow as pa
 
@@ -812,11 +814,11 @@ def _method_of_returned(callee_kind: str, constructing_call: str, find_call: str
     (__lk_returns): m along C's MRO, 0.8 x the call's and the annotation's confidence (rule returns_method)."""
     return _METHOD_OF_CLASS.format(
         rule="returns_method", callee_kind=callee_kind, where=where, confidence="0.8 * e.confidence * t.confidence",
-        mro="cpg_mro",
+        mro="__lk_mro_ext",
         method="c.callee_attrs[1]", n_attrs=1,
         via="[e.qualname, t.qualname, x.qualname]", class_def_id="t.class_def_id", find_class=f"""{find_call}
 JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule NOT IN ('constructor', 'class')
-JOIN __lk_returns t ON t.fn_def_id = e.def_id
+JOIN __lk_returns t ON t.fn_def_id = coalesce(e.def_id, '~' || e.qualname)
  AND t.is_async = ({constructing_call} IN (SELECT callsite_id FROM __lk_awaited))""")
 
 
@@ -2598,6 +2600,9 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
     run(conn, RETURNS_REFS)
     _resolve(conn, roots, not full)
     _run_statements(conn, RETURNS)
+    # a function of the standard library returns the class its stub declares (`logging.getLogger` -> logging.Logger)
+    _run_if(conn, "INSERT INTO __lk_returns SELECT '~' || qualname, '~' || class_qualname, class_qualname, 1.0, false "
+                  "FROM __lk_ext_returns", "__lk_ext_returns")
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_ret_seen (def_id VARCHAR)")
     _run_statements(conn, INFERRED_RETURNS)
     _run_if(conn, "INSERT INTO __lk_calls " + ITERATED_CALL + " UNION ALL " + ITERATED_PARAM, "__lk_returns_item",
@@ -3386,6 +3391,107 @@ def _stdlib_star_exports(conn) -> pa.Table:
                      "name": pa.array([n for _, n in rows], pa.string())})
 
 
+_STUB_RETURNS: dict[str, str | None] = {}  # per process: dotted function name -> the class it returns (None: unknown)
+_STUB_TREES: dict[str, object] = {}  # per process: module -> its stub's AST (None: no stub)
+# Names a stub may return that say nothing of the value's class (or are a typing construct, not a class).
+_STUB_OPAQUE = ("typing.", "typing_extensions.", "_typeshed.", "types.GenericAlias", "collections.abc.")
+
+
+def _stub_tree(module: str):
+    """The AST of ``module``'s stub in the typeshed bundled with typeshed_client (not the environment's stub packages:
+    the standard library's only), or None."""
+    if module not in _STUB_TREES:
+        tree = None
+        try:
+            import typeshed_client
+            ctx = typeshed_client.get_search_context(search_path=[], version=sys.version_info[:2])
+            path = typeshed_client.get_stub_file(module, search_context=ctx)
+            if path is not None:
+                tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (ImportError, OSError, SyntaxError, ValueError):
+            tree = None
+        _STUB_TREES[module] = tree
+    return _STUB_TREES[module]
+
+
+def _stub_statements(body):
+    """The statements of a stub's module body, those under `if sys.version_info ...:` / `if sys.platform ...:` (both
+    branches) included."""
+    for node in body:
+        if isinstance(node, ast.If):
+            yield from _stub_statements(node.body)
+            yield from _stub_statements(node.orelse)
+        else:
+            yield node
+
+
+def _annotation_class(node) -> str | None:
+    """The one class an annotation says a value is an instance of, as written: `C`, `m.C`, `C | None`, `Optional[C]`,
+    `C[str]` (a generic's subscript); None for anything else (a union of classes, a string)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        parts = [p for p in (node.left, node.right) if not (isinstance(p, ast.Constant) and p.value is None)]
+        return _annotation_class(parts[0]) if len(parts) == 1 else None
+    if isinstance(node, ast.Subscript):
+        if isinstance(node.value, ast.Name) and node.value.id == "Optional":
+            return _annotation_class(node.slice)
+        return _annotation_class(node.value)
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = _annotation_class(node.value)
+        return None if inner is None else inner + "." + node.attr
+    return None
+
+
+def _stub_name(module: str, name: str, depth: int = 0) -> str | None:
+    """What ``name`` (possibly dotted) means in ``module``'s stub: a class it defines (``module.name``), what it
+    imports under that name (followed into that module's stub), a builtin class (``<builtin>.name``); None else."""
+    tree = _stub_tree(module)
+    if tree is None or depth > 4:
+        return None
+    head, _, rest = name.partition(".")
+    for node in _stub_statements(tree.body):
+        if isinstance(node, ast.ClassDef) and node.name == head and not rest:
+            return f"{module}.{name}"
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for a in node.names:
+                if (a.asname or a.name) == head:
+                    return f"{node.module}.{a.name}" if rest else (
+                        _stub_name(node.module, a.name, depth + 1) or f"{node.module}.{a.name}")
+        if isinstance(node, ast.Import) and rest:
+            for a in node.names:
+                if (a.asname or a.name) == head:
+                    return f"{a.name}.{rest}"
+    if not rest and isinstance(getattr(builtins, head, None), type):
+        return f"<builtin>.{head}"
+    return None
+
+
+def _stub_returns(names: list[str]) -> dict[str, str]:
+    """For the module-level functions of the standard library among ``names`` (dotted, as calls resolve to them): the
+    class each returns as its stub declares it, when every declaration of it (overloads, versions, platforms) says
+    the same one class (`logging.getLogger` -> logging.Logger, `re.match` -> re.Match: `Match[str] | None`).
+    Names of typing constructs and of the abstract collections say nothing of the class: left out."""
+    for q in names:
+        if q in _STUB_RETURNS:
+            continue
+        _STUB_RETURNS[q] = None
+        module, _, fn = q.rpartition(".")
+        tree = _stub_tree(module) if module else None
+        if tree is None:
+            continue
+        found = {_annotation_class(node.returns) if node.returns is not None else None
+                 for node in _stub_statements(tree.body)
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == fn
+                 and not isinstance(node, ast.AsyncFunctionDef)}
+        if len(found) != 1 or None in found:
+            continue
+        target = _stub_name(module, found.pop())
+        if target is not None and not target.startswith(_STUB_OPAQUE):
+            _STUB_RETURNS[q] = target
+    return {q: _STUB_RETURNS[q] for q in names if _STUB_RETURNS[q] is not None}
+
+
 def _ext_members(conn, called: bool = False) -> None:
     """``__lk_ext_members`` (class_qualname, name, qualname) and ``__lk_ext_classes`` (class_qualname): the callable
     attributes of the classes outside the repository that the MRO of a class of the repository names (cpg_mro rows
@@ -3396,8 +3502,9 @@ def _ext_members(conn, called: bool = False) -> None:
     object's attributes only for object itself. ``__lk_ext_classes``: the classes whose attributes are known (a
     method lookup along an MRO goes past one that lacks the name; an unknown class may have it). ``called``: also the
     names outside the repository that calls resolve to (rule external, this link's and the stored ones): those the
-    probe finds classes make instances (``x = optparse.OptionParser(); x.add_option(...)``); ``__lk_mro_ext`` is
-    cpg_mro with one row for each such class."""
+    probe finds classes make instances (``x = optparse.OptionParser(); x.add_option(...)``), and those that are
+    functions return what their stubs declare (``__lk_ext_returns``: qualname, class_qualname; ``_stub_returns``);
+    ``__lk_mro_ext`` is cpg_mro with one row for each class outside the repository whose attributes are known."""
     from resources.duck import run
     calls = ("UNION SELECT qualname FROM __lk_calls WHERE rule = 'external' "
              "UNION SELECT callee_qualname FROM cpg_calls WHERE rule = 'external'") if called else ""
@@ -3408,12 +3515,23 @@ def _ext_members(conn, called: bool = False) -> None:
     asked = [q for q in named if _in_stdlib(q.split(".")[0]) and q.split(".")[0] not in _STDLIB_STAR_SKIP
              and "__main__" not in q.split(".")]
     _probe(conn, STDLIB_CLASSES_TABLE, "class_qualname", asked, STDLIB_CLASS_PROBE, _STDLIB_CLASSES)
+    # the functions among the names calls resolve to: the class each returns, by its stub (then asked about too)
+    returns = _stub_returns([q for q in asked if _STDLIB_CLASSES[q] is None]) if called else {}
+    more = sorted({c for c in returns.values() if not c.startswith("<builtin>.") and _in_stdlib(c.split(".")[0])}
+                  - set(asked))
+    if more:
+        _probe(conn, STDLIB_CLASSES_TABLE, "class_qualname", more, STDLIB_CLASS_PROBE, _STDLIB_CLASSES)
+        asked += more
+    builtin_types = {f"<builtin>.{t}" for t in _builtin_members().column("type").to_pylist()}
+    returns = {q: c for q, c in returns.items() if c in builtin_types or _STDLIB_CLASSES.get(c) is not None}
     rows = [(q, n, t) for q in asked if _STDLIB_CLASSES[q] is not None for n, t in _STDLIB_CLASSES[q]]
     conn.register("__lk_stdlib_members", pa.table({
         "class_qualname": pa.array([r[0] for r in rows], pa.string()), "name": pa.array([r[1] for r in rows], pa.string()),
         "qualname": pa.array([r[2] for r in rows], pa.string())}))
     conn.register("__lk_stdlib_known", pa.table({"class_qualname": pa.array(
         [q for q in asked if _STDLIB_CLASSES[q] is not None], pa.string())}))
+    conn.register("__lk_stub_returns", pa.table({"qualname": pa.array(list(returns), pa.string()),
+                                                 "class_qualname": pa.array(list(returns.values()), pa.string())}))
     try:
         run(conn, "CREATE OR REPLACE TEMP TABLE __lk_ext_members AS "
                   "SELECT '<builtin>.' || type AS class_qualname, name, '<builtin>.' || owner || '.' || name AS qualname "
@@ -3429,10 +3547,12 @@ def _ext_members(conn, called: bool = False) -> None:
                   "NULL, NULL, NULL FROM __lk_ext_members")
         run(conn, "CREATE OR REPLACE TEMP VIEW __lk_mro_ext AS SELECT class_def_id, mro_index, ancestor_def_id, "
                   "ancestor_qualname, complete FROM cpg_mro UNION ALL SELECT '~' || class_qualname, 0, NULL, class_qualname, "
-                  "true FROM __lk_stdlib_classes")
+                  "true FROM __lk_ext_classes")
+        run(conn, "CREATE OR REPLACE TEMP TABLE __lk_ext_returns AS SELECT * FROM __lk_stub_returns")
     finally:
         conn.unregister("__lk_stdlib_members")
         conn.unregister("__lk_stdlib_known")
+        conn.unregister("__lk_stub_returns")
 
 
 def link_calls(conn, full: bool = False) -> dict[str, int]:

@@ -159,3 +159,65 @@ def test_answers_are_kept_per_interpreter_and_an_edit_keeps_the_edges(tmp_path):
     code, out, err = run_cli(["index", str(repo), "--workers", "1"], env)
     assert code == 0, err
     assert call_edges(env["CODEINTEL_DB"], "pkg/fx.py") == before
+
+
+STUBS = '''import logging
+import os
+import re
+import tempfile
+
+logger = logging.getLogger(__name__)
+WORD = re.compile("w+")
+
+
+def make():
+    return 1
+
+
+def run(text):
+    logger.debug("x")
+    m = re.match("a", text)
+    m.group(0)
+    WORD.findall(text)
+    cwd = os.getcwd()
+    cwd.startswith("/")
+    return logging.getLogger("y").isEnabledFor(10)
+
+
+def abstains():
+    logger = make()
+    logger.debug("z")
+    d = tempfile.mkdtemp()
+    return d.startswith("x")
+'''
+
+# (the call's text, how CPython makes its receiver, the method), by hand
+RETURNED = [
+    ('logger.debug("x")', 'logging.getLogger("fx")', "debug"),
+    ("m.group(0)", 're.match("a", "a")', "group"),
+    ("WORD.findall(text)", 're.compile("w+")', "findall"),
+    ('cwd.startswith("/")', "os.getcwd()", "startswith"),
+    ("isEnabledFor(10)", 'logging.getLogger("y")', "isEnabledFor"),
+]
+
+
+def test_what_a_standard_library_function_returns_is_the_class_its_stub_declares(tmp_path):
+    """`logger = logging.getLogger(__name__)`, then `logger.debug(...)`: the stub says getLogger returns a Logger,
+    so the call is logging.Logger.debug (returns_method, 0.8 x the external edge's 0.9). A function whose
+    declarations disagree (tempfile.mkdtemp: str or bytes by its overloads) gives nothing, nor does a name bound
+    otherwise. Oracle: the class of the object CPython returns, and the class of its MRO that holds the method."""
+    repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/st.py": STUBS})
+    code = ("import json, logging, os, re\nout = []\nfor make, method in " + repr([r[1:] for r in RETURNED]) + ":\n"
+            "    k = next(c for c in type(eval(make)).__mro__ if method in vars(c))\n"
+            "    out.append(('<builtin>.' if k.__module__ == 'builtins' else k.__module__ + '.') + k.__qualname__ + '.' + method)\n"
+            "print(json.dumps(out))")
+    want = json.loads(in_cpython(repo, code))
+    assert want == ["logging.Logger.debug", "re.Match.group", "re.Pattern.findall", "<builtin>.str.startswith",
+                    "logging.Logger.isEnabledFor"]
+    got = call_edges(env["CODEINTEL_DB"], "pkg/st.py")
+    line = lambda text: STUBS[:STUBS.index(text)].count("\n") + 1  # noqa: E731
+    for (text, _, _), callee in zip(RETURNED, want):
+        assert [(c, r, conf) for c, r, conf in got[line(text)] if r == "returns_method"] == [
+            (callee, "returns_method", 0.72)], (text, got[line(text)])
+    for text in ('logger.debug("z")', 'd.startswith("x")'):
+        assert got.get(line(text), []) == [], text
