@@ -2601,8 +2601,10 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
     _resolve(conn, roots, not full)
     _run_statements(conn, RETURNS)
     # a function of the standard library returns the class its stub declares (`logging.getLogger` -> logging.Logger)
-    _run_if(conn, "INSERT INTO __lk_returns SELECT '~' || qualname, '~' || class_qualname, class_qualname, 1.0, false "
-                  "FROM __lk_ext_returns", "__lk_ext_returns")
+    # (the repository's class of that name where it has one)
+    _run_if(conn, "INSERT INTO __lk_returns SELECT DISTINCT '~' || r.qualname, coalesce(k.def_id, '~' || r.class_qualname), "
+                  "r.class_qualname, 1.0, false FROM __lk_ext_returns r LEFT JOIN __lk_defs k ON k.qualname = r.class_qualname "
+                  "AND k.kind = 'class'", "__lk_ext_returns")
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_ret_seen (def_id VARCHAR)")
     _run_statements(conn, INFERRED_RETURNS)
     _run_if(conn, "INSERT INTO __lk_calls " + ITERATED_CALL + " UNION ALL " + ITERATED_PARAM, "__lk_returns_item",
@@ -3516,14 +3518,18 @@ def _ext_members(conn, called: bool = False) -> None:
              and "__main__" not in q.split(".")]
     _probe(conn, STDLIB_CLASSES_TABLE, "class_qualname", asked, STDLIB_CLASS_PROBE, _STDLIB_CLASSES)
     # the functions among the names calls resolve to: the class each returns, by its stub (then asked about too)
+    # (a class of a module the repository has is its own definition: `_asyncio.get_running_loop` returns an
+    # asyncio.events.AbstractEventLoop, a class of the repository when the repository is the standard library)
     returns = _stub_returns([q for q in asked if _STDLIB_CLASSES[q] is None]) if called else {}
-    more = sorted({c for c in returns.values() if not c.startswith("<builtin>.") and _in_stdlib(c.split(".")[0])}
-                  - set(asked))
+    tops = {t for (t,) in conn.execute("SELECT top FROM __lk_tops").fetchall()} if returns else set()
+    more = sorted({c for c in returns.values() if not c.startswith("<builtin>.") and _in_stdlib(c.split(".")[0])
+                   and c.split(".")[0] not in tops} - set(asked))
     if more:
         _probe(conn, STDLIB_CLASSES_TABLE, "class_qualname", more, STDLIB_CLASS_PROBE, _STDLIB_CLASSES)
         asked += more
     builtin_types = {f"<builtin>.{t}" for t in _builtin_members().column("type").to_pylist()}
-    returns = {q: c for q, c in returns.items() if c in builtin_types or _STDLIB_CLASSES.get(c) is not None}
+    returns = {q: c for q, c in returns.items()
+               if c in builtin_types or c.split(".")[0] in tops or _STDLIB_CLASSES.get(c) is not None}
     rows = [(q, n, t) for q in asked if _STDLIB_CLASSES[q] is not None for n, t in _STDLIB_CLASSES[q]]
     conn.register("__lk_stdlib_members", pa.table({
         "class_qualname": pa.array([r[0] for r in rows], pa.string()), "name": pa.array([r[1] for r in rows], pa.string()),
