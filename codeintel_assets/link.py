@@ -1082,18 +1082,20 @@ stores AS (  -- (lit: the builtin type a class body's `a = []` binds; for attrib
     SELECT m.callsite_id, m.own, 'body_literal', v.ast_node_id, v.path, v.text
     FROM mro m JOIN cpg_value_refs v ON v.owner_def_id = m.ancestor_def_id AND v.role = 'literal'
      AND regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) = m.attr),
-ctor AS """ + _CALL_EDGES.format(where="rule IN ('constructor', 'class')") + r""",
-typed AS (  -- the class of what each store stores: a constructor call's class
-    SELECT s.callsite_id, s.call_id, e.confidence, e.qualname, k.def_id AS class_def_id
+ctor AS """ + _CALL_EDGES.format(where=_MAKES_INSTANCE.replace("e.", "")) + r""",
+typed AS (  -- the class of what each store stores: a constructor call's class (a standard-library class called:
+            -- its name, __lk_mro_ext's one row; `self.cmd_opts = optparse.OptionGroup(...)`)
+    SELECT s.callsite_id, s.call_id, e.confidence, e.qualname, coalesce(k.def_id, '~' || e.qualname) AS class_def_id
     FROM stores s JOIN ctor e ON e.ref_id = s.call_id AND NOT ends_with(e.qualname, '.__new__')
-    JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
-    WHERE s.role = 'attr_instance'
+    LEFT JOIN __lk_defs k ON e.rule <> 'external'
+     AND k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
+    WHERE s.role = 'attr_instance' AND (k.def_id IS NOT NULL OR e.rule = 'external')
     -- and, for self's own class (whose MRO's files this link resolves: the ancestors of the scope's classes are in
     -- the scope), a call of `def f() -> C` (as returns_method: 0.8; not an `async def`, whose call is a coroutine)
     UNION ALL
     SELECT s.callsite_id, s.call_id, 0.8 * e.confidence * t.confidence, t.qualname, t.class_def_id
     FROM stores s JOIN __lk_calls e ON e.ref_id = s.call_id AND e.rule NOT IN ('constructor', 'class')
-    JOIN __lk_returns t ON t.fn_def_id = e.def_id AND NOT t.is_async
+    JOIN __lk_returns t ON t.fn_def_id = coalesce(e.def_id, '~' || e.qualname) AND NOT t.is_async
     WHERE s.role = 'attr_instance' AND s.own
     -- or a parameter declared `p: C` and bound nowhere else (`self.stream = stream`; as annotation: 0.8), also in a
     -- class of another file (`def use(k: K): k.a.m()`, jinja2's `self.environment.policies`)
@@ -1122,7 +1124,7 @@ SELECT c.callsite_id AS ref_id, 'attribute_instance' AS rule,
        0.8 * c.known * e.confidence / i.n * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
        x.def_id, x.qualname, x.path, x.kind, list_concat(c.known_via, [e.qualname, x.qualname]) AS via
 FROM c JOIN inst i USING (callsite_id) JOIN made e USING (callsite_id)
-JOIN cpg_mro o ON o.class_def_id = e.class_def_id
+JOIN __lk_mro_ext o ON o.class_def_id = e.class_def_id
 JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname) AND x.name = c.method
 WHERE (c.callsite_id, c.class_def_id) NOT IN (SELECT (callsite_id, class_def_id) FROM decl)
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.call_id, e.class_def_id ORDER BY o.mro_index,

@@ -162,6 +162,7 @@ def test_answers_are_kept_per_interpreter_and_an_edit_keeps_the_edges(tmp_path):
 
 
 STUBS = '''import logging
+import optparse
 import os
 import re
 import tempfile
@@ -189,6 +190,16 @@ def abstains():
     logger.debug("z")
     d = tempfile.mkdtemp()
     return d.startswith("x")
+
+
+class Command:
+    def __init__(self, parser):
+        self.opts = optparse.OptionGroup(parser, "x")
+        self.log = logging.getLogger("cmd")
+
+    def setup(self):
+        self.opts.add_option("-y")
+        self.log.info("set up")
 '''
 
 # (the call's text, how CPython makes its receiver, the method), by hand
@@ -221,3 +232,11 @@ def test_what_a_standard_library_function_returns_is_the_class_its_stub_declares
             (callee, "returns_method", 0.72)], (text, got[line(text)])
     for text in ('logger.debug("z")', 'd.startswith("x")'):
         assert got.get(line(text), []) == [], text
+    # an attribute __init__ stores from a standard-library class called, or from such a function's call
+    # (attribute_instance; CPython: optparse.OptionGroup's add_option is OptionContainer's, as above)
+    attr = json.loads(in_cpython(repo, "import json, logging, optparse\nprint(json.dumps([next(k.__module__ + '.' + "
+                                       "k.__qualname__ + '.' + m for k in c.__mro__ if m in vars(k)) for c, m in "
+                                       "((optparse.OptionGroup, 'add_option'), (logging.Logger, 'info'))]))"))
+    assert attr == ["optparse.OptionContainer.add_option", "logging.Logger.info"]
+    for text, callee in zip(('self.opts.add_option("-y")', 'self.log.info("set up")'), attr):
+        assert [(c, r) for c, r, _ in got[line(text)]] == [(callee, "attribute_instance")], (text, got[line(text)])
