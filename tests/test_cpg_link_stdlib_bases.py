@@ -152,6 +152,11 @@ def test_answers_are_kept_per_interpreter_and_an_edit_keeps_the_edges(tmp_path):
     assert {"logging.Logger", "logging.Handler", "optparse.OptionParser", "argparse.ArgumentParser",
             "types.ModuleType"} <= {q for q, m in stored.items() if m is not None}
     assert stored["logging.getLogger"] is None
+    # and what the stubs say such a function returns, per interpreter and typeshed-client version
+    with duckdb.connect(env["CODEINTEL_DB"], read_only=True) as c:
+        returns = dict(c.execute(f"SELECT qualname, class_qualname FROM {link.STDLIB_RETURNS_TABLE} WHERE python = ?",
+                                 [link._answer_tag(link.STDLIB_RETURNS_TABLE)]).fetchall())
+    assert json.loads(returns["logging.getLogger"]) == ["logging.Logger"]
     assert ["add_option", "optparse.OptionContainer.add_option"] in stored["optparse.OptionParser"]
     assert not any(n == "manager" for n, _ in stored["logging.Logger"])  # (a Manager instance: not callable)
     before = call_edges(env["CODEINTEL_DB"], "pkg/fx.py")
