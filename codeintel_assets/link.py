@@ -3355,24 +3355,29 @@ def _store_answers(conn, table: str, key: str, found: dict[str, tuple | None]) -
 def _probe(conn, table: str, key: str, keys: list[str], source: str, memo: dict) -> None:
     """Fill ``memo`` (per process: key -> answer, None when the probe gave none) for ``keys``: the answers stored in
     ``table``, then this process's earlier ones, then ``source`` run on the rest in a separate isolated interpreter
-    (``python -I``, 120 s at most; its JSON {key: answer} on stdout). Answers the table lacks are stored."""
+    (``python -I``, 120 s at most; its JSON {key: answer} on stdout). Answers the table lacks are stored, unless the
+    probe itself failed (timed out, crashed, printed no JSON): its keys are then unknown to this process only, and
+    the next process asks again."""
     import json
     import subprocess
-    import sys
     stored = _stored_answers(conn, table, key, keys) if keys else {}
     memo.update(stored)
     missing = [k for k in keys if k not in memo]
+    failed: set[str] = set()
     if missing:
         try:
             done = subprocess.run([sys.executable, "-I", "-c", source, *missing], capture_output=True,
                                   text=True, timeout=120, stdin=subprocess.DEVNULL)
-            found = json.loads(done.stdout) if done.returncode == 0 else {}
+            found = json.loads(done.stdout) if done.returncode == 0 else None
         except (OSError, ValueError, subprocess.SubprocessError):
-            found = {}
+            found = None
+        if not isinstance(found, dict):
+            found, failed = {}, set(missing)
         for k in missing:
             memo[k] = tuple(tuple(x) if isinstance(x, list) else x for x in found[k]) if k in found else None
-    if set(keys) - set(stored):  # (also what an earlier link of this process learnt: this database has not)
-        _store_answers(conn, table, key, {k: memo[k] for k in keys if k not in stored})
+    keep = {k: memo[k] for k in keys if k not in stored and k not in failed}
+    if keep:  # (also what an earlier link of this process learnt: this database has not)
+        _store_answers(conn, table, key, keep)
 
 
 @functools.lru_cache(maxsize=None)

@@ -245,3 +245,23 @@ def test_what_a_standard_library_function_returns_is_the_class_its_stub_declares
     assert attr == ["optparse.OptionContainer.add_option", "logging.Logger.info"]
     for text, callee in zip(('self.opts.add_option("-y")', 'self.log.info("set up")'), attr):
         assert [(c, r) for c, r, _ in got[line(text)]] == [(callee, "attribute_instance")], (text, got[line(text)])
+
+
+def test_a_probe_that_fails_is_not_remembered_and_one_that_answers_is(tmp_path):
+    """The class probe runs in a separate interpreter. When that interpreter fails (here: exits 3 before printing),
+    its keys are unknown for this process but nothing is stored, so the next process asks again; an answer, even
+    "not a class", is stored."""
+    import duckdb
+
+    from codeintel_assets import link
+    table, key = link.STDLIB_CLASSES_TABLE, "class_qualname"
+    with duckdb.connect(str(tmp_path / "p.duckdb")) as c:
+        memo: dict = {}
+        link._probe(c, table, key, ["mod.Failed"], "import sys; sys.exit(3)", memo)
+        assert memo == {"mod.Failed": None}
+        assert link._stored_answers(c, table, key, ["mod.Failed"]) == {}
+        answer = "import json, sys; print(json.dumps({sys.argv[1]: [['m', 'mod.K.m']]}))"
+        link._probe(c, table, key, ["mod.K", "mod.f"], answer, memo)
+        assert memo["mod.K"] == (("m", "mod.K.m"),) and memo["mod.f"] is None
+        assert link._stored_answers(c, table, key, ["mod.K", "mod.f", "mod.Failed"]) == {
+            "mod.K": (("m", "mod.K.m"),), "mod.f": None}
