@@ -784,10 +784,15 @@ _BOUND_BY_CALL = ("JOIN __lk_scope_vrefs v ON v.target_binding_id = c.callee_roo
                   "AND v.path = c.path")
 
 
-# A resolution e of a call that makes an instance: a class of the repository (constructor or class), or a class of
-# the standard library called (external, a name the class probe found a class: __lk_ext_classes).
-_MAKES_INSTANCE = ("(e.rule IN ('constructor', 'class') OR (e.rule = 'external' AND e.qualname IN "
-                   "(SELECT class_qualname FROM __lk_ext_classes)))")
+def _makes_instance(e: str = "e.") -> str:
+    """A resolution (columns prefixed ``e``) of a call that makes an instance: a class of the repository (constructor
+    or class), or a class of the standard library called (external, a name the class probe found a class:
+    __lk_ext_classes)."""
+    return (f"({e}rule IN ('constructor', 'class') OR ({e}rule = 'external' AND {e}qualname IN "
+            "(SELECT class_qualname FROM __lk_ext_classes)))")
+
+
+_MAKES_INSTANCE = _makes_instance()
 
 
 def _method_of_constructed(rule: str, callee_kind: str, constructing_call: str, find_call: str = "",
@@ -1083,7 +1088,7 @@ stores AS (  -- (lit: the builtin type a class body's `a = []` binds; for attrib
     SELECT m.callsite_id, m.own, 'body_literal', v.ast_node_id, v.path, v.text
     FROM mro m JOIN cpg_value_refs v ON v.owner_def_id = m.ancestor_def_id AND v.role = 'literal'
      AND regexp_extract(v.target_binding_id, ':BIND:(.*)$', 1) = m.attr),
-ctor AS """ + _CALL_EDGES.format(where=_MAKES_INSTANCE.replace("e.", "")) + r""",
+ctor AS """ + _CALL_EDGES.format(where=_makes_instance("")) + r""",
 typed AS (  -- the class of what each store stores: a constructor call's class (a standard-library class called:
             -- its name, __lk_mro_ext's one row; `self.cmd_opts = optparse.OptionGroup(...)`)
     SELECT s.callsite_id, s.call_id, e.confidence, e.qualname, coalesce(k.def_id, '~' || e.qualname) AS class_def_id
@@ -3306,7 +3311,6 @@ sys.stdout.write(json.dumps(out))
 
 
 def _python_tag() -> str:
-    import sys
     return f"{sys.implementation.name}-{sys.version}-{sys.platform}"
 
 
@@ -3386,7 +3390,6 @@ def _in_stdlib(top: str) -> bool:
     own directories hold (found, not imported): the test modules CPython builds and installs beside the others
     (test_buffer.py's ``from _testbuffer import *``), which that list leaves out."""
     import importlib.machinery
-    import sys
     import sysconfig
     if top in sys.stdlib_module_names:
         return True
