@@ -753,9 +753,13 @@ FROM walk WHERE target IS NOT NULL AND class_def_id NOT IN (SELECT class_def_id 
 """
 
 # m of x.m() (one attribute) along the MRO of a class x is known to be an instance of: the one template of the
-# rules below ({method}: the attribute, or '__call__' for x(...): n_attrs 0). {find_class}: how the call site c reaches e (a resolution whose def_id is the partition key) and the
-# class ({class_def_id}); {confidence}: the rule's factor times the resolutions it rests on (x 0.8 when the MRO
-# is incomplete).
+# rules below ({method}: the attribute, or '__call__' for x(...): n_attrs 0). {find_class}: how the call site c
+# reaches e (a resolution of the call that makes the instance) and the class ({class_def_id}); {confidence}: the
+# rule's factor times the resolutions it rests on (x 0.8 when the MRO is incomplete). One row per call, resolution
+# and class: two classes that share an __init__ (`X = A` / `X = B` under if / else, then `X().m()`) are two
+# classes, each with its own m; one class reached twice (rich's `Table` bound by its class statement and by an
+# import of itself: 1.0 and 0.5) is the likeliest way ({order}: as INSERT_CALLS keeps one edge), so every link
+# picks the same row.
 _METHOD_OF_CLASS = """
 SELECT c.callsite_id AS ref_id, '{rule}' AS rule,
        {confidence} * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
@@ -765,9 +769,13 @@ FROM __lk_sites c
 JOIN {mro} o ON o.class_def_id = {class_def_id}
 JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname) AND x.name = {method}
 WHERE c.callee_kind = '{callee_kind}' AND len(c.callee_attrs) = {n_attrs}{where}
-QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.ref_id, e.def_id ORDER BY o.mro_index,
-                                        x.span_start_byte DESC, x.def_id) = 1
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.ref_id, {class_def_id} ORDER BY o.mro_index,
+                                        x.span_start_byte DESC, x.def_id, {order}) = 1
 """
+
+# ({order} of a resolution that has a path (via) / that has none)
+_LIKELIEST_CALL = "e.confidence DESC, len(e.via), e.rule, array_to_string(e.via, ' ')"
+_LIKELIEST = "e.confidence DESC, e.qualname"
 
 
 def _bound_once(role: str) -> str:
@@ -804,7 +812,7 @@ def _method_of_constructed(rule: str, callee_kind: str, constructing_call: str, 
     ``constructing_call``)."""
     return _METHOD_OF_CLASS.format(
         rule=rule, callee_kind=callee_kind, where=where, confidence=f"{factor} * e.confidence", method=method,
-        n_attrs=n_attrs, mro="__lk_mro_ext",
+        n_attrs=n_attrs, mro="__lk_mro_ext", order=_LIKELIEST_CALL,
         via="[e.qualname, x.qualname]", class_def_id="coalesce(k.def_id, '~' || e.qualname)", find_class=f"""{find_call}
 JOIN __lk_calls e ON e.ref_id = {constructing_call} AND """ + _MAKES_INSTANCE + """
  AND NOT ends_with(e.qualname, '.__new__')  -- (one row per class: its __init__, or the class)
@@ -820,7 +828,7 @@ def _method_of_returned(callee_kind: str, constructing_call: str, find_call: str
     (__lk_returns): m along C's MRO, 0.8 x the call's and the annotation's confidence (rule returns_method)."""
     return _METHOD_OF_CLASS.format(
         rule="returns_method", callee_kind=callee_kind, where=where, confidence="0.8 * e.confidence * t.confidence",
-        mro="__lk_mro_ext",
+        mro="__lk_mro_ext", order="e.confidence * t.confidence DESC, " + _LIKELIEST_CALL,
         method="c.callee_attrs[1]", n_attrs=1,
         via="[e.qualname, t.qualname, x.qualname]", class_def_id="t.class_def_id", find_class=f"""{find_call}
 JOIN __lk_calls e ON e.ref_id = {constructing_call} AND e.rule NOT IN ('constructor', 'class')
@@ -941,7 +949,8 @@ JOIN cpg_mro o ON o.class_def_id = k.def_id
 JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname)
  AND x.name = CASE WHEN v.callee_kind = 'name' THEN '__call__' ELSE v.callee_attrs[1] END
 QUALIFY row_number() OVER (PARTITION BY v.ref_id, e.call_id, k.def_id ORDER BY o.mro_index, x.span_start_byte DESC,
-                                        x.def_id) = 1
+                                        x.def_id, v.confidence DESC, e.confidence DESC,
+                                        array_to_string(v.via, ' ')) = 1
 ) GROUP BY ref_id, rule, def_id, qualname, path, kind
 """
 # A bound method of an instance passed as an argument (`b = Box(2); apply(b.scale, 4)`, then `fn(value)` in apply):
@@ -961,7 +970,7 @@ JOIN cpg_mro o ON o.class_def_id = k.def_id
 JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = r.attrs[1]
 WHERE r.ref_id NOT IN (SELECT ref_id FROM __lk_passed_res WHERE def_id IS NOT NULL)
 QUALIFY row_number() OVER (PARTITION BY r.ref_id, e.call_id, k.def_id ORDER BY o.mro_index, x.span_start_byte DESC,
-                                        x.def_id) = 1
+                                        x.def_id, e.confidence DESC) = 1
 """
 # The scope's `self.m(...)` calls where m is an instance attribute (_shadowed_keys): the resolver gave them no
 # self_method edge; no override (SUBCLASS_CALLS) nor class-attribute edge (CLASS_ATTRIBUTE_REFS) either.
@@ -1266,7 +1275,7 @@ STORED_PARAM_REFS = _DECLARED_REFS.format(where="""value_id NOT IN (SELECT ref_i
     JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.attr
     WHERE x.def_id IN (""" + _GETTERS + """))))""")
 STORED_PARAM_DECLARED = f"INSERT INTO __lk_declared SELECT ref_id, def_id, qualname, confidence FROM ({_DECLARED_CLASSES})"
-ANNOTATED = _METHOD_OF_CLASS.format(mro="cpg_mro",
+ANNOTATED = _METHOD_OF_CLASS.format(mro="cpg_mro", order=_LIKELIEST,
     rule="annotation", callee_kind="attribute", where=_bound_once("annotation"), confidence="0.8 * e.confidence",
     method="c.callee_attrs[1]", n_attrs=1,
     via="[e.qualname, x.qualname]", class_def_id="e.def_id", find_class="""
@@ -1295,7 +1304,7 @@ FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id AND 
 # function may break). click's `for param in self.get_params(ctx): param.add_to_parser(...)`.
 _ITER_BY = """
 JOIN __lk_scope_vrefs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'iter' AND v.path = c.path"""
-ITERATED_CALL = _METHOD_OF_CLASS.format(mro="cpg_mro",
+ITERATED_CALL = _METHOD_OF_CLASS.format(mro="cpg_mro", order=_LIKELIEST,
     rule="iterated", callee_kind="attribute", where=_bound_once("iter"), confidence="0.8 * e.confidence",
     method="c.callee_attrs[1]", n_attrs=1, via="[e.qualname, x.qualname]", class_def_id="e.def_id",
     find_class=_ITER_BY + """
@@ -1304,7 +1313,7 @@ JOIN (SELECT k.ref_id, r.class_def_id AS def_id, k.confidence * r.confidence AS 
       WHERE k.rule NOT IN ('constructor', 'class')) e ON e.ref_id = v.ast_node_id""")
 # ... and `for x in xs` where xs is a parameter declared `xs: list[C]` (the same generics) and bound nowhere else:
 # 0.8 x the annotation's resolution (as the annotation rule).
-ITERATED_PARAM = _METHOD_OF_CLASS.format(mro="cpg_mro",
+ITERATED_PARAM = _METHOD_OF_CLASS.format(mro="cpg_mro", order=_LIKELIEST,
     rule="iterated", callee_kind="attribute", confidence="0.8 * e.confidence",
     where=_bound_once("iter") + """
   AND v.root_binding_id IN (SELECT binding_id FROM __lk_scope_defs SEMI JOIN (
@@ -1318,7 +1327,7 @@ JOIN __lk_declared e ON e.ref_id = a.value_id""")
 # declares it a container of C (`a: list[C]` in its body, `self.a: List["C"] = ...` in a method: attr_declared_item;
 # the same generics as for `iterated`): x.m() reaches m along C's MRO (rule iterated, 0.8 x the declaration's
 # resolution). rich's `for line in self._lines: line.truncate(...)`.
-ITERATED_ATTR = _METHOD_OF_CLASS.format(mro="cpg_mro",
+ITERATED_ATTR = _METHOD_OF_CLASS.format(mro="cpg_mro", order=_LIKELIEST,
     rule="iterated", callee_kind="attribute", where=_bound_once("iter"), confidence="0.8 * e.confidence",
     method="c.callee_attrs[1]", n_attrs=1, via="[e.qualname, x.qualname]", class_def_id="e.def_id",
     find_class=_ITER_BY + """ AND len(v.attrs) = 1
