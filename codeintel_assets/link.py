@@ -3356,11 +3356,14 @@ def _store_answers(conn, table: str, key: str, found: dict[str, tuple | None]) -
     import duckdb
     try:
         conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (python VARCHAR, {key} VARCHAR, {_ANSWER[table]} VARCHAR)")
-        for k, v in found.items():
-            conn.execute(f"DELETE FROM {table} WHERE python = ? AND {key} = ?", [_answer_tag(table), k])
-            conn.execute(f"INSERT INTO {table} VALUES (?, ?, ?)",
-                         [_answer_tag(table), k, None if v is None else json.dumps([list(x) if isinstance(x, tuple) else x
-                                                                              for x in v])])
+        keys = list(found)
+        answers = [None if v is None else json.dumps([list(x) if isinstance(x, tuple) else x for x in v])
+                   for v in found.values()]
+        # (two statements, whatever the count: the method returns are thousands of names on a first link)
+        conn.execute(f"DELETE FROM {table} WHERE python = ? AND {key} IN (SELECT unnest(?::VARCHAR[]))",
+                     [_answer_tag(table), keys])
+        conn.execute(f"INSERT INTO {table} SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+                     [_answer_tag(table), keys, answers])
     except duckdb.Error:
         pass
 
@@ -3504,12 +3507,41 @@ def _stub_name(module: str, name: str, depth: int = 0) -> str | None:
     return None
 
 
+def _stub_function(q: str):
+    """Where the stubs declare the function or method ``q`` (dotted, as calls resolve to it: ``re.match``,
+    ``re.Pattern.match``, ``<builtin>.str.strip``): (the stub module, the class qualname for a method else None, the
+    declarations of that name in the module's or the class's body, every version and platform branch); None when
+    no stub has it."""
+    if q.startswith("<builtin>."):
+        module, rest = "builtins", q[len("<builtin>."):].split(".")
+    else:
+        parts = q.split(".")
+        module = next((".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)
+                       if _stub_tree(".".join(parts[:i])) is not None), None)
+        if module is None:
+            return None
+        rest = parts[len(module.split(".")):]
+    tree = _stub_tree(module)
+    if tree is None or len(rest) not in (1, 2):
+        return None
+    body, owner = tree.body, None
+    if len(rest) == 2:
+        cls = next((n for n in _stub_statements(tree.body) if isinstance(n, ast.ClassDef) and n.name == rest[0]), None)
+        if cls is None:
+            return None
+        body, owner = cls.body, ("<builtin>." if module == "builtins" else module + ".") + rest[0]
+    return module, owner, [n for n in _stub_statements(body)
+                           if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == rest[-1]]
+
+
 def _stub_returns(names: list[str], conn=None) -> dict[str, str]:
-    """For the module-level functions of the standard library among ``names`` (dotted, as calls resolve to them): the
-    class each returns as its stub declares it, when every declaration of it (overloads, versions, platforms) says
-    the same one class (`logging.getLogger` -> logging.Logger, `re.match` -> re.Match: `Match[str] | None`).
-    Names of typing constructs and of the abstract collections say nothing of the class: left out. With ``conn``,
-    the answers are kept in cpg_link_stdlib_returns (per interpreter and typeshed-client version: a one-file edit's
+    """For the functions of the standard library among ``names`` (dotted, as calls resolve to them), the methods of
+    its classes (``re.Pattern.match``) and of the builtin classes (``<builtin>.str.strip``): the class each returns as
+    its stub declares it, when every declaration of it (overloads, versions, platforms) says the same one class
+    (`logging.getLogger` -> logging.Logger, `re.match` / `re.Pattern.match` -> re.Match: `Match[str] | None`; a
+    method's `-> Self`: its own class). Names of typing constructs and of the abstract collections say nothing of
+    the class, a coroutine function returns a coroutine, a property is no method: left out. With ``conn``, the
+    answers are kept in cpg_link_stdlib_returns (per interpreter and typeshed-client version: a one-file edit's
     link then parses no stub; 0.3 s on the standard library)."""
     stored = {}
     if conn is not None and names:
@@ -3520,17 +3552,23 @@ def _stub_returns(names: list[str], conn=None) -> dict[str, str]:
         if q in _STUB_RETURNS:
             continue
         _STUB_RETURNS[q] = None
-        module, _, fn = q.rpartition(".")
-        tree = _stub_tree(module) if module else None
-        if tree is None:
+        declared = _stub_function(q)
+        if declared is None:
             continue
-        found = {_annotation_class(node.returns) if node.returns is not None else None
-                 for node in _stub_statements(tree.body)
-                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == fn
-                 and not isinstance(node, ast.AsyncFunctionDef)}
+        module, owner, decls = declared
+        if not decls or any(isinstance(n, ast.AsyncFunctionDef) or any(
+                _annotation_class(d) in ("property", "functools.cached_property") for d in n.decorator_list)
+                for n in decls):
+            continue
+        # (LiteralString is a str: `def strip(self: LiteralString, ...) -> LiteralString` beside `-> str`)
+        found = {"str" if name in ("LiteralString", "typing.LiteralString", "typing_extensions.LiteralString")
+                 else name for name in (_annotation_class(n.returns) if n.returns is not None else None for n in decls)}
         if len(found) != 1 or None in found:
             continue
-        target = _stub_name(module, found.pop())
+        name = found.pop()
+        target = owner if name == "Self" and owner is not None else _stub_name(module, name)
+        if target is not None and target.startswith("builtins."):  # (a class of the builtins stub itself)
+            target = "<builtin>." + target[len("builtins."):]
         if target is not None and not target.startswith(_STUB_OPAQUE):
             _STUB_RETURNS[q] = target
     if conn is not None and set(names) - set(stored):
@@ -3562,17 +3600,31 @@ def _ext_members(conn, called: bool = False) -> None:
     asked = [q for q in named if _in_stdlib(q.split(".")[0]) and q.split(".")[0] not in _STDLIB_STAR_SKIP
              and "__main__" not in q.split(".")]
     _probe(conn, STDLIB_CLASSES_TABLE, "class_qualname", asked, STDLIB_CLASS_PROBE, _STDLIB_CLASSES)
-    # the functions among the names calls resolve to: the class each returns, by its stub (then asked about too)
+    # the functions among the names calls resolve to, and the methods of the classes known: the class each returns,
+    # by its stub (then asked about too, and its methods' returns: three rounds at most, `re.compile` -> re.Pattern,
+    # `re.Pattern.match` -> re.Match, `re.Match.span` -> tuple)
     # (a class of a module the repository has is its own definition: `_asyncio.get_running_loop` returns an
     # asyncio.events.AbstractEventLoop, a class of the repository when the repository is the standard library)
-    returns = _stub_returns([q for q in asked if _STDLIB_CLASSES[q] is None], conn) if called else {}
-    tops = {t for (t,) in conn.execute("SELECT top FROM __lk_tops").fetchall()} if returns else set()
-    more = sorted({c for c in returns.values() if not c.startswith("<builtin>.") and _in_stdlib(c.split(".")[0])
-                   and c.split(".")[0] not in tops} - set(asked))
-    if more:
-        _probe(conn, STDLIB_CLASSES_TABLE, "class_qualname", more, STDLIB_CLASS_PROBE, _STDLIB_CLASSES)
-        asked += more
-    builtin_types = {f"<builtin>.{t}" for t in _builtin_members().column("type").to_pylist()}
+    members = _builtin_members()
+    builtin_types = {f"<builtin>.{t}" for t in members.column("type").to_pylist()}
+    returns: dict[str, str] = {}
+    tops: set[str] = set()
+    if called:
+        tops = {t for (t,) in conn.execute("SELECT top FROM __lk_tops").fetchall()}
+        names = [q for q in asked if _STDLIB_CLASSES[q] is None] + sorted(
+            {f"<builtin>.{o}.{n}" for o, n in zip(members.column("owner").to_pylist(), members.column("name").to_pylist())})
+        new_classes = asked
+        for _ in range(3):
+            names += sorted({t for q in new_classes if _STDLIB_CLASSES[q] is not None for _, t in _STDLIB_CLASSES[q]})
+            got = _stub_returns(names, conn)
+            returns.update(got)
+            new_classes = sorted({c for c in got.values() if not c.startswith("<builtin>.") and _in_stdlib(c.split(".")[0])
+                                  and c.split(".")[0] not in tops} - set(asked))
+            if not new_classes:
+                break
+            _probe(conn, STDLIB_CLASSES_TABLE, "class_qualname", new_classes, STDLIB_CLASS_PROBE, _STDLIB_CLASSES)
+            asked += new_classes
+            names = []
     returns = {q: c for q, c in returns.items()
                if c in builtin_types or c.split(".")[0] in tops or _STDLIB_CLASSES.get(c) is not None}
     rows = [(q, n, t) for q in asked if _STDLIB_CLASSES[q] is not None for n, t in _STDLIB_CLASSES[q]]

@@ -265,3 +265,56 @@ def test_a_probe_that_fails_is_not_remembered_and_one_that_answers_is(tmp_path):
         assert memo["mod.K"] == (("m", "mod.K.m"),) and memo["mod.f"] is None
         assert link._stored_answers(c, table, key, ["mod.K", "mod.f", "mod.Failed"]) == {
             "mod.K": (("m", "mod.K.m"),), "mod.f": None}
+
+
+METHODS = '''import argparse
+import re
+
+PAT = re.compile(r"(d+)-(d+)")
+
+
+def parse(text):
+    m = PAT.match(text)
+    m.groups()
+    re.compile("x").match(text).span()
+    "".join(["a", text]).strip()
+    raw = "t".encode()
+    raw.decode("ascii")
+    parser = argparse.ArgumentParser()
+    group = parser.add_argument_group("g")
+    group.add_argument("--x")
+    return m.group(1).upper()
+'''
+
+# (the call's text, how CPython makes its receiver, the method), by hand
+METHOD_RETURNED = [
+    ("m.groups()", 're.compile(r"(d+)-(d+)").match("d-d")', "groups"),
+    (".span()", 're.compile("x").match("x")', "span"),
+    (".strip()", '"".join(["a", "b"])', "strip"),
+    ('raw.decode("ascii")', '"t".encode()', "decode"),
+    ('group.add_argument("--x")', 'argparse.ArgumentParser().add_argument_group("g")', "add_argument"),
+]
+
+
+def test_what_a_method_of_a_standard_library_or_builtin_class_returns_is_the_class_its_stub_declares(tmp_path):
+    """`m = PAT.match(text)` with `PAT = re.compile(...)`, then `m.groups()`: the stub of re.Pattern.match says
+    `Match[str] | None` (every overload a Match), so the call is re.Match.groups. Likewise a builtin class's method
+    (`"".join(...)` is a str, `"t".encode()` a bytes) and a method returning another class of its module
+    (argparse's add_argument_group: an _ArgumentGroup). re.Match.group is declared `AnyStr | Any`: nothing after it.
+    Oracle: the class of the object CPython returns, and the class of its MRO that holds the method."""
+    repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/me.py": METHODS})
+    code = ("import argparse, json, re\nout = []\nfor make, method in " + repr([r[1:] for r in METHOD_RETURNED]) + ":\n"
+            "    k = next(c for c in type(eval(make)).__mro__ if method in vars(c))\n"
+            "    out.append(('<builtin>.' if k.__module__ == 'builtins' else k.__module__ + '.') + k.__qualname__ + '.' + method)\n"
+            "print(json.dumps(out))")
+    want = json.loads(in_cpython(repo, code))
+    assert want == ["re.Match.groups", "re.Match.span", "<builtin>.str.strip", "<builtin>.bytes.decode",
+                    "argparse._ActionsContainer.add_argument"]
+    got = call_edges(env["CODEINTEL_DB"], "pkg/me.py")
+    line = lambda text: METHODS[:METHODS.index(text)].count("\n") + 1  # noqa: E731
+    for (text, _, _), callee in zip(METHOD_RETURNED, want):
+        assert callee in [c for c, r, _ in got[line(text)] if r == "returns_method"], (text, got[line(text)])
+    # by hand: PAT.match is 0.8 x re.compile's external 0.9 (returns_method), m.groups() 0.8 x that
+    assert ("re.Pattern.match", "returns_method", 0.72) in got[line("m = PAT.match(text)")]
+    assert ("re.Match.groups", "returns_method", 0.576) in got[line("m.groups()")]
+    assert [c for c, _, _ in got[line("m.group(1).upper()")]] == ["re.Match.group"]
