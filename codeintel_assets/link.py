@@ -1148,16 +1148,16 @@ UNION ALL  -- declared: m along the declared class's MRO, 0.8 x the declaration'
 SELECT c.callsite_id, 'attribute_instance', 0.8 * c.known * e.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END,
        x.def_id, x.qualname, x.path, x.kind, list_concat(c.known_via, [e.qualname, x.qualname])
 FROM c JOIN decl e USING (callsite_id, class_def_id)
-JOIN cpg_mro o ON o.class_def_id = e.decl_class_def_id
+JOIN __lk_mro_ext o ON o.class_def_id = e.decl_class_def_id
 JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname) AND x.name = c.method
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, c.class_def_id ORDER BY o.mro_index, x.span_start_byte DESC,
                                         x.def_id) = 1
 UNION ALL  -- attribute_literal: the builtin type's method (`self.a = []`, then `self.a.append(x)`), 0.8 x the receiver's
-SELECT c.callsite_id, 'attribute_literal', 0.8 * max(c.known), NULL, '<builtin>.' || t.type || '.' || c.method, NULL,
-       NULL, list_concat(arg_max(c.known_via, c.known), ['<builtin>.' || t.type, '<builtin>.' || t.type || '.' || c.method])
+SELECT c.callsite_id, 'attribute_literal', 0.8 * max(c.known), NULL, '<builtin>.' || lm.owner || '.' || c.method, NULL,
+       NULL, list_concat(arg_max(c.known_via, c.known), ['<builtin>.' || t.type, '<builtin>.' || lm.owner || '.' || c.method])
 FROM c JOIN lit t USING (callsite_id) JOIN __builtin_members lm ON lm.type = t.type AND lm.name = c.method
 WHERE (c.callsite_id, c.class_def_id) NOT IN (SELECT (callsite_id, class_def_id) FROM decl)
-GROUP BY c.callsite_id, t.type, c.method
+GROUP BY c.callsite_id, t.type, lm.owner, c.method
 """
 
 
@@ -1220,8 +1220,8 @@ recv AS (SELECT c.callsite_id, c.callee_attrs[1] AS method, c.callee_literal_typ
          SELECT c.callsite_id, c.callee_attrs[1], t.type, 'literal_bound', 0.9, c.callee_root
          FROM __lk_sites c JOIN typed t ON t.binding_id = c.callee_root_binding_id
          WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1)
-SELECT r.callsite_id AS ref_id, r.rule, r.confidence, NULL AS def_id, '<builtin>.' || r.type || '.' || r.method AS qualname,
-       NULL AS path, NULL AS kind, [r.first, '<builtin>.' || r.type || '.' || r.method] AS via
+SELECT r.callsite_id AS ref_id, r.rule, r.confidence, NULL AS def_id, '<builtin>.' || m.owner || '.' || r.method AS qualname,
+       NULL AS path, NULL AS kind, [r.first, '<builtin>.' || m.owner || '.' || r.method] AS via
 FROM recv r JOIN __builtin_members m ON m.type = r.type AND m.name = r.method
 WHERE r.callsite_id NOT IN (SELECT ref_id FROM __lk_calls)"""
 
@@ -1241,9 +1241,15 @@ FROM v LEFT JOIN (SELECT b.path, b.name, b.binding_id FROM py_sym_bindings b
                   JOIN py_sym_scopes s ON s.scope_id = b.scope_id AND s.scope_type = 'MODULE') g
   ON v.root_binding_id IS NULL AND g.path = v.path AND g.name = v.root
 """
-# The resolved annotations that name a class of the repository (one per ref).
-_DECLARED_CLASSES = """
-SELECT * FROM __lk_res WHERE kind = 'class'
+# The resolved annotations that name a class (one per ref): of the repository, or one outside it whose attributes
+# the link knows (__lk_ext_classes: a builtin, `x: str`, or a standard-library class the probe read, `p:
+# optparse.OptionParser`), as its name after '~' (as __lk_mro_ext has it). Not the typing constructs and abstract
+# collections (`f: IO[str]`, `m: Mapping`): no runtime object is an instance of typing.IO, and a dict's get is not
+# Mapping.get.
+_DECLARED_CLASSES = r"""
+SELECT * REPLACE (coalesce(def_id, '~' || qualname) AS def_id) FROM __lk_res
+WHERE kind = 'class' OR (def_id IS NULL AND qualname IN (SELECT class_qualname FROM __lk_ext_classes)
+                         AND NOT regexp_matches(qualname, '^(typing|typing_extensions|collections\.abc|_collections_abc)\.'))
 QUALIFY row_number() OVER (PARTITION BY ref_id ORDER BY confidence DESC, qualname) = 1
 """
 
@@ -1275,7 +1281,7 @@ STORED_PARAM_REFS = _DECLARED_REFS.format(where="""value_id NOT IN (SELECT ref_i
     JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = c.attr
     WHERE x.def_id IN (""" + _GETTERS + """))))""")
 STORED_PARAM_DECLARED = f"INSERT INTO __lk_declared SELECT ref_id, def_id, qualname, confidence FROM ({_DECLARED_CLASSES})"
-ANNOTATED = _METHOD_OF_CLASS.format(mro="cpg_mro", order=_LIKELIEST,
+ANNOTATED = _METHOD_OF_CLASS.format(mro="__lk_mro_ext", order=_LIKELIEST,
     rule="annotation", callee_kind="attribute", where=_bound_once("annotation"), confidence="0.8 * e.confidence",
     method="c.callee_attrs[1]", n_attrs=1,
     via="[e.qualname, x.qualname]", class_def_id="e.def_id", find_class="""
@@ -1304,7 +1310,7 @@ FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id AND 
 # function may break). click's `for param in self.get_params(ctx): param.add_to_parser(...)`.
 _ITER_BY = """
 JOIN __lk_scope_vrefs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'iter' AND v.path = c.path"""
-ITERATED_CALL = _METHOD_OF_CLASS.format(mro="cpg_mro", order=_LIKELIEST,
+ITERATED_CALL = _METHOD_OF_CLASS.format(mro="__lk_mro_ext", order=_LIKELIEST,
     rule="iterated", callee_kind="attribute", where=_bound_once("iter"), confidence="0.8 * e.confidence",
     method="c.callee_attrs[1]", n_attrs=1, via="[e.qualname, x.qualname]", class_def_id="e.def_id",
     find_class=_ITER_BY + """
@@ -1313,7 +1319,7 @@ JOIN (SELECT k.ref_id, r.class_def_id AS def_id, k.confidence * r.confidence AS 
       WHERE k.rule NOT IN ('constructor', 'class')) e ON e.ref_id = v.ast_node_id""")
 # ... and `for x in xs` where xs is a parameter declared `xs: list[C]` (the same generics) and bound nowhere else:
 # 0.8 x the annotation's resolution (as the annotation rule).
-ITERATED_PARAM = _METHOD_OF_CLASS.format(mro="cpg_mro", order=_LIKELIEST,
+ITERATED_PARAM = _METHOD_OF_CLASS.format(mro="__lk_mro_ext", order=_LIKELIEST,
     rule="iterated", callee_kind="attribute", confidence="0.8 * e.confidence",
     where=_bound_once("iter") + """
   AND v.root_binding_id IN (SELECT binding_id FROM __lk_scope_defs SEMI JOIN (
@@ -1327,7 +1333,7 @@ JOIN __lk_declared e ON e.ref_id = a.value_id""")
 # declares it a container of C (`a: list[C]` in its body, `self.a: List["C"] = ...` in a method: attr_declared_item;
 # the same generics as for `iterated`): x.m() reaches m along C's MRO (rule iterated, 0.8 x the declaration's
 # resolution). rich's `for line in self._lines: line.truncate(...)`.
-ITERATED_ATTR = _METHOD_OF_CLASS.format(mro="cpg_mro", order=_LIKELIEST,
+ITERATED_ATTR = _METHOD_OF_CLASS.format(mro="__lk_mro_ext", order=_LIKELIEST,
     rule="iterated", callee_kind="attribute", where=_bound_once("iter"), confidence="0.8 * e.confidence",
     method="c.callee_attrs[1]", n_attrs=1, via="[e.qualname, x.qualname]", class_def_id="e.def_id",
     find_class=_ITER_BY + """ AND len(v.attrs) = 1

@@ -35,7 +35,9 @@ MODULE = textwrap.dedent('''
         r = "abc".upper.__call__()
         q = None.__bool__()
         name = s.join(xs)
-        return s, b, n, t, acc, v, u, w, c, k, z, bad, r, q, name
+        o = True.bit_count()
+        h = "abc".__dir__()
+        return s, b, n, t, acc, v, u, w, c, k, z, bad, r, q, name, o, h
 ''').lstrip("\n")  # as write_repo writes it
 ENV = {"xs": [1], "d": set(), "s": ""}  # the names the receivers read (comprehensions, an f-string)
 
@@ -55,7 +57,9 @@ def cpython_callees(source: str) -> dict[int, str | None]:
         if getattr(builtins, typ.__name__, None) is not typ:
             continue  # None: NoneType is no builtins name
         attr = node.func.attr
-        out[node.lineno] = (f"<builtin>.{typ.__name__}.{attr}" if callable(getattr(typ, attr, None)) else None)
+        # (named by the class of its MRO whose __dict__ holds it: True.bit_count is int's, "abc".__dir__ object's)
+        owner = next((k for k in typ.__mro__ if attr in vars(k)), None)
+        out[node.lineno] = (f"<builtin>.{owner.__name__}.{attr}" if callable(getattr(typ, attr, None)) else None)
     return out
 
 
@@ -65,7 +69,8 @@ def _edges(db: str) -> dict[int, list[tuple[str, str, float]]]:
 
 def test_a_method_of_a_literal_receiver_is_its_builtin_types_method(tmp_path):
     truth = cpython_callees(MODULE)
-    assert len(truth) == 12 and truth[MODULE.splitlines().index('    bad = "abc".nope()') + 1] is None, truth
+    assert len(truth) == 14 and truth[MODULE.splitlines().index('    bad = "abc".nope()') + 1] is None, truth
+    assert {"<builtin>.int.bit_count", "<builtin>.object.__dir__"} <= set(truth.values()), truth
     repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": MODULE})
     got = _edges(env["CODEINTEL_DB"])
     for line, callee in truth.items():

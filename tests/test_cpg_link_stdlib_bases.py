@@ -318,3 +318,48 @@ def test_what_a_method_of_a_standard_library_or_builtin_class_returns_is_the_cla
     assert ("re.Pattern.match", "returns_method", 0.72) in got[line("m = PAT.match(text)")]
     assert ("re.Match.groups", "returns_method", 0.576) in got[line("m.groups()")]
     assert [c for c, _, _ in got[line("m.group(1).upper()")]] == ["re.Match.group"]
+
+
+DECLARED = '''import argparse
+import typing
+
+
+def make():
+    return argparse.ArgumentParser()
+
+
+def use(name: str, parser: argparse.ArgumentParser, items: list[str], stream: typing.IO[str]) -> str:
+    name.upper()
+    parser.print_usage()
+    for item in items:
+        item.strip()
+    items.append("x")
+    stream.write(name)
+    return name
+
+
+def again():
+    use("a", make(), [], None).lower()
+'''
+
+
+def test_a_parameter_or_return_declared_a_builtin_or_standard_library_class_is_one(tmp_path):
+    """`name: str`, then `name.upper()`: str.upper (annotation, 0.8 as for a class of the repository); a class of the
+    standard library the link knows (argparse.ArgumentParser: a call resolves to it here); `items: list[str]`, its
+    items (iterated; `items.append` not yet: a subscripted annotation types the items only); `-> str` for the call's value (returns_method). `stream: typing.IO[str]` gives
+    nothing: no runtime object is a typing.IO (an open file is an io.TextIOWrapper). Oracle: CPython's MROs."""
+    repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/de.py": DECLARED})
+    want = json.loads(in_cpython(repo, "import argparse, json\nprint(json.dumps([next(('<builtin>.' if k.__module__ == "
+                                       "'builtins' else k.__module__ + '.') + k.__qualname__ + '.' + m for k in c.__mro__ "
+                                       "if m in vars(k)) for c, m in ((str, 'upper'), (argparse.ArgumentParser, "
+                                       "'print_usage'), (str, 'strip'), (str, 'lower'))]))"))
+    assert want == ["<builtin>.str.upper", "argparse.ArgumentParser.print_usage", "<builtin>.str.strip",
+                    "<builtin>.str.lower"]
+    got = call_edges(env["CODEINTEL_DB"], "pkg/de.py")
+    line = lambda text: DECLARED[:DECLARED.index(text)].count("\n") + 1  # noqa: E731
+    for text, callee, rule, conf in zip(("name.upper()", "parser.print_usage()", "item.strip()", ".lower()"), want,
+                                        ("annotation", "annotation", "iterated", "returns_method"),
+                                        # (argparse.ArgumentParser: an import outside the repository, 0.9)
+                                        (0.8, 0.72, 0.8, 0.8)):
+        assert (callee, rule, conf) in got[line(text)], (text, got[line(text)])
+    assert got.get(line("stream.write(name)"), []) == []
