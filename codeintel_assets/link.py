@@ -1460,14 +1460,16 @@ annotated AS (SELECT s.binding_id, s.ast_node_id, e.def_id AS class_def_id, e.co
 calls AS (SELECT s.binding_id, s.ast_node_id, v.ast_node_id AS call_id FROM sites s
           JOIN __lk_scope_vrefs v ON v.target_node_id = s.ast_node_id AND v.path = s.path AND v.role = 'instance'
           WHERE v.ast_node_id NOT IN (SELECT callsite_id FROM __lk_awaited)),
-made AS (
-    SELECT c.binding_id, c.ast_node_id, k.def_id, e.confidence, c.call_id, NULL FROM calls c
-    JOIN __lk_calls e ON e.ref_id = c.call_id AND e.rule IN ('constructor', 'class') AND NOT ends_with(e.qualname, '.__new__')
-    JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
+made AS (  -- (a class outside the repository: its name after '~', as __lk_mro_ext has it)
+    SELECT c.binding_id, c.ast_node_id, coalesce(k.def_id, '~' || e.qualname), e.confidence, c.call_id, NULL FROM calls c
+    JOIN __lk_calls e ON e.ref_id = c.call_id AND """ + _MAKES_INSTANCE + r""" AND NOT ends_with(e.qualname, '.__new__')
+    LEFT JOIN __lk_defs k ON e.rule <> 'external'
+     AND k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
+    WHERE k.def_id IS NOT NULL OR e.rule = 'external'
     UNION ALL
     SELECT c.binding_id, c.ast_node_id, t.class_def_id, e.confidence * t.confidence, c.call_id, NULL FROM calls c
     JOIN __lk_calls e ON e.ref_id = c.call_id AND e.rule NOT IN ('constructor', 'class')
-    JOIN __lk_returns t ON t.fn_def_id = e.def_id AND NOT t.is_async
+    JOIN __lk_returns t ON t.fn_def_id = coalesce(e.def_id, '~' || e.qualname) AND NOT t.is_async
     UNION ALL  -- x = x.m(...) that no rule resolved: typed by the m of the others' class (below)
     SELECT c.binding_id, c.ast_node_id, NULL, 1.0, c.call_id, s.callee_attrs[1] FROM calls c
     JOIN cpg_call_sites s ON s.callsite_id = c.call_id AND s.callee_root_binding_id = c.binding_id
@@ -1483,10 +1485,11 @@ SELECT binding_id, any_value(class_def_id) AS class_def_id, min(confidence) AS c
 GROUP BY binding_id HAVING count(DISTINCT class_def_id) = 1 AND NOT bool_or(class_def_id IS NULL AND method IS NULL);
 
 -- rows from: __lk_rebound_cls
-CREATE OR REPLACE TEMP TABLE __lk_rebound_cand AS
-SELECT r.binding_id, r.call_id, x.def_id FROM __lk_rebound r JOIN __lk_rebound_cls k USING (binding_id)
-JOIN cpg_mro o ON o.class_def_id = k.class_def_id
-JOIN __lk_defs x ON x.parent_def_id = o.ancestor_def_id AND x.name = r.method
+CREATE OR REPLACE TEMP TABLE __lk_rebound_cand AS  -- (a method outside the repository: its name after '~')
+SELECT r.binding_id, r.call_id, coalesce(x.def_id, '~' || x.qualname) AS def_id
+FROM __lk_rebound r JOIN __lk_rebound_cls k USING (binding_id)
+JOIN __lk_mro_ext o ON o.class_def_id = k.class_def_id
+JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname) AND x.name = r.method
 WHERE r.method IS NOT NULL
 QUALIFY rank() OVER (PARTITION BY r.call_id ORDER BY o.mro_index) = 1
 """
@@ -1505,7 +1508,7 @@ SELECT c.callsite_id AS ref_id, 'same_class' AS rule,
        0.8 * k.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
        x.def_id, x.qualname, x.path, x.kind, [o.class_qualname, x.qualname] AS via
 FROM __lk_sites c JOIN __lk_rebound_ok k ON k.binding_id = c.callee_root_binding_id
-JOIN cpg_mro o ON o.class_def_id = k.class_def_id
+JOIN __lk_mro_ext o ON o.class_def_id = k.class_def_id
 JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname) AND x.name = c.callee_attrs[1]
 WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1 AND c.callsite_id NOT IN (SELECT ref_id FROM __lk_calls)
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id ORDER BY o.mro_index, x.span_start_byte DESC, x.def_id) = 1;
@@ -3655,8 +3658,8 @@ def _ext_members(conn, called: bool = False) -> None:
                   "path, kind, span_start_byte FROM __lk_defs UNION ALL SELECT '~' || class_qualname, name, NULL, qualname, "
                   "NULL, NULL, NULL FROM __lk_ext_members")
         run(conn, "CREATE OR REPLACE TEMP VIEW __lk_mro_ext AS SELECT class_def_id, mro_index, ancestor_def_id, "
-                  "ancestor_qualname, complete FROM cpg_mro UNION ALL SELECT '~' || class_qualname, 0, NULL, class_qualname, "
-                  "true FROM __lk_ext_classes")
+                  "ancestor_qualname, complete, class_qualname FROM cpg_mro UNION ALL SELECT '~' || class_qualname, 0, NULL, "
+                  "class_qualname, true, class_qualname FROM __lk_ext_classes")
         run(conn, "CREATE OR REPLACE TEMP TABLE __lk_ext_returns AS SELECT * FROM __lk_stub_returns")
     finally:
         conn.unregister("__lk_stdlib_members")

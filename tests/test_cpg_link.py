@@ -744,8 +744,9 @@ def later(s: Square):
 def test_methods_of_parameters_declared_with_a_class_of_the_repository(tmp_path):
     # p.m() with p: C, C | None, Optional[C] or a dotted C, p bound by the call only: m as C's MRO finds it
     # (rule annotation, 0.8), the argument wired to m's parameters and p to self; a string annotation too, parsed
-    # (q: "Square", tests/test_cpg_link_string_annotations.py). A builtin class and a parameter assigned again in
-    # the body give no edge (precision first).
+    # (q: "Square", tests/test_cpg_link_string_annotations.py). A builtin class is such a class too (n: int,
+    # n.bit_length(): CPython's int.bit_length; tests/test_cpg_link_stdlib_bases.py); a parameter assigned again
+    # in the body gives no edge (precision first).
     with linked(tmp_path, ANNOTATED) as c:
         got = c.execute("SELECT caller_qualname, lineno, callee_qualname, rule, round(confidence::DOUBLE, 2) FROM cpg_calls "
                         "WHERE caller_qualname IN ('pkg.use.measure', 'pkg.use.rebound') ORDER BY lineno").fetchall()
@@ -754,6 +755,7 @@ def test_methods_of_parameters_declared_with_a_class_of_the_repository(tmp_path)
                        ("pkg.use.measure", 10, "pkg.shapes.Square.area", "annotation", 0.8),  # Optional[Square]
                        ("pkg.use.measure", 11, "pkg.shapes.Shape.grow", "annotation", 0.8),  # Square | None: inherited
                        ("pkg.use.measure", 12, "pkg.shapes.Shape.grow", "annotation", 0.8),  # shapes.Square
+                       ("pkg.use.measure", 13, "<builtin>.int.bit_length", "annotation", 0.8),  # n: int
                        ("pkg.use.rebound", 17, "pkg.use.make", "local", 1.0)]
         wired = c.execute("SELECT s.lineno, coalesce(a.text, '<receiver>'), b.param_name FROM cpg_binds_arg b "
                           "JOIN cpg_call_sites s USING (callsite_id) LEFT JOIN cpg_call_args a USING (arg_id) "
