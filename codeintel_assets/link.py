@@ -794,10 +794,12 @@ _BOUND_BY_CALL = ("JOIN __lk_scope_vrefs v ON v.target_binding_id = c.callee_roo
 
 def _makes_instance(e: str = "e.") -> str:
     """A resolution (columns prefixed ``e``) of a call that makes an instance: a class of the repository (constructor
-    or class), or a class of the standard library called (external, a name the class probe found a class:
-    __lk_ext_classes)."""
-    return (f"({e}rule IN ('constructor', 'class') OR ({e}rule = 'external' AND {e}qualname IN "
-            "(SELECT class_qualname FROM __lk_ext_classes)))")
+    or class), or a class of the standard library or a builtin class called (external / builtin, a name the class
+    probe found a class or a builtin type: __lk_ext_classes; `seen = set()`, `str(x)`). Not super(): its value is a
+    proxy whose attributes are found along another class's MRO (SUPER); nor type(): `type(x)` is x's class, whose
+    metaclass may be any subclass of type (`type(member)(v)` on an Enum runs EnumType.__call__)."""
+    return (f"({e}rule IN ('constructor', 'class') OR ({e}rule IN ('external', 'builtin') AND {e}qualname IN "
+            f"(SELECT class_qualname FROM __lk_ext_classes) AND {e}qualname NOT IN ('<builtin>.super', '<builtin>.type')))")
 
 
 _MAKES_INSTANCE = _makes_instance()
@@ -819,7 +821,7 @@ JOIN __lk_calls e ON e.ref_id = {constructing_call} AND """ + _MAKES_INSTANCE + 
 -- the class called: the resolution itself (class), or the name resolved before its __init__ was appended to the
 -- path (constructor: not the class defining __init__, which may be a base class of the one called); a class of
 -- the standard library: its name (__lk_mro_ext has one row for it)
-LEFT JOIN __lk_defs k ON e.rule <> 'external' AND k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END
+LEFT JOIN __lk_defs k ON e.rule NOT IN ('external', 'builtin') AND k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END
  AND k.kind = 'class'""")
 
 
@@ -1102,9 +1104,9 @@ typed AS (  -- the class of what each store stores: a constructor call's class (
             -- its name, __lk_mro_ext's one row; `self.cmd_opts = optparse.OptionGroup(...)`)
     SELECT s.callsite_id, s.call_id, e.confidence, e.qualname, coalesce(k.def_id, '~' || e.qualname) AS class_def_id
     FROM stores s JOIN ctor e ON e.ref_id = s.call_id AND NOT ends_with(e.qualname, '.__new__')
-    LEFT JOIN __lk_defs k ON e.rule <> 'external'
+    LEFT JOIN __lk_defs k ON e.rule NOT IN ('external', 'builtin')
      AND k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
-    WHERE s.role = 'attr_instance' AND (k.def_id IS NOT NULL OR e.rule = 'external')
+    WHERE s.role = 'attr_instance' AND (k.def_id IS NOT NULL OR e.rule IN ('external', 'builtin'))
     -- and, for self's own class (whose MRO's files this link resolves: the ancestors of the scope's classes are in
     -- the scope), a call of `def f() -> C` (as returns_method: 0.8; not an `async def`, whose call is a coroutine)
     UNION ALL
@@ -1463,9 +1465,9 @@ calls AS (SELECT s.binding_id, s.ast_node_id, v.ast_node_id AS call_id FROM site
 made AS (  -- (a class outside the repository: its name after '~', as __lk_mro_ext has it)
     SELECT c.binding_id, c.ast_node_id, coalesce(k.def_id, '~' || e.qualname), e.confidence, c.call_id, NULL FROM calls c
     JOIN __lk_calls e ON e.ref_id = c.call_id AND """ + _MAKES_INSTANCE + r""" AND NOT ends_with(e.qualname, '.__new__')
-    LEFT JOIN __lk_defs k ON e.rule <> 'external'
+    LEFT JOIN __lk_defs k ON e.rule NOT IN ('external', 'builtin')
      AND k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
-    WHERE k.def_id IS NOT NULL OR e.rule = 'external'
+    WHERE k.def_id IS NOT NULL OR e.rule IN ('external', 'builtin')
     UNION ALL
     SELECT c.binding_id, c.ast_node_id, t.class_def_id, e.confidence * t.confidence, c.call_id, NULL FROM calls c
     JOIN __lk_calls e ON e.ref_id = c.call_id AND e.rule NOT IN ('constructor', 'class')

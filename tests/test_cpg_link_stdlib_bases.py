@@ -350,6 +350,22 @@ def use(name: str, parser: argparse.ArgumentParser, items: list[str], stream: ty
 
 def again():
     use("a", make(), [], None).lower()
+
+
+def made(items):
+    seen = set()
+    seen.add(items)
+    return str(items).strip()
+
+
+class Table(dict):
+    def __init__(self):
+        proxy = super()
+        proxy.__init__()
+
+    def again(self):
+        kind = type(self)
+        return kind()
 '''
 
 
@@ -373,3 +389,11 @@ def test_a_parameter_or_return_declared_a_builtin_or_standard_library_class_is_o
                                         (0.8, 0.72, 0.8, 0.8)):
         assert (callee, rule, conf) in got[line(text)], (text, got[line(text)])
     assert got.get(line("stream.write(name)"), []) == []
+    # a builtin class called makes an instance of it (CPython: set.add, str.strip are their own); 0.9 as for a class
+    # of the repository (an instance attribute could shadow the method)
+    assert got[line("seen.add(items)")] == [("<builtin>.set.add", "instance_method", 0.9)]
+    assert ("<builtin>.str.strip", "result_method", 0.9) in got[line("str(items).strip()")]
+    # but super() makes a proxy: proxy.__init__() runs dict.__init__, never super.__init__
+    assert not any(c.startswith("<builtin>.super.") for c, _, _ in got.get(line("proxy.__init__()"), []))
+    # nor type(self): a class, of whatever metaclass the subclass has (so not type.__call__)
+    assert not any(c.startswith("<builtin>.type.") for c, _, _ in got.get(line("return kind()"), []))
