@@ -1292,7 +1292,10 @@ JOIN __lk_declared e ON e.ref_id = v.value_id""")
 
 # def f() -> C: the return annotations of the callees the calls so far reach (in any file); then x = f(...)
 # bound once, x.m(), and f(...).m().
-RETURNS_REFS = _DECLARED_REFS.format(where="role IN ('returns', 'returns_item') AND owner_def_id IN (SELECT def_id FROM __lk_calls)")
+# (and of every __enter__ of the repository: what `with C() as x` binds, WITH_BINDINGS)
+RETURNS_REFS = _DECLARED_REFS.format(where="role IN ('returns', 'returns_item') AND (owner_def_id IN (SELECT def_id FROM "
+                                           "__lk_calls) OR owner_def_id IN (SELECT def_id FROM __lk_cdefs WHERE name = "
+                                           "'__enter__' AND kind = 'method'))")
 # is_async: an `async def` (CO_COROUTINE): a call of it makes a coroutine, and `await` of that call gives the C.
 RETURNS = f"""
 -- rows from: __lk_res
@@ -1420,6 +1423,60 @@ GROUP BY p.fn_def_id
 HAVING bool_and(p.is_none OR (p.typed AND p.n = 1))
    AND count(DISTINCT p.class_def_id) FILTER (WHERE NOT p.is_none) = 1
    AND coalesce(any_value(u.flags) & 544, 0) = 0  -- (CO_GENERATOR, CO_ASYNC_GENERATOR: a call makes a generator)
+"""
+# `with C(...) as x` (x bound by that statement alone), then x.m(): x is what C's __enter__ (along C's MRO) returns:
+# C itself when that __enter__ is the repository's and every `return` of it returns `self`, or when it is a builtin
+# or standard-library class's whose stub declares `-> Self` (zipfile.ZipFile, tarfile.TarFile); else the class its
+# return annotation or stub declares (__lk_returns; tempfile.TemporaryDirectory's is a str). m along that class's
+# MRO (rule context_manager): 0.9 x the call's confidence (as instance_method) when it is C, 0.8 x the call's and
+# the declaration's when declared (as returns_method). C: a class of the repository, the standard library or the
+# builtins called (as for instance_method).
+WITH_BINDINGS = r"""
+CREATE OR REPLACE TEMP TABLE __lk_with AS
+WITH w AS (SELECT v.target_binding_id AS binding_id, v.ast_node_id AS call_id FROM __lk_scope_vrefs v
+           WHERE v.role = 'with' AND v.target_binding_id IN (""" + _ONCE_IN_SCOPE + r""")
+             AND v.target_binding_id NOT IN (SELECT target_binding_id FROM __lk_scope_vrefs
+                                             WHERE role <> 'with' AND target_binding_id IS NOT NULL)),
+made AS (SELECT w.binding_id, e.confidence, e.qualname, coalesce(k.def_id, '~' || e.qualname) AS class_key,
+                coalesce(k.qualname, e.qualname) AS class_qualname
+         FROM w JOIN __lk_calls e ON e.ref_id = w.call_id AND """ + _MAKES_INSTANCE + r"""
+          AND NOT ends_with(e.qualname, '.__new__')
+         LEFT JOIN __lk_defs k ON e.rule NOT IN ('external', 'builtin')
+          AND k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
+         WHERE k.def_id IS NOT NULL OR e.rule IN ('external', 'builtin')),
+enter AS (SELECT m.*, x.def_id AS enter_def_id, x.qualname AS enter_qualname
+          FROM made m JOIN __lk_mro_ext o ON o.class_def_id = m.class_key
+          JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname)
+           AND x.name = '__enter__'
+          QUALIFY row_number() OVER (PARTITION BY m.binding_id, m.class_key
+                                     ORDER BY o.mro_index, x.span_start_byte DESC, x.def_id) = 1),
+returns_self AS (SELECT owner_def_id FROM cpg_value_refs
+                 WHERE role = 'return' AND owner_def_id IN (SELECT enter_def_id FROM enter)
+                 GROUP BY ALL HAVING bool_and(root = 'self' AND len(attrs) = 0)),
+typed AS (
+    SELECT n.binding_id, n.class_key, n.class_qualname, 0.9 * n.confidence AS confidence,
+           [n.qualname, n.enter_qualname] AS via
+    FROM enter n
+    WHERE n.enter_def_id IN (SELECT owner_def_id FROM returns_self)
+       OR (n.enter_def_id IS NULL AND EXISTS (SELECT 1 FROM __lk_returns t WHERE t.fn_def_id = '~' || n.enter_qualname
+                                              AND t.qualname = regexp_replace(n.enter_qualname, '\.[^.]*$', '')))
+    UNION ALL
+    SELECT n.binding_id, t.class_def_id, t.qualname, 0.8 * n.confidence * t.confidence,
+           [n.qualname, n.enter_qualname, t.qualname]
+    FROM enter n JOIN __lk_returns t ON t.fn_def_id = coalesce(n.enter_def_id, '~' || n.enter_qualname) AND NOT t.is_async
+    WHERE n.enter_def_id NOT IN (SELECT owner_def_id FROM returns_self)
+      AND t.qualname IS DISTINCT FROM regexp_replace(n.enter_qualname, '\.[^.]*$', ''))
+SELECT * FROM typed
+"""
+WITH_METHODS = """
+SELECT c.callsite_id AS ref_id, 'context_manager' AS rule, w.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END,
+       x.def_id, x.qualname, x.path, x.kind, list_append(w.via, x.qualname)
+FROM __lk_sites c JOIN __lk_with w ON w.binding_id = c.callee_root_binding_id
+JOIN __lk_mro_ext o ON o.class_def_id = w.class_key
+JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname) AND x.name = c.callee_attrs[1]
+WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id, w.class_key ORDER BY o.mro_index, x.span_start_byte DESC,
+                                        x.def_id, w.confidence DESC) = 1
 """
 RETURNED_INSTANCE = _method_of_returned("attribute", "v.ast_node_id", _BOUND_BY_CALL, _bound_once("instance") + """
   AND c.callee_root_binding_id NOT IN (SELECT target_binding_id FROM __lk_scope_vrefs WHERE role = 'instance'
@@ -2635,6 +2692,8 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
                   "AND k.kind = 'class'", "__lk_ext_returns")
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_ret_seen (def_id VARCHAR)")
     _run_statements(conn, INFERRED_RETURNS)
+    _run_if(conn, WITH_BINDINGS, "SELECT 1 FROM __lk_scope_vrefs WHERE role = 'with'")
+    _run_if(conn, "INSERT INTO __lk_calls " + WITH_METHODS, "__lk_with")
     _run_if(conn, "INSERT INTO __lk_calls " + ITERATED_CALL + " UNION ALL " + ITERATED_PARAM, "__lk_returns_item",
             "__lk_declared")
     _run_if(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE, "__lk_returns")

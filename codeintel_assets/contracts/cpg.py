@@ -66,7 +66,7 @@ CPG_VALUE_REFS = define("cpg_value_refs", PLANE, [
 ], key=("path", "value_id"), description="Expressions the link step gives a meaning to: class bases (role base), "
                                          "`name = dotted.name` or `name = lambda` (alias; under `if TYPE_CHECKING:` whatever the value), "
                                          "`name = call(...)`, `name = A() if c else B()` or `name = await call(...)` (instance: the "
-                                         "value node is the call site), `name = None` (none), `name = []`, `name = \"\"`, "
+                                         "value node is the call site), `with call(...) as name` (with: the value node is the call site), `name = None` (none), `name = []`, `name = \"\"`, "
                                          "a literal or display of a builtin type (literal: text the type, `list`; also a `*args` / `**kwargs` parameter, "
                                          "text `tuple` / `dict`, its value and target node the parameter), a parameter's annotation when it is a "
                                          "dotted name, `C | None` or `Optional[C]` (annotation: the target is the "

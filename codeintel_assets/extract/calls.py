@@ -473,7 +473,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         is_lambda = isinstance(node, ast.Lambda)
         # (an assignment under `if TYPE_CHECKING:` is kept whatever its value: the link reads the flag to know the
         # name is not bound there at runtime, as in `X = Base[T]` there and `X = Base` under `else:`)
-        if dotted is None and not is_lambda and role not in ("base", "instance", "none", "return", "iter", "literal") and not (
+        if dotted is None and not is_lambda and role not in ("base", "instance", "none", "return", "iter", "literal",
+                                                             "with") and not (
                 role == "alias" and stub[current[0]]):
             return
         root, attrs = dotted if dotted else (None, [])
@@ -711,6 +712,11 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                             value("concat", operand, up, target, k, nth)
                     else:
                         value("alias", v, up, target, None, nth)
+        elif isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name) \
+                and isinstance(node.context_expr, ast.Call) and isinstance(parent.node, ast.With) and up in qual:
+            # with C(...) as x: x is what C's __enter__ returns (the value node is the call site; not `async with`,
+            # whose __aenter__ is awaited)
+            value("with", node.context_expr, up, node.optional_vars, None)
         elif isinstance(node, ast.Return) and node.value is not None and up in qual:
             value("return", node.value, up, None, None)
             dispatch(node.value, up, None)  # (`return getattr(self, f"visit_{...}", None)`: jinja2's get_visitor)
