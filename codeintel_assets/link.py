@@ -1431,6 +1431,29 @@ HAVING bool_and(p.is_none OR (p.typed AND p.n = 1))
 # MRO (rule context_manager): 0.9 x the call's confidence (as instance_method) when it is C, 0.8 x the call's and
 # the declaration's when declared (as returns_method). C: a class of the repository, the standard library or the
 # builtins called (as for instance_method).
+# open(...) (builtins' or io's): the class of the file object, by the mode and buffering as CPython's io.open
+# documents them (a string literal mode, or none: "r"): text -> TextIOWrapper; binary -> BufferedRandom with '+',
+# BufferedReader for reading, BufferedWriter for writing, FileIO with buffering=0. A mode that is not a literal, or a
+# *args / **kwargs argument: no class.
+OPENED = r"""
+CREATE OR REPLACE TEMP TABLE __lk_opened AS
+WITH calls AS (SELECT DISTINCT ref_id AS callsite_id FROM __lk_calls WHERE qualname IN ('<builtin>.open', 'io.open')),
+a AS (SELECT c.callsite_id, bool_or(a.kind IN ('star', 'starstar')) AS opaque,
+             any_value(a.text) FILTER (WHERE (a.kind = 'positional' AND a.position = 1) OR a.keyword = 'mode') AS mode,
+             any_value(a.text) FILTER (WHERE (a.kind = 'positional' AND a.position = 2) OR a.keyword = 'buffering')
+               AS buffering
+      FROM calls c LEFT JOIN cpg_call_args a USING (callsite_id) GROUP BY ALL),
+m AS (SELECT callsite_id, buffering,
+             CASE WHEN mode IS NULL THEN 'r' ELSE regexp_extract(mode, '^[''"]([rwaxbt+]+)[''"]$', 1) END AS mode
+      FROM a WHERE NOT coalesce(opaque, false))
+SELECT callsite_id, '_io.' || CASE WHEN NOT contains(mode, 'b') THEN 'TextIOWrapper'
+                                   WHEN buffering = '0' THEN 'FileIO'
+                                   WHEN contains(mode, '+') THEN 'BufferedRandom'
+                                   WHEN contains(mode, 'r') THEN 'BufferedReader'
+                                   ELSE 'BufferedWriter' END AS class_qualname
+FROM m WHERE mode <> ''
+"""
+_OPENED_CLASSES = ("_io.TextIOWrapper", "_io.FileIO", "_io.BufferedRandom", "_io.BufferedReader", "_io.BufferedWriter")
 WITH_BINDINGS = r"""
 CREATE OR REPLACE TEMP TABLE __lk_with AS
 WITH w AS (SELECT v.target_binding_id AS binding_id, v.ast_node_id AS call_id FROM __lk_scope_vrefs v
@@ -1443,13 +1466,21 @@ made AS (SELECT w.binding_id, e.confidence, e.qualname, coalesce(k.def_id, '~' |
           AND NOT ends_with(e.qualname, '.__new__')
          LEFT JOIN __lk_defs k ON e.rule NOT IN ('external', 'builtin')
           AND k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
-         WHERE k.def_id IS NOT NULL OR e.rule IN ('external', 'builtin')),
+         WHERE k.def_id IS NOT NULL OR e.rule IN ('external', 'builtin')
+         UNION ALL  -- `with open(p) as f`: the file object's class (OPENED)
+         SELECT w.binding_id, e.confidence, e.qualname, '~' || o.class_qualname, o.class_qualname
+         FROM w JOIN __lk_calls e ON e.ref_id = w.call_id AND e.qualname IN ('<builtin>.open', 'io.open')
+         JOIN __lk_opened o ON o.callsite_id = w.call_id
+         WHERE o.class_qualname IN (SELECT class_qualname FROM __lk_ext_classes)),
 enter AS (SELECT m.*, x.def_id AS enter_def_id, x.qualname AS enter_qualname
           FROM made m JOIN __lk_mro_ext o ON o.class_def_id = m.class_key
           JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname)
            AND x.name = '__enter__'
+          -- (one class reached twice, rich's `Live` bound by its class statement and an import of itself: the
+          -- likelier route, as the instance rules)
           QUALIFY row_number() OVER (PARTITION BY m.binding_id, m.class_key
-                                     ORDER BY o.mro_index, x.span_start_byte DESC, x.def_id) = 1),
+                                     ORDER BY o.mro_index, x.span_start_byte DESC, x.def_id, m.confidence DESC,
+                                              m.qualname) = 1),
 returns_self AS (SELECT owner_def_id FROM cpg_value_refs
                  WHERE role = 'return' AND owner_def_id IN (SELECT enter_def_id FROM enter)
                  GROUP BY ALL HAVING bool_and(root = 'self' AND len(attrs) = 0)),
@@ -2692,6 +2723,7 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
                   "AND k.kind = 'class'", "__lk_ext_returns")
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_ret_seen (def_id VARCHAR)")
     _run_statements(conn, INFERRED_RETURNS)
+    _run_if(conn, OPENED, "SELECT 1 FROM __lk_scope_vrefs WHERE role = 'with'")
     _run_if(conn, WITH_BINDINGS, "SELECT 1 FROM __lk_scope_vrefs WHERE role = 'with'")
     _run_if(conn, "INSERT INTO __lk_calls " + WITH_METHODS, "__lk_with")
     _run_if(conn, "INSERT INTO __lk_calls " + ITERATED_CALL + " UNION ALL " + ITERATED_PARAM, "__lk_returns_item",
@@ -3661,8 +3693,10 @@ def _ext_members(conn, called: bool = False) -> None:
     functions return what their stubs declare (``__lk_ext_returns``: qualname, class_qualname; ``_stub_returns``);
     ``__lk_mro_ext`` is cpg_mro with one row for each class outside the repository whose attributes are known."""
     from resources.duck import run
+    # (and the classes of the file objects open() makes: OPENED)
     calls = ("UNION SELECT qualname FROM __lk_calls WHERE rule = 'external' "
-             "UNION SELECT callee_qualname FROM cpg_calls WHERE rule = 'external'") if called else ""
+             "UNION SELECT callee_qualname FROM cpg_calls WHERE rule = 'external' "
+             f"UNION SELECT unnest({list(_OPENED_CLASSES)})") if called else ""
     named = [q for (q,) in conn.execute(
         "SELECT DISTINCT q FROM (SELECT ancestor_qualname AS q FROM cpg_mro WHERE ancestor_def_id IS NULL "
         f"{calls}) WHERE q IS NOT NULL AND NOT starts_with(q, '<builtin>.') AND contains(q, '.') "

@@ -5,7 +5,9 @@ Before, a name bound by a `with` statement had no value ref at all and none of i
 records the binding (cpg_value_refs role `with`, the value node the call) and the link's `context_manager` rule
 types x: C itself when C's `__enter__` (along C's MRO) returns `self` (the repository's: every `return` of it
 returns `self`; a builtin or standard-library class's: its stub declares `-> Self`), else the class the
-`__enter__` declares it returns.
+`__enter__` declares it returns. `open(...)` is a function: its file object's class is read from the mode literal as
+CPython's io.open documents it (text: TextIOWrapper; binary: BufferedReader / BufferedWriter / BufferedRandom, or
+FileIO unbuffered).
 
 The oracle is CPython: each context manager is entered and the class of what `__enter__` returns is looked up for
 the method (the class of its MRO whose `__dict__` holds it).
@@ -60,7 +62,15 @@ def use(path):
     with contextlib.ExitStack() as stack:
         stack.callback(print)
     with open(path) as f:
-        f.read()
+        f.readline()
+    with open(path, "rb") as raw:
+        raw.peek(1)
+    with open(path, mode="w") as out:
+        out.write("x")
+    with open(path, "wb", buffering=0) as fio:
+        fio.readall()
+    with open(path, path) as unknown:
+        unknown.read()
     with Session() as again:
         again = Conn()
         again.send(2)
@@ -74,11 +84,18 @@ CALLS = [
     # (zipfile.ZipFile, contextlib.ExitStack: imports outside the repository, 0.9)
     ("zf.namelist()", 'zipfile.ZipFile(io.BytesIO(), "w")', "namelist", "context_manager", 0.81),
     ("stack.callback(print)", "contextlib.ExitStack()", "callback", "context_manager", 0.81),
+    # open(): the file object's class by its mode (a builtin function: 1.0)
+    ("f.readline()", "open(PATH)", "readline", "context_manager", 0.9),
+    ("raw.peek(1)", 'open(PATH, "rb")', "peek", "context_manager", 0.9),
+    ('out.write("x")', 'open(PATH, mode="w")', "write", "context_manager", 0.9),
+    ("fio.readall()", 'open(PATH, "wb", buffering=0)', "readall", "context_manager", 0.9),
 ]
 
 ORACLE = """
-import contextlib, io, json, zipfile
+import contextlib, io, json, os, tempfile, zipfile
 from pkg.cm import Session, Quiet, Pool
+PATH = os.path.join(tempfile.mkdtemp(), "f")
+open(PATH, "w").close()
 out = []
 for make, method in json.loads(ARGS):
     with eval(make) as x:
@@ -92,14 +109,14 @@ def test_a_name_a_with_statement_binds_is_what_enter_returns(tmp_path):
     repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/cm.py": FIXTURE})
     want = json.loads(in_cpython(repo, ORACLE.replace("ARGS", repr(json.dumps([c[1:3] for c in CALLS])))))
     assert want == ["pkg.cm.Session.get", "pkg.cm.Session.get", "pkg.cm.Conn.send", "zipfile.ZipFile.namelist",
-                    "contextlib._BaseExitStack.callback"]
+                    "contextlib._BaseExitStack.callback", "_io.TextIOWrapper.readline", "_io.BufferedReader.peek",
+                    "_io.TextIOWrapper.write", "_io.FileIO.readall"]
     got = call_edges(env["CODEINTEL_DB"], "pkg/cm.py")
     line = lambda text: FIXTURE[:FIXTURE.index(text)].count("\n") + 1  # noqa: E731
     for (text, _, _, rule, conf), callee in zip(CALLS, want):
         assert got.get(line(text)) == [(callee, rule, conf)], (text, got.get(line(text)))
-    # open() is a function whose class depends on its mode: nothing yet; a name bound again in the block: no edge
-    # from this rule
-    assert got.get(line("f.read()"), []) == []
+    # open() with a mode that is not a literal: no class; a name bound again in the block: no edge from this rule
+    assert got.get(line("unknown.read()"), []) == []
     assert all(r != "context_manager" for _, r, _ in got.get(line("again.send(2)"), []))
 
 
