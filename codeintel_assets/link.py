@@ -1483,7 +1483,8 @@ enter AS (SELECT m.*, x.def_id AS enter_def_id, x.qualname AS enter_qualname
                                               m.qualname) = 1),
 returns_self AS (SELECT owner_def_id FROM cpg_value_refs
                  WHERE role = 'return' AND owner_def_id IN (SELECT enter_def_id FROM enter)
-                 GROUP BY ALL HAVING bool_and(root = 'self' AND len(attrs) = 0)),
+                 -- (coalesce: a `return Conn()` has no root, and bool_and would skip its NULL)
+                 GROUP BY ALL HAVING bool_and(coalesce(root = 'self' AND len(attrs) = 0, false))),
 typed AS (
     SELECT n.binding_id, n.class_key, n.class_qualname, 0.9 * n.confidence AS confidence,
            [n.qualname, n.enter_qualname] AS via
