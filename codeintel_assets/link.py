@@ -797,8 +797,9 @@ def _makes_instance(e: str = "e.") -> str:
     or class), or a class of the standard library or a builtin class called (external / builtin, a name the class
     probe found a class or a builtin type: __lk_ext_classes; `seen = set()`, `str(x)`). Not super(): its value is a
     proxy whose attributes are found along another class's MRO (SUPER); nor type(): `type(x)` is x's class, whose
-    metaclass may be any subclass of type (`type(member)(v)` on an Enum runs EnumType.__call__)."""
-    return (f"({e}rule IN ('constructor', 'class') OR ({e}rule IN ('external', 'builtin') AND {e}qualname IN "
+    metaclass may be any subclass of type (`type(member)(v)` on an Enum runs EnumType.__call__). And an open(...) call
+    read as the file object's class (rule opened: __lk_makers, OPENED)."""
+    return (f"({e}rule IN ('constructor', 'class') OR ({e}rule IN ('external', 'builtin', 'opened') AND {e}qualname IN "
             f"(SELECT class_qualname FROM __lk_ext_classes) AND {e}qualname NOT IN ('<builtin>.super', '<builtin>.type')))")
 
 
@@ -816,12 +817,13 @@ def _method_of_constructed(rule: str, callee_kind: str, constructing_call: str, 
         rule=rule, callee_kind=callee_kind, where=where, confidence=f"{factor} * e.confidence", method=method,
         n_attrs=n_attrs, mro="__lk_mro_ext", order=_LIKELIEST_CALL,
         via="[e.qualname, x.qualname]", class_def_id="coalesce(k.def_id, '~' || e.qualname)", find_class=f"""{find_call}
-JOIN __lk_calls e ON e.ref_id = {constructing_call} AND """ + _MAKES_INSTANCE + """
+JOIN __lk_makers e ON e.ref_id = {constructing_call} AND """ + _MAKES_INSTANCE + """
  AND NOT ends_with(e.qualname, '.__new__')  -- (one row per class: its __init__, or the class)
 -- the class called: the resolution itself (class), or the name resolved before its __init__ was appended to the
 -- path (constructor: not the class defining __init__, which may be a base class of the one called); a class of
 -- the standard library: its name (__lk_mro_ext has one row for it)
-LEFT JOIN __lk_defs k ON e.rule NOT IN ('external', 'builtin') AND k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END
+LEFT JOIN __lk_defs k ON e.rule NOT IN ('external', 'builtin', 'opened')
+ AND k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END
  AND k.kind = 'class'""")
 
 
@@ -854,7 +856,7 @@ sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM __lk_scope_defs n SEMI
 made AS (SELECT s.binding_id, v.ast_node_id AS call_id, e.ref_id
          FROM sites s LEFT JOIN __lk_scope_vrefs v ON v.target_node_id = s.ast_node_id AND v.path = s.path
           AND v.role = 'instance'
-         LEFT JOIN __lk_calls e ON e.ref_id = v.ast_node_id AND """ + _MAKES_INSTANCE + """
+         LEFT JOIN __lk_makers e ON e.ref_id = v.ast_node_id AND """ + _MAKES_INSTANCE + """
           AND v.ast_node_id NOT IN (SELECT callsite_id FROM __lk_awaited))  -- (`await C()`: not a C)
 SELECT binding_id, count(DISTINCT call_id) AS n FROM made GROUP BY binding_id HAVING bool_and(ref_id IS NOT NULL)
 """
@@ -1452,6 +1454,15 @@ SELECT callsite_id, '_io.' || CASE WHEN NOT contains(mode, 'b') THEN 'TextIOWrap
                                    WHEN contains(mode, 'r') THEN 'BufferedReader'
                                    ELSE 'BufferedWriter' END AS class_qualname
 FROM m WHERE mode <> ''
+"""
+# What the instance rules read as the resolutions of the calls that make instances: __lk_calls, and each open(...) call
+# as making its file object's class (rule opened; never stored: only these rules read it).
+MAKERS = """
+CREATE OR REPLACE TEMP VIEW __lk_makers AS
+SELECT * FROM __lk_calls
+UNION ALL
+SELECT o.callsite_id, 'opened', e.confidence, NULL, o.class_qualname, NULL, NULL, list_append(e.via, o.class_qualname)
+FROM __lk_opened o JOIN __lk_calls e ON e.ref_id = o.callsite_id AND e.qualname IN ('<builtin>.open', 'io.open')
 """
 _OPENED_CLASSES = ("_io.TextIOWrapper", "_io.FileIO", "_io.BufferedRandom", "_io.BufferedReader", "_io.BufferedWriter")
 WITH_BINDINGS = r"""
@@ -2689,6 +2700,8 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_calls AS " + CALLABLE.format(res="__lk_res")
         + " UNION ALL SELECT * FROM (" + SUPER + ")")
     _ext_members(conn, called=True)  # (and the classes outside the repository that the scope's calls name)
+    _run_if(conn, OPENED, "SELECT 1 FROM __lk_calls WHERE qualname IN ('<builtin>.open', 'io.open')")
+    run(conn, MAKERS)
     run(conn, SHADOWED)
     run(conn, AWAITED)
     _run_statements(conn, ALIAS_SITES)
@@ -2724,7 +2737,6 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
                   "AND k.kind = 'class'", "__lk_ext_returns")
     run(conn, "CREATE OR REPLACE TEMP TABLE __lk_ret_seen (def_id VARCHAR)")
     _run_statements(conn, INFERRED_RETURNS)
-    _run_if(conn, OPENED, "SELECT 1 FROM __lk_scope_vrefs WHERE role = 'with'")
     _run_if(conn, WITH_BINDINGS, "SELECT 1 FROM __lk_scope_vrefs WHERE role = 'with'")
     _run_if(conn, "INSERT INTO __lk_calls " + WITH_METHODS, "__lk_with")
     _run_if(conn, "INSERT INTO __lk_calls " + ITERATED_CALL + " UNION ALL " + ITERATED_PARAM, "__lk_returns_item",

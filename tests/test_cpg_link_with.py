@@ -86,6 +86,9 @@ def use(path):
         unknown.read()
     with Either() as either:
         either.send(3)
+    handle = open(path, "ab")
+    handle.flush()
+    open(path).readlines()
     with Session() as again:
         again = Conn()
         again.send(2)
@@ -134,6 +137,16 @@ def test_a_name_a_with_statement_binds_is_what_enter_returns(tmp_path):
     assert got.get(line("unknown.read()"), []) == []
     # an __enter__ that returns self on one path and another object on the other: not known to be either
     assert got.get(line("either.send(3)"), []) == []
+    # open() outside a `with`: the file object's class for instance_method / result_method (0.9, as for a class)
+    opened = json.loads(in_cpython(repo, "import json, os, tempfile\nPATH = os.path.join(tempfile.mkdtemp(), 'f')\n"
+                                         "out = []\nfor mode, m in (('ab', 'flush'), ('r', 'readlines')):\n"
+                                         "    with open(PATH, mode) as x:\n"
+                                         "        k = next(c for c in type(x).__mro__ if m in vars(c))\n"
+                                         "        out.append(k.__module__ + '.' + k.__qualname__ + '.' + m)\n"
+                                         "print(json.dumps(out))"))
+    assert opened == ["_io.BufferedWriter.flush", "_io._IOBase.readlines"]
+    assert got[line("handle.flush()")] == [(opened[0], "instance_method", 0.9)]
+    assert (opened[1], "result_method", 0.9) in got[line("open(path).readlines()")]
     assert all(r != "context_manager" for _, r, _ in got.get(line("again.send(2)"), []))
 
 
