@@ -804,6 +804,13 @@ def _makes_instance(e: str = "e.") -> str:
 
 
 _MAKES_INSTANCE = _makes_instance()
+# The class a resolution e of _MAKES_INSTANCE makes, as ``k`` (LEFT JOIN): the repository's class (the one called, or
+# the one the constructor path names before its __init__), none for a class outside the repository (its name, after
+# '~', is the class key then); _CLASS_FOUND: the call made one of either.
+_OUTSIDE_RULES = "('external', 'builtin', 'opened')"
+_CLASS_MADE = ("LEFT JOIN __lk_defs k ON e.rule NOT IN " + _OUTSIDE_RULES + "\n"
+               " AND k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'")
+_CLASS_FOUND = "(k.def_id IS NOT NULL OR e.rule IN " + _OUTSIDE_RULES + ")"
 
 
 def _method_of_constructed(rule: str, callee_kind: str, constructing_call: str, find_call: str = "",
@@ -822,9 +829,7 @@ JOIN __lk_makers e ON e.ref_id = {constructing_call} AND """ + _MAKES_INSTANCE +
 -- the class called: the resolution itself (class), or the name resolved before its __init__ was appended to the
 -- path (constructor: not the class defining __init__, which may be a base class of the one called); a class of
 -- the standard library: its name (__lk_mro_ext has one row for it)
-LEFT JOIN __lk_defs k ON e.rule NOT IN ('external', 'builtin', 'opened')
- AND k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END
- AND k.kind = 'class'""")
+""" + _CLASS_MADE)
 
 
 def _method_of_returned(callee_kind: str, constructing_call: str, find_call: str = "", where: str = "") -> str:
@@ -1106,9 +1111,8 @@ typed AS (  -- the class of what each store stores: a constructor call's class (
             -- its name, __lk_mro_ext's one row; `self.cmd_opts = optparse.OptionGroup(...)`)
     SELECT s.callsite_id, s.call_id, e.confidence, e.qualname, coalesce(k.def_id, '~' || e.qualname) AS class_def_id
     FROM stores s JOIN ctor e ON e.ref_id = s.call_id AND NOT ends_with(e.qualname, '.__new__')
-    LEFT JOIN __lk_defs k ON e.rule NOT IN ('external', 'builtin')
-     AND k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
-    WHERE s.role = 'attr_instance' AND (k.def_id IS NOT NULL OR e.rule IN ('external', 'builtin'))
+    """ + _CLASS_MADE + r"""
+    WHERE s.role = 'attr_instance' AND """ + _CLASS_FOUND + r"""
     -- and, for self's own class (whose MRO's files this link resolves: the ancestors of the scope's classes are in
     -- the scope), a call of `def f() -> C` (as returns_method: 0.8; not an `async def`, whose call is a coroutine)
     UNION ALL
@@ -1475,9 +1479,8 @@ made AS (SELECT w.binding_id, e.confidence, e.qualname, coalesce(k.def_id, '~' |
                 coalesce(k.qualname, e.qualname) AS class_qualname
          FROM w JOIN __lk_calls e ON e.ref_id = w.call_id AND """ + _MAKES_INSTANCE + r"""
           AND NOT ends_with(e.qualname, '.__new__')
-         LEFT JOIN __lk_defs k ON e.rule NOT IN ('external', 'builtin')
-          AND k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
-         WHERE k.def_id IS NOT NULL OR e.rule IN ('external', 'builtin')
+         """ + _CLASS_MADE + r"""
+         WHERE """ + _CLASS_FOUND + r"""
          UNION ALL  -- `with open(p) as f`: the file object's class (OPENED)
          SELECT w.binding_id, e.confidence, e.qualname, '~' || o.class_qualname, o.class_qualname
          FROM w JOIN __lk_calls e ON e.ref_id = w.call_id AND e.qualname IN ('<builtin>.open', 'io.open')
@@ -1565,9 +1568,8 @@ calls AS (SELECT s.binding_id, s.ast_node_id, v.ast_node_id AS call_id FROM site
 made AS (  -- (a class outside the repository: its name after '~', as __lk_mro_ext has it)
     SELECT c.binding_id, c.ast_node_id, coalesce(k.def_id, '~' || e.qualname), e.confidence, c.call_id, NULL FROM calls c
     JOIN __lk_calls e ON e.ref_id = c.call_id AND """ + _MAKES_INSTANCE + r""" AND NOT ends_with(e.qualname, '.__new__')
-    LEFT JOIN __lk_defs k ON e.rule NOT IN ('external', 'builtin')
-     AND k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
-    WHERE k.def_id IS NOT NULL OR e.rule IN ('external', 'builtin')
+    """ + _CLASS_MADE + r"""
+    WHERE """ + _CLASS_FOUND + r"""
     UNION ALL
     SELECT c.binding_id, c.ast_node_id, t.class_def_id, e.confidence * t.confidence, c.call_id, NULL FROM calls c
     JOIN __lk_calls e ON e.ref_id = c.call_id AND e.rule NOT IN ('constructor', 'class')

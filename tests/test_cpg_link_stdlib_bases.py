@@ -217,17 +217,23 @@ RETURNED = [
 ]
 
 
+def returned_methods(repo, imports: str, cases) -> list[str]:
+    """CPython's answer for each (text, how the receiver is made, method) of ``cases``: the class of the object the
+    expression makes whose __dict__ holds the method, named as the link names it."""
+    code = (f"import json, {imports}\nout = []\nfor make, method in " + repr([r[1:3] for r in cases]) + ":\n"
+            "    k = next(c for c in type(eval(make)).__mro__ if method in vars(c))\n"
+            "    out.append(('<builtin>.' if k.__module__ == 'builtins' else k.__module__ + '.') + k.__qualname__ + '.' + method)\n"
+            "print(json.dumps(out))")
+    return json.loads(in_cpython(repo, code))
+
+
 def test_what_a_standard_library_function_returns_is_the_class_its_stub_declares(tmp_path):
     """`logger = logging.getLogger(__name__)`, then `logger.debug(...)`: the stub says getLogger returns a Logger,
     so the call is logging.Logger.debug (returns_method, 0.8 x the external edge's 0.9). A function whose
     declarations disagree (tempfile.mkdtemp: str or bytes by its overloads) gives nothing, nor does a name bound
     otherwise. Oracle: the class of the object CPython returns, and the class of its MRO that holds the method."""
     repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/st.py": STUBS})
-    code = ("import json, logging, os, re\nout = []\nfor make, method in " + repr([r[1:] for r in RETURNED]) + ":\n"
-            "    k = next(c for c in type(eval(make)).__mro__ if method in vars(c))\n"
-            "    out.append(('<builtin>.' if k.__module__ == 'builtins' else k.__module__ + '.') + k.__qualname__ + '.' + method)\n"
-            "print(json.dumps(out))")
-    want = json.loads(in_cpython(repo, code))
+    want = returned_methods(repo, "logging, os, re", RETURNED)
     assert want == ["logging.Logger.debug", "re.Match.group", "re.Pattern.findall", "<builtin>.str.startswith",
                     "logging.Logger.isEnabledFor"]
     got = call_edges(env["CODEINTEL_DB"], "pkg/st.py")
@@ -310,11 +316,7 @@ def test_what_a_method_of_a_standard_library_or_builtin_class_returns_is_the_cla
     (argparse's add_argument_group: an _ArgumentGroup). re.Match.group is declared `AnyStr | Any`: nothing after it.
     Oracle: the class of the object CPython returns, and the class of its MRO that holds the method."""
     repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/me.py": METHODS})
-    code = ("import argparse, json, re\nout = []\nfor make, method in " + repr([r[1:] for r in METHOD_RETURNED]) + ":\n"
-            "    k = next(c for c in type(eval(make)).__mro__ if method in vars(c))\n"
-            "    out.append(('<builtin>.' if k.__module__ == 'builtins' else k.__module__ + '.') + k.__qualname__ + '.' + method)\n"
-            "print(json.dumps(out))")
-    want = json.loads(in_cpython(repo, code))
+    want = returned_methods(repo, "argparse, re", METHOD_RETURNED)
     assert want == ["re.Match.groups", "re.Match.span", "<builtin>.str.strip", "<builtin>.bytes.decode",
                     "argparse._ActionsContainer.add_argument"]
     got = call_edges(env["CODEINTEL_DB"], "pkg/me.py")
