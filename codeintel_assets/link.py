@@ -1977,6 +1977,55 @@ WHERE k.rule IN ('annotation', 'returns_method', 'attribute_instance', 'iterated
 # `FieldInfo.from_annotation(...)`): the return value's name with the call's attributes after it. Only a bare name:
 # `return datetime.max` is an instance, and what its `.date` is cannot be spelled as a path. A function declared
 # `-> type[C]` (returns_class) returns the class C (any dotted name: it is a class, not an instance).
+# `g(...)` where g is bound once, by `g = functools.partial(F, ...)` (a name of the call's file, or, through the
+# call's walk, a module-level variable of another module: pip's `cmdoptions.no_clean()`), and `partial(F, ...)(...)`:
+# the call runs F (rule `partial`; the edge to `functools.partial.__call__` stays, it runs too). Staged right after
+# the call walk (__lk_walk of CALL_REFS): per outer call site, P (the partial(...) call: its creation resolved to
+# functools.partial, by this link for the scope's files, as stored for the others), F (P's first positional argument,
+# resolved later by PARTIAL_REFS) and `shift`, the positional arguments P binds before the outer call's (NULL when P
+# has a *args: the outer call's positional arguments are then not wired).
+_PARTIALS = "('functools.partial', 'functools.partial.__new__', '_functools.partial')"
+PARTIAL_SITES = r"""
+CREATE OR REPLACE TEMP TABLE __lk_partial AS
+WITH named AS (
+    SELECT c.callsite_id, c.callee_root_binding_id AS binding_id, 1.0 AS confidence FROM __lk_scope_sites c
+    WHERE c.callee_kind = 'name' AND c.call_kind = 'call' AND c.callee_root_binding_id IS NOT NULL
+    UNION ALL
+    SELECT w.ref_id, d.binding_id, w.confidence FROM __lk_walk w
+    JOIN __lk_scope_sites c ON c.callsite_id = w.ref_id AND c.call_kind = 'call' AND c.callee_kind IN ('name', 'attribute')
+    JOIN cpg_definitions d ON d.qualname = w.name AND d.kind = 'variable' AND d.parent_def_id = d.path || ':AST:0'
+    WHERE w.hop >= 0 AND w.rule IN ('import', 'alias', 'star_import')),
+made AS (SELECT ref_id AS call_id, max(confidence) AS confidence
+         FROM """ + _CALL_EDGES.format(where="qualname IN " + _PARTIALS) + r""" e GROUP BY ALL),
+bound AS (  -- x = partial(...)
+    SELECT v.target_binding_id AS binding_id, m.call_id, m.confidence FROM cpg_value_refs v
+    JOIN made m ON m.call_id = v.ast_node_id
+    WHERE v.role = 'instance' AND v.target_binding_id IN (SELECT binding_id FROM named)),
+once AS (SELECT binding_id FROM py_sym_name_sites SEMI JOIN bound USING (binding_id) WHERE role = 'def'
+         GROUP BY ALL HAVING count(*) = 1),
+outer_calls AS (
+    SELECT n.callsite_id, b.call_id, n.confidence * b.confidence AS confidence FROM named n
+    JOIN bound b USING (binding_id) SEMI JOIN once USING (binding_id)
+    UNION ALL  -- partial(F, ...)(...)
+    SELECT c.callsite_id, m.call_id, m.confidence FROM __lk_scope_sites c JOIN made m ON m.call_id = c.callee_value_node_id
+    WHERE c.callee_kind = 'call' AND c.call_kind = 'call'),
+args AS (SELECT * FROM cpg_call_args SEMI JOIN (SELECT DISTINCT call_id AS callsite_id FROM outer_calls) USING (callsite_id)),
+shifts AS (SELECT callsite_id, CASE WHEN bool_or(kind = 'star') THEN NULL
+                                    ELSE count(*) FILTER (WHERE kind = 'positional') - 1 END AS shift
+           FROM args GROUP BY ALL)
+SELECT o.callsite_id AS outer_id, o.confidence AS outer_confidence, f.path, f.root, f.root_binding_id,
+       coalesce(f.attrs, []) AS attrs, f.value_def_id AS lambda_def_id, f.ast_node_id AS f_node, s.shift::INTEGER AS shift
+FROM outer_calls o JOIN args f ON f.callsite_id = o.call_id AND f.kind = 'positional' AND f.position = 0
+JOIN shifts s ON s.callsite_id = o.call_id
+WHERE f.root IS NOT NULL OR f.value_def_id IS NOT NULL
+QUALIFY row_number() OVER (PARTITION BY o.callsite_id ORDER BY o.confidence DESC, o.call_id) = 1
+"""
+PARTIAL_REFS = """
+CREATE OR REPLACE TEMP TABLE __lk_refs AS
+SELECT outer_id || '|partial' AS ref_id, path, root, root_binding_id, attrs, lambda_def_id, false AS container,
+       outer_id, outer_confidence FROM __lk_partial
+"""
+
 RETURN_REFS = """
 CREATE OR REPLACE TEMP TABLE __lk_refs AS
 WITH r AS (  -- the scope's f(...)(...) calls, with each return value of each function f the inner call reaches
@@ -2196,12 +2245,17 @@ shaped AS (  -- does the call bind the method's first parameter itself (self / c
                   -- or a class passed as an argument (f(Box); factory(x) in f): its __init__ / __new__ gets the
                   -- instance / the class from the call
                   -- and what a call returns, called (f()(x)): a bound method or a class, as for an argument
-                  OR (c.rule IN ('passed_argument', 'returned') AND (c.callsite_id, c.callee_def_id) IN (
+                  -- and F called through a functools.partial of it (partial(self.m, 1), partial(Box, 2))
+                  OR (c.rule IN ('passed_argument', 'returned', 'partial') AND (c.callsite_id, c.callee_def_id) IN (
                           SELECT (callsite_id, def_id) FROM __lk_bound_values))) AS bound,
            c.rule IN ('constructor', 'scip_constructor', 'subclass_constructor')
-             OR (c.rule IN ('passed_argument', 'returned') AND (c.callsite_id, c.callee_def_id) IN (
-                     SELECT (callsite_id, def_id) FROM __lk_bound_values WHERE constructed)) AS constructs
-    FROM calls c LEFT JOIN deco k ON k.def_id = c.callee_def_id)),
+             OR (c.rule IN ('passed_argument', 'returned', 'partial') AND (c.callsite_id, c.callee_def_id) IN (
+                     SELECT (callsite_id, def_id) FROM __lk_bound_values WHERE constructed)) AS constructs,
+           -- through a partial: the positional arguments it binds come first (NULL: unknown, a *args in it), and
+           -- its F argument holds a bound method's receiver
+           CASE WHEN c.rule = 'partial' THEN ps.shift ELSE 0 END AS shift, ps.f_node
+    FROM calls c LEFT JOIN deco k ON k.def_id = c.callee_def_id
+    LEFT JOIN __lk_partial ps ON c.rule = 'partial' AND ps.outer_id = c.callsite_id)),
 {params},
 npos AS (SELECT parent_def_id, count(*) FILTER (WHERE param_kind IN ('posonly', 'pos_or_kw')) AS n FROM params GROUP BY ALL),
 named AS (SELECT * FROM params WHERE param_kind IN ('pos_or_kw', 'kwonly')),
@@ -2221,7 +2275,7 @@ wired AS (
            p.name AS param_name, p.binding_id AS param_binding_id, p.param_kind, false AS implicit_receiver,
            p.source, p.sig_param_id
     FROM shaped c JOIN args a USING (callsite_id)
-    JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_index = a.position + c.receiver::INT
+    JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_index = a.position + c.receiver::INT + c.shift
      AND p.param_kind IN ('posonly', 'pos_or_kw')
     WHERE a.kind = 'positional'
     UNION ALL  -- positional arguments beyond the positional parameters, to *args
@@ -2229,7 +2283,7 @@ wired AS (
            p.source, p.sig_param_id
     FROM shaped c JOIN args a USING (callsite_id) JOIN npos n ON n.parent_def_id = c.callee_def_id
     JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_kind = 'vararg'
-    WHERE a.kind = 'positional' AND a.position + c.receiver::INT >= n.n
+    WHERE a.kind = 'positional' AND a.position + c.receiver::INT + c.shift >= n.n
     UNION ALL  -- positional arguments after a *xs (no position) when the ones before it fill every positional
                -- parameter: to *args as well (click's `help_option(*names, NAME)`, `def help_option(*param_decls)`)
     SELECT c.*, a.arg_id, a.ast_node_id, a.position, NULL, p.def_id, p.name, p.binding_id, p.param_kind, false,
@@ -2237,7 +2291,7 @@ wired AS (
     FROM shaped c JOIN args a USING (callsite_id) JOIN npos n ON n.parent_def_id = c.callee_def_id
     JOIN before_star b USING (callsite_id)
     JOIN params p ON p.parent_def_id = c.callee_def_id AND p.param_kind = 'vararg'
-    WHERE a.kind = 'positional' AND a.position IS NULL AND b.k + c.receiver::INT >= n.n
+    WHERE a.kind = 'positional' AND a.position IS NULL AND b.k + c.receiver::INT + c.shift >= n.n
     UNION ALL  -- keywords by name (never to positional-only parameters)
     SELECT c.*, a.arg_id, a.ast_node_id, NULL, a.keyword, p.def_id, p.name, p.binding_id, p.param_kind, false,
            p.source, p.sig_param_id
@@ -2260,6 +2314,7 @@ wired AS (
                -- for a call of a name (x(...) calling __call__, `make = C.make; make(5)`) the name, which holds
                -- the instance or the bound method: the Call's func, its first child in preorder
     SELECT c.*, NULL, CASE WHEN c.constructs THEN c.site_node
+                           WHEN c.rule = 'partial' THEN c.f_node  -- partial(self.m, ...): self.m holds it
                            WHEN (c.callee_value_node_id IS NULL OR c.rule = 'passed_argument') AND c.call_kind <> 'decorator'
                            THEN regexp_replace(c.site_node, '[0-9]+$', '')
                                 || (CAST(regexp_extract(c.site_node, '([0-9]+)$', 1) AS INTEGER) + 1)
@@ -2716,6 +2771,8 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
             + ") GROUP BY ref_id, rule, def_id, qualname, path, kind", "__lk_inst")
     run(conn, IMPORTED_VARS)
     _run_if(conn, "INSERT INTO __lk_calls " + IMPORTED_INSTANCE, "__lk_imp_vars")
+    _run_if(conn, PARTIAL_SITES, "SELECT 1 FROM __lk_calls WHERE qualname IN " + _PARTIALS,
+            "SELECT 1 FROM cpg_calls WHERE callee_qualname IN " + _PARTIALS)  # (the call walk still there)
     run(conn, "INSERT INTO __lk_calls " + RESULT_METHOD)
     _run_if(conn, "INSERT INTO __lk_calls " + LITERAL_METHODS, "SELECT 1 FROM __lk_scope_sites WHERE callee_literal_type "
             "IS NOT NULL", "SELECT 1 FROM __lk_scope_vrefs WHERE role = 'literal'")
@@ -2777,6 +2834,15 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
     _run_if(conn, "INSERT INTO __lk_calls " + returned, "__lk_returned_res")
     _run_if(conn, "INSERT INTO __lk_bound_values " + BOUND_VALUES.format(res="__lk_returned_res"),  # f()(x): bound?
             "__lk_returned_res")
+    # F called through a partial of it (PARTIAL_SITES): F's resolutions, × P's and the outer call's
+    if _has_rows(conn, "__lk_partial"):
+        run(conn, PARTIAL_REFS)
+        _resolve(conn, roots, not full)
+        run(conn, "CREATE OR REPLACE TEMP TABLE __lk_partial_res AS " + CALLABLE.format(res="__lk_res"))
+        run(conn, "INSERT INTO __lk_calls SELECT r.outer_id, 'partial', r.outer_confidence * x.confidence, x.def_id, "
+                  "x.qualname, x.path, x.kind, list_prepend('functools.partial', x.via) FROM __lk_partial_res x "
+                  "JOIN __lk_refs r USING (ref_id)")
+        run(conn, "INSERT INTO __lk_bound_values " + BOUND_VALUES.format(res="__lk_partial_res"))
     # (two statements: the receivers' classes first, so that DuckDB joins the MROs to the few there are; in one,
     # with no getattr call in the scope, it estimated them at none and joined every class's methods first: 38 s)
     getattr_k, getattr_found = GETATTR_DISPATCH.split(";\n")
@@ -3147,6 +3213,20 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None,
                "lambda i: array_to_string(list_slice(string_split({s}, '.'), 1, i), '.'))"
     # (a name from a file with names, or re-exported from one, is followed as itself: ``narrow``; a module as before)
     names, frontier = set(modules) | named, {n: False for n in modules} | {n: True for n in named}
+    # A module-level variable bound to a functools.partial (`no_clean = partial(Option, ...)`): a call through it
+    # from an importer (rule partial) resolves its first argument in the variable's file, so when that file is
+    # affected (it imports a changed name) the variable's name is too.
+    partial_vars: dict[str, list[str]] = {}
+    if CPG_CALLS.name in have:
+        for path, qualname in conn.execute(
+                "SELECT DISTINCT d.path, d.qualname FROM cpg_value_refs v "
+                f"JOIN {CPG_CALLS.name} k ON k.callsite_id = v.ast_node_id AND k.callee_qualname IN {_PARTIALS} "
+                "JOIN cpg_definitions d ON d.binding_id = v.target_binding_id AND d.kind = 'variable' "
+                " AND d.parent_def_id = d.path || ':AST:0' WHERE v.role = 'instance' ORDER BY ALL").fetchall():
+            partial_vars.setdefault(path, []).append(qualname)
+    for q in (q for path in dirty for q in partial_vars.get(path, ()) if q not in names):  # (an edit of any name)
+        names.add(q)
+        frontier[q] = True
     while frontier and (limit is None or len(scope) <= limit):
         ordered = sorted(frontier)
         conn.register("__names_in", pa.table({"n": pa.array(ordered, pa.string()),
@@ -3203,6 +3283,7 @@ def affected_paths(conn, dirty: list[str], limit: int | None = None,
         conn.execute("DROP TABLE __names").fetchall()
         scope |= {r[0] for r in rows}
         frontier = {}
+        rows += [(path, q, True) for path in {r[0] for r in rows} for q in partial_vars.get(path, ())]
         for _, a, narrowed in rows:
             if a and a not in names:
                 frontier[a] = frontier.get(a, True) and narrowed  # (a module as well as a name: a module)
