@@ -1299,7 +1299,7 @@ JOIN __lk_declared e ON e.ref_id = v.value_id""")
 # def f() -> C: the return annotations of the callees the calls so far reach (in any file); then x = f(...)
 # bound once, x.m(), and f(...).m().
 # (and of every __enter__ of the repository: what `with C() as x` binds, WITH_BINDINGS)
-RETURNS_REFS = _DECLARED_REFS.format(where="role IN ('returns', 'returns_item') AND (owner_def_id IN (SELECT def_id FROM "
+RETURNS_REFS = _DECLARED_REFS.format(where="role IN ('returns', 'returns_item', 'returns_tuple') AND (owner_def_id IN (SELECT def_id FROM "
                                            "__lk_calls) OR owner_def_id IN (SELECT def_id FROM __lk_cdefs WHERE name = "
                                            "'__enter__' AND kind = 'method'))")
 # is_async: an `async def` (CO_COROUTINE): a call of it makes a coroutine, and `await` of that call gives the C.
@@ -1311,10 +1311,34 @@ SELECT v.owner_def_id AS fn_def_id, r.def_id AS class_def_id, r.qualname, r.conf
 FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id AND v.role = 'returns'
 LEFT JOIN cpg_definitions d ON d.def_id = v.owner_def_id LEFT JOIN py_bc_code_units u ON u.code_unit_id = d.code_unit_id;
 -- rows from: __lk_res
-CREATE OR REPLACE TEMP TABLE __lk_returns_item AS
-SELECT v.owner_def_id AS fn_def_id, r.def_id AS class_def_id, r.qualname, r.confidence
+CREATE OR REPLACE TEMP TABLE __lk_returns_item AS  -- (async: a coroutine or an async generator function)
+SELECT v.owner_def_id AS fn_def_id, r.def_id AS class_def_id, r.qualname, r.confidence,
+       coalesce((u.flags & 640) <> 0, false) AS is_async
 FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id AND v.role = 'returns_item'
+LEFT JOIN cpg_definitions d ON d.def_id = v.owner_def_id LEFT JOIN py_bc_code_units u ON u.code_unit_id = d.code_unit_id;
+-- rows from: __lk_res
+CREATE OR REPLACE TEMP TABLE __lk_returns_tuple AS
+SELECT v.owner_def_id AS fn_def_id, v.item_index, r.def_id AS class_def_id, r.qualname, r.confidence,
+       coalesce((u.flags & 128) <> 0, false) AS is_async
+FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id AND v.role = 'returns_tuple'
+LEFT JOIN cpg_definitions d ON d.def_id = v.owner_def_id LEFT JOIN py_bc_code_units u ON u.code_unit_id = d.code_unit_id
 """
+# `a, b = f(...)` (a bound by that statement alone) where f is declared `-> tuple[A, B]` (__lk_returns_tuple: the
+# class of each place), or `-> list[C]` / `Iterator[C]` / `tuple[C, ...]` (__lk_returns_item: every place a C; not
+# for an async def, whose call is a coroutine or an async generator), then a.m(): m along A's MRO (rule unpacked),
+# 0.8 x the call's and the annotation's confidence, as returns_method (a declaration the function may break). For
+# an `async def f -> tuple[A, B]`, the call awaited.
+UNPACKED = _METHOD_OF_CLASS.format(
+    rule="unpacked", callee_kind="attribute", where=_bound_once("unpack"), confidence="0.8 * e.confidence * t.confidence",
+    mro="__lk_mro_ext", order="e.confidence * t.confidence DESC, " + _LIKELIEST_CALL, method="c.callee_attrs[1]",
+    n_attrs=1, via="[e.qualname, t.qualname, x.qualname]", class_def_id="t.class_def_id", find_class="""
+JOIN __lk_scope_vrefs v ON v.target_binding_id = c.callee_root_binding_id AND v.role = 'unpack' AND v.path = c.path
+JOIN __lk_calls e ON e.ref_id = v.ast_node_id AND e.rule NOT IN ('constructor', 'class')
+JOIN (SELECT fn_def_id, item_index, class_def_id, qualname, confidence, is_async FROM __lk_returns_tuple
+      UNION ALL
+      SELECT fn_def_id, NULL, class_def_id, qualname, confidence, is_async FROM __lk_returns_item) t
+  ON t.fn_def_id = e.def_id AND coalesce(t.item_index, v.item_index) = v.item_index
+ AND t.is_async = (t.item_index IS NOT NULL AND v.ast_node_id IN (SELECT callsite_id FROM __lk_awaited))""")
 # `for x in f(...)` (x bound by that loop alone, also in a comprehension) where f is declared `-> list[C]` (or
 # Iterable[C], Iterator[C], Sequence[C], Generator[C, ...], tuple[C, ...]: __lk_returns_item), then x.m(): m along
 # C's MRO (rule iterated), 0.8 x the call's and the annotation's confidence (as returns_method: a declaration the
@@ -2238,7 +2262,7 @@ shaped AS (  -- does the call bind the method's first parameter itself (self / c
              AND (c.rule IN ('self_method', 'super', 'constructor', 'instance_method', 'instance_call', 'result_method',
                             'scip_method',
                             'scip_constructor', 'override', 'super_subclass', 'subclass_constructor', 'annotation',
-                            'returns_method', 'abstract_override', 'attribute_instance', 'iterated',
+                            'returns_method', 'unpacked', 'abstract_override', 'attribute_instance', 'iterated',
                             'getattr_dispatch', 'same_class')
                   OR coalesce(k.deco, '') = 'classmethod'
                   -- a bound method passed as an argument (apply(self.scale, 3); f(x) in apply): its self is bound
@@ -2801,6 +2825,7 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
     _run_if(conn, "INSERT INTO __lk_calls " + ITERATED_CALL + " UNION ALL " + ITERATED_PARAM, "__lk_returns_item",
             "__lk_declared")
     _run_if(conn, "INSERT INTO __lk_calls " + RETURNED_INSTANCE, "__lk_returns")
+    _run_if(conn, "INSERT INTO __lk_calls " + UNPACKED, "__lk_returns_tuple", "__lk_returns_item")
     _run_if(conn, "INSERT INTO __lk_calls " + RETURNED_RESULT, "__lk_returns")
     run(conn, ATTRIBUTE_RECEIVERS)  # (after RETURNS: a store `self.a = f()` may call a `def f() -> C`)
     run(conn, ATTRIBUTE_CALLS)

@@ -307,6 +307,40 @@ def _item_arg(ann: ast.AST | None) -> ast.AST | None:
     return args[0]
 
 
+def _tuple_items(ann: ast.AST | None) -> list[tuple[ast.AST, ast.AST | None] | None] | None:
+    """The items of a fixed-length tuple annotation, ``tuple[A, B]`` / ``typing.Tuple[A, B]`` (``Optional`` or
+    ``| None`` around it: a None cannot be unpacked, so a value that is unpacked is the tuple), also a string,
+    ``"tuple[A, B]"``, or string items, ``tuple["A", B]``: per item (its node, the dotted name a string gives, else
+    None) when it declares a class as ``_annotated_class`` reads one, else None; None for anything else
+    (``tuple[C, ...]``, ``tuple[()]``, a bare ``tuple``)."""
+    u = _unwrapped(ann) or ann
+    if isinstance(u, ast.Constant) and isinstance(u.value, str):
+        try:
+            parsed = ast.parse(u.value.strip(), mode="eval").body
+        except (SyntaxError, ValueError):
+            return None
+        items = _tuple_items(parsed)
+        return None if items is None else [(u, i[0] if i[1] is None else i[1]) if i is not None else None
+                                           for i in items]
+    if not isinstance(u, ast.Subscript):
+        return None
+    head = _dotted(u.value)
+    if head is None or (head[1] or [head[0]])[-1] not in ("tuple", "Tuple") or not isinstance(u.slice, ast.Tuple):
+        return None
+    elts = u.slice.elts
+    if not elts or any(isinstance(e, ast.Constant) and e.value is Ellipsis for e in elts):
+        return None
+    out: list[tuple[ast.AST, ast.AST | None] | None] = []
+    for e in elts:
+        if (named := _annotated_class(e)) is not None:
+            out.append((named, None))
+        elif (quoted := _string_declared(e)) is not None:
+            out.append(quoted)
+        else:
+            out.append(None)
+    return out
+
+
 def _item_class(ann: ast.AST | None) -> ast.AST | None:
     """The dotted name of the items of the containers ``_item_arg`` reads (each ``C`` as ``_annotated_class``
     reads it, ``C | None`` too); None for anything else."""
@@ -474,7 +508,7 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
         # (an assignment under `if TYPE_CHECKING:` is kept whatever its value: the link reads the flag to know the
         # name is not bound there at runtime, as in `X = Base[T]` there and `X = Base` under `else:`)
         if dotted is None and not is_lambda and role not in ("base", "instance", "none", "return", "iter", "literal",
-                                                             "with") and not (
+                                                             "with", "unpack") and not (
                 role == "alias" and stub[current[0]]):
             return
         root, attrs = dotted if dotted else (None, [])
@@ -625,6 +659,11 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                 # def f() -> C (or "C"): what a call of f returns, for the link's x = f(); x.m(); -> list[C] (or
                 # Iterator["C"]): what `for x in f()` binds
                 declared("returns", getattr(node, "returns", None), r.ordinal, None)
+                # -> tuple[A, B]: what `a, b = f()` binds, item by item (returns_tuple, item_index the place)
+                for k, item in enumerate(_tuple_items(getattr(node, "returns", None)) or ()):
+                    if item is not None:
+                        value("returns_tuple", item[0], r.ordinal, None, k, k,
+                              parsed=item[1] if item[1] is not item[0] else None)
             base = symbol[up]
             symbol[r.ordinal] = base + desc
             defs.append((file_id, nid(r.ordinal), kind, name, q, symbol[r.ordinal], nid(up), nid(r.ordinal),
@@ -712,6 +751,26 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                             value("concat", operand, up, target, k, nth)
                     else:
                         value("alias", v, up, target, None, nth)
+            elif isinstance(node, ast.Assign) and len(targets) == 1 and isinstance(targets[0], (ast.Tuple, ast.List)) \
+                    and targets[0].elts and all(isinstance(t, ast.Name) for t in node.targets[0].elts):
+                names, v = node.targets[0].elts, node.value
+                if isinstance(v, (ast.Tuple, ast.List)) and len(v.elts) == len(names) \
+                        and not any(isinstance(e, ast.Starred) for e in v.elts):
+                    # a, b = A(), []: each name bound to its own value, as by an assignment of its own (the values are
+                    # all evaluated first; a call, a literal or display, None: what a single assignment records)
+                    for target, e in zip(names, v.elts):
+                        if (typ := literal_type(e)) is not None:
+                            value("literal", e, up, target, None, label=typ)
+                        if isinstance(e, ast.Call):
+                            value("instance", e, up, target, None)
+                        elif isinstance(e, ast.Constant) and e.value is None:
+                            value("none", e, up, target, None)
+                elif isinstance(v, ast.Call) or (isinstance(v, ast.Await) and isinstance(v.value, ast.Call)):
+                    # a, b = f(...) (or await f(...)): item k of what f returns (unpack: item_index k, the value node
+                    # the call site; one row per name)
+                    call = v if isinstance(v, ast.Call) else v.value
+                    for k, target in enumerate(names):
+                        value("unpack", call, up, target, k, k)
         elif isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name) \
                 and isinstance(node.context_expr, ast.Call) and isinstance(parent.node, ast.With) and up in qual:
             # with C(...) as x: x is what C's __enter__ returns (the value node is the call site; not `async with`,
