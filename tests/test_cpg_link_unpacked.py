@@ -165,3 +165,57 @@ def test_the_unpacking_rows_of_the_file(tmp_path):
     # (only a target of plain names: `a, (b, c)` and `d, e, *rest` are not)
     assert unpack == [("i", 0, True), ("j", 1, True), ("k", 2, True)]
     assert items == [(0, "int"), (1, "C")]
+
+
+LOOPS = '''class Box:
+    def grow(self, by):
+        return by
+
+
+def boxes() -> list[Box]:
+    return [Box(), Box()]
+
+
+def use(items: list[Box], names: list[str]):
+    for i, b in enumerate(boxes()):
+        b.grow(i)
+    for i, b2 in enumerate(items, 1):
+        b2.grow(i)
+    for n, b3 in zip(names, items):
+        n.upper()
+        b3.grow(1)
+    return [b4.grow(0) for _, b4 in enumerate(items)]
+'''
+
+SHADOWED = '''from pkg.loops import Box
+
+
+def enumerate(xs):
+    return [(x, x) for x in xs]
+
+
+def use(items: list[Box]):
+    for i, b in enumerate(items):
+        b.grow(i)
+'''
+
+
+def test_loops_over_enumerate_and_zip_bind_the_items_of_their_iterables(tmp_path):
+    """`for i, x in enumerate(xs)` binds x as `for x in xs` would; `for a, b in zip(xs, ys)` each name to its own
+    iterable's items (rule iterated, as for a plain loop); not when the file binds the name called itself."""
+    repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/loops.py": LOOPS, "pkg/shadow.py": SHADOWED})
+    # CPython: the class of each name's values, and where the method is found
+    want = json.loads(in_cpython(repo, "import json\nfrom pkg.loops import *\nb = Box()\nout = []\n"
+                                       "for i, x in enumerate(boxes()): out.append(type(x).__qualname__)\n"
+                                       "for n, x in zip(['a'], [b]): out.append(type(n).__qualname__ + '/' + type(x).__qualname__)\n"
+                                       "print(json.dumps(out))"))
+    assert want == ["Box", "Box", "str/Box"]
+    got = call_edges(env["CODEINTEL_DB"], "pkg/loops.py", "iterated")  # (not the enumerate() calls themselves)
+    line = lambda text: LOOPS[:LOOPS.index(text)].count("\n") + 1  # noqa: E731
+    # iterated: 0.8 x the call (1.0, or a declared parameter's 1.0) x the annotation's resolution (1.0)
+    for text in ("b.grow(i)", "b2.grow(i)", "b3.grow(1)", "b4.grow(0)"):
+        assert got.get(line(text)) == [("pkg.loops.Box.grow", "iterated", 0.8)], text
+    assert got.get(line("n.upper()")) == [("<builtin>.str.upper", "iterated", 0.8)]
+    # the file's own `enumerate`: not the builtin, so nothing is known of what it yields
+    shadowed = call_edges(env["CODEINTEL_DB"], "pkg/shadow.py", "iterated")
+    assert shadowed.get(SHADOWED[:SHADOWED.index("b.grow(i)")].count("\n") + 1, []) == []

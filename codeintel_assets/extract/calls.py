@@ -341,6 +341,24 @@ def _tuple_items(ann: ast.AST | None) -> list[tuple[ast.AST, ast.AST | None] | N
     return out
 
 
+def _spread_items(target: ast.Tuple, it: ast.AST) -> list[tuple[ast.Name, ast.AST]] | None:
+    """``for i, x in enumerate(xs)``: [(x, xs)]; ``for a, b in zip(xs, ys)``: [(a, xs), (b, ys)] (the names and the
+    iterables whose items they are, each a call or a dotted name); None for any other shape (a nested or starred
+    target, a starred argument, ``zip(..., strict=...)`` aside, ``enumerate(xs, start)``'s start aside). Whether
+    the name called is the builtin is the caller's to tell."""
+    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and all(isinstance(t, ast.Name) for t in target.elts)
+            and not any(isinstance(a, ast.Starred) for a in it.args)):
+        return None
+    if it.func.id == "enumerate" and len(target.elts) == 2 and 1 <= len(it.args) <= 2 \
+            and all(k.arg == "start" for k in it.keywords):
+        pairs = [(target.elts[1], it.args[0])]
+    elif it.func.id == "zip" and it.args and len(target.elts) == len(it.args) and all(k.arg == "strict" for k in it.keywords):
+        pairs = list(zip(target.elts, it.args))
+    else:
+        return None
+    return [(t, e) for t, e in pairs if isinstance(e, ast.Call) or _dotted(e) is not None] or None
+
+
 def _item_class(ann: ast.AST | None) -> ast.AST | None:
     """The dotted name of the items of the containers ``_item_arg`` reads (each ``C`` as ``_annotated_class``
     reads it, ``C | None`` too); None for anything else."""
@@ -559,6 +577,22 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                        nid(tr.ordinal) if tr is not None else None, None, text(vr), call.args[0].id,
                        bindings.get((nid(recv.ordinal), "use")) if recv is not None else None, [prefix, *named], None,
                        nid(vr.ordinal), call.lineno, stub[current[0]]))
+
+    shadowing: list[set[str] | None] = [None]  # the bindings a statement of the file binds (None: star-imported)
+
+    def builtin_name(name: ast.AST) -> bool:
+        """``name`` (a Name node used) means the builtin of that name: the file binds it nowhere (its binding has no
+        def site) and star-imports nothing (a star import could bind it)."""
+        if not shadowing:
+            return False
+        if shadowing[0] is None:
+            if any(isinstance(x.node, ast.ImportFrom) and any(a.name == "*" for a in x.node.names) for x in rows):
+                shadowing.clear()
+                return False
+            shadowing[0] = {b for (_, k), b in bindings.items() if k == "def"}
+        nr = by_node.get(id(name))
+        used = bindings.get((nid(nr.ordinal), "use")) if nr is not None else None
+        return used is not None and used not in shadowing[0]
 
     def export(node: ast.AST, stmt_row, start: int) -> None:
         items = node.elts if isinstance(node, (ast.List, ast.Tuple)) else None
@@ -784,6 +818,13 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
             # for x in f(...) / for x in xs (also in a comprehension): what x is bound to, item by item (the
             # value node of a call is its call site)
             value("iter", node.iter, up, node.target, None)
+        elif isinstance(node, (ast.For, ast.comprehension)) and not getattr(node, "is_async", 0) \
+                and isinstance(node.target, ast.Tuple) and (spread := _spread_items(node.target, node.iter)) \
+                and up in qual and builtin_name(node.iter.func):
+            # for i, x in enumerate(xs) / for a, b in zip(xs, ys) (the builtins: not rebound in the file, no star
+            # import): x is bound as `for x in xs` would bind it, item by item (iter rows, as above)
+            for target, iterable in spread:
+                value("iter", iterable, up, target, None)
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)) \
                 and isinstance(node.value, ast.Name) and up in qual:
             attribute_stores(r, parent, field)
