@@ -2135,12 +2135,67 @@ INSERT INTO __lk_passed_sites
 EXCEPT SELECT * FROM __lk_passed_sites
 """
 
+# `p.m(...)` where p is a parameter bound nowhere else (not a method's self / cls) and no other rule resolved the call:
+# an instance of every class the resolved calls pass for p (rule passed_instance), when each argument they pass for it
+# is typed: a constructor call (`use(Box())`) or a name only constructor calls bind (`b = Box(); use(b)`, 1/n for n
+# such calls). m along each class's MRO, 0.8 x the wiring x the class's resolution, as passed_argument (a caller
+# outside the repository may pass something else). The sites are those of the scope's files and those whose
+# parameter the scope's calls bind (as for passed_argument: __lk_ps_params); they join __lk_passed_sites, so that
+# their rows are replaced, wired and judged with the other calls through a parameter.
+PINST_SITES = """
+CREATE OR REPLACE TEMP TABLE __lk_pinst_sites AS
+WITH s AS (
+    SELECT c.callsite_id, c.callee_root_binding_id AS binding_id, c.path FROM __lk_scope_sites c
+    JOIN __lk_scope_cdefs d ON d.binding_id = c.callee_root_binding_id AND d.kind = 'parameter'
+    WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1 AND c.call_kind = 'call'
+    UNION
+    SELECT c.callsite_id, c.callee_root_binding_id, c.path FROM cpg_call_sites c
+    JOIN __lk_ps_params q ON q.binding_id = c.callee_root_binding_id AND q.path = c.path
+    WHERE c.callee_kind = 'attribute' AND len(c.callee_attrs) = 1 AND c.call_kind = 'call')
+SELECT * FROM s WHERE binding_id NOT IN (SELECT binding_id FROM __lk_self)
+  AND callsite_id NOT IN (SELECT callsite_id FROM cpg_calls WHERE rule NOT IN ('passed_argument', 'passed_instance')
+                          AND path IN (SELECT DISTINCT path FROM s))
+"""
+PINST_CALLS = r"""
+WITH s AS (SELECT p.* FROM __lk_pinst_sites p SEMI JOIN (
+               SELECT binding_id FROM py_sym_name_sites SEMI JOIN __lk_pinst_sites USING (binding_id) WHERE role = 'def'
+               GROUP BY ALL HAVING count(*) = 1) o USING (binding_id)),
+args AS (SELECT s.callsite_id, b.confidence AS wiring, a.arg_id, a.ast_node_id, a.root_binding_id, coalesce(a.attrs, []) AS attrs
+         FROM s JOIN cpg_binds_arg b ON b.param_binding_id = s.binding_id AND b.arg_id IS NOT NULL AND NOT b.implicit_receiver
+          AND b.param_kind NOT IN ('vararg', 'kwarg')
+         JOIN cpg_call_args a ON a.arg_id = b.arg_id),
+""" + _MADE_BY_CONSTRUCTORS.format(
+    bindings="SELECT DISTINCT root_binding_id AS binding_id FROM args WHERE len(attrs) = 0 AND root_binding_id IS NOT NULL"
+) + r""",
+classes AS (  -- the class of each argument's value: a constructor call itself, or a name only constructor calls bind
+    SELECT a.callsite_id, a.arg_id, a.wiring * e.confidence AS confidence, e.rule, e.qualname, e.via
+    FROM args a JOIN ctor e ON e.ref_id = a.ast_node_id AND NOT ends_with(e.qualname, '.__new__')
+    UNION ALL
+    SELECT a.callsite_id, a.arg_id, a.wiring * e.confidence / i.n, e.rule, e.qualname, e.via
+    FROM args a JOIN inst i ON i.binding_id = a.root_binding_id JOIN made e ON e.binding_id = a.root_binding_id
+    WHERE len(a.attrs) = 0),
+typed AS (  -- every argument passed for p typed
+    SELECT a.callsite_id FROM args a LEFT JOIN (SELECT DISTINCT callsite_id, arg_id FROM classes) k USING (callsite_id, arg_id)
+    GROUP BY ALL HAVING bool_and(k.arg_id IS NOT NULL))
+SELECT c.callsite_id AS ref_id, 'passed_instance' AS rule,
+       0.8 * e.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
+       x.def_id, x.qualname, x.path, x.kind, [e.qualname, x.qualname] AS via
+FROM (SELECT * FROM classes SEMI JOIN typed USING (callsite_id)) e
+JOIN (SELECT * FROM cpg_call_sites SEMI JOIN s USING (callsite_id)) c ON c.callsite_id = e.callsite_id
+JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
+JOIN cpg_mro o ON o.class_def_id = k.def_id
+JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname) AND x.name = c.callee_attrs[1]
+QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.arg_id, k.def_id ORDER BY o.mro_index, x.span_start_byte DESC,
+                                        x.def_id, e.confidence DESC) = 1
+"""
+
 PASSED_PARAMS = ("SELECT DISTINCT param_binding_id AS binding_id FROM cpg_binds_arg WHERE path IN (SELECT path FROM "
-                 "__scope) AND rule <> 'passed_argument' AND param_binding_id IS NOT NULL")
+                 "__scope) AND rule NOT IN ('passed_argument', 'passed_instance') AND param_binding_id IS NOT NULL")
 
 PASSED_REFS = """
 CREATE OR REPLACE TEMP TABLE __lk_refs AS
-WITH c AS (SELECT callsite_id, binding_id FROM __lk_passed_sites),
+WITH c AS (SELECT callsite_id, binding_id FROM __lk_passed_sites
+           WHERE callsite_id NOT IN (SELECT callsite_id FROM __lk_pinst_sites)),  -- (p.m(): PINST_CALLS)
 once AS (SELECT binding_id FROM py_sym_name_sites SEMI JOIN c USING (binding_id) WHERE role = 'def'
          GROUP BY ALL HAVING count(*) = 1)
 SELECT c.callsite_id || '|' || a.arg_id AS ref_id, a.path, a.root, a.root_binding_id, coalesce(a.attrs, []) AS attrs,
@@ -2263,7 +2318,7 @@ shaped AS (  -- does the call bind the method's first parameter itself (self / c
                             'scip_method',
                             'scip_constructor', 'override', 'super_subclass', 'subclass_constructor', 'annotation',
                             'returns_method', 'unpacked', 'abstract_override', 'attribute_instance', 'iterated',
-                            'getattr_dispatch', 'same_class')
+                            'getattr_dispatch', 'same_class', 'passed_instance')
                   OR coalesce(k.deco, '') = 'classmethod'
                   -- a bound method passed as an argument (apply(self.scale, 3); f(x) in apply): its self is bound
                   -- or a class passed as an argument (f(Box); factory(x) in f): its __init__ / __new__ gets the
@@ -2885,16 +2940,19 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
     run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges="SELECT * FROM __lk_calls"))
     staged = "VIEW" if full else "TABLE"  # the rows a wiring / reaches statement starts from (a full link: all)
     _run_statements(conn, BINDS.format(version=SCHEMA_VERSION, params=params, kind=staged, sites="__lk_scope_sites",
-                                       where=f"e.path IN ({scope_sql}) AND e.rule <> 'passed_argument'"),
+                                       where=f"e.path IN ({scope_sql}) AND e.rule NOT IN ('passed_argument', 'passed_instance')"),
                     {1: "__lk_bind_calls"})
     # 3. calls through a parameter: whatever the resolved calls pass for it, wherever the scope's calls (before
     #    or after) bind that parameter or the call is in the scope
     run(conn, f"INSERT INTO __lk_passed_params {PASSED_PARAMS}")
     _run_statements(conn, PASSED_SITES, {4: "__lk_ps_stores_passed"})
+    run(conn, PINST_SITES)
+    run(conn, "INSERT INTO __lk_passed_sites SELECT * FROM __lk_pinst_sites EXCEPT SELECT * FROM __lk_passed_sites")
     sites = "SELECT callsite_id FROM __lk_passed_sites"
+    through = "rule IN ('passed_argument', 'passed_instance')"
     passed_rows = {CPG_ARG_REACHES.name: f"callsite_id IN ({sites})",
-                   CPG_BINDS_ARG.name: f"rule = 'passed_argument' AND callsite_id IN ({sites})",
-                   CPG_CALLS.name: f"rule = 'passed_argument' AND callsite_id IN ({sites})"}
+                   CPG_BINDS_ARG.name: f"{through} AND callsite_id IN ({sites})",
+                   CPG_CALLS.name: f"{through} AND callsite_id IN ({sites})"}
     for t, where in passed_rows.items():  # kept to tell the files whose rows change (below)
         run(conn, f"CREATE OR REPLACE TEMP TABLE __lk_old_{t} AS SELECT * FROM {t} WHERE {where}")
         run(conn, f"DELETE FROM {t} WHERE {where}")
@@ -2915,13 +2973,14 @@ def _link(conn, scope_sql: str, full: bool = False, quiet: frozenset[str] = froz
               "len(x.via), "
               "array_to_string(x.via, ' ')) = 1")  # the same row every run
     run(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges=passed))
+    _run_if(conn, INSERT_CALLS.format(version=SCHEMA_VERSION, edges=PINST_CALLS), "__lk_pinst_sites")
     # the arguments that are a method bound to a receiver: `self.m` in a method (not a classmethod's `cls.m`,
     # a plain function there; a classmethod or staticmethod callee is told by its decorator in BINDS)
     # And a class passed: its constructor's first parameter is the instance (the class for __new__).
     run(conn, "INSERT INTO __lk_bound_values " + BOUND_VALUES.format(res="__lk_passed_res"))
     passed_sites = "(SELECT * FROM cpg_call_sites SEMI JOIN __lk_passed_sites USING (path, callsite_id))"
     _run_statements(conn, BINDS.format(version=SCHEMA_VERSION, params=params, kind=staged, sites=passed_sites,
-                                       where=f"e.rule = 'passed_argument' AND e.callsite_id IN ({sites})"),
+                                       where=f"e.{through} AND e.callsite_id IN ({sites})"),
                     {1: "__lk_bind_calls"})
     # 4. interprocedural REACHES for the wiring just made
     _run_statements(conn, ARG_REACHES.format(version=SCHEMA_VERSION, scope=scope_sql, sites=sites, kind=staged),
