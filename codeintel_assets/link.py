@@ -2167,26 +2167,42 @@ args AS (SELECT s.callsite_id, b.confidence AS wiring, a.arg_id, a.ast_node_id, 
 """ + _MADE_BY_CONSTRUCTORS.format(
     bindings="SELECT DISTINCT root_binding_id AS binding_id FROM args WHERE len(attrs) = 0 AND root_binding_id IS NOT NULL"
 ) + r""",
-classes AS (  -- the class of each argument's value: a constructor call itself, or a name only constructor calls bind
-    SELECT a.callsite_id, a.arg_id, a.wiring * e.confidence AS confidence, e.rule, e.qualname, e.via
+literal AS (  -- names every binding site of which is a literal or display of one builtin type (`xs = []`), or a
+              -- *args / **kwargs parameter (a tuple / a dict), as literal_bound reads them
+    SELECT n.binding_id, min(v.text) AS type FROM py_sym_name_sites n
+    LEFT JOIN cpg_value_refs v ON v.target_node_id = n.ast_node_id AND v.path = n.path AND v.role = 'literal'
+    WHERE n.role = 'def' AND n.binding_id IN (SELECT root_binding_id FROM args WHERE len(attrs) = 0)
+    GROUP BY n.binding_id HAVING bool_and(v.text IS NOT NULL) AND count(DISTINCT v.text) = 1),
+classes AS (  -- the class of each argument's value: a constructor call itself, or a name only constructor calls bind,
+              -- or a name bound to literals of one builtin type (type)
+    SELECT a.callsite_id, a.arg_id, a.wiring * e.confidence AS confidence, e.rule, e.qualname, e.via, NULL AS type
     FROM args a JOIN ctor e ON e.ref_id = a.ast_node_id AND NOT ends_with(e.qualname, '.__new__')
     UNION ALL
-    SELECT a.callsite_id, a.arg_id, a.wiring * e.confidence / i.n, e.rule, e.qualname, e.via
+    SELECT a.callsite_id, a.arg_id, a.wiring * e.confidence / i.n, e.rule, e.qualname, e.via, NULL
     FROM args a JOIN inst i ON i.binding_id = a.root_binding_id JOIN made e ON e.binding_id = a.root_binding_id
-    WHERE len(a.attrs) = 0),
+    WHERE len(a.attrs) = 0
+    UNION ALL
+    SELECT a.callsite_id, a.arg_id, a.wiring * 0.9, 'literal_bound', '<builtin>.' || t.type, NULL, t.type
+    FROM args a JOIN literal t ON t.binding_id = a.root_binding_id WHERE len(a.attrs) = 0),
 typed AS (  -- every argument passed for p typed
     SELECT a.callsite_id FROM args a LEFT JOIN (SELECT DISTINCT callsite_id, arg_id FROM classes) k USING (callsite_id, arg_id)
-    GROUP BY ALL HAVING bool_and(k.arg_id IS NOT NULL))
+    GROUP BY ALL HAVING bool_and(k.arg_id IS NOT NULL)),
+e AS (SELECT * FROM classes SEMI JOIN typed USING (callsite_id)),
+c AS (SELECT * FROM cpg_call_sites SEMI JOIN s USING (callsite_id))
 SELECT c.callsite_id AS ref_id, 'passed_instance' AS rule,
        0.8 * e.confidence * CASE WHEN o.complete THEN 1.0 ELSE 0.8 END AS confidence,
        x.def_id, x.qualname, x.path, x.kind, [e.qualname, x.qualname] AS via
-FROM (SELECT * FROM classes SEMI JOIN typed USING (callsite_id)) e
-JOIN (SELECT * FROM cpg_call_sites SEMI JOIN s USING (callsite_id)) c ON c.callsite_id = e.callsite_id
+FROM e JOIN c ON c.callsite_id = e.callsite_id
 JOIN __lk_defs k ON k.qualname = CASE WHEN e.rule = 'class' THEN e.qualname ELSE e.via[-2] END AND k.kind = 'class'
 JOIN cpg_mro o ON o.class_def_id = k.def_id
 JOIN __lk_members x ON x.owner_key = coalesce(o.ancestor_def_id, '~' || o.ancestor_qualname) AND x.name = c.callee_attrs[1]
+WHERE e.type IS NULL
 QUALIFY row_number() OVER (PARTITION BY c.callsite_id, e.arg_id, k.def_id ORDER BY o.mro_index, x.span_start_byte DESC,
                                         x.def_id, e.confidence DESC) = 1
+UNION ALL  -- the builtin type's method (named by the class whose __dict__ holds it, as literal_bound)
+SELECT c.callsite_id, 'passed_instance', 0.8 * e.confidence, NULL, '<builtin>.' || m.owner || '.' || m.name, NULL, NULL,
+       [e.qualname, '<builtin>.' || m.owner || '.' || m.name]
+FROM e JOIN c ON c.callsite_id = e.callsite_id JOIN __builtin_members m ON m.type = e.type AND m.name = c.callee_attrs[1]
 """
 
 PASSED_PARAMS = ("SELECT DISTINCT param_binding_id AS binding_id FROM cpg_binds_arg WHERE path IN (SELECT path FROM "

@@ -48,9 +48,17 @@ def untyped(value):
 def reassigned(shape):
     shape = Circle()
     return shape.area()
+
+
+def option(opts):
+    return opts.get("a")
 '''
 
-USE = '''from pkg.shapes import Circle, Square, describe, label, reassigned, untyped
+USE = '''from pkg.shapes import Circle, Square, describe, label, option, reassigned, untyped
+
+
+def configure(**kwargs):
+    return option(kwargs)
 
 
 def main(unknown):
@@ -61,6 +69,8 @@ def main(unknown):
     untyped(Square())
     untyped(unknown)
     reassigned(Square())
+    d = {}
+    option(d)
 '''
 
 FILES = {"pkg/__init__.py": "", "pkg/shapes.py": SHAPES, "pkg/use.py": USE}
@@ -96,6 +106,9 @@ def test_a_method_of_a_parameter_reaches_the_classes_its_callers_pass(tmp_path):
     assert got[_line("thing.name()")] == [("pkg.shapes.Shape.name", "passed_instance", 0.8)]
     # one argument of unknown type among the calls (a parameter of main): nothing is known of value
     assert _line("value.area()") not in got
+    # names bound to literals of one builtin type (a dict display, a **kwargs parameter): that type's method,
+    # 0.8 x 0.9 (as literal_bound) x the wiring
+    assert got[_line('opts.get("a")')] == [("<builtin>.dict.get", "passed_instance", 0.72)]
     # a parameter bound again in its function: not this rule (instance_method types the new binding)
     assert _line("return shape.area()\n") not in got
     # the receiver is wired to the method's self
