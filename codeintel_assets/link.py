@@ -1211,15 +1211,18 @@ RESULT_METHOD = _method_of_constructed("result_method", "attribute_of_call", "c.
 # be replaced). `literal_bound` (0.9, as `instance_method`: a module's global can be replaced from outside it): x.m()
 # where every binding site of x is a literal or display of one builtin type (cpg_value_refs role `literal`); any
 # other binding site (`x += y`, a loop, a parameter, an import, `x = f()`) gives no edge.
+# Names every binding site of which (``{sites}``: binding_id, ast_node_id, path) is a literal or display of one
+# builtin type, or a `*args` / `**kwargs` parameter (``{vrefs}``' literal rows: text the type): binding_id, type.
+_LITERAL_TYPED = """SELECT s.binding_id, min(v.text) AS type FROM {sites} s
+          LEFT JOIN {vrefs} v ON v.target_node_id = s.ast_node_id AND v.path = s.path AND v.role = 'literal'
+          GROUP BY s.binding_id HAVING bool_and(v.text IS NOT NULL) AND count(DISTINCT v.text) = 1"""
 LITERAL_METHODS = """
 WITH roots AS (SELECT DISTINCT callee_root_binding_id AS binding_id FROM __lk_sites
                WHERE callee_kind = 'attribute' AND len(callee_attrs) = 1 AND callee_root_binding_id IS NOT NULL
                  AND callsite_id NOT IN (SELECT ref_id FROM __lk_calls)),
 sites AS (SELECT n.binding_id, n.ast_node_id, n.path FROM __lk_scope_defs n SEMI JOIN roots USING (binding_id)
           WHERE n.ast_node_id NOT IN (SELECT def_id FROM __lk_dead)),
-typed AS (SELECT s.binding_id, min(v.text) AS type FROM sites s
-          LEFT JOIN __lk_scope_vrefs v ON v.target_node_id = s.ast_node_id AND v.path = s.path AND v.role = 'literal'
-          GROUP BY s.binding_id HAVING bool_and(v.text IS NOT NULL) AND count(DISTINCT v.text) = 1),
+typed AS (""" + _LITERAL_TYPED.format(sites="sites", vrefs="__lk_scope_vrefs") + """),
 recv AS (SELECT c.callsite_id, c.callee_attrs[1] AS method, c.callee_literal_type AS type, 'literal' AS rule,
                 1.0 AS confidence, '<builtin>.' || c.callee_literal_type AS first
          FROM __lk_scope_sites c
@@ -1303,26 +1306,21 @@ RETURNS_REFS = _DECLARED_REFS.format(where="role IN ('returns', 'returns_item', 
                                            "__lk_calls) OR owner_def_id IN (SELECT def_id FROM __lk_cdefs WHERE name = "
                                            "'__enter__' AND kind = 'method'))")
 # is_async: an `async def` (CO_COROUTINE): a call of it makes a coroutine, and `await` of that call gives the C.
-RETURNS = f"""
--- rows from: __lk_res
-CREATE OR REPLACE TEMP TABLE __lk_returns AS
-SELECT v.owner_def_id AS fn_def_id, r.def_id AS class_def_id, r.qualname, r.confidence,
-       coalesce((u.flags & 128) <> 0, false) AS is_async
-FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id AND v.role = 'returns'
-LEFT JOIN cpg_definitions d ON d.def_id = v.owner_def_id LEFT JOIN py_bc_code_units u ON u.code_unit_id = d.code_unit_id;
--- rows from: __lk_res
-CREATE OR REPLACE TEMP TABLE __lk_returns_item AS  -- (async: a coroutine or an async generator function)
-SELECT v.owner_def_id AS fn_def_id, r.def_id AS class_def_id, r.qualname, r.confidence,
-       coalesce((u.flags & 640) <> 0, false) AS is_async
-FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id AND v.role = 'returns_item'
-LEFT JOIN cpg_definitions d ON d.def_id = v.owner_def_id LEFT JOIN py_bc_code_units u ON u.code_unit_id = d.code_unit_id;
--- rows from: __lk_res
-CREATE OR REPLACE TEMP TABLE __lk_returns_tuple AS
-SELECT v.owner_def_id AS fn_def_id, v.item_index, r.def_id AS class_def_id, r.qualname, r.confidence,
-       coalesce((u.flags & 128) <> 0, false) AS is_async
-FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id AND v.role = 'returns_tuple'
-LEFT JOIN cpg_definitions d ON d.def_id = v.owner_def_id LEFT JOIN py_bc_code_units u ON u.code_unit_id = d.code_unit_id
-"""
+# (the items': also an async generator function, CO_ASYNC_GENERATOR: its call can be neither iterated nor unpacked)
+def _returns_table(name: str, role: str, flags: int, place: str = "") -> str:
+    """The resolved classes of the value refs of ``role`` (a function's return annotation), one row per function
+    (and ``place``), into the temporary table ``name``; is_async from the code unit's ``flags``."""
+    return f"""-- rows from: __lk_res
+CREATE OR REPLACE TEMP TABLE {name} AS
+SELECT v.owner_def_id AS fn_def_id, {place}r.def_id AS class_def_id, r.qualname, r.confidence,
+       coalesce((u.flags & {flags}) <> 0, false) AS is_async
+FROM ({_DECLARED_CLASSES}) r JOIN cpg_value_refs v ON v.value_id = r.ref_id AND v.role = '{role}'
+LEFT JOIN cpg_definitions d ON d.def_id = v.owner_def_id LEFT JOIN py_bc_code_units u ON u.code_unit_id = d.code_unit_id"""
+
+
+RETURNS = ";\n".join([_returns_table("__lk_returns", "returns", 128),
+                       _returns_table("__lk_returns_item", "returns_item", 640),
+                       _returns_table("__lk_returns_tuple", "returns_tuple", 128, "v.item_index, ")]) + "\n"
 # `a, b = f(...)` (a bound by that statement alone) where f is declared `-> tuple[A, B]` (__lk_returns_tuple: the
 # class of each place), or `-> list[C]` / `Iterator[C]` / `tuple[C, ...]` (__lk_returns_item: every place a C; not
 # for an async def, whose call is a coroutine or an async generator), then a.m(): m along A's MRO (rule unpacked),
@@ -2167,12 +2165,10 @@ args AS (SELECT s.callsite_id, b.confidence AS wiring, a.arg_id, a.ast_node_id, 
 """ + _MADE_BY_CONSTRUCTORS.format(
     bindings="SELECT DISTINCT root_binding_id AS binding_id FROM args WHERE len(attrs) = 0 AND root_binding_id IS NOT NULL"
 ) + r""",
-literal AS (  -- names every binding site of which is a literal or display of one builtin type (`xs = []`), or a
-              -- *args / **kwargs parameter (a tuple / a dict), as literal_bound reads them
-    SELECT n.binding_id, min(v.text) AS type FROM py_sym_name_sites n
-    LEFT JOIN cpg_value_refs v ON v.target_node_id = n.ast_node_id AND v.path = n.path AND v.role = 'literal'
-    WHERE n.role = 'def' AND n.binding_id IN (SELECT root_binding_id FROM args WHERE len(attrs) = 0)
-    GROUP BY n.binding_id HAVING bool_and(v.text IS NOT NULL) AND count(DISTINCT v.text) = 1),
+literal AS (  -- names bound to literals of one builtin type (`xs = []`, a **kwargs parameter), as literal_bound reads them
+    """ + _LITERAL_TYPED.format(
+        sites="(SELECT * FROM py_sym_name_sites WHERE role = 'def' AND binding_id IN (SELECT root_binding_id FROM args "
+              "WHERE len(attrs) = 0))", vrefs="cpg_value_refs") + r"""),
 classes AS (  -- the class of each argument's value: a constructor call itself, or a name only constructor calls bind,
               -- or a name bound to literals of one builtin type (type)
     SELECT a.callsite_id, a.arg_id, a.wiring * e.confidence AS confidence, e.rule, e.qualname, e.via, NULL AS type

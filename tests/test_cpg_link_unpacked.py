@@ -12,6 +12,7 @@ import json
 
 from tests.conftest import call_edges, index_repo
 from tests.test_cpg_link_sqla_trial import in_cpython
+from tests.test_cpg_link_stdlib_bases import returned_methods
 
 FIXTURE = '''import re
 from typing import Optional, Tuple
@@ -98,38 +99,28 @@ async def waits():
 # (the call's text, how CPython makes the value, the method, rule, confidence), by hand:
 # unpacked is 0.8 x the call's (1.0) x the annotation's (1.0), as returns_method
 CALLS = [
-    ("a.grow(1)", "pair()[0]", "grow", "unpacked", 0.8),
-    ("b.close()", "pair()[1]", "close", "unpacked", 0.8),
-    ("b.grow(2)", "pair()[1]", "grow", "unpacked", 0.8),
-    ("c.close()", "typed()[0]", "close", "unpacked", 0.8),
-    ("n.bit_length()", "typed()[1]", "bit_length", "unpacked", 0.8),
-    ("s.upper()", "maybe()[0]", "upper", "unpacked", 0.8),
-    ("d.grow(3)", "maybe()[1]", "grow", "unpacked", 0.8),
+    ("a.grow(1)", "pkg.unpack.pair()[0]", "grow", "unpacked", 0.8),
+    ("b.close()", "pkg.unpack.pair()[1]", "close", "unpacked", 0.8),
+    ("b.grow(2)", "pkg.unpack.pair()[1]", "grow", "unpacked", 0.8),
+    ("c.close()", "pkg.unpack.typed()[0]", "close", "unpacked", 0.8),
+    ("n.bit_length()", "pkg.unpack.typed()[1]", "bit_length", "unpacked", 0.8),
+    ("s.upper()", "pkg.unpack.maybe()[0]", "upper", "unpacked", 0.8),
+    ("d.grow(3)", "pkg.unpack.maybe()[1]", "grow", "unpacked", 0.8),
     # a display: each name as if assigned alone (instance_method 0.9, literal_bound 0.9)
-    ("x.grow(5)", "Box()", "grow", "instance_method", 0.9),
+    ("x.grow(5)", "pkg.unpack.Box()", "grow", "instance_method", 0.9),
     ("y.append(6)", "[]", "append", "literal_bound", 0.9),
-    ("e.grow(8)", "pair()[0]", "grow", "unpacked", 0.8),
+    ("e.grow(8)", "pkg.unpack.pair()[0]", "grow", "unpacked", 0.8),
     ("k.upper()", "'b'", "upper", "literal_bound", 0.9),
     # `-> list[Box]`, `-> tuple[int, ...]`: every place is one
-    ("r2.grow(10)", "many()[1]", "grow", "unpacked", 0.8),
-    ("p.bit_length()", "mixed()[0]", "bit_length", "unpacked", 0.8),
+    ("r2.grow(10)", "pkg.unpack.many()[1]", "grow", "unpacked", 0.8),
+    ("p.bit_length()", "pkg.unpack.mixed()[0]", "bit_length", "unpacked", 0.8),
 ]
 
-ORACLE = """
-import json
-from pkg.unpack import *
-out = []
-for make, method in json.loads(ARGS):
-    x = eval(make)
-    k = next(c for c in type(x).__mro__ if method in vars(c))
-    out.append((k.__module__ + "." if k.__module__ != "builtins" else "<builtin>.") + k.__qualname__ + "." + method)
-print(json.dumps(out))
-"""
 
 
 def test_names_bound_by_tuple_unpacking_reach_their_classes_methods(tmp_path):
     repo, env, _ = index_repo(tmp_path, {"pkg/__init__.py": "", "pkg/unpack.py": FIXTURE})
-    want = json.loads(in_cpython(repo, ORACLE.replace("ARGS", repr(json.dumps([c[1:3] for c in CALLS])))))
+    want = returned_methods(repo, "pkg.unpack", CALLS)
     assert want == ["pkg.unpack.Box.grow", "pkg.unpack.Lid.close", "pkg.unpack.Box.grow", "pkg.unpack.Lid.close",
                     "<builtin>.int.bit_length", "<builtin>.str.upper", "pkg.unpack.Box.grow", "pkg.unpack.Box.grow",
                     "<builtin>.list.append", "pkg.unpack.Box.grow", "<builtin>.str.upper",

@@ -786,8 +786,8 @@ def extract_calls(path: str, file_id: str, module: str, is_package: bool, src: b
                     else:
                         value("alias", v, up, target, None, nth)
             elif isinstance(node, ast.Assign) and len(targets) == 1 and isinstance(targets[0], (ast.Tuple, ast.List)) \
-                    and targets[0].elts and all(isinstance(t, ast.Name) for t in node.targets[0].elts):
-                names, v = node.targets[0].elts, node.value
+                    and targets[0].elts and all(isinstance(t, ast.Name) for t in targets[0].elts):
+                names, v = targets[0].elts, node.value
                 if isinstance(v, (ast.Tuple, ast.List)) and len(v.elts) == len(names) \
                         and not any(isinstance(e, ast.Starred) for e in v.elts):
                     # a, b = A(), []: each name bound to its own value, as by an assignment of its own (the values are
